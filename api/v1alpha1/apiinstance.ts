@@ -1,0 +1,79 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  AGE_COLUMN, Conditions, DnsLabel, KindSchema, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
+} from './common.ts';
+
+export const ApiInstanceSpec = Type.Object(
+  {
+    assetRef: NamespacedRef('The Asset this instance implements; namespace defaults to the organization\'s home namespace.'),
+    basePath: Type.String({
+      description: 'Path prefix the gateway serves the API at, e.g. /flights/v1. Starts with "/", no trailing slash (except "/").',
+      minLength: 1,
+      maxLength: 256,
+      pattern: '^/([A-Za-z0-9._~!$&\'()*+,;=:@%-]+(/[A-Za-z0-9._~!$&\'()*+,;=:@%-]+)*)?$',
+    }),
+    hostnames: Type.Optional(
+      Type.Array(
+        Type.String({
+          description: 'A hostname (lowercase, RFC 1123), optionally with a leading "*." wildcard.',
+          maxLength: 253,
+          pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+        }),
+        { description: 'Hostnames the API answers on; empty means any host.', maxItems: 16, 'x-kubernetes-list-type': 'set' },
+      ),
+    ),
+    upstream: Type.Object(
+      {
+        url: Type.String({
+          description: 'Base URL of the implementation, http or https, e.g. http://flights.max-airlines.svc:8080.',
+          maxLength: 2048,
+          'x-kubernetes-validations': [
+            { rule: "self.startsWith('http://') || self.startsWith('https://')", message: 'upstream.url must be an http:// or https:// URL' },
+            { rule: "isURL(self)", message: 'upstream.url must be a valid URL' },
+          ],
+        }),
+        timeoutSeconds: Type.Optional(
+          Type.Integer({ description: 'Timeout of one upstream request in seconds.', minimum: 1, maximum: 300, default: 30 }),
+        ),
+      },
+      { description: 'Where the gateway forwards requests.' },
+    ),
+    gateway: Type.Optional(DnsLabel('Name of the gateway that serves this instance.')),
+  },
+  { description: 'Desired state of the ApiInstance.' },
+);
+
+export const ApiInstanceStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(ObservedGeneration),
+    conditions: Type.Optional(Conditions),
+    endpoint: Type.Optional(Type.String({ description: 'Where the gateway serves the instance (host and base path).' })),
+    gateway: Type.Optional(Type.String({ description: 'Gateway that serves the instance.' })),
+  },
+  { description: 'Observed state of the ApiInstance.' },
+);
+
+export const ApiInstance = KindSchema(
+  'ApiInstance runs an Asset behind the crossgate gateway in one environment (its namespace): a route, an upstream, and the policies and SLA tiers attached to it.',
+  ApiInstanceSpec,
+  ApiInstanceStatus,
+);
+export type ApiInstance = Static<typeof ApiInstance>;
+
+export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
+  kind: 'ApiInstance',
+  plural: 'apiinstances',
+  singular: 'apiinstance',
+  shortNames: ['api', 'apis'],
+  scope: 'Namespaced',
+  description: ApiInstance.description!,
+  schema: ApiInstance,
+  printerColumns: [
+    { name: 'Base Path', type: 'string', jsonPath: '.spec.basePath', description: 'Route prefix.' },
+    { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.url', description: 'Implementation URL.', priority: 1 },
+    { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.' },
+    READY_COLUMN,
+    REASON_COLUMN,
+    AGE_COLUMN,
+  ],
+};

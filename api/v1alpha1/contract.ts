@@ -1,0 +1,73 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
+
+export const CONTRACT_DECISIONS = ['Pending', 'Approved', 'Rejected', 'Revoked'] as const;
+export type ContractDecision = (typeof CONTRACT_DECISIONS)[number];
+
+export const ContractSpec = Type.Object(
+  {
+    apiInstanceRef: LocalRef('The ApiInstance, in this namespace, the contract grants access to.'),
+    tier: Type.String({ description: 'SlaTier of the contract.', minLength: 1, maxLength: 63 }),
+    consumer: Type.Object(
+      {
+        organization: Type.String({ description: 'Domain of the consumer organization.' }),
+        namespace: Type.String({ description: 'Namespace of the consumer\'s ApiKey.' }),
+        apiKey: Type.String({ description: 'Name of the consumer\'s ApiKey.' }),
+        clientName: Type.Optional(Type.String({ description: 'Name of the consuming application.' })),
+      },
+      { description: 'Who asked for access. Written by the operator.' },
+    ),
+    decision: StringEnum(CONTRACT_DECISIONS, {
+      description: 'The owner\'s decision. Pending until approved (manual tiers); set Approved, Rejected, or later Revoked. Revoked and Rejected are final.',
+      default: 'Pending',
+    }),
+  },
+  {
+    description: 'Desired state of the Contract. The operator writes it from the consumer\'s ApiKey; the API owner decides.',
+    'x-kubernetes-validations': [
+      { rule: "oldSelf.decision != 'Revoked' || self.decision == 'Revoked'", message: 'a revoked contract cannot be reopened', fieldPath: '.decision' },
+      { rule: "oldSelf.decision != 'Rejected' || self.decision == 'Rejected'", message: 'a rejected contract cannot be reopened', fieldPath: '.decision' },
+      { rule: 'self.consumer == oldSelf.consumer', message: 'consumer is immutable', fieldPath: '.consumer' },
+      { rule: 'self.apiInstanceRef == oldSelf.apiInstanceRef', message: 'apiInstanceRef is immutable', fieldPath: '.apiInstanceRef' },
+    ],
+  },
+);
+
+export const ContractStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(ObservedGeneration),
+    conditions: Type.Optional(Conditions),
+    state: Type.Optional(
+      StringEnum(['Pending', 'Approved', 'Rejected', 'Revoked', 'Suspended'] as const, {
+        description: 'Effective state: the decision, or Suspended while trust between the organizations is not mutual.',
+      }),
+    ),
+    activeKeys: Type.Optional(Type.Integer({ description: 'Key hashes of this contract currently in the gateway config.', minimum: 0 })),
+  },
+  { description: 'Observed state of the Contract.' },
+);
+
+export const Contract = KindSchema(
+  'Contract is the API owner\'s record of a consumer\'s access to an ApiInstance at a tier. The operator creates it from an ApiKey; the owner approves, rejects or revokes it here.',
+  ContractSpec,
+  ContractStatus,
+);
+export type Contract = Static<typeof Contract>;
+
+export const contractDefinition: KindDefinition<typeof Contract> = {
+  kind: 'Contract',
+  plural: 'contracts',
+  singular: 'contract',
+  shortNames: ['ctr'],
+  scope: 'Namespaced',
+  description: Contract.description!,
+  schema: Contract,
+  printerColumns: [
+    { name: 'Consumer', type: 'string', jsonPath: '.spec.consumer.organization', description: 'Consumer organization.' },
+    { name: 'Client', type: 'string', jsonPath: '.spec.consumer.clientName', description: 'Consuming application.', priority: 1 },
+    { name: 'API', type: 'string', jsonPath: '.spec.apiInstanceRef.name', description: 'ApiInstance.' },
+    { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'SLA tier.' },
+    { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Pending, Approved, Rejected, Revoked or Suspended.' },
+    AGE_COLUMN,
+  ],
+};

@@ -1,0 +1,63 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, READY_COLUMN, StringEnum, type KindDefinition } from './common.ts';
+
+export const TierLimit = Type.Object(
+  {
+    requests: Type.Integer({ description: 'Requests allowed per period; must be positive.', minimum: 1, maximum: 1000000000 }),
+    period: StringEnum(['second', 'minute', 'hour', 'day'] as const, { description: 'Length of the window.' }),
+  },
+  { description: 'One window of the tier: at most requests per period.' },
+);
+
+export const SlaTierSpec = Type.Object(
+  {
+    apiInstanceRef: LocalRef('The ApiInstance, in this namespace, the tier belongs to.'),
+    displayName: Type.Optional(Type.String({ description: 'Name shown to consumers, e.g. "Gold".', maxLength: 128 })),
+    description: Type.Optional(Type.String({ description: 'What the tier offers.', maxLength: 1024 })),
+    limits: Type.Array(TierLimit, {
+      description: 'Windows enforced together; a request must fit all of them.',
+      minItems: 1,
+      maxItems: 4,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['period'],
+    }),
+    approval: StringEnum(['automatic', 'manual'] as const, {
+      description: 'automatic: contracts are approved at once; manual: the API owner approves each contract.',
+      default: 'automatic',
+    }),
+  },
+  { description: 'Desired state of the SlaTier.' },
+);
+
+export const SlaTierStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(ObservedGeneration),
+    conditions: Type.Optional(Conditions),
+    contracts: Type.Optional(Type.Integer({ description: 'Approved contracts on this tier.', minimum: 0 })),
+  },
+  { description: 'Observed state of the SlaTier.' },
+);
+
+export const SlaTier = KindSchema(
+  'SlaTier is a service level of an ApiInstance: request limits over one or more windows, and whether contracts need the owner\'s approval.',
+  SlaTierSpec,
+  SlaTierStatus,
+);
+export type SlaTier = Static<typeof SlaTier>;
+
+export const slaTierDefinition: KindDefinition<typeof SlaTier> = {
+  kind: 'SlaTier',
+  plural: 'slatiers',
+  singular: 'slatier',
+  shortNames: ['tier', 'tiers'],
+  scope: 'Namespaced',
+  description: SlaTier.description!,
+  schema: SlaTier,
+  printerColumns: [
+    { name: 'API', type: 'string', jsonPath: '.spec.apiInstanceRef.name', description: 'ApiInstance of the tier.' },
+    { name: 'Approval', type: 'string', jsonPath: '.spec.approval', description: 'automatic or manual.' },
+    { name: 'Contracts', type: 'integer', jsonPath: '.status.contracts', description: 'Approved contracts.' },
+    READY_COLUMN,
+    AGE_COLUMN,
+  ],
+};
