@@ -65,6 +65,8 @@ function rootSchema(def: KindDefinition): Json {
   const schema = toStructural(def.schema) as { [k: string]: Json };
   // The apiserver fills apiVersion, kind and metadata itself; only spec is the user's duty.
   schema['required'] = ['spec'];
+  // The apiserver owns metadata's schema and refuses anything but its type here.
+  (schema['properties'] as { [k: string]: Json })['metadata'] = { type: 'object' };
   return schema;
 }
 

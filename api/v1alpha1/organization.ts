@@ -37,6 +37,9 @@ export const OrganizationSpec = Type.Object(
       maxItems: 32,
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['name'],
+      'x-kubernetes-validations': [
+        { rule: 'self.map(e, e.namespace).all(n, self.map(f, f.namespace).exists_one(m, m == n))', message: 'each environment needs a namespace of its own' },
+      ],
     }),
     memberGroups: Type.Optional(GroupList('Groups whose users may read (get, list, watch) crossgate objects in the organization\'s namespaces.')),
     adminGroups: Type.Optional(GroupList('Groups whose users may create, change and delete crossgate objects in the organization\'s namespaces.')),
@@ -44,11 +47,6 @@ export const OrganizationSpec = Type.Object(
   {
     description: 'Desired state of the Organization.',
     'x-kubernetes-validations': [
-      {
-        rule: 'self.environments.all(e, self.environments.exists_one(f, f.namespace == e.namespace))',
-        message: 'each environment needs a namespace of its own',
-        fieldPath: '.environments',
-      },
       {
         rule: 'self.environments.all(e, e.namespace != self.homeNamespace)',
         message: 'homeNamespace must differ from every environment namespace: Exchange objects and API instances are kept apart',

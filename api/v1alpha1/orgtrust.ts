@@ -40,7 +40,7 @@ export const OrgTrust = KindSchema(
   OrgTrustStatus,
   {
     'x-kubernetes-validations': [
-      { rule: 'self.metadata.name == self.spec.peerDomain', message: 'metadata.name must equal spec.peerDomain, so each peer is trusted at most once' },
+      { rule: 'self.metadata.name == self.spec.peerDomain', message: 'metadata.name must equal spec.peerDomain, so each peer is trusted at most once', fieldPath: '.spec.peerDomain' },
     ],
   },
 );
