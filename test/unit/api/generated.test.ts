@@ -38,7 +38,8 @@ test('every field of every kind has a description', () => {
 });
 
 test('every kind is in the crossgate category with a status subresource and printer columns', () => {
-  for (const [, text] of generatedFiles()) {
+  for (const [rel, text] of generatedFiles()) {
+    if (!rel.startsWith('crds/')) continue;
     const crd = parse(text);
     assert.deepEqual(crd.spec.names.categories, ['crossgate']);
     assert.deepEqual(crd.spec.versions[0].subresources, { status: {} });
