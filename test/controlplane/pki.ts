@@ -1,12 +1,15 @@
 // Certificates and keys for the local control plane, generated in-process with
 // WebCrypto and @peculiar/x509 so nothing depends on the machine's openssl.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, type webcrypto } from "node:crypto";
 // @peculiar/x509 resolves its providers through tsyringe, which needs the
 // Reflect metadata polyfill loaded first.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 
 x509.cryptoProvider.set(globalThis.crypto);
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
