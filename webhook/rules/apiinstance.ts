@@ -1,0 +1,24 @@
+// Rule: an ApiInstance implements an Asset of its own organization, and Assets
+// live in the organization's home namespace (the namespace crossing itself is
+// refused by speaks-for-organization).
+import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import type { ApiInstance } from '../../api/v1alpha1/index.ts';
+import { orgName, ownerOfNamespace } from '../ownership.ts';
+import type { Snapshot } from '../snapshot.ts';
+import { namespaceOwnership } from './namespace-ownership.ts';
+
+export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
+  const owner = ownerOfNamespace(snapshot, objectNamespace(request));
+  if (!owner) return namespaceOwnership(request, snapshot);
+  const spec = specOf<ApiInstance['spec']>(request.object);
+  const ns = spec.assetRef?.namespace;
+  const home = owner.organization.spec?.homeNamespace ?? '';
+  if (ns !== undefined && ns !== home) {
+    return deny(
+      `${describe('ApiInstance', objectName(request))} refers to an Asset in namespace "${ns}", but Organization "${orgName(owner.organization)}" ` +
+        `keeps its Assets in its home namespace "${home}": set spec.assetRef.namespace to "${home}" or leave it out.`,
+      'spec.assetRef.namespace',
+    );
+  }
+  return ALLOW;
+}

@@ -1,0 +1,60 @@
+// Rule: a crossgate object lives only in a namespace of an Organization, and in
+// the right one: OrgTrust, Asset and AssetShare in the organization's home
+// namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
+// SlaTier, ApiKey and Contract in one of its environment namespaces.
+import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import { danglingOrganizationLabel, environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../ownership.ts';
+import type { Snapshot } from '../snapshot.ts';
+import { LABEL_ORGANIZATION } from '../../api/labels.ts';
+import { verb } from './common.ts';
+
+export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare']);
+export const ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['ApiInstance', 'Policy', 'SlaTier', 'ApiKey', 'Contract']);
+
+export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
+  const kind = request.kind.kind;
+  if (kind === 'Organization') return ALLOW;
+  const what = describe(kind, objectName(request));
+  const ns = objectNamespace(request);
+  if (!ns) return deny(`${what} has no namespace: ${kind} is a namespaced kind and must live in a namespace of its Organization`, 'metadata.namespace');
+
+  const owner = ownerOfNamespace(snapshot, ns);
+  if (!owner) {
+    const dangling = danglingOrganizationLabel(snapshot, ns);
+    const why = dangling
+      ? `namespace "${ns}" is labeled ${LABEL_ORGANIZATION}=${dangling}, but no Organization "${dangling}" exists`
+      : `namespace "${ns}" belongs to no Organization`;
+    return deny(
+      `${why}, so ${what} cannot be ${verb(request)} there: crossgate objects live only in an Organization's namespaces ` +
+        `(its spec.homeNamespace or one of its spec.environments[].namespace). Use one of those, or add "${ns}" to an Organization.`,
+      'metadata.namespace',
+    );
+  }
+
+  const org = owner.organization;
+  const name = orgName(org);
+  const home = org.spec?.homeNamespace ?? '';
+  const envs = environmentNamespaces(org);
+  const here =
+    owner.role === 'home'
+      ? 'its home namespace'
+      : owner.role === 'environment'
+        ? `the namespace of its environment${owner.environment ? ` "${owner.environment}"` : ''}`
+        : 'labeled for it but neither its home namespace nor one of its environments';
+
+  if (HOME_KINDS.has(kind) && owner.role !== 'home') {
+    return deny(
+      `${what} must be in the home namespace of Organization "${name}", "${home}", not in "${ns}", which is ${here}: ` +
+        `OrgTrust, Asset and AssetShare belong to the organization, not to an environment.`,
+      'metadata.namespace',
+    );
+  }
+  if (ENVIRONMENT_KINDS.has(kind) && owner.role !== 'environment') {
+    return deny(
+      `${what} must be in an environment namespace of Organization "${name}" (allowed: ${quoteList(envs)}), not in "${ns}", which is ${here}: ` +
+        `ApiInstance, Policy, SlaTier, ApiKey and Contract belong to an environment; the home namespace holds only OrgTrust, Asset and AssetShare.`,
+      'metadata.namespace',
+    );
+  }
+  return ALLOW;
+}

@@ -1,0 +1,67 @@
+// Rule: an Organization's domain and namespaces are its own. A second
+// Organization claiming a domain or a namespace (home or environment) that
+// another already holds is refused, naming the holder; so are the system
+// namespaces and the operator's. On update only new claims are checked, so a
+// conflict that predates the webhook does not block unrelated edits (the
+// operator reports it in status).
+import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import type { Organization } from '../../api/v1alpha1/index.ts';
+import { LABEL_ORGANIZATION } from '../../api/labels.ts';
+import { claimOf, orgName } from '../ownership.ts';
+import type { Snapshot } from '../snapshot.ts';
+import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
+
+type Spec = Organization['spec'];
+
+function claims(spec: Partial<Spec>): { namespace: string; field: string }[] {
+  const out: { namespace: string; field: string }[] = [];
+  if (typeof spec.homeNamespace === 'string') out.push({ namespace: spec.homeNamespace, field: 'spec.homeNamespace' });
+  for (const [i, env] of (Array.isArray(spec.environments) ? spec.environments : []).entries()) {
+    if (typeof env?.namespace === 'string') out.push({ namespace: env.namespace, field: `spec.environments[${i}].namespace` });
+  }
+  return out;
+}
+
+export function organizationRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
+  const name = request.object?.metadata?.name ?? request.name ?? '';
+  const spec = specOf<Spec>(request.object);
+  const old = request.operation === 'UPDATE' && request.oldObject ? specOf<Spec>(request.oldObject) : undefined;
+  const others = snapshot.organizations().filter((o) => orgName(o) !== name);
+
+  const domain = spec.domain;
+  if (!isDnsLabel(domain)) return deny(`spec.domain ${show(domain)} is not a well-formed domain: a domain is ${DNS_LABEL_HINT}.`, 'spec.domain');
+  if (old?.domain !== domain) {
+    const holder = others.find((o) => o.spec?.domain === domain);
+    if (holder) {
+      return deny(
+        `domain "${domain}" is already taken by Organization "${orgName(holder)}": peers trust an organization by its domain, so each domain belongs to one Organization. Choose another domain.`,
+        'spec.domain',
+      );
+    }
+  }
+
+  const before = new Set(old ? claims(old).map((c) => c.namespace) : []);
+  for (const { namespace, field } of claims(spec)) {
+    if (before.has(namespace)) continue;
+    if (snapshot.reservedNamespaces.has(namespace)) {
+      return deny(`${field} "${namespace}" is reserved for the system or for crossgate itself and cannot belong to an Organization. Choose another namespace.`, field);
+    }
+    const holder = others.find((o) => claimOf(o, namespace));
+    if (holder) {
+      const claim = claimOf(holder, namespace)!;
+      const as = claim.role === 'home' ? 'its home namespace' : `the namespace of its environment "${claim.environment}"`;
+      return deny(
+        `${field} "${namespace}" is already claimed by Organization "${orgName(holder)}" as ${as}: a namespace belongs to one Organization. Choose another namespace.`,
+        field,
+      );
+    }
+    const labeled = snapshot.namespace(namespace)?.labels[LABEL_ORGANIZATION];
+    if (labeled && labeled !== name && others.some((o) => orgName(o) === labeled)) {
+      return deny(
+        `${field} "${namespace}" belongs to Organization "${labeled}" (namespace label ${LABEL_ORGANIZATION}=${labeled}): a namespace belongs to one Organization. Choose another namespace.`,
+        field,
+      );
+    }
+  }
+  return ALLOW;
+}
