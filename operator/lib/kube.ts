@@ -1,0 +1,304 @@
+// Kubernetes client plumbing: load a KubeConfig, build the typed clients the
+// operator uses, a small raw HTTP client (KubeHttp) for list/watch of any
+// resource path, and error helpers that understand every error shape the
+// client can throw.
+//
+// Why a raw client next to the generated ones: informers need generic
+// list/watch of arbitrary paths (core and custom, any selector) with full
+// control over abort, timeouts and streaming, which the typed APIs do not
+// offer. KubeHttp still takes its authentication (token files, exec plugins,
+// client certificates, proxies) from client-node's KubeConfig, so both kinds of
+// request authenticate exactly the same way.
+import { existsSync } from 'node:fs';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  Observable,
+  RbacAuthorizationV1Api,
+  RequestContext,
+  type ObservableMiddleware,
+  type ConfigurationOptions,
+  type RequestContext as RequestContextType,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+import { Agent, request, type Dispatcher } from 'undici';
+
+/** Where the service-account token lives in a pod; its presence means "in cluster". */
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Load a KubeConfig: an explicit file, else $KUBECONFIG, else the in-cluster
+ * service account, else ~/.kube/config (client-node's loadFromDefault order).
+ */
+export function loadKubeConfig(opts: { file?: string; context?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  if (opts.file) {
+    kc.loadFromFile(opts.file);
+  } else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN)) {
+    kc.loadFromCluster();
+  } else {
+    kc.loadFromDefault();
+  }
+  if (opts.context) kc.setCurrentContext(opts.context);
+  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
+  return kc;
+}
+
+/** The typed clients the operator needs, plus the raw list/watch client. */
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+  custom: CustomObjectsApi;
+  rbac: RbacAuthorizationV1Api;
+  /** Generic CRUD of any kind (create/replace/patch/delete/read by apiVersion+kind). */
+  objects: KubernetesObjectApi;
+  /** Raw JSON requests and watch streams (used by informers). */
+  http: KubeHttp;
+}
+
+export function makeClients(kc: KubeConfig): KubeClients {
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    http: new KubeHttp(kc),
+  };
+}
+
+/**
+ * Per-request options for the typed clients: a timeout (an AbortSignal set on
+ * the request, so a hung connection cannot block a leader-election renewal or
+ * a reconcile forever) and optionally a Content-Type override (the generated
+ * patch methods default to application/json-patch+json).
+ *
+ * Uses the observable middleware shape: client-node 2.0.1's object-param API
+ * wraps promise middleware incorrectly (it fails with "toPromise is not a
+ * function"), observable middleware works.
+ */
+export function requestOptions(opts: { timeoutMs?: number; contentType?: string }): ConfigurationOptions {
+  const middleware: ObservableMiddleware[] = [];
+  if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
+    const ms = opts.timeoutMs;
+    middleware.push({
+      pre: (ctx: RequestContextType) => {
+        ctx.setSignal(AbortSignal.timeout(ms));
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+    });
+  }
+  if (opts.contentType) {
+    const ct = opts.contentType;
+    middleware.push({
+      pre: (ctx: RequestContextType) => {
+        ctx.setHeaderParam('Content-Type', ct);
+        return new Observable(Promise.resolve(ctx));
+      },
+      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+    });
+  }
+  // 'append' keeps client-node's own middleware (none by default) in place.
+  return { middleware, middlewareMergeStrategy: 'append' };
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/** A Kubernetes Status object, as returned in error bodies and watch ERROR events. */
+export interface KubeStatus {
+  kind?: string;
+  apiVersion?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: unknown;
+}
+
+/** An HTTP error from KubeHttp, shaped like client-node's ApiException (code) and Watch errors (statusCode). */
+export class KubeHttpError extends Error {
+  readonly statusCode: number;
+  readonly code: number;
+  readonly status: KubeStatus | undefined;
+  constructor(statusCode: number, status: KubeStatus | undefined, what: string) {
+    super(`${what}: HTTP ${statusCode}${status?.reason ? ` ${status.reason}` : ''}${status?.message ? `: ${status.message}` : ''}`);
+    this.name = 'KubeHttpError';
+    this.statusCode = statusCode;
+    this.code = statusCode;
+    this.status = status;
+  }
+}
+
+function parseStatusBody(body: unknown): KubeStatus | undefined {
+  if (body && typeof body === 'object') return body as KubeStatus;
+  if (typeof body === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      if (parsed && typeof parsed === 'object') return parsed as KubeStatus;
+    } catch {
+      // not JSON: no Status
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The HTTP status of any error the clients throw: client-node 2.x ApiException
+ * (`code`, body often a JSON string), its Watch (`statusCode`), KubeHttpError,
+ * or a Status object carried in the body.
+ */
+export function statusCodeOf(err: unknown): number | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown; body?: unknown };
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  if (typeof e.code === 'number') return e.code;
+  const st = parseStatusBody(e.body);
+  return typeof st?.code === 'number' ? st.code : undefined;
+}
+
+/** The Status `reason` (NotFound, AlreadyExists, Conflict, Expired, Gone, …) when the error carries one. */
+export function statusReasonOf(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { status?: unknown; body?: unknown };
+  const st = (e.status && typeof e.status === 'object' ? (e.status as KubeStatus) : undefined) ?? parseStatusBody(e.body);
+  return st?.reason;
+}
+
+export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
+/** 409 from an update with a stale resourceVersion (not AlreadyExists, which is also 409). */
+export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409 && statusReasonOf(err) !== 'AlreadyExists';
+export const isAlreadyExists = (err: unknown): boolean => statusCodeOf(err) === 409 && statusReasonOf(err) === 'AlreadyExists';
+/** 410: resourceVersion too old (watch) or continue token expired (list). */
+export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
+export const isForbidden = (err: unknown): boolean => statusCodeOf(err) === 403;
+
+/**
+ * A short, log-safe description of an error: status code, reason and Status
+ * message, without the response headers and raw bodies ApiException.message
+ * embeds.
+ */
+export function describeError(err: unknown): string {
+  const code = statusCodeOf(err);
+  if (code !== undefined) {
+    const e = err as { status?: unknown; body?: unknown };
+    const st = (e.status && typeof e.status === 'object' ? (e.status as KubeStatus) : undefined) ?? parseStatusBody(e.body);
+    return `HTTP ${code}${st?.reason ? ` ${st.reason}` : ''}${st?.message ? `: ${st.message}` : ''}`;
+  }
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+// ---------------------------------------------------------------------------
+// Raw HTTP
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  query?: Query;
+  body?: unknown;
+  /** Content-Type for the body; JSON by default. */
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Whole-request timeout; default 60 s. */
+  timeoutMs?: number;
+}
+
+/** What informers need from the API server: JSON requests and a watch stream. */
+export interface ListWatchClient {
+  request<T>(method: string, path: string, opts?: RequestOptions): Promise<T>;
+  /** Open a streaming GET; resolves once headers arrive with 200, throws KubeHttpError otherwise. */
+  stream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/**
+ * JSON requests and watch streams against the API server of a KubeConfig,
+ * over undici with one connection pool that close() tears down.
+ */
+export class KubeHttp implements ListWatchClient {
+  readonly kc: KubeConfig;
+  #dispatcher: Dispatcher | undefined;
+  #ownDispatcher: Agent | undefined;
+
+  constructor(kc: KubeConfig) {
+    this.kc = kc;
+  }
+
+  #url(path: string, query: Query | undefined): URL {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('no current cluster in KubeConfig');
+    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    }
+    return url;
+  }
+
+  /**
+   * Headers are computed per request (tokens from files and exec plugins
+   * rotate); the dispatcher (TLS settings) is taken from the first request
+   * and reused, so watches share one keep-alive pool.
+   */
+  async #prepare(url: URL, method: string): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> {
+    const ctx = new RequestContext(url.toString(), method as 'GET');
+    await this.kc.applySecurityAuthentication(ctx);
+    if (!this.#dispatcher) {
+      const d = ctx.getDispatcher();
+      if (d) {
+        this.#dispatcher = d;
+      } else {
+        // Plain http or no TLS options: still use a pool we own, so close() ends its sockets.
+        this.#ownDispatcher = new Agent({ keepAliveTimeout: 30_000 });
+        this.#dispatcher = this.#ownDispatcher;
+      }
+    }
+    return { headers: ctx.getHeaders(), dispatcher: this.#dispatcher };
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const url = this.#url(path, opts.query);
+    const { headers, dispatcher } = await this.#prepare(url, method);
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 60_000);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    }
+    headers.accept = 'application/json';
+    const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher, signal });
+    const text = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      throw new KubeHttpError(res.statusCode, parseStatusBody(text), `${method} ${url.pathname}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  async stream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const url = this.#url(path, query);
+    const { headers, dispatcher } = await this.#prepare(url, 'GET');
+    headers.accept = 'application/json';
+    // No undici body/headers timeouts: the informer's watchdog owns silence
+    // detection and aborts through `signal`.
+    const res = await request(url, { method: 'GET', headers, dispatcher, signal, bodyTimeout: 0, headersTimeout: 0 });
+    if (res.statusCode !== 200) {
+      const text = await res.body.text().catch(() => '');
+      throw new KubeHttpError(res.statusCode, parseStatusBody(text), `watch ${url.pathname}`);
+    }
+    return res.body;
+  }
+
+  /** Close the connection pool (ends open watches). */
+  async close(): Promise<void> {
+    const d = this.#dispatcher;
+    this.#dispatcher = undefined;
+    this.#ownDispatcher = undefined;
+    if (d) await d.destroy().catch(() => undefined);
+  }
+}
