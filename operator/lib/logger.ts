@@ -36,6 +36,9 @@ export const REDACT_PATHS: string[] = [
   'headers.Authorization',
   '*.headers.authorization',
   '*.headers.Authorization',
+  // kubectl's last-applied annotation embeds the whole previous object (a Secret's data included).
+  'metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
+  '*.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]',
 ];
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';

@@ -5,4 +5,5 @@ export { waitFor, uniqueName, type WaitOptions } from "./wait.ts";
 export { kubeConfig, apiClient, objectApi, apiserverAddress } from "./client.ts";
 export { startProcess, logDir, type ManagedProcess, type StartProcessOptions } from "./process.ts";
 export { tcpProxy, kubeconfigVia, proxyToApiserver, type TcpProxy } from "./proxy.ts";
+export { installCrossgate, operatorKubeconfig, startOperator, getJson, condition, waitForCondition, ROOT, OPERATOR_NAMESPACE, type RunningOperator } from "./operator.ts";
 export { isLocalControlPlane, localOnly, restartApiserver } from "./local.ts";

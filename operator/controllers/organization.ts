@@ -1,0 +1,221 @@
+// Organization reconciler: labels (creating if absent) the organization's
+// namespaces, binds its member and admin groups to crossgate-view and
+// crossgate-edit there, and reports Ready with its environments. Decisions
+// live in organization-desired.ts; this file only applies them.
+import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
+import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
+import type { KubeHttp } from '../lib/kube.ts';
+import { isAlreadyExists, isNotFound, describeError } from '../lib/kube.ts';
+import type { StatusWriter } from '../lib/status.ts';
+import type { EventRecorder } from '../lib/events.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { Organization } from '../../api/v1alpha1/index.ts';
+import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
+import { MANAGED_ROLEBINDINGS, MERGE_PATCH, NAMESPACES, ORGANIZATIONS, objectPath } from '../resources.ts';
+import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
+
+export interface Deps {
+  http: KubeHttp;
+  status: StatusWriter;
+  events: EventRecorder;
+}
+
+const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
+
+export function registerOrganizationController(mgr: Manager, deps: Deps): void {
+  const orgs = mgr.informer<Organization & { kind: string; apiVersion: string }>(ORGANIZATIONS);
+  const namespaces = mgr.informer<V1Namespace>(NAMESPACES);
+  const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
+
+  const allOrgs = () => orgs.list().map((o) => o.metadata!.name!);
+  /** A namespace concerns the organization that labeled it and every organization that lists it. */
+  const orgsOfNamespace = (ns: V1Namespace) => {
+    const name = ns.metadata?.name;
+    const keys = new Set<string>();
+    const label = ns.metadata?.labels?.[LABEL_ORGANIZATION];
+    if (label) keys.add(label);
+    for (const o of orgs.list()) if (namespacesOf(o).some((n) => n.namespace === name)) keys.add(o.metadata!.name!);
+    return [...keys];
+  };
+
+  mgr.addController({
+    name: 'organization',
+    for: ORGANIZATIONS,
+    watches: [
+      // Another organization's change can start or end a conflict with this one.
+      { resource: ORGANIZATIONS, map: () => allOrgs() },
+      { resource: NAMESPACES, map: (ns) => orgsOfNamespace(ns as V1Namespace) },
+      { resource: MANAGED_ROLEBINDINGS, map: (rb) => rb.metadata?.labels?.[LABEL_ORGANIZATION] ?? [] },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
+      const org = orgs.get(key);
+      if (!org) return; // gone: its RoleBindings follow through ownerReferences
+      if (org.metadata?.deletionTimestamp) return finalize(org, ctx);
+      if (!org.metadata?.finalizers?.includes(FINALIZER_ORGANIZATION)) {
+        await deps.http.request('PATCH', objectPath(ORGANIZATIONS, undefined, key), {
+          contentType: MERGE_PATCH,
+          body: { metadata: { resourceVersion: org.metadata!.resourceVersion, finalizers: [...(org.metadata?.finalizers ?? []), FINALIZER_ORGANIZATION] } },
+        });
+        return; // the update event brings us back with the new resourceVersion
+      }
+      return reconcileOrg(org, ctx);
+    },
+  });
+
+  async function reconcileOrg(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
+    const name = org.metadata!.name!;
+    const owners = new Map<string, string>();
+    for (const ns of namespaces.list()) {
+      const o = ns.metadata?.labels?.[LABEL_ORGANIZATION];
+      if (o) owners.set(ns.metadata!.name!, o);
+    }
+    const conflicts = findConflicts(org, orgs.list(), owners);
+    const contested = new Set(conflicts.flatMap((c) => c.namespaces));
+    const domainConflict = conflicts.find((c) => c.reason === 'DomainConflict');
+
+    const envStatus: Array<{ name: string; namespace: string; type: string; ready: boolean }> = [];
+    const wantedNamespaces = namespacesOf(org);
+    const errors: string[] = [];
+    if (!domainConflict) {
+      for (const ns of wantedNamespaces) {
+        if (contested.has(ns.namespace)) continue;
+        try {
+          await ensureNamespace(ns.namespace, ns.labels, org, ctx);
+          await ensureRoleBindings(org, ns.namespace, ctx);
+        } catch (err) {
+          errors.push(`namespace ${ns.namespace}: ${describeError(err)}`);
+        }
+      }
+      await releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
+    }
+    for (const ns of wantedNamespaces) {
+      if (ns.role !== 'environment') continue;
+      const found = namespaces.get(ns.namespace);
+      const ready =
+        !domainConflict && !contested.has(ns.namespace) && !errors.some((e) => e.startsWith(`namespace ${ns.namespace}:`)) &&
+        found?.metadata?.labels?.[LABEL_ORGANIZATION] === name;
+      envStatus.push({ name: ns.environment!, namespace: ns.namespace, type: ns.type!, ready: Boolean(ready) });
+    }
+
+    const generation = org.metadata?.generation ?? 0;
+    const previous: Condition[] = org.status?.conditions ?? [];
+    let condition;
+    if (conflicts.length > 0) {
+      condition = { type: 'Ready', status: 'False' as const, reason: conflicts[0]!.reason, message: conflicts.map((c) => c.message).join('; ') };
+    } else if (errors.length > 0) {
+      condition = { type: 'Ready', status: 'False' as const, reason: 'ApplyFailed', message: errors.join('; ') };
+    } else if (envStatus.some((e) => !e.ready)) {
+      condition = { type: 'Ready', status: 'False' as const, reason: 'Progressing', message: 'waiting for namespaces to be labeled' };
+    } else {
+      const envs = envStatus.map((e) => `${e.name} (${e.namespace})`).join(', ');
+      condition = { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: `home namespace ${org.spec.homeNamespace}; environments: ${envs}` };
+    }
+    const conditions = setCondition(previous, condition, generation);
+    const wasReady = previous.find((c) => c.type === 'Ready');
+    if (wasReady?.status !== condition.status || wasReady?.reason !== condition.reason) {
+      if (condition.status === 'True') deps.events.normal(org, condition.reason, condition.message);
+      else if (condition.reason !== 'Progressing') deps.events.warning(org, condition.reason, condition.message);
+    }
+    await deps.status.patchStatus(org, ORGANIZATIONS.plural, {
+      observedGeneration: generation,
+      conditions,
+      environments: envStatus,
+      environmentCount: envStatus.filter((e) => e.ready).length,
+    });
+    if (errors.length > 0) throw new Error(errors.join('; ')); // retry with back-off
+  }
+
+  async function ensureNamespace(nsName: string, labels: Record<string, string>, org: Organization, ctx: ReconcileContext): Promise<void> {
+    const found = namespaces.get(nsName);
+    if (!found) {
+      try {
+        await deps.http.request('POST', objectPath(NAMESPACES, undefined), { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName, labels } } });
+        ctx.log.info({ namespace: nsName }, 'created namespace');
+        deps.events.normal(org, 'NamespaceCreated', `created namespace ${nsName}`);
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        // Created meanwhile by someone else; label it below from a fresh read.
+      }
+    }
+    const current = found ?? (await deps.http.request<V1Namespace>('GET', objectPath(NAMESPACES, undefined, nsName)));
+    const patch = labelPatch(current.metadata?.labels, labels);
+    if (patch) {
+      await deps.http.request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: patch } } });
+      ctx.log.info({ namespace: nsName }, 'labeled namespace');
+    }
+  }
+
+  async function ensureRoleBindings(org: Organization, nsName: string, ctx: ReconcileContext): Promise<void> {
+    const wanted = desiredRoleBindings(org, nsName);
+    const rbSpec = MANAGED_ROLEBINDINGS;
+    for (const rb of wanted) {
+      const name = rb.metadata!.name!;
+      const found = bindings.get(`${nsName}/${name}`);
+      if (!found) {
+        try {
+          await deps.http.request('POST', objectPath(rbSpec, nsName), { body: rb });
+          ctx.log.info({ namespace: nsName, roleBinding: name }, 'created RoleBinding');
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          await deps.http.request('PUT', objectPath(rbSpec, nsName, name), { body: rb });
+        }
+        continue;
+      }
+      const diff = roleBindingDiff(found, rb);
+      if (diff === 'update') {
+        await deps.http.request('PUT', objectPath(rbSpec, nsName, name), { body: { ...rb, metadata: { ...rb.metadata, resourceVersion: found.metadata?.resourceVersion } } });
+      } else if (diff === 'recreate') {
+        await deps.http.request('DELETE', objectPath(rbSpec, nsName, name));
+        await deps.http.request('POST', objectPath(rbSpec, nsName), { body: rb });
+      }
+    }
+    // A group list emptied in the spec: its binding must go.
+    for (const kind of ['members', 'admins'] as const) {
+      const name = roleBindingName(kind);
+      if (wanted.some((w) => w.metadata?.name === name)) continue;
+      const found = bindings.get(`${nsName}/${name}`);
+      if (found?.metadata?.labels?.[LABEL_ORGANIZATION] === org.metadata!.name) await deleteIgnoringNotFound(objectPath(rbSpec, nsName, name));
+    }
+  }
+
+  /** Namespaces this organization labeled earlier but no longer lists: remove its labels and bindings, never the namespace. */
+  async function releaseStaleNamespaces(org: Organization, keep: Set<string>, ctx: ReconcileContext): Promise<void> {
+    const name = org.metadata!.name!;
+    for (const ns of namespaces.list()) {
+      const nsName = ns.metadata!.name!;
+      if (keep.has(nsName) || ns.metadata?.labels?.[LABEL_ORGANIZATION] !== name) continue;
+      await releaseNamespace(nsName, name);
+      ctx.log.info({ namespace: nsName }, 'released namespace no longer listed by the organization');
+    }
+  }
+
+  async function releaseNamespace(nsName: string, orgName: string): Promise<void> {
+    const labels = Object.fromEntries(OWN_LABELS.map((l) => [l, null]));
+    await deps.http
+      .request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: { ...labels, [LABEL_MANAGED_BY]: null } } } })
+      .catch((err) => { if (!isNotFound(err)) throw err; });
+    for (const rb of bindings.list()) {
+      if (rb.metadata?.namespace === nsName && rb.metadata?.labels?.[LABEL_ORGANIZATION] === orgName) {
+        await deleteIgnoringNotFound(objectPath(MANAGED_ROLEBINDINGS, nsName, rb.metadata!.name!));
+      }
+    }
+  }
+
+  async function deleteIgnoringNotFound(path: string): Promise<void> {
+    await deps.http.request('DELETE', path).catch((err) => { if (!isNotFound(err)) throw err; });
+  }
+
+  async function finalize(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
+    const name = org.metadata!.name!;
+    for (const ns of namespaces.list()) {
+      if (ns.metadata?.labels?.[LABEL_ORGANIZATION] === name) await releaseNamespace(ns.metadata!.name!, name);
+    }
+    const finalizers = (org.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER_ORGANIZATION);
+    await deps.http.request('PATCH', objectPath(ORGANIZATIONS, undefined, name), {
+      contentType: MERGE_PATCH,
+      body: { metadata: { resourceVersion: org.metadata!.resourceVersion, finalizers } },
+    }).catch((err) => { if (!isNotFound(err)) throw err; });
+    ctx.log.info('released namespaces of deleted organization');
+  }
+}

@@ -1,0 +1,30 @@
+// Coordinates of every collection the operator reads, in one place.
+import type { InformerSpec } from './lib/controller.ts';
+import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
+
+export function crossgate(kind: string): InformerSpec {
+  const def = KINDS.find((k) => k.kind === kind);
+  if (!def) throw new Error(`unknown kind ${kind}`);
+  return { group: GROUP, version: VERSION, plural: def.plural, kind, namespaced: def.scope === 'Namespaced' };
+}
+
+export const ORGANIZATIONS = crossgate('Organization');
+export const NAMESPACES: InformerSpec = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
+/** Only the RoleBindings the operator made: it never needs to hold every binding of the cluster in memory. */
+export const MANAGED_ROLEBINDINGS: InformerSpec = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'rolebindings',
+  kind: 'RoleBinding',
+  labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+};
+
+/** REST path of one object. */
+export function objectPath(spec: { group: string; version: string; plural: string }, namespace: string | undefined, name?: string): string {
+  const base = spec.group ? `/apis/${spec.group}/${spec.version}` : `/api/${spec.version}`;
+  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${spec.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+export const MERGE_PATCH = 'application/merge-patch+json';
