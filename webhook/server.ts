@@ -1,0 +1,311 @@
+// The admission server: express behind node:https. POST /validate takes an
+// admission.k8s.io/v1 AdmissionReview and answers it from the rules; anything
+// it cannot read, or any error while deciding, is refused (fail closed) with a
+// message, never with a bare HTTP error the apiserver would have to interpret.
+// /healthz, /readyz (synced snapshot and a certificate loaded) and /metrics sit
+// on the same listener.
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdmissionRequestLike, Verdict } from './admission.ts';
+import { review as reviewWithRules } from './rules/index.ts';
+import type { Snapshot, SnapshotSource } from './snapshot.ts';
+import { VALIDATE_PATH } from './registration.ts';
+
+export interface ServerLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silent: ServerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface WebhookServerOptions {
+  snapshots: SnapshotSource;
+  /** Listen address; default: all interfaces. Tests use 127.0.0.1. */
+  host?: string;
+  /** Default 9443; 0 picks a free port. */
+  port?: number;
+  /** Initial certificate; without one the server is not ready until setCertificate(). */
+  tls?: { cert: string; key: string };
+  logger?: ServerLogger;
+  /** Where metrics are registered; a fresh Registry by default. */
+  registry?: Registry;
+  /** Largest AdmissionReview accepted (object and oldObject together). Default 8 MiB. */
+  bodyLimitBytes?: number;
+  /**
+   * Longer than the apiserver keeps idle connections (Go's 90 s), so the
+   * apiserver never reuses a connection this server is closing (pepr#3056).
+   */
+  keepAliveTimeoutMs?: number;
+  /** Must exceed keepAliveTimeoutMs. */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /**
+   * When a request is refused, look again once after this long: the informer
+   * cache may lag an object created a moment ago (e.g. an OrgTrust applied in
+   * the same kubectl apply). 0 disables. Keep well under timeoutSeconds.
+   */
+  recheckDeniedAfterMs?: number;
+  /** The decision function; the rules by default. */
+  review?: (request: AdmissionRequestLike, snapshot: Snapshot) => Verdict;
+}
+
+export interface WebhookServer {
+  readonly app: express.Express;
+  readonly server: https.Server;
+  readonly registry: Registry;
+  listen(): Promise<AddressInfo>;
+  /** Stops listening and drops open (keep-alive) connections. */
+  close(): Promise<void>;
+  /** Hot-swaps the serving certificate for new connections, without a restart. */
+  setCertificate(pair: { cert: string; key: string }): void;
+  /** Why the server is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined;
+}
+
+export interface AdmissionReviewResponse {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: {
+    uid: string;
+    allowed: boolean;
+    status?: { code: number; reason: string; message: string; details?: { causes: { type: string; field: string; message: string }[] } };
+  };
+}
+
+export function admissionResponse(uid: string, verdict: Verdict): AdmissionReviewResponse {
+  if (verdict.allowed) return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: {
+      uid,
+      allowed: false,
+      status: {
+        code: 403,
+        reason: 'Forbidden',
+        message: verdict.message,
+        ...(verdict.field ? { details: { causes: [{ type: 'FieldValueForbidden', field: verdict.field, message: verdict.message }] } } : {}),
+      },
+    },
+  };
+}
+
+/** Reads an AdmissionReview body; returns the request or why it cannot be used. */
+export function parseAdmissionReview(body: unknown): { request: AdmissionRequestLike; uid: string } | { error: string; uid: string } {
+  const uidOf = (v: unknown) => {
+    const uid = (v as { request?: { uid?: unknown } } | null)?.request?.uid;
+    return typeof uid === 'string' ? uid : '';
+  };
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { error: 'the request body is not a JSON object', uid: '' };
+  const ar = body as { apiVersion?: unknown; kind?: unknown; request?: unknown };
+  const uid = uidOf(body);
+  if (ar.kind !== 'AdmissionReview' || ar.apiVersion !== 'admission.k8s.io/v1') {
+    return { error: `expected an admission.k8s.io/v1 AdmissionReview, got ${JSON.stringify(ar.apiVersion)} ${JSON.stringify(ar.kind)}`, uid };
+  }
+  const req = ar.request as Partial<AdmissionRequestLike> | undefined;
+  if (!req || typeof req !== 'object') return { error: 'the AdmissionReview has no request', uid };
+  if (!uid) return { error: 'the AdmissionReview request has no uid', uid };
+  const k = req.kind as Partial<AdmissionRequestLike['kind']> | undefined;
+  if (!k || typeof k.kind !== 'string' || typeof k.group !== 'string' || typeof k.version !== 'string') {
+    return { error: 'the AdmissionReview request has no kind (group, version, kind)', uid };
+  }
+  if (typeof req.operation !== 'string') return { error: 'the AdmissionReview request has no operation', uid };
+  return { request: req as AdmissionRequestLike, uid };
+}
+
+const FAIL_CLOSED = 'the crossgate webhook refuses what it cannot check (fail closed)';
+
+export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
+  const log = opts.logger ?? silent;
+  const decide = opts.review ?? reviewWithRules;
+  const registry = opts.registry ?? new Registry();
+  const bodyLimit = opts.bodyLimitBytes ?? 8 * 1024 * 1024;
+  let certificateLoaded = Boolean(opts.tls);
+
+  const requests = new Counter({
+    name: 'crossgate_webhook_admission_requests_total',
+    help: 'Admission requests answered, by kind, operation and whether they were allowed.',
+    labelNames: ['kind', 'operation', 'allowed'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'crossgate_webhook_admission_duration_seconds',
+    help: 'Time to answer an admission request, by kind and operation.',
+    labelNames: ['kind', 'operation'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const failures = new Counter({
+    name: 'crossgate_webhook_admission_failures_total',
+    help: 'Admission requests refused because they could not be read or checked (malformed, not synced, internal error).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // controller-runtime's names, so existing webhook dashboards work.
+  const crRequests = new Counter({
+    name: 'controller_runtime_webhook_requests_total',
+    help: 'Total number of admission requests by HTTP status code.',
+    labelNames: ['webhook', 'code'],
+    registers: [registry],
+  });
+  const crLatency = new Histogram({
+    name: 'controller_runtime_webhook_latency_seconds',
+    help: 'Histogram of the latency of processing admission requests.',
+    labelNames: ['webhook'],
+    registers: [registry],
+  });
+  const crInFlight = new Gauge({
+    name: 'controller_runtime_webhook_requests_in_flight',
+    help: 'Current number of admission requests being served.',
+    labelNames: ['webhook'],
+    registers: [registry],
+  });
+
+  function notReadyReason(): string | undefined {
+    if (!certificateLoaded) return 'no serving certificate loaded';
+    if (!opts.snapshots.hasSynced()) return 'informer caches not synced';
+    return undefined;
+  }
+
+  async function answer(body: unknown): Promise<{ response: AdmissionReviewResponse; kind: string; operation: string }> {
+    const parsed = parseAdmissionReview(body);
+    if ('error' in parsed) {
+      failures.inc({ reason: 'malformed' });
+      log.warn({ uid: parsed.uid, problem: parsed.error }, 'malformed admission review refused');
+      return { response: admissionResponse(parsed.uid, { allowed: false, message: `${parsed.error}; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' };
+    }
+    const { request, uid } = parsed;
+    const kind = request.kind.kind;
+    const operation = request.operation;
+    if (!opts.snapshots.hasSynced()) {
+      failures.inc({ reason: 'not_synced' });
+      return {
+        response: admissionResponse(uid, {
+          allowed: false,
+          message: `the crossgate webhook has not finished loading organizations and trusts; retry in a few seconds (${FAIL_CLOSED})`,
+        }),
+        kind,
+        operation,
+      };
+    }
+    let verdict: Verdict;
+    try {
+      verdict = decide(request, opts.snapshots.current());
+      if (!verdict.allowed && (opts.recheckDeniedAfterMs ?? 0) > 0) {
+        await new Promise((r) => setTimeout(r, opts.recheckDeniedAfterMs));
+        verdict = decide(request, opts.snapshots.current());
+      }
+    } catch (err) {
+      failures.inc({ reason: 'internal_error' });
+      log.error({ uid, kind, operation, namespace: request.namespace, name: request.name, err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'admission rule failed');
+      verdict = { allowed: false, message: `internal error while checking ${kind} "${request.name ?? ''}"; ${FAIL_CLOSED}. The webhook's log has the details.` };
+    }
+    const who = { uid, kind, operation, namespace: request.namespace, name: request.name, user: request.userInfo?.username };
+    if (verdict.allowed) log.debug(who, 'admitted');
+    else log.info({ ...who, field: verdict.field, message: verdict.message }, 'refused');
+    return { response: admissionResponse(uid, verdict), kind, operation };
+  }
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const track = (_req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    crInFlight.inc({ webhook: VALIDATE_PATH });
+    res.once('close', () => {
+      crInFlight.dec({ webhook: VALIDATE_PATH });
+      crLatency.observe({ webhook: VALIDATE_PATH }, Number(process.hrtime.bigint() - started) / 1e9);
+      crRequests.inc({ webhook: VALIDATE_PATH, code: String(res.statusCode) });
+    });
+    res.locals['started'] = started;
+    next();
+  };
+
+  app.post(VALIDATE_PATH, track, express.raw({ type: () => true, limit: bodyLimit }), async (req: Request, res: Response) => {
+    const started = res.locals['started'] as bigint;
+    let body: unknown;
+    const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+    const { response, kind, operation } =
+      body === undefined
+        ? (failures.inc({ reason: 'malformed' }),
+          log.warn({ bytes: raw.length }, 'admission review is not valid JSON; refused'),
+          { response: admissionResponse('', { allowed: false, message: `the request body is not valid JSON; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' })
+        : await answer(body);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    requests.inc({ kind, operation, allowed: String(response.response.allowed) });
+    duration.observe({ kind, operation }, seconds);
+    res.status(200).json(response);
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', (_req, res) => {
+    const reason = notReadyReason();
+    res.status(reason ? 503 : 200).type('text/plain').send(reason ?? 'ok');
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+
+  // Body too large, aborted upload, or a bug: on /validate still an AdmissionReview refusal.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (req.path === VALIDATE_PATH && req.method === 'POST') {
+      failures.inc({ reason: e.type === 'entity.too.large' ? 'too_large' : 'internal_error' });
+      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      const message =
+        e.type === 'entity.too.large'
+          ? `the AdmissionReview is larger than the webhook accepts (${bodyLimit} bytes); ${FAIL_CLOSED}`
+          : `the webhook could not read the request; ${FAIL_CLOSED}`;
+      log.warn({ problem: e.type ?? e.message }, 'admission request refused before it could be read');
+      if (!res.headersSent) res.status(200).json(admissionResponse('', { allowed: false, message }));
+      return;
+    }
+    log.error({ err: e.message, path: req.path }, 'request failed');
+    if (!res.headersSent) res.status(e.status ?? 500).type('text/plain').send('error');
+  });
+
+  const server = https.createServer(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}, app);
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 90_000;
+  server.headersTimeout = opts.headersTimeoutMs ?? server.keepAliveTimeout + 5_000;
+  server.requestTimeout = opts.requestTimeoutMs ?? Math.max(120_000, server.headersTimeout + 1_000);
+  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+
+  return {
+    app,
+    server,
+    registry,
+    notReadyReason,
+    setCertificate(pair) {
+      server.setSecureContext({ cert: pair.cert, key: pair.key });
+      certificateLoaded = true;
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port ?? 9443, opts.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve, reject) => {
+        if (!server.listening) return resolve();
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
