@@ -8,7 +8,8 @@
 //
 // Decisions are pure (planTls, needsRotation, caBundle, ...); generation is
 // WebCrypto through @peculiar/x509; the Kubernetes effects sit behind two small
-// client interfaces so they can be tested without a cluster.
+// client interfaces (implemented in kube-clients.ts) so they can be tested
+// without a cluster.
 // Nothing here logs key material: only subjects, serials, fingerprints and dates.
 import { X509Certificate, createPrivateKey, randomBytes, type webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -16,7 +17,7 @@ import { isIP } from 'node:net';
 // Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { KubeConfig, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
@@ -427,37 +428,6 @@ export async function injectCaBundle(
     }
   }
   throw new Error(`ValidatingWebhookConfiguration ${name} kept changing under us; will retry`);
-}
-
-export function kubeSecretClient(kc: KubeConfig, api: typeof import('@kubernetes/client-node')): SecretClient {
-  const core = kc.makeApiClient(api.CoreV1Api);
-  return {
-    async read(namespace, name) {
-      try {
-        return await core.readNamespacedSecret({ name, namespace });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    create: (secret) => core.createNamespacedSecret({ namespace: secret.metadata!.namespace!, body: secret }),
-    replace: (secret) => core.replaceNamespacedSecret({ name: secret.metadata!.name!, namespace: secret.metadata!.namespace!, body: secret }),
-  };
-}
-
-export function kubeWebhookConfigurationClient(kc: KubeConfig, api: typeof import('@kubernetes/client-node')): WebhookConfigurationClient {
-  const adm = kc.makeApiClient(api.AdmissionregistrationV1Api);
-  return {
-    async read(name) {
-      try {
-        return await adm.readValidatingWebhookConfiguration({ name });
-      } catch (err) {
-        if (isNotFound(err)) return undefined;
-        throw err;
-      }
-    },
-    replace: (config) => adm.replaceValidatingWebhookConfiguration({ name: config.metadata!.name!, body: config }),
-  };
 }
 
 // ---------------------------------------------------------------- the loop

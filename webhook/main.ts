@@ -1,0 +1,147 @@
+// The webhook process: informers feed the Snapshot, the certificate manager
+// keeps TLS valid and the caBundle injected, the HTTPS server answers the
+// apiserver. Configuration: environment variables or --flags (webhook/config.ts,
+// docs/webhook.md). startWebhook() is exported so another process (the
+// operator, a test harness) can embed the webhook.
+import { fileURLToPath } from 'node:url';
+import type { V1Namespace } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, VERSION, kindDefinition, type ApiInstance, type Asset, type AssetShare, type Organization, type OrgTrust } from '../api/v1alpha1/index.ts';
+import { Informer } from '../operator/lib/informer.ts';
+import { describeError, KubeHttp, loadKubeConfig } from '../operator/lib/kube.ts';
+import type { KubernetesObject } from '../operator/lib/keys.ts';
+import { createLogger } from '../operator/lib/logger.ts';
+import { CertificateManager } from './certs.ts';
+import { loadWebhookConfig, type WebhookConfig } from './config.ts';
+import { secretClient, webhookConfigurationClient } from './kube-clients.ts';
+import { applyWebhookConfiguration, renderValidatingWebhookConfiguration } from './registration.ts';
+import { createWebhookServer, type WebhookServer } from './server.ts';
+import { informerSnapshotSource, type SnapshotSources } from './snapshot.ts';
+
+/** Keeps what the rules read and drops the rest (an Asset may carry a 512 KiB spec inline). */
+function metadataOnly<T extends KubernetesObject>(obj: T): T {
+  const m = obj.metadata ?? {};
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels, deletionTimestamp: m.deletionTimestamp, creationTimestamp: m.creationTimestamp },
+  } as T;
+}
+function withoutStatus<T extends KubernetesObject>(obj: T): T {
+  const { status: _status, ...rest } = obj as T & { status?: unknown };
+  if (rest.metadata) delete rest.metadata.managedFields;
+  return rest as T;
+}
+
+export interface RunningWebhook {
+  server: WebhookServer;
+  certificates: CertificateManager;
+  informers: Informer<KubernetesObject>[];
+  stop(): Promise<void>;
+}
+
+export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; logger: Logger }): Promise<RunningWebhook> {
+  const { http, logger: log } = deps;
+  const crossgate = <T extends KubernetesObject>(kind: string, transform: (o: T) => T) => {
+    const def = kindDefinition(kind);
+    return new Informer<T>({
+      client: http,
+      resource: { group: GROUP, version: VERSION, plural: def.plural, kind, namespaced: def.scope === 'Namespaced' },
+      logger: log,
+      watchSilenceMs: cfg.watchSilenceMs,
+      transform,
+    });
+  };
+  const sources = {
+    organizations: crossgate<Organization & KubernetesObject>('Organization', withoutStatus),
+    namespaces: new Informer<V1Namespace & KubernetesObject>({
+      client: http,
+      resource: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+      logger: log,
+      watchSilenceMs: cfg.watchSilenceMs,
+      transform: metadataOnly,
+    }),
+    orgTrusts: crossgate<OrgTrust & KubernetesObject>('OrgTrust', withoutStatus),
+    assets: crossgate<Asset & KubernetesObject>('Asset', metadataOnly),
+    apiInstances: crossgate<ApiInstance & KubernetesObject>('ApiInstance', metadataOnly),
+    assetShares: crossgate<AssetShare & KubernetesObject>('AssetShare', withoutStatus),
+  };
+  const informers = Object.values(sources) as Informer<KubernetesObject>[];
+  const snapshots = informerSnapshotSource(sources as unknown as SnapshotSources, [cfg.namespace]);
+
+  const server = createWebhookServer({
+    snapshots,
+    host: cfg.host,
+    port: cfg.port,
+    logger: log,
+    recheckDeniedAfterMs: cfg.recheckDeniedAfterMs,
+  });
+  const address = await server.listen();
+  log.info({ address: address.address, port: address.port }, 'webhook listening (not ready until the certificate and caches are)');
+
+  for (const informer of informers) informer.start();
+
+  const configurations = webhookConfigurationClient(http);
+  if (cfg.register) {
+    const desired = renderValidatingWebhookConfiguration({ name: cfg.configurationName, operatorNamespace: cfg.namespace, clientConfig: cfg.clientConfig });
+    const result = await applyWebhookConfiguration(configurations, desired);
+    log.info({ webhookConfiguration: cfg.configurationName, result, clientConfig: cfg.clientConfig }, 'ValidatingWebhookConfiguration applied');
+  }
+
+  const certificates = new CertificateManager({
+    secrets: secretClient(http),
+    webhookConfigurations: configurations,
+    webhookConfigurationName: cfg.configurationName,
+    namespace: cfg.secretNamespace,
+    name: cfg.secretName,
+    dnsNames: cfg.dnsNames,
+    ipAddresses: cfg.ipAddresses,
+    caValidityMs: cfg.caValidityMs,
+    servingValidityMs: cfg.servingValidityMs,
+    checkIntervalMs: cfg.certCheckIntervalMs,
+    logger: log,
+    onCertificate: (m) => server.setCertificate(m),
+  });
+  await certificates.start();
+  await Promise.all(informers.map((i) => i.waitForSync()));
+  log.info({ objects: Object.fromEntries(Object.entries(sources).map(([k, i]) => [k, i.size()])) }, 'webhook ready');
+
+  return {
+    server,
+    certificates,
+    informers,
+    async stop() {
+      certificates.stop();
+      await server.close();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const log = createLogger({ name: 'crossgate-webhook' });
+  const cfg = loadWebhookConfig(process.env, process.argv.slice(2));
+  const http = new KubeHttp(loadKubeConfig());
+  let running: RunningWebhook | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    await running?.stop().catch((err) => log.error({ err: describeError(err) }, 'stop failed'));
+    await http.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  running = await startWebhook(cfg, { http, logger: log });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(JSON.stringify({ level: 'fatal', msg: 'webhook failed to start', err: describeError(err) }));
+    process.exit(1);
+  });
+}
