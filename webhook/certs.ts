@@ -388,13 +388,13 @@ export async function reconcileTlsSecret(client: SecretClient, opts: TlsSecretOp
       if (secret) await client.replace(body);
       else await client.create(body);
       log.info(
-        { secret: `${opts.namespace}/${opts.name}`, ca: plan.ca, serving: plan.serving, reasons: plan.reasons, certificate: describeCertificate(next.cert) },
+        { tlsSecret: `${opts.namespace}/${opts.name}`, ca: plan.ca, serving: plan.serving, reasons: plan.reasons, certificate: describeCertificate(next.cert) },
         secret ? 'webhook TLS Secret updated' : 'webhook TLS Secret created',
       );
       return next;
     } catch (err) {
       if (!isConflict(err)) throw err;
-      log.info({ secret: `${opts.namespace}/${opts.name}`, attempt }, 'webhook TLS Secret changed concurrently (409); reading it again');
+      log.info({ tlsSecret: `${opts.namespace}/${opts.name}`, attempt }, 'webhook TLS Secret changed concurrently (409); reading it again');
     }
   }
   throw new Error(`webhook TLS Secret ${opts.namespace}/${opts.name} kept changing under us; giving up for now`);
