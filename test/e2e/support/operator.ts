@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after } from 'node:test';
 import { kubectl, applyYaml } from './kubectl.ts';
 import { kubeConfig } from './client.ts';
 import { startProcess, type ManagedProcess } from './process.ts';
@@ -58,7 +57,8 @@ export async function operatorKubeconfig(opts: { from?: string } = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'crossgate-operator-kubeconfig-'));
   const file = join(dir, 'kubeconfig');
   writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  // Not node:test's after(): called from a before() hook it would run as soon as that hook ends.
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return file;
 }
 
@@ -78,12 +78,17 @@ export interface StartOperatorOptions {
   waitForLeader?: boolean;
 }
 
-/** Starts `node operator/main.ts`; stopped by the test's after hook. */
+/**
+ * Starts `node operator/main.ts`. The caller stops it (`op.proc.stop()` in an
+ * after hook of its suite); if it forgets, or the test process dies, the
+ * process is killed when the test process exits.
+ */
 export async function startOperator(opts: StartOperatorOptions = {}): Promise<RunningOperator> {
   const kubeconfig = opts.kubeconfig ?? (await operatorKubeconfig());
   const proc = startProcess(process.execPath, [join(ROOT, 'operator', 'main.ts')], {
     name: opts.name ?? 'operator',
     cwd: ROOT,
+    noAutoStop: true,
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,

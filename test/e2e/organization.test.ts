@@ -1,0 +1,134 @@
+// The Organization reconciler end to end: namespaces created and labeled,
+// RBAC for member and admin groups judged by the real authorizer, Ready with
+// its environments, and conflicts over a domain or a namespace explained.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyYaml, canI, condition, getJson, kubectl, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
+} from './support/index.ts';
+
+function orgYaml(name: string, domain: string, home: string, envs: Array<[string, string, string?]>, groups = true): string {
+  const environments = envs.map(([n, ns, type]) => `  - {name: ${n}, namespace: ${ns}${type ? `, type: ${type}` : ''}}`).join('\n');
+  return `apiVersion: crossgate.dev/v1alpha1
+kind: Organization
+metadata: {name: ${name}}
+spec:
+  domain: ${domain}
+  displayName: Test ${name}
+  homeNamespace: ${home}
+  environments:
+${environments}
+${groups ? `  memberGroups: ["${domain}:members"]\n  adminGroups: ["${domain}:admins"]` : ''}
+`;
+}
+
+describe('Organization', () => {
+  let op: RunningOperator;
+  const created: string[] = [];
+  const org = uniqueName('org');
+  const home = `${org}-home`;
+  const sandbox = `${org}-sandbox`;
+  const prod = `${org}-prod`;
+
+  before(async () => {
+    op = await startOperator();
+  });
+  after(async () => {
+    await op?.proc.stop();
+    for (const name of created) await kubectl(['delete', 'organization', name, '--wait=false', '--ignore-not-found']);
+  });
+
+  test('becomes Ready with its environments; namespaces are created and labeled', async () => {
+    // One namespace exists beforehand with a label of its own: it must be kept.
+    await kubectl(['create', 'namespace', prod]);
+    await kubectl(['label', 'namespace', prod, 'team=flights']);
+    await applyYaml(orgYaml(org, org, home, [['sandbox', sandbox], ['production', prod, 'production']]));
+    created.push(org);
+    const obj = await waitForCondition(['organization', org], 'Ready', 'True');
+    assert.equal(obj.status.observedGeneration, obj.metadata.generation);
+    assert.equal(obj.status.environmentCount, 2);
+    assert.deepEqual(
+      obj.status.environments.map((e: { name: string; namespace: string; type: string; ready: boolean }) => [e.name, e.namespace, e.type, e.ready]),
+      [['sandbox', sandbox, 'sandbox', true], ['production', prod, 'production', true]],
+    );
+    assert.match(condition(obj, 'Ready')!.message, new RegExp(`environments: sandbox \\(${sandbox}\\), production \\(${prod}\\)`));
+
+    const ns = await getJson(['namespace', prod]);
+    assert.equal(ns.metadata.labels['crossgate.dev/organization'], org);
+    assert.equal(ns.metadata.labels['crossgate.dev/environment'], 'production');
+    assert.equal(ns.metadata.labels['crossgate.dev/environment-type'], 'production');
+    assert.equal(ns.metadata.labels['team'], 'flights', 'a label the user set must survive');
+    const homeNs = await getJson(['namespace', home]);
+    assert.equal(homeNs.metadata.labels['crossgate.dev/namespace-role'], 'home');
+
+    const table = (await kubectl(['get', 'organization', org])).stdout;
+    assert.match(table, /DOMAIN\s+HOME\s+ENVS\s+READY\s+REASON\s+AGE/);
+    assert.match(table, new RegExp(`${org}\\s+${org}\\s+${home}\\s+2\\s+True\\s+Reconciled`));
+  });
+
+  test('members may read crossgate objects but not change them; admins may change them', async () => {
+    const member = { as: 'mia', groups: [`${org}:members`] };
+    const admin = { as: 'ada', groups: [`${org}:admins`] };
+    const stranger = { as: 'sam', groups: ['someone-else:members'] };
+    await waitFor(() => canI('get', 'apiinstances.crossgate.dev', prod, member), { what: 'member can get' });
+    for (const ns of [home, sandbox, prod]) {
+      assert.equal(await canI('get', 'apiinstances.crossgate.dev', ns, member), true, `member get in ${ns}`);
+      assert.equal(await canI('list', 'assets.crossgate.dev', ns, member), true, `member list in ${ns}`);
+      assert.equal(await canI('update', 'apiinstances.crossgate.dev', ns, member), false, `member update in ${ns}`);
+      assert.equal(await canI('delete', 'assets.crossgate.dev', ns, member), false, `member delete in ${ns}`);
+      assert.equal(await canI('update', 'apiinstances.crossgate.dev', ns, admin), true, `admin update in ${ns}`);
+      assert.equal(await canI('create', 'apikeys.crossgate.dev', ns, admin), true, `admin create in ${ns}`);
+      assert.equal(await canI('get', 'apiinstances.crossgate.dev', ns, stranger), false, `stranger get in ${ns}`);
+      // Groups get crossgate kinds only, never Secrets.
+      assert.equal(await canI('get', 'secrets', ns, member), false, `member secrets in ${ns}`);
+    }
+  });
+
+  test('a changed member group list is reflected in RBAC', async () => {
+    await kubectl(['patch', 'organization', org, '--type=merge', '-p', JSON.stringify({ spec: { memberGroups: [`${org}:readers`] } })]);
+    await waitFor(async () => (await canI('get', 'assets.crossgate.dev', home, { as: 'rita', groups: [`${org}:readers`] })) === true, {
+      what: 'new member group can read',
+    });
+    assert.equal(await canI('get', 'assets.crossgate.dev', home, { as: 'mia', groups: [`${org}:members`] }), false, 'old group lost access');
+  });
+
+  test('a namespace claimed by a second organization: the newer one is told who holds it', async () => {
+    const second = uniqueName('org2');
+    await applyYaml(orgYaml(second, second, `${second}-home`, [['dev', sandbox]]));
+    created.push(second);
+    const obj = await waitForCondition(['organization', second], 'Ready', 'False', { reason: 'NamespaceConflict' });
+    assert.equal(condition(obj, 'Ready')!.message, `namespace "${sandbox}" already belongs to Organization "${org}"`);
+    // The first organization keeps its namespace untouched.
+    const ns = await getJson(['namespace', sandbox]);
+    assert.equal(ns.metadata.labels['crossgate.dev/organization'], org);
+    const events = (await kubectl(['get', 'events', '-n', 'default', '--field-selector', `involvedObject.name=${second}`])).stdout;
+    assert.match(events, /NamespaceConflict/);
+  });
+
+  test('a duplicate domain: the newer organization is told which one has it', async () => {
+    const third = uniqueName('org3');
+    await applyYaml(orgYaml(third, org, `${third}-home`, [['dev', `${third}-dev`]]));
+    created.push(third);
+    const obj = await waitForCondition(['organization', third], 'Ready', 'False', { reason: 'DomainConflict' });
+    assert.match(condition(obj, 'Ready')!.message, new RegExp(`domain "${org}" is already used by Organization "${org}"; choose another domain`));
+    assert.equal(await getJson(['namespace', `${third}-home`]), undefined, 'nothing is created for a conflicting organization');
+  });
+
+  test('deleting the organization releases its namespaces (labels and bindings gone, namespaces and their data kept)', async () => {
+    await kubectl(['create', 'configmap', 'keep-me', '-n', prod, '--from-literal=a=b']);
+    await kubectl(['delete', 'organization', org, '--timeout=30s']);
+    const ns = await waitFor(async () => {
+      const n = await getJson(['namespace', prod]);
+      return n && !n.metadata.labels['crossgate.dev/organization'] ? n : undefined;
+    }, { what: 'labels removed from namespace' });
+    assert.equal(ns.metadata.labels['team'], 'flights');
+    assert.ok(await getJson(['configmap', 'keep-me', '-n', prod]), 'data in the namespace is kept');
+    await waitFor(async () => (await getJson(['rolebinding', 'crossgate-admins', '-n', prod])) === undefined, { what: 'RoleBinding removed' });
+  });
+
+  test('operator logs are JSON lines', () => {
+    const lines = op.proc.stdout.filter((l) => l.trim() !== '');
+    assert.ok(lines.length > 5);
+    for (const l of lines) assert.doesNotThrow(() => JSON.parse(l), `not JSON: ${l}`);
+  });
+});
