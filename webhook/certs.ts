@@ -12,7 +12,6 @@
 // without a cluster.
 // Nothing here logs key material: only subjects, serials, fingerprints and dates.
 import { X509Certificate, createPrivateKey, randomBytes, type webcrypto } from 'node:crypto';
-import { isIP } from 'node:net';
 // @peculiar/x509 resolves its providers through tsyringe, which needs the
 // Reflect metadata polyfill loaded first.
 import 'reflect-metadata';

@@ -66,33 +66,64 @@ function toView(ns: V1Namespace | NamespaceView): NamespaceView | undefined {
   return ns as NamespaceView;
 }
 
-/** A Snapshot over plain lists. The lists are not copied: do not mutate them while it is in use. */
-export function snapshotFrom(lists: SnapshotLists): Snapshot {
-  const orgs = lists.organizations ?? [];
+type Getter<T> = () => readonly T[];
+
+function once<T>(get: Getter<T>): Getter<T> {
+  let value: readonly T[] | undefined;
+  return () => (value ??= get());
+}
+
+/** A Snapshot over lists read on first use (each at most once per snapshot). */
+function lazySnapshot(get: {
+  organizations: Getter<Organization>;
+  namespaces: Getter<V1Namespace | NamespaceView>;
+  namespaceByName?: (name: string) => V1Namespace | NamespaceView | undefined;
+  orgTrusts: Getter<OrgTrust>;
+  assets: Getter<Asset>;
+  apiInstances: Getter<ApiInstance>;
+  assetShares: Getter<AssetShare>;
+  reservedNamespaces: Iterable<string>;
+}): Snapshot {
+  const indexed = <T extends Namespaced>(g: Getter<T>) => {
+    let f: ((namespace?: string) => readonly T[]) | undefined;
+    return (namespace?: string) => (f ??= byNamespace(g()))(namespace);
+  };
   let namespaces: Map<string, NamespaceView> | undefined;
-  const orgTrusts = byNamespace(lists.orgTrusts ?? []);
-  const assets = byNamespace(lists.assets ?? []);
-  const apiInstances = byNamespace(lists.apiInstances ?? []);
-  const assetShares = byNamespace(lists.assetShares ?? []);
-  const reserved = new Set([...SYSTEM_NAMESPACES, ...(lists.reservedNamespaces ?? [])]);
   return {
-    organizations: () => orgs,
+    organizations: once(get.organizations),
     namespace(name) {
+      if (get.namespaceByName) {
+        const ns = get.namespaceByName(name);
+        return ns ? toView(ns) : undefined;
+      }
       if (!namespaces) {
         namespaces = new Map();
-        for (const ns of lists.namespaces ?? []) {
+        for (const ns of get.namespaces()) {
           const view = toView(ns);
           if (view) namespaces.set(view.name, view);
         }
       }
       return namespaces.get(name);
     },
-    orgTrusts,
-    assets,
-    apiInstances,
-    assetShares,
-    reservedNamespaces: reserved,
+    orgTrusts: indexed(get.orgTrusts),
+    assets: indexed(get.assets),
+    apiInstances: indexed(get.apiInstances),
+    assetShares: indexed(get.assetShares),
+    reservedNamespaces: new Set([...SYSTEM_NAMESPACES, ...get.reservedNamespaces]),
   };
+}
+
+/** A Snapshot over plain lists. The lists are not copied: do not mutate them while it is in use. */
+export function snapshotFrom(lists: SnapshotLists): Snapshot {
+  return lazySnapshot({
+    organizations: () => lists.organizations ?? [],
+    namespaces: () => lists.namespaces ?? [],
+    orgTrusts: () => lists.orgTrusts ?? [],
+    assets: () => lists.assets ?? [],
+    apiInstances: () => lists.apiInstances ?? [],
+    assetShares: () => lists.assetShares ?? [],
+    reservedNamespaces: lists.reservedNamespaces ?? [],
+  });
 }
 
 /**
@@ -103,6 +134,8 @@ export function snapshotFrom(lists: SnapshotLists): Snapshot {
 export interface ListSource<T> {
   list(): readonly T[];
   hasSynced(): boolean;
+  /** Lookup by key ("name" for cluster-scoped objects), if the cache has an index. */
+  get?(key: string): T | undefined;
 }
 
 export interface SnapshotSources {
@@ -120,20 +153,26 @@ export interface SnapshotSource {
   current(): Snapshot;
 }
 
-/** A SnapshotSource over informers: synced when every informer is; each current() reads their caches afresh. */
+/**
+ * A SnapshotSource over informers: synced when every informer is. Each
+ * current() reads the caches afresh, and only the lists a request's rules
+ * actually touch; namespaces are looked up by name when the cache can.
+ */
 export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = []): SnapshotSource {
   const reserved = [...reservedNamespaces];
   const all = Object.values(sources) as ListSource<unknown>[];
+  const nsGet = sources.namespaces.get?.bind(sources.namespaces);
   return {
     hasSynced: () => all.every((s) => s.hasSynced()),
     current: () =>
-      snapshotFrom({
-        organizations: sources.organizations.list(),
-        namespaces: sources.namespaces.list(),
-        orgTrusts: sources.orgTrusts.list(),
-        assets: sources.assets.list(),
-        apiInstances: sources.apiInstances.list(),
-        assetShares: sources.assetShares.list(),
+      lazySnapshot({
+        organizations: () => sources.organizations.list(),
+        namespaces: () => sources.namespaces.list(),
+        ...(nsGet ? { namespaceByName: nsGet } : {}),
+        orgTrusts: () => sources.orgTrusts.list(),
+        assets: () => sources.assets.list(),
+        apiInstances: () => sources.apiInstances.list(),
+        assetShares: () => sources.assetShares.list(),
         reservedNamespaces: reserved,
       }),
   };
