@@ -6,6 +6,8 @@
 //       builds or reuses the control plane (test/controlplane/build.sh), starts
 //       it on 127.0.0.1, runs test/e2e/**/*.test.ts one file at a time, stops it.
 //
+// `node test/run.ts unit|e2e FILE...` runs only the given files.
+//
 // The last line printed is `N passed, N failed` over both; the exit code is
 // non-zero when anything failed. Ctrl-C stops the tests and the control plane.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -21,8 +23,10 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MODES = ["all", "unit", "e2e"] as const;
 type Mode = (typeof MODES)[number];
 const mode = (process.argv[2] ?? "all") as Mode;
-if (!MODES.includes(mode)) {
-  console.error(`usage: node test/run.ts [${MODES.join("|")}]`);
+// Optional test files after the mode, e.g. `node test/run.ts e2e test/e2e/organization.test.ts`.
+const only = process.argv.slice(3);
+if (!MODES.includes(mode) || (only.length > 0 && mode === "all")) {
+  console.error(`usage: node test/run.ts [${MODES.join("|")}]   or   node test/run.ts unit|e2e FILE...`);
   process.exit(2);
 }
 const E2E_TEST_TIMEOUT_MS = Number(process.env.CROSSGATE_E2E_TEST_TIMEOUT_MS ?? 300_000);
@@ -143,6 +147,7 @@ async function nodeTest(label: string, files: string[], args: string[], env: Nod
 }
 
 function find(dir: string): string[] {
+  if (only.length > 0) return only;
   return globSync(`${dir}/**/*.test.ts`, { cwd: ROOT }).sort();
 }
 
