@@ -4,6 +4,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
+import { isIPv6 } from 'node:net';
 import { KINDS } from './v1alpha1/index.ts';
 
 // ajv-formats ships CommonJS with a default export; under ESM it arrives wrapped.
@@ -18,6 +19,8 @@ export interface FieldError {
 export function newAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
   addFormats(ajv);
+  // Not in ajv-formats: an IPv4/IPv6 address with an optional prefix length.
+  ajv.addFormat('cidr', { type: 'string', validate: isCidr });
   // Kubernetes' schema extensions: meaningful to the apiserver, inert here.
   ajv.addVocabulary([
     'x-kubernetes-validations',
@@ -28,6 +31,19 @@ export function newAjv(): Ajv {
     'x-kubernetes-int-or-string',
   ]);
   return ajv;
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function isCidr(value: string): boolean {
+  const [addr, prefix, ...rest] = value.split('/');
+  if (rest.length > 0 || !addr) return false;
+  const v4 = IPV4.test(addr);
+  const v6 = !v4 && isIPv6(addr);
+  if (!v4 && !v6) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (v4 ? 32 : 128);
 }
 
 const ajv = newAjv();

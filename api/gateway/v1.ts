@@ -1,0 +1,138 @@
+// The gateway configuration: what the operator renders and the gateway
+// enforces. Versioned (apiVersion below) and documented in docs/gateway-config.md.
+//
+// It is split in parts so that no Kubernetes object nears the 1 MiB limit:
+//   - one Manifest: which parts make up the current config, each with its checksum;
+//   - one Routes part: every ApiInstance served by the gateway, with its
+//     policies in order and its tiers;
+//   - CREDENTIAL_SHARDS credential parts: SHA-256 hashes of API keys → who
+//     may call what, at which tier, when. The shard of a hash is its first
+//     byte modulo the shard count, so one key change rewrites one shard.
+// Every part carries the checksum of its content and the generation it was
+// computed from. Raw keys never appear anywhere in it.
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum } from '../v1alpha1/common.ts';
+import { POLICY_TYPES } from '../v1alpha1/policy.ts';
+
+export const GATEWAY_CONFIG_API_VERSION = 'gateway.crossgate.dev/v1';
+export const CREDENTIAL_SHARDS = 64;
+
+export const PERIOD_SECONDS = { second: 1, minute: 60, hour: 3600, day: 86400 } as const;
+
+export const Limit = Type.Object(
+  {
+    requests: Type.Integer({ minimum: 1, description: 'Requests allowed per window.' }),
+    periodSeconds: Type.Integer({ minimum: 1, description: 'Window length in seconds.' }),
+  },
+  { additionalProperties: false, description: 'A fixed window limit.' },
+);
+export type Limit = Static<typeof Limit>;
+
+export const Tier = Type.Object(
+  {
+    name: Type.String({ description: 'SlaTier name.' }),
+    limits: Type.Array(Limit, { description: 'All must hold.' }),
+  },
+  { additionalProperties: false, description: 'An SLA tier of a route.' },
+);
+export type Tier = Static<typeof Tier>;
+
+export const PolicyEntry = Type.Object(
+  {
+    name: Type.String({ description: 'namespace/name of the Policy object.' }),
+    type: StringEnum(POLICY_TYPES, { description: 'Policy type.' }),
+    order: Type.Integer({ description: 'Lower runs first; ties break by name.' }),
+    config: Type.Record(Type.String(), Type.Unknown(), { description: 'Type-specific configuration, as validated at admission.' }),
+  },
+  { additionalProperties: false, description: 'One policy applied to a route.' },
+);
+export type PolicyEntry = Static<typeof PolicyEntry>;
+
+export const Route = Type.Object(
+  {
+    id: Type.String({ description: 'namespace/name of the ApiInstance.' }),
+    hostnames: Type.Array(Type.String(), { description: 'Hosts matched; empty means any.' }),
+    basePath: Type.String({ description: 'Path prefix matched (segment-wise).' }),
+    upstream: Type.Object(
+      {
+        url: Type.String({ description: 'Base URL requests are forwarded to; the path after basePath is appended.' }),
+        timeoutMs: Type.Integer({ minimum: 1, description: 'Per-request upstream timeout.' }),
+      },
+      { additionalProperties: false, description: 'Where requests go.' },
+    ),
+    policies: Type.Array(PolicyEntry, { description: 'Policies in enforcement order.' }),
+    tiers: Type.Array(Tier, { description: 'SLA tiers of the route.' }),
+  },
+  { additionalProperties: false, description: 'One ApiInstance as the gateway serves it.' },
+);
+export type Route = Static<typeof Route>;
+
+const PartMeta = {
+  apiVersion: Type.Literal(GATEWAY_CONFIG_API_VERSION, { description: 'Config format version.' }),
+  gateway: Type.String({ description: 'Gateway name.' }),
+  generation: Type.Integer({ minimum: 0, description: 'Operator generation of the config this part belongs to (monotonic).' }),
+  checksum: Type.String({ description: 'sha256 of the canonical JSON of the part content (routes or entries).' }),
+};
+
+export const RoutesPart = Type.Object(
+  { ...PartMeta, kind: Type.Literal('Routes', { description: 'Part kind.' }), routes: Type.Array(Route, { description: 'Routes, sorted by id.' }) },
+  { additionalProperties: false, description: 'The routes of a gateway.' },
+);
+export type RoutesPart = Static<typeof RoutesPart>;
+
+export const Credential = Type.Object(
+  {
+    route: Type.String({ description: 'Route id (ApiInstance namespace/name) the key may call.' }),
+    contract: Type.String({ description: 'namespace/name of the Contract.' }),
+    client: Type.String({ description: 'namespace/name of the consumer\'s ApiKey (the client id).' }),
+    tier: Type.String({ description: 'Tier name on the route.' }),
+    notBefore: Type.Optional(Type.String({ description: 'RFC 3339; the key is refused before.' })),
+    notAfter: Type.Optional(Type.String({ description: 'RFC 3339; the key is refused from then on (expiry, end of rotation grace).' })),
+  },
+  { additionalProperties: false, description: 'What one key hash may do.' },
+);
+export type Credential = Static<typeof Credential>;
+
+export const CredentialsPart = Type.Object(
+  {
+    ...PartMeta,
+    kind: Type.Literal('Credentials', { description: 'Part kind.' }),
+    shard: Type.Integer({ minimum: 0, description: 'Shard number.' }),
+    shards: Type.Integer({ minimum: 1, description: 'Shard count.' }),
+    entries: Type.Record(Type.String({ pattern: '^[0-9a-f]{64}$' }), Credential, {
+      description: 'Lower-case hex SHA-256 of the raw key → credential.',
+    }),
+  },
+  { additionalProperties: false, description: 'One shard of the credential index.' },
+);
+export type CredentialsPart = Static<typeof CredentialsPart>;
+
+export const Manifest = Type.Object(
+  {
+    apiVersion: Type.Literal(GATEWAY_CONFIG_API_VERSION, { description: 'Config format version.' }),
+    kind: Type.Literal('Manifest', { description: 'Part kind.' }),
+    gateway: Type.String({ description: 'Gateway name.' }),
+    generation: Type.Integer({ minimum: 0, description: 'Generation of the whole config.' }),
+    parts: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ description: 'Object (ConfigMap) or file name holding the part.' }),
+          kind: StringEnum(['Routes', 'Credentials'] as const, { description: 'Part kind.' }),
+          checksum: Type.String({ description: 'Checksum the part must carry.' }),
+        },
+        { additionalProperties: false, description: 'A part of the config.' },
+      ),
+      { description: 'Every part of the current config.' },
+    ),
+  },
+  { additionalProperties: false, description: 'Which parts make up the current gateway config.' },
+);
+export type Manifest = Static<typeof Manifest>;
+
+/** ConfigMap data key holding a part's JSON. */
+export const PART_DATA_KEY = 'config.json';
+/** Label on every ConfigMap of a gateway's config: its value is the gateway name. */
+export const LABEL_GATEWAY = 'crossgate.dev/gateway';
+export const manifestName = (gateway: string) => `crossgate-gw-${gateway}`;
+export const routesName = (gateway: string) => `crossgate-gw-${gateway}-routes`;
+export const shardName = (gateway: string, shard: number) => `crossgate-gw-${gateway}-keys-${String(shard).padStart(2, '0')}`;
