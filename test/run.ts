@@ -10,8 +10,8 @@
 //
 // The last line printed is `N passed, N failed` over both; the exit code is
 // non-zero when anything failed. Ctrl-C stops the tests and the control plane.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, globSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, globSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -56,6 +56,14 @@ function signalTests(sig: NodeJS.Signals): void {
 }
 
 async function shutdown(): Promise<void> {
+  // build.sh moves a binary into place only once it is complete: killing it leaves no broken cache.
+  if (build?.pid !== undefined) {
+    try {
+      process.kill(-build.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
   signalTests("SIGTERM");
   const kill = setTimeout(() => signalTests("SIGKILL"), 5000);
   await testsExited;
@@ -82,7 +90,8 @@ for (const [sig, code] of [
     say(`${sig}: stopping the tests and the control plane`);
     void shutdown().finally(() => {
       totals.failed += 1; // an interrupted run did not pass
-      say(`interrupted; logs kept in ${runDir}`);
+      if (readdirSync(runDir).length === 0) rmSync(runDir, { recursive: true, force: true });
+      else say(`interrupted; logs kept in ${runDir}`);
       summary();
       process.exit(code);
     });
@@ -153,11 +162,23 @@ function find(dir: string): string[] {
 
 // ---- the control plane ----
 
-function buildControlPlane(): string {
+let build: ChildProcess | undefined;
+
+async function buildControlPlane(): Promise<string> {
   say("control plane: test/controlplane/build.sh (reuses the cache when warm)");
-  const r = spawnSync(join(ROOT, "test/controlplane/build.sh"), [], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`test/controlplane/build.sh failed (exit ${r.status ?? r.signal})`);
-  const bin = r.stdout.trim().split("\n").pop() ?? "";
+  // Its own process group, so an interrupt can end go build with it.
+  const child = spawn(join(ROOT, "test/controlplane/build.sh"), [], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], detached: true });
+  build = child;
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const code = await new Promise<number | string>((resolve) => {
+    child.once("error", (e) => resolve(e.message));
+    child.once("close", (c, sig) => resolve(c ?? sig ?? "?"));
+  });
+  build = undefined;
+  if (interrupted) return new Promise(() => {});
+  if (code !== 0) throw new Error(`test/controlplane/build.sh failed (${code})`);
+  const bin = out.trim().split("\n").pop() ?? "";
   if (!existsSync(join(bin, "kube-apiserver"))) throw new Error(`build.sh printed ${JSON.stringify(bin)}, which has no kube-apiserver`);
   return bin;
 }
@@ -198,9 +219,9 @@ async function e2e(): Promise<void> {
   delete env.CROSSGATE_CONTROLPLANE_URL;
   if (process.env.KUBECONFIG) {
     say(`e2e: against KUBECONFIG=${process.env.KUBECONFIG} as is`);
-    if (!env.CROSSGATE_KUBECTL && !onPath("kubectl")) env.CROSSGATE_KUBECTL = join(buildControlPlane(), "kubectl");
+    if (!env.CROSSGATE_KUBECTL && !onPath("kubectl")) env.CROSSGATE_KUBECTL = join(await buildControlPlane(), "kubectl");
   } else {
-    const binDir = buildControlPlane();
+    const binDir = await buildControlPlane();
     cp = await startControlPlane({ binDir, log: (m) => say(`control plane: ${m}`) });
     Object.assign(env, {
       KUBECONFIG: cp.kubeconfig,

@@ -475,12 +475,20 @@ class ControlPlaneImpl implements ControlPlane {
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const cp = new ControlPlaneImpl(opts);
-  try {
-    await cp.start();
-  } catch (e) {
-    await cp.stop();
-    throw e;
+  // Ports are picked free, then released for the components to bind: another
+  // process may take one in between. Then start again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    const cp = new ControlPlaneImpl(opts);
+    try {
+      await cp.start();
+      return cp;
+    } catch (e) {
+      await cp.stop();
+      if (attempt < 3 && /address already in use/.test((e as Error).message)) {
+        (opts.log ?? ((m: string) => process.stderr.write(`[controlplane] ${m}\n`)))(`a port was taken meanwhile; starting again (attempt ${attempt + 1})`);
+        continue;
+      }
+      throw e;
+    }
   }
-  return cp;
 }
