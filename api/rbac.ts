@@ -60,3 +60,20 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
     ],
   };
 }
+
+/** The webhook reads what its rules need, keeps its TLS Secret, and injects its caBundle. */
+export function webhookClusterRole(name = 'crossgate-webhook'): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels },
+    rules: [
+      { apiGroups: [GROUP], resources: KINDS.map((k) => k.plural), verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
+      // Its own serving certificate (the chart narrows this to a Role in its namespace).
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update', 'patch'] },
+      // caBundle injection; create only matters with CROSSGATE_WEBHOOK_REGISTER=true (local runs).
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+    ],
+  };
+}

@@ -16,7 +16,7 @@ import { loadWebhookConfig, type WebhookConfig } from './config.ts';
 import { secretClient, webhookConfigurationClient } from './kube-clients.ts';
 import { applyWebhookConfiguration, renderValidatingWebhookConfiguration } from './registration.ts';
 import { createWebhookServer, type WebhookServer } from './server.ts';
-import { informerSnapshotSource, type SnapshotSources } from './snapshot.ts';
+import { informerSnapshotSource, type SnapshotSources } from '../model/snapshot.ts';
 
 /** Keeps what the rules read and drops the rest (an Asset may carry a 512 KiB spec inline). */
 function metadataOnly<T extends KubernetesObject>(obj: T): T {

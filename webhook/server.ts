@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdmissionRequestLike, Verdict } from './admission.ts';
 import { review as reviewWithRules } from './rules/index.ts';
-import type { Snapshot, SnapshotSource } from './snapshot.ts';
+import type { Snapshot, SnapshotSource } from '../model/snapshot.ts';
 import { VALIDATE_PATH } from './registration.ts';
 
 export interface ServerLogger {

@@ -2,6 +2,7 @@
 // which labels and RoleBindings they need, and what status to report. No I/O.
 import type { V1RoleBinding } from '@kubernetes/client-node';
 import type { Organization } from '../../api/v1alpha1/index.ts';
+import { olderFirst } from '../../model/ownership.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   CLUSTERROLE_EDIT, CLUSTERROLE_VIEW, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION,
@@ -14,13 +15,6 @@ export interface OrgNamespace {
   environment?: string;
   type?: string;
   labels: Record<string, string>;
-}
-
-/** Which of two organizations came first: it keeps a contested domain or namespace. */
-export function olderFirst(a: Organization, b: Organization): number {
-  const ta = a.metadata.creationTimestamp ? new Date(a.metadata.creationTimestamp).getTime() : Number.MAX_SAFE_INTEGER;
-  const tb = b.metadata.creationTimestamp ? new Date(b.metadata.creationTimestamp).getTime() : Number.MAX_SAFE_INTEGER;
-  return ta - tb || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
 }
 
 export function namespacesOf(org: Organization): OrgNamespace[] {

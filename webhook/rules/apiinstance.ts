@@ -3,8 +3,8 @@
 // refused by speaks-for-organization).
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
-import { orgName, ownerOfNamespace } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {

@@ -9,8 +9,8 @@
 //    must stay editable and deletable meanwhile.
 import { ALLOW, deny, describe, isBeingDeleted, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { AssetShare, Organization } from '../../api/v1alpha1/index.ts';
-import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, quoteList, trustOf } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, quoteList, trustOf } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { show } from './common.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { speaksForOrganization } from './speaks-for-organization.ts';

@@ -6,7 +6,7 @@
 // defensively, so none depends on the schema check having run.
 import { ALLOW, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import { GROUP, KINDS, VERSION } from '../../api/v1alpha1/index.ts';
-import type { Snapshot } from '../snapshot.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { assetShareRules } from './assetshare.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';

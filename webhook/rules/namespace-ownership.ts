@@ -3,8 +3,8 @@
 // namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
 // SlaTier, ApiKey and Contract in one of its environment namespaces.
 import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type Verdict } from '../admission.ts';
-import { danglingOrganizationLabel, environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { danglingOrganizationLabel, environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { verb } from './common.ts';
 

@@ -7,8 +7,8 @@
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { LABEL_ORGANIZATION } from '../../api/labels.ts';
-import { claimOf, orgName } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { claimOf, orgName } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
 
 type Spec = Organization['spec'];

@@ -2,8 +2,8 @@
 // organization's own, and is named after it (one OrgTrust per peer).
 import { ALLOW, deny, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { OrgTrust } from '../../api/v1alpha1/index.ts';
-import { orgName, ownerOfNamespace } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 

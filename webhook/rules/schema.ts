@@ -4,7 +4,7 @@
 // the specific rules, whose messages say more.
 import { ALLOW, deny, describe, objectName, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import { formatErrors, validateObject } from '../../api/validation.ts';
-import type { Snapshot } from '../snapshot.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 
 export function matchesSchema(request: AdmissionRequestLike, _snapshot: Snapshot): Verdict {
   const kind = request.kind.kind;

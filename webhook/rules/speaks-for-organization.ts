@@ -5,8 +5,8 @@
 // organization's ApiInstance under mutual trust; its rules come with ApiKeys.)
 import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type KubeObject, type Verdict } from '../admission.ts';
 import { LABEL_DOMAIN, LABEL_ORGANIZATION } from '../../api/labels.ts';
-import { environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../ownership.ts';
-import type { Snapshot } from '../snapshot.ts';
+import { environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../../model/ownership.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 
 /** Fields, per kind, that name a namespace; each must belong to the object's own organization. */

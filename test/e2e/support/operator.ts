@@ -14,6 +14,7 @@ import { waitFor } from './wait.ts';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const OPERATOR_NAMESPACE = 'crossgate-system';
 const SA = 'crossgate-operator';
+export const WEBHOOK_SA = 'crossgate-webhook';
 
 let installed: Promise<void> | undefined;
 
@@ -36,23 +37,39 @@ metadata: {name: crossgate-operator}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-operator}
 subjects:
 - {kind: ServiceAccount, name: ${SA}, namespace: ${OPERATOR_NAMESPACE}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${WEBHOOK_SA}, namespace: ${OPERATOR_NAMESPACE}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crossgate-webhook}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-webhook}
+subjects:
+- {kind: ServiceAccount, name: ${WEBHOOK_SA}, namespace: ${OPERATOR_NAMESPACE}}
 `);
   })();
   return installed;
 }
 
 /** A kubeconfig that acts as the operator's ServiceAccount (a TokenRequest token), optionally via another server URL. */
-export async function operatorKubeconfig(opts: { from?: string } = {}): Promise<string> {
+export function operatorKubeconfig(opts: { from?: string } = {}): Promise<string> {
+  return serviceAccountKubeconfig(SA, opts);
+}
+
+/** A kubeconfig that acts as a crossgate ServiceAccount, so tests run components with their real, least privileges. */
+export async function serviceAccountKubeconfig(sa: string, opts: { from?: string } = {}): Promise<string> {
   await installCrossgate();
-  const token = (await kubectl(['create', 'token', SA, '-n', OPERATOR_NAMESPACE, '--duration=2h'])).stdout.trim();
+  const token = (await kubectl(['create', 'token', sa, '-n', OPERATOR_NAMESPACE, '--duration=2h'])).stdout.trim();
   const kc = kubeConfig(opts.from);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   kc.loadFromOptions({
     clusters: [cluster],
-    users: [{ name: SA, token }],
-    contexts: [{ name: SA, cluster: cluster.name, user: SA }],
-    currentContext: SA,
+    users: [{ name: sa, token }],
+    contexts: [{ name: sa, cluster: cluster.name, user: sa }],
+    currentContext: sa,
   });
   const dir = mkdtempSync(join(tmpdir(), 'crossgate-operator-kubeconfig-'));
   const file = join(dir, 'kubeconfig');

@@ -9,7 +9,7 @@ import {
 } from '../../../webhook/certs.ts';
 import { renderValidatingWebhookConfiguration } from '../../../webhook/registration.ts';
 import { createWebhookServer } from '../../../webhook/server.ts';
-import { staticSnapshotSource } from '../../../webhook/snapshot.ts';
+import { staticSnapshotSource } from '../../../model/snapshot.ts';
 import { FakeSecrets, FakeWebhookConfigurations } from './fakes.ts';
 import { call, serialOf } from './tls-helpers.ts';
 import { story } from './fixtures.ts';

@@ -1,7 +1,7 @@
 // The seed story as a cluster snapshot: Max Airlines and Mule United Airports,
 // each with a home namespace and environments, trusting each other.
 import type { AdmissionRequestLike, KubeObject } from '../../../webhook/admission.ts';
-import { snapshotFrom, type SnapshotLists, type Snapshot } from '../../../webhook/snapshot.ts';
+import { snapshotFrom, type SnapshotLists, type Snapshot } from '../../../model/snapshot.ts';
 import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
 import { LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ORGANIZATION, LABEL_ROLE } from '../../../api/labels.ts';
 

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWebhookServer, type WebhookServer } from '../../../webhook/server.ts';
-import { staticSnapshotSource, type SnapshotSource } from '../../../webhook/snapshot.ts';
+import { staticSnapshotSource, type SnapshotSource } from '../../../model/snapshot.ts';
 import type { KubeObject } from '../../../webhook/admission.ts';
 import { generateCa, issueServingCertificate } from '../../../webhook/certs.ts';
 import { assetShare, orgTrust, request, story } from './fixtures.ts';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Namespace } from '@kubernetes/client-node';
-import { informerSnapshotSource, type ListSource, type SnapshotSources } from '../../../webhook/snapshot.ts';
+import { informerSnapshotSource, type ListSource, type SnapshotSources } from '../../../model/snapshot.ts';
 import { maxAirlines, orgTrust } from './fixtures.ts';
 
 function source<T>(items: T[], synced = true, get?: (key: string) => T | undefined): ListSource<T> & { reads: number } {

@@ -1,0 +1,75 @@
+// Runs the admission webhook for a test file: a local process acting as the
+// crossgate-webhook ServiceAccount, registered with the apiserver by URL on
+// 127.0.0.1. stop() removes the registration before the process goes, so a
+// later test file never meets a failurePolicy=Fail webhook that is gone.
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { kubectl, applyYaml } from './kubectl.ts';
+import { startProcess, type ManagedProcess } from './process.ts';
+import { waitFor } from './wait.ts';
+import { ROOT, OPERATOR_NAMESPACE, WEBHOOK_SA, serviceAccountKubeconfig } from './operator.ts';
+
+export const WEBHOOK_CONFIGURATION = 'crossgate-validating-webhook';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningWebhook {
+  proc: ManagedProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startWebhook(): Promise<RunningWebhook> {
+  const kubeconfig = await serviceAccountKubeconfig(WEBHOOK_SA);
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}/validate`;
+  const proc = startProcess(process.execPath, [join(ROOT, 'webhook', 'main.ts')], {
+    name: 'webhook',
+    cwd: ROOT,
+    noAutoStop: true,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
+      CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${port}`,
+      CROSSGATE_WEBHOOK_URL: url,
+      CROSSGATE_WEBHOOK_REGISTER: 'true',
+      CROSSGATE_WEBHOOK_CONFIGURATION: WEBHOOK_CONFIGURATION,
+    },
+  });
+  const stop = async () => {
+    await kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--ignore-not-found'], { allowFail: true });
+    await proc.stop();
+  };
+  try {
+    // Ready means the apiserver really calls it: an object in a namespace no
+    // Organization owns is refused by the webhook, not by the schema.
+    const probe = `apiVersion: crossgate.dev/v1alpha1
+kind: OrgTrust
+metadata: {name: webhook-probe, namespace: default}
+spec: {peerDomain: webhook-probe}
+`;
+    await waitFor(
+      async () => {
+        if (!proc.running) throw new Error(`webhook exited:\n${proc.tail(30)}`);
+        const r = await applyYaml(probe, { allowFail: true, serverSide: false });
+        if (r.code === 0) await kubectl(['delete', 'orgtrust', 'webhook-probe', '-n', 'default', '--ignore-not-found'], { allowFail: true });
+        return r.code !== 0 && /admission webhook .* denied the request/.test(r.stderr);
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the apiserver to call the webhook' },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, url, stop };
+}
