@@ -13,3 +13,10 @@ export const CLUSTERROLE_VIEW = 'crossgate-view';
 export const CLUSTERROLE_EDIT = 'crossgate-edit';
 
 export const FINALIZER_ORGANIZATION = 'crossgate.dev/organization-cleanup';
+
+export const FINALIZER_ASSETSHARE = 'crossgate.dev/assetshare-cleanup';
+/** On the Roles and RoleBindings of a share: which share (uid) and which peer they serve. */
+export const LABEL_SHARE_UID = 'crossgate.dev/share-uid';
+export const LABEL_PEER = 'crossgate.dev/peer';
+/** Annotation with the share's namespace/name (too long for a label value). */
+export const ANNOTATION_SHARE = 'crossgate.dev/share';

@@ -28,3 +28,16 @@ export function objectPath(spec: { group: string; version: string; plural: strin
 }
 
 export const MERGE_PATCH = 'application/merge-patch+json';
+
+export const ORGTRUSTS = crossgate('OrgTrust');
+export const ASSETS = crossgate('Asset');
+export const ASSETSHARES = crossgate('AssetShare');
+export const APIINSTANCES = crossgate('ApiInstance');
+/** Only the Roles the operator made (share grants). */
+export const MANAGED_ROLES: InformerSpec = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'roles',
+  kind: 'Role',
+  labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+};

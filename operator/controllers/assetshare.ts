@@ -1,0 +1,170 @@
+// AssetShare reconciler: for each peer with mutual trust, a Role granting
+// get/list/watch on exactly the shared object and a RoleBinding to the peer's
+// member groups; for every other peer, no RBAC and a Suspended state that says
+// why. A finalizer removes the RBAC wherever owner references cannot reach.
+import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
+import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
+import {
+  APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, objectPath,
+} from '../resources.ts';
+import { snapshotReader } from './snapshot.ts';
+import { affectedByTrust, desiredShareRbac, homeOwner, peerState, type PeerState } from './trust-desired.ts';
+import type { Deps } from './organization.ts';
+
+type Share = AssetShare & { kind: string; apiVersion: string };
+
+export function registerAssetShareController(mgr: Manager, deps: Deps): void {
+  const shares = mgr.informer<Share>(ASSETSHARES);
+  const roles = mgr.informer<V1Role>(MANAGED_ROLES);
+  const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
+  const snapshot = snapshotReader(mgr);
+  const allShares = () => shares.list().map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+  const sharesOfTarget = (kind: string) => (obj: { metadata?: { namespace?: string; name?: string } }) =>
+    shares
+      .list()
+      .filter((s) => s.spec.targetRef.kind === kind && s.spec.targetRef.name === obj.metadata?.name && (s.spec.targetRef.namespace ?? s.metadata.namespace) === obj.metadata?.namespace)
+      .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+  const byAnnotation = (o: { metadata?: { annotations?: Record<string, string> } }) => o.metadata?.annotations?.[ANNOTATION_SHARE] ?? [];
+
+  mgr.addController({
+    name: 'assetshare',
+    for: ASSETSHARES,
+    watches: [
+      { resource: ORGTRUSTS, map: (t) => affectedByTrust(snapshot(), t as OrgTrust).shares },
+      { resource: ORGANIZATIONS, map: () => allShares() },
+      { resource: ASSETS, map: sharesOfTarget('Asset') },
+      { resource: APIINSTANCES, map: sharesOfTarget('ApiInstance') },
+      // Someone deleted or edited a grant: put it back (or remove it).
+      { resource: MANAGED_ROLES, map: byAnnotation },
+      { resource: MANAGED_ROLEBINDINGS, map: byAnnotation },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const share = shares.get(key);
+      if (!share) return;
+      if (share.metadata.deletionTimestamp) return finalize(share, ctx);
+      if (!share.metadata.finalizers?.includes(FINALIZER_ASSETSHARE)) {
+        await deps.http.request('PATCH', objectPath(ASSETSHARES, share.metadata.namespace, share.metadata.name), {
+          contentType: MERGE_PATCH,
+          body: { metadata: { resourceVersion: share.metadata.resourceVersion, finalizers: [...(share.metadata.finalizers ?? []), FINALIZER_ASSETSHARE] } },
+        });
+        return;
+      }
+      await reconcileShare(share, ctx);
+    },
+  });
+
+  async function reconcileShare(share: Share, ctx: ReconcileContext): Promise<void> {
+    const snap = snapshot();
+    const owner = homeOwner(snap, share.metadata.namespace!);
+    const states: PeerState[] = owner
+      ? share.spec.peers.map((p) => peerState(snap, owner, share, p))
+      : share.spec.peers.map((p) => ({ domain: p.domain, state: 'Suspended' as const, reason: 'NoOrganization', message: `namespace "${share.metadata.namespace}" is no Organization's homeNamespace` }));
+
+    // Desired RBAC for active peers; everything else carrying this share's uid goes.
+    const wanted = new Map<string, { role: V1Role; binding: V1RoleBinding }>();
+    for (const s of states) if (s.state === 'Active' && s.peer) {
+      const rbac = desiredShareRbac(share, s.peer);
+      wanted.set(`${rbac.role.metadata!.namespace}/${rbac.role.metadata!.name}`, rbac);
+    }
+    for (const [k, { role, binding }] of wanted) {
+      await apply(MANAGED_ROLES, role, roles.get(k), (a, b) => JSON.stringify(a.rules) === JSON.stringify(b.rules));
+      await apply(MANAGED_ROLEBINDINGS, binding, bindings.get(k), (a, b) => JSON.stringify(a.subjects ?? []) === JSON.stringify(b.subjects ?? []) && a.roleRef.name === b.roleRef.name);
+    }
+    const uid = share.metadata.uid!;
+    for (const rb of bindings.list()) {
+      const k = `${rb.metadata!.namespace}/${rb.metadata!.name}`;
+      if (rb.metadata?.labels?.[LABEL_SHARE_UID] === uid && !wanted.has(k)) await remove(MANAGED_ROLEBINDINGS, rb.metadata!.namespace!, rb.metadata!.name!);
+    }
+    for (const r of roles.list()) {
+      const k = `${r.metadata!.namespace}/${r.metadata!.name}`;
+      if (r.metadata?.labels?.[LABEL_SHARE_UID] === uid && !wanted.has(k)) await remove(MANAGED_ROLES, r.metadata!.namespace!, r.metadata!.name!);
+    }
+
+    // Status: per peer, with transitions as Events.
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const previousPeers = share.status?.peers ?? [];
+    const peers = states.map((s) => {
+      const before = previousPeers.find((p) => p.domain === s.domain);
+      const changed = before?.state !== s.state;
+      if (changed) {
+        if (s.state === 'Active') deps.events.normal(share, 'PeerActive', `${s.domain}: ${s.message}`);
+        else deps.events.warning(share, 'PeerSuspended', `${s.domain}: ${s.message}`);
+        ctx.log.info({ peer: s.domain, state: s.state, reason: s.reason }, 'share state changed');
+      }
+      const rbName = s.state === 'Active' && s.peer ? desiredShareRbac(share, s.peer).binding.metadata!.name : undefined;
+      return {
+        domain: s.domain,
+        state: s.state,
+        reason: s.reason,
+        message: s.message,
+        ...(rbName ? { roleBinding: rbName } : {}),
+        lastTransitionTime: changed || !before?.lastTransitionTime ? now : before.lastTransitionTime,
+      };
+    });
+    const active = peers.filter((p) => p.state === 'Active').length;
+    const suspended = peers.filter((p) => p.state !== 'Active');
+    const generation = share.metadata.generation ?? 0;
+    const previous: Condition[] = share.status?.conditions ?? [];
+    const ready =
+      suspended.length === 0
+        ? { type: 'Ready', status: 'True' as const, reason: 'Shared', message: `shared view-only with ${peers.map((p) => p.domain).join(', ')}` }
+        : {
+            type: 'Ready',
+            status: 'False' as const,
+            reason: suspended.length === peers.length ? 'Suspended' : 'PartiallySuspended',
+            message: suspended.map((p) => `${p.domain}: ${p.message}`).join('; '),
+          };
+    await deps.status.patchStatus(share, ASSETSHARES.plural, {
+      observedGeneration: generation,
+      conditions: setCondition(previous, ready, generation),
+      peers,
+      activePeers: active,
+    });
+  }
+
+  async function apply<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, desired: T, found: T | undefined, same: (a: T, b: T) => boolean): Promise<void> {
+    const ns = desired.metadata!.namespace!;
+    const name = desired.metadata!.name!;
+    if (!found) {
+      try {
+        await deps.http.request('POST', objectPath(res, ns), { body: desired });
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        await deps.http.request('PUT', objectPath(res, ns, name), { body: desired });
+      }
+      return;
+    }
+    if (same(found, desired)) return;
+    if ('roleRef' in found && 'roleRef' in desired && found.roleRef.name !== desired.roleRef.name) {
+      await remove(res, ns, name); // roleRef is immutable
+      await deps.http.request('POST', objectPath(res, ns), { body: desired });
+      return;
+    }
+    await deps.http.request('PUT', objectPath(res, ns, name), { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: found.metadata?.resourceVersion } } });
+  }
+
+  async function remove(res: typeof MANAGED_ROLES, namespace: string, name: string): Promise<void> {
+    await deps.http.request('DELETE', objectPath(res, namespace, name)).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+
+  async function finalize(share: Share, ctx: ReconcileContext): Promise<void> {
+    const uid = share.metadata.uid!;
+    for (const rb of bindings.list()) if (rb.metadata?.labels?.[LABEL_SHARE_UID] === uid) await remove(MANAGED_ROLEBINDINGS, rb.metadata!.namespace!, rb.metadata!.name!);
+    for (const r of roles.list()) if (r.metadata?.labels?.[LABEL_SHARE_UID] === uid) await remove(MANAGED_ROLES, r.metadata!.namespace!, r.metadata!.name!);
+    await deps.http
+      .request('PATCH', objectPath(ASSETSHARES, share.metadata.namespace, share.metadata.name), {
+        contentType: MERGE_PATCH,
+        body: { metadata: { resourceVersion: share.metadata.resourceVersion, finalizers: (share.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_ASSETSHARE) } },
+      })
+      .catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+    ctx.log.info('removed the grants of a deleted share');
+  }
+}

@@ -1,0 +1,76 @@
+// OrgTrust reconciler: reports whether trust is mutual (condition Mutual) and
+// what the peer shares with this organization (status.sharedWithMe).
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
+import { organizationByDomain } from '../../model/ownership.ts';
+import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
+import { snapshotReader } from './snapshot.ts';
+import { affectedByTrust, homeOwner, mutualTrust, sharedWith } from './trust-desired.ts';
+import type { Deps } from './organization.ts';
+
+export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
+  const trusts = mgr.informer<OrgTrust & { kind: string; apiVersion: string }>(ORGTRUSTS);
+  const snapshot = snapshotReader(mgr);
+  const allTrusts = () => trusts.list().map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
+
+  mgr.addController({
+    name: 'orgtrust',
+    for: ORGTRUSTS,
+    watches: [
+      // The peer's trust in us decides Mutual.
+      { resource: ORGTRUSTS, map: (t) => affectedByTrust(snapshot(), t as OrgTrust).trusts },
+      { resource: ORGANIZATIONS, map: () => allTrusts() },
+      // A peer's share naming us changes our sharedWithMe.
+      {
+        resource: ASSETSHARES,
+        map: (s) => {
+          const share = s as AssetShare;
+          const snap = snapshot();
+          const owner = homeOwner(snap, share.metadata.namespace!);
+          if (!owner) return [];
+          return share.spec.peers.flatMap((p) => {
+            const peer = organizationByDomain(snap, p.domain);
+            return peer ? [`${peer.spec.homeNamespace}/${owner.spec.domain}`] : [];
+          });
+        },
+      },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const trust = trusts.get(key);
+      if (!trust || trust.metadata.deletionTimestamp) return;
+      const snap = snapshot();
+      const generation = trust.metadata.generation ?? 0;
+      const previous: Condition[] = trust.status?.conditions ?? [];
+      const owner = homeOwner(snap, trust.metadata.namespace!);
+      let verdict: { ok: boolean; reason: string; message: string };
+      let entries: ReturnType<typeof sharedWith> = [];
+      let peerName: string | undefined;
+      if (!owner) {
+        verdict = { ok: false, reason: 'NoOrganization', message: `namespace "${trust.metadata.namespace}" is no Organization's homeNamespace` };
+      } else {
+        const m = mutualTrust(snap, owner, trust.spec.peerDomain);
+        verdict = m;
+        peerName = m.peer?.metadata.name;
+        if (m.ok && m.peer) entries = sharedWith(snap, owner, m.peer);
+      }
+      const status = verdict.ok ? ('True' as const) : ('False' as const);
+      const conditions = setCondition(previous, { type: 'Mutual', status, reason: verdict.reason, message: verdict.message }, generation);
+      const was = previous.find((c) => c.type === 'Mutual');
+      if (was?.status !== status || was?.reason !== verdict.reason) {
+        if (verdict.ok) deps.events.normal(trust, 'TrustMutual', verdict.message);
+        else if (was?.status === 'True') deps.events.warning(trust, 'TrustWithdrawn', verdict.message);
+        else deps.events.normal(trust, verdict.reason, verdict.message);
+        ctx.log.info({ mutual: verdict.ok, reason: verdict.reason }, 'trust state');
+      }
+      await deps.status.patchStatus(trust, ORGTRUSTS.plural, {
+        observedGeneration: generation,
+        conditions,
+        mutual: verdict.ok,
+        peerOrganization: peerName ?? null,
+        sharedWithMe: entries,
+        sharedWithMeCount: entries.length,
+      });
+    },
+  });
+}

@@ -1,0 +1,170 @@
+// Pure decisions about trust and sharing between organizations: whether a
+// trust is mutual, what a peer shares with an organization, the state of a
+// share toward each peer, and the view-only RBAC an active share needs.
+import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
+import type { AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
+import { API_VERSION, kindDefinition } from '../../api/v1alpha1/index.ts';
+import { ANNOTATION_SHARE, LABEL_MANAGED_BY, LABEL_PEER, LABEL_SHARE_UID, MANAGED_BY } from '../../api/labels.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
+import { organizationByDomain, ownerOfNamespace, trustOf } from '../../model/ownership.ts';
+
+export interface Verdict {
+  ok: boolean;
+  reason: string;
+  message: string;
+}
+
+const alive = <T extends { metadata?: { deletionTimestamp?: unknown } }>(o: T | undefined): T | undefined =>
+  o && !o.metadata?.deletionTimestamp ? o : undefined;
+
+/** The organization that owns a namespace, if it is that organization's home namespace. */
+export function homeOwner(snapshot: Snapshot, namespace: string): Organization | undefined {
+  const owner = ownerOfNamespace(snapshot, namespace);
+  return owner?.organization.spec.homeNamespace === namespace ? owner.organization : undefined;
+}
+
+/** Does `a` trust `b` and `b` trust `a`? With a message a platform engineer can act on. */
+export function mutualTrust(snapshot: Snapshot, a: Organization, peerDomain: string): Verdict & { peer?: Organization } {
+  const me = a.spec.domain;
+  if (!alive(trustOf(snapshot, a, peerDomain))) {
+    return {
+      ok: false,
+      reason: 'NotTrusted',
+      message: `"${me}" does not trust "${peerDomain}": create OrgTrust "${peerDomain}" in namespace "${a.spec.homeNamespace}"`,
+    };
+  }
+  const peer = organizationByDomain(snapshot, peerDomain);
+  if (!peer) {
+    return {
+      ok: false,
+      reason: 'PeerNotFound',
+      message: `no Organization has domain "${peerDomain}"; trust becomes mutual once it exists and trusts "${me}" back`,
+    };
+  }
+  if (!alive(trustOf(snapshot, peer, me))) {
+    return {
+      ok: false,
+      peer,
+      reason: 'NotTrustedBack',
+      message: `"${peerDomain}" has not declared trust in "${me}": it needs OrgTrust "${me}" in its namespace "${peer.spec.homeNamespace}"`,
+    };
+  }
+  return { ok: true, peer, reason: 'Mutual', message: `"${me}" and "${peerDomain}" trust each other` };
+}
+
+/** Namespace of a share's target: given, else the share's own (an Asset in the home namespace). */
+export function targetNamespace(share: AssetShare): string {
+  return share.spec.targetRef.namespace ?? share.metadata.namespace!;
+}
+
+export interface SharedWithMe {
+  kind: 'Asset' | 'ApiInstance';
+  namespace: string;
+  name: string;
+  access: string;
+  share: string;
+}
+
+/** What `peer` currently shares with `me`: its view shares naming my domain, while trust is mutual. */
+export function sharedWith(snapshot: Snapshot, me: Organization, peer: Organization): SharedWithMe[] {
+  if (!mutualTrust(snapshot, me, peer.spec.domain).ok) return [];
+  const out: SharedWithMe[] = [];
+  for (const share of snapshot.assetShares(peer.spec.homeNamespace)) {
+    if (share.metadata.deletionTimestamp) continue;
+    const entry = share.spec.peers.find((p) => p.domain === me.spec.domain);
+    if (!entry || (entry.access ?? 'view') !== 'view') continue;
+    if (!targetExists(snapshot, share)) continue;
+    out.push({ kind: share.spec.targetRef.kind, namespace: targetNamespace(share), name: share.spec.targetRef.name, access: 'view', share: share.metadata.name! });
+  }
+  return out.sort((x, y) => `${x.kind}/${x.namespace}/${x.name}`.localeCompare(`${y.kind}/${y.namespace}/${y.name}`));
+}
+
+export function targetExists(snapshot: Snapshot, share: AssetShare): boolean {
+  const ns = targetNamespace(share);
+  const list = share.spec.targetRef.kind === 'Asset' ? snapshot.assets(ns) : snapshot.apiInstances(ns);
+  return list.some((o) => o.metadata.name === share.spec.targetRef.name && !o.metadata.deletionTimestamp);
+}
+
+export interface PeerState {
+  domain: string;
+  state: 'Active' | 'Suspended';
+  reason: string;
+  message: string;
+  peer?: Organization;
+}
+
+/** The state of `share` (owned by `owner`) toward one peer. */
+export function peerState(snapshot: Snapshot, owner: Organization, share: AssetShare, peer: { domain: string; access?: string }): PeerState {
+  const domain = peer.domain;
+  const suspended = (reason: string, message: string): PeerState => ({ domain, state: 'Suspended', reason, message });
+  if ((peer.access ?? 'view') !== 'view') {
+    return suspended('AccessNotAllowed', `access "${peer.access}" is not allowed: cross-organization grants are view-only`);
+  }
+  if (domain === owner.spec.domain) return suspended('OwnDomain', 'an organization does not share with itself');
+  const trust = mutualTrust(snapshot, owner, domain);
+  if (!trust.ok) return suspended(trust.reason, trust.message);
+  if (!targetExists(snapshot, share)) {
+    const t = share.spec.targetRef;
+    return suspended('TargetNotFound', `${t.kind} "${t.name}" does not exist in namespace "${targetNamespace(share)}"`);
+  }
+  const groups = trust.peer!.spec.memberGroups ?? [];
+  if (groups.length === 0) {
+    return { domain, state: 'Active', peer: trust.peer, reason: 'NoMemberGroups', message: `shared, but "${domain}" lists no memberGroups: nobody there can read it yet` };
+  }
+  return { domain, state: 'Active', peer: trust.peer, reason: 'Shared', message: `members of "${domain}" (${groups.join(', ')}) can get ${share.spec.targetRef.kind} "${share.spec.targetRef.name}"` };
+}
+
+export function shareRbacName(share: AssetShare, domain: string): string {
+  return `crossgate-share-${share.metadata.name}-${domain}`.slice(0, 253);
+}
+
+/** View-only RBAC for one active peer: get/list/watch on exactly the shared object. */
+export function desiredShareRbac(share: AssetShare, peer: Organization): { role: V1Role; binding: V1RoleBinding } {
+  const name = shareRbacName(share, peer.spec.domain);
+  const namespace = targetNamespace(share);
+  const plural = kindDefinition(share.spec.targetRef.kind).plural;
+  const metadata = {
+    name,
+    namespace,
+    labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_SHARE_UID]: share.metadata.uid!, [LABEL_PEER]: peer.spec.domain },
+    annotations: { [ANNOTATION_SHARE]: `${share.metadata.namespace}/${share.metadata.name}` },
+    // Garbage collection can only follow an owner in the same namespace; the finalizer covers the rest.
+    ...(namespace === share.metadata.namespace
+      ? { ownerReferences: [{ apiVersion: API_VERSION, kind: 'AssetShare', name: share.metadata.name!, uid: share.metadata.uid!, controller: true }] }
+      : {}),
+  };
+  return {
+    role: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata,
+      rules: [{ apiGroups: [API_VERSION.split('/')[0]!], resources: [plural], resourceNames: [share.spec.targetRef.name], verbs: ['get', 'list', 'watch'] }],
+    },
+    binding: {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [...(peer.spec.memberGroups ?? [])].sort().map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: g })),
+    },
+  };
+}
+
+/** Shares and trusts to revisit when a trust changes: both directions between the two organizations. */
+export function affectedByTrust(snapshot: Snapshot, trust: OrgTrust): { shares: string[]; trusts: string[] } {
+  const owner = homeOwner(snapshot, trust.metadata.namespace!);
+  const peer = organizationByDomain(snapshot, trust.spec.peerDomain);
+  const shares: string[] = [];
+  const trusts: string[] = [];
+  const sharesToward = (from: Organization, domain: string) => {
+    for (const s of snapshot.assetShares(from.spec.homeNamespace)) {
+      if (s.spec.peers.some((p) => p.domain === domain)) shares.push(`${s.metadata.namespace}/${s.metadata.name}`);
+    }
+  };
+  if (owner) sharesToward(owner, trust.spec.peerDomain);
+  if (peer && owner) {
+    sharesToward(peer, owner.spec.domain);
+    trusts.push(`${peer.spec.homeNamespace}/${owner.spec.domain}`);
+  }
+  return { shares, trusts };
+}
