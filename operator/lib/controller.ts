@@ -289,6 +289,12 @@ export interface InformerSpec extends ResourceRef {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /**
+   * Trim objects before they are cached (e.g. drop a Secret's data), so the
+   * cache holds only what reconcilers read. Named, because informers are shared
+   * by spec: two specs with different transforms are two caches.
+   */
+  transform?: { name: string; fn: (obj: KubernetesObject) => KubernetesObject };
 }
 
 /** Informer tuning shared by all informers of a manager. */
@@ -363,6 +369,7 @@ export class Manager {
         namespace: spec.namespace,
         labelSelector: spec.labelSelector,
         fieldSelector: spec.fieldSelector,
+        ...(spec.transform ? { transform: spec.transform.fn } : {}),
         logger: this.#log,
         onRestart: m ? (reason: RestartReason) => m.informerRestarts.inc({ resource: resourceLabel, reason }) : undefined,
         onSize: m ? (n: number) => m.informerObjects.set({ resource: resourceLabel }, n) : undefined,
@@ -449,5 +456,5 @@ export class Manager {
 }
 
 function informerId(s: InformerSpec): string {
-  return [s.group || 'core', s.version, s.plural, s.namespace ?? '', s.labelSelector ?? '', s.fieldSelector ?? ''].join('|');
+  return [s.group || 'core', s.version, s.plural, s.namespace ?? '', s.labelSelector ?? '', s.fieldSelector ?? '', s.transform?.name ?? ''].join('|');
 }

@@ -1,0 +1,234 @@
+// Status writes (merge patch on /status, skipped when unchanged), Event
+// aggregation, the health/metrics server, and the kube error helpers.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node';
+import { mergePatch, StatusWriter, type StatusClient } from '../../../operator/lib/status.ts';
+import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
+import { startHealthServer } from '../../../operator/lib/health.ts';
+import { OperatorMetrics } from '../../../operator/lib/metrics.ts';
+import { describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../operator/lib/kube.ts';
+import { setCondition } from '../../../operator/lib/conditions.ts';
+
+describe('status', () => {
+  test('mergePatch: nulls for removed members, nested diffs, arrays replaced, undefined when equal', () => {
+    assert.equal(mergePatch({ a: 1, b: [1, 2] }, { a: 1, b: [1, 2] }), undefined);
+    assert.equal(mergePatch({ a: 1 }, { a: 1, u: undefined }), undefined, 'undefined members do not count');
+    assert.deepEqual(mergePatch({ a: 1, gone: 'x', n: { x: 1, y: 2 } }, { a: 2, n: { x: 1, y: 3 }, arr: [1] }), {
+      gone: null,
+      a: 2,
+      n: { y: 3 },
+      arr: [1],
+    });
+    assert.deepEqual(mergePatch({ l: [1, 2] }, { l: [1] }), { l: [1] });
+  });
+
+  function fakeClient() {
+    const calls: Array<{ scope: 'ns' | 'cluster'; param: Record<string, unknown> }> = [];
+    const client: StatusClient = {
+      patchNamespacedCustomObjectStatus: async (param) => void calls.push({ scope: 'ns', param }),
+      patchClusterCustomObjectStatus: async (param) => void calls.push({ scope: 'cluster', param }),
+    };
+    return { calls, client };
+  }
+
+  test('patchStatus writes only what changed, through the right endpoint, and skips no-ops', async () => {
+    const { calls, client } = fakeClient();
+    const w = new StatusWriter({ client });
+    const now = new Date('2025-01-01T00:00:00Z');
+    const conditions = setCondition([], { type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' }, 2, now);
+    const obj = {
+      apiVersion: 'crossgate.dev/v1alpha1',
+      kind: 'OrgTrust',
+      metadata: { name: 't', namespace: 'mule-united', generation: 2, resourceVersion: '7' },
+      status: { observedGeneration: 2, conditions, mutual: true },
+    };
+    // Same conditions recomputed later: lastTransitionTime kept → no write.
+    const again = setCondition(obj.status.conditions, { type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' }, 2, new Date());
+    assert.equal(await w.patchStatus(obj, 'orgtrusts', { observedGeneration: 2, conditions: again, mutual: true }), false);
+    assert.equal(calls.length, 0);
+
+    assert.equal(await w.patchStatus(obj, 'orgtrusts', { observedGeneration: 2, conditions }), true);
+    assert.deepEqual(calls[0], {
+      scope: 'ns',
+      param: { group: 'crossgate.dev', version: 'v1alpha1', namespace: 'mule-united', plural: 'orgtrusts', name: 't', body: { status: { mutual: null } }, fieldManager: 'crossgate-operator' },
+    });
+
+    const org = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o', resourceVersion: '3' } };
+    assert.equal(await w.patchStatus(org, 'organizations', { ready: true }, { optimisticLock: true }), true);
+    assert.equal(calls[1]!.scope, 'cluster');
+    assert.deepEqual(calls[1]!.param.body, { status: { ready: true }, metadata: { resourceVersion: '3' } });
+  });
+
+  test('against client-node 2.x: PATCH …/status with Content-Type application/merge-patch+json', async () => {
+    const seen: Array<{ method?: string; url?: string; ct?: string; body: string }> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, ct: req.headers['content-type'], body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const kc = new k8s.KubeConfig();
+      const port = (server.address() as { port: number }).port;
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+        users: [{ name: 'u', token: 't' }],
+        contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+        currentContext: 'c',
+      });
+      const w = new StatusWriter({ client: kc.makeApiClient(k8s.CustomObjectsApi) });
+      await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns' } }, 'apikeys', { phase: 'Active' });
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.method, 'PATCH');
+      assert.equal(seen[0]!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-operator');
+      assert.equal(seen[0]!.ct, 'application/merge-patch+json');
+      assert.deepEqual(JSON.parse(seen[0]!.body), { status: { phase: 'Active' } });
+    } finally {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+    }
+  });
+});
+
+describe('EventRecorder', () => {
+  function fakeEvents() {
+    const created: CoreV1Event[] = [];
+    const patched: Array<{ name: string; body: unknown; ct?: string }> = [];
+    let failCreate = false;
+    let expire = false;
+    const client: EventClient = {
+      createNamespacedEvent: async ({ body }) => {
+        if (failCreate) throw Object.assign(new Error('HTTP-Code: 403'), { code: 403 });
+        created.push(body);
+        return body;
+      },
+      patchNamespacedEvent: async ({ name, body }, opts) => {
+        if (expire) throw Object.assign(new Error('HTTP-Code: 404'), { code: 404 });
+        patched.push({ name, body, ct: opts?.middleware ? 'set' : undefined });
+        return {} as CoreV1Event;
+      },
+    };
+    return { client, created, patched, setFailCreate: (v: boolean) => (failCreate = v), setExpire: (v: boolean) => (expire = v) };
+  }
+  const apikey = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'team-a', namespace: 'mule-united-dev', uid: 'u1', resourceVersion: '5' } };
+  const org = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'max-airlines', uid: 'u2' } };
+
+  test('creates an Event with involvedObject, source and reportingComponent', async () => {
+    const f = fakeEvents();
+    const r = new EventRecorder({ client: f.client, host: 'op-0' });
+    r.normal(apikey, 'Approved', 'contract approved at tier gold');
+    await r.flush();
+    assert.equal(f.created.length, 1);
+    const e = f.created[0]!;
+    assert.equal(e.metadata?.namespace, 'mule-united-dev');
+    assert.match(e.metadata?.name ?? '', /^team-a\.[0-9a-f]+$/);
+    assert.deepEqual(e.involvedObject, { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', name: 'team-a', namespace: 'mule-united-dev', uid: 'u1', resourceVersion: '5' });
+    assert.equal(e.type, 'Normal');
+    assert.equal(e.reason, 'Approved');
+    assert.equal(e.count, 1);
+    assert.equal(e.reportingComponent, 'crossgate-operator');
+    assert.equal(e.reportingInstance, 'op-0');
+    assert.deepEqual(e.source, { component: 'crossgate-operator', host: 'op-0' });
+  });
+
+  test('aggregates repeats into count/lastTimestamp; different messages make new Events', async () => {
+    const f = fakeEvents();
+    const r = new EventRecorder({ client: f.client });
+    r.warning(apikey, 'TrustNotMutual', 'peer does not trust back');
+    r.warning(apikey, 'TrustNotMutual', 'peer does not trust back');
+    r.warning(apikey, 'TrustNotMutual', 'peer does not trust back');
+    r.warning(apikey, 'TrustNotMutual', 'something else');
+    await r.flush();
+    assert.equal(f.created.length, 2);
+    assert.equal(f.patched.length, 2);
+    assert.equal(f.patched[0]!.name, f.created[0]!.metadata?.name);
+    assert.equal((f.patched[1]!.body as { count: number }).count, 3);
+    assert.equal(f.patched[0]!.ct, 'set', 'merge-patch content type middleware passed');
+  });
+
+  test('cluster-scoped objects get Events in "default"; an expired Event is recreated', async () => {
+    const f = fakeEvents();
+    const r = new EventRecorder({ client: f.client });
+    r.normal(org, 'Ready', 'namespaces labelled');
+    await r.flush();
+    assert.equal(f.created[0]!.metadata?.namespace, 'default');
+    f.setExpire(true);
+    r.normal(org, 'Ready', 'namespaces labelled');
+    await r.flush();
+    assert.equal(f.created.length, 2);
+  });
+
+  test('never throws into the caller; failures are only logged', async () => {
+    const f = fakeEvents();
+    f.setFailCreate(true);
+    const r = new EventRecorder({ client: f.client });
+    assert.doesNotThrow(() => r.warning(apikey, 'Failed', 'x'));
+    await r.flush();
+    assert.equal(f.created.length, 0);
+    const long = 'y'.repeat(5000);
+    f.setFailCreate(false);
+    r.normal(apikey, 'Long', long);
+    await r.flush();
+    assert.equal(f.created[0]!.message?.length, 1024);
+  });
+});
+
+describe('health server', () => {
+  test('/healthz, /readyz following a ready check, /metrics, 404', async () => {
+    const metrics = new OperatorMetrics({ defaultMetrics: true });
+    let synced = false;
+    const hs = await startHealthServer({ port: 0, registry: metrics.registry, readyChecks: { informers: () => synced } });
+    try {
+      assert.equal(hs.host, '127.0.0.1');
+      const get = async (path: string) => {
+        const res = await fetch(`${hs.url}${path}`);
+        return { status: res.status, text: await res.text(), type: res.headers.get('content-type') };
+      };
+      assert.equal((await get('/healthz')).status, 200);
+      const notReady = await get('/readyz');
+      assert.equal(notReady.status, 503);
+      assert.match(notReady.text, /\[-\]informers failed/);
+      synced = true;
+      assert.deepEqual([(await get('/readyz')).status, (await get('/readyz')).text], [200, 'ok']);
+      assert.match((await get('/readyz?verbose')).text, /\[\+\]informers ok/);
+      hs.addHealthCheck('broken', () => {
+        throw new Error('x');
+      });
+      assert.equal((await get('/healthz')).status, 503);
+      metrics.leaderStatus.set({ name: 'crossgate-operator' }, 1);
+      const m = await get('/metrics');
+      assert.equal(m.status, 200);
+      assert.match(m.type ?? '', /text\/plain/);
+      assert.match(m.text, /leader_election_master_status\{name="crossgate-operator"\} 1/);
+      assert.match(m.text, /nodejs_heap_size_used_bytes/);
+      assert.equal((await get('/nope')).status, 404);
+    } finally {
+      await hs.close();
+    }
+  });
+});
+
+describe('kube error helpers', () => {
+  test('understand ApiException (code + JSON string body), Watch errors (statusCode) and Status bodies', () => {
+    const notFound = new k8s.ApiException(404, 'Unknown API Status Code!', JSON.stringify({ kind: 'Status', code: 404, reason: 'NotFound', message: 'x not found' }), {});
+    assert.ok(isNotFound(notFound));
+    assert.equal(describeError(notFound), 'HTTP 404 NotFound: x not found');
+    const conflict = new k8s.ApiException(409, 'm', JSON.stringify({ code: 409, reason: 'Conflict' }), {});
+    const exists = new k8s.ApiException(409, 'm', JSON.stringify({ code: 409, reason: 'AlreadyExists' }), {});
+    assert.ok(isConflict(conflict) && !isAlreadyExists(conflict));
+    assert.ok(isAlreadyExists(exists) && !isConflict(exists));
+    assert.ok(isGone(Object.assign(new Error('Gone'), { statusCode: 410 })));
+    assert.ok(isGone({ body: { code: 410 } }));
+    assert.equal(statusCodeOf(new Error('plain')), undefined);
+    assert.equal(statusCodeOf(undefined), undefined);
+    assert.equal(describeError(new Error('plain')), 'plain');
+  });
+});
