@@ -300,7 +300,7 @@ describe('Manager', () => {
   });
 
   test('duplicate controller names are refused', () => {
-    const mgr = new Manager({ client: { request: async () => ({}) as never, stream: async () => [] as Uint8Array[] } });
+    const mgr = new Manager({ client: { request: async () => ({}) as never, stream: async () => (async function* (): AsyncGenerator<Uint8Array> {})() } });
     mgr.addController({ name: 'x', for: WIDGETS, reconcile: async () => {} });
     assert.throws(() => mgr.addController({ name: 'x', for: WIDGETS, reconcile: async () => {} }), /duplicate/);
   });
