@@ -277,7 +277,8 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       let healthy = false;
       try {
         if (this.#needList) {
-          // Clear first: a relist requested during the list is covered by it.
+          // Cleared before listing: a relist requested while this list runs
+          // sets it again and aborts the following watch at once.
           this.#needList = false;
           try {
             await this.#list();
