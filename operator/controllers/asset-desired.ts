@@ -71,14 +71,9 @@ export function configMapKeysOnly<T extends CachedConfigMap>(cm: T): T {
   } as T;
 }
 
-/** The key names a (possibly trimmed) ConfigMap has. */
+/** The key names of a ConfigMap, trimmed (cache) or whole (GET). */
 export function configMapKeys(cm: CachedConfigMap): string[] {
   return cm.keys ?? [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort();
-}
-
-/** Whether the object still carries its values (the informer had no transform). */
-export function hasValues(cm: CachedConfigMap): boolean {
-  return cm.keys === undefined;
 }
 
 export function configMapNotFound(namespace: string, name: string): Outcome {

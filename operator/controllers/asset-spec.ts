@@ -73,7 +73,7 @@ function invalid(message: string): SpecCheck {
 }
 
 export function trimMessage(message: string, max = MAX_MESSAGE): string {
-  const oneLine = message.replace(/\s*\n\s*/g, '; ').replace(/\s+/g, ' ').trim();
+  const oneLine = message.trim().replace(/\s*\n\s*/g, '; ').replace(/\s+/g, ' ').trim();
   return oneLine.length > max ? `${oneLine.slice(0, max - 3)}...` : oneLine;
 }
 
