@@ -6,13 +6,16 @@ import { after, before, describe, test } from "node:test";
 import { ApiException, CoreV1Api, Watch, type V1ConfigMap } from "@kubernetes/client-node";
 import {
   apiClient,
+  applyYaml,
   canI,
   isLocalControlPlane,
   kubeConfig,
   kubectl,
+  kubectlBin,
   localOnly,
   proxyToApiserver,
   restartApiserver,
+  startProcess,
   uniqueName,
   waitFor,
 } from "./support/index.ts";
@@ -104,6 +107,14 @@ test("an owner-referenced ConfigMap is garbage-collected with its owner", async 
 });
 
 describe("harness tools", () => {
+  test("startProcess captures a watching kubectl's lines; applyYaml applies text", async () => {
+    const watcher = startProcess(kubectlBin(), ["get", "configmaps", "-n", ns, "--watch", "-o", "name"], { name: "kubectl-watch" });
+    await applyYaml(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\n  namespace: ${ns}\ndata:\n  k: v\n`);
+    assert.equal(await watcher.waitForLine("configmap/applied", { timeoutMs: 20_000 }), "configmap/applied");
+    await watcher.stop();
+    assert.equal(watcher.running, false);
+  });
+
   test("restartApiserver drops open watches and the apiserver comes back", { skip: localOnly }, async () => {
     assert.ok(isLocalControlPlane);
     const w = await watchConfigMaps();
