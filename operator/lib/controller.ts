@@ -295,6 +295,12 @@ export interface InformerSpec extends ResourceRef {
    * by spec: two specs with different transforms are two caches.
    */
   transform?: { name: string; fn: (obj: KubernetesObject) => KubernetesObject };
+  /**
+   * Watch PartialObjectMetadata: the server sends, and the cache holds, only
+   * apiVersion, kind and metadata (see InformerOptions.metadataOnly). Applied
+   * before `transform`.
+   */
+  metadataOnly?: boolean;
 }
 
 /** Informer tuning shared by all informers of a manager. */
@@ -359,6 +365,10 @@ export class Manager {
     const id = informerId(spec);
     let inf = this.#informers.get(id);
     if (!inf) {
+      // Design rule (cert-manager#4722): never cache every Secret of the cluster.
+      if (!spec.group && spec.plural === 'secrets' && !spec.labelSelector && !spec.fieldSelector) {
+        throw new Error('refusing an informer on all Secrets: give it a labelSelector (or fieldSelector) for the Secrets crossgate owns');
+      }
       // Metrics label: the informer's readable name (path and selectors), set once it exists.
       let resourceLabel = id;
       const m = this.metrics;
@@ -370,11 +380,12 @@ export class Manager {
         labelSelector: spec.labelSelector,
         fieldSelector: spec.fieldSelector,
         ...(spec.transform ? { transform: spec.transform.fn } : {}),
+        metadataOnly: spec.metadataOnly,
         logger: this.#log,
         onRestart: m ? (reason: RestartReason) => m.informerRestarts.inc({ resource: resourceLabel, reason }) : undefined,
         onSize: m ? (n: number) => m.informerObjects.set({ resource: resourceLabel }, n) : undefined,
       });
-      resourceLabel = inf.name;
+      resourceLabel = spec.transform ? `${inf.name}#${spec.transform.name}` : inf.name;
       this.#informers.set(id, inf);
       // A cache added after start (a controller registered late) starts at once.
       if (this.#cachesStarted && !this.#stopped) inf.start();
@@ -456,5 +467,5 @@ export class Manager {
 }
 
 function informerId(s: InformerSpec): string {
-  return [s.group || 'core', s.version, s.plural, s.namespace ?? '', s.labelSelector ?? '', s.fieldSelector ?? '', s.transform?.name ?? ''].join('|');
+  return [s.group || 'core', s.version, s.plural, s.namespace ?? '', s.labelSelector ?? '', s.fieldSelector ?? '', s.transform?.name ?? '', s.metadataOnly ? 'meta' : ''].join('|');
 }

@@ -33,8 +33,8 @@
 // to save memory). Treat them as read-only: clone before mutating.
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isGone, KubeHttpError, statusCodeOf, describeError, type KubeStatus, type ListWatchClient, type Query } from './kube.ts';
-import { collectionPath, objectKey, type KubernetesObject, type ResourceRef } from './keys.ts';
+import { isGone, KubeHttpError, statusCodeOf, describeError, METADATA_ONLY_LIST, METADATA_ONLY_WATCH, type KubeStatus, type ListWatchClient, type Query } from './kube.ts';
+import { apiVersionOf, collectionPath, objectKey, type KubernetesObject, type ResourceRef } from './keys.ts';
 import { silentLogger } from './logger.ts';
 
 export interface EventHandlers<T extends KubernetesObject> {
@@ -70,7 +70,13 @@ export interface InformerOptions<T extends KubernetesObject> {
   pageSize?: number;
   /** Timeout of each list page request; default 60 s. */
   listTimeoutMs?: number;
-  /** Applied to every object before caching; default drops metadata.managedFields. */
+  /**
+   * Ask the server for PartialObjectMetadata and cache only apiVersion, kind
+   * and metadata (enforced client-side too). For objects whose existence and
+   * labels matter but whose content must not sit in memory: Secrets.
+   */
+  metadataOnly?: boolean;
+  /** Applied to every object before caching (after metadataOnly); default drops metadata.managedFields. */
   transform?: (obj: T) => T;
   /** Called on every restart of the list/watch loop (metrics). */
   onRestart?: (reason: RestartReason) => void;
@@ -124,6 +130,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
   #pageSize: number;
   #listTimeoutMs: number;
   #transform: (obj: T) => T;
+  #metadataOnly: boolean;
   #onRestart: ((reason: RestartReason) => void) | undefined;
   #onSize: ((size: number) => void) | undefined;
   #random: () => number;
@@ -151,7 +158,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.fieldSelector = opts.fieldSelector;
     this.#client = opts.client;
     this.#path = collectionPath(opts.resource, opts.namespace);
-    const sel = [opts.labelSelector && `labels=${opts.labelSelector}`, opts.fieldSelector && `fields=${opts.fieldSelector}`].filter(Boolean);
+    const sel = [
+      opts.labelSelector && `labels=${opts.labelSelector}`,
+      opts.fieldSelector && `fields=${opts.fieldSelector}`,
+      opts.metadataOnly && 'metadataOnly',
+    ].filter(Boolean);
     this.name = sel.length ? `${this.#path}?${sel.join('&')}` : this.#path;
     this.#log = (opts.logger ?? silentLogger()).child({ informer: this.name });
     this.#silenceMs = opts.watchSilenceMs ?? 300_000;
@@ -162,7 +173,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#backoffMaxMs = opts.backoffMaxMs ?? 30_000;
     this.#pageSize = opts.pageSize ?? 500;
     this.#listTimeoutMs = opts.listTimeoutMs ?? 60_000;
-    this.#transform = opts.transform ?? stripManagedFields;
+    this.#metadataOnly = opts.metadataOnly ?? false;
+    const user = opts.transform ?? stripManagedFields;
+    this.#transform = this.#metadataOnly ? (o: T) => user(this.#onlyMetadata(o)) : user;
     this.#onRestart = opts.onRestart;
     this.#onSize = opts.onSize;
     this.#random = opts.random ?? Math.random;
@@ -344,6 +357,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           query: { ...this.#query(), limit: paginate ? this.#pageSize : undefined, continue: cont },
           signal: this.#stopController.signal,
           timeoutMs: this.#listTimeoutMs,
+          accept: this.#metadataOnly ? METADATA_ONLY_LIST : undefined,
         });
       } catch (err) {
         // A continue token expired mid-list: retry the whole list in one page.
@@ -433,6 +447,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
           timeoutSeconds: this.#serverTimeoutSeconds(),
         },
         ac.signal,
+        this.#metadataOnly ? METADATA_ONLY_WATCH : undefined,
       );
       arm();
       const decoder = new TextDecoder();
@@ -511,6 +526,11 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       default:
         this.#log.debug({ type: ev.type }, 'ignoring unknown watch event type');
     }
+  }
+
+  /** PartialObjectMetadata (or a full object) → the resource's apiVersion/kind plus metadata only. */
+  #onlyMetadata(o: T): T {
+    return { apiVersion: apiVersionOf(this.resource), kind: this.resource.kind ?? o.kind, metadata: o.metadata } as T;
   }
 
   #advance(obj: KubernetesObject): void {

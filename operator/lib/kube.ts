@@ -208,13 +208,24 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Whole-request timeout; default 60 s. */
   timeoutMs?: number;
+  /** Accept header; default application/json (see METADATA_ONLY_* for partial objects). */
+  accept?: string;
 }
+
+/**
+ * Accept headers asking the API server for PartialObjectMetadata instead of
+ * whole objects (what controller-runtime's metadata-only watches use): the
+ * operator then never receives, let alone caches, the data of Secrets it only
+ * needs to know exist.
+ */
+export const METADATA_ONLY_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+export const METADATA_ONLY_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /** What informers need from the API server: JSON requests and a watch stream. */
 export interface ListWatchClient {
   request<T>(method: string, path: string, opts?: RequestOptions): Promise<T>;
   /** Open a streaming GET; resolves once headers arrive with 200, throws KubeHttpError otherwise. */
-  stream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+  stream(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<AsyncIterable<Uint8Array>>;
 }
 
 /**
@@ -271,7 +282,7 @@ export class KubeHttp implements ListWatchClient {
       body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
       headers['content-type'] = opts.contentType ?? 'application/json';
     }
-    headers.accept = 'application/json';
+    headers.accept = opts.accept ?? 'application/json';
     const res = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, dispatcher, signal });
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode > 299) {
@@ -280,10 +291,10 @@ export class KubeHttp implements ListWatchClient {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async stream(path: string, query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+  async stream(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<AsyncIterable<Uint8Array>> {
     const url = this.#url(path, query);
     const { headers, dispatcher } = await this.#prepare(url, 'GET');
-    headers.accept = 'application/json';
+    headers.accept = accept ?? 'application/json';
     // No undici body/headers timeouts: the informer's watchdog owns silence
     // detection and aborts through `signal`.
     const res = await request(url, { method: 'GET', headers, dispatcher, signal, bodyTimeout: 0, headersTimeout: 0 });

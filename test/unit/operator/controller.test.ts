@@ -299,6 +299,19 @@ describe('Manager', () => {
     }
   });
 
+  test('an informer on every Secret is refused (cache only what crossgate owns)', () => {
+    const mgr = new Manager({ client: { request: async () => ({}) as never, stream: async () => (async function* (): AsyncGenerator<Uint8Array> {})() } });
+    const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };
+    assert.throws(() => mgr.informer(SECRETS), /refusing an informer on all Secrets/);
+    assert.ok(mgr.informer({ ...SECRETS, labelSelector: 'app.kubernetes.io/managed-by=crossgate-operator', metadataOnly: true }));
+    assert.notEqual(
+      mgr.informer({ ...SECRETS, labelSelector: 'a=b' }),
+      mgr.informer({ ...SECRETS, labelSelector: 'a=b', metadataOnly: true }),
+      'metadata-only and full informers are distinct',
+    );
+    assert.equal(mgr.informer({ ...SECRETS, labelSelector: 'a=b' }), mgr.informer({ ...SECRETS, labelSelector: 'a=b' }), 'same spec → same informer');
+  });
+
   test('duplicate controller names are refused', () => {
     const mgr = new Manager({ client: { request: async () => ({}) as never, stream: async () => (async function* (): AsyncGenerator<Uint8Array> {})() } });
     mgr.addController({ name: 'x', for: WIDGETS, reconcile: async () => {} });

@@ -35,6 +35,7 @@ export interface RequestRecord {
   path: string;
   query: Record<string, string>;
   watch: boolean;
+  accept: string | undefined;
 }
 
 type Failure = { status: number; count: number };
@@ -206,7 +207,7 @@ export class FakeApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
     const isWatch = query.watch === 'true' || query.watch === '1';
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, watch: isWatch });
+    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, watch: isWatch, accept: req.headers.accept });
 
     const m = url.pathname.match(/^(.*?)(?:\/namespaces\/([^/]+))?\/([^/]+)$/);
     if (req.method !== 'GET' || !m || m[1] !== this.basePath || m[3] !== this.plural) {

@@ -292,6 +292,25 @@ describe('Informer', () => {
     assert.ok(Date.now() - t < 500, 'stop interrupts the back-off sleep');
   });
 
+  test('metadataOnly asks for PartialObjectMetadata and caches nothing but metadata', async () => {
+    server.upsert({ metadata: { name: 's1', namespace: 'ns1', labels: { app: 'x' } }, data: { apiKey: 'c2VjcmV0' } });
+    const inf = make({ metadataOnly: true });
+    inf.start();
+    await inf.waitForSync();
+    assert.match(server.listRequests()[0]!.accept ?? '', /as=PartialObjectMetadataList;g=meta.k8s.io;v=v1/);
+    await server.waitFor(() => server.openWatchCount() === 1, 2000, 'watch');
+    assert.match(server.watchRequests()[0]!.accept ?? '', /as=PartialObjectMetadata;g=meta.k8s.io;v=v1/);
+    server.upsert({ metadata: { name: 's2', namespace: 'ns1' }, data: { apiKey: 'c2VjcmV0' } });
+    await eventually(() => inf.size() === 2, 'watched object cached');
+    for (const o of inf.list()) {
+      assert.deepEqual(Object.keys(o).sort(), ['apiVersion', 'kind', 'metadata']);
+      assert.equal(o.kind, 'Widget');
+      assert.equal(o.apiVersion, 'test.dev/v1');
+    }
+    assert.ok(!JSON.stringify(inf.list()).includes('c2VjcmV0'));
+    assert.match(inf.name, /metadataOnly/);
+  });
+
   test('waitForSync rejects when its signal aborts', async () => {
     server.failNext('list', 1000, 500);
     const inf = make({ backoffBaseMs: 50 });
