@@ -321,7 +321,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
       this.#restarts++;
       this.#onRestart?.(reason);
       const fields = { reason, failures, delayMs: Math.round(delay), resourceVersion: this.#resourceVersion, err: error === undefined ? undefined : describeError(error) };
-      if (reason === 'stream-end' || reason === 'relist') this.#log.debug(fields, 'watch restarting');
+      // Every restart is logged with its reason; the routine ones (server-side
+      // timeout, periodic relist) at info, the suspicious ones at warn.
+      if (reason === 'stream-end' || reason === 'relist') this.#log.info(fields, `watch restarting: ${reason}`);
       else if (reason === 'gone') this.#log.info(fields, 'watch restarting: resourceVersion expired, relisting');
       else this.#log.warn(fields, `watch restarting: ${reason}`);
       if (delay > 0) {
