@@ -1,0 +1,219 @@
+// The in-memory form of a gateway config, built once per swap and then only
+// read: routes compiled (policies ready to run, tiers as counter windows), a
+// router (per host, a trie on path segments: longest basePath wins), and the
+// credential index (one Map per shard, so one changed shard is one rebuilt Map).
+import { shardOf } from '../api/gateway/checksum.ts';
+import type { Credential, Route } from '../api/gateway/v1.ts';
+import type { CompiledCors } from './policies/cors.ts';
+import type { CompiledTier } from './policies/sla-tier.ts';
+import type { PolicyHandler } from './policies/types.ts';
+
+export interface CompiledCredential {
+  route: string;
+  contract: string;
+  client: string;
+  tier: string;
+  /** ms since the epoch; undefined when unbounded. */
+  notBefore: number | undefined;
+  notAfter: number | undefined;
+}
+
+export function compileCredential(c: Credential): CompiledCredential {
+  const parse = (s: string | undefined, fallback: number): number | undefined => {
+    if (s === undefined) return undefined;
+    const t = Date.parse(s);
+    // An unreadable bound refuses the key (fail closed) rather than the whole config.
+    return Number.isNaN(t) ? fallback : t;
+  };
+  return {
+    route: c.route,
+    contract: c.contract,
+    client: c.client,
+    tier: c.tier,
+    notBefore: parse(c.notBefore, Number.POSITIVE_INFINITY),
+    notAfter: parse(c.notAfter, Number.NEGATIVE_INFINITY),
+  };
+}
+
+export type ShardMap = ReadonlyMap<string, CompiledCredential>;
+
+export class CredentialIndex {
+  readonly shards: number;
+  readonly maps: ReadonlyArray<ShardMap | undefined>;
+  readonly size: number;
+
+  constructor(shards: number, maps: ReadonlyArray<ShardMap | undefined>) {
+    this.shards = shards;
+    this.maps = maps;
+    let n = 0;
+    for (const m of maps) n += m?.size ?? 0;
+    this.size = n;
+  }
+
+  static empty(): CredentialIndex {
+    return new CredentialIndex(1, []);
+  }
+
+  lookup(hashHex: string): CompiledCredential | undefined {
+    return this.maps[shardOf(hashHex, this.shards)]?.get(hashHex);
+  }
+}
+
+export interface CompiledUpstream {
+  /** scheme://host:port, the key of the connection pool. */
+  origin: string;
+  /** Path of the upstream URL without a trailing slash ("" for the root). */
+  basePath: string;
+  timeoutMs: number;
+}
+
+export interface CompiledRoute {
+  id: string;
+  hostnames: readonly string[];
+  basePath: string;
+  upstream: CompiledUpstream;
+  /** In enforcement order, CORS excluded (see policies/cors.ts). */
+  policies: readonly PolicyHandler[];
+  cors: CompiledCors | undefined;
+  tiers: ReadonlyMap<string, CompiledTier>;
+  /** The raw route, for /configz. */
+  source: Route;
+}
+
+// ---------------------------------------------------------------------------
+// Router
+
+interface TrieNode {
+  children: Map<string, TrieNode>;
+  route: CompiledRoute | undefined;
+}
+
+const node = (): TrieNode => ({ children: new Map(), route: undefined });
+
+/** Path segments of a basePath or request path: "/a//b/" → ["a", "b"]. */
+export function segments(path: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  const n = path.length;
+  for (let i = 0; i <= n; i++) {
+    if (i === n || path.charCodeAt(i) === 47 /* / */) {
+      if (i > start) out.push(path.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+function insert(root: TrieNode, route: CompiledRoute, conflicts: string[]): void {
+  let n = root;
+  for (const s of segments(route.basePath)) {
+    let c = n.children.get(s);
+    if (!c) n.children.set(s, (c = node()));
+    n = c;
+  }
+  if (n.route) conflicts.push(`${route.id} has the same host and basePath as ${n.route.id}; ${n.route.id} wins`);
+  else n.route = route;
+}
+
+function lookup(root: TrieNode, path: string): CompiledRoute | undefined {
+  let best = root.route;
+  let n: TrieNode | undefined = root;
+  let start = path.charCodeAt(0) === 47 ? 1 : 0;
+  const len = path.length;
+  while (n && start <= len) {
+    let end = path.indexOf('/', start);
+    if (end < 0) end = len;
+    if (end > start) {
+      n = n.children.get(path.slice(start, end));
+      if (!n) break;
+      if (n.route) best = n.route;
+    }
+    start = end + 1;
+  }
+  return best;
+}
+
+/** Host (lower case, no port) from a Host header, IPv6 literals kept in brackets. */
+export function hostOf(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  let h = hostHeader;
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    h = end < 0 ? h : h.slice(0, end + 1);
+  } else {
+    const colon = h.indexOf(':');
+    if (colon >= 0) h = h.slice(0, colon);
+  }
+  return h.toLowerCase().replace(/\.$/, '');
+}
+
+/**
+ * Routes by host then longest basePath, segment-wise ("/flights" matches
+ * "/flights" and "/flights/1", not "/flightsX"). Host precedence: an exact
+ * hostname, then the longest matching wildcard ("*.example.com"), then
+ * routes with no hostnames (any host).
+ */
+export class Router {
+  #exact = new Map<string, TrieNode>();
+  #wildcards: Array<{ suffix: string; root: TrieNode }> = [];
+  #any = node();
+  readonly conflicts: string[] = [];
+
+  constructor(routes: readonly CompiledRoute[]) {
+    const wild = new Map<string, TrieNode>();
+    for (const r of routes) {
+      if (r.hostnames.length === 0) {
+        insert(this.#any, r, this.conflicts);
+        continue;
+      }
+      for (const raw of r.hostnames) {
+        const h = raw.toLowerCase().replace(/\.$/, '');
+        if (h.startsWith('*.')) {
+          const suffix = h.slice(1); // ".example.com"
+          let root = wild.get(suffix);
+          if (!root) wild.set(suffix, (root = node()));
+          insert(root, r, this.conflicts);
+        } else {
+          let root = this.#exact.get(h);
+          if (!root) this.#exact.set(h, (root = node()));
+          insert(root, r, this.conflicts);
+        }
+      }
+    }
+    this.#wildcards = [...wild].map(([suffix, root]) => ({ suffix, root })).sort((a, b) => b.suffix.length - a.suffix.length);
+  }
+
+  match(host: string | undefined, path: string): CompiledRoute | undefined {
+    if (host !== undefined) {
+      const exact = this.#exact.get(host);
+      if (exact) {
+        const r = lookup(exact, path);
+        if (r) return r;
+      }
+      for (const w of this.#wildcards) {
+        if (host.length > w.suffix.length && host.endsWith(w.suffix)) {
+          const r = lookup(w.root, path);
+          if (r) return r;
+        }
+      }
+    }
+    return lookup(this.#any, path);
+  }
+}
+
+export interface CompiledRoutes {
+  checksum: string;
+  routes: readonly CompiledRoute[];
+  byId: ReadonlyMap<string, CompiledRoute>;
+  router: Router;
+}
+
+export interface CompiledConfig {
+  gateway: string;
+  generation: number;
+  /** Checksums of the parts, by part name. */
+  parts: ReadonlyMap<string, string>;
+  routes: CompiledRoutes;
+  credentials: CredentialIndex;
+  loadedAt: number;
+}

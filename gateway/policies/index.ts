@@ -1,0 +1,97 @@
+// Compiles a Routes part into CompiledRoutes: each policy config checked
+// against its schema (api/policies.ts, the same one admission uses) and
+// compiled by its module, in order (order, then name).
+import type { ApiKeyPolicyConfig, CorsPolicyConfig, HeaderInjectionPolicyConfig, IpListPolicyConfig, JwtValidationPolicyConfig, RateLimitPolicyConfig, SpikeControlPolicyConfig } from '../../api/policies.ts';
+import { validatePolicyConfig } from '../../api/policies.ts';
+import { formatErrors } from '../../api/validation.ts';
+import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/v1.ts';
+import { Router, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
+import { compileApiKey } from './api-key.ts';
+import { compileCors, type CompiledCors } from './cors.ts';
+import { compileHeaderInjection } from './header-injection.ts';
+import { compileIpList } from './ip-list.ts';
+import { compileJwtValidation } from './jwt-validation.ts';
+import { compileRateLimit } from './rate-limit.ts';
+import { compileSpikeControl } from './spike-control.ts';
+import { compileTier, type CompiledTier } from './sla-tier.ts';
+import type { PolicyDeps, PolicyHandler } from './types.ts';
+
+export class RouteCompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RouteCompileError';
+  }
+}
+
+export function sortPolicies(policies: readonly PolicyEntry[]): PolicyEntry[] {
+  return [...policies].sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function compileUpstream(route: Route): CompiledUpstream {
+  let u: URL;
+  try {
+    u = new URL(route.upstream.url);
+  } catch {
+    throw new RouteCompileError(`route ${route.id}: upstream url ${JSON.stringify(route.upstream.url)} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RouteCompileError(`route ${route.id}: upstream url must be http or https`);
+  if (u.username || u.password) throw new RouteCompileError(`route ${route.id}: upstream url must not carry credentials`);
+  return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), timeoutMs: route.upstream.timeoutMs };
+}
+
+export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
+  const tiers = new Map<string, CompiledTier>(route.tiers.map((t) => [t.name, compileTier(t)]));
+  const ordered = sortPolicies(route.policies);
+  for (const p of ordered) {
+    const errors = validatePolicyConfig(p.type, p.config);
+    if (errors.length) throw new RouteCompileError(`route ${route.id}: policy ${p.name} (${p.type}): ${formatErrors(errors)}`);
+  }
+  // The trusted client-address header of the route, for rate-limit per ip.
+  const ipHeader = ordered
+    .filter((p) => p.type === 'ip-allowlist' || p.type === 'ip-blocklist')
+    .map((p) => (p.config as IpListPolicyConfig).clientIpHeader)
+    .find((h) => h !== undefined)
+    ?.toLowerCase();
+  const handlers: PolicyHandler[] = [];
+  let cors: CompiledCors | undefined;
+  for (const p of ordered) {
+    switch (p.type) {
+      case 'api-key':
+        handlers.push(compileApiKey(p.name, p.config as ApiKeyPolicyConfig, tiers, deps));
+        break;
+      case 'rate-limit':
+        handlers.push(compileRateLimit(p.name, p.config as RateLimitPolicyConfig, deps, ipHeader));
+        break;
+      case 'spike-control':
+        handlers.push(compileSpikeControl(p.name, p.config as SpikeControlPolicyConfig));
+        break;
+      case 'ip-allowlist':
+      case 'ip-blocklist':
+        handlers.push(compileIpList(p.type, p.name, p.config as IpListPolicyConfig));
+        break;
+      case 'cors':
+        // The first CORS policy decides; it runs before all others (see cors.ts).
+        if (!cors) cors = compileCors(p.name, p.config as CorsPolicyConfig);
+        else deps.logger.warn({ route: route.id, policy: p.name }, 'second cors policy on a route ignored');
+        break;
+      case 'header-injection':
+        handlers.push(compileHeaderInjection(p.name, p.config as HeaderInjectionPolicyConfig));
+        break;
+      case 'jwt-validation':
+        handlers.push(compileJwtValidation(p.name, p.config as JwtValidationPolicyConfig, deps.jwks));
+        break;
+      default: {
+        const t: never = p.type;
+        throw new RouteCompileError(`route ${route.id}: unknown policy type ${String(t)}`);
+      }
+    }
+  }
+  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, upstream: compileUpstream(route), policies: handlers, cors, tiers, source: route };
+}
+
+export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoutes {
+  const routes = part.routes.map((r) => compileRoute(r, deps));
+  const router = new Router(routes);
+  for (const c of router.conflicts) deps.logger.warn({ conflict: c }, 'route conflict');
+  return { checksum: part.checksum, routes, byId: new Map(routes.map((r) => [r.id, r])), router };
+}

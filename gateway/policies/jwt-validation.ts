@@ -1,0 +1,126 @@
+// jwt-validation: a bearer JWT verified with jose against a JSON Web Key Set
+// fetched by URL. One createRemoteJWKSet per URL for the life of the process
+// (it caches the keys, refetches on an unknown kid after a cool-down, and
+// coalesces concurrent fetches), so config swaps do not refetch.
+//
+// Refusals: no token → 401 missing-token; a token that fails (expired, bad
+// signature, wrong issuer/audience, algorithm not allowed, malformed) → 401
+// invalid-token with the reason in detail and in WWW-Authenticate (RFC 6750).
+// A JWKS that cannot be fetched → 503: the gateway cannot decide, and the
+// client's token may well be fine.
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import type { JwtValidationPolicyConfig } from '../../api/policies.ts';
+import type { Refusal } from '../problem.ts';
+import { headerValue, type PolicyContext, type PolicyHandler } from './types.ts';
+
+export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256'];
+
+export interface JwksCacheOptions {
+  /** Default 5 s. */
+  timeoutMs?: number;
+  /** Minimum time between refetches on an unknown kid; default 30 s. */
+  cooldownMs?: number;
+  /** Keys are refetched after this long; default 10 min. */
+  maxAgeMs?: number;
+}
+
+export class JwksCache {
+  #sets = new Map<string, JWTVerifyGetKey>();
+  #opts: JwksCacheOptions;
+
+  constructor(opts: JwksCacheOptions = {}) {
+    this.#opts = opts;
+  }
+
+  get(url: string): JWTVerifyGetKey {
+    let set = this.#sets.get(url);
+    if (!set) {
+      set = createRemoteJWKSet(new URL(url), {
+        timeoutDuration: this.#opts.timeoutMs ?? 5000,
+        cooldownDuration: this.#opts.cooldownMs ?? 30_000,
+        cacheMaxAge: this.#opts.maxAgeMs ?? 600_000,
+      });
+      this.#sets.set(url, set);
+    }
+    return set;
+  }
+
+  size(): number {
+    return this.#sets.size;
+  }
+}
+
+/** The token of "Bearer <token>" (scheme case-insensitive); undefined otherwise. */
+export function bearerToken(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const m = /^\s*bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i.exec(value);
+  return m?.[1];
+}
+
+export type JwtFailure = { status: 401 | 503; reason: string };
+
+/** Maps a jose (or fetch) error to a status and a short reason safe to return to the client. */
+export function describeJwtError(err: unknown): JwtFailure {
+  const e = err as { code?: string; claim?: string; reason?: string; name?: string };
+  switch (e?.code) {
+    case 'ERR_JWT_EXPIRED':
+      return { status: 401, reason: 'token expired' };
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return { status: 401, reason: `claim "${e.claim ?? '?'}" ${e.reason === 'check_failed' ? 'does not match' : (e.reason ?? 'is invalid').replace(/_/g, ' ')}` };
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return { status: 401, reason: 'signature verification failed' };
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return { status: 401, reason: 'no key in the JWKS matches the token' };
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return { status: 401, reason: 'several keys in the JWKS match the token' };
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return { status: 401, reason: 'signature algorithm not allowed' };
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return { status: 401, reason: 'malformed token' };
+    case 'ERR_JWKS_TIMEOUT':
+    case 'ERR_JWKS_INVALID':
+    case 'ERR_JOSE_GENERIC':
+      return { status: 503, reason: 'the key set could not be fetched' };
+    default:
+      // fetch() failures (connection refused, DNS) arrive as TypeError.
+      if (err instanceof TypeError) return { status: 503, reason: 'the key set could not be fetched' };
+      return { status: 401, reason: 'token could not be verified' };
+  }
+}
+
+function unauthorized(slug: string, detail: string, wwwAuthenticate: string): Refusal {
+  return { status: 401, slug, title: 'Unauthorized', detail, policy: 'jwt-validation', headers: { 'www-authenticate': wwwAuthenticate } };
+}
+
+export function compileJwtValidation(name: string, cfg: JwtValidationPolicyConfig, jwks: JwksCache): PolicyHandler {
+  const header = (cfg.header ?? 'authorization').toLowerCase();
+  const keySet = jwks.get(cfg.jwksUrl);
+  const options: JWTVerifyOptions = {
+    algorithms: cfg.algorithms ?? DEFAULT_JWT_ALGORITHMS,
+    clockTolerance: cfg.clockToleranceSeconds ?? 0,
+  };
+  if (cfg.issuer !== undefined) options.issuer = cfg.issuer;
+  if (cfg.audiences !== undefined) options.audience = cfg.audiences;
+  const missing = unauthorized('missing-token', `This API requires a bearer token in the ${header} header.`, 'Bearer');
+  return {
+    type: 'jwt-validation',
+    name,
+    preflight: false,
+    async onRequest(ctx: PolicyContext) {
+      const token = bearerToken(headerValue(ctx.headers, header));
+      if (!token) return missing;
+      try {
+        await jwtVerify(token, keySet, { ...options, currentDate: new Date(ctx.now) });
+        return undefined;
+      } catch (err) {
+        const f = describeJwtError(err);
+        if (f.status === 503) {
+          return { status: 503, slug: 'jwks-unavailable', title: 'Service Unavailable', detail: `The token cannot be checked: ${f.reason}.`, policy: 'jwt-validation', headers: { 'retry-after': '5' } };
+        }
+        return unauthorized('invalid-token', `The bearer token was refused: ${f.reason}.`, `Bearer error="invalid_token", error_description="${f.reason.replace(/"/g, "'")}"`);
+      }
+    },
+  };
+}

@@ -1,0 +1,43 @@
+// rate-limit: fixed windows counted per API (all callers together), per
+// client (the id an earlier api-key policy recorded; callers without one are
+// counted by address) or per client address. Counts go to the configured
+// store (memory per replica, or Redis shared).
+import { PERIOD_SECONDS } from '../../api/gateway/v1.ts';
+import type { RateLimitPolicyConfig } from '../../api/policies.ts';
+import type { CounterWindow } from '../counters/types.ts';
+import { clientAddressKey } from './ip-list.ts';
+import { report, retryAfterSeconds, tooManyRequests } from './limits.ts';
+import type { Outcome, PolicyContext, PolicyDeps, PolicyHandler } from './types.ts';
+
+export function rateLimitWindows(name: string, cfg: RateLimitPolicyConfig): CounterWindow[] {
+  return cfg.limits.map((l) => ({ name: `${name}-${PERIOD_SECONDS[l.period]}s`, limit: l.requests, windowMs: PERIOD_SECONDS[l.period] * 1000 }));
+}
+
+/** Whose requests count together (pure). */
+export function rateLimitSubject(per: 'api' | 'client' | 'ip', ctx: PolicyContext, clientIpHeader: string | undefined): string {
+  if (per === 'api') return 'api';
+  if (per === 'client' && ctx.client) return `client:${ctx.client}`;
+  return `ip:${clientAddressKey(ctx.headers, ctx.remoteAddress, clientIpHeader)}`;
+}
+
+/** clientIpHeader: the route's trusted client-address header (from its IP list policies), if any. */
+export function compileRateLimit(name: string, cfg: RateLimitPolicyConfig, deps: PolicyDeps, clientIpHeader: string | undefined): PolicyHandler {
+  const windows = rateLimitWindows(name, cfg);
+  const per = cfg.per ?? 'api';
+  const counters = deps.counters;
+  return {
+    type: 'rate-limit',
+    name,
+    preflight: true,
+    onRequest(ctx: PolicyContext) {
+      const key = `rl|${ctx.routeId}|${name}|${rateLimitSubject(per, ctx, clientIpHeader)}`;
+      const r = counters.consume(key, windows, ctx.now);
+      const decide = (res: Awaited<typeof r>): Outcome => {
+        report(ctx, res);
+        if (res.allowed) return undefined;
+        return tooManyRequests('rate-limit', `Rate limit of this API exceeded (counted per ${per}).`, retryAfterSeconds(res), ctx);
+      };
+      return r instanceof Promise ? r.then(decide) : decide(r);
+    },
+  };
+}
