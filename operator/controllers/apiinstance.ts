@@ -1,0 +1,81 @@
+// ApiInstance reconciler: resolves the Asset the instance implements, decides
+// whether it holds its route on its gateway or loses it to an older instance
+// (apiinstance-desired.ts), and reports Ready (Routed / AssetNotFound /
+// RouteConflict / NoOrganization / NotAnEnvironment) with status.endpoint and
+// status.gateway, and an Event when the verdict changes. It writes nothing but
+// status: the gateway-config renderer reads the same instances and serves
+// those routeConflicts() does not exclude.
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { ApiInstance, Asset } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, ASSETS, ORGANIZATIONS } from '../resources.ts';
+import { snapshotReader } from './snapshot.ts';
+import type { Deps } from './organization.ts';
+import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
+
+type Instance = ApiInstance & { kind: string; apiVersion: string };
+
+export interface ApiInstanceOptions {
+  workers?: number;
+  /**
+   * The URL clients reach a gateway at (e.g. from CROSSGATE_GATEWAY_URL), for
+   * status.endpoint: a string for every gateway, or a lookup per gateway name.
+   * Without it the endpoint is "http://<first hostname or *><basePath>".
+   */
+  gatewayUrl?: string | ((gateway: string) => string | undefined);
+}
+
+/** The informers this controller reads (the Manager creates them on first use). */
+export const APIINSTANCE_INFORMERS: readonly InformerSpec[] = [APIINSTANCES, ASSETS, ORGANIZATIONS];
+
+export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInstanceOptions): void {
+  const instances = mgr.informer<Instance>(APIINSTANCES);
+  const snapshot = snapshotReader(mgr);
+  const urlOf = (gateway: string) => (typeof deps.gatewayUrl === 'function' ? deps.gatewayUrl(gateway) : deps.gatewayUrl);
+  const all = () => instances.list().map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+
+  mgr.addController({
+    name: 'apiinstance',
+    for: APIINSTANCES,
+    workers: deps.workers,
+    watches: [
+      // An instance that appears, moves or goes can start or end a conflict with
+      // the others on its gateway and basePath (old and new object are both mapped).
+      { resource: APIINSTANCES, map: (o) => routeNeighbours(o as Instance, instances.list()), predicate: generationOrMetadataChanged },
+      // The Asset an instance implements appears or goes.
+      {
+        resource: ASSETS,
+        map: (o) => {
+          const a = o as Asset;
+          return instances.list().filter((i) => i.spec.assetRef?.name === a.metadata?.name).map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+        },
+        predicate: generationOrMetadataChanged,
+      },
+      // Home namespaces and environments decide where Assets are looked up.
+      { resource: ORGANIZATIONS, map: () => all(), predicate: generationOrMetadataChanged },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const instance = instances.get(key);
+      if (!instance || instance.metadata.deletionTimestamp) return;
+      const asset = resolveAsset(snapshot(), instance);
+      const conflict = routeConflictOf(instance, instances.list());
+      const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)));
+      const generation = instance.metadata.generation ?? 0;
+      const previous: Condition[] = (instance.status?.conditions ?? []) as Condition[];
+      const was = previous.find((c) => c.type === 'Ready');
+      const now = decision.ready;
+      if (was?.status !== now.status || was?.reason !== now.reason) {
+        if (now.status === 'True') deps.events.normal(instance, now.reason, now.message);
+        else deps.events.warning(instance, now.reason, now.message);
+        ctx.log.info({ ready: now.status, reason: now.reason, gateway: decision.gateway }, 'api instance state changed');
+      }
+      await deps.status.patchStatus(instance, APIINSTANCES.plural, {
+        observedGeneration: generation,
+        conditions: setCondition(previous, now, generation),
+        gateway: decision.gateway,
+        ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
+      });
+    },
+  });
+}
