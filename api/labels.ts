@@ -20,3 +20,18 @@ export const LABEL_SHARE_UID = 'crossgate.dev/share-uid';
 export const LABEL_PEER = 'crossgate.dev/peer';
 /** Annotation with the share's namespace/name (too long for a label value). */
 export const ANNOTATION_SHARE = 'crossgate.dev/share';
+
+export const FINALIZER_APIKEY = 'crossgate.dev/apikey-cleanup';
+/** On a key Secret: the ApiKey (name) it belongs to. The operator watches only Secrets with this label. */
+export const LABEL_APIKEY = 'crossgate.dev/apikey';
+/** On a Contract: where its ApiKey lives (namespace), for selection; the full reference is in spec.consumer. */
+export const LABEL_CONSUMER_NAMESPACE = 'crossgate.dev/consumer-namespace';
+export const LABEL_CONSUMER_DOMAIN = 'crossgate.dev/consumer-domain';
+/** Annotations on a key Secret: hashes (never the key), so the cache can drop the Secret's data. */
+export const ANNOTATION_KEY_SHA256 = 'crossgate.dev/key-sha256';
+export const ANNOTATION_KEY_GENERATION = 'crossgate.dev/key-generation';
+export const ANNOTATION_KEY_ISSUED_AT = 'crossgate.dev/key-issued-at';
+export const ANNOTATION_PREVIOUS_KEY_SHA256 = 'crossgate.dev/previous-key-sha256';
+export const ANNOTATION_PREVIOUS_KEY_VALID_UNTIL = 'crossgate.dev/previous-key-valid-until';
+/** Data key of the raw key in the consumer's Secret. */
+export const SECRET_KEY_FIELD = 'apiKey';

@@ -13,6 +13,8 @@ export interface OperatorConfig {
   /** Abort a watch that has been silent this long (half-open connections). */
   watchSilenceMs: number;
   workers: number;
+  /** Namespace the gateway config ConfigMaps are written to. */
+  gatewayNamespace: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -48,5 +50,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     healthPort,
     watchSilenceMs: int(env, 'CROSSGATE_WATCH_SILENCE_MS', 5 * 60_000, 1000),
     workers: int(env, 'CROSSGATE_WORKERS', 4, 1),
+    gatewayNamespace: env['CROSSGATE_GATEWAY_NAMESPACE'] || env['CROSSGATE_NAMESPACE'] || 'crossgate-system',
   };
 }

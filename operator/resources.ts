@@ -1,7 +1,7 @@
 // Coordinates of every collection the operator reads, in one place.
 import type { InformerSpec } from './lib/controller.ts';
 import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
+import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
 export function crossgate(kind: string): InformerSpec {
   const def = KINDS.find((k) => k.kind === kind);
@@ -40,4 +40,26 @@ export const MANAGED_ROLES: InformerSpec = {
   plural: 'roles',
   kind: 'Role',
   labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+};
+
+export const APIKEYS = crossgate('ApiKey');
+export const CONTRACTS = crossgate('Contract');
+export const SLATIERS = crossgate('SlaTier');
+export const POLICIES = crossgate('Policy');
+
+/** Key Secrets only (by label), and without their data: the operator never holds raw keys in memory. */
+export const KEY_SECRETS: InformerSpec = {
+  group: '',
+  version: 'v1',
+  plural: 'secrets',
+  kind: 'Secret',
+  labelSelector: LABEL_APIKEY,
+  transform: {
+    name: 'secret-metadata-only',
+    fn: (obj) => {
+      const { data: _d, stringData: _s, ...rest } = obj as typeof obj & { data?: unknown; stringData?: unknown };
+      if (rest.metadata) delete rest.metadata.managedFields;
+      return rest;
+    },
+  },
 };

@@ -46,7 +46,8 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
       const share = shares.get(key);
       if (!share) return;
       if (share.metadata.deletionTimestamp) return finalize(share, ctx);
-      if (!share.metadata.finalizers?.includes(FINALIZER_ASSETSHARE)) {
+      // Outside an organization's home namespace nothing is granted, so nothing needs a finalizer.
+      if (!share.metadata.finalizers?.includes(FINALIZER_ASSETSHARE) && homeOwner(snapshot(), share.metadata.namespace!)) {
         await deps.http.request('PATCH', objectPath(ASSETSHARES, share.metadata.namespace, share.metadata.name), {
           contentType: MERGE_PATCH,
           body: { metadata: { resourceVersion: share.metadata.resourceVersion, finalizers: [...(share.metadata.finalizers ?? []), FINALIZER_ASSETSHARE] } },

@@ -271,7 +271,10 @@ export class Controller {
       this.#metrics?.reconcileErrors.inc(labels);
       // describeError: status code/reason/message only, never ApiException's
       // embedded headers and bodies. Reconcilers must not put secrets in errors.
-      log.error({ err: describeError(err), code: statusCodeOf(err), retries: retries + 1 }, 'reconcile failed');
+      const code = statusCodeOf(err);
+      // A conflict only means the cache was behind the write; the retry reads the newer object.
+      if (code === 409 && retries < 3) log.info({ err: describeError(err), code, retries: retries + 1 }, 'reconcile conflicted, retrying');
+      else log.error({ err: describeError(err), code, retries: retries + 1 }, 'reconcile failed');
     } finally {
       this.queue.done(key);
       this.#metrics?.activeWorkers.dec(labels);

@@ -8,11 +8,14 @@ import { ALLOW, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } 
 import { GROUP, KINDS, VERSION } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { apiInstanceRules } from './apiinstance.ts';
+import { apiKeyRules } from './apikey.ts';
 import { assetShareRules } from './assetshare.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { organizationRules } from './organization.ts';
 import { orgTrustRules } from './orgtrust.ts';
+import { policyRules } from './policy.ts';
 import { matchesSchema } from './schema.ts';
+import { slaTierRules } from './slatier.ts';
 import { speaksForOrganization } from './speaks-for-organization.ts';
 
 export type Rule = (request: AdmissionRequestLike, snapshot: Snapshot) => Verdict;
@@ -25,9 +28,9 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   Asset: namespaced(),
   AssetShare: namespaced(assetShareRules),
   ApiInstance: namespaced(apiInstanceRules),
-  Policy: namespaced(),
-  SlaTier: namespaced(),
-  ApiKey: namespaced(),
+  Policy: namespaced(policyRules),
+  SlaTier: namespaced(slaTierRules),
+  ApiKey: namespaced(apiKeyRules),
   Contract: namespaced(),
 };
 

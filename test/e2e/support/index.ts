@@ -7,4 +7,5 @@ export { startProcess, logDir, type ManagedProcess, type StartProcessOptions } f
 export { tcpProxy, kubeconfigVia, proxyToApiserver, type TcpProxy } from "./proxy.ts";
 export { installCrossgate, operatorKubeconfig, serviceAccountKubeconfig, startOperator, getJson, condition, waitForCondition, ROOT, OPERATOR_NAMESPACE, type RunningOperator } from "./operator.ts";
 export { startWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess } from "./webhook.ts";
+export { readGatewayConfig, type GatewayConfig } from "./gateway-config.ts";
 export { isLocalControlPlane, localOnly, restartApiserver } from "./local.ts";

@@ -1,0 +1,79 @@
+// May a consumer's ApiKey reach an ApiInstance? Shared by the webhook (which
+// refuses what can never work) and the operator (which suspends what stops
+// working). Same organization: yes. Another organization: only while both
+// trust each other and the owner shares that ApiInstance with the consumer.
+import type { ApiKey, ApiInstance, Organization } from '../api/v1alpha1/index.ts';
+import type { Snapshot } from './snapshot.ts';
+import { organizationByDomain, ownerOfNamespace, trustOf } from './ownership.ts';
+
+export interface Access {
+  ok: boolean;
+  /** CamelCase reason for conditions. */
+  reason: string;
+  message: string;
+  consumer?: Organization;
+  owner?: Organization;
+  instance?: ApiInstance;
+  instanceNamespace: string;
+  crossOrganization: boolean;
+}
+
+export function instanceNamespaceOf(key: ApiKey): string {
+  return key.spec.apiInstanceRef.namespace ?? key.metadata.namespace!;
+}
+
+const alive = <T extends { metadata?: { deletionTimestamp?: unknown } }>(o: T | undefined) => (o && !o.metadata?.deletionTimestamp ? o : undefined);
+
+export function resolveAccess(snapshot: Snapshot, key: ApiKey): Access {
+  const ns = instanceNamespaceOf(key);
+  const name = key.spec.apiInstanceRef.name;
+  const base = { instanceNamespace: ns, crossOrganization: false };
+  const consumer = ownerOfNamespace(snapshot, key.metadata.namespace!)?.organization;
+  if (!consumer) {
+    return { ...base, ok: false, reason: 'NoOrganization', message: `namespace "${key.metadata.namespace}" belongs to no Organization` };
+  }
+  const owner = ownerOfNamespace(snapshot, ns)?.organization;
+  if (!owner) {
+    return { ...base, consumer, ok: false, reason: 'InstanceNotFound', message: `namespace "${ns}" belongs to no Organization, so ApiInstance "${name}" cannot be there` };
+  }
+  const instance = alive(snapshot.apiInstances(ns).find((i) => i.metadata.name === name));
+  const cross = owner.metadata.name !== consumer.metadata.name;
+  const ctx = { ...base, consumer, owner, crossOrganization: cross, ...(instance ? { instance } : {}) };
+  if (cross) {
+    const me = consumer.spec.domain;
+    const them = owner.spec.domain;
+    if (!alive(trustOf(snapshot, consumer, them))) {
+      return { ...ctx, ok: false, reason: 'NotTrusted', message: `"${me}" does not trust "${them}": create OrgTrust "${them}" in namespace "${consumer.spec.homeNamespace}"` };
+    }
+    if (!alive(trustOf(snapshot, owner, me))) {
+      return { ...ctx, ok: false, reason: 'NotTrustedBack', message: `"${them}" does not trust "${me}": it needs OrgTrust "${me}" in its namespace "${owner.spec.homeNamespace}"` };
+    }
+    const shared = snapshot
+      .assetShares(owner.spec.homeNamespace)
+      .some(
+        (s) =>
+          !s.metadata.deletionTimestamp &&
+          s.spec.targetRef.kind === 'ApiInstance' &&
+          s.spec.targetRef.name === name &&
+          (s.spec.targetRef.namespace ?? s.metadata.namespace) === ns &&
+          s.spec.peers.some((p) => p.domain === me && (p.access ?? 'view') === 'view'),
+      );
+    if (!shared) {
+      return {
+        ...ctx,
+        ok: false,
+        reason: 'NotShared',
+        message: `"${them}" does not share ApiInstance "${name}" (namespace "${ns}") with "${me}": it needs an AssetShare of it with peer "${me}" in namespace "${owner.spec.homeNamespace}"`,
+      };
+    }
+  }
+  if (!instance) {
+    return { ...ctx, ok: false, reason: 'InstanceNotFound', message: `ApiInstance "${name}" does not exist in namespace "${ns}"` };
+  }
+  return { ...ctx, ok: true, reason: 'Accessible', message: cross ? `shared by "${owner.spec.domain}" under mutual trust` : 'an ApiInstance of the same organization' };
+}
+
+/** Whether the organization owning `domain` exists (for messages about unknown peers). */
+export function knownDomain(snapshot: Snapshot, domain: string): boolean {
+  return organizationByDomain(snapshot, domain) !== undefined;
+}

@@ -1,0 +1,166 @@
+// Pure decisions for ApiKeys and Contracts: names, the Contract an ApiKey
+// needs, the key's effective state, and the credentials it contributes to the
+// gateway config. No I/O, no clock reads: `now` is passed in.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { ApiKey, Contract, KeyState, SlaTier } from '../../api/v1alpha1/index.ts';
+import { API_VERSION } from '../../api/v1alpha1/index.ts';
+import {
+  ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
+  LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_MANAGED_BY, MANAGED_BY,
+} from '../../api/labels.ts';
+import type { Access } from '../../model/access.ts';
+import type { Credential } from '../../api/gateway/v1.ts';
+
+export function secretNameOf(key: ApiKey): string {
+  return key.spec.secretName ?? `${key.metadata.name}-apikey`;
+}
+
+/** One Contract per consumer ApiKey, named after it so the owner sees who asks: "<consumer namespace>.<apikey>". */
+export function contractNameOf(key: ApiKey): string {
+  return `${key.metadata.namespace}.${key.metadata.name}`.slice(0, 253);
+}
+
+/** "24h", "90s", "1h30m", "500ms" → milliseconds. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2] as keyof typeof unit];
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) throw new Error(`invalid duration ${JSON.stringify(text)}`);
+  return total;
+}
+
+export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Contract {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'Contract',
+    metadata: {
+      name: contractNameOf(key),
+      namespace: access.instanceNamespace,
+      labels: {
+        [LABEL_MANAGED_BY]: MANAGED_BY,
+        [LABEL_CONSUMER_NAMESPACE]: key.metadata.namespace!,
+        [LABEL_CONSUMER_DOMAIN]: access.consumer!.spec.domain,
+      },
+    },
+    spec: {
+      apiInstanceRef: { name: key.spec.apiInstanceRef.name },
+      tier: key.spec.tier,
+      consumer: {
+        organization: access.consumer!.spec.domain,
+        namespace: key.metadata.namespace!,
+        apiKey: key.metadata.name!,
+        ...(key.spec.clientName ? { clientName: key.spec.clientName } : {}),
+      },
+      decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
+    },
+  } as Contract;
+}
+
+export interface KeyHashes {
+  current?: string;
+  generation: number;
+  issuedAt?: string;
+  previous?: string;
+  previousValidUntil?: string;
+}
+
+export function hashesOf(secret: V1Secret | undefined): KeyHashes {
+  const a = secret?.metadata?.annotations ?? {};
+  return {
+    ...(a[ANNOTATION_KEY_SHA256] ? { current: a[ANNOTATION_KEY_SHA256] } : {}),
+    generation: Number(a[ANNOTATION_KEY_GENERATION] ?? 0) || 0,
+    ...(a[ANNOTATION_KEY_ISSUED_AT] ? { issuedAt: a[ANNOTATION_KEY_ISSUED_AT] } : {}),
+    ...(a[ANNOTATION_PREVIOUS_KEY_SHA256] ? { previous: a[ANNOTATION_PREVIOUS_KEY_SHA256] } : {}),
+    ...(a[ANNOTATION_PREVIOUS_KEY_VALID_UNTIL] ? { previousValidUntil: a[ANNOTATION_PREVIOUS_KEY_VALID_UNTIL] } : {}),
+  };
+}
+
+/** Is the Secret ours for this ApiKey? A Secret of the same name we did not make is never touched. */
+export function ownsSecret(key: ApiKey, secret: V1Secret): boolean {
+  return secret.metadata?.labels?.[LABEL_APIKEY] === key.metadata.name && (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === key.metadata.uid);
+}
+
+export type SecretAction =
+  | { action: 'none' }
+  | { action: 'create' }
+  | { action: 'rotate'; previous: string; previousValidUntil: string }
+  | { action: 'drop-previous' }
+  | { action: 'delete' }
+  | { action: 'conflict'; message: string };
+
+/** What to do with the key Secret now. */
+export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Date): SecretAction {
+  if (key.spec.revoked) return secret && ownsSecret(key, secret) ? { action: 'delete' } : { action: 'none' };
+  if (!secret) return { action: 'create' };
+  if (!ownsSecret(key, secret)) {
+    return { action: 'conflict', message: `Secret "${secretNameOf(key)}" already exists and was not made for this ApiKey; set spec.secretName to another name` };
+  }
+  const h = hashesOf(secret);
+  const wanted = key.spec.rotation?.generation ?? 0;
+  if (!h.current) return { action: 'create' };
+  if (wanted > h.generation) {
+    const grace = parseDuration(key.spec.rotation?.gracePeriod ?? '24h');
+    return { action: 'rotate', previous: h.current, previousValidUntil: rfc3339(new Date(now.getTime() + grace)) };
+  }
+  if (h.previous && h.previousValidUntil && new Date(h.previousValidUntil) <= now) return { action: 'drop-previous' };
+  return { action: 'none' };
+}
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export interface KeyVerdict {
+  state: KeyState;
+  reason: string;
+  message: string;
+  /** Whether the key's hashes belong in the gateway config. */
+  usable: boolean;
+}
+
+/** The effective state of an ApiKey, from its spec, its access and its Contract. */
+export function keyVerdict(key: ApiKey, access: Access, contract: Contract | undefined, tierFound: boolean, now: Date): KeyVerdict {
+  const no = (state: KeyState, reason: string, message: string): KeyVerdict => ({ state, reason, message, usable: false });
+  if (key.spec.revoked) return no('Revoked', 'RevokedByConsumer', 'the key was revoked (spec.revoked)');
+  if (key.spec.expiresAt && new Date(key.spec.expiresAt) <= now) return no('Expired', 'Expired', `the key expired at ${key.spec.expiresAt}`);
+  if (!access.ok) {
+    const trustGone = ['NotTrusted', 'NotTrustedBack', 'NotShared'].includes(access.reason);
+    return no(trustGone ? 'Suspended' : 'Pending', access.reason, access.message);
+  }
+  if (!tierFound) return no('Pending', 'TierNotFound', `SlaTier "${key.spec.tier}" of ApiInstance "${key.spec.apiInstanceRef.name}" does not exist in namespace "${access.instanceNamespace}"`);
+  if (!contract) return no('Pending', 'ContractPending', 'the Contract is being created');
+  const where = `Contract "${contract.metadata.name}" in namespace "${contract.metadata.namespace}"`;
+  switch (contract.spec.decision) {
+    case 'Approved':
+      return { state: 'Approved', reason: 'Approved', message: `approved (${where}); the key works at the gateway`, usable: true };
+    case 'Rejected':
+      return no('Rejected', 'RejectedByOwner', `the API owner rejected ${where}`);
+    case 'Revoked':
+      return no('Revoked', 'RevokedByOwner', `the API owner revoked ${where}`);
+    default:
+      return no('Pending', 'AwaitingApproval', `waiting for the API owner to approve ${where} (tier "${key.spec.tier}" needs manual approval)`);
+  }
+}
+
+/** The credential index entries of one usable key. */
+export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes, now: Date): Array<[string, Credential]> {
+  const base = {
+    route: `${contract.metadata.namespace}/${contract.spec.apiInstanceRef.name}`,
+    contract: `${contract.metadata.namespace}/${contract.metadata.name}`,
+    client: `${key.metadata.namespace}/${key.metadata.name}`,
+    tier: contract.spec.tier,
+  };
+  const expires = key.spec.expiresAt ? rfc3339(new Date(key.spec.expiresAt)) : undefined;
+  const out: Array<[string, Credential]> = [];
+  if (hashes.current) out.push([hashes.current, { ...base, ...(expires ? { notAfter: expires } : {}) }]);
+  if (hashes.previous && hashes.previousValidUntil && new Date(hashes.previousValidUntil) > now) {
+    const until = expires && new Date(expires) < new Date(hashes.previousValidUntil) ? expires : hashes.previousValidUntil;
+    out.push([hashes.previous, { ...base, notAfter: until }]);
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+// ApiKey reconciler (consumer side): generates the key into a Secret in the
+// consumer's namespace, opens the Contract on the owner's side, rotates and
+// expires the key, and tells the consumer where it stands. The raw key is
+// written once into the Secret and never logged, cached or put in status.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
+import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import { API_VERSION } from '../../api/v1alpha1/index.ts';
+import {
+  ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
+  FINALIZER_APIKEY, LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY, SECRET_KEY_FIELD,
+} from '../../api/labels.ts';
+import { generateApiKey, hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
+import { resolveAccess, type Access } from '../../model/access.ts';
+import {
+  APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, SLATIERS, objectPath,
+} from '../resources.ts';
+import { snapshotReader } from './snapshot.ts';
+import { contractNameOf, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
+import type { Deps } from './organization.ts';
+
+type Key = ApiKey & { kind: string; apiVersion: string };
+const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
+
+export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
+  const keys = mgr.informer<Key>(APIKEYS);
+  const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
+  const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
+  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
+  const snapshot = snapshotReader(mgr);
+  const now = deps.now ?? (() => new Date());
+  const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
+  const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    keys
+      .list()
+      .filter((k) => k.spec.apiInstanceRef.name === (o.metadata?.name ?? '') && (k.spec.apiInstanceRef.namespace ?? k.metadata.namespace) === o.metadata?.namespace)
+      .map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
+
+  mgr.addController({
+    name: 'apikey',
+    for: APIKEYS,
+    workers: 4,
+    owns: [{ ...KEY_SECRETS }],
+    watches: [
+      { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return `${s.namespace}/${s.apiKey}`; } },
+      { resource: APIINSTANCES, map: keysOfInstance },
+      { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }) },
+      // Trust and shares decide cross-organization access: revisit every key (cheap: decisions are in memory).
+      { resource: ORGTRUSTS, map: () => allKeys() },
+      { resource: ASSETSHARES, map: () => allKeys() },
+      { resource: ORGANIZATIONS, map: () => allKeys() },
+    ],
+    reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
+      const key = keys.get(k);
+      if (!key) return;
+      if (key.metadata.deletionTimestamp) return finalize(key, ctx);
+      const access = resolveAccess(snapshot(), key);
+      if (access.reason === 'NoOrganization') return reportOnly(key, access.message);
+      if (!key.metadata.finalizers?.includes(FINALIZER_APIKEY)) {
+        await deps.http.request('PATCH', objectPath(APIKEYS, key.metadata.namespace, key.metadata.name), {
+          contentType: MERGE_PATCH,
+          body: { metadata: { resourceVersion: key.metadata.resourceVersion, finalizers: [...(key.metadata.finalizers ?? []), FINALIZER_APIKEY] } },
+        });
+        return;
+      }
+      return reconcileKey(key, ctx);
+    },
+  });
+
+  /** A key in a namespace no Organization owns: nothing is issued; admission refuses such keys once the webhook runs. */
+  async function reportOnly(key: Key, message: string): Promise<void> {
+    const generation = key.metadata.generation ?? 0;
+    await deps.status.patchStatus(key, APIKEYS.plural, {
+      observedGeneration: generation,
+      conditions: setCondition(key.status?.conditions ?? [], { type: 'Ready', status: 'False', reason: 'NoOrganization', message }, generation),
+      state: 'Pending',
+    });
+  }
+
+  async function reconcileKey(key: Key, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+    const t = now();
+    const ns = key.metadata.namespace!;
+    const secretName = secretNameOf(key);
+    const secret = secrets.get(`${ns}/${secretName}`);
+    const action = secretAction(key, secret, t);
+    let secretConflict: string | undefined;
+    switch (action.action) {
+      case 'create':
+        await writeNewKey(key, secret, undefined, ctx);
+        break;
+      case 'rotate':
+        await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
+        deps.events.normal(key, 'KeyRotated', `a new key was issued into Secret ${secretName}; the previous key works until ${action.previousValidUntil}`);
+        break;
+      case 'drop-previous':
+        await deps.http.request('PATCH', objectPath(SECRETS, ns, secretName), {
+          contentType: MERGE_PATCH,
+          body: { metadata: { annotations: { [ANNOTATION_PREVIOUS_KEY_SHA256]: null, [ANNOTATION_PREVIOUS_KEY_VALID_UNTIL]: null } } },
+        });
+        ctx.log.info('grace period of the previous key is over');
+        break;
+      case 'delete':
+        await deps.http.request('DELETE', objectPath(SECRETS, ns, secretName)).catch((e) => { if (!isNotFound(e)) throw e; });
+        deps.events.normal(key, 'KeyRevoked', `the key was revoked and Secret ${secretName} deleted`);
+        break;
+      case 'conflict':
+        secretConflict = action.message;
+        break;
+    }
+
+    const access = resolveAccess(snapshot(), key);
+    const tier = access.instance
+      ? tiers.get(`${access.instanceNamespace}/${key.spec.tier}`)
+      : undefined;
+    const tierOk = tier !== undefined && tier.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
+    let contract = access.owner ? contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`) : undefined;
+    if (access.ok && tierOk && !key.spec.revoked) contract = await ensureContract(key, access, tier!, contract, ctx);
+
+    const verdict = secretConflict
+      ? { state: 'Pending' as const, reason: 'SecretConflict', message: secretConflict, usable: false }
+      : keyVerdict(key, access, contract, tierOk, t);
+    const generation = key.metadata.generation ?? 0;
+    const previous: Condition[] = key.status?.conditions ?? [];
+    const ready = { type: 'Ready', status: verdict.usable ? ('True' as const) : ('False' as const), reason: verdict.reason, message: verdict.message };
+    if (key.status?.state !== verdict.state) {
+      const warn = ['Rejected', 'Suspended', 'Expired'].includes(verdict.state);
+      (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, verdict.reason, verdict.message);
+      ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
+    }
+    const fresh = hashesOf(secrets.get(`${ns}/${secretName}`));
+    await deps.status.patchStatus(key, APIKEYS.plural, {
+      observedGeneration: generation,
+      conditions: setCondition(previous, ready, generation),
+      state: verdict.state,
+      secretName: key.spec.revoked ? null : secretName,
+      keyId: fresh.current && !key.spec.revoked ? keyIdOf(fresh.current) : null,
+      contract: contract ? { namespace: contract.metadata.namespace!, name: contract.metadata.name! } : null,
+      issuedAt: fresh.issuedAt ?? null,
+      rotatedGeneration: fresh.current ? fresh.generation : null,
+      previousKeyValidUntil: fresh.previous ? fresh.previousValidUntil ?? null : null,
+    });
+
+    // Wake up for the next deadline: expiry, or the end of a rotation grace period.
+    const deadlines = [key.spec.expiresAt, fresh.previous ? fresh.previousValidUntil : undefined]
+      .filter((d): d is string => Boolean(d))
+      .map((d) => new Date(d).getTime() - t.getTime())
+      .filter((ms) => ms > 0);
+    if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
+  }
+
+  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<void> {
+    const ns = key.metadata.namespace!;
+    const name = secretNameOf(key);
+    const raw = generateApiKey();
+    const hash = hashApiKey(raw);
+    const annotations: Record<string, string | null> = {
+      [ANNOTATION_KEY_SHA256]: hash,
+      [ANNOTATION_KEY_GENERATION]: String(key.spec.rotation?.generation ?? 0),
+      [ANNOTATION_KEY_ISSUED_AT]: rfc3339(now()),
+      [ANNOTATION_PREVIOUS_KEY_SHA256]: rotation?.previous ?? null,
+      [ANNOTATION_PREVIOUS_KEY_VALID_UNTIL]: rotation?.validUntil ?? null,
+    };
+    const data = { [SECRET_KEY_FIELD]: Buffer.from(raw, 'utf8').toString('base64') };
+    if (!existing) {
+      const body = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name,
+          namespace: ns,
+          labels: { [LABEL_APIKEY]: key.metadata.name!, [LABEL_MANAGED_BY]: MANAGED_BY },
+          annotations: Object.fromEntries(Object.entries(annotations).filter(([, v]) => v !== null)),
+          ownerReferences: [{ apiVersion: API_VERSION, kind: 'ApiKey', name: key.metadata.name!, uid: key.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+        },
+        data,
+      };
+      try {
+        await deps.http.request('POST', objectPath(SECRETS, ns), { body });
+      } catch (err) {
+        if (isAlreadyExists(err)) throw new Error(`Secret ${name} appeared meanwhile; will look again`);
+        throw err;
+      }
+      ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, 'issued key');
+      deps.events.normal(key, 'KeyIssued', `key ${keyIdOf(hash)} written to Secret ${name}`);
+      return;
+    }
+    // Optimistic lock: two workers must never both rotate (one key would be lost).
+    await deps.http.request('PATCH', objectPath(SECRETS, ns, name), {
+      contentType: MERGE_PATCH,
+      body: { metadata: { resourceVersion: existing.metadata?.resourceVersion, annotations }, data },
+    });
+    ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, rotation ? 'rotated key' : 'reissued key');
+  }
+
+  async function ensureContract(key: Key, access: Access, tier: SlaTier, found: (Contract & { kind: string }) | undefined, ctx: ReconcileContext) {
+    const desired = desiredContract(key, access, tier);
+    if (!found) {
+      try {
+        const created = await deps.http.request<Contract & { kind: string }>('POST', objectPath(CONTRACTS, desired.metadata.namespace), { body: desired });
+        ctx.log.info({ contract: `${desired.metadata.namespace}/${desired.metadata.name}`, decision: desired.spec.decision }, 'opened contract');
+        deps.events.normal(key, 'ContractOpened', `Contract ${desired.metadata.name} opened in namespace ${desired.metadata.namespace} (${desired.spec.decision})`);
+        return created;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        return undefined;
+      }
+    }
+    if (found.spec.tier !== key.spec.tier && found.spec.decision !== 'Revoked' && found.spec.decision !== 'Rejected') {
+      // A new tier is a new request: approved at once only if that tier is automatic.
+      return deps.http.request<Contract & { kind: string }>('PATCH', objectPath(CONTRACTS, found.metadata.namespace, found.metadata.name), {
+        contentType: MERGE_PATCH,
+        body: { spec: { tier: key.spec.tier, decision: desired.spec.decision } },
+      });
+    }
+    return found;
+  }
+
+  async function finalize(key: Key, ctx: ReconcileContext): Promise<void> {
+    const access = resolveAccess(snapshot(), key);
+    const contract = contracts.list().find((c) => c.spec.consumer.namespace === key.metadata.namespace && c.spec.consumer.apiKey === key.metadata.name);
+    if (contract) {
+      await deps.http.request('DELETE', objectPath(CONTRACTS, contract.metadata.namespace, contract.metadata.name)).catch((e) => { if (!isNotFound(e)) throw e; });
+      ctx.log.info({ contract: `${contract.metadata.namespace}/${contract.metadata.name}`, owner: access.owner?.spec.domain }, 'closed contract of deleted key');
+    }
+    await deps.http
+      .request('PATCH', objectPath(APIKEYS, key.metadata.namespace, key.metadata.name), {
+        contentType: MERGE_PATCH,
+        body: { metadata: { resourceVersion: key.metadata.resourceVersion, finalizers: (key.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_APIKEY) } },
+      })
+      .catch((e) => { if (!isNotFound(e)) throw e; });
+  }
+}

@@ -1,0 +1,82 @@
+// Contract reconciler (owner side): the effective state of a consumer's access
+// — the owner's decision, or Suspended while cross-organization trust or the
+// share is gone — and how many of its key hashes the gateway currently honours.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { ApiKey, Contract } from '../../api/v1alpha1/index.ts';
+import { resolveAccess } from '../../model/access.ts';
+import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
+import { snapshotReader } from './snapshot.ts';
+import { credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
+import type { Deps } from './organization.ts';
+
+type C = Contract & { kind: string; apiVersion: string };
+
+export function registerContractController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
+  const contracts = mgr.informer<C>(CONTRACTS);
+  const keys = mgr.informer<ApiKey & { kind: string }>(APIKEYS);
+  const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
+  const snapshot = snapshotReader(mgr);
+  const now = deps.now ?? (() => new Date());
+  const all = () => contracts.list().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+  const ofKey = (ns?: string, name?: string) =>
+    contracts.list().filter((c) => c.spec.consumer.namespace === ns && c.spec.consumer.apiKey === name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+
+  mgr.addController({
+    name: 'contract',
+    for: CONTRACTS,
+    watches: [
+      { resource: APIKEYS, map: (k) => ofKey(k.metadata?.namespace, k.metadata?.name) },
+      { resource: KEY_SECRETS, map: (s) => ofKey(s.metadata?.namespace, s.metadata?.labels?.['crossgate.dev/apikey']) },
+      { resource: ORGTRUSTS, map: () => all() },
+      { resource: ASSETSHARES, map: () => all() },
+      { resource: ORGANIZATIONS, map: () => all() },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const contract = contracts.get(key);
+      if (!contract || contract.metadata.deletionTimestamp) return;
+      const apiKey = keys.get(`${contract.spec.consumer.namespace}/${contract.spec.consumer.apiKey}`);
+      let state: 'Pending' | 'Approved' | 'Rejected' | 'Revoked' | 'Suspended' = contract.spec.decision;
+      let reason: string = `Decision${contract.spec.decision}`;
+      let message = `the owner's decision is ${contract.spec.decision}`;
+      let activeKeys = 0;
+      if (!apiKey) {
+        reason = 'ApiKeyNotFound';
+        message = `ApiKey "${contract.spec.consumer.apiKey}" no longer exists in namespace "${contract.spec.consumer.namespace}"`;
+      } else {
+        const access = resolveAccess(snapshot(), apiKey);
+        if (!access.ok && ['NotTrusted', 'NotTrustedBack', 'NotShared'].includes(access.reason) && contract.spec.decision !== 'Revoked' && contract.spec.decision !== 'Rejected') {
+          state = 'Suspended';
+          reason = access.reason;
+          message = access.message;
+        } else {
+          const verdict = keyVerdict(apiKey, access, contract, true, now());
+          if (verdict.usable) {
+            const hashes = hashesOf(secrets.get(`${apiKey.metadata.namespace}/${secretNameOf(apiKey)}`));
+            activeKeys = credentialsOf(apiKey, contract, hashes, now()).length;
+            message = `approved; ${activeKeys} key(s) honoured by the gateway`;
+          } else if (contract.spec.decision === 'Approved') {
+            reason = verdict.reason;
+            message = verdict.message;
+          } else if (contract.spec.decision === 'Pending') {
+            message = `waiting for the owner: set spec.decision to Approved or Rejected (kubectl patch contract ${contract.metadata.name} -n ${contract.metadata.namespace} --type=merge -p '{"spec":{"decision":"Approved"}}')`;
+          }
+        }
+      }
+      if (contract.status?.state !== state) {
+        (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);
+        ctx.log.info({ state, reason }, 'contract state');
+      }
+      const generation = contract.metadata.generation ?? 0;
+      const previous: Condition[] = contract.status?.conditions ?? [];
+      const ready = { type: 'Ready', status: state === 'Approved' && activeKeys > 0 ? ('True' as const) : ('False' as const), reason, message };
+      await deps.status.patchStatus(contract, CONTRACTS.plural, {
+        observedGeneration: generation,
+        conditions: setCondition(previous, ready, generation),
+        state,
+        activeKeys,
+      });
+    },
+  });
+}

@@ -1,0 +1,203 @@
+// API keys end to end on the real apiserver: generated into the consumer's
+// Secret, a Contract on the owner's side, approval, rotation with overlap,
+// expiry, revocation, trust withdrawal — and the gateway config carrying only
+// hashes. The raw key is searched for everywhere and found only in its Secret.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { hashApiKey } from '../../api/apikey-format.ts';
+import {
+  ROOT, applyYaml, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
+} from './support/index.ts';
+
+const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
+const CONSUMER = 'mule-united-prod';
+const OWNER = 'max-airlines-prod';
+
+async function rawKey(secret: string): Promise<string> {
+  const b64 = (await kubectl(['get', 'secret', secret, '-n', CONSUMER, '-o', 'jsonpath={.data.apiKey}'])).stdout;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+async function keyState(name: string): Promise<string | undefined> {
+  return (await getJson(['apikey', name, '-n', CONSUMER]))?.status?.state;
+}
+const waitState = (name: string, state: string, timeoutMs = 15_000) =>
+  waitFor(async () => (await keyState(name)) === state, { what: `ApiKey ${name} state ${state}`, timeoutMs });
+const inConfig = async (hash: string) => (await readGatewayConfig()).credentials.has(hash);
+
+describe('API keys and contracts', () => {
+  let webhook: RunningWebhookProcess;
+  let op: RunningOperator;
+
+  before(async () => {
+    webhook = await startWebhook();
+    op = await startOperator();
+    for (const f of ['00-organization.yaml']) {
+      await applyYaml(ex('max-airlines', f));
+      await applyYaml(ex('mule-united', f));
+    }
+    await applyYaml(ex('max-airlines', '10-orgtrust-mule-united.yaml'));
+    await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
+    for (const f of ['20-asset-flights-eapi.yaml', '40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
+    // The share is admitted once both trusts are in the webhook's cache.
+    await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'ApiInstance share admitted' });
+    await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'ApiKeys admitted' });
+  });
+  after(async () => {
+    await kubectl(['delete', '-f', ex('mule-united', '20-apikeys.yaml'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', '-f', ex('max-airlines'), '-f', ex('mule-united'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook?.stop();
+  });
+
+  test('each ApiKey gets a Secret and a Contract; automatic tiers are approved at once, manual ones wait', async () => {
+    await waitState('gate-display', 'Approved');
+    await waitState('trial-app', 'Approved');
+    await waitState('ops-dashboard', 'Pending');
+    const key = await getJson(['apikey', 'gate-display', '-n', CONSUMER]);
+    assert.equal(key.status.secretName, 'gate-display-apikey');
+    assert.deepEqual(key.status.contract, { namespace: OWNER, name: `${CONSUMER}.gate-display` });
+    const raw = await rawKey('gate-display-apikey');
+    assert.match(raw, /^cgk_[A-Za-z0-9_-]{43}_[0-9a-f]{8}$/);
+    assert.equal(key.status.keyId, hashApiKey(raw).slice(0, 12));
+
+    const keys = (await kubectl(['get', 'apikeys', '-n', CONSUMER])).stdout;
+    assert.match(keys, /NAME\s+API\s+TIER\s+STATE\s+SECRET\s+AGE/);
+    assert.match(keys, /gate-display\s+flights\s+gold\s+Approved\s+gate-display-apikey/);
+    assert.match(keys, /ops-dashboard\s+flights\s+platinum\s+Pending\s+ops-dashboard-apikey/);
+    const contracts = (await kubectl(['get', 'contracts', '-n', OWNER])).stdout;
+    assert.match(contracts, /NAME\s+CONSUMER\s+API\s+TIER\s+STATE\s+AGE/);
+    assert.match(contracts, new RegExp(`${CONSUMER}\\.ops-dashboard\\s+mule-united\\s+flights\\s+platinum\\s+Pending`));
+    const pending = await getJson(['apikey', 'ops-dashboard', '-n', CONSUMER]);
+    assert.match(pending.status.conditions[0].message, /waiting for the API owner to approve Contract "mule-united-prod.ops-dashboard" in namespace "max-airlines-prod"/);
+  });
+
+  test('the gateway config carries the route, its policies in order, its tiers, and only hashes of approved keys', async () => {
+    const gold = hashApiKey(await rawKey('gate-display-apikey'));
+    const platinum = hashApiKey(await rawKey('ops-dashboard-apikey'));
+    await waitFor(() => inConfig(gold), { what: 'gold key hash in the gateway config' });
+    const cfg = await readGatewayConfig();
+    const route = cfg.routes.routes.find((r) => r.id === `${OWNER}/flights`);
+    assert.ok(route, 'route of the ApiInstance');
+    assert.equal(route.basePath, '/flights/v1');
+    assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);
+    assert.deepEqual(route.tiers.map((t) => t.name), ['gold', 'platinum', 'trial']);
+    assert.deepEqual(route.tiers.find((t) => t.name === 'gold')!.limits, [{ requests: 1000, periodSeconds: 60 }]);
+    assert.deepEqual(cfg.credentials.get(gold), { route: `${OWNER}/flights`, contract: `${OWNER}/${CONSUMER}.gate-display`, client: `${CONSUMER}/gate-display`, tier: 'gold' });
+    assert.equal(cfg.credentials.has(platinum), false, 'a pending contract has no credential');
+    for (const [name, size] of cfg.sizes) assert.ok(size < 1024 * 1024, `${name} under 1 MiB`);
+  });
+
+  test('the raw key exists only in the consumer Secret: not in any ConfigMap, Event, status or operator log line', async () => {
+    const raws = [await rawKey('gate-display-apikey'), await rawKey('trial-app-apikey'), await rawKey('ops-dashboard-apikey')];
+    const everywhere = [
+      (await kubectl(['get', 'configmaps', '-A', '-o', 'json'])).stdout,
+      (await kubectl(['get', 'events', '-A', '-o', 'json'])).stdout,
+      (await kubectl(['get', 'crossgate', '-A', '-o', 'json'])).stdout,
+      op.proc.lines.join('\n'),
+      webhook.proc.lines.join('\n'),
+    ].join('\n');
+    const secrets = JSON.parse((await kubectl(['get', 'secrets', '-A', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string; namespace: string }; data?: Record<string, string> }> };
+    for (const raw of raws) {
+      assert.ok(!everywhere.includes(raw), 'raw key found outside its Secret');
+      assert.ok(!everywhere.includes(Buffer.from(raw).toString('base64')), 'base64 of the raw key found outside its Secret');
+      const holders = secrets.items.filter((s) => Object.values(s.data ?? {}).some((v) => Buffer.from(v, 'base64').toString('utf8') === raw));
+      assert.equal(holders.length, 1, 'exactly one Secret holds the key');
+      assert.equal(holders[0]!.metadata.namespace, CONSUMER);
+    }
+  });
+
+  test('manual approval through the Contract makes the key usable', async () => {
+    const hash = hashApiKey(await rawKey('ops-dashboard-apikey'));
+    await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { as: 'olga', groups: ['max-airlines:admins'] });
+    await waitState('ops-dashboard', 'Approved');
+    await waitFor(() => inConfig(hash), { what: 'approved key hash in config' });
+    const contract = await getJson(['contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER]);
+    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER]))?.status?.activeKeys === 1, { what: 'contract activeKeys' });
+    assert.equal(contract.spec.decision, 'Approved');
+    // The consumer cannot approve its own contract: Contracts live on the owner's side.
+    const self = await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], {
+      as: 'mo',
+      groups: ['mule-united:admins'],
+      allowFail: true,
+    });
+    assert.match(self.stderr, /forbidden/);
+  });
+
+  test('rotation: a new key at once, the old one honoured for the grace period, then gone', async () => {
+    const oldHash = hashApiKey(await rawKey('gate-display-apikey'));
+    await kubectl(['patch', 'apikey', 'gate-display', '-n', CONSUMER, '--type=merge', '-p', '{"spec":{"rotation":{"generation":1,"gracePeriod":"4s"}}}']);
+    const newRaw = await waitFor(async () => {
+      const r = await rawKey('gate-display-apikey');
+      return hashApiKey(r) !== oldHash ? r : undefined;
+    }, { what: 'a rotated key in the Secret' });
+    const newHash = hashApiKey(newRaw);
+    await waitFor(async () => (await inConfig(newHash)) && (await inConfig(oldHash)), { what: 'both keys during the grace period' });
+    const cfg = await readGatewayConfig();
+    assert.ok(cfg.credentials.get(oldHash)!.notAfter, 'the old key carries its end of validity');
+    const status = (await getJson(['apikey', 'gate-display', '-n', CONSUMER])).status;
+    assert.equal(status.rotatedGeneration, 1);
+    assert.ok(status.previousKeyValidUntil);
+    await waitFor(async () => !(await inConfig(oldHash)), { what: 'old key gone after the grace period', timeoutMs: 15_000 });
+    assert.ok(await inConfig(newHash));
+  });
+
+  test('expiry: the key leaves the config at expiresAt and the ApiKey says Expired', async () => {
+    const hash = hashApiKey(await rawKey('trial-app-apikey'));
+    const at = new Date(Date.now() + 4000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await kubectl(['patch', 'apikey', 'trial-app', '-n', CONSUMER, '--type=merge', '-p', JSON.stringify({ spec: { expiresAt: at } })]);
+    await waitFor(async () => (await readGatewayConfig()).credentials.get(hash)?.notAfter === at, { what: 'notAfter on the credential' });
+    await waitState('trial-app', 'Expired', 20_000);
+    await waitFor(async () => !(await inConfig(hash)), { what: 'expired key removed' });
+  });
+
+  test('revocation by the owner on the Contract, and by the consumer on the ApiKey, removes the hash', async () => {
+    const ops = hashApiKey(await rawKey('ops-dashboard-apikey'));
+    await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Revoked"}}']);
+    await waitState('ops-dashboard', 'Revoked');
+    await waitFor(async () => !(await inConfig(ops)), { what: 'owner-revoked key removed' });
+    const reopen = await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { allowFail: true });
+    assert.match(reopen.stderr, /a revoked contract cannot be reopened/);
+
+    const gold = hashApiKey(await rawKey('gate-display-apikey'));
+    await kubectl(['patch', 'apikey', 'gate-display', '-n', CONSUMER, '--type=merge', '-p', '{"spec":{"revoked":true}}']);
+    await waitState('gate-display', 'Revoked');
+    await waitFor(async () => !(await inConfig(gold)), { what: 'consumer-revoked key removed' });
+    await waitFor(async () => (await getJson(['secret', 'gate-display-apikey', '-n', CONSUMER])) === undefined, { what: 'revoked key Secret deleted' });
+  });
+
+  test('cross-organization keys need a share and mutual trust, else admission says what is missing; withdrawal suspends issued keys', async () => {
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: crew, namespace: ${OWNER}}
+spec: {assetRef: {name: flights-eapi, namespace: max-airlines}, basePath: /crew/v1, upstream: {url: "http://crew.max-airlines-prod.svc:8080"}}
+`);
+    const keyTo = (name: string, instance: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiKey
+metadata: {name: ${name}, namespace: ${CONSUMER}}
+spec: {apiInstanceRef: {name: ${instance}, namespace: ${OWNER}}, tier: gold}
+`;
+    const notShared = await applyYaml(keyTo('crew-key', 'crew'), { allowFail: true });
+    assert.notEqual(notShared.code, 0);
+    assert.match(notShared.stderr, /"max-airlines" does not share ApiInstance "crew" \(namespace "max-airlines-prod"\) with "mule-united": it needs an AssetShare of it with peer "mule-united" in namespace "max-airlines"/);
+
+    await applyYaml(keyTo('second-key', 'flights'));
+    await waitState('second-key', 'Approved');
+    const second = hashApiKey(await rawKey('second-key-apikey'));
+    await waitFor(() => inConfig(second), { what: 'second key in config' });
+
+    await kubectl(['delete', '-f', ex('mule-united', '10-orgtrust-max-airlines.yaml')]);
+    await waitState('second-key', 'Suspended', 5_000);
+    await waitFor(async () => !(await inConfig(second)), { what: 'suspended key removed within 5 s', timeoutMs: 5_000 });
+    const noTrust = await applyYaml(keyTo('third-key', 'flights'), { allowFail: true });
+    assert.match(noTrust.stderr, /"mule-united" does not trust "max-airlines": create OrgTrust "max-airlines" in namespace "mule-united"/);
+
+    await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
+    await waitState('second-key', 'Approved', 5_000);
+    await waitFor(() => inConfig(second), { what: 'restored key back in config', timeoutMs: 5_000 });
+    await kubectl(['delete', 'apikey', 'second-key', '-n', CONSUMER, '--timeout=30s']);
+    await waitFor(async () => !(await inConfig(second)), { what: 'deleted key removed' });
+    assert.equal(await getJson(['contract', `${CONSUMER}.second-key`, '-n', OWNER]), undefined, 'its contract is closed');
+    await kubectl(['delete', 'apiinstance', 'crew', '-n', OWNER]);
+  });
+});
