@@ -21,7 +21,7 @@ const ALLOWED: Verdict = { allowed: true };
 const denied = (message: string, field?: string): Verdict => (field ? { allowed: false, message, field } : { allowed: false, message });
 
 function policy(namespace: string, name = 'rate-limit'): KubeObject {
-  return { apiVersion: API_VERSION, kind: 'Policy', metadata: { name, namespace }, spec: { type: 'rate-limit', targetRef: { name: 'flights' }, config: {} } };
+  return { apiVersion: API_VERSION, kind: 'Policy', metadata: { name, namespace }, spec: { type: 'rate-limit', targetRef: { name: 'flights' }, config: { limits: [{ requests: 100, period: 'minute' }] } } };
 }
 function slaTier(namespace: string): KubeObject {
   return {

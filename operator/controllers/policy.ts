@@ -1,0 +1,65 @@
+// Policy reconciler: checks the config against its type's schema, resolves
+// the ApiInstances the policy applies to (its targetRef, or every instance of
+// the namespace its selector matches) and reports Ready (Applied /
+// InvalidConfig / InvalidSelector / TargetNotFound), status.appliedTo and
+// appliedCount. Re-reconciled when ApiInstances of its namespace appear, go
+// or change labels. Decisions live in policy-desired.ts; the renderer uses
+// policiesFor() from there for the enforcement order.
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, crossgate } from '../resources.ts';
+import type { Deps } from './organization.ts';
+import { desiredPolicyStatus } from './policy-desired.ts';
+
+type PolicyObject = Policy & { kind: string; apiVersion: string };
+
+/** Candidate for resources.ts: `export const POLICIES = crossgate('Policy');` */
+export const POLICIES: InformerSpec = crossgate('Policy');
+
+/** status.appliedTo holds at most this many names (the CRD's maxItems); appliedCount is exact. */
+export const APPLIED_TO_MAX = 1024;
+
+export function registerPolicyController(mgr: Manager, deps: Deps & { workers?: number }): void {
+  const policies = mgr.informer<PolicyObject>(POLICIES);
+  const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
+  const inNamespace = (ns: string | undefined) => instances.list().filter((i) => i.metadata.namespace === ns);
+
+  mgr.addController({
+    name: 'policy',
+    for: POLICIES,
+    workers: deps.workers,
+    watches: [
+      // Instances appear, go or change labels: every policy of that namespace may apply differently.
+      {
+        resource: APIINSTANCES,
+        map: (o) => {
+          const ns = o.metadata?.namespace;
+          return policies.list().filter((p) => p.metadata.namespace === ns).map((p) => `${ns}/${p.metadata.name}`);
+        },
+        predicate: generationOrMetadataChanged,
+      },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const policy = policies.get(key);
+      if (!policy || policy.metadata.deletionTimestamp) return;
+      const decision = desiredPolicyStatus(policy, inNamespace(policy.metadata.namespace));
+      const generation = policy.metadata.generation ?? 0;
+      const previous: Condition[] = (policy.status?.conditions ?? []) as Condition[];
+      const was = previous.find((c) => c.type === 'Ready');
+      const now = decision.ready;
+      if (was?.status !== now.status || was?.reason !== now.reason) {
+        if (now.status === 'True') deps.events.normal(policy, now.reason, now.message);
+        else deps.events.warning(policy, now.reason, now.message);
+        ctx.log.info({ ready: now.status, reason: now.reason, applied: decision.appliedTo.length }, 'policy state changed');
+      }
+      await deps.status.patchStatus(policy, POLICIES.plural, {
+        observedGeneration: generation,
+        conditions: setCondition(previous, now, generation),
+        appliedTo: decision.appliedTo.slice(0, APPLIED_TO_MAX),
+        appliedCount: decision.appliedTo.length,
+      });
+    },
+  });
+}

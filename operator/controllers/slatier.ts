@@ -1,0 +1,70 @@
+// SlaTier reconciler: reports Ready (Available / InstanceNotFound) and
+// status.contracts, the number of Approved Contracts at this tier (same
+// namespace, spec.tier naming it, spec.apiInstanceRef naming its instance).
+// Contracts are watched, so the count follows approvals and revocations.
+// Decisions live in slatier-desired.ts; the renderer uses tiersFor() from there.
+import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, crossgate } from '../resources.ts';
+import type { Deps } from './organization.ts';
+import { desiredTierStatus } from './slatier-desired.ts';
+
+type Tier = SlaTier & { kind: string; apiVersion: string };
+
+/** Candidates for resources.ts: `export const SLATIERS = crossgate('SlaTier');` and `export const CONTRACTS = crossgate('Contract');` */
+export const SLATIERS: InformerSpec = crossgate('SlaTier');
+export const CONTRACTS: InformerSpec = crossgate('Contract');
+
+export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number }): void {
+  const tiers = mgr.informer<Tier>(SLATIERS);
+  const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
+  const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
+  const keys = (list: Tier[]) => list.map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
+
+  mgr.addController({
+    name: 'slatier',
+    for: SLATIERS,
+    workers: deps.workers,
+    watches: [
+      {
+        resource: APIINSTANCES,
+        map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace && t.spec.apiInstanceRef.name === o.metadata?.name)),
+        predicate: generationOrMetadataChanged,
+      },
+      // No predicate: the count follows status.state, which moves without a generation change.
+      {
+        resource: CONTRACTS,
+        map: (o) => {
+          const c = o as Contract;
+          return keys(tiers.list().filter((t) => t.metadata.namespace === c.metadata?.namespace && t.metadata.name === c.spec?.tier));
+        },
+      },
+    ],
+    reconcile: async (key: string, ctx: ReconcileContext) => {
+      const tier = tiers.get(key);
+      if (!tier || tier.metadata.deletionTimestamp) return;
+      const ns = tier.metadata.namespace;
+      const decision = desiredTierStatus(
+        tier,
+        instances.list().filter((i) => i.metadata.namespace === ns),
+        contracts.list().filter((c) => c.metadata.namespace === ns),
+      );
+      const generation = tier.metadata.generation ?? 0;
+      const previous: Condition[] = (tier.status?.conditions ?? []) as Condition[];
+      const was = previous.find((c) => c.type === 'Ready');
+      const now = decision.ready;
+      if (was?.status !== now.status || was?.reason !== now.reason) {
+        if (now.status === 'True') deps.events.normal(tier, now.reason, now.message);
+        else deps.events.warning(tier, now.reason, now.message);
+        ctx.log.info({ ready: now.status, reason: now.reason }, 'tier state changed');
+      }
+      await deps.status.patchStatus(tier, SLATIERS.plural, {
+        observedGeneration: generation,
+        conditions: setCondition(previous, now, generation),
+        contracts: decision.contracts,
+      });
+    },
+  });
+}
