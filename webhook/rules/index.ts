@@ -14,9 +14,7 @@ import { namespaceOwnership } from './namespace-ownership.ts';
 import { organizationRules } from './organization.ts';
 import { orgTrustRules } from './orgtrust.ts';
 import { policyRules } from './policy.ts';
-import { policyRules } from './policy.ts';
 import { matchesSchema } from './schema.ts';
-import { slaTierRules } from './slatier.ts';
 import { slaTierRules } from './slatier.ts';
 import { speaksForOrganization } from './speaks-for-organization.ts';
 
