@@ -6,7 +6,7 @@
 // status: the gateway-config renderer reads the same instances and serves
 // those routeConflicts() does not exclude.
 import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiInstance, Asset } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, ASSETS, ORGANIZATIONS } from '../resources.ts';
@@ -25,9 +25,6 @@ export interface ApiInstanceOptions {
    */
   gatewayUrl?: string | ((gateway: string) => string | undefined);
 }
-
-/** The informers this controller reads (the Manager creates them on first use). */
-export const APIINSTANCE_INFORMERS: readonly InformerSpec[] = [APIINSTANCES, ASSETS, ORGANIZATIONS];
 
 export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInstanceOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);

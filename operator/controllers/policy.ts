@@ -6,17 +6,14 @@
 // or change labels. Decisions live in policy-desired.ts; the renderer uses
 // policiesFor() from there for the enforcement order.
 import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, crossgate } from '../resources.ts';
+import { APIINSTANCES, POLICIES } from '../resources.ts';
 import type { Deps } from './organization.ts';
 import { desiredPolicyStatus } from './policy-desired.ts';
 
 type PolicyObject = Policy & { kind: string; apiVersion: string };
-
-/** Candidate for resources.ts: `export const POLICIES = crossgate('Policy');` */
-export const POLICIES: InformerSpec = crossgate('Policy');
 
 /** status.appliedTo holds at most this many names (the CRD's maxItems); appliedCount is exact. */
 export const APPLIED_TO_MAX = 1024;

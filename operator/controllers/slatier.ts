@@ -4,18 +4,14 @@
 // Contracts are watched, so the count follows approvals and revocations.
 // Decisions live in slatier-desired.ts; the renderer uses tiersFor() from there.
 import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged, type InformerSpec } from '../lib/controller.ts';
+import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, crossgate } from '../resources.ts';
+import { APIINSTANCES, CONTRACTS, SLATIERS } from '../resources.ts';
 import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
-
-/** Candidates for resources.ts: `export const SLATIERS = crossgate('SlaTier');` and `export const CONTRACTS = crossgate('Contract');` */
-export const SLATIERS: InformerSpec = crossgate('SlaTier');
-export const CONTRACTS: InformerSpec = crossgate('Contract');
 
 export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number }): void {
   const tiers = mgr.informer<Tier>(SLATIERS);
