@@ -8,6 +8,7 @@ import {
   type Credential, type CredentialsPart, type Manifest, type Route, type RoutesPart,
 } from '../../api/gateway/v1.ts';
 import { checksumOf, shardOf } from '../../api/gateway/checksum.ts';
+import { gatewayOf, instanceId, routeConflicts } from './apiinstance-desired.ts';
 
 export interface RouteInput {
   instance: ApiInstance;
@@ -97,48 +98,8 @@ export function render(gateway: string, routes: RouteInput[], credentials: Itera
 
 export { manifestName };
 
-/** Instances that win their route on a gateway: equal base path and overlapping hosts go to the older. */
-export function routableInstances(instances: ApiInstance[], gateway: string): ApiInstance[] {
-  const onGateway = instances.filter((i) => (i.spec.gateway ?? 'default') === gateway && !i.metadata.deletionTimestamp);
-  const older = (a: ApiInstance, b: ApiInstance) =>
-    String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
-    `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`);
-  const sorted = [...onGateway].sort(older);
-  const winners: ApiInstance[] = [];
-  for (const inst of sorted) {
-    if (winners.some((w) => w.spec.basePath === inst.spec.basePath && hostsOverlap(w.spec.hostnames ?? [], inst.spec.hostnames ?? []))) continue;
-    winners.push(inst);
-  }
-  return winners;
-}
-
-function hostsOverlap(a: string[], b: string[]): boolean {
-  if (a.length === 0 || b.length === 0) return true;
-  const match = (pattern: string, host: string) => pattern === host || (pattern.startsWith('*.') && host.endsWith(pattern.slice(1))) || (host.startsWith('*.') && pattern.endsWith(host.slice(1)));
-  return a.some((x) => b.some((y) => match(x, y)));
-}
-
-/** Policies that apply to an instance, in enforcement order (order, then name). */
-export function orderedPolicies(instance: ApiInstance, policies: Policy[]): Policy[] {
-  const labels = instance.metadata.labels ?? {};
-  const applies = (p: Policy) => {
-    if (p.metadata.namespace !== instance.metadata.namespace) return false;
-    if (p.spec.targetRef) return p.spec.targetRef.name === instance.metadata.name;
-    const sel = p.spec.selector ?? {};
-    const ml = Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-    const me = (sel.matchExpressions ?? []).every((e) => {
-      const has = Object.hasOwn(labels, e.key);
-      switch (e.operator) {
-        case 'In': return has && (e.values ?? []).includes(labels[e.key]!);
-        case 'NotIn': return !has || !(e.values ?? []).includes(labels[e.key]!);
-        case 'Exists': return has;
-        case 'DoesNotExist': return !has;
-        default: return false;
-      }
-    });
-    return ml && me;
-  };
-  return policies
-    .filter((p) => !p.metadata.deletionTimestamp && applies(p))
-    .sort((a, b) => (a.spec.order ?? 100) - (b.spec.order ?? 100) || a.metadata.name!.localeCompare(b.metadata.name!));
+/** Instances a gateway serves: on that gateway, not being deleted, and not losing a route conflict. */
+export function routableInstances<T extends ApiInstance>(instances: readonly T[], gateway: string): T[] {
+  const losers = routeConflicts(instances);
+  return instances.filter((i) => gatewayOf(i) === gateway && !i.metadata.deletionTimestamp && !losers.has(instanceId(i)));
 }

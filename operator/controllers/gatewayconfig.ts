@@ -15,7 +15,9 @@ import {
 import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { orderedPolicies, render, routableInstances, type PreviousConfig } from './gatewayconfig-render.ts';
+import { render, routableInstances, type PreviousConfig } from './gatewayconfig-render.ts';
+import { policiesFor, policyConfigErrors } from './policy-desired.ts';
+import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
 
 export const ANNOTATION_CHECKSUM = 'crossgate.dev/checksum';
@@ -67,11 +69,17 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     })),
     reconcile: async (gateway: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const t = now();
-      const routable = routableInstances(instances.list(), gateway);
+      // Fail closed: a route whose policies include an invalid config is not served
+      // at all, rather than served without (say) its api-key policy.
+      const routable = routableInstances(instances.list(), gateway).filter((instance) => {
+        const broken = policiesFor(instance, policies.list()).filter((p) => policyConfigErrors(p).length > 0);
+        if (broken.length > 0) ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
+        return broken.length === 0;
+      });
       const routeInputs = routable.map((instance) => ({
         instance,
-        policies: orderedPolicies(instance, policies.list()),
-        tiers: tiers.list().filter((s) => s.metadata.namespace === instance.metadata.namespace && s.spec.apiInstanceRef.name === instance.metadata.name),
+        policies: policiesFor(instance, policies.list()),
+        tiers: tiersFor(instance, tiers.list()),
       }));
       const routeIds = new Set(routable.map((i) => `${i.metadata.namespace}/${i.metadata.name}`));
 

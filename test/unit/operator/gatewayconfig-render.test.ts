@@ -7,7 +7,7 @@ import { checksumOf } from '../../../api/gateway/checksum.ts';
 import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 
 const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights/v1', upstream: { url: 'http://up:8080' } } } as ApiInstance;
-const policy = (name: string, order: number) => ({ metadata: { name, namespace: 'prod' }, spec: { type: 'cors', order, targetRef: { name: 'flights' }, config: { allowOrigins: ['*'] } } }) as Policy;
+const policy = (name: string, order: number) => ({ metadata: { name, namespace: 'prod' }, spec: { type: 'cors', order, targetRef: { name: 'flights' }, config: { allowOrigins: ['*'] } } }) as unknown as Policy;
 const tier = { metadata: { name: 'gold', namespace: 'prod' }, spec: { apiInstanceRef: { name: 'flights' }, limits: [{ requests: 1000, period: 'minute' }], approval: 'automatic' } } as SlaTier;
 
 function credentials(n: number): Array<[string, Credential]> {
