@@ -76,6 +76,14 @@ export function configMapKeys(cm: CachedConfigMap): string[] {
   return cm.keys ?? [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort();
 }
 
+/**
+ * The key names when the object tells them; undefined for a metadata-only
+ * object (a PartialObjectMetadata watch), where only a GET can tell.
+ */
+export function knownConfigMapKeys(cm: CachedConfigMap): string[] | undefined {
+  return cm.keys !== undefined || cm.data !== undefined || cm.binaryData !== undefined ? configMapKeys(cm) : undefined;
+}
+
 export function configMapNotFound(namespace: string, name: string): Outcome {
   return { reason: 'SourceNotFound', message: `ConfigMap "${name}" not found in namespace "${namespace}"` };
 }

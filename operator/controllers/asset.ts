@@ -33,7 +33,8 @@ import { ASSETS, objectPath } from '../resources.ts';
 import type { Deps } from './organization.ts';
 import { checkSpecification } from './asset-spec.ts';
 import {
-  assetsReferencing, configMapKeys, configMapKeysOnly, configMapNotFound, configMapKeyNotFound, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck, sourceFingerprint, specSourceOf, specTypeOf, transitionEvent, type CachedConfigMap, type Outcome,
+  assetsReferencing, configMapKeysOnly, configMapNotFound, configMapKeyNotFound, configMapText, desiredAssetStatus, knownConfigMapKeys,
+  noSpecification, outcomeOfCheck, sourceFingerprint, specSourceOf, specTypeOf, transitionEvent, type CachedConfigMap, type Outcome,
 } from './asset-desired.ts';
 
 export type { Deps };
@@ -103,7 +104,7 @@ export function registerAssetController(mgr: Manager, deps: Deps & { workers?: n
       return noSpecification(asset);
     }
     let fingerprint: string;
-    let text: string | undefined;
+    let text: string;
     if (source.kind === 'inline') {
       fingerprint = sourceFingerprint(asset);
       text = source.text;
@@ -111,7 +112,8 @@ export function registerAssetController(mgr: Manager, deps: Deps & { workers?: n
       const namespace = asset.metadata!.namespace!;
       const cached = configMaps.get(`${namespace}/${source.name}`);
       if (!cached) return configMapNotFound(namespace, source.name);
-      if (!configMapKeys(cached).includes(source.key)) return configMapKeyNotFound(cached, source.key);
+      const keys = knownConfigMapKeys(cached);
+      if (keys && !keys.includes(source.key)) return configMapKeyNotFound(cached, source.key);
       fingerprint = sourceFingerprint(asset, cached.metadata?.resourceVersion);
       const hit = remembered.get(key);
       if (hit?.fingerprint === fingerprint) return hit.outcome;

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Asset } from '../../../api/v1alpha1/index.ts';
 import {
-  assetsReferencing, configMapKeys, configMapKeysOnly, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck,
+  assetsReferencing, configMapKeys, configMapKeysOnly, knownConfigMapKeys, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck,
   readyCondition, sourceFingerprint, specSourceOf, transitionEvent, type Outcome,
 } from '../../../operator/controllers/asset-desired.ts';
 import type { Condition } from '../../../operator/lib/conditions.ts';
@@ -59,6 +59,9 @@ describe('ConfigMaps', () => {
       keys: ['bin.yaml', 'flights.yaml', 'notes.txt'],
     });
     assert.deepEqual(configMapKeys(t), configMapKeys(cm));
+    assert.deepEqual(knownConfigMapKeys(t), ['bin.yaml', 'flights.yaml', 'notes.txt']);
+    assert.equal(knownConfigMapKeys({ metadata: { name: 'specs' } }), undefined, 'metadata only: unknown, read it');
+    assert.deepEqual(knownConfigMapKeys({ metadata: { name: 'specs' }, data: {} }), []);
   });
 
   test('text from data or binaryData; a missing key names the keys there are', () => {
