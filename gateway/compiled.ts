@@ -71,6 +71,8 @@ export interface CompiledRoute {
   id: string;
   hostnames: readonly string[];
   basePath: string;
+  /** basePath split into segments (what the router matched). */
+  baseSegments: readonly string[];
   upstream: CompiledUpstream;
   /** In enforcement order, CORS excluded (see policies/cors.ts). */
   policies: readonly PolicyHandler[];

@@ -5,7 +5,7 @@ import type { ApiKeyPolicyConfig, CorsPolicyConfig, HeaderInjectionPolicyConfig,
 import { validatePolicyConfig } from '../../api/policies.ts';
 import { formatErrors } from '../../api/validation.ts';
 import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/v1.ts';
-import { Router, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
+import { Router, segments, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
 import { compileApiKey } from './api-key.ts';
 import { compileCors, type CompiledCors } from './cors.ts';
 import { compileHeaderInjection } from './header-injection.ts';
@@ -86,7 +86,7 @@ export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
       }
     }
   }
-  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, upstream: compileUpstream(route), policies: handlers, cors, tiers, source: route };
+  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, baseSegments: segments(route.basePath), upstream: compileUpstream(route), policies: handlers, cors, tiers, source: route };
 }
 
 export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoutes {

@@ -1,0 +1,83 @@
+// The admin port (separate from traffic):
+//   /healthz  the process answers
+//   /readyz   a config is loaded (until then the data port answers 503 problems)
+//   /metrics  Prometheus text
+//   /summary  requests, 4xx/5xx and error % per API over the last 5 minutes (JSON)
+//   /configz  the config in force: gateway, generation, routes, credential
+//             count, why newer parts are not in force (no key hashes, no secrets)
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { LoaderStatus } from './config-source/loader.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface AdminServerOptions {
+  host?: string;
+  port?: number;
+  metrics: GatewayMetrics;
+  ready: () => boolean;
+  status: () => LoaderStatus & { counterStore: string; routeIds: string[] };
+  logger: Logger;
+}
+
+export interface AdminServer {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+  const json = (body: unknown) => JSON.stringify(body, null, 2) + '\n';
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
+    switch (path) {
+      case '/healthz':
+      case '/livez':
+        return send(200, 'text/plain; charset=utf-8', 'ok\n');
+      case '/readyz': {
+        const ok = opts.ready();
+        return send(ok ? 200 : 503, 'text/plain; charset=utf-8', ok ? 'ok\n' : 'no gateway config loaded yet\n');
+      }
+      case '/metrics':
+        opts.metrics.registry.metrics().then(
+          (text) => send(200, opts.metrics.registry.contentType, text),
+          (err: unknown) => {
+            opts.logger.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics collection failed');
+            send(500, 'text/plain', 'metrics failed\n');
+          },
+        );
+        return;
+      case '/summary':
+        return send(200, 'application/json', json(opts.metrics.recent.summary(Date.now())));
+      case '/configz':
+        return send(200, 'application/json', json(opts.status()));
+      default:
+        return send(404, 'text/plain', 'not found\n');
+    }
+  });
+  server.keepAliveTimeout = 5_000;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9090, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

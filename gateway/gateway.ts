@@ -1,0 +1,153 @@
+// Wires the gateway together: counters, policy dependencies, the config
+// loader and its source, the upstream pools, the data and admin servers.
+// gateway/main.ts parses flags and env into GatewayOptions; tests call
+// startGateway() in-process.
+import type { Logger } from 'pino';
+import { loadKubeConfig, KubeHttp, type ListWatchClient } from '../operator/lib/kube.ts';
+import { startAdminServer, type AdminServer } from './admin.ts';
+import { DirectorySource } from './config-source/directory.ts';
+import { KubernetesSource } from './config-source/kubernetes.ts';
+import { ConfigLoader, type ConfigSource } from './config-source/loader.ts';
+import { MemoryCounterStore } from './counters/memory.ts';
+import { RedisCounterStore } from './counters/redis.ts';
+import type { CounterStore } from './counters/types.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { compileRoutes } from './policies/index.ts';
+import { JwksCache } from './policies/jwt-validation.ts';
+import type { PolicyDeps } from './policies/types.ts';
+import { Upstreams } from './proxy.ts';
+import { startGatewayServer, type GatewayServer } from './server.ts';
+
+export type SourceOptions =
+  | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
+  | { kind: 'kubernetes'; namespace: string; gateway: string; kubeconfig?: string; client?: ListWatchClient };
+
+export interface GatewayOptions {
+  listen?: { host: string; port: number };
+  admin?: { host: string; port: number };
+  source: SourceOptions;
+  /** Shared tier and rate-limit counters; per-replica memory when absent. */
+  redisUrl?: string;
+  redisPrefix?: string;
+  logger: Logger;
+  accessLog?: boolean;
+  metricsMaxClients?: number;
+  upstreamConnections?: number;
+  /** Debounce between a config change and assembly; default 50 ms. */
+  configDebounceMs?: number;
+}
+
+export interface RunningGateway {
+  url: string;
+  adminUrl: string;
+  loader: ConfigLoader;
+  source: ConfigSource;
+  metrics: GatewayMetrics;
+  counters: CounterStore;
+  /** Resolves once the source has read its initial state (a config may still be pending). */
+  sourceStarted: Promise<void>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const log = opts.logger;
+  const metrics = new GatewayMetrics({ maxClients: opts.metricsMaxClients });
+  let counters: CounterStore;
+  if (opts.redisUrl) {
+    const redis = new RedisCounterStore({
+      url: opts.redisUrl,
+      prefix: opts.redisPrefix ?? `crossgate:${opts.source.gateway}:`,
+      logger: log.child({ component: 'redis' }),
+      onError: () => metrics.counterStoreErrors.inc(),
+    });
+    try {
+      await redis.ready(3000);
+      log.info({ store: 'redis' }, 'shared counter store connected');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'shared counter store not reachable yet; counting locally until it is');
+    }
+    counters = redis;
+  } else {
+    counters = new MemoryCounterStore();
+  }
+  const deps: PolicyDeps = { counters, jwks: new JwksCache(), logger: log.child({ component: 'policy' }) };
+  const upstreams = new Upstreams({ connections: opts.upstreamConnections });
+  const loader = new ConfigLoader({
+    gateway: opts.source.gateway,
+    compileRoutes: (part) => compileRoutes(part, deps),
+    logger: log.child({ component: 'config' }),
+    debounceMs: opts.configDebounceMs,
+    onLoaded: (cfg) => {
+      metrics.configReloads.labels('loaded').inc();
+      metrics.configGeneration.set(cfg.generation);
+      metrics.credentials.set(cfg.credentials.size);
+      upstreams.retain(new Set(cfg.routes.routes.map((r) => r.upstream.origin)));
+    },
+    onPending: (_reason, invalid) => metrics.configReloads.labels(invalid ? 'refused' : 'pending').inc(),
+  });
+
+  const source: ConfigSource =
+    opts.source.kind === 'directory'
+      ? new DirectorySource({ dir: opts.source.dir, loader, logger: log, rescanMs: opts.source.rescanMs, debounceMs: opts.source.debounceMs })
+      : new KubernetesSource({
+          client: opts.source.client ?? new KubeHttp(loadKubeConfig({ file: opts.source.kubeconfig })),
+          namespace: opts.source.namespace,
+          gateway: opts.source.gateway,
+          loader,
+          logger: log,
+        });
+
+  let data: GatewayServer | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    data = await startGatewayServer({
+      host: opts.listen?.host ?? '127.0.0.1',
+      port: opts.listen?.port ?? 8080,
+      config: loader,
+      upstreams,
+      metrics,
+      logger: log.child({ component: 'proxy' }),
+      accessLog: opts.accessLog,
+    });
+    admin = await startAdminServer({
+      host: opts.admin?.host ?? '127.0.0.1',
+      port: opts.admin?.port ?? 9090,
+      metrics,
+      ready: () => loader.current !== undefined,
+      status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
+      logger: log,
+    });
+  } catch (err) {
+    await data?.close(0);
+    await counters.close();
+    throw err;
+  }
+  const sourceStarted = source.start().catch((err: unknown) => {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'config source failed to start');
+  });
+  log.info({ url: data.url, admin: admin.url, source: opts.source.kind, gateway: opts.source.gateway, counters: counters.kind }, 'gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  const d = data;
+  const a = admin;
+  return {
+    url: d.url,
+    adminUrl: a.url,
+    loader,
+    source,
+    metrics,
+    counters,
+    sourceStarted,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await d.close(graceMs);
+        await source.stop().catch(() => undefined);
+        loader.close();
+        await upstreams.close();
+        await counters.close();
+        await a.close();
+      })();
+      return stopping;
+    },
+  };
+}

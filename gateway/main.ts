@@ -1,0 +1,128 @@
+// The gateway process. Every setting is a flag or an environment variable
+// (flags win); see docs/gateway.md.
+//
+//   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080;
+//                                             the container sets 0.0.0.0:8080)
+//   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
+//                                             (default 127.0.0.1:9090)
+//   --gateway / GATEWAY_NAME                  gateway name (ConfigMaps crossgate-gw-<name>*); required
+//   --config-dir / GATEWAY_CONFIG_DIR         standalone: read <ConfigMap name>.json files from here
+//   --namespace / GATEWAY_NAMESPACE           Kubernetes: watch the ConfigMaps in this namespace
+//                                             (default: POD_NAMESPACE, then the service account's namespace)
+//   --kubeconfig / KUBECONFIG                 Kubernetes credentials (in a pod: the service account)
+//   --redis-url / GATEWAY_REDIS_URL           shared tier/rate-limit counters (redis://host:port/db)
+//   --redis-prefix / GATEWAY_REDIS_PREFIX     key prefix (default crossgate:<gateway>:)
+//   --log-level / LOG_LEVEL                   pino level (default info)
+//   --access-log / GATEWAY_ACCESS_LOG         one line per request: true|false (default true)
+//   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
+//   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
+//   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
+//
+// Exactly one of --config-dir and --namespace (or in-cluster) selects the source.
+// SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startGateway, type SourceOptions } from './gateway.ts';
+import { createGatewayLogger } from './logger.ts';
+
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** "host:port", "[v6]:port", ":port" or "port". */
+export function parseListen(value: string, defaultHost: string): { host: string; port: number } {
+  let host = defaultHost;
+  let port: string;
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(value);
+  if (v6) [, host, port] = v6 as unknown as [string, string, string];
+  else if (/^\d+$/.test(value)) port = value;
+  else {
+    const i = value.lastIndexOf(':');
+    if (i < 0) throw new Error(`listen address ${JSON.stringify(value)}: expected host:port`);
+    host = value.slice(0, i) || defaultHost;
+    port = value.slice(i + 1);
+  }
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`listen address ${JSON.stringify(value)}: bad port`);
+  return { host, port: n };
+}
+
+function bool(v: string | undefined, dflt: boolean): boolean {
+  if (v === undefined || v === '') return dflt;
+  return !/^(0|false|no|off)$/i.test(v);
+}
+
+function int(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      listen: { type: 'string' },
+      'admin-listen': { type: 'string' },
+      gateway: { type: 'string' },
+      'config-dir': { type: 'string' },
+      namespace: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'redis-prefix': { type: 'string' },
+      'log-level': { type: 'string' },
+      'access-log': { type: 'string' },
+      'metrics-max-clients': { type: 'string' },
+      'upstream-connections': { type: 'string' },
+      'rescan-ms': { type: 'string' },
+    },
+    strict: true,
+  });
+  const env = process.env;
+  const logger = createGatewayLogger({ level: values['log-level'] ?? env.LOG_LEVEL ?? 'info' });
+  try {
+    const gateway = values.gateway ?? env.GATEWAY_NAME;
+    if (!gateway) throw new Error('the gateway name is required (--gateway or GATEWAY_NAME)');
+    const dir = values['config-dir'] ?? env.GATEWAY_CONFIG_DIR;
+    let namespace = values.namespace ?? env.GATEWAY_NAMESPACE ?? env.POD_NAMESPACE;
+    if (!dir && !namespace && existsSync(SA_NAMESPACE)) namespace = readFileSync(SA_NAMESPACE, 'utf8').trim();
+    if (dir && (values.namespace ?? env.GATEWAY_NAMESPACE)) throw new Error('choose one config source: --config-dir or --namespace');
+    let source: SourceOptions;
+    if (dir) source = { kind: 'directory', dir, gateway, rescanMs: int(values['rescan-ms'] ?? env.GATEWAY_RESCAN_MS, 'rescan-ms') };
+    else if (namespace) source = { kind: 'kubernetes', namespace, gateway, kubeconfig: values.kubeconfig };
+    else throw new Error('no config source: set --config-dir (standalone) or --namespace (Kubernetes)');
+
+    const gw = await startGateway({
+      listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:8080', '127.0.0.1'),
+      admin: parseListen(values['admin-listen'] ?? env.GATEWAY_ADMIN_LISTEN ?? '127.0.0.1:9090', '127.0.0.1'),
+      source,
+      redisUrl: values['redis-url'] ?? env.GATEWAY_REDIS_URL,
+      redisPrefix: values['redis-prefix'] ?? env.GATEWAY_REDIS_PREFIX,
+      logger,
+      accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
+      metricsMaxClients: int(values['metrics-max-clients'] ?? env.GATEWAY_METRICS_MAX_CLIENTS, 'metrics-max-clients'),
+      upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
+    });
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal: sig }, 'stopping: finishing in-flight requests');
+      gw.stop(10_000).then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'stop failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  } catch (err) {
+    logger.fatal({ err: err instanceof Error ? err.message : String(err) }, 'gateway failed to start');
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) await main();

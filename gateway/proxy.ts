@@ -1,0 +1,248 @@
+// Forwarding to upstreams with undici: one keep-alive Pool per upstream
+// origin, bodies streamed both ways (never buffered), hop-by-hop headers
+// stripped, X-Forwarded-For/-Proto/-Host added, the route's timeout as
+// undici's headers and body timeouts.
+//
+// Failures before the upstream answered become problems: a timeout → 504,
+// anything else (refused, reset, DNS) → 502. A failure after the response
+// started can only cut the connection.
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import type { CompiledRoute } from './compiled.ts';
+import { applyOps } from './policies/header-injection.ts';
+import { rateLimitHeaders } from './policies/limits.ts';
+import type { PolicyContext } from './policies/types.ts';
+import { refusals, type Refusal } from './problem.ts';
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus ones we set ourselves. */
+export const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+
+/** Request headers the gateway never forwards as received. */
+const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+
+export const CLIENT_HEADER = 'x-crossgate-client';
+
+export interface UpstreamsOptions {
+  /** Connections per upstream origin; default 256. */
+  connections?: number;
+  /** Idle keep-alive sockets are closed after this long; default 30 s. */
+  keepAliveTimeoutMs?: number;
+  /** TCP connect timeout; default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+export class Upstreams {
+  #pools = new Map<string, Pool>();
+  #opts: UpstreamsOptions;
+
+  constructor(opts: UpstreamsOptions = {}) {
+    this.#opts = opts;
+  }
+
+  pool(origin: string): Pool {
+    let p = this.#pools.get(origin);
+    if (!p) {
+      p = new Pool(origin, {
+        connections: this.#opts.connections ?? 256,
+        keepAliveTimeout: this.#opts.keepAliveTimeoutMs ?? 30_000,
+        connect: { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
+        pipelining: 1,
+      });
+      this.#pools.set(origin, p);
+    }
+    return p;
+  }
+
+  origins(): string[] {
+    return [...this.#pools.keys()];
+  }
+
+  /** Closes (after their in-flight requests) the pools of origins no config uses any more. */
+  retain(origins: ReadonlySet<string>): void {
+    for (const [origin, p] of this.#pools) {
+      if (origins.has(origin)) continue;
+      this.#pools.delete(origin);
+      void p.close().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((p) => p.close().catch(() => p.destroy().catch(() => undefined))));
+  }
+}
+
+/** The part of a raw path after the route's basePath segments ("" or starting with "/"). */
+export function remainderAfter(path: string, baseSegments: readonly string[]): string {
+  let i = 0;
+  for (const seg of baseSegments) {
+    while (path.charCodeAt(i) === 47) i++;
+    i += seg.length;
+  }
+  return path.slice(i);
+}
+
+/** The upstream request path: upstream basePath + remainder, and the query minus stripped parameters. */
+export function upstreamPath(upstreamBase: string, remainder: string, query: string, stripQuery: readonly string[] | undefined): string {
+  let p = upstreamBase + remainder;
+  if (p === '') p = '/';
+  else if (p.charCodeAt(0) !== 47) p = '/' + p;
+  if (!query) return p;
+  if (!stripQuery) return `${p}?${query}`;
+  const kept = query.split('&').filter((pair) => {
+    const eq = pair.indexOf('=');
+    const k = eq < 0 ? pair : pair.slice(0, eq);
+    let name: string;
+    try {
+      name = decodeURIComponent(k.replace(/\+/g, ' '));
+    } catch {
+      return true;
+    }
+    return !stripQuery.includes(name);
+  });
+  return kept.length ? `${p}?${kept.join('&')}` : p;
+}
+
+/** Peer address without the IPv4-mapped prefix. */
+export function plainAddress(remote: string): string {
+  return remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+}
+
+function connectionListed(value: string | string[] | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const s = new Set<string>();
+  for (const v of Array.isArray(value) ? value : [value]) for (const t of v.split(',')) if (t.trim()) s.add(t.trim().toLowerCase());
+  return s;
+}
+
+/** Headers sent upstream (pure apart from reading the request). */
+export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext, hasBody: boolean): Record<string, string | string[]> {
+  const src = req.headers;
+  const listed = connectionListed(src.connection);
+  const strip = ctx.stripHeaders;
+  const out: Record<string, string | string[]> = {};
+  for (const name in src) {
+    const v = src[name];
+    if (v === undefined) continue;
+    if (HOP_BY_HOP.has(name) || NOT_FORWARDED.has(name)) continue;
+    if (listed?.has(name)) continue;
+    if (strip && strip.includes(name)) continue;
+    if (name.startsWith('x-crossgate-')) continue; // only the gateway sets these
+    out[name] = v;
+  }
+  if (!hasBody) delete out['content-length'];
+  const addr = plainAddress(ctx.remoteAddress);
+  const xff = src['x-forwarded-for'];
+  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${addr}` : addr;
+  const xfp = src['x-forwarded-proto'];
+  out['x-forwarded-proto'] = (Array.isArray(xfp) ? xfp[0] : xfp) ?? 'http';
+  const xfh = src['x-forwarded-host'];
+  const host = (Array.isArray(xfh) ? xfh[0] : xfh) ?? src.host;
+  if (host) out['x-forwarded-host'] = host;
+  if (ctx.client) out[CLIENT_HEADER] = ctx.client;
+  applyOps(out, ctx.requestOps);
+  return out;
+}
+
+/** Headers the gateway adds to every response of a route: CORS and RateLimit. */
+export function gatewayResponseHeaders(ctx: PolicyContext | undefined): OutgoingHttpHeaders | undefined {
+  if (!ctx) return undefined;
+  if (!ctx.corsHeaders && !ctx.rateLimits) return undefined;
+  const h: OutgoingHttpHeaders = { ...ctx.corsHeaders };
+  if (ctx.rateLimits?.length) Object.assign(h, rateLimitHeaders(ctx.rateLimits));
+  return h;
+}
+
+/** Upstream response headers → client: hop-by-hop dropped, injection applied, then the gateway's own headers. */
+export function downstreamHeaders(upstream: Record<string, string | string[] | undefined>, ctx: PolicyContext): OutgoingHttpHeaders {
+  const listed = connectionListed(upstream.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const name in upstream) {
+    const v = upstream[name];
+    if (v === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = v;
+  }
+  applyOps(out, ctx.responseOps);
+  const own = gatewayResponseHeaders(ctx);
+  if (own) {
+    for (const name in own) {
+      if (name === 'vary' && out.vary) out.vary = `${Array.isArray(out.vary) ? out.vary.join(', ') : out.vary}, ${own.vary as string}`;
+      else out[name] = own[name] as string;
+    }
+  }
+  return out;
+}
+
+export type UpstreamFailure = 'timeout' | 'connect' | 'reset';
+
+export function classifyUpstreamError(err: unknown): UpstreamFailure {
+  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
+  return 'reset';
+}
+
+export interface ForwardHooks {
+  /** The upstream failed before answering; the caller sends the refusal. */
+  onFailure(kind: UpstreamFailure, refusal: Refusal, err: unknown): void;
+  /** The response failed after it started (connection cut). */
+  onBrokenResponse(err: unknown): void;
+}
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined) return true;
+  const cl = req.headers['content-length'];
+  return cl !== undefined && cl !== '0';
+}
+
+/** Forwards the request; the response (or a failure hook) follows. */
+export function forward(req: IncomingMessage, res: ServerResponse, route: CompiledRoute, ctx: PolicyContext, upstreams: Upstreams, hooks: ForwardHooks): void {
+  const up = route.upstream;
+  const hasBody = hasRequestBody(req);
+  const path = upstreamPath(up.basePath, remainderAfter(ctx.path, route.baseSegments), ctx.query, ctx.stripQuery);
+  const ac = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) ac.abort();
+  };
+  res.once('close', onClose);
+  const opts: Dispatcher.RequestOptions = {
+    path,
+    method: req.method as Dispatcher.HttpMethod,
+    headers: upstreamRequestHeaders(req, ctx, hasBody),
+    body: hasBody ? req : null,
+    headersTimeout: up.timeoutMs,
+    bodyTimeout: up.timeoutMs,
+    signal: ac.signal,
+  };
+  upstreams.pool(up.origin).request(opts).then(
+    (r) => {
+      if (res.destroyed) {
+        r.body.destroy();
+        return;
+      }
+      res.writeHead(r.statusCode, downstreamHeaders(r.headers, ctx));
+      pipeline(r.body, res, (err) => {
+        if (err && !ac.signal.aborted) hooks.onBrokenResponse(err);
+      });
+    },
+    (err: unknown) => {
+      if (ac.signal.aborted || res.destroyed) return; // the client went away first
+      const kind = classifyUpstreamError(err);
+      hooks.onFailure(kind, kind === 'timeout' ? refusals.upstreamTimeout(up.timeoutMs) : refusals.upstreamUnavailable(), err);
+    },
+  );
+}

@@ -1,0 +1,212 @@
+// The data-plane HTTP server: route, enforce, forward, account.
+//
+// Per request:
+//   1. take the config in force once (a swap during the request does not
+//      affect it);
+//   2. route by host and longest basePath (404 problem when none);
+//   3. CORS first when the route has a CORS policy: a preflight runs only
+//      the policies marked `preflight` (IP lists, limits) and is answered
+//      here (204 or 403); other requests get their CORS headers decided;
+//   4. the route's policies in order; the first refusal answers (a problem
+//      with CORS and RateLimit headers);
+//   5. forward to the upstream (undici pool), stream the answer back;
+//   6. on close: metrics (per API, client, status class), the recent window,
+//      one access-log line (no headers, no query string).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { CompiledConfig, CompiledRoute } from './compiled.ts';
+import { hostOf } from './compiled.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal } from './policies/cors.ts';
+import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
+import { refusals, sendProblem, type Refusal } from './problem.ts';
+import { forward, gatewayResponseHeaders, type Upstreams } from './proxy.ts';
+
+export interface ConfigHolder {
+  readonly current: CompiledConfig | undefined;
+}
+
+export interface GatewayHandlerOptions {
+  config: ConfigHolder;
+  upstreams: Upstreams;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** One info line per request; default true. */
+  accessLog?: boolean;
+  now?: () => number;
+}
+
+/** True when a raw path has a "." or ".." segment (also percent-encoded): refused, so no route can be escaped upstream. */
+export function hasDotSegments(path: string): boolean {
+  if (!path.includes('.') && !path.includes('%2')) return false;
+  for (const seg of path.split('/')) {
+    const s = seg.toLowerCase().replace(/%2e/g, '.');
+    if (s === '.' || s === '..') return true;
+  }
+  return false;
+}
+
+function runPolicies(handlers: readonly PolicyHandler[], from: number, ctx: PolicyContext, preflightOnly: boolean): Outcome | Promise<Outcome> {
+  for (let i = from; i < handlers.length; i++) {
+    const h = handlers[i]!;
+    if (preflightOnly && !h.preflight) continue;
+    const o = h.onRequest(ctx);
+    if (o === undefined) continue;
+    if (o instanceof Promise) {
+      const next = i + 1;
+      return o.then((r) => r ?? runPolicies(handlers, next, ctx, preflightOnly));
+    }
+    return o;
+  }
+  return undefined;
+}
+
+export function createGatewayHandler(opts: GatewayHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config, upstreams, metrics, logger } = opts;
+  const accessLog = opts.accessLog ?? true;
+  const now = opts.now ?? Date.now;
+
+  return function handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const cfg = config.current;
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    let path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const query = q < 0 ? '' : rawUrl.slice(q + 1);
+    let route: CompiledRoute | undefined;
+    let ctx: PolicyContext | undefined;
+
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
+      const api = route?.id ?? '-'; // '-': no route matched (404) or no config yet
+      metrics.observe(api, ctx?.client, status, seconds, now());
+      if (accessLog) {
+        logger.info(
+          { method, path, route: route?.id, client: ctx?.client, keyId: ctx?.keyId, status, ms: Math.round(seconds * 10000) / 10, generation: cfg?.generation },
+          'request',
+        );
+      }
+    });
+
+    const refuse = (r: Refusal): void => {
+      if (route && r.policy) metrics.violation(route.id, r.policy);
+      if (!res.headersSent) sendProblem(res, r, gatewayResponseHeaders(ctx));
+    };
+
+    if (!cfg) return refuse(refusals.noConfig());
+    if (path.charCodeAt(0) !== 47) {
+      // absolute-form (proxy style) or "*": take the path of an absolute URL, refuse the rest.
+      try {
+        path = new URL(path).pathname;
+      } catch {
+        return refuse(refusals.notFound());
+      }
+    }
+    if (hasDotSegments(path)) return refuse(refusals.badPath());
+    route = cfg.routes.router.match(hostOf(req.headers.host), path);
+    if (!route) return refuse(refusals.notFound());
+    const r = route;
+    const c = (ctx = newContext({
+      method,
+      headers: req.headers,
+      path,
+      query,
+      remoteAddress: req.socket.remoteAddress ?? '',
+      now: now(),
+      routeId: r.id,
+      credentials: cfg.credentials,
+    }));
+
+    let preflight = false;
+    if (r.cors) {
+      const origin = headerValue(req.headers, 'origin');
+      const acrm = headerValue(req.headers, 'access-control-request-method');
+      if (isPreflight(method, origin, acrm)) preflight = true;
+      else c.corsHeaders = actualRequestHeaders(r.cors, origin);
+    }
+
+    const proceed = (o: Outcome): void => {
+      if (o) return refuse(o);
+      if (preflight) {
+        const d = evaluatePreflight(r.cors!, headerValue(req.headers, 'origin')!, headerValue(req.headers, 'access-control-request-method')!, headerValue(req.headers, 'access-control-request-headers'));
+        if (!d.ok) {
+          if (logger.isLevelEnabled('debug')) logger.debug({ route: r.id, reason: d.reason }, 'cors preflight refused');
+          return refuse(preflightRefusal(d.reason));
+        }
+        res.writeHead(204, { ...d.headers, 'content-length': '0' });
+        res.end();
+        return;
+      }
+      forward(req, res, r, c, upstreams, {
+        onFailure(kind, refusal, err) {
+          metrics.upstreamErrors.labels(r.id, kind).inc();
+          logger.warn({ route: r.id, upstream: r.upstream.origin, kind, err: err instanceof Error ? err.message : String(err) }, 'upstream failed');
+          refuse(refusal);
+        },
+        onBrokenResponse(err) {
+          metrics.upstreamErrors.labels(r.id, 'reset').inc();
+          logger.warn({ route: r.id, err: err instanceof Error ? err.message : String(err) }, 'response stream broken');
+        },
+      });
+    };
+
+    const fail = (err: unknown): void => {
+      logger.error({ route: r.id, err: err instanceof Error ? err.message : String(err) }, 'policy failed');
+      refuse(refusals.internal());
+    };
+
+    let outcome: Outcome | Promise<Outcome>;
+    try {
+      outcome = runPolicies(r.policies, 0, c, preflight);
+    } catch (err) {
+      return fail(err);
+    }
+    if (outcome instanceof Promise) outcome.then(proceed, fail);
+    else proceed(outcome);
+  };
+}
+
+export interface GatewayServer {
+  server: Server;
+  url: string;
+  host: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to graceMs, default 10 s), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number }): Promise<GatewayServer> {
+  const handler = createGatewayHandler(opts);
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, handler);
+  // No CONNECT tunnelling and no protocol upgrades (WebSocket) through the gateway.
+  server.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    host,
+    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const t = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(t);
+    },
+  };
+}
