@@ -1,0 +1,278 @@
+// The ApiInstance, Policy and SlaTier controllers wired into one Manager over
+// an in-memory API (lists and watch streams of every collection they read),
+// with fake status and event clients: the watches that keep each status fresh
+// (an instance going hands its route over; an Asset appearing; labels moving
+// an automated policy; Contracts approved and revoked changing a tier's count)
+// and Events only on transitions. The real apiserver: test/e2e/api-manager-objects.test.ts.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { Manager } from '../../../operator/lib/controller.ts';
+import type { KubeHttp, ListWatchClient, Query, RequestOptions } from '../../../operator/lib/kube.ts';
+import { StatusWriter, type StatusClient } from '../../../operator/lib/status.ts';
+import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
+import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
+import { registerPolicyController } from '../../../operator/controllers/policy.ts';
+import { registerSlaTierController } from '../../../operator/controllers/slatier.ts';
+import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../../../operator/resources.ts';
+import { eventually } from './helpers.ts';
+
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; creationTimestamp?: string; labels?: Record<string, string> };
+  [k: string]: unknown;
+};
+
+/** Every collection by plural (the last path segment); watch streams stay open until aborted. */
+class MemoryApi implements ListWatchClient {
+  rv = 1;
+  objects = new Map<string, Map<string, Obj>>();
+  streams = new Map<string, Set<(line: string) => void>>();
+
+  store(plural: string): Map<string, Obj> {
+    let s = this.objects.get(plural);
+    if (!s) this.objects.set(plural, (s = new Map()));
+    return s;
+  }
+  subscribers(plural: string): Set<(line: string) => void> {
+    let s = this.streams.get(plural);
+    if (!s) this.streams.set(plural, (s = new Set()));
+    return s;
+  }
+  key(o: Obj): string {
+    return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+  }
+
+  upsert(plural: string, obj: Obj): Obj {
+    const key = this.key(obj);
+    const existed = this.store(plural).get(key);
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.rv);
+    stored.metadata.uid ??= existed?.metadata.uid ?? `uid-${key}`;
+    stored.metadata.creationTimestamp ??= existed?.metadata.creationTimestamp;
+    this.store(plural).set(key, stored);
+    for (const send of this.subscribers(plural)) send(JSON.stringify({ type: existed ? 'MODIFIED' : 'ADDED', object: stored }));
+    return stored;
+  }
+
+  remove(plural: string, key: string): void {
+    const gone = this.store(plural).get(key);
+    if (!gone) return;
+    this.store(plural).delete(key);
+    gone.metadata.resourceVersion = String(++this.rv);
+    for (const send of this.subscribers(plural)) send(JSON.stringify({ type: 'DELETED', object: gone }));
+  }
+
+  async request<T>(method: string, path: string, _opts?: RequestOptions): Promise<T> {
+    if (method !== 'GET') throw new Error(`unexpected ${method} ${path}`);
+    const plural = path.split('/').pop()!;
+    return { metadata: { resourceVersion: String(this.rv) }, items: [...this.store(plural).values()].map((o) => structuredClone(o)) } as T;
+  }
+
+  async stream(path: string, _query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+    const plural = path.split('/').pop()!;
+    const lines: string[] = [];
+    let wake: (() => void) | undefined;
+    const send = (line: string) => {
+      lines.push(line);
+      wake?.();
+    };
+    const subs = this.subscribers(plural);
+    subs.add(send);
+    signal.addEventListener('abort', () => wake?.(), { once: true });
+    return (async function* () {
+      try {
+        while (!signal.aborted) {
+          const line = lines.shift();
+          if (line !== undefined) yield new TextEncoder().encode(`${line}\n`);
+          else await new Promise<void>((r) => (wake = r));
+        }
+      } finally {
+        subs.delete(send);
+      }
+    })();
+  }
+}
+
+const V = 'crossgate.dev/v1alpha1';
+const NS = 'max-prod';
+const t0 = Date.parse('2026-01-01T00:00:00Z');
+let clock = 0;
+const created = () => new Date(t0 + ++clock * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+const instance = (name: string, opts: { basePath?: string; labels?: Record<string, string>; asset?: string; generation?: number } = {}): Obj => ({
+  apiVersion: V,
+  kind: 'ApiInstance',
+  metadata: { name, namespace: NS, generation: opts.generation ?? 1, creationTimestamp: created(), ...(opts.labels ? { labels: opts.labels } : {}) },
+  spec: { assetRef: { name: opts.asset ?? 'flights-eapi' }, basePath: opts.basePath ?? '/flights/v1', upstream: { url: 'http://flights:8080' } },
+});
+
+describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
+  const api = new MemoryApi();
+  const events: CoreV1Event[] = [];
+  let mgr: Manager;
+
+  const pluralOf: Record<string, string> = { ApiInstance: 'apiinstances', Policy: 'policies', SlaTier: 'slatiers' };
+  const statusClient: StatusClient = {
+    async patchNamespacedCustomObjectStatus(p) {
+      const key = `${p.namespace}/${p.name}`;
+      const current = api.store(p.plural).get(key);
+      if (!current) throw new Error(`no ${p.plural} ${key}`);
+      const status = { ...((current.status as Record<string, unknown>) ?? {}) };
+      for (const [k, v] of Object.entries((p.body as { status: Record<string, unknown> }).status)) if (v === null) delete status[k]; else status[k] = v;
+      api.upsert(p.plural, { ...current, status });
+      return {};
+    },
+    async patchClusterCustomObjectStatus() {
+      throw new Error('not namespaced');
+    },
+  };
+  const eventClient: EventClient = {
+    async createNamespacedEvent(p) {
+      events.push(p.body);
+      return p.body;
+    },
+    async patchNamespacedEvent(p) {
+      return p.body as CoreV1Event;
+    },
+  };
+  const status = (kind: string, name: string) => api.store(pluralOf[kind]!).get(`${NS}/${name}`)?.status as Record<string, any> | undefined;
+  const ready = (kind: string, name: string) => (status(kind, name)?.conditions as Array<{ type: string; status: string; reason: string; message: string }> | undefined)?.find((c) => c.type === 'Ready');
+  const eventsOf = (name: string) => events.filter((e) => e.involvedObject.name === name).map((e) => `${e.type} ${e.reason}`);
+
+  before(async () => {
+    api.upsert('organizations', {
+      apiVersion: V,
+      kind: 'Organization',
+      metadata: { name: 'max', creationTimestamp: created() },
+      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: NS, type: 'production' }] },
+    });
+    api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
+    mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
+    const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClient }), events: new EventRecorder({ client: eventClient }) };
+    registerApiInstanceController(mgr, { ...deps, gatewayUrl: (gw) => (gw === 'default' ? 'http://127.0.0.1:8080' : undefined) });
+    registerPolicyController(mgr, deps);
+    registerSlaTierController(mgr, deps);
+    await mgr.start();
+  });
+  after(async () => {
+    await mgr.stop(100);
+  });
+
+  test('the older instance is Routed at the gateway URL; the newer gets RouteConflict; deleting the older hands the route over', async () => {
+    api.upsert('apiinstances', instance('a', { labels: { exposure: 'partner' } }));
+    await eventually(() => ready('ApiInstance', 'a')?.reason === 'Routed', 'a Routed');
+    assert.equal(status('ApiInstance', 'a')!.endpoint, 'http://127.0.0.1:8080/flights/v1');
+    assert.equal(status('ApiInstance', 'a')!.gateway, 'default');
+    assert.equal(status('ApiInstance', 'a')!.observedGeneration, 1);
+
+    api.upsert('apiinstances', instance('b'));
+    await eventually(() => ready('ApiInstance', 'b')?.reason === 'RouteConflict', 'b RouteConflict');
+    assert.match(ready('ApiInstance', 'b')!.message, /ApiInstance "max-prod\/a" is older and already claims any host with basePath "\/flights\/v1"/);
+    assert.equal(status('ApiInstance', 'b')!.endpoint, undefined);
+
+    // Moving b to another path ends the conflict without touching a.
+    const b = api.store('apiinstances').get(`${NS}/b`)!;
+    api.upsert('apiinstances', { ...b, metadata: { ...b.metadata, generation: 2 }, spec: { ...(b.spec as object), basePath: '/flights/v2' } });
+    await eventually(() => ready('ApiInstance', 'b')?.reason === 'Routed', 'b Routed on its own path');
+    assert.equal(status('ApiInstance', 'b')!.observedGeneration, 2);
+
+    // A third instance on a's path waits for a, and gets the route when a goes.
+    api.upsert('apiinstances', instance('c'));
+    await eventually(() => ready('ApiInstance', 'c')?.reason === 'RouteConflict', 'c RouteConflict');
+    api.remove('apiinstances', `${NS}/a`);
+    await eventually(() => ready('ApiInstance', 'c')?.reason === 'Routed', 'c Routed after a is gone');
+    await eventually(() => eventsOf('c').length === 2, 'c events');
+    assert.deepEqual(eventsOf('c'), ['Warning RouteConflict', 'Normal Routed']);
+  });
+
+  test('an instance waits for its Asset, and is Routed once it appears', async () => {
+    api.upsert('apiinstances', instance('hotels', { basePath: '/hotels', asset: 'hotels-eapi' }));
+    await eventually(() => ready('ApiInstance', 'hotels')?.reason === 'AssetNotFound', 'AssetNotFound');
+    assert.equal(ready('ApiInstance', 'hotels')!.message, 'Asset "hotels-eapi" does not exist in namespace "max-home"');
+    api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'hotels-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Hotels', version: '1.0.0' } });
+    await eventually(() => ready('ApiInstance', 'hotels')?.reason === 'Routed', 'Routed once the Asset exists');
+  });
+
+  test('an automated policy follows instance labels; a targeted one follows its instance', async () => {
+    api.upsert('policies', {
+      apiVersion: V,
+      kind: 'Policy',
+      metadata: { name: 'partner-cors', namespace: NS, generation: 1 },
+      spec: { type: 'cors', selector: { matchLabels: { exposure: 'partner' } }, config: { allowOrigins: ['*'] } },
+    });
+    await eventually(() => ready('Policy', 'partner-cors')?.reason === 'Applied', 'Applied');
+    assert.deepEqual(status('Policy', 'partner-cors')!.appliedTo, []);
+    for (const name of ['c', 'hotels']) {
+      const i = api.store('apiinstances').get(`${NS}/${name}`)!;
+      api.upsert('apiinstances', { ...i, metadata: { ...i.metadata, labels: { exposure: 'partner' } } });
+    }
+    await eventually(() => status('Policy', 'partner-cors')?.appliedCount === 2, 'applied to the two labelled instances');
+    assert.deepEqual(status('Policy', 'partner-cors')!.appliedTo, ['c', 'hotels']);
+
+    api.upsert('policies', {
+      apiVersion: V,
+      kind: 'Policy',
+      metadata: { name: 'key', namespace: NS, generation: 1 },
+      spec: { type: 'api-key', targetRef: { name: 'later' }, config: {} },
+    });
+    await eventually(() => ready('Policy', 'key')?.reason === 'TargetNotFound', 'TargetNotFound');
+    api.upsert('apiinstances', instance('later', { basePath: '/later' }));
+    await eventually(() => ready('Policy', 'key')?.reason === 'Applied', 'Applied once the instance exists');
+    assert.deepEqual(status('Policy', 'key')!.appliedTo, ['later']);
+  });
+
+  test('a policy stored with a bad config (before the webhook existed) is reported', async () => {
+    api.upsert('policies', {
+      apiVersion: V,
+      kind: 'Policy',
+      metadata: { name: 'old-limit', namespace: NS, generation: 1 },
+      spec: { type: 'rate-limit', targetRef: { name: 'c' }, config: { limits: [{ requests: 0, period: 'minute' }] } },
+    });
+    await eventually(() => ready('Policy', 'old-limit')?.reason === 'InvalidConfig', 'InvalidConfig');
+    assert.equal(ready('Policy', 'old-limit')!.message, 'spec.config is invalid: /spec/config/limits/0/requests: must be >= 1');
+    assert.equal(ready('Policy', 'old-limit')!.status, 'False');
+  });
+
+  test('a tier counts Approved contracts as they are approved and revoked, and notices its instance going', async () => {
+    api.upsert('slatiers', {
+      apiVersion: V,
+      kind: 'SlaTier',
+      metadata: { name: 'gold', namespace: NS, generation: 1 },
+      spec: { apiInstanceRef: { name: 'later' }, limits: [{ requests: 1000, period: 'minute' }], approval: 'automatic' },
+    });
+    await eventually(() => ready('SlaTier', 'gold')?.reason === 'Available', 'gold Available');
+    assert.equal(status('SlaTier', 'gold')!.contracts, 0);
+    const contract = (name: string, state: string): Obj => ({
+      apiVersion: V,
+      kind: 'Contract',
+      metadata: { name, namespace: NS },
+      spec: { apiInstanceRef: { name: 'later' }, tier: 'gold', consumer: { organization: 'mule', namespace: 'mule-prod', apiKey: name }, decision: 'Approved' },
+      status: { state },
+    });
+    api.upsert('contracts', contract('k1', 'Pending'));
+    api.upsert('contracts', contract('k2', 'Approved'));
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 1, 'one approved');
+    api.upsert('contracts', contract('k1', 'Approved'));
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 2, 'two approved');
+    api.upsert('contracts', contract('k2', 'Revoked'));
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 1, 'one revoked');
+    api.remove('contracts', `${NS}/k1`);
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 0, 'contract deleted');
+
+    api.remove('apiinstances', `${NS}/later`);
+    await eventually(() => ready('SlaTier', 'gold')?.reason === 'InstanceNotFound', 'InstanceNotFound');
+    await eventually(() => ready('Policy', 'key')?.reason === 'TargetNotFound', 'the policy notices too');
+  });
+
+  test('a resync in a steady state writes nothing', async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    const rv = api.rv;
+    const count = events.length;
+    for (const spec of [APIINSTANCES, POLICIES, SLATIERS, CONTRACTS]) mgr.informer(spec).resync();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(api.rv, rv, 'no status writes without a change');
+    assert.equal(events.length, count, 'no Events without a transition');
+  });
+});
