@@ -1,0 +1,165 @@
+// Shared helpers for the gateway tests (unit and the standalone e2e): config
+// fixtures, a loopback upstream that echoes what it received, an in-process
+// gateway over a config directory.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { generateApiKey, hashApiKey } from '../../../api/apikey-format.ts';
+import type { Credential, PolicyEntry, Route, Tier } from '../../../api/gateway/v1.ts';
+import { renderParts, writeParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
+import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
+
+export const GATEWAY = 'test-gw';
+
+export function route(id: string, over: Partial<Route> & { upstream?: Partial<Route['upstream']> } = {}): Route {
+  const { upstream, ...rest } = over;
+  return {
+    id,
+    hostnames: [],
+    basePath: `/${id.split('/').pop()}`,
+    policies: [],
+    tiers: [],
+    ...rest,
+    upstream: { url: 'http://127.0.0.1:9', timeoutMs: 2000, ...upstream },
+  };
+}
+
+let order = 0;
+export function policy(type: PolicyEntry['type'], config: Record<string, unknown> = {}, name?: string, ord?: number): PolicyEntry {
+  order++;
+  return { name: name ?? `ns/${type}-${order}`, type, order: ord ?? order, config };
+}
+
+export const gold: Tier = { name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] };
+
+export function cred(routeId: string, over: Partial<Credential> = {}): Credential {
+  return { route: routeId, contract: `${routeId}-contract`, client: 'consumer/app', tier: 'gold', ...over };
+}
+
+/** A fresh key and its hash. */
+export function newKey(): { key: string; hash: string } {
+  const key = generateApiKey();
+  return { key, hash: hashApiKey(key) };
+}
+
+export function silent(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** A config directory that remembers what it last wrote, so updates rewrite only changed parts. */
+export class ConfigDir {
+  readonly dir: string;
+  gateway: string;
+  generation = 0;
+  routes: Route[] = [];
+  credentials: Record<string, Credential> = {};
+  #last: RenderedPart[] | undefined;
+
+  private constructor(dir: string, gateway: string) {
+    this.dir = dir;
+    this.gateway = gateway;
+  }
+
+  static async create(gateway = GATEWAY): Promise<ConfigDir> {
+    return new ConfigDir(await mkdtemp(join(tmpdir(), 'crossgate-gw-')), gateway);
+  }
+
+  input(): ConfigInput {
+    return { gateway: this.gateway, generation: this.generation, routes: this.routes, credentials: this.credentials };
+  }
+
+  /** Renders the next generation and writes the parts that changed (Manifest last). */
+  async write(): Promise<string[]> {
+    this.generation++;
+    const parts = renderParts(this.input(), this.#last);
+    const written = await writeParts(this.dir, parts, this.#last);
+    this.#last = parts;
+    return written;
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Received {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface Upstream {
+  server: Server;
+  url: string;
+  port: number;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback upstream. Default handler: 200 JSON echo of method, url, headers and body.
+ * Paths starting with /slow wait ?ms=N before answering.
+ */
+export async function startUpstream(handler?: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<Upstream> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      if (handler) return handler(req, res, body);
+      const send = () => {
+        const out = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body });
+        res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes', connection: 'keep-alive', 'keep-alive': 'timeout=5' });
+        res.end(out);
+      };
+      const m = /^\/[^?]*slow[^?]*\?ms=(\d+)/.exec(req.url ?? '');
+      if (m) setTimeout(send, Number(m[1]));
+      else send();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    received,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** An in-process gateway on 127.0.0.1 (random ports) over a config directory. */
+export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean } = {}): Promise<RunningGateway> {
+  const gw = await startGateway({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    source: { kind: 'directory', dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: over.logger ?? silent(),
+    accessLog: over.accessLog ?? false,
+    redisUrl: over.redisUrl,
+    configDebounceMs: 5,
+  });
+  await gw.sourceStarted;
+  return gw;
+}
+
+/** Waits until the gateway serves `generation` (or later). */
+export async function waitForGeneration(gw: RunningGateway, generation: number, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while ((gw.loader.current?.generation ?? -1) < generation) {
+    if (Date.now() - start > timeoutMs) throw new Error(`generation ${generation} not loaded after ${timeoutMs} ms (serving ${gw.loader.current?.generation}, pending: ${gw.loader.status().pending})`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export { hashApiKey };
