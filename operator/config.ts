@@ -15,6 +15,8 @@ export interface OperatorConfig {
   workers: number;
   /** Namespace the gateway config ConfigMaps are written to. */
   gatewayNamespace: string;
+  /** Where clients reach the gateway (for ApiInstance status.endpoint), e.g. https://api.example.com. */
+  gatewayUrl: string | undefined;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -51,5 +53,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     watchSilenceMs: int(env, 'CROSSGATE_WATCH_SILENCE_MS', 5 * 60_000, 1000),
     workers: int(env, 'CROSSGATE_WORKERS', 4, 1),
     gatewayNamespace: env['CROSSGATE_GATEWAY_NAMESPACE'] || env['CROSSGATE_NAMESPACE'] || 'crossgate-system',
+    gatewayUrl: env['CROSSGATE_GATEWAY_URL'] || undefined,
   };
 }

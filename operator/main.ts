@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   });
   const status = new StatusWriter({ client: clients.custom });
   const events = new EventRecorder({ client: clients.core, logger: log });
-  registerControllers(mgr, { http: clients.http, status, events, workers: cfg.workers, gatewayNamespace: cfg.gatewayNamespace });
+  registerControllers(mgr, { http: clients.http, status, events, workers: cfg.workers, gatewayNamespace: cfg.gatewayNamespace, ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}) });
 
   const health = await startHealthServer({
     host: cfg.healthHost,

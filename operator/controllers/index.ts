@@ -2,7 +2,11 @@
 import type { Manager } from '../lib/controller.ts';
 import { registerOrganizationController, type Deps } from './organization.ts';
 import { registerOrgTrustController } from './orgtrust.ts';
+import { registerAssetController } from './asset.ts';
 import { registerAssetShareController } from './assetshare.ts';
+import { registerApiInstanceController } from './apiinstance.ts';
+import { registerPolicyController } from './policy.ts';
+import { registerSlaTierController } from './slatier.ts';
 import { registerApiKeyController } from './apikey.ts';
 import { registerContractController } from './contract.ts';
 import { registerGatewayConfigController } from './gatewayconfig.ts';
@@ -11,12 +15,18 @@ export interface ControllerDeps extends Deps {
   workers: number;
   /** Namespace of the gateway config ConfigMaps. */
   gatewayNamespace: string;
+  /** Where clients reach the gateway, for ApiInstance status.endpoint. */
+  gatewayUrl?: string;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerOrganizationController(mgr, deps);
   registerOrgTrustController(mgr, deps);
+  registerAssetController(mgr, deps);
   registerAssetShareController(mgr, deps);
+  registerApiInstanceController(mgr, deps);
+  registerPolicyController(mgr, deps);
+  registerSlaTierController(mgr, deps);
   registerApiKeyController(mgr, deps);
   registerContractController(mgr, deps);
   registerGatewayConfigController(mgr, deps);
