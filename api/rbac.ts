@@ -77,3 +77,13 @@ export function webhookClusterRole(name = 'crossgate-webhook'): Record<string, u
     ],
   };
 }
+
+/** The gateway only reads its config: bound by a RoleBinding in the gateway config namespace, so it reads nothing else. */
+export function gatewayClusterRole(name = 'crossgate-gateway'): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
+  };
+}

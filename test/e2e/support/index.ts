@@ -8,4 +8,5 @@ export { tcpProxy, kubeconfigVia, proxyToApiserver, type TcpProxy } from "./prox
 export { installCrossgate, operatorKubeconfig, serviceAccountKubeconfig, startOperator, getJson, condition, waitForCondition, ROOT, OPERATOR_NAMESPACE, type RunningOperator } from "./operator.ts";
 export { startWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess } from "./webhook.ts";
 export { readGatewayConfig, type GatewayConfig } from "./gateway-config.ts";
+export { startGatewayProcess, startUpstream, freePort, type RunningGateway, type Upstream } from "./gateway.ts";
 export { isLocalControlPlane, localOnly, restartApiserver } from "./local.ts";

@@ -15,6 +15,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 export const OPERATOR_NAMESPACE = 'crossgate-system';
 const SA = 'crossgate-operator';
 export const WEBHOOK_SA = 'crossgate-webhook';
+export const GATEWAY_SA = 'crossgate-gateway';
 
 let installed: Promise<void> | undefined;
 
@@ -48,6 +49,17 @@ metadata: {name: crossgate-webhook}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-webhook}
 subjects:
 - {kind: ServiceAccount, name: ${WEBHOOK_SA}, namespace: ${OPERATOR_NAMESPACE}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ${GATEWAY_SA}, namespace: ${OPERATOR_NAMESPACE}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: crossgate-gateway, namespace: ${OPERATOR_NAMESPACE}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-gateway}
+subjects:
+- {kind: ServiceAccount, name: ${GATEWAY_SA}, namespace: ${OPERATOR_NAMESPACE}}
 `);
   })();
   return installed;
