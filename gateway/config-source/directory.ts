@@ -23,6 +23,8 @@ export interface DirectorySourceOptions {
   debounceMs?: number;
   /** Periodic rescan; default 2000 ms; 0 disables. */
   rescanMs?: number;
+  /** Use fs.watch; default true (false: rescans only, e.g. where inotify is unavailable). */
+  watch?: boolean;
 }
 
 interface Seen {
@@ -38,6 +40,7 @@ export class DirectorySource implements ConfigSource {
   #log: Logger;
   #debounceMs: number;
   #rescanMs: number;
+  #useWatch: boolean;
   #seen = new Map<string, Seen>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -54,20 +57,25 @@ export class DirectorySource implements ConfigSource {
     this.#log = opts.logger.child({ source: 'directory', dir: opts.dir });
     this.#debounceMs = opts.debounceMs ?? 50;
     this.#rescanMs = opts.rescanMs ?? 2000;
+    this.#useWatch = opts.watch ?? true;
   }
 
   async start(): Promise<void> {
     await this.rescan();
     this.#loader.flush();
+    if (this.#useWatch) this.#startWatch();
+    if (this.#rescanMs > 0) {
+      this.#interval = setInterval(() => void this.rescan(), this.#rescanMs);
+      this.#interval.unref();
+    }
+  }
+
+  #startWatch(): void {
     try {
       this.#watcher = watch(this.dir, { persistent: false }, () => this.#kick());
       this.#watcher.on('error', (err) => this.#log.warn({ err: err.message }, 'fs.watch failed; relying on the periodic rescan'));
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'fs.watch unavailable; relying on the periodic rescan');
-    }
-    if (this.#rescanMs > 0) {
-      this.#interval = setInterval(() => void this.rescan(), this.#rescanMs);
-      this.#interval.unref();
     }
   }
 

@@ -14,7 +14,7 @@ import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
 
 export const GATEWAY = 'test-gw';
 
-export function route(id: string, over: Partial<Route> & { upstream?: Partial<Route['upstream']> } = {}): Route {
+export function route(id: string, over: Partial<Omit<Route, 'upstream'>> & { upstream?: Partial<Route['upstream']> } = {}): Route {
   const { upstream, ...rest } = over;
   return {
     id,

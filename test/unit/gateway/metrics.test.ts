@@ -1,0 +1,46 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { GatewayMetrics, RecentWindow } from '../../../gateway/metrics.ts';
+import { parseListen } from '../../../gateway/main.ts';
+
+describe('metrics', () => {
+  test('client label capped: past maxClients the rest are "_other"; anonymous is "-"', async () => {
+    const m = new GatewayMetrics({ maxClients: 2, defaultMetrics: false });
+    const now = Date.now();
+    for (const c of ['a/1', 'a/2', 'a/3', 'a/1', undefined]) m.observe('ns/api', c, 200, 0.01, now);
+    m.observe('ns/api', 'a/4', 503, 0.02, now);
+    const text = await m.registry.metrics();
+    assert.match(text, /crossgate_gateway_requests_total\{api="ns\/api",client="a\/1",code_class="2xx"\} 2/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="ns\/api",client="a\/2",code_class="2xx"\} 1/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="ns\/api",client="_other",code_class="2xx"\} 1/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="ns\/api",client="_other",code_class="5xx"\} 1/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="ns\/api",client="-",code_class="2xx"\} 1/);
+    assert.match(text, /crossgate_gateway_request_duration_seconds_count\{api="ns\/api"\} 6/);
+  });
+
+  test('recent window: requests and error % per API over the last 5 minutes, older buckets forgotten', () => {
+    const w = new RecentWindow(300_000, 10_000);
+    const t = Date.parse('2026-01-01T00:00:00Z');
+    for (let i = 0; i < 8; i++) w.record('ns/a', 200, 0.01, t + i * 1000);
+    w.record('ns/a', 429, 0.001, t + 9000);
+    w.record('ns/a', 502, 0.5, t + 9500);
+    w.record('ns/b', 200, 0.02, t);
+    const s = w.summary(t + 60_000);
+    assert.equal(s.windowSeconds, 300);
+    assert.deepEqual(s.apis['ns/a'], { requests: 10, clientErrors: 1, serverErrors: 1, errorPercent: 20, meanMs: 58.1 });
+    assert.equal(s.apis['ns/b']?.requests, 1);
+    w.record('ns/b', 500, 0.02, t + 301_000);
+    const later = w.summary(t + 301_000);
+    assert.equal(later.apis['ns/a'], undefined, 'five minutes later ns/a has no traffic in the window');
+    assert.deepEqual(later.apis['ns/b'], { requests: 1, clientErrors: 0, serverErrors: 1, errorPercent: 100, meanMs: 20 });
+  });
+
+  test('parseListen', () => {
+    assert.deepEqual(parseListen('0.0.0.0:8080', '127.0.0.1'), { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(parseListen(':9090', '127.0.0.1'), { host: '127.0.0.1', port: 9090 });
+    assert.deepEqual(parseListen('8081', '127.0.0.1'), { host: '127.0.0.1', port: 8081 });
+    assert.deepEqual(parseListen('[::1]:0', '127.0.0.1'), { host: '::1', port: 0 });
+    assert.throws(() => parseListen('localhost', '127.0.0.1'), /expected host:port/);
+    assert.throws(() => parseListen('h:99999', '127.0.0.1'), /bad port/);
+  });
+});
