@@ -1,94 +1,18 @@
-// Installs crossgate's cluster-wide pieces (CRDs, ClusterRoles, the operator's
-// namespace, ServiceAccount and binding) and runs the operator as a local
-// process that authenticates as that ServiceAccount, so every e2e test also
-// proves the generated least-privilege ClusterRole is enough.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { kubectl, applyYaml } from './kubectl.ts';
-import { kubeConfig } from './client.ts';
+// Runs the operator as a local process that authenticates as its
+// ServiceAccount, so every e2e test also proves the generated least-privilege
+// ClusterRole is enough.
+import { join } from 'node:path';
+import { kubectl } from './kubectl.ts';
 import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
+import { ROOT, OPERATOR_NAMESPACE, OPERATOR_SA, installCrossgate, serviceAccountKubeconfig } from './install.ts';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const OPERATOR_NAMESPACE = 'crossgate-system';
-const SA = 'crossgate-operator';
-export const WEBHOOK_SA = 'crossgate-webhook';
-export const GATEWAY_SA = 'crossgate-gateway';
+export { ROOT, OPERATOR_NAMESPACE, installCrossgate, serviceAccountKubeconfig };
+export { WEBHOOK_SA, GATEWAY_SA } from './install.ts';
 
-let installed: Promise<void> | undefined;
-
-/** Idempotent: CRDs (waited for Established), ClusterRoles, namespace, ServiceAccount, ClusterRoleBinding. */
-export function installCrossgate(): Promise<void> {
-  installed ??= (async () => {
-    await kubectl(['apply', '-f', join(ROOT, 'crds'), '-f', join(ROOT, 'config', 'rbac')]);
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(ROOT, 'crds')]);
-    await applyYaml(`apiVersion: v1
-kind: Namespace
-metadata: {name: ${OPERATOR_NAMESPACE}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: ${SA}, namespace: ${OPERATOR_NAMESPACE}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: crossgate-operator}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-operator}
-subjects:
-- {kind: ServiceAccount, name: ${SA}, namespace: ${OPERATOR_NAMESPACE}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: ${WEBHOOK_SA}, namespace: ${OPERATOR_NAMESPACE}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: crossgate-webhook}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-webhook}
-subjects:
-- {kind: ServiceAccount, name: ${WEBHOOK_SA}, namespace: ${OPERATOR_NAMESPACE}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: ${GATEWAY_SA}, namespace: ${OPERATOR_NAMESPACE}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: crossgate-gateway, namespace: ${OPERATOR_NAMESPACE}}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-gateway}
-subjects:
-- {kind: ServiceAccount, name: ${GATEWAY_SA}, namespace: ${OPERATOR_NAMESPACE}}
-`);
-  })();
-  return installed;
-}
-
-/** A kubeconfig that acts as the operator's ServiceAccount (a TokenRequest token), optionally via another server URL. */
+/** A kubeconfig that acts as the operator's ServiceAccount, optionally via another server URL. */
 export function operatorKubeconfig(opts: { from?: string } = {}): Promise<string> {
-  return serviceAccountKubeconfig(SA, opts);
-}
-
-/** A kubeconfig that acts as a crossgate ServiceAccount, so tests run components with their real, least privileges. */
-export async function serviceAccountKubeconfig(sa: string, opts: { from?: string } = {}): Promise<string> {
-  await installCrossgate();
-  const token = (await kubectl(['create', 'token', sa, '-n', OPERATOR_NAMESPACE, '--duration=2h'])).stdout.trim();
-  const kc = kubeConfig(opts.from);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  kc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: sa, token }],
-    contexts: [{ name: sa, cluster: cluster.name, user: sa }],
-    currentContext: sa,
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'crossgate-operator-kubeconfig-'));
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
-  // Not node:test's after(): called from a before() hook it would run as soon as that hook ends.
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return file;
+  return serviceAccountKubeconfig(OPERATOR_SA, opts);
 }
 
 export interface RunningOperator {

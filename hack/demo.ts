@@ -1,0 +1,191 @@
+// `make demo`: a local control plane, the operator, webhook and gateway, the
+// story of examples/ applied in GitOps order, and requests through the gateway.
+// Stops everything on Ctrl-C. `--once` (what the e2e suite runs) exits after
+// the requests instead of waiting.
+//
+// Secrets stay secret here too: keys are used for requests but never printed;
+// the demo shows the command that reads one.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startControlPlane, type ControlPlane } from '../test/controlplane/controlplane.ts';
+import { kubectl, applyYaml } from '../test/e2e/support/kubectl.ts';
+import { waitFor } from '../test/e2e/support/wait.ts';
+import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, installCrossgate, serviceAccountKubeconfig } from '../test/e2e/support/install.ts';
+
+const once = process.argv.includes('--once');
+const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (s = '') => console.log(s);
+const step = (s: string) => say(`\n${bold(`▸ ${s}`)}`);
+const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
+
+const children: ChildProcess[] = [];
+let cp: ControlPlane | undefined;
+let upstream: Server | undefined;
+const logDir = mkdtempSync(join(tmpdir(), 'crossgate-demo-'));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const log = createWriteStream(join(logDir, `${name}.log`));
+  const child = spawn(process.execPath, [join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout!.pipe(log);
+  child.stderr!.pipe(log);
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`${name} exited (${code ?? signal}); see ${join(logDir, `${name}.log`)}`);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('\nstopping gateway, webhook, operator and the control plane…');
+    await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found'], { allowFail: true, timeoutMs: 5000 }).catch(() => undefined);
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+            c.once('exit', () => (clearTimeout(t), resolve()));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    upstream?.close();
+    await cp?.stop();
+    if (code === 0 && once) rmSync(logDir, { recursive: true, force: true });
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+const rawKey = async (secret: string) =>
+  Buffer.from((await kubectl(['get', 'secret', secret, '-n', 'mule-united-prod', '-o', 'jsonpath={.data.apiKey}'])).stdout, 'base64').toString('utf8');
+
+async function main(): Promise<void> {
+  step('building or reusing the control-plane binaries (kube-apiserver, etcd, kube-controller-manager, kubectl)');
+  const binDir = execFileSync(join(ROOT, 'test', 'controlplane', 'build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  step('starting a local control plane on 127.0.0.1');
+  cp = await startControlPlane({ binDir, log: (m) => say(`  ${m}`) });
+  process.env.KUBECONFIG = cp.kubeconfig;
+  process.env.CROSSGATE_KUBECTL = join(binDir, 'kubectl');
+
+  step('installing CRDs, ClusterRoles and ServiceAccounts');
+  await installCrossgate();
+
+  step('starting an upstream (the Flights implementation), the webhook, the operator and the gateway');
+  upstream = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ flights: [{ id: 'MA101', from: 'MUC', to: 'AMS', status: 'on time' }], path: req.url }));
+  });
+  await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const [whPort, opHealth, gwPort, gwAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  run('webhook', 'webhook/main.ts', {
+    KUBECONFIG: await serviceAccountKubeconfig(WEBHOOK_SA),
+    CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
+    CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
+    CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
+    CROSSGATE_WEBHOOK_REGISTER: 'true',
+  });
+  run('operator', 'operator/main.ts', {
+    KUBECONFIG: await serviceAccountKubeconfig(OPERATOR_SA),
+    CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
+    CROSSGATE_HEALTH_ADDR: `127.0.0.1:${opHealth}`,
+    CROSSGATE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
+  });
+  run('gateway', 'gateway/main.ts', {
+    KUBECONFIG: await serviceAccountKubeconfig(GATEWAY_SA),
+    GATEWAY_NAME: 'default',
+    GATEWAY_NAMESPACE: OPERATOR_NAMESPACE,
+    GATEWAY_LISTEN: `127.0.0.1:${gwPort}`,
+    GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${opHealth}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, what: 'operator ready' });
+
+  step('applying examples/ — organizations, and Max Airlines trusting Mule United');
+  await applyYaml(ex('max-airlines', '00-organization.yaml'));
+  await applyYaml(ex('mule-united', '00-organization.yaml'));
+  // The webhook is ready once the apiserver calls it; until then admission would not judge the share below.
+  await waitFor(async () => /denied the request/.test((await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).stderr), {
+    timeoutMs: 60_000,
+    what: 'the webhook to judge requests',
+  });
+  await applyYaml(ex('max-airlines', '10-orgtrust-mule-united.yaml'));
+  await applyYaml(ex('max-airlines', '20-asset-flights-eapi.yaml'));
+  step('sharing the Flights EAPI before Mule United trusts back: admission refuses it');
+  const refused = await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true });
+  say(`  $ kubectl apply -f examples/max-airlines/30-assetshare-flights-eapi.yaml\n  ${refused.stderr.trim().split('\n').join('\n  ')}`);
+
+  step('Mule United trusts back; the GitOps retry of the share succeeds');
+  await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
+  await waitFor(async () => (await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).code === 0, { what: 'share admitted' });
+  for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
+  await kubectl(['patch', 'apiinstance', 'flights', '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstreamUrl } } })]);
+  await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'API share admitted' });
+  await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'keys admitted' });
+  await waitFor(async () => (await kubectl(['get', 'apikey', 'trial-app', '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', { what: 'keys approved' });
+  await waitFor(async () => (await kubectl(['get', 'apikey', 'gate-display', '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', { what: 'keys approved' });
+
+  step('kubectl get crossgate -A');
+  say((await kubectl(['get', 'crossgate', '-A'])).stdout.replace(/^/gm, '  '));
+  step("the issued key's Secret (the key itself stays in it)");
+  say((await kubectl(['get', 'secret', '-n', 'mule-united-prod', '-l', 'crossgate.dev/apikey'])).stdout.replace(/^/gm, '  '));
+  say("  read one: kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
+
+  const gw = `http://127.0.0.1:${gwPort}`;
+  const gold = await rawKey('gate-display-apikey');
+  const trial = await rawKey('trial-app-apikey');
+  await waitFor(async () => (await fetch(`${gw}/flights/v1/flights`, { headers: { 'x-api-key': gold } }).catch(() => undefined))?.status === 200, {
+    timeoutMs: 30_000,
+    what: 'the gateway to serve the gold key',
+  });
+  step('requests through the gateway');
+  const show = async (label: string, headers: Record<string, string>) => {
+    const res = await fetch(`${gw}/flights/v1/flights`, { headers });
+    const body = (await res.text()).slice(0, 160);
+    const extra = res.headers.get('retry-after') ? `  (Retry-After: ${res.headers.get('retry-after')}s)` : '';
+    say(`  ${label.padEnd(38)} → ${res.status}${extra}  ${body}`);
+    return res.status;
+  };
+  const ok = await show('GET with the gold key', { 'x-api-key': gold });
+  const noKey = await show('GET without a key', {});
+  let over = 0;
+  for (let i = 1; i <= 4; i++) over = await show(`GET with the trial key (#${i} of 3/min)`, { 'x-api-key': trial });
+
+  step('where to look next');
+  say(`  export KUBECONFIG=${cp.kubeconfig}`);
+  say(`  kubectl get org,otr,assetshares -A; kubectl get apikeys -n mule-united-prod; kubectl get contracts -n max-airlines-prod`);
+  say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
+  say(`  gateway: ${gw}/flights/v1/flights   metrics: http://127.0.0.1:${gwAdmin}/metrics   operator metrics: http://127.0.0.1:${opHealth}/metrics`);
+  say(`  logs: ${logDir}`);
+  const success = ok === 200 && noKey === 401 && over === 429;
+  if (!success) {
+    console.error(`\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}`);
+    await stop(1);
+  }
+  if (once) await stop(0);
+  say('\nrunning; Ctrl-C stops everything.');
+}
+
+main().catch(async (err) => {
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}\nlogs: ${logDir}`);
+  await stop(1);
+});

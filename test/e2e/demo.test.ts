@@ -1,0 +1,21 @@
+// The README's first command, in its non-interactive mode: it must start
+// everything itself, tell the story, and stop cleanly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, localOnly } from './support/index.ts';
+
+test('make demo (--once): share refused then admitted, 200 with a key, 401 without, 429 over the tier, clean stop', { skip: localOnly }, () => {
+  const env = { ...process.env };
+  delete env.KUBECONFIG; // the demo starts a control plane of its own
+  const r = spawnSync(process.execPath, [join(ROOT, 'hack', 'demo.ts'), '--once'], { cwd: ROOT, env, encoding: 'utf8', timeout: 240_000 });
+  const out = `${r.stdout}\n${r.stderr}`;
+  assert.equal(r.status, 0, out.slice(-3000));
+  assert.match(out, /admission webhook "[^"]+" denied the request: .*OrgTrust "max-airlines" in namespace "mule-united"/);
+  assert.match(out, /GET with the gold key\s+→ 200/);
+  assert.match(out, /GET without a key\s+→ 401/);
+  assert.match(out, /GET with the trial key \(#4 of 3\/min\)\s+→ 429 {2}\(Retry-After: \d+s\)/);
+  assert.match(out, /stopping gateway, webhook, operator and the control plane/);
+  assert.doesNotMatch(out, /cgk_[A-Za-z0-9_-]{43}_[0-9a-f]{8}/, 'the demo never prints a raw key');
+});
