@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { KINDS } from '../api/v1alpha1/index.ts';
 import { crdFor, crdFileName } from '../api/crd.ts';
+import { policyReference } from '../api/policy-docs.ts';
 import { gatewayClusterRole, operatorClusterRole, userClusterRoles, webhookClusterRole } from '../api/rbac.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,6 +23,7 @@ export function generatedFiles(): Map<string, string> {
   files.set('config/rbac/operator-clusterrole.yaml', docs([operatorClusterRole()]));
   files.set('config/rbac/webhook-clusterrole.yaml', docs([webhookClusterRole()]));
   files.set('config/rbac/gateway-clusterrole.yaml', docs([gatewayClusterRole()]));
+  files.set('docs/policies.md', policyReference() + '\n');
   return files;
 }
 
