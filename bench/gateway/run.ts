@@ -1,0 +1,304 @@
+// Gateway benchmark (on demand, not in CI): `npm run bench:gateway`, or
+//   PATH=$PWD/node_modules/.bin:$PATH node bench/gateway/run.ts [--profile]
+//
+// One upstream (bench/gateway/upstream.ts, its own process), and in front of
+// it, one at a time:
+//   direct                          no proxy
+//   nginx                           Debian's nginx as a plain reverse proxy (1 worker, keep-alive upstream), if installed
+//   gateway, no policies            the gateway as a plain reverse proxy
+//   gateway, api-key, 1 key         key hashed and looked up, SLA tier counted
+//   gateway, api-key, 10,000 keys   the same with 10,000 keys loaded (requests rotate over 100 of them)
+// Two measurements per target:
+//   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
+//   latency     one connection, BENCH_LATENCY_REQUESTS (3000) sequential requests timed with hrtime: p50/p99 in µs
+// Prints a markdown table and the ratios; writes bench/results/gateway-<time>.json.
+// --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time.
+// Everything listens on 127.0.0.1 and is stopped at the end, also on failure.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import { Pool } from 'undici';
+import { generateApiKey, hashApiKey } from '../../api/apikey-format.ts';
+import type { Credential, Route } from '../../api/gateway/v1.ts';
+import { renderParts, writeParts } from '../../gateway/config-source/write.ts';
+import { summarizeProfile } from './profile-top.ts';
+
+const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const env = process.env;
+const DURATION = Number(env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
+const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
+const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
+const PROFILE = process.argv.includes('--profile');
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+const children: ChildProcess[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'crossgate-bench-'));
+const say = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`${url} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stop(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    c.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    c.kill('SIGTERM');
+  });
+}
+
+async function startUpstream(): Promise<{ port: number; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [join(ROOT, 'bench/gateway/upstream.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(proc);
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once('line', resolve);
+    proc.once('exit', (c) => reject(new Error(`upstream exited ${c}`)));
+  });
+  return { port: Number(line), proc };
+}
+
+interface Keys {
+  keys: string[];
+  credentials: Record<string, Credential>;
+}
+
+function makeKeys(n: number): Keys {
+  const keys: string[] = [];
+  const credentials: Record<string, Credential> = {};
+  for (let i = 0; i < n; i++) {
+    const key = generateApiKey();
+    keys.push(key);
+    credentials[hashApiKey(key)] = { route: 'bench/keyed', contract: `bench/contract-${i}`, client: `consumer/app-${i}`, tier: 'bench' };
+  }
+  return { keys, credentials };
+}
+
+async function writeConfig(dir: string, upstreamPort: number, creds: Keys): Promise<void> {
+  const upstream = { url: `http://127.0.0.1:${upstreamPort}/api`, timeoutMs: 10_000 };
+  const routes: Route[] = [
+    { id: 'bench/plain', hostnames: [], basePath: '/plain', upstream, policies: [], tiers: [] },
+    {
+      id: 'bench/keyed',
+      hostnames: [],
+      basePath: '/keyed',
+      upstream,
+      policies: [{ name: 'bench/key', type: 'api-key', order: 1, config: {} }],
+      tiers: [{ name: 'bench', limits: [{ requests: 1_000_000_000, periodSeconds: 60 }] }],
+    },
+  ];
+  await writeParts(dir, renderParts({ gateway: 'bench', generation: 1, routes, credentials: creds.credentials }));
+}
+
+async function startGateway(dir: string, profileDir?: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'gateway/main.ts'), '--gateway', 'bench', '--config-dir', dir];
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, GATEWAY_ACCESS_LOG: ACCESS_LOG, LOG_LEVEL: 'info' },
+  });
+  children.push(proc);
+  await waitHttp(`http://127.0.0.1:${adminPort}/readyz`);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+async function startNginx(upstreamPort: number): Promise<{ url: string; proc: ChildProcess } | undefined> {
+  if (!NGINX) return undefined;
+  const port = await freePort();
+  const prefix = join(tmp, 'nginx');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const conf = `
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location /plain/ {
+      proxy_pass http://app/api/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+    }
+  }
+}
+`;
+  writeFileSync(join(prefix, 'nginx.conf'), conf);
+  const proc = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'logs/error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(proc);
+  await waitHttp(`http://127.0.0.1:${port}/plain/MX123`);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+interface Row {
+  target: string;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  errors: number;
+  seqP50us: number;
+  seqP99us: number;
+}
+
+function headersFor(keys: string[] | undefined, i: number): Record<string, string> | undefined {
+  return keys ? { 'x-api-key': keys[i % keys.length]! } : undefined;
+}
+
+async function sequentialLatency(url: string, keys: string[] | undefined): Promise<{ p50: number; p99: number }> {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, { connections: 1 });
+  const path = u.pathname;
+  const one = async (i: number) => {
+    const r = await pool.request({ path, method: 'GET', headers: headersFor(keys, i) });
+    await r.body.dump();
+    if (r.statusCode !== 200) throw new Error(`${url}: HTTP ${r.statusCode}`);
+  };
+  for (let i = 0; i < 300; i++) await one(i);
+  const samples = new Float64Array(LAT_REQUESTS);
+  for (let i = 0; i < LAT_REQUESTS; i++) {
+    const t = process.hrtime.bigint();
+    await one(i);
+    samples[i] = Number(process.hrtime.bigint() - t) / 1000;
+  }
+  await pool.close();
+  samples.sort();
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)) };
+}
+
+async function measure(target: string, url: string, keys?: string[]): Promise<Row> {
+  say(`${target}: warm-up`);
+  const requests = keys ? [{ setupRequest: (req: { headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
+    const n = ((ctx.n as number | undefined) ?? Math.floor(Math.random() * keys.length)) + 1;
+    ctx.n = n;
+    return { ...req, headers: { ...req.headers, 'x-api-key': keys[n % keys.length]! } };
+  } }] : undefined;
+  await autocannon({ url, connections: CONNECTIONS, duration: 2, requests });
+  say(`${target}: throughput, ${CONNECTIONS} connections, ${DURATION} s`);
+  const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests });
+  say(`${target}: latency, ${LAT_REQUESTS} sequential requests`);
+  const seq = await sequentialLatency(url, keys);
+  return { target, rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx, seqP50us: seq.p50, seqP99us: seq.p99 };
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| target | req/s | p50 ms (load) | p99 ms (load) | non-2xx/errors | p50 µs (sequential) | p99 µs (sequential) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.target} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.seqP50us} | ${r.seqP99us} |`),
+  ];
+  return lines.join('\n');
+}
+
+function ratios(rows: Row[]): string {
+  const by = (t: string) => rows.find((r) => r.target.startsWith(t));
+  const direct = by('direct')!;
+  const nginx = by('nginx');
+  const out: string[] = [];
+  for (const r of rows) {
+    if (r === direct || r === nginx) continue;
+    let line = `- ${r.target}: ${(r.rps / direct.rps).toFixed(2)}× direct throughput, +${r.seqP50us - direct.seqP50us} µs p50 / +${r.seqP99us - direct.seqP99us} µs p99 added latency`;
+    if (nginx) line += `; ${(r.rps / nginx.rps).toFixed(2)}× nginx throughput, ${r.seqP50us - nginx.seqP50us >= 0 ? '+' : ''}${r.seqP50us - nginx.seqP50us} µs p50 vs nginx`;
+    out.push(line);
+  }
+  if (nginx) out.push(`- nginx: ${(nginx.rps / direct.rps).toFixed(2)}× direct throughput, +${nginx.seqP50us - direct.seqP50us} µs p50 / +${nginx.seqP99us - direct.seqP99us} µs p99 added latency`);
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const up = await startUpstream();
+  const one = makeKeys(1);
+  const many = makeKeys(10_000);
+  const dir1 = join(tmp, 'one');
+  const dir10k = join(tmp, 'many');
+  await writeConfig(dir1, up.port, one);
+  await writeConfig(dir10k, up.port, many);
+  const rows: Row[] = [];
+  const direct = `http://127.0.0.1:${up.port}/api/MX123`;
+  rows.push(await measure('direct', direct));
+
+  const ngx = await startNginx(up.port);
+  if (ngx) {
+    rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`));
+    await stop(ngx.proc);
+  } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
+
+  const g1 = await startGateway(dir1);
+  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`));
+  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, one.keys));
+  await stop(g1.proc);
+
+  const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
+  if (profDir) mkdirSync(profDir, { recursive: true });
+  const g10k = await startGateway(dir10k, profDir);
+  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, many.keys.slice(0, 100)));
+  await stop(g10k.proc);
+  await stop(up.proc);
+
+  const md = `${table(rows)}\n\n${ratios(rows)}\n`;
+  process.stdout.write(`\n${md}\n`);
+  process.stdout.write(`machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const out = join(ROOT, 'bench/results', `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG }, null, 2));
+  say(`results: ${out}`);
+  if (profDir) {
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file) process.stdout.write(`\nTop functions by self time (10,000-key gateway, ${join(profDir, file)}):\n${summarizeProfile(join(profDir, file), 25)}\n`);
+    else say('no CPU profile was written');
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) await stop(c);
+  cleanup();
+}
