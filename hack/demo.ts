@@ -8,13 +8,13 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../test/controlplane/controlplane.ts';
 import { kubectl, applyYaml } from '../test/e2e/support/kubectl.ts';
 import { waitFor } from '../test/e2e/support/wait.ts';
-import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, installCrossgate, serviceAccountKubeconfig } from '../test/e2e/support/install.ts';
+import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, freePort, installCrossgate, rawKeyOf, serviceAccountKubeconfig } from '../test/e2e/support/install.ts';
 
 const once = process.argv.includes('--once');
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -26,17 +26,6 @@ const children: ChildProcess[] = [];
 let cp: ControlPlane | undefined;
 let upstream: Server | undefined;
 const logDir = mkdtempSync(join(tmpdir(), 'crossgate-demo-'));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function run(name: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`));
@@ -76,8 +65,7 @@ async function stop(code: number): Promise<never> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-const rawKey = async (secret: string) =>
-  Buffer.from((await kubectl(['get', 'secret', secret, '-n', 'mule-united-prod', '-o', 'jsonpath={.data.apiKey}'])).stdout, 'base64').toString('utf8');
+const rawKey = (secret: string) => rawKeyOf(secret, 'mule-united-prod');
 
 async function main(): Promise<void> {
   step('building or reusing the control-plane binaries (kube-apiserver, etcd, kube-controller-manager, kubectl)');

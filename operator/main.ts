@@ -8,6 +8,7 @@ import { StatusWriter } from './lib/status.ts';
 import { EventRecorder } from './lib/events.ts';
 import { LeaderElector } from './lib/leader-election.ts';
 import { startHealthServer } from './lib/health.ts';
+import { onShutdown } from './lib/shutdown.ts';
 import { loadConfig } from './config.ts';
 import { registerControllers } from './controllers/index.ts';
 
@@ -36,22 +37,13 @@ async function main(): Promise<void> {
   });
 
   let elector: LeaderElector | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
-    force.unref();
-    await mgr.stop().catch((err) => log.error({ err: describeError(err) }, 'manager stop failed'));
-    await elector?.stop().catch((err) => log.error({ err: describeError(err) }, 'lease release failed'));
-    await events.flush();
-    await health.close();
-    await clients.http.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  onShutdown(log, () => [
+    ['manager', () => mgr.stop()],
+    ['lease release', () => elector?.stop()],
+    ['events', () => events.flush()],
+    ['health server', () => health.close()],
+    ['api connections', () => clients.http.close()],
+  ]);
 
   await mgr.startCaches();
   if (!cfg.leaderElect) {

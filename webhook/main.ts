@@ -11,6 +11,7 @@ import { Informer } from '../operator/lib/informer.ts';
 import { describeError, KubeHttp, loadKubeConfig } from '../operator/lib/kube.ts';
 import type { KubernetesObject } from '../operator/lib/keys.ts';
 import { createLogger } from '../operator/lib/logger.ts';
+import { onShutdown } from '../operator/lib/shutdown.ts';
 import { CertificateManager } from './certs.ts';
 import { loadWebhookConfig, type WebhookConfig } from './config.ts';
 import { secretClient, webhookConfigurationClient } from './kube-clients.ts';
@@ -123,19 +124,10 @@ async function main(): Promise<void> {
   const cfg = loadWebhookConfig(process.env, process.argv.slice(2));
   const http = new KubeHttp(loadKubeConfig());
   let running: RunningWebhook | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 30_000);
-    force.unref();
-    await running?.stop().catch((err) => log.error({ err: describeError(err) }, 'stop failed'));
-    await http.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  onShutdown(log, () => [
+    ['webhook', () => running?.stop()],
+    ['api connections', () => http.close()],
+  ]);
   running = await startWebhook(cfg, { http, logger: log });
 }
 

@@ -7,17 +7,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import {
-  ROOT, applyYaml, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
+  ROOT, applyYaml, rawKeyOf, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
 } from './support/index.ts';
 
 const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
 const CONSUMER = 'mule-united-prod';
 const OWNER = 'max-airlines-prod';
 
-async function rawKey(secret: string): Promise<string> {
-  const b64 = (await kubectl(['get', 'secret', secret, '-n', CONSUMER, '-o', 'jsonpath={.data.apiKey}'])).stdout;
-  return Buffer.from(b64, 'base64').toString('utf8');
-}
+const rawKey = (secret: string) => rawKeyOf(secret, CONSUMER);
 async function keyState(name: string): Promise<string | undefined> {
   return (await getJson(['apikey', name, '-n', CONSUMER]))?.status?.state;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import {
-  ROOT, applyYaml, getJson, kubectl, readGatewayConfig, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
+  ROOT, applyYaml, rawKeyOf, getJson, kubectl, readGatewayConfig, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
   type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
 } from './support/index.ts';
 
@@ -15,10 +15,7 @@ const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
 const CONSUMER = 'mule-united-prod';
 const OWNER = 'max-airlines-prod';
 
-async function rawKey(secret: string): Promise<string> {
-  const b64 = (await kubectl(['get', 'secret', secret, '-n', CONSUMER, '-o', 'jsonpath={.data.apiKey}'])).stdout;
-  return Buffer.from(b64, 'base64').toString('utf8');
-}
+const rawKey = (secret: string) => rawKeyOf(secret, CONSUMER);
 
 describe('through the gateway', () => {
   let webhook: RunningWebhookProcess;

@@ -2,22 +2,14 @@
 // ServiceAccount (read ConfigMaps in the operator namespace, nothing else),
 // serving on 127.0.0.1, plus a tiny upstream to forward to.
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
 import { ROOT, OPERATOR_NAMESPACE, GATEWAY_SA, serviceAccountKubeconfig } from './operator.ts';
+import { freePort } from './install.ts';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningGateway {
   proc: ManagedProcess;

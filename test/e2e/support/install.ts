@@ -2,6 +2,7 @@
 // namespace and ServiceAccounts of config/local/) and makes kubeconfigs that
 // act as those ServiceAccounts. No node:test here: the demo uses it too.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,4 +45,22 @@ export async function serviceAccountKubeconfig(sa: string, opts: { from?: string
   // Not node:test's after(): called from a before() hook it would run as soon as that hook ends.
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return file;
+}
+
+/** A port free on 127.0.0.1 right now (for processes the tests and the demo start). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The raw key of a consumer's key Secret (tests and the demo use it for requests; never printed). */
+export async function rawKeyOf(secret: string, namespace: string): Promise<string> {
+  const b64 = (await kubectl(['get', 'secret', secret, '-n', namespace, '-o', 'jsonpath={.data.apiKey}'])).stdout;
+  return Buffer.from(b64, 'base64').toString('utf8');
 }

@@ -2,25 +2,14 @@
 // crossgate-webhook ServiceAccount, registered with the apiserver by URL on
 // 127.0.0.1. stop() removes the registration before the process goes, so a
 // later test file never meets a failurePolicy=Fail webhook that is gone.
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { kubectl, applyYaml } from './kubectl.ts';
 import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
 import { ROOT, OPERATOR_NAMESPACE, WEBHOOK_SA, serviceAccountKubeconfig } from './operator.ts';
+import { freePort } from './install.ts';
 
 export const WEBHOOK_CONFIGURATION = 'crossgate-validating-webhook';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface RunningWebhook {
   proc: ManagedProcess;

@@ -1,0 +1,250 @@
+// The Helm chart against the real apiserver: `helm lint`, then `helm template`
+// with several value sets, and every rendered manifest accepted by a
+// server-side dry run (schema, defaulting, admission: what `helm install` would
+// meet, minus the pods). The chart's RBAC is applied for real (only RBAC: no
+// Deployment, no webhook configuration) and checked with `kubectl auth can-i`
+// as each ServiceAccount.
+//
+// helm comes from hack/helm.sh (built from its Go module on first use, ~3 min
+// cold, then cached) or from $CROSSGATE_HELM.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
+import { KINDS } from '../../api/v1alpha1/index.ts';
+import { renderValidatingWebhookConfiguration } from '../../webhook/registration.ts';
+import { canI, kubectl, uniqueName, ROOT } from './support/index.ts';
+
+const CHART = join(ROOT, 'charts', 'crossgate');
+const run = promisify(execFile);
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [k: string]: any };
+
+let helm = '';
+const ns = uniqueName('e2e-chart');
+// Contains "crossgate", so the chart's full name is the release name itself.
+const release = uniqueName('crossgate').slice(0, 30);
+const sa = (component: string) => `system:serviceaccount:${ns}:${release}-${component}`;
+
+/** Builds helm if needed, streaming hack/helm.sh's progress, and resolves to its path. */
+function buildHelm(): Promise<string> {
+  if (process.env['CROSSGATE_HELM']) return Promise.resolve(process.env['CROSSGATE_HELM']);
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(ROOT, 'hack', 'helm.sh'), [], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`hack/helm.sh exited ${code}`))));
+  });
+}
+
+async function helmRun(args: string[]): Promise<string> {
+  try {
+    return (await run(helm, args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`helm ${args.join(' ')}: ${e.stderr || e.message}`);
+  }
+}
+
+async function template(set: Record<string, string | number | boolean> = {}, extra: string[] = []): Promise<{ text: string; objects: Obj[] }> {
+  const sets = Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const text = await helmRun(['template', release, CHART, '--namespace', ns, '--include-crds', ...sets, ...extra]);
+  const objects = parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => o !== null && typeof o === 'object' && 'kind' in o);
+  return { text, objects };
+}
+
+const toYaml = (objects: Obj[]) => objects.map((o) => JSON.stringify(o)).join('\n---\n');
+
+/** Every object through `kubectl apply --dry-run=server`; one "(server dry run)" line per object. */
+async function dryRun(objects: Obj[]): Promise<void> {
+  const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: toYaml(objects), allowFail: true, timeoutMs: 120_000 });
+  assert.equal(r.code, 0, `server-side dry run refused:\n${r.stderr}`);
+  const accepted = r.stdout.split('\n').filter((l) => /\(server dry run\)\s*$/.test(l));
+  assert.equal(accepted.length, objects.length, `expected ${objects.length} objects accepted, got:\n${r.stdout}`);
+}
+
+const find = (objects: Obj[], kind: string, name?: string) => objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+const one = (objects: Obj[], kind: string, name: string) => {
+  const found = find(objects, kind, name);
+  assert.equal(found.length, 1, `${kind} ${name}: found ${found.length}`);
+  return found[0]!;
+};
+
+before(async () => {
+  helm = await buildHelm();
+  await kubectl(['create', 'namespace', ns]);
+}, { timeout: 30 * 60_000 });
+
+after(async () => {
+  await kubectl(['delete', 'clusterrole,clusterrolebinding', '-l', `app.kubernetes.io/instance=${release},app.kubernetes.io/component`, '--ignore-not-found', '--wait=false'], { allowFail: true });
+  await kubectl(['delete', 'namespace', ns, '--wait=false'], { allowFail: true });
+});
+
+test('helm lint passes with the default values and with every option on', async () => {
+  const out = await helmRun(['lint', CHART]);
+  assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  await helmRun(['lint', CHART, '--strict', '--namespace', ns,
+    '--set', 'operator.replicas=2', '--set', 'webhook.replicas=3', '--set', 'gateway.replicas=2',
+    '--set', 'webhook.tls.certManager.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'gateway.redis.url=redis://redis:6379/0', '--set', 'gateway.service.type=LoadBalancer']);
+});
+
+test('values.schema.json refuses what the chart cannot honour', async () => {
+  await assert.rejects(template({ 'operator.replicas': 'two' }), /operator\/replicas|replicas/);
+  await assert.rejects(template({ 'webhook.tlss': true }), /additional properties 'tlss' not allowed/);
+  await assert.rejects(template({ 'operator.replicas': 2, 'operator.leaderElection.enabled': false }), /leaderElection.enabled must be true/);
+});
+
+test('default values: every rendered manifest is accepted by the apiserver (server-side dry run)', async () => {
+  const { objects } = await template();
+  const kinds = objects.map((o) => o.kind);
+  assert.equal(kinds.filter((k) => k === 'CustomResourceDefinition').length, KINDS.length);
+  assert.equal(kinds.filter((k) => k === 'Deployment').length, 3);
+  assert.equal(kinds.filter((k) => k === 'PodDisruptionBudget').length, 0, 'no PDB with one replica');
+  assert.ok(!kinds.includes('ServiceMonitor') && !kinds.includes('Certificate'), 'optional kinds are off by default');
+  await dryRun(objects);
+});
+
+test('replicas=2 (cert-manager off): PDBs, and everything accepted by the apiserver', async () => {
+  const { objects } = await template({ 'operator.replicas': 2, 'webhook.replicas': 2, 'gateway.replicas': 2 });
+  const pdbs = find(objects, 'PodDisruptionBudget');
+  assert.deepEqual(pdbs.map((p) => p.metadata.name).sort(), ['gateway', 'operator', 'webhook'].map((c) => `${release}-${c}`));
+  for (const pdb of pdbs) assert.equal(pdb['spec'].minAvailable, 1);
+  await dryRun(objects);
+});
+
+test('cert-manager and ServiceMonitor on: all but their own kinds accepted (their CRDs are not installed here)', async () => {
+  const { objects } = await template({ 'webhook.tls.certManager.enabled': true, 'metrics.serviceMonitor.enabled': true });
+  const foreign = objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/') || o.apiVersion.startsWith('monitoring.coreos.com/'));
+  assert.deepEqual(foreign.map((o) => o.kind).sort(), ['Certificate', 'Certificate', 'Issuer', 'Issuer', 'ServiceMonitor']);
+  const vwc = one(objects, 'ValidatingWebhookConfiguration', `${release}-validating-webhook`);
+  assert.equal(vwc.metadata.annotations?.['cert-manager.io/inject-ca-from'], `${ns}/${release}-webhook`);
+  const serving = one(objects, 'Certificate', `${release}-webhook`);
+  assert.equal(serving['spec'].secretName, `${release}-webhook-tls`);
+  assert.ok(serving['spec'].dnsNames.includes(`${release}-webhook.${ns}.svc`));
+  const webhook = one(objects, 'Deployment', `${release}-webhook`);
+  const env = Object.fromEntries(webhook['spec'].template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+  assert.equal(env['CROSSGATE_WEBHOOK_CERT_DIR'], '/run/crossgate/webhook-tls');
+  await dryRun(objects.filter((o) => !foreign.includes(o)));
+});
+
+test("the ValidatingWebhookConfiguration is webhook/registration.ts's, for this release's Service and namespace", async () => {
+  const { objects } = await template({ 'webhook.excludedNamespaces[0]': 'legacy' });
+  const vwc = one(objects, 'ValidatingWebhookConfiguration', `${release}-validating-webhook`);
+  const expected = renderValidatingWebhookConfiguration({
+    operatorNamespace: ns,
+    clientConfig: { service: { namespace: ns, name: `${release}-webhook` } },
+    extraExcludedNamespaces: ['legacy'],
+  });
+  assert.deepEqual(vwc['webhooks'], JSON.parse(JSON.stringify(expected.webhooks)));
+  // The webhook process injects caBundle into exactly this configuration and serves this Service's names.
+  const env = Object.fromEntries(
+    one(objects, 'Deployment', `${release}-webhook`)['spec'].template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+  );
+  assert.equal(env['CROSSGATE_WEBHOOK_CONFIGURATION'], vwc.metadata.name);
+  assert.equal(env['CROSSGATE_WEBHOOK_SERVICE'], `${release}-webhook`);
+  assert.equal(env['CROSSGATE_NAMESPACE'], ns);
+  assert.equal(env['CROSSGATE_WEBHOOK_REGISTER'], 'false');
+  const svc = one(objects, 'Service', `${release}-webhook`);
+  assert.equal(svc['spec'].ports[0].port, 443);
+});
+
+test('every pod is non-root, read-only, without capabilities, RuntimeDefault seccomp, probed and resourced', async () => {
+  const { objects } = await template();
+  for (const d of find(objects, 'Deployment')) {
+    const pod = d['spec'].template.spec;
+    assert.equal(pod.securityContext.runAsNonRoot, true, d.metadata.name);
+    assert.equal(typeof pod.securityContext.runAsUser, 'number', `${d.metadata.name}: numeric uid, so runAsNonRoot can be verified`);
+    assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', d.metadata.name);
+    for (const c of pod.containers) {
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true, c.name);
+      assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
+      assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], c.name);
+      assert.ok(c.livenessProbe && c.readinessProbe, `${c.name}: probes`);
+      assert.ok(c.resources.requests.cpu && c.resources.requests.memory, `${c.name}: requests`);
+      assert.equal(c.args.length, 1);
+      assert.equal(c.args[0], `${c.name}/main.ts`);
+    }
+  }
+  const operator = one(objects, 'Deployment', `${release}-operator`)['spec'].template.spec.containers[0];
+  const env = Object.fromEntries(operator.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.equal(env['CROSSGATE_LEADER_ELECT'], 'true');
+  assert.equal(env['CROSSGATE_NAMESPACE'], ns);
+  assert.equal(env['CROSSGATE_GATEWAY_NAMESPACE'], ns);
+  assert.equal(operator.readinessProbe.httpGet.path, '/readyz');
+  assert.equal(operator.livenessProbe.httpGet.path, '/healthz');
+  const gateway = one(objects, 'Deployment', `${release}-gateway`)['spec'].template.spec.containers[0];
+  const genv = Object.fromEntries(gateway.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.equal(genv['GATEWAY_NAMESPACE'], ns, 'the gateway watches where the operator writes');
+});
+
+test("the chart's RBAC, applied for real: each ServiceAccount may do what config/rbac grants, and no more", async () => {
+  const { objects } = await template();
+  // Only RBAC and ServiceAccounts; crossgate-view/edit keep fixed names that other tests own.
+  const rbac = objects.filter(
+    (o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind) && !['crossgate-view', 'crossgate-edit'].includes(o.metadata.name),
+  );
+  await kubectl(['apply', '-f', '-'], { stdin: toYaml(rbac) });
+
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+  const rulesOf = async (file: string): Promise<Rule[]> => (parse(await readFile(join(ROOT, 'config/rbac', file), 'utf8')) as { rules: Rule[] }).rules;
+  const resource = (group: string, r: string) => (group ? `${r.split('/')[0]}.${group}${r.includes('/') ? '/' + r.split('/')[1] : ''}` : r);
+
+  // Checks run 8 at a time; each is one `kubectl auth can-i`.
+  const checks: Array<{ what: string; run: () => Promise<boolean>; want: boolean }> = [];
+  const expect = (want: boolean, user: string, verb: string, res: string, namespace?: string) =>
+    checks.push({ what: `${user} ${verb} ${res}${namespace ? ` -n ${namespace}` : ''}`, want, run: () => canI(verb, res, namespace, { as: user }) });
+
+  // Operator: every verb of every generated rule, cluster-wide.
+  for (const rule of await rulesOf('operator-clusterrole.yaml')) {
+    for (const group of rule.apiGroups) {
+      for (const r of rule.resources) {
+        for (const verb of rule.verbs) {
+          const target = rule.resourceNames ? `${resource(group, r)}/${rule.resourceNames[0]}` : resource(group, r);
+          expect(true, sa('operator'), verb, target, r === 'namespaces' || r === 'clusterroles' ? undefined : 'default');
+        }
+      }
+    }
+  }
+  expect(false, sa('operator'), 'delete', 'namespaces');
+  expect(false, sa('operator'), 'create', 'clusterroles.rbac.authorization.k8s.io');
+  expect(false, sa('operator'), 'bind', 'clusterroles.rbac.authorization.k8s.io/cluster-admin');
+
+  // Webhook: reads crossgate kinds and namespaces; only its TLS Secret; only its configuration.
+  for (const k of KINDS) for (const verb of ['get', 'list', 'watch']) expect(true, sa('webhook'), verb, `${k.plural}.crossgate.dev`, 'default');
+  expect(true, sa('webhook'), 'list', 'namespaces');
+  for (const verb of ['get', 'update', 'patch']) expect(true, sa('webhook'), verb, `secrets/${release}-webhook-tls`, ns);
+  expect(true, sa('webhook'), 'create', 'secrets', ns);
+  expect(false, sa('webhook'), 'get', 'secrets/other', ns);
+  expect(false, sa('webhook'), 'get', `secrets/${release}-webhook-tls`, 'default');
+  expect(false, sa('webhook'), 'create', 'secrets', 'default');
+  expect(false, sa('webhook'), 'list', 'secrets', ns);
+  for (const verb of ['get', 'update', 'patch']) expect(true, sa('webhook'), verb, `validatingwebhookconfigurations.admissionregistration.k8s.io/${release}-validating-webhook`);
+  expect(false, sa('webhook'), 'update', 'validatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses');
+  expect(false, sa('webhook'), 'create', 'validatingwebhookconfigurations.admissionregistration.k8s.io');
+  expect(false, sa('webhook'), 'update', 'organizations.crossgate.dev');
+
+  // Gateway: read ConfigMaps in the release namespace, nothing else.
+  for (const verb of ['get', 'list', 'watch']) expect(true, sa('gateway'), verb, 'configmaps', ns);
+  expect(false, sa('gateway'), 'list', 'configmaps', 'default');
+  expect(false, sa('gateway'), 'update', 'configmaps', ns);
+  expect(false, sa('gateway'), 'get', 'secrets', ns);
+  expect(false, sa('gateway'), 'list', 'apikeys.crossgate.dev', ns);
+
+  const wrong: string[] = [];
+  for (let i = 0; i < checks.length; i += 8) {
+    await Promise.all(
+      checks.slice(i, i + 8).map(async (c) => {
+        const got = await c.run();
+        if (got !== c.want) wrong.push(`${c.what}: ${got ? 'allowed' : 'denied'}, want ${c.want ? 'allowed' : 'denied'}`);
+      }),
+    );
+  }
+  assert.deepEqual(wrong, [], `${checks.length} checks`);
+});
