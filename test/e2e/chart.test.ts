@@ -191,22 +191,34 @@ test("the chart's RBAC, applied for real: each ServiceAccount may do what config
     (o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind) && !['crossgate-view', 'crossgate-edit'].includes(o.metadata.name),
   );
   await kubectl(['apply', '-f', '-'], { stdin: toYaml(rbac) });
+  // can-i resolves crossgate resources through discovery: the CRDs must exist (the same ones other tests install).
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', join(CHART, 'crds')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(CHART, 'crds')]);
 
   type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
   const rulesOf = async (file: string): Promise<Rule[]> => (parse(await readFile(join(ROOT, 'config/rbac', file), 'utf8')) as { rules: Rule[] }).rules;
-  const resource = (group: string, r: string) => (group ? `${r.split('/')[0]}.${group}${r.includes('/') ? '/' + r.split('/')[1] : ''}` : r);
+  const resource = (group: string, r: string) => (group ? `${r}.${group}` : r);
+  // `kubectl auth can-i VERB TYPE/NAME` reads after the slash a name, so a subresource goes in --subresource.
+  const can = async (user: string, verb: string, res: string, namespace?: string): Promise<boolean> => {
+    const [type, sub] = res.split('#');
+    if (!sub) return canI(verb, type!, namespace, { as: user });
+    const r = await kubectl(['auth', 'can-i', verb, type!, `--subresource=${sub}`, `--as=${user}`, ...(namespace ? ['-n', namespace] : [])], { allowFail: true });
+    return r.stdout.trim() === 'yes';
+  };
 
   // Checks run 8 at a time; each is one `kubectl auth can-i`.
   const checks: Array<{ what: string; run: () => Promise<boolean>; want: boolean }> = [];
   const expect = (want: boolean, user: string, verb: string, res: string, namespace?: string) =>
-    checks.push({ what: `${user} ${verb} ${res}${namespace ? ` -n ${namespace}` : ''}`, want, run: () => canI(verb, res, namespace, { as: user }) });
+    checks.push({ what: `${user} ${verb} ${res}${namespace ? ` -n ${namespace}` : ''}`, want, run: () => can(user, verb, res, namespace) });
 
   // Operator: every verb of every generated rule, cluster-wide.
   for (const rule of await rulesOf('operator-clusterrole.yaml')) {
     for (const group of rule.apiGroups) {
       for (const r of rule.resources) {
         for (const verb of rule.verbs) {
-          const target = rule.resourceNames ? `${resource(group, r)}/${rule.resourceNames[0]}` : resource(group, r);
+          const [plural, sub] = r.split('/');
+          const base = resource(group, plural!) + (sub ? `#${sub}` : '');
+          const target = rule.resourceNames ? `${base}/${rule.resourceNames[0]}` : base;
           expect(true, sa('operator'), verb, target, r === 'namespaces' || r === 'clusterroles' ? undefined : 'default');
         }
       }
