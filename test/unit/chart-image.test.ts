@@ -1,0 +1,92 @@
+// No container engine runs here, so what can be checked about the image is
+// checked statically: the three entrypoints import only files the Dockerfile
+// copies (and .dockerignore lets through) and only production dependencies
+// (`npm ci --omit=dev`), and the base image's Node is the one development uses.
+// hadolint runs in test/e2e/chart.test.ts (it installs it on first use).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { ROOT } from '../../hack/sync-chart.ts';
+
+const ENTRYPOINTS = ['operator/main.ts', 'webhook/main.ts', 'gateway/main.ts'];
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+/** Sources the runtime stage copies from the build context (not from another stage). */
+function copiedPaths(): string[] {
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  return [...runtime.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+}
+
+/** Module specifiers a file loads at run time (`import type` and `export type` are erased by type stripping). */
+function runtimeImports(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const specs: string[] = [];
+  for (const m of code.matchAll(/(?:^|[;\n])\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]/g)) {
+    if (!m[2]) specs.push(m[4]!);
+  }
+  for (const m of code.matchAll(/(?:^|[;\n])\s*import\s*['"]([^'"]+)['"]/g)) specs.push(m[1]!);
+  for (const m of code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.push(m[1]!);
+  return specs;
+}
+
+function closure(): { files: Set<string>; packages: Map<string, string> } {
+  const files = new Set<string>();
+  const packages = new Map<string, string>(); // package → first importer
+  const queue = ENTRYPOINTS.map((e) => join(ROOT, e));
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const spec of runtimeImports(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('.')) {
+        const target = resolve(dirname(file), spec);
+        assert.ok(existsSync(target) && statSync(target).isFile(), `${relative(ROOT, file)} imports ${spec}, which does not exist`);
+        queue.push(target);
+      } else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) {
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!packages.has(name)) packages.set(name, relative(ROOT, file));
+      }
+    }
+  }
+  return { files, packages };
+}
+
+test("the image's Node is the version development and CI run (package.json devDependencies.node)", () => {
+  const arg = /^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1];
+  assert.equal(arg, pkg.devDependencies['node']);
+  assert.match(dockerfile, /^FROM node:\$\{NODE_VERSION\}-slim AS deps$/m);
+  assert.match(dockerfile, /npm ci --omit=dev/);
+  assert.match(dockerfile, /^USER 1000:1000$/m, 'a numeric non-root user');
+});
+
+test('the entrypoints load only files the Dockerfile copies and .dockerignore lets through', () => {
+  const { files } = closure();
+  const copied = copiedPaths();
+  const ignoreAllows = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('!'))
+    .map((l) => l.slice(1).replace(/\/$/, ''));
+  const outside: string[] = [];
+  for (const f of files) {
+    const rel = relative(ROOT, f);
+    const top = rel.split('/')[0]!;
+    if (!copied.includes(top) || !ignoreAllows.includes(top)) outside.push(rel);
+    if (/\.test\.ts$/.test(rel)) outside.push(`${rel} (a test file; .dockerignore drops those)`);
+  }
+  assert.deepEqual(outside, []);
+  assert.ok(files.size > 50, `followed ${files.size} files`);
+  for (const p of ['package.json', 'package-lock.json']) assert.ok(ignoreAllows.includes(p), p);
+});
+
+test('the entrypoints import only production dependencies (npm ci --omit=dev)', () => {
+  const { packages } = closure();
+  const dev = [...packages].filter(([name]) => !(name in pkg.dependencies)).map(([name, from]) => `${name} (imported by ${from})`);
+  assert.deepEqual(dev, []);
+  assert.ok(packages.has('@kubernetes/client-node') || packages.has('undici'), [...packages.keys()].join(', '));
+});
