@@ -7,16 +7,23 @@
 //
 // helm comes from hack/helm.sh (built from its Go module on first use, ~3 min
 // cold, then cached) or from $CROSSGATE_HELM.
+//
+// No container engine runs here, so the image is checked as far as it can be:
+// hadolint (hack/hadolint.sh), and the image's file set - what the Dockerfile
+// copies, with `npm ci --omit=dev` - staged in a directory, from which each
+// entrypoint starts against this cluster.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { KINDS } from '../../api/v1alpha1/index.ts';
 import { renderValidatingWebhookConfiguration } from '../../webhook/registration.ts';
-import { canI, kubectl, uniqueName, ROOT } from './support/index.ts';
+import { canI, kubectl, startProcess, uniqueName, ROOT } from './support/index.ts';
 
 const CHART = join(ROOT, 'charts', 'crossgate');
 const run = promisify(execFile);
@@ -259,4 +266,65 @@ test("the chart's RBAC, applied for real: each ServiceAccount may do what config
     );
   }
   assert.deepEqual(wrong, [], `${checks.length} checks`);
+});
+
+test('the Dockerfile passes hadolint', async () => {
+  const r = await run(join(ROOT, 'hack', 'hadolint.sh'), [join(ROOT, 'Dockerfile')]).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(`hadolint: ${e.stdout || ''}${e.stderr || e.message}`);
+  });
+  assert.equal(r.stdout.trim(), '', 'no findings');
+});
+
+test("the image's file set (Dockerfile COPY lines + npm ci --omit=dev) starts the operator, the webhook and the gateway", { timeout: 300_000 }, async () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const stage = mkdtempSync(join(tmpdir(), 'crossgate-image-'));
+  after(() => rmSync(stage, { recursive: true, force: true }));
+  // The deps stage: manifests, then production dependencies only.
+  for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(stage, f));
+  await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: stage, maxBuffer: 16 * 1024 * 1024 });
+  assert.throws(() => readFileSync(join(stage, 'node_modules', 'typescript', 'package.json')), 'dev dependencies are left out');
+  // The runtime stage: exactly the context paths its COPY lines name, minus what .dockerignore drops.
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  for (const m of runtime.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)) {
+    const parts = m[1]!.trim().split(/\s+/);
+    const dest = parts.pop()!;
+    for (const src of parts) {
+      const to = dest.endsWith('/') || dest === './' ? join(stage, src) : join(stage, dest);
+      cpSync(join(ROOT, src), to, { recursive: true, filter: (p) => !p.endsWith('.test.ts') });
+    }
+  }
+  const node = process.execPath;
+  const base = { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'production' };
+
+  const operator = startProcess(node, ['operator/main.ts'], {
+    name: 'image-operator',
+    cwd: stage,
+    env: { ...base, CROSSGATE_NAMESPACE: ns, CROSSGATE_LEASE_NAME: uniqueName('image-lease'), CROSSGATE_HEALTH_ADDR: '127.0.0.1:0', CROSSGATE_GATEWAY_NAMESPACE: ns },
+  });
+  const webhook = startProcess(node, ['webhook/main.ts'], {
+    name: 'image-webhook',
+    cwd: stage,
+    env: {
+      ...base,
+      CROSSGATE_NAMESPACE: ns,
+      CROSSGATE_WEBHOOK_ADDR: '127.0.0.1:0',
+      CROSSGATE_WEBHOOK_SECRET: `${release}-image-tls`,
+      CROSSGATE_WEBHOOK_CONFIGURATION: `${release}-image-not-registered`,
+    },
+  });
+  const gateway = startProcess(node, ['gateway/main.ts', '--gateway', 'image', '--namespace', ns, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+    name: 'image-gateway',
+    cwd: stage,
+    env: base,
+  });
+  const expectLine = async (p: typeof operator, re: RegExp) => {
+    try {
+      await p.waitForLine(re, { timeoutMs: 60_000 });
+    } catch (err) {
+      throw new Error(`${p.name}: no line matching ${re}:\n${p.tail(30)}`, { cause: err });
+    }
+  };
+  await Promise.all([expectLine(operator, /became leader/), expectLine(webhook, /webhook ready/), expectLine(gateway, /gateway listening/)]);
+  for (const p of [operator, webhook, gateway]) assert.ok(!p.lines.some((l) => /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/.test(l)), p.tail(10));
+  await Promise.all([operator.stop(), webhook.stop(), gateway.stop()]);
 });
