@@ -33,3 +33,15 @@ generate: setup
 
 controlplane:
 	test/controlplane/build.sh
+
+# Packaging (charts/, Dockerfile; see docs/testing.md "The Helm chart, the image and kind").
+.PHONY: chart-check
+chart-check: setup
+	$(CURDIR)/node_modules/.bin/node hack/sync-chart.ts --check
+	hack/helm.sh lint --strict charts/crossgate
+	hack/helm.sh template crossgate charts/crossgate --namespace crossgate-system >/dev/null
+	hack/hadolint.sh
+
+# Needs Docker: kind cluster, image, helm install, smoke test, then the e2e suite against it.
+kind-e2e: setup
+	hack/kind-e2e.sh
