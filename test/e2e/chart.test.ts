@@ -138,6 +138,10 @@ test('cert-manager and ServiceMonitor on: all but their own kinds accepted (thei
   const webhook = one(objects, 'Deployment', `${release}-webhook`);
   const env = Object.fromEntries(webhook['spec'].template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
   assert.equal(env['CROSSGATE_WEBHOOK_CERT_DIR'], '/run/crossgate/webhook-tls');
+  // The kubelet mounts the Secret and cainjector sets caBundle: the webhook gets neither permission.
+  assert.equal(find(objects, 'Role', `${release}-webhook-tls`).length, 0);
+  const role = one(objects, 'ClusterRole', `${release}-webhook`);
+  assert.ok(!role['rules'].some((r: { resources: string[] }) => r.resources.includes('validatingwebhookconfigurations') || r.resources.includes('secrets')));
   await dryRun(objects.filter((o) => !foreign.includes(o)));
 });
 
