@@ -17,6 +17,9 @@ export interface OperatorConfig {
   gatewayNamespace: string;
   /** Where clients reach the gateway (for ApiInstance status.endpoint), e.g. https://api.example.com. */
   gatewayUrl: string | undefined;
+  /** Admin endpoints of the gateway replicas (comma-separated in CROSSGATE_GATEWAY_ADMIN_URLS), read by Alerts. */
+  gatewayAdminUrls: string[];
+  alertIntervalMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -54,5 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     workers: int(env, 'CROSSGATE_WORKERS', 4, 1),
     gatewayNamespace: env['CROSSGATE_GATEWAY_NAMESPACE'] || env['CROSSGATE_NAMESPACE'] || 'crossgate-system',
     gatewayUrl: env['CROSSGATE_GATEWAY_URL'] || undefined,
+    gatewayAdminUrls: (env['CROSSGATE_GATEWAY_ADMIN_URLS'] ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+    alertIntervalMs: int(env, 'CROSSGATE_ALERT_INTERVAL_MS', 15_000, 1000),
   };
 }

@@ -26,7 +26,16 @@ async function main(): Promise<void> {
   });
   const status = new StatusWriter({ client: clients.custom });
   const events = new EventRecorder({ client: clients.core, logger: log });
-  registerControllers(mgr, { http: clients.http, status, events, workers: cfg.workers, gatewayNamespace: cfg.gatewayNamespace, ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}) });
+  registerControllers(mgr, {
+    http: clients.http,
+    status,
+    events,
+    workers: cfg.workers,
+    gatewayNamespace: cfg.gatewayNamespace,
+    gatewayAdminUrls: cfg.gatewayAdminUrls,
+    alertIntervalMs: cfg.alertIntervalMs,
+    ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}),
+  });
 
   const health = await startHealthServer({
     host: cfg.healthHost,

@@ -1,4 +1,4 @@
-// The nine kinds of crossgate.dev/v1alpha1, in dependency order.
+// The kinds of crossgate.dev/v1alpha1, in dependency order.
 import type { KindDefinition } from './common.ts';
 import { organizationDefinition } from './organization.ts';
 import { orgTrustDefinition } from './orgtrust.ts';
@@ -9,6 +9,7 @@ import { policyDefinition } from './policy.ts';
 import { slaTierDefinition } from './slatier.ts';
 import { apiKeyDefinition } from './apikey.ts';
 import { contractDefinition } from './contract.ts';
+import { alertDefinition } from './alert.ts';
 
 export * from './common.ts';
 export * from './organization.ts';
@@ -20,6 +21,7 @@ export * from './policy.ts';
 export * from './slatier.ts';
 export * from './apikey.ts';
 export * from './contract.ts';
+export * from './alert.ts';
 
 export const KINDS: readonly KindDefinition[] = [
   organizationDefinition,
@@ -31,6 +33,7 @@ export const KINDS: readonly KindDefinition[] = [
   slaTierDefinition,
   apiKeyDefinition,
   contractDefinition,
+  alertDefinition,
 ];
 
 export function kindDefinition(kind: string): KindDefinition {

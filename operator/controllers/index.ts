@@ -10,6 +10,7 @@ import { registerSlaTierController } from './slatier.ts';
 import { registerApiKeyController } from './apikey.ts';
 import { registerContractController } from './contract.ts';
 import { registerGatewayConfigController } from './gatewayconfig.ts';
+import { registerAlertController } from './alert.ts';
 
 export interface ControllerDeps extends Deps {
   workers: number;
@@ -17,6 +18,9 @@ export interface ControllerDeps extends Deps {
   gatewayNamespace: string;
   /** Where clients reach the gateway, for ApiInstance status.endpoint. */
   gatewayUrl?: string;
+  /** Admin URLs of the gateway replicas, read by the Alert reconciler. */
+  gatewayAdminUrls: string[];
+  alertIntervalMs: number;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
@@ -30,4 +34,5 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerApiKeyController(mgr, deps);
   registerContractController(mgr, deps);
   registerGatewayConfigController(mgr, deps);
+  registerAlertController(mgr, { ...deps, intervalMs: deps.alertIntervalMs });
 }

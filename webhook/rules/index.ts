@@ -32,6 +32,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   SlaTier: namespaced(slaTierRules),
   ApiKey: namespaced(apiKeyRules),
   Contract: namespaced(),
+  Alert: namespaced(),
 };
 
 // Every kind of the API has its rules: a kind added to api/ without rules would fail closed.

@@ -9,7 +9,7 @@ import { LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { verb } from './common.ts';
 
 export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare']);
-export const ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['ApiInstance', 'Policy', 'SlaTier', 'ApiKey', 'Contract']);
+export const ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['ApiInstance', 'Policy', 'SlaTier', 'ApiKey', 'Contract', 'Alert']);
 
 export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const kind = request.kind.kind;
@@ -52,7 +52,7 @@ export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snap
   if (ENVIRONMENT_KINDS.has(kind) && owner.role !== 'environment') {
     return deny(
       `${what} must be in an environment namespace of Organization "${name}" (allowed: ${quoteList(envs)}), not in "${ns}", which is ${here}: ` +
-        `ApiInstance, Policy, SlaTier, ApiKey and Contract belong to an environment; the home namespace holds only OrgTrust, Asset and AssetShare.`,
+        `ApiInstance, Policy, SlaTier, ApiKey, Contract and Alert belong to an environment; the home namespace holds only OrgTrust, Asset and AssetShare.`,
       'metadata.namespace',
     );
   }

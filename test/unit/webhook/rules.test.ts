@@ -83,7 +83,7 @@ describe('namespace ownership', () => {
       review(request('CREATE', apiInstance('max-airlines-home', 'flights')), s),
       denied(
         'ApiInstance "flights" must be in an environment namespace of Organization "max-airlines" (allowed: "max-airlines-sandbox", "max-airlines-prod"), ' +
-          'not in "max-airlines-home", which is its home namespace: ApiInstance, Policy, SlaTier, ApiKey and Contract belong to an environment; ' +
+          'not in "max-airlines-home", which is its home namespace: ApiInstance, Policy, SlaTier, ApiKey, Contract and Alert belong to an environment; ' +
           'the home namespace holds only OrgTrust, Asset and AssetShare.',
         'metadata.namespace',
       ),

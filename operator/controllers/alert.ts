@@ -1,0 +1,115 @@
+// Alert reconciler: every interval, reads the watched API's recent traffic
+// from the gateway replicas' admin endpoints (/summary), evaluates the
+// condition, and on a state change records an Event, updates status and
+// POSTs an Alertmanager-compatible notification.
+import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
+import { setCondition, type Condition } from '../lib/conditions.ts';
+import { describeError } from '../lib/kube.ts';
+import type { Alert } from '../../api/v1alpha1/index.ts';
+import { crossgate } from '../resources.ts';
+import { alertValue, alertmanagerPayload, describeCondition, mergeStats, type WindowStats } from './alert-desired.ts';
+import { rfc3339 } from './apikey-desired.ts';
+import type { Deps } from './organization.ts';
+
+export const ALERTS = crossgate('Alert');
+type A = Alert & { kind: string; apiVersion: string };
+
+export interface AlertOptions {
+  /** Admin URLs of the gateway replicas (their /summary endpoints are read). */
+  gatewayAdminUrls: string[];
+  intervalMs: number;
+  now?: () => Date;
+}
+
+/** Statistics of one API from one gateway replica (missing API = no traffic). */
+async function fetchStats(adminUrl: string, api: string, windowSeconds: number): Promise<WindowStats> {
+  const res = await fetch(`${adminUrl.replace(/\/$/, '')}/summary?windowSeconds=${windowSeconds}`, { signal: AbortSignal.timeout(3000) });
+  if (!res.ok) throw new Error(`${adminUrl}/summary answered ${res.status}`);
+  const body = (await res.json()) as { apis?: Record<string, Partial<WindowStats>> };
+  const s = body.apis?.[api];
+  return { requests: s?.requests ?? 0, statusCodes: s?.statusCodes ?? {}, violations: s?.violations ?? {}, maxMs: s?.maxMs ?? 0 };
+}
+
+export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions): void {
+  const alerts = mgr.informer<A>(ALERTS);
+  const now = deps.now ?? (() => new Date());
+
+  mgr.addController({
+    name: 'alert',
+    // Its own status writes must not wake it: the interval does (requeueAfter).
+    for: { ...ALERTS, predicate: generationChanged },
+    reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
+      const alert = alerts.get(key);
+      if (!alert || alert.metadata.deletionTimestamp) return;
+      const t = rfc3339(now());
+      const generation = alert.metadata.generation ?? 0;
+      const previous: Condition[] = alert.status?.conditions ?? [];
+      const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
+      const period = alert.spec.condition.periodSeconds ?? 60;
+
+      if (deps.gatewayAdminUrls.length === 0) {
+        await deps.status.patchStatus(alert, ALERTS.plural, {
+          observedGeneration: generation,
+          state: 'Unknown',
+          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' }, generation),
+        });
+        return;
+      }
+      let stats: WindowStats;
+      try {
+        stats = mergeStats(await Promise.all(deps.gatewayAdminUrls.map((u) => fetchStats(u, api, period))));
+      } catch (err) {
+        await deps.status.patchStatus(alert, ALERTS.plural, {
+          observedGeneration: generation,
+          state: 'Unknown',
+          lastEvaluation: t,
+          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) }, generation),
+        });
+        return { requeueAfterMs: deps.intervalMs };
+      }
+      const value = alertValue(alert.spec.condition, stats);
+      const firing = value > alert.spec.condition.threshold;
+      const state = firing ? 'Firing' : 'Inactive';
+      const changed = (alert.status?.state ?? 'Inactive') !== state && !(alert.status?.state === 'Unknown' && state === 'Inactive');
+      const since = changed || !alert.status?.since ? t : alert.status.since;
+      let lastNotification = alert.status?.lastNotification;
+      if (changed) {
+        const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
+        (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);
+        ctx.log.info({ alert: key, state, value }, 'alert state changed');
+        if (alert.spec.notify?.url) {
+          let result: string;
+          try {
+            const res = await fetch(alert.spec.notify.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(alertmanagerPayload(alert, firing, value, since, t)),
+              signal: AbortSignal.timeout(5000),
+            });
+            result = String(res.status);
+          } catch (err) {
+            result = describeError(err);
+            ctx.log.warn({ alert: key, err: result }, 'alert notification failed');
+          }
+          lastNotification = { time: t, state, result };
+        }
+      }
+      await deps.status.patchStatus(alert, ALERTS.plural, {
+        observedGeneration: generation,
+        state,
+        value,
+        since,
+        lastEvaluation: t,
+        ...(lastNotification ? { lastNotification } : {}),
+        conditions: setCondition(
+          previous,
+          firing
+            ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
+            : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
+          generation,
+        ),
+      });
+      return { requeueAfterMs: deps.intervalMs };
+    },
+  });
+}
