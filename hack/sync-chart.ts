@@ -4,7 +4,7 @@
 //   crds/*.yaml                     → charts/crossgate/crds/            (verbatim)
 //   config/rbac/*.yaml              → charts/crossgate/files/rbac/      (verbatim; templates read the rules)
 //   webhook/registration.ts         → charts/crossgate/files/webhook/validatingwebhookconfiguration.yaml
-//   examples/argocd/health.lua      → examples/argocd/argocd-cm.yaml    (one key per crossgate kind)
+//   examples/argocd/health.lua      → examples/argocd/argocd-cm.patch   (one key per crossgate kind)
 //
 // Helm cannot read files outside the chart directory, hence copies; the unit
 // test test/unit/chart-sync.test.ts fails whenever a copy differs from its
@@ -44,28 +44,24 @@ export async function syncedFiles(): Promise<Map<string, string>> {
         clientConfig: { service: { namespace: PLACEHOLDER_NAMESPACE, name: PLACEHOLDER_SERVICE } },
       }),
   );
-  files.set('examples/argocd/argocd-cm.yaml', argocdConfigMap(await readFile(join(ROOT, 'examples/argocd/health.lua'), 'utf8')));
+  files.set('examples/argocd/argocd-cm.patch', argocdConfigPatch(await readFile(join(ROOT, 'examples/argocd/health.lua'), 'utf8')));
   return files;
 }
 
 /**
- * A patch for Argo CD's argocd-cm: the same Lua health check under one key per
- * kind (ConfigMap keys may not hold the `*` a wildcard would need).
+ * A merge patch for Argo CD's argocd-cm: the same Lua health check under one key
+ * per kind (ConfigMap keys may not hold the `*` a wildcard would need). Not a
+ * .yaml file on purpose: `kubectl apply -R -f examples/` and a GitOps tool
+ * syncing examples/ must not pick up Argo CD's own configuration.
  */
-export function argocdConfigMap(lua: string): string {
+export function argocdConfigPatch(lua: string): string {
   const data: Record<string, string> = {};
   for (const def of [...KINDS].sort((a, b) => a.kind.localeCompare(b.kind))) data[`resource.customizations.health.${GROUP}_${def.kind}`] = lua;
-  const cm = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'argocd-cm', namespace: 'argocd', labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' } },
-    data,
-  };
   return (
     HEADER +
-    '# Health checks for every crossgate kind, from examples/argocd/health.lua. Merge into argocd-cm:\n' +
-    '#   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file examples/argocd/argocd-cm.yaml\n' +
-    stringify(cm, { lineWidth: 0, blockQuote: 'literal' })
+    '# Argo CD health checks for every crossgate kind, from examples/argocd/health.lua, as a merge patch:\n' +
+    '#   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file examples/argocd/argocd-cm.patch\n' +
+    stringify({ data }, { lineWidth: 0, blockQuote: 'literal' })
   );
 }
 

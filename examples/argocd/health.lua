@@ -1,5 +1,5 @@
 -- Argo CD health check for every crossgate.dev kind (obj is the live object).
--- Installed per kind by examples/argocd/argocd-cm.yaml (generated from this file
+-- Installed per kind by examples/argocd/argocd-cm.patch (generated from this file
 -- by hack/sync-chart.ts); tested by test/unit/chart-argocd-health.test.ts.
 --
 --   not reconciled yet (no status, or status for an older generation) → Progressing
@@ -11,6 +11,9 @@
 --                 Rejected, Revoked, Suspended → Suspended (a decision, not a fault)
 --   AssetShare    Ready=True → Healthy; Suspended/PartiallySuspended → Suspended
 --                 (trust withdrawn: nothing is wrong with the share itself)
+--   Alert         Ready=True → Healthy whether Inactive or Firing (firing is what it
+--                 reports, to Alertmanager; the object itself works); Ready=False
+--                 (no gateway to read) → Degraded
 --   everything else (Organization, Asset, ApiInstance, Policy, SlaTier)
 --                 Ready=True → Healthy; reason Progressing → Progressing; False → Degraded
 hs = {}
@@ -67,6 +70,9 @@ end
 
 local ready = condition("Ready")
 if ready == nil then return result("Progressing", "waiting for the crossgate operator") end
+if ready.status == "True" and kind == "Alert" and obj.status.state == "Firing" then
+  return result("Healthy", "firing: " .. text(ready, "firing"))
+end
 if ready.status == "True" then return result("Healthy", text(ready, "ready")) end
 if ready.status == "Unknown" or ready.reason == "Progressing" then return result("Progressing", text(ready, "progressing")) end
 if kind == "AssetShare" and (ready.reason == "Suspended" or ready.reason == "PartiallySuspended") then

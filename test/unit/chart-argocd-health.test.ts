@@ -80,6 +80,13 @@ test('AssetShare: suspended peers are Suspended, not Degraded', { skip }, () => 
   assert.equal(health(obj('AssetShare', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'TargetNotFound')] })).status, 'Degraded');
 });
 
+test('Alert: Healthy while it evaluates, firing or not; Degraded when it cannot read the gateway', { skip }, () => {
+  assert.equal(health(obj('Alert', { observedGeneration: 1, state: 'Inactive', conditions: [cond('Ready', 'True', 'Evaluated')] })).status, 'Healthy');
+  const firing = health(obj('Alert', { observedGeneration: 1, state: 'Firing', conditions: [cond('Ready', 'True', 'Firing', 'error rate > 5%: value 12')] }));
+  assert.deepEqual(firing, { status: 'Healthy', message: 'firing: error rate > 5%: value 12' });
+  assert.equal(health(obj('Alert', { observedGeneration: 1, state: 'Unknown', conditions: [cond('Ready', 'False', 'GatewayUnreachable')] })).status, 'Degraded');
+});
+
 test('the other kinds follow Ready', { skip }, () => {
   for (const kind of ['Organization', 'Asset', 'ApiInstance', 'Policy', 'SlaTier']) {
     assert.equal(health(obj(kind, { observedGeneration: 1, conditions: [cond('Ready', 'True', 'Reconciled')] })).status, 'Healthy', kind);
