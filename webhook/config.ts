@@ -26,6 +26,8 @@ export interface WebhookConfig {
   certCheckIntervalMs: number;
   recheckDeniedAfterMs: number;
   watchSilenceMs: number;
+  /** Read tls.crt/tls.key from here (cert-manager) instead of managing the CA and caBundle ourselves. */
+  certDir: string | undefined;
 }
 
 /** Environment variables the webhook reads, with their defaults; documented in docs/webhook.md. */
@@ -46,6 +48,7 @@ export const ENV = {
   CROSSGATE_WEBHOOK_CERT_CHECK_MS: String(10 * 60_000),
   CROSSGATE_WEBHOOK_RECHECK_MS: '300',
   CROSSGATE_WATCH_SILENCE_MS: String(5 * 60_000),
+  CROSSGATE_WEBHOOK_CERT_DIR: '(unset: self-managed CA and caBundle)',
 } as const;
 
 /** `--webhook-url=https://...` → { CROSSGATE_WEBHOOK_URL: 'https://...' }; `--webhook-register` → 'true'. */
@@ -133,5 +136,6 @@ export function loadWebhookConfig(env: Record<string, string | undefined> = proc
     certCheckIntervalMs: int(e, 'CROSSGATE_WEBHOOK_CERT_CHECK_MS', 1000),
     recheckDeniedAfterMs: int(e, 'CROSSGATE_WEBHOOK_RECHECK_MS', 0),
     watchSilenceMs: int(e, 'CROSSGATE_WATCH_SILENCE_MS', 1000),
+    certDir: e['CROSSGATE_WEBHOOK_CERT_DIR'] || undefined,
   };
 }

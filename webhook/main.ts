@@ -13,6 +13,7 @@ import type { KubernetesObject } from '../operator/lib/keys.ts';
 import { createLogger } from '../operator/lib/logger.ts';
 import { onShutdown } from '../operator/lib/shutdown.ts';
 import { CertificateManager } from './certs.ts';
+import { watchCertDir } from './cert-dir.ts';
 import { loadWebhookConfig, type WebhookConfig } from './config.ts';
 import { secretClient, webhookConfigurationClient } from './kube-clients.ts';
 import { applyWebhookConfiguration, renderValidatingWebhookConfiguration } from './registration.ts';
@@ -36,7 +37,8 @@ function withoutStatus<T extends KubernetesObject>(obj: T): T {
 
 export interface RunningWebhook {
   server: WebhookServer;
-  certificates: CertificateManager;
+  /** Undefined in cert-manager mode (CROSSGATE_WEBHOOK_CERT_DIR). */
+  certificates: CertificateManager | undefined;
   informers: Informer<KubernetesObject>[];
   stop(): Promise<void>;
 }
@@ -89,7 +91,9 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     log.info({ webhookConfiguration: cfg.configurationName, result, clientConfig: cfg.clientConfig }, 'ValidatingWebhookConfiguration applied');
   }
 
-  const certificates = new CertificateManager({
+  // cert-manager mode: certificate from a mounted Secret, caBundle injected by cert-manager's cainjector.
+  const fromFiles = cfg.certDir ? await watchCertDir(cfg.certDir, (m) => server.setCertificate(m), log) : undefined;
+  const certificates = fromFiles ? undefined : new CertificateManager({
     secrets: secretClient(http),
     webhookConfigurations: configurations,
     webhookConfigurationName: cfg.configurationName,
@@ -103,7 +107,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     logger: log,
     onCertificate: (m) => server.setCertificate(m),
   });
-  await certificates.start();
+  await certificates?.start();
   await Promise.all(informers.map((i) => i.waitForSync()));
   log.info({ objects: Object.fromEntries(Object.entries(sources).map(([k, i]) => [k, i.size()])) }, 'webhook ready');
 
@@ -112,7 +116,8 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     certificates,
     informers,
     async stop() {
-      certificates.stop();
+      certificates?.stop();
+      fromFiles?.stop();
       await server.close();
       await Promise.all(informers.map((i) => i.stop()));
     },

@@ -20,7 +20,10 @@ export interface RunningWebhook {
 export async function startWebhook(): Promise<RunningWebhook> {
   const kubeconfig = await serviceAccountKubeconfig(WEBHOOK_SA);
   const port = await freePort();
-  const url = `https://127.0.0.1:${port}/validate`;
+  // Where the apiserver can reach this process: loopback for the local control
+  // plane; for kind, the host's address on the docker network (hack/kind-e2e.sh sets it).
+  const host = process.env.CROSSGATE_E2E_WEBHOOK_HOST || '127.0.0.1';
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${port}/validate`;
   const proc = startProcess(process.execPath, [join(ROOT, 'webhook', 'main.ts')], {
     name: 'webhook',
     cwd: ROOT,
@@ -29,7 +32,7 @@ export async function startWebhook(): Promise<RunningWebhook> {
       ...process.env,
       KUBECONFIG: kubeconfig,
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
-      CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${port}`,
+      CROSSGATE_WEBHOOK_ADDR: `${host.includes(":") ? `[${host}]` : host}:${port}`,
       CROSSGATE_WEBHOOK_URL: url,
       CROSSGATE_WEBHOOK_REGISTER: 'true',
       CROSSGATE_WEBHOOK_CONFIGURATION: WEBHOOK_CONFIGURATION,
