@@ -17,6 +17,7 @@ import { JwksCache } from './policies/jwt-validation.ts';
 import type { PolicyDeps } from './policies/types.ts';
 import { Upstreams } from './proxy.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';
+import { createAccessLogger, type AccessLogger } from './logger.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -30,7 +31,10 @@ export interface GatewayOptions {
   redisUrl?: string;
   redisPrefix?: string;
   logger: Logger;
+  /** One line per request; default true. */
   accessLog?: boolean;
+  /** Where access-log lines go; default stdout through an async buffer (createAccessLogger). */
+  accessLogger?: AccessLogger;
   metricsMaxClients?: number;
   upstreamConnections?: number;
   /** Debounce between a config change and assembly; default 50 ms. */
@@ -97,6 +101,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           logger: log,
         });
 
+  const access = opts.accessLog === false ? undefined : (opts.accessLogger ?? createAccessLogger());
   let data: GatewayServer | undefined;
   let admin: AdminServer | undefined;
   try {
@@ -107,7 +112,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       upstreams,
       metrics,
       logger: log.child({ component: 'proxy' }),
-      accessLog: opts.accessLog,
+      accessLog: access?.logger,
     });
     admin = await startAdminServer({
       host: opts.admin?.host ?? '127.0.0.1',
@@ -146,6 +151,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         await upstreams.close();
         await counters.close();
         await a.close();
+        access?.flush();
       })();
       return stopping;
     },

@@ -105,17 +105,28 @@ async function main(): Promise<void> {
     const stop = (sig: string) => {
       if (stopping) return;
       stopping = true;
-      logger.info({ signal: sig }, 'stopping: finishing in-flight requests');
-      gw.stop(10_000).then(
-        () => {
-          logger.info('stopped');
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err: err instanceof Error ? err.message : String(err) }, 'stop failed');
-          process.exit(1);
-        },
-      );
+      const say = (fn: () => void) => {
+        try {
+          fn();
+        } catch {
+          // stdout gone (EPIPE): exit anyway
+        }
+      };
+      say(() => logger.info({ signal: sig }, 'stopping: finishing in-flight requests'));
+      // Whatever happens, do not outlive the grace period by much.
+      setTimeout(() => process.exit(1), 15_000).unref();
+      gw.stop(10_000)
+        .then(
+          () => 0,
+          (err: unknown) => {
+            say(() => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'stop failed'));
+            return 1;
+          },
+        )
+        .then((code) => {
+          if (code === 0) say(() => logger.info('stopped'));
+          process.exit(code);
+        });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));

@@ -32,8 +32,8 @@ export interface GatewayHandlerOptions {
   upstreams: Upstreams;
   metrics: GatewayMetrics;
   logger: Logger;
-  /** One info line per request; default true. */
-  accessLog?: boolean;
+  /** One info line per request (fixed fields only, see logger.ts); none when absent. */
+  accessLog?: Logger;
   now?: () => number;
 }
 
@@ -64,7 +64,7 @@ function runPolicies(handlers: readonly PolicyHandler[], from: number, ctx: Poli
 
 export function createGatewayHandler(opts: GatewayHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { config, upstreams, metrics, logger } = opts;
-  const accessLog = opts.accessLog ?? true;
+  const accessLog = opts.accessLog;
   const now = opts.now ?? Date.now;
 
   return function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -84,7 +84,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
       const api = route?.id ?? '-'; // '-': no route matched (404) or no config yet
       metrics.observe(api, ctx?.client, status, seconds, now());
       if (accessLog) {
-        logger.info(
+        accessLog.info(
           { method, path, route: route?.id, client: ctx?.client, keyId: ctx?.keyId, status, ms: Math.round(seconds * 10000) / 10, generation: cfg?.generation },
           'request',
         );

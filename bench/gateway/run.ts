@@ -56,9 +56,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+async function waitHttp(url: string, timeoutMs = 20_000, proc?: ChildProcess): Promise<void> {
   const start = Date.now();
   for (;;) {
+    if (proc && proc.exitCode !== null) throw new Error(`the process serving ${url} exited with ${proc.exitCode}`);
     try {
       const r = await fetch(url);
       await r.arrayBuffer();
@@ -134,7 +135,7 @@ async function startGateway(dir: string, profileDir?: string): Promise<{ url: st
     env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, GATEWAY_ACCESS_LOG: ACCESS_LOG, LOG_LEVEL: 'info' },
   });
   children.push(proc);
-  await waitHttp(`http://127.0.0.1:${adminPort}/readyz`);
+  await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 

@@ -11,6 +11,7 @@ import { generateApiKey, hashApiKey } from '../../../api/apikey-format.ts';
 import type { Credential, PolicyEntry, Route, Tier } from '../../../api/gateway/v1.ts';
 import { renderParts, writeParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
+import type { AccessLogger } from '../../../gateway/logger.ts';
 
 export const GATEWAY = 'test-gw';
 
@@ -139,13 +140,14 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
 }
 
 /** An in-process gateway on 127.0.0.1 (random ports) over a config directory. */
-export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean } = {}): Promise<RunningGateway> {
+export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger } = {}): Promise<RunningGateway> {
   const gw = await startGateway({
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     source: { kind: 'directory', dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
     logger: over.logger ?? silent(),
     accessLog: over.accessLog ?? false,
+    accessLogger: over.accessLogger,
     redisUrl: over.redisUrl,
     configDebounceMs: 5,
   });

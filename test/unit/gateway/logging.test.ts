@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createGatewayLogger } from '../../../gateway/logger.ts';
+import { createAccessLogger, createGatewayLogger } from '../../../gateway/logger.ts';
 import { ConfigDir, cred, gold, newKey, policy, route, startDirGateway, startUpstream, waitForGeneration } from './fixtures.ts';
 
 test('raw keys, bearer tokens and key hashes never appear in the logs, even at trace level', async () => {
@@ -31,7 +31,7 @@ test('raw keys, bearer tokens and key hashes never appear in the logs, even at t
     [expired.hash]: cred('ns/keyed', { notAfter: '2020-01-01T00:00:00Z' }),
   };
   await cfg.write();
-  const gw = await startDirGateway(cfg, { logger, accessLog: true });
+  const gw = await startDirGateway(cfg, { logger, accessLog: true, accessLogger: createAccessLogger({ destination: sink }) });
   try {
     await waitForGeneration(gw, 1);
     const statuses: number[] = [];
