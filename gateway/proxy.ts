@@ -7,7 +7,6 @@
 // anything else (refused, reset, DNS) → 502. A failure after the response
 // started can only cut the connection.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import type { CompiledRoute } from './compiled.ts';
 import { applyOps } from './policies/header-injection.ts';
@@ -235,9 +234,15 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
         return;
       }
       res.writeHead(r.statusCode, downstreamHeaders(r.headers, ctx));
-      pipeline(r.body, res, (err) => {
-        if (err && !ac.signal.aborted) hooks.onBrokenResponse(err);
+      // pipe() rather than stream.pipeline(): pipeline allocates an AbortController
+      // and aborts it (a DOMException) on every completion, which was the top
+      // hot spot once the access log was fixed (docs/gateway.md). A client that
+      // goes away aborts the upstream request through `ac` (onClose above).
+      r.body.once('error', (err: Error) => {
+        if (!ac.signal.aborted) hooks.onBrokenResponse(err);
+        res.destroy();
       });
+      r.body.pipe(res);
     },
     (err: unknown) => {
       if (ac.signal.aborted || res.destroyed) return; // the client went away first
