@@ -2,7 +2,8 @@
 //   /healthz  the process answers
 //   /readyz   a config is loaded (until then the data port answers 503 problems)
 //   /metrics  Prometheus text
-//   /summary  requests, 4xx/5xx and error % per API over the last 5 minutes (JSON)
+//   /summary  per API over the last 5 minutes (or ?windowSeconds=N): requests, 4xx/5xx, error %,
+//             mean and max latency, responses by status code, policy refusals by type (JSON)
 //   /configz  the config in force: gateway, generation, routes, credential
 //             count, why newer parts are not in force (no key hashes, no secrets)
 import { createServer, type Server } from 'node:http';
@@ -52,8 +53,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
           },
         );
         return;
-      case '/summary':
-        return send(200, 'application/json', json(opts.metrics.recent.summary(Date.now())));
+      case '/summary': {
+        // ?windowSeconds=N: the last N seconds only (Alerts), else the whole 5-minute window.
+        const w = Number(new URL(req.url ?? '/', 'http://admin').searchParams.get('windowSeconds'));
+        return send(200, 'application/json', json(opts.metrics.recent.summary(Date.now(), Number.isFinite(w) && w > 0 ? w : undefined)));
+      }
       case '/configz':
         return send(200, 'application/json', json(opts.status()));
       default:

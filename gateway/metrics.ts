@@ -20,6 +20,12 @@ export interface ApiSummary {
   errorPercent: number;
   /** Mean duration in ms. */
   meanMs: number;
+  /** Slowest response in the window, ms (Alert: response-time). */
+  maxMs: number;
+  /** Responses by status code (Alert: response-codes). */
+  statusCodes: Record<string, number>;
+  /** Requests refused by a policy, by policy type (Alert: policy-violations). */
+  violations: Record<string, number>;
 }
 
 export interface Summary {
@@ -27,64 +33,89 @@ export interface Summary {
   apis: Record<string, ApiSummary>;
 }
 
-/** Ring of fixed buckets per API: O(1) per request, the sum of live buckets on read. */
+interface Bucket {
+  start: number;
+  req: number;
+  c4: number;
+  c5: number;
+  dur: number;
+  max: number;
+  codes: Map<number, number>;
+  violations: Map<string, number>;
+}
+
+const emptyBucket = (start: number): Bucket => ({ start, req: 0, c4: 0, c5: 0, dur: 0, max: 0, codes: new Map(), violations: new Map() });
+
+/**
+ * Ring of fixed buckets per API: O(1) per request, the sum of live buckets on
+ * read, over the whole window or its last N seconds (what an Alert asks for).
+ */
 export class RecentWindow {
   readonly bucketMs: number;
   readonly buckets: number;
-  #apis = new Map<string, { start: Float64Array; req: Uint32Array; c4: Uint32Array; c5: Uint32Array; dur: Float64Array }>();
+  #apis = new Map<string, Bucket[]>();
 
   constructor(windowMs = 300_000, bucketMs = 10_000) {
     this.bucketMs = bucketMs;
     this.buckets = Math.ceil(windowMs / bucketMs);
   }
 
-  record(api: string, status: number, seconds: number, now: number): void {
-    let a = this.#apis.get(api);
-    if (!a) {
-      const n = this.buckets;
-      a = { start: new Float64Array(n).fill(-1), req: new Uint32Array(n), c4: new Uint32Array(n), c5: new Uint32Array(n), dur: new Float64Array(n) };
-      this.#apis.set(api, a);
-    }
+  #bucket(api: string, now: number): Bucket {
+    let ring = this.#apis.get(api);
+    if (!ring) this.#apis.set(api, (ring = Array.from({ length: this.buckets }, () => emptyBucket(-1))));
     const start = now - (now % this.bucketMs);
     const i = Math.floor(start / this.bucketMs) % this.buckets;
-    if (a.start[i] !== start) {
-      a.start[i] = start;
-      a.req[i] = 0;
-      a.c4[i] = 0;
-      a.c5[i] = 0;
-      a.dur[i] = 0;
-    }
-    a.req[i]!++;
-    if (status >= 500) a.c5[i]!++;
-    else if (status >= 400) a.c4[i]!++;
-    a.dur[i]! += seconds;
+    if (ring[i]!.start !== start) ring[i] = emptyBucket(start);
+    return ring[i]!;
   }
 
-  summary(now: number): Summary {
-    const oldest = now - now % this.bucketMs - (this.buckets - 1) * this.bucketMs;
+  record(api: string, status: number, seconds: number, now: number): void {
+    const b = this.#bucket(api, now);
+    b.req++;
+    if (status >= 500) b.c5++;
+    else if (status >= 400) b.c4++;
+    b.dur += seconds;
+    if (seconds > b.max) b.max = seconds;
+    b.codes.set(status, (b.codes.get(status) ?? 0) + 1);
+  }
+
+  violation(api: string, policy: string, now: number): void {
+    const b = this.#bucket(api, now);
+    b.violations.set(policy, (b.violations.get(policy) ?? 0) + 1);
+  }
+
+  /** Sums over the last `windowSeconds` (rounded up to whole buckets, at most the whole ring). */
+  summary(now: number, windowSeconds?: number): Summary {
+    const n = Math.min(this.buckets, Math.max(1, Math.ceil(((windowSeconds ?? Infinity) * 1000) / this.bucketMs)));
+    const oldest = now - (now % this.bucketMs) - (n - 1) * this.bucketMs;
     const apis: Record<string, ApiSummary> = {};
-    for (const [api, a] of this.#apis) {
-      let req = 0;
-      let c4 = 0;
-      let c5 = 0;
-      let dur = 0;
-      for (let i = 0; i < this.buckets; i++) {
-        if (a.start[i]! < oldest) continue;
-        req += a.req[i]!;
-        c4 += a.c4[i]!;
-        c5 += a.c5[i]!;
-        dur += a.dur[i]!;
+    for (const [api, ring] of this.#apis) {
+      let req = 0, c4 = 0, c5 = 0, dur = 0, max = 0;
+      const codes: Record<string, number> = {};
+      const violations: Record<string, number> = {};
+      for (const b of ring) {
+        if (b.start < oldest) continue;
+        req += b.req;
+        c4 += b.c4;
+        c5 += b.c5;
+        dur += b.dur;
+        max = Math.max(max, b.max);
+        for (const [k, v] of b.codes) codes[k] = (codes[k] ?? 0) + v;
+        for (const [k, v] of b.violations) violations[k] = (violations[k] ?? 0) + v;
       }
-      if (req === 0) continue;
+      if (req === 0 && Object.keys(violations).length === 0) continue;
       apis[api] = {
         requests: req,
         clientErrors: c4,
         serverErrors: c5,
-        errorPercent: Math.round(((c4 + c5) / req) * 1000) / 10,
-        meanMs: Math.round((dur / req) * 10000) / 10,
+        errorPercent: req ? Math.round(((c4 + c5) / req) * 1000) / 10 : 0,
+        meanMs: req ? Math.round((dur / req) * 10000) / 10 : 0,
+        maxMs: Math.round(max * 10000) / 10,
+        statusCodes: codes,
+        violations,
       };
     }
-    return { windowSeconds: (this.buckets * this.bucketMs) / 1000, apis };
+    return { windowSeconds: (n * this.bucketMs) / 1000, apis };
   }
 }
 
@@ -163,7 +194,8 @@ export class GatewayMetrics {
     this.recent.record(api, status, seconds, now);
   }
 
-  violation(api: string, policy: string): void {
+  violation(api: string, policy: string, now = Date.now()): void {
     this.violations.labels(api, policy).inc();
+    this.recent.violation(api, policy, now);
   }
 }

@@ -4,14 +4,12 @@
 // upstream on loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import {
-  ROOT, applyYaml, rawKeyOf, getJson, kubectl, readGatewayConfig, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
+  applyStory, applyYaml, deleteStory, ex, rawKeyOf, getJson, kubectl, readGatewayConfig, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
   type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
 } from './support/index.ts';
 
-const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
 const CONSUMER = 'mule-united-prod';
 const OWNER = 'max-airlines-prod';
 
@@ -29,22 +27,12 @@ describe('through the gateway', () => {
     upstream = await startUpstream();
     webhook = await startWebhook();
     op = await startOperator();
-    await applyYaml(ex('max-airlines', '00-organization.yaml'));
-    await applyYaml(ex('mule-united', '00-organization.yaml'));
-    await applyYaml(ex('max-airlines', '10-orgtrust-mule-united.yaml'));
-    await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
-    for (const f of ['20-asset-flights-eapi.yaml', '40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
-    await kubectl(['patch', 'apiinstance', 'flights', '-n', OWNER, '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstream.url } } })]);
-    await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'share admitted' });
-    await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'keys admitted' });
-    await waitFor(async () => (await getJson(['apikey', 'gate-display', '-n', CONSUMER]))?.status?.state === 'Approved', { what: 'gold key approved' });
-    await waitFor(async () => (await getJson(['apikey', 'trial-app', '-n', CONSUMER]))?.status?.state === 'Approved', { what: 'trial key approved' });
+    await applyStory(upstream.url);
     gw = await startGatewayProcess();
   });
   after(async () => {
     await gw?.stop();
-    await kubectl(['delete', '-f', ex('mule-united', '20-apikeys.yaml'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', '-f', ex('max-airlines'), '-f', ex('mule-united'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    await deleteStory();
     await op?.proc.stop();
     await webhook?.stop();
     await upstream?.close();

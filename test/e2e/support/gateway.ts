@@ -18,9 +18,9 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProcess(opts: { gateway?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningGateway> {
+export async function startGatewayProcess(opts: { gateway?: string; env?: NodeJS.ProcessEnv; adminPort?: number } = {}): Promise<RunningGateway> {
   const kubeconfig = await serviceAccountKubeconfig(GATEWAY_SA);
-  const [port, admin] = [await freePort(), await freePort()];
+  const [port, admin] = [await freePort(), opts.adminPort ?? (await freePort())];
   const proc = startProcess(process.execPath, [join(ROOT, 'gateway', 'main.ts')], {
     name: 'gateway',
     cwd: ROOT,

@@ -6,6 +6,7 @@ export { kubeConfig, apiClient, objectApi, apiserverAddress } from "./client.ts"
 export { startProcess, logDir, type ManagedProcess, type StartProcessOptions } from "./process.ts";
 export { tcpProxy, kubeconfigVia, proxyToApiserver, type TcpProxy } from "./proxy.ts";
 export { rawKeyOf } from "./install.ts";
+export { applyStory, deleteStory, ex } from "./story.ts";
 export { installCrossgate, operatorKubeconfig, serviceAccountKubeconfig, startOperator, getJson, condition, waitForCondition, ROOT, OPERATOR_NAMESPACE, type RunningOperator } from "./operator.ts";
 export { startWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess } from "./webhook.ts";
 export { readGatewayConfig, type GatewayConfig } from "./gateway-config.ts";

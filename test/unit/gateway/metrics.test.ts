@@ -27,12 +27,35 @@ describe('metrics', () => {
     w.record('ns/b', 200, 0.02, t);
     const s = w.summary(t + 60_000);
     assert.equal(s.windowSeconds, 300);
-    assert.deepEqual(s.apis['ns/a'], { requests: 10, clientErrors: 1, serverErrors: 1, errorPercent: 20, meanMs: 58.1 });
+    assert.deepEqual(s.apis['ns/a'], {
+      requests: 10,
+      clientErrors: 1,
+      serverErrors: 1,
+      errorPercent: 20,
+      meanMs: 58.1,
+      maxMs: 500,
+      statusCodes: { '200': 8, '429': 1, '502': 1 },
+      violations: {},
+    });
     assert.equal(s.apis['ns/b']?.requests, 1);
     w.record('ns/b', 500, 0.02, t + 301_000);
     const later = w.summary(t + 301_000);
     assert.equal(later.apis['ns/a'], undefined, 'five minutes later ns/a has no traffic in the window');
-    assert.deepEqual(later.apis['ns/b'], { requests: 1, clientErrors: 0, serverErrors: 1, errorPercent: 100, meanMs: 20 });
+    assert.deepEqual(later.apis['ns/b'], { requests: 1, clientErrors: 0, serverErrors: 1, errorPercent: 100, meanMs: 20, maxMs: 20, statusCodes: { '500': 1 }, violations: {} });
+  });
+
+  test('recent window for Alerts: the last N seconds only, and policy refusals by type', () => {
+    const w = new RecentWindow(300_000, 10_000);
+    const t = Date.parse('2026-01-01T00:00:00Z');
+    w.record('ns/a', 503, 0.9, t);
+    w.record('ns/a', 429, 0.001, t + 100_000);
+    w.violation('ns/a', 'sla-tier', t + 100_000);
+    const recent = w.summary(t + 105_000, 30);
+    assert.equal(recent.windowSeconds, 30);
+    assert.deepEqual(recent.apis['ns/a']?.statusCodes, { '429': 1 }, 'the 503 is older than 30 s');
+    assert.deepEqual(recent.apis['ns/a']?.violations, { 'sla-tier': 1 });
+    assert.equal(recent.apis['ns/a']?.maxMs, 1);
+    assert.deepEqual(w.summary(t + 105_000).apis['ns/a']?.statusCodes, { '503': 1, '429': 1 });
   });
 
   test('parseListen', () => {

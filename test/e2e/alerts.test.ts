@@ -1,0 +1,104 @@
+// Alerts end to end: traffic through the real gateway, the operator reading
+// the gateway's recent-window summary, and on each state change an Event, the
+// Alert's status and an Alertmanager-compatible POST received on loopback.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  applyStory, applyYaml, deleteStory, freePort, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
+  type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
+} from './support/index.ts';
+
+const OWNER = 'max-airlines-prod';
+type Posted = Array<{ labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt?: string }>;
+
+describe('Alerts', () => {
+  let webhook: RunningWebhookProcess;
+  let op: RunningOperator;
+  let gw: RunningGateway;
+  let upstream: Upstream;
+  let receiver: Server;
+  let receiverUrl: string;
+  const received: Posted[] = [];
+
+  before(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Posted);
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v2/alerts`;
+    upstream = await startUpstream();
+    const adminPort = await freePort();
+    webhook = await startWebhook();
+    op = await startOperator({ env: { CROSSGATE_GATEWAY_ADMIN_URLS: `http://127.0.0.1:${adminPort}`, CROSSGATE_ALERT_INTERVAL_MS: '1000' } });
+    await applyStory(upstream.url);
+    gw = await startGatewayProcess({ adminPort });
+  });
+  after(async () => {
+    await kubectl(['delete', 'alerts', '--all', '-n', OWNER, '--ignore-not-found'], { allowFail: true });
+    await gw?.stop();
+    await deleteStory();
+    await op?.proc.stop();
+    await webhook?.stop();
+    await upstream?.close();
+    await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
+  });
+
+  test('responses with given codes: Firing with an Event and a notification, then resolved when the window passes', async () => {
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Alert
+metadata: {name: unauthorized-calls, namespace: ${OWNER}}
+spec:
+  apiInstanceRef: {name: flights}
+  severity: critical
+  condition: {type: response-codes, statusCodes: [401], threshold: 2, periodSeconds: 10}
+  notify: {url: "${receiverUrl}"}
+`);
+    await waitFor(async () => (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.state === 'Inactive', { what: 'alert evaluated' });
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.url}/flights/v1/flights`)).status, 401);
+    const firing = await waitFor(async () => {
+      const a = await getJson(['alert', 'unauthorized-calls', '-n', OWNER]);
+      return a?.status?.state === 'Firing' ? a : undefined;
+    }, { what: 'alert firing' });
+    assert.equal(firing.status.value, 3);
+    await waitFor(() => received.length >= 1, { what: 'a notification' });
+    const [n] = received[0]!;
+    assert.equal(n!.labels['alertname'], 'unauthorized-calls');
+    assert.equal(n!.labels['severity'], 'critical');
+    assert.equal(n!.labels['apiinstance'], 'flights');
+    assert.equal(n!.endsAt, undefined);
+    assert.match(n!.annotations['summary']!, /responses 401 over 10s above 2/);
+    const events = (await kubectl(['get', 'events', '-n', OWNER, '--field-selector', 'involvedObject.name=unauthorized-calls'])).stdout;
+    assert.match(events, /AlertFiring/);
+    const table = (await kubectl(['get', 'alerts', '-n', OWNER])).stdout;
+    assert.match(table, /unauthorized-calls\s+flights\s+response-codes\s+2\s+3\s+Firing/);
+
+    await waitFor(async () => (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.state === 'Inactive', { what: 'alert resolved', timeoutMs: 40_000 });
+    await waitFor(() => received.length >= 2, { what: 'the resolved notification' });
+    assert.ok(received[1]![0]!.endsAt, 'a resolved alert carries endsAt');
+    assert.equal((await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification.result, '200');
+  });
+
+  test('policy violations: tier refusals count', async () => {
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Alert
+metadata: {name: over-tier, namespace: ${OWNER}}
+spec:
+  apiInstanceRef: {name: flights}
+  condition: {type: policy-violations, threshold: 0, periodSeconds: 60}
+`);
+    const key = await rawKeyOf('trial-app-apikey', 'mule-united-prod');
+    for (let i = 0; i < 5; i++) await fetch(`${gw.url}/flights/v1/flights`, { headers: { 'x-api-key': key } });
+    const a = await waitFor(async () => {
+      const x = await getJson(['alert', 'over-tier', '-n', OWNER]);
+      return x?.status?.state === 'Firing' ? x : undefined;
+    }, { what: 'policy-violation alert firing' });
+    assert.ok(a.status.value >= 2);
+  });
+});
