@@ -84,9 +84,12 @@ export class RecentWindow {
     b.violations.set(policy, (b.violations.get(policy) ?? 0) + 1);
   }
 
-  /** Sums over the last `windowSeconds` (rounded up to whole buckets, at most the whole ring). */
+  /**
+   * Sums the buckets that overlap the last `windowSeconds` (so a request is
+   * never missed because a bucket just rolled over; at most the whole ring).
+   */
   summary(now: number, windowSeconds?: number): Summary {
-    const n = Math.min(this.buckets, Math.max(1, Math.ceil(((windowSeconds ?? Infinity) * 1000) / this.bucketMs)));
+    const n = Math.min(this.buckets, Math.floor(((windowSeconds ?? Infinity) * 1000) / this.bucketMs) + 1);
     const oldest = now - (now % this.bucketMs) - (n - 1) * this.bucketMs;
     const apis: Record<string, ApiSummary> = {};
     for (const [api, ring] of this.#apis) {

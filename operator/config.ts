@@ -20,6 +20,8 @@ export interface OperatorConfig {
   /** Admin endpoints of the gateway replicas (comma-separated in CROSSGATE_GATEWAY_ADMIN_URLS), read by Alerts. */
   gatewayAdminUrls: string[];
   alertIntervalMs: number;
+  /** How often ApiInstance status.analytics is refreshed from the gateway. */
+  analyticsIntervalMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -59,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     gatewayUrl: env['CROSSGATE_GATEWAY_URL'] || undefined,
     gatewayAdminUrls: (env['CROSSGATE_GATEWAY_ADMIN_URLS'] ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     alertIntervalMs: int(env, 'CROSSGATE_ALERT_INTERVAL_MS', 15_000, 1000),
+    analyticsIntervalMs: int(env, 'CROSSGATE_ANALYTICS_INTERVAL_MS', 30_000, 1000),
   };
 }

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     gatewayNamespace: cfg.gatewayNamespace,
     gatewayAdminUrls: cfg.gatewayAdminUrls,
     alertIntervalMs: cfg.alertIntervalMs,
+    analyticsIntervalMs: cfg.analyticsIntervalMs,
     ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}),
   });
 

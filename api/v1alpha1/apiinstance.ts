@@ -49,6 +49,18 @@ export const ApiInstanceStatus = Type.Object(
     conditions: Type.Optional(Conditions),
     endpoint: Type.Optional(Type.String({ description: 'Where the gateway serves the instance (host and base path).' })),
     gateway: Type.Optional(Type.String({ description: 'Gateway that serves the instance.' })),
+    analytics: Type.Optional(
+      Type.Object(
+        {
+          windowSeconds: Type.Integer({ description: 'Length of the recent window.', minimum: 0 }),
+          requests: Type.Integer({ description: 'Requests in the window, over all gateway replicas.', minimum: 0 }),
+          errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses, in percent.', minimum: 0 }),
+          meanMs: Type.Number({ description: 'Mean response time in milliseconds.', minimum: 0 }),
+          updated: Type.String({ description: 'When these figures were read from the gateway.', format: 'date-time' }),
+        },
+        { description: 'Recent traffic at the gateway, as API Manager shows it (when the operator can read the gateway).' },
+      ),
+    ),
   },
   { description: 'Observed state of the ApiInstance.' },
 );
@@ -72,6 +84,8 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
     { name: 'Base Path', type: 'string', jsonPath: '.spec.basePath', description: 'Route prefix.' },
     { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.url', description: 'Implementation URL.', priority: 1 },
     { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.' },
+    { name: 'Requests', type: 'integer', jsonPath: '.status.analytics.requests', description: 'Requests in the recent window.', priority: 1 },
+    { name: 'Errors %', type: 'number', jsonPath: '.status.analytics.errorPercent', description: 'Errors in the recent window.', priority: 1 },
     READY_COLUMN,
     REASON_COLUMN,
     AGE_COLUMN,

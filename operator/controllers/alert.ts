@@ -7,7 +7,8 @@ import { setCondition, type Condition } from '../lib/conditions.ts';
 import { describeError } from '../lib/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
-import { alertValue, alertmanagerPayload, describeCondition, mergeStats, type WindowStats } from './alert-desired.ts';
+import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, type WindowStats } from './alert-desired.ts';
+import type { GatewayStats } from './gateway-stats.ts';
 import { rfc3339 } from './apikey-desired.ts';
 import type { Deps } from './organization.ts';
 
@@ -15,19 +16,10 @@ export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
 
 export interface AlertOptions {
-  /** Admin URLs of the gateway replicas (their /summary endpoints are read). */
-  gatewayAdminUrls: string[];
+  /** The gateway replicas' recent-window summaries. */
+  stats: GatewayStats;
   intervalMs: number;
   now?: () => Date;
-}
-
-/** Statistics of one API from one gateway replica (missing API = no traffic). */
-async function fetchStats(adminUrl: string, api: string, windowSeconds: number): Promise<WindowStats> {
-  const res = await fetch(`${adminUrl.replace(/\/$/, '')}/summary?windowSeconds=${windowSeconds}`, { signal: AbortSignal.timeout(3000) });
-  if (!res.ok) throw new Error(`${adminUrl}/summary answered ${res.status}`);
-  const body = (await res.json()) as { apis?: Record<string, Partial<WindowStats>> };
-  const s = body.apis?.[api];
-  return { requests: s?.requests ?? 0, statusCodes: s?.statusCodes ?? {}, violations: s?.violations ?? {}, maxMs: s?.maxMs ?? 0 };
 }
 
 export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions): void {
@@ -47,7 +39,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
       const period = alert.spec.condition.periodSeconds ?? 60;
 
-      if (deps.gatewayAdminUrls.length === 0) {
+      if (deps.stats.urls.length === 0) {
         await deps.status.patchStatus(alert, ALERTS.plural, {
           observedGeneration: generation,
           state: 'Unknown',
@@ -57,7 +49,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       }
       let stats: WindowStats;
       try {
-        stats = mergeStats(await Promise.all(deps.gatewayAdminUrls.map((u) => fetchStats(u, api, period))));
+        stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
       } catch (err) {
         await deps.status.patchStatus(alert, ALERTS.plural, {
           observedGeneration: generation,

@@ -11,6 +11,8 @@ import { registerApiKeyController } from './apikey.ts';
 import { registerContractController } from './contract.ts';
 import { registerGatewayConfigController } from './gatewayconfig.ts';
 import { registerAlertController } from './alert.ts';
+import { registerApiAnalyticsController } from './apianalytics.ts';
+import { GatewayStats } from './gateway-stats.ts';
 
 export interface ControllerDeps extends Deps {
   workers: number;
@@ -21,6 +23,7 @@ export interface ControllerDeps extends Deps {
   /** Admin URLs of the gateway replicas, read by the Alert reconciler. */
   gatewayAdminUrls: string[];
   alertIntervalMs: number;
+  analyticsIntervalMs: number;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
@@ -34,5 +37,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerApiKeyController(mgr, deps);
   registerContractController(mgr, deps);
   registerGatewayConfigController(mgr, deps);
-  registerAlertController(mgr, { ...deps, intervalMs: deps.alertIntervalMs });
+  const stats = new GatewayStats(deps.gatewayAdminUrls);
+  registerAlertController(mgr, { ...deps, stats, intervalMs: deps.alertIntervalMs });
+  registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: deps.analyticsIntervalMs });
 }

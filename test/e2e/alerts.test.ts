@@ -36,7 +36,7 @@ describe('Alerts', () => {
     upstream = await startUpstream();
     const adminPort = await freePort();
     webhook = await startWebhook();
-    op = await startOperator({ env: { CROSSGATE_GATEWAY_ADMIN_URLS: `http://127.0.0.1:${adminPort}`, CROSSGATE_ALERT_INTERVAL_MS: '1000' } });
+    op = await startOperator({ env: { CROSSGATE_GATEWAY_ADMIN_URLS: `http://127.0.0.1:${adminPort}`, CROSSGATE_ALERT_INTERVAL_MS: '1000', CROSSGATE_ANALYTICS_INTERVAL_MS: '1000' } });
     await applyStory(upstream.url);
     gw = await startGatewayProcess({ adminPort });
   });
@@ -83,6 +83,17 @@ spec:
     await waitFor(() => received.length >= 2, { what: 'the resolved notification' });
     assert.ok(received[1]![0]!.endsAt, 'a resolved alert carries endsAt');
     assert.equal((await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification.result, '200');
+  });
+
+  test('recent traffic on the ApiInstance status, shown by kubectl get -o wide', async () => {
+    const inst = await waitFor(async () => {
+      const i = await getJson(['apiinstance', 'flights', '-n', OWNER]);
+      return i?.status?.analytics?.requests > 0 ? i : undefined;
+    }, { what: 'analytics on the ApiInstance' });
+    assert.equal(inst.status.analytics.windowSeconds, 300);
+    assert.ok(inst.status.analytics.errorPercent > 0, 'the 401s count as errors');
+    const wide = (await kubectl(['get', 'apiinstance', 'flights', '-n', OWNER, '-o', 'wide'])).stdout;
+    assert.match(wide, /REQUESTS\s+ERRORS %/);
   });
 
   test('policy violations: tier refusals count', async () => {

@@ -51,11 +51,13 @@ describe('metrics', () => {
     w.record('ns/a', 429, 0.001, t + 100_000);
     w.violation('ns/a', 'sla-tier', t + 100_000);
     const recent = w.summary(t + 105_000, 30);
-    assert.equal(recent.windowSeconds, 30);
+    assert.equal(recent.windowSeconds, 40, 'the buckets overlapping the last 30 s');
     assert.deepEqual(recent.apis['ns/a']?.statusCodes, { '429': 1 }, 'the 503 is older than 30 s');
     assert.deepEqual(recent.apis['ns/a']?.violations, { 'sla-tier': 1 });
     assert.equal(recent.apis['ns/a']?.maxMs, 1);
     assert.deepEqual(w.summary(t + 105_000).apis['ns/a']?.statusCodes, { '503': 1, '429': 1 });
+    w.record('ns/b', 500, 0.1, t + 119_000);
+    assert.equal(w.summary(t + 121_000, 10).apis['ns/b']?.requests, 1, 'a request 2 s ago counts though its bucket has closed');
   });
 
   test('parseListen', () => {
