@@ -20,6 +20,7 @@ demo: setup
 	npm run -s demo
 
 test: setup
+	@hack/optional-tools.sh
 	npm test
 
 test-unit: setup
