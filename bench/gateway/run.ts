@@ -11,11 +11,14 @@
 // Two measurements per target:
 //   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
 //   latency     one connection, BENCH_LATENCY_REQUESTS (3000) sequential requests timed with hrtime: p50/p99 in µs
+//   CPU/req     CPU time (/proc) of the proxy process (nginx: master + worker; direct: the upstream)
+//               during the throughput run, per request: the figure least disturbed by other load
+//               on the machine
 // Prints a markdown table and the ratios; writes bench/results/gateway-<time>.json.
 // --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time.
 // Everything listens on 127.0.0.1 and is stopped at the end, also on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -178,8 +181,33 @@ http {
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
+/** CPU time (user + system) of processes and their children processes, in µs, from /proc. */
+function cpuMicros(pids: number[]): number {
+  let ticks = 0;
+  const all = new Set(pids);
+  for (const pid of pids) {
+    try {
+      for (const t of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) all.add(Number(t));
+    } catch {
+      // no children file
+    }
+  }
+  for (const pid of all) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
 interface Row {
   target: string;
+  /** CPU of the proxy process (the upstream's for "direct") per request, µs. */
+  cpuUsPerReq: number;
   rps: number;
   p50ms: number;
   p99ms: number;
@@ -214,7 +242,7 @@ async function sequentialLatency(url: string, keys: string[] | undefined): Promi
   return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)) };
 }
 
-async function measure(target: string, url: string, keys?: string[]): Promise<Row> {
+async function measure(target: string, url: string, pid: number | undefined, keys?: string[]): Promise<Row> {
   say(`${target}: warm-up`);
   const requests = keys ? [{ setupRequest: (req: { headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
     const n = ((ctx.n as number | undefined) ?? Math.floor(Math.random() * keys.length)) + 1;
@@ -223,17 +251,19 @@ async function measure(target: string, url: string, keys?: string[]): Promise<Ro
   } }] : undefined;
   await autocannon({ url, connections: CONNECTIONS, duration: 2, requests });
   say(`${target}: throughput, ${CONNECTIONS} connections, ${DURATION} s`);
+  const cpu0 = pid ? cpuMicros([pid]) : 0;
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests });
+  const cpu = pid ? cpuMicros([pid]) - cpu0 : 0;
   say(`${target}: latency, ${LAT_REQUESTS} sequential requests`);
   const seq = await sequentialLatency(url, keys);
-  return { target, rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx, seqP50us: seq.p50, seqP99us: seq.p99 };
+  return { target, cpuUsPerReq: Math.round((cpu / Math.max(1, r.requests.total)) * 10) / 10, rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx, seqP50us: seq.p50, seqP99us: seq.p99 };
 }
 
 function table(rows: Row[]): string {
   const lines = [
-    '| target | req/s | p50 ms (load) | p99 ms (load) | non-2xx/errors | p50 µs (sequential) | p99 µs (sequential) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.target} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.seqP50us} | ${r.seqP99us} |`),
+    '| target | req/s | p50 ms (load) | p99 ms (load) | non-2xx/errors | p50 µs (sequential) | p99 µs (sequential) | CPU µs/req |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.target} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.seqP50us} | ${r.seqP99us} | ${r.cpuUsPerReq} |`),
   ];
   return lines.join('\n');
 }
@@ -245,8 +275,8 @@ function ratios(rows: Row[]): string {
   const out: string[] = [];
   for (const r of rows) {
     if (r === direct || r === nginx) continue;
-    let line = `- ${r.target}: ${(r.rps / direct.rps).toFixed(2)}× direct throughput, +${r.seqP50us - direct.seqP50us} µs p50 / +${r.seqP99us - direct.seqP99us} µs p99 added latency`;
-    if (nginx) line += `; ${(r.rps / nginx.rps).toFixed(2)}× nginx throughput, ${r.seqP50us - nginx.seqP50us >= 0 ? '+' : ''}${r.seqP50us - nginx.seqP50us} µs p50 vs nginx`;
+    let line = `- ${r.target}: ${r.cpuUsPerReq} µs CPU/request, ${(r.rps / direct.rps).toFixed(2)}× direct throughput, +${r.seqP50us - direct.seqP50us} µs p50 / +${r.seqP99us - direct.seqP99us} µs p99 added latency`;
+    if (nginx) line += `; ${(r.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(1)}× nginx CPU/request, ${(r.rps / nginx.rps).toFixed(2)}× nginx throughput, ${r.seqP50us - nginx.seqP50us >= 0 ? '+' : ''}${r.seqP50us - nginx.seqP50us} µs p50 vs nginx`;
     out.push(line);
   }
   if (nginx) out.push(`- nginx: ${(nginx.rps / direct.rps).toFixed(2)}× direct throughput, +${nginx.seqP50us - direct.seqP50us} µs p50 / +${nginx.seqP99us - direct.seqP99us} µs p99 added latency`);
@@ -263,29 +293,29 @@ async function main(): Promise<void> {
   await writeConfig(dir10k, up.port, many);
   const rows: Row[] = [];
   const direct = `http://127.0.0.1:${up.port}/api/MX123`;
-  rows.push(await measure('direct', direct));
+  rows.push(await measure('direct', direct, up.proc.pid));
 
   const ngx = await startNginx(up.port);
   if (ngx) {
-    rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`));
+    rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`, ngx.proc.pid));
     await stop(ngx.proc);
   } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
 
   const g1 = await startGateway(dir1);
-  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`));
-  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, one.keys));
+  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, g1.proc.pid));
+  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, g1.proc.pid, one.keys));
   await stop(g1.proc);
 
   const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const g10k = await startGateway(dir10k, profDir);
-  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, many.keys.slice(0, 100)));
+  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, g10k.proc.pid, many.keys.slice(0, 100)));
   await stop(g10k.proc);
   await stop(up.proc);
 
   const md = `${table(rows)}\n\n${ratios(rows)}\n`;
   process.stdout.write(`\n${md}\n`);
-  process.stdout.write(`machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
+  process.stdout.write(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const out = join(ROOT, 'bench/results', `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG }, null, 2));
