@@ -24,6 +24,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startGateway, type SourceOptions } from './gateway.ts';
 import { createGatewayLogger } from './logger.ts';
+import { logFatalErrors } from '../operator/lib/shutdown.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   });
   const env = process.env;
   const logger = createGatewayLogger({ level: values['log-level'] ?? env.LOG_LEVEL ?? 'info' });
+  logFatalErrors(logger);
   try {
     const gateway = values.gateway ?? env.GATEWAY_NAME;
     if (!gateway) throw new Error('the gateway name is required (--gateway or GATEWAY_NAME)');

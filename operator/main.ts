@@ -8,11 +8,12 @@ import { StatusWriter } from './lib/status.ts';
 import { EventRecorder } from './lib/events.ts';
 import { LeaderElector } from './lib/leader-election.ts';
 import { startHealthServer } from './lib/health.ts';
-import { onShutdown } from './lib/shutdown.ts';
+import { logFatalErrors, onShutdown } from './lib/shutdown.ts';
 import { loadConfig } from './config.ts';
 import { registerControllers } from './controllers/index.ts';
 
 const log = createLogger();
+logFatalErrors(log);
 
 async function main(): Promise<void> {
   const cfg = loadConfig();

@@ -11,7 +11,7 @@ import { Informer } from '../operator/lib/informer.ts';
 import { describeError, KubeHttp, loadKubeConfig } from '../operator/lib/kube.ts';
 import type { KubernetesObject } from '../operator/lib/keys.ts';
 import { createLogger } from '../operator/lib/logger.ts';
-import { onShutdown } from '../operator/lib/shutdown.ts';
+import { logFatalErrors, onShutdown } from '../operator/lib/shutdown.ts';
 import { CertificateManager } from './certs.ts';
 import { watchCertDir } from './cert-dir.ts';
 import { loadWebhookConfig, type WebhookConfig } from './config.ts';
@@ -126,6 +126,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
 
 async function main(): Promise<void> {
   const log = createLogger({ name: 'crossgate-webhook' });
+  logFatalErrors(log);
   const cfg = loadWebhookConfig(process.env, process.argv.slice(2));
   const http = new KubeHttp(loadKubeConfig());
   let running: RunningWebhook | undefined;

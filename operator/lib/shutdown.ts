@@ -25,3 +25,16 @@ export function onShutdown(log: Logger, steps: () => ShutdownStep[], graceMs = 3
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
+
+/**
+ * A bug that escapes every handler ends the process (the pod restarts), but
+ * first says so as a JSON log line like any other, not as a raw stack on stderr.
+ */
+export function logFatalErrors(log: Logger): void {
+  const die = (kind: string) => (err: unknown) => {
+    log.fatal({ err: describeError(err), stack: err instanceof Error ? err.stack : undefined }, kind);
+    process.exit(1);
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled promise rejection'));
+}
