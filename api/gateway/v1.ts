@@ -70,7 +70,7 @@ export type Route = Static<typeof Route>;
 const PartMeta = {
   apiVersion: Type.Literal(GATEWAY_CONFIG_API_VERSION, { description: 'Config format version.' }),
   gateway: Type.String({ description: 'Gateway name.' }),
-  generation: Type.Integer({ minimum: 0, description: 'Operator generation of the config this part belongs to (monotonic).' }),
+  generation: Type.Integer({ minimum: 0, description: 'Config generation at which this part last changed (≤ the manifest\'s; unchanged parts are not rewritten).' }),
   checksum: Type.String({ description: 'sha256 of the canonical JSON of the part content (routes or entries).' }),
 };
 
