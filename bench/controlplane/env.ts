@@ -1,0 +1,242 @@
+// The benchmark's world: a fresh local control plane (test/controlplane),
+// crossgate installed into it, and the operator, webhook and gateway as child
+// processes started the way hack/demo.ts starts them, plus a loopback upstream.
+// Everything listens on 127.0.0.1 and is stopped by stop() — also on Ctrl-C
+// (see run.ts) and, as a last resort, SIGKILLed on process exit.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startControlPlane, type ControlPlane } from '../../test/controlplane/controlplane.ts';
+import { kubectl } from '../../test/e2e/support/kubectl.ts';
+import { waitFor } from '../../test/e2e/support/wait.ts';
+import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, serviceAccountKubeconfig } from '../../test/e2e/support/install.ts';
+import { KubeHttp, loadKubeConfig } from '../../operator/lib/kube.ts';
+
+export { ROOT, OPERATOR_NAMESPACE };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every child process of this run, so a signal handler can stop them all. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** Resolves with the first stdout/stderr line matching re. */
+  waitForLine(re: RegExp, timeoutMs: number): Promise<string>;
+  running(): boolean;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, nodeArgs: string[] = []): Proc {
+  const logFile = join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log, { end: false });
+    createInterface({ input: stream }).on('line', (line) => {
+      for (const w of waiters) if (w.re.test(line)) (waiters.delete(w), w.resolve(line));
+    });
+  }
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    name,
+    child,
+    logFile,
+    running,
+    waitForLine(re, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const w = { re, resolve: (l: string) => (clearTimeout(t), resolve(l)) };
+        const t = setTimeout(() => (waiters.delete(w), reject(new Error(`${name}: no line matching ${re} within ${timeoutMs} ms; see ${logFile}`))), timeoutMs);
+        waiters.add(w);
+        child.once('exit', (code, sig) => { if (waiters.delete(w)) (clearTimeout(t), reject(new Error(`${name} exited (${code ?? sig}); see ${logFile}`))); });
+      });
+    },
+    stop(timeoutMs = 15_000) {
+      return new Promise<void>((resolve) => {
+        if (!running()) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.once('exit', () => (clearTimeout(t), log.end(), resolve()));
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
+
+export interface Upstream {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(): Promise<Upstream> {
+  const server: Server = createHttpServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(`{"ok":true,"path":${JSON.stringify(req.url ?? '')}}`);
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+  };
+}
+
+export interface EnvOptions {
+  logDir: string;
+  /** Extra node flags for the operator (e.g. --cpu-prof). */
+  operatorNodeArgs?: string[];
+  log: (msg: string) => void;
+}
+
+export interface BenchEnv {
+  cp: ControlPlane;
+  binDir: string;
+  /** Admin client (system:masters, client certificate). */
+  admin: KubeHttp;
+  /** A kubeconfig acting as the operator's ServiceAccount (the baseline writes with it). */
+  operatorKubeconfig: string;
+  operator: Proc;
+  webhook: Proc;
+  gateway: Proc;
+  operatorMetricsUrl: string;
+  webhookUrl: string;
+  gatewayUrl: string;
+  gatewayAdminUrl: string;
+  /** The gateway is ready once the operator has written a config (after the first objects exist). */
+  waitGatewayReady(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let binDirCache: string | undefined;
+export function buildControlPlane(): string {
+  binDirCache ??= execFileSync(join(ROOT, 'test', 'controlplane', 'build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
+  return binDirCache;
+}
+
+/** What installCrossgate() does, but for every control plane of the run (it memoizes the first). */
+async function install(): Promise<void> {
+  await kubectl(['apply', '-f', join(ROOT, 'crds'), '-f', join(ROOT, 'config', 'rbac'), '-f', join(ROOT, 'config', 'local')]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(ROOT, 'crds')]);
+}
+
+export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
+  mkdirSync(opts.logDir, { recursive: true });
+  const binDir = buildControlPlane();
+  const cp = await startControlPlane({ binDir });
+  const procs: Proc[] = [];
+  let admin: KubeHttp | undefined;
+  const stop = async () => {
+    await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found'], { allowFail: true, timeoutMs: 5000 }).catch(() => undefined);
+    await Promise.all(procs.map((p) => p.stop()));
+    await admin?.close();
+    await cp.stop();
+  };
+  try {
+    process.env.KUBECONFIG = cp.kubeconfig;
+    process.env.CROSSGATE_KUBECTL = join(binDir, 'kubectl');
+    await install();
+    admin = new KubeHttp(loadKubeConfig({ file: cp.kubeconfig }));
+    const [whPort, opHealth, gwPort, gwAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const webhook = startNode('webhook', 'webhook/main.ts', {
+      KUBECONFIG: await serviceAccountKubeconfig(WEBHOOK_SA),
+      CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
+      CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
+      CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
+      CROSSGATE_WEBHOOK_REGISTER: 'true',
+    }, opts.logDir);
+    procs.push(webhook);
+    const operatorKubeconfig = await serviceAccountKubeconfig(OPERATOR_SA);
+    const operator = startNode('operator', 'operator/main.ts', {
+      KUBECONFIG: operatorKubeconfig,
+      CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
+      CROSSGATE_HEALTH_ADDR: `127.0.0.1:${opHealth}`,
+      CROSSGATE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
+    }, opts.logDir, opts.operatorNodeArgs ?? []);
+    procs.push(operator);
+    const gateway = startNode('gateway', 'gateway/main.ts', {
+      KUBECONFIG: await serviceAccountKubeconfig(GATEWAY_SA),
+      GATEWAY_NAME: 'default',
+      GATEWAY_NAMESPACE: OPERATOR_NAMESPACE,
+      GATEWAY_LISTEN: `127.0.0.1:${gwPort}`,
+      GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
+      // One access-log line per request would cost the 2-core box more than the benchmarked work.
+      GATEWAY_ACCESS_LOG: 'false',
+    }, opts.logDir);
+    procs.push(gateway);
+    const leading = operator.waitForLine(/became leader|leader election disabled/, 90_000);
+    await waitFor(async () => {
+      for (const p of procs) if (!p.running()) throw new Error(`${p.name} exited; see ${p.logFile}`);
+      return (await fetch(`http://127.0.0.1:${opHealth}/readyz`).catch(() => undefined))?.status === 200;
+    }, { timeoutMs: 90_000, what: 'operator ready' });
+    await leading;
+    await waitForWebhook();
+    return {
+      cp, binDir, admin, operatorKubeconfig, operator, webhook, gateway,
+      operatorMetricsUrl: `http://127.0.0.1:${opHealth}/metrics`,
+      webhookUrl: `https://127.0.0.1:${whPort}/validate`,
+      gatewayUrl: `http://127.0.0.1:${gwPort}`,
+      gatewayAdminUrl: `http://127.0.0.1:${gwAdmin}`,
+      waitGatewayReady: async () => {
+        await waitFor(async () => {
+          if (!gateway.running()) throw new Error(`gateway exited; see ${gateway.logFile}`);
+          return (await fetch(`http://127.0.0.1:${gwAdmin}/readyz`).catch(() => undefined))?.status === 200;
+        }, { timeoutMs: 90_000, what: 'gateway ready' });
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+
+  async function waitForWebhook(): Promise<void> {
+    // Ready once the apiserver calls it: an OrgTrust in a namespace no Organization owns is refused by the webhook.
+    const probe = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'OrgTrust', metadata: { name: 'webhook-probe', namespace: 'default' }, spec: { peerDomain: 'webhook-probe' } };
+    await waitFor(async () => {
+      try {
+        await admin!.request('POST', '/apis/crossgate.dev/v1alpha1/namespaces/default/orgtrusts', { body: probe, query: { dryRun: 'All' } });
+        return false;
+      } catch (err) {
+        return /denied the request/.test(String((err as Error).message) + JSON.stringify((err as { status?: unknown }).status ?? ''));
+      }
+    }, { timeoutMs: 90_000, intervalMs: 500, what: 'the apiserver to call the webhook' });
+  }
+}
+
+/** Scrapes a Prometheus text endpoint into name{labels} → value. */
+export async function scrape(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+/** Sum of every sample of a metric (all label sets). */
+export function metricSum(m: Map<string, number>, name: string): number {
+  let s = 0;
+  for (const [k, v] of m) if (k === name || k.startsWith(`${name}{`)) s += v;
+  return s;
+}
