@@ -70,3 +70,36 @@ const show = (title: string, m: Map<string, number>) => {
 };
 show('self time', self);
 show('inclusive time', incl);
+
+// Longest stretches without an idle sample: event-loop stalls (what starves timers such as the lease renewal).
+if (prof.samples && prof.timeDeltas) {
+  const idle = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  const stretches: Array<{ startUs: number; us: number; counts: Map<string, number> }> = [];
+  let t = 0;
+  let cur: (typeof stretches)[number] | undefined;
+  for (let i = 0; i < prof.samples.length; i++) {
+    t += prof.timeDeltas[i] ?? 0;
+    const id = prof.samples[i]!;
+    if (idle.has(id)) {
+      if (cur) stretches.push(cur);
+      cur = undefined;
+      continue;
+    }
+    cur ??= { startUs: t, us: 0, counts: new Map() };
+    const dt = prof.timeDeltas[i + 1] ?? 0;
+    cur.us += dt;
+    // Attribute the sample to the outermost operator/model/api frame on its stack below the worker loop.
+    let label = '';
+    for (let n: number | undefined = id; n !== undefined; n = parent.get(n)) {
+      const node = byId.get(n)!;
+      if (/\/(operator|model|api)\//.test(node.callFrame.url) && !/operator\/lib\/(controller|workqueue)\.ts/.test(node.callFrame.url)) label = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*?\/(?=(operator|model|api)\/)/, '')}:${node.callFrame.lineNumber + 1}`;
+    }
+    cur.counts.set(label || '(other)', (cur.counts.get(label || '(other)') ?? 0) + dt);
+  }
+  if (cur) stretches.push(cur);
+  console.log('\nlongest busy stretches (no idle sample in between)');
+  for (const st of stretches.sort((a, b) => b.us - a.us).slice(0, Math.min(10, top))) {
+    const main = [...st.counts].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, us]) => `${k} ${((100 * us) / st.us).toFixed(0)}%`).join(', ');
+    console.log(`${(st.us / 1000).toFixed(0).padStart(7)} ms at +${(st.startUs / 1e6).toFixed(1)} s: ${main}`);
+  }
+}

@@ -92,7 +92,11 @@ interface ScaleResult {
     keysPerSecond: number;
     ratioToBaseline: number;
     operatorCpuSeconds: number;
+    operatorMaxEventLoopLagMs: number;
     complete: boolean;
+    /** Counts when the phase ended. */
+    progress: { created: number; secrets: number; contractsApproved: number; keysApproved: number; inConfig: number };
+    error?: string;
   };
   latency?: { samples: number; config: Summary; gateway: Summary; failures: number };
   revocation?: { samples: number; config: Summary; gateway: Summary; failures: number };
@@ -185,6 +189,7 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
     if (phases.has('baseline')) result.baseline = await baseline(env, Math.min(BASELINE, n));
     if (phases.has('bulk')) {
       result.bulk = await bulk(env, tracker, n, result.baseline?.perSecond);
+      if (result.bulk.error) throw new Error(result.bulk.error);
       await settle(env);
       result.memoryAfterBulk = await memory(env, n, INSTANCES);
     }
@@ -323,7 +328,7 @@ async function baseline(env: BenchEnv, count: number): Promise<ScaleResult['base
 
 const keyName = (i: number) => `k-${String(i).padStart(6, '0')}`;
 
-async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: number | undefined): Promise<ScaleResult['bulk']> {
+async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: number | undefined): Promise<NonNullable<ScaleResult['bulk']>> {
   const cpu0 = metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const t0 = performance.now();
   const at = { created: NaN, secrets: NaN, contracts: NaN, config: NaN, keys: NaN };
@@ -337,6 +342,8 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   creating.catch((err) => { failed = err; });
   const limitS = 120 + n * 0.2;
   let lastLog = 0;
+  let lastScrape = 0;
+  let maxLagS = 0;
   const inConfig = () => {
     let c = 0;
     for (const sec of t.secrets.list()) {
@@ -345,16 +352,29 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
     }
     return c;
   };
+  let error: string | undefined;
+  let progress = { created: 0, secrets: 0, contractsApproved: 0, keysApproved: 0, inConfig: 0 };
   for (;;) {
     if (failed) throw failed;
     if (interrupted) throw new Error('interrupted');
-    alive(env);
+    const dead = [env.operator, env.webhook, env.gateway].find((p) => !p.running());
+    if (dead) {
+      error = `${dead.name} exited during the bulk phase (see ${dead.logFile})`;
+      break;
+    }
+    if (s() - lastScrape >= 1) {
+      // prom-client resets its event-loop delay histogram at each scrape: the max is per interval.
+      lastScrape = s();
+      const m = await scrape(env.operatorMetricsUrl).catch(() => undefined);
+      if (m) maxLagS = Math.max(maxLagS, metricSum(m, 'nodejs_eventloop_lag_max_seconds'));
+    }
     const secrets = t.secrets.size();
     const configured = inConfig();
     if (Number.isNaN(at.secrets) && secrets >= n) at.secrets = s();
     if (Number.isNaN(at.contracts) && t.approvedContracts >= n) at.contracts = s();
     if (Number.isNaN(at.keys) && t.approvedKeys >= n) at.keys = s();
     if (Number.isNaN(at.config) && configured >= n) at.config = s();
+    progress = { created: createdCount, secrets, contractsApproved: t.approvedContracts, keysApproved: t.approvedKeys, inConfig: configured };
     if (![at.created, at.secrets, at.contracts, at.keys, at.config].some(Number.isNaN)) break;
     if (s() - lastLog >= 15) {
       lastLog = s();
@@ -369,7 +389,7 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   const total = Math.max(at.secrets, at.contracts, at.config, at.keys);
   const complete = Number.isFinite(total);
   const totalS = complete ? total : s();
-  const cpu1 = metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
+  const cpu1 = error ? NaN : metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const keysPerSecond = complete ? n / totalS : NaN;
   const out = {
     keys: n,
@@ -383,7 +403,10 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
     keysPerSecond,
     ratioToBaseline: baselinePerSecond ? keysPerSecond / baselinePerSecond : NaN,
     operatorCpuSeconds: cpu1 - cpu0,
+    operatorMaxEventLoopLagMs: maxLagS * 1000,
     complete,
+    progress,
+    ...(error ? { error } : {}),
   };
   log(`bulk: ${n} keys created in ${at.created.toFixed(1)} s; Secrets ${at.secrets.toFixed(1)} s, Contracts approved ${at.contracts.toFixed(1)} s, in config ${at.config.toFixed(1)} s, ApiKeys approved ${at.keys.toFixed(1)} s → ${keysPerSecond.toFixed(1)} keys/s (ratio ${out.ratioToBaseline.toFixed(2)}), operator CPU ${out.operatorCpuSeconds.toFixed(1)} s`);
   return out;
@@ -466,11 +489,12 @@ function table(results: ScaleResult[]): string {
   const row = (name: string, target: string, f: (r: ScaleResult) => string) => rows.push(`| ${name} | ${target} | ${results.map((r) => f(r)).join(' | ')} |`);
   const pp = (s: Summary | undefined) => (s ? `${ms(s.p50)} / ${ms(s.p99)}` : '–');
   row(`baseline: plain Secrets/s (as the operator SA, concurrency ${BASELINE_CONCURRENCY})`, '', (r) => (r.baseline ? num(r.baseline.perSecond) : '–'));
-  row('bulk: keys/s until Secret + approved Contract + hash in config (+ ApiKey Approved)', '', (r) => (r.bulk ? `${num(r.bulk.keysPerSecond, 1)} (${sec(r.bulk.totalS * 1000)})` : '–'));
+  row('bulk: keys/s until Secret + approved Contract + hash in config (+ ApiKey Approved)', '', (r) =>
+    !r.bulk ? '–' : r.bulk.complete ? `${num(r.bulk.keysPerSecond, 1)} (${sec(r.bulk.totalS * 1000)})` : `incomplete: ${r.bulk.progress.inConfig} in config after ${sec(r.bulk.totalS * 1000)}`);
   row('bulk: ratio to baseline', '≥ 0.5', (r) => (r.bulk ? num(r.bulk.ratioToBaseline, 2) : '–'));
   row('bulk: all Secrets / Contracts approved / in config / ApiKeys approved at', '', (r) =>
     r.bulk ? [r.bulk.secretsAtS, r.bulk.contractsApprovedAtS, r.bulk.configAtS, r.bulk.keysApprovedAtS].map((x) => sec(x * 1000)).join(' / ') : '–');
-  row('bulk: operator CPU seconds', '', (r) => (r.bulk ? num(r.bulk.operatorCpuSeconds, 1) : '–'));
+  row('bulk: operator CPU seconds / longest event-loop stall', '', (r) => (r.bulk ? `${num(r.bulk.operatorCpuSeconds, 1)} s / ${ms(r.bulk.operatorMaxEventLoopLagMs)}` : '–'));
   row('new key → in gateway config, p50 / p99', '', (r) => pp(r.latency?.config));
   row('new key → accepted by the gateway, p50 / p99', 'p99 < 1 s', (r) => pp(r.latency?.gateway));
   row('revocation → out of gateway config, p50 / p99', '', (r) => pp(r.revocation?.config));
