@@ -3,7 +3,7 @@
 // expires the key, and tells the consumer where it stands. The raw key is
 // written once into the Secret and never logged, cached or put in status.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
 import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
@@ -48,9 +48,10 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       { resource: APIINSTANCES, map: keysOfInstance },
       { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }) },
       // Trust and shares decide cross-organization access: revisit every key (cheap: decisions are in memory).
-      { resource: ORGTRUSTS, map: () => allKeys() },
-      { resource: ASSETSHARES, map: () => allKeys() },
-      { resource: ORGANIZATIONS, map: () => allKeys() },
+      // Not on resyncs or status-only updates: those change no access, and each fanned out to every key at once.
+      { resource: ORGTRUSTS, map: () => allKeys(), predicate: specOrDeletionChanged },
+      { resource: ASSETSHARES, map: () => allKeys(), predicate: specOrDeletionChanged },
+      { resource: ORGANIZATIONS, map: () => allKeys(), predicate: specOrDeletionChanged },
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const key = keys.get(k);

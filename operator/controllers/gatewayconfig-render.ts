@@ -7,7 +7,7 @@ import {
   CREDENTIAL_SHARDS, GATEWAY_CONFIG_API_VERSION, PERIOD_SECONDS, manifestName, routesName, shardName,
   type Credential, type CredentialsPart, type Manifest, type Route, type RoutesPart,
 } from '../../api/gateway/v1.ts';
-import { checksumOf, shardOf } from '../../api/gateway/checksum.ts';
+import { canonicalJson, checksumOf, sha256Hex, shardOf } from '../../api/gateway/checksum.ts';
 import { gatewayOf, instanceId, routeConflicts } from './apiinstance-desired.ts';
 
 export interface RouteInput {
@@ -53,10 +53,92 @@ export interface PreviousConfig {
   parts: Map<string, { checksum: string; generation: number }>;
 }
 
-export function render(gateway: string, routes: RouteInput[], credentials: Iterable<[string, Credential]>, previous: PreviousConfig | undefined): Rendered {
+/**
+ * The credential index kept between renders: each owner (an ApiKey, "ns/name")
+ * contributes its entries; a shard's checksum is recomputed only after one of
+ * its entries changed, so a render after a one-key change costs one shard, not
+ * the whole index. Pure bookkeeping, no I/O.
+ */
+export class CredentialIndex {
+  #shards = Array.from({ length: CREDENTIAL_SHARDS }, () => ({
+    entries: {} as Record<string, Credential>,
+    owners: new Map<string, string>(),
+    /** Each entry's `"hash":{…}` in canonical JSON, so a checksum does not re-serialise the shard. */
+    fragments: new Map<string, string>(),
+    checksum: undefined as string | undefined,
+  }));
+  #byOwner = new Map<string, { signature: string; entries: Array<[string, Credential]> }>();
+
+  /** An index of plain entries (each hash its own owner; a later duplicate wins, as in an object). */
+  static from(credentials: Iterable<[string, Credential]>): CredentialIndex {
+    const index = new CredentialIndex();
+    for (const entry of credentials) index.set(entry[0], [entry]);
+    return index;
+  }
+
+  /** Replaces the entries of `owner`; returns whether anything changed. */
+  set(owner: string, entries: Array<[string, Credential]>): boolean {
+    if (entries.length === 0) return this.delete(owner);
+    const signature = JSON.stringify(entries);
+    const before = this.#byOwner.get(owner);
+    if (before?.signature === signature) return false;
+    if (before) this.#remove(owner, before.entries);
+    for (const [hash, cred] of entries) {
+      const shard = this.#shards[shardOf(hash, CREDENTIAL_SHARDS)]!;
+      shard.entries[hash] = cred;
+      shard.owners.set(hash, owner);
+      shard.fragments.set(hash, `${JSON.stringify(hash)}:${canonicalJson(cred)}`);
+      shard.checksum = undefined;
+    }
+    this.#byOwner.set(owner, { signature, entries });
+    return true;
+  }
+
+  delete(owner: string): boolean {
+    const before = this.#byOwner.get(owner);
+    if (!before) return false;
+    this.#remove(owner, before.entries);
+    this.#byOwner.delete(owner);
+    return true;
+  }
+
+  #remove(owner: string, entries: Array<[string, Credential]>): void {
+    for (const [hash] of entries) {
+      const shard = this.#shards[shardOf(hash, CREDENTIAL_SHARDS)]!;
+      if (shard.owners.get(hash) !== owner) continue; // another owner holds that hash now
+      delete shard.entries[hash];
+      shard.owners.delete(hash);
+      shard.fragments.delete(hash);
+      shard.checksum = undefined;
+    }
+  }
+
+  owners(): IterableIterator<string> {
+    return this.#byOwner.keys();
+  }
+
+  /** Number of entries (hashes) in the index. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.#shards) n += s.owners.size;
+    return n;
+  }
+
+  /** A shard's entries (do not mutate) and checksum, computed when it changed. */
+  shard(i: number): { entries: Record<string, Credential>; checksum: string } {
+    const s = this.#shards[i]!;
+    if (s.checksum === undefined) {
+      // checksumOf(s.entries), from the cached fragments: canonical JSON sorts object keys by code unit.
+      const hashes = [...s.fragments.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      s.checksum = `sha256:${sha256Hex(`{${hashes.map((h) => s.fragments.get(h)).join(',')}}`)}`;
+    }
+    return { entries: s.entries, checksum: s.checksum };
+  }
+}
+
+export function render(gateway: string, routes: RouteInput[], credentials: Iterable<[string, Credential]> | CredentialIndex, previous: PreviousConfig | undefined): Rendered {
   const routeList = routes.map(routeOf).sort((a, b) => a.id.localeCompare(b.id));
-  const shards: Array<Record<string, Credential>> = Array.from({ length: CREDENTIAL_SHARDS }, () => ({}));
-  for (const [hash, cred] of credentials) shards[shardOf(hash, CREDENTIAL_SHARDS)]![hash] = cred;
+  const index = credentials instanceof CredentialIndex ? credentials : CredentialIndex.from(credentials);
 
   const candidates: Array<{ name: string; kind: 'Routes' | 'Credentials'; checksum: string; make: (generation: number) => RoutesPart | CredentialsPart }> = [];
   const routesChecksum = checksumOf(routeList);
@@ -66,15 +148,15 @@ export function render(gateway: string, routes: RouteInput[], credentials: Itera
     checksum: routesChecksum,
     make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Routes', gateway, generation, checksum: routesChecksum, routes: routeList }),
   });
-  shards.forEach((entries, shard) => {
-    const checksum = checksumOf(entries);
+  for (let shard = 0; shard < CREDENTIAL_SHARDS; shard++) {
+    const { entries, checksum } = index.shard(shard);
     candidates.push({
       name: shardName(gateway, shard),
       kind: 'Credentials',
       checksum,
       make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Credentials', gateway, generation, checksum, shard, shards: CREDENTIAL_SHARDS, entries }),
     });
-  });
+  }
 
   const isChanged = (c: { name: string; checksum: string }) => previous?.parts.get(c.name)?.checksum !== c.checksum;
   const anyChange = !previous || candidates.some(isChanged) || previous.parts.size !== candidates.length;

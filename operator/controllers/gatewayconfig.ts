@@ -1,21 +1,24 @@
 // Gateway config writer: one reconcile per gateway renders routes and the
 // credential index (gatewayconfig-render.ts) and writes the ConfigMaps whose
 // content changed — parts first, the manifest last, so a gateway never sees a
-// manifest that names a part it cannot read yet.
+// manifest that names a part it cannot read yet. The index is kept between
+// reconciles and only the ApiKeys an event touched are recomputed (see below):
+// a render costs O(changed keys + routes), not O(all keys).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
 import { isAlreadyExists } from '../lib/kube.ts';
 import type { ApiInstance, ApiKey, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_GATEWAY, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
+import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 import {
-  APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, objectPath,
+  APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, objectPath,
 } from '../resources.ts';
 import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { render, routableInstances, type PreviousConfig } from './gatewayconfig-render.ts';
+import { CredentialIndex, render, routableInstances, type PreviousConfig } from './gatewayconfig-render.ts';
 import { policiesFor, policyConfigErrors } from './policy-desired.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
@@ -26,6 +29,21 @@ export const ANNOTATION_GENERATION = 'crossgate.dev/generation';
 export const MAX_PART_BYTES = 900 * 1024;
 
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
+/** Keys recomputed between two turns of the event loop. */
+const YIELD_EVERY = 1000;
+
+interface GatewayState {
+  index: CredentialIndex;
+  /** ApiKeys ("ns/name") to recompute at the next reconcile, or all of them. */
+  dirty: Set<string> | 'all';
+  /** Routes served at the last reconcile. */
+  routeIds: Set<string>;
+  /** Earliest notAfter (ms) among each key's entries, and the earliest of all. */
+  deadlines: Map<string, number>;
+  nextDeadline: number;
+  /** The config this process last wrote completely. */
+  written?: PreviousConfig;
+}
 
 export function gatewayConfigMaps(namespace: string): InformerSpec {
   return {
@@ -58,12 +76,52 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const configMaps = mgr.informer<V1ConfigMap>(gatewayConfigMaps(ns));
   const snapshot = snapshotReader(mgr);
   const now = deps.now ?? (() => new Date());
-  const gateways = () => [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])];
+  // Mapped on every watched event: computed once per change of the instances, not per event.
+  let gatewayList: string[] | undefined;
+  const gateways = () => (gatewayList ??= [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])]);
+
+  // Incremental rendering. Each gateway keeps its credential index between
+  // reconciles; events mark the ApiKeys whose entries may have changed (the
+  // key itself, its Secret, its Contract; its instance's tiers and the
+  // instance), and a reconcile recomputes only those. Changes that can move
+  // access for any key (Organizations, trust, shares, namespaces) mark all.
+  const states = new Map<string, GatewayState>();
+  const keysByInstance = new Map<string, Set<string>>();
+  const markKey = (id: string) => { for (const st of states.values()) if (st.dirty !== 'all') st.dirty.add(id); };
+  const markInstance = (id: string) => { for (const k of keysByInstance.get(id) ?? []) markKey(k); };
+  const markAll = () => { for (const st of states.values()) st.dirty = 'all'; };
+  const keyId = (k: ApiKey) => `${k.metadata.namespace}/${k.metadata.name}`;
+  const instanceOfKey = (k: ApiKey) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`;
+  const indexKey = (k: ApiKey, add: boolean) => {
+    const inst = instanceOfKey(k);
+    let set = keysByInstance.get(inst);
+    if (add) {
+      if (!set) keysByInstance.set(inst, (set = new Set()));
+      set.add(keyId(k));
+    } else if (set) {
+      set.delete(keyId(k));
+      if (set.size === 0) keysByInstance.delete(inst);
+    }
+  };
+  keys.addHandler({
+    onAdd: (k) => { indexKey(k, true); markKey(keyId(k)); },
+    onUpdate: (a, b) => { if (a !== b) indexKey(a, false); indexKey(b, true); markKey(keyId(b)); },
+    onDelete: (k) => { indexKey(k, false); markKey(keyId(k)); },
+  });
+  const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) markKey(`${sec.metadata?.namespace}/${owner}`); };
+  secrets.addHandler({ onAdd: onSecret, onUpdate: (a, b) => { onSecret(a); onSecret(b); }, onDelete: onSecret });
+  const onContract = (c: Contract) => markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`);
+  contracts.addHandler({ onAdd: onContract, onUpdate: (a, b) => { onContract(a); onContract(b); }, onDelete: onContract });
+  const onTier = (t: SlaTier) => markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`);
+  tiers.addHandler({ onAdd: onTier, onUpdate: (a, b) => { onTier(a); onTier(b); }, onDelete: onTier });
+  const onInstance = (i: ApiInstance) => { gatewayList = undefined; markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
+  instances.addHandler({ onAdd: onInstance, onUpdate: (a, b) => { onInstance(a); onInstance(b); }, onDelete: onInstance });
+  for (const resource of [ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES]) mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: markAll, onDelete: markAll });
 
   mgr.addController({
     name: 'gatewayconfig',
     for: { ...gatewayConfigMaps(ns), predicate: () => false }, // keys come from the watches below
-    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES].map((resource) => ({
+    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
       resource,
       map: () => gateways(),
     })),
@@ -71,49 +129,104 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       const t = now();
       // Fail closed: a route whose policies include an invalid config is not served
       // at all, rather than served without (say) its api-key policy.
-      const routable = routableInstances(instances.list(), gateway).filter((instance) => {
-        const broken = policiesFor(instance, policies.list()).filter((p) => policyConfigErrors(p).length > 0);
-        if (broken.length > 0) ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
-        return broken.length === 0;
-      });
-      const routeInputs = routable.map((instance) => ({
-        instance,
-        policies: policiesFor(instance, policies.list()),
-        tiers: tiersFor(instance, tiers.list()),
-      }));
-      const routeIds = new Set(routable.map((i) => `${i.metadata.namespace}/${i.metadata.name}`));
-
-      const snap = snapshot();
-      const credentials: Array<[string, Credential]> = [];
-      let nextDeadline = Infinity;
-      for (const key of keys.list()) {
-        if (key.metadata.deletionTimestamp) continue;
-        const access = resolveAccess(snap, key);
-        if (!access.ok || !routeIds.has(`${access.instanceNamespace}/${key.spec.apiInstanceRef.name}`)) continue;
-        const contract = contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`);
-        const tier = tiers.get(`${access.instanceNamespace}/${key.spec.tier}`);
-        const tierOk = tier?.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
-        if (!contract || !keyVerdict(key, access, contract, tierOk, t).usable) continue;
-        for (const entry of credentialsOf(key, contract, hashesOf(secrets.get(`${key.metadata.namespace}/${secretNameOf(key)}`)), t)) {
-          credentials.push(entry);
-          if (entry[1].notAfter) nextDeadline = Math.min(nextDeadline, new Date(entry[1].notAfter).getTime() - t.getTime());
+      const allPolicies = policies.list();
+      const tiersByInstance = new Map<string, Array<SlaTier & { kind: string }>>();
+      for (const tier of tiers.list()) {
+        const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef.name}`;
+        const list = tiersByInstance.get(id);
+        if (list) list.push(tier);
+        else tiersByInstance.set(id, [tier]);
+      }
+      const routeInputs = routableInstances(instances.list(), gateway).flatMap((instance) => {
+        const applied = policiesFor(instance, allPolicies);
+        const broken = applied.filter((p) => policyConfigErrors(p).length > 0);
+        if (broken.length > 0) {
+          ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
+          return [];
         }
+        return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(`${instance.metadata.namespace}/${instance.metadata.name}`) ?? []) }];
+      });
+      const routeIds = new Set(routeInputs.map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`));
+
+      let st = states.get(gateway);
+      if (!st) states.set(gateway, (st = { index: new CredentialIndex(), dirty: 'all', routeIds: new Set(), deadlines: new Map(), nextDeadline: Infinity }));
+      // Keys of routes that appeared or went away (conflicts, broken policies, gateway moves).
+      if (st.dirty !== 'all') {
+        for (const id of routeIds) if (!st.routeIds.has(id)) for (const k of keysByInstance.get(id) ?? []) st.dirty.add(k);
+        for (const id of st.routeIds) if (!routeIds.has(id)) for (const k of keysByInstance.get(id) ?? []) st.dirty.add(k);
+      }
+      st.routeIds = routeIds;
+      // Entries whose notAfter has come leave the index on time (the gateway also checks notAfter itself).
+      if (st.dirty !== 'all' && t.getTime() >= st.nextDeadline) {
+        for (const [k, d] of st.deadlines) if (d <= t.getTime()) st.dirty.add(k);
       }
 
-      const previous = previousConfig(gateway);
-      const out = render(gateway, routeInputs, credentials, previous);
+      const work = st.dirty;
+      st.dirty = new Set();
+      const state = st;
+      try {
+        const snap = snapshot();
+        const update = (id: string, key: (ApiKey & { kind: string }) | undefined) => {
+          const entries = key ? credentialEntries(key, snap, routeIds, t) : [];
+          state.index.set(id, entries);
+          let deadline = Infinity;
+          for (const [, cred] of entries) if (cred.notAfter) deadline = Math.min(deadline, new Date(cred.notAfter).getTime());
+          if (Number.isFinite(deadline)) state.deadlines.set(id, deadline);
+          else state.deadlines.delete(id);
+        };
+        let n = 0;
+        if (work === 'all') {
+          const seen = new Set<string>();
+          for (const key of keys.list()) {
+            seen.add(keyId(key));
+            update(keyId(key), key);
+            // Keep the event loop turning (lease renewals, watches) through a full pass over many keys.
+            if (++n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+          }
+          for (const id of [...state.index.owners()]) if (!seen.has(id)) update(id, undefined);
+        } else {
+          for (const id of work) {
+            update(id, keys.get(id));
+            if (++n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
+          }
+        }
+      } catch (err) {
+        state.dirty = 'all'; // what was taken from the dirty set is not lost: start over next time
+        throw err;
+      }
+      state.nextDeadline = Infinity;
+      for (const d of state.deadlines.values()) if (d < state.nextDeadline) state.nextDeadline = d;
+
+      // What this process wrote last is newer than the ConfigMap cache until the watch delivers it:
+      // rendering against the cache alone would rewrite those parts and reuse a generation number.
+      const cached = previousConfig(gateway);
+      const previous = state.written && (!cached || state.written.generation >= cached.generation) ? state.written : cached;
+      const out = render(gateway, routeInputs, state.index, previous);
       for (const part of out.changed) await write(part.name, gateway, part.checksum, part.body.generation, part.body);
       if (!previous || previous.generation !== out.manifest.generation) {
         await write(manifestName(gateway), gateway, `manifest-${out.manifest.generation}`, out.manifest.generation, out.manifest);
+        state.written = { generation: out.manifest.generation, parts: new Map(out.parts.map((p) => [p.name, { checksum: p.checksum, generation: p.body.generation }])) };
         ctx.log.info(
-          { gateway, generation: out.manifest.generation, routes: routeInputs.length, credentials: credentials.length, partsWritten: out.changed.length },
+          { gateway, generation: out.manifest.generation, routes: routeInputs.length, credentials: state.index.size, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
           'gateway config written',
         );
       }
-      // Expired entries leave the index on time (the gateway also checks notAfter itself).
+      const nextDeadline = state.nextDeadline - t.getTime();
       if (Number.isFinite(nextDeadline) && nextDeadline > 0) return { requeueAfterMs: nextDeadline + 100 };
     },
   });
+
+  /** The credential entries one ApiKey contributes to a gateway: none unless it is usable and its route is served there. */
+  function credentialEntries(key: ApiKey, snap: Snapshot, routeIds: ReadonlySet<string>, t: Date): Array<[string, Credential]> {
+    if (key.metadata.deletionTimestamp) return [];
+    const access = resolveAccess(snap, key);
+    if (!access.ok || !routeIds.has(`${access.instanceNamespace}/${key.spec.apiInstanceRef.name}`)) return [];
+    const contract = contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`);
+    const tier = tiers.get(`${access.instanceNamespace}/${key.spec.tier}`);
+    const tierOk = tier?.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
+    if (!contract || !keyVerdict(key, access, contract, tierOk, t).usable) return [];
+    return credentialsOf(key, contract, hashesOf(secrets.get(`${key.metadata.namespace}/${secretNameOf(key)}`)), t);
+  }
 
   function previousConfig(gateway: string): PreviousConfig | undefined {
     const manifest = configMaps.get(`${ns}/${manifestName(gateway)}`);

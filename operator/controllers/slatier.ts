@@ -18,6 +18,23 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const keys = (list: Tier[]) => list.map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
+  // Contracts by the tier they name ("ns/tier"), kept from the Contract events: a reconcile counts only
+  // its own tier's contracts instead of scanning every Contract of the namespace (O(contracts) per
+  // approval, the operator's top CPU cost at 10,000 keys).
+  const byTier = new Map<string, Set<string>>();
+  const tierOf = (c: Contract) => `${c.metadata.namespace}/${c.spec.tier}`;
+  const index = (c: Contract, add: boolean) => {
+    const k = tierOf(c);
+    let set = byTier.get(k);
+    if (add) {
+      if (!set) byTier.set(k, (set = new Set()));
+      set.add(`${c.metadata.namespace}/${c.metadata.name}`);
+    } else if (set) {
+      set.delete(`${c.metadata.namespace}/${c.metadata.name}`);
+      if (set.size === 0) byTier.delete(k);
+    }
+  };
+  contracts.addHandler({ onAdd: (c) => index(c, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (c) => index(c, false) });
 
   mgr.addController({
     name: 'slatier',
@@ -34,7 +51,8 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
         resource: CONTRACTS,
         map: (o) => {
           const c = o as Contract;
-          return keys(tiers.list().filter((t) => t.metadata.namespace === c.metadata?.namespace && t.metadata.name === c.spec?.tier));
+          const tier = tiers.get(`${c.metadata?.namespace}/${c.spec?.tier}`);
+          return tier ? keys([tier]) : [];
         },
       },
     ],
@@ -42,11 +60,9 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const tier = tiers.get(key);
       if (!tier || tier.metadata.deletionTimestamp) return;
       const ns = tier.metadata.namespace;
-      const decision = desiredTierStatus(
-        tier,
-        instances.list().filter((i) => i.metadata.namespace === ns),
-        contracts.list().filter((c) => c.metadata.namespace === ns),
-      );
+      const instance = instances.get(`${ns}/${tier.spec.apiInstanceRef.name}`);
+      const ofTier = [...(byTier.get(key) ?? [])].map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
+      const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier);
       const generation = tier.metadata.generation ?? 0;
       const previous: Condition[] = (tier.status?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');

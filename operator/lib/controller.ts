@@ -117,6 +117,24 @@ export const generationChanged: Predicate = (ev) => {
   return ev.oldObj.metadata?.generation !== ev.obj.metadata?.generation;
 };
 
+/**
+ * For watches that fan out to many keys: pass adds, deletes, and updates that
+ * changed metadata.generation (the spec), labels or deletionTimestamp; drop
+ * resyncs (the fanned-out keys are resynced by their own informer) and
+ * status-only updates.
+ */
+export const specOrDeletionChanged: Predicate = (ev) => {
+  if (ev.type !== 'update' || !ev.oldObj) return true;
+  if (ev.oldObj === ev.obj || ev.oldObj.metadata?.resourceVersion === ev.obj.metadata?.resourceVersion) return false;
+  const a = ev.oldObj.metadata;
+  const b = ev.obj.metadata;
+  return (
+    a?.generation !== b?.generation ||
+    String(a?.deletionTimestamp ?? '') !== String(b?.deletionTimestamp ?? '') ||
+    JSON.stringify(a?.labels ?? {}) !== JSON.stringify(b?.labels ?? {})
+  );
+};
+
 /** generationChanged, but also pass label, annotation, finalizer and deletionTimestamp changes. */
 export const generationOrMetadataChanged: Predicate = (ev) => {
   if (generationChanged(ev)) return true;
@@ -142,6 +160,9 @@ export interface ControllerOptions {
   metrics?: OperatorMetrics;
   rateLimiter?: RateLimiter;
 }
+
+/** Longest a worker keeps the event loop before letting timers and I/O run. */
+const YIELD_AFTER_MS = 20;
 
 export class Controller {
   readonly name: string;
@@ -237,7 +258,16 @@ export class Controller {
   }
 
   async #worker(): Promise<void> {
+    let turn = performance.now();
     for (;;) {
+      // queue.get() resolves at once while keys wait, so a run of reconciles
+      // that write nothing (a resync, a fan-out over every key) would go on in
+      // microtasks and starve timers and sockets: lease renewals, watches,
+      // probes. Let the event loop turn at least every YIELD_AFTER_MS.
+      if (performance.now() - turn >= YIELD_AFTER_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        turn = performance.now();
+      }
       const key = await this.queue.get();
       if (key === undefined) return;
       await this.#process(key);

@@ -61,6 +61,7 @@ export interface KubeClients {
 }
 
 export function makeClients(kc: KubeConfig): KubeClients {
+  shareConnections(kc);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
@@ -71,6 +72,38 @@ export function makeClients(kc: KubeConfig): KubeClients {
     http: new KubeHttp(kc),
   };
 }
+
+/**
+ * One connection pool for every client of a KubeConfig. client-node 2.0.1
+ * builds a new undici Agent in applySecurityAuthentication() for each request
+ * of a typed client (createDispatcher() is not cached, unlike createAgent()),
+ * so every status patch, Event and lease renewal opened a new TLS connection
+ * (a SecureContext and a handshake on both sides) and left an idle pool
+ * behind until GC: at 10,000 ApiKeys that was ~10% of the operator's CPU and
+ * most of its resident memory. The first dispatcher is kept and reused, as
+ * KubeHttp does for its own requests. Credentials in headers (tokens, exec
+ * plugins) are still applied per request; a rotated client certificate file
+ * is picked up on restart, as with KubeHttp.
+ */
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  const marked = kc as KubeConfig & { [SHARED]?: true };
+  if (marked[SHARED]) return kc;
+  marked[SHARED] = true;
+  const apply = kc.applySecurityAuthentication.bind(kc);
+  let shared: Dispatcher | undefined;
+  kc.applySecurityAuthentication = async (ctx: RequestContextType) => {
+    await apply(ctx);
+    const own = ctx.getDispatcher();
+    if (!own) return;
+    if (!shared) shared = own;
+    else if (own !== shared) {
+      ctx.setDispatcher(shared);
+      void own.close().catch(() => undefined); // never used: no sockets to drain
+    }
+  };
+  return kc;
+}
+const SHARED = Symbol('crossgate.sharedConnections');
 
 /**
  * Per-request options for the typed clients: a timeout (an AbortSignal set on
