@@ -415,7 +415,11 @@ export class Manager {
         ...(spec.transform ? { transform: spec.transform.fn } : {}),
         metadataOnly: spec.metadataOnly,
         logger: this.#log,
-        onRestart: m ? (reason: RestartReason) => m.informerRestarts.inc({ resource: resourceLabel, reason }) : undefined,
+        onRestart: (reason: RestartReason) => {
+          m?.informerRestarts.inc({ resource: resourceLabel, reason });
+          // A silent watch hints at half-open connections: do not let other requests queue on them.
+          if (reason === 'silence') this.client.resetConnections?.();
+        },
         onSize: m ? (n: number) => m.informerObjects.set({ resource: resourceLabel }, n) : undefined,
       });
       resourceLabel = spec.transform ? `${inf.name}#${spec.transform.name}` : inf.name;

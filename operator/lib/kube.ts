@@ -101,8 +101,14 @@ export function shareConnections(kc: KubeConfig): KubeConfig {
       void own.close().catch(() => undefined); // never used: no sockets to drain
     }
   };
+  (marked as unknown as Record<symbol, () => void>)[RESET] = () => {
+    const old = shared;
+    shared = undefined; // the next request adopts a fresh dispatcher
+    void old?.destroy().catch(() => undefined);
+  };
   return kc;
 }
+const RESET = Symbol('crossgate.resetConnections');
 const SHARED = Symbol('crossgate.sharedConnections');
 
 /**
@@ -259,6 +265,12 @@ export interface ListWatchClient {
   request<T>(method: string, path: string, opts?: RequestOptions): Promise<T>;
   /** Open a streaming GET; resolves once headers arrive with 200, throws KubeHttpError otherwise. */
   stream(path: string, query: Query, signal: AbortSignal, accept?: string): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Drop every pooled connection (optional): after a watch went silent the
+   * pool may hold half-open sockets that would hang the next requests until
+   * their timeouts, so new requests should open new connections.
+   */
+  resetConnections?(): void;
 }
 
 /**
@@ -339,6 +351,19 @@ export class KubeHttp implements ListWatchClient {
   }
 
   /** Close the connection pool (ends open watches). */
+  /** See ListWatchClient.resetConnections. At most once per 5 s: several informers notice the same outage. */
+  resetConnections(): void {
+    const now = Date.now();
+    if (now - this.#lastReset < 5_000) return;
+    this.#lastReset = now;
+    (this.kc as unknown as Record<symbol, (() => void) | undefined>)[RESET]?.();
+    const d = this.#dispatcher;
+    this.#dispatcher = undefined;
+    this.#ownDispatcher = undefined;
+    void d?.destroy().catch(() => undefined);
+  }
+  #lastReset = 0;
+
   async close(): Promise<void> {
     const d = this.#dispatcher;
     this.#dispatcher = undefined;
