@@ -4,7 +4,7 @@
 // Everything listens on 127.0.0.1 and is stopped by stop() — also on Ctrl-C
 // (see run.ts) and, as a last resort, SIGKILLed on process exit.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -239,4 +239,48 @@ export function metricSum(m: Map<string, number>, name: string): number {
   let s = 0;
   for (const [k, v] of m) if (k === name || k.startsWith(`${name}{`)) s += v;
   return s;
+}
+
+const CLK_TCK = 100; // getconf CLK_TCK on Linux
+
+/** user+system CPU seconds of a process from /proc (NaN when gone). */
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The control plane's processes: those whose command line names its data dir. */
+function controlPlanePids(cp: ControlPlane): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!cmd.some((a) => a.includes(cp.dataDir))) continue;
+      const bin = cmd[0]!.split('/').pop()!;
+      if (['etcd', 'kube-apiserver', 'kube-controller-manager'].includes(bin)) out[bin] = Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds so far of every process of the run (this one as "bench"). */
+export function cpuSnapshot(env: BenchEnv): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of [env.operator, env.webhook, env.gateway]) if (p.child.pid) out[p.name] = procCpuSeconds(p.child.pid);
+  for (const [name, pid] of Object.entries(controlPlanePids(env.cp))) out[name] = procCpuSeconds(pid);
+  const u = process.cpuUsage();
+  out['bench'] = (u.user + u.system) / 1e6;
+  return out;
+}
+
+export function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] ?? NaN) - (a[k] ?? NaN)) * 10) / 10]));
 }

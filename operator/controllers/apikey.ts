@@ -6,7 +6,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
 import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
-import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
@@ -32,11 +32,27 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   const snapshot = snapshotReader(mgr);
   const now = deps.now ?? (() => new Date());
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
-  const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) =>
-    keys
-      .list()
-      .filter((k) => k.spec.apiInstanceRef.name === (o.metadata?.name ?? '') && (k.spec.apiInstanceRef.namespace ?? k.metadata.namespace) === o.metadata?.namespace)
-      .map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
+  // Keys by the ApiInstance they name ("ns/name"), kept from the ApiKey events, instead of a scan of every key per instance, tier or share event.
+  const byInstance = new Map<string, Set<string>>();
+  const instanceOf = (k: Key) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`;
+  const index = (k: Key, add: boolean) => {
+    const id = instanceOf(k);
+    let set = byInstance.get(id);
+    if (add) {
+      if (!set) byInstance.set(id, (set = new Set()));
+      set.add(`${k.metadata.namespace}/${k.metadata.name}`);
+    } else if (set) {
+      set.delete(`${k.metadata.namespace}/${k.metadata.name}`);
+      if (set.size === 0) byInstance.delete(id);
+    }
+  };
+  keys.addHandler({ onAdd: (k) => index(k, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (k) => index(k, false) });
+  const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => [...(byInstance.get(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`) ?? [])];
+  /** A share reaches the keys of the ApiInstance it shares, nothing else (model/access.ts). */
+  const keysOfShare = (o: { metadata?: { namespace?: string } }) => {
+    const { targetRef } = (o as AssetShare).spec;
+    return targetRef.kind === 'ApiInstance' ? keysOfInstance({ metadata: { namespace: targetRef.namespace ?? o.metadata?.namespace, name: targetRef.name } }) : [];
+  };
 
   mgr.addController({
     name: 'apikey',
@@ -45,12 +61,12 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     owns: [{ ...KEY_SECRETS }],
     watches: [
       { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return `${s.namespace}/${s.apiKey}`; } },
-      { resource: APIINSTANCES, map: keysOfInstance },
-      { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }) },
-      // Trust and shares decide cross-organization access: revisit every key (cheap: decisions are in memory).
-      // Not on resyncs or status-only updates: those change no access, and each fanned out to every key at once.
+      // Not on resyncs (keys are resynced themselves) nor status-only updates (a tier's contract count moves at every approval).
+      { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
+      { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }), predicate: specOrDeletionChanged },
+      // Trust decides cross-organization access: revisit every key (cheap: decisions are in memory); a share, the keys of its instance.
       { resource: ORGTRUSTS, map: () => allKeys(), predicate: specOrDeletionChanged },
-      { resource: ASSETSHARES, map: () => allKeys(), predicate: specOrDeletionChanged },
+      { resource: ASSETSHARES, map: keysOfShare, predicate: specOrDeletionChanged },
       { resource: ORGANIZATIONS, map: () => allKeys(), predicate: specOrDeletionChanged },
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {

@@ -4,7 +4,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
-import type { ApiKey, Contract } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, AssetShare, Contract } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
 import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
@@ -37,6 +37,13 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   };
   contracts.addHandler({ onAdd: (c) => index(c, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (c) => index(c, false) });
   const ofKey = (ns?: string, name?: string) => [...(byConsumer.get(`${ns}/${name}`) ?? [])];
+  // A share reaches the Contracts of the ApiInstance it shares (they live in the instance's namespace).
+  const ofShare = (o: { metadata?: { namespace?: string } }) => {
+    const { targetRef } = (o as AssetShare).spec;
+    if (targetRef.kind !== 'ApiInstance') return [];
+    const ns = targetRef.namespace ?? o.metadata?.namespace;
+    return contracts.list().filter((c) => c.metadata.namespace === ns && c.spec.apiInstanceRef.name === targetRef.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+  };
   // Trust, shares and Organizations fan out to every Contract; a resync or a status-only update of one of them changes no access.
   const accessMayChange = specOrDeletionChanged;
 
@@ -47,7 +54,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       { resource: APIKEYS, map: (k) => ofKey(k.metadata?.namespace, k.metadata?.name) },
       { resource: KEY_SECRETS, map: (s) => ofKey(s.metadata?.namespace, s.metadata?.labels?.['crossgate.dev/apikey']) },
       { resource: ORGTRUSTS, map: () => all(), predicate: accessMayChange },
-      { resource: ASSETSHARES, map: () => all(), predicate: accessMayChange },
+      { resource: ASSETSHARES, map: ofShare, predicate: accessMayChange },
       { resource: ORGANIZATIONS, map: () => all(), predicate: accessMayChange },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {

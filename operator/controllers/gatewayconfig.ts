@@ -5,9 +5,10 @@
 // reconciles and only the ApiKeys an event touched are recomputed (see below):
 // a render costs O(changed keys + routes), not O(all keys).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
+import type { KubernetesObject } from '../lib/keys.ts';
 import { isAlreadyExists } from '../lib/kube.ts';
-import type { ApiInstance, ApiKey, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
+import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_GATEWAY, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
@@ -31,6 +32,8 @@ export const MAX_PART_BYTES = 900 * 1024;
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
 /** Keys recomputed between two turns of the event loop. */
 const YIELD_EVERY = 1000;
+/** Every key is recomputed at least this often, whatever the events said (the safety net resyncs were). */
+const FULL_PASS_MS = 10 * 60_000;
 
 interface GatewayState {
   index: CredentialIndex;
@@ -43,6 +46,8 @@ interface GatewayState {
   nextDeadline: number;
   /** The config this process last wrote completely. */
   written?: PreviousConfig;
+  /** When every key was last recomputed (ms). */
+  fullPassAt: number;
 }
 
 export function gatewayConfigMaps(namespace: string): InformerSpec {
@@ -103,20 +108,33 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       if (set.size === 0) keysByInstance.delete(inst);
     }
   };
+  // Only changes that can move a key's entries: spec (generation), deletion, labels; not the status
+  // writes of the other controllers (a tier's contract count moves at every approval) nor resyncs
+  // (a full pass every FULL_PASS_MS is the safety net instead).
+  const changed = (a: KubernetesObject, b: KubernetesObject) => specOrDeletionChanged({ type: 'update', oldObj: a, obj: b });
   keys.addHandler({
     onAdd: (k) => { indexKey(k, true); markKey(keyId(k)); },
-    onUpdate: (a, b) => { if (a !== b) indexKey(a, false); indexKey(b, true); markKey(keyId(b)); },
+    onUpdate: (a, b) => { if (!changed(a, b)) return; indexKey(a, false); indexKey(b, true); markKey(keyId(b)); },
     onDelete: (k) => { indexKey(k, false); markKey(keyId(k)); },
   });
+  // A key Secret changes only when its hashes do (issue, rotation, end of a grace period).
   const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) markKey(`${sec.metadata?.namespace}/${owner}`); };
-  secrets.addHandler({ onAdd: onSecret, onUpdate: (a, b) => { onSecret(a); onSecret(b); }, onDelete: onSecret });
+  secrets.addHandler({ onAdd: onSecret, onUpdate: (a, b) => { if (a === b) return; onSecret(a); onSecret(b); }, onDelete: onSecret });
   const onContract = (c: Contract) => markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`);
-  contracts.addHandler({ onAdd: onContract, onUpdate: (a, b) => { onContract(a); onContract(b); }, onDelete: onContract });
+  contracts.addHandler({ onAdd: onContract, onUpdate: (a, b) => { if (!changed(a, b)) return; onContract(a); onContract(b); }, onDelete: onContract });
   const onTier = (t: SlaTier) => markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`);
-  tiers.addHandler({ onAdd: onTier, onUpdate: (a, b) => { onTier(a); onTier(b); }, onDelete: onTier });
+  tiers.addHandler({ onAdd: onTier, onUpdate: (a, b) => { if (!changed(a, b)) return; onTier(a); onTier(b); }, onDelete: onTier });
   const onInstance = (i: ApiInstance) => { gatewayList = undefined; markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
-  instances.addHandler({ onAdd: onInstance, onUpdate: (a, b) => { onInstance(a); onInstance(b); }, onDelete: onInstance });
-  for (const resource of [ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES]) mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: markAll, onDelete: markAll });
+  instances.addHandler({ onAdd: onInstance, onUpdate: (a, b) => { if (!changed(a, b)) return; onInstance(a); onInstance(b); }, onDelete: onInstance });
+  // A share reaches only the keys of the ApiInstance it shares (model/access.ts); trust, Organizations
+  // and namespace labels can move any key.
+  const onShare = (sh: AssetShare) => {
+    if (sh.spec.targetRef.kind === 'ApiInstance') markInstance(`${sh.spec.targetRef.namespace ?? sh.metadata.namespace}/${sh.spec.targetRef.name}`);
+  };
+  mgr.informer<AssetShare & { kind: string }>(ASSETSHARES).addHandler({ onAdd: onShare, onUpdate: (a, b) => { if (!changed(a, b)) return; onShare(a); onShare(b); }, onDelete: onShare });
+  for (const resource of [ORGANIZATIONS, ORGTRUSTS, NAMESPACES]) {
+    mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: (a, b) => { if (changed(a, b)) markAll(); }, onDelete: markAll });
+  }
 
   mgr.addController({
     name: 'gatewayconfig',
@@ -149,7 +167,9 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       const routeIds = new Set(routeInputs.map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`));
 
       let st = states.get(gateway);
-      if (!st) states.set(gateway, (st = { index: new CredentialIndex(), dirty: 'all', routeIds: new Set(), deadlines: new Map(), nextDeadline: Infinity }));
+      if (!st) states.set(gateway, (st = { index: new CredentialIndex(), dirty: 'all', routeIds: new Set(), deadlines: new Map(), nextDeadline: Infinity, fullPassAt: 0 }));
+      if (t.getTime() - st.fullPassAt >= FULL_PASS_MS) st.dirty = 'all';
+      if (st.dirty === 'all') st.fullPassAt = t.getTime();
       // Keys of routes that appeared or went away (conflicts, broken policies, gateway moves).
       if (st.dirty !== 'all') {
         for (const id of routeIds) if (!st.routeIds.has(id)) for (const k of keysByInstance.get(id) ?? []) st.dirty.add(k);
@@ -211,8 +231,8 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
           'gateway config written',
         );
       }
-      const nextDeadline = state.nextDeadline - t.getTime();
-      if (Number.isFinite(nextDeadline) && nextDeadline > 0) return { requeueAfterMs: nextDeadline + 100 };
+      const nextDeadline = Math.min(state.nextDeadline - t.getTime() + 100, state.fullPassAt + FULL_PASS_MS - t.getTime());
+      if (nextDeadline > 0) return { requeueAfterMs: nextDeadline };
     },
   });
 
