@@ -35,7 +35,11 @@ export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stat
       const meanMs = figures?.meanMs ?? 0;
       const prev = inst.status?.analytics;
       if (!prev || prev.requests !== requests || prev.errorPercent !== errorPercent || prev.meanMs !== meanMs || prev.windowSeconds !== window) {
-        await deps.status.patchStatus(inst, APIINSTANCES.plural, { analytics: { windowSeconds: window, requests, errorPercent, meanMs, updated: rfc3339(new Date()) } });
+        // patchStatus sets the whole status: keep what the ApiInstance reconciler wrote.
+        await deps.status.patchStatus(inst, APIINSTANCES.plural, {
+          ...(inst.status ?? {}),
+          analytics: { windowSeconds: window, requests, errorPercent, meanMs, updated: rfc3339(new Date()) },
+        });
       }
       return { requeueAfterMs: deps.intervalMs };
     },

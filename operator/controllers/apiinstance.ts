@@ -72,6 +72,8 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
         conditions: setCondition(previous, now, generation),
         gateway: decision.gateway,
         ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
+        // Written by the apianalytics reconciler; patchStatus sets the whole status.
+        ...(instance.status?.analytics ? { analytics: instance.status.analytics } : {}),
       });
     },
   });
