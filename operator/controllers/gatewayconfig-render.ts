@@ -136,12 +136,28 @@ export class CredentialIndex {
   }
 }
 
-export function render(gateway: string, routes: RouteInput[], credentials: Iterable<[string, Credential]> | CredentialIndex, previous: PreviousConfig | undefined): Rendered {
-  const routeList = routes.map(routeOf).sort((a, b) => a.id.localeCompare(b.id));
+/** The content of the Routes part and its checksum. */
+export interface RenderedRoutes {
+  routes: Route[];
+  checksum: string;
+}
+
+/** Routes in id order with their checksum: what render() needs of them (a writer may keep it while the routes do not change). */
+export function renderRoutes(inputs: RouteInput[]): RenderedRoutes {
+  const routes = inputs.map(routeOf).sort((a, b) => a.id.localeCompare(b.id));
+  return { routes, checksum: checksumOf(routes) };
+}
+
+export function render(
+  gateway: string,
+  routes: RouteInput[] | RenderedRoutes,
+  credentials: Iterable<[string, Credential]> | CredentialIndex,
+  previous: PreviousConfig | undefined,
+): Rendered {
+  const { routes: routeList, checksum: routesChecksum } = Array.isArray(routes) ? renderRoutes(routes) : routes;
   const index = credentials instanceof CredentialIndex ? credentials : CredentialIndex.from(credentials);
 
   const candidates: Array<{ name: string; kind: 'Routes' | 'Credentials'; checksum: string; make: (generation: number) => RoutesPart | CredentialsPart }> = [];
-  const routesChecksum = checksumOf(routeList);
   candidates.push({
     name: routesName(gateway),
     kind: 'Routes',

@@ -19,7 +19,7 @@ import {
 import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { CredentialIndex, render, routableInstances, type PreviousConfig } from './gatewayconfig-render.ts';
+import { CredentialIndex, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes } from './gatewayconfig-render.ts';
 import { policiesFor, policyConfigErrors } from './policy-desired.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
@@ -58,7 +58,9 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
     kind: 'ConfigMap',
     namespace,
     labelSelector: LABEL_GATEWAY,
-    // The checksum and generation annotations are all the writer needs: do not hold megabytes of parts in memory.
+    // The checksum and generation annotations are all the writer needs: do not hold megabytes of parts in
+    // memory, nor have the apiserver send them (every part written came back whole on this watch).
+    metadataOnly: true,
     transform: {
       name: 'configmap-metadata-only',
       fn: (obj) => {
@@ -122,9 +124,13 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   secrets.addHandler({ onAdd: onSecret, onUpdate: (a, b) => { if (a === b) return; onSecret(a); onSecret(b); }, onDelete: onSecret });
   const onContract = (c: Contract) => markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`);
   contracts.addHandler({ onAdd: onContract, onUpdate: (a, b) => { if (!changed(a, b)) return; onContract(a); onContract(b); }, onDelete: onContract });
-  const onTier = (t: SlaTier) => markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`);
+  // The routes (instances, their policies and tiers) are rendered again only after one of those changed.
+  let routesVersion = 0;
+  const routesCache = new Map<string, { version: number; ids: Set<string>; rendered: RenderedRoutes }>();
+  policies.addHandler({ onAdd: () => routesVersion++, onUpdate: (a, b) => { if (changed(a, b)) routesVersion++; }, onDelete: () => routesVersion++ });
+  const onTier = (t: SlaTier) => { routesVersion++; markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`); };
   tiers.addHandler({ onAdd: onTier, onUpdate: (a, b) => { if (!changed(a, b)) return; onTier(a); onTier(b); }, onDelete: onTier });
-  const onInstance = (i: ApiInstance) => { gatewayList = undefined; markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
+  const onInstance = (i: ApiInstance) => { gatewayList = undefined; routesVersion++; markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
   instances.addHandler({ onAdd: onInstance, onUpdate: (a, b) => { if (!changed(a, b)) return; onInstance(a); onInstance(b); }, onDelete: onInstance });
   // A share reaches only the keys of the ApiInstance it shares (model/access.ts); trust, Organizations
   // and namespace labels can move any key.
@@ -147,24 +153,29 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       const t = now();
       // Fail closed: a route whose policies include an invalid config is not served
       // at all, rather than served without (say) its api-key policy.
-      const allPolicies = policies.list();
-      const tiersByInstance = new Map<string, Array<SlaTier & { kind: string }>>();
-      for (const tier of tiers.list()) {
-        const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef.name}`;
-        const list = tiersByInstance.get(id);
-        if (list) list.push(tier);
-        else tiersByInstance.set(id, [tier]);
-      }
-      const routeInputs = routableInstances(instances.list(), gateway).flatMap((instance) => {
-        const applied = policiesFor(instance, allPolicies);
-        const broken = applied.filter((p) => policyConfigErrors(p).length > 0);
-        if (broken.length > 0) {
-          ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
-          return [];
+      let routes = routesCache.get(gateway);
+      if (routes?.version !== routesVersion) {
+        const allPolicies = policies.list();
+        const tiersByInstance = new Map<string, Array<SlaTier & { kind: string }>>();
+        for (const tier of tiers.list()) {
+          const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef.name}`;
+          const list = tiersByInstance.get(id);
+          if (list) list.push(tier);
+          else tiersByInstance.set(id, [tier]);
         }
-        return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(`${instance.metadata.namespace}/${instance.metadata.name}`) ?? []) }];
-      });
-      const routeIds = new Set(routeInputs.map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`));
+        const inputs = routableInstances(instances.list(), gateway).flatMap((instance) => {
+          const applied = policiesFor(instance, allPolicies);
+          const broken = applied.filter((p) => policyConfigErrors(p).length > 0);
+          if (broken.length > 0) {
+            ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
+            return [];
+          }
+          return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(`${instance.metadata.namespace}/${instance.metadata.name}`) ?? []) }];
+        });
+        routes = { version: routesVersion, ids: new Set(inputs.map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`)), rendered: renderRoutes(inputs) };
+        routesCache.set(gateway, routes);
+      }
+      const routeIds = routes.ids;
 
       let st = states.get(gateway);
       if (!st) states.set(gateway, (st = { index: new CredentialIndex(), dirty: 'all', routeIds: new Set(), deadlines: new Map(), nextDeadline: Infinity, fullPassAt: 0 }));
@@ -221,13 +232,13 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       // rendering against the cache alone would rewrite those parts and reuse a generation number.
       const cached = previousConfig(gateway);
       const previous = state.written && (!cached || state.written.generation >= cached.generation) ? state.written : cached;
-      const out = render(gateway, routeInputs, state.index, previous);
+      const out = render(gateway, routes.rendered, state.index, previous);
       for (const part of out.changed) await write(part.name, gateway, part.checksum, part.body.generation, part.body);
       if (!previous || previous.generation !== out.manifest.generation) {
         await write(manifestName(gateway), gateway, `manifest-${out.manifest.generation}`, out.manifest.generation, out.manifest);
         state.written = { generation: out.manifest.generation, parts: new Map(out.parts.map((p) => [p.name, { checksum: p.checksum, generation: p.body.generation }])) };
         ctx.log.info(
-          { gateway, generation: out.manifest.generation, routes: routeInputs.length, credentials: state.index.size, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
+          { gateway, generation: out.manifest.generation, routes: routeIds.size, credentials: state.index.size, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
           'gateway config written',
         );
       }
