@@ -284,3 +284,20 @@ export function cpuSnapshot(env: BenchEnv): Record<string, number> {
 export function cpuDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] ?? NaN) - (a[k] ?? NaN)) * 10) / 10]));
 }
+
+/**
+ * Requests the apiserver served so far, by verb and resource ("PATCH apikeys/status"), from its own
+ * apiserver_request_total (admin kubeconfig; kubectl get --raw, since KubeHttp expects JSON).
+ */
+export async function apiserverRequests(): Promise<Record<string, number>> {
+  const text = (await kubectl(['get', '--raw', '/metrics'], { timeoutMs: 30_000 })).stdout;
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels['dry_run']) continue;
+    const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
+    out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
+}

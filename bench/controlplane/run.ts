@@ -21,7 +21,7 @@ import { createLogger } from '../../operator/lib/logger.ts';
 import { KubeHttp, loadKubeConfig } from '../../operator/lib/kube.ts';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import { ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
-import { ROOT, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
+import { ROOT, apiserverRequests, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';
 import { Tracker } from './tracker.ts';
 import { benchWebhook, type AdmissionFigures } from './webhook.ts';
@@ -95,6 +95,8 @@ interface ScaleResult {
     operatorMaxEventLoopLagMs: number;
     /** CPU seconds each process used during the phase (the box has cpus().length cores). */
     cpuByProcess: Record<string, number>;
+    /** Writes per key the apiserver served during the phase, by verb and resource. */
+    writesPerKey: Record<string, number>;
     complete: boolean;
     /** Counts when the phase ended. */
     progress: { created: number; secrets: number; contractsApproved: number; keysApproved: number; inConfig: number };
@@ -333,6 +335,7 @@ const keyName = (i: number) => `k-${String(i).padStart(6, '0')}`;
 async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: number | undefined): Promise<NonNullable<ScaleResult['bulk']>> {
   const cpu0 = metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const procs0 = cpuSnapshot(env);
+  const requests0 = await apiserverRequests();
   const t0 = performance.now();
   const at = { created: NaN, secrets: NaN, contracts: NaN, config: NaN, keys: NaN };
   const s = () => (performance.now() - t0) / 1000;
@@ -394,6 +397,13 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   const totalS = complete ? total : s();
   const cpu1 = error ? NaN : metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const cpuByProcess = cpuDelta(procs0, cpuSnapshot(env));
+  // Writes the apiserver took per key during the phase (reads and watches left out), the bench's own creates included.
+  const requests1 = await apiserverRequests();
+  const writesPerKey: Record<string, number> = {};
+  for (const [k, v] of Object.entries(requests1)) {
+    const d = v - (requests0[k] ?? 0);
+    if (/^(POST|PUT|PATCH|DELETE) /.test(k) && d / n >= 0.01) writesPerKey[k] = Math.round((d / n) * 100) / 100;
+  }
   const keysPerSecond = complete ? n / totalS : NaN;
   const out = {
     keys: n,
@@ -409,11 +419,13 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
     operatorCpuSeconds: cpu1 - cpu0,
     operatorMaxEventLoopLagMs: maxLagS * 1000,
     cpuByProcess,
+    writesPerKey,
     complete,
     progress,
     ...(error ? { error } : {}),
   };
   log(`bulk CPU seconds by process: ${JSON.stringify(cpuByProcess)}`);
+  log(`bulk writes per key: ${JSON.stringify(writesPerKey)}`);
   log(`bulk: ${n} keys created in ${at.created.toFixed(1)} s; Secrets ${at.secrets.toFixed(1)} s, Contracts approved ${at.contracts.toFixed(1)} s, in config ${at.config.toFixed(1)} s, ApiKeys approved ${at.keys.toFixed(1)} s → ${keysPerSecond.toFixed(1)} keys/s (ratio ${out.ratioToBaseline.toFixed(2)}), operator CPU ${out.operatorCpuSeconds.toFixed(1)} s`);
   return out;
 }
@@ -501,6 +513,8 @@ function table(results: ScaleResult[]): string {
   row('bulk: all Secrets / Contracts approved / in config / ApiKeys approved at', '', (r) =>
     r.bulk ? [r.bulk.secretsAtS, r.bulk.contractsApprovedAtS, r.bulk.configAtS, r.bulk.keysApprovedAtS].map((x) => sec(x * 1000)).join(' / ') : '–');
   row('bulk: operator CPU seconds / longest event-loop stall', '', (r) => (r.bulk ? `${num(r.bulk.operatorCpuSeconds, 1)} s / ${ms(r.bulk.operatorMaxEventLoopLagMs)}` : '–'));
+  row('bulk: apiserver writes per key (all verbs, all resources)', '', (r) =>
+    r.bulk?.writesPerKey ? num(Object.values(r.bulk.writesPerKey).reduce((a, b) => a + b, 0), 1) : '–');
   row('bulk: CPU s of apiserver / etcd / webhook / gateway / bench', '', (r) => {
     const c = r.bulk?.cpuByProcess;
     return c ? ['kube-apiserver', 'etcd', 'webhook', 'gateway', 'bench'].map((k) => num(c[k] ?? NaN, 0)).join(' / ') : '–';
