@@ -10,7 +10,7 @@
 // crossgate installed and the operator, webhook and gateway started as in
 // hack/demo.ts. Prints a markdown table; writes JSON to bench/results/.
 // Ctrl-C stops every process this run started. See docs/performance.md.
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
     phases: { type: 'string', default: PHASES.join(',') },
     'cpu-prof': { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
+    'operator-node-options': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     help: { type: 'boolean', default: false },
@@ -51,7 +52,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`usage: node bench/controlplane/run.ts [--keys=1000,10000] [--instances=100] [--memory-instances=1000] [--samples=200]
-  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--heap-snapshot] [--label=before]`);
+  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
   process.exit(0);
 }
 const int = (name: keyof typeof flags) => {
@@ -112,7 +113,16 @@ interface ScaleResult {
   loadavg: number[];
   error?: string;
 }
-interface Memory { keys: number; instances: number; rssBytes: number; heapUsedBytes: number; heapTotalBytes: number }
+interface Memory {
+  keys: number;
+  instances: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Heap used right after a full GC (the heap snapshot's), and RSS then. */
+  liveHeapBytes?: number;
+  rssAfterGcBytes?: number;
+}
 
 let current: BenchEnv | undefined;
 let tracker: Tracker | undefined;
@@ -177,7 +187,10 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
   const profDir = join(logDir, 'cpu-prof');
   const nodeArgs = [
     ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-    ...(flags['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${logDir}`] : []),
+    // The live heap is measured through a heap snapshot (V8 collects garbage fully before writing one).
+    '--heapsnapshot-signal=SIGUSR2',
+    `--diagnostic-dir=${logDir}`,
+    ...String(flags['operator-node-options']).split(' ').filter(Boolean),
   ];
   const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs }));
   try {
@@ -212,7 +225,8 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
       }
       await settle(env);
       result.memory = await memory(env, n, MEMORY_INSTANCES);
-      if (flags['heap-snapshot']) await heapSnapshot(env, logDir);
+      const live = await heapSnapshot(env, logDir, flags['heap-snapshot']);
+      if (live) Object.assign(result.memory, live);
     }
   } finally {
     await tracker?.stop().catch(() => undefined);
@@ -282,8 +296,11 @@ async function memory(env: BenchEnv, keys: number, instances: number): Promise<M
   return out;
 }
 
-/** SIGUSR2 → the operator writes a heap snapshot (after a full GC) into the log dir; waits until it is complete. */
-async function heapSnapshot(env: BenchEnv, dir: string): Promise<void> {
+/**
+ * SIGUSR2 → the operator writes a heap snapshot (after a full GC) into the log dir; waits until it is
+ * complete and returns the heap used right after (the live heap). The file is removed unless kept.
+ */
+async function heapSnapshot(env: BenchEnv, dir: string, keep: boolean): Promise<{ liveHeapBytes: number; rssAfterGcBytes: number } | undefined> {
   const before = new Set(readdirSync(dir));
   env.operator.child.kill('SIGUSR2');
   const t0 = Date.now();
@@ -295,12 +312,15 @@ async function heapSnapshot(env: BenchEnv, dir: string): Promise<void> {
     const size = statSync(join(dir, file)).size;
     if (size > 0 && size === last) {
       const m = await scrape(env.operatorMetricsUrl);
-      log(`heap snapshot ${join(dir, file)} (${mb(size)}); after its GC: heap used ${mb(metricSum(m, 'nodejs_heap_size_used_bytes'))}, RSS ${mb(metricSum(m, 'process_resident_memory_bytes'))}`);
-      return;
+      const out = { liveHeapBytes: metricSum(m, 'nodejs_heap_size_used_bytes'), rssAfterGcBytes: metricSum(m, 'process_resident_memory_bytes') };
+      log(`heap snapshot (${mb(size)}${keep ? `, kept: ${join(dir, file)}` : ''}); after its full GC: live heap ${mb(out.liveHeapBytes)}, RSS ${mb(out.rssAfterGcBytes)}`);
+      if (!keep) rmSync(join(dir, file), { force: true });
+      return out;
     }
     last = size;
   }
   log('warning: no heap snapshot appeared');
+  return undefined;
 }
 
 /** Plain Secrets like the operator's key Secrets, created as the operator's ServiceAccount with its apikey worker count. */
@@ -540,7 +560,8 @@ function table(results: ScaleResult[]): string {
     });
   }
   row(`operator RSS / heap used, ${INSTANCES} instances, after bulk`, '', (r) => (r.memoryAfterBulk ? `${mb(r.memoryAfterBulk.rssBytes)} / ${mb(r.memoryAfterBulk.heapUsedBytes)}` : '–'));
-  row(`operator RSS / heap used, ${MEMORY_INSTANCES} instances`, '< 200 MB', (r) => (r.memory ? `${mb(r.memory.rssBytes)} / ${mb(r.memory.heapUsedBytes)}` : '–'));
+  row(`operator RSS / heap used / live heap after full GC, ${MEMORY_INSTANCES} instances`, '< 200 MB', (r) =>
+    r.memory ? `${mb(r.memory.rssBytes)} / ${mb(r.memory.heapUsedBytes)} / ${mb(r.memory.liveHeapBytes ?? NaN)}` : '–');
   if (results.some((r) => r.error)) row('error', '', (r) => (r.error ? r.error.replace(/\|/g, '/').slice(0, 120) : ''));
   return [head, sep, ...rows].join('\n');
 }

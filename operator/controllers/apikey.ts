@@ -103,12 +103,15 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     const secret = secrets.get(`${ns}/${secretName}`);
     const action = secretAction(key, secret, t);
     let secretConflict: string | undefined;
+    // The hashes just written: the cache has not seen them yet, and reading it would report the key
+    // without keyId/issuedAt, then write the status a second time when the Secret's event arrives.
+    let written: V1Secret | undefined;
     switch (action.action) {
       case 'create':
-        await writeNewKey(key, secret, undefined, ctx);
+        written = await writeNewKey(key, secret, undefined, ctx);
         break;
       case 'rotate':
-        await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
+        written = await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
         deps.events.normal(key, 'KeyRotated', `a new key was issued into Secret ${secretName}; the previous key works until ${action.previousValidUntil}`);
         break;
       case 'drop-previous':
@@ -146,7 +149,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, verdict.reason, verdict.message);
       ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
     }
-    const fresh = hashesOf(secrets.get(`${ns}/${secretName}`));
+    const fresh = hashesOf(written ?? secrets.get(`${ns}/${secretName}`));
     await deps.status.patchStatus(key, APIKEYS.plural, {
       observedGeneration: generation,
       conditions: setCondition(previous, ready, generation),
@@ -167,7 +170,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
   }
 
-  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<void> {
+  /** Writes a new key into the Secret; returns the Secret's annotations as written (hashes only, never the key). */
+  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<V1Secret> {
     const ns = key.metadata.namespace!;
     const name = secretNameOf(key);
     const raw = generateApiKey();
@@ -189,7 +193,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
           name,
           namespace: ns,
           labels: { [LABEL_APIKEY]: key.metadata.name!, [LABEL_MANAGED_BY]: MANAGED_BY },
-          annotations: Object.fromEntries(Object.entries(annotations).filter(([, v]) => v !== null)),
+          annotations: Object.fromEntries(Object.entries(annotations).filter((e): e is [string, string] => e[1] !== null)),
           ownerReferences: [{ apiVersion: API_VERSION, kind: 'ApiKey', name: key.metadata.name!, uid: key.metadata.uid!, controller: true, blockOwnerDeletion: true }],
         },
         data,
@@ -202,7 +206,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       }
       ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, 'issued key');
       deps.events.normal(key, 'KeyIssued', `key ${keyIdOf(hash)} written to Secret ${name}`);
-      return;
+      return { metadata: { annotations: body.metadata.annotations } };
     }
     // Optimistic lock: two workers must never both rotate (one key would be lost).
     await deps.http.request('PATCH', objectPath(SECRETS, ns, name), {
@@ -210,6 +214,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       body: { metadata: { resourceVersion: existing.metadata?.resourceVersion, annotations }, data },
     });
     ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, rotation ? 'rotated key' : 'reissued key');
+    const kept = Object.fromEntries(Object.entries({ ...existing.metadata?.annotations, ...annotations }).filter((e): e is [string, string] => e[1] !== null));
+    return { metadata: { annotations: kept } };
   }
 
   async function ensureContract(key: Key, access: Access, tier: SlaTier, found: (Contract & { kind: string }) | undefined, ctx: ReconcileContext) {

@@ -67,7 +67,7 @@ export class CredentialIndex {
     fragments: new Map<string, string>(),
     checksum: undefined as string | undefined,
   }));
-  #byOwner = new Map<string, { signature: string; entries: Array<[string, Credential]> }>();
+  #byOwner = new Map<string, { fragments: string[]; entries: Array<[string, Credential]> }>();
 
   /** An index of plain entries (each hash its own owner; a later duplicate wins, as in an object). */
   static from(credentials: Iterable<[string, Credential]>): CredentialIndex {
@@ -79,18 +79,19 @@ export class CredentialIndex {
   /** Replaces the entries of `owner`; returns whether anything changed. */
   set(owner: string, entries: Array<[string, Credential]>): boolean {
     if (entries.length === 0) return this.delete(owner);
-    const signature = JSON.stringify(entries);
+    // The canonical fragments say everything about the entries: equal fragments, nothing to do.
+    const fragments = entries.map(([hash, cred]) => `${JSON.stringify(hash)}:${canonicalJson(cred)}`);
     const before = this.#byOwner.get(owner);
-    if (before?.signature === signature) return false;
+    if (before && before.fragments.length === fragments.length && before.fragments.every((f, i) => f === fragments[i])) return false;
     if (before) this.#remove(owner, before.entries);
-    for (const [hash, cred] of entries) {
+    entries.forEach(([hash, cred], i) => {
       const shard = this.#shards[shardOf(hash, CREDENTIAL_SHARDS)]!;
       shard.entries[hash] = cred;
       shard.owners.set(hash, owner);
-      shard.fragments.set(hash, `${JSON.stringify(hash)}:${canonicalJson(cred)}`);
+      shard.fragments.set(hash, fragments[i]!);
       shard.checksum = undefined;
-    }
-    this.#byOwner.set(owner, { signature, entries });
+    });
+    this.#byOwner.set(owner, { fragments, entries });
     return true;
   }
 
