@@ -6,7 +6,7 @@
 // Secrets stay secret here too: keys are used for requests but never printed;
 // the demo shows the command that reads one.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,11 @@ import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, freePort
 const once = process.argv.includes('--once');
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = '') => console.log(s);
-const step = (s: string) => say(`\n${bold(`▸ ${s}`)}`);
+let currentStep = 'starting';
+const step = (s: string) => {
+  currentStep = s;
+  say(`\n${bold(`▸ ${s}`)}`);
+};
 const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
 
 const children: ChildProcess[] = [];
@@ -67,6 +71,35 @@ process.on('SIGTERM', () => void stop(0));
 
 const rawKey = (secret: string) => rawKeyOf(secret, 'mule-united-prod');
 
+// A GitOps tool applies until admission agrees: the webhook judges from its
+// informer cache, which may trail the objects applied just before by a moment.
+// Generous timeouts: on a loaded 2-core CI machine a first reconcile can take a while.
+const WAIT_MS = 90_000;
+async function applyUntilAdmitted(file: string, what: string): Promise<void> {
+  let refusal = '';
+  try {
+    await waitFor(async () => {
+      const r = await applyYaml(file, { allowFail: true });
+      refusal = r.stderr.trim();
+      return r.code === 0;
+    }, { timeoutMs: WAIT_MS, intervalMs: 500, what });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; kubectl said: ${refusal}`);
+  }
+}
+
+/** The last lines of each component's log, so a failed run explains itself where only its output is kept (CI). */
+function logTails(lines = 15): string {
+  const out: string[] = [];
+  for (const name of ['webhook', 'operator', 'gateway']) {
+    const file = join(logDir, `${name}.log`);
+    if (!existsSync(file)) continue;
+    const tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
+    out.push(`--- last ${tail.length} lines of ${name}.log ---`, ...tail.map((l) => l.slice(0, 400)));
+  }
+  return out.join('\n');
+}
+
 async function main(): Promise<void> {
   step('building or reusing the control-plane binaries (kube-apiserver, etcd, kube-controller-manager, kubectl)');
   const binDir = execFileSync(join(ROOT, 'test', 'controlplane', 'build.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
@@ -106,31 +139,42 @@ async function main(): Promise<void> {
     GATEWAY_LISTEN: `127.0.0.1:${gwPort}`,
     GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${opHealth}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, what: 'operator ready' });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${opHealth}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: WAIT_MS, what: 'operator ready' });
 
   step('applying examples/ — organizations, and Max Airlines trusting Mule United');
-  await applyYaml(ex('max-airlines', '00-organization.yaml'));
-  await applyYaml(ex('mule-united', '00-organization.yaml'));
-  // The webhook is ready once the apiserver calls it; until then admission would not judge the share below.
-  await waitFor(async () => /denied the request/.test((await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).stderr), {
-    timeoutMs: 60_000,
-    what: 'the webhook to judge requests',
+  // Until the webhook serves with the CA the apiserver was given, admission fails closed: retry.
+  await applyUntilAdmitted(ex('max-airlines', '00-organization.yaml'), 'Organization max-airlines admitted');
+  await applyUntilAdmitted(ex('mule-united', '00-organization.yaml'), 'Organization mule-united admitted');
+  // The webhook is ready once the apiserver calls it and it knows both organizations; until then
+  // admission would not judge the share below on trust.
+  await waitFor(async () => /denied the request: .*until trust is mutual/.test((await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).stderr), {
+    timeoutMs: WAIT_MS,
+    intervalMs: 500,
+    what: 'the webhook to judge requests on trust',
   });
-  await applyYaml(ex('max-airlines', '10-orgtrust-mule-united.yaml'));
-  await applyYaml(ex('max-airlines', '20-asset-flights-eapi.yaml'));
+  await applyUntilAdmitted(ex('max-airlines', '10-orgtrust-mule-united.yaml'), 'OrgTrust mule-united admitted');
+  await applyUntilAdmitted(ex('max-airlines', '20-asset-flights-eapi.yaml'), 'Asset flights-eapi admitted');
   step('sharing the Flights EAPI before Mule United trusts back: admission refuses it');
-  const refused = await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true });
+  // Shown once the webhook has seen Max Airlines' own trust, so the refusal names only what is missing.
+  const refused = await waitFor(async () => {
+    const r = await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true });
+    return r.code !== 0 && !r.stderr.includes('namespace "max-airlines"') ? r : undefined;
+  }, { timeoutMs: WAIT_MS, intervalMs: 500, what: "the share's refusal to name only Mule United's missing trust" });
   say(`  $ kubectl apply -f examples/max-airlines/30-assetshare-flights-eapi.yaml\n  ${refused.stderr.trim().split('\n').join('\n  ')}`);
 
   step('Mule United trusts back; the GitOps retry of the share succeeds');
-  await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
-  await waitFor(async () => (await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).code === 0, { what: 'share admitted' });
-  for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
+  await applyUntilAdmitted(ex('mule-united', '10-orgtrust-max-airlines.yaml'), 'OrgTrust max-airlines admitted');
+  await applyUntilAdmitted(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), 'share admitted');
+  for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyUntilAdmitted(ex('max-airlines', f), `${f} admitted`);
   await kubectl(['patch', 'apiinstance', 'flights', '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstreamUrl } } })]);
-  await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'API share admitted' });
-  await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'keys admitted' });
-  await waitFor(async () => (await kubectl(['get', 'apikey', 'trial-app', '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', { what: 'keys approved' });
-  await waitFor(async () => (await kubectl(['get', 'apikey', 'gate-display', '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', { what: 'keys approved' });
+  await applyUntilAdmitted(ex('max-airlines', '50-assetshare-flights-api.yaml'), 'API share admitted');
+  await applyUntilAdmitted(ex('mule-united', '20-apikeys.yaml'), 'keys admitted');
+  for (const key of ['trial-app', 'gate-display']) {
+    await waitFor(async () => (await kubectl(['get', 'apikey', key, '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', {
+      timeoutMs: WAIT_MS,
+      what: `ApiKey ${key} Approved`,
+    });
+  }
 
   step('kubectl get crossgate -A');
   say((await kubectl(['get', 'crossgate', '-A'])).stdout.replace(/^/gm, '  '));
@@ -142,7 +186,7 @@ async function main(): Promise<void> {
   const gold = await rawKey('gate-display-apikey');
   const trial = await rawKey('trial-app-apikey');
   await waitFor(async () => (await fetch(`${gw}/flights/v1/flights`, { headers: { 'x-api-key': gold } }).catch(() => undefined))?.status === 200, {
-    timeoutMs: 30_000,
+    timeoutMs: WAIT_MS,
     what: 'the gateway to serve the gold key',
   });
   step('requests through the gateway');
@@ -166,7 +210,7 @@ async function main(): Promise<void> {
   say(`  logs: ${logDir}`);
   const success = ok === 200 && noKey === 401 && over === 429;
   if (!success) {
-    console.error(`\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}`);
+    console.error(`\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}\n${logTails()}`);
     await stop(1);
   }
   if (once) await stop(0);
@@ -174,6 +218,6 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (err) => {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}\nlogs: ${logDir}`);
+  console.error(`demo failed at "${currentStep}": ${err instanceof Error ? err.message : String(err)}\nlogs: ${logDir}\n${logTails()}`);
   await stop(1);
 });

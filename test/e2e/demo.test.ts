@@ -9,9 +9,11 @@ import { ROOT, localOnly } from './support/index.ts';
 test('make demo (--once): share refused then admitted, 200 with a key, 401 without, 429 over the tier, clean stop', { skip: localOnly }, () => {
   const env = { ...process.env };
   delete env.KUBECONFIG; // the demo starts a control plane of its own
-  const r = spawnSync(process.execPath, [join(ROOT, 'hack', 'demo.ts'), '--once'], { cwd: ROOT, env, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'hack', 'demo.ts'), '--once'], { cwd: ROOT, env, encoding: 'utf8', timeout: 280_000 });
   const out = `${r.stdout}\n${r.stderr}`;
-  assert.equal(r.status, 0, out.slice(-3000));
+  // The reason first: where only the start of a failure message is kept (CI summaries), it is the part that matters.
+  const reason = /^(demo failed .*|unexpected results.*)$/m.exec(r.stderr)?.[1] ?? `exit ${r.status ?? r.signal}`;
+  assert.equal(r.status, 0, `${reason}\n${out.slice(-4000)}`);
   assert.match(out, /admission webhook "[^"]+" denied the request: .*OrgTrust "max-airlines" in namespace "mule-united"/);
   assert.match(out, /GET with the gold key\s+→ 200/);
   assert.match(out, /GET without a key\s+→ 401/);
