@@ -35,7 +35,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       if (!alert || alert.metadata.deletionTimestamp) return;
       const t = rfc3339(now());
       const generation = alert.metadata.generation ?? 0;
-      const previous: Condition[] = alert.status?.conditions ?? [];
+      const previous: Condition[] = deps.status.current(alert)?.conditions ?? [];
       const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
       const period = alert.spec.condition.periodSeconds ?? 60;
 
@@ -62,9 +62,10 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       const value = alertValue(alert.spec.condition, stats);
       const firing = value > alert.spec.condition.threshold;
       const state = firing ? 'Firing' : 'Inactive';
-      const changed = (alert.status?.state ?? 'Inactive') !== state && !(alert.status?.state === 'Unknown' && state === 'Inactive');
-      const since = changed || !alert.status?.since ? t : alert.status.since;
-      let lastNotification = alert.status?.lastNotification;
+      const was = deps.status.current(alert);
+      const changed = (was?.state ?? 'Inactive') !== state && !(was?.state === 'Unknown' && state === 'Inactive');
+      const since = changed || !was?.since ? t : was.since;
+      let lastNotification = was?.lastNotification;
       if (changed) {
         const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
         (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);

@@ -33,11 +33,11 @@ export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stat
       const requests = figures?.requests ?? 0;
       const errorPercent = requests ? Math.round(((figures!.clientErrors + figures!.serverErrors) / requests) * 1000) / 10 : 0;
       const meanMs = figures?.meanMs ?? 0;
-      const prev = inst.status?.analytics;
+      const prev = deps.status.current(inst)?.analytics;
       if (!prev || prev.requests !== requests || prev.errorPercent !== errorPercent || prev.meanMs !== meanMs || prev.windowSeconds !== window) {
         // patchStatus sets the whole status: keep what the ApiInstance reconciler wrote.
         await deps.status.patchStatus(inst, APIINSTANCES.plural, {
-          ...(inst.status ?? {}),
+          ...(deps.status.current(inst) ?? {}),
           analytics: { windowSeconds: window, requests, errorPercent, meanMs, updated: rfc3339(new Date()) },
         });
       }

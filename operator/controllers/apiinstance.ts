@@ -59,7 +59,8 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const conflict = routeConflictOf(instance, instances.list());
       const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)));
       const generation = instance.metadata.generation ?? 0;
-      const previous: Condition[] = (instance.status?.conditions ?? []) as Condition[];
+      const current = deps.status.current(instance);
+      const previous: Condition[] = (current?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
       if (was?.status !== now.status || was?.reason !== now.reason) {
@@ -73,7 +74,7 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
         gateway: decision.gateway,
         ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
         // Written by the apianalytics reconciler; patchStatus sets the whole status.
-        ...(instance.status?.analytics ? { analytics: instance.status.analytics } : {}),
+        ...(current?.analytics ? { analytics: current.analytics } : {}),
       });
     },
   });

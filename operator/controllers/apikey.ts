@@ -91,7 +91,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     const generation = key.metadata.generation ?? 0;
     await deps.status.patchStatus(key, APIKEYS.plural, {
       observedGeneration: generation,
-      conditions: setCondition(key.status?.conditions ?? [], { type: 'Ready', status: 'False', reason: 'NoOrganization', message }, generation),
+      conditions: setCondition(deps.status.current(key)?.conditions ?? [], { type: 'Ready', status: 'False', reason: 'NoOrganization', message }, generation),
       state: 'Pending',
     });
   }
@@ -103,16 +103,19 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     const secret = secrets.get(`${ns}/${secretName}`);
     const action = secretAction(key, secret, t);
     let secretConflict: string | undefined;
+    // What this reconcile did, told in one Event with the state it led to (issuing a key to an
+    // automatic tier is one story, and Events are a write each: three per key at bulk scale).
+    const did: Array<{ reason: string; message: string }> = [];
     // The hashes just written: the cache has not seen them yet, and reading it would report the key
     // without keyId/issuedAt, then write the status a second time when the Secret's event arrives.
     let written: V1Secret | undefined;
     switch (action.action) {
       case 'create':
-        written = await writeNewKey(key, secret, undefined, ctx);
+        written = await writeNewKey(key, secret, undefined, ctx, did);
         break;
       case 'rotate':
         written = await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
-        deps.events.normal(key, 'KeyRotated', `a new key was issued into Secret ${secretName}; the previous key works until ${action.previousValidUntil}`);
+        did.push({ reason: 'KeyRotated', message: `a new key was issued into Secret ${secretName}; the previous key works until ${action.previousValidUntil}` });
         break;
       case 'drop-previous':
         await deps.http.request('PATCH', objectPath(SECRETS, ns, secretName), {
@@ -123,7 +126,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
         break;
       case 'delete':
         await deps.http.request('DELETE', objectPath(SECRETS, ns, secretName)).catch((e) => { if (!isNotFound(e)) throw e; });
-        deps.events.normal(key, 'KeyRevoked', `the key was revoked and Secret ${secretName} deleted`);
+        did.push({ reason: 'KeyRevoked', message: `the key was revoked and Secret ${secretName} deleted` });
         break;
       case 'conflict':
         secretConflict = action.message;
@@ -136,18 +139,21 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       : undefined;
     const tierOk = tier !== undefined && tier.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
     let contract = access.owner ? contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`) : undefined;
-    if (access.ok && tierOk && !key.spec.revoked) contract = await ensureContract(key, access, tier!, contract, ctx);
+    if (access.ok && tierOk && !key.spec.revoked) contract = await ensureContract(key, access, tier!, contract, ctx, did);
 
     const verdict = secretConflict
       ? { state: 'Pending' as const, reason: 'SecretConflict', message: secretConflict, usable: false }
       : keyVerdict(key, access, contract, tierOk, t);
     const generation = key.metadata.generation ?? 0;
-    const previous: Condition[] = key.status?.conditions ?? [];
+    const previous: Condition[] = deps.status.current(key)?.conditions ?? [];
     const ready = { type: 'Ready', status: verdict.usable ? ('True' as const) : ('False' as const), reason: verdict.reason, message: verdict.message };
-    if (key.status?.state !== verdict.state) {
-      const warn = ['Rejected', 'Suspended', 'Expired'].includes(verdict.state);
-      (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, verdict.reason, verdict.message);
-      ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
+    const stateChanged = deps.status.current(key)?.state !== verdict.state;
+    if (stateChanged) ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
+    if (stateChanged || did.length > 0) {
+      // The first thing done names the Event (KeyIssued, KeyRotated…); else the new state does.
+      const warn = stateChanged && ['Rejected', 'Suspended', 'Expired'].includes(verdict.state);
+      const told = [...did.map((d) => d.message), ...(stateChanged ? [`${verdict.state}: ${verdict.message}`] : [])];
+      (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, did[0]?.reason ?? verdict.reason, told.join('; '));
     }
     const fresh = hashesOf(written ?? secrets.get(`${ns}/${secretName}`));
     await deps.status.patchStatus(key, APIKEYS.plural, {
@@ -171,7 +177,13 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   }
 
   /** Writes a new key into the Secret; returns the Secret's annotations as written (hashes only, never the key). */
-  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<V1Secret> {
+  async function writeNewKey(
+    key: Key,
+    existing: V1Secret | undefined,
+    rotation: { previous: string; validUntil: string } | undefined,
+    ctx: ReconcileContext,
+    did?: Array<{ reason: string; message: string }>,
+  ): Promise<V1Secret> {
     const ns = key.metadata.namespace!;
     const name = secretNameOf(key);
     const raw = generateApiKey();
@@ -205,7 +217,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
         throw err;
       }
       ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, 'issued key');
-      deps.events.normal(key, 'KeyIssued', `key ${keyIdOf(hash)} written to Secret ${name}`);
+      did?.push({ reason: 'KeyIssued', message: `key ${keyIdOf(hash)} written to Secret ${name}` });
       return { metadata: { annotations: body.metadata.annotations } };
     }
     // Optimistic lock: two workers must never both rotate (one key would be lost).
@@ -218,13 +230,20 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     return { metadata: { annotations: kept } };
   }
 
-  async function ensureContract(key: Key, access: Access, tier: SlaTier, found: (Contract & { kind: string }) | undefined, ctx: ReconcileContext) {
+  async function ensureContract(
+    key: Key,
+    access: Access,
+    tier: SlaTier,
+    found: (Contract & { kind: string }) | undefined,
+    ctx: ReconcileContext,
+    did: Array<{ reason: string; message: string }>,
+  ) {
     const desired = desiredContract(key, access, tier);
     if (!found) {
       try {
         const created = await deps.http.request<Contract & { kind: string }>('POST', objectPath(CONTRACTS, desired.metadata.namespace), { body: desired });
         ctx.log.info({ contract: `${desired.metadata.namespace}/${desired.metadata.name}`, decision: desired.spec.decision }, 'opened contract');
-        deps.events.normal(key, 'ContractOpened', `Contract ${desired.metadata.name} opened in namespace ${desired.metadata.namespace} (${desired.spec.decision})`);
+        did.push({ reason: 'ContractOpened', message: `Contract ${desired.metadata.name} opened in namespace ${desired.metadata.namespace} (${desired.spec.decision})` });
         return created;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;

@@ -87,7 +87,7 @@ export function registerAssetController(mgr: Manager, deps: Deps & { workers?: n
       }
       if (asset.metadata?.deletionTimestamp) return;
       const outcome = await evaluate(key, asset, ctx);
-      const previous = (asset.status?.conditions ?? []) as Condition[];
+      const previous = (deps.status.current(asset)?.conditions ?? []) as Condition[];
       const status = desiredAssetStatus(asset, outcome);
       const written = await deps.status.patchStatus(asset, ASSETS.plural, status);
       const event = transitionEvent(previous, outcome);

@@ -87,7 +87,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
 
     // Status: per peer, with transitions as Events.
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const previousPeers = share.status?.peers ?? [];
+    const previousPeers = deps.status.current(share)?.peers ?? [];
     const peers = states.map((s) => {
       const before = previousPeers.find((p) => p.domain === s.domain);
       const changed = before?.state !== s.state;
@@ -109,7 +109,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
     const active = peers.filter((p) => p.state === 'Active').length;
     const suspended = peers.filter((p) => p.state !== 'Active');
     const generation = share.metadata.generation ?? 0;
-    const previous: Condition[] = share.status?.conditions ?? [];
+    const previous: Condition[] = deps.status.current(share)?.conditions ?? [];
     const ready =
       suspended.length === 0
         ? { type: 'Ready', status: 'True' as const, reason: 'Shared', message: `shared view-only with ${peers.map((p) => p.domain).join(', ')}` }

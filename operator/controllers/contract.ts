@@ -88,12 +88,12 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
           }
         }
       }
-      if (contract.status?.state !== state) {
+      if (deps.status.current(contract)?.state !== state) {
         (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);
         ctx.log.info({ state, reason }, 'contract state');
       }
       const generation = contract.metadata.generation ?? 0;
-      const previous: Condition[] = contract.status?.conditions ?? [];
+      const previous: Condition[] = deps.status.current(contract)?.conditions ?? [];
       const ready = { type: 'Ready', status: state === 'Approved' && activeKeys > 0 ? ('True' as const) : ('False' as const), reason, message };
       await deps.status.patchStatus(contract, CONTRACTS.plural, {
         observedGeneration: generation,

@@ -98,7 +98,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps): void {
     }
 
     const generation = org.metadata?.generation ?? 0;
-    const previous: Condition[] = org.status?.conditions ?? [];
+    const previous: Condition[] = deps.status.current(org)?.conditions ?? [];
     let condition;
     if (conflicts.length > 0) {
       condition = { type: 'Ready', status: 'False' as const, reason: conflicts[0]!.reason, message: conflicts.map((c) => c.message).join('; ') };

@@ -41,7 +41,7 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
       if (!trust || trust.metadata.deletionTimestamp) return;
       const snap = snapshot();
       const generation = trust.metadata.generation ?? 0;
-      const previous: Condition[] = trust.status?.conditions ?? [];
+      const previous: Condition[] = deps.status.current(trust)?.conditions ?? [];
       const owner = homeOwner(snap, trust.metadata.namespace!);
       let verdict: { ok: boolean; reason: string; message: string };
       let entries: ReturnType<typeof sharedWith> = [];

@@ -43,7 +43,7 @@ export function registerPolicyController(mgr: Manager, deps: Deps & { workers?: 
       if (!policy || policy.metadata.deletionTimestamp) return;
       const decision = desiredPolicyStatus(policy, inNamespace(policy.metadata.namespace));
       const generation = policy.metadata.generation ?? 0;
-      const previous: Condition[] = (policy.status?.conditions ?? []) as Condition[];
+      const previous: Condition[] = (deps.status.current(policy)?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
       if (was?.status !== now.status || was?.reason !== now.reason) {

@@ -12,6 +12,8 @@ import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
+/** How long Contract changes gather before a tier's count is written again. */
+export const CONTRACT_COUNT_DELAY_MS = 1000;
 
 export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number }): void {
   const tiers = mgr.informer<Tier>(SLATIERS);
@@ -47,8 +49,10 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
         predicate: generationOrMetadataChanged,
       },
       // No predicate: the count follows status.state, which moves without a generation change.
+      // Delayed: during a burst of approvals the count is written once per second, not once per Contract.
       {
         resource: CONTRACTS,
+        delayMs: CONTRACT_COUNT_DELAY_MS,
         map: (o) => {
           const c = o as Contract;
           const tier = tiers.get(`${c.metadata?.namespace}/${c.spec?.tier}`);
@@ -64,7 +68,7 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const ofTier = [...(byTier.get(key) ?? [])].map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
       const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier);
       const generation = tier.metadata.generation ?? 0;
-      const previous: Condition[] = (tier.status?.conditions ?? []) as Condition[];
+      const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
       if (was?.status !== now.status || was?.reason !== now.reason) {

@@ -191,8 +191,12 @@ export class Controller {
    * Enqueue keys for events of `informer`: `map` turns an object into primary
    * keys (default: its own key). Updates map both the old and the new object,
    * so a secondary object that moved from one owner to another wakes both.
+   * With `delayMs`, mapped keys are queued that much later, and events within
+   * that window coalesce into one reconcile (for summaries such as a count
+   * that would otherwise be written once per event).
    */
-  watch<T extends KubernetesObject>(informer: Informer<T>, map: MapFunc<T> = enqueueSelf as MapFunc<T>, predicate?: Predicate<T>): this {
+  watch<T extends KubernetesObject>(informer: Informer<T>, map: MapFunc<T> = enqueueSelf as MapFunc<T>, predicate?: Predicate<T>, delayMs = 0): this {
+    const queue = (k: string) => (delayMs > 0 ? this.queue.addAfter(k, delayMs) : this.queue.add(k));
     const enqueue = (obj: T) => {
       let keys: Iterable<string> | string | null | undefined;
       try {
@@ -202,8 +206,8 @@ export class Controller {
         return;
       }
       if (keys == null) return;
-      if (typeof keys === 'string') this.queue.add(keys);
-      else for (const k of keys) this.queue.add(k);
+      if (typeof keys === 'string') queue(keys);
+      else for (const k of keys) queue(k);
     };
     const h: EventHandlers<T> = {
       onAdd: (obj) => {
@@ -362,7 +366,7 @@ export interface ControllerSpec {
   /** Kinds this controller creates with an ownerReference to the primary (needs for.kind). */
   owns?: Array<InformerSpec & { predicate?: Predicate; controllerOnly?: boolean }>;
   /** Other kinds, mapped to primary keys by a function. */
-  watches?: Array<{ resource: InformerSpec; map: MapFunc; predicate?: Predicate }>;
+  watches?: Array<{ resource: InformerSpec; map: MapFunc; predicate?: Predicate; delayMs?: number }>;
 }
 
 export class Manager {
@@ -445,7 +449,7 @@ export class Manager {
     for (const o of spec.owns ?? []) {
       c.watch(this.informer(o), enqueueOwner(spec.for, { controllerOnly: o.controllerOnly }), o.predicate);
     }
-    for (const w of spec.watches ?? []) c.watch(this.informer(w.resource), w.map, w.predicate);
+    for (const w of spec.watches ?? []) c.watch(this.informer(w.resource), w.map, w.predicate, w.delayMs);
     this.#controllers.push(c);
     if (this.#controllersStarted && !this.#stopped) c.start();
     return c;

@@ -15,6 +15,13 @@
 //
 // Writes are skipped when the desired status equals the current one, so a
 // steady-state reconcile makes no API calls (and wakes no watchers).
+//
+// The informer cache trails a write by a moment: a reconcile woken in between
+// (by a Secret or Contract event) would see the old status, recompute the same
+// new one and write it a second time. The writer remembers what it last wrote
+// to each object and from which resourceVersion; while the cache still shows
+// that resourceVersion, current() answers with what was written. Reconcilers
+// read their previous conditions through current() for the same reason.
 import { isDeepStrictEqual } from 'node:util';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { requestOptions } from './kube.ts';
@@ -71,15 +78,34 @@ export interface StatusWriterOptions {
   timeoutMs?: number;
 }
 
+/** Writes remembered (LRU): the cache catches up within milliseconds, so a few thousand suffice. */
+const RECENT_WRITES = 4096;
+
 export class StatusWriter {
   #client: StatusClient;
   #fieldManager: string;
   #timeoutMs: number;
+  /** Object → the resourceVersion a status write was computed from, and the status written. */
+  #recent = new Map<string, { fromVersion: string; status: Json }>();
 
   constructor(opts: StatusWriterOptions) {
     this.#client = opts.client;
     this.#fieldManager = opts.fieldManager ?? 'crossgate-operator';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /**
+   * The object's status as this writer knows it: what it wrote last while the
+   * cached object (same resourceVersion as when that write was computed) has
+   * not caught up yet, else the cached status.
+   */
+  current<S = unknown>(obj: KubernetesObject & { status?: S }): S | undefined {
+    const id = recentKey(obj);
+    const r = this.#recent.get(id);
+    if (!r) return obj.status;
+    if (r.fromVersion === obj.metadata?.resourceVersion) return r.status as S;
+    this.#recent.delete(id); // the cache has moved on (our write, or someone else's): it is the truth again
+    return obj.status;
   }
 
   /**
@@ -99,7 +125,7 @@ export class StatusWriter {
     desired: Record<string, unknown>,
     opts: { optimisticLock?: boolean } = {},
   ): Promise<boolean> {
-    const statusPatch = mergePatch(obj.status ?? {}, desired);
+    const statusPatch = mergePatch(this.current(obj) ?? {}, desired);
     if (statusPatch === undefined) return false;
     const name = obj.metadata?.name;
     if (!name || !obj.apiVersion?.includes('/')) throw new Error('patchStatus needs a custom object with apiVersion group/version and a name');
@@ -113,6 +139,18 @@ export class StatusWriter {
     } else {
       await this.#client.patchClusterCustomObjectStatus({ group, version, plural, name, body, fieldManager: this.#fieldManager }, ro);
     }
+    const from = obj.metadata?.resourceVersion;
+    if (from) {
+      const id = recentKey(obj);
+      this.#recent.delete(id);
+      this.#recent.set(id, { fromVersion: from, status: normalizeJson(desired) });
+      if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value!);
+    }
     return true;
   }
+}
+
+function recentKey(obj: KubernetesObject): string {
+  const m = obj.metadata;
+  return m?.uid ?? `${obj.apiVersion}/${obj.kind}/${m?.namespace ?? ''}/${m?.name ?? ''}`;
 }

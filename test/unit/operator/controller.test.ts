@@ -125,6 +125,26 @@ describe('Controller', () => {
     assert.ok(total >= 3);
   });
 
+  test('a delayed watch coalesces a burst of events into one reconcile after the delay', async () => {
+    const handlers: Array<{ onAdd?: (o: unknown) => void }> = [];
+    const informer = { addHandler: (h: { onAdd?: (o: unknown) => void }) => (handlers.push(h), () => undefined) };
+    const seen: Array<{ key: string; at: number }> = [];
+    const t0 = performance.now();
+    const c = track(new Controller({ name: 'coalesce', reconcile: async (key) => void seen.push({ key, at: performance.now() - t0 }) }));
+    c.watch(informer as never, () => 'ns/tier', undefined, 150);
+    c.start();
+    for (let i = 0; i < 20; i++) {
+      for (const h of handlers) h.onAdd?.({ metadata: { namespace: 'ns', name: `contract-${i}` } });
+      await delay(2);
+    }
+    await delay(40);
+    assert.equal(seen.length, 0, 'nothing before the delay');
+    await eventually(() => seen.length === 1, 'one reconcile');
+    await delay(200);
+    assert.deepEqual(seen.map((s) => s.key), ['ns/tier'], 'twenty events, one reconcile');
+    assert.ok(seen[0]!.at >= 145, `reconciled at ${seen[0]!.at} ms, after the delay`);
+  });
+
   test('stop() aborts the reconcile signal, drains in-flight work and stops workers', async () => {
     let aborted = false;
     let finished = false;

@@ -62,6 +62,24 @@ describe('status', () => {
     assert.deepEqual(calls[1]!.param.body, { status: { ready: true }, metadata: { resourceVersion: '3' } });
   });
 
+  test('a reconcile woken before the cache has its last write neither writes it again nor loses what it wrote', async () => {
+    const { calls, client } = fakeClient();
+    const w = new StatusWriter({ client });
+    const stale = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns', uid: 'u1', resourceVersion: '10' } };
+    const desired = { observedGeneration: 1, state: 'Approved' };
+    assert.equal(await w.patchStatus(stale, 'apikeys', desired), true);
+    // The cache still shows resourceVersion 10 without a status: the same status is not written twice,
+    // and current() answers with what was written (for previous conditions and state-change Events).
+    assert.equal(await w.patchStatus(stale, 'apikeys', desired), false);
+    assert.deepEqual(w.current(stale), desired);
+    assert.equal(calls.length, 1);
+    // Once the cache moves on (our write or another writer's), it is the truth again.
+    const caughtUp = { ...stale, metadata: { ...stale.metadata, resourceVersion: '11' }, status: { observedGeneration: 1, state: 'Pending' } };
+    assert.deepEqual(w.current(caughtUp), caughtUp.status);
+    assert.equal(await w.patchStatus(caughtUp, 'apikeys', desired), true);
+    assert.deepEqual(calls[1]!.param.body, { status: { state: 'Approved' } });
+  });
+
   test('against client-node 2.x: PATCH …/status with Content-Type application/merge-patch+json', async () => {
     const seen: Array<{ method?: string; url?: string; ct?: string; body: string }> = [];
     const server = http.createServer((req, res) => {
