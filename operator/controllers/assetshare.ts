@@ -3,7 +3,7 @@
 // member groups; for every other peer, no RBAC and a Suspended state that says
 // why. A finalizer removes the RBAC wherever owner references cannot reach.
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
-import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../lib/controller.ts';
 import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
@@ -33,11 +33,14 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
   mgr.addController({
     name: 'assetshare',
     for: ASSETSHARES,
+    // Shares are independent of each other (their RBAC carries their uid); the queue never runs one key twice at once.
+    workers: 4,
     watches: [
       { resource: ORGTRUSTS, map: (t) => affectedByTrust(snapshot(), t as OrgTrust).shares },
       { resource: ORGANIZATIONS, map: () => allShares() },
-      { resource: ASSETS, map: sharesOfTarget('Asset') },
-      { resource: APIINSTANCES, map: sharesOfTarget('ApiInstance') },
+      // A target's existence matters, not its status (an ApiInstance's moves with every analytics interval).
+      { resource: ASSETS, map: sharesOfTarget('Asset'), predicate: specOrDeletionChanged },
+      { resource: APIINSTANCES, map: sharesOfTarget('ApiInstance'), predicate: specOrDeletionChanged },
       // Someone deleted or edited a grant: put it back (or remove it).
       { resource: MANAGED_ROLES, map: byAnnotation },
       { resource: MANAGED_ROLEBINDINGS, map: byAnnotation },

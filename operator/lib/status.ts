@@ -50,13 +50,26 @@ function isObject(v: unknown): v is Record<string, Json> {
 }
 
 /**
+ * Object members that are null dropped (recursively; arrays kept as they are):
+ * what the server stores after a merge patch, where null means "remove".
+ */
+export function withoutNulls(v: Json): Json {
+  if (!isObject(v)) return v;
+  const out: Record<string, Json> = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = withoutNulls(x);
+  return out;
+}
+
+/**
  * The RFC 7386 merge patch that turns `from` into `to` (objects recurse,
  * everything else is replaced, removed members become null). Undefined when
- * they are equal.
+ * they are equal. A null member of `to` means "absent", as it will be once
+ * stored: without this, a desired `{ field: null }` never equals the stored
+ * status and every reconcile would send a patch that changes nothing.
  */
 export function mergePatch(from: unknown, to: unknown): Json | undefined {
   const a = normalizeJson(from);
-  const b = normalizeJson(to);
+  const b = withoutNulls(normalizeJson(to));
   if (isDeepStrictEqual(a, b)) return undefined;
   if (!isObject(a) || !isObject(b)) return b;
   const patch: Record<string, Json> = {};
@@ -143,7 +156,7 @@ export class StatusWriter {
     if (from) {
       const id = recentKey(obj);
       this.#recent.delete(id);
-      this.#recent.set(id, { fromVersion: from, status: normalizeJson(desired) });
+      this.#recent.set(id, { fromVersion: from, status: withoutNulls(normalizeJson(desired)) });
       if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value!);
     }
     return true;

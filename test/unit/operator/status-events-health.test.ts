@@ -62,6 +62,12 @@ describe('status', () => {
     assert.deepEqual(calls[1]!.param.body, { status: { ready: true }, metadata: { resourceVersion: '3' } });
   });
 
+  test('a desired null member means absent: no patch once the stored status lacks it, a removal while it has it', () => {
+    assert.equal(mergePatch({ state: 'Approved' }, { state: 'Approved', previousKeyValidUntil: null }), undefined);
+    assert.deepEqual(mergePatch({ state: 'Approved', previousKeyValidUntil: 'x' }, { state: 'Approved', previousKeyValidUntil: null }), { previousKeyValidUntil: null });
+    assert.equal(mergePatch({ a: { b: 1 } }, { a: { b: 1, c: null } }), undefined);
+  });
+
   test('a reconcile woken before the cache has its last write neither writes it again nor loses what it wrote', async () => {
     const { calls, client } = fakeClient();
     const w = new StatusWriter({ client });
