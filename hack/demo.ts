@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from '../test/controlplane/controlplane.ts';
-import { kubectl, applyYaml } from '../test/e2e/support/kubectl.ts';
+import { kubectl, applyYaml, applyUntilAdmitted as applyAdmitted } from '../test/e2e/support/kubectl.ts';
 import { waitFor } from '../test/e2e/support/wait.ts';
 import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, freePort, installCrossgate, rawKeyOf, serviceAccountKubeconfig } from '../test/e2e/support/install.ts';
 
@@ -75,18 +75,7 @@ const rawKey = (secret: string) => rawKeyOf(secret, 'mule-united-prod');
 // informer cache, which may trail the objects applied just before by a moment.
 // Generous timeouts: on a loaded 2-core CI machine a first reconcile can take a while.
 const WAIT_MS = 90_000;
-async function applyUntilAdmitted(file: string, what: string): Promise<void> {
-  let refusal = '';
-  try {
-    await waitFor(async () => {
-      const r = await applyYaml(file, { allowFail: true });
-      refusal = r.stderr.trim();
-      return r.code === 0;
-    }, { timeoutMs: WAIT_MS, intervalMs: 500, what });
-  } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; kubectl said: ${refusal}`);
-  }
-}
+const applyUntilAdmitted = (file: string, what: string) => applyAdmitted(file, { what, timeoutMs: WAIT_MS });
 
 /** The last lines of each component's log, so a failed run explains itself where only its output is kept (CI). */
 function logTails(lines = 15): string {

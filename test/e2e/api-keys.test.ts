@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import {
-  ROOT, applyYaml, rawKeyOf, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
+  ROOT, applyYaml, applyUntilAdmitted, rawKeyOf, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
 } from './support/index.ts';
 
 const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
@@ -37,8 +37,8 @@ describe('API keys and contracts', () => {
     await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
     for (const f of ['20-asset-flights-eapi.yaml', '40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
     // The share is admitted once both trusts are in the webhook's cache.
-    await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'ApiInstance share admitted' });
-    await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'ApiKeys admitted' });
+    await applyUntilAdmitted(ex('max-airlines', '50-assetshare-flights-api.yaml'), { what: 'ApiInstance share admitted' });
+    await applyUntilAdmitted(ex('mule-united', '20-apikeys.yaml'), { what: 'ApiKeys admitted' });
   });
   after(async () => {
     await kubectl(['delete', '-f', ex('mule-united', '20-apikeys.yaml'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });

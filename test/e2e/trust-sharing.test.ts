@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  ROOT, applyYaml, canI, condition, getJson, kubectl, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
+  ROOT, applyYaml, applyUntilAdmitted, canI, condition, getJson, kubectl, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
   type RunningOperator, type RunningWebhookProcess,
 } from './support/index.ts';
 
@@ -57,10 +57,7 @@ describe('trust and view-only sharing (examples/)', () => {
     await waitForCondition(['orgtrust', 'mule-united', '-n', 'max-airlines'], 'Mutual', 'True');
     await waitForCondition(['orgtrust', 'max-airlines', '-n', 'mule-united'], 'Mutual', 'True');
     // The GitOps retry: the same file now passes admission.
-    await waitFor(async () => (await applyYaml(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { allowFail: true })).code === 0, {
-      what: 'the share to be admitted once trust is mutual',
-      timeoutMs: 15_000,
-    });
+    await applyUntilAdmitted(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), { what: 'the share to be admitted once trust is mutual', timeoutMs: 15_000 });
     const share = await waitForCondition(['assetshare', 'flights-eapi', '-n', 'max-airlines'], 'Ready', 'True');
     assert.equal(share.status.activePeers, 1);
     assert.equal(share.status.peers[0].domain, 'mule-united');

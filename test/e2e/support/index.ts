@@ -1,6 +1,6 @@
 // Helpers for e2e tests. Everything works against any cluster named by
 // KUBECONFIG; what needs the harness's own control plane is in local.ts.
-export { kubectl, kubectlBin, canI, applyYaml, type KubectlOptions, type KubectlResult, type ApplyOptions } from "./kubectl.ts";
+export { kubectl, kubectlBin, canI, applyYaml, applyUntilAdmitted, type KubectlOptions, type KubectlResult, type ApplyOptions } from "./kubectl.ts";
 export { waitFor, uniqueName, type WaitOptions } from "./wait.ts";
 export { kubeConfig, apiClient, objectApi, apiserverAddress } from "./client.ts";
 export { startProcess, logDir, type ManagedProcess, type StartProcessOptions } from "./process.ts";

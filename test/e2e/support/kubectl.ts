@@ -2,6 +2,7 @@
 // impersonation (--as / --as-group) for acting as other users and groups.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { waitFor } from "./wait.ts";
 
 export interface KubectlOptions {
   /** Impersonate this user (--as). */
@@ -97,4 +98,22 @@ export function applyYaml(yamlOrFile: string, opts: ApplyOptions = {}): Promise<
     isFile ? yamlOrFile : "-",
   ];
   return kubectl(args, isFile ? opts : { ...opts, stdin: yamlOrFile });
+}
+
+/**
+ * Applies until admission agrees, as a GitOps tool retries: the webhook judges from an informer
+ * cache that may trail the objects applied just before, and fails closed until it serves. On
+ * timeout the error carries kubectl's last refusal.
+ */
+export async function applyUntilAdmitted(file: string, opts: { what: string; timeoutMs?: number }): Promise<void> {
+  let refusal = "";
+  try {
+    await waitFor(async () => {
+      const r = await applyYaml(file, { allowFail: true });
+      refusal = r.stderr.trim();
+      return r.code === 0;
+    }, { timeoutMs: opts.timeoutMs, intervalMs: 500, what: opts.what });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; kubectl said: ${refusal}`);
+  }
 }

@@ -2,7 +2,7 @@
 // admission refuses until its prerequisites exist), with the ApiInstance's
 // upstream pointed at a loopback server. Used by the gateway and alert e2e tests.
 import { join } from 'node:path';
-import { applyYaml, kubectl } from './kubectl.ts';
+import { applyUntilAdmitted, applyYaml, kubectl } from './kubectl.ts';
 import { waitFor } from './wait.ts';
 import { ROOT } from './install.ts';
 
@@ -18,8 +18,8 @@ export async function applyStory(upstreamUrl: string): Promise<void> {
   await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
   for (const f of ['20-asset-flights-eapi.yaml', '40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyYaml(ex('max-airlines', f));
   await kubectl(['patch', 'apiinstance', 'flights', '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstreamUrl } } })]);
-  await waitFor(async () => (await applyYaml(ex('max-airlines', '50-assetshare-flights-api.yaml'), { allowFail: true })).code === 0, { what: 'share admitted' });
-  await waitFor(async () => (await applyYaml(ex('mule-united', '20-apikeys.yaml'), { allowFail: true })).code === 0, { what: 'keys admitted' });
+  await applyUntilAdmitted(ex('max-airlines', '50-assetshare-flights-api.yaml'), { what: 'share admitted' });
+  await applyUntilAdmitted(ex('mule-united', '20-apikeys.yaml'), { what: 'keys admitted' });
   await waitFor(async () => (await state('gate-display')) === 'Approved' && (await state('trial-app')) === 'Approved', { what: 'gold and trial keys approved' });
 }
 
