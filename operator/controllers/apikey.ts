@@ -22,6 +22,8 @@ import { contractNameOf, desiredContract, hashesOf, keyVerdict, rfc3339, secretA
 import type { Deps } from './organization.ts';
 
 type Key = ApiKey & { kind: string; apiVersion: string };
+/** Something a reconcile did, told in its Event. */
+type Done = { reason: string; message: string };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
 
 export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
@@ -105,13 +107,14 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     let secretConflict: string | undefined;
     // What this reconcile did, told in one Event with the state it led to (issuing a key to an
     // automatic tier is one story, and Events are a write each: three per key at bulk scale).
-    const did: Array<{ reason: string; message: string }> = [];
+    const did: Done[] = [];
     // The hashes just written: the cache has not seen them yet, and reading it would report the key
     // without keyId/issuedAt, then write the status a second time when the Secret's event arrives.
     let written: V1Secret | undefined;
     switch (action.action) {
       case 'create':
-        written = await writeNewKey(key, secret, undefined, ctx, did);
+        written = await writeNewKey(key, secret, undefined, ctx);
+        did.push({ reason: 'KeyIssued', message: `key ${keyIdOf(hashesOf(written).current ?? '')} written to Secret ${secretName}` });
         break;
       case 'rotate':
         written = await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
@@ -145,9 +148,10 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       ? { state: 'Pending' as const, reason: 'SecretConflict', message: secretConflict, usable: false }
       : keyVerdict(key, access, contract, tierOk, t);
     const generation = key.metadata.generation ?? 0;
-    const previous: Condition[] = deps.status.current(key)?.conditions ?? [];
+    const was = deps.status.current(key);
+    const previous: Condition[] = was?.conditions ?? [];
     const ready = { type: 'Ready', status: verdict.usable ? ('True' as const) : ('False' as const), reason: verdict.reason, message: verdict.message };
-    const stateChanged = deps.status.current(key)?.state !== verdict.state;
+    const stateChanged = was?.state !== verdict.state;
     if (stateChanged) ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
     if (stateChanged || did.length > 0) {
       // The first thing done names the Event (KeyIssued, KeyRotated…); else the new state does.
@@ -177,13 +181,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   }
 
   /** Writes a new key into the Secret; returns the Secret's annotations as written (hashes only, never the key). */
-  async function writeNewKey(
-    key: Key,
-    existing: V1Secret | undefined,
-    rotation: { previous: string; validUntil: string } | undefined,
-    ctx: ReconcileContext,
-    did?: Array<{ reason: string; message: string }>,
-  ): Promise<V1Secret> {
+  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<V1Secret> {
     const ns = key.metadata.namespace!;
     const name = secretNameOf(key);
     const raw = generateApiKey();
@@ -217,7 +215,6 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
         throw err;
       }
       ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, 'issued key');
-      did?.push({ reason: 'KeyIssued', message: `key ${keyIdOf(hash)} written to Secret ${name}` });
       return { metadata: { annotations: body.metadata.annotations } };
     }
     // Optimistic lock: two workers must never both rotate (one key would be lost).
@@ -236,7 +233,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     tier: SlaTier,
     found: (Contract & { kind: string }) | undefined,
     ctx: ReconcileContext,
-    did: Array<{ reason: string; message: string }>,
+    did: Done[],
   ) {
     const desired = desiredContract(key, access, tier);
     if (!found) {

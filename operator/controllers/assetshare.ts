@@ -17,7 +17,7 @@ import type { Deps } from './organization.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
 
-export function registerAssetShareController(mgr: Manager, deps: Deps): void {
+export function registerAssetShareController(mgr: Manager, deps: Deps & { workers?: number }): void {
   const shares = mgr.informer<Share>(ASSETSHARES);
   const roles = mgr.informer<V1Role>(MANAGED_ROLES);
   const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
@@ -34,7 +34,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
     name: 'assetshare',
     for: ASSETSHARES,
     // Shares are independent of each other (their RBAC carries their uid); the queue never runs one key twice at once.
-    workers: 4,
+    workers: deps.workers,
     watches: [
       { resource: ORGTRUSTS, map: (t) => affectedByTrust(snapshot(), t as OrgTrust).shares },
       { resource: ORGANIZATIONS, map: () => allShares() },
@@ -90,7 +90,8 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
 
     // Status: per peer, with transitions as Events.
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const previousPeers = deps.status.current(share)?.peers ?? [];
+    const was = deps.status.current(share);
+    const previousPeers = was?.peers ?? [];
     const peers = states.map((s) => {
       const before = previousPeers.find((p) => p.domain === s.domain);
       const changed = before?.state !== s.state;
@@ -112,7 +113,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps): void {
     const active = peers.filter((p) => p.state === 'Active').length;
     const suspended = peers.filter((p) => p.state !== 'Active');
     const generation = share.metadata.generation ?? 0;
-    const previous: Condition[] = deps.status.current(share)?.conditions ?? [];
+    const previous: Condition[] = was?.conditions ?? [];
     const ready =
       suspended.length === 0
         ? { type: 'Ready', status: 'True' as const, reason: 'Shared', message: `shared view-only with ${peers.map((p) => p.domain).join(', ')}` }

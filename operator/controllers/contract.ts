@@ -13,7 +13,7 @@ import type { Deps } from './organization.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
 
-export function registerContractController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
+export function registerContractController(mgr: Manager, deps: Deps & { now?: () => Date; workers?: number }): void {
   const contracts = mgr.informer<C>(CONTRACTS);
   const keys = mgr.informer<ApiKey & { kind: string }>(APIKEYS);
   const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
@@ -51,7 +51,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
     name: 'contract',
     for: CONTRACTS,
     // Contracts are independent of each other; with one worker their status trailed the keys by a minute at 10,000.
-    workers: 4,
+    workers: deps.workers,
     watches: [
       // The key's spec (revoked, expiry, tier) and its deletion matter, not its status (written once per key by its own reconciler).
       { resource: APIKEYS, map: (k) => ofKey(k.metadata?.namespace, k.metadata?.name), predicate: specOrDeletionChanged },
@@ -91,12 +91,13 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
           }
         }
       }
-      if (deps.status.current(contract)?.state !== state) {
+      const was = deps.status.current(contract);
+      if (was?.state !== state) {
         (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);
         ctx.log.info({ state, reason }, 'contract state');
       }
       const generation = contract.metadata.generation ?? 0;
-      const previous: Condition[] = deps.status.current(contract)?.conditions ?? [];
+      const previous: Condition[] = was?.conditions ?? [];
       const ready = { type: 'Ready', status: state === 'Approved' && activeKeys > 0 ? ('True' as const) : ('False' as const), reason, message };
       await deps.status.patchStatus(contract, CONTRACTS.plural, {
         observedGeneration: generation,

@@ -13,7 +13,7 @@ import { desiredTierStatus } from './slatier-desired.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
 /** How long Contract changes gather before a tier's count is written again. */
-export const CONTRACT_COUNT_DELAY_MS = 1000;
+const CONTRACT_COUNT_DELAY_MS = 1000;
 
 export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number }): void {
   const tiers = mgr.informer<Tier>(SLATIERS);

@@ -65,6 +65,14 @@ describe('API keys and contracts', () => {
     const contracts = (await kubectl(['get', 'contracts', '-n', OWNER])).stdout;
     assert.match(contracts, /NAME\s+CONSUMER\s+API\s+TIER\s+STATE\s+AGE/);
     assert.match(contracts, new RegExp(`${CONSUMER}\\.ops-dashboard\\s+mule-united\\s+flights\\s+platinum\\s+Pending`));
+    // Issuing is one story told in one Event: the Secret, the Contract opened, the state reached.
+    const issued = await waitFor(async () => {
+      // By uid: earlier files' gate-display keys (the same examples) leave their Events behind for an hour.
+      const list = await getJson(['events', '-n', CONSUMER, '--field-selector', `involvedObject.kind=ApiKey,involvedObject.uid=${key.metadata.uid}`]);
+      return list?.items?.length ? list.items : undefined;
+    }, { what: 'the Event of issuing gate-display' });
+    assert.deepEqual(issued.map((e: { reason: string }) => e.reason), ['KeyIssued']);
+    assert.match(issued[0].message, new RegExp(`^key ${key.status.keyId} written to Secret gate-display-apikey; Contract ${CONSUMER}\\.gate-display opened in namespace ${OWNER} \\(Approved\\); Approved: approved`));
     const pending = await getJson(['apikey', 'ops-dashboard', '-n', CONSUMER]);
     assert.match(pending.status.conditions[0].message, /waiting for the API owner to approve Contract "mule-united-prod.ops-dashboard" in namespace "max-airlines-prod"/);
   });
