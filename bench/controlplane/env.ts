@@ -3,8 +3,8 @@
 // processes started the way hack/demo.ts starts them, plus a loopback upstream.
 // Everything listens on 127.0.0.1 and is stopped by stop() — also on Ctrl-C
 // (see run.ts) and, as a last resort, SIGKILLed on process exit.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -104,11 +104,15 @@ export interface EnvOptions {
   logDir: string;
   /** Extra node flags for the operator (e.g. --cpu-prof). */
   operatorNodeArgs?: string[];
+  /** Serve kube-apiserver's /debug/pprof (off in the test harness) so that apiserverCpuProfile() can read it. */
+  apiserverProfiling?: boolean;
   log: (msg: string) => void;
 }
 
 export interface BenchEnv {
   cp: ControlPlane;
+  /** Where the processes' logs (and profiles) go. */
+  logDir: string;
   binDir: string;
   /** Admin client (system:masters, client certificate). */
   admin: KubeHttp;
@@ -141,7 +145,7 @@ async function install(): Promise<void> {
 export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
   mkdirSync(opts.logDir, { recursive: true });
   const binDir = buildControlPlane();
-  const cp = await startControlPlane({ binDir });
+  const cp = await startControlPlane({ binDir, ...(opts.apiserverProfiling ? { apiserverArgs: ['--profiling=true'] } : {}) });
   const procs: Proc[] = [];
   let admin: KubeHttp | undefined;
   const stop = async () => {
@@ -190,7 +194,7 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
     await leading;
     await waitForWebhook();
     return {
-      cp, binDir, admin, operatorKubeconfig, operator, webhook, gateway,
+      cp, logDir: opts.logDir, binDir, admin, operatorKubeconfig, operator, webhook, gateway,
       operatorMetricsUrl: `http://127.0.0.1:${opHealth}/metrics`,
       webhookUrl: `https://127.0.0.1:${whPort}/validate`,
       gatewayUrl: `http://127.0.0.1:${gwPort}`,
@@ -300,4 +304,20 @@ export async function apiserverRequests(): Promise<Record<string, number>> {
     out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return out;
+}
+
+/**
+ * A Go CPU profile of kube-apiserver over the next `seconds` (needs EnvOptions.apiserverProfiling),
+ * written to `file`; read it with `go tool pprof -top <file>`. Through kubectl: the admin kubeconfig
+ * holds the client certificate, and the profile is binary, which KubeHttp does not return.
+ */
+export function apiserverCpuProfile(seconds: number, file: string): Promise<void> {
+  const bin = process.env.CROSSGATE_KUBECTL || 'kubectl';
+  return new Promise((resolve, reject) => {
+    execFile(bin, ['get', '--raw', `/debug/pprof/profile?seconds=${seconds}`, `--request-timeout=${seconds + 60}s`], { encoding: 'buffer', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`apiserver CPU profile: ${String(stderr).trim() || err.message}`));
+      writeFileSync(file, stdout);
+      resolve();
+    });
+  });
 }

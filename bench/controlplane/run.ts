@@ -21,7 +21,7 @@ import { createLogger } from '../../operator/lib/logger.ts';
 import { KubeHttp, loadKubeConfig } from '../../operator/lib/kube.ts';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import { ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
-import { ROOT, apiserverRequests, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
+import { ROOT, apiserverCpuProfile, apiserverRequests, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';
 import { Tracker } from './tracker.ts';
 import { benchWebhook, type AdmissionFigures } from './webhook.ts';
@@ -42,6 +42,7 @@ const { values: flags } = parseArgs({
     'create-concurrency': { type: 'string', default: '32' },
     phases: { type: 'string', default: PHASES.join(',') },
     'cpu-prof': { type: 'boolean', default: false },
+    'apiserver-profile': { type: 'string', default: '' },
     'heap-snapshot': { type: 'boolean', default: false },
     'operator-node-options': { type: 'string', default: '' },
     label: { type: 'string', default: '' },
@@ -52,7 +53,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`usage: node bench/controlplane/run.ts [--keys=1000,10000] [--instances=100] [--memory-instances=1000] [--samples=200]
-  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
+  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
   process.exit(0);
 }
 const int = (name: keyof typeof flags) => {
@@ -67,6 +68,8 @@ const SAMPLES = int('samples');
 const BASELINE = int('baseline');
 const BASELINE_CONCURRENCY = int('baseline-concurrency');
 const CREATE_CONCURRENCY = int('create-concurrency');
+/** Seconds of kube-apiserver CPU profile taken from the start of the bulk phase (0: none). */
+const APISERVER_PROFILE_S = int('apiserver-profile');
 const phases = new Set(String(flags.phases).split(',').map((s) => s.trim()) as Phase[]);
 for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p}; known: ${PHASES.join(', ')}`);
 
@@ -192,7 +195,7 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
     `--diagnostic-dir=${logDir}`,
     ...String(flags['operator-node-options']).split(' ').filter(Boolean),
   ];
-  const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs }));
+  const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 }));
   try {
     log(`control plane ${env.cp.server}; operator, webhook, gateway up (logs: ${logDir})`);
     await createWorld(env.admin, { instances: INSTANCES, upstream: upstreamUrl, log });
@@ -356,6 +359,10 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   const cpu0 = metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const procs0 = cpuSnapshot(env);
   const requests0 = await apiserverRequests();
+  const profileFile = join(env.logDir, 'apiserver-bulk.pprof');
+  const profiling = APISERVER_PROFILE_S > 0
+    ? apiserverCpuProfile(APISERVER_PROFILE_S, profileFile).then(() => log(`kube-apiserver CPU profile of the first ${APISERVER_PROFILE_S} s of bulk: ${profileFile} (go tool pprof -top ${profileFile})`), (err) => log(`warning: ${err.message}`))
+    : Promise.resolve();
   const t0 = performance.now();
   const at = { created: NaN, secrets: NaN, contracts: NaN, config: NaN, keys: NaN };
   const s = () => (performance.now() - t0) / 1000;
@@ -412,6 +419,7 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
     }
     await sleep(100);
   }
+  await profiling;
   const total = Math.max(at.secrets, at.contracts, at.config, at.keys);
   const complete = Number.isFinite(total);
   const totalS = complete ? total : s();
