@@ -21,12 +21,18 @@ export const LABEL_PEER = 'crossgate.dev/peer';
 /** Annotation with the share's namespace/name (too long for a label value). */
 export const ANNOTATION_SHARE = 'crossgate.dev/share';
 
+/**
+ * Put on ApiKeys by crossgate before 0.x (see docs/operator.md, "Deleting an ApiKey"): still
+ * removed when such a key is deleted, no longer added. Contracts are closed from the delete event.
+ */
 export const FINALIZER_APIKEY = 'crossgate.dev/apikey-cleanup';
 /** On a key Secret: the ApiKey (name) it belongs to. The operator watches only Secrets with this label. */
 export const LABEL_APIKEY = 'crossgate.dev/apikey';
 /** On a Contract: where its ApiKey lives (namespace), for selection; the full reference is in spec.consumer. */
 export const LABEL_CONSUMER_NAMESPACE = 'crossgate.dev/consumer-namespace';
 export const LABEL_CONSUMER_DOMAIN = 'crossgate.dev/consumer-domain';
+/** On a Contract: the uid of the ApiKey it was opened for, so a key deleted and made again under the same name never inherits its approval. */
+export const LABEL_CONSUMER_UID = 'crossgate.dev/consumer-uid';
 /** Annotations on a key Secret: hashes (never the key), so the cache can drop the Secret's data. */
 export const ANNOTATION_KEY_SHA256 = 'crossgate.dev/key-sha256';
 export const ANNOTATION_KEY_GENERATION = 'crossgate.dev/key-generation';

@@ -6,6 +6,7 @@ import { Manager } from './lib/controller.ts';
 import { OperatorMetrics } from './lib/metrics.ts';
 import { StatusWriter } from './lib/status.ts';
 import { EventRecorder } from './lib/events.ts';
+import { eventClientOver, statusClientOver } from './lib/api-writers.ts';
 import { LeaderElector } from './lib/leader-election.ts';
 import { startHealthServer } from './lib/health.ts';
 import { logFatalErrors, onShutdown } from './lib/shutdown.ts';
@@ -25,8 +26,8 @@ async function main(): Promise<void> {
     metrics,
     informerDefaults: { watchSilenceMs: cfg.watchSilenceMs },
   });
-  const status = new StatusWriter({ client: clients.custom });
-  const events = new EventRecorder({ client: clients.core, logger: log });
+  const status = new StatusWriter({ client: statusClientOver(clients.http) });
+  const events = new EventRecorder({ client: eventClientOver(clients.http), logger: log });
   registerControllers(mgr, {
     http: clients.http,
     status,

@@ -6,7 +6,7 @@ import type { ApiKey, Contract, KeyState, SlaTier } from '../../api/v1alpha1/ind
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
-  LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_MANAGED_BY, MANAGED_BY,
+  LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/v1.ts';
@@ -45,6 +45,7 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
         [LABEL_MANAGED_BY]: MANAGED_BY,
         [LABEL_CONSUMER_NAMESPACE]: key.metadata.namespace!,
         [LABEL_CONSUMER_DOMAIN]: access.consumer!.spec.domain,
+        ...(key.metadata.uid ? { [LABEL_CONSUMER_UID]: key.metadata.uid } : {}),
       },
     },
     spec: {
@@ -59,6 +60,16 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
     },
   } as Contract;
+}
+
+/**
+ * Whether a Contract was opened for this very ApiKey, not for an earlier one of the same name
+ * (deleted while the operator was away, or before its Contract was closed). Contracts from
+ * before the uid label are taken as the key's.
+ */
+export function contractServes(contract: Contract, key: ApiKey): boolean {
+  const uid = contract.metadata?.labels?.[LABEL_CONSUMER_UID];
+  return uid === undefined || uid === key.metadata.uid;
 }
 
 export interface KeyHashes {
@@ -135,6 +146,7 @@ export function keyVerdict(key: ApiKey, access: Access, contract: Contract | und
   if (!tierFound) return no('Pending', 'TierNotFound', `SlaTier "${key.spec.tier}" of ApiInstance "${key.spec.apiInstanceRef.name}" does not exist in namespace "${access.instanceNamespace}"`);
   if (!contract) return no('Pending', 'ContractPending', 'the Contract is being created');
   const where = `Contract "${contract.metadata.name}" in namespace "${contract.metadata.namespace}"`;
+  if (!contractServes(contract, key)) return no('Pending', 'ContractPending', `${where} was opened for an earlier ApiKey of this name; it is being replaced`);
   switch (contract.spec.decision) {
     case 'Approved':
       return { state: 'Approved', reason: 'Approved', message: `approved (${where}); the key works at the gateway`, usable: true };

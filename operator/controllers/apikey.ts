@@ -4,7 +4,7 @@
 // written once into the Secret and never logged, cached or put in status.
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
-import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../lib/kube.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
@@ -18,7 +18,8 @@ import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, SLATIERS, objectPath,
 } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { contractNameOf, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
+import { contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
+import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './organization.ts';
 
 type Key = ApiKey & { kind: string; apiVersion: string };
@@ -32,6 +33,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr);
+  const contractsOf = contractsByConsumer(contracts);
   const now = deps.now ?? (() => new Date());
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
   // Keys by the ApiInstance they name ("ns/name"), kept from the ApiKey events, instead of a scan of every key per instance, tier or share event.
@@ -73,17 +75,10 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const key = keys.get(k);
-      if (!key) return;
+      if (!key) return closeContractsOf(k, ctx);
       if (key.metadata.deletionTimestamp) return finalize(key, ctx);
       const access = resolveAccess(snapshot(), key);
       if (access.reason === 'NoOrganization') return reportOnly(key, access.message);
-      if (!key.metadata.finalizers?.includes(FINALIZER_APIKEY)) {
-        await deps.http.request('PATCH', objectPath(APIKEYS, key.metadata.namespace, key.metadata.name), {
-          contentType: MERGE_PATCH,
-          body: { metadata: { resourceVersion: key.metadata.resourceVersion, finalizers: [...(key.metadata.finalizers ?? []), FINALIZER_APIKEY] } },
-        });
-        return;
-      }
       return reconcileKey(key, ctx);
     },
   });
@@ -236,6 +231,11 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     did: Done[],
   ) {
     const desired = desiredContract(key, access, tier);
+    if (found && !contractServes(found, key)) {
+      // Opened for an earlier key of this name: closed, so that its decision never carries over; its delete event brings this key back to open its own.
+      await deleteContract(found, ctx, 'closed contract of an earlier key of this name');
+      return undefined;
+    }
     if (!found) {
       try {
         const created = await deps.http.request<Contract & { kind: string }>('POST', objectPath(CONTRACTS, desired.metadata.namespace), { body: desired });
@@ -257,12 +257,42 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     return found;
   }
 
+  /**
+   * The key is gone from the cache: close its Contracts. No finalizer holds the key for this (one write and one
+   * admission review less per key); the delete event brings us here, and so does every event of an orphaned
+   * Contract (its watch maps it to its key), also after the operator was away when the key went. The cache may
+   * trail a create, so the apiserver is asked before anything is deleted.
+   */
+  async function closeContractsOf(k: string, ctx: ReconcileContext): Promise<void> {
+    const [ns, name] = k.split('/') as [string, string];
+    const found = contractsOf(ns, name).map((c) => contracts.get(c)).filter((c) => c !== undefined && !c.metadata.deletionTimestamp);
+    if (found.length === 0) return;
+    let live: Key | undefined;
+    try {
+      live = await deps.http.request<Key>('GET', objectPath(APIKEYS, ns, name));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    for (const c of found) {
+      if (live && !live.metadata.deletionTimestamp && contractServes(c!, live)) continue; // the cache trails: the key exists
+      await deleteContract(c!, ctx, 'closed contract of deleted key');
+    }
+  }
+
+  async function deleteContract(c: Contract & { kind: string }, ctx: ReconcileContext, why: string): Promise<void> {
+    // Preconditioned on the uid: never the Contract opened meanwhile for a new key of the same name.
+    await deps.http
+      .request('DELETE', objectPath(CONTRACTS, c.metadata.namespace, c.metadata.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: c.metadata.uid } } })
+      .catch((e) => { if (!isNotFound(e) && !isConflict(e)) throw e; });
+    ctx.log.info({ contract: `${c.metadata.namespace}/${c.metadata.name}` }, why);
+  }
+
+  /** A key deleted while it still carries the finalizer of earlier crossgate versions: close its Contracts, then let it go. */
   async function finalize(key: Key, ctx: ReconcileContext): Promise<void> {
-    const access = resolveAccess(snapshot(), key);
-    const contract = contracts.list().find((c) => c.spec.consumer.namespace === key.metadata.namespace && c.spec.consumer.apiKey === key.metadata.name);
-    if (contract) {
-      await deps.http.request('DELETE', objectPath(CONTRACTS, contract.metadata.namespace, contract.metadata.name)).catch((e) => { if (!isNotFound(e)) throw e; });
-      ctx.log.info({ contract: `${contract.metadata.namespace}/${contract.metadata.name}`, owner: access.owner?.spec.domain }, 'closed contract of deleted key');
+    if (!key.metadata.finalizers?.includes(FINALIZER_APIKEY)) return; // closed by closeContractsOf once it is gone
+    for (const c of contractsOf(key.metadata.namespace, key.metadata.name)) {
+      const contract = contracts.get(c);
+      if (contract && contractServes(contract, key)) await deleteContract(contract, ctx, 'closed contract of deleted key');
     }
     await deps.http
       .request('PATCH', objectPath(APIKEYS, key.metadata.namespace, key.metadata.name), {

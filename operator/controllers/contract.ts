@@ -8,7 +8,8 @@ import type { ApiKey, AssetShare, Contract } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
 import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
+import { contractServes, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
+import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './organization.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
@@ -20,23 +21,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   const snapshot = snapshotReader(mgr);
   const now = deps.now ?? (() => new Date());
   const all = () => contracts.list().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
-  // Contracts by consumer ApiKey ("ns/name"), kept from the Contract events: every ApiKey and key Secret
-  // event maps through it, and a scan of all Contracts each time was O(keys × contracts) (seconds on a resync at 10,000).
-  const byConsumer = new Map<string, Set<string>>();
-  const consumerOf = (c: C) => `${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`;
-  const index = (c: C, add: boolean) => {
-    const k = consumerOf(c);
-    let set = byConsumer.get(k);
-    if (add) {
-      if (!set) byConsumer.set(k, (set = new Set()));
-      set.add(`${c.metadata.namespace}/${c.metadata.name}`);
-    } else if (set) {
-      set.delete(`${c.metadata.namespace}/${c.metadata.name}`);
-      if (set.size === 0) byConsumer.delete(k);
-    }
-  };
-  contracts.addHandler({ onAdd: (c) => index(c, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (c) => index(c, false) });
-  const ofKey = (ns?: string, name?: string) => [...(byConsumer.get(`${ns}/${name}`) ?? [])];
+  const ofKey = contractsByConsumer(contracts);
   // A share reaches the Contracts of the ApiInstance it shares (they live in the instance's namespace).
   const ofShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
@@ -68,9 +53,10 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       let reason: string = `Decision${contract.spec.decision}`;
       let message = `the owner's decision is ${contract.spec.decision}`;
       let activeKeys = 0;
-      if (!apiKey) {
+      if (!apiKey || !contractServes(contract, apiKey)) {
+        // Closed by the ApiKey reconciler (it sees the key's delete event); this status shows only until then.
         reason = 'ApiKeyNotFound';
-        message = `ApiKey "${contract.spec.consumer.apiKey}" no longer exists in namespace "${contract.spec.consumer.namespace}"`;
+        message = `ApiKey "${contract.spec.consumer.apiKey}" ${apiKey ? 'was deleted and made again' : 'no longer exists'} in namespace "${contract.spec.consumer.namespace}"; this Contract is being closed`;
       } else {
         const access = resolveAccess(snapshot(), apiKey);
         if (!access.ok && ['NotTrusted', 'NotTrustedBack', 'NotShared'].includes(access.reason) && contract.spec.decision !== 'Revoked' && contract.spec.decision !== 'Rejected') {

@@ -3,7 +3,7 @@
 // namespace, spec.tier naming it, spec.apiInstanceRef naming its instance).
 // Contracts are watched, so the count follows approvals and revocations.
 // Decisions live in slatier-desired.ts; the renderer uses tiersFor() from there.
-import type { Manager, ReconcileContext } from '../lib/controller.ts';
+import type { Manager, Predicate, ReconcileContext } from '../lib/controller.ts';
 import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
@@ -12,10 +12,27 @@ import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
-/** How long Contract changes gather before a tier's count is written again. */
-const CONTRACT_COUNT_DELAY_MS = 1000;
+/**
+ * How long Contract changes gather before a tier's count is written again. The count is for people
+ * (a `kubectl get` column) and nothing decides on it; every write of it is an apiserver status
+ * update, the costliest request of a key's path (docs/performance.md).
+ */
+export const CONTRACT_COUNT_DELAY_MS = 5000;
 
-export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number }): void {
+/** Only what can move a tier's count: a Contract added or gone, its state, its tier or instance, its deletion. */
+const countMayChange: Predicate<Contract & { kind: string }> = (ev) => {
+  if (ev.type !== 'update' || !ev.oldObj) return true;
+  const a = ev.oldObj;
+  const b = ev.obj;
+  return (
+    a.status?.state !== b.status?.state ||
+    a.spec?.tier !== b.spec?.tier ||
+    a.spec?.apiInstanceRef?.name !== b.spec?.apiInstanceRef?.name ||
+    String(a.metadata?.deletionTimestamp ?? '') !== String(b.metadata?.deletionTimestamp ?? '')
+  );
+};
+
+export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?: number; countDelayMs?: number }): void {
   const tiers = mgr.informer<Tier>(SLATIERS);
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
@@ -48,11 +65,12 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
         map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace && t.spec.apiInstanceRef.name === o.metadata?.name)),
         predicate: generationOrMetadataChanged,
       },
-      // No predicate: the count follows status.state, which moves without a generation change.
-      // Delayed: during a burst of approvals the count is written once per second, not once per Contract.
+      // Not a generation predicate: the count follows status.state, which moves without one.
+      // Delayed: during a burst of approvals a tier's count is written once per window, not once per Contract.
       {
         resource: CONTRACTS,
-        delayMs: CONTRACT_COUNT_DELAY_MS,
+        delayMs: deps.countDelayMs ?? CONTRACT_COUNT_DELAY_MS,
+        predicate: countMayChange as Predicate,
         map: (o) => {
           const c = o as Contract;
           const tier = tiers.get(`${c.metadata?.namespace}/${c.spec?.tier}`);

@@ -16,15 +16,16 @@
 import { hostname } from 'node:os';
 import { PatchStrategy, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeError, isNotFound, requestOptions } from './kube.ts';
+import { describeError, isNotFound } from './kube.ts';
+import type { WriteOptions } from './status.ts';
 import { silentLogger } from './logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
-/** The subset of CoreV1Api used here (a fake implements it in tests). */
+/** The subset of CoreV1Api used here (api-writers.ts implements it over KubeHttp; a fake in tests). */
 export interface EventClient {
-  createNamespacedEvent(param: { namespace: string; body: CoreV1Event }, options?: ReturnType<typeof requestOptions>): Promise<CoreV1Event>;
-  patchNamespacedEvent(param: { name: string; namespace: string; body: unknown }, options?: ReturnType<typeof requestOptions>): Promise<CoreV1Event>;
+  createNamespacedEvent(param: { namespace: string; body: CoreV1Event }, options?: WriteOptions): Promise<CoreV1Event>;
+  patchNamespacedEvent(param: { name: string; namespace: string; body: unknown }, options?: WriteOptions): Promise<CoreV1Event>;
 }
 
 export interface EventRecorderOptions {
@@ -106,7 +107,7 @@ export class EventRecorder {
     // Events about cluster-scoped objects go to "default", as client-go does.
     const namespace = meta.namespace || 'default';
     const now = this.#now();
-    const ro = requestOptions({ timeoutMs: 10_000, contentType: PatchStrategy.MergePatch });
+    const ro: WriteOptions = { timeoutMs: 10_000, contentType: PatchStrategy.MergePatch };
     try {
       const seen = this.#cache.get(key);
       if (seen) {
@@ -147,7 +148,7 @@ export class EventRecorder {
         reportingComponent: this.component,
         reportingInstance: this.host,
       };
-      await this.#client.createNamespacedEvent({ namespace, body }, requestOptions({ timeoutMs: 10_000 }));
+      await this.#client.createNamespacedEvent({ namespace, body }, { timeoutMs: 10_000 });
       this.#touch(key, { name, namespace, count: 1 });
     } catch (err) {
       this.#log.warn({ err: describeError(err), reason, involved: `${obj.kind}/${meta.namespace ? `${meta.namespace}/` : ''}${meta.name}` }, 'failed to write event');

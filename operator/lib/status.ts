@@ -7,11 +7,10 @@
 // status fields are sent as null (RFC 7386); arrays such as conditions are
 // replaced whole, which is what we want for a list we own.
 //
-// client-node 2.0.1 notes (checked against its dist/): the generated
-// patch*Status methods pick application/json-patch+json as Content-Type, so
-// the merge-patch type is forced with a request middleware (requestOptions);
-// KubernetesObjectApi.patch() takes a PatchStrategy but cannot address the
-// /status subresource. Hence CustomObjectsApi.patch{Namespaced,Cluster}CustomObjectStatus.
+// The client is the subset of client-node's CustomObjectsApi used here; the
+// operator passes one over KubeHttp (api-writers.ts), tests a fake. The
+// content type travels in WriteOptions: client-node's generated patch*Status
+// would pick application/json-patch+json on its own.
 //
 // Writes are skipped when the desired status equals the current one, so a
 // steady-state reconcile makes no API calls (and wakes no watchers).
@@ -24,17 +23,22 @@
 // read their previous conditions through current() for the same reason.
 import { isDeepStrictEqual } from 'node:util';
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { requestOptions } from './kube.ts';
 
-/** The subset of CustomObjectsApi used here (a fake implements it in tests). */
+/** How a write is sent: its deadline and, for patches, the patch type. */
+export interface WriteOptions {
+  timeoutMs?: number;
+  contentType?: string;
+}
+
+/** The subset of CustomObjectsApi used here (api-writers.ts implements it over KubeHttp; a fake in tests). */
 export interface StatusClient {
   patchNamespacedCustomObjectStatus(
     param: { group: string; version: string; namespace: string; plural: string; name: string; body: unknown; fieldManager?: string },
-    options?: ReturnType<typeof requestOptions>,
+    options?: WriteOptions,
   ): Promise<unknown>;
   patchClusterCustomObjectStatus(
     param: { group: string; version: string; plural: string; name: string; body: unknown; fieldManager?: string },
-    options?: ReturnType<typeof requestOptions>,
+    options?: WriteOptions,
   ): Promise<unknown>;
 }
 
@@ -145,7 +149,7 @@ export class StatusWriter {
     const [group, version] = obj.apiVersion.split('/') as [string, string];
     const body: Record<string, Json> = { status: statusPatch };
     if (opts.optimisticLock && obj.metadata?.resourceVersion) body.metadata = { resourceVersion: obj.metadata.resourceVersion };
-    const ro = requestOptions({ timeoutMs: this.#timeoutMs, contentType: PatchStrategy.MergePatch });
+    const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType: PatchStrategy.MergePatch };
     const namespace = obj.metadata?.namespace;
     if (namespace) {
       await this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, fieldManager: this.#fieldManager }, ro);

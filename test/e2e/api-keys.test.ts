@@ -202,7 +202,45 @@ spec: {apiInstanceRef: {name: ${instance}, namespace: ${OWNER}}, tier: gold}
     await waitFor(() => inConfig(second), { what: 'restored key back in config', timeoutMs: 5_000 });
     await kubectl(['delete', 'apikey', 'second-key', '-n', CONSUMER, '--timeout=30s']);
     await waitFor(async () => !(await inConfig(second)), { what: 'deleted key removed' });
-    assert.equal(await getJson(['contract', `${CONSUMER}.second-key`, '-n', OWNER]), undefined, 'its contract is closed');
+    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.second-key`, '-n', OWNER])) === undefined, { what: 'its contract closed', timeoutMs: 10_000 });
     await kubectl(['delete', 'apiinstance', 'crew', '-n', OWNER]);
+  });
+
+  test('no finalizer holds an ApiKey; its Contract is closed when it goes, also while the operator was away, and a key made again never inherits an approval', async () => {
+    const manual = (name: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiKey
+metadata: {name: ${name}, namespace: ${CONSUMER}}
+spec: {apiInstanceRef: {name: flights, namespace: ${OWNER}}, tier: platinum}
+`;
+    const contractOf = (name: string) => getJson(['contract', `${CONSUMER}.${name}`, '-n', OWNER]);
+    const approve = (name: string) => kubectl(['patch', 'contract', `${CONSUMER}.${name}`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}']);
+    for (const name of ['again-key', 'gone-key']) {
+      await applyUntilAdmitted(manual(name), { what: `ApiKey ${name} admitted` });
+      await waitState(name, 'Pending');
+      await approve(name);
+      await waitState(name, 'Approved');
+    }
+    const first = await getJson(['apikey', 'again-key', '-n', CONSUMER]);
+    assert.deepEqual(first.metadata.finalizers ?? [], [], 'the operator puts no finalizer on a key');
+    assert.equal((await contractOf('again-key')).metadata.labels['crossgate.dev/consumer-uid'], first.metadata.uid, 'the Contract names the uid of its key');
+
+    // While the operator is away: one key deleted for good, one deleted and made again under the same name.
+    await op.proc.stop();
+    await kubectl(['delete', 'apikey', 'again-key', 'gone-key', '-n', CONSUMER, '--timeout=10s']);
+    await applyYaml(manual('again-key'));
+    const second = await getJson(['apikey', 'again-key', '-n', CONSUMER]);
+    assert.notEqual(second.metadata.uid, first.metadata.uid);
+    assert.equal((await contractOf('again-key')).spec.decision, 'Approved', 'the earlier key\'s approved Contract is still there');
+    op = await startOperator();
+
+    await waitFor(async () => (await contractOf('gone-key')) === undefined, { what: 'the Contract of the key deleted meanwhile closed', timeoutMs: 15_000 });
+    await waitFor(async () => (await contractOf('again-key'))?.metadata.labels['crossgate.dev/consumer-uid'] === second.metadata.uid, { what: 'a Contract of its own for the key made again', timeoutMs: 15_000 });
+    const fresh = await contractOf('again-key');
+    assert.equal(fresh.spec.decision, 'Pending', 'a manual tier asks the owner again');
+    await waitState('again-key', 'Pending');
+    const hash = hashApiKey(await rawKey('again-key-apikey'));
+    assert.equal(await inConfig(hash), false, 'the new key is not honoured before the owner approves');
+    await kubectl(['delete', 'apikey', 'again-key', '-n', CONSUMER]);
+    await waitFor(async () => (await contractOf('again-key')) === undefined, { what: 'its Contract closed', timeoutMs: 10_000 });
   });
 });

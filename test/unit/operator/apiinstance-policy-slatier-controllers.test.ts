@@ -108,14 +108,19 @@ const instance = (name: string, opts: { basePath?: string; labels?: Record<strin
   spec: { assetRef: { name: opts.asset ?? 'flights-eapi' }, basePath: opts.basePath ?? '/flights/v1', upstream: { url: 'http://flights:8080' } },
 });
 
+/** The tier count's coalescing window in these tests (5 s in the operator). */
+const COUNT_DELAY_MS = 300;
+
 describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
   const api = new MemoryApi();
   const events: CoreV1Event[] = [];
   let mgr: Manager;
 
   const pluralOf: Record<string, string> = { ApiInstance: 'apiinstances', Policy: 'policies', SlaTier: 'slatiers' };
+  let tierWrites = 0;
   const statusClient: StatusClient = {
     async patchNamespacedCustomObjectStatus(p) {
+      if (p.plural === 'slatiers') tierWrites++;
       const key = `${p.namespace}/${p.name}`;
       const current = api.store(p.plural).get(key);
       if (!current) throw new Error(`no ${p.plural} ${key}`);
@@ -153,7 +158,7 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClient }), events: new EventRecorder({ client: eventClient }) };
     registerApiInstanceController(mgr, { ...deps, gatewayUrl: (gw) => (gw === 'default' ? 'http://127.0.0.1:8080' : undefined) });
     registerPolicyController(mgr, deps);
-    registerSlaTierController(mgr, deps);
+    registerSlaTierController(mgr, { ...deps, countDelayMs: COUNT_DELAY_MS });
     await mgr.start();
   });
   after(async () => {
@@ -260,6 +265,21 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     await eventually(() => status('SlaTier', 'gold')?.contracts === 1, 'one revoked');
     api.remove('contracts', `${NS}/k1`);
     await eventually(() => status('SlaTier', 'gold')?.contracts === 0, 'contract deleted');
+
+    // A burst of approvals within the window is counted in one status write, not one per Contract.
+    const writesBefore = tierWrites;
+    for (let i = 0; i < 10; i++) api.upsert('contracts', contract(`burst-${i}`, 'Pending'));
+    for (let i = 0; i < 10; i++) api.upsert('contracts', contract(`burst-${i}`, 'Approved'));
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 10, 'ten approved');
+    await new Promise((r) => setTimeout(r, COUNT_DELAY_MS * 2));
+    assert.equal(tierWrites - writesBefore, 1, 'one count write for the burst');
+    // A change that cannot move the count (a Contract's condition message) writes nothing.
+    const quiet = tierWrites;
+    api.upsert('contracts', { ...contract('burst-0', 'Approved'), status: { state: 'Approved', conditions: [{ type: 'Ready', status: 'True', reason: 'x', message: 'y' }] } });
+    await new Promise((r) => setTimeout(r, COUNT_DELAY_MS * 2));
+    assert.equal(tierWrites, quiet);
+    for (let i = 0; i < 10; i++) api.remove('contracts', `${NS}/burst-${i}`);
+    await eventually(() => status('SlaTier', 'gold')?.contracts === 0, 'burst deleted');
 
     api.remove('apiinstances', `${NS}/later`);
     await eventually(() => ready('SlaTier', 'gold')?.reason === 'InstanceNotFound', 'InstanceNotFound');

@@ -9,7 +9,8 @@ import { mergePatch, StatusWriter, type StatusClient } from '../../../operator/l
 import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
 import { startHealthServer } from '../../../operator/lib/health.ts';
 import { OperatorMetrics } from '../../../operator/lib/metrics.ts';
-import { describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../operator/lib/kube.ts';
+import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../operator/lib/kube.ts';
+import { eventClientOver, statusClientOver } from '../../../operator/lib/api-writers.ts';
 import { setCondition } from '../../../operator/lib/conditions.ts';
 
 describe('status', () => {
@@ -86,7 +87,7 @@ describe('status', () => {
     assert.deepEqual(calls[1]!.param.body, { status: { state: 'Approved' } });
   });
 
-  test('against client-node 2.x: PATCH …/status with Content-Type application/merge-patch+json', async () => {
+  test('over KubeHttp: PATCH …/status as a merge patch; Events POSTed and merge-patched', async () => {
     const seen: Array<{ method?: string; url?: string; ct?: string; body: string }> = [];
     const server = http.createServer((req, res) => {
       let body = '';
@@ -106,13 +107,34 @@ describe('status', () => {
         contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
         currentContext: 'c',
       });
-      const w = new StatusWriter({ client: kc.makeApiClient(k8s.CustomObjectsApi) });
+      const kube = new KubeHttp(kc);
+      const w = new StatusWriter({ client: statusClientOver(kube) });
       await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns' } }, 'apikeys', { phase: 'Active' });
-      assert.equal(seen.length, 1);
+      await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o' } }, 'organizations', { ready: true });
+      assert.equal(seen.length, 2);
       assert.equal(seen[0]!.method, 'PATCH');
       assert.equal(seen[0]!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-operator');
       assert.equal(seen[0]!.ct, 'application/merge-patch+json');
       assert.deepEqual(JSON.parse(seen[0]!.body), { status: { phase: 'Active' } });
+      assert.equal(seen[1]!.url, '/apis/crossgate.dev/v1alpha1/organizations/o/status?fieldManager=crossgate-operator');
+
+      const r = new EventRecorder({ client: eventClientOver(kube), host: 'op-0' });
+      const key = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns', uid: 'u1' } };
+      r.normal(key, 'KeyIssued', 'key written');
+      await r.flush();
+      r.normal(key, 'KeyIssued', 'key written');
+      await r.flush();
+      assert.equal(seen[2]!.method, 'POST');
+      assert.equal(seen[2]!.url, '/api/v1/namespaces/ns/events');
+      assert.equal(seen[2]!.ct, 'application/json');
+      const event = JSON.parse(seen[2]!.body);
+      assert.equal(event.reason, 'KeyIssued');
+      assert.match(event.firstTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      assert.equal(seen[3]!.method, 'PATCH');
+      assert.equal(seen[3]!.url, `/api/v1/namespaces/ns/events/${event.metadata.name}`);
+      assert.equal(seen[3]!.ct, 'application/merge-patch+json');
+      assert.equal(JSON.parse(seen[3]!.body).count, 2);
+      await kube.close();
     } finally {
       await new Promise<void>((r) => {
         server.close(() => r());
@@ -136,7 +158,7 @@ describe('EventRecorder', () => {
       },
       patchNamespacedEvent: async ({ name, body }, opts) => {
         if (expire) throw Object.assign(new Error('HTTP-Code: 404'), { code: 404 });
-        patched.push({ name, body, ct: opts?.middleware ? 'set' : undefined });
+        patched.push({ name, body, ct: opts?.contentType });
         return {} as CoreV1Event;
       },
     };
@@ -175,7 +197,7 @@ describe('EventRecorder', () => {
     assert.equal(f.patched.length, 2);
     assert.equal(f.patched[0]!.name, f.created[0]!.metadata?.name);
     assert.equal((f.patched[1]!.body as { count: number }).count, 3);
-    assert.equal(f.patched[0]!.ct, 'set', 'merge-patch content type middleware passed');
+    assert.equal(f.patched[0]!.ct, 'application/merge-patch+json', 'sent as a merge patch');
   });
 
   test('cluster-scoped objects get Events in "default"; an expired Event is recreated', async () => {
