@@ -22,8 +22,8 @@ export const LABEL_PEER = 'crossgate.dev/peer';
 export const ANNOTATION_SHARE = 'crossgate.dev/share';
 
 /**
- * Put on ApiKeys by crossgate before 0.x (see docs/operator.md, "Deleting an ApiKey"): still
- * removed when such a key is deleted, no longer added. Contracts are closed from the delete event.
+ * Put on ApiKeys by earlier crossgate versions; no longer added, still removed when such a key is
+ * deleted. Contracts are closed from the key's delete event (docs/architecture.md, "Deleting an ApiKey").
  */
 export const FINALIZER_APIKEY = 'crossgate.dev/apikey-cleanup';
 /** On a key Secret: the ApiKey (name) it belongs to. The operator watches only Secrets with this label. */
