@@ -3,7 +3,8 @@
 // gateway/main.ts parses flags and env into GatewayOptions; tests call
 // startGateway() in-process.
 import type { Logger } from 'pino';
-import { loadKubeConfig, KubeHttp, type ListWatchClient } from '../operator/lib/kube.ts';
+import { KubeHttp, type ListWatchClient } from '../operator/lib/kube.ts';
+import { loadConnection } from '../operator/lib/kube-connection.ts';
 import { startAdminServer, type AdminServer } from './admin.ts';
 import { DirectorySource } from './config-source/directory.ts';
 import { KubernetesSource } from './config-source/kubernetes.ts';
@@ -94,7 +95,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     opts.source.kind === 'directory'
       ? new DirectorySource({ dir: opts.source.dir, loader, logger: log, rescanMs: opts.source.rescanMs, debounceMs: opts.source.debounceMs })
       : new KubernetesSource({
-          client: opts.source.client ?? new KubeHttp(loadKubeConfig({ file: opts.source.kubeconfig })),
+          client: opts.source.client ?? new KubeHttp(loadConnection(opts.source.kubeconfig ? { file: opts.source.kubeconfig } : {})),
           namespace: opts.source.namespace,
           gateway: opts.source.gateway,
           loader,

@@ -1,12 +1,13 @@
 // The crossgate operator process: caches, controllers, leader election,
 // health/metrics. Every replica keeps warm caches; only the leader reconciles.
 import { createLogger } from './lib/logger.ts';
-import { loadKubeConfig, makeClients, describeError } from './lib/kube.ts';
+import { KubeHttp, describeError } from './lib/kube.ts';
+import { loadConnection } from './lib/kube-connection.ts';
 import { Manager } from './lib/controller.ts';
 import { OperatorMetrics } from './lib/metrics.ts';
 import { StatusWriter } from './lib/status.ts';
 import { EventRecorder } from './lib/events.ts';
-import { eventClientOver, statusClientOver } from './lib/api-writers.ts';
+import { eventClientOver, leaseClientOver, statusClientOver } from './lib/api-writers.ts';
 import { LeaderElector } from './lib/leader-election.ts';
 import { startHealthServer } from './lib/health.ts';
 import { logFatalErrors, onShutdown } from './lib/shutdown.ts';
@@ -18,18 +19,18 @@ logFatalErrors(log);
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
-  const clients = makeClients(loadKubeConfig());
+  const http = new KubeHttp(loadConnection());
   const metrics = new OperatorMetrics();
   const mgr = new Manager({
-    client: clients.http,
+    client: http,
     logger: log,
     metrics,
     informerDefaults: { watchSilenceMs: cfg.watchSilenceMs },
   });
-  const status = new StatusWriter({ client: statusClientOver(clients.http) });
-  const events = new EventRecorder({ client: eventClientOver(clients.http), logger: log });
+  const status = new StatusWriter({ client: statusClientOver(http) });
+  const events = new EventRecorder({ client: eventClientOver(http), logger: log });
   registerControllers(mgr, {
-    http: clients.http,
+    http: http,
     status,
     events,
     workers: cfg.workers,
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     ['lease release', () => elector?.stop()],
     ['events', () => events.flush()],
     ['health server', () => health.close()],
-    ['api connections', () => clients.http.close()],
+    ['api connections', () => http.close()],
   ]);
 
   await mgr.startCaches();
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
     return;
   }
   elector = new LeaderElector({
-    client: clients.coordination,
+    client: leaseClientOver(http),
     name: cfg.leaseName,
     namespace: cfg.namespace,
     leaseDurationMs: cfg.leaseDurationMs,

@@ -27,7 +27,7 @@ export function objectPath(spec: { group: string; version: string; plural: strin
   return `${base}${ns}/${spec.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
-export const MERGE_PATCH = 'application/merge-patch+json';
+export { MERGE_PATCH } from './lib/status.ts';
 
 export const ORGTRUSTS = crossgate('OrgTrust');
 export const ASSETS = crossgate('Asset');

@@ -8,7 +8,8 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, VERSION, kindDefinition, type ApiInstance, type Asset, type AssetShare, type Organization, type OrgTrust } from '../api/v1alpha1/index.ts';
 import { Informer } from '../operator/lib/informer.ts';
-import { describeError, KubeHttp, loadKubeConfig } from '../operator/lib/kube.ts';
+import { describeError, KubeHttp } from '../operator/lib/kube.ts';
+import { loadConnection } from '../operator/lib/kube-connection.ts';
 import type { KubernetesObject } from '../operator/lib/keys.ts';
 import { createLogger } from '../operator/lib/logger.ts';
 import { logFatalErrors, onShutdown } from '../operator/lib/shutdown.ts';
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
   const log = createLogger({ name: 'crossgate-webhook' });
   logFatalErrors(log);
   const cfg = loadWebhookConfig(process.env, process.argv.slice(2));
-  const http = new KubeHttp(loadKubeConfig());
+  const http = new KubeHttp(loadConnection());
   let running: RunningWebhook | undefined;
   onShutdown(log, () => [
     ['webhook', () => running?.stop()],

@@ -1,14 +1,15 @@
 // The status and Event clients of the operator over KubeHttp, the plain JSON
 // client the reconcilers and informers use. client-node's generated APIs
-// (CustomObjectsApi, CoreV1Api) run every call through an observable
+// (CustomObjectsApi, CoreV1Api, CoordinationV1Api) run every call through an observable
 // middleware chain, its ObjectSerializer and undici's fetch: ~10 % of the
 // operator's busy CPU in bulk issuance for two small writes per key
 // (docs/performance.md). The interfaces stay the generated APIs' subsets, so
 // tests keep their fakes and a client-node client still fits.
-import type { CoreV1Event } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Lease } from '@kubernetes/client-node';
 import type { KubeHttp } from './kube.ts';
 import type { StatusClient, WriteOptions } from './status.ts';
 import type { EventClient } from './events.ts';
+import type { LeaseClient } from './leader-election.ts';
 
 const seg = encodeURIComponent;
 
@@ -37,5 +38,15 @@ export function eventClientOver(http: KubeHttp): EventClient {
         contentType: o?.contentType ?? 'application/merge-patch+json',
         ...timeout(o),
       }),
+  };
+}
+
+export function leaseClientOver(http: KubeHttp): LeaseClient {
+  const base = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${seg(namespace)}/leases`;
+  const timeout = (o: WriteOptions | undefined) => (o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
+  return {
+    readNamespacedLease: (p, o) => http.request<V1Lease>('GET', `${base(p.namespace)}/${seg(p.name)}`, timeout(o)),
+    createNamespacedLease: (p, o) => http.request<V1Lease>('POST', base(p.namespace), { body: p.body, ...timeout(o) }),
+    replaceNamespacedLease: (p, o) => http.request<V1Lease>('PUT', `${base(p.namespace)}/${seg(p.name)}`, { body: p.body, ...timeout(o) }),
   };
 }

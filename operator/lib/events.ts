@@ -14,10 +14,10 @@
 //   only safe text: names, counts, states, error reasons. Never a raw API
 //   key, token, Secret value or a full error body that might contain one.
 import { hostname } from 'node:os';
-import { PatchStrategy, type CoreV1Event, type KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describeError, isNotFound } from './kube.ts';
-import type { WriteOptions } from './status.ts';
+import { MERGE_PATCH, type WriteOptions } from './status.ts';
 import { silentLogger } from './logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -107,7 +107,7 @@ export class EventRecorder {
     // Events about cluster-scoped objects go to "default", as client-go does.
     const namespace = meta.namespace || 'default';
     const now = this.#now();
-    const ro: WriteOptions = { timeoutMs: 10_000, contentType: PatchStrategy.MergePatch };
+    const ro: WriteOptions = { timeoutMs: 10_000, contentType: MERGE_PATCH };
     try {
       const seen = this.#cache.get(key);
       if (seen) {

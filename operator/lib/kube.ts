@@ -1,146 +1,15 @@
-// Kubernetes client plumbing: load a KubeConfig, build the typed clients the
-// operator uses, a small raw HTTP client (KubeHttp) for list/watch of any
-// resource path, and error helpers that understand every error shape the
-// client can throw.
+// Kubernetes plumbing shared by the operator, webhook and gateway: a small
+// JSON-over-HTTP client (KubeHttp) for requests and list/watch of any resource
+// path, and error helpers that understand every error shape a client throws.
 //
-// Why a raw client next to the generated ones: informers need generic
-// list/watch of arbitrary paths (core and custom, any selector) with full
-// control over abort, timeouts and streaming, which the typed APIs do not
-// offer. KubeHttp still takes its authentication (token files, exec plugins,
-// client certificates, proxies) from client-node's KubeConfig, so both kinds of
-// request authenticate exactly the same way.
-import { existsSync } from 'node:fs';
-import {
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  Observable,
-  RbacAuthorizationV1Api,
-  RequestContext,
-  type ObservableMiddleware,
-  type ConfigurationOptions,
-  type RequestContext as RequestContextType,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+// Why a raw client instead of client-node's generated ones: informers need
+// generic list/watch of arbitrary paths (core and custom, any selector) with
+// full control over abort, timeouts and streaming, and the generated clients
+// cost CPU per call (middleware chain, ObjectSerializer, fetch) and ~85 MB of
+// memory to load. Where the apiserver is and how to authenticate comes from
+// kube-connection.ts; client-node.ts keeps what needs client-node itself.
 import { Agent, request, type Dispatcher } from 'undici';
-
-/** Where the service-account token lives in a pod; its presence means "in cluster". */
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/**
- * Load a KubeConfig: an explicit file, else $KUBECONFIG, else the in-cluster
- * service account, else ~/.kube/config (client-node's loadFromDefault order).
- */
-export function loadKubeConfig(opts: { file?: string; context?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.file) {
-    kc.loadFromFile(opts.file);
-  } else if (!process.env.KUBECONFIG && process.env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN)) {
-    kc.loadFromCluster();
-  } else {
-    kc.loadFromDefault();
-  }
-  if (opts.context) kc.setCurrentContext(opts.context);
-  if (!kc.getCurrentCluster()) throw new Error('no Kubernetes cluster configured (set KUBECONFIG or run in a pod)');
-  return kc;
-}
-
-/** The typed clients the operator needs, plus the raw list/watch client. */
-export interface KubeClients {
-  kc: KubeConfig;
-  core: CoreV1Api;
-  coordination: CoordinationV1Api;
-  custom: CustomObjectsApi;
-  rbac: RbacAuthorizationV1Api;
-  /** Generic CRUD of any kind (create/replace/patch/delete/read by apiVersion+kind). */
-  objects: KubernetesObjectApi;
-  /** Raw JSON requests and watch streams (used by informers). */
-  http: KubeHttp;
-}
-
-export function makeClients(kc: KubeConfig): KubeClients {
-  shareConnections(kc);
-  return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    http: new KubeHttp(kc),
-  };
-}
-
-/**
- * One connection pool for every client of a KubeConfig. client-node 2.0.1
- * builds a new undici Agent in applySecurityAuthentication() for each request
- * of a typed client (createDispatcher() is not cached, unlike createAgent()),
- * so every status patch, Event and lease renewal opened a new TLS connection
- * (a SecureContext and a handshake on both sides) and left an idle pool
- * behind until GC: at 10,000 ApiKeys that was ~10% of the operator's CPU and
- * most of its resident memory. The first dispatcher is kept and handed to
- * every later request instead of building one (building an Agent only to close
- * it again still cost ~1.3 ms of CPU per ApiKey in bulk: closing allocates an
- * error with a stack trace). KubeHttp adopts the same one for its requests.
- * Credentials in headers (tokens, exec plugins) are still applied per request;
- * a rotated client certificate file is picked up on restart.
- */
-export function shareConnections(kc: KubeConfig): KubeConfig {
-  const marked = kc as KubeConfig & { [SHARED]?: true };
-  if (marked[SHARED]) return kc;
-  marked[SHARED] = true;
-  let shared: Dispatcher | undefined;
-  // client-node declares createDispatcher private; applySecurityAuthentication() calls it per request.
-  const withCreate = kc as unknown as { createDispatcher: (...args: unknown[]) => Dispatcher | undefined };
-  const create = withCreate.createDispatcher.bind(kc);
-  withCreate.createDispatcher = (...args: unknown[]) => (shared ??= create(...args));
-  (marked as unknown as Record<symbol, () => void>)[RESET] = () => {
-    const old = shared;
-    shared = undefined; // the next request adopts a fresh dispatcher
-    void old?.destroy().catch(() => undefined);
-  };
-  return kc;
-}
-const RESET = Symbol('crossgate.resetConnections');
-const SHARED = Symbol('crossgate.sharedConnections');
-
-/**
- * Per-request options for the typed clients: a timeout (an AbortSignal set on
- * the request, so a hung connection cannot block a leader-election renewal or
- * a reconcile forever) and optionally a Content-Type override (the generated
- * patch methods default to application/json-patch+json).
- *
- * Uses the observable middleware shape: client-node 2.0.1's object-param API
- * wraps promise middleware incorrectly (it fails with "toPromise is not a
- * function"), observable middleware works.
- */
-export function requestOptions(opts: { timeoutMs?: number; contentType?: string }): ConfigurationOptions {
-  const middleware: ObservableMiddleware[] = [];
-  if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
-    const ms = opts.timeoutMs;
-    middleware.push({
-      pre: (ctx: RequestContextType) => {
-        ctx.setSignal(AbortSignal.timeout(ms));
-        return new Observable(Promise.resolve(ctx));
-      },
-      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-    });
-  }
-  if (opts.contentType) {
-    const ct = opts.contentType;
-    middleware.push({
-      pre: (ctx: RequestContextType) => {
-        ctx.setHeaderParam('Content-Type', ct);
-        return new Observable(Promise.resolve(ctx));
-      },
-      post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-    });
-  }
-  // 'append' keeps client-node's own middleware (none by default) in place.
-  return { middleware, middlewareMergeStrategy: 'append' };
-}
+import { connectionFromKubeConfig, type KubeConfigLike, type KubeConnection } from './kube-connection.ts';
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -269,22 +138,21 @@ export interface ListWatchClient {
 }
 
 /**
- * JSON requests and watch streams against the API server of a KubeConfig,
- * over undici with one connection pool that close() tears down.
+ * JSON requests and watch streams against one apiserver, over undici with one
+ * connection pool that close() tears down.
  */
 export class KubeHttp implements ListWatchClient {
-  readonly kc: KubeConfig;
+  readonly connection: KubeConnection;
   #dispatcher: Dispatcher | undefined;
   #ownDispatcher: Agent | undefined;
 
-  constructor(kc: KubeConfig) {
-    this.kc = kc;
+  /** A connection (kube-connection.ts), or a client-node KubeConfig (tests and tools that hold one). */
+  constructor(conn: KubeConnection | KubeConfigLike) {
+    this.connection = 'prepare' in conn ? conn : connectionFromKubeConfig(conn);
   }
 
   #url(path: string, query: Query | undefined): URL {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('no current cluster in KubeConfig');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+    const url = new URL(this.connection.server + path);
     for (const [k, v] of Object.entries(query ?? {})) {
       if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
     }
@@ -297,19 +165,17 @@ export class KubeHttp implements ListWatchClient {
    * and reused, so watches share one keep-alive pool.
    */
   async #prepare(url: URL, method: string): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher }> {
-    const ctx = new RequestContext(url.toString(), method as 'GET');
-    await this.kc.applySecurityAuthentication(ctx);
+    const { headers, dispatcher } = await this.connection.prepare(url, method);
     if (!this.#dispatcher) {
-      const d = ctx.getDispatcher();
-      if (d) {
-        this.#dispatcher = d;
+      if (dispatcher) {
+        this.#dispatcher = dispatcher;
       } else {
         // Plain http or no TLS options: still use a pool we own, so close() ends its sockets.
         this.#ownDispatcher = new Agent({ keepAliveTimeout: 30_000 });
         this.#dispatcher = this.#ownDispatcher;
       }
     }
-    return { headers: ctx.getHeaders(), dispatcher: this.#dispatcher };
+    return { headers: { ...headers }, dispatcher: this.#dispatcher };
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -351,7 +217,7 @@ export class KubeHttp implements ListWatchClient {
     const now = Date.now();
     if (now - this.#lastReset < 5_000) return;
     this.#lastReset = now;
-    (this.kc as unknown as Record<symbol, (() => void) | undefined>)[RESET]?.();
+    this.connection.reset?.();
     const d = this.#dispatcher;
     this.#dispatcher = undefined;
     this.#ownDispatcher = undefined;

@@ -20,17 +20,18 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeError, isAlreadyExists, isConflict, isNotFound, requestOptions } from './kube.ts';
+import { describeError, isAlreadyExists, isConflict, isNotFound } from './kube.ts';
+import type { WriteOptions } from './status.ts';
 import { silentLogger } from './logger.ts';
 import type { OperatorMetrics } from './metrics.ts';
 
-/** The subset of CoordinationV1Api used here (a fake implements it in tests). */
+/** The subset of CoordinationV1Api used here (api-writers.ts implements it over KubeHttp; a fake in tests). */
 export interface LeaseClient {
-  readNamespacedLease(param: { name: string; namespace: string }, options?: ReturnType<typeof requestOptions>): Promise<V1Lease>;
-  createNamespacedLease(param: { namespace: string; body: V1Lease }, options?: ReturnType<typeof requestOptions>): Promise<V1Lease>;
-  replaceNamespacedLease(param: { name: string; namespace: string; body: V1Lease }, options?: ReturnType<typeof requestOptions>): Promise<V1Lease>;
+  readNamespacedLease(param: { name: string; namespace: string }, options?: WriteOptions): Promise<V1Lease>;
+  createNamespacedLease(param: { namespace: string; body: V1Lease }, options?: WriteOptions): Promise<V1Lease>;
+  replaceNamespacedLease(param: { name: string; namespace: string; body: V1Lease }, options?: WriteOptions): Promise<V1Lease>;
 }
 
 export interface LeaderElectionOptions {
@@ -65,10 +66,15 @@ export function defaultIdentity(): string {
   return `${hostname()}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
+/** A Date that serializes as metav1.MicroTime: the API server rejects the 3 fractional digits a plain Date gives. */
+class MicroTime extends Date {
+  override toJSON(): string {
+    return this.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  }
+}
+
 function toMicroTime(ms: number): V1MicroTime {
-  // V1MicroTime serializes with 6 fractional digits; the API server rejects
-  // the 3 digits a plain Date gives.
-  return new V1MicroTime(ms);
+  return new MicroTime(ms) as V1MicroTime;
 }
 
 export class LeaderElector {
@@ -242,7 +248,7 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
-    const ro = requestOptions({ timeoutMs });
+    const ro: WriteOptions = { timeoutMs };
     const now = this.#now();
     const durationS = Math.max(1, Math.ceil(this.leaseDurationMs / 1000));
     let current: V1Lease;
@@ -322,7 +328,7 @@ export class LeaderElector {
             },
           },
         },
-        requestOptions({ timeoutMs: this.renewDeadlineMs }),
+        { timeoutMs: this.renewDeadlineMs },
       );
       this.#lease = released;
       this.#log.info('released leader lease');

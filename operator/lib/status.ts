@@ -22,7 +22,10 @@
 // that resourceVersion, current() answers with what was written. Reconcilers
 // read their previous conditions through current() for the same reason.
 import { isDeepStrictEqual } from 'node:util';
-import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+/** RFC 7386 JSON merge patch. */
+export const MERGE_PATCH = 'application/merge-patch+json';
 
 /** How a write is sent: its deadline and, for patches, the patch type. */
 export interface WriteOptions {
@@ -149,7 +152,7 @@ export class StatusWriter {
     const [group, version] = obj.apiVersion.split('/') as [string, string];
     const body: Record<string, Json> = { status: statusPatch };
     if (opts.optimisticLock && obj.metadata?.resourceVersion) body.metadata = { resourceVersion: obj.metadata.resourceVersion };
-    const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType: PatchStrategy.MergePatch };
+    const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType: MERGE_PATCH };
     const namespace = obj.metadata?.namespace;
     if (namespace) {
       await this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, fieldManager: this.#fieldManager }, ro);
