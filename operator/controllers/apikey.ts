@@ -20,6 +20,7 @@ import {
 import { snapshotReader } from './snapshot.ts';
 import { contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
+import { indexBy } from '../lib/index-by.ts';
 import type { Deps } from './organization.ts';
 
 type Key = ApiKey & { kind: string; apiVersion: string };
@@ -36,22 +37,9 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   const contractsOf = contractsByConsumer(contracts);
   const now = deps.now ?? (() => new Date());
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
-  // Keys by the ApiInstance they name ("ns/name"), kept from the ApiKey events, instead of a scan of every key per instance, tier or share event.
-  const byInstance = new Map<string, Set<string>>();
-  const instanceOf = (k: Key) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`;
-  const index = (k: Key, add: boolean) => {
-    const id = instanceOf(k);
-    let set = byInstance.get(id);
-    if (add) {
-      if (!set) byInstance.set(id, (set = new Set()));
-      set.add(`${k.metadata.namespace}/${k.metadata.name}`);
-    } else if (set) {
-      set.delete(`${k.metadata.namespace}/${k.metadata.name}`);
-      if (set.size === 0) byInstance.delete(id);
-    }
-  };
-  keys.addHandler({ onAdd: (k) => index(k, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (k) => index(k, false) });
-  const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => [...(byInstance.get(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`) ?? [])];
+  // Keys by the ApiInstance they name ("ns/name"), instead of a scan of every key per instance, tier or share event.
+  const byInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
+  const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => byInstance(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`);
   /** A share reaches the keys of the ApiInstance it shares, nothing else (model/access.ts). */
   const keysOfShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;

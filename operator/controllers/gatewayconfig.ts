@@ -18,6 +18,7 @@ import {
 } from '../resources.ts';
 import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
+import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
 import { CredentialIndex, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes } from './gatewayconfig-render.ts';
 import { policiesFor, policyConfigErrors } from './policy-desired.ts';
@@ -93,31 +94,20 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   // instance), and a reconcile recomputes only those. Changes that can move
   // access for any key (Organizations, trust, shares, namespaces) mark all.
   const states = new Map<string, GatewayState>();
-  const keysByInstance = new Map<string, Set<string>>();
   const markKey = (id: string) => { for (const st of states.values()) if (st.dirty !== 'all') st.dirty.add(id); };
-  const markInstance = (id: string) => { for (const k of keysByInstance.get(id) ?? []) markKey(k); };
   const markAll = () => { for (const st of states.values()) st.dirty = 'all'; };
   const keyId = (k: ApiKey) => `${k.metadata.namespace}/${k.metadata.name}`;
   const instanceOfKey = (k: ApiKey) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`;
-  const indexKey = (k: ApiKey, add: boolean) => {
-    const inst = instanceOfKey(k);
-    let set = keysByInstance.get(inst);
-    if (add) {
-      if (!set) keysByInstance.set(inst, (set = new Set()));
-      set.add(keyId(k));
-    } else if (set) {
-      set.delete(keyId(k));
-      if (set.size === 0) keysByInstance.delete(inst);
-    }
-  };
+  const keysByInstance = indexBy(keys, instanceOfKey);
+  const markInstance = (id: string) => { for (const k of keysByInstance(id)) markKey(k); };
   // Only changes that can move a key's entries: spec (generation), deletion, labels; not the status
   // writes of the other controllers (a tier's contract count moves at every approval) nor resyncs
   // (a full pass every FULL_PASS_MS is the safety net instead).
   const changed = (a: KubernetesObject, b: KubernetesObject) => specOrDeletionChanged({ type: 'update', oldObj: a, obj: b });
   keys.addHandler({
-    onAdd: (k) => { indexKey(k, true); markKey(keyId(k)); },
-    onUpdate: (a, b) => { if (!changed(a, b)) return; indexKey(a, false); indexKey(b, true); markKey(keyId(b)); },
-    onDelete: (k) => { indexKey(k, false); markKey(keyId(k)); },
+    onAdd: (k) => markKey(keyId(k)),
+    onUpdate: (a, b) => { if (changed(a, b)) markKey(keyId(b)); },
+    onDelete: (k) => markKey(keyId(k)),
   });
   // A key Secret changes only when its hashes do (issue, rotation, end of a grace period).
   const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) markKey(`${sec.metadata?.namespace}/${owner}`); };
@@ -183,8 +173,8 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       if (st.dirty === 'all') st.fullPassAt = t.getTime();
       // Keys of routes that appeared or went away (conflicts, broken policies, gateway moves).
       if (st.dirty !== 'all') {
-        for (const id of routeIds) if (!st.routeIds.has(id)) for (const k of keysByInstance.get(id) ?? []) st.dirty.add(k);
-        for (const id of st.routeIds) if (!routeIds.has(id)) for (const k of keysByInstance.get(id) ?? []) st.dirty.add(k);
+        for (const id of routeIds) if (!st.routeIds.has(id)) for (const k of keysByInstance(id)) st.dirty.add(k);
+        for (const id of st.routeIds) if (!routeIds.has(id)) for (const k of keysByInstance(id)) st.dirty.add(k);
       }
       st.routeIds = routeIds;
       // Entries whose notAfter has come leave the index on time (the gateway also checks notAfter itself).

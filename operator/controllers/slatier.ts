@@ -10,6 +10,7 @@ import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts
 import { APIINSTANCES, CONTRACTS, SLATIERS } from '../resources.ts';
 import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
+import { indexBy } from '../lib/index-by.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
 /**
@@ -37,23 +38,9 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const keys = (list: Tier[]) => list.map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
-  // Contracts by the tier they name ("ns/tier"), kept from the Contract events: a reconcile counts only
-  // its own tier's contracts instead of scanning every Contract of the namespace (O(contracts) per
-  // approval, the operator's top CPU cost at 10,000 keys).
-  const byTier = new Map<string, Set<string>>();
-  const tierOf = (c: Contract) => `${c.metadata.namespace}/${c.spec.tier}`;
-  const index = (c: Contract, add: boolean) => {
-    const k = tierOf(c);
-    let set = byTier.get(k);
-    if (add) {
-      if (!set) byTier.set(k, (set = new Set()));
-      set.add(`${c.metadata.namespace}/${c.metadata.name}`);
-    } else if (set) {
-      set.delete(`${c.metadata.namespace}/${c.metadata.name}`);
-      if (set.size === 0) byTier.delete(k);
-    }
-  };
-  contracts.addHandler({ onAdd: (c) => index(c, true), onUpdate: (a, b) => { if (a !== b) index(a, false); index(b, true); }, onDelete: (c) => index(c, false) });
+  // Contracts by the tier they name ("ns/tier"): a reconcile counts only its own tier's contracts instead of
+  // scanning every Contract of the namespace (O(contracts) per approval, the top CPU cost at 10,000 keys).
+  const byTier = indexBy(contracts, (c) => `${c.metadata.namespace}/${c.spec.tier}`);
 
   mgr.addController({
     name: 'slatier',
@@ -83,7 +70,7 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       if (!tier || tier.metadata.deletionTimestamp) return;
       const ns = tier.metadata.namespace;
       const instance = instances.get(`${ns}/${tier.spec.apiInstanceRef.name}`);
-      const ofTier = [...(byTier.get(key) ?? [])].map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
+      const ofTier = byTier(key).map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
       const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier);
       const generation = tier.metadata.generation ?? 0;
       const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
