@@ -33,7 +33,7 @@ export const SlaTierStatus = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
     conditions: Type.Optional(Conditions),
-    contracts: Type.Optional(Type.Integer({ description: 'Approved contracts on this tier.', minimum: 0 })),
+    contracts: Type.Optional(Type.Integer({ description: 'Approved contracts on this tier, recounted at most every 5 s while approvals come in.', minimum: 0 })),
   },
   { description: 'Observed state of the SlaTier.' },
 );

@@ -105,6 +105,8 @@ export interface EnvOptions {
   logDir: string;
   /** Extra node flags for the operator (e.g. --cpu-prof). */
   operatorNodeArgs?: string[];
+  /** Extra node flags for the webhook. */
+  webhookNodeArgs?: string[];
   /** Serve kube-apiserver's /debug/pprof (off in the test harness) so that apiserverCpuProfile() can read it. */
   apiserverProfiling?: boolean;
   log: (msg: string) => void;
@@ -167,7 +169,7 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
       CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
       CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
       CROSSGATE_WEBHOOK_REGISTER: 'true',
-    }, opts.logDir);
+    }, opts.logDir, opts.webhookNodeArgs ?? []);
     procs.push(webhook);
     const operatorKubeconfig = await serviceAccountKubeconfig(OPERATOR_SA);
     const operator = startNode('operator', 'operator/main.ts', {

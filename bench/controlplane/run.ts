@@ -43,6 +43,7 @@ const { values: flags } = parseArgs({
     'create-concurrency': { type: 'string', default: '32' },
     phases: { type: 'string', default: PHASES.join(',') },
     'cpu-prof': { type: 'boolean', default: false },
+    'webhook-cpu-prof': { type: 'boolean', default: false },
     'apiserver-profile': { type: 'string', default: '' },
     'heap-snapshot': { type: 'boolean', default: false },
     'operator-node-options': { type: 'string', default: '' },
@@ -54,7 +55,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`usage: node bench/controlplane/run.ts [--keys=1000,10000] [--instances=100] [--memory-instances=1000] [--samples=200]
-  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
+  [--baseline=2000] [--baseline-concurrency=4] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--webhook-cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
   process.exit(0);
 }
 const int = (name: keyof typeof flags) => {
@@ -196,7 +197,8 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
     `--diagnostic-dir=${logDir}`,
     ...String(flags['operator-node-options']).split(' ').filter(Boolean),
   ];
-  const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 }));
+  const webhookNodeArgs = flags['webhook-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'webhook-cpu-prof')}`] : [];
+  const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs, webhookNodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 }));
   try {
     log(`control plane ${env.cp.server}; operator, webhook, gateway up (logs: ${logDir})`);
     await createWorld(env.admin, { instances: INSTANCES, upstream: upstreamUrl, log });
