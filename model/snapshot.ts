@@ -136,6 +136,8 @@ export interface ListSource<T> {
   hasSynced(): boolean;
   /** Lookup by key ("name" for cluster-scoped objects), if the cache has an index. */
   get?(key: string): T | undefined;
+  /** Change notifications, if the cache has them: then a snapshot is kept until something changes. */
+  addHandler?(h: { onAdd?: () => void; onUpdate?: () => void; onDelete?: () => void }): unknown;
 }
 
 export interface SnapshotSources {
@@ -154,27 +156,38 @@ export interface SnapshotSource {
 }
 
 /**
- * A SnapshotSource over informers: synced when every informer is. Each
- * current() reads the caches afresh, and only the lists a request's rules
- * actually touch; namespaces are looked up by name when the cache can.
+ * A SnapshotSource over informers: synced when every informer is. A snapshot
+ * reads only the lists a request's rules actually touch; namespaces are looked
+ * up by name when the cache can. When every cache tells its changes, the same
+ * snapshot (and the per-namespace indexes it built on first use) serves every
+ * request until one of them changes: building it afresh per request copied and
+ * indexed every ApiInstance and AssetShare each time, the webhook's largest
+ * cost per review with 1,000 instances (docs/performance.md).
  */
 export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = []): SnapshotSource {
   const reserved = [...reservedNamespaces];
   const all = Object.values(sources) as ListSource<unknown>[];
   const nsGet = sources.namespaces.get?.bind(sources.namespaces);
+  const build = () =>
+    lazySnapshot({
+      organizations: () => sources.organizations.list(),
+      namespaces: () => sources.namespaces.list(),
+      ...(nsGet ? { namespaceByName: nsGet } : {}),
+      orgTrusts: () => sources.orgTrusts.list(),
+      assets: () => sources.assets.list(),
+      apiInstances: () => sources.apiInstances.list(),
+      assetShares: () => sources.assetShares.list(),
+      reservedNamespaces: reserved,
+    });
+  const notifies = all.every((s) => typeof s.addHandler === 'function');
+  let cached: Snapshot | undefined;
+  if (notifies) {
+    const changed = () => { cached = undefined; };
+    for (const s of all) s.addHandler!({ onAdd: changed, onUpdate: changed, onDelete: changed });
+  }
   return {
     hasSynced: () => all.every((s) => s.hasSynced()),
-    current: () =>
-      lazySnapshot({
-        organizations: () => sources.organizations.list(),
-        namespaces: () => sources.namespaces.list(),
-        ...(nsGet ? { namespaceByName: nsGet } : {}),
-        orgTrusts: () => sources.orgTrusts.list(),
-        assets: () => sources.assets.list(),
-        apiInstances: () => sources.apiInstances.list(),
-        assetShares: () => sources.assetShares.list(),
-        reservedNamespaces: reserved,
-      }),
+    current: () => (notifies ? (cached ??= build()) : build()),
   };
 }
 

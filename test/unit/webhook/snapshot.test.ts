@@ -43,3 +43,33 @@ test('synced when every informer is; reads only the lists a rule touches; namesp
   assert.equal(sources.namespaces.reads, 0, 'namespaces looked up by key, not listed');
   assert.ok(snap.reservedNamespaces.has('crossgate-system') && snap.reservedNamespaces.has('kube-system'));
 });
+
+test('with change notifications, one snapshot serves until a cache changes', () => {
+  const handlers: Array<{ onUpdate?: () => void }> = [];
+  const notifying = <T>(items: T[]) => Object.assign(source(items), { addHandler: (h: { onUpdate?: () => void }) => handlers.push(h) });
+  const sources = {
+    organizations: notifying([maxAirlines]),
+    namespaces: notifying<V1Namespace>([]),
+    orgTrusts: notifying([orgTrust('max-airlines-home', 'mule-united')]),
+    assets: notifying([]),
+    apiInstances: notifying([]),
+    assetShares: notifying([]),
+  };
+  const src = informerSnapshotSource(sources as unknown as SnapshotSources);
+  const first = src.current();
+  first.orgTrusts('max-airlines-home');
+  assert.equal(src.current(), first, 'the same snapshot while nothing changed');
+  src.current().orgTrusts('max-airlines-home');
+  assert.equal(sources.orgTrusts.reads, 1, 'its lists and indexes are built once');
+  handlers[2]!.onUpdate!();
+  const second = src.current();
+  assert.notEqual(second, first, 'a change makes the next request read the caches again');
+  second.orgTrusts('max-airlines-home');
+  assert.equal(sources.orgTrusts.reads, 2);
+});
+
+test('without change notifications, every request reads the caches afresh', () => {
+  const sources = { organizations: source([maxAirlines]), namespaces: source<V1Namespace>([]), orgTrusts: source([]), assets: source([]), apiInstances: source([]), assetShares: source([]) };
+  const src = informerSnapshotSource(sources as unknown as SnapshotSources);
+  assert.notEqual(src.current(), src.current());
+});
