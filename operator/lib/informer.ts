@@ -31,6 +31,7 @@
 //
 // The cache holds the objects as received (minus managedFields, by default,
 // to save memory). Treat them as read-only: clone before mutating.
+import { sharedStrings, type StringPool } from './intern.ts';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isGone, KubeHttpError, statusCodeOf, describeError, METADATA_ONLY_LIST, METADATA_ONLY_WATCH, type KubeStatus, type ListWatchClient, type Query } from './kube.ts';
@@ -78,6 +79,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   metadataOnly?: boolean;
   /** Applied to every object before caching (after metadataOnly); default drops metadata.managedFields. */
   transform?: (obj: T) => T;
+  /** Share one copy of equal strings among cached objects (intern.ts); default the process-wide pool, false for none. */
+  strings?: StringPool | false;
   /** Called on every restart of the list/watch loop (metrics). */
   onRestart?: (reason: RestartReason) => void;
   /** Called when the cache size changes (metrics). */
@@ -175,7 +178,9 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#listTimeoutMs = opts.listTimeoutMs ?? 60_000;
     this.#metadataOnly = opts.metadataOnly ?? false;
     const user = opts.transform ?? stripManagedFields;
-    this.#transform = this.#metadataOnly ? (o: T) => user(this.#onlyMetadata(o)) : user;
+    const pool = opts.strings === undefined ? sharedStrings : opts.strings;
+    const transform = pool ? (o: T) => pool.intern(user(o)) : user;
+    this.#transform = this.#metadataOnly ? (o: T) => transform(this.#onlyMetadata(o)) : transform;
     this.#onRestart = opts.onRestart;
     this.#onSize = opts.onSize;
     this.#random = opts.random ?? Math.random;
