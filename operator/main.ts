@@ -20,6 +20,9 @@ logFatalErrors(log);
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const http = new KubeHttp(loadConnection());
+  // Lease renewals on a connection of their own: a renewal must not queue behind list pages, watch
+  // streams and status writes multiplexed on the data connection (the Lease decides whether we may write at all).
+  const leaseHttp = new KubeHttp(loadConnection());
   const metrics = new OperatorMetrics();
   const mgr = new Manager({
     client: http,
@@ -55,7 +58,7 @@ async function main(): Promise<void> {
     ['lease release', () => elector?.stop()],
     ['events', () => events.flush()],
     ['health server', () => health.close()],
-    ['api connections', () => http.close()],
+    ['api connections', () => Promise.all([http.close(), leaseHttp.close()]).then(() => undefined)],
   ]);
 
   await mgr.startCaches();
@@ -65,7 +68,7 @@ async function main(): Promise<void> {
     return;
   }
   elector = new LeaderElector({
-    client: leaseClientOver(http),
+    client: leaseClientOver(leaseHttp),
     name: cfg.leaseName,
     namespace: cfg.namespace,
     leaseDurationMs: cfg.leaseDurationMs,

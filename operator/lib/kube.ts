@@ -60,8 +60,10 @@ function parseStatusBody(body: unknown): KubeStatus | undefined {
 export function statusCodeOf(err: unknown): number | undefined {
   if (!err || typeof err !== 'object') return undefined;
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown };
-  if (typeof e.statusCode === 'number') return e.statusCode;
-  if (typeof e.code === 'number') return e.code;
+  // An HTTP status, not the legacy numeric code of a DOMException (a timed-out request's TimeoutError has code 23).
+  const http = (c: unknown): c is number => typeof c === 'number' && c >= 100 && c <= 599 && !(err instanceof DOMException);
+  if (http(e.statusCode)) return e.statusCode;
+  if (http(e.code)) return e.code;
   const st = parseStatusBody(e.body);
   return typeof st?.code === 'number' ? st.code : undefined;
 }
@@ -94,6 +96,8 @@ export function describeError(err: unknown): string {
     const st = (e.status && typeof e.status === 'object' ? (e.status as KubeStatus) : undefined) ?? parseStatusBody(e.body);
     return `HTTP ${code}${st?.reason ? ` ${st.reason}` : ''}${st?.message ? `: ${st.message}` : ''}`;
   }
+  // AbortSignal.timeout() ends a request with a TimeoutError ("The operation was aborted due to timeout").
+  if (err instanceof Error && err.name === 'TimeoutError') return `timed out (${err.message})`;
   if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -277,4 +277,15 @@ describe('kube error helpers', () => {
     assert.equal(statusCodeOf(undefined), undefined);
     assert.equal(describeError(new Error('plain')), 'plain');
   });
+
+  test('a timed-out request is a timeout, not "HTTP 23" (the legacy code of a DOMException TimeoutError)', async () => {
+    const timeout = await new Promise<unknown>((resolve) => {
+      const signal = AbortSignal.timeout(1);
+      signal.addEventListener('abort', () => resolve(signal.reason));
+    });
+    assert.equal((timeout as { code?: number }).code, 23);
+    assert.equal(statusCodeOf(timeout), undefined);
+    assert.ok(!isNotFound(timeout) && !isConflict(timeout));
+    assert.match(describeError(timeout), /^timed out \(.+\)$/);
+  });
 });
