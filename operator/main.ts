@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   // Lease renewals on a connection of their own: a renewal must not queue behind list pages, watch
   // streams and status writes multiplexed on the data connection (the Lease decides whether we may write at all).
   const leaseHttp = new KubeHttp(loadConnection());
+  log.info({ server: http.connection.server, via: http.connection.source }, 'apiserver connection');
   const metrics = new OperatorMetrics();
   const mgr = new Manager({
     client: http,

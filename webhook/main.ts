@@ -130,6 +130,7 @@ async function main(): Promise<void> {
   logFatalErrors(log);
   const cfg = loadWebhookConfig(process.env, process.argv.slice(2));
   const http = new KubeHttp(loadConnection());
+  log.info({ server: http.connection.server, via: http.connection.source }, 'apiserver connection');
   let running: RunningWebhook | undefined;
   onShutdown(log, () => [
     ['webhook', () => running?.stop()],

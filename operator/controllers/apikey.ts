@@ -21,6 +21,7 @@ import { snapshotReader } from './snapshot.ts';
 import { contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
 import { indexBy } from '../lib/index-by.ts';
+import { splitKey } from '../lib/keys.ts';
 import type { Deps } from './organization.ts';
 
 type Key = ApiKey & { kind: string; apiVersion: string };
@@ -252,8 +253,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
    * trail a create, so the apiserver is asked before anything is deleted.
    */
   async function closeContractsOf(k: string, ctx: ReconcileContext): Promise<void> {
-    const [ns, name] = k.split('/') as [string, string];
-    const found = contractsOf(ns, name).map((c) => contracts.get(c)).filter((c) => c !== undefined && !c.metadata.deletionTimestamp);
+    const { namespace: ns, name } = splitKey(k);
+    const found = contractsOf(ns, name).map((c) => contracts.get(c)).filter((c): c is Contract & { kind: string } => c !== undefined && !c.metadata.deletionTimestamp);
     if (found.length === 0) return;
     let live: Key | undefined;
     try {
@@ -262,8 +263,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       if (!isNotFound(err)) throw err;
     }
     for (const c of found) {
-      if (live && !live.metadata.deletionTimestamp && contractServes(c!, live)) continue; // the cache trails: the key exists
-      await deleteContract(c!, ctx, 'closed contract of deleted key');
+      if (live && !live.metadata.deletionTimestamp && contractServes(c, live)) continue; // the cache trails: the key exists
+      await deleteContract(c, ctx, 'closed contract of deleted key');
     }
   }
 

@@ -12,13 +12,14 @@ import type { EventClient } from './events.ts';
 import type { LeaseClient } from './leader-election.ts';
 
 const seg = encodeURIComponent;
+const timeoutOf = (o: WriteOptions | undefined) => (o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
 
 export function statusClientOver(http: KubeHttp): StatusClient {
   const patch = (path: string, body: unknown, fieldManager: string | undefined, o: WriteOptions | undefined) =>
     http.request<unknown>('PATCH', path, {
       body,
       contentType: o?.contentType ?? 'application/merge-patch+json',
-      ...(o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      ...timeoutOf(o),
       ...(fieldManager ? { query: { fieldManager } } : {}),
     });
   return {
@@ -29,24 +30,22 @@ export function statusClientOver(http: KubeHttp): StatusClient {
 }
 
 export function eventClientOver(http: KubeHttp): EventClient {
-  const timeout = (o: WriteOptions | undefined) => (o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
   return {
-    createNamespacedEvent: (p, o) => http.request<CoreV1Event>('POST', `/api/v1/namespaces/${seg(p.namespace)}/events`, { body: p.body, ...timeout(o) }),
+    createNamespacedEvent: (p, o) => http.request<CoreV1Event>('POST', `/api/v1/namespaces/${seg(p.namespace)}/events`, { body: p.body, ...timeoutOf(o) }),
     patchNamespacedEvent: (p, o) =>
       http.request<CoreV1Event>('PATCH', `/api/v1/namespaces/${seg(p.namespace)}/events/${seg(p.name)}`, {
         body: p.body,
         contentType: o?.contentType ?? 'application/merge-patch+json',
-        ...timeout(o),
+        ...timeoutOf(o),
       }),
   };
 }
 
 export function leaseClientOver(http: KubeHttp): LeaseClient {
   const base = (namespace: string) => `/apis/coordination.k8s.io/v1/namespaces/${seg(namespace)}/leases`;
-  const timeout = (o: WriteOptions | undefined) => (o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
   return {
-    readNamespacedLease: (p, o) => http.request<V1Lease>('GET', `${base(p.namespace)}/${seg(p.name)}`, timeout(o)),
-    createNamespacedLease: (p, o) => http.request<V1Lease>('POST', base(p.namespace), { body: p.body, ...timeout(o) }),
-    replaceNamespacedLease: (p, o) => http.request<V1Lease>('PUT', `${base(p.namespace)}/${seg(p.name)}`, { body: p.body, ...timeout(o) }),
+    readNamespacedLease: (p, o) => http.request<V1Lease>('GET', `${base(p.namespace)}/${seg(p.name)}`, timeoutOf(o)),
+    createNamespacedLease: (p, o) => http.request<V1Lease>('POST', base(p.namespace), { body: p.body, ...timeoutOf(o) }),
+    replaceNamespacedLease: (p, o) => http.request<V1Lease>('PUT', `${base(p.namespace)}/${seg(p.name)}`, { body: p.body, ...timeoutOf(o) }),
   };
 }

@@ -200,11 +200,13 @@ export function connectionFromKubeConfig(kc: KubeConfigLike, source = 'client-no
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in KubeConfig');
   let dispatcher: Dispatcher | undefined;
+  // Imported on first use (the caller holds a KubeConfig, so the module is loaded already), once.
+  let clientNode: Promise<typeof import('@kubernetes/client-node')> | undefined;
   return {
     server: cluster.server.replace(/\/+$/, ''),
     source,
     async prepare(url, method) {
-      const { RequestContext } = await import('@kubernetes/client-node');
+      const { RequestContext } = await (clientNode ??= import('@kubernetes/client-node'));
       const ctx = new RequestContext(url.toString(), method as 'GET');
       await kc.applySecurityAuthentication(ctx);
       dispatcher ??= ctx.getDispatcher();
