@@ -7,7 +7,7 @@ import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_pro
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startControlPlane, type ControlPlane } from '../../test/controlplane/controlplane.ts';
 import { kubectl } from '../../test/e2e/support/kubectl.ts';
@@ -45,10 +45,11 @@ export interface Proc {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/** script: relative to ROOT, or absolute. */
 export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, nodeArgs: string[] = []): Proc {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
   const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
@@ -107,6 +108,12 @@ export interface EnvOptions {
   operatorNodeArgs?: string[];
   /** Extra node flags for the webhook. */
   webhookNodeArgs?: string[];
+  /**
+   * Run the processes from JavaScript built by hack/build-dist.ts into this
+   * directory (under ROOT, so that node_modules resolves), with type stripping
+   * off, as the image does; default: the .ts sources.
+   */
+  distDir?: string;
   /** Serve kube-apiserver's /debug/pprof (off in the test harness) so that apiserverCpuProfile() can read it. */
   apiserverProfiling?: boolean;
   log: (msg: string) => void;
@@ -163,23 +170,26 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
     await install();
     admin = new KubeHttp(loadKubeConfig({ file: cp.kubeconfig }));
     const [whPort, opHealth, gwPort, gwAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const webhook = startNode('webhook', 'webhook/main.ts', {
+    const dist = opts.distDir;
+    const main = (component: string) => (dist ? join(dist, component, 'main.js') : `${component}/main.ts`);
+    const jsArgs = dist ? ['--no-experimental-strip-types'] : [];
+    const webhook = startNode('webhook', main('webhook'), {
       KUBECONFIG: await serviceAccountKubeconfig(WEBHOOK_SA),
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
       CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
       CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
       CROSSGATE_WEBHOOK_REGISTER: 'true',
-    }, opts.logDir, opts.webhookNodeArgs ?? []);
+    }, opts.logDir, [...jsArgs, ...(opts.webhookNodeArgs ?? [])]);
     procs.push(webhook);
     const operatorKubeconfig = await serviceAccountKubeconfig(OPERATOR_SA);
-    const operator = startNode('operator', 'operator/main.ts', {
+    const operator = startNode('operator', main('operator'), {
       KUBECONFIG: operatorKubeconfig,
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
       CROSSGATE_HEALTH_ADDR: `127.0.0.1:${opHealth}`,
       CROSSGATE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
-    }, opts.logDir, opts.operatorNodeArgs ?? []);
+    }, opts.logDir, [...jsArgs, ...(opts.operatorNodeArgs ?? [])]);
     procs.push(operator);
-    const gateway = startNode('gateway', 'gateway/main.ts', {
+    const gateway = startNode('gateway', main('gateway'), {
       KUBECONFIG: await serviceAccountKubeconfig(GATEWAY_SA),
       GATEWAY_NAME: 'default',
       GATEWAY_NAMESPACE: OPERATOR_NAMESPACE,
@@ -187,7 +197,7 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
       GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
       // One access-log line per request would cost the 2-core box more than the benchmarked work.
       GATEWAY_ACCESS_LOG: 'false',
-    }, opts.logDir);
+    }, opts.logDir, jsArgs);
     procs.push(gateway);
     const leading = operator.waitForLine(/became leader|leader election disabled/, 90_000);
     await waitFor(async () => {

@@ -28,6 +28,7 @@ import { Tracker } from './tracker.ts';
 import { benchWebhook, type AdmissionFigures } from './webhook.ts';
 import { mb, ms, num, pool, range, sec, summarize, type Summary } from './stats.ts';
 import { randomBytes } from 'node:crypto';
+import { buildDist } from '../../hack/build-dist.ts';
 
 const PHASES = ['baseline', 'bulk', 'latency', 'revocation', 'webhook', 'memory'] as const;
 type Phase = (typeof PHASES)[number];
@@ -48,6 +49,7 @@ const { values: flags } = parseArgs({
     'apiserver-profile': { type: 'string', default: '' },
     'heap-snapshot': { type: 'boolean', default: false },
     'operator-node-options': { type: 'string', default: '' },
+    sources: { type: 'boolean', default: false },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     help: { type: 'boolean', default: false },
@@ -56,7 +58,10 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`usage: node bench/controlplane/run.ts [--keys=1000,10000] [--instances=100] [--memory-instances=1000] [--samples=200]
-  [--baseline=2000] [--baseline-concurrency=4] [--baseline-rounds=3] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--webhook-cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--label=before]`);
+  [--baseline=2000] [--baseline-concurrency=4] [--baseline-rounds=3] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--webhook-cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--sources] [--label=before]
+
+  The processes run the JavaScript the image runs (hack/build-dist.ts, built into dist/);
+  --sources runs the .ts files instead, through Node's type stripping.`);
   process.exit(0);
 }
 const int = (name: keyof typeof flags) => {
@@ -74,6 +79,9 @@ const BASELINE_ROUNDS = Math.max(1, int('baseline-rounds'));
 const CREATE_CONCURRENCY = int('create-concurrency');
 /** Seconds of kube-apiserver CPU profile taken from the start of the bulk phase (0: none). */
 const APISERVER_PROFILE_S = int('apiserver-profile');
+/** The image's JavaScript, built once per run (hack/build-dist.ts); undefined with --sources. */
+const DIST = flags.sources ? undefined : join(ROOT, 'dist');
+if (DIST) await buildDist(DIST);
 const phases = new Set(String(flags.phases).split(',').map((s) => s.trim()) as Phase[]);
 for (const p of phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p}; known: ${PHASES.join(', ')}`);
 
@@ -201,7 +209,9 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
     ...String(flags['operator-node-options']).split(' ').filter(Boolean),
   ];
   const webhookNodeArgs = flags['webhook-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'webhook-cpu-prof')}`] : [];
-  const env = (current = await startEnv({ logDir, log, operatorNodeArgs: nodeArgs, webhookNodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0 }));
+  const env = (current = await startEnv({
+    logDir, log, operatorNodeArgs: nodeArgs, webhookNodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0, ...(DIST ? { distDir: DIST } : {}),
+  }));
   try {
     log(`control plane ${env.cp.server}; operator, webhook, gateway up (logs: ${logDir})`);
     await createWorld(env.admin, { instances: INSTANCES, upstream: upstreamUrl, log });

@@ -15,7 +15,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,7 +180,7 @@ test('every pod is non-root, read-only, without capabilities, RuntimeDefault sec
       assert.ok(c.livenessProbe && c.readinessProbe, `${c.name}: probes`);
       assert.ok(c.resources.requests.cpu && c.resources.requests.memory, `${c.name}: requests`);
       assert.equal(c.args.length, 1);
-      assert.equal(c.args[0], `${c.name}/main.ts`);
+      assert.equal(c.args[0], `${c.name}/main.js`, 'the JavaScript the image holds (hack/build-dist.ts)');
     }
   }
   const operator = one(objects, 'Deployment', `${release}-operator`)['spec'].template.spec.containers[0];
@@ -282,7 +282,7 @@ test('the Dockerfile passes hadolint', async () => {
   assert.equal(r.stdout.trim(), '', 'no findings');
 });
 
-test("the image's file set (Dockerfile COPY lines + npm ci --omit=dev) starts the operator, the webhook and the gateway", { timeout: 300_000 }, async () => {
+test("the image's file set (Dockerfile COPY lines, its build stage + npm ci --omit=dev) starts the operator, the webhook and the gateway", { timeout: 300_000 }, async () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const stage = mkdtempSync(join(tmpdir(), 'crossgate-image-'));
   after(() => rmSync(stage, { recursive: true, force: true }));
@@ -290,25 +290,36 @@ test("the image's file set (Dockerfile COPY lines + npm ci --omit=dev) starts th
   for (const f of ['package.json', 'package-lock.json']) cpSync(join(ROOT, f), join(stage, f));
   await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: stage, maxBuffer: 16 * 1024 * 1024 });
   assert.throws(() => readFileSync(join(stage, 'node_modules', 'typescript', 'package.json')), 'dev dependencies are left out');
-  // The runtime stage: exactly the context paths its COPY lines name, minus what .dockerignore drops.
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  for (const m of runtime.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)) {
+  // The build stage: exactly the context paths its COPY lines name, minus what
+  // .dockerignore drops, then its build (npm ci there: this clone's node_modules).
+  const buildAt = dockerfile.search(/^FROM .* AS build$/m);
+  const build = dockerfile.slice(buildAt, dockerfile.indexOf('\nFROM ', buildAt + 1));
+  const src = mkdtempSync(join(tmpdir(), 'crossgate-image-build-'));
+  after(() => rmSync(src, { recursive: true, force: true }));
+  for (const m of build.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)) {
     const parts = m[1]!.trim().split(/\s+/);
     const dest = parts.pop()!;
-    for (const src of parts) {
-      const to = dest.endsWith('/') || dest === './' ? join(stage, src) : join(stage, dest);
-      cpSync(join(ROOT, src), to, { recursive: true, filter: (p) => !p.endsWith('.test.ts') });
+    for (const from of parts) {
+      const to = dest.endsWith('/') ? join(src, dest, from.split('/').pop()!) : join(src, dest);
+      cpSync(join(ROOT, from), to, { recursive: true, filter: (p) => !p.endsWith('.test.ts') });
     }
   }
+  symlinkSync(join(ROOT, 'node_modules'), join(src, 'node_modules'));
+  // The runtime stage: `COPY --from=build /src/dist ./` puts the build's output at the root.
+  assert.match(dockerfile, /^RUN node hack\/build-dist\.ts --out \/src\/dist$/m);
+  assert.match(dockerfile, /^COPY --from=build \/src\/dist \.\/$/m);
+  await run(process.execPath, [join(src, 'hack', 'build-dist.ts'), '--out', stage], { cwd: src });
+  const [, ...nodeFlags] = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)![1]!) as string[];
+  assert.ok(nodeFlags.includes('--no-experimental-strip-types'), nodeFlags.join(' '));
   const node = process.execPath;
   const base = { ...process.env, LOG_LEVEL: 'info', NODE_ENV: 'production' };
 
-  const operator = startProcess(node, ['operator/main.ts'], {
+  const operator = startProcess(node, [...nodeFlags, 'operator/main.js'], {
     name: 'image-operator',
     cwd: stage,
     env: { ...base, CROSSGATE_NAMESPACE: ns, CROSSGATE_LEASE_NAME: uniqueName('image-lease'), CROSSGATE_HEALTH_ADDR: '127.0.0.1:0', CROSSGATE_GATEWAY_NAMESPACE: ns },
   });
-  const webhook = startProcess(node, ['webhook/main.ts'], {
+  const webhook = startProcess(node, [...nodeFlags, 'webhook/main.js'], {
     name: 'image-webhook',
     cwd: stage,
     env: {
@@ -319,7 +330,7 @@ test("the image's file set (Dockerfile COPY lines + npm ci --omit=dev) starts th
       CROSSGATE_WEBHOOK_CONFIGURATION: `${release}-image-not-registered`,
     },
   });
-  const gateway = startProcess(node, ['gateway/main.ts', '--gateway', 'image', '--namespace', ns, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
+  const gateway = startProcess(node, [...nodeFlags, 'gateway/main.js', '--gateway', 'image', '--namespace', ns, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {
     name: 'image-gateway',
     cwd: stage,
     env: base,
@@ -332,6 +343,6 @@ test("the image's file set (Dockerfile COPY lines + npm ci --omit=dev) starts th
     }
   };
   await Promise.all([expectLine(operator, /became leader/), expectLine(webhook, /webhook ready/), expectLine(gateway, /gateway listening/)]);
-  for (const p of [operator, webhook, gateway]) assert.ok(!p.lines.some((l) => /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/.test(l)), p.tail(10));
+  for (const p of [operator, webhook, gateway]) assert.ok(!p.lines.some((l) => /ERR_MODULE_NOT_FOUND|ERR_UNKNOWN_FILE_EXTENSION|Cannot find (module|package)/.test(l)), p.tail(10));
   await Promise.all([operator.stop(), webhook.stop(), gateway.stop()]);
 });

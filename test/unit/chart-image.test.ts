@@ -1,7 +1,9 @@
 // No container engine runs here, so what can be checked about the image is
-// checked statically: the three entrypoints import only files the Dockerfile
-// copies (and .dockerignore lets through) and only production dependencies
-// (`npm ci --omit=dev`), and the base image's Node is the one development uses.
+// checked statically: the three entrypoints import only files the Dockerfile's
+// build stage copies (and .dockerignore lets through) and only production
+// dependencies (`npm ci --omit=dev`), the runtime stage runs the build's
+// JavaScript with type stripping off, and the base image's Node is the one
+// development uses.
 // hadolint runs in test/e2e/chart.test.ts (it installs it on first use).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,10 +19,18 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 
-/** Sources the runtime stage copies from the build context (not from another stage). */
+/** The text of one stage, from its FROM line to the next. */
+function stage(name: string | 'runtime'): string {
+  const starts = [...dockerfile.matchAll(/^FROM .*$/gm)].map((m) => m.index);
+  const at = name === 'runtime' ? starts.at(-1)! : dockerfile.search(new RegExp(`^FROM .* AS ${name}$`, 'm'));
+  assert.ok(at >= 0, `Dockerfile has a stage ${name}`);
+  const next = starts.find((s) => s > at);
+  return dockerfile.slice(at, next);
+}
+
+/** Sources the build stage copies from the build context (the runtime stage takes its output). */
 function copiedPaths(): string[] {
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  return [...runtime.matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
+  return [...stage('build').matchAll(/^COPY\s+(?!--from)(?:--\S+\s+)*(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
 }
 
 /** Module specifiers a file loads at run time (`import type` and `export type` are erased by type stripping). */
@@ -65,9 +75,23 @@ test("the image's Node is the version development and CI run (package.json devDe
   assert.match(dockerfile, /^USER 1000:1000$/m, 'a numeric non-root user');
 });
 
+test("the runtime stage runs the build stage's JavaScript with type stripping off, as the chart's args name it", () => {
+  const runtime = stage('runtime');
+  assert.match(runtime, /^COPY --from=build \/src\/dist \.\/$/m);
+  assert.match(stage('build'), /^RUN node hack\/build-dist\.ts --out \/src\/dist$/m);
+  assert.doesNotMatch(runtime, /^COPY (?!--from)(?!package\.json)/m, 'no sources from the context in the runtime stage');
+  assert.match(runtime, /^ENTRYPOINT \["node", "--no-experimental-strip-types"\]$/m);
+  assert.match(runtime, /^CMD \["operator\/main\.js"\]$/m);
+  for (const e of ENTRYPOINTS) {
+    const args = readFileSync(join(ROOT, 'charts/crossgate/templates', `${e.split('/')[0]}.yaml`), 'utf8');
+    assert.match(args, new RegExp(`args: \\["${e.replace('.ts', '.js')}"\\]`), e);
+  }
+});
+
 test('the entrypoints load only files the Dockerfile copies and .dockerignore lets through', () => {
   const { files } = closure();
-  const copied = copiedPaths();
+  const copied = copiedPaths().map((p) => p.replace(/\/$/, ''));
+  assert.ok(copied.includes('hack/build-dist.ts'), 'the build script is copied');
   const ignoreAllows = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
     .split('\n')
     .filter((l) => l.startsWith('!'))
@@ -81,7 +105,7 @@ test('the entrypoints load only files the Dockerfile copies and .dockerignore le
   }
   assert.deepEqual(outside, []);
   assert.ok(files.size > 50, `followed ${files.size} files`);
-  for (const p of ['package.json', 'package-lock.json']) assert.ok(ignoreAllows.includes(p), p);
+  for (const p of ['package.json', 'package-lock.json', 'hack/build-dist.ts']) assert.ok(ignoreAllows.includes(p), p);
 });
 
 test('the entrypoints import only production dependencies (npm ci --omit=dev)', () => {
