@@ -1,5 +1,6 @@
 // Coordinates of every collection the operator reads, in one place.
 import type { InformerSpec } from './lib/controller.ts';
+import { stripManagedFields } from './lib/informer.ts';
 import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
@@ -58,8 +59,7 @@ export const KEY_SECRETS: InformerSpec = {
     name: 'secret-metadata-only',
     fn: (obj) => {
       const { data: _d, stringData: _s, ...rest } = obj as typeof obj & { data?: unknown; stringData?: unknown };
-      if (rest.metadata) delete rest.metadata.managedFields;
-      return rest;
+      return stripManagedFields(rest);
     },
   },
 };

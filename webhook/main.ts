@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, VERSION, kindDefinition, type ApiInstance, type Asset, type AssetShare, type Organization, type OrgTrust } from '../api/v1alpha1/index.ts';
-import { Informer } from '../operator/lib/informer.ts';
+import { Informer, stripManagedFields } from '../operator/lib/informer.ts';
 import { describeError, KubeHttp } from '../operator/lib/kube.ts';
 import { loadConnection } from '../operator/lib/kube-connection.ts';
 import type { KubernetesObject } from '../operator/lib/keys.ts';
@@ -32,8 +32,7 @@ function metadataOnly<T extends KubernetesObject>(obj: T): T {
 }
 function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
-  if (rest.metadata) delete rest.metadata.managedFields;
-  return rest as T;
+  return stripManagedFields(rest as T);
 }
 
 export interface RunningWebhook {

@@ -23,11 +23,26 @@
 //   DOCTYPE cannot expand or fetch anything.
 // RAML and AsyncAPI are checked for well-formed YAML and their basic shape
 // only (their full parsers are large and pull many dependencies).
+//
+// swagger-parser, graphql and fast-xml-parser are imported on first use: an
+// operator whose Assets carry no specification of a type never holds that
+// type's parser (graphql alone is ~5 MB of RSS for the life of the process).
 import { load as loadYaml, YAMLException } from 'js-yaml';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import SwaggerParser from '@apidevtools/swagger-parser';
-import { buildSchema, GraphQLError, isIntrospectionType, isSpecifiedScalarType, validateSchema } from 'graphql';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type SwaggerParser from '@apidevtools/swagger-parser';
+
+/** A module loaded once, on the first call; a failed load is tried again on the next. */
+function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () =>
+    (loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
+}
+const swaggerParser = onFirstUse(async () => (await import('@apidevtools/swagger-parser')).default);
+const graphql = onFirstUse(() => import('graphql'));
+const xml = onFirstUse(() => import('fast-xml-parser'));
 
 export type SpecType = 'oas' | 'raml' | 'wsdl' | 'graphql' | 'asyncapi';
 
@@ -59,9 +74,9 @@ export async function checkSpecification(type: SpecType, text: string): Promise<
       case 'asyncapi':
         return checkAsyncApi(text);
       case 'wsdl':
-        return checkWsdl(text);
+        return await checkWsdl(text);
       case 'graphql':
-        return checkGraphql(text);
+        return await checkGraphql(text);
       default:
         return invalid(`unknown asset type "${String(type)}"`);
     }
@@ -320,7 +335,8 @@ async function checkOpenApi(text: string): Promise<SpecCheck> {
   try {
     // validate() dereferences in place: `doc` is ours, parsed above. Never pass
     // a string: the library would read it as a file path or URL.
-    api = await new SwaggerParser().validate(doc as never, {
+    const Parser = await swaggerParser();
+    api = await new Parser().validate(doc as never, {
       resolve: { external: false, file: false, http: false },
       dereference: { circular: true },
     } as SwaggerParser.Options);
@@ -467,7 +483,8 @@ function checkAsyncApi(text: string): SpecCheck {
 // ---------------------------------------------------------------------------
 // WSDL
 
-function checkWsdl(text: string): SpecCheck {
+async function checkWsdl(text: string): Promise<SpecCheck> {
+  const { XMLParser, XMLValidator } = await xml();
   const result = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (result !== true) {
     const e = result.err;
@@ -475,12 +492,12 @@ function checkWsdl(text: string): SpecCheck {
   }
   // removeNSPrefix: wsdl:definitions and definitions alike. No entity processing.
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true, processEntities: false, htmlEntities: false });
-  const xml = parser.parse(text) as Record<string, unknown>;
-  const rootName = Object.keys(xml).find((k) => !k.startsWith('?') && !k.startsWith('#') && !k.startsWith('!'));
+  const doc = parser.parse(text) as Record<string, unknown>;
+  const rootName = Object.keys(doc).find((k) => !k.startsWith('?') && !k.startsWith('#') && !k.startsWith('!'));
   if (rootName !== 'definitions' && rootName !== 'description') {
     return invalid(`not a WSDL document: the root element is <${rootName ?? 'none'}>, expected <definitions> (WSDL 1.1) or <description> (WSDL 2.0)`);
   }
-  const root = isPlainObject(xml[rootName]) ? (xml[rootName] as Record<string, unknown>) : {};
+  const root = isPlainObject(doc[rootName]) ? (doc[rootName] as Record<string, unknown>) : {};
   const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   const holders = asList(root[rootName === 'definitions' ? 'portType' : 'interface']);
   const operationCount = holders.reduce<number>((n, h) => n + (isPlainObject(h) ? asList(h.operation).length : 0), 0);
@@ -495,7 +512,8 @@ function checkWsdl(text: string): SpecCheck {
 // ---------------------------------------------------------------------------
 // GraphQL
 
-function checkGraphql(text: string): SpecCheck {
+async function checkGraphql(text: string): Promise<SpecCheck> {
+  const { buildSchema, GraphQLError, isIntrospectionType, isSpecifiedScalarType, validateSchema } = await graphql();
   let schema;
   try {
     schema = buildSchema(text);

@@ -17,6 +17,7 @@ import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, objectPath,
 } from '../resources.ts';
 import type { InformerSpec } from '../lib/controller.ts';
+import { stripManagedFields } from '../lib/informer.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
@@ -66,8 +67,7 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
       name: 'configmap-metadata-only',
       fn: (obj) => {
         const { data: _d, binaryData: _b, ...rest } = obj as typeof obj & { data?: unknown; binaryData?: unknown };
-        if (rest.metadata) delete rest.metadata.managedFields;
-        return rest;
+        return stripManagedFields(rest);
       },
     },
   };

@@ -3,10 +3,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
+import { packagesLoadedBy } from './helpers.ts';
 import {
   checkSpecification, expandedSize, findRefs, formatSchemaErrors, LINE_LOOKUP_MAX_BYTES, openApiSummary, parseYamlOrJson, pointerToPath, trimMessage, type SpecCheck,
 } from '../../../operator/controllers/asset-spec.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
 
 const FLIGHTS_OAS = `openapi: 3.0.3
 info:
@@ -348,5 +352,16 @@ describe('helpers', () => {
   test('messages are one line and bounded', () => {
     assert.equal(trimMessage('a\n  b\n'), 'a; b');
     assert.equal(trimMessage('x'.repeat(2000)).length, 900);
+  });
+});
+
+describe('memory', () => {
+  test("each type's parser is loaded when a specification of that type is first checked, not before", () => {
+    const mod = JSON.stringify(join(ROOT, 'operator/controllers/asset-spec.ts'));
+    const parsers = ['@apidevtools/swagger-parser', 'fast-xml-parser', 'graphql'];
+    const held = (script: string) => packagesLoadedBy(script, ROOT).filter((p) => parsers.includes(p));
+    assert.deepEqual(held(`await import(${mod});`), []);
+    assert.deepEqual(held(`const m = await import(${mod}); const r = await m.checkSpecification('graphql', 'type Query { a: Int }'); if (!r.valid) throw new Error(r.message);`), ['graphql']);
+    assert.deepEqual(held(`const m = await import(${mod}); await m.checkSpecification('wsdl', '<definitions name="x"/>'); await m.checkSpecification('oas', 'openapi: 3.0.3');`), ['@apidevtools/swagger-parser', 'fast-xml-parser']);
   });
 });

@@ -1,4 +1,5 @@
 // Small helpers shared by the operator unit tests.
+import { execFileSync } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { EventHandlers } from '../../../operator/lib/informer.ts';
 
@@ -34,4 +35,18 @@ export function recorder(): { handlers: EventHandlers<KubernetesObject>; events:
     seen: () => events.map((e) => `${e.type} ${e.key}`),
     clear: () => void events.splice(0),
   };
+}
+
+/**
+ * Runs `script` (an ES module body) in a fresh node process, with a resolve hook
+ * recording every module its import graph loads; returns the npm packages among
+ * them. Proves what a process holds in memory, not what a file mentions.
+ */
+export function packagesLoadedBy(script: string, cwd: string): string[] {
+  const hook = `import { registerHooks } from 'node:module';
+const seen = new Set();
+registerHooks({ resolve(s, c, next) { const r = next(s, c); const m = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(r.url); if (m) seen.add(m[1]); return r; } });
+process.on('exit', () => { process.stdout.write('\\n' + JSON.stringify([...seen].sort())); });`;
+  const out = execFileSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, '--input-type=module', '-e', script], { encoding: 'utf8', cwd });
+  return JSON.parse(out.trim().split('\n').pop()!) as string[];
 }

@@ -3,6 +3,7 @@
 // silent stream, back-off on server errors, resync, clean stop.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Informer, type InformerOptions, type RestartReason } from '../../../operator/lib/informer.ts';
 import { KubeHttp } from '../../../operator/lib/kube.ts';
@@ -316,5 +317,21 @@ describe('Informer', () => {
     const inf = make({ backoffBaseMs: 50 });
     inf.start();
     await assert.rejects(inf.waitForSync(AbortSignal.timeout(100)));
+  });
+});
+
+describe('stripManagedFields', () => {
+  test('drops managedFields and leaves metadata a compact (fast-properties) V8 object, not a dictionary', () => {
+    // %HasFastProperties needs --allow-natives-syntax, so this runs in a child process.
+    const mod = JSON.stringify(new URL('../../../operator/lib/informer.ts', import.meta.url).href);
+    const script = `const { stripManagedFields } = await import(${mod});
+const text = JSON.stringify({ metadata: { name: 'k', namespace: 'ns', uid: 'u', resourceVersion: '1', generation: 1, labels: { a: 'b' }, managedFields: [{ manager: 'm' }] }, spec: {} });
+const viaDelete = JSON.parse(text); delete viaDelete.metadata.managedFields;
+const stripped = stripManagedFields(JSON.parse(text));
+console.log(JSON.stringify({ deleteIsFast: %HasFastProperties(viaDelete.metadata), fast: %HasFastProperties(stripped.metadata), metadata: stripped.metadata }));`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' }));
+    assert.equal(out.deleteIsFast, false, 'the premise: delete makes a dictionary');
+    assert.equal(out.fast, true);
+    assert.deepEqual(out.metadata, { name: 'k', namespace: 'ns', uid: 'u', resourceVersion: '1', generation: 1, labels: { a: 'b' } });
   });
 });
