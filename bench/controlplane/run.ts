@@ -10,7 +10,7 @@
 // crossgate installed and the operator, webhook and gateway started as in
 // hack/demo.ts. Prints a markdown table; writes JSON to bench/results/.
 // Ctrl-C stops every process this run started. See docs/performance.md.
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { ROOT, apiserverCpuProfile, apiserverRequests, cpuDelta, cpuSnapshot, me
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';
 import { Tracker } from './tracker.ts';
 import { benchWebhook, type AdmissionFigures } from './webhook.ts';
+import { INSPECT_ARGS, liveHeap } from './live-heap.ts';
 import { mb, ms, num, pool, range, sec, summarize, type Summary } from './stats.ts';
 import { randomBytes } from 'node:crypto';
 import { buildDist } from '../../hack/build-dist.ts';
@@ -138,6 +139,7 @@ interface Memory {
   /** Heap used right after a full GC (the heap snapshot's), and RSS then. */
   liveHeapBytes?: number;
   rssAfterGcBytes?: number;
+  fullGcMs?: number;
 }
 
 let current: BenchEnv | undefined;
@@ -203,7 +205,8 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
   const profDir = join(logDir, 'cpu-prof');
   const nodeArgs = [
     ...(flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []),
-    // The live heap is measured through a heap snapshot (V8 collects garbage fully before writing one).
+    // The live heap is read through the inspector after a full GC (live-heap.ts); --heap-snapshot also writes a snapshot.
+    ...INSPECT_ARGS,
     '--heapsnapshot-signal=SIGUSR2',
     `--diagnostic-dir=${logDir}`,
     ...String(flags['operator-node-options']).split(' ').filter(Boolean),
@@ -244,8 +247,11 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
       }
       await settle(env);
       result.memory = await memory(env, n, MEMORY_INSTANCES);
-      const live = await heapSnapshot(env, logDir, flags['heap-snapshot']);
-      if (live) Object.assign(result.memory, live);
+      const live = await liveHeap(env.operator);
+      const afterGc = await scrape(env.operatorMetricsUrl);
+      Object.assign(result.memory, { liveHeapBytes: live.usedSize, rssAfterGcBytes: metricSum(afterGc, 'process_resident_memory_bytes'), fullGcMs: live.gcMs });
+      log(`after a full GC (${ms(live.gcMs)}): live heap ${mb(live.usedSize)} of ${mb(live.totalSize)}, RSS ${mb(result.memory.rssAfterGcBytes!)}`);
+      if (flags['heap-snapshot']) await heapSnapshot(env, logDir);
     }
   } finally {
     await tracker?.stop().catch(() => undefined);
@@ -316,10 +322,10 @@ async function memory(env: BenchEnv, keys: number, instances: number): Promise<M
 }
 
 /**
- * SIGUSR2 → the operator writes a heap snapshot (after a full GC) into the log dir; waits until it is
- * complete and returns the heap used right after (the live heap). The file is removed unless kept.
+ * SIGUSR2 → the operator writes a heap snapshot into the log dir, for bench/controlplane/heapsnapshot.ts;
+ * waits until it is complete. At ~1 GB of heap it stops the operator for longer than its renew deadline.
  */
-async function heapSnapshot(env: BenchEnv, dir: string, keep: boolean): Promise<{ liveHeapBytes: number; rssAfterGcBytes: number } | undefined> {
+async function heapSnapshot(env: BenchEnv, dir: string): Promise<void> {
   const before = new Set(readdirSync(dir));
   env.operator.child.kill('SIGUSR2');
   const t0 = Date.now();
@@ -330,16 +336,12 @@ async function heapSnapshot(env: BenchEnv, dir: string, keep: boolean): Promise<
     if (!file) continue;
     const size = statSync(join(dir, file)).size;
     if (size > 0 && size === last) {
-      const m = await scrape(env.operatorMetricsUrl);
-      const out = { liveHeapBytes: metricSum(m, 'nodejs_heap_size_used_bytes'), rssAfterGcBytes: metricSum(m, 'process_resident_memory_bytes') };
-      log(`heap snapshot (${mb(size)}${keep ? `, kept: ${join(dir, file)}` : ''}); after its full GC: live heap ${mb(out.liveHeapBytes)}, RSS ${mb(out.rssAfterGcBytes)}`);
-      if (!keep) rmSync(join(dir, file), { force: true });
-      return out;
+      log(`heap snapshot (${mb(size)}): ${join(dir, file)}`);
+      return;
     }
     last = size;
   }
   log('warning: no heap snapshot appeared');
-  return undefined;
 }
 
 /** Plain Secrets like the operator's key Secrets, created as the operator's ServiceAccount with its apikey worker count. */
