@@ -8,7 +8,8 @@ import type { ApiKey, AssetShare, Contract } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
 import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { contractServes, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
+import { hashesOf, secretNameOf } from './apikey-desired.ts';
+import { desiredContractState } from './contract-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './organization.ts';
 
@@ -49,34 +50,13 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       const contract = contracts.get(key);
       if (!contract || contract.metadata.deletionTimestamp) return;
       const apiKey = keys.get(`${contract.spec.consumer.namespace}/${contract.spec.consumer.apiKey}`);
-      let state: 'Pending' | 'Approved' | 'Rejected' | 'Revoked' | 'Suspended' = contract.spec.decision;
-      let reason: string = `Decision${contract.spec.decision}`;
-      let message = `the owner's decision is ${contract.spec.decision}`;
-      let activeKeys = 0;
-      if (!apiKey || !contractServes(contract, apiKey)) {
-        // Closed by the ApiKey reconciler (it sees the key's delete event); this status shows only until then.
-        reason = 'ApiKeyNotFound';
-        message = `ApiKey "${contract.spec.consumer.apiKey}" ${apiKey ? 'was deleted and made again' : 'no longer exists'} in namespace "${contract.spec.consumer.namespace}"; this Contract is being closed`;
-      } else {
-        const access = resolveAccess(snapshot(), apiKey);
-        if (!access.ok && ['NotTrusted', 'NotTrustedBack', 'NotShared'].includes(access.reason) && contract.spec.decision !== 'Revoked' && contract.spec.decision !== 'Rejected') {
-          state = 'Suspended';
-          reason = access.reason;
-          message = access.message;
-        } else {
-          const verdict = keyVerdict(apiKey, access, contract, true, now());
-          if (verdict.usable) {
-            const hashes = hashesOf(secrets.get(`${apiKey.metadata.namespace}/${secretNameOf(apiKey)}`));
-            activeKeys = credentialsOf(apiKey, contract, hashes, now()).length;
-            message = `approved; ${activeKeys} key(s) honoured by the gateway`;
-          } else if (contract.spec.decision === 'Approved') {
-            reason = verdict.reason;
-            message = verdict.message;
-          } else if (contract.spec.decision === 'Pending') {
-            message = `waiting for the owner: set spec.decision to Approved or Rejected (kubectl patch contract ${contract.metadata.name} -n ${contract.metadata.namespace} --type=merge -p '{"spec":{"decision":"Approved"}}')`;
-          }
-        }
-      }
+      const { state, reason, message, activeKeys } = desiredContractState(
+        contract,
+        apiKey,
+        (k) => resolveAccess(snapshot(), k),
+        (k) => hashesOf(secrets.get(`${k.metadata.namespace}/${secretNameOf(k)}`)),
+        now(),
+      );
       const was = deps.status.current(contract);
       if (was?.state !== state) {
         (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);

@@ -1,0 +1,51 @@
+// What a Contract's status should say: the owner's decision, Suspended while
+// cross-organization trust or the share is gone, or closing when its ApiKey is
+// gone or was made again; and how many of the key's hashes the gateway honours.
+// Pure: the reconciler (contract.ts) passes in what the caches hold.
+import type { ApiKey, Contract } from '../../api/v1alpha1/index.ts';
+import type { Access } from '../../model/access.ts';
+import { contractServes, credentialsOf, keyVerdict, type KeyHashes } from './apikey-desired.ts';
+
+export type ContractState = 'Pending' | 'Approved' | 'Rejected' | 'Revoked' | 'Suspended';
+
+export interface DesiredContractState {
+  state: ContractState;
+  reason: string;
+  message: string;
+  activeKeys: number;
+}
+
+/** Access problems that suspend an open Contract (the owner's decision stands; the key stops working until they are fixed). */
+const SUSPENDING = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared']);
+
+export function desiredContractState(
+  contract: Contract,
+  apiKey: ApiKey | undefined,
+  accessOf: (key: ApiKey) => Access,
+  hashesOf: (key: ApiKey) => KeyHashes,
+  now: Date,
+): DesiredContractState {
+  const decision = contract.spec.decision;
+  const { namespace: keyNamespace, apiKey: keyName } = contract.spec.consumer;
+  if (!apiKey || !contractServes(contract, apiKey)) {
+    // Closed by the ApiKey reconciler (it sees the key's delete event); this status shows only until then.
+    const what = apiKey ? 'was deleted and made again' : 'no longer exists';
+    return { state: decision, reason: 'ApiKeyNotFound', message: `ApiKey "${keyName}" ${what} in namespace "${keyNamespace}"; this Contract is being closed`, activeKeys: 0 };
+  }
+  const access = accessOf(apiKey);
+  if (!access.ok && SUSPENDING.has(access.reason) && decision !== 'Revoked' && decision !== 'Rejected') {
+    return { state: 'Suspended', reason: access.reason, message: access.message, activeKeys: 0 };
+  }
+  const base = { state: decision, reason: `Decision${decision}`, message: `the owner's decision is ${decision}`, activeKeys: 0 };
+  const verdict = keyVerdict(apiKey, access, contract, true, now);
+  if (verdict.usable) {
+    const activeKeys = credentialsOf(apiKey, contract, hashesOf(apiKey), now).length;
+    return { ...base, message: `approved; ${activeKeys} key(s) honoured by the gateway`, activeKeys };
+  }
+  if (decision === 'Approved') return { ...base, reason: verdict.reason, message: verdict.message };
+  if (decision === 'Pending') {
+    const patch = `kubectl patch contract ${contract.metadata.name} -n ${contract.metadata.namespace} --type=merge -p '{"spec":{"decision":"Approved"}}'`;
+    return { ...base, message: `waiting for the owner: set spec.decision to Approved or Rejected (${patch})` };
+  }
+  return base;
+}

@@ -1,0 +1,65 @@
+// The Contract's status as the owner reads it: each state, and the message
+// that says why, including the closing one when the key is gone or was made again.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { Access } from '../../../model/access.ts';
+import { desiredContract } from '../../../operator/controllers/apikey-desired.ts';
+import { desiredContractState } from '../../../operator/controllers/contract-desired.ts';
+
+const key = (uid: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'crossgate.dev/v1alpha1',
+  kind: 'ApiKey',
+  metadata: { name: 'gate', namespace: 'mule-prod', uid },
+  spec: { apiInstanceRef: { name: 'flights', namespace: 'max-prod' }, tier: 'gold', ...spec },
+}) as unknown as ApiKey;
+const allowed = { ok: true, reason: 'Allowed', message: '', instanceNamespace: 'max-prod', crossOrganization: true, consumer: { spec: { domain: 'mule' } } } as unknown as Access;
+const notShared = { ...allowed, ok: false, reason: 'NotShared', message: 'ApiInstance "flights" is not shared with organization "mule"' } as Access;
+const tier = (approval: 'automatic' | 'manual') => ({ spec: { approval } }) as unknown as SlaTier;
+const now = new Date('2026-01-01T00:00:00Z');
+const contractFor = (k: ApiKey, approval: 'automatic' | 'manual' = 'automatic', decision?: Contract['spec']['decision']) => {
+  const c = desiredContract(k, allowed, tier(approval));
+  return { ...c, metadata: { ...c.metadata, namespace: 'max-prod' }, spec: { ...c.spec, ...(decision ? { decision } : {}) } } as Contract;
+};
+const hashes = () => ({ current: 'a'.repeat(64), generation: 1 });
+const state = (c: Contract, k: ApiKey | undefined, access = allowed) => desiredContractState(c, k, () => access, hashes, now);
+
+test('approved, with the number of key hashes the gateway honours', () => {
+  const k = key('u1');
+  assert.deepEqual(state(contractFor(k), k), { state: 'Approved', reason: 'DecisionApproved', message: 'approved; 1 key(s) honoured by the gateway', activeKeys: 1 });
+});
+
+test('pending: tells the owner how to decide, with the command', () => {
+  const k = key('u1');
+  const s = state(contractFor(k, 'manual'), k);
+  assert.equal(s.state, 'Pending');
+  assert.equal(s.reason, 'DecisionPending');
+  assert.equal(s.message, `waiting for the owner: set spec.decision to Approved or Rejected (kubectl patch contract mule-prod.gate -n max-prod --type=merge -p '{"spec":{"decision":"Approved"}}')`);
+});
+
+test('suspended while the share is gone; a rejected Contract stays rejected', () => {
+  const k = key('u1');
+  assert.deepEqual(state(contractFor(k), k, notShared), { state: 'Suspended', reason: 'NotShared', message: 'ApiInstance "flights" is not shared with organization "mule"', activeKeys: 0 });
+  assert.equal(state(contractFor(k, 'manual', 'Rejected'), k, notShared).state, 'Rejected');
+});
+
+test('approved but the key is revoked: the key says why it is not honoured', () => {
+  const k = key('u1', { revoked: true });
+  assert.deepEqual(state(contractFor(k), k), { state: 'Approved', reason: 'RevokedByConsumer', message: 'the key was revoked (spec.revoked)', activeKeys: 0 });
+});
+
+test('closing: the key no longer exists, or was deleted and made again under its name', () => {
+  const c = contractFor(key('u1'));
+  assert.deepEqual(state(c, undefined), {
+    state: 'Approved',
+    reason: 'ApiKeyNotFound',
+    message: 'ApiKey "gate" no longer exists in namespace "mule-prod"; this Contract is being closed',
+    activeKeys: 0,
+  });
+  assert.deepEqual(state(c, key('u2')), {
+    state: 'Approved',
+    reason: 'ApiKeyNotFound',
+    message: 'ApiKey "gate" was deleted and made again in namespace "mule-prod"; this Contract is being closed',
+    activeKeys: 0,
+  });
+});
