@@ -275,6 +275,23 @@ test("the chart's RBAC, applied for real: each ServiceAccount may do what config
   assert.deepEqual(wrong, [], `${checks.length} checks`);
 });
 
+test("each container's heap cap follows its memory limit (heapPercent), glibc keeps 2 arenas, and both can be turned off", async () => {
+  const envOf = (objects: Obj[], component: string) => {
+    const c = one(objects, 'Deployment', `${release}-${component}`)['spec'].template.spec.containers[0];
+    return Object.fromEntries((c.env ?? []).map((e: { name: string; value: string }) => [e.name, e.value]));
+  };
+  const { objects } = await template();
+  for (const component of ['operator', 'webhook', 'gateway']) {
+    assert.equal(envOf(objects, component)['NODE_OPTIONS'], '--max-old-space-size-percentage=50', component);
+    assert.equal(envOf(objects, component)['MALLOC_ARENA_MAX'], '2', component);
+  }
+  const off = (await template({ 'operator.heapPercent': 0, mallocArenaMax: 0 })).objects;
+  assert.equal(envOf(off, 'operator')['NODE_OPTIONS'], undefined);
+  assert.equal(envOf(off, 'operator')['MALLOC_ARENA_MAX'], undefined);
+  assert.equal(envOf(off, 'webhook')['NODE_OPTIONS'], '--max-old-space-size-percentage=50', 'per component');
+  await assert.rejects(template({ 'operator.heapPercent': 95 }), /heapPercent.*(less than or equal to 90|maximum)/s);
+});
+
 test('the Dockerfile passes hadolint', async () => {
   const r = await run(join(ROOT, 'hack', 'hadolint.sh'), [join(ROOT, 'Dockerfile')]).catch((e: { stdout?: string; stderr?: string; message: string }) => {
     throw new Error(`hadolint: ${e.stdout || ''}${e.stderr || e.message}`);

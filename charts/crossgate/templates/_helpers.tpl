@@ -67,6 +67,21 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 {{- end -}}
 
+{{/* (list . $componentValues) : Node's memory settings. V8 otherwise takes
+the whole memory limit as heap and, allowed that much, collects lazily: the
+heap cap, a share of the limit, is what bounds the RSS (docs/performance.md). */}}
+{{- define "crossgate.nodeMemoryEnv" -}}
+{{- $ctx := index . 0 -}}{{- $c := index . 1 -}}
+{{- if $c.heapPercent }}
+- name: NODE_OPTIONS
+  value: {{ printf "--max-old-space-size-percentage=%d" ($c.heapPercent | int) | quote }}
+{{- end }}
+{{- if $ctx.Values.mallocArenaMax }}
+- name: MALLOC_ARENA_MAX
+  value: {{ $ctx.Values.mallocArenaMax | int | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* (list . $componentValues) : scheduling and pull secrets */}}
 {{- define "crossgate.podScheduling" -}}
 {{- $ctx := index . 0 -}}{{- $c := index . 1 -}}
