@@ -52,10 +52,9 @@ function jsSpecifier(spec: string): string | undefined {
  */
 export async function toJavaScript(source: string, file: string): Promise<string> {
   await init;
-  // The stripper warns once per process that it is experimental; the build knows.
   let code: string;
   try {
-    code = withoutExperimentalWarning(() => stripTypeScriptTypes(source, { mode: 'strip' }));
+    code = stripTypeScriptTypes(source, { mode: 'strip' });
   } catch (err) {
     throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -79,20 +78,6 @@ export async function toJavaScript(source: string, file: string): Promise<string
     at = imp.e;
   }
   return out + code.slice(at);
-}
-
-function withoutExperimentalWarning<T>(fn: () => T): T {
-  const emit = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    const text = typeof warning === 'string' ? warning : warning.message;
-    if (/stripTypeScriptTypes/.test(text)) return;
-    (emit as (...a: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return fn();
-  } finally {
-    process.emitWarning = emit;
-  }
 }
 
 /**

@@ -136,7 +136,7 @@ interface Memory {
   rssBytes: number;
   heapUsedBytes: number;
   heapTotalBytes: number;
-  /** Heap used right after a full GC (the heap snapshot's), and RSS then. */
+  /** Heap used right after a full GC forced through the inspector (live-heap.ts), RSS then, and the GC's duration. */
   liveHeapBytes?: number;
   rssAfterGcBytes?: number;
   fullGcMs?: number;

@@ -6,7 +6,7 @@ import type { ApiKey, Contract } from '../../api/v1alpha1/index.ts';
 import type { Access } from '../../model/access.ts';
 import { contractServes, credentialsOf, keyVerdict, type KeyHashes } from './apikey-desired.ts';
 
-export type ContractState = 'Pending' | 'Approved' | 'Rejected' | 'Revoked' | 'Suspended';
+export type ContractState = NonNullable<NonNullable<Contract['status']>['state']>;
 
 export interface DesiredContractState {
   state: ContractState;

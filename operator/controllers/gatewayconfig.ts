@@ -17,7 +17,6 @@ import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, objectPath,
 } from '../resources.ts';
 import type { InformerSpec } from '../lib/controller.ts';
-import { stripManagedFields } from '../lib/informer.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
@@ -63,13 +62,6 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
     // The checksum and generation annotations are all the writer needs: do not hold megabytes of parts in
     // memory, nor have the apiserver send them (every part written came back whole on this watch).
     metadataOnly: true,
-    transform: {
-      name: 'configmap-metadata-only',
-      fn: (obj) => {
-        const { data: _d, binaryData: _b, ...rest } = obj as typeof obj & { data?: unknown; binaryData?: unknown };
-        return stripManagedFields(rest);
-      },
-    },
   };
 }
 

@@ -58,6 +58,10 @@ test('a dynamic import with a computed specifier is refused with the file and th
   );
 });
 
+test('an escaped specifier is refused with the file and the specifier, since it cannot be rewritten in place', async () => {
+  await assert.rejects(toJavaScript("import { a } from './\\u0061.ts';\n", 'api/x.ts'), /^Error: api\/x\.ts: specifier \.\/\\u0061\.ts is escaped; write it plainly$/);
+});
+
 test('a syntax error names the file', async () => {
   await assert.rejects(toJavaScript('enum E { A }\n', 'operator/bad.ts'), (err: Error) => {
     assert.match(err.message, /^operator\/bad\.ts: .*TypeScript enum is not supported in strip-only mode/s);
