@@ -5,9 +5,10 @@
 //   - one Manifest: which parts make up the current config, each with its checksum;
 //   - one Routes part: every ApiInstance served by the gateway, with its
 //     policies in order and its tiers;
-//   - CREDENTIAL_SHARDS credential parts: SHA-256 hashes of API keys → who
-//     may call what, at which tier, when. The shard of a hash is its first
-//     byte modulo the shard count, so one key change rewrites one shard.
+//   - 64 to 256 credential parts (a power of two, more as keys grow):
+//     SHA-256 hashes of API keys → who may call what, at which tier, when.
+//     The shard of a hash is its first byte modulo the shard count, so one
+//     key change rewrites one shard.
 // Every part carries the checksum of its content and the generation it was
 // computed from. Raw keys never appear anywhere in it.
 import { Type, type Static } from '@sinclair/typebox';
@@ -15,7 +16,10 @@ import { StringEnum } from '../v1alpha1/common.ts';
 import { POLICY_TYPES } from '../v1alpha1/policy.ts';
 
 export const GATEWAY_CONFIG_API_VERSION = 'gateway.crossgate.dev/v1';
+/** The fewest credential shards, and the count a config starts with. */
 export const CREDENTIAL_SHARDS = 64;
+/** The most: a hash's shard is its first byte modulo the count. */
+export const MAX_CREDENTIAL_SHARDS = 256;
 
 export const PERIOD_SECONDS = { second: 1, minute: 60, hour: 3600, day: 86400 } as const;
 
@@ -98,7 +102,7 @@ export const CredentialsPart = Type.Object(
     ...PartMeta,
     kind: Type.Literal('Credentials', { description: 'Part kind.' }),
     shard: Type.Integer({ minimum: 0, description: 'Shard number.' }),
-    shards: Type.Integer({ minimum: 1, description: 'Shard count.' }),
+    shards: Type.Integer({ minimum: 1, maximum: MAX_CREDENTIAL_SHARDS, description: 'Shard count.' }),
     entries: Type.Record(Type.String({ pattern: '^[0-9a-f]{64}$' }), Credential, {
       description: 'Lower-case hex SHA-256 of the raw key → credential.',
     }),

@@ -45,11 +45,12 @@ export interface Proc {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** script: relative to ROOT, or absolute. */
-export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, nodeArgs: string[] = []): Proc {
+/** script: relative to ROOT, or absolute. input, when given, is written to the child's stdin, which is then closed. */
+export function startNode(name: string, script: string, env: NodeJS.ProcessEnv, logDir: string, nodeArgs: string[] = [], input?: string): Proc {
   const logFile = join(logDir, `${name}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, resolve(ROOT, script)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (input !== undefined) child.stdin!.end(input);
   children.add(child);
   child.on('exit', () => children.delete(child));
   const waiters = new Set<{ re: RegExp; resolve: (l: string) => void }>();
@@ -241,7 +242,11 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
 
 /** Scrapes a Prometheus text endpoint into name{labels} → value. */
 export async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(url)).text();
+  return parseMetrics(await (await fetch(url)).text());
+}
+
+/** Prometheus text exposition → name{labels} → value. */
+export function parseMetrics(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;

@@ -25,7 +25,7 @@ import { ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA
 import { ROOT, apiserverCpuProfile, apiserverRequests, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';
 import { Tracker } from './tracker.ts';
-import { benchWebhook, type AdmissionFigures } from './webhook.ts';
+import { benchWebhook, type WebhookFigures } from './webhook.ts';
 import { INSPECT_ARGS, liveHeap } from './live-heap.ts';
 import { mb, ms, num, pool, range, sec, summarize, type Summary } from './stats.ts';
 import { randomBytes } from 'node:crypto';
@@ -50,6 +50,7 @@ const { values: flags } = parseArgs({
     'apiserver-profile': { type: 'string', default: '' },
     'heap-snapshot': { type: 'boolean', default: false },
     'operator-node-options': { type: 'string', default: '' },
+    'webhook-node-options': { type: 'string', default: '' },
     sources: { type: 'boolean', default: false },
     label: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
@@ -59,7 +60,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(`usage: node bench/controlplane/run.ts [--keys=1000,10000] [--instances=100] [--memory-instances=1000] [--samples=200]
-  [--baseline=2000] [--baseline-concurrency=4] [--baseline-rounds=3] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--webhook-cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--sources] [--label=before]
+  [--baseline=2000] [--baseline-concurrency=4] [--baseline-rounds=3] [--create-concurrency=32] [--phases=${PHASES.join(',')}] [--cpu-prof] [--webhook-cpu-prof] [--apiserver-profile=SECONDS] [--heap-snapshot] [--operator-node-options="--max-old-space-size=192"] [--webhook-node-options="--trace-gc"] [--sources] [--label=before]
 
   The processes run the JavaScript the image runs (hack/build-dist.ts, built into dist/);
   --sources runs the .ts files instead, through Node's type stripping.`);
@@ -122,7 +123,7 @@ interface ScaleResult {
   };
   latency?: { samples: number; config: Summary; gateway: Summary; failures: number };
   revocation?: { samples: number; config: Summary; gateway: Summary; failures: number };
-  webhook?: { direct: AdmissionFigures[]; apiserver: AdmissionFigures[] };
+  webhook?: WebhookFigures;
   memoryAfterBulk?: Memory;
   memory?: Memory;
   logs: string;
@@ -211,7 +212,10 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
     `--diagnostic-dir=${logDir}`,
     ...String(flags['operator-node-options']).split(' ').filter(Boolean),
   ];
-  const webhookNodeArgs = flags['webhook-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'webhook-cpu-prof')}`] : [];
+  const webhookNodeArgs = [
+    ...(flags['webhook-cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'webhook-cpu-prof')}`] : []),
+    ...String(flags['webhook-node-options']).split(' ').filter(Boolean),
+  ];
   const env = (current = await startEnv({
     logDir, log, operatorNodeArgs: nodeArgs, webhookNodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0, ...(DIST ? { distDir: DIST } : {}),
   }));
@@ -239,7 +243,7 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
       if (phases.has('latency')) result.latency = lat.figures;
     }
     if (phases.has('revocation')) result.revocation = await revocation(env, tracker, sampleKeys);
-    if (phases.has('webhook')) result.webhook = await benchWebhook({ admin: env.admin, webhookUrl: env.webhookUrl, instances: INSTANCES, log });
+    if (phases.has('webhook')) result.webhook = await benchWebhook({ admin: env.admin, webhookUrl: env.webhookUrl, instances: INSTANCES, logDir, log });
     if (phases.has('memory')) {
       if (MEMORY_INSTANCES > INSTANCES) {
         await addInstances(env.admin, INSTANCES, MEMORY_INSTANCES, { upstream: upstreamUrl, log });
@@ -581,6 +585,14 @@ function table(results: ScaleResult[]): string {
     if (c === undefined) continue;
     row(`webhook direct, ${c} concurrent: p50 / p99 (req/s)`, 'p99 < 5 ms', (r) => {
       const d = r.webhook?.direct[i];
+      return d ? `${ms(d.latency.p50, 2)} / ${ms(d.latency.p99, 2)} (${num(d.rps)})` : '–';
+    });
+    row(`webhook's own histogram, ${c} concurrent: 99 % answered within`, '', (r) => {
+      const d = r.webhook?.direct[i]?.server;
+      return d ? ms(d.p99AtMostMs, 1) : '–';
+    });
+    row(`bare node:https floor, ${c} concurrent: p50 / p99 (req/s)`, '', (r) => {
+      const d = r.webhook?.floor?.[i];
       return d ? `${ms(d.latency.p50, 2)} / ${ms(d.latency.p99, 2)} (${num(d.rps)})` : '–';
     });
   }

@@ -4,7 +4,7 @@
 // so the writer rewrites only what changed (one shard per key change).
 import type { ApiInstance, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import {
-  CREDENTIAL_SHARDS, GATEWAY_CONFIG_API_VERSION, PERIOD_SECONDS, manifestName, routesName, shardName,
+  CREDENTIAL_SHARDS, GATEWAY_CONFIG_API_VERSION, MAX_CREDENTIAL_SHARDS, PERIOD_SECONDS, manifestName, routesName, shardName,
   type Credential, type CredentialsPart, type Manifest, type Route, type RoutesPart,
 } from '../../api/gateway/v1.ts';
 import { canonicalJson, checksumOf, sha256Hex, shardOf } from '../../api/gateway/checksum.ts';
@@ -35,6 +35,13 @@ export interface RenderedPart {
   name: string;
   kind: 'Routes' | 'Credentials';
   checksum: string;
+  /**
+   * What the writer records on the object to tell later whether it must be
+   * rewritten: the checksum, and for a shard also the shard count (an empty
+   * shard has the same checksum at every count, but must be rewritten to say
+   * the new count).
+   */
+  stamp: string;
   /** The part object to write (JSON), with its generation. */
   body: RoutesPart | CredentialsPart;
 }
@@ -47,10 +54,39 @@ export interface Rendered {
   parts: RenderedPart[];
 }
 
-/** The previous config as found: manifest generation and each part's checksum and generation. */
+/** The previous config as found: manifest generation and each part's stamp (RenderedPart) and generation. */
 export interface PreviousConfig {
   generation: number;
-  parts: Map<string, { checksum: string; generation: number }>;
+  parts: Map<string, { stamp: string; generation: number }>;
+}
+
+interface Shard {
+  entries: Record<string, Credential>;
+  owners: Map<string, string>;
+  /** Each entry's `"hash":{…}` in canonical JSON, so a checksum does not re-serialise the shard. */
+  fragments: Map<string, string>;
+  checksum: string | undefined;
+}
+
+const emptyShard = (): Shard => ({ entries: {}, owners: new Map(), fragments: new Map(), checksum: undefined });
+
+/** Keys a shard holds on average before the shard count doubles. */
+export const KEYS_PER_SHARD = 256;
+
+/**
+ * How many credential shards `entries` keys need, given the count in use.
+ * A key change rewrites its shard, so shards must stay small as keys grow
+ * (a write's size is what etcd keeps until compaction and what the gateway
+ * re-parses): the count doubles once shards average KEYS_PER_SHARD keys, up
+ * to 256, and halves only once the halved count would be half full, so a
+ * count near a threshold does not flap. Every change of count rewrites every
+ * shard once.
+ */
+export function credentialShardsFor(entries: number, current: number, keysPerShard = KEYS_PER_SHARD): number {
+  let shards = Math.min(MAX_CREDENTIAL_SHARDS, Math.max(CREDENTIAL_SHARDS, current));
+  while (shards < MAX_CREDENTIAL_SHARDS && entries > shards * keysPerShard) shards *= 2;
+  while (shards > CREDENTIAL_SHARDS && entries < (shards / 4) * keysPerShard) shards /= 2;
+  return shards;
 }
 
 /**
@@ -60,20 +96,33 @@ export interface PreviousConfig {
  * the whole index. Pure bookkeeping, no I/O.
  */
 export class CredentialIndex {
-  #shards = Array.from({ length: CREDENTIAL_SHARDS }, () => ({
-    entries: {} as Record<string, Credential>,
-    owners: new Map<string, string>(),
-    /** Each entry's `"hash":{…}` in canonical JSON, so a checksum does not re-serialise the shard. */
-    fragments: new Map<string, string>(),
-    checksum: undefined as string | undefined,
-  }));
+  #shards: Shard[];
   #byOwner = new Map<string, { fragments: string[]; entries: Array<[string, Credential]> }>();
 
+  constructor(shards = CREDENTIAL_SHARDS) {
+    if (!Number.isInteger(shards) || shards < 1 || shards > MAX_CREDENTIAL_SHARDS) throw new RangeError(`shard count must be an integer from 1 to ${MAX_CREDENTIAL_SHARDS}, got ${shards}`);
+    this.#shards = Array.from({ length: shards }, emptyShard);
+  }
+
   /** An index of plain entries (each hash its own owner; a later duplicate wins, as in an object). */
-  static from(credentials: Iterable<[string, Credential]>): CredentialIndex {
-    const index = new CredentialIndex();
+  static from(credentials: Iterable<[string, Credential]>, shards = CREDENTIAL_SHARDS): CredentialIndex {
+    const index = new CredentialIndex(shards);
     for (const entry of credentials) index.set(entry[0], [entry]);
     return index;
+  }
+
+  get shardCount(): number {
+    return this.#shards.length;
+  }
+
+  /** Spreads every entry over `shards` shards (every shard's checksum is recomputed on the next render). */
+  reshard(shards: number): void {
+    if (shards === this.#shards.length) return;
+    const owners = [...this.#byOwner];
+    const fresh = new CredentialIndex(shards);
+    this.#shards = fresh.#shards;
+    this.#byOwner = fresh.#byOwner;
+    for (const [owner, { entries }] of owners) this.set(owner, entries);
   }
 
   /** Replaces the entries of `owner`; returns whether anything changed. */
@@ -85,7 +134,7 @@ export class CredentialIndex {
     if (before && before.fragments.length === fragments.length && before.fragments.every((f, i) => f === fragments[i])) return false;
     if (before) this.#remove(owner, before.entries);
     entries.forEach(([hash, cred], i) => {
-      const shard = this.#shards[shardOf(hash, CREDENTIAL_SHARDS)]!;
+      const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
       shard.entries[hash] = cred;
       shard.owners.set(hash, owner);
       shard.fragments.set(hash, fragments[i]!);
@@ -105,7 +154,7 @@ export class CredentialIndex {
 
   #remove(owner: string, entries: Array<[string, Credential]>): void {
     for (const [hash] of entries) {
-      const shard = this.#shards[shardOf(hash, CREDENTIAL_SHARDS)]!;
+      const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
       if (shard.owners.get(hash) !== owner) continue; // another owner holds that hash now
       delete shard.entries[hash];
       shard.owners.delete(hash);
@@ -158,29 +207,32 @@ export function render(
   const { routes: routeList, checksum: routesChecksum } = Array.isArray(routes) ? renderRoutes(routes) : routes;
   const index = credentials instanceof CredentialIndex ? credentials : CredentialIndex.from(credentials);
 
-  const candidates: Array<{ name: string; kind: 'Routes' | 'Credentials'; checksum: string; make: (generation: number) => RoutesPart | CredentialsPart }> = [];
+  const candidates: Array<{ name: string; kind: 'Routes' | 'Credentials'; checksum: string; stamp: string; make: (generation: number) => RoutesPart | CredentialsPart }> = [];
   candidates.push({
     name: routesName(gateway),
     kind: 'Routes',
     checksum: routesChecksum,
+    stamp: routesChecksum,
     make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Routes', gateway, generation, checksum: routesChecksum, routes: routeList }),
   });
-  for (let shard = 0; shard < CREDENTIAL_SHARDS; shard++) {
+  const shards = index.shardCount;
+  for (let shard = 0; shard < shards; shard++) {
     const { entries, checksum } = index.shard(shard);
     candidates.push({
       name: shardName(gateway, shard),
       kind: 'Credentials',
       checksum,
-      make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Credentials', gateway, generation, checksum, shard, shards: CREDENTIAL_SHARDS, entries }),
+      stamp: `${checksum} shards=${shards}`,
+      make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Credentials', gateway, generation, checksum, shard, shards, entries }),
     });
   }
 
-  const isChanged = (c: { name: string; checksum: string }) => previous?.parts.get(c.name)?.checksum !== c.checksum;
+  const isChanged = (c: { name: string; stamp: string }) => previous?.parts.get(c.name)?.stamp !== c.stamp;
   const anyChange = !previous || candidates.some(isChanged) || previous.parts.size !== candidates.length;
   const generation = anyChange ? (previous?.generation ?? 0) + 1 : previous!.generation;
   const parts: RenderedPart[] = candidates.map((c) => {
     const gen = isChanged(c) ? generation : previous!.parts.get(c.name)!.generation;
-    return { name: c.name, kind: c.kind, checksum: c.checksum, body: c.make(gen) };
+    return { name: c.name, kind: c.kind, checksum: c.checksum, stamp: c.stamp, body: c.make(gen) };
   });
   return {
     manifest: {

@@ -3,11 +3,13 @@
 // content changed — parts first, the manifest last, so a gateway never sees a
 // manifest that names a part it cannot read yet. The index is kept between
 // reconciles and only the ApiKeys an event touched are recomputed (see below):
-// a render costs O(changed keys + routes), not O(all keys).
+// a render costs O(changed keys + routes), not O(all keys). The number of
+// credential shards follows the number of keys (credentialShardsFor); after a
+// change of count the parts the manifest no longer lists are deleted.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
 import type { KubernetesObject } from '../lib/keys.ts';
-import { isAlreadyExists } from '../lib/kube.ts';
+import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
 import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_GATEWAY, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
@@ -20,12 +22,13 @@ import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { CredentialIndex, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes } from './gatewayconfig-render.ts';
+import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes } from './gatewayconfig-render.ts';
 import { policiesFor, policyConfigErrors } from './policy-desired.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
 
-export const ANNOTATION_CHECKSUM = 'crossgate.dev/checksum';
+/** A part's stamp (RenderedPart.stamp): whether the object must be rewritten. */
+export const ANNOTATION_STAMP = 'crossgate.dev/part-stamp';
 export const ANNOTATION_GENERATION = 'crossgate.dev/generation';
 /** Kubernetes refuses objects over 1 MiB; stay well below with room for metadata. */
 export const MAX_PART_BYTES = 900 * 1024;
@@ -59,7 +62,7 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
     kind: 'ConfigMap',
     namespace,
     labelSelector: LABEL_GATEWAY,
-    // The checksum and generation annotations are all the writer needs: do not hold megabytes of parts in
+    // The stamp and generation annotations are all the writer needs: do not hold megabytes of parts in
     // memory, nor have the apiserver send them (every part written came back whole on this watch).
     metadataOnly: true,
   };
@@ -214,16 +217,23 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       // rendering against the cache alone would rewrite those parts and reuse a generation number.
       const cached = previousConfig(gateway);
       const previous = state.written && (!cached || state.written.generation >= cached.generation) ? state.written : cached;
+      const shards = credentialShardsFor(state.index.size, state.index.shardCount);
+      if (shards !== state.index.shardCount) {
+        ctx.log.info({ gateway, credentials: state.index.size, from: state.index.shardCount, to: shards }, 'credential shard count changed; every shard is rewritten');
+        state.index.reshard(shards);
+      }
       const out = render(gateway, routes.rendered, state.index, previous);
-      for (const part of out.changed) await write(part.name, gateway, part.checksum, part.body.generation, part.body);
+      for (const part of out.changed) await write(part.name, gateway, part.stamp, part.body.generation, part.body);
       if (!previous || previous.generation !== out.manifest.generation) {
         await write(manifestName(gateway), gateway, `manifest-${out.manifest.generation}`, out.manifest.generation, out.manifest);
-        state.written = { generation: out.manifest.generation, parts: new Map(out.parts.map((p) => [p.name, { checksum: p.checksum, generation: p.body.generation }])) };
+        state.written = { generation: out.manifest.generation, parts: new Map(out.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
         ctx.log.info(
-          { gateway, generation: out.manifest.generation, routes: routeIds.size, credentials: state.index.size, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
+          { gateway, generation: out.manifest.generation, routes: routeIds.size, credentials: state.index.size, shards, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
           'gateway config written',
         );
       }
+      // The manifest in place lists exactly out.parts, so any other part of this gateway is unused.
+      await deleteUnlisted(gateway, new Set(out.parts.map((p) => p.name)));
       const nextDeadline = Math.min(state.nextDeadline - t.getTime() + 100, state.fullPassAt + FULL_PASS_MS - t.getTime());
       if (nextDeadline > 0) return { requeueAfterMs: nextDeadline };
     },
@@ -244,16 +254,30 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   function previousConfig(gateway: string): PreviousConfig | undefined {
     const manifest = configMaps.get(`${ns}/${manifestName(gateway)}`);
     if (!manifest) return undefined;
-    const parts = new Map<string, { checksum: string; generation: number }>();
+    const parts: PreviousConfig['parts'] = new Map();
     for (const cm of configMaps.list()) {
       const a = cm.metadata?.annotations ?? {};
       if (cm.metadata?.labels?.[LABEL_GATEWAY] !== gateway || cm.metadata?.name === manifestName(gateway)) continue;
-      if (a[ANNOTATION_CHECKSUM]) parts.set(cm.metadata!.name!, { checksum: a[ANNOTATION_CHECKSUM], generation: Number(a[ANNOTATION_GENERATION] ?? 0) });
+      if (a[ANNOTATION_STAMP]) parts.set(cm.metadata!.name!, { stamp: a[ANNOTATION_STAMP], generation: Number(a[ANNOTATION_GENERATION] ?? 0) });
     }
     return { generation: Number(manifest.metadata?.annotations?.[ANNOTATION_GENERATION] ?? 0), parts };
   }
 
-  async function write(name: string, gateway: string, checksum: string, generation: number, body: unknown): Promise<void> {
+  /** Deletes this gateway's parts (written by crossgate) that the manifest does not list: shards left from a larger count. */
+  async function deleteUnlisted(gateway: string, listed: ReadonlySet<string>): Promise<void> {
+    for (const cm of configMaps.list()) {
+      const m = cm.metadata;
+      if (!m?.name || m.namespace !== ns || m.labels?.[LABEL_GATEWAY] !== gateway || m.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) continue;
+      if (m.name === manifestName(gateway) || listed.has(m.name)) continue;
+      try {
+        await deps.http.request('DELETE', objectPath(CONFIGMAPS, ns, m.name));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  async function write(name: string, gateway: string, stamp: string, generation: number, body: unknown): Promise<void> {
     const json = JSON.stringify(body);
     if (Buffer.byteLength(json) > MAX_PART_BYTES) {
       throw new Error(`gateway config part ${name} is ${Buffer.byteLength(json)} bytes, over the ${MAX_PART_BYTES}-byte budget`);
@@ -265,7 +289,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         name,
         namespace: ns,
         labels: { [LABEL_GATEWAY]: gateway, [LABEL_MANAGED_BY]: MANAGED_BY },
-        annotations: { [ANNOTATION_CHECKSUM]: checksum, [ANNOTATION_GENERATION]: String(generation) },
+        annotations: { [ANNOTATION_STAMP]: stamp, [ANNOTATION_GENERATION]: String(generation) },
       },
       data: { [PART_DATA_KEY]: json },
     };

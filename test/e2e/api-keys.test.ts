@@ -112,6 +112,38 @@ describe('API keys and contracts', () => {
     }
   });
 
+  test('a gateway part the manifest does not list (a shard of a larger count) is deleted; a ConfigMap crossgate did not write is left alone', async () => {
+    const stray = (name: string, labels: string) => `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+  namespace: crossgate-system
+  labels: {${labels}}
+data:
+  config.json: '{}'
+`;
+    await applyYaml(stray('crossgate-gw-default-keys-200', '"crossgate.dev/gateway": default, "app.kubernetes.io/managed-by": crossgate-operator'));
+    await applyYaml(stray('crossgate-gw-default-notes', '"crossgate.dev/gateway": default'));
+    try {
+      // A key event makes the writer reconcile the gateway.
+      await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: ApiKey
+metadata: {name: shard-cleanup, namespace: ${CONSUMER}}
+spec:
+  apiInstanceRef: {name: flights, namespace: ${OWNER}}
+  tier: trial
+  clientName: Shard cleanup check
+`);
+      await waitFor(async () => (await getJson(['configmap', 'crossgate-gw-default-keys-200', '-n', 'crossgate-system'])) === undefined, { what: 'the unlisted shard deleted' });
+      assert.ok(await getJson(['configmap', 'crossgate-gw-default-notes', '-n', 'crossgate-system']), 'a ConfigMap without the managed-by label stays');
+      const cfg = await readGatewayConfig();
+      assert.ok(!cfg.manifest.parts.some((p) => p.name === 'crossgate-gw-default-keys-200'));
+    } finally {
+      await kubectl(['delete', 'apikey', 'shard-cleanup', '-n', CONSUMER, '--ignore-not-found'], { allowFail: true });
+      await kubectl(['delete', 'configmap', 'crossgate-gw-default-notes', 'crossgate-gw-default-keys-200', '-n', 'crossgate-system', '--ignore-not-found'], { allowFail: true });
+    }
+  });
+
   test('manual approval through the Contract makes the key usable', async () => {
     const hash = hashApiKey(await rawKey('ops-dashboard-apikey'));
     await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { as: 'olga', groups: ['max-airlines:admins'] });

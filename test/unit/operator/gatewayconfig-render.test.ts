@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { render } from '../../../operator/controllers/gatewayconfig-render.ts';
-import { CREDENTIAL_SHARDS, type Credential } from '../../../api/gateway/v1.ts';
-import { checksumOf } from '../../../api/gateway/checksum.ts';
+import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render } from '../../../operator/controllers/gatewayconfig-render.ts';
+import { CREDENTIAL_SHARDS, manifestName, type Credential } from '../../../api/gateway/v1.ts';
+import { checksumOf, shardOf } from '../../../api/gateway/checksum.ts';
+import { ConfigAssembler } from '../../../gateway/config-source/assembler.ts';
+import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
+import { compileRoutes } from '../../../gateway/policies/index.ts';
+import { JwksCache } from '../../../gateway/policies/jwt-validation.ts';
+import { silent } from '../gateway/fixtures.ts';
 import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 
 const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights/v1', upstream: { url: 'http://up:8080' } } } as ApiInstance;
@@ -46,7 +51,7 @@ test('100,000 keys: every part stays far below 1 MiB, and every hash lands in it
 test('one key change rewrites one shard and bumps the manifest generation; no change writes nothing', () => {
   const creds = credentials(1000);
   const first = render('default', [{ instance, policies: [], tiers: [tier] }], creds, undefined);
-  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { checksum: p.checksum, generation: p.body.generation }])) };
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
   const same = render('default', [{ instance, policies: [], tiers: [tier] }], creds, previous);
   assert.equal(same.changed.length, 0);
   assert.equal(same.manifest.generation, first.manifest.generation);
@@ -56,4 +61,89 @@ test('one key change rewrites one shard and bumps the manifest generation; no ch
   assert.equal(more.manifest.generation, first.manifest.generation + 1);
   const untouched = more.parts.find((p) => p.kind === 'Routes')!;
   assert.equal(untouched.body.generation, first.manifest.generation, 'an unchanged part keeps the generation it was written at');
+});
+
+test('the shard count doubles as keys grow, up to 256, and halves only well below the threshold', () => {
+  const cases: Array<[entries: number, current: number, expected: number]> = [
+    [0, 64, 64],
+    [64 * KEYS_PER_SHARD, 64, 64],
+    [64 * KEYS_PER_SHARD + 1, 64, 128],
+    [128 * KEYS_PER_SHARD + 1, 64, 256],
+    [10_000_000, 64, 256],
+    [128 * KEYS_PER_SHARD, 128, 128],
+    [32 * KEYS_PER_SHARD, 128, 128], // half of the halved count: not yet
+    [32 * KEYS_PER_SHARD - 1, 128, 64],
+    [64 * KEYS_PER_SHARD - 1, 256, 128],
+    [0, 256, 64],
+    [50_000, 1000, 256], // an out-of-range count is brought into range first
+  ];
+  for (const [entries, current, expected] of cases) assert.equal(credentialShardsFor(entries, current), expected, `${entries} entries at ${current} shards`);
+  // No flapping: a count chosen for n keys is kept for n keys.
+  for (const n of [0, 10_000, 16_385, 20_000, 32_769, 50_000, 100_000]) {
+    const s = credentialShardsFor(n, CREDENTIAL_SHARDS);
+    assert.equal(credentialShardsFor(n, s), s, `${n} keys`);
+  }
+});
+
+test('resharding keeps every entry, puts each in the shard its hash names, and rewrites every shard, empty ones included', () => {
+  const creds = credentials(600);
+  const index = CredentialIndex.from(creds);
+  const routes = [{ instance, policies: [], tiers: [tier] }];
+  const first = render('default', routes, index, undefined);
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+
+  index.reshard(128);
+  assert.equal(index.shardCount, 128);
+  assert.equal(index.size, 600);
+  const out = render('default', routes, index, previous);
+  const shards = out.parts.filter((p) => p.kind === 'Credentials');
+  assert.equal(shards.length, 128);
+  assert.equal(out.changed.length, 128, 'every shard says the new count, so every shard is written');
+  assert.ok(shards.some((p) => p.body.kind === 'Credentials' && Object.keys(p.body.entries).length === 0), 'the fixture has empty shards (600 keys over 128)');
+  let total = 0;
+  for (const p of shards) {
+    assert.equal(p.body.kind, 'Credentials');
+    if (p.body.kind !== 'Credentials') continue;
+    assert.equal(p.body.shards, 128);
+    assert.equal(p.checksum, checksumOf(p.body.entries));
+    for (const hash of Object.keys(p.body.entries)) assert.equal(shardOf(hash, 128), p.body.shard);
+    total += Object.keys(p.body.entries).length;
+  }
+  assert.equal(total, 600);
+  assert.equal(out.manifest.generation, first.manifest.generation + 1);
+  assert.deepEqual(out.manifest.parts.map((p) => p.name), out.parts.map((p) => p.name));
+
+  // Changes after the reshard land in the new shards.
+  const [hash] = creds[0]!;
+  index.delete(hash);
+  assert.equal(index.size, 599);
+  assert.ok(!(hash in index.shard(shardOf(hash, 128)).entries));
+});
+
+test('a config resharded from 64 to 256 shards loads in the gateway, every key findable', () => {
+  const creds = credentials(500);
+  const index = CredentialIndex.from(creds);
+  const deps = { counters: new MemoryCounterStore({ sweepMs: 0 }), jwks: new JwksCache(), logger: silent() };
+  const a = new ConfigAssembler({ gateway: 'default', compileRoutes: (p) => compileRoutes(p, deps) });
+  const feed = (parts: readonly { name: string; body: unknown }[]) => parts.forEach((p) => a.set(p.name, JSON.stringify(p.body)));
+  const routes = [{ instance, policies: [], tiers: [tier] }];
+  const first = render('default', routes, index, undefined);
+  feed([...first.parts, { name: manifestName('default'), body: first.manifest }]);
+  assert.equal(a.assemble().status, 'loaded');
+  assert.equal(a.current!.credentials.shards, 64);
+
+  index.reshard(256);
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+  const out = render('default', routes, index, previous);
+  feed([...out.changed, { name: manifestName('default'), body: out.manifest }]);
+  assert.equal(a.assemble().status, 'loaded');
+  const c = a.current!;
+  assert.equal(c.credentials.shards, 256);
+  assert.equal(c.credentials.size, 500);
+  for (const [hash, cred] of creds) assert.equal(c.credentials.lookup(hash)?.client, cred.client);
+});
+
+test('a shard count out of range is refused', () => {
+  assert.throws(() => new CredentialIndex(0), /shard count must be an integer from 1 to 256, got 0/);
+  assert.throws(() => new CredentialIndex(257), /from 1 to 256, got 257/);
 });
