@@ -307,19 +307,33 @@ export function cpuDelta(a: Record<string, number>, b: Record<string, number>): 
   return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] ?? NaN) - (a[k] ?? NaN)) * 10) / 10]));
 }
 
-/**
- * Requests the apiserver served so far, by verb and resource ("PATCH apikeys/status"), from its own
- * apiserver_request_total (admin kubeconfig; kubectl get --raw, since KubeHttp expects JSON).
- */
-export async function apiserverRequests(): Promise<Record<string, number>> {
+/** What the apiserver's own metrics say so far (admin kubeconfig; kubectl get --raw, since KubeHttp expects JSON). */
+export interface ApiserverFigures {
+  /** Requests served, by verb and resource ("PATCH apikeys/status"), from apiserver_request_total; dry runs left out. */
+  requests: Record<string, number>;
+  /** Bytes of ConfigMap creates and updates received (apiserver_request_body_size_bytes). */
+  configMapBytesWritten: number;
+  /** Size of etcd's database as the apiserver last saw it (apiserver_storage_size_bytes). */
+  storageBytes: number;
+}
+
+export async function apiserverFigures(): Promise<ApiserverFigures> {
   const text = (await kubectl(['get', '--raw', '/metrics'], { timeoutMs: 30_000 })).stdout;
-  const out: Record<string, number> = {};
+  const out: ApiserverFigures = { requests: {}, configMapBytesWritten: 0, storageBytes: NaN };
+  const labelsOf = (line: string) => Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  const valueOf = (line: string) => Number(line.slice(line.lastIndexOf(' ') + 1));
   for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (labels['dry_run']) continue;
-    const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
-    out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('apiserver_request_total{')) {
+      const labels = labelsOf(line);
+      if (labels['dry_run']) continue;
+      const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
+      out.requests[key] = (out.requests[key] ?? 0) + valueOf(line);
+    } else if (line.startsWith('apiserver_request_body_size_bytes_sum{')) {
+      const labels = labelsOf(line);
+      if (labels['resource'] === 'configmaps' && (labels['verb'] === 'create' || labels['verb'] === 'update')) out.configMapBytesWritten += valueOf(line);
+    } else if (line.startsWith('apiserver_storage_size_bytes{')) {
+      out.storageBytes = Number.isNaN(out.storageBytes) ? valueOf(line) : out.storageBytes + valueOf(line);
+    }
   }
   return out;
 }

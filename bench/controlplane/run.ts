@@ -22,7 +22,7 @@ import { KubeHttp } from '../../operator/lib/kube.ts';
 import { loadKubeConfig } from '../../operator/lib/client-node.ts';
 import { hashApiKey } from '../../api/apikey-format.ts';
 import { ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
-import { ROOT, apiserverCpuProfile, apiserverRequests, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
+import { ROOT, apiserverCpuProfile, apiserverFigures, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';
 import { Tracker } from './tracker.ts';
 import { benchWebhook, type WebhookFigures } from './webhook.ts';
@@ -116,6 +116,10 @@ interface ScaleResult {
     cpuByProcess: Record<string, number>;
     /** Writes per key the apiserver served during the phase, by verb and resource. */
     writesPerKey: Record<string, number>;
+    /** Bytes of gateway-config ConfigMaps (creates and updates) the apiserver received per key. */
+    configMapBytesPerKey: number;
+    /** etcd's database size at the end of the phase (it grows with every revision kept until compaction). */
+    etcdBytes: number;
     complete: boolean;
     /** Counts when the phase ended. */
     progress: { created: number; secrets: number; contractsApproved: number; keysApproved: number; inConfig: number };
@@ -387,7 +391,7 @@ const keyName = (i: number) => `k-${String(i).padStart(6, '0')}`;
 async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: number | undefined): Promise<NonNullable<ScaleResult['bulk']>> {
   const cpu0 = metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const procs0 = cpuSnapshot(env);
-  const requests0 = await apiserverRequests();
+  const api0 = await apiserverFigures();
   const profileFile = join(env.logDir, 'apiserver-bulk.pprof');
   const profiling = APISERVER_PROFILE_S > 0
     ? apiserverCpuProfile(APISERVER_PROFILE_S, profileFile).then(() => log(`kube-apiserver CPU profile of the first ${APISERVER_PROFILE_S} s of bulk: ${profileFile} (go tool pprof -top ${profileFile})`), (err) => log(`warning: ${err.message}`))
@@ -455,10 +459,10 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   const cpu1 = error ? NaN : metricSum(await scrape(env.operatorMetricsUrl), 'process_cpu_seconds_total');
   const cpuByProcess = cpuDelta(procs0, cpuSnapshot(env));
   // Writes the apiserver took per key during the phase (reads and watches left out), the bench's own creates included.
-  const requests1 = await apiserverRequests();
+  const api1 = await apiserverFigures();
   const writesPerKey: Record<string, number> = {};
-  for (const [k, v] of Object.entries(requests1)) {
-    const d = v - (requests0[k] ?? 0);
+  for (const [k, v] of Object.entries(api1.requests)) {
+    const d = v - (api0.requests[k] ?? 0);
     if (/^(POST|PUT|PATCH|DELETE) /.test(k) && d / n >= 0.01) writesPerKey[k] = Math.round((d / n) * 100) / 100;
   }
   const keysPerSecond = complete ? n / totalS : NaN;
@@ -477,12 +481,14 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
     operatorMaxEventLoopLagMs: maxLagS * 1000,
     cpuByProcess,
     writesPerKey,
+    configMapBytesPerKey: (api1.configMapBytesWritten - api0.configMapBytesWritten) / n,
+    etcdBytes: api1.storageBytes,
     complete,
     progress,
     ...(error ? { error } : {}),
   };
   log(`bulk CPU seconds by process: ${JSON.stringify(cpuByProcess)}`);
-  log(`bulk writes per key: ${JSON.stringify(writesPerKey)}`);
+  log(`bulk writes per key: ${JSON.stringify(writesPerKey)}; ConfigMap bytes per key ${out.configMapBytesPerKey.toFixed(0)}; etcd database ${mb(out.etcdBytes)}`);
   log(`bulk: ${n} keys created in ${at.created.toFixed(1)} s; Secrets ${at.secrets.toFixed(1)} s, Contracts approved ${at.contracts.toFixed(1)} s, in config ${at.config.toFixed(1)} s, ApiKeys approved ${at.keys.toFixed(1)} s → ${keysPerSecond.toFixed(1)} keys/s (ratio ${out.ratioToBaseline.toFixed(2)}), operator CPU ${out.operatorCpuSeconds.toFixed(1)} s`);
   return out;
 }
@@ -572,6 +578,8 @@ function table(results: ScaleResult[]): string {
   row('bulk: operator CPU seconds / longest event-loop stall', '', (r) => (r.bulk ? `${num(r.bulk.operatorCpuSeconds, 1)} s / ${ms(r.bulk.operatorMaxEventLoopLagMs)}` : '–'));
   row('bulk: apiserver writes per key (all verbs, all resources)', '', (r) =>
     r.bulk?.writesPerKey ? num(Object.values(r.bulk.writesPerKey).reduce((a, b) => a + b, 0), 1) : '–');
+  row('bulk: gateway-config bytes written per key / etcd database after bulk', '', (r) =>
+    r.bulk?.configMapBytesPerKey !== undefined ? `${num(r.bulk.configMapBytesPerKey / 1024, 1)} KB / ${mb(r.bulk.etcdBytes)}` : '–');
   row('bulk: CPU s of apiserver / etcd / webhook / gateway / bench', '', (r) => {
     const c = r.bulk?.cpuByProcess;
     return c ? ['kube-apiserver', 'etcd', 'webhook', 'gateway', 'bench'].map((k) => num(c[k] ?? NaN, 0)).join(' / ') : '–';

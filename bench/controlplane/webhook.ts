@@ -23,7 +23,7 @@ export interface AdmissionFigures {
    * share of reviews answered within each bucket bound, and the smallest
    * bound within which 99 % were. Only for the webhook, not the floor.
    */
-  server?: { withinMs: Record<string, number>; p99AtMostMs: number };
+  server?: { within: Array<{ ms: number; share: number }>; p99AtMostMs: number };
 }
 
 const LEVELS = [
@@ -84,14 +84,14 @@ function serverView(before: Map<number, number>, after: Map<number, number>): Ad
   const bounds = [...after.keys()].sort((a, b) => a - b);
   const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
   if (total <= 0) return undefined;
-  const withinMs: Record<string, number> = {};
+  const within: Array<{ ms: number; share: number }> = [];
   let p99AtMostMs = Infinity;
   for (const le of bounds) {
     const share = ((after.get(le) ?? 0) - (before.get(le) ?? 0)) / total;
-    if (Number.isFinite(le)) withinMs[String(le * 1000)] = share;
+    if (Number.isFinite(le)) within.push({ ms: le * 1000, share });
     if (share >= 0.99 && p99AtMostMs === Infinity) p99AtMostMs = le * 1000;
   }
-  return { withinMs, p99AtMostMs };
+  return { within, p99AtMostMs };
 }
 
 /**
@@ -137,7 +137,7 @@ export async function benchWebhook(opts: { admin: KubeHttp; webhookUrl: string; 
     for (const l of LEVELS) {
       const d = await direct(opts.webhookUrl, ca, opts.instances, l, opts.webhookUrl.replace(/\/validate$/, '/metrics'));
       figures.direct.push(d);
-      const inside = d.server ? `; inside the webhook ${Object.entries(d.server.withinMs).slice(0, 4).map(([b, f]) => `${(f * 100).toFixed(1)} % ≤ ${b} ms`).join(', ')}` : '';
+      const inside = d.server ? `; inside the webhook ${d.server.within.slice(0, 4).map((w) => `${(w.share * 100).toFixed(1)} % ≤ ${w.ms} ms`).join(', ')}` : '';
       opts.log(`webhook direct   c=${l.concurrency}: p50 ${d.latency.p50.toFixed(2)} ms, p99 ${d.latency.p99.toFixed(2)} ms, ${d.rps.toFixed(0)} req/s${d.denied ? `, ${d.denied} denied` : ''}${inside}`);
       const f = await direct(floorUrl, ca, opts.instances, l);
       figures.floor.push(f);
