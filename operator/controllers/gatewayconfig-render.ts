@@ -115,14 +115,19 @@ export class CredentialIndex {
     return this.#shards.length;
   }
 
-  /** Spreads every entry over `shards` shards (every shard's checksum is recomputed on the next render). */
+  /** Spreads every entry over `shards` shards, keeping its fragment (every shard's checksum is recomputed on the next render). */
   reshard(shards: number): void {
     if (shards === this.#shards.length) return;
-    const owners = [...this.#byOwner];
-    const fresh = new CredentialIndex(shards);
-    this.#shards = fresh.#shards;
-    this.#byOwner = fresh.#byOwner;
-    for (const [owner, { entries }] of owners) this.set(owner, entries);
+    const before = this.#shards;
+    this.#shards = new CredentialIndex(shards).#shards;
+    for (const old of before) {
+      for (const [hash, owner] of old.owners) {
+        const shard = this.#shards[shardOf(hash, shards)]!;
+        shard.entries[hash] = old.entries[hash]!;
+        shard.owners.set(hash, owner);
+        shard.fragments.set(hash, old.fragments.get(hash)!);
+      }
+    }
   }
 
   /** Replaces the entries of `owner`; returns whether anything changed. */
