@@ -48,6 +48,9 @@ export interface EventHandlers<T extends KubernetesObject> {
 
 export type RestartReason = 'stream-end' | 'silence' | 'gone' | 'error' | 'list-error' | 'relist';
 
+/** Objects re-delivered by a resync between two turns of the event loop. */
+export const RESYNC_CHUNK = 1000;
+
 export interface InformerOptions<T extends KubernetesObject> {
   client: ListWatchClient;
   resource: ResourceRef;
@@ -262,7 +265,7 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     this.#started = true;
     this.#loop = this.#run();
     if (this.#resyncMs > 0) {
-      this.#resyncTimer = setInterval(() => this.resync(), this.#resyncMs);
+      this.#resyncTimer = setInterval(() => void this.resync(), this.#resyncMs);
       this.#resyncTimer.unref();
     }
     if (this.#relistMs > 0) {
@@ -282,10 +285,22 @@ export class Informer<T extends KubernetesObject = KubernetesObject> {
     await this.#loop;
   }
 
-  /** Re-deliver every cached object to onUpdate(obj, obj). */
-  resync(): void {
+  /**
+   * Re-deliver every cached object to onUpdate(obj, obj), RESYNC_CHUNK at a
+   * time with a turn of the event loop between chunks: at 50,000 cached
+   * objects one synchronous pass held the loop for over a second. Each
+   * object is read from the cache when its turn comes, so one deleted or
+   * replaced meanwhile is not re-delivered as it was.
+   */
+  async resync(): Promise<void> {
     if (!this.#synced || this.#stopped) return;
-    for (const obj of this.#store.values()) this.#emitUpdate(obj, obj);
+    let n = 0;
+    for (const key of [...this.#store.keys()]) {
+      if (this.#stopped) return;
+      const obj = this.#store.get(key);
+      if (obj) this.#emitUpdate(obj, obj);
+      if (++n % RESYNC_CHUNK === 0) await new Promise((r) => setImmediate(r));
+    }
   }
 
   /** End the current watch and list again (periodic relist; tests). */

@@ -5,7 +5,7 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { Informer, type InformerOptions, type RestartReason } from '../../../operator/lib/informer.ts';
+import { Informer, RESYNC_CHUNK, type InformerOptions, type RestartReason } from '../../../operator/lib/informer.ts';
 import { KubeHttp } from '../../../operator/lib/kube.ts';
 import { FakeApiServer } from './fake-apiserver.ts';
 import { eventually, recorder, delay } from './helpers.ts';
@@ -234,6 +234,24 @@ describe('Informer', () => {
     await eventually(() => rec.events.filter((e) => e.type === 'update').length >= 2, 'two resyncs');
     const up = rec.events.find((e) => e.type === 'update')!;
     assert.equal(up.rv, up.oldRv, 'resync passes the same object as old and new');
+  });
+
+  test('a resync of many objects yields to the event loop between chunks and delivers each object once', async () => {
+    const total = RESYNC_CHUNK * 2 + 500;
+    for (let i = 0; i < total; i++) server.upsert(widget(`w${i}`));
+    const inf = make({ pageSize: 1000 });
+    let updates = 0;
+    const seen = new Set<string>();
+    inf.addHandler({ onUpdate: (_old, obj) => { updates++; seen.add(obj.metadata!.name!); } });
+    inf.start();
+    await inf.waitForSync();
+    const done = inf.resync();
+    assert.equal(updates, RESYNC_CHUNK, 'the first chunk is delivered before resync() returns');
+    const between = await new Promise<number>((r) => setImmediate(() => r(updates)));
+    assert.ok(between < total, `another task ran before the resync ended (${between} of ${total} delivered)`);
+    await done;
+    assert.equal(updates, total);
+    assert.equal(seen.size, total);
   });
 
   test('periodic relist re-reads the server', async () => {
