@@ -74,8 +74,10 @@ async function serverBuckets(metricsUrl: string, agent: Agent): Promise<Map<numb
   const out = new Map<number, number>();
   for (const [k, v] of parseMetrics(await res.body.text())) {
     if (!k.startsWith(`${SERVER_HISTOGRAM}{`) || !k.includes('kind="ApiKey"') || !k.includes('operation="CREATE"')) continue;
-    const le = /le="([^"]+)"/.exec(k)?.[1];
-    if (le) out.set(le === '+Inf' ? Infinity : Number(le), (out.get(le === '+Inf' ? Infinity : Number(le)) ?? 0) + v);
+    const text = /le="([^"]+)"/.exec(k)?.[1];
+    if (!text) continue;
+    const le = text === '+Inf' ? Infinity : Number(text);
+    out.set(le, (out.get(le) ?? 0) + v);
   }
   return out;
 }

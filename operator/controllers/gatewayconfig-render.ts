@@ -82,10 +82,10 @@ export const KEYS_PER_SHARD = 256;
  * count near a threshold does not flap. Every change of count rewrites every
  * shard once.
  */
-export function credentialShardsFor(entries: number, current: number, keysPerShard = KEYS_PER_SHARD): number {
+export function credentialShardsFor(entries: number, current: number): number {
   let shards = Math.min(MAX_CREDENTIAL_SHARDS, Math.max(CREDENTIAL_SHARDS, current));
-  while (shards < MAX_CREDENTIAL_SHARDS && entries > shards * keysPerShard) shards *= 2;
-  while (shards > CREDENTIAL_SHARDS && entries < (shards / 4) * keysPerShard) shards /= 2;
+  while (shards < MAX_CREDENTIAL_SHARDS && entries > shards * KEYS_PER_SHARD) shards *= 2;
+  while (shards > CREDENTIAL_SHARDS && entries < (shards / 4) * KEYS_PER_SHARD) shards /= 2;
   return shards;
 }
 
