@@ -78,6 +78,8 @@ export interface CompiledRoute {
   policies: readonly PolicyHandler[];
   cors: CompiledCors | undefined;
   tiers: ReadonlyMap<string, CompiledTier>;
+  /** Set when the route is held closed: every request on it is answered 503, none falls through to another route. */
+  withheld: { reason: string; message: string } | undefined;
   /** The raw route, for /configz. */
   source: Route;
 }

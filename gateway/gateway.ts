@@ -86,7 +86,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       metrics.configReloads.labels('loaded').inc();
       metrics.configGeneration.set(cfg.generation);
       metrics.credentials.set(cfg.credentials.size);
-      upstreams.retain(new Set(cfg.routes.routes.map((r) => r.upstream.origin)));
+      upstreams.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin)));
     },
     onPending: (_reason, invalid) => metrics.configReloads.labels(invalid ? 'refused' : 'pending').inc(),
   });

@@ -50,5 +50,11 @@ export const refusals = {
   noConfig: (): Refusal => ({ status: 503, slug: 'not-ready', title: 'Service Unavailable', detail: 'The gateway has not loaded a configuration yet.', headers: { 'retry-after': '1' } }),
   upstreamTimeout: (ms: number): Refusal => ({ status: 504, slug: 'upstream-timeout', title: 'Gateway Timeout', detail: `The upstream did not answer within ${ms} ms.` }),
   upstreamUnavailable: (): Refusal => ({ status: 502, slug: 'upstream-unavailable', title: 'Bad Gateway', detail: 'The upstream could not be reached.' }),
+  withheld: (): Refusal => ({
+    status: 503,
+    slug: 'route-withheld',
+    title: 'Service Unavailable',
+    detail: 'This API is held closed by its configuration; its owner sees why on the ApiInstance.',
+  }),
   internal: (): Refusal => ({ status: 500, slug: 'internal', title: 'Internal Server Error', detail: 'The gateway failed to handle the request.' }),
 };

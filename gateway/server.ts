@@ -108,6 +108,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
     if (hasDotSegments(path)) return refuse(refusals.badPath());
     route = cfg.routes.router.match(hostOf(req.headers.host), path);
     if (!route) return refuse(refusals.notFound());
+    if (route.withheld) return refuse(refusals.withheld());
     const r = route;
     const c = (ctx = newContext({
       method,

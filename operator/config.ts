@@ -1,5 +1,6 @@
 // Operator settings from the environment (the chart sets them; tests too).
 // Parsed once at start-up with clear errors, never read ad hoc elsewhere.
+import { platformSettingsFromEnv, type PlatformSettings } from '../api/platform.ts';
 export interface OperatorConfig {
   /** Namespace the operator runs in: its Lease lives here. */
   namespace: string;
@@ -22,6 +23,8 @@ export interface OperatorConfig {
   alertIntervalMs: number;
   /** How often ApiInstance status.analytics is refreshed from the gateway. */
   analyticsIntervalMs: number;
+  /** Platform settings shared with the webhook and the gateway (api/platform.ts). */
+  platform: PlatformSettings;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0): number {
@@ -62,5 +65,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     gatewayAdminUrls: (env['CROSSGATE_GATEWAY_ADMIN_URLS'] ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     alertIntervalMs: int(env, 'CROSSGATE_ALERT_INTERVAL_MS', 15_000, 1000),
     analyticsIntervalMs: int(env, 'CROSSGATE_ANALYTICS_INTERVAL_MS', 30_000, 1000),
+    platform: platformSettingsFromEnv(env),
   };
 }

@@ -66,6 +66,15 @@ export const Route = Type.Object(
     ),
     policies: Type.Array(PolicyEntry, { description: 'Policies in enforcement order.' }),
     tiers: Type.Array(Tier, { description: 'SLA tiers of the route.' }),
+    withheld: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.String({ description: 'CamelCase reason, as on the ApiInstance\'s Ready condition.' }),
+          message: Type.String({ description: 'Why the route is withheld (no secrets: never the upstream URL).' }),
+        },
+        { additionalProperties: false, description: 'Present when the route is held closed: the gateway answers 503 on it and never lets its requests fall through to another route.' },
+      ),
+    ),
   },
   { additionalProperties: false, description: 'One ApiInstance as the gateway serves it.' },
 );

@@ -1,42 +1,50 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  AGE_COLUMN, Conditions, DnsLabel, KindSchema, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
+  AGE_COLUMN, Conditions, DnsLabel, HostnamePattern, KindSchema, PathPrefix, StringEnum, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
 } from './common.ts';
 
 export const ApiInstanceSpec = Type.Object(
   {
     assetRef: NamespacedRef('The Asset this instance implements; namespace defaults to the organization\'s home namespace.'),
-    basePath: Type.String({
-      description: 'Path prefix the gateway serves the API at, e.g. /flights/v1. Starts with "/", no trailing slash (except "/").',
-      minLength: 1,
-      maxLength: 256,
-      pattern: '^/([A-Za-z0-9._~!$&\'()*+,;=:@%-]+(/[A-Za-z0-9._~!$&\'()*+,;=:@%-]+)*)?$',
-    }),
+    basePath: PathPrefix('Path prefix the gateway serves the API at, e.g. /flights/v1: "/" or segments of letters, digits and - . _ ~ ! & * + , = : @, no trailing slash. On the shared host it must lie inside a path prefix of the organization (Organization spec.routes.pathPrefixes).'),
     hostnames: Type.Optional(
-      Type.Array(
-        Type.String({
-          description: 'A hostname (lowercase, RFC 1123), optionally with a leading "*." wildcard.',
-          maxLength: 253,
-          pattern: '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
-        }),
-        { description: 'Hostnames the API answers on; empty means any host.', maxItems: 16, 'x-kubernetes-list-type': 'set' },
-      ),
+      Type.Array(HostnamePattern('A hostname (lowercase, RFC 1123), optionally with a leading "*." wildcard; it must lie inside the organization\'s spec.routes.hostnames.'), {
+        description: 'Hostnames the API answers on; empty means the gateway\'s shared host, where spec.basePath must lie inside the organization\'s path prefixes.',
+        maxItems: 16,
+        'x-kubernetes-list-type': 'set',
+      }),
     ),
     upstream: Type.Object(
       {
-        url: Type.String({
-          description: 'Base URL of the implementation, http or https, e.g. http://flights.max-airlines.svc:8080.',
-          maxLength: 2048,
-          'x-kubernetes-validations': [
-            { rule: "self.startsWith('http://') || self.startsWith('https://')", message: 'upstream.url must be an http:// or https:// URL' },
-            { rule: "isURL(self)", message: 'upstream.url must be a valid URL' },
-          ],
-        }),
+        url: Type.Optional(
+          Type.String({
+            description:
+              'Base URL of an external implementation, http or https, e.g. https://flights.max-airlines.example. Its host must be allowed by the Organization (spec.upstreams.allowedHosts), or be a Service of the organization\'s own namespaces (name.namespace.svc[.cluster.local]). No credentials, no loopback, link-local or unspecified address.',
+            maxLength: 2048,
+            'x-kubernetes-validations': [
+              { rule: "self.startsWith('http://') || self.startsWith('https://')", message: 'upstream.url must be an http:// or https:// URL' },
+              { rule: 'isURL(self)', message: 'upstream.url must be a valid URL' },
+            ],
+          }),
+        ),
+        backendRef: Type.Optional(
+          Type.Object(
+            {
+              name: DnsLabel('Name of a Service in the ApiInstance\'s own namespace.'),
+              port: Type.Integer({ description: 'Port of the Service.', minimum: 1, maximum: 65535 }),
+              scheme: Type.Optional(StringEnum(['http', 'https'] as const, { description: 'Protocol spoken to the Service. Default http.', default: 'http' })),
+            },
+            { description: 'A Service in the instance\'s own namespace, rendered to its cluster DNS name.' },
+          ),
+        ),
         timeoutSeconds: Type.Optional(
           Type.Integer({ description: 'Timeout of one upstream request in seconds.', minimum: 1, maximum: 300, default: 30 }),
         ),
       },
-      { description: 'Where the gateway forwards requests.' },
+      {
+        description: 'Where the gateway forwards requests: a Service of the same namespace (backendRef) or a URL.',
+        'x-kubernetes-validations': [{ rule: 'has(self.url) != has(self.backendRef)', message: 'upstream needs exactly one of url and backendRef' }],
+      },
     ),
     gateway: Type.Optional(DnsLabel('Name of the gateway that serves this instance.')),
   },

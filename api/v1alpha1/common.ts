@@ -21,6 +21,31 @@ export function DnsLabel(description: string) {
   return Type.String({ description, minLength: 1, maxLength: 63, pattern: DNS_LABEL_PATTERN });
 }
 
+/**
+ * A path prefix as the gateway matches it: "/" or "/"-separated segments of the
+ * characters Gateway API allows in a path, without ";", "$", quotes, parentheses
+ * or "%" (so no encoded form can differ from what is matched), and no "." or ".."
+ * segment. Used by ApiInstance.basePath and Organization route claims.
+ */
+export const PATH_PREFIX_PATTERN = '^/([A-Za-z0-9._~!&*+,=:@-]+(/[A-Za-z0-9._~!&*+,=:@-]+)*)?$';
+
+export function PathPrefix(description: string) {
+  return Type.String({
+    description,
+    minLength: 1,
+    maxLength: 256,
+    pattern: PATH_PREFIX_PATTERN,
+    'x-kubernetes-validations': [{ rule: "!self.matches('/[.][.]?(/|$)')", message: 'a path has no "." or ".." segment' }],
+  });
+}
+
+/** A hostname (lower case, RFC 1123), optionally with a leading "*." wildcard. */
+export const HOSTNAME_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+export function HostnamePattern(description: string) {
+  return Type.String({ description, minLength: 1, maxLength: 253, pattern: HOSTNAME_PATTERN });
+}
+
 /** Name of an object (RFC 1123 subdomain). */
 export function ObjectName(description: string) {
   return Type.String({ description, minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' });

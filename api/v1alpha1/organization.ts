@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  AGE_COLUMN, Conditions, DnsLabel, GroupList, KindSchema, ObservedGeneration, READY_COLUMN, REASON_COLUMN, StringEnum,
+  AGE_COLUMN, Conditions, DnsLabel, HostnamePattern, PathPrefix, GroupList, KindSchema, ObservedGeneration, READY_COLUMN, REASON_COLUMN, StringEnum,
   type KindDefinition,
 } from './common.ts';
 
@@ -16,6 +16,39 @@ export const Environment = Type.Object(
     type: Type.Optional(EnvironmentType),
   },
   { description: 'One environment of the organization, backed by one namespace.' },
+);
+
+export const RouteClaims = Type.Object(
+  {
+    hostnames: Type.Optional(
+      Type.Array(HostnamePattern('A hostname the organization\'s ApiInstances may answer on, exact ("api.max-airlines.example") or a wildcard subdomain ("*.max-airlines.example").'), {
+        description: 'Hostnames assigned to the organization. No two Organizations may claim overlapping hostnames; the gateway\'s own host names are reserved.',
+        maxItems: 32,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+    pathPrefixes: Type.Optional(
+      Type.Array(PathPrefix('A path prefix, e.g. "/flights": the organization may serve it and every path under it.'), {
+        description: 'Path prefixes assigned to the organization on the gateway\'s shared host (ApiInstances without hostnames). No two Organizations may claim prefixes that are equal or one under the other.',
+        maxItems: 32,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  { description: 'Route space assigned to the organization by the platform admins: its ApiInstances must stay inside it.' },
+);
+
+export const UpstreamRules = Type.Object(
+  {
+    allowedHosts: Type.Optional(
+      Type.Array(HostnamePattern('An external host (exact, or a "*." wildcard) the organization\'s upstreams and JWKS URLs may name.'), {
+        description: 'External hosts the organization may forward to. In-cluster Services of its own namespaces are always allowed; loopback, link-local and unspecified addresses never are.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
+  },
+  { description: 'Where the organization\'s gateway routes may send traffic.' },
 );
 
 export const OrganizationSpec = Type.Object(
@@ -43,6 +76,8 @@ export const OrganizationSpec = Type.Object(
     }),
     memberGroups: Type.Optional(GroupList('Groups whose users may read (get, list, watch) crossgate objects in the organization\'s namespaces.')),
     adminGroups: Type.Optional(GroupList('Groups whose users may create, change and delete crossgate objects in the organization\'s namespaces.')),
+    routes: Type.Optional(RouteClaims),
+    upstreams: Type.Optional(UpstreamRules),
   },
   {
     description: 'Desired state of the Organization.',

@@ -39,7 +39,24 @@ export function compileUpstream(route: Route): CompiledUpstream {
   return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), timeoutMs: route.upstream.timeoutMs };
 }
 
+/** A route held closed: it keeps its place in the router and answers 503 (see server.ts). */
+export function withheldRoute(route: Route, withheld: { reason: string; message: string }): CompiledRoute {
+  return {
+    id: route.id,
+    hostnames: route.hostnames,
+    basePath: route.basePath,
+    baseSegments: segments(route.basePath),
+    upstream: { origin: '', basePath: '', timeoutMs: route.upstream.timeoutMs },
+    policies: [],
+    cors: undefined,
+    tiers: new Map(),
+    withheld,
+    source: route,
+  };
+}
+
 export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
+  if (route.withheld) return withheldRoute(route, route.withheld);
   const tiers = new Map<string, CompiledTier>(route.tiers.map((t) => [t.name, compileTier(t)]));
   const ordered = sortPolicies(route.policies);
   for (const p of ordered) {
@@ -86,11 +103,20 @@ export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
       }
     }
   }
-  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, baseSegments: segments(route.basePath), upstream: compileUpstream(route), policies: handlers, cors, tiers, source: route };
+  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, baseSegments: segments(route.basePath), upstream: compileUpstream(route), policies: handlers, cors, tiers, withheld: undefined, source: route };
 }
 
 export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoutes {
-  const routes = part.routes.map((r) => compileRoute(r, deps));
+  // One route that cannot be compiled is held closed; it never costs the others their config.
+  const routes = part.routes.map((r) => {
+    try {
+      return compileRoute(r, deps);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      deps.logger.error({ route: r.id, err: message }, 'route withheld: it cannot be compiled');
+      return withheldRoute(r, { reason: 'InvalidRoute', message });
+    }
+  });
   const router = new Router(routes);
   for (const c of router.conflicts) deps.logger.warn({ conflict: c }, 'route conflict');
   return { checksum: part.checksum, routes, byId: new Map(routes.map((r) => [r.id, r])), router };

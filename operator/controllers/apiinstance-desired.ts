@@ -20,6 +20,7 @@ import type { ApiInstance, Organization } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { ConditionInput } from '../lib/conditions.ts';
+import type { RouteProblem } from '../../model/route-verdict.ts';
 
 export const DEFAULT_GATEWAY = 'default';
 
@@ -242,10 +243,13 @@ export function desiredInstanceStatus(
   conflict: RouteConflict | undefined,
   instance: ApiInstance,
   gatewayUrl?: string,
+  problem?: RouteProblem,
 ): InstanceStatusDecision {
   const gateway = gatewayOf(instance);
   if (!asset.ok) return { gateway, ready: { type: 'Ready', status: 'False', reason: asset.reason, message: asset.message } };
+  if (problem?.action === 'omit') return { gateway, ready: { type: 'Ready', status: 'False', reason: problem.reason, message: problem.message } };
   if (conflict) return { gateway, ready: { type: 'Ready', status: 'False', reason: 'RouteConflict', message: conflictMessage(conflict) } };
+  if (problem) return { gateway, ready: { type: 'Ready', status: 'False', reason: problem.reason, message: problem.message } };
   const endpoint = endpointOf(instance, gatewayUrl);
   return {
     gateway,

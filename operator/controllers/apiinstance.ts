@@ -8,8 +8,11 @@
 import type { Manager, ReconcileContext } from '../lib/controller.ts';
 import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
-import type { ApiInstance, Asset } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, ASSETS, ORGANIZATIONS } from '../resources.ts';
+import type { ApiInstance, Asset, Policy } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES } from '../resources.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../api/platform.ts';
+import { routeVerdict } from '../../model/route-verdict.ts';
+import { policiesFor } from './policy-desired.ts';
 import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './organization.ts';
 import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
@@ -24,10 +27,14 @@ export interface ApiInstanceOptions {
    * Without it the endpoint is "http://<first hostname or *><basePath>".
    */
   gatewayUrl?: string | ((gateway: string) => string | undefined);
+  /** Platform settings the route verdict reads (allowed loopback upstreams, reserved hostnames). */
+  settings?: PlatformSettings;
 }
 
 export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInstanceOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
+  const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
+  const settings = deps.settings ?? NO_PLATFORM_SETTINGS;
   const snapshot = snapshotReader(mgr);
   const urlOf = (gateway: string) => (typeof deps.gatewayUrl === 'function' ? deps.gatewayUrl(gateway) : deps.gatewayUrl);
   const all = () => instances.list().map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
@@ -49,15 +56,27 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
         },
         predicate: generationOrMetadataChanged,
       },
-      // Home namespaces and environments decide where Assets are looked up.
+      // Home namespaces and environments decide where Assets are looked up; route claims and allowed hosts decide the route.
       { resource: ORGANIZATIONS, map: () => all(), predicate: generationOrMetadataChanged },
+      { resource: NAMESPACES, map: () => all(), predicate: generationOrMetadataChanged },
+      // A Policy's config decides whether the route is held closed.
+      {
+        resource: POLICIES,
+        map: (o) => {
+          const p = o as Policy;
+          return instances.list().filter((i) => i.metadata.namespace === p.metadata?.namespace).map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+        },
+        predicate: generationOrMetadataChanged,
+      },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const instance = instances.get(key);
       if (!instance || instance.metadata.deletionTimestamp) return;
-      const asset = resolveAsset(snapshot(), instance);
+      const snap = snapshot();
+      const asset = resolveAsset(snap, instance);
       const conflict = routeConflictOf(instance, instances.list());
-      const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)));
+      const problem = routeVerdict({ snapshot: snap, instance, policies: policiesFor(instance, policies.list()), settings });
+      const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)), problem);
       const generation = instance.metadata.generation ?? 0;
       const current = deps.status.current(instance);
       const previous: Condition[] = (current?.conditions ?? []) as Condition[];

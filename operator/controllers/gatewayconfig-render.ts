@@ -9,21 +9,30 @@ import {
 } from '../../api/gateway/v1.ts';
 import { canonicalJson, checksumOf, sha256Hex, shardOf } from '../../api/gateway/checksum.ts';
 import { gatewayOf, instanceId, routeConflicts } from './apiinstance-desired.ts';
+import { upstreamUrlOf } from '../../model/upstream.ts';
 
 export interface RouteInput {
   instance: ApiInstance;
   /** Already in enforcement order. */
   policies: Policy[];
   tiers: SlaTier[];
+  /** Set when the route is held closed (model/route-verdict.ts): emitted without upstream, policies or tiers. */
+  withheld?: { reason: string; message: string };
 }
 
-export function routeOf({ instance, policies, tiers }: RouteInput): Route {
+export function routeOf({ instance, policies, tiers, withheld }: RouteInput): Route {
   const ns = instance.metadata.namespace!;
+  const timeoutMs = (instance.spec.upstream.timeoutSeconds ?? 30) * 1000;
+  const id = `${ns}/${instance.metadata.name}`;
+  const hostnames = [...(instance.spec.hostnames ?? [])].sort();
+  if (withheld) {
+    return { id, hostnames, basePath: instance.spec.basePath, upstream: { url: '', timeoutMs }, policies: [], tiers: [], withheld: { reason: withheld.reason, message: withheld.message } };
+  }
   return {
-    id: `${ns}/${instance.metadata.name}`,
-    hostnames: [...(instance.spec.hostnames ?? [])].sort(),
+    id,
+    hostnames,
     basePath: instance.spec.basePath,
-    upstream: { url: instance.spec.upstream.url, timeoutMs: (instance.spec.upstream.timeoutSeconds ?? 30) * 1000 },
+    upstream: { url: upstreamUrlOf(instance), timeoutMs },
     policies: policies.map((p) => ({ name: `${ns}/${p.metadata.name}`, type: p.spec.type, order: p.spec.order ?? 100, config: (p.spec.config ?? {}) as Record<string, unknown> })),
     tiers: [...tiers]
       .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))

@@ -22,8 +22,10 @@ import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes } from './gatewayconfig-render.ts';
-import { policiesFor, policyConfigErrors } from './policy-desired.ts';
+import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
+import { policiesFor } from './policy-desired.ts';
+import { routeVerdict } from '../../model/route-verdict.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../api/platform.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
 
@@ -68,8 +70,9 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
   };
 }
 
-export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gatewayNamespace: string; now?: () => Date }): void {
+export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gatewayNamespace: string; now?: () => Date; settings?: PlatformSettings }): void {
   const ns = deps.gatewayNamespace;
+  const settings = deps.settings ?? NO_PLATFORM_SETTINGS;
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
@@ -126,6 +129,10 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   for (const resource of [ORGANIZATIONS, ORGTRUSTS, NAMESPACES]) {
     mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: (a, b) => { if (changed(a, b)) markAll(); }, onDelete: markAll });
   }
+  // Route verdicts read Organizations (route claims, allowed upstream hosts) and namespace ownership.
+  for (const resource of [ORGANIZATIONS, NAMESPACES]) {
+    mgr.informer(resource).addHandler({ onAdd: () => routesVersion++, onUpdate: (a, b) => { if (changed(a, b)) routesVersion++; }, onDelete: () => routesVersion++ });
+  }
 
   mgr.addController({
     name: 'gatewayconfig',
@@ -136,8 +143,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     })),
     reconcile: async (gateway: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const t = now();
-      // Fail closed: a route whose policies include an invalid config is not served
-      // at all, rather than served without (say) its api-key policy.
+      // Each route's verdict (model/route-verdict.ts): served, held closed (503), or not emitted.
       let routes = routesCache.get(gateway);
       if (routes?.version !== routesVersion) {
         const allPolicies = policies.list();
@@ -148,16 +154,19 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
           if (list) list.push(tier);
           else tiersByInstance.set(id, [tier]);
         }
-        const inputs = routableInstances(instances.list(), gateway).flatMap((instance) => {
+        const snap = snapshot();
+        const inputs = routableInstances(instances.list(), gateway).flatMap((instance): RouteInput[] => {
+          const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
           const applied = policiesFor(instance, allPolicies);
-          const broken = applied.filter((p) => policyConfigErrors(p).length > 0);
-          if (broken.length > 0) {
-            ctx.log.warn({ instance: `${instance.metadata.namespace}/${instance.metadata.name}`, policies: broken.map((p) => p.metadata.name) }, 'route withheld: invalid policy config');
-            return [];
-          }
-          return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(`${instance.metadata.namespace}/${instance.metadata.name}`) ?? []) }];
+          const problem = routeVerdict({ snapshot: snap, instance, policies: applied, settings });
+          if (problem) ctx.log.warn({ instance: id, reason: problem.reason, action: problem.action }, problem.action === 'omit' ? 'route not served' : 'route withheld');
+          if (problem?.action === 'omit') return [];
+          if (problem) return [{ instance, policies: [], tiers: [], withheld: problem }];
+          return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(id) ?? []) }];
         });
-        routes = { version: routesVersion, ids: new Set(inputs.map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`)), rendered: renderRoutes(inputs) };
+        // Keys reach only the routes that are served (not those held closed).
+        const served = inputs.filter((r) => !r.withheld).map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`);
+        routes = { version: routesVersion, ids: new Set(served), rendered: renderRoutes(inputs) };
         routesCache.set(gateway, routes);
       }
       const routeIds = routes.ids;

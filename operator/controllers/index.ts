@@ -13,6 +13,7 @@ import { registerGatewayConfigController } from './gatewayconfig.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
 import { GatewayStats } from './gateway-stats.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
 
 export interface ControllerDeps extends Deps {
   workers: number;
@@ -24,6 +25,8 @@ export interface ControllerDeps extends Deps {
   gatewayAdminUrls: string[];
   alertIntervalMs: number;
   analyticsIntervalMs: number;
+  /** Platform settings (api/platform.ts) shared with the webhook and the gateway. */
+  settings: PlatformSettings;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {

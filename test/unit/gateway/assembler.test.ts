@@ -138,17 +138,22 @@ describe('ConfigAssembler', () => {
     assert.match((a.assemble() as { reason: string }).reason, /not JSON/);
   });
 
-  test('a policy config that fails its schema refuses the routes (fail closed), the old config stays', () => {
+  test('a policy config that fails its schema holds only its own route closed (fail closed there); the other routes of the generation load', () => {
     const a = assembler();
     const g1 = renderParts(input(1, {}));
     feed(a, g1);
     a.assemble();
-    const bad: ConfigInput = { ...input(2, {}), routes: [route('ns/flights', { policies: [policy('rate-limit', { limits: [] })] })] };
+    const bad: ConfigInput = { ...input(2, {}), routes: [route('ns/flights', { policies: [policy('rate-limit', { limits: [] })] }), route('ns/hotels', { basePath: '/hotels' })] };
     feed(a, renderParts(bad, g1));
     const r = a.assemble();
-    assert.equal(r.status, 'pending');
-    assert.match((r as { reason: string }).reason, /route ns\/flights: policy ns\/rate-limit-\d+ \(rate-limit\): \/spec\/config\/limits: must NOT have fewer than 1 items/);
-    assert.equal(a.current!.generation, 1);
+    assert.equal(r.status, 'loaded');
+    assert.equal(a.current!.generation, 2);
+    const flights = a.current!.routes.byId.get('ns/flights')!;
+    assert.equal(flights.withheld?.reason, 'InvalidRoute');
+    assert.match(flights.withheld!.message, /route ns\/flights: policy ns\/rate-limit-\d+ \(rate-limit\): \/spec\/config\/limits: must NOT have fewer than 1 items/);
+    assert.equal(flights.policies.length, 0, 'a withheld route runs nothing and forwards nowhere');
+    assert.equal(a.current!.routes.router.match(undefined, '/flights/x')?.id, 'ns/flights', 'the withheld route keeps its place: its requests do not fall through');
+    assert.equal(a.current!.routes.byId.get('ns/hotels')!.withheld, undefined);
   });
 
   test('a key hash in the wrong shard is refused', () => {

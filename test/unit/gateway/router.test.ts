@@ -14,6 +14,7 @@ function r(id: string, basePath: string, hostnames: string[] = []): CompiledRout
     policies: [],
     cors: undefined,
     tiers: new Map(),
+    withheld: undefined,
     source: undefined as never,
   };
 }
