@@ -12,7 +12,6 @@
 //     problem+json on it, so its requests never fall through to another route
 //     (a shorter prefix, a catch-all) without the policies it declared.
 import type { ApiInstance, Policy } from '../api/v1alpha1/index.ts';
-import type { PlatformSettings } from '../api/platform.ts';
 import type { Snapshot } from './snapshot.ts';
 import { validatePolicyConfig } from '../api/policies.ts';
 
@@ -25,11 +24,11 @@ export interface RouteProblem {
 }
 
 export interface RouteVerdictInput {
+  /** Includes the platform settings (snapshot.platform). */
   snapshot: Snapshot;
   instance: ApiInstance;
   /** The policies applied to the instance, in enforcement order. */
   policies: readonly Policy[];
-  settings: PlatformSettings;
 }
 
 export type RouteCheck = (input: RouteVerdictInput) => RouteProblem | undefined;

@@ -3,6 +3,7 @@
 // one from plain lists with snapshotFrom().
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../api/v1alpha1/index.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 
 export interface NamespaceView {
   name: string;
@@ -24,6 +25,8 @@ export interface Snapshot {
    * the operator's own (the webhook does not see objects there, see registration.ts).
    */
   readonly reservedNamespaces: ReadonlySet<string>;
+  /** Platform settings (api/platform.ts): allowed loopback upstreams, reserved gateway hostnames. */
+  readonly platform: PlatformSettings;
 }
 
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -36,6 +39,7 @@ export interface SnapshotLists {
   apiInstances?: readonly ApiInstance[];
   assetShares?: readonly AssetShare[];
   reservedNamespaces?: Iterable<string>;
+  platform?: PlatformSettings;
 }
 
 type Namespaced = { metadata: { namespace?: string } };
@@ -83,6 +87,7 @@ function lazySnapshot(get: {
   apiInstances: Getter<ApiInstance>;
   assetShares: Getter<AssetShare>;
   reservedNamespaces: Iterable<string>;
+  platform: PlatformSettings | undefined;
 }): Snapshot {
   const indexed = <T extends Namespaced>(g: Getter<T>) => {
     let f: ((namespace?: string) => readonly T[]) | undefined;
@@ -110,6 +115,7 @@ function lazySnapshot(get: {
     apiInstances: indexed(get.apiInstances),
     assetShares: indexed(get.assetShares),
     reservedNamespaces: new Set([...SYSTEM_NAMESPACES, ...get.reservedNamespaces]),
+    platform: get.platform ?? NO_PLATFORM_SETTINGS,
   };
 }
 
@@ -123,6 +129,7 @@ export function snapshotFrom(lists: SnapshotLists): Snapshot {
     apiInstances: () => lists.apiInstances ?? [],
     assetShares: () => lists.assetShares ?? [],
     reservedNamespaces: lists.reservedNamespaces ?? [],
+    platform: lists.platform,
   });
 }
 
@@ -164,7 +171,7 @@ export interface SnapshotSource {
  * indexed every ApiInstance and AssetShare each time, the webhook's largest
  * cost per review with 1,000 instances (docs/performance.md).
  */
-export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = []): SnapshotSource {
+export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = [], platform?: PlatformSettings): SnapshotSource {
   const reserved = [...reservedNamespaces];
   const all = Object.values(sources) as ListSource<unknown>[];
   const nsGet = sources.namespaces.get?.bind(sources.namespaces);
@@ -178,6 +185,7 @@ export function informerSnapshotSource(sources: SnapshotSources, reservedNamespa
       apiInstances: () => sources.apiInstances.list(),
       assetShares: () => sources.assetShares.list(),
       reservedNamespaces: reserved,
+      platform,
     });
   const notifies = all.every((s) => typeof s.addHandler === 'function');
   let cached: Snapshot | undefined;

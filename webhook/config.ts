@@ -2,6 +2,7 @@
 // is the variable's name without CROSSGATE_, lower-case, "_" → "-":
 // --webhook-addr=127.0.0.1:9443 sets CROSSGATE_WEBHOOK_ADDR). Parsed once at
 // start-up with clear errors.
+import { platformSettingsFromEnv, type PlatformSettings } from '../api/platform.ts';
 import { isIP } from 'node:net';
 import { DEFAULT_CONFIGURATION_NAME, type ClientConfig } from './registration.ts';
 
@@ -25,6 +26,8 @@ export interface WebhookConfig {
   servingValidityMs: number;
   certCheckIntervalMs: number;
   recheckDeniedAfterMs: number;
+  /** Platform settings shared with the operator and the gateway (api/platform.ts). */
+  platform: PlatformSettings;
   watchSilenceMs: number;
   /** Read tls.crt/tls.key from here (cert-manager) instead of managing the CA and caBundle ourselves. */
   certDir: string | undefined;
@@ -49,6 +52,8 @@ export const ENV = {
   CROSSGATE_WEBHOOK_RECHECK_MS: '300',
   CROSSGATE_WATCH_SILENCE_MS: String(5 * 60_000),
   CROSSGATE_WEBHOOK_CERT_DIR: '(unset: self-managed CA and caBundle)',
+  CROSSGATE_LOOPBACK_UPSTREAMS: '(none: no upstream, JWKS or notify URL may name a loopback address)',
+  CROSSGATE_GATEWAY_HOSTNAMES: '(none reserved besides the claims of other Organizations)',
 } as const;
 
 /** `--webhook-url=https://...` → { CROSSGATE_WEBHOOK_URL: 'https://...' }; `--webhook-register` → 'true'. */
@@ -135,6 +140,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined> = proc
     servingValidityMs: int(e, 'CROSSGATE_WEBHOOK_CERT_VALIDITY_HOURS', 1) * 3600_000,
     certCheckIntervalMs: int(e, 'CROSSGATE_WEBHOOK_CERT_CHECK_MS', 1000),
     recheckDeniedAfterMs: int(e, 'CROSSGATE_WEBHOOK_RECHECK_MS', 0),
+    platform: platformSettingsFromEnv(e),
     watchSilenceMs: int(e, 'CROSSGATE_WATCH_SILENCE_MS', 1000),
     certDir: e['CROSSGATE_WEBHOOK_CERT_DIR'] || undefined,
   };

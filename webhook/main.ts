@@ -70,7 +70,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     assetShares: crossgate<AssetShare & KubernetesObject>('AssetShare', withoutStatus),
   };
   const informers = Object.values(sources) as Informer<KubernetesObject>[];
-  const snapshots = informerSnapshotSource(sources as unknown as SnapshotSources, [cfg.namespace]);
+  const snapshots = informerSnapshotSource(sources as unknown as SnapshotSources, [cfg.namespace], cfg.platform);
 
   const server = createWebhookServer({
     snapshots,

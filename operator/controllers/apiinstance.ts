@@ -10,7 +10,7 @@ import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import type { ApiInstance, Asset, Policy } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES } from '../resources.ts';
-import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../api/platform.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import { policiesFor } from './policy-desired.ts';
 import { snapshotReader } from './snapshot.ts';
@@ -34,8 +34,7 @@ export interface ApiInstanceOptions {
 export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInstanceOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
-  const settings = deps.settings ?? NO_PLATFORM_SETTINGS;
-  const snapshot = snapshotReader(mgr);
+  const snapshot = snapshotReader(mgr, deps.settings);
   const urlOf = (gateway: string) => (typeof deps.gatewayUrl === 'function' ? deps.gatewayUrl(gateway) : deps.gatewayUrl);
   const all = () => instances.list().map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
 
@@ -75,7 +74,7 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const snap = snapshot();
       const asset = resolveAsset(snap, instance);
       const conflict = routeConflictOf(instance, instances.list());
-      const problem = routeVerdict({ snapshot: snap, instance, policies: policiesFor(instance, policies.list()), settings });
+      const problem = routeVerdict({ snapshot: snap, instance, policies: policiesFor(instance, policies.list()) });
       const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)), problem);
       const generation = instance.metadata.generation ?? 0;
       const current = deps.status.current(instance);

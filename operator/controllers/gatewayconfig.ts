@@ -25,7 +25,7 @@ import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } fro
 import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
 import { policiesFor } from './policy-desired.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
-import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../api/platform.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { Deps } from './organization.ts';
 
@@ -72,7 +72,6 @@ export function gatewayConfigMaps(namespace: string): InformerSpec {
 
 export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gatewayNamespace: string; now?: () => Date; settings?: PlatformSettings }): void {
   const ns = deps.gatewayNamespace;
-  const settings = deps.settings ?? NO_PLATFORM_SETTINGS;
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
@@ -80,7 +79,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
   const configMaps = mgr.informer<V1ConfigMap>(gatewayConfigMaps(ns));
-  const snapshot = snapshotReader(mgr);
+  const snapshot = snapshotReader(mgr, deps.settings);
   const now = deps.now ?? (() => new Date());
   // Mapped on every watched event: computed once per change of the instances, not per event.
   let gatewayList: string[] | undefined;
@@ -158,7 +157,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         const inputs = routableInstances(instances.list(), gateway).flatMap((instance): RouteInput[] => {
           const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
           const applied = policiesFor(instance, allPolicies);
-          const problem = routeVerdict({ snapshot: snap, instance, policies: applied, settings });
+          const problem = routeVerdict({ snapshot: snap, instance, policies: applied });
           if (problem) ctx.log.warn({ instance: id, reason: problem.reason, action: problem.action }, problem.action === 'omit' ? 'route not served' : 'route withheld');
           if (problem?.action === 'omit') return [];
           if (problem) return [{ instance, policies: [], tiers: [], withheld: problem }];

@@ -6,9 +6,11 @@ import type { Informer } from '../lib/informer.ts';
 import type { KubernetesObject } from '../lib/keys.ts';
 import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { snapshotFrom, type Snapshot } from '../../model/snapshot.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
 import { APIINSTANCES, ASSETS, ASSETSHARES, NAMESPACES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 
-export function snapshotReader(mgr: Manager): () => Snapshot {
+/** `platform`: the platform settings route verdicts read (api/platform.ts); none when absent (the strictest). */
+export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () => Snapshot {
   const orgs = mgr.informer<Organization & { kind: string }>(ORGANIZATIONS);
   const namespaces = mgr.informer<V1Namespace>(NAMESPACES);
   const trusts = mgr.informer<OrgTrust & { kind: string }>(ORGTRUSTS);
@@ -38,5 +40,6 @@ export function snapshotReader(mgr: Manager): () => Snapshot {
       assets: assets.list(),
       apiInstances: instances.list(),
       assetShares: shares.list(),
+      ...(platform ? { platform } : {}),
     }));
 }
