@@ -206,6 +206,12 @@ export interface ForwardHooks {
   onBrokenResponse(err: unknown): void;
 }
 
+/** Drops an upstream body unread. undici's body reports destroy() as an "aborted" error event: without a listener that is an uncaught exception. */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 function failureRefusal(kind: UpstreamFailure, timeoutMs: number): Refusal {
   if (kind === 'timeout') return refusals.upstreamTimeout(timeoutMs);
   if (kind === 'header') return refusals.invalidHeader();
@@ -241,15 +247,12 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
   };
   upstreams.pool(up.origin).request(opts).then(
     (r) => {
-      if (res.destroyed) {
-        r.body.destroy();
-        return;
-      }
+      if (res.destroyed) return discard(r.body);
       try {
         res.writeHead(r.statusCode, downstreamHeaders(r.headers, ctx));
       } catch (err) {
         // A response header Node refuses (from a policy op or the upstream): this request gets a 502, nothing else is affected.
-        r.body.destroy();
+        discard(r.body);
         hooks.onFailure('header', refusals.invalidHeader(), err);
         return;
       }
