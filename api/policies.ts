@@ -22,13 +22,19 @@ export { RESERVED_HEADERS, isReservedHeader, reservedHeaderReason } from './head
 
 const HeaderName = (description: string) => Type.String({ description, minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_TOKEN_PATTERN });
 const HeaderNames = (description: string, maxItems: number) => Type.Array(HeaderName('A header name.'), { description, maxItems });
+const VISIBLE_ASCII_PATTERN = '^[\\x21-\\x7e]+$';
+/** What each non-header pattern means, for the message a user reads instead of the regular expression. */
+const PATTERN_HINTS: Record<string, string> = {
+  [VISIBLE_ASCII_PATTERN]: 'must be visible ASCII without spaces (U+0021 to U+007E)',
+  '^[A-Z]+$': 'must be an HTTP method in capitals, e.g. GET',
+};
 const Cidr = Type.String({ description: 'An IPv4 or IPv6 address or CIDR block, e.g. 10.0.0.0/8 or 2001:db8::/32.', minLength: 2, maxLength: 64, format: 'cidr' });
 const Window = StringEnum(['second', 'minute', 'hour', 'day'] as const, { description: 'Window length.' });
 
 export const ApiKeyPolicyConfig = Type.Object(
   {
     header: Type.Optional(HeaderName('Request header carrying the key. Default x-api-key.')),
-    queryParameter: Type.Optional(Type.String({ description: 'Query parameter carrying the key, if keys may come in the URL.', minLength: 1, maxLength: 128, pattern: '^[\\x21-\\x7e]+$' })),
+    queryParameter: Type.Optional(Type.String({ description: 'Query parameter carrying the key, if keys may come in the URL.', minLength: 1, maxLength: 128, pattern: VISIBLE_ASCII_PATTERN })),
   },
   { additionalProperties: false, description: 'Client-id enforcement: requests must carry an approved key for this API.' },
 );
@@ -66,7 +72,7 @@ export const IpListPolicyConfig = Type.Object(
 export const CorsPolicyConfig = Type.Object(
   {
     // An origin is echoed in Access-Control-Allow-Origin: visible ASCII without spaces.
-    allowOrigins: Type.Array(Type.String({ description: 'An origin (scheme://host[:port]) or "*".', minLength: 1, maxLength: 512, pattern: '^[\\x21-\\x7e]+$' }), {
+    allowOrigins: Type.Array(Type.String({ description: 'An origin (scheme://host[:port]) or "*".', minLength: 1, maxLength: 512, pattern: VISIBLE_ASCII_PATTERN }), {
       minItems: 1,
       maxItems: 64,
       description: 'Origins allowed to call the API from a browser.',
@@ -168,6 +174,8 @@ function describeConfigError(e: ErrorObject, config: unknown, schema: TSchema): 
     const message = node?.pattern === HEADER_TOKEN_PATTERN ? headerNameProblem(value) : node?.pattern === HEADER_VALUE_PATTERN ? headerValueProblem(lastSegment(e.instancePath), value) : undefined;
     if (message) return { path: e.instancePath, message };
   }
+  const hint = e.keyword === 'pattern' ? PATTERN_HINTS[(e.params as { pattern: string }).pattern] : undefined;
+  if (hint) return { path: e.instancePath, message: hint };
   return describeErrors([e])[0];
 }
 
