@@ -2,19 +2,39 @@
 // answers with the JSON pointer of a bad field), the operator (which renders
 // configs into the gateway config) and the gateway (which enforces them).
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import {
+  HEADER_TOKEN_PATTERN,
+  HEADER_VALUE_PATTERN,
+  MAX_HEADER_ENTRIES,
+  MAX_HEADER_NAME_LENGTH,
+  MAX_HEADER_VALUE_LENGTH,
+  headerNameProblem,
+  headerValueProblem,
+  quoteHeader,
+  reservedHeaderReason,
+} from './headers.ts';
 import { StringEnum } from './v1alpha1/common.ts';
 import type { PolicyType } from './v1alpha1/policy.ts';
 import { compile, describeErrors, type FieldError } from './validation.ts';
 
-const HeaderName = (description: string) => Type.String({ description, minLength: 1, maxLength: 256, pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$" });
+export { RESERVED_HEADERS, isReservedHeader, reservedHeaderReason } from './headers.ts';
+
+const HeaderName = (description: string) => Type.String({ description, minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_TOKEN_PATTERN });
+const HeaderNames = (description: string, maxItems: number) => Type.Array(HeaderName('A header name.'), { description, maxItems });
+const VISIBLE_ASCII_PATTERN = '^[\\x21-\\x7e]+$';
+/** What each non-header pattern means, for the message a user reads instead of the regular expression. */
+const PATTERN_HINTS: Record<string, string> = {
+  [VISIBLE_ASCII_PATTERN]: 'must be visible ASCII without spaces (U+0021 to U+007E)',
+  '^[A-Z]+$': 'must be an HTTP method in capitals, e.g. GET',
+};
 const Cidr = Type.String({ description: 'An IPv4 or IPv6 address or CIDR block, e.g. 10.0.0.0/8 or 2001:db8::/32.', minLength: 2, maxLength: 64, format: 'cidr' });
 const Window = StringEnum(['second', 'minute', 'hour', 'day'] as const, { description: 'Window length.' });
 
 export const ApiKeyPolicyConfig = Type.Object(
   {
     header: Type.Optional(HeaderName('Request header carrying the key. Default x-api-key.')),
-    queryParameter: Type.Optional(Type.String({ description: 'Query parameter carrying the key, if keys may come in the URL.', minLength: 1, maxLength: 128 })),
+    queryParameter: Type.Optional(Type.String({ description: 'Query parameter carrying the key, if keys may come in the URL.', minLength: 1, maxLength: 128, pattern: VISIBLE_ASCII_PATTERN })),
   },
   { additionalProperties: false, description: 'Client-id enforcement: requests must carry an approved key for this API.' },
 );
@@ -23,7 +43,7 @@ export const RateLimitPolicyConfig = Type.Object(
   {
     limits: Type.Array(
       Type.Object(
-        { requests: Type.Integer({ minimum: 1, description: 'Requests per window.' }), period: Window },
+        { requests: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests per window.' }), period: Window },
         { additionalProperties: false, description: 'One window.' },
       ),
       { minItems: 1, maxItems: 4, description: 'Windows, all enforced.' },
@@ -35,7 +55,7 @@ export const RateLimitPolicyConfig = Type.Object(
 
 export const SpikeControlPolicyConfig = Type.Object(
   {
-    maxRequests: Type.Integer({ minimum: 1, description: 'Requests allowed in the short window.' }),
+    maxRequests: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Requests allowed in the short window.' }),
     windowMs: Type.Integer({ minimum: 100, maximum: 60000, description: 'Short window length in milliseconds.' }),
   },
   { additionalProperties: false, description: 'Protects the upstream from bursts: refuses requests beyond maxRequests per windowMs.' },
@@ -51,13 +71,17 @@ export const IpListPolicyConfig = Type.Object(
 
 export const CorsPolicyConfig = Type.Object(
   {
-    allowOrigins: Type.Array(Type.String({ description: 'An origin (scheme://host[:port]) or "*".', minLength: 1, maxLength: 512 }), {
+    // An origin is echoed in Access-Control-Allow-Origin: visible ASCII without spaces.
+    allowOrigins: Type.Array(Type.String({ description: 'An origin (scheme://host[:port]) or "*".', minLength: 1, maxLength: 512, pattern: VISIBLE_ASCII_PATTERN }), {
       minItems: 1,
+      maxItems: 64,
       description: 'Origins allowed to call the API from a browser.',
     }),
-    allowMethods: Type.Optional(Type.Array(Type.String({ description: 'HTTP method.', pattern: '^[A-Z]+$' }), { description: 'Methods allowed. Default GET, HEAD, POST.' })),
-    allowHeaders: Type.Optional(Type.Array(HeaderName('A header name.'), { description: 'Request headers allowed.' })),
-    exposeHeaders: Type.Optional(Type.Array(HeaderName('A header name.'), { description: 'Response headers exposed to the browser.' })),
+    allowMethods: Type.Optional(
+      Type.Array(Type.String({ description: 'HTTP method.', minLength: 1, maxLength: 32, pattern: '^[A-Z]+$' }), { maxItems: 16, description: 'Methods allowed. Default GET, HEAD, POST.' }),
+    ),
+    allowHeaders: Type.Optional(HeaderNames('Request headers allowed.', 64)),
+    exposeHeaders: Type.Optional(HeaderNames('Response headers exposed to the browser.', 64)),
     allowCredentials: Type.Optional(Type.Boolean({ description: 'Whether cookies and credentials may be sent.' })),
     maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'How long a preflight answer may be cached.' })),
   },
@@ -66,8 +90,14 @@ export const CorsPolicyConfig = Type.Object(
 
 const HeaderOps = Type.Object(
   {
-    set: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 4096, description: 'Header value.' }), { description: 'Headers to set (replacing any value).' })),
-    remove: Type.Optional(Type.Array(HeaderName('A header name.'), { description: 'Headers to remove.' })),
+    set: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: MAX_HEADER_VALUE_LENGTH, pattern: HEADER_VALUE_PATTERN, description: 'Header value: visible ASCII, space and tab.' }), {
+        maxProperties: MAX_HEADER_ENTRIES,
+        propertyNames: { minLength: 1, maxLength: MAX_HEADER_NAME_LENGTH, pattern: HEADER_TOKEN_PATTERN },
+        description: 'Headers to set (replacing any value). Not the gateway\'s own, forwarding, framing or hop-by-hop headers.',
+      }),
+    ),
+    remove: Type.Optional(HeaderNames('Headers to remove. Not the gateway\'s own, forwarding, framing or hop-by-hop headers.', MAX_HEADER_ENTRIES)),
   },
   { additionalProperties: false, description: 'Header changes.' },
 );
@@ -82,17 +112,19 @@ export const HeaderInjectionPolicyConfig = Type.Object(
 
 export const JwtValidationPolicyConfig = Type.Object(
   {
-    jwksUrl: Type.String({ description: 'URL of the JSON Web Key Set used to verify signatures.', format: 'uri', pattern: '^https?://' }),
-    issuer: Type.Optional(Type.String({ description: 'Required iss claim.' })),
-    audiences: Type.Optional(Type.Array(Type.String({ description: 'An accepted aud value.' }), { minItems: 1, description: 'Accepted aud values (any).' })),
+    jwksUrl: Type.String({ description: 'URL of the JSON Web Key Set used to verify signatures.', format: 'uri', pattern: '^https?://', maxLength: 2048 }),
+    issuer: Type.Optional(Type.String({ description: 'Required iss claim.', maxLength: 1024 })),
+    audiences: Type.Optional(Type.Array(Type.String({ description: 'An accepted aud value.', maxLength: 1024 }), { minItems: 1, maxItems: 16, description: 'Accepted aud values (any).' })),
     algorithms: Type.Optional(
       Type.Array(StringEnum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const, { description: 'Algorithm.' }), {
         minItems: 1,
+        maxItems: 10,
         description: 'Accepted signature algorithms. Default RS256 and ES256.',
       }),
     ),
     header: Type.Optional(HeaderName('Header carrying "Bearer <token>". Default authorization.')),
     clockToleranceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: 'Allowed clock skew.' })),
+    forwardToken: Type.Optional(Type.Boolean({ description: 'Forward the checked token header upstream. Default false: the upstream never sees the token.', default: false })),
   },
   { additionalProperties: false, description: 'Validates a JWT bearer token against a JWKS.' },
 );
@@ -118,6 +150,59 @@ export type JwtValidationPolicyConfig = Static<typeof JwtValidationPolicyConfig>
 
 const compiled = new Map<string, ValidateFunction>();
 
+function valueAt(root: unknown, pointer: string): unknown {
+  let v = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return v;
+}
+
+const escapePointer = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+const lastSegment = (pointer: string): string => pointer.slice(pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+
+/** One ajv error as a user reads it: header rules say which header and which character, not which regular expression. */
+function describeConfigError(e: ErrorObject, config: unknown, schema: TSchema): FieldError | undefined {
+  if (e.keyword === 'propertyNames') return undefined; // the error inside it (below) names the property
+  const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName;
+  if (propertyName !== undefined) return { path: `${e.instancePath}/${escapePointer(propertyName)}`, message: headerNameProblem(propertyName) ?? e.message ?? 'is invalid' };
+  const value = valueAt(config, e.instancePath);
+  if (typeof value === 'string' && (e.keyword === 'pattern' || e.keyword === 'minLength' || e.keyword === 'maxLength')) {
+    // The schema node that failed: its pattern says whether the string is a header name or value.
+    const node = valueAt(schema, decodeURIComponent(e.schemaPath.slice(1, e.schemaPath.lastIndexOf('/')))) as { pattern?: string } | undefined;
+    const message = node?.pattern === HEADER_TOKEN_PATTERN ? headerNameProblem(value) : node?.pattern === HEADER_VALUE_PATTERN ? headerValueProblem(lastSegment(e.instancePath), value) : undefined;
+    if (message) return { path: e.instancePath, message };
+  }
+  const hint = e.keyword === 'pattern' ? PATTERN_HINTS[(e.params as { pattern: string }).pattern] : undefined;
+  if (hint) return { path: e.instancePath, message: hint };
+  return describeErrors([e])[0];
+}
+
+/** Reserved and duplicate names in one set map / remove list; names that are not tokens were reported by the schema. */
+function headerOpsErrors(config: unknown): FieldError[] {
+  const out: FieldError[] = [];
+  for (const side of ['request', 'response'] as const) {
+    const ops = valueAt(config, `/${side}`) as { set?: unknown; remove?: unknown } | undefined;
+    if (!ops || typeof ops !== 'object') continue;
+    const names: Array<[string, string]> = [];
+    if (ops.set && typeof ops.set === 'object' && !Array.isArray(ops.set)) for (const k of Object.keys(ops.set)) names.push([`/${side}/set/${escapePointer(k)}`, k]);
+    if (Array.isArray(ops.remove)) ops.remove.forEach((k, i) => typeof k === 'string' && names.push([`/${side}/remove/${i}`, k]));
+    const seen = new Map<string, string>();
+    for (const [path, name] of names) {
+      const why = reservedHeaderReason(name);
+      if (why) out.push({ path, message: `header ${quoteHeader(name)} is reserved: ${why}` });
+      const lower = name.toLowerCase();
+      const kind = path.includes('/set/') ? 'set' : 'remove';
+      const first = seen.get(`${kind}:${lower}`);
+      // Names are case-insensitive: two spellings of one header in a map would depend on key order.
+      if (first !== undefined) out.push({ path, message: `header ${quoteHeader(name)} is listed twice in ${side}.${kind} (also as ${quoteHeader(first)}): header names are case-insensitive` });
+      else seen.set(`${kind}:${lower}`, name);
+    }
+  }
+  return out;
+}
+
 /** Errors of a policy config, with JSON pointers from the object root (/spec/config/...). */
 export function validatePolicyConfig(type: string, config: unknown): FieldError[] {
   const schema = POLICY_CONFIG_SCHEMAS[type as PolicyType];
@@ -127,5 +212,16 @@ export function validatePolicyConfig(type: string, config: unknown): FieldError[
     fn = compile(schema);
     compiled.set(type, fn);
   }
-  return fn(config ?? {}) ? [] : describeErrors(fn.errors).map((e) => ({ ...e, path: `/spec/config${e.path === '/' ? '' : e.path}` }));
+  const value = config ?? {};
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  const add = (e: FieldError | undefined) => {
+    // minLength and pattern on one bad name would otherwise repeat the same sentence.
+    if (!e || seen.has(`${e.path}\n${e.message}`)) return;
+    seen.add(`${e.path}\n${e.message}`);
+    errors.push(e);
+  };
+  if (!fn(value)) for (const e of fn.errors ?? []) add(describeConfigError(e, value, schema));
+  if (type === 'header-injection') for (const e of headerOpsErrors(value)) add(e);
+  return errors.map((e) => ({ ...e, path: `/spec/config${e.path === '/' ? '' : e.path}` }));
 }

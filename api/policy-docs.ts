@@ -1,9 +1,26 @@
 // Pure: docs/policies.md from the policy config schemas, so the reference can
 // never drift from what the webhook enforces.
+import { RESERVED_HEADER_PREFIXES, RESERVED_HEADERS } from './headers.ts';
 import { POLICY_CONFIG_SCHEMAS } from './policies.ts';
 import { POLICY_TYPES } from './v1alpha1/policy.ts';
 
-type Node = { type?: string; description?: string; properties?: Record<string, Node>; required?: string[]; items?: Node; enum?: string[]; minimum?: number; maximum?: number; format?: string; default?: unknown; additionalProperties?: Node | boolean };
+type Node = {
+  type?: string;
+  description?: string;
+  properties?: Record<string, Node>;
+  required?: string[];
+  items?: Node;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  maxLength?: number;
+  maxItems?: number;
+  maxProperties?: number;
+  format?: string;
+  default?: unknown;
+  additionalProperties?: Node | boolean;
+  patternProperties?: Record<string, Node>;
+};
 
 function typeOf(n: Node): string {
   if (n.enum) return n.enum.map((v) => `\`${v}\``).join(' \\| ');
@@ -16,7 +33,17 @@ function rows(n: Node, prefix: string, out: string[]): void {
   for (const [name, child] of Object.entries(n.properties ?? {})) {
     const path = `${prefix}${name}`;
     const req = (n.required ?? []).includes(name) ? 'yes' : '';
-    const bounds = [child.minimum !== undefined ? `≥ ${child.minimum}` : '', child.maximum !== undefined ? `≤ ${child.maximum}` : '', child.default !== undefined ? `default ${JSON.stringify(child.default)}` : '']
+    const value = child.patternProperties ? Object.values(child.patternProperties)[0] : undefined;
+    const bounds = [
+      child.minimum !== undefined ? `≥ ${child.minimum}` : '',
+      child.maximum !== undefined ? `≤ ${child.maximum}` : '',
+      child.maxLength !== undefined ? `≤ ${child.maxLength} characters` : '',
+      child.maxItems !== undefined ? `≤ ${child.maxItems} entries` : '',
+      child.items?.maxLength !== undefined ? `each ≤ ${child.items.maxLength} characters` : '',
+      child.maxProperties !== undefined ? `≤ ${child.maxProperties} entries` : '',
+      value?.maxLength !== undefined ? `values ≤ ${value.maxLength} characters` : '',
+      child.default !== undefined ? `default ${JSON.stringify(child.default)}` : '',
+    ]
       .filter(Boolean)
       .join(', ');
     out.push(`| \`${path}\` | ${typeOf(child)} | ${req} | ${(child.description ?? '').replace(/\|/g, '\\|')}${bounds ? ` (${bounds})` : ''} |`);
@@ -36,6 +63,29 @@ export function policyReference(): string {
     'ties by name). `spec.config` is checked at admission against the schema of its type;',
     'a refusal names every bad field by JSON pointer. A route whose policies include an',
     'invalid config (one created before the webhook ran) is not served at all: fail closed.',
+    '',
+    '## Header rules',
+    '',
+    'Every header name a policy writes (header-injection `set` and `remove`, CORS lists, the',
+    'api-key and jwt-validation headers) must be an RFC 9110 token (letters, digits and',
+    "``!#$%&'*+.^_`|~-``, at most 256 characters); every header value visible ASCII, space and",
+    'tab only, at most 4096 characters. A header-injection `set` map and `remove` list hold at',
+    'most 32 entries each, and one header may not be named twice (names are case-insensitive).',
+    'These headers can be neither set nor removed, in any letter case:',
+    `${RESERVED_HEADER_PREFIXES.map((p) => `\`${p}*\``).join(', ')}, ${RESERVED_HEADERS.map((h) => `\`${h}\``).join(', ')}.`,
+    'The gateway sets its own identity (`x-crossgate-client`) and forwarding headers after every',
+    'policy, so no policy can forge them; framing and hop-by-hop headers belong to one connection.',
+    'A refusal names the header and the rule, e.g. `header "x-crossgate-client" is reserved:',
+    'the gateway sets it`, or the first offending character and its position (never the value).',
+    '',
+    'The same rules run in the webhook, in the operator before it renders a route (a route with',
+    'a policy that breaks them is withheld: 503) and in the gateway when it compiles one.',
+    '',
+    'Credentials a policy consumes are not forwarded upstream: the api-key header and query',
+    'parameter never, the jwt-validation token header only when `forwardToken: true`.',
+    '',
+    'Every string and list of every policy type is bounded (the table of each type gives the',
+    'limits); `spec.config` holds at most 16 fields.',
     '',
   ];
   for (const type of POLICY_TYPES) {

@@ -163,7 +163,7 @@ export class GatewayMetrics {
     });
     this.upstreamErrors = new Counter({
       name: 'crossgate_gateway_upstream_errors_total',
-      help: 'Upstream failures, by API instance and kind (timeout, connect, reset).',
+      help: 'Upstream failures, by API instance and kind (timeout, connect, reset, header, protocol).',
       labelNames: ['api', 'kind'],
       registers: [registry],
     });

@@ -50,6 +50,13 @@ export const refusals = {
   noConfig: (): Refusal => ({ status: 503, slug: 'not-ready', title: 'Service Unavailable', detail: 'The gateway has not loaded a configuration yet.', headers: { 'retry-after': '1' } }),
   upstreamTimeout: (ms: number): Refusal => ({ status: 504, slug: 'upstream-timeout', title: 'Gateway Timeout', detail: `The upstream did not answer within ${ms} ms.` }),
   upstreamUnavailable: (): Refusal => ({ status: 502, slug: 'upstream-unavailable', title: 'Bad Gateway', detail: 'The upstream could not be reached.' }),
+  invalidHeader: (): Refusal => ({
+    status: 502,
+    slug: 'invalid-header',
+    title: 'Bad Gateway',
+    detail: 'A header of this exchange is not valid HTTP (set by a policy of this API or by its upstream); the gateway did not send it.',
+  }),
+  upstreamInvalidResponse: (): Refusal => ({ status: 502, slug: 'upstream-invalid-response', title: 'Bad Gateway', detail: "The upstream's response is not valid HTTP." }),
   withheld: (): Refusal => ({
     status: 503,
     slug: 'route-withheld',

@@ -4,29 +4,22 @@
 // undici's headers and body timeouts.
 //
 // Failures before the upstream answered become problems: a timeout → 504,
-// anything else (refused, reset, DNS) → 502. A failure after the response
-// started can only cut the connection.
+// anything else (refused, reset, DNS) → 502. A header that cannot be sent
+// (undici refusing a request header, writeHead refusing a response header,
+// an upstream answer that is not valid HTTP) → 502 for that request only:
+// one route's bad header never takes the process down. A failure after the
+// response started can only cut the connection.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { HOP_BY_HOP_HEADERS } from '../api/headers.ts';
 import type { CompiledRoute } from './compiled.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
 
-/** Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus ones we set ourselves. */
-export const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
 
 /** Request headers the gateway never forwards as received. */
 const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
@@ -143,6 +136,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext,
     out[name] = v;
   }
   if (!hasBody) delete out['content-length'];
+  // Policies first, then the gateway's own headers: no op can overwrite identity or forwarding.
+  applyOps(out, ctx.requestOps);
   const addr = plainAddress(ctx.remoteAddress);
   const xff = src['x-forwarded-for'];
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${addr}` : addr;
@@ -152,7 +147,6 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext,
   const host = (Array.isArray(xfh) ? xfh[0] : xfh) ?? src.host;
   if (host) out['x-forwarded-host'] = host;
   if (ctx.client) out[CLIENT_HEADER] = ctx.client;
-  applyOps(out, ctx.requestOps);
   return out;
 }
 
@@ -185,10 +179,21 @@ export function downstreamHeaders(upstream: Record<string, string | string[] | u
   return out;
 }
 
-export type UpstreamFailure = 'timeout' | 'connect' | 'reset';
+/** `header`: a request or response header could not be sent; `protocol`: the upstream's answer is not valid HTTP. */
+export type UpstreamFailure = 'timeout' | 'connect' | 'reset' | 'header' | 'protocol';
+
+/** Node's codes for a header name or value writeHead/setHeader refuses. */
+const HEADER_ERROR_CODES = new Set(['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE']);
+
+export function isHeaderError(err: unknown): boolean {
+  return HEADER_ERROR_CODES.has((err as { code?: string })?.code ?? '');
+}
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  // undici refuses a request it cannot write (a header name or value with CR/LF, a control character).
+  if (code === 'UND_ERR_INVALID_ARG' || isHeaderError(err)) return 'header';
+  if ((err as { name?: string })?.name === 'HTTPParserError') return 'protocol';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
   return 'reset';
@@ -199,6 +204,19 @@ export interface ForwardHooks {
   onFailure(kind: UpstreamFailure, refusal: Refusal, err: unknown): void;
   /** The response failed after it started (connection cut). */
   onBrokenResponse(err: unknown): void;
+}
+
+/** Drops an upstream body unread. undici's body reports destroy() as an "aborted" error event: without a listener that is an uncaught exception. */
+function discard(body: NodeJS.ReadableStream & { destroy(): void }): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+function failureRefusal(kind: UpstreamFailure, timeoutMs: number): Refusal {
+  if (kind === 'timeout') return refusals.upstreamTimeout(timeoutMs);
+  if (kind === 'header') return refusals.invalidHeader();
+  if (kind === 'protocol') return refusals.upstreamInvalidResponse();
+  return refusals.upstreamUnavailable();
 }
 
 function hasRequestBody(req: IncomingMessage): boolean {
@@ -229,11 +247,15 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
   };
   upstreams.pool(up.origin).request(opts).then(
     (r) => {
-      if (res.destroyed) {
-        r.body.destroy();
+      if (res.destroyed) return discard(r.body);
+      try {
+        res.writeHead(r.statusCode, downstreamHeaders(r.headers, ctx));
+      } catch (err) {
+        // A response header Node refuses (from a policy op or the upstream): this request gets a 502, nothing else is affected.
+        discard(r.body);
+        hooks.onFailure('header', refusals.invalidHeader(), err);
         return;
       }
-      res.writeHead(r.statusCode, downstreamHeaders(r.headers, ctx));
       // pipe() rather than stream.pipeline(): pipeline allocates an AbortController
       // and aborts it (a DOMException) on every completion, which was the top
       // hot spot once the access log was fixed (docs/gateway.md). A client that
@@ -247,7 +269,14 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     (err: unknown) => {
       if (ac.signal.aborted || res.destroyed) return; // the client went away first
       const kind = classifyUpstreamError(err);
-      hooks.onFailure(kind, kind === 'timeout' ? refusals.upstreamTimeout(up.timeoutMs) : refusals.upstreamUnavailable(), err);
+      hooks.onFailure(kind, failureRefusal(kind, up.timeoutMs), err);
     },
-  );
+  ).catch((err: unknown) => {
+    // Whatever else throws while answering must not become an unhandled rejection (the process would exit).
+    if (!res.headersSent) hooks.onFailure('reset', refusals.upstreamUnavailable(), err);
+    else {
+      hooks.onBrokenResponse(err);
+      res.destroy();
+    }
+  });
 }

@@ -21,7 +21,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal } from './policies/cors.ts';
 import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
-import { forward, gatewayResponseHeaders, type Upstreams } from './proxy.ts';
+import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
 
 export interface ConfigHolder {
   readonly current: CompiledConfig | undefined;
@@ -47,6 +47,24 @@ export function hasDotSegments(path: string): boolean {
   return false;
 }
 
+/**
+ * Answers a request whose handling threw (typically a header Node refuses to write: CR/LF, a
+ * control character, a bad name from a policy or a CORS list): a 502 or 500 problem for this
+ * request and an error line, so no single request can take the process down.
+ */
+export function answerFailure(res: ServerResponse, err: unknown, logger: Logger, routeId: string | undefined): void {
+  const header = isHeaderError(err);
+  logger.error({ route: routeId, err: err instanceof Error ? err.message : String(err) }, header ? 'header could not be sent; answered 502' : 'request handling failed; answered 500');
+  if (res.headersSent) return void res.destroy();
+  // Headers half-stored by the failed write must not ride on the problem.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  try {
+    sendProblem(res, header ? refusals.invalidHeader() : refusals.internal());
+  } catch {
+    res.destroy();
+  }
+}
+
 function runPolicies(handlers: readonly PolicyHandler[], from: number, ctx: PolicyContext, preflightOnly: boolean): Outcome | Promise<Outcome> {
   for (let i = from; i < handlers.length; i++) {
     const h = handlers[i]!;
@@ -67,7 +85,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
   const accessLog = opts.accessLog;
   const now = opts.now ?? Date.now;
 
-  return function handle(req: IncomingMessage, res: ServerResponse): void {
+  const handle = function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const cfg = config.current;
     const method = req.method ?? 'GET';
@@ -93,7 +111,12 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
 
     const refuse = (r: Refusal): void => {
       if (route && r.policy) metrics.violation(route.id, r.policy);
-      if (!res.headersSent) sendProblem(res, r, gatewayResponseHeaders(ctx));
+      if (res.headersSent) return;
+      try {
+        sendProblem(res, r, gatewayResponseHeaders(ctx));
+      } catch (err) {
+        answerFailure(res, err, logger, route?.id);
+      }
     };
 
     if (!cfg) return refuse(refusals.noConfig());
@@ -165,8 +188,17 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
     } catch (err) {
       return fail(err);
     }
-    if (outcome instanceof Promise) outcome.then(proceed, fail);
+    if (outcome instanceof Promise) outcome.then(proceed, fail).catch((err: unknown) => answerFailure(res, err, logger, r.id));
     else proceed(outcome);
+  };
+
+  // A synchronous throw in a request listener would be an uncaught exception: the process would exit.
+  return function guarded(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      handle(req, res);
+    } catch (err) {
+      answerFailure(res, err, logger, undefined);
+    }
   };
 }
 

@@ -10,10 +10,10 @@ export const ContractSpec = Type.Object(
     tier: Type.String({ description: 'SlaTier of the contract.', minLength: 1, maxLength: 63 }),
     consumer: Type.Object(
       {
-        organization: Type.String({ description: 'Domain of the consumer organization.' }),
-        namespace: Type.String({ description: 'Namespace of the consumer\'s ApiKey.' }),
-        apiKey: Type.String({ description: 'Name of the consumer\'s ApiKey.' }),
-        clientName: Type.Optional(Type.String({ description: 'Name of the consuming application.' })),
+        organization: Type.String({ description: 'Domain of the consumer organization.', maxLength: 63 }),
+        namespace: Type.String({ description: 'Namespace of the consumer\'s ApiKey.', maxLength: 63 }),
+        apiKey: Type.String({ description: 'Name of the consumer\'s ApiKey.', maxLength: 253 }),
+        clientName: Type.Optional(Type.String({ description: 'Name of the consuming application.', maxLength: 128 })),
       },
       { description: 'Who asked for access. Written by the operator.' },
     ),

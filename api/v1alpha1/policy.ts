@@ -13,22 +13,26 @@ export const POLICY_TYPES = [
 ] as const;
 export type PolicyType = (typeof POLICY_TYPES)[number];
 
+// Kubernetes' own label limits: a key is an optional DNS-subdomain prefix (253) + "/" + a 63-character name; a value at most 63.
+const LabelKey = (description: string) => Type.String({ description, minLength: 1, maxLength: 317 });
+const LabelValue = (description: string) => Type.String({ description, maxLength: 63 });
+
 export const LabelSelector = Type.Object(
   {
     matchLabels: Type.Optional(
-      Type.Record(Type.String(), Type.String({ description: 'Label value.' }), { description: 'Labels an ApiInstance must carry, all of them.' }),
+      Type.Record(Type.String(), LabelValue('Label value.'), { description: 'Labels an ApiInstance must carry, all of them.', maxProperties: 64 }),
     ),
     matchExpressions: Type.Optional(
       Type.Array(
         Type.Object(
           {
-            key: Type.String({ description: 'Label key.' }),
+            key: LabelKey('Label key.'),
             operator: StringEnum(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, { description: 'How the key relates to the values.' }),
-            values: Type.Optional(Type.Array(Type.String({ description: 'A label value.' }), { description: 'Values for In and NotIn.', 'x-kubernetes-list-type': 'atomic' })),
+            values: Type.Optional(Type.Array(LabelValue('A label value.'), { description: 'Values for In and NotIn.', maxItems: 64, 'x-kubernetes-list-type': 'atomic' })),
           },
           { description: 'A label selector requirement.' },
         ),
-        { description: 'Label requirements, all of them.', 'x-kubernetes-list-type': 'atomic' },
+        { description: 'Label requirements, all of them.', maxItems: 32, 'x-kubernetes-list-type': 'atomic' },
       ),
     ),
   },
@@ -46,7 +50,9 @@ export const PolicySpec = Type.Object(
     config: Type.Optional(
       Type.Unsafe<Record<string, unknown>>({
         type: 'object',
-        description: 'Configuration of the policy type; its schema depends on type (see docs/policies.md). Checked at admission.',
+        description: 'Configuration of the policy type; its schema depends on type (see docs/policies.md). Checked at admission, when the operator renders and when the gateway compiles.',
+        // No policy type has more fields; the per-type schema bounds everything inside.
+        maxProperties: 16,
         'x-kubernetes-preserve-unknown-fields': true,
       }),
     ),

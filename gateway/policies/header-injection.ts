@@ -2,30 +2,21 @@
 // request goes upstream, and response headers before the upstream's answer
 // goes back. Response changes apply to upstream responses only: the
 // gateway's own refusals keep their Retry-After, RateLimit and CORS headers.
-// Headers that define the message framing or the connection (Host,
-// Content-Length, Transfer-Encoding, hop-by-hop) cannot be changed; such
-// entries are ignored.
+// Request changes apply before the gateway's own headers are set.
+// Reserved headers (the gateway's own x-crossgate-*, forwarding, framing and
+// hop-by-hop: api/headers.ts) are refused by the config schema, so a route
+// carrying them is withheld before it gets here; compileOps drops them as
+// well so no caller can ever apply them.
 import type { HeaderInjectionPolicyConfig } from '../../api/policies.ts';
+import { isReservedHeader } from '../../api/headers.ts';
 import type { HeaderOps, PolicyContext, PolicyHandler } from './types.ts';
-
-export const PROTECTED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-]);
 
 export function compileOps(ops: { set?: Record<string, string>; remove?: string[] } | undefined): HeaderOps | undefined {
   if (!ops) return undefined;
   const set = Object.entries(ops.set ?? {})
     .map(([k, v]) => [k.toLowerCase(), v] as const)
-    .filter(([k]) => !PROTECTED_HEADERS.has(k));
-  const remove = (ops.remove ?? []).map((h) => h.toLowerCase()).filter((h) => !PROTECTED_HEADERS.has(h));
+    .filter(([k]) => !isReservedHeader(k));
+  const remove = (ops.remove ?? []).map((h) => h.toLowerCase()).filter((h) => !isReservedHeader(h));
   return set.length || remove.length ? { set, remove } : undefined;
 }
 

@@ -8,6 +8,10 @@
 // invalid-token with the reason in detail and in WWW-Authenticate (RFC 6750).
 // A JWKS that cannot be fetched → 503: the gateway cannot decide, and the
 // client's token may well be fine.
+//
+// The checked header is not forwarded upstream unless the policy sets
+// forwardToken: a token meant for the gateway is a credential the upstream
+// (possibly another team's) should not be able to replay.
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { JwtValidationPolicyConfig } from '../../api/policies.ts';
 import type { Refusal } from '../problem.ts';
@@ -103,12 +107,14 @@ export function compileJwtValidation(name: string, cfg: JwtValidationPolicyConfi
   };
   if (cfg.issuer !== undefined) options.issuer = cfg.issuer;
   if (cfg.audiences !== undefined) options.audience = cfg.audiences;
+  const stripToken = cfg.forwardToken !== true;
   const missing = unauthorized('missing-token', `This API requires a bearer token in the ${header} header.`, 'Bearer');
   return {
     type: 'jwt-validation',
     name,
     preflight: false,
     async onRequest(ctx: PolicyContext) {
+      if (stripToken) (ctx.stripHeaders ??= []).push(header);
       const token = bearerToken(headerValue(ctx.headers, header));
       if (!token) return missing;
       try {

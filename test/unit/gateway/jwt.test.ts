@@ -7,6 +7,8 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'j
 import { CredentialIndex } from '../../../gateway/compiled.ts';
 import { JwksCache, bearerToken, compileJwtValidation, describeJwtError } from '../../../gateway/policies/jwt-validation.ts';
 import { newContext, type PolicyContext } from '../../../gateway/policies/types.ts';
+import { upstreamRequestHeaders } from '../../../gateway/proxy.ts';
+import type { IncomingMessage } from 'node:http';
 
 function ctx(authorization?: string, now = Date.now(), header = 'authorization'): PolicyContext {
   return newContext({
@@ -99,6 +101,23 @@ describe('jwt-validation', () => {
     assert.equal(missing?.status, 401);
     assert.equal(missing?.slug, 'missing-token');
     assert.equal(missing?.headers?.['www-authenticate'], 'Bearer');
+  });
+
+  test('the checked token header reaches the upstream only with forwardToken: true', async () => {
+    const jwks = new JwksCache();
+    for (const [forwardToken, header] of [[undefined, 'authorization'], [false, 'authorization'], [true, 'authorization'], [undefined, 'x-token'], [true, 'x-token']] as const) {
+      const p = compileJwtValidation('ns/jwt', { jwksUrl, header, ...(forwardToken === undefined ? {} : { forwardToken }) }, jwks);
+      const value = `Bearer ${await sign(priv, 'rs-1')}`;
+      const c = ctx(value, Date.now(), header);
+      assert.equal(await p.onRequest(c), undefined);
+      const sent = upstreamRequestHeaders({ headers: { [header]: value, accept: '*/*' } } as unknown as IncomingMessage, c, false);
+      assert.equal(sent[header], forwardToken === true ? value : undefined, `${header}, forwardToken ${String(forwardToken)}`);
+      assert.equal(sent.accept, '*/*');
+    }
+    // A refused request is never forwarded, but the header is marked all the same.
+    const refused = ctx('Bearer a.b.c');
+    await compileJwtValidation('ns/jwt', { jwksUrl }, jwks).onRequest(refused);
+    assert.deepEqual(refused.stripHeaders, ['authorization']);
   });
 
   test('algorithms: ES256 accepted by default, refused when only RS256 is allowed', async () => {

@@ -66,6 +66,20 @@ describe('Policy admission', () => {
     assert.deepEqual(check({ type: 'header-injection', config: {} }), denied('spec.config is invalid: /spec/config: must NOT have fewer than 1 properties', 'spec.config'));
   });
 
+  test('a header-injection policy that forges the identity header or erases the forwarding chain is refused, naming the header', () => {
+    assert.deepEqual(
+      check({ type: 'header-injection', config: { request: { set: { 'X-Crossgate-Client': 'victim/app' }, remove: ['x-forwarded-for'] } } }),
+      denied(
+        'spec.config is invalid: /spec/config/request/set/X-Crossgate-Client: header "X-Crossgate-Client" is reserved: the gateway sets it; /spec/config/request/remove/0: header "x-forwarded-for" is reserved: the gateway sets the forwarding headers',
+        'spec.config.request.set.X-Crossgate-Client',
+      ),
+    );
+    assert.deepEqual(
+      check({ type: 'header-injection', config: { response: { set: { 'x-note': 'a\r\nset-cookie: s=1' } } } }),
+      denied('spec.config is invalid: /spec/config/response/set/x-note: header "x-note" has U+000D at position 1 of its value: use visible ASCII, space and tab only', 'spec.config.response.set.x-note'),
+    );
+  });
+
   test('the config of another type is refused for what it is', () => {
     assert.deepEqual(
       check({ type: 'cors', config: { limits: [{ requests: 1, period: 'second' }] } }),
