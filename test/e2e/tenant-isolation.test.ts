@@ -347,9 +347,9 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
   });
 
   test('5. one bad header value or name cannot crash the gateway or break other routes', async () => {
-    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'a\r\nset-cookie: pwned=1' } } }), /spec\.config\.response\.set/);
-    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'caf\u00e9\u0100' } } }), /spec\.config\.response\.set/);
-    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { request: { remove: ['x-a\r\nb'] } }), /spec\.config\.request\.remove/);
+    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'a\r\nset-cookie: pwned=1' } } }), /\/spec\/config\/response\/set\/x-ok/);
+    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'caf\u00e9\u0100' } } }), /\/spec\/config\/response\/set\/x-ok/);
+    await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { request: { remove: ['x-a\r\nb'] } }), /\/spec\/config\/request\/remove\/0/);
     await withoutWebhook(async () => {
       await written(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'a\r\nb', 'x-del': '\u007f' } }, request: { set: { 'x-a\r\nb': '1' } } }));
       await waitForCondition(['apiinstance', 'legit', '-n', R.prod], 'Ready', 'False', { reason: 'InvalidPolicy' });
@@ -365,7 +365,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     for (let i = 0; i < 1300; i++) set[`x-h-${i}`] = 'v'.repeat(900);
     const huge = policyYaml(R.prod, 'huge', 'legit', 'header-injection', { request: { set } });
     assert.ok(huge.length > 1_100_000, `the policy is ${huge.length} bytes`);
-    await refused(huge, /spec\.config\.request\.set/, /32/);
+    await refused(huge, /\/spec\/config\/request\/set: must NOT have more than 32 properties/);
     await withoutWebhook(async () => {
       await written(huge);
       await written(instanceYaml(R.prod, 'creds', { basePath: '/rogue/creds', upstream: `http://user:secret@${rogueUp.hostPort}` }));
