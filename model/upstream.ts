@@ -148,7 +148,7 @@ export function outboundUrlProblem({ snapshot, namespace, url, field, requireHtt
   } catch {
     return `${field} is not a valid URL: write an absolute http:// or https:// URL.`;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${field} must be an http:// or https:// URL, not ${u.protocol.slice(0, 16)}.`;
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${field} must be an http:// or https:// URL, not ${u.protocol.slice(0, -1).slice(0, 16)}.`;
   if (u.username || u.password) {
     return `${field} carries credentials (user:password@): URLs are stored and shown in clear. Remove them and send credentials in a header (a header-injection Policy) instead.`;
   }
