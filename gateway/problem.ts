@@ -50,6 +50,12 @@ export const refusals = {
   noConfig: (): Refusal => ({ status: 503, slug: 'not-ready', title: 'Service Unavailable', detail: 'The gateway has not loaded a configuration yet.', headers: { 'retry-after': '1' } }),
   upstreamTimeout: (ms: number): Refusal => ({ status: 504, slug: 'upstream-timeout', title: 'Gateway Timeout', detail: `The upstream did not answer within ${ms} ms.` }),
   upstreamUnavailable: (): Refusal => ({ status: 502, slug: 'upstream-unavailable', title: 'Bad Gateway', detail: 'The upstream could not be reached.' }),
+  upstreamNotAllowed: (): Refusal => ({
+    status: 502,
+    slug: 'upstream-not-allowed',
+    title: 'Bad Gateway',
+    detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified or the gateway's own. The gateway's log names it.",
+  }),
   withheld: (): Refusal => ({
     status: 503,
     slug: 'route-withheld',

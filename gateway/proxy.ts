@@ -4,11 +4,14 @@
 // undici's headers and body timeouts.
 //
 // Failures before the upstream answered become problems: a timeout → 504,
-// anything else (refused, reset, DNS) → 502. A failure after the response
-// started can only cut the connection.
+// anything else (refused, reset, DNS) → 502, an address the connect guard
+// refuses (connect-guard.ts: loopback, link-local, the gateway's own ports) →
+// 502 upstream-not-allowed. A failure after the response started can only cut
+// the connection.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import type { CompiledRoute } from './compiled.ts';
+import { UPSTREAM_REFUSED, type ConnectGuard } from './connect-guard.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
@@ -40,6 +43,8 @@ export interface UpstreamsOptions {
   keepAliveTimeoutMs?: number;
   /** TCP connect timeout; default 10 s. */
   connectTimeoutMs?: number;
+  /** Checks every resolved address before connecting; without it (unit tests of forwarding only) nothing is checked. */
+  guard?: ConnectGuard;
 }
 
 export class Upstreams {
@@ -56,7 +61,7 @@ export class Upstreams {
       p = new Pool(origin, {
         connections: this.#opts.connections ?? 256,
         keepAliveTimeout: this.#opts.keepAliveTimeoutMs ?? 30_000,
-        connect: { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
+        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
         pipelining: 1,
       });
       this.#pools.set(origin, p);
@@ -185,10 +190,11 @@ export function downstreamHeaders(upstream: Record<string, string | string[] | u
   return out;
 }
 
-export type UpstreamFailure = 'timeout' | 'connect' | 'reset';
+export type UpstreamFailure = 'timeout' | 'connect' | 'reset' | 'not-allowed';
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if (code === UPSTREAM_REFUSED) return 'not-allowed';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') return 'timeout';
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return 'connect';
   return 'reset';
@@ -247,7 +253,7 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     (err: unknown) => {
       if (ac.signal.aborted || res.destroyed) return; // the client went away first
       const kind = classifyUpstreamError(err);
-      hooks.onFailure(kind, kind === 'timeout' ? refusals.upstreamTimeout(up.timeoutMs) : refusals.upstreamUnavailable(), err);
+      hooks.onFailure(kind, kind === 'timeout' ? refusals.upstreamTimeout(up.timeoutMs) : kind === 'not-allowed' ? refusals.upstreamNotAllowed() : refusals.upstreamUnavailable(), err);
     },
   );
 }
