@@ -33,6 +33,9 @@ export type BlockedRange = 'loopback' | 'link-local' | 'unspecified' | 'multicas
 // AWS's IPv6 instance metadata endpoint is a unique-local address, not link-local: named explicitly.
 const METADATA_V6 = ['fd00:ec2::254'];
 
+// ipaddr.js range names (IPv4 and IPv6 share them) of the blocked ranges.
+const BLOCKED_RANGES: Readonly<Record<string, BlockedRange>> = { loopback: 'loopback', linkLocal: 'link-local', unspecified: 'unspecified', multicast: 'multicast', broadcast: 'broadcast' };
+
 /** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, SIIT, NAT64), if any. */
 function embeddedV4(a: ipaddr.IPv6): ipaddr.IPv4 | undefined {
   const p = a.parts;
@@ -55,39 +58,11 @@ export function blockedRangeOf(address: string): BlockedRange | undefined {
   if (a.kind() === 'ipv6') {
     const v6 = a as ipaddr.IPv6;
     const v4 = embeddedV4(v6);
-    if (v4) return blockedV4(v4);
+    if (v4) return BLOCKED_RANGES[v4.range()];
     if (METADATA_V6.some((m) => ipaddr.parse(m).toNormalizedString() === v6.toNormalizedString())) return 'cloud metadata';
-    switch (v6.range()) {
-      case 'loopback':
-        return 'loopback';
-      case 'linkLocal':
-        return 'link-local';
-      case 'unspecified':
-        return 'unspecified';
-      case 'multicast':
-        return 'multicast';
-      default:
-        return undefined;
-    }
+    return BLOCKED_RANGES[v6.range()];
   }
-  return blockedV4(a as ipaddr.IPv4);
-}
-
-function blockedV4(a: ipaddr.IPv4): BlockedRange | undefined {
-  switch (a.range()) {
-    case 'loopback':
-      return 'loopback';
-    case 'linkLocal':
-      return 'link-local';
-    case 'unspecified':
-      return 'unspecified';
-    case 'multicast':
-      return 'multicast';
-    case 'broadcast':
-      return 'broadcast';
-    default:
-      return undefined;
-  }
+  return BLOCKED_RANGES[(a as ipaddr.IPv4).range()];
 }
 
 /** True for "localhost" and "*.localhost" (RFC 6761: always loopback, whatever DNS says). */
