@@ -17,6 +17,8 @@ import { compileRoutes } from './policies/index.ts';
 import { JwksCache } from './policies/jwt-validation.ts';
 import type { PolicyDeps } from './policies/types.ts';
 import { Upstreams } from './proxy.ts';
+import { ConnectGuard } from './connect-guard.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 
@@ -40,6 +42,8 @@ export interface GatewayOptions {
   upstreamConnections?: number;
   /** Debounce between a config change and assembly; default 50 ms. */
   configDebounceMs?: number;
+  /** Platform settings (api/platform.ts; main.ts reads them from the environment); none when absent: no loopback upstream at all. */
+  platform?: PlatformSettings;
 }
 
 export interface RunningGateway {
@@ -75,8 +79,11 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   } else {
     counters = new MemoryCounterStore();
   }
-  const deps: PolicyDeps = { counters, jwks: new JwksCache(), logger: log.child({ component: 'policy' }) };
-  const upstreams = new Upstreams({ connections: opts.upstreamConnections });
+  // Every upstream and JWKS connection is checked on the address it resolves to (connect-guard.ts).
+  const guard = new ConnectGuard({ settings: opts.platform ?? NO_PLATFORM_SETTINGS });
+  const jwksFetch = guard.fetch((message) => log.warn({ component: 'policy', err: message }, 'jwks fetch refused: address not allowed'));
+  const deps: PolicyDeps = { counters, jwks: new JwksCache({ fetch: jwksFetch }), logger: log.child({ component: 'policy' }) };
+  const upstreams = new Upstreams({ connections: opts.upstreamConnections, guard });
   const loader = new ConfigLoader({
     gateway: opts.source.gateway,
     compileRoutes: (part) => compileRoutes(part, deps),
@@ -123,6 +130,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
       logger: log,
     });
+    guard.setListeners([data, { host: opts.admin?.host ?? '127.0.0.1', port: admin.port }]);
   } catch (err) {
     await data?.close(0);
     await counters.close();

@@ -17,6 +17,10 @@
 //   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
 //   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
+//   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES
+//                                             platform settings shared with the operator and the
+//                                             webhook (api/platform.ts); upstream and JWKS connections
+//                                             to loopback are refused unless their exact host:port is listed
 //
 // Exactly one of --config-dir and --namespace (or in-cluster) selects the source.
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.
@@ -25,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { startGateway, type SourceOptions } from './gateway.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../operator/lib/shutdown.ts';
+import { platformSettingsFromEnv } from '../api/platform.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -102,6 +107,7 @@ async function main(): Promise<void> {
       accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
       metricsMaxClients: int(values['metrics-max-clients'] ?? env.GATEWAY_METRICS_MAX_CLIENTS, 'metrics-max-clients'),
       upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
+      platform: platformSettingsFromEnv(env),
     });
     let stopping = false;
     const stop = (sig: string) => {

@@ -57,6 +57,12 @@ export const refusals = {
     detail: 'A header of this exchange is not valid HTTP (set by a policy of this API or by its upstream); the gateway did not send it.',
   }),
   upstreamInvalidResponse: (): Refusal => ({ status: 502, slug: 'upstream-invalid-response', title: 'Bad Gateway', detail: "The upstream's response is not valid HTTP." }),
+  upstreamNotAllowed: (): Refusal => ({
+    status: 502,
+    slug: 'upstream-not-allowed',
+    title: 'Bad Gateway',
+    detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified or the gateway's own. The gateway's log names it.",
+  }),
   withheld: (): Refusal => ({
     status: 503,
     slug: 'route-withheld',

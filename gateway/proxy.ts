@@ -4,15 +4,18 @@
 // undici's headers and body timeouts.
 //
 // Failures before the upstream answered become problems: a timeout → 504,
-// anything else (refused, reset, DNS) → 502. A header that cannot be sent
-// (undici refusing a request header, writeHead refusing a response header,
-// an upstream answer that is not valid HTTP) → 502 for that request only:
-// one route's bad header never takes the process down. A failure after the
-// response started can only cut the connection.
+// anything else (refused, reset, DNS) → 502, an address the connect guard
+// refuses (connect-guard.ts: loopback, link-local, the gateway's own ports) →
+// 502 upstream-not-allowed. A header that cannot be sent (undici refusing a
+// request header, writeHead refusing a response header, an upstream answer
+// that is not valid HTTP) → 502 for that request only: one route's bad header
+// never takes the process down. A failure after the response started can only
+// cut the connection.
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { HOP_BY_HOP_HEADERS } from '../api/headers.ts';
 import type { CompiledRoute } from './compiled.ts';
+import { UPSTREAM_REFUSED, type ConnectGuard } from './connect-guard.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
@@ -33,6 +36,8 @@ export interface UpstreamsOptions {
   keepAliveTimeoutMs?: number;
   /** TCP connect timeout; default 10 s. */
   connectTimeoutMs?: number;
+  /** Checks every resolved address before connecting; without it (unit tests of forwarding only) nothing is checked. */
+  guard?: ConnectGuard;
 }
 
 export class Upstreams {
@@ -49,7 +54,7 @@ export class Upstreams {
       p = new Pool(origin, {
         connections: this.#opts.connections ?? 256,
         keepAliveTimeout: this.#opts.keepAliveTimeoutMs ?? 30_000,
-        connect: { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
+        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
         pipelining: 1,
       });
       this.#pools.set(origin, p);
@@ -179,8 +184,8 @@ export function downstreamHeaders(upstream: Record<string, string | string[] | u
   return out;
 }
 
-/** `header`: a request or response header could not be sent; `protocol`: the upstream's answer is not valid HTTP. */
-export type UpstreamFailure = 'timeout' | 'connect' | 'reset' | 'header' | 'protocol';
+/** `header`: a request or response header could not be sent; `protocol`: the upstream's answer is not valid HTTP; `not-allowed`: the connect guard refused the address. */
+export type UpstreamFailure = 'timeout' | 'connect' | 'reset' | 'header' | 'protocol' | 'not-allowed';
 
 /** Node's codes for a header name or value writeHead/setHeader refuses. */
 const HEADER_ERROR_CODES = new Set(['ERR_INVALID_CHAR', 'ERR_INVALID_HTTP_TOKEN', 'ERR_HTTP_INVALID_HEADER_VALUE']);
@@ -191,6 +196,7 @@ export function isHeaderError(err: unknown): boolean {
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if (code === UPSTREAM_REFUSED) return 'not-allowed';
   // undici refuses a request it cannot write (a header name or value with CR/LF, a control character).
   if (code === 'UND_ERR_INVALID_ARG' || isHeaderError(err)) return 'header';
   if ((err as { name?: string })?.name === 'HTTPParserError') return 'protocol';
@@ -216,6 +222,7 @@ function failureRefusal(kind: UpstreamFailure, timeoutMs: number): Refusal {
   if (kind === 'timeout') return refusals.upstreamTimeout(timeoutMs);
   if (kind === 'header') return refusals.invalidHeader();
   if (kind === 'protocol') return refusals.upstreamInvalidResponse();
+  if (kind === 'not-allowed') return refusals.upstreamNotAllowed();
   return refusals.upstreamUnavailable();
 }
 

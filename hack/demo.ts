@@ -107,6 +107,8 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  // crossgate refuses loopback upstreams unless the platform allows the exact host:port: this one only.
+  const platform = { CROSSGATE_LOOPBACK_UPSTREAMS: new URL(upstreamUrl).host };
   const [whPort, opHealth, gwPort, gwAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
   run('webhook', 'webhook/main.ts', {
     KUBECONFIG: await serviceAccountKubeconfig(WEBHOOK_SA),
@@ -114,12 +116,14 @@ async function main(): Promise<void> {
     CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
     CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
     CROSSGATE_WEBHOOK_REGISTER: 'true',
+    ...platform,
   });
   run('operator', 'operator/main.ts', {
     KUBECONFIG: await serviceAccountKubeconfig(OPERATOR_SA),
     CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
     CROSSGATE_HEALTH_ADDR: `127.0.0.1:${opHealth}`,
     CROSSGATE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
+    ...platform,
   });
   run('gateway', 'gateway/main.ts', {
     KUBECONFIG: await serviceAccountKubeconfig(GATEWAY_SA),
@@ -127,6 +131,7 @@ async function main(): Promise<void> {
     GATEWAY_NAMESPACE: OPERATOR_NAMESPACE,
     GATEWAY_LISTEN: `127.0.0.1:${gwPort}`,
     GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
+    ...platform,
   });
   await waitFor(async () => (await fetch(`http://127.0.0.1:${opHealth}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: WAIT_MS, what: 'operator ready' });
 

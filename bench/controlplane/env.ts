@@ -117,6 +117,8 @@ export interface EnvOptions {
   distDir?: string;
   /** Serve kube-apiserver's /debug/pprof (off in the test harness) so that apiserverCpuProfile() can read it. */
   apiserverProfiling?: boolean;
+  /** Exact loopback "host:port" pairs the upstreams of the run listen on (CROSSGATE_LOOPBACK_UPSTREAMS of all three processes). */
+  loopbackUpstreams?: string[];
   log: (msg: string) => void;
 }
 
@@ -174,12 +176,15 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
     const dist = opts.distDir;
     const main = (component: string) => (dist ? join(dist, component, 'main.js') : `${component}/main.ts`);
     const jsArgs = dist ? ['--no-experimental-strip-types'] : [];
+    // crossgate refuses loopback upstreams unless the platform allows each exact host:port.
+    const platform = opts.loopbackUpstreams?.length ? { CROSSGATE_LOOPBACK_UPSTREAMS: opts.loopbackUpstreams.join(',') } : {};
     const webhook = startNode('webhook', main('webhook'), {
       KUBECONFIG: await serviceAccountKubeconfig(WEBHOOK_SA),
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
       CROSSGATE_WEBHOOK_ADDR: `127.0.0.1:${whPort}`,
       CROSSGATE_WEBHOOK_URL: `https://127.0.0.1:${whPort}/validate`,
       CROSSGATE_WEBHOOK_REGISTER: 'true',
+      ...platform,
     }, opts.logDir, [...jsArgs, ...(opts.webhookNodeArgs ?? [])]);
     procs.push(webhook);
     const operatorKubeconfig = await serviceAccountKubeconfig(OPERATOR_SA);
@@ -188,6 +193,7 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
       CROSSGATE_HEALTH_ADDR: `127.0.0.1:${opHealth}`,
       CROSSGATE_GATEWAY_URL: `http://127.0.0.1:${gwPort}`,
+      ...platform,
     }, opts.logDir, [...jsArgs, ...(opts.operatorNodeArgs ?? [])]);
     procs.push(operator);
     const gateway = startNode('gateway', main('gateway'), {
@@ -198,6 +204,7 @@ export async function startEnv(opts: EnvOptions): Promise<BenchEnv> {
       GATEWAY_ADMIN_LISTEN: `127.0.0.1:${gwAdmin}`,
       // One access-log line per request would cost the 2-core box more than the benchmarked work.
       GATEWAY_ACCESS_LOG: 'false',
+      ...platform,
     }, opts.logDir, jsArgs);
     procs.push(gateway);
     const leading = operator.waitForLine(/became leader|leader election disabled/, 90_000);

@@ -222,6 +222,7 @@ async function runScale(n: number, upstreamUrl: string, result: ScaleResult): Pr
   ];
   const env = (current = await startEnv({
     logDir, log, operatorNodeArgs: nodeArgs, webhookNodeArgs, apiserverProfiling: APISERVER_PROFILE_S > 0, ...(DIST ? { distDir: DIST } : {}),
+    loopbackUpstreams: [new URL(upstreamUrl).host],
   }));
   try {
     log(`control plane ${env.cp.server}; operator, webhook, gateway up (logs: ${logDir})`);

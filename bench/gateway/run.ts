@@ -129,13 +129,14 @@ async function writeConfig(dir: string, upstreamPort: number, creds: Keys): Prom
   await writeParts(dir, renderParts({ gateway: 'bench', generation: 1, routes, credentials: creds.credentials }));
 }
 
-async function startGateway(dir: string, profileDir?: string): Promise<{ url: string; proc: ChildProcess }> {
+async function startGateway(dir: string, upstreamPort: number, profileDir?: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const adminPort = await freePort();
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'gateway/main.ts'), '--gateway', 'bench', '--config-dir', dir];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, GATEWAY_ACCESS_LOG: ACCESS_LOG, LOG_LEVEL: 'info' },
+    // The upstream is on loopback: the platform allows exactly its host:port.
+    env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, GATEWAY_ACCESS_LOG: ACCESS_LOG, LOG_LEVEL: 'info', CROSSGATE_LOOPBACK_UPSTREAMS: `127.0.0.1:${upstreamPort}` },
   });
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
@@ -301,14 +302,14 @@ async function main(): Promise<void> {
     await stop(ngx.proc);
   } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
 
-  const g1 = await startGateway(dir1);
+  const g1 = await startGateway(dir1, up.port);
   rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, g1.proc.pid));
   rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, g1.proc.pid, one.keys));
   await stop(g1.proc);
 
   const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
-  const g10k = await startGateway(dir10k, profDir);
+  const g10k = await startGateway(dir10k, up.port, profDir);
   rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, g10k.proc.pid, many.keys.slice(0, 100)));
   await stop(g10k.proc);
   await stop(up.proc);

@@ -12,9 +12,10 @@
 // The checked header is not forwarded upstream unless the policy sets
 // forwardToken: a token meant for the gateway is a credential the upstream
 // (possibly another team's) should not be able to replay.
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { JwtValidationPolicyConfig } from '../../api/policies.ts';
 import type { Refusal } from '../problem.ts';
+import { UPSTREAM_REFUSED } from '../connect-guard.ts';
 import { headerValue, type PolicyContext, type PolicyHandler } from './types.ts';
 
 export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256'];
@@ -26,6 +27,8 @@ export interface JwksCacheOptions {
   cooldownMs?: number;
   /** Keys are refetched after this long; default 10 min. */
   maxAgeMs?: number;
+  /** How key sets are fetched: the gateway passes its connect guard's fetch (connect-guard.ts), so a jwksUrl resolving to loopback is never called. */
+  fetch?: FetchImplementation;
 }
 
 export class JwksCache {
@@ -43,6 +46,7 @@ export class JwksCache {
         timeoutDuration: this.#opts.timeoutMs ?? 5000,
         cooldownDuration: this.#opts.cooldownMs ?? 30_000,
         cacheMaxAge: this.#opts.maxAgeMs ?? 600_000,
+        ...(this.#opts.fetch ? { [customFetch]: this.#opts.fetch } : {}),
       });
       this.#sets.set(url, set);
     }
@@ -88,8 +92,11 @@ export function describeJwtError(err: unknown): JwtFailure {
     case 'ERR_JOSE_GENERIC':
       return { status: 503, reason: 'the key set could not be fetched' };
     default:
-      // fetch() failures (connection refused, DNS) arrive as TypeError.
-      if (err instanceof TypeError) return { status: 503, reason: 'the key set could not be fetched' };
+      // fetch() failures (connection refused, DNS, an address the connect guard refuses) arrive as TypeError.
+      if (err instanceof TypeError) {
+        const refused = (err.cause as { code?: string } | undefined)?.code === UPSTREAM_REFUSED;
+        return { status: 503, reason: refused ? 'the key set URL resolves to an address the gateway does not connect to' : 'the key set could not be fetched' };
+      }
       return { status: 401, reason: 'token could not be verified' };
   }
 }

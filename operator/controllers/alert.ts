@@ -1,7 +1,9 @@
 // Alert reconciler: every interval, reads the watched API's recent traffic
 // from the gateway replicas' admin endpoints (/summary), evaluates the
 // condition, and on a state change records an Event, updates status and
-// POSTs an Alertmanager-compatible notification.
+// POSTs an Alertmanager-compatible notification. notify.url is judged again
+// before every POST (model/upstream.ts, as at admission): a refused URL is not
+// called, and redirects are not followed (they could lead anywhere).
 import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import { describeError } from '../lib/kube.ts';
@@ -11,6 +13,9 @@ import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, type W
 import type { GatewayStats } from './gateway-stats.ts';
 import { rfc3339 } from './apikey-desired.ts';
 import type { Deps } from './organization.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
+import { outboundUrlProblem } from '../../model/upstream.ts';
+import { snapshotReader } from './snapshot.ts';
 
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
@@ -20,11 +25,14 @@ export interface AlertOptions {
   stats: GatewayStats;
   intervalMs: number;
   now?: () => Date;
+  /** Platform settings (allowed loopback pairs) notify.url is judged with; none when absent (the strictest). */
+  settings?: PlatformSettings;
 }
 
 export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions): void {
   const alerts = mgr.informer<A>(ALERTS);
   const now = deps.now ?? (() => new Date());
+  const snapshot = snapshotReader(mgr, deps.settings);
 
   mgr.addController({
     name: 'alert',
@@ -70,19 +78,28 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
         const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
         (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);
         ctx.log.info({ alert: key, state, value }, 'alert state changed');
-        if (alert.spec.notify?.url) {
+        const url = alert.spec.notify?.url;
+        if (url) {
           let result: string;
-          try {
-            const res = await fetch(alert.spec.notify.url, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(alertmanagerPayload(alert, firing, value, since, t)),
-              signal: AbortSignal.timeout(5000),
-            });
-            result = String(res.status);
-          } catch (err) {
-            result = describeError(err);
-            ctx.log.warn({ alert: key, err: result }, 'alert notification failed');
+          const refused = outboundUrlProblem({ snapshot: snapshot(), namespace: alert.metadata.namespace ?? '', url, field: 'spec.notify.url' });
+          if (refused) {
+            result = `not sent: ${refused}`;
+            ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
+          } else {
+            try {
+              const res = await fetch(url, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify(alertmanagerPayload(alert, firing, value, since, t)),
+                signal: AbortSignal.timeout(5000),
+                redirect: 'manual',
+              });
+              await res.body?.cancel();
+              result = String(res.status);
+            } catch (err) {
+              result = describeError(err);
+              ctx.log.warn({ alert: key, err: result }, 'alert notification failed');
+            }
           }
           lastNotification = { time: t, state, result };
         }

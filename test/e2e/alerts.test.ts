@@ -35,10 +35,12 @@ describe('Alerts', () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v2/alerts`;
     upstream = await startUpstream();
     const adminPort = await freePort();
-    webhook = await startWebhook();
-    op = await startOperator({ env: { CROSSGATE_GATEWAY_ADMIN_URLS: `http://127.0.0.1:${adminPort}`, CROSSGATE_ALERT_INTERVAL_MS: '1000', CROSSGATE_ANALYTICS_INTERVAL_MS: '1000' } });
+    // The platform allows exactly the upstream and the alert receiver on loopback.
+    const loopbackUpstreams = [upstream.hostPort, new URL(receiverUrl).host];
+    webhook = await startWebhook({ loopbackUpstreams });
+    op = await startOperator({ loopbackUpstreams, env: { CROSSGATE_GATEWAY_ADMIN_URLS: `http://127.0.0.1:${adminPort}`, CROSSGATE_ALERT_INTERVAL_MS: '1000', CROSSGATE_ANALYTICS_INTERVAL_MS: '1000' } });
     await applyStory(upstream.url);
-    gw = await startGatewayProcess({ adminPort });
+    gw = await startGatewayProcess({ adminPort, loopbackUpstreams });
   });
   after(async () => {
     await kubectl(['delete', 'alerts', '--all', '-n', OWNER, '--ignore-not-found'], { allowFail: true });
@@ -111,5 +113,43 @@ spec:
       return x?.status?.state === 'Firing' ? x : undefined;
     }, { what: 'policy-violation alert firing' });
     assert.ok(a.status.value >= 2);
+  });
+
+  test('a notify.url the platform does not allow is refused at admission and, with the webhook out of the way, never called', async () => {
+    let calls = 0;
+    const sneaky = createServer((_req, res) => {
+      calls++;
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => sneaky.listen(0, '127.0.0.1', r));
+    try {
+      const yaml = `apiVersion: crossgate.dev/v1alpha1
+kind: Alert
+metadata: {name: sneaky, namespace: ${OWNER}}
+spec:
+  apiInstanceRef: {name: flights}
+  condition: {type: request-count, threshold: 0, periodSeconds: 10}
+  notify: {url: "http://localhost:${(sneaky.address() as AddressInfo).port}/api/v2/alerts"}
+`;
+      const r = await applyYaml(yaml, { allowFail: true });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /Alert "sneaky": spec\.notify\.url names host "localhost", a loopback address/);
+      await webhook.stop();
+      try {
+        await applyYaml(yaml);
+        await fetch(`${gw.url}/flights/v1/flights`);
+        const a = await waitFor(async () => {
+          const x = await getJson(['alert', 'sneaky', '-n', OWNER]);
+          return x?.status?.lastNotification ? x : undefined;
+        }, { what: 'the refused notification recorded' });
+        assert.match(a.status.lastNotification.result, /^not sent: spec\.notify\.url names host "localhost", a loopback address/);
+        assert.equal(calls, 0, 'the operator never called the refused URL');
+      } finally {
+        webhook = await startWebhook({ loopbackUpstreams: [upstream.hostPort, new URL(receiverUrl).host] });
+      }
+    } finally {
+      await kubectl(['delete', 'alert', 'sneaky', '-n', OWNER, '--ignore-not-found'], { allowFail: true });
+      await new Promise<void>((r) => sneaky.close(() => r()));
+    }
   });
 });

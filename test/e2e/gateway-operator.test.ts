@@ -25,10 +25,12 @@ describe('through the gateway', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    webhook = await startWebhook();
-    op = await startOperator();
+    // The platform allows exactly this loopback upstream (CROSSGATE_LOOPBACK_UPSTREAMS).
+    const platform = { loopbackUpstreams: [upstream.hostPort] };
+    webhook = await startWebhook(platform);
+    op = await startOperator(platform);
     await applyStory(upstream.url);
-    gw = await startGatewayProcess();
+    gw = await startGatewayProcess(platform);
   });
   after(async () => {
     await gw?.stop();

@@ -41,6 +41,8 @@ function assertProblem(r: Res, status: number, slug: string): void {
 
 describe('gateway, standalone process over a config directory', () => {
   let up: Upstream;
+  /** An upstream on loopback the platform does not allow: nothing may reach it. */
+  let hidden: Upstream;
   let jwksServer: Server;
   let jwksUrl: string;
   let signKey: CryptoKey;
@@ -59,6 +61,7 @@ describe('gateway, standalone process over a config directory', () => {
 
   before(async () => {
     up = await startUpstream();
+    hidden = await startUpstream();
     const pair = await generateKeyPair('RS256');
     signKey = pair.privateKey;
     strangerKey = (await generateKeyPair('RS256')).privateKey;
@@ -90,6 +93,8 @@ describe('gateway, standalone process over a config directory', () => {
         upstream,
         policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24', '2001:db8::/32'], clientIpHeader: 'X-Forwarded-For' }, 'max-airlines/block-edge')],
       }),
+      // Named "localhost", resolving to 127.0.0.1 on a port no pair allows: refused when the gateway connects.
+      route('max-airlines/sneaky', { basePath: '/sneaky', upstream: { url: `http://localhost:${hidden.port}` } }),
       route('max-airlines/secure', {
         basePath: '/secure',
         upstream,
@@ -110,7 +115,14 @@ describe('gateway, standalone process over a config directory', () => {
       cwd: ROOT,
       // Stopped in this suite's after(): an after() registered from inside before() would run too early.
       noAutoStop: true,
-      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', LOG_LEVEL: 'info', GATEWAY_RESCAN_MS: '1000' },
+      env: {
+        GATEWAY_LISTEN: '127.0.0.1:0',
+        GATEWAY_ADMIN_LISTEN: '127.0.0.1:0',
+        LOG_LEVEL: 'info',
+        GATEWAY_RESCAN_MS: '1000',
+        // The platform allows exactly the upstream and the JWKS server, nothing else on loopback.
+        CROSSGATE_LOOPBACK_UPSTREAMS: `${up.hostPort},${new URL(jwksUrl).host}`,
+      },
     });
     const listening = JSON.parse(await gw.waitForLine('"msg":"gateway listening"', { timeoutMs: 20_000 })) as { url: string; admin: string };
     base = listening.url;
@@ -121,6 +133,7 @@ describe('gateway, standalone process over a config directory', () => {
   after(async () => {
     await gw?.stop();
     await up?.close();
+    await hidden?.close();
     await new Promise<void>((r) => (jwksServer ? (jwksServer.close(() => r()), jwksServer.closeAllConnections()) : r()));
     await cfg?.remove();
   });
@@ -258,6 +271,14 @@ describe('gateway, standalone process over a config directory', () => {
     await sleep(Math.max(0, graceEnds - Date.now() + 100));
     assertProblem(await get(`${base}/flights/x`, { headers: { 'x-api-key': rotatedOld.key } }), 401, 'invalid-api-key');
     assert.equal((await get(`${base}/flights/x`, { headers: { 'x-api-key': rotatedNew.key } })).status, 200);
+  });
+
+  test('an upstream resolving to a loopback address no pair allows → 502 problem and a log line; the process lives on', async () => {
+    const r = await get(`${base}/sneaky/x`);
+    assertProblem(r, 502, 'upstream-not-allowed');
+    assert.equal(hidden.received.length, 0, 'nothing reached the hidden upstream');
+    await gw.waitForLine(new RegExp(`"kind":"not-allowed".*localhost:${hidden.port} resolves to`), { timeoutMs: 5000 });
+    assert.equal((await get(`${base}/flights/x`, { headers: { 'x-api-key': main.key } })).status, 200);
   });
 
   test('analytics on the admin port: per API, client and status class; violations; recent summary', async () => {

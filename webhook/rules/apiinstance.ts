@@ -1,11 +1,13 @@
 // Rule: an ApiInstance implements an Asset of its own organization, and Assets
 // live in the organization's home namespace (the namespace crossing itself is
-// refused by speaks-for-organization).
+// refused by speaks-for-organization); its upstream URL is one the organization
+// may reach (model/upstream.ts, the same judgement the operator's route verdict makes).
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
+import { outboundUrlProblem } from '../../model/upstream.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -19,6 +21,11 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
         `keeps its Assets in its home namespace "${home}": set spec.assetRef.namespace to "${home}" or leave it out.`,
       'spec.assetRef.namespace',
     );
+  }
+  const url = spec.upstream?.url;
+  if (typeof url === 'string') {
+    const problem = outboundUrlProblem({ snapshot, namespace: objectNamespace(request), url, field: 'spec.upstream.url' });
+    if (problem) return deny(`${describe('ApiInstance', objectName(request))}: ${problem}`, 'spec.upstream.url');
   }
   return ALLOW;
 }

@@ -7,6 +7,7 @@
 import { ALLOW, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import { GROUP, KINDS, VERSION } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
+import { alertRules } from './alert.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
 import { assetShareRules } from './assetshare.ts';
@@ -32,7 +33,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   SlaTier: namespaced(slaTierRules),
   ApiKey: namespaced(apiKeyRules),
   Contract: namespaced(),
-  Alert: namespaced(),
+  Alert: namespaced(alertRules),
 };
 
 // Every kind of the API has its rules: a kind added to api/ without rules would fail closed.

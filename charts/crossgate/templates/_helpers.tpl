@@ -82,6 +82,26 @@ heap cap, a share of the limit, is what bounds the RSS (docs/performance.md). */
 {{- end }}
 {{- end -}}
 
+{{/* (list . $withTrustedProxies) : the platform settings (api/platform.ts) the operator, webhook
+and gateway share; trustedProxies only matters to the gateway. Empty lists set nothing. */}}
+{{- define "crossgate.platformEnv" -}}
+{{- $p := (index . 0).Values.platform -}}
+{{- with $p.loopbackUpstreams }}
+- name: CROSSGATE_LOOPBACK_UPSTREAMS
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- with $p.gatewayHostnames }}
+- name: CROSSGATE_GATEWAY_HOSTNAMES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- if index . 1 }}
+{{- with $p.trustedProxies }}
+- name: CROSSGATE_TRUSTED_PROXIES
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* (list . $componentValues) : scheduling and pull secrets */}}
 {{- define "crossgate.podScheduling" -}}
 {{- $ctx := index . 0 -}}{{- $c := index . 1 -}}

@@ -8,6 +8,7 @@ import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
 import { ROOT, OPERATOR_NAMESPACE, GATEWAY_SA, serviceAccountKubeconfig } from './operator.ts';
 import { freePort } from './install.ts';
+import { platformEnv, type PlatformOptions } from './platform.ts';
 
 export { freePort };
 
@@ -18,7 +19,8 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProcess(opts: { gateway?: string; env?: NodeJS.ProcessEnv; adminPort?: number } = {}): Promise<RunningGateway> {
+/** `loopbackUpstreams`: the exact pairs of the upstreams the test started (see platform.ts): the gateway connects to no other loopback address. */
+export async function startGatewayProcess(opts: PlatformOptions & { gateway?: string; env?: NodeJS.ProcessEnv; adminPort?: number } = {}): Promise<RunningGateway> {
   const kubeconfig = await serviceAccountKubeconfig(GATEWAY_SA);
   const [port, admin] = [await freePort(), opts.adminPort ?? (await freePort())];
   const proc = startProcess(process.execPath, [join(ROOT, 'gateway', 'main.ts')], {
@@ -32,6 +34,7 @@ export async function startGatewayProcess(opts: { gateway?: string; env?: NodeJS
       GATEWAY_NAMESPACE: OPERATOR_NAMESPACE,
       GATEWAY_LISTEN: `127.0.0.1:${port}`,
       GATEWAY_ADMIN_LISTEN: `127.0.0.1:${admin}`,
+      ...platformEnv(opts),
       ...opts.env,
     },
   });
@@ -49,6 +52,8 @@ export async function startGatewayProcess(opts: { gateway?: string; env?: NodeJS
 
 export interface Upstream {
   url: string;
+  /** "127.0.0.1:<port>": the pair to pass as loopbackUpstreams. */
+  hostPort: string;
   requests: IncomingMessage[];
   close(): Promise<void>;
 }
@@ -66,6 +71,7 @@ export async function startUpstream(): Promise<Upstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
     requests,
     close: () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };

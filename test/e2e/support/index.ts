@@ -11,4 +11,5 @@ export { installCrossgate, operatorKubeconfig, serviceAccountKubeconfig, startOp
 export { startWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess } from "./webhook.ts";
 export { readGatewayConfig, type GatewayConfig } from "./gateway-config.ts";
 export { startGatewayProcess, startUpstream, freePort, type RunningGateway, type Upstream } from "./gateway.ts";
+export { platformEnv, type PlatformOptions } from "./platform.ts";
 export { isLocalControlPlane, localOnly, restartApiserver } from "./local.ts";

@@ -6,6 +6,7 @@ import { kubectl } from './kubectl.ts';
 import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
 import { ROOT, OPERATOR_NAMESPACE, OPERATOR_SA, installCrossgate, serviceAccountKubeconfig } from './install.ts';
+import { platformEnv, type PlatformOptions } from './platform.ts';
 
 export { ROOT, OPERATOR_NAMESPACE, installCrossgate, serviceAccountKubeconfig };
 export { WEBHOOK_SA, GATEWAY_SA } from './install.ts';
@@ -22,7 +23,7 @@ export interface RunningOperator {
   logs(): Array<Record<string, unknown>>;
 }
 
-export interface StartOperatorOptions {
+export interface StartOperatorOptions extends PlatformOptions {
   name?: string;
   /** Kubeconfig for the operator; default: the operator ServiceAccount's. */
   kubeconfig?: string;
@@ -48,6 +49,7 @@ export async function startOperator(opts: StartOperatorOptions = {}): Promise<Ru
       CROSSGATE_HEALTH_ADDR: '127.0.0.1:0',
       CROSSGATE_NAMESPACE: OPERATOR_NAMESPACE,
       LOG_LEVEL: 'debug',
+      ...platformEnv(opts),
       ...opts.env,
     },
   });

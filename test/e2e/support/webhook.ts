@@ -8,6 +8,7 @@ import { startProcess, type ManagedProcess } from './process.ts';
 import { waitFor } from './wait.ts';
 import { ROOT, OPERATOR_NAMESPACE, WEBHOOK_SA, serviceAccountKubeconfig } from './operator.ts';
 import { freePort } from './install.ts';
+import { platformEnv, type PlatformOptions } from './platform.ts';
 
 export const WEBHOOK_CONFIGURATION = 'crossgate-validating-webhook';
 
@@ -17,7 +18,8 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
-export async function startWebhook(): Promise<RunningWebhook> {
+/** `loopbackUpstreams`: the exact pairs of the upstreams the test started (see platform.ts); `env`: anything else for the process. */
+export async function startWebhook(opts: PlatformOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunningWebhook> {
   const kubeconfig = await serviceAccountKubeconfig(WEBHOOK_SA);
   const port = await freePort();
   // Where the apiserver can reach this process: loopback for the local control
@@ -36,6 +38,8 @@ export async function startWebhook(): Promise<RunningWebhook> {
       CROSSGATE_WEBHOOK_URL: url,
       CROSSGATE_WEBHOOK_REGISTER: 'true',
       CROSSGATE_WEBHOOK_CONFIGURATION: WEBHOOK_CONFIGURATION,
+      ...platformEnv(opts),
+      ...opts.env,
     },
   });
   const stop = async () => {

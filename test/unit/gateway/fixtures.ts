@@ -1,6 +1,7 @@
 // Shared helpers for the gateway tests (unit and the standalone e2e): config
 // fixtures, a loopback upstream that echoes what it received, an in-process
 // gateway over a config directory.
+import { ENV_LOOPBACK_UPSTREAMS, platformSettingsFromEnv } from '../../../api/platform.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -97,6 +98,8 @@ export interface Upstream {
   server: Server;
   url: string;
   port: number;
+  /** "127.0.0.1:<port>", the pair a gateway must allow to reach it. */
+  hostPort: string;
   received: Received[];
   close(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
     server,
     port,
     url: `http://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
     received,
     close: () =>
       new Promise<void>((r) => {
@@ -139,9 +143,16 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
   };
 }
 
-/** An in-process gateway on 127.0.0.1 (random ports) over a config directory. */
-export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger } = {}): Promise<RunningGateway> {
+/**
+ * An in-process gateway on 127.0.0.1 (random ports) over a config directory.
+ * `loopbackUpstreams`: the exact "host:port" pairs of the test's upstreams (start them first): the gateway connects to no other loopback address.
+ */
+export async function startDirGateway(
+  cfg: ConfigDir,
+  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[] } = {},
+): Promise<RunningGateway> {
   const gw = await startGateway({
+    platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(',') }),
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     source: { kind: 'directory', dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },

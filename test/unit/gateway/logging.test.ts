@@ -31,7 +31,7 @@ test('raw keys, bearer tokens and key hashes never appear in the logs, even at t
     [expired.hash]: cred('ns/keyed', { notAfter: '2020-01-01T00:00:00Z' }),
   };
   await cfg.write();
-  const gw = await startDirGateway(cfg, { logger, accessLog: true, accessLogger: createAccessLogger({ destination: sink }) });
+  const gw = await startDirGateway(cfg, { logger, accessLog: true, accessLogger: createAccessLogger({ destination: sink }), loopbackUpstreams: [up.hostPort, '127.0.0.1:9'] });
   try {
     await waitForGeneration(gw, 1);
     const statuses: number[] = [];

@@ -135,8 +135,8 @@ describe('RedisCounterStore', { skip }, () => {
     cfg.routes = [route('ns/flights', { upstream: { url: up.url }, tiers: [{ name: 'bronze', limits: [{ requests: 4, periodSeconds: 86_400 }] }], policies: [policy('api-key')] })];
     cfg.credentials = { [k.hash]: cred('ns/flights', { tier: 'bronze' }) };
     await cfg.write();
-    const g1 = await startDirGateway(cfg, { redisUrl: url });
-    const g2 = await startDirGateway(cfg, { redisUrl: url });
+    const g1 = await startDirGateway(cfg, { redisUrl: url, loopbackUpstreams: [up.hostPort] });
+    const g2 = await startDirGateway(cfg, { redisUrl: url, loopbackUpstreams: [up.hostPort] });
     try {
       await waitForGeneration(g1, 1);
       await waitForGeneration(g2, 1);

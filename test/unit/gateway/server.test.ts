@@ -59,7 +59,8 @@ describe('gateway server', () => {
       pump();
     });
     cfg = await ConfigDir.create();
-    gw = await startDirGateway(cfg);
+    // 127.0.0.1:9 (discard, nothing listens) is allowed so that a refused connection is still tested as one.
+    gw = await startDirGateway(cfg, { loopbackUpstreams: [up.hostPort, big.hostPort, '127.0.0.1:9'] });
   });
 
   after(async () => {

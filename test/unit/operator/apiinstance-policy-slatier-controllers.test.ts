@@ -151,7 +151,7 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
       apiVersion: V,
       kind: 'Organization',
       metadata: { name: 'max', creationTimestamp: created() },
-      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: NS, type: 'production' }] },
+      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: NS, type: 'production' }], upstreams: { allowedHosts: ['flights'] } },
     });
     api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
     mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });

@@ -39,7 +39,7 @@ export function apiInstance(namespace: string, name: string, assetRef: { name: s
     apiVersion: API_VERSION,
     kind: 'ApiInstance',
     metadata: { name, namespace },
-    spec: { assetRef, basePath: '/flights/v1', upstream: { url: 'http://flights.max-airlines.svc:8080' } },
+    spec: { assetRef, basePath: '/flights/v1', upstream: { url: `http://flights.${namespace}.svc:8080` } },
   } as ApiInstance;
 }
 
@@ -52,10 +52,12 @@ export function assetShare(
   return { apiVersion: API_VERSION, kind: 'AssetShare', metadata: { name, namespace }, spec: { targetRef, peers } } as AssetShare;
 }
 
-export const maxAirlines = organization('max-airlines', 'max-airlines', 'max-airlines-home', [
+const maxAirlinesOrg = organization('max-airlines', 'max-airlines', 'max-airlines-home', [
   ['sandbox', 'max-airlines-sandbox'],
   ['production', 'max-airlines-prod'],
 ]);
+/** Max Airlines may call its identity provider (jwksUrl) and its external flights backend. */
+export const maxAirlines: Organization = { ...maxAirlinesOrg, spec: { ...maxAirlinesOrg.spec, upstreams: { allowedHosts: ['id.example.com', '*.max-airlines.example'] } } };
 export const muleUnited = organization('mule-united', 'mule-united', 'mule-united-home', [['production', 'mule-united-prod']], '2025-02-01T00:00:00Z');
 
 export function namespacesOf(org: Organization) {

@@ -1,0 +1,135 @@
+// The address check at connect time. The webhook and the operator judge the URL
+// an organization wrote (model/upstream.ts), but they can be bypassed and DNS can
+// point anywhere: a name allowed at admission may resolve to 127.0.0.1 tomorrow.
+// So every new upstream (and JWKS) connection resolves the name here, refuses a
+// loopback, link-local, unspecified, multicast or broadcast address unless its
+// exact host:port is an allowed loopback pair, refuses the gateway's own
+// listeners always, and connects to the address it checked (no second lookup
+// an attacker's DNS could answer differently).
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
+import type { PlatformSettings } from '../api/platform.ts';
+import { hostPort } from '../api/platform.ts';
+import { blockedRangeOf, connectProblem, isLocalhostName } from '../model/upstream.ts';
+
+export const UPSTREAM_REFUSED = 'ERR_CROSSGATE_UPSTREAM_REFUSED';
+
+/** A connection the gateway will not open; `message` says why (for the log, not the client). */
+export class UpstreamRefusedError extends Error {
+  readonly code = UPSTREAM_REFUSED;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamRefusedError';
+  }
+}
+
+export type Lookup = (hostname: string, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+const defaultLookup: Lookup = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
+
+export interface ConnectGuardOptions {
+  settings: Pick<PlatformSettings, 'loopbackUpstreams'>;
+  /** Name resolution; default dns.lookup (all addresses). */
+  lookup?: Lookup;
+  /** The host's own interface addresses; default os.networkInterfaces(). */
+  interfaceAddresses?: () => string[];
+}
+
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+}
+
+const unbracket = (h: string) => h.replace(/^\[|\]$/g, '');
+
+export class ConnectGuard {
+  #settings: Pick<PlatformSettings, 'loopbackUpstreams'>;
+  #lookup: Lookup;
+  #interfaces: () => string[];
+  #listeners: Array<{ host: string; port: number }> = [];
+
+  constructor(opts: ConnectGuardOptions) {
+    this.#settings = opts.settings;
+    this.#lookup = opts.lookup ?? defaultLookup;
+    this.#interfaces = opts.interfaceAddresses ?? localAddresses;
+  }
+
+  /** The gateway's own listeners (data, admin), known once they are bound. */
+  setListeners(listeners: ReadonlyArray<{ host: string; port: number }>): void {
+    this.#listeners = listeners.map((l) => ({ host: unbracket(l.host), port: l.port }));
+  }
+
+  #ownListener(address: string, port: number): boolean {
+    const key = hostPort(address, port);
+    for (const l of this.#listeners) {
+      if (l.port !== port) continue;
+      // A listener on 0.0.0.0 or :: answers on every address of the host.
+      const hosts = blockedRangeOf(l.host) === 'unspecified' ? this.#interfaces() : [l.host];
+      if (hosts.some((h) => hostPort(h, port) === key) || (blockedRangeOf(l.host) === 'unspecified' && blockedRangeOf(address) === 'loopback')) return true;
+    }
+    return false;
+  }
+
+  /** Why `address` (resolved from `name`) may not be connected to on `port`, or undefined. */
+  problem(name: string, address: string, port: number): string | undefined {
+    if (this.#ownListener(address, port)) return `${name}:${port} resolves to ${address}, a listener of the gateway itself`;
+    const range = connectProblem(address, port, this.#settings);
+    if (!range) return undefined;
+    // A pair written as "localhost:port" allows that name when it resolves to loopback.
+    if (range === 'loopback' && isLocalhostName(name) && this.#settings.loopbackUpstreams.has(hostPort(name, port))) return undefined;
+    return `${name}:${port} resolves to ${address}, a ${range} address${range === 'loopback' ? ' not among the allowed loopback upstreams (CROSSGATE_LOOPBACK_UPSTREAMS)' : ''}`;
+  }
+
+  /** Resolves `hostname` and returns the address to connect to, or throws UpstreamRefusedError. Every address must pass (no mixed answers). */
+  resolve(hostname: string, port: number): Promise<{ address: string; family: number }> {
+    const name = unbracket(hostname).toLowerCase();
+    const family = isIP(name);
+    if (family !== 0) {
+      const p = this.problem(name, name, port);
+      return p ? Promise.reject(new UpstreamRefusedError(p)) : Promise.resolve({ address: name, family });
+    }
+    return new Promise((resolve, reject) => {
+      this.#lookup(name, (err, addresses) => {
+        if (err) return reject(err);
+        if (!addresses.length) return reject(Object.assign(new Error(`${name}: no address`), { code: 'ENOTFOUND' }));
+        for (const a of addresses) {
+          const p = this.problem(name, a.address, port);
+          if (p) return reject(new UpstreamRefusedError(p));
+        }
+        resolve(addresses[0]!);
+      });
+    });
+  }
+
+  /** An undici connector that connects only to addresses this guard allows. */
+  connector(opts: { timeoutMs?: number } = {}): buildConnector.connector {
+    const base = buildConnector({ timeout: opts.timeoutMs ?? 10_000 });
+    return (options, callback) => {
+      const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+      this.resolve(options.hostname, port).then(
+        ({ address }) => {
+          const name = unbracket(options.hostname);
+          // Connect to the checked address; TLS still verifies (and SNI names) the host name.
+          base({ ...options, hostname: address, servername: options.servername ?? (isIP(name) ? undefined : name) }, callback);
+        },
+        (err: Error) => callback(err, null),
+      );
+    };
+  }
+
+  /** fetch() through this guard (for the JWKS); redirects are not followed; `onRefused` hears each refused connection. */
+  fetch(onRefused?: (message: string) => void): (url: string, init: { headers: Headers; method: 'GET'; signal: AbortSignal }) => Promise<Response> {
+    const dispatcher = new Agent({ connect: this.connector({ timeoutMs: 5000 }) });
+    return async (url, init) => {
+      try {
+        // undici's own fetch: the Agent above must be driven by the same undici, not Node's bundled copy.
+        return (await undiciFetch(url, { headers: Object.fromEntries(init.headers), method: init.method, signal: init.signal, dispatcher, redirect: 'manual' })) as unknown as Response;
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause;
+        if (cause instanceof UpstreamRefusedError) onRefused?.(cause.message);
+        throw err;
+      }
+    };
+  }
+}
