@@ -1,11 +1,14 @@
 // Rule: an ApiInstance implements an Asset of its own organization, and Assets
 // live in the organization's home namespace (the namespace crossing itself is
-// refused by speaks-for-organization).
+// refused by speaks-for-organization); its route lies inside the route space
+// the platform admins assigned to its organization (model/route-claims.ts, the
+// same function the operator's route verdict runs).
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
+import { outsideRouteClaims } from '../../model/route-claims.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -20,5 +23,7 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
       'spec.assetRef.namespace',
     );
   }
+  const outside = outsideRouteClaims(snapshot, { metadata: { namespace: objectNamespace(request) }, spec });
+  if (outside) return deny(`${describe('ApiInstance', objectName(request))}: ${outside.message}.`, outside.field);
   return ALLOW;
 }
