@@ -114,6 +114,41 @@ describe('Organization', () => {
     assert.equal(await getJson(['namespace', `${third}-home`]), undefined, 'nothing is created for a conflicting organization');
   });
 
+  test('route claims: the newer of two organizations claiming overlapping route space is told which one holds it (webhook out of the way)', async () => {
+    await kubectl(['patch', 'organization', org, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`*.${org}.example`], pathPrefixes: [`/${org}`] } } })]);
+    const holder = await waitFor(async () => {
+      const o = await getJson(['organization', org]);
+      return condition(o, 'RouteClaims')?.status === 'True' && o.status.observedGeneration === o.metadata.generation ? o : undefined;
+    }, { what: 'RouteClaims True' });
+    assert.equal(condition(holder, 'RouteClaims')!.message, `route space: hostnames "*.${org}.example"; path prefixes "/${org}" on the gateway's shared host`);
+
+    const fourth = uniqueName('org4');
+    await applyYaml(
+      orgYaml(fourth, fourth, `${fourth}-home`, [['dev', `${fourth}-dev`]]) +
+        `  routes: {hostnames: ["api.${org}.example", "${fourth}.example"], pathPrefixes: ["/${org}/v1", "/${fourth}"]}\n`,
+    );
+    created.push(fourth);
+    const obj = await waitForCondition(['organization', fourth], 'Ready', 'False', { reason: 'RouteClaimConflict' });
+    const claims = condition(obj, 'RouteClaims')!;
+    assert.equal(claims.status, 'False');
+    assert.equal(claims.reason, 'RouteClaimConflict');
+    assert.equal(
+      claims.message,
+      `spec.routes.hostnames "api.${org}.example" overlaps hostname "*.${org}.example", claimed by Organization "${org}"; ` +
+        `spec.routes.pathPrefixes "/${org}/v1" overlaps path prefix "/${org}", claimed by Organization "${org}": these claims are void, ` +
+        `because the older Organization keeps contested route space and the gateway's own host names belong to no Organization, so no ApiInstance route under them is served. ` +
+        'A platform admin removes the claim here, or from the other Organization',
+    );
+    const row = new RegExp(`${fourth}\\s+${fourth}\\s+${fourth}-home\\s+1\\s+False\\s+RouteClaimConflict`);
+    await waitFor(async () => row.test((await kubectl(['get', 'organization', fourth])).stdout), { what: 'kubectl get shows RouteClaimConflict' });
+    // The older organization keeps its claims.
+    assert.equal(condition(await getJson(['organization', org]), 'RouteClaims')!.status, 'True');
+    // Dropping the contested claims makes the newer one whole again.
+    await kubectl(['patch', 'organization', fourth, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`${fourth}.example`], pathPrefixes: [`/${fourth}`] } } })]);
+    await waitForCondition(['organization', fourth], 'Ready', 'True');
+    assert.equal(condition(await getJson(['organization', fourth]), 'RouteClaims')!.reason, 'Assigned');
+  });
+
   test('deleting the organization releases its namespaces (labels and bindings gone, namespaces and their data kept)', async () => {
     await kubectl(['create', 'configmap', 'keep-me', '-n', prod, '--from-literal=a=b']);
     await kubectl(['delete', 'organization', org, '--timeout=30s']);

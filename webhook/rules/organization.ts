@@ -84,8 +84,8 @@ function routeClaimRule(spec: Partial<Spec>, old: Partial<Spec> | undefined, oth
   if (!first) return ALLOW;
   const holders = [...new Set(overlaps.flatMap((o) => (o.heldBy === undefined ? [] : [o.heldBy])))];
   const hints = [
-    ...(holders.length ? [`two Organizations may not claim overlapping route space (equal, or one inside the other): choose claims that do not overlap, or remove them from Organization ${holders.map((h) => `"${h}"`).join(', ')} first`] : []),
-    ...(overlaps.some((o) => o.heldBy === undefined) ? ['the gateway\'s own host names belong to no Organization: choose another hostname'] : []),
+    ...(holders.length ? [`Two Organizations may not claim overlapping route space (equal, or one inside the other): choose claims that do not overlap, or remove them from Organization ${holders.map((h) => `"${h}"`).join(', ')} first`] : []),
+    ...(overlaps.some((o) => o.heldBy === undefined) ? ['The gateway\'s own host names belong to no Organization: choose another hostname'] : []),
   ];
-  return deny(`${overlaps.map(overlapMessage).join('; ')}. ${hints.join('; ')}.`, `spec.routes.${first.field}`);
+  return deny(`${overlaps.map(overlapMessage).join('; ')}. ${hints.join('. ')}.`, `spec.routes.${first.field}`);
 }
