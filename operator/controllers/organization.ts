@@ -115,7 +115,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
     } else if (errors.length > 0) {
       condition = { type: 'Ready', status: 'False' as const, reason: 'ApplyFailed', message: errors.join('; ') };
     } else if (claims.void.length > 0) {
-      condition = routeClaims;
+      condition = { ...routeClaims, type: 'Ready' };
     } else if (envStatus.some((e) => !e.ready)) {
       condition = { type: 'Ready', status: 'False' as const, reason: 'Progressing', message: 'waiting for namespaces to be labeled' };
     } else {
