@@ -114,7 +114,7 @@ describe('Organization', () => {
     assert.equal(await getJson(['namespace', `${third}-home`]), undefined, 'nothing is created for a conflicting organization');
   });
 
-  test('route claims: the newer of two organizations claiming overlapping route space is told which one holds it (webhook out of the way)', async () => {
+  test('route claims: the newer of two organizations claiming overlapping route space is told which one holds it; its instance there is not served (webhook out of the way)', async () => {
     await kubectl(['patch', 'organization', org, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`*.${org}.example`], pathPrefixes: [`/${org}`] } } })]);
     const holder = await waitFor(async () => {
       const o = await getJson(['organization', org]);
@@ -143,6 +143,30 @@ describe('Organization', () => {
     await waitFor(async () => row.test((await kubectl(['get', 'organization', fourth])).stdout), { what: 'kubectl get shows RouteClaimConflict' });
     // The older organization keeps its claims.
     assert.equal(condition(await getJson(['organization', org]), 'RouteClaims')!.status, 'True');
+    // An instance under the void claim is contained by the operator: not served, and told why.
+    await waitFor(async () => (await getJson(['namespace', `${fourth}-dev`])) !== undefined, { what: 'environment namespace created' });
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Asset
+metadata: {name: rail, namespace: ${fourth}-home}
+spec: {type: http, title: Rail, version: 1.0.0}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: squat, namespace: ${fourth}-dev}
+spec:
+  assetRef: {name: rail}
+  basePath: /${org}/v1/x
+  upstream: {url: "http://rail.${fourth}-dev.svc.cluster.local:8080"}
+`);
+    const squat = await waitForCondition(['apiinstance', 'squat', '-n', `${fourth}-dev`], 'Ready', 'False', { reason: 'OutsideRouteClaims' });
+    assert.equal(
+      condition(squat, 'Ready')!.message,
+      `the gateway does not serve this route: spec.basePath "/${org}/v1/x" on the gateway's shared host (no spec.hostnames) is outside the route space of Organization "${fourth}": ` +
+        `it claims path prefixes "/${fourth}" (spec.routes.pathPrefixes); its claim "/${org}/v1" would cover it but is void because older Organization "${org}" claims "/${org}". ` +
+        'Use a basePath under one of its prefixes, or hostnames it claims; route space is assigned by a platform admin in the Organization (spec.routes)',
+    );
+    assert.match((await kubectl(['get', 'apiinstance', 'squat', '-n', `${fourth}-dev`])).stdout, /False\s+OutsideRouteClaims/);
+    await kubectl(['delete', 'apiinstance', 'squat', '-n', `${fourth}-dev`, '--wait=false']);
     // Dropping the contested claims makes the newer one whole again.
     await kubectl(['patch', 'organization', fourth, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`${fourth}.example`], pathPrefixes: [`/${fourth}`] } } })]);
     await waitForCondition(['organization', fourth], 'Ready', 'True');
