@@ -82,6 +82,10 @@ describe('Organization', () => {
       // Groups get crossgate kinds only, never Secrets.
       assert.equal(await canI('get', 'secrets', ns, member), false, `member secrets in ${ns}`);
     }
+    // Route space (spec.routes) is assigned by platform admins: an organization admin cannot change its Organization.
+    for (const verb of ['update', 'patch', 'create', 'delete']) {
+      assert.equal(await canI(verb, 'organizations.crossgate.dev', undefined, admin), false, `admin ${verb} organizations`);
+    }
   });
 
   test('a changed member group list is reflected in RBAC', async () => {

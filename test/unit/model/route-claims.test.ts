@@ -277,6 +277,22 @@ describe('an ApiInstance inside its organization\'s claims', () => {
     });
   });
 
+  test('property: a route admitted for one Organization never overlaps another Organization\'s effective claims', () => {
+    const routesArb = fc.record({ hostnames: fc.array(hostArb, { maxLength: 3 }), pathPrefixes: fc.array(pathArb, { maxLength: 3 }) });
+    fc.assert(
+      fc.property(routesArb, routesArb, fc.boolean(), pathArb, fc.array(hostArb, { maxLength: 2 }), (ra, rb, aOlder, basePath, hostnames) => {
+        const a = org('a', aOlder ? '2025-01-01T00:00:00Z' : '2025-03-01T00:00:00Z', ra);
+        const b = org('b', '2025-02-01T00:00:00Z', rb);
+        const s = snapshotFrom({ organizations: [a, b] });
+        if (outsideRouteClaims(s, instance('b-prod', basePath, hostnames))) return true; // refused / not emitted
+        const victim = effectiveClaims(s, a);
+        if (hostnames.length === 0) return !victim.pathPrefixes.some((p) => pathsOverlap(p, basePath));
+        return !hostnames.some((h) => victim.hostnames.some((c) => hostPatternOverlap(h, c) !== undefined));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   test('the route verdict omits such a route (OutsideRouteClaims), ahead of any other problem', () => {
     const brokenPolicy = { metadata: { name: 'broken' }, spec: { type: 'rate-limit', config: { nonsense: true } } } as never;
     const v = routeVerdict({ snapshot: snap(), instance: instance('squat-prod', '/rail/v2/x'), policies: [brokenPolicy] });
