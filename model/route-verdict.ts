@@ -15,6 +15,7 @@ import type { ApiInstance, Policy } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
 import { validatePolicyConfig } from '../api/policies.ts';
 import { upstreamAllowed } from './upstream.ts';
+import { outsideRouteClaims } from './route-claims.ts';
 
 export interface RouteProblem {
   action: 'omit' | 'withhold';
@@ -38,7 +39,13 @@ export type RouteCheck = (input: RouteVerdictInput) => RouteProblem | undefined;
  * The checks, in the order their problems are reported. Each is a pure function
  * over the snapshot; the first 'omit' problem wins over any 'withhold' problem.
  */
-export const ROUTE_CHECKS: RouteCheck[] = [policiesValid, upstreamAllowed];
+export const ROUTE_CHECKS: RouteCheck[] = [insideRouteClaims, policiesValid, upstreamAllowed];
+
+/** Contain what slipped past admission: a route outside its organization's route space is never emitted (model/route-claims.ts). */
+export function insideRouteClaims({ snapshot, instance }: RouteVerdictInput): RouteProblem | undefined {
+  const outside = outsideRouteClaims(snapshot, instance);
+  return outside && { action: 'omit', reason: 'OutsideRouteClaims', message: `the gateway does not serve this route: ${outside.message}` };
+}
 
 /** Fail closed: a route whose policies include an invalid config is held closed, never served without (say) its api-key policy. */
 export function policiesValid({ policies }: RouteVerdictInput): RouteProblem | undefined {

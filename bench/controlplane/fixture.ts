@@ -15,7 +15,9 @@ export const TIERS = ['gold', 'silver', 'bronze'] as const;
 
 export const instanceName = (i: number) => `api-${String(i).padStart(4, '0')}`;
 export const tierName = (i: number, t: number) => `${instanceName(i)}-${TIERS[t % TIERS.length]}`;
-export const basePathOf = (i: number) => `/${instanceName(i)}`;
+/** The owner's route space on the gateway's shared host (Organization spec.routes): every instance serves under it. */
+export const OWNER_PATH_PREFIX = '/bench';
+export const basePathOf = (i: number) => `${OWNER_PATH_PREFIX}/${instanceName(i)}`;
 
 export function nsPath(plural: string, namespace?: string, name?: string): string {
   const base = plural === 'secrets' || plural === 'namespaces' || plural === 'configmaps' ? '/api/v1' : GROUP_PATH;
@@ -63,6 +65,8 @@ export async function createWorld(http: KubeHttp, opts: { instances: number; ups
       environments: [{ name: 'production', namespace: org.env, type: 'production' }],
       memberGroups: [`${org.name}:members`],
       adminGroups: [`${org.name}:admins`],
+      // Route space is assigned, not grabbed: the owner's instances must sit inside it to be served.
+      ...(org === OWNER ? { routes: { pathPrefixes: [OWNER_PATH_PREFIX] } } : {}),
     }));
   }
   // The operator creates the namespaces.

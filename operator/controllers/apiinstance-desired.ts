@@ -21,6 +21,7 @@ import type { Snapshot } from '../../model/snapshot.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { ConditionInput } from '../lib/conditions.ts';
 import type { RouteProblem } from '../../model/route-verdict.ts';
+import { hostnamesOverlap } from '../../model/route-claims.ts';
 
 export const DEFAULT_GATEWAY = 'default';
 
@@ -52,39 +53,8 @@ export function olderInstanceFirst(a: Meta, b: Meta): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-const isWildcard = (h: string) => h.startsWith('*.');
-
-/** Whether two hostname patterns can match the same host; returns the more specific of the two when they do. */
-export function hostPatternOverlap(a: string, b: string): string | undefined {
-  if (a === b) return a;
-  if (isWildcard(a) && isWildcard(b)) {
-    const sa = a.slice(2);
-    const sb = b.slice(2);
-    if (sa.endsWith(`.${sb}`)) return a;
-    if (sb.endsWith(`.${sa}`)) return b;
-    return undefined;
-  }
-  if (isWildcard(a)) return b.endsWith(a.slice(1)) ? b : undefined;
-  if (isWildcard(b)) return a.endsWith(b.slice(1)) ? a : undefined;
-  return undefined;
-}
-
-/**
- * A host both hostname lists can match, for messages ("*" when both take any
- * host); undefined when they are disjoint. An empty or absent list means any host.
- */
-export function hostnamesOverlap(a: readonly string[] | undefined, b: readonly string[] | undefined): string | undefined {
-  const anyA = !a || a.length === 0;
-  const anyB = !b || b.length === 0;
-  if (anyA && anyB) return '*';
-  if (anyA) return b![0];
-  if (anyB) return a[0];
-  for (const x of a) for (const y of b!) {
-    const o = hostPatternOverlap(x, y);
-    if (o !== undefined) return o;
-  }
-  return undefined;
-}
+// Hostname overlap is a model/ decision shared with route claims; re-exported for existing callers.
+export { hostPatternOverlap, hostnamesOverlap } from '../../model/route-claims.ts';
 
 /** Why an instance does not get its route. */
 export interface RouteConflict {

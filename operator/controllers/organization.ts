@@ -1,17 +1,21 @@
 // Organization reconciler: labels (creating if absent) the organization's
 // namespaces, binds its member and admin groups to crossgate-view and
-// crossgate-edit there, and reports Ready with its environments. Decisions
-// live in organization-desired.ts; this file only applies them.
+// crossgate-edit there, and reports Ready with its environments and
+// RouteClaims (void route claims, model/route-claims.ts). Decisions live in
+// organization-desired.ts and model/; this file only applies them.
 import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
 import type { KubeHttp } from '../lib/kube.ts';
 import { isAlreadyExists, isNotFound, describeError } from '../lib/kube.ts';
 import type { StatusWriter } from '../lib/status.ts';
 import type { EventRecorder } from '../lib/events.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import { setConditions, type Condition } from '../lib/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
 import { MANAGED_ROLEBINDINGS, MERGE_PATCH, NAMESPACES, ORGANIZATIONS, objectPath } from '../resources.ts';
+import type { PlatformSettings } from '../../api/platform.ts';
+import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
+import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
 
 export interface Deps {
@@ -22,7 +26,7 @@ export interface Deps {
 
 const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
 
-export function registerOrganizationController(mgr: Manager, deps: Deps): void {
+export function registerOrganizationController(mgr: Manager, deps: Deps & { settings?: PlatformSettings }): void {
   const orgs = mgr.informer<Organization & { kind: string; apiVersion: string }>(ORGANIZATIONS);
   const namespaces = mgr.informer<V1Namespace>(NAMESPACES);
   const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
@@ -97,6 +101,12 @@ export function registerOrganizationController(mgr: Manager, deps: Deps): void {
       envStatus.push({ name: ns.environment!, namespace: ns.namespace, type: ns.type!, ready: Boolean(ready) });
     }
 
+    // The older Organization keeps contested route space (the same effective claims the route verdicts use).
+    const claims = effectiveClaimsAmong(org, orgs.list(), deps.settings ?? NO_PLATFORM_SETTINGS);
+    const routeClaims = claims.void.length
+      ? { type: 'RouteClaims', status: 'False' as const, reason: 'RouteClaimConflict', message: voidClaimsMessage(claims) }
+      : { type: 'RouteClaims', status: 'True' as const, reason: 'Assigned', message: claimsSummary(claims) };
+
     const generation = org.metadata?.generation ?? 0;
     const previous: Condition[] = deps.status.current(org)?.conditions ?? [];
     let condition;
@@ -104,13 +114,15 @@ export function registerOrganizationController(mgr: Manager, deps: Deps): void {
       condition = { type: 'Ready', status: 'False' as const, reason: conflicts[0]!.reason, message: conflicts.map((c) => c.message).join('; ') };
     } else if (errors.length > 0) {
       condition = { type: 'Ready', status: 'False' as const, reason: 'ApplyFailed', message: errors.join('; ') };
+    } else if (claims.void.length > 0) {
+      condition = { ...routeClaims, type: 'Ready' };
     } else if (envStatus.some((e) => !e.ready)) {
       condition = { type: 'Ready', status: 'False' as const, reason: 'Progressing', message: 'waiting for namespaces to be labeled' };
     } else {
       const envs = envStatus.map((e) => `${e.name} (${e.namespace})`).join(', ');
       condition = { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: `home namespace ${org.spec.homeNamespace}; environments: ${envs}` };
     }
-    const conditions = setCondition(previous, condition, generation);
+    const conditions = setConditions(previous, [condition, routeClaims], generation);
     const wasReady = previous.find((c) => c.type === 'Ready');
     if (wasReady?.status !== condition.status || wasReady?.reason !== condition.reason) {
       if (condition.status === 'True') deps.events.normal(org, condition.reason, condition.message);

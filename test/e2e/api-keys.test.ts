@@ -207,7 +207,7 @@ spec:
     await applyYaml(`apiVersion: crossgate.dev/v1alpha1
 kind: ApiInstance
 metadata: {name: crew, namespace: ${OWNER}}
-spec: {assetRef: {name: flights-eapi, namespace: max-airlines}, basePath: /crew/v1, upstream: {url: "http://crew.max-airlines-prod.svc:8080"}}
+spec: {assetRef: {name: flights-eapi, namespace: max-airlines}, basePath: /flights/crew/v1, upstream: {url: "http://crew.max-airlines-prod.svc:8080"}}
 `);
     const keyTo = (name: string, instance: string) => `apiVersion: crossgate.dev/v1alpha1
 kind: ApiKey

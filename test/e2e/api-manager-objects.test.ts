@@ -47,6 +47,7 @@ spec:
   displayName: API Manager e2e
   homeNamespace: ${home}
   environments: [{name: production, namespace: ${prod}, type: production}]
+  routes: {hostnames: ["*.${org}.example"], pathPrefixes: ["/hotels"]}
 `);
     await waitForCondition(['organization', org], 'Ready', 'True');
     await applyYaml(`apiVersion: crossgate.dev/v1alpha1
@@ -101,6 +102,22 @@ spec: {type: http, title: Hotels EAPI, version: 1.0.0}
     assert.equal(condition(a, 'Ready')!.reason, 'Routed');
     const events = await kubectl(['get', 'events', '-n', prod, '--field-selector', 'involvedObject.name=flights-b,reason=RouteConflict', '-o', 'jsonpath={.items[*].type}']);
     assert.match(events.stdout, /Warning/);
+  });
+
+  test('an instance outside its organization\'s route space is refused at admission, saying what the organization claims', async () => {
+    for (const [opts, field, value] of [
+      [{ basePath: '/' }, 'spec.basePath', '/'],
+      [{ basePath: '/flights/v1' }, 'spec.basePath', '/flights/v1'],
+      [{ hostnames: ['gateway.example'] }, 'spec.hostnames[0]', 'gateway.example'],
+    ] as const) {
+      const r = await applyYaml(instanceYaml('squat', opts as { basePath?: string; hostnames?: string[] }), { allowFail: true });
+      assert.notEqual(r.code, 0, `expected a refusal, got: ${r.stdout}`);
+      assert.match(r.stderr, /admission webhook "[^"]+" denied the request/);
+      assert.ok(r.stderr.includes(`ApiInstance "squat": ${field} "${value}"`), r.stderr);
+      assert.ok(r.stderr.includes(`is outside the route space of Organization "${org}"`), r.stderr);
+      assert.ok(r.stderr.includes('route space is assigned by a platform admin in the Organization (spec.routes)'), r.stderr);
+    }
+    assert.equal(await getJson(['apiinstance', 'squat', '-n', prod]), undefined);
   });
 
   test('an automated policy applies to the labelled instances, and follows label changes', async () => {

@@ -54,6 +54,17 @@ spec: {domain: ${domain}, displayName: X, homeNamespace: ${home}, environments: 
     }
   });
 
+  test('Organization: route claims are hostnames and path prefixes the gateway can match', async () => {
+    const msg = await refused(`apiVersion: crossgate.dev/v1alpha1
+kind: Organization
+metadata: {name: ${uniqueName('bad-routes')}}
+spec: {domain: routes, displayName: R, homeNamespace: rh, environments: [{name: a, namespace: ra}], routes: {hostnames: ["API.example"], pathPrefixes: ["/a;b", "/x/../y"]}}
+`);
+    assert.match(msg, /spec\.routes\.hostnames\[0\]: Invalid value: "API\.example"/);
+    assert.match(msg, /spec\.routes\.pathPrefixes\[0\]: Invalid value: "\/a;b"/);
+    assert.match(msg, /spec\.routes\.pathPrefixes\[1\]: Invalid value: .*a path has no "\." or "\.\." segment/);
+  });
+
   test('OrgTrust: name must equal the peer domain', async () => {
     const msg = await refused(obj('OrgTrust', '{peerDomain: max-airlines}', 'someone-else'));
     assert.match(msg, /spec\.peerDomain: Invalid value: .*metadata\.name must equal spec\.peerDomain/);

@@ -82,6 +82,10 @@ describe('Organization', () => {
       // Groups get crossgate kinds only, never Secrets.
       assert.equal(await canI('get', 'secrets', ns, member), false, `member secrets in ${ns}`);
     }
+    // Route space (spec.routes) is assigned by platform admins: an organization admin cannot change its Organization.
+    for (const verb of ['update', 'patch', 'create', 'delete']) {
+      assert.equal(await canI(verb, 'organizations.crossgate.dev', undefined, admin), false, `admin ${verb} organizations`);
+    }
   });
 
   test('a changed member group list is reflected in RBAC', async () => {
@@ -112,6 +116,65 @@ describe('Organization', () => {
     const obj = await waitForCondition(['organization', third], 'Ready', 'False', { reason: 'DomainConflict' });
     assert.match(condition(obj, 'Ready')!.message, new RegExp(`domain "${org}" is already used by Organization "${org}"; choose another domain`));
     assert.equal(await getJson(['namespace', `${third}-home`]), undefined, 'nothing is created for a conflicting organization');
+  });
+
+  test('route claims: the newer of two organizations claiming overlapping route space is told which one holds it; its instance there is not served (webhook out of the way)', async () => {
+    await kubectl(['patch', 'organization', org, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`*.${org}.example`], pathPrefixes: [`/${org}`] } } })]);
+    const holder = await waitFor(async () => {
+      const o = await getJson(['organization', org]);
+      return condition(o, 'RouteClaims')?.status === 'True' && o.status.observedGeneration === o.metadata.generation ? o : undefined;
+    }, { what: 'RouteClaims True' });
+    assert.equal(condition(holder, 'RouteClaims')!.message, `route space: hostnames "*.${org}.example"; path prefixes "/${org}" on the gateway's shared host`);
+
+    const fourth = uniqueName('org4');
+    await applyYaml(
+      orgYaml(fourth, fourth, `${fourth}-home`, [['dev', `${fourth}-dev`]]) +
+        `  routes: {hostnames: ["api.${org}.example", "${fourth}.example"], pathPrefixes: ["/${org}/v1", "/${fourth}"]}\n`,
+    );
+    created.push(fourth);
+    const obj = await waitForCondition(['organization', fourth], 'Ready', 'False', { reason: 'RouteClaimConflict' });
+    const claims = condition(obj, 'RouteClaims')!;
+    assert.equal(claims.status, 'False');
+    assert.equal(claims.reason, 'RouteClaimConflict');
+    assert.equal(
+      claims.message,
+      `spec.routes.hostnames "api.${org}.example" overlaps hostname "*.${org}.example", claimed by Organization "${org}"; ` +
+        `spec.routes.pathPrefixes "/${org}/v1" overlaps path prefix "/${org}", claimed by Organization "${org}": these claims are void, ` +
+        `because the older Organization keeps contested route space and the gateway's own host names belong to no Organization, so no ApiInstance route under them is served. ` +
+        'A platform admin removes the claim here, or from the other Organization',
+    );
+    const row = new RegExp(`${fourth}\\s+${fourth}\\s+${fourth}-home\\s+1\\s+False\\s+RouteClaimConflict`);
+    await waitFor(async () => row.test((await kubectl(['get', 'organization', fourth])).stdout), { what: 'kubectl get shows RouteClaimConflict' });
+    // The older organization keeps its claims.
+    assert.equal(condition(await getJson(['organization', org]), 'RouteClaims')!.status, 'True');
+    // An instance under the void claim is contained by the operator: not served, and told why.
+    await waitFor(async () => (await getJson(['namespace', `${fourth}-dev`])) !== undefined, { what: 'environment namespace created' });
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Asset
+metadata: {name: rail, namespace: ${fourth}-home}
+spec: {type: http, title: Rail, version: 1.0.0}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: squat, namespace: ${fourth}-dev}
+spec:
+  assetRef: {name: rail}
+  basePath: /${org}/v1/x
+  upstream: {url: "http://rail.${fourth}-dev.svc.cluster.local:8080"}
+`);
+    const squat = await waitForCondition(['apiinstance', 'squat', '-n', `${fourth}-dev`], 'Ready', 'False', { reason: 'OutsideRouteClaims' });
+    assert.equal(
+      condition(squat, 'Ready')!.message,
+      `the gateway does not serve this route: spec.basePath "/${org}/v1/x" on the gateway's shared host (no spec.hostnames) is outside the route space of Organization "${fourth}": ` +
+        `it claims path prefixes "/${fourth}" (spec.routes.pathPrefixes); its claim "/${org}/v1" would cover it but is void because older Organization "${org}" claims "/${org}". ` +
+        'Use a basePath under one of its prefixes, or hostnames it claims; route space is assigned by a platform admin in the Organization (spec.routes)',
+    );
+    assert.match((await kubectl(['get', 'apiinstance', 'squat', '-n', `${fourth}-dev`])).stdout, /False\s+OutsideRouteClaims/);
+    await kubectl(['delete', 'apiinstance', 'squat', '-n', `${fourth}-dev`, '--wait=false']);
+    // Dropping the contested claims makes the newer one whole again.
+    await kubectl(['patch', 'organization', fourth, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames: [`${fourth}.example`], pathPrefixes: [`/${fourth}`] } } })]);
+    await waitForCondition(['organization', fourth], 'Ready', 'True');
+    assert.equal(condition(await getJson(['organization', fourth]), 'RouteClaims')!.reason, 'Assigned');
   });
 
   test('deleting the organization releases its namespaces (labels and bindings gone, namespaces and their data kept)', async () => {

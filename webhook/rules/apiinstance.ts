@@ -1,13 +1,16 @@
 // Rule: an ApiInstance implements an Asset of its own organization, and Assets
 // live in the organization's home namespace (the namespace crossing itself is
-// refused by speaks-for-organization); its upstream URL is one the organization
-// may reach (model/upstream.ts, the same judgement the operator's route verdict makes).
+// refused by speaks-for-organization); its route lies inside the route space
+// the platform admins assigned to its organization (model/route-claims.ts), and
+// its upstream URL is one the organization may reach (model/upstream.ts): the
+// same functions the operator's route verdict runs.
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
+import { outsideRouteClaims } from '../../model/route-claims.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -22,6 +25,8 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
       'spec.assetRef.namespace',
     );
   }
+  const outside = outsideRouteClaims(snapshot, { metadata: { namespace: objectNamespace(request) }, spec });
+  if (outside) return deny(`${describe('ApiInstance', objectName(request))}: ${outside.message}.`, outside.field);
   const url = spec.upstream?.url;
   if (typeof url === 'string') {
     const problem = outboundUrlProblem({ snapshot, namespace: objectNamespace(request), url, field: 'spec.upstream.url' });

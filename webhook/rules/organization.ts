@@ -4,11 +4,17 @@
 // namespaces and the operator's. On update only new claims are checked, so a
 // conflict that predates the webhook does not block unrelated edits (the
 // operator reports it in status).
+//
+// Route space (spec.routes) likewise: a hostname or path prefix that overlaps
+// another Organization's claim (equal, or one inside the other) or a host name
+// of the gateway itself is refused, naming the other claimant. Nesting within
+// one Organization is allowed. Same decision as the operator (model/route-claims.ts).
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { claimOf, orgName } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
+import { claimOverlaps, claimsOf, overlapMessage } from '../../model/route-claims.ts';
 import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
 
 type Spec = Organization['spec'];
@@ -63,5 +69,23 @@ export function organizationRules(request: AdmissionRequestLike, snapshot: Snaps
       );
     }
   }
-  return ALLOW;
+  return routeClaimRule(spec, old, others, snapshot);
+}
+
+function routeClaimRule(spec: Partial<Spec>, old: Partial<Spec> | undefined, others: readonly Organization[], snapshot: Snapshot): Verdict {
+  const claims = claimsOf({ spec: spec as Spec });
+  const before = claimsOf(old ? { spec: old as Spec } : undefined);
+  const added = {
+    hostnames: claims.hostnames.filter((h) => !before.hostnames.includes(h)),
+    pathPrefixes: claims.pathPrefixes.filter((p) => !before.pathPrefixes.includes(p)),
+  };
+  const overlaps = claimOverlaps(added, others, snapshot.platform.gatewayHostnames);
+  const first = overlaps[0];
+  if (!first) return ALLOW;
+  const holders = [...new Set(overlaps.flatMap((o) => (o.heldBy === undefined ? [] : [o.heldBy])))];
+  const hints = [
+    ...(holders.length ? [`Two Organizations may not claim overlapping route space (equal, or one inside the other): choose claims that do not overlap, or remove them from Organization ${holders.map((h) => `"${h}"`).join(', ')} first`] : []),
+    ...(overlaps.some((o) => o.heldBy === undefined) ? ['The gateway\'s own host names belong to no Organization: choose another hostname'] : []),
+  ];
+  return deny(`${overlaps.map(overlapMessage).join('; ')}. ${hints.join('. ')}.`, `spec.routes.${first.field}`);
 }

@@ -151,7 +151,14 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
       apiVersion: V,
       kind: 'Organization',
       metadata: { name: 'max', creationTimestamp: created() },
-      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: NS, type: 'production' }], upstreams: { allowedHosts: ['flights'] } },
+      spec: {
+        domain: 'max',
+        displayName: 'Max',
+        homeNamespace: 'max-home',
+        environments: [{ name: 'prod', namespace: NS, type: 'production' }],
+        routes: { pathPrefixes: ['/flights', '/hotels', '/later'] },
+        upstreams: { allowedHosts: ['flights'] },
+      },
     });
     api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
     mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
@@ -198,6 +205,27 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     assert.equal(ready('ApiInstance', 'hotels')!.message, 'Asset "hotels-eapi" does not exist in namespace "max-home"');
     api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'hotels-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Hotels', version: '1.0.0' } });
     await eventually(() => ready('ApiInstance', 'hotels')?.reason === 'Routed', 'Routed once the Asset exists');
+  });
+
+  test('an instance outside its organization\'s route space is OutsideRouteClaims; assigning the space to the Organization routes it', async () => {
+    api.upsert('apiinstances', instance('trains', { basePath: '/trains/v1' }));
+    await eventually(() => ready('ApiInstance', 'trains')?.reason === 'OutsideRouteClaims', 'OutsideRouteClaims');
+    assert.equal(ready('ApiInstance', 'trains')!.status, 'False');
+    assert.equal(
+      ready('ApiInstance', 'trains')!.message,
+      'the gateway does not serve this route: spec.basePath "/trains/v1" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "max": ' +
+        'it claims path prefixes "/flights", "/hotels", "/later" (spec.routes.pathPrefixes). Use a basePath under one of its prefixes, or hostnames it claims; ' +
+        'route space is assigned by a platform admin in the Organization (spec.routes)',
+    );
+    assert.equal(status('ApiInstance', 'trains')!.endpoint, undefined);
+    // The watch on Organizations re-reconciles the instance when its route space changes.
+    const org = api.store('organizations').get('max')!;
+    const spec = org.spec as { routes: { pathPrefixes: string[] } };
+    api.upsert('organizations', { ...org, metadata: { ...org.metadata, generation: 2 }, spec: { ...spec, routes: { pathPrefixes: [...spec.routes.pathPrefixes, '/trains'] } } });
+    await eventually(() => ready('ApiInstance', 'trains')?.reason === 'Routed', 'Routed once /trains is assigned');
+    api.upsert('organizations', { ...org, metadata: { ...org.metadata, generation: 3 } });
+    await eventually(() => ready('ApiInstance', 'trains')?.reason === 'OutsideRouteClaims', 'OutsideRouteClaims once /trains is taken away');
+    api.remove('apiinstances', `${NS}/trains`);
   });
 
   test('an automated policy follows instance labels; a targeted one follows its instance', async () => {

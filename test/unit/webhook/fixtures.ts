@@ -52,13 +52,24 @@ export function assetShare(
   return { apiVersion: API_VERSION, kind: 'AssetShare', metadata: { name, namespace }, spec: { targetRef, peers } } as AssetShare;
 }
 
-const maxAirlinesOrg = organization('max-airlines', 'max-airlines', 'max-airlines-home', [
-  ['sandbox', 'max-airlines-sandbox'],
-  ['production', 'max-airlines-prod'],
-]);
+/** An organization with route space assigned (spec.routes). */
+export function withRoutes(org: Organization, routes: { hostnames?: string[]; pathPrefixes?: string[] }): Organization {
+  return { ...org, spec: { ...org.spec, routes } };
+}
+
+export const maxAirlines = withRoutes(
+  organization('max-airlines', 'max-airlines', 'max-airlines-home', [
+    ['sandbox', 'max-airlines-sandbox'],
+    ['production', 'max-airlines-prod'],
+  ]),
+  { hostnames: ['*.max-airlines.example'], pathPrefixes: ['/flights'] },
+);
 /** Max Airlines may call its identity provider (jwksUrl) and its external flights backend. */
-export const maxAirlines: Organization = { ...maxAirlinesOrg, spec: { ...maxAirlinesOrg.spec, upstreams: { allowedHosts: ['id.example.com', '*.max-airlines.example'] } } };
-export const muleUnited = organization('mule-united', 'mule-united', 'mule-united-home', [['production', 'mule-united-prod']], '2025-02-01T00:00:00Z');
+maxAirlines.spec.upstreams = { allowedHosts: ['id.example.com', '*.max-airlines.example'] };
+export const muleUnited = withRoutes(
+  organization('mule-united', 'mule-united', 'mule-united-home', [['production', 'mule-united-prod']], '2025-02-01T00:00:00Z'),
+  { hostnames: ['api.mule-united.example'], pathPrefixes: ['/gates'] },
+);
 
 export function namespacesOf(org: Organization) {
   const base = { [LABEL_ORGANIZATION]: org.metadata.name!, [LABEL_DOMAIN]: org.spec.domain };

@@ -14,8 +14,9 @@ import { KINDS } from '../../../api/v1alpha1/index.ts';
 import { LABEL_ORGANIZATION, LABEL_ROLE } from '../../../api/labels.ts';
 import type { KubeObject, Verdict } from '../../../webhook/admission.ts';
 import {
-  API_VERSION, apiInstance, asset, assetShare, maxAirlines, muleUnited, namespacesOf, organization, orgTrust, request, story,
+  API_VERSION, apiInstance, asset, assetShare, maxAirlines, muleUnited, namespacesOf, organization, orgTrust, request, story, withRoutes,
 } from './fixtures.ts';
+import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
 
 const ALLOWED: Verdict = { allowed: true };
 const denied = (message: string, field?: string): Verdict => (field ? { allowed: false, message, field } : { allowed: false, message });
@@ -419,6 +420,118 @@ describe('Organization', () => {
     const squatter = organization('squatter', 'squatter', 'max-airlines-home', [['production', 'sq-prod']], '2026-01-01T00:00:00Z');
     const relabeled = { ...squatter, metadata: { ...squatter.metadata, labels: { a: 'b' } } };
     assert.deepEqual(organizationRules(request('UPDATE', relabeled as KubeObject, squatter as KubeObject), story({ organizations: [maxAirlines, squatter] })), ALLOWED);
+  });
+});
+
+describe('Organization route claims', () => {
+  const s = story();
+  const sky = (routes: { hostnames?: string[]; pathPrefixes?: string[] }) => withRoutes(organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']]), routes) as KubeObject;
+  const OVERLAP_HINT = 'Two Organizations may not claim overlapping route space (equal, or one inside the other): choose claims that do not overlap, or remove them from Organization';
+
+  test('claims of its own that overlap no other Organization are allowed', () => {
+    assert.deepEqual(review(request('CREATE', sky({ hostnames: ['*.sky.example'], pathPrefixes: ['/sky', '/sky/v1', '/flightsearch'] })), s), ALLOWED);
+  });
+
+  test('a path prefix equal to, under or above another Organization\'s is refused, naming it and both claims', () => {
+    assert.deepEqual(
+      review(request('CREATE', sky({ pathPrefixes: ['/sky', '/flights/v2/x'] })), s),
+      denied(`spec.routes.pathPrefixes "/flights/v2/x" overlaps path prefix "/flights", claimed by Organization "max-airlines". ${OVERLAP_HINT} "max-airlines" first.`, 'spec.routes.pathPrefixes'),
+    );
+    assert.deepEqual(
+      organizationRules(request('CREATE', sky({ pathPrefixes: ['/'] })), s),
+      denied(`spec.routes.pathPrefixes "/" overlaps path prefix "/flights", claimed by Organization "max-airlines". ${OVERLAP_HINT} "max-airlines" first.`, 'spec.routes.pathPrefixes'),
+    );
+    assert.equal(organizationRules(request('CREATE', sky({ pathPrefixes: ['/flights'] })), s).allowed, false, 'equal');
+    assert.equal(organizationRules(request('CREATE', sky({ pathPrefixes: ['/flightsearch', '/gatesway'] })), s).allowed, true, 'segment boundaries');
+  });
+
+  test('a hostname overlapping another Organization\'s (exact or wildcard) is refused', () => {
+    assert.deepEqual(
+      organizationRules(request('CREATE', sky({ hostnames: ['*.example'] })), s),
+      denied(`spec.routes.hostnames "*.example" overlaps hostname "*.max-airlines.example", claimed by Organization "max-airlines". ${OVERLAP_HINT} "max-airlines" first.`, 'spec.routes.hostnames'),
+    );
+    assert.deepEqual(
+      organizationRules(request('CREATE', sky({ hostnames: ['eu.max-airlines.example', 'api.mule-united.example'] })), s),
+      denied(
+        'spec.routes.hostnames "eu.max-airlines.example" overlaps hostname "*.max-airlines.example", claimed by Organization "max-airlines"; ' +
+          'spec.routes.hostnames "api.mule-united.example" overlaps hostname "api.mule-united.example", claimed by Organization "mule-united". ' +
+          `${OVERLAP_HINT} "max-airlines", "mule-united" first.`,
+        'spec.routes.hostnames',
+      ),
+    );
+    assert.deepEqual(organizationRules(request('CREATE', sky({ hostnames: ['max-airlines.example'] })), s), ALLOWED, 'the apex is not under "*.max-airlines.example"');
+  });
+
+  test('a reserved gateway host name is refused', () => {
+    const reserved = story({ platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gateway.crossgate.example'] } });
+    assert.deepEqual(
+      organizationRules(request('CREATE', sky({ hostnames: ['*.crossgate.example'] })), reserved),
+      denied(
+        'spec.routes.hostnames "*.crossgate.example" overlaps "gateway.crossgate.example", a host name of the gateway itself (reserved by the platform settings). ' +
+          'The gateway\'s own host names belong to no Organization: choose another hostname.',
+        'spec.routes.hostnames',
+      ),
+    );
+  });
+
+  test('on update only new claims are checked: nesting in its own space is allowed, a claim from before the webhook does not block edits', () => {
+    const nested = withRoutes(maxAirlines, { hostnames: ['*.max-airlines.example', 'api.max-airlines.example'], pathPrefixes: ['/flights', '/flights/v1'] });
+    assert.deepEqual(review(request('UPDATE', nested as KubeObject, maxAirlines as KubeObject), s), ALLOWED);
+    const grab = withRoutes(maxAirlines, { pathPrefixes: ['/flights', '/gates/b'] });
+    assert.equal(organizationRules(request('UPDATE', grab as KubeObject, maxAirlines as KubeObject), s).allowed, false);
+    const squatter = withRoutes(organization('squatter', 'squatter', 'sq-home', [['production', 'sq-prod']], '2026-01-01T00:00:00Z'), { pathPrefixes: ['/flights/x'] });
+    const relabeled = { ...squatter, metadata: { ...squatter.metadata, labels: { a: 'b' } } };
+    assert.deepEqual(organizationRules(request('UPDATE', relabeled as KubeObject, squatter as KubeObject), story({ organizations: [maxAirlines, squatter] })), ALLOWED);
+  });
+});
+
+describe('an ApiInstance stays inside its organization\'s route space', () => {
+  const s = story();
+  const inst = (basePath: string, hostnames?: string[]) => {
+    const i = apiInstance('mule-united-prod', 'squat', { name: 'gates-eapi' });
+    return { ...i, spec: { ...i.spec, basePath, ...(hostnames ? { hostnames } : {}) } } as KubeObject;
+  };
+
+  test('inside: under a claimed prefix, or on claimed hostnames', () => {
+    assert.deepEqual(apiInstanceRules(request('CREATE', inst('/gates/v1')), s), ALLOWED);
+    assert.deepEqual(apiInstanceRules(request('CREATE', inst('/', ['api.mule-united.example'])), s), ALLOWED);
+  });
+
+  test('attack 1: another Organization\'s prefix, or "/", is refused with what the organization claims', () => {
+    for (const basePath of ['/flights/v1/x', '/']) {
+      assert.deepEqual(
+        review(request('CREATE', inst(basePath)), s),
+        denied(
+          `ApiInstance "squat": spec.basePath "${basePath}" on the gateway's shared host (no spec.hostnames) is outside the route space of Organization "mule-united": ` +
+            'it claims path prefixes "/gates" (spec.routes.pathPrefixes). Use a basePath under one of its prefixes, or hostnames it claims; ' +
+            'route space is assigned by a platform admin in the Organization (spec.routes).',
+          'spec.basePath',
+        ),
+      );
+    }
+  });
+
+  test('attack 2: the gateway\'s host or another Organization\'s host is refused', () => {
+    const reserved = story({ platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gateway.crossgate.example'] } });
+    for (const host of ['gateway.crossgate.example', 'api.max-airlines.example']) {
+      assert.deepEqual(
+        review(request('CREATE', inst('/', ['api.mule-united.example', host])), reserved),
+        denied(
+          `ApiInstance "squat": spec.hostnames[1] "${host}" is outside the route space of Organization "mule-united": it claims hostnames "api.mule-united.example" ` +
+            '(spec.routes.hostnames). Use a hostname it claims, or no hostnames and a basePath under its path prefixes; route space is assigned by a platform admin in the Organization (spec.routes).',
+          'spec.hostnames[1]',
+        ),
+      );
+    }
+  });
+
+  test('the webhook and the operator read the same effective claims: a newer Organization\'s contested claim is void', () => {
+    const squatter = withRoutes(organization('squatter', 'squatter', 'sq-home', [['production', 'sq-prod']], '2026-01-01T00:00:00Z'), { pathPrefixes: ['/flights/v1'] });
+    const s2 = story({ organizations: [maxAirlines, muleUnited, squatter], namespaces: [...namespacesOf(maxAirlines), ...namespacesOf(muleUnited), ...namespacesOf(squatter)] });
+    const i = { ...apiInstance('sq-prod', 'grab'), spec: { ...apiInstance('sq-prod', 'grab').spec, basePath: '/flights/v1/x' } } as KubeObject;
+    const v = apiInstanceRules(request('CREATE', i), s2);
+    assert.equal(v.allowed, false);
+    assert.match((v as { message: string }).message, /its claim "\/flights\/v1" would cover it but is void because older Organization "max-airlines" claims "\/flights"/);
   });
 });
 
