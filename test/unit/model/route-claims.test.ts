@@ -31,7 +31,7 @@ function instance(namespace: string, basePath: string, hostnames?: string[]): Ap
     apiVersion: 'crossgate.dev/v1alpha1',
     kind: 'ApiInstance',
     metadata: { name: 'api', namespace },
-    spec: { assetRef: { name: 'a' }, basePath, ...(hostnames ? { hostnames } : {}), upstream: { url: 'http://up.example' } },
+    spec: { assetRef: { name: 'a' }, basePath, ...(hostnames ? { hostnames } : {}), upstream: { backendRef: { name: 'up', port: 80 } } },
   } as ApiInstance;
 }
 
