@@ -5,10 +5,11 @@
 // claims, and the gateway's own host names (platform settings) are nobody's.
 // The webhook refuses a claim that overlaps (organizationRules) and an
 // instance outside its claims (apiInstanceRules); the operator, which must not
-// trust that the webhook ran, computes the same effective claims here: the
-// older Organization (olderFirst, as for namespaces) keeps a contested claim,
-// the newer one's overlapping claim is void, and a route outside the effective
-// claims is never emitted (ROUTE_CHECKS in route-verdict.ts). Pure, no I/O.
+// trust that the webhook ran, computes the same effective claims here: a claim
+// already granted (the Organization's status.routeClaims) keeps contested space,
+// else the older Organization does; the other overlapping claim is void, and a
+// route outside the effective claims is never emitted (ROUTE_CHECKS in
+// route-verdict.ts). Pure, no I/O.
 import type { ApiInstance, Organization } from '../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../api/platform.ts';
 import { olderFirst, orgName, ownerOfNamespace, quoteList } from './ownership.ts';
@@ -156,18 +157,48 @@ export interface EffectiveClaims extends RouteClaimSet {
   void: readonly ClaimOverlap[];
 }
 
+/** The claims the operator last granted an Organization (status.routeClaims): a granted claim keeps its place. */
+export function grantedClaimsOf(org: Pick<Organization, 'status'> | undefined): RouteClaimSet {
+  const granted = (org?.status as { routeClaims?: Partial<RouteClaimSet> } | undefined)?.routeClaims;
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  return { hostnames: strings(granted?.hostnames).map(normalHost), pathPrefixes: strings(granted?.pathPrefixes) };
+}
+
+/**
+ * Whether `other`'s claim `held` takes precedence over `org`'s overlapping claim
+ * `claim`. A claim already granted (in status, written only by the operator)
+ * beats one that is not: adding a claim to an Organization never takes space
+ * another Organization holds, however old the adder is (Gateway API's "oldest
+ * wins" lets an older route take a newer one's hostname just by adding it).
+ * Between two claims both granted or both new, the older Organization wins.
+ */
+function precedes(other: Organization, held: string, org: Organization, claim: string, field: ClaimField): boolean {
+  const otherGranted = grantedClaimsOf(other)[field].includes(held);
+  const mineGranted = grantedClaimsOf(org)[field].includes(claim);
+  if (otherGranted !== mineGranted) return otherGranted;
+  return olderFirst(other, org) < 0;
+}
+
 /**
  * The effective claims of `org` among `organizations`: a claim overlapping a
- * reserved gateway host name, or any claim of an OLDER Organization (as
- * written, whether or not that one is itself void), is void. So an
- * Organization's claims depend only on older Organizations' specs: adding a
- * newer Organization never takes anything away, and there is no chain reaction.
+ * reserved gateway host name, or a claim of another Organization that takes
+ * precedence over it (granted before it, or as old and older), is void.
  */
 export function effectiveClaimsAmong(org: Organization, organizations: readonly Organization[], platform: Pick<PlatformSettings, 'gatewayHostnames'>): EffectiveClaims {
   const name = orgName(org);
-  const older = organizations.filter((o) => orgName(o) !== name && olderFirst(o, org) < 0);
+  const others = organizations.filter((o) => orgName(o) !== name);
   const claims = claimsOf(org);
-  const voided = claimOverlaps(claims, older, platform.gatewayHostnames);
+  const voided: ClaimOverlap[] = [];
+  for (const field of ['hostnames', 'pathPrefixes'] as const) {
+    for (const claim of new Set(claims[field])) {
+      const [overlap] = claimOverlaps(
+        { hostnames: [], pathPrefixes: [], [field]: [claim] },
+        others.filter((o) => claimsOf(o)[field].some((held) => overlapsOf(field)(claim, held) && precedes(o, held, org, claim, field))),
+        platform.gatewayHostnames,
+      );
+      if (overlap) voided.push(overlap);
+    }
+  }
   const isVoid = (field: ClaimField, c: string) => voided.some((v) => v.field === field && v.claim === c);
   return {
     organization: name,

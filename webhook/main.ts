@@ -30,6 +30,11 @@ function metadataOnly<T extends KubernetesObject>(obj: T): T {
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: m.labels, deletionTimestamp: m.deletionTimestamp, creationTimestamp: m.creationTimestamp },
   } as T;
 }
+/** An Organization's spec and the route claims the operator granted it (model/route-claims.ts: a granted claim keeps its place). */
+function specAndGrantedClaims<T extends KubernetesObject>(obj: T): T {
+  const { status, ...rest } = obj as T & { status?: { routeClaims?: unknown } };
+  return stripManagedFields((status?.routeClaims ? { ...rest, status: { routeClaims: status.routeClaims } } : rest) as T);
+}
 function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
   return stripManagedFields(rest as T);
@@ -56,7 +61,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     });
   };
   const sources = {
-    organizations: crossgate<Organization & KubernetesObject>('Organization', withoutStatus),
+    organizations: crossgate<Organization & KubernetesObject>('Organization', specAndGrantedClaims),
     namespaces: new Informer<V1Namespace & KubernetesObject>({
       client: http,
       resource: { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },

@@ -107,6 +107,15 @@ export const OrganizationStatus = Type.Object(
     conditions: Type.Optional(Conditions),
     environments: Type.Optional(Type.Array(EnvironmentStatus, { description: 'Observed state of each environment.', maxItems: 32 })),
     environmentCount: Type.Optional(Type.Integer({ description: 'Number of environments that are ready.', minimum: 0 })),
+    routeClaims: Type.Optional(
+      Type.Object(
+        {
+          hostnames: Type.Array(Type.String({ description: 'A granted hostname claim.', maxLength: 253 }), { description: 'Hostnames in effect.', maxItems: 32 }),
+          pathPrefixes: Type.Array(Type.String({ description: 'A granted path prefix claim.', maxLength: 256 }), { description: 'Path prefixes in effect.', maxItems: 32 }),
+        },
+        { description: 'The route claims in effect, as the operator granted them. A granted claim keeps its place: a claim added later by another Organization that overlaps it is void, however old that Organization is.' },
+      ),
+    ),
   },
   { description: 'Observed state of the Organization.' },
 );

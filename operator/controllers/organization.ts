@@ -101,7 +101,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       envStatus.push({ name: ns.environment!, namespace: ns.namespace, type: ns.type!, ready: Boolean(ready) });
     }
 
-    // The older Organization keeps contested route space (the same effective claims the route verdicts use).
+    // A granted claim (else the older Organization) keeps contested route space: the same effective claims the route verdicts use.
     const claims = effectiveClaimsAmong(org, orgs.list(), deps.settings ?? NO_PLATFORM_SETTINGS);
     const routeClaims = claims.void.length
       ? { type: 'RouteClaims', status: 'False' as const, reason: 'RouteClaimConflict', message: voidClaimsMessage(claims) }
@@ -133,6 +133,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       conditions,
       environments: envStatus,
       environmentCount: envStatus.filter((e) => e.ready).length,
+      routeClaims: { hostnames: [...claims.hostnames], pathPrefixes: [...claims.pathPrefixes] },
     });
     if (errors.length > 0) throw new Error(errors.join('; ')); // retry with back-off
   }

@@ -108,15 +108,9 @@ spec:
 `;
 }
 
+/** As JSON: YAML cannot carry the control characters some attacks need. */
 function policyYaml(ns: string, name: string, target: string, type: string, config: unknown): string {
-  return `apiVersion: crossgate.dev/v1alpha1
-kind: Policy
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  type: ${type}
-  targetRef: {name: ${target}}
-  config: ${JSON.stringify(config)}
-`;
+  return JSON.stringify({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Policy', metadata: { name, namespace: ns }, spec: { type, targetRef: { name: target }, config } });
 }
 
 const tierYaml = (ns: string, name: string, instance: string) => `apiVersion: crossgate.dev/v1alpha1
@@ -147,7 +141,8 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
   let victimKey: string;
   let platformEnv: NodeJS.ProcessEnv;
 
-  const asMallory = (yaml: string) => applyYaml(yaml, { ...MALLORY, allowFail: true });
+  // Server-side apply: a client-side apply would also copy the object into an annotation (limited to 256 KiB).
+  const asMallory = (yaml: string) => applyYaml(yaml, { ...MALLORY, allowFail: true, serverSide: true });
 
   /** Mallory's write is refused by the webhook, with a message matching each pattern. */
   async function refused(yaml: string, ...patterns: RegExp[]): Promise<string> {

@@ -302,3 +302,29 @@ describe('an ApiInstance inside its organization\'s claims', () => {
     assert.equal(routeVerdict({ snapshot: snap(), instance: instance('rail-prod', '/rail/v2/x'), policies: [] }), undefined);
   });
 });
+
+describe('a granted claim keeps its place', () => {
+  const granted = (o: Organization, routeClaims: { hostnames: string[]; pathPrefixes: string[] }): Organization => ({ ...o, status: { routeClaims } }) as Organization;
+
+  test('an older Organization that adds an overlapping claim later does not take the space: its new claim is void', () => {
+    const newer = granted(org('victim', '2025-06-01T00:00:00Z', { pathPrefixes: ['/rail'], hostnames: ['api.victim.example'] }), { pathPrefixes: ['/rail'], hostnames: ['api.victim.example'] });
+    const older = org('rogue', '2025-01-01T00:00:00Z', { pathPrefixes: ['/rogue', '/rail/v2'], hostnames: ['*.victim.example'] });
+    const all = [newer, older];
+    const v = effectiveClaimsAmong(newer, all, NO_PLATFORM_SETTINGS);
+    assert.deepEqual([v.pathPrefixes, v.hostnames, v.void], [['/rail'], ['api.victim.example'], []]);
+    const r = effectiveClaimsAmong(older, all, NO_PLATFORM_SETTINGS);
+    assert.deepEqual(r.pathPrefixes, ['/rogue']);
+    assert.deepEqual(r.hostnames, []);
+    assert.deepEqual(r.void.map((o) => [o.claim, o.heldBy]), [['*.victim.example', 'victim'], ['/rail/v2', 'victim']]);
+  });
+
+  test('between two claims both new (or both granted), the older Organization keeps the space', () => {
+    const a = org('a', '2025-01-01T00:00:00Z', { pathPrefixes: ['/x'] });
+    const b = org('b', '2025-02-01T00:00:00Z', { pathPrefixes: ['/x/y'] });
+    assert.deepEqual(effectiveClaimsAmong(b, [a, b], NO_PLATFORM_SETTINGS).pathPrefixes, []);
+    assert.deepEqual(effectiveClaimsAmong(a, [a, b], NO_PLATFORM_SETTINGS).pathPrefixes, ['/x']);
+    const both = [granted(a, { pathPrefixes: ['/x'], hostnames: [] }), granted(b, { pathPrefixes: ['/x/y'], hostnames: [] })];
+    assert.deepEqual(effectiveClaimsAmong(both[1]!, both, NO_PLATFORM_SETTINGS).pathPrefixes, []);
+  });
+});
+
