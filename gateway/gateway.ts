@@ -17,6 +17,7 @@ import { compileRoutes } from './policies/index.ts';
 import { JwksCache } from './policies/jwt-validation.ts';
 import type { PolicyDeps } from './policies/types.ts';
 import { Upstreams } from './proxy.ts';
+import { TrustedProxies } from './client-address.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 
@@ -40,6 +41,8 @@ export interface GatewayOptions {
   upstreamConnections?: number;
   /** Debounce between a config change and assembly; default 50 ms. */
   configDebounceMs?: number;
+  /** CIDRs of proxies in front of the gateway whose forwarding headers are believed (CROSSGATE_TRUSTED_PROXIES); none by default. */
+  trustedProxies?: readonly string[];
 }
 
 export interface RunningGateway {
@@ -75,7 +78,8 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   } else {
     counters = new MemoryCounterStore();
   }
-  const deps: PolicyDeps = { counters, jwks: new JwksCache(), logger: log.child({ component: 'policy' }) };
+  const trustedProxies = new TrustedProxies(opts.trustedProxies ?? []);
+  const deps: PolicyDeps = { counters, jwks: new JwksCache(), logger: log.child({ component: 'policy' }), trustedProxies };
   const upstreams = new Upstreams({ connections: opts.upstreamConnections });
   const loader = new ConfigLoader({
     gateway: opts.source.gateway,
@@ -114,6 +118,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       metrics,
       logger: log.child({ component: 'proxy' }),
       accessLog: access?.logger,
+      trustedProxies,
     });
     admin = await startAdminServer({
       host: opts.admin?.host ?? '127.0.0.1',

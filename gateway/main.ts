@@ -17,12 +17,14 @@
 //   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
 //   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
+//   CROSSGATE_TRUSTED_PROXIES                 CIDRs of proxies whose forwarding headers are believed (default none)
 //
 // Exactly one of --config-dir and --namespace (or in-cluster) selects the source.
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startGateway, type SourceOptions } from './gateway.ts';
+import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../operator/lib/shutdown.ts';
 
@@ -102,6 +104,8 @@ async function main(): Promise<void> {
       accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
       metricsMaxClients: int(values['metrics-max-clients'] ?? env.GATEWAY_METRICS_MAX_CLIENTS, 'metrics-max-clients'),
       upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
+      // A platform setting (chart value), the same parser as the operator and webhook: empty means no forwarding header is believed.
+      trustedProxies: platformSettingsFromEnv(env).trustedProxies,
     });
     let stopping = false;
     const stop = (sig: string) => {

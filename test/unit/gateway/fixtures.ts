@@ -140,7 +140,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
 }
 
 /** An in-process gateway on 127.0.0.1 (random ports) over a config directory. */
-export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger } = {}): Promise<RunningGateway> {
+export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; trustedProxies?: string[] } = {}): Promise<RunningGateway> {
   const gw = await startGateway({
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
@@ -150,6 +150,7 @@ export async function startDirGateway(cfg: ConfigDir, over: { logger?: Logger; r
     accessLogger: over.accessLogger,
     redisUrl: over.redisUrl,
     configDebounceMs: 5,
+    trustedProxies: over.trustedProxies,
   });
   await gw.sourceStarted;
   return gw;
