@@ -76,7 +76,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
     counters = redis;
   } else {
-    counters = new MemoryCounterStore();
+    counters = new MemoryCounterStore({ onCapRefusal: () => metrics.counterCapRefusals.inc() });
   }
   const trustedProxies = new TrustedProxies(opts.trustedProxies ?? []);
   const deps: PolicyDeps = { counters, jwks: new JwksCache(), logger: log.child({ component: 'policy' }), trustedProxies };
@@ -86,8 +86,9 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     compileRoutes: (part) => compileRoutes(part, deps),
     logger: log.child({ component: 'config' }),
     debounceMs: opts.configDebounceMs,
-    onLoaded: (cfg) => {
+    onLoaded: (cfg, result) => {
       metrics.configReloads.labels('loaded').inc();
+      for (const kind of ['Routes', 'Credentials'] as const) metrics.configPartsKeptBack.labels(kind).set(result.keptBack.filter((k) => k.kind === kind).length);
       metrics.configGeneration.set(cfg.generation);
       metrics.credentials.set(cfg.credentials.size);
       upstreams.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin)));

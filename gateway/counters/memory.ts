@@ -28,8 +28,11 @@ export class MemoryCounterStore implements CounterStore {
   /** Requests refused because the cap was reached. */
   saturatedRefusals = 0;
 
-  constructor(opts: { sweepMs?: number; maxBounded?: number } = {}) {
+  #onCapRefusal: (() => void) | undefined;
+
+  constructor(opts: { sweepMs?: number; maxBounded?: number; onCapRefusal?: () => void } = {}) {
     this.maxBounded = opts.maxBounded ?? MAX_BOUNDED_COUNTERS;
+    this.#onCapRefusal = opts.onCapRefusal;
     const every = opts.sweepMs ?? 10_000;
     if (every > 0) {
       this.#sweep = setInterval(() => this.sweep(Date.now()), every);
@@ -90,6 +93,7 @@ export class MemoryCounterStore implements CounterStore {
   /** Refusal without counting: every window reported full until its end. */
   #saturated(windows: readonly CounterWindow[], now: number): ConsumeResult {
     this.saturatedRefusals++;
+    this.#onCapRefusal?.();
     const states = windows.map((w): WindowState => ({ name: w.name, limit: w.limit, remaining: 0, resetMs: windowStart(now, w.windowMs) + w.windowMs - now, windowMs: w.windowMs, exceeded: true }));
     return { allowed: false, windows: states, saturated: true };
   }

@@ -119,6 +119,6 @@ export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoute
     }
   });
   const router = new Router(routes);
-  for (const c of router.conflicts) deps.logger.warn({ conflict: c }, 'route conflict');
+  // Conflicts are logged by the loader over the router of all route shards (config-source/loader.ts).
   return { checksum: part.checksum, routes, byId: new Map(routes.map((r) => [r.id, r])), router };
 }
