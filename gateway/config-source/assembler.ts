@@ -66,6 +66,16 @@ export interface AssemblerOptions {
   partGraceMs?: number;
 }
 
+/** The most frequent shard count (ties: the larger), or `fallback` when there is none. */
+function majorityShardCount(counts: readonly number[], fallback: number): number {
+  const seen = new Map<number, number>();
+  for (const c of counts) seen.set(c, (seen.get(c) ?? 0) + 1);
+  let best = fallback;
+  let n = 0;
+  for (const [c, k] of seen) if (k > n || (k === n && c > best)) [best, n] = [c, k];
+  return best;
+}
+
 /** The routes of several shards as one CompiledRoutes: one router over all of them. */
 export function mergeRoutes(shards: readonly CompiledRoutes[]): CompiledRoutes {
   const routes: CompiledRoute[] = [];
@@ -226,7 +236,6 @@ export class ConfigAssembler {
     const keptBack: KeptBack[] = [];
     const routeParts: Array<{ name: string; part: RoutesPart }> = [];
     const credParts: Array<{ name: string; checksum: string; shard: number; shards: number; map: ShardMap }> = [];
-    const credentialShards = manifest.parts.filter((p) => p.kind === 'Credentials').length;
     for (const entry of manifest.parts) {
       const p = this.#parse(entry.name);
       const hold = (reason: string, invalid: boolean) => keptBack.push({ name: entry.name, kind: entry.kind, reason, invalid });
@@ -236,10 +245,16 @@ export class ConfigAssembler {
       else if (p.meta.gateway !== this.gateway) hold(`part ${entry.name} is for gateway ${p.meta.gateway}`, true);
       else if (p.meta.checksum !== entry.checksum) hold(`part ${entry.name} has checksum ${p.meta.checksum}, manifest generation ${gen} expects ${entry.checksum}`, false);
       else if (p.meta.generation > gen) hold(`part ${entry.name} is of generation ${p.meta.generation}, newer than manifest generation ${gen}`, false);
-      else if (p.kind === 'Credentials' && p.shards !== credentialShards) hold(`part ${entry.name} says ${p.shards} shards, the manifest lists ${credentialShards}`, true);
       else if (p.kind === 'Routes') routeParts.push({ name: entry.name, part: p.part });
       else if (p.kind === 'Credentials') credParts.push({ name: entry.name, checksum: p.meta.checksum, shard: p.shard, shards: p.shards, map: p.map });
     }
+    // The shard count: the one most usable shards agree on (a writer that could not write one shard may list
+    // fewer parts than the count); shards saying another count are kept back.
+    const credentialShards = majorityShardCount(credParts.map((c) => c.shards), manifest.parts.filter((p) => p.kind === 'Credentials').length);
+    for (const c of credParts.filter((x) => x.shards !== credentialShards)) {
+      keptBack.push({ name: c.name, kind: 'Credentials', reason: `part ${c.name} says ${c.shards} shards, the other shards ${credentialShards}`, invalid: true });
+    }
+    const usableCreds = credParts.filter((x) => x.shards === credentialShards);
     // Parts not arrived yet: wait a little for them (the writer writes parts before the manifest, but sources may deliver out of order).
     if (keptBack.some((k) => !k.invalid && !this.#keptBackNames.has(k.name))) {
       const now = this.#now();
@@ -284,7 +299,7 @@ export class ConfigAssembler {
     // Credential shards: the usable ones, else the entries the config in force had for that part (at the same shard count).
     const maps: Array<ShardMap | undefined> = new Array(credentialShards).fill(undefined);
     const credShards = new Map<string, { shard: number; shards: number; map: ShardMap }>();
-    for (const c of credParts) {
+    for (const c of usableCreds) {
       if (maps[c.shard]) {
         keptBack.push({ name: c.name, kind: 'Credentials', reason: `part ${c.name}: shard ${c.shard} listed twice`, invalid: true });
         continue;
@@ -302,7 +317,7 @@ export class ConfigAssembler {
         if (was) loaded.set(k.name, was);
       }
     }
-    const rebuiltShards = credParts.filter((s) => !cur || cur.credentials.maps[s.shard] !== s.map).length;
+    const rebuiltShards = usableCreds.filter((s) => !cur || cur.credentials.maps[s.shard] !== s.map).length;
     const config: CompiledConfig = {
       gateway: this.gateway,
       generation: gen,

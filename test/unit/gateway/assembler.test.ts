@@ -199,6 +199,21 @@ describe('ConfigAssembler', () => {
     assert.equal(a.current!.routes.routes.length, 1, 'the route loads once, from its own shard');
   });
 
+  test('a manifest that leaves out a shard the writer could not write: the shard count comes from the shards, the rest loads', () => {
+    const a = assembler();
+    const creds = keys(100);
+    const parts = renderParts(input(1, creds));
+    const left = shardName(GATEWAY, 3);
+    const m = parts.find((p) => p.name === manifestName(GATEWAY))!.part as Manifest;
+    m.parts = m.parts.filter((e) => e.name !== left);
+    feed(a, parts, [left]);
+    const r = a.assemble() as Loaded;
+    assert.equal(r.status, 'loaded');
+    assert.deepEqual(r.keptBack, []);
+    assert.equal(a.current!.credentials.shards, CREDENTIAL_SHARDS);
+    for (const [hash, v] of Object.entries(creds)) assert.equal(a.current!.credentials.lookup(hash)?.client, shardOf(hash, CREDENTIAL_SHARDS) === 3 ? undefined : v.client);
+  });
+
   test('a part newer than the manifest waits for the manifest', () => {
     const a = assembler();
     const g1 = renderParts(input(1, {}));
