@@ -314,6 +314,54 @@ export function render(
 
 export { manifestName };
 
+/** A part as the manifest lists it, with what the writer records of it. */
+export interface ListedPart {
+  name: string;
+  kind: RenderedPart['kind'];
+  checksum: string;
+  stamp: string;
+  generation: number;
+}
+
+/**
+ * Writes the changed parts of `out`, each on its own, then the manifest. One
+ * part that cannot be written (over budget, refused by the apiserver) does not
+ * stop the others nor the manifest, so a revocation in another shard always
+ * reaches the gateway: the manifest lists what the failed part still holds
+ * (its previous checksum), or leaves it out when it never existed, so the
+ * gateway sees a consistent config; the caller retries the failed parts (they
+ * stay changed against `listed`). A failing manifest write throws.
+ */
+export async function writeRendered(
+  out: Rendered,
+  previous: PreviousConfig | undefined,
+  writePart: (part: RenderedPart) => Promise<void>,
+  writeManifest: (manifest: Manifest) => Promise<void>,
+): Promise<{ manifest: Manifest; listed: ListedPart[]; failed: Map<string, string>; manifestWritten: boolean }> {
+  const failed = new Map<string, string>();
+  for (const part of out.changed) {
+    try {
+      await writePart(part);
+    } catch (err) {
+      failed.set(part.name, err instanceof Error ? err.message : String(err));
+    }
+  }
+  const listed: ListedPart[] = [];
+  for (const p of out.parts) {
+    if (!failed.has(p.name)) {
+      listed.push({ name: p.name, kind: p.kind, checksum: p.checksum, stamp: p.stamp, generation: p.body.generation });
+      continue;
+    }
+    const before = previous?.parts.get(p.name);
+    // A stamp is the checksum, followed for a shard by its count (RenderedPart.stamp).
+    if (before) listed.push({ name: p.name, kind: p.kind, checksum: before.stamp.split(' ')[0]!, stamp: before.stamp, generation: before.generation });
+  }
+  const manifest = failed.size === 0 ? out.manifest : { ...out.manifest, parts: listed.map((p) => ({ name: p.name, kind: p.kind, checksum: p.checksum })) };
+  const manifestWritten = !previous || previous.generation !== manifest.generation;
+  if (manifestWritten) await writeManifest(manifest);
+  return { manifest, listed, failed, manifestWritten };
+}
+
 /** Instances a gateway serves: on that gateway, not being deleted, and not losing a route conflict. */
 export function routableInstances<T extends ApiInstance>(instances: readonly T[], gateway: string): T[] {
   const losers = routeConflicts(instances);

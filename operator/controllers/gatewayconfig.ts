@@ -22,7 +22,7 @@ import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedPart, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
+import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, writeRendered, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
 import { policiesFor } from './policy-desired.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
@@ -234,22 +234,14 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         state.index.reshard(shards);
       }
       const out = render(gateway, routes.rendered, state.index, previous);
-      // One part that cannot be written (too large, refused by the apiserver) must not stop the others nor the
-      // manifest: a revocation in another shard still reaches the gateway. The manifest then lists what the
-      // failed part holds now (its previous checksum, or nothing when it never existed), so the gateway sees a
-      // consistent config, and the part is retried (it stays "changed" against what was written).
-      const failed = new Map<string, string>();
-      for (const part of out.changed) {
-        try {
-          await write(part.name, gateway, part.stamp, part.body.generation, part.body);
-        } catch (err) {
-          failed.set(part.name, err instanceof Error ? err.message : String(err));
-        }
-      }
-      const listed = listedParts(out.parts, failed, previous);
-      const manifest = failed.size === 0 ? out.manifest : { ...out.manifest, parts: listed.map((p) => ({ name: p.name, kind: p.kind, checksum: p.checksum })) };
-      if (!previous || previous.generation !== manifest.generation) {
-        await write(manifestName(gateway), gateway, `manifest-${manifest.generation}`, manifest.generation, manifest);
+      // One part that cannot be written must not stop the others nor the manifest (writeRendered).
+      const { manifest, listed, failed, manifestWritten } = await writeRendered(
+        out,
+        previous,
+        (part) => write(part.name, gateway, part.stamp, part.body.generation, part.body),
+        (m) => write(manifestName(gateway), gateway, `manifest-${m.generation}`, m.generation, m),
+      );
+      if (manifestWritten) {
         state.written = { generation: manifest.generation, parts: new Map(listed.map((p) => [p.name, { stamp: p.stamp, generation: p.generation }])) };
         ctx.log.info(
           { gateway, generation: manifest.generation, routes: routeIds.size, credentials: state.index.size, shards, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length - failed.size, partsFailed: failed.size },
@@ -277,21 +269,6 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     const tierOk = tier?.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
     if (!contract || !keyVerdict(key, access, contract, tierOk, t).usable) return [];
     return credentialsOf(key, contract, hashesOf(secrets.get(`${key.metadata.namespace}/${secretNameOf(key)}`)), t);
-  }
-
-  /** The parts as the manifest lists them: one that failed to be written keeps what the cluster holds (its previous stamp), or is left out. */
-  function listedParts(parts: RenderedPart[], failed: ReadonlyMap<string, string>, previous: PreviousConfig | undefined): Array<{ name: string; kind: RenderedPart['kind']; checksum: string; stamp: string; generation: number }> {
-    const out: Array<{ name: string; kind: RenderedPart['kind']; checksum: string; stamp: string; generation: number }> = [];
-    for (const p of parts) {
-      if (!failed.has(p.name)) {
-        out.push({ name: p.name, kind: p.kind, checksum: p.checksum, stamp: p.stamp, generation: p.body.generation });
-        continue;
-      }
-      const before = previous?.parts.get(p.name);
-      // A stamp is the checksum, followed for a shard by its count (RenderedPart.stamp).
-      if (before) out.push({ name: p.name, kind: p.kind, checksum: before.stamp.split(' ')[0]!, stamp: before.stamp, generation: before.generation });
-    }
-    return out;
   }
 
   function previousConfig(gateway: string): PreviousConfig | undefined {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render, renderRoutes } from '../../../operator/controllers/gatewayconfig-render.ts';
-import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, type Credential } from '../../../api/gateway/v1.ts';
+import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render, renderRoutes, writeRendered, type RenderedPart } from '../../../operator/controllers/gatewayconfig-render.ts';
+import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../api/gateway/v1.ts';
 import { checksumOf, routeShardOf, shardOf } from '../../../api/gateway/checksum.ts';
 import { ConfigAssembler } from '../../../gateway/config-source/assembler.ts';
 import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
@@ -205,4 +205,49 @@ test('a config resharded from 64 to 256 shards loads in the gateway, every key f
 test('a shard count out of range is refused', () => {
   assert.throws(() => new CredentialIndex(0), /shard count must be an integer from 1 to 256, got 0/);
   assert.throws(() => new CredentialIndex(257), /from 1 to 256, got 257/);
+});
+
+test('attack 6, writer: a part that cannot be written stops neither the other parts nor the manifest; the manifest keeps what the failed part still holds', async () => {
+  const creds = credentials(300);
+  const routes = [{ instance, policies: [], tiers: [tier] }, { instance: instanceNamed('hotels'), policies: [], tiers: [] }];
+  const first = render('default', routes, creds, undefined);
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+  // Generation 2: hotels moves (its route shard cannot be written) and one key is revoked (its shard can).
+  const [revoked] = creds[0]!;
+  const next = render('default', [routes[0]!, { instance: instanceNamed('hotels', '/hotels2'), policies: [], tiers: [] }], creds.slice(1), previous);
+  const hotelsShard = routesName('default', routeShardOf('prod/hotels', ROUTE_SHARDS));
+  const keyShard = shardName('default', shardOf(revoked, CREDENTIAL_SHARDS));
+  assert.deepEqual(next.changed.map((p) => p.name).sort(), [hotelsShard, keyShard].sort());
+  const written: string[] = [];
+  let manifest: Manifest | undefined;
+  const result = await writeRendered(
+    next,
+    previous,
+    async (part: RenderedPart) => {
+      if (part.name === hotelsShard) throw new Error('ConfigMap "crossgate-gw-default-routes-xx" is invalid: too long');
+      written.push(part.name);
+    },
+    async (m) => {
+      manifest = m;
+    },
+  );
+  assert.deepEqual(written, [keyShard], 'the revocation is written');
+  assert.ok(manifest, 'and the manifest');
+  assert.equal(manifest!.generation, first.manifest.generation + 1);
+  assert.equal(manifest!.parts.find((p) => p.name === keyShard)!.checksum, next.parts.find((p) => p.name === keyShard)!.checksum);
+  assert.equal(manifest!.parts.find((p) => p.name === hotelsShard)!.checksum, first.parts.find((p) => p.name === hotelsShard)!.checksum, 'the failed part is listed as it still is');
+  assert.deepEqual([...result.failed.keys()], [hotelsShard]);
+  assert.match(result.failed.get(hotelsShard)!, /too long/);
+  // What the writer records makes the failed part "changed" again at the next render: it is retried.
+  const retry = render('default', [routes[0]!, { instance: instanceNamed('hotels', '/hotels2'), policies: [], tiers: [] }], creds.slice(1), {
+    generation: result.manifest.generation,
+    parts: new Map(result.listed.map((p) => [p.name, { stamp: p.stamp, generation: p.generation }])),
+  });
+  assert.deepEqual(retry.changed.map((p) => p.name), [hotelsShard]);
+
+  // A part that never existed and cannot be written is left out of the manifest.
+  const fresh = render('default', routes, creds, undefined);
+  const out = await writeRendered(fresh, undefined, async (part) => { if (part.name === keyShard) throw new Error('refused'); }, async () => {});
+  assert.equal(out.manifest.parts.some((p) => p.name === keyShard), false);
+  assert.equal(out.manifest.parts.length, fresh.parts.length - 1);
 });
