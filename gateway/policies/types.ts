@@ -97,8 +97,8 @@ export function newContext(init: {
   peerTrusted?: boolean;
 }): PolicyContext {
   return {
-    peerTrusted: false,
     ...init,
+    peerTrusted: init.peerTrusted ?? false,
     client: undefined,
     contract: undefined,
     tier: undefined,
