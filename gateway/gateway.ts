@@ -19,6 +19,7 @@ import type { PolicyDeps } from './policies/types.ts';
 import { Upstreams } from './proxy.ts';
 import { ConnectGuard } from './connect-guard.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
+import { TrustedProxies } from './client-address.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 
@@ -44,6 +45,8 @@ export interface GatewayOptions {
   configDebounceMs?: number;
   /** Platform settings (api/platform.ts; main.ts reads them from the environment); none when absent: no loopback upstream at all. */
   platform?: PlatformSettings;
+  /** Overrides platform.trustedProxies (tests). */
+  trustedProxies?: readonly string[];
 }
 
 export interface RunningGateway {
@@ -77,20 +80,22 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
     }
     counters = redis;
   } else {
-    counters = new MemoryCounterStore();
+    counters = new MemoryCounterStore({ onCapRefusal: () => metrics.counterCapRefusals.inc() });
   }
   // Every upstream and JWKS connection is checked on the address it resolves to (connect-guard.ts).
   const guard = new ConnectGuard({ settings: opts.platform ?? NO_PLATFORM_SETTINGS });
   const jwksFetch = guard.fetch((message) => log.warn({ component: 'policy', err: message }, 'jwks fetch refused: address not allowed'));
-  const deps: PolicyDeps = { counters, jwks: new JwksCache({ fetch: jwksFetch }), logger: log.child({ component: 'policy' }) };
+  const trustedProxies = new TrustedProxies(opts.trustedProxies ?? opts.platform?.trustedProxies ?? []);
+  const deps: PolicyDeps = { counters, jwks: new JwksCache({ fetch: jwksFetch }), logger: log.child({ component: 'policy' }), trustedProxies };
   const upstreams = new Upstreams({ connections: opts.upstreamConnections, guard });
   const loader = new ConfigLoader({
     gateway: opts.source.gateway,
     compileRoutes: (part) => compileRoutes(part, deps),
     logger: log.child({ component: 'config' }),
     debounceMs: opts.configDebounceMs,
-    onLoaded: (cfg) => {
+    onLoaded: (cfg, result) => {
       metrics.configReloads.labels('loaded').inc();
+      for (const kind of ['Routes', 'Credentials'] as const) metrics.configPartsKeptBack.labels(kind).set(result.keptBack.filter((k) => k.kind === kind).length);
       metrics.configGeneration.set(cfg.generation);
       metrics.credentials.set(cfg.credentials.size);
       upstreams.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin)));
@@ -121,6 +126,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       metrics,
       logger: log.child({ component: 'proxy' }),
       accessLog: access?.logger,
+      trustedProxies,
     });
     admin = await startAdminServer({
       host: opts.admin?.host ?? '127.0.0.1',

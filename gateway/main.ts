@@ -27,9 +27,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startGateway, type SourceOptions } from './gateway.ts';
+import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../operator/lib/shutdown.ts';
-import { platformSettingsFromEnv } from '../api/platform.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 

@@ -133,7 +133,9 @@ export class GatewayMetrics {
   readonly configGeneration: Gauge;
   readonly configReloads: Counter<'result'>;
   readonly credentials: Gauge;
+  readonly configPartsKeptBack: Gauge<'kind'>;
   readonly counterStoreErrors: Counter;
+  readonly counterCapRefusals: Counter;
   readonly recent = new RecentWindow();
   readonly maxClients: number;
   #clients = new Set<string>();
@@ -175,6 +177,17 @@ export class GatewayMetrics {
       registers: [registry],
     });
     this.credentials = new Gauge({ name: 'crossgate_gateway_credentials', help: 'API key hashes in the config in force.', registers: [registry] });
+    this.configPartsKeptBack = new Gauge({
+      name: 'crossgate_gateway_config_parts_kept_back',
+      help: 'Parts the manifest in force lists that were not loaded (invalid or missing): their previous content, or none, stays in force. By kind (Routes, Credentials).',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    this.counterCapRefusals = new Counter({
+      name: 'crossgate_gateway_counter_cap_refusals_total',
+      help: 'Requests refused (429) because the memory store already holds its maximum of per-address counters.',
+      registers: [registry],
+    });
     this.counterStoreErrors = new Counter({
       name: 'crossgate_gateway_counter_store_errors_total',
       help: 'Shared counter store failures (the request was counted locally instead).',

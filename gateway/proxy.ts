@@ -144,7 +144,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext,
   // Policies first, then the gateway's own headers: no op can overwrite identity or forwarding.
   applyOps(out, ctx.requestOps);
   const addr = plainAddress(ctx.remoteAddress);
-  const xff = src['x-forwarded-for'];
+  // The chain a client sent is kept only behind a trusted proxy; otherwise it is the client's own words.
+  const xff = ctx.peerTrusted ? src['x-forwarded-for'] : undefined;
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${addr}` : addr;
   const xfp = src['x-forwarded-proto'];
   out['x-forwarded-proto'] = (Array.isArray(xfp) ? xfp[0] : xfp) ?? 'http';

@@ -22,6 +22,7 @@ import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal 
 import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
+import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
 
 export interface ConfigHolder {
   readonly current: CompiledConfig | undefined;
@@ -34,6 +35,8 @@ export interface GatewayHandlerOptions {
   logger: Logger;
   /** One info line per request (fixed fields only, see logger.ts); none when absent. */
   accessLog?: Logger;
+  /** Proxies whose forwarding headers are believed; none when absent. */
+  trustedProxies?: TrustedProxies;
   now?: () => number;
 }
 
@@ -84,6 +87,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
   const { config, upstreams, metrics, logger } = opts;
   const accessLog = opts.accessLog;
   const now = opts.now ?? Date.now;
+  const trusted = opts.trustedProxies ?? NO_TRUSTED_PROXIES;
 
   const handle = function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
@@ -139,6 +143,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
       path,
       query,
       remoteAddress: req.socket.remoteAddress ?? '',
+      peerTrusted: trusted.peerTrusted(req.socket.remoteAddress ?? ''),
       now: now(),
       routeId: r.id,
       credentials: cfg.credentials,

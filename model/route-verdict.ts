@@ -11,11 +11,12 @@
 //   - withhold: the route stays in the config, closed: the gateway answers 503
 //     problem+json on it, so its requests never fall through to another route
 //     (a shorter prefix, a catch-all) without the policies it declared.
-import type { ApiInstance, Policy } from '../api/v1alpha1/index.ts';
+import type { ApiInstance, Policy, SlaTier } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
 import { validatePolicyConfig } from '../api/policies.ts';
 import { upstreamAllowed } from './upstream.ts';
 import { outsideRouteClaims } from './route-claims.ts';
+import { routeWithinBudget } from './route-size.ts';
 
 export interface RouteProblem {
   action: 'omit' | 'withhold';
@@ -31,6 +32,8 @@ export interface RouteVerdictInput {
   instance: ApiInstance;
   /** The policies applied to the instance, in enforcement order. */
   policies: readonly Policy[];
+  /** The instance's SlaTiers (the route carries them: they count toward its size). */
+  tiers?: readonly SlaTier[];
 }
 
 export type RouteCheck = (input: RouteVerdictInput) => RouteProblem | undefined;
@@ -39,7 +42,7 @@ export type RouteCheck = (input: RouteVerdictInput) => RouteProblem | undefined;
  * The checks, in the order their problems are reported. Each is a pure function
  * over the snapshot; the first 'omit' problem wins over any 'withhold' problem.
  */
-export const ROUTE_CHECKS: RouteCheck[] = [insideRouteClaims, policiesValid, upstreamAllowed];
+export const ROUTE_CHECKS: RouteCheck[] = [insideRouteClaims, policiesValid, upstreamAllowed, (input) => routeWithinBudget(input)];
 
 /** Contain what slipped past admission: a route outside its organization's route space is never emitted (model/route-claims.ts). */
 export function insideRouteClaims({ snapshot, instance }: RouteVerdictInput): RouteProblem | undefined {

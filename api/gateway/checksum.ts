@@ -23,3 +23,8 @@ export function checksumOf(content: unknown): string {
 export function shardOf(hashHex: string, shards: number): number {
   return parseInt(hashHex.slice(0, 2), 16) % shards;
 }
+
+/** The route shard of a route id: the first byte of the id's SHA-256, modulo the shard count (stable, spread evenly). */
+export function routeShardOf(id: string, shards: number): number {
+  return shardOf(sha256Hex(id), shards);
+}

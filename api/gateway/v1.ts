@@ -3,8 +3,10 @@
 //
 // It is split in parts so that no Kubernetes object nears the 1 MiB limit:
 //   - one Manifest: which parts make up the current config, each with its checksum;
-//   - one Routes part: every ApiInstance served by the gateway, with its
-//     policies in order and its tiers;
+//   - 16 Routes parts (route shards): the ApiInstances served by the gateway,
+//     with their policies in order and their tiers; a route's shard is the
+//     first byte of the SHA-256 of its id modulo 16, so one route that cannot
+//     be written (or read) never holds back the routes of the other shards;
 //   - 64 to 256 credential parts (a power of two, more as keys grow):
 //     SHA-256 hashes of API keys → who may call what, at which tier, when.
 //     The shard of a hash is its first byte modulo the shard count, so one
@@ -20,6 +22,10 @@ export const GATEWAY_CONFIG_API_VERSION = 'gateway.crossgate.dev/v1';
 export const CREDENTIAL_SHARDS = 64;
 /** The most: a hash's shard is its first byte modulo the count. */
 export const MAX_CREDENTIAL_SHARDS = 256;
+/** Route shards (Routes parts) of a config: a route's is routeShardOf(id, ROUTE_SHARDS). */
+export const ROUTE_SHARDS = 16;
+/** The most bytes of one part's JSON: Kubernetes refuses objects over 1 MiB; this leaves room for metadata. */
+export const MAX_PART_BYTES = 900 * 1024;
 
 export const PERIOD_SECONDS = { second: 1, minute: 60, hour: 3600, day: 86400 } as const;
 
@@ -88,8 +94,14 @@ const PartMeta = {
 };
 
 export const RoutesPart = Type.Object(
-  { ...PartMeta, kind: Type.Literal('Routes', { description: 'Part kind.' }), routes: Type.Array(Route, { description: 'Routes, sorted by id.' }) },
-  { additionalProperties: false, description: 'The routes of a gateway.' },
+  {
+    ...PartMeta,
+    kind: Type.Literal('Routes', { description: 'Part kind.' }),
+    shard: Type.Integer({ minimum: 0, description: 'Route shard number: every route here has routeShardOf(id, shards) equal to it.' }),
+    shards: Type.Integer({ minimum: 1, maximum: 256, description: 'Route shard count.' }),
+    routes: Type.Array(Route, { description: 'Routes of this shard, sorted by id.' }),
+  },
+  { additionalProperties: false, description: 'One shard of the routes of a gateway.' },
 );
 export type RoutesPart = Static<typeof RoutesPart>;
 
@@ -147,5 +159,5 @@ export const PART_DATA_KEY = 'config.json';
 /** Label on every ConfigMap of a gateway's config: its value is the gateway name. */
 export const LABEL_GATEWAY = 'crossgate.dev/gateway';
 export const manifestName = (gateway: string) => `crossgate-gw-${gateway}`;
-export const routesName = (gateway: string) => `crossgate-gw-${gateway}-routes`;
+export const routesName = (gateway: string, shard: number) => `crossgate-gw-${gateway}-routes-${String(shard).padStart(2, '0')}`;
 export const shardName = (gateway: string, shard: number) => `crossgate-gw-${gateway}-keys-${String(shard).padStart(2, '0')}`;

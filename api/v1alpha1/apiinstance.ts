@@ -96,6 +96,7 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
     { name: 'Errors %', type: 'number', jsonPath: '.status.analytics.errorPercent', description: 'Errors in the recent window.', priority: 1 },
     READY_COLUMN,
     REASON_COLUMN,
+    { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).' },
     AGE_COLUMN,
   ],
 };

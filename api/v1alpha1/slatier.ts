@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, READY_COLUMN, StringEnum, type KindDefinition } from './common.ts';
+import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, StringEnum, type KindDefinition } from './common.ts';
 
 export const TierLimit = Type.Object(
   {
@@ -58,6 +58,7 @@ export const slaTierDefinition: KindDefinition<typeof SlaTier> = {
     { name: 'Approval', type: 'string', jsonPath: '.spec.approval', description: 'automatic or manual.' },
     { name: 'Contracts', type: 'integer', jsonPath: '.status.contracts', description: 'Approved contracts.' },
     READY_COLUMN,
+    REASON_COLUMN,
     AGE_COLUMN,
   ],
 };

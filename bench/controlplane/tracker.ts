@@ -159,7 +159,6 @@ export class Tracker {
     for (const p of m.parts) {
       if (this.#committedParts.get(p.name) === p.checksum) continue;
       const part = this.#parts.get(p.name)!;
-      if (part.routes !== undefined) this.routes = part.routes;
       const before = this.#committedHashes.get(p.name) ?? [];
       const now = new Set(part.hashes);
       for (const h of before) if (!now.has(h)) removed.push(h);
@@ -169,6 +168,8 @@ export class Tracker {
     }
     for (const h of removed) this.committed.delete(h);
     for (const h of added) this.committed.add(h);
+    // Routes come in shards (api/gateway/v1.ts): the count is that of every route shard listed.
+    this.routes = m.parts.reduce((n, p) => n + (this.#parts.get(p.name)?.routes ?? 0), 0);
     this.generation = m.generation;
     for (const h of added) this.#fire(this.#onCommit, h, t);
     for (const h of removed) if (!this.committed.has(h)) this.#fire(this.#onRemove, h, t);

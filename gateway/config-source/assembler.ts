@@ -2,27 +2,34 @@
 // Routes and Credentials ConfigMaps or files, by name) into a CompiledConfig,
 // or explains why not.
 //
-// A config is assembled only when the Manifest and every part it lists are
-// present, valid (ajv, from the TypeBox schemas in api/gateway/v1.ts), carry
-// the checksum the Manifest lists (and their content really hashes to it),
-// belong to this gateway and were computed at or before the Manifest's
-// generation. Anything else leaves the last good config in place; the
-// caller keeps serving it and logs the reason.
+// A part is used when it is present, valid (ajv, from the TypeBox schemas in
+// api/gateway/v1.ts), carries the checksum the Manifest lists (and its content
+// really hashes to it), belongs to this gateway and was computed at or before
+// the Manifest's generation. Without a usable Manifest nothing changes (the
+// last good config stays). With one, every usable part of the generation
+// loads and a part that is not usable is KEPT BACK: a route shard keeps the
+// routes it had in the config in force (none if it had none), a credentials
+// shard keeps its entries the same way. One bad or unwritable part (a huge
+// route, a corrupt shard) therefore costs only its own routes or keys their
+// updates, never everyone's: a revocation in another shard still arrives.
+// Parts merely not arrived yet (not found, another checksum, newer than the
+// Manifest) are waited for up to `partGraceMs` before the generation loads
+// without them. What was kept back is reported (result, logs, a metric).
 //
 // Generation rule: a part's `generation` is the generation at which its
 // content last changed, so it may be lower than the Manifest's (one key
-// change rewrites one shard and the Manifest, not all 66 objects); a part
-// NEWER than the Manifest means the Manifest is about to be rewritten, and
-// we wait for it.
+// change rewrites one shard and the Manifest, not every object); a part
+// NEWER than the Manifest means the Manifest is about to be rewritten.
 //
 // Work is proportional to what changed: a part's text is parsed, validated
-// and (for a shard) turned into its Map only when the text changes; the
-// compiled routes are reused while the Routes checksum stays the same. So a
-// one-key change at 100,000 keys rebuilds one shard of ~1,600 entries.
+// and (for a shard) turned into its Map only when the text changes; a route
+// shard is compiled again only when its checksum changes, and the router is
+// rebuilt only when a route shard changed. So a one-key change at 100,000 keys
+// rebuilds one shard of ~1,600 entries.
 import { ajvCompileOnce } from './validate.ts';
-import { checksumOf, shardOf } from '../../api/gateway/checksum.ts';
+import { checksumOf, routeShardOf, shardOf } from '../../api/gateway/checksum.ts';
 import { CredentialsPart, Manifest, RoutesPart, manifestName, PART_DATA_KEY } from '../../api/gateway/v1.ts';
-import { CredentialIndex, compileCredential, type CompiledConfig, type CompiledCredential, type CompiledRoutes, type ShardMap } from '../compiled.ts';
+import { CredentialIndex, Router, compileCredential, type CompiledConfig, type CompiledCredential, type CompiledRoute, type CompiledRoutes, type ShardMap } from '../compiled.ts';
 
 type Meta = { gateway: string; generation: number; checksum: string };
 
@@ -32,16 +39,49 @@ type Parsed =
   | { ok: true; kind: 'Credentials'; meta: Meta; shard: number; shards: number; map: ShardMap }
   | { ok: false; error: string };
 
+/** A listed part not used in a loaded config: the config in force keeps its previous content of that part (or none). */
+export interface KeptBack {
+  name: string;
+  kind: 'Routes' | 'Credentials';
+  reason: string;
+  /** Invalid (refused) rather than not arrived yet. */
+  invalid: boolean;
+}
+
 export type AssembleResult =
-  | { status: 'loaded'; config: CompiledConfig; previous: CompiledConfig | undefined; rebuiltShards: number; routesRebuilt: boolean }
+  | { status: 'loaded'; config: CompiledConfig; previous: CompiledConfig | undefined; rebuiltShards: number; routesRebuilt: boolean; keptBack: KeptBack[] }
   | { status: 'unchanged' }
-  /** Waiting for parts (transient) or refused (invalid: true); the last good config stays. */
-  | { status: 'pending'; reason: string; invalid: boolean };
+  /**
+   * Waiting for parts (transient; try again in retryMs) or refused (invalid:
+   * true: the Manifest itself); the last good config stays.
+   */
+  | { status: 'pending'; reason: string; invalid: boolean; retryMs?: number };
 
 export interface AssemblerOptions {
   gateway: string;
+  /** Compiles one route shard (a Routes part). */
   compileRoutes: (part: RoutesPart) => CompiledRoutes;
   now?: () => number;
+  /** How long a generation waits for listed parts that have not arrived before it loads without them; default 2000 ms. */
+  partGraceMs?: number;
+}
+
+/** The most frequent shard count (ties: the larger), or `fallback` when there is none. */
+function majorityShardCount(counts: readonly number[], fallback: number): number {
+  const seen = new Map<number, number>();
+  for (const c of counts) seen.set(c, (seen.get(c) ?? 0) + 1);
+  let best = fallback;
+  let n = 0;
+  for (const [c, k] of seen) if (k > n || (k === n && c > best)) [best, n] = [c, k];
+  return best;
+}
+
+/** The routes of several shards as one CompiledRoutes: one router over all of them. */
+export function mergeRoutes(shards: readonly CompiledRoutes[]): CompiledRoutes {
+  const routes: CompiledRoute[] = [];
+  for (const s of shards) routes.push(...s.routes);
+  routes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { checksum: checksumOf(shards.map((s) => s.checksum)), routes, byId: new Map(routes.map((r) => [r.id, r])), router: new Router(routes) };
 }
 
 const validateManifest = ajvCompileOnce(Manifest);
@@ -54,16 +94,24 @@ export class ConfigAssembler {
   #now: () => number;
   #texts = new Map<string, string>();
   #parsed = new Map<string, { text: string; result: Parsed }>();
-  #routes: CompiledRoutes | undefined;
+  #partGraceMs: number;
+  /** The compiled route shards and credential shards of the config in force, by part name. */
+  #routeShards = new Map<string, CompiledRoutes>();
+  #credShards = new Map<string, { shard: number; shards: number; map: ShardMap }>();
   #current: CompiledConfig | undefined;
   #dirty = true;
-  /** Work counters, for tests and the /configz endpoint. */
-  readonly stats = { parses: 0, shardBuilds: 0, routeBuilds: 0, loads: 0 };
+  /** When the Manifest generation now waiting for parts was first seen. */
+  #waiting: { generation: number; since: number } | undefined;
+  /** Parts kept back at the last load: not waited for again (one part that never arrives must not delay every later generation). */
+  #keptBackNames = new Set<string>();
+  /** Work counters, for tests and the /configz endpoint; keptBack: parts kept back at the last load. */
+  readonly stats = { parses: 0, shardBuilds: 0, routeBuilds: 0, loads: 0, keptBack: 0 };
 
   constructor(opts: AssemblerOptions) {
     this.gateway = opts.gateway;
     this.#compileRoutes = opts.compileRoutes;
     this.#now = opts.now ?? Date.now;
+    this.#partGraceMs = opts.partGraceMs ?? 2000;
   }
 
   get current(): CompiledConfig | undefined {
@@ -129,8 +177,12 @@ export class ConfigAssembler {
       const errs = validateRoutes(obj);
       if (errs) return { ok: false, error: `invalid Routes part: ${errs}` };
       const part = obj as RoutesPart;
+      if (part.shard >= part.shards) return { ok: false, error: `route shard ${part.shard} out of range (shards ${part.shards})` };
       const actual = checksumOf(part.routes);
       if (actual !== part.checksum) return { ok: false, error: `content hashes to ${actual}, the part says ${part.checksum}` };
+      for (const r of part.routes) {
+        if (routeShardOf(r.id, part.shards) !== part.shard) return { ok: false, error: `route ${r.id} belongs to route shard ${routeShardOf(r.id, part.shards)}, not ${part.shard}` };
+      }
       return { ok: true, kind: 'Routes', meta: { gateway: part.gateway, generation: part.generation, checksum: part.checksum }, part };
     }
     if (kind === 'Credentials') {
@@ -163,8 +215,11 @@ export class ConfigAssembler {
     const manifest = m.manifest;
     const gen = manifest.generation;
     if (manifest.gateway !== this.gateway) return { status: 'pending', reason: `manifest ${mName} is for gateway ${manifest.gateway}`, invalid: true };
-    const routeEntries = manifest.parts.filter((p) => p.kind === 'Routes');
-    if (routeEntries.length !== 1) return { status: 'pending', reason: `manifest generation ${gen} lists ${routeEntries.length} Routes parts, not 1`, invalid: true };
+    const names = new Set<string>();
+    for (const p of manifest.parts) {
+      if (names.has(p.name)) return { status: 'pending', reason: `manifest generation ${gen} lists part ${p.name} twice`, invalid: true };
+      names.add(p.name);
+    }
 
     const cur = this.#current;
     if (cur && cur.generation === gen && cur.parts.size === manifest.parts.length && manifest.parts.every((p) => cur.parts.get(p.name) === p.checksum)) {
@@ -177,50 +232,99 @@ export class ConfigAssembler {
       if (same) return { status: 'unchanged' };
     }
 
-    let routesPart: RoutesPart | undefined;
-    const shardParts: Array<{ name: string; shard: number; shards: number; map: ShardMap }> = [];
+    // Every listed part: usable, or kept back with the reason.
+    const keptBack: KeptBack[] = [];
+    const routeParts: Array<{ name: string; part: RoutesPart }> = [];
+    const credParts: Array<{ name: string; checksum: string; shard: number; shards: number; map: ShardMap }> = [];
     for (const entry of manifest.parts) {
       const p = this.#parse(entry.name);
-      if (!p) return { status: 'pending', reason: `part ${entry.name} listed by manifest generation ${gen} not found`, invalid: false };
-      if (!p.ok) return { status: 'pending', reason: `part ${entry.name}: ${p.error}`, invalid: true };
-      if (p.kind === 'Manifest' || p.kind !== entry.kind) return { status: 'pending', reason: `part ${entry.name} is a ${p.kind}, the manifest says ${entry.kind}`, invalid: true };
-      if (p.meta.gateway !== this.gateway) return { status: 'pending', reason: `part ${entry.name} is for gateway ${p.meta.gateway}`, invalid: true };
-      if (p.meta.checksum !== entry.checksum) {
-        return { status: 'pending', reason: `part ${entry.name} has checksum ${p.meta.checksum}, manifest generation ${gen} expects ${entry.checksum}`, invalid: false };
+      const hold = (reason: string, invalid: boolean) => keptBack.push({ name: entry.name, kind: entry.kind, reason, invalid });
+      if (!p) hold(`part ${entry.name} listed by manifest generation ${gen} not found`, false);
+      else if (!p.ok) hold(`part ${entry.name}: ${p.error}`, true);
+      else if (p.kind === 'Manifest' || p.kind !== entry.kind) hold(`part ${entry.name} is a ${p.kind}, the manifest says ${entry.kind}`, true);
+      else if (p.meta.gateway !== this.gateway) hold(`part ${entry.name} is for gateway ${p.meta.gateway}`, true);
+      else if (p.meta.checksum !== entry.checksum) hold(`part ${entry.name} has checksum ${p.meta.checksum}, manifest generation ${gen} expects ${entry.checksum}`, false);
+      else if (p.meta.generation > gen) hold(`part ${entry.name} is of generation ${p.meta.generation}, newer than manifest generation ${gen}`, false);
+      else if (p.kind === 'Routes') routeParts.push({ name: entry.name, part: p.part });
+      else if (p.kind === 'Credentials') credParts.push({ name: entry.name, checksum: p.meta.checksum, shard: p.shard, shards: p.shards, map: p.map });
+    }
+    // The shard count: the one most usable shards agree on (a writer that could not write one shard may list
+    // fewer parts than the count); shards saying another count are kept back.
+    const credentialShards = majorityShardCount(credParts.map((c) => c.shards), manifest.parts.filter((p) => p.kind === 'Credentials').length);
+    for (const c of credParts.filter((x) => x.shards !== credentialShards)) {
+      keptBack.push({ name: c.name, kind: 'Credentials', reason: `part ${c.name} says ${c.shards} shards, the other shards ${credentialShards}`, invalid: true });
+    }
+    const usableCreds = credParts.filter((x) => x.shards === credentialShards);
+    // Parts not arrived yet: wait a little for them (the writer writes parts before the manifest, but sources may deliver out of order).
+    if (keptBack.some((k) => !k.invalid && !this.#keptBackNames.has(k.name))) {
+      const now = this.#now();
+      if (this.#waiting?.generation !== gen) this.#waiting = { generation: gen, since: now };
+      const left = this.#waiting.since + this.#partGraceMs - now;
+      if (left > 0) {
+        this.#dirty = true; // assemble again after retryMs even without a change
+        const first = keptBack.find((k) => !k.invalid && !this.#keptBackNames.has(k.name))!;
+        return { status: 'pending', reason: first.reason, invalid: false, retryMs: left };
       }
-      if (p.meta.generation > gen) return { status: 'pending', reason: `part ${entry.name} is of generation ${p.meta.generation}, newer than manifest generation ${gen}`, invalid: false };
-      if (p.kind === 'Routes') routesPart = p.part;
-      else shardParts.push({ name: entry.name, shard: p.shard, shards: p.shards, map: p.map });
     }
 
-    const shards = shardParts[0]?.shards ?? 1;
-    const maps: Array<ShardMap | undefined> = new Array(shards).fill(undefined);
-    for (const s of shardParts) {
-      if (s.shards !== shards) return { status: 'pending', reason: `part ${s.name} says ${s.shards} shards, others ${shards}`, invalid: true };
-      if (maps[s.shard]) return { status: 'pending', reason: `shard ${s.shard} listed twice (${s.name})`, invalid: true };
-      maps[s.shard] = s.map;
-    }
-
-    let routes = this.#routes;
+    // Route shards: the usable ones (compiled again only when their checksum changed), else what the config in force had.
+    const loaded = new Map<string, string>();
+    const routeShards = new Map<string, CompiledRoutes>();
     let routesRebuilt = false;
-    if (!routes || routes.checksum !== routesPart!.checksum) {
-      try {
-        routes = this.#compileRoutes(routesPart!);
-      } catch (e) {
-        return { status: 'pending', reason: `routes of generation ${gen} refused: ${(e as Error).message}`, invalid: true };
+    for (const { name, part } of routeParts) {
+      let compiled = this.#routeShards.get(name);
+      if (compiled?.checksum !== part.checksum) {
+        try {
+          compiled = this.#compileRoutes(part);
+        } catch (e) {
+          keptBack.push({ name, kind: 'Routes', reason: `part ${name}: routes refused: ${(e as Error).message}`, invalid: true });
+          continue;
+        }
+        this.stats.routeBuilds++;
+        routesRebuilt = true;
       }
-      this.stats.routeBuilds++;
-      routesRebuilt = true;
-      this.#routes = routes;
+      routeShards.set(name, compiled);
+      loaded.set(name, part.checksum);
     }
+    for (const k of keptBack) {
+      const last = k.kind === 'Routes' ? this.#routeShards.get(k.name) : undefined;
+      if (last) {
+        routeShards.set(k.name, last);
+        loaded.set(k.name, cur?.parts.get(k.name) ?? last.checksum);
+      }
+    }
+    if (!routesRebuilt && (routeShards.size !== this.#routeShards.size || [...routeShards].some(([n, r]) => this.#routeShards.get(n) !== r))) routesRebuilt = true;
+    const routes = !routesRebuilt && cur ? cur.routes : mergeRoutes([...routeShards.keys()].sort().map((n) => routeShards.get(n)!));
 
-    const rebuiltShards = shardParts.filter((s) => !cur || cur.credentials.maps[s.shard] !== s.map).length;
+    // Credential shards: the usable ones, else the entries the config in force had for that part (at the same shard count).
+    const maps: Array<ShardMap | undefined> = new Array(credentialShards).fill(undefined);
+    const credShards = new Map<string, { shard: number; shards: number; map: ShardMap }>();
+    for (const c of usableCreds) {
+      if (maps[c.shard]) {
+        keptBack.push({ name: c.name, kind: 'Credentials', reason: `part ${c.name}: shard ${c.shard} listed twice`, invalid: true });
+        continue;
+      }
+      maps[c.shard] = c.map;
+      credShards.set(c.name, c);
+      loaded.set(c.name, c.checksum);
+    }
+    for (const k of keptBack) {
+      const last = k.kind === 'Credentials' ? this.#credShards.get(k.name) : undefined;
+      if (last && last.shards === credentialShards && !maps[last.shard]) {
+        maps[last.shard] = last.map;
+        credShards.set(k.name, last);
+        const was = cur?.parts.get(k.name);
+        if (was) loaded.set(k.name, was);
+      }
+    }
+    const rebuiltShards = usableCreds.filter((s) => !cur || cur.credentials.maps[s.shard] !== s.map).length;
     const config: CompiledConfig = {
       gateway: this.gateway,
       generation: gen,
-      parts: new Map(manifest.parts.map((p) => [p.name, p.checksum])),
+      // What was loaded, part by part: a part kept back shows its old checksum (or none), so it is tried again when it changes.
+      parts: loaded,
       routes,
-      credentials: new CredentialIndex(shards, maps),
+      credentials: new CredentialIndex(Math.max(1, credentialShards), maps),
       loadedAt: this.#now(),
     };
     // Parse results of parts that are no longer listed only cost memory.
@@ -228,7 +332,12 @@ export class ConfigAssembler {
     for (const name of this.#parsed.keys()) if (!listed.has(name)) this.#parsed.delete(name);
     const previous = this.#current;
     this.#current = config;
+    this.#routeShards = routeShards;
+    this.#credShards = credShards;
+    this.#waiting = undefined;
+    this.#keptBackNames = new Set(keptBack.map((k) => k.name));
     this.stats.loads++;
-    return { status: 'loaded', config, previous, rebuiltShards, routesRebuilt };
+    this.stats.keptBack = keptBack.length;
+    return { status: 'loaded', config, previous, rebuiltShards, routesRebuilt, keptBack };
   }
 }

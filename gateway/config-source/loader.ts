@@ -7,7 +7,8 @@
 //
 // When a config cannot be assembled the last good one stays, and the reason
 // is logged (once per distinct reason: warn when a part is invalid, info
-// while parts are merely still arriving).
+// while parts are merely still arriving). A config loaded with parts kept
+// back (see assembler.ts) logs each of them (warn) and reports the count.
 import type { Logger } from 'pino';
 import type { RoutesPart } from '../../api/gateway/v1.ts';
 import type { CompiledConfig, CompiledRoutes } from '../compiled.ts';
@@ -21,6 +22,8 @@ export interface ConfigLoaderOptions {
   debounceMs?: number;
   onLoaded?: (config: CompiledConfig, result: Extract<AssembleResult, { status: 'loaded' }>) => void;
   onPending?: (reason: string, invalid: boolean) => void;
+  /** How long a generation waits for listed parts that have not arrived; default 2000 ms (assembler.ts). */
+  partGraceMs?: number;
 }
 
 export interface LoaderStatus {
@@ -46,7 +49,7 @@ export class ConfigLoader {
   #closed = false;
 
   constructor(opts: ConfigLoaderOptions) {
-    this.assembler = new ConfigAssembler({ gateway: opts.gateway, compileRoutes: opts.compileRoutes });
+    this.assembler = new ConfigAssembler({ gateway: opts.gateway, compileRoutes: opts.compileRoutes, partGraceMs: opts.partGraceMs });
     this.#log = opts.logger;
     this.#debounceMs = opts.debounceMs ?? 50;
     this.#onLoaded = opts.onLoaded;
@@ -95,10 +98,15 @@ export class ConfigLoader {
           credentials: c.credentials.size,
           rebuiltShards: r.rebuiltShards,
           routesRebuilt: r.routesRebuilt,
+          keptBack: r.keptBack.length,
           ms: Math.round((performance.now() - started) * 10) / 10,
         },
         'gateway config loaded',
       );
+      for (const k of r.keptBack) {
+        this.#log.warn({ part: k.name, kind: k.kind, reason: k.reason, generation: c.generation }, 'config part kept back: its previous content (or none) stays in force; the other parts loaded');
+      }
+      if (r.routesRebuilt) for (const conflict of c.routes.router.conflicts) this.#log.warn({ conflict }, 'route conflict');
       this.#onLoaded?.(c, r);
       const waiters = this.#waiters;
       this.#waiters = [];
@@ -111,6 +119,14 @@ export class ConfigLoader {
         else this.#log.info(fields, 'gateway config incomplete; keeping the last good config');
       }
       this.#onPending?.(r.reason, r.invalid);
+      // Parts still arriving: try again when the grace period ends, even if nothing else changes.
+      if (r.retryMs !== undefined && !this.#closed) {
+        if (this.#timer) clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.flush();
+        }, r.retryMs);
+      }
     }
     return r;
   }

@@ -9,10 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checksumOf, shardOf } from '../../api/gateway/checksum.ts';
+import { checksumOf, routeShardOf, shardOf } from '../../api/gateway/checksum.ts';
 import {
   CREDENTIAL_SHARDS,
   GATEWAY_CONFIG_API_VERSION,
+  ROUTE_SHARDS,
   manifestName,
   routesName,
   shardName,
@@ -48,8 +49,12 @@ export function renderParts(input: ConfigInput, previous?: readonly RenderedPart
   const routes = [...input.routes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const meta = { apiVersion: GATEWAY_CONFIG_API_VERSION, gateway: input.gateway, generation: input.generation } as const;
   const out: RenderedPart[] = [];
-  const rName = routesName(input.gateway);
-  out.push({ name: rName, part: keep(rName, { ...meta, kind: 'Routes', checksum: checksumOf(routes), routes } satisfies RoutesPart) });
+  const routeBuckets: Route[][] = Array.from({ length: ROUTE_SHARDS }, () => []);
+  for (const r of routes) routeBuckets[routeShardOf(r.id, ROUTE_SHARDS)]!.push(r);
+  routeBuckets.forEach((shardRoutes, shard) => {
+    const name = routesName(input.gateway, shard);
+    out.push({ name, part: keep(name, { ...meta, kind: 'Routes', shard, shards: ROUTE_SHARDS, checksum: checksumOf(shardRoutes), routes: shardRoutes } satisfies RoutesPart) });
+  });
   const buckets: Array<Record<string, Credential>> = Array.from({ length: shards }, () => ({}));
   for (const [hash, cred] of Object.entries(input.credentials)) buckets[shardOf(hash, shards)]![hash] = cred;
   for (let s = 0; s < shards; s++) {

@@ -32,12 +32,18 @@ export interface WindowState {
 export interface ConsumeResult {
   allowed: boolean;
   windows: WindowState[];
+  /** Refused because the store holds as many bounded (per-address) counters as it may: a new address is not counted, it is refused. */
+  saturated?: boolean;
 }
 
 export interface CounterStore {
   readonly kind: 'memory' | 'redis';
-  /** Counts one request under `key` in every window, unless one is full. */
-  consume(key: string, windows: readonly CounterWindow[], now: number): ConsumeResult | Promise<ConsumeResult>;
+  /**
+   * Counts one request under `key` in every window, unless one is full.
+   * `bounded`: the key names a subject a client chooses (its address), so the
+   * number of such counters is capped where the store's memory is ours.
+   */
+  consume(key: string, windows: readonly CounterWindow[], now: number, bounded?: boolean): ConsumeResult | Promise<ConsumeResult>;
   close(): Promise<void>;
 }
 

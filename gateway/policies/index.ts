@@ -15,6 +15,7 @@ import { compileRateLimit } from './rate-limit.ts';
 import { compileSpikeControl } from './spike-control.ts';
 import { compileTier, type CompiledTier } from './sla-tier.ts';
 import type { PolicyDeps, PolicyHandler } from './types.ts';
+import { NO_TRUSTED_PROXIES } from '../client-address.ts';
 
 export class RouteCompileError extends Error {
   constructor(message: string) {
@@ -84,7 +85,7 @@ export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
         break;
       case 'ip-allowlist':
       case 'ip-blocklist':
-        handlers.push(compileIpList(p.type, p.name, p.config as IpListPolicyConfig));
+        handlers.push(compileIpList(p.type, p.name, p.config as IpListPolicyConfig, deps.trustedProxies ?? NO_TRUSTED_PROXIES));
         break;
       case 'cors':
         // The first CORS policy decides; it runs before all others (see cors.ts).
@@ -118,6 +119,6 @@ export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoute
     }
   });
   const router = new Router(routes);
-  for (const c of router.conflicts) deps.logger.warn({ conflict: c }, 'route conflict');
+  // Conflicts are logged by the loader over the router of all route shards (config-source/loader.ts).
   return { checksum: part.checksum, routes, byId: new Map(routes.map((r) => [r.id, r])), router };
 }

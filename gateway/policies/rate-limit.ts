@@ -6,6 +6,7 @@ import { PERIOD_SECONDS } from '../../api/gateway/v1.ts';
 import type { RateLimitPolicyConfig } from '../../api/policies.ts';
 import type { CounterWindow } from '../counters/types.ts';
 import { clientAddressKey } from './ip-list.ts';
+import { NO_TRUSTED_PROXIES, type TrustedProxies } from '../client-address.ts';
 import { report, retryAfterSeconds, tooManyRequests } from './limits.ts';
 import type { Outcome, PolicyContext, PolicyDeps, PolicyHandler } from './types.ts';
 
@@ -13,11 +14,11 @@ export function rateLimitWindows(name: string, cfg: RateLimitPolicyConfig): Coun
   return cfg.limits.map((l) => ({ name: `${name}-${PERIOD_SECONDS[l.period]}s`, limit: l.requests, windowMs: PERIOD_SECONDS[l.period] * 1000 }));
 }
 
-/** Whose requests count together (pure). */
-export function rateLimitSubject(per: 'api' | 'client' | 'ip', ctx: PolicyContext, clientIpHeader: string | undefined): string {
+/** Whose requests count together (pure): per ip, the canonical client address (gateway/client-address.ts), never the text sent. */
+export function rateLimitSubject(per: 'api' | 'client' | 'ip', ctx: PolicyContext, clientIpHeader: string | undefined, trusted: TrustedProxies = NO_TRUSTED_PROXIES): string {
   if (per === 'api') return 'api';
   if (per === 'client' && ctx.client) return `client:${ctx.client}`;
-  return `ip:${clientAddressKey(ctx.headers, ctx.remoteAddress, clientIpHeader)}`;
+  return `ip:${clientAddressKey(ctx.headers, ctx.remoteAddress, clientIpHeader, trusted)}`;
 }
 
 /** clientIpHeader: the route's trusted client-address header (from its IP list policies), if any. */
@@ -25,16 +26,20 @@ export function compileRateLimit(name: string, cfg: RateLimitPolicyConfig, deps:
   const windows = rateLimitWindows(name, cfg);
   const per = cfg.per ?? 'api';
   const counters = deps.counters;
+  const trusted = deps.trustedProxies ?? NO_TRUSTED_PROXIES;
   return {
     type: 'rate-limit',
     name,
     preflight: true,
     onRequest(ctx: PolicyContext) {
-      const key = `rl|${ctx.routeId}|${name}|${rateLimitSubject(per, ctx, clientIpHeader)}`;
-      const r = counters.consume(key, windows, ctx.now);
+      const subject = rateLimitSubject(per, ctx, clientIpHeader, trusted);
+      const key = `rl|${ctx.routeId}|${name}|${subject}`;
+      // Per-address counters are bounded in number (see counters/memory.ts); per api or client they are not tenant-chosen.
+      const r = counters.consume(key, windows, ctx.now, subject.startsWith('ip:'));
       const decide = (res: Awaited<typeof r>): Outcome => {
         report(ctx, res);
         if (res.allowed) return undefined;
+        if (res.saturated) return tooManyRequests('rate-limit', 'Too many client addresses are being counted on this gateway; try again when the current window ends.', retryAfterSeconds(res), ctx);
         return tooManyRequests('rate-limit', `Rate limit of this API exceeded (counted per ${per}).`, retryAfterSeconds(res), ctx);
       };
       return r instanceof Promise ? r.then(decide) : decide(r);

@@ -12,6 +12,7 @@ import type { Refusal } from '../problem.ts';
 import type { CounterStore } from '../counters/types.ts';
 import type { JwksCache } from './jwt-validation.ts';
 import type { CredentialIndex } from '../compiled.ts';
+import type { TrustedProxies } from '../client-address.ts';
 
 export type { Refusal };
 
@@ -39,6 +40,8 @@ export interface PolicyContext {
   readonly query: string;
   /** Socket peer address as Node reports it. */
   readonly remoteAddress: string;
+  /** The peer is one of the gateway's trusted proxies: its x-forwarded-for chain is kept upstream. */
+  readonly peerTrusted: boolean;
   readonly now: number;
   readonly routeId: string;
   /** The credential index of the config this request runs on. */
@@ -76,6 +79,8 @@ export interface PolicyHandler {
 export interface PolicyDeps {
   /** Tier and rate-limit counters (memory or shared). */
   counters: CounterStore;
+  /** Proxies whose forwarding headers are believed (platform setting); none when absent. */
+  trustedProxies?: TrustedProxies;
   jwks: JwksCache;
   logger: Logger;
 }
@@ -89,9 +94,11 @@ export function newContext(init: {
   now: number;
   routeId: string;
   credentials: CredentialIndex;
+  peerTrusted?: boolean;
 }): PolicyContext {
   return {
     ...init,
+    peerTrusted: init.peerTrusted ?? false,
     client: undefined,
     contract: undefined,
     tier: undefined,

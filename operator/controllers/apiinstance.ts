@@ -1,15 +1,18 @@
 // ApiInstance reconciler: resolves the Asset the instance implements, decides
 // whether it holds its route on its gateway or loses it to an older instance
 // (apiinstance-desired.ts), and reports Ready (Routed / AssetNotFound /
-// RouteConflict / NoOrganization / NotAnEnvironment) with status.endpoint and
+// RouteConflict / NoOrganization / NotAnEnvironment / a route problem) and
+// TiersEnforced (model/tier-enforcement.ts) with status.endpoint and
 // status.gateway, and an Event when the verdict changes. It writes nothing but
 // status: the gateway-config renderer reads the same instances and serves
 // those routeConflicts() does not exclude.
 import type { Manager, ReconcileContext } from '../lib/controller.ts';
 import { generationOrMetadataChanged } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
-import type { ApiInstance, Asset, Policy } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES } from '../resources.ts';
+import { setConditions, type Condition } from '../lib/conditions.ts';
+import type { ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
+import { tierEnforcement } from '../../model/tier-enforcement.ts';
+import { tiersFor } from './slatier-desired.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import { policiesFor } from './policy-desired.ts';
@@ -34,6 +37,7 @@ export interface ApiInstanceOptions {
 export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInstanceOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
+  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr, deps.settings);
   const urlOf = (gateway: string) => (typeof deps.gatewayUrl === 'function' ? deps.gatewayUrl(gateway) : deps.gatewayUrl);
   const all = () => instances.list().map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
@@ -67,6 +71,8 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
         },
         predicate: generationOrMetadataChanged,
       },
+      // Tiers count toward the route's size and decide TiersEnforced.
+      { resource: SLATIERS, map: (o) => [`${o.metadata?.namespace}/${(o as SlaTier).spec?.apiInstanceRef?.name}`], predicate: generationOrMetadataChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const instance = instances.get(key);
@@ -74,13 +80,18 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const snap = snapshot();
       const asset = resolveAsset(snap, instance);
       const conflict = routeConflictOf(instance, instances.list());
-      const problem = routeVerdict({ snapshot: snap, instance, policies: policiesFor(instance, policies.list()) });
+      const applied = policiesFor(instance, policies.list());
+      const instanceTiers = tiersFor(instance, tiers.list());
+      const problem = routeVerdict({ snapshot: snap, instance, policies: applied, tiers: instanceTiers });
       const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)), problem);
+      const enforced = tierEnforcement(instance.metadata.name!, applied, instanceTiers.length);
       const generation = instance.metadata.generation ?? 0;
       const current = deps.status.current(instance);
       const previous: Condition[] = (current?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
+      const wasEnforced = previous.find((c) => c.type === 'TiersEnforced');
+      if (enforced.status === 'False' && (wasEnforced?.status !== 'False' || wasEnforced.reason !== enforced.reason)) deps.events.warning(instance, enforced.reason, enforced.message);
       if (was?.status !== now.status || was?.reason !== now.reason) {
         if (now.status === 'True') deps.events.normal(instance, now.reason, now.message);
         else deps.events.warning(instance, now.reason, now.message);
@@ -88,7 +99,7 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       }
       await deps.status.patchStatus(instance, APIINSTANCES.plural, {
         observedGeneration: generation,
-        conditions: setCondition(previous, now, generation),
+        conditions: setConditions(previous, [now, { type: 'TiersEnforced', ...enforced }], generation),
         gateway: decision.gateway,
         ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
         // Written by the apianalytics reconciler; patchStatus sets the whole status.

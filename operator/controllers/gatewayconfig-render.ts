@@ -4,10 +4,11 @@
 // so the writer rewrites only what changed (one shard per key change).
 import type { ApiInstance, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import {
-  CREDENTIAL_SHARDS, GATEWAY_CONFIG_API_VERSION, MAX_CREDENTIAL_SHARDS, PERIOD_SECONDS, manifestName, routesName, shardName,
+  CREDENTIAL_SHARDS, GATEWAY_CONFIG_API_VERSION, MAX_CREDENTIAL_SHARDS, MAX_PART_BYTES, PERIOD_SECONDS, ROUTE_SHARDS, manifestName, routesName, shardName,
   type Credential, type CredentialsPart, type Manifest, type Route, type RoutesPart,
 } from '../../api/gateway/v1.ts';
-import { canonicalJson, checksumOf, sha256Hex, shardOf } from '../../api/gateway/checksum.ts';
+import { canonicalJson, checksumOf, routeShardOf, sha256Hex, shardOf } from '../../api/gateway/checksum.ts';
+import { MAX_ROUTE_BYTES } from '../../model/route-size.ts';
 import { gatewayOf, instanceId, routeConflicts } from './apiinstance-desired.ts';
 import { upstreamUrlOf } from '../../model/upstream.ts';
 
@@ -200,16 +201,64 @@ export class CredentialIndex {
   }
 }
 
-/** The content of the Routes part and its checksum. */
-export interface RenderedRoutes {
+/** One route shard's content (a Routes part) and its checksum. */
+export interface RenderedRouteShard {
   routes: Route[];
   checksum: string;
 }
 
-/** Routes in id order with their checksum: what render() needs of them (a writer may keep it while the routes do not change). */
-export function renderRoutes(inputs: RouteInput[]): RenderedRoutes {
-  const routes = inputs.map(routeOf).sort((a, b) => a.id.localeCompare(b.id));
-  return { routes, checksum: checksumOf(routes) };
+/** The route shards, ROUTE_SHARDS of them, each in id order with its checksum: what render() needs of them (a writer may keep it while the routes do not change). */
+export interface RenderedRoutes {
+  shards: RenderedRouteShard[];
+  /** Routes the renderer itself held closed (ids): over MAX_ROUTE_BYTES, or the largest of a shard over MAX_PART_BYTES; besides those the route verdict withheld. */
+  trimmed: string[];
+}
+
+const tooLarge = (bytes: number, budget: number, why: string) => ({
+  reason: 'RouteTooLarge',
+  message: `the gateway answers 503 on this route: its configuration is ${bytes} bytes, ${why} (budget ${budget} bytes); make its Policies' configs smaller`,
+});
+
+/**
+ * Routes in shards. A route whose JSON is over MAX_ROUTE_BYTES is emitted
+ * withheld (the route verdict normally withheld it already, from the same
+ * inputs); a shard still over the part budget has its largest routes withheld
+ * until it fits, so every shard can always be written.
+ */
+export function renderRoutes(inputs: RouteInput[], budgets: { route?: number; part?: number } = {}): RenderedRoutes {
+  const routeBudget = budgets.route ?? MAX_ROUTE_BYTES;
+  const partBudget = budgets.part ?? MAX_PART_BYTES;
+  const buckets: Array<Array<{ input: RouteInput; route: Route; bytes: number }>> = Array.from({ length: ROUTE_SHARDS }, () => []);
+  const trimmed: string[] = [];
+  for (const input of inputs) {
+    let route = routeOf(input);
+    let bytes = Buffer.byteLength(JSON.stringify(route));
+    if (bytes > routeBudget) {
+      route = routeOf({ ...input, withheld: tooLarge(bytes, routeBudget, 'over the budget of one route') });
+      bytes = Buffer.byteLength(JSON.stringify(route));
+      trimmed.push(route.id);
+    }
+    buckets[routeShardOf(route.id, ROUTE_SHARDS)]!.push({ input, route, bytes });
+  }
+  const shards = buckets.map((bucket) => {
+    // The part's own fields (apiVersion, kind, gateway, generation, checksum, shard numbers) and separators.
+    let total = 300 + bucket.reduce((n, r) => n + r.bytes + 1, 0);
+    if (total > partBudget) {
+      for (const r of [...bucket].sort((a, b) => b.bytes - a.bytes || (a.route.id < b.route.id ? -1 : 1))) {
+        if (total <= partBudget) break;
+        if (r.route.withheld && r.bytes < 1024) continue;
+        const held = routeOf({ ...r.input, withheld: tooLarge(r.bytes, partBudget, 'and its route shard is over the budget of one config part') });
+        const bytes = Buffer.byteLength(JSON.stringify(held));
+        total += bytes - r.bytes;
+        r.route = held;
+        r.bytes = bytes;
+        trimmed.push(held.id);
+      }
+    }
+    const routes = bucket.map((r) => r.route).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { routes, checksum: checksumOf(routes) };
+  });
+  return { shards, trimmed };
 }
 
 export function render(
@@ -218,16 +267,18 @@ export function render(
   credentials: Iterable<[string, Credential]> | CredentialIndex,
   previous: PreviousConfig | undefined,
 ): Rendered {
-  const { routes: routeList, checksum: routesChecksum } = Array.isArray(routes) ? renderRoutes(routes) : routes;
+  const rendered = Array.isArray(routes) ? renderRoutes(routes) : routes;
   const index = credentials instanceof CredentialIndex ? credentials : CredentialIndex.from(credentials);
 
   const candidates: Array<{ name: string; kind: 'Routes' | 'Credentials'; checksum: string; stamp: string; make: (generation: number) => RoutesPart | CredentialsPart }> = [];
-  candidates.push({
-    name: routesName(gateway),
-    kind: 'Routes',
-    checksum: routesChecksum,
-    stamp: routesChecksum,
-    make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Routes', gateway, generation, checksum: routesChecksum, routes: routeList }),
+  rendered.shards.forEach(({ routes: shardRoutes, checksum }, shard) => {
+    candidates.push({
+      name: routesName(gateway, shard),
+      kind: 'Routes',
+      checksum,
+      stamp: checksum,
+      make: (generation) => ({ apiVersion: GATEWAY_CONFIG_API_VERSION, kind: 'Routes', gateway, generation, checksum, shard, shards: ROUTE_SHARDS, routes: shardRoutes }),
+    });
   });
   const shards = index.shardCount;
   for (let shard = 0; shard < shards; shard++) {
@@ -262,6 +313,54 @@ export function render(
 }
 
 export { manifestName };
+
+/** A part as the manifest lists it, with what the writer records of it. */
+export interface ListedPart {
+  name: string;
+  kind: RenderedPart['kind'];
+  checksum: string;
+  stamp: string;
+  generation: number;
+}
+
+/**
+ * Writes the changed parts of `out`, each on its own, then the manifest. One
+ * part that cannot be written (over budget, refused by the apiserver) does not
+ * stop the others nor the manifest, so a revocation in another shard always
+ * reaches the gateway: the manifest lists what the failed part still holds
+ * (its previous checksum), or leaves it out when it never existed, so the
+ * gateway sees a consistent config; the caller retries the failed parts (they
+ * stay changed against `listed`). A failing manifest write throws.
+ */
+export async function writeRendered(
+  out: Rendered,
+  previous: PreviousConfig | undefined,
+  writePart: (part: RenderedPart) => Promise<void>,
+  writeManifest: (manifest: Manifest) => Promise<void>,
+): Promise<{ manifest: Manifest; listed: ListedPart[]; failed: Map<string, string>; manifestWritten: boolean }> {
+  const failed = new Map<string, string>();
+  for (const part of out.changed) {
+    try {
+      await writePart(part);
+    } catch (err) {
+      failed.set(part.name, err instanceof Error ? err.message : String(err));
+    }
+  }
+  const listed: ListedPart[] = [];
+  for (const p of out.parts) {
+    if (!failed.has(p.name)) {
+      listed.push({ name: p.name, kind: p.kind, checksum: p.checksum, stamp: p.stamp, generation: p.body.generation });
+      continue;
+    }
+    const before = previous?.parts.get(p.name);
+    // A stamp is the checksum, followed for a shard by its count (RenderedPart.stamp).
+    if (before) listed.push({ name: p.name, kind: p.kind, checksum: before.stamp.split(' ')[0]!, stamp: before.stamp, generation: before.generation });
+  }
+  const manifest = failed.size === 0 ? out.manifest : { ...out.manifest, parts: listed.map((p) => ({ name: p.name, kind: p.kind, checksum: p.checksum })) };
+  const manifestWritten = !previous || previous.generation !== manifest.generation;
+  if (manifestWritten) await writeManifest(manifest);
+  return { manifest, listed, failed, manifestWritten };
+}
 
 /** Instances a gateway serves: on that gateway, not being deleted, and not losing a route conflict. */
 export function routableInstances<T extends ApiInstance>(instances: readonly T[], gateway: string): T[] {

@@ -11,7 +11,7 @@ import { specOrDeletionChanged, type Manager, type ReconcileContext, type Reconc
 import type { KubernetesObject } from '../lib/keys.ts';
 import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
 import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
-import { LABEL_GATEWAY, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
+import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
@@ -22,7 +22,7 @@ import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
-import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
+import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, writeRendered, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
 import { policiesFor } from './policy-desired.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
@@ -32,8 +32,7 @@ import type { Deps } from './organization.ts';
 /** A part's stamp (RenderedPart.stamp): whether the object must be rewritten. */
 export const ANNOTATION_STAMP = 'crossgate.dev/part-stamp';
 export const ANNOTATION_GENERATION = 'crossgate.dev/generation';
-/** Kubernetes refuses objects over 1 MiB; stay well below with room for metadata. */
-export const MAX_PART_BYTES = 900 * 1024;
+export { MAX_PART_BYTES };
 
 const CONFIGMAPS = { group: '', version: 'v1', plural: 'configmaps' };
 /** Keys recomputed between two turns of the event loop. */
@@ -157,15 +156,19 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         const inputs = routableInstances(instances.list(), gateway).flatMap((instance): RouteInput[] => {
           const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
           const applied = policiesFor(instance, allPolicies);
-          const problem = routeVerdict({ snapshot: snap, instance, policies: applied });
+          const instanceTiers = tiersFor(instance, tiersByInstance.get(id) ?? []);
+          const problem = routeVerdict({ snapshot: snap, instance, policies: applied, tiers: instanceTiers });
           if (problem) ctx.log.warn({ instance: id, reason: problem.reason, action: problem.action }, problem.action === 'omit' ? 'route not served' : 'route withheld');
           if (problem?.action === 'omit') return [];
           if (problem) return [{ instance, policies: [], tiers: [], withheld: problem }];
-          return [{ instance, policies: applied, tiers: tiersFor(instance, tiersByInstance.get(id) ?? []) }];
+          return [{ instance, policies: applied, tiers: instanceTiers }];
         });
+        const rendered = renderRoutes(inputs);
+        for (const id of rendered.trimmed) ctx.log.warn({ instance: id, reason: 'RouteTooLarge' }, 'route withheld by the renderer: over its size budget or its shard\'s');
         // Keys reach only the routes that are served (not those held closed).
-        const served = inputs.filter((r) => !r.withheld).map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`);
-        routes = { version: routesVersion, ids: new Set(served), rendered: renderRoutes(inputs) };
+        const held = new Set(rendered.trimmed);
+        const served = inputs.filter((r) => !r.withheld).map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`).filter((id) => !held.has(id));
+        routes = { version: routesVersion, ids: new Set(served), rendered };
         routesCache.set(gateway, routes);
       }
       const routeIds = routes.ids;
@@ -231,17 +234,26 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         state.index.reshard(shards);
       }
       const out = render(gateway, routes.rendered, state.index, previous);
-      for (const part of out.changed) await write(part.name, gateway, part.stamp, part.body.generation, part.body);
-      if (!previous || previous.generation !== out.manifest.generation) {
-        await write(manifestName(gateway), gateway, `manifest-${out.manifest.generation}`, out.manifest.generation, out.manifest);
-        state.written = { generation: out.manifest.generation, parts: new Map(out.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+      // One part that cannot be written must not stop the others nor the manifest (writeRendered).
+      const { manifest, listed, failed, manifestWritten } = await writeRendered(
+        out,
+        previous,
+        (part) => write(part.name, gateway, part.stamp, part.body.generation, part.body),
+        (m) => write(manifestName(gateway), gateway, `manifest-${m.generation}`, m.generation, m),
+      );
+      if (manifestWritten) {
+        state.written = { generation: manifest.generation, parts: new Map(listed.map((p) => [p.name, { stamp: p.stamp, generation: p.generation }])) };
         ctx.log.info(
-          { gateway, generation: out.manifest.generation, routes: routeIds.size, credentials: state.index.size, shards, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length },
+          { gateway, generation: manifest.generation, routes: routeIds.size, credentials: state.index.size, shards, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length - failed.size, partsFailed: failed.size },
           'gateway config written',
         );
       }
-      // The manifest in place lists exactly out.parts, so any other part of this gateway is unused.
-      await deleteUnlisted(gateway, new Set(out.parts.map((p) => p.name)));
+      // The manifest in place lists exactly these parts, so any other part of this gateway is unused.
+      await deleteUnlisted(gateway, new Set(listed.map((p) => p.name)));
+      if (failed.size > 0) {
+        for (const [part, error] of failed) ctx.log.error({ gateway, part, err: error }, 'gateway config part not written; the gateway keeps its previous content');
+        throw new Error(`${failed.size} gateway config part(s) not written (${[...failed.keys()].join(', ')}); the others and the manifest were; retrying`);
+      }
       const nextDeadline = Math.min(state.nextDeadline - t.getTime() + 100, state.fullPassAt + FULL_PASS_MS - t.getTime());
       if (nextDeadline > 0) return { requeueAfterMs: nextDeadline };
     },

@@ -3,6 +3,7 @@
 // the status a tier reports. No I/O.
 import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import type { ConditionInput } from '../lib/conditions.ts';
+import { tierNotEnforced } from '../../model/tier-enforcement.ts';
 
 type TierLike = Pick<SlaTier, 'metadata'> & { spec: Pick<SlaTier['spec'], 'apiInstanceRef' | 'limits' | 'approval'> };
 type ContractLike = Pick<Contract, 'metadata'> & { spec: Pick<Contract['spec'], 'apiInstanceRef' | 'tier'>; status?: Pick<NonNullable<Contract['status']>, 'state'> };
@@ -49,8 +50,17 @@ export interface TierStatusDecision {
   contracts: number;
 }
 
-/** Ready and the approved-contract count of a tier, given the instances and contracts of its namespace. */
-export function desiredTierStatus(tier: TierLike, instances: readonly InstanceLike[], contracts: readonly ContractLike[]): TierStatusDecision {
+/**
+ * Ready and the approved-contract count of a tier, given the instances and contracts of its namespace
+ * and the policies applied to its instance (policiesFor): a tier whose instance has no api-key policy
+ * is not Ready (NotEnforced), since nothing counts requests per contract there.
+ */
+export function desiredTierStatus(
+  tier: TierLike,
+  instances: readonly InstanceLike[],
+  contracts: readonly ContractLike[],
+  applied: ReadonlyArray<Parameters<typeof tierNotEnforced>[1][number]>,
+): TierStatusDecision {
   const ns = tier.metadata?.namespace ?? '';
   const ref = tier.spec.apiInstanceRef.name;
   const count = approvedContracts(tier, contracts);
@@ -62,6 +72,10 @@ export function desiredTierStatus(tier: TierLike, instances: readonly InstanceLi
     };
   }
   const approval = tier.spec.approval ?? 'automatic';
+  const notEnforced = tierNotEnforced(ref, applied);
+  if (notEnforced) {
+    return { contracts: count, ready: { type: 'Ready', status: 'False', reason: 'NotEnforced', message: `tier of ApiInstance "${ref}" ${notEnforced}` } };
+  }
   return {
     contracts: count,
     ready: {

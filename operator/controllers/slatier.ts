@@ -1,4 +1,4 @@
-// SlaTier reconciler: reports Ready (Available / InstanceNotFound) and
+// SlaTier reconciler: reports Ready (Available / InstanceNotFound / NotEnforced) and
 // status.contracts, the number of Approved Contracts at this tier (same
 // namespace, spec.tier naming it, spec.apiInstanceRef naming its instance).
 // Contracts are watched, so the count follows approvals and revocations.
@@ -6,8 +6,9 @@
 import type { Manager, Predicate, ReconcileContext } from '../lib/controller.ts';
 import { generationOrMetadataChanged } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
-import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, CONTRACTS, SLATIERS } from '../resources.ts';
+import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
+import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
+import { policiesFor } from './policy-desired.ts';
 import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 import { indexBy } from '../lib/index-by.ts';
@@ -37,6 +38,7 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
   const tiers = mgr.informer<Tier>(SLATIERS);
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
+  const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
   const keys = (list: Tier[]) => list.map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
   // Contracts by the tier they name ("ns/tier"): a reconcile counts only its own tier's contracts instead of
   // scanning every Contract of the namespace (O(contracts) per approval, the top CPU cost at 10,000 keys).
@@ -50,6 +52,12 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       {
         resource: APIINSTANCES,
         map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace && t.spec.apiInstanceRef.name === o.metadata?.name)),
+        predicate: generationOrMetadataChanged,
+      },
+      // Whether an api-key policy applies to the instance decides whether its tiers are enforced.
+      {
+        resource: POLICIES,
+        map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace)),
         predicate: generationOrMetadataChanged,
       },
       // Not a generation predicate: the count follows status.state, which moves without one.
@@ -71,7 +79,7 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const ns = tier.metadata.namespace;
       const instance = instances.get(`${ns}/${tier.spec.apiInstanceRef.name}`);
       const ofTier = byTier(key).map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
-      const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier);
+      const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier, instance ? policiesFor(instance, policies.list()) : []);
       const generation = tier.metadata.generation ?? 0;
       const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
       const was = previous.find((c) => c.type === 'Ready');

@@ -82,7 +82,7 @@ describe('API keys and contracts', () => {
     const platinum = hashApiKey(await rawKey('ops-dashboard-apikey'));
     await waitFor(() => inConfig(gold), { what: 'gold key hash in the gateway config' });
     const cfg = await readGatewayConfig();
-    const route = cfg.routes.routes.find((r) => r.id === `${OWNER}/flights`);
+    const route = cfg.routes.find((r) => r.id === `${OWNER}/flights`);
     assert.ok(route, 'route of the ApiInstance');
     assert.equal(route.basePath, '/flights/v1');
     assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);

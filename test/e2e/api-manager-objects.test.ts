@@ -192,6 +192,23 @@ spec:
   limits: [{requests: 10000, period: hour}]
   approval: manual
 `);
+    // Issue 13 (attack 8): without an api-key policy nothing enforces the tier; the tier and its instance say so.
+    const idle = await waitForCondition(['slatier', 'gold', '-n', prod], 'Ready', 'False', { reason: 'NotEnforced' });
+    assert.match(condition(idle, 'Ready')!.message, /^tier of ApiInstance "flights-a" is not enforced: no api-key Policy applies to the instance/);
+    const inst = await waitForCondition(['apiinstance', 'flights-a', '-n', prod], 'TiersEnforced', 'False', { reason: 'NoApiKeyPolicy' });
+    assert.match(condition(inst, 'TiersEnforced')!.message, /has 1 SlaTier but no api-key Policy applies to it/);
+    const columns = (await kubectl(['get', 'apiinstance', 'flights-a', '-n', prod])).stdout;
+    assert.match(columns.split('\n')[0]!, /TIERS ENFORCED/);
+    assert.match(columns.split('\n')[1]!, /\bFalse\b/);
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: flights-a-keys, namespace: ${prod}}
+spec:
+  type: api-key
+  targetRef: {name: flights-a}
+  config: {}
+`);
+    await waitForCondition(['apiinstance', 'flights-a', '-n', prod], 'TiersEnforced', 'True', { reason: 'ApiKeyPolicy' });
     const gold = await waitForCondition(['slatier', 'gold', '-n', prod], 'Ready', 'True', { reason: 'Available' });
     assert.equal(gold.status.contracts, 0);
     assert.equal(condition(gold, 'Ready')!.message, 'tier of ApiInstance "flights-a": 50 per second, 1000 per minute; automatic approval; 0 approved contracts');
@@ -214,13 +231,13 @@ spec:
   test('kubectl get tells the story in its columns', async () => {
     const out = (await kubectl(['get', 'apiinstances,policies,slatiers', '-n', prod])).stdout;
     const row = (name: string) => out.split('\n').find((l) => l.startsWith(name)) ?? '';
-    assert.match(out, /NAME\s+BASE PATH\s+ENDPOINT\s+READY\s+REASON\s+AGE/);
+    assert.match(out, /NAME\s+BASE PATH\s+ENDPOINT\s+READY\s+REASON\s+TIERS ENFORCED\s+AGE/);
     assert.match(row('apiinstance.crossgate.dev/flights-b'), new RegExp(`/flights/v1\\s+http://\\*\\.${org}\\.example/flights/v1\\s+True\\s+Routed`));
     assert.match(row('apiinstance.crossgate.dev/hotels'), /\/hotels\/v1\s+http:\/\/\*\/hotels\/v1\s+True\s+Routed/);
     assert.match(out, /NAME\s+TYPE\s+ORDER\s+TARGET\s+APPLIED\s+READY\s+AGE/);
     assert.match(row('policy.crossgate.dev/partner-cors'), /cors\s+5\s+2\s+True/);
     assert.match(row('policy.crossgate.dev/ghost-key'), /api-key\s+10\s+ghost\s+0\s+False/);
-    assert.match(out, /NAME\s+API\s+APPROVAL\s+CONTRACTS\s+READY\s+AGE/);
-    assert.match(row('slatier.crossgate.dev/platinum'), /nowhere\s+manual\s+0\s+False/);
+    assert.match(out, /NAME\s+API\s+APPROVAL\s+CONTRACTS\s+READY\s+REASON\s+AGE/);
+    assert.match(row('slatier.crossgate.dev/platinum'), /nowhere\s+manual\s+0\s+False\s+InstanceNotFound/);
   });
 });

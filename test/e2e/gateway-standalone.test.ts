@@ -115,6 +115,7 @@ describe('gateway, standalone process over a config directory', () => {
       cwd: ROOT,
       // Stopped in this suite's after(): an after() registered from inside before() would run too early.
       noAutoStop: true,
+      // The test client plays a trusted proxy on 127.0.0.1: its x-forwarded-for is read (right to left).
       env: {
         GATEWAY_LISTEN: '127.0.0.1:0',
         GATEWAY_ADMIN_LISTEN: '127.0.0.1:0',
@@ -122,6 +123,7 @@ describe('gateway, standalone process over a config directory', () => {
         GATEWAY_RESCAN_MS: '1000',
         // The platform allows exactly the upstream and the JWKS server, nothing else on loopback.
         CROSSGATE_LOOPBACK_UPSTREAMS: `${up.hostPort},${new URL(jwksUrl).host}`,
+        CROSSGATE_TRUSTED_PROXIES: '127.0.0.1',
       },
     });
     const listening = JSON.parse(await gw.waitForLine('"msg":"gateway listening"', { timeoutMs: 20_000 })) as { url: string; admin: string };
@@ -192,7 +194,9 @@ describe('gateway, standalone process over a config directory', () => {
   test('blocked IP → 403; allow-list without the caller → 403; a trusted client-address header (IPv4 and IPv6) decides when configured', async () => {
     assertProblem(await get(`${base}/blocked/x`), 403, 'ip-not-allowed');
     assertProblem(await get(`${base}/internal/x`), 403, 'ip-not-allowed');
-    assertProblem(await get(`${base}/edge/x`, { headers: { 'x-forwarded-for': '203.0.113.50, 10.1.1.1' } }), 403, 'ip-not-allowed');
+    assertProblem(await get(`${base}/edge/x`, { headers: { 'x-forwarded-for': '10.1.1.1, 203.0.113.50' } }), 403, 'ip-not-allowed');
+    // Issue 13: the right-most untrusted entry is the client; what the client wrote left of it is not believed.
+    assert.equal((await get(`${base}/edge/x`, { headers: { 'x-forwarded-for': '203.0.113.50, 10.1.1.1' } })).status, 200);
     assertProblem(await get(`${base}/edge/x`, { headers: { 'x-forwarded-for': '2001:db8:1::7' } }), 403, 'ip-not-allowed');
     assert.equal((await get(`${base}/edge/x`, { headers: { 'x-forwarded-for': '198.51.100.4' } })).status, 200);
     assert.equal((await get(`${base}/edge/x`)).status, 200, 'loopback is not on the list');

@@ -1,12 +1,16 @@
 // Reads the gateway config the operator wrote (api/gateway/v1.ts) the way a
-// gateway would: the manifest, then every part it names, checksums verified.
+// gateway would: the manifest, then every part it names (route shards and
+// credential shards), checksums verified.
 import { kubectl } from './kubectl.ts';
-import type { Credential, CredentialsPart, Manifest, RoutesPart } from '../../../api/gateway/v1.ts';
+import type { Credential, CredentialsPart, Manifest, Route, RoutesPart } from '../../../api/gateway/v1.ts';
 import { checksumOf } from '../../../api/gateway/checksum.ts';
 
 export interface GatewayConfig {
   manifest: Manifest;
-  routes: RoutesPart;
+  /** The routes of every route shard the manifest lists, sorted by id. */
+  routes: Route[];
+  /** The route shards themselves, in manifest order. */
+  routeParts: RoutesPart[];
   credentials: Map<string, Credential>;
   /** Bytes of each ConfigMap's JSON, by name. */
   sizes: Map<string, number>;
@@ -20,7 +24,7 @@ export async function readGatewayConfig(namespace = 'crossgate-system', gateway 
   const manifestText = byName.get(`crossgate-gw-${gateway}`);
   if (!manifestText) throw new Error(`no manifest ConfigMap crossgate-gw-${gateway} in ${namespace}`);
   const manifest = JSON.parse(manifestText) as Manifest;
-  let routes: RoutesPart | undefined;
+  const routeParts: RoutesPart[] = [];
   const credentials = new Map<string, Credential>();
   const sizes = new Map<string, number>();
   for (const part of manifest.parts) {
@@ -30,9 +34,10 @@ export async function readGatewayConfig(namespace = 'crossgate-system', gateway 
     const body = JSON.parse(text) as RoutesPart | CredentialsPart;
     const content = body.kind === 'Routes' ? body.routes : body.entries;
     if (body.checksum !== part.checksum || checksumOf(content) !== part.checksum) throw new Error(`part ${part.name} does not match its checksum`);
-    if (body.kind === 'Routes') routes = body;
+    if (body.kind === 'Routes') routeParts.push(body);
     else for (const [h, c] of Object.entries(body.entries)) credentials.set(h, c);
   }
-  if (!routes) throw new Error('manifest has no Routes part');
-  return { manifest, routes, credentials, sizes };
+  if (routeParts.length === 0) throw new Error('manifest has no Routes part');
+  const routes = routeParts.flatMap((p) => p.routes).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { manifest, routes, routeParts, credentials, sizes };
 }

@@ -149,7 +149,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
  */
 export async function startDirGateway(
   cfg: ConfigDir,
-  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[] } = {},
+  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[] } = {},
 ): Promise<RunningGateway> {
   const gw = await startGateway({
     platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(',') }),
@@ -161,6 +161,7 @@ export async function startDirGateway(
     accessLogger: over.accessLogger,
     redisUrl: over.redisUrl,
     configDebounceMs: 5,
+    trustedProxies: over.trustedProxies,
   });
   await gw.sourceStarted;
   return gw;

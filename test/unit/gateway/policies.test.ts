@@ -11,6 +11,7 @@ import { checkCredential, compileApiKey, extractKey, queryParam } from '../../..
 import { actualRequestHeaders, compileCors, evaluatePreflight, isPreflight } from '../../../gateway/policies/cors.ts';
 import { applyOps, compileHeaderInjection, compileOps } from '../../../gateway/policies/header-injection.ts';
 import { clientAddressKey, compileIpList, decideIp, parseAddress, parseCidrs } from '../../../gateway/policies/ip-list.ts';
+import { NO_TRUSTED_PROXIES, TrustedProxies } from '../../../gateway/client-address.ts';
 import { JwksCache } from '../../../gateway/policies/jwt-validation.ts';
 import { rateLimitHeaders } from '../../../gateway/policies/limits.ts';
 import { compileRateLimit, rateLimitSubject } from '../../../gateway/policies/rate-limit.ts';
@@ -154,8 +155,10 @@ describe('api-key', () => {
 });
 
 describe('rate-limit', () => {
-  test('per api, per client, per ip (with the trusted header), each its own counter', async () => {
-    const d = deps();
+  test('per api, per client, per ip (the header through a trusted proxy, right to left), each its own counter', async () => {
+    // Issue 13 changed this: the header is read only when the peer (127.0.0.1 here) is a trusted proxy, and its
+    // right-most untrusted entry is the client (it used to be the left-most entry, from any peer).
+    const d = { ...deps(), trustedProxies: new TrustedProxies(['127.0.0.1']) };
     const api = compileRateLimit('ns/rl', { limits: [{ requests: 1, period: 'minute' }] }, d, undefined);
     assert.equal(await run(api, ctx({ remote: '10.0.0.1' })), undefined);
     const r = await run(api, ctx({ remote: '10.0.0.2' }));
@@ -165,8 +168,13 @@ describe('rate-limit', () => {
 
     const perIp = compileRateLimit('ns/rl-ip', { limits: [{ requests: 1, period: 'second' }], per: 'ip' }, d, 'x-forwarded-for');
     assert.equal(await run(perIp, ctx({ headers: { 'x-forwarded-for': '203.0.113.5, 10.0.0.1' } })), undefined);
-    assert.equal((await run(perIp, ctx({ headers: { 'x-forwarded-for': '203.0.113.5' } })))?.status, 429);
+    assert.equal((await run(perIp, ctx({ headers: { 'x-forwarded-for': '10.0.0.1' } })))?.status, 429, 'the right-most untrusted entry was counted');
     assert.equal(await run(perIp, ctx({ headers: { 'x-forwarded-for': '203.0.113.6' } })), undefined);
+    assert.equal((await run(perIp, ctx({ headers: { 'x-forwarded-for': '0000:0000::ffff:10.0.0.1' } })))?.status, 429, 'another spelling of the same address, the same counter');
+
+    const untrusted = compileRateLimit('ns/rl-ip2', { limits: [{ requests: 1, period: 'second' }], per: 'ip' }, deps(), 'x-forwarded-for');
+    assert.equal(await run(untrusted, ctx({ remote: '198.51.100.7', headers: { 'x-forwarded-for': '203.0.113.1' } })), undefined);
+    assert.equal((await run(untrusted, ctx({ remote: '198.51.100.7', headers: { 'x-forwarded-for': '203.0.113.2' } })))?.status, 429, 'no trusted proxy: a new header value is not a new counter');
 
     const perClient = compileRateLimit('ns/rl-client', { limits: [{ requests: 1, period: 'hour' }], per: 'client' }, d, undefined);
     const c1 = ctx();
@@ -183,7 +191,29 @@ describe('rate-limit', () => {
   test('subject: no client known → counted by address; IPv4-mapped addresses normalised', () => {
     assert.equal(rateLimitSubject('client', ctx({ remote: '::ffff:10.1.2.3' }), undefined), 'ip:10.1.2.3');
     assert.equal(rateLimitSubject('api', ctx(), undefined), 'api');
-    assert.equal(clientAddressKey({ 'x-real-ip': '[2001:db8::1]:443' }, '127.0.0.1', 'x-real-ip'), '2001:db8::1');
+    const local = new TrustedProxies(['127.0.0.0/8']);
+    assert.equal(clientAddressKey({ 'x-real-ip': '[2001:db8::1]:443' }, '127.0.0.1', 'x-real-ip', local), '2001:db8::1');
+    assert.equal(clientAddressKey({ 'x-real-ip': '[2001:db8::1]:443' }, '127.0.0.1', 'x-real-ip', NO_TRUSTED_PROXIES), '127.0.0.1', 'no trusted proxy: the peer');
+    assert.equal(rateLimitSubject('ip', ctx({ remote: '' }), undefined), 'ip:unknown', 'no address at all: one shared counter');
+  });
+
+  test('per ip: the memory store caps per-address counters and refuses new addresses beyond the cap (fail closed)', async () => {
+    const counters = new MemoryCounterStore({ sweepMs: 0, maxBounded: 2 });
+    const perIp = compileRateLimit('ns/rl-ip', { limits: [{ requests: 5, period: 'minute' }], per: 'ip' }, { ...deps(), counters }, undefined);
+    assert.equal(await run(perIp, ctx({ remote: '198.51.100.1' })), undefined);
+    assert.equal(await run(perIp, ctx({ remote: '198.51.100.2' })), undefined);
+    const third = await run(perIp, ctx({ remote: '198.51.100.3' }));
+    assert.equal(third?.status, 429);
+    assert.equal(third?.detail, 'Too many client addresses are being counted on this gateway; try again when the current window ends.');
+    assert.equal(third?.headers?.['retry-after'], '60');
+    assert.equal(await run(perIp, ctx({ remote: '198.51.100.1' })), undefined, 'an address already counted keeps its counter');
+    assert.equal(counters.boundedSize(), 2);
+    assert.equal(counters.saturatedRefusals, 1);
+    // Per-api counters are not capped (their keys come from the config).
+    const api = compileRateLimit('ns/rl-api', { limits: [{ requests: 5, period: 'minute' }] }, { ...deps(), counters }, undefined);
+    assert.equal(await run(api, ctx({ remote: '198.51.100.9' })), undefined);
+    // Once the windows end, new addresses are counted again.
+    assert.equal(await run(perIp, ctx({ remote: '198.51.100.3', now: T0 + 60_000 })), undefined);
   });
 });
 
@@ -241,24 +271,32 @@ describe('ip lists', () => {
     assert.equal(parseAddress(''), undefined);
   });
 
-  test('clientIpHeader only when configured; first entry; unparseable → 403', async () => {
-    const plain = compileIpList('ip-blocklist', 'ns/block', { cidrs: ['203.0.113.0/24'] });
+  test('clientIpHeader only when configured and the peer is a trusted proxy; right to left; junk → the peer', async () => {
+    // Issue 13 changed this: the header used to be read from any peer, left-most entry first.
+    const local = new TrustedProxies(['127.0.0.1', '10.0.0.0/8']);
+    const plain = compileIpList('ip-blocklist', 'ns/block', { cidrs: ['203.0.113.0/24'] }, local);
     const spoof = ctx({ remote: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.9' } });
     assert.equal(await run(plain, spoof), undefined, 'the header is ignored without clientIpHeader');
-    const trusted = compileIpList('ip-blocklist', 'ns/block', { cidrs: ['203.0.113.0/24', '2001:db8::/32'], clientIpHeader: 'X-Forwarded-For' });
+    const trusted = compileIpList('ip-blocklist', 'ns/block', { cidrs: ['203.0.113.0/24', '2001:db8::/32'], clientIpHeader: 'X-Forwarded-For' }, local);
     const blocked = await run(trusted, ctx({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.1' } }));
-    assert.equal(blocked?.status, 403);
+    assert.equal(blocked?.status, 403, 'trusted hop 10.0.0.1 skipped, 203.0.113.9 is the client');
     assert.equal(blocked?.slug, 'ip-not-allowed');
     assert.equal(blocked?.policy, 'ip-blocklist');
+    assert.equal(blocked?.detail, 'Requests from this address are not allowed.');
     assert.equal((await run(trusted, ctx({ headers: { 'x-forwarded-for': '2001:db8::5' } })))?.status, 403);
     assert.equal(await run(trusted, ctx({ headers: { 'x-forwarded-for': '198.51.100.1' } })), undefined);
+    assert.equal(await run(trusted, ctx({ headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.1' } })), undefined, 'left of the first untrusted address is the client\'s own text');
     assert.equal(await run(trusted, ctx({ remote: '198.51.100.1' })), undefined, 'no header: the socket address');
-    const garbage = await run(trusted, ctx({ headers: { 'x-forwarded-for': 'unknown' } }));
-    assert.equal(garbage?.status, 403);
-    assert.match(garbage!.detail, /could not be determined/);
-    const allow = compileIpList('ip-allowlist', 'ns/allow', { cidrs: ['10.0.0.0/8'] });
+    assert.equal(await run(trusted, ctx({ remote: '198.51.100.1', headers: { 'x-forwarded-for': '203.0.113.9' } })), undefined, 'an untrusted peer\'s header is ignored');
+    assert.equal(await run(trusted, ctx({ headers: { 'x-forwarded-for': '203.0.113.9, unknown' } })), undefined, 'junk stops the walk: the peer (127.0.0.1) is used');
+    const none = await run(trusted, ctx({ remote: '' }));
+    assert.equal(none?.status, 403);
+    assert.equal(none?.detail, 'The client address could not be determined.');
+
+    const allow = compileIpList('ip-allowlist', 'ns/allow', { cidrs: ['10.1.2.3/32'], clientIpHeader: 'x-forwarded-for' }, NO_TRUSTED_PROXIES);
+    assert.equal((await run(allow, ctx({ remote: '198.51.100.1', headers: { 'x-forwarded-for': '10.1.2.3' } })))?.status, 403, 'attack 7: a spoofed header from anywhere is not believed');
     assert.equal((await run(allow, ctx({ remote: '127.0.0.1' })))?.status, 403);
-    assert.equal(await run(allow, ctx({ remote: '::ffff:10.9.9.9' })), undefined);
+    assert.equal(await run(allow, ctx({ remote: '::ffff:10.1.2.3' })), undefined);
   });
 });
 

@@ -107,6 +107,18 @@ describe('gateway server', () => {
     assert.equal(dots.json().type, 'https://crossgate.dev/problems/bad-path');
   });
 
+  test('x-forwarded-for: the incoming chain is kept upstream only when the peer is a trusted proxy', async () => {
+    const behindProxy = await startDirGateway(cfg, { trustedProxies: ['127.0.0.1'] });
+    try {
+      await waitForGeneration(behindProxy, 1);
+      const r = await http(behindProxy.url, '/open/x', { headers: { 'x-forwarded-for': '203.0.113.7' } });
+      assert.equal(r.status, 200);
+      assert.equal((r.json() as { headers: Record<string, string> }).headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    } finally {
+      await behindProxy.stop(0);
+    }
+  });
+
   test('forwarding: path and query mapped, forwarded headers added, hop-by-hop and spoofed headers stripped, injection applied', async () => {
     const r = await http(gw.url, '/open/flights/42?a=1&b=2', {
       headers: {
@@ -123,7 +135,8 @@ describe('gateway server', () => {
     assert.equal(r.status, 200);
     const seen = r.json() as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/v1/flights/42?a=1&b=2');
-    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1');
+    // Issue 13 changed this: the client's own x-forwarded-for is dropped (no trusted proxy), only its peer address is sent.
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-forwarded-host'], 'api.example.com');
     assert.equal(seen.headers.host, `127.0.0.1:${up.port}`, 'Host is the upstream');

@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CREDENTIAL_SHARDS, LABEL_GATEWAY, PART_DATA_KEY, manifestName, shardName } from '../../../api/gateway/v1.ts';
+import { CREDENTIAL_SHARDS, LABEL_GATEWAY, ROUTE_SHARDS, PART_DATA_KEY, manifestName, shardName } from '../../../api/gateway/v1.ts';
 import { shardOf } from '../../../api/gateway/checksum.ts';
 import { DirectorySource } from '../../../gateway/config-source/directory.ts';
 import { KubernetesSource } from '../../../gateway/config-source/kubernetes.ts';
@@ -46,7 +46,7 @@ describe('DirectorySource', () => {
       await src.start();
       assert.equal(l.current?.generation, 1);
       assert.equal(l.current?.credentials.size, 500);
-      assert.equal(src.reads, 2 + CREDENTIAL_SHARDS);
+      assert.equal(src.reads, 1 + ROUTE_SHARDS + CREDENTIAL_SHARDS);
       // Revoke one key: one shard and the manifest are rewritten; fs.watch alone (no periodic rescan) picks it up.
       const victim = keys[0]!;
       delete cfg.credentials[victim.hash];
@@ -56,7 +56,7 @@ describe('DirectorySource', () => {
       await until(() => l.current?.generation === 2, 'generation 2');
       assert.ok(Date.now() - t0 < 2000);
       assert.equal(l.current!.credentials.lookup(victim.hash), undefined);
-      assert.equal(src.reads, 2 + CREDENTIAL_SHARDS + 2, 'only the two changed files were read');
+      assert.equal(src.reads, 1 + ROUTE_SHARDS + CREDENTIAL_SHARDS + 2, 'only the two changed files were read');
       // A half-written manifest: parse error, generation 2 stays.
       await writeFile(join(cfg.dir, `${manifestName(GATEWAY)}.json`), '{"apiVersion": "gateway.crossgate.dev/v1", "kind": "Mani');
       await until(() => l.status().pending !== undefined, 'the refusal');

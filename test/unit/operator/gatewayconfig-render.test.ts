@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render } from '../../../operator/controllers/gatewayconfig-render.ts';
-import { CREDENTIAL_SHARDS, manifestName, type Credential } from '../../../api/gateway/v1.ts';
-import { checksumOf, shardOf } from '../../../api/gateway/checksum.ts';
+import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render, renderRoutes, writeRendered, type RenderedPart } from '../../../operator/controllers/gatewayconfig-render.ts';
+import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../api/gateway/v1.ts';
+import { checksumOf, routeShardOf, shardOf } from '../../../api/gateway/checksum.ts';
 import { ConfigAssembler } from '../../../gateway/config-source/assembler.ts';
 import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
 import { compileRoutes } from '../../../gateway/policies/index.ts';
@@ -24,14 +24,70 @@ function credentials(n: number): Array<[string, Credential]> {
 
 test('routes carry ordered policies and tiers in seconds; checksums match content', () => {
   const out = render('default', [{ instance, policies: [policy('a', 1), policy('b', 2)], tiers: [tier] }], [], undefined);
-  const routes = out.parts.find((p) => p.kind === 'Routes')!.body;
+  const routes = out.parts.find((p) => p.name === routesName('default', routeShardOf('prod/flights', ROUTE_SHARDS)))!.body;
   assert.equal(routes.kind, 'Routes');
   if (routes.kind !== 'Routes') return;
   assert.deepEqual(routes.routes[0]!.tiers, [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }]);
   assert.deepEqual(routes.routes[0]!.upstream, { url: 'http://up:8080', timeoutMs: 30000 });
   assert.equal(routes.checksum, checksumOf(routes.routes));
   assert.equal(out.manifest.generation, 1);
-  assert.equal(out.parts.length, 1 + CREDENTIAL_SHARDS);
+  assert.equal(out.parts.length, ROUTE_SHARDS + CREDENTIAL_SHARDS);
+});
+
+const instanceNamed = (name: string, basePath = `/${name}`) => ({ ...instance, metadata: { name, namespace: 'prod' }, spec: { ...instance.spec, basePath } }) as ApiInstance;
+
+test('routes are written in ROUTE_SHARDS shards by a hash of their id; one route change rewrites one route shard', () => {
+  const inputs = Array.from({ length: 40 }, (_, i) => ({ instance: instanceNamed(`api-${i}`), policies: [], tiers: [tier] }));
+  const first = render('default', inputs, [], undefined);
+  const routeParts = first.parts.filter((p) => p.kind === 'Routes');
+  assert.equal(routeParts.length, ROUTE_SHARDS);
+  let total = 0;
+  for (const p of routeParts) {
+    if (p.body.kind !== 'Routes') continue;
+    assert.equal(p.name, routesName('default', p.body.shard));
+    assert.equal(p.body.shards, ROUTE_SHARDS);
+    for (const r of p.body.routes) assert.equal(routeShardOf(r.id, ROUTE_SHARDS), p.body.shard);
+    total += p.body.routes.length;
+  }
+  assert.equal(total, 40);
+  assert.deepEqual(first.manifest.parts.filter((p) => p.kind === 'Routes').map((p) => p.name), routeParts.map((p) => p.name), 'the manifest lists every route shard');
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+  const moved = inputs.map((r, i) => (i === 7 ? { ...r, instance: instanceNamed('api-7', '/moved') } : r));
+  const second = render('default', moved, [], previous);
+  assert.deepEqual(second.changed.map((p) => p.name), [routesName('default', routeShardOf('prod/api-7', ROUTE_SHARDS))]);
+});
+
+test('a route over its size budget is emitted withheld (RouteTooLarge) and says why; the others of its shard are untouched', () => {
+  const huge = { metadata: { name: 'huge', namespace: 'prod' }, spec: { type: 'header-injection', order: 1, targetRef: { name: 'big' }, config: { request: { set: { 'x-pad': 'a'.repeat(4000) } } } } } as unknown as Policy;
+  const out = renderRoutes([{ instance: instanceNamed('big'), policies: [huge], tiers: [] }, { instance: instanceNamed('small'), policies: [], tiers: [] }], { route: 2000 });
+  const all = out.shards.flatMap((s) => s.routes);
+  const big = all.find((r) => r.id === 'prod/big')!;
+  assert.equal(big.withheld?.reason, 'RouteTooLarge');
+  assert.match(big.withheld!.message, /^the gateway answers 503 on this route: its configuration is \d+ bytes, over the budget of one route \(budget 2000 bytes\); make its Policies' configs smaller$/);
+  assert.deepEqual(big.policies, [], 'nothing of the oversized route is written');
+  assert.equal(big.upstream.url, '');
+  assert.equal(all.find((r) => r.id === 'prod/small')!.withheld, undefined);
+  assert.deepEqual(out.trimmed, ['prod/big']);
+});
+
+test('a route shard over the part budget has its largest routes withheld until it fits', () => {
+  // Routes of one shard only, each with a ~3 KB policy config; a 10 KB part budget holds about three of them.
+  const ids: string[] = [];
+  for (let i = 0; ids.length < 6; i++) if (routeShardOf(`prod/r-${i}`, ROUTE_SHARDS) === 0) ids.push(`r-${i}`);
+  const padded = (name: string, n: number) => ({ metadata: { name: `p-${name}`, namespace: 'prod' }, spec: { type: 'header-injection', order: 1, targetRef: { name }, config: { request: { set: { 'x-pad': 'a'.repeat(n) } } } } }) as unknown as Policy;
+  const inputs = ids.map((name, i) => ({ instance: instanceNamed(name), policies: [padded(name, 2500 + i * 10)], tiers: [] }));
+  const out = renderRoutes(inputs, { part: 10_000 });
+  const shard = out.shards[0]!;
+  const bytes = Buffer.byteLength(JSON.stringify({ apiVersion: 'gateway.crossgate.dev/v1', kind: 'Routes', gateway: 'default', generation: 1, checksum: shard.checksum, shard: 0, shards: ROUTE_SHARDS, routes: shard.routes }));
+  assert.ok(bytes <= 10_000, `shard is ${bytes} bytes`);
+  const held = shard.routes.filter((r) => r.withheld).map((r) => r.id);
+  assert.ok(held.length >= 2 && held.length < 6, `withheld ${held.join(', ')}`);
+  // The largest go first: every withheld route's config was at least as large as every served one's.
+  const sizeOf = (id: string) => inputs.findIndex((x) => `prod/${x.instance.metadata.name}` === id);
+  const minHeld = Math.min(...held.map(sizeOf));
+  for (const r of shard.routes.filter((x) => !x.withheld)) assert.ok(sizeOf(r.id) < minHeld);
+  assert.match(shard.routes.find((r) => r.withheld)!.withheld!.message, /and its route shard is over the budget of one config part \(budget 10000 bytes\)/);
+  assert.deepEqual([...out.trimmed].sort(), [...held].sort());
 });
 
 test('100,000 keys: every part stays far below 1 MiB, and every hash lands in its shard', () => {
@@ -149,4 +205,49 @@ test('a config resharded from 64 to 256 shards loads in the gateway, every key f
 test('a shard count out of range is refused', () => {
   assert.throws(() => new CredentialIndex(0), /shard count must be an integer from 1 to 256, got 0/);
   assert.throws(() => new CredentialIndex(257), /from 1 to 256, got 257/);
+});
+
+test('attack 6, writer: a part that cannot be written stops neither the other parts nor the manifest; the manifest keeps what the failed part still holds', async () => {
+  const creds = credentials(300);
+  const routes = [{ instance, policies: [], tiers: [tier] }, { instance: instanceNamed('hotels'), policies: [], tiers: [] }];
+  const first = render('default', routes, creds, undefined);
+  const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
+  // Generation 2: hotels moves (its route shard cannot be written) and one key is revoked (its shard can).
+  const [revoked] = creds[0]!;
+  const next = render('default', [routes[0]!, { instance: instanceNamed('hotels', '/hotels2'), policies: [], tiers: [] }], creds.slice(1), previous);
+  const hotelsShard = routesName('default', routeShardOf('prod/hotels', ROUTE_SHARDS));
+  const keyShard = shardName('default', shardOf(revoked, CREDENTIAL_SHARDS));
+  assert.deepEqual(next.changed.map((p) => p.name).sort(), [hotelsShard, keyShard].sort());
+  const written: string[] = [];
+  let manifest: Manifest | undefined;
+  const result = await writeRendered(
+    next,
+    previous,
+    async (part: RenderedPart) => {
+      if (part.name === hotelsShard) throw new Error('ConfigMap "crossgate-gw-default-routes-xx" is invalid: too long');
+      written.push(part.name);
+    },
+    async (m) => {
+      manifest = m;
+    },
+  );
+  assert.deepEqual(written, [keyShard], 'the revocation is written');
+  assert.ok(manifest, 'and the manifest');
+  assert.equal(manifest!.generation, first.manifest.generation + 1);
+  assert.equal(manifest!.parts.find((p) => p.name === keyShard)!.checksum, next.parts.find((p) => p.name === keyShard)!.checksum);
+  assert.equal(manifest!.parts.find((p) => p.name === hotelsShard)!.checksum, first.parts.find((p) => p.name === hotelsShard)!.checksum, 'the failed part is listed as it still is');
+  assert.deepEqual([...result.failed.keys()], [hotelsShard]);
+  assert.match(result.failed.get(hotelsShard)!, /too long/);
+  // What the writer records makes the failed part "changed" again at the next render: it is retried.
+  const retry = render('default', [routes[0]!, { instance: instanceNamed('hotels', '/hotels2'), policies: [], tiers: [] }], creds.slice(1), {
+    generation: result.manifest.generation,
+    parts: new Map(result.listed.map((p) => [p.name, { stamp: p.stamp, generation: p.generation }])),
+  });
+  assert.deepEqual(retry.changed.map((p) => p.name), [hotelsShard]);
+
+  // A part that never existed and cannot be written is left out of the manifest.
+  const fresh = render('default', routes, creds, undefined);
+  const out = await writeRendered(fresh, undefined, async (part) => { if (part.name === keyShard) throw new Error('refused'); }, async () => {});
+  assert.equal(out.manifest.parts.some((p) => p.name === keyShard), false);
+  assert.equal(out.manifest.parts.length, fresh.parts.length - 1);
 });

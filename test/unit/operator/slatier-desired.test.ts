@@ -3,6 +3,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiInstance, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { approvedContracts, describeLimits, desiredTierStatus, tiersFor } from '../../../operator/controllers/slatier-desired.ts';
+import { tierEnforcement } from '../../../model/tier-enforcement.ts';
+
+const apiKey = { metadata: { name: 'keys' }, spec: { type: 'api-key' as const } };
 
 const inst = (name: string, ns = 'max-prod', deleting = false): ApiInstance =>
   ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name, namespace: ns, ...(deleting ? { deletionTimestamp: new Date() } : {}) }, spec: { assetRef: { name: 'a' }, basePath: '/x', upstream: { url: 'http://x' } } }) as ApiInstance;
@@ -41,10 +44,10 @@ describe('SlaTier', () => {
     assert.equal(approvedContracts(gold, cs), 2);
   });
 
-  test('Ready Available with limits, approval and count when the instance exists', () => {
+  test('Ready Available with limits, approval and count when the instance exists and an api-key policy applies to it', () => {
     const t = tier('gold', 'flights', { limits: [{ requests: 1000, period: 'minute' }, { requests: 50, period: 'second' }], approval: 'manual' });
     assert.equal(describeLimits(t), '50 per second, 1000 per minute');
-    assert.deepEqual(desiredTierStatus(t, [inst('flights')], [contract('c1', 'gold', 'flights', 'Approved')]), {
+    assert.deepEqual(desiredTierStatus(t, [inst('flights')], [contract('c1', 'gold', 'flights', 'Approved')], [apiKey]), {
       contracts: 1,
       ready: { type: 'Ready', status: 'True', reason: 'Available', message: 'tier of ApiInstance "flights": 50 per second, 1000 per minute; manual approval; 1 approved contract' },
     });
@@ -55,9 +58,32 @@ describe('SlaTier', () => {
       contracts: 0,
       ready: { type: 'Ready', status: 'False', reason: 'InstanceNotFound', message: 'ApiInstance "flights" does not exist in namespace "max-prod"' },
     };
-    assert.deepEqual(desiredTierStatus(gold, [], []), expected);
-    assert.deepEqual(desiredTierStatus(gold, [inst('flights', 'mule-prod')], []), expected);
-    assert.deepEqual(desiredTierStatus(gold, [inst('flights', 'max-prod', true)], []), expected);
+    assert.deepEqual(desiredTierStatus(gold, [], [], []), expected);
+    assert.deepEqual(desiredTierStatus(gold, [inst('flights', 'mule-prod')], [], []), expected);
+    assert.deepEqual(desiredTierStatus(gold, [inst('flights', 'max-prod', true)], [], []), expected);
+  });
+
+  test('attack 8: NotEnforced when no api-key policy applies to the instance (other policies do not count)', () => {
+    const cors = { metadata: { name: 'partner-cors' }, spec: { type: 'cors' as const } };
+    assert.deepEqual(desiredTierStatus(gold, [inst('flights')], [contract('c1', 'gold', 'flights', 'Approved')], [cors]), {
+      contracts: 1,
+      ready: {
+        type: 'Ready',
+        status: 'False',
+        reason: 'NotEnforced',
+        message: 'tier of ApiInstance "flights" is not enforced: no api-key Policy applies to the instance, so the gateway serves it without keys and this tier\'s limits count nothing; apply an api-key Policy to "flights"',
+      },
+    });
+  });
+
+  test('the instance\'s TiersEnforced condition: NoTiers, ApiKeyPolicy, NoApiKeyPolicy', () => {
+    assert.deepEqual(tierEnforcement('flights', [], 0), { status: 'True', reason: 'NoTiers', message: 'the instance has no SlaTiers: nothing to enforce' });
+    assert.deepEqual(tierEnforcement('flights', [apiKey], 2), { status: 'True', reason: 'ApiKeyPolicy', message: '2 SlaTiers enforced per contract through api-key Policy "keys"' });
+    assert.deepEqual(tierEnforcement('flights', [{ metadata: { name: 'c' }, spec: { type: 'cors' } }], 1), {
+      status: 'False',
+      reason: 'NoApiKeyPolicy',
+      message: 'ApiInstance "flights" has 1 SlaTier but no api-key Policy applies to it: the gateway serves it without keys and without tier limits; apply an api-key Policy to it (spec.targetRef naming "flights", or a selector matching it) to enforce the tiers',
+    });
   });
 
   test('tiersFor: the tiers of an instance, by name', () => {
