@@ -108,7 +108,7 @@ describe('gateway server', () => {
   });
 
   test('x-forwarded-for: the incoming chain is kept upstream only when the peer is a trusted proxy', async () => {
-    const behindProxy = await startDirGateway(cfg, { trustedProxies: ['127.0.0.1'] });
+    const behindProxy = await startDirGateway(cfg, { trustedProxies: ['127.0.0.1'], loopbackUpstreams: [up.hostPort] });
     try {
       await waitForGeneration(behindProxy, 1);
       const r = await http(behindProxy.url, '/open/x', { headers: { 'x-forwarded-for': '203.0.113.7' } });

@@ -6,9 +6,14 @@ import { MAX_ROUTE_BYTES, routeSize, routeWithinBudget } from '../../../model/ro
 import { routeVerdict } from '../../../model/route-verdict.ts';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import { renderRoutes } from '../../../operator/controllers/gatewayconfig-render.ts';
-import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { ApiInstance, Organization, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 
-const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights', upstream: { url: 'http://up:8080' } } } as ApiInstance;
+const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights', upstream: { backendRef: { name: 'up', port: 8080 } } } } as ApiInstance;
+// The organization that owns "prod" and was assigned /flights, so only the size can keep the route closed.
+const owner = {
+  metadata: { name: 'max', creationTimestamp: '2025-01-01T00:00:00Z' },
+  spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: 'prod' }], routes: { pathPrefixes: ['/flights'] } },
+} as unknown as Organization;
 // A valid cors config of about n bytes: origins of 100 characters each.
 const padded = (name: string, n: number) =>
   ({ metadata: { name, namespace: 'prod' }, spec: { type: 'cors', order: 1, targetRef: { name: 'flights' }, config: { allowOrigins: Array.from({ length: Math.max(1, Math.ceil(n / 100)) }, (_, i) => `https://${String(i).padStart(80, 'a')}.example`) } } }) as unknown as Policy;
@@ -26,9 +31,16 @@ test('the estimate is never below the JSON the renderer writes for the route', (
 });
 
 test('attack 6: a route over the budget is withheld with a message naming the largest policy', () => {
-  const snapshot = snapshotFrom({});
+  const snapshot = snapshotFrom({ organizations: [owner] });
   assert.equal(routeVerdict({ snapshot, instance, policies: [padded('small', 10)], tiers: [tier] }), undefined);
-  const p = routeVerdict({ snapshot, instance, policies: [padded('small', 10), padded('huge', MAX_ROUTE_BYTES * 1.1)], tiers: [tier] });
+  // Every policy valid (a cors config holds at most 64 origins of 512 characters): only their number makes the route too large.
+  const wide = (name: string) => {
+    const p = padded(name, 6400) as unknown as { spec: { config: { allowOrigins: string[] } } };
+    p.spec.config.allowOrigins = p.spec.config.allowOrigins.map((_o, i) => `https://${String(i).padStart(490, 'w')}.example`);
+    return p as unknown as Policy;
+  };
+  const many = Array.from({ length: Math.ceil(MAX_ROUTE_BYTES / 6400) }, (_, i) => padded(`p${i}`, 6400));
+  const p = routeVerdict({ snapshot, instance, policies: [padded('small', 10), ...many, wide('huge')], tiers: [tier] });
   assert.equal(p?.action, 'withhold');
   assert.equal(p?.reason, 'RouteTooLarge');
   assert.match(
