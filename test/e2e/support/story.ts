@@ -26,4 +26,9 @@ export async function applyStory(upstreamUrl: string): Promise<void> {
 export async function deleteStory(): Promise<void> {
   await kubectl(['delete', '-f', ex('mule-united', '20-apikeys.yaml'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
   await kubectl(['delete', '-f', ex('max-airlines'), '-f', ex('mule-united'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+  // Key Secrets go with their ApiKeys through garbage collection, which is asynchronous: the next file's
+  // keys of the same names must not meet the old Secrets (they would be conflicts, owned by other keys).
+  const left = async () =>
+    (await kubectl(['get', 'secrets', '-n', 'mule-united-prod', '-l', 'crossgate.dev/apikey', '-o', 'name'], { allowFail: true })).stdout.trim();
+  await waitFor(async () => (await left()) === '', { what: 'the key Secrets of the story collected', timeoutMs: 60_000 }).catch(() => undefined);
 }
