@@ -29,34 +29,52 @@ export function userClusterRoles(): Record<string, unknown>[] {
   ];
 }
 
-/** The operator's own permissions: see docs/security-model.md for why each rule exists. */
+/** crossgate kinds whose objects (not only their status) the operator patches: its finalizers, and the Contracts it opens. */
+export const OPERATOR_PATCHED_PLURALS = ['organizations', 'assetshares', 'apikeys', 'contracts'] as const;
+
+/**
+ * The operator's cluster-wide permissions: see docs/security-model.md "The operator's permissions" for
+ * why each rule exists and what its abuse gives. Writes that only ever happen in the operator's own
+ * namespace are in operatorNamespaceRole(), bound there and nowhere else.
+ */
 export function operatorClusterRole(name = 'crossgate-operator'): Record<string, unknown> {
   const crossgate = KINDS.map((k) => k.plural);
+  const patched = [...OPERATOR_PATCHED_PLURALS];
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
     metadata: { name, labels },
     rules: [
-      { apiGroups: [GROUP], resources: crossgate, verbs: ['get', 'list', 'watch', 'patch', 'update'] },
-      { apiGroups: [GROUP], resources: crossgate.map((p) => `${p}/status`), verbs: ['get', 'patch', 'update'] },
-      { apiGroups: [GROUP], resources: crossgate.map((p) => `${p}/finalizers`), verbs: ['update'] },
+      { apiGroups: [GROUP], resources: crossgate, verbs: ['get', 'list', 'watch'] },
+      // Finalizers (Organization, AssetShare, ApiKey) and Contract spec: never another kind's spec.
+      { apiGroups: [GROUP], resources: patched, verbs: ['patch'] },
+      { apiGroups: [GROUP], resources: crossgate.map((p) => `${p}/status`), verbs: ['patch'] },
+      // blockOwnerDeletion on objects these kinds own needs update on the owner's finalizers (OwnerReferencesPermissionEnforcement).
+      { apiGroups: [GROUP], resources: patched.map((p) => `${p}/finalizers`), verbs: ['update'] },
       { apiGroups: [GROUP], resources: ['contracts'], verbs: ['create', 'delete'] },
       // Organization: label (and create) its namespaces.
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
-      // Organization and AssetShare: RoleBindings for groups, Roles scoped to shared objects.
-      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+      // Organization and AssetShare: RoleBindings for groups, Roles scoped to shared objects (watched by label only).
+      { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: ['list', 'watch', 'create', 'update', 'delete'] },
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: [CLUSTERROLE_VIEW, CLUSTERROLE_EDIT] },
-      // ApiKey: key Secrets (watched by label only); webhook serving certificate.
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-      // Gateway configuration and Asset specifications.
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch', 'update'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
-      {
-        apiGroups: ['admissionregistration.k8s.io'],
-        resources: ['validatingwebhookconfigurations'],
-        verbs: ['get', 'list', 'watch', 'update', 'patch'],
-      },
+      // ApiKey: key Secrets in the consumers' namespaces (watched by label only; written with POST, merge patch, DELETE).
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+      // Asset specifications by ConfigMap, and the gateway config (written only in its namespace: operatorNamespaceRole).
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+    ],
+  };
+}
+
+/** The operator's writes in its own namespace only (gateway config ConfigMaps, leader Lease): bound by a RoleBinding there. */
+export function operatorNamespaceRole(name = 'crossgate-operator-namespace'): Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels },
+    rules: [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update', 'delete'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     ],
   };
 }
