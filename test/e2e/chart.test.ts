@@ -238,6 +238,18 @@ test("the chart's RBAC, applied for real: each ServiceAccount may do what config
       }
     }
   }
+  // Its namespace rules (gateway config ConfigMaps, Lease): in the release namespace only.
+  for (const rule of await rulesOf('operator-namespace-role.yaml')) {
+    for (const group of rule.apiGroups) {
+      for (const r of rule.resources) {
+        for (const verb of rule.verbs) {
+          expect(true, sa('operator'), verb, resource(group, r), ns);
+          expect(false, sa('operator'), verb, resource(group, r), 'default');
+        }
+      }
+    }
+  }
+  expect(false, sa('operator'), 'update', 'validatingwebhookconfigurations.admissionregistration.k8s.io');
   expect(false, sa('operator'), 'delete', 'namespaces');
   expect(false, sa('operator'), 'create', 'clusterroles.rbac.authorization.k8s.io');
   expect(false, sa('operator'), 'bind', 'clusterroles.rbac.authorization.k8s.io/cluster-admin');
