@@ -124,6 +124,12 @@ export const JwtValidationPolicyConfig = Type.Object(
     ),
     header: Type.Optional(HeaderName('Header carrying "Bearer <token>". Default authorization.')),
     clockToleranceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 300, description: 'Allowed clock skew.' })),
+    requireExpiry: Type.Optional(
+      Type.Boolean({
+        description: 'Refuse tokens without an exp claim. Default true: a token that never expires stays valid for good once leaked; set false only for an issuer that cannot set exp.',
+        default: true,
+      }),
+    ),
     forwardToken: Type.Optional(Type.Boolean({ description: 'Forward the checked token header upstream. Default false: the upstream never sees the token.', default: false })),
   },
   { additionalProperties: false, description: 'Validates a JWT bearer token against a JWKS.' },
@@ -203,6 +209,30 @@ function headerOpsErrors(config: unknown): FieldError[] {
   return out;
 }
 
+/**
+ * CORS combinations a schema cannot say: "*" with credentials (every tenant
+ * shares the gateway's origin, so any site would read responses made with its
+ * visitors' cookies) and the opaque origin "null" (sent by sandboxed frames,
+ * file: pages and redirects: it names no site).
+ */
+function corsErrors(config: unknown): FieldError[] {
+  const origins = valueAt(config, '/allowOrigins');
+  if (!Array.isArray(origins)) return [];
+  const out: FieldError[] = [];
+  origins.forEach((o, i) => {
+    if (typeof o === 'string' && o.trim().toLowerCase() === 'null') {
+      out.push({ path: `/allowOrigins/${i}`, message: `origin ${JSON.stringify(o)} is never allowed: sandboxed frames, file: pages and redirects all send it, so it names no site; list real origins (scheme://host[:port])` });
+    }
+  });
+  if (origins.includes('*') && valueAt(config, '/allowCredentials') === true) {
+    out.push({
+      path: '/allowCredentials',
+      message: 'allowCredentials: true cannot be combined with allowOrigins "*": any site could then read responses made with its visitors\' credentials; list the origins that may send credentials, or drop allowCredentials',
+    });
+  }
+  return out;
+}
+
 /** Errors of a policy config, with JSON pointers from the object root (/spec/config/...). */
 export function validatePolicyConfig(type: string, config: unknown): FieldError[] {
   const schema = POLICY_CONFIG_SCHEMAS[type as PolicyType];
@@ -223,5 +253,6 @@ export function validatePolicyConfig(type: string, config: unknown): FieldError[
   };
   if (!fn(value)) for (const e of fn.errors ?? []) add(describeConfigError(e, value, schema));
   if (type === 'header-injection') for (const e of headerOpsErrors(value)) add(e);
+  if (type === 'cors') for (const e of corsErrors(value)) add(e);
   return errors.map((e) => ({ ...e, path: `/spec/config${e.path === '/' ? '' : e.path}` }));
 }

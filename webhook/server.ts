@@ -5,13 +5,14 @@
 // /healthz, /readyz (synced snapshot and a certificate loaded) and /metrics sit
 // on the same listener.
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AdmissionRequestLike, Verdict } from './admission.ts';
 import { review as reviewWithRules } from './rules/index.ts';
 import type { Snapshot, SnapshotSource } from '../model/snapshot.ts';
 import { VALIDATE_PATH } from './registration.ts';
+import { GROUP, KINDS } from '../api/v1alpha1/index.ts';
 
 export interface ServerLogger {
   debug(obj: object, msg?: string): void;
@@ -42,7 +43,18 @@ export interface WebhookServerOptions {
   keepAliveTimeoutMs?: number;
   /** Must exceed keepAliveTimeoutMs. */
   headersTimeoutMs?: number;
+  /**
+   * Time to receive one whole request, from its first byte. Default 30 s:
+   * Kubernetes caps a webhook's timeoutSeconds at 30, so a slower upload is
+   * never the apiserver's, only a client holding the connection.
+   */
   requestTimeoutMs?: number;
+  /**
+   * Reviews one connection may have in flight (HTTP/1.1 pipelining); beyond it
+   * the review is refused unread and the connection closed. The apiserver sends
+   * one at a time per connection. Default 4.
+   */
+  maxInFlightPerConnection?: number;
   /**
    * When a request is refused, look again once after this long: the informer
    * cache may lag an object created a moment ago (e.g. an OrgTrust applied in
@@ -119,6 +131,22 @@ export function parseAdmissionReview(body: unknown): { request: AdmissionRequest
 
 const FAIL_CLOSED = 'the crossgate webhook refuses what it cannot check (fail closed)';
 
+const KNOWN_KINDS: ReadonlySet<string> = new Set(KINDS.map((k) => k.kind));
+const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+/**
+ * Metric labels of a review: the request's kind and operation only when they
+ * are crossgate's (anything else is "other"), so a client POSTing reviews with
+ * made-up kinds cannot grow the series without bound.
+ */
+export function metricLabels(request: Pick<AdmissionRequestLike, 'kind' | 'operation'>): { kind: string; operation: string } {
+  const k = request.kind;
+  return {
+    kind: k?.group === GROUP && KNOWN_KINDS.has(k.kind) ? k.kind : 'other',
+    operation: KNOWN_OPERATIONS.has(request.operation) ? request.operation : 'other',
+  };
+}
+
 export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const log = opts.logger ?? silent;
   const decide = opts.review ?? reviewWithRules;
@@ -181,6 +209,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const { request, uid } = parsed;
     const kind = request.kind.kind;
     const operation = request.operation;
+    const labels = metricLabels(request);
     if (!opts.snapshots.hasSynced()) {
       failures.inc({ reason: 'not_synced' });
       return {
@@ -188,8 +217,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
           allowed: false,
           message: `the crossgate webhook has not finished loading organizations and trusts; retry in a few seconds (${FAIL_CLOSED})`,
         }),
-        kind,
-        operation,
+        ...labels,
       };
     }
     let verdict: Verdict;
@@ -207,7 +235,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const who = { uid, kind, operation, namespace: request.namespace, name: request.name, user: request.userInfo?.username };
     if (verdict.allowed) log.debug(who, 'admitted');
     else log.info({ ...who, field: verdict.field, message: verdict.message }, 'refused');
-    return { response: admissionResponse(uid, verdict), kind, operation };
+    return { response: admissionResponse(uid, verdict), ...labels };
   }
 
   const app = express();
@@ -226,7 +254,28 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     next();
   };
 
-  app.post(VALIDATE_PATH, track, express.raw({ type: () => true, limit: bodyLimit }), async (req: Request, res: Response) => {
+  // Reviews in flight per connection: a pipelining client is refused before its bodies are read.
+  const maxPerConnection = Math.max(1, opts.maxInFlightPerConnection ?? 4);
+  const inFlight = new WeakMap<Socket, number>();
+  const perConnection = (req: Request, res: Response, next: NextFunction) => {
+    const socket = req.socket;
+    const n = inFlight.get(socket) ?? 0;
+    if (n >= maxPerConnection) {
+      failures.inc({ reason: 'too_many_in_flight' });
+      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      log.warn({ remote: socket.remoteAddress, inFlight: n }, 'admission review refused: too many in flight on one connection; closing it');
+      res.set('connection', 'close');
+      res.status(200).json(
+        admissionResponse('', { allowed: false, message: `more than ${maxPerConnection} admission reviews in flight on one connection; ${FAIL_CLOSED}. Send one review at a time per connection.` }),
+      );
+      return;
+    }
+    inFlight.set(socket, n + 1);
+    res.once('close', () => inFlight.set(socket, (inFlight.get(socket) ?? 1) - 1));
+    next();
+  };
+
+  app.post(VALIDATE_PATH, track, perConnection, express.raw({ type: () => true, limit: bodyLimit }), async (req: Request, res: Response) => {
     const started = res.locals['started'] as bigint;
     let body: unknown;
     const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
@@ -279,7 +328,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const server = https.createServer(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}, app);
   server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 90_000;
   server.headersTimeout = opts.headersTimeoutMs ?? server.keepAliveTimeout + 5_000;
-  server.requestTimeout = opts.requestTimeoutMs ?? Math.max(120_000, server.headersTimeout + 1_000);
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
   return {

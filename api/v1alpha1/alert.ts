@@ -59,8 +59,12 @@ export const AlertStatus = Type.Object(
       Type.Object(
         {
           time: Type.String({ description: 'When the notification was sent.', format: 'date-time' }),
-          state: Type.String({ description: 'State announced.' }),
-          result: Type.String({ description: 'HTTP status, or the error.' }),
+          state: Type.String({ description: 'State announced.', maxLength: 16 }),
+          delivered: Type.Boolean({ description: 'Whether the receiver accepted it (a 2xx answer within the timeout).' }),
+          message: Type.String({
+            description: 'Delivered, not delivered, or why it was not sent (the URL refused by the platform\'s address rules). Never the receiver\'s status code, body, error or timing: notify.url must not work as a probe.',
+            maxLength: 2048,
+          }),
         },
         { description: 'The last HTTP notification.' },
       ),

@@ -9,7 +9,10 @@
 //   - a browser can only read a refusal (401, 429) if it carries the CORS
 //     headers, so they are decided up front and added to every response.
 // A disallowed origin gets no CORS headers at all; a disallowed preflight gets
-// a 403 problem without them.
+// a 403 problem without them. "*" with credentials is refused by
+// validatePolicyConfig (so such a route is withheld); should one be compiled all
+// the same, it allows only the origins listed by name, never any echoed one, and
+// the opaque origin "null" is never echoed.
 import type { CorsPolicyConfig } from '../../api/policies.ts';
 import type { Refusal } from '../problem.ts';
 
@@ -46,12 +49,17 @@ export function compileCors(name: string, cfg: CorsPolicyConfig): CompiledCors {
   };
 }
 
+/** The opaque origin of sandboxed frames, file: pages and redirects: it names no site, so it is never echoed. */
+export const OPAQUE_ORIGIN = 'null';
+
 export function originAllowed(c: CompiledCors, origin: string): boolean {
-  return c.anyOrigin || c.origins.has(origin.toLowerCase());
+  const o = origin.trim().toLowerCase();
+  if (o === OPAQUE_ORIGIN) return c.anyOrigin && !c.credentials;
+  return (c.anyOrigin && !c.credentials) || c.origins.has(o);
 }
 
 function allowOrigin(c: CompiledCors, origin: string): string {
-  // "*" cannot be combined with credentials: echo the origin then.
+  // Only an origin listed by name is ever echoed; "*" is answered with "*".
   return c.anyOrigin && !c.credentials ? '*' : origin;
 }
 

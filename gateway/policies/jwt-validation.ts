@@ -1,7 +1,13 @@
 // jwt-validation: a bearer JWT verified with jose against a JSON Web Key Set
-// fetched by URL. One createRemoteJWKSet per URL for the life of the process
-// (it caches the keys, refetches on an unknown kid after a cool-down, and
-// coalesces concurrent fetches), so config swaps do not refetch.
+// fetched by URL. One createRemoteJWKSet per URL, shared by every compiled
+// policy (it caches the keys, refetches on an unknown kid after a cool-down, and
+// coalesces concurrent fetches), so config swaps do not refetch. The URLs are
+// tenant input: the cache holds at most maxEntries of them, drops one unused for
+// idleMs, and evicts the least recently used first, so URLs that came and went
+// never pile up.
+//
+// A token without exp is refused unless the policy sets requireExpiry: false:
+// such a token, once leaked, would stay valid for good.
 //
 // Refusals: no token → 401 missing-token; a token that fails (expired, bad
 // signature, wrong issuer/audience, algorithm not allowed, malformed) → 401
@@ -29,32 +35,71 @@ export interface JwksCacheOptions {
   maxAgeMs?: number;
   /** How key sets are fetched: the gateway passes its connect guard's fetch (connect-guard.ts), so a jwksUrl resolving to loopback is never called. */
   fetch?: FetchImplementation;
+  /** Most key set URLs held at once; the least recently used is evicted beyond it. Default 256. */
+  maxEntries?: number;
+  /** A URL not used for this long is dropped (its keys refetched on next use). Default 1 h. */
+  idleMs?: number;
+  /** Clock for idle expiry; Date.now by default. */
+  now?: () => number;
 }
 
+export const DEFAULT_JWKS_MAX_ENTRIES = 256;
+export const DEFAULT_JWKS_IDLE_MS = 3_600_000;
+
 export class JwksCache {
-  #sets = new Map<string, JWTVerifyGetKey>();
+  // Map order is recency: get() moves a URL to the end, eviction takes from the front.
+  #sets = new Map<string, { keys: JWTVerifyGetKey; usedAt: number }>();
   #opts: JwksCacheOptions;
+  #max: number;
+  #idleMs: number;
+  #now: () => number;
 
   constructor(opts: JwksCacheOptions = {}) {
     this.#opts = opts;
+    this.#max = Math.max(1, opts.maxEntries ?? DEFAULT_JWKS_MAX_ENTRIES);
+    this.#idleMs = opts.idleMs ?? DEFAULT_JWKS_IDLE_MS;
+    this.#now = opts.now ?? Date.now;
   }
 
   get(url: string): JWTVerifyGetKey {
-    let set = this.#sets.get(url);
-    if (!set) {
-      set = createRemoteJWKSet(new URL(url), {
-        timeoutDuration: this.#opts.timeoutMs ?? 5000,
-        cooldownDuration: this.#opts.cooldownMs ?? 30_000,
-        cacheMaxAge: this.#opts.maxAgeMs ?? 600_000,
-        ...(this.#opts.fetch ? { [customFetch]: this.#opts.fetch } : {}),
-      });
-      this.#sets.set(url, set);
+    const now = this.#now();
+    this.#expire(now);
+    let entry = this.#sets.get(url);
+    if (entry) this.#sets.delete(url);
+    else {
+      entry = {
+        keys: createRemoteJWKSet(new URL(url), {
+          timeoutDuration: this.#opts.timeoutMs ?? 5000,
+          cooldownDuration: this.#opts.cooldownMs ?? 30_000,
+          cacheMaxAge: this.#opts.maxAgeMs ?? 600_000,
+          ...(this.#opts.fetch ? { [customFetch]: this.#opts.fetch } : {}),
+        }),
+        usedAt: now,
+      };
     }
-    return set;
+    entry.usedAt = now;
+    this.#sets.set(url, entry);
+    while (this.#sets.size > this.#max) this.#sets.delete(this.#sets.keys().next().value!);
+    return entry.keys;
+  }
+
+  /** Drops entries idle for longer than idleMs; the least recently used sit first, so the scan stops at the first fresh one. */
+  #expire(now: number): void {
+    for (const [url, entry] of this.#sets) {
+      if (now - entry.usedAt <= this.#idleMs) break;
+      this.#sets.delete(url);
+    }
   }
 
   size(): number {
+    this.#expire(this.#now());
     return this.#sets.size;
+  }
+
+  /** The URLs held, least recently used first. */
+  urls(): string[] {
+    this.#expire(this.#now());
+    return [...this.#sets.keys()];
   }
 }
 
@@ -74,6 +119,7 @@ export function describeJwtError(err: unknown): JwtFailure {
     case 'ERR_JWT_EXPIRED':
       return { status: 401, reason: 'token expired' };
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (e.claim === 'exp' && e.reason === 'missing') return { status: 401, reason: 'token has no expiry (exp claim); this API accepts only tokens that expire' };
       return { status: 401, reason: `claim "${e.claim ?? '?'}" ${e.reason === 'check_failed' ? 'does not match' : (e.reason ?? 'is invalid').replace(/_/g, ' ')}` };
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return { status: 401, reason: 'signature verification failed' };
@@ -107,11 +153,13 @@ function unauthorized(slug: string, detail: string, wwwAuthenticate: string): Re
 
 export function compileJwtValidation(name: string, cfg: JwtValidationPolicyConfig, jwks: JwksCache): PolicyHandler {
   const header = (cfg.header ?? 'authorization').toLowerCase();
-  const keySet = jwks.get(cfg.jwksUrl);
+  // Looked up per request (not held here), so the cache's recency and bound cover every URL in use.
+  const keySet: JWTVerifyGetKey = (header, token) => jwks.get(cfg.jwksUrl)(header, token);
   const options: JWTVerifyOptions = {
     algorithms: cfg.algorithms ?? DEFAULT_JWT_ALGORITHMS,
     clockTolerance: cfg.clockToleranceSeconds ?? 0,
   };
+  if (cfg.requireExpiry !== false) options.requiredClaims = ['exp'];
   if (cfg.issuer !== undefined) options.issuer = cfg.issuer;
   if (cfg.audiences !== undefined) options.audience = cfg.audiences;
   const stripToken = cfg.forwardToken !== true;

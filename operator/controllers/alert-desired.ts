@@ -88,3 +88,23 @@ export function alertmanagerPayload(alert: Alert, firing: boolean, value: number
     },
   ];
 }
+
+/** What an Alert's status says about a notification: delivered or not, and why only when the cause is ours. */
+export interface NotificationRecord {
+  delivered: boolean;
+  message: string;
+}
+
+export const NOT_DELIVERED =
+  'not delivered: the receiver did not accept it (no 2xx answer within the timeout). What it answered is not recorded here, so that notify.url cannot be used to probe addresses; a platform admin finds it in the operator\'s log.';
+
+/**
+ * The status record of one notification. `refused` is the platform's own
+ * address rule (computed from the URL, before any connection); `accepted` is
+ * whether the receiver answered 2xx. The receiver's status code, body, error
+ * and timing never reach the status (tenants read it).
+ */
+export function notificationRecord(refused: string | undefined, accepted: boolean): NotificationRecord {
+  if (refused) return { delivered: false, message: `not sent: ${refused}` };
+  return accepted ? { delivered: true, message: 'delivered' } : { delivered: false, message: NOT_DELIVERED };
+}

@@ -3,13 +3,16 @@
 // condition, and on a state change records an Event, updates status and
 // POSTs an Alertmanager-compatible notification. notify.url is judged again
 // before every POST (model/upstream.ts, as at admission): a refused URL is not
-// called, and redirects are not followed (they could lead anywhere).
+// called, and redirects are not followed (they could lead anywhere). The
+// status says only delivered or not: the receiver's status code, error and
+// timing go to the operator's log, never to the status or an Event (a tenant
+// must not be able to scan addresses from the operator's pod).
 import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
 import { setCondition, type Condition } from '../lib/conditions.ts';
 import { describeError } from '../lib/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
-import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, type WindowStats } from './alert-desired.ts';
+import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, notificationRecord, type WindowStats } from './alert-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
 import { rfc3339 } from './apikey-desired.ts';
 import type { Deps } from './organization.ts';
@@ -27,6 +30,40 @@ export interface AlertOptions {
   now?: () => Date;
   /** Platform settings (allowed loopback pairs) notify.url is judged with; none when absent (the strictest). */
   settings?: PlatformSettings;
+  /** How long a notification may take; the status is written no earlier, whatever the receiver does. Default 5 s. */
+  notifyTimeoutMs?: number;
+}
+
+export interface Delivery {
+  /** A 2xx answer within the timeout. */
+  accepted: boolean;
+  /** The receiver's answer (status code or error), for the operator's log only. */
+  detail: string;
+}
+
+/**
+ * POSTs one notification and answers no sooner than timeoutMs, whatever the
+ * receiver does: a closed port, an open one and a slow one all take as long,
+ * so the moment the status is written says nothing about the target.
+ */
+export async function deliverNotification(url: string, body: unknown, timeoutMs: number): Promise<Delivery> {
+  const attempt = (async (): Promise<Delivery> => {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+      await res.body?.cancel();
+      return { accepted: res.status >= 200 && res.status < 300, detail: String(res.status) };
+    } catch (err) {
+      return { accepted: false, detail: describeError(err) };
+    }
+  })();
+  const [delivery] = await Promise.all([attempt, new Promise((r) => setTimeout(r, timeoutMs))]);
+  return delivery;
 }
 
 export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions): void {
@@ -73,35 +110,24 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       const was = deps.status.current(alert);
       const changed = (was?.state ?? 'Inactive') !== state && !(was?.state === 'Unknown' && state === 'Inactive');
       const since = changed || !was?.since ? t : was.since;
-      let lastNotification = was?.lastNotification;
+      // A record written before issue 14 (result: the receiver's answer) has no `delivered`: it is dropped, not carried on.
+      let lastNotification = typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined;
       if (changed) {
         const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
         (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);
         ctx.log.info({ alert: key, state, value }, 'alert state changed');
         const url = alert.spec.notify?.url;
         if (url) {
-          let result: string;
           const refused = outboundUrlProblem({ snapshot: snapshot(), namespace: alert.metadata.namespace ?? '', url, field: 'spec.notify.url' });
-          if (refused) {
-            result = `not sent: ${refused}`;
-            ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
-          } else {
-            try {
-              const res = await fetch(url, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify(alertmanagerPayload(alert, firing, value, since, t)),
-                signal: AbortSignal.timeout(5000),
-                redirect: 'manual',
-              });
-              await res.body?.cancel();
-              result = String(res.status);
-            } catch (err) {
-              result = describeError(err);
-              ctx.log.warn({ alert: key, err: result }, 'alert notification failed');
-            }
+          let accepted = false;
+          if (refused) ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
+          else {
+            const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000);
+            accepted = delivery.accepted;
+            // The receiver's answer is for platform admins (the log), never for the status.
+            if (!accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
           }
-          lastNotification = { time: t, state, result };
+          lastNotification = { time: t, state, ...notificationRecord(refused, accepted) };
         }
       }
       await deps.status.patchStatus(alert, ALERTS.plural, {

@@ -84,7 +84,10 @@ spec:
     await waitFor(async () => (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.state === 'Inactive', { what: 'alert resolved', timeoutMs: 40_000 });
     await waitFor(() => received.length >= 2, { what: 'the resolved notification' });
     assert.ok(received[1]![0]!.endsAt, 'a resolved alert carries endsAt');
-    assert.equal((await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification.result, '200');
+    // Issue 14: the status says delivered or not, never the receiver's status code.
+    const { time, ...notification } = (await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification;
+    assert.ok(time);
+    assert.deepEqual(notification, { state: 'Inactive', delivered: true, message: 'delivered' });
   });
 
   test('recent traffic on the ApiInstance status, shown by kubectl get -o wide', async () => {
@@ -142,7 +145,8 @@ spec:
           const x = await getJson(['alert', 'sneaky', '-n', OWNER]);
           return x?.status?.lastNotification ? x : undefined;
         }, { what: 'the refused notification recorded' });
-        assert.match(a.status.lastNotification.result, /^not sent: spec\.notify\.url names host "localhost", a loopback address/);
+        assert.equal(a.status.lastNotification.delivered, false);
+        assert.match(a.status.lastNotification.message, /^not sent: spec\.notify\.url names host "localhost", a loopback address/);
         assert.equal(calls, 0, 'the operator never called the refused URL');
       } finally {
         webhook = await startWebhook({ loopbackUpstreams: [upstream.hostPort, new URL(receiverUrl).host] });

@@ -153,6 +153,50 @@ describe('jwt-validation', () => {
     assert.equal(jwks.size(), 1);
   });
 
+  test('a token without exp is refused unless the policy sets requireExpiry: false', async () => {
+    const jwks = new JwksCache();
+    const noExp = await new SignJWT({ sub: 'user-1' }).setProtectedHeader({ alg: 'RS256', kid: 'rs-1' }).setIssuedAt().sign(priv);
+    for (const cfg of [{ jwksUrl }, { jwksUrl, requireExpiry: true }]) {
+      const o = await compileJwtValidation('ns/jwt', cfg, jwks).onRequest(ctx(`Bearer ${noExp}`));
+      assert.equal(o?.status, 401);
+      assert.equal(o?.slug, 'invalid-token');
+      assert.equal(o?.detail, 'The bearer token was refused: token has no expiry (exp claim); this API accepts only tokens that expire.');
+      assert.equal(o?.headers?.['www-authenticate'], 'Bearer error="invalid_token", error_description="token has no expiry (exp claim); this API accepts only tokens that expire"');
+    }
+    assert.equal(await compileJwtValidation('ns/jwt', { jwksUrl, requireExpiry: false }, jwks).onRequest(ctx(`Bearer ${noExp}`)), undefined);
+    // A token with exp is fine either way.
+    assert.equal(await compileJwtValidation('ns/jwt', { jwksUrl, requireExpiry: false }, jwks).onRequest(ctx(`Bearer ${await sign(priv, 'rs-1')}`)), undefined);
+  });
+
+  test('the JWKS cache holds at most maxEntries URLs, least recently used out first', () => {
+    const jwks = new JwksCache({ maxEntries: 3 });
+    for (const u of ['a', 'b', 'c']) jwks.get(`https://idp.test/${u}`);
+    jwks.get('https://idp.test/a'); // a is now the most recent
+    jwks.get('https://idp.test/d');
+    assert.deepEqual(jwks.urls(), ['https://idp.test/c', 'https://idp.test/a', 'https://idp.test/d']);
+    for (let i = 0; i < 1000; i++) jwks.get(`https://idp.test/many-${i}`);
+    assert.equal(jwks.size(), 3);
+  });
+
+  test('the JWKS cache drops a URL unused for idleMs, and refetches its keys on next use', async () => {
+    let t = 1_000_000;
+    const jwks = new JwksCache({ idleMs: 60_000, now: () => t });
+    const token = `Bearer ${await sign(priv, 'rs-1')}`;
+    const p = compileJwtValidation('ns/jwt', { jwksUrl }, jwks);
+    const before = fetches;
+    assert.equal(await p.onRequest(ctx(token)), undefined);
+    jwks.get('https://idp.test/other');
+    t += 30_000;
+    assert.equal(await p.onRequest(ctx(token)), undefined); // used again: stays
+    assert.equal(fetches - before, 1);
+    t += 45_000; // the other URL has been idle 75 s, ours 45 s
+    assert.deepEqual(jwks.urls(), [jwksUrl]);
+    t += 61_000;
+    assert.equal(jwks.size(), 0);
+    assert.equal(await p.onRequest(ctx(token)), undefined); // a compiled policy keeps working: the set is made again
+    assert.equal(fetches - before, 2);
+  });
+
   test('an unreachable JWKS → 503 (the gateway cannot decide)', async () => {
     const jwks = new JwksCache({ timeoutMs: 500 });
     const dead = `http://127.0.0.1:9/jwks`;

@@ -334,17 +334,32 @@ describe('cors', () => {
     assert.deepEqual(evaluatePreflight(c, 'https://app.example.com', 'GET', 'x-other'), { ok: false, reason: 'header x-other is not allowed' });
   });
 
-  test('"*" without credentials answers "*"; with credentials echoes the origin; headers reflected when not listed', () => {
+  // Issue 14 changed this: "*" with credentials used to echo any origin; it is refused at admission now, and if compiled all the same it echoes none.
+  test('"*" without credentials answers "*"; "*" with credentials echoes no unlisted origin; headers reflected when not listed', () => {
     const any = compileCors('ns/any', { allowOrigins: ['*'] });
     const d = evaluatePreflight(any, 'https://x.test', 'POST', 'X-Custom');
     assert.ok(d.ok);
     assert.equal(d.headers['access-control-allow-origin'], '*');
     assert.equal(d.headers['access-control-allow-headers'], 'x-custom');
-    const cred = compileCors('ns/cred', { allowOrigins: ['*'], allowCredentials: true });
-    const e = evaluatePreflight(cred, 'https://x.test', 'GET', undefined);
+    const cred = compileCors('ns/cred', { allowOrigins: ['*', 'https://app.test'], allowCredentials: true });
+    assert.deepEqual(evaluatePreflight(cred, 'https://x.test', 'GET', undefined), { ok: false, reason: 'origin https://x.test is not allowed' });
+    assert.equal(actualRequestHeaders(cred, 'https://x.test'), undefined);
+    const e = evaluatePreflight(cred, 'https://app.test', 'GET', undefined);
     assert.ok(e.ok);
-    assert.equal(e.headers['access-control-allow-origin'], 'https://x.test');
+    assert.equal(e.headers['access-control-allow-origin'], 'https://app.test');
     assert.equal(e.headers['access-control-allow-credentials'], 'true');
+  });
+
+  test('the opaque origin "null" is never echoed: listed, with "*" and credentials, any case', () => {
+    for (const cfg of [{ allowOrigins: ['null', 'https://app.test'] }, { allowOrigins: ['null'], allowCredentials: true }, { allowOrigins: ['*'], allowCredentials: true }]) {
+      const c = compileCors('ns/null', cfg);
+      for (const origin of ['null', 'NULL', ' null']) {
+        assert.equal(actualRequestHeaders(c, origin), undefined, `${JSON.stringify(cfg)} ${origin}`);
+        assert.deepEqual(evaluatePreflight(c, origin, 'GET', undefined), { ok: false, reason: `origin ${origin} is not allowed` });
+      }
+    }
+    // "*" without credentials answers the literal "*" (public data), never the origin itself.
+    assert.deepEqual(actualRequestHeaders(compileCors('ns/any', { allowOrigins: ['*'] }), 'null'), { 'access-control-allow-origin': '*' });
   });
 
   test('actual requests: headers only for an allowed origin', () => {

@@ -2,6 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { alertValue, alertmanagerPayload, mergeStats, type WindowStats } from '../../../operator/controllers/alert-desired.ts';
 import type { Alert } from '../../../api/v1alpha1/index.ts';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { NOT_DELIVERED, notificationRecord } from '../../../operator/controllers/alert-desired.ts';
+import { deliverNotification } from '../../../operator/controllers/alert.ts';
 
 const stats = (s: Partial<WindowStats>): WindowStats => ({ requests: 0, statusCodes: {}, violations: {}, maxMs: 0, ...s });
 const alert = (condition: Alert['spec']['condition']): Alert =>
@@ -29,4 +34,55 @@ test('the Alertmanager payload: labels, annotations, and endsAt only when resolv
   assert.equal(firing!.endsAt, undefined);
   const [resolved] = alertmanagerPayload(a, false, 0, '2026-01-01T00:00:00Z', '2026-01-01T00:05:00Z');
   assert.equal(resolved!.endsAt, '2026-01-01T00:05:00Z');
+});
+
+// Issue 14, weakness 7: the Alert's status is readable by the tenant, so it says only delivered or not.
+
+test('notificationRecord: delivered, not delivered (one fixed sentence), or not sent with the platform rule', () => {
+  assert.deepEqual(notificationRecord(undefined, true), { delivered: true, message: 'delivered' });
+  assert.deepEqual(notificationRecord(undefined, false), { delivered: false, message: NOT_DELIVERED });
+  assert.equal(
+    NOT_DELIVERED,
+    "not delivered: the receiver did not accept it (no 2xx answer within the timeout). What it answered is not recorded here, so that notify.url cannot be used to probe addresses; a platform admin finds it in the operator's log.",
+  );
+  assert.deepEqual(notificationRecord('spec.notify.url names host "localhost", a loopback address', false), { delivered: false, message: 'not sent: spec.notify.url names host "localhost", a loopback address' });
+});
+
+test('deliverNotification: 2xx accepted; 500, a redirect, a closed port, a silent server all not accepted, all after the same fixed time', async () => {
+  const listen = (s: Server | ReturnType<typeof createNetServer>) => new Promise<number>((r) => s.listen(0, '127.0.0.1', () => r((s.address() as AddressInfo).port)));
+  const answer = (status: number, headers: Record<string, string> = {}) => createServer((req, res) => req.resume().on('end', () => res.writeHead(status, headers).end('secret body')));
+  const servers = { ok: answer(202), error: answer(500), redirect: answer(302, { location: 'http://169.254.169.254/' }), silent: createNetServer(() => {}) };
+  const closed = createNetServer();
+  const closedPort = await listen(closed);
+  await new Promise<void>((r) => closed.close(() => r()));
+  const ports = Object.fromEntries(await Promise.all(Object.entries(servers).map(async ([k, s]) => [k, await listen(s)] as const)));
+  try {
+    const timeoutMs = 400;
+    const cases: Array<[string, number, boolean, RegExp]> = [
+      ['ok', ports['ok']!, true, /^202$/],
+      ['error', ports['error']!, false, /^500$/],
+      ['redirect', ports['redirect']!, false, /^302$/],
+      ['closed', closedPort, false, /ECONNREFUSED|fetch failed/],
+      ['silent', ports['silent']!, false, /timeout|abort/i],
+    ];
+    const results = await Promise.all(
+      cases.map(async ([what, port]) => {
+        const started = performance.now();
+        const d = await deliverNotification(`http://127.0.0.1:${port}/api/v2/alerts`, [{ labels: {} }], timeoutMs);
+        return { what, d, ms: performance.now() - started };
+      }),
+    );
+    for (const [i, [what, , accepted, detail]] of cases.entries()) {
+      const r = results[i]!;
+      assert.equal(r.d.accepted, accepted, what);
+      assert.match(r.d.detail, detail, what);
+      // No answer comes sooner than the timeout (a refused port is as slow as a silent one); none much later.
+      assert.ok(r.ms >= timeoutMs - 5 && r.ms < timeoutMs + 300, `${what}: ${r.ms} ms`);
+    }
+  } finally {
+    for (const s of Object.values(servers)) {
+      s.close();
+      if ('closeAllConnections' in s) s.closeAllConnections();
+    }
+  }
 });
