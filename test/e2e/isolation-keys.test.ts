@@ -112,14 +112,14 @@ spec: {apiInstanceRef: {name: rail}, limits: [{requests: 1000, period: minute}],
     const before = await getJson(['secret', 'ops-apikey', '-n', T.prod]);
     await written(keyYaml('thief', 'ops-apikey'));
     const thief = await waitForCondition(['apikey', 'thief', '-n', T.prod], 'Ready', 'False', { reason: 'SecretConflict' });
+    assert.equal(await getJson(['contract', `${T.prod}.thief`, '-n', T.prod]), undefined, 'no Contract is opened for the intruder');
+    assert.equal(thief.status.contract ?? null, null);
+    assert.equal(thief.status.keyId ?? null, null, "the intruder's status must not show the teammate's keyId");
+    assert.equal(thief.status.state, 'Pending');
     const message = condition(thief, 'Ready')!.message;
     assert.match(message, /spec\.secretName "ops-apikey": Secret "ops-apikey"/);
     assert.match(message, /belongs to ApiKey "ops"/);
     assert.match(message, /no Contract is opened/);
-    assert.equal(thief.status.state, 'Pending');
-    assert.equal(thief.status.keyId ?? null, null, "the intruder's status must not show the teammate's keyId");
-    assert.equal(thief.status.contract ?? null, null);
-    assert.equal(await getJson(['contract', `${T.prod}.thief`, '-n', T.prod]), undefined, 'no Contract is opened for the intruder');
     // The Secret is untouched: same key, same owner, no second owner.
     const after = await getJson(['secret', 'ops-apikey', '-n', T.prod]);
     assert.equal(after.data.apiKey, before.data.apiKey);
@@ -162,11 +162,21 @@ spec: {apiInstanceRef: {name: rail}, limits: [{requests: 1000, period: minute}],
     const r = await applyYaml(instanceYaml(T.stage, 'gamma', `${PREFIX}/gamma`, up.url), { allowFail: true, serverSide: true });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, new RegExp(`namespace "${T.stage}" belongs to no Organization`));
-    // Even with the label put back by hand, the label alone makes it nobody's.
-    await kubectl(['label', 'namespace', T.stage, `crossgate.dev/organization=${team}`, '--overwrite']);
-    const again = await applyYaml(instanceYaml(T.stage, 'gamma', `${PREFIX}/gamma`, up.url), { allowFail: true, serverSide: true });
-    assert.notEqual(again.code, 0, 'a hand-written label must not make the namespace the organization\'s');
-    assert.match(again.stderr, /does not list it in its spec|belongs to no Organization/);
+    // A label put back by hand (the operator away, so it stays) does not make the namespace the organization's again.
+    await op.proc.stop();
+    try {
+      await kubectl(['label', 'namespace', T.stage, `crossgate.dev/organization=${team}`, 'crossgate.dev/namespace-role=environment', 'crossgate.dev/environment=staging', '--overwrite']);
+      const again = await applyYaml(instanceYaml(T.stage, 'gamma', `${PREFIX}/gamma`, up.url), { allowFail: true, serverSide: true });
+      assert.notEqual(again.code, 0, "a hand-written label must not make the namespace the organization's");
+      assert.match(again.stderr, new RegExp(`namespace "${T.stage}" is labeled crossgate.dev/organization=${team}, but Organization "${team}" does not list it in its spec`));
+    } finally {
+      op = await startOperator({ env: platformEnv });
+    }
+    // Back, the operator removes the stray label again and still serves nothing from the namespace.
+    await waitFor(async () => {
+      const ns = await getJson(['namespace', T.stage]);
+      return ns && !ns.metadata.labels?.['crossgate.dev/organization'] ? ns : undefined;
+    }, { what: `the hand-written label to leave ${T.stage}` });
     assert.equal((await get(`${PREFIX}/beta/x`)).status, 404);
     await teammateServed();
   });
