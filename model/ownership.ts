@@ -1,18 +1,17 @@
-// Who owns a namespace, and the lookups the rules share. The Organizations'
-// specs are the source of truth; the namespace label crossgate.dev/organization
-// (written by the operator) is the fallback for a namespace no spec lists.
+// Who owns a namespace, and the lookups the rules share. Only the Organizations'
+// specs decide (platform admins write them); the namespace label
+// crossgate.dev/organization is informational: anyone who can label a namespace,
+// or a label left behind, must never make a namespace an organization's.
 import type { Organization, OrgTrust } from '../api/v1alpha1/index.ts';
-import { LABEL_ENVIRONMENT, LABEL_ORGANIZATION, LABEL_ROLE } from '../api/labels.ts';
+import { LABEL_ORGANIZATION } from '../api/labels.ts';
 import type { Snapshot } from './snapshot.ts';
 
 export interface NamespaceOwner {
   organization: Organization;
-  /** What the namespace is to the organization; undefined when only a label links them and it names no role. */
-  role: 'home' | 'environment' | undefined;
+  /** What the namespace is to the organization. */
+  role: 'home' | 'environment';
   /** Environment name, for environment namespaces. */
   environment?: string;
-  /** How ownership was established. */
-  source: 'spec' | 'label';
 }
 
 /** Which of two organizations came first: it keeps a contested domain or namespace (same order as the operator). */
@@ -36,27 +35,26 @@ export function claimOf(org: Organization, namespace: string): { role: 'home' | 
   return env ? { role: 'environment', environment: env.name } : undefined;
 }
 
+/** The Organization whose spec lists the namespace (the oldest, if several do); never decided by a label. */
 export function ownerOfNamespace(snapshot: Snapshot, namespace: string): NamespaceOwner | undefined {
-  const claimants = snapshot
+  const first = snapshot
     .organizations()
     .filter((o) => claimOf(o, namespace))
-    .sort(olderFirst);
-  const first = claimants[0];
-  if (first) return { organization: first, ...claimOf(first, namespace)!, source: 'spec' };
-  const labels = snapshot.namespace(namespace)?.labels ?? {};
-  const labeled = labels[LABEL_ORGANIZATION];
-  const org = labeled ? snapshot.organizations().find((o) => orgName(o) === labeled) : undefined;
-  if (!org) return undefined;
-  const roleLabel = labels[LABEL_ROLE];
-  const role = roleLabel === 'home' || roleLabel === 'environment' ? roleLabel : undefined;
-  const env = labels[LABEL_ENVIRONMENT];
-  return role === 'environment' && env ? { organization: org, role, environment: env, source: 'label' } : { organization: org, role, source: 'label' };
+    .sort(olderFirst)[0];
+  return first ? { organization: first, ...claimOf(first, namespace)! } : undefined;
 }
 
-/** The organization named by a namespace's label when that organization does not exist (for messages). */
-export function danglingOrganizationLabel(snapshot: Snapshot, namespace: string): string | undefined {
+/**
+ * Why a namespace no spec lists still carries an organization label, for messages: the label names an
+ * Organization that does not exist, or one that no longer lists the namespace (its reconciler removes it).
+ */
+export function strayOrganizationLabel(snapshot: Snapshot, namespace: string): string | undefined {
   const labeled = snapshot.namespace(namespace)?.labels[LABEL_ORGANIZATION];
-  return labeled && !snapshot.organizations().some((o) => orgName(o) === labeled) ? labeled : undefined;
+  if (!labeled) return undefined;
+  const exists = snapshot.organizations().some((o) => orgName(o) === labeled);
+  return exists
+    ? `namespace "${namespace}" is labeled ${LABEL_ORGANIZATION}=${labeled}, but Organization "${labeled}" does not list it in its spec (the label is informational and is being removed)`
+    : `namespace "${namespace}" is labeled ${LABEL_ORGANIZATION}=${labeled}, but no Organization "${labeled}" exists`;
 }
 
 export function organizationByDomain(snapshot: Snapshot, domain: string): Organization | undefined {

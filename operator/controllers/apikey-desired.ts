@@ -91,9 +91,33 @@ export function hashesOf(secret: V1Secret | undefined): KeyHashes {
   };
 }
 
-/** Is the Secret ours for this ApiKey? A Secret of the same name we did not make is never touched. */
-export function ownsSecret(key: ApiKey, secret: V1Secret): boolean {
-  return secret.metadata?.labels?.[LABEL_APIKEY] === key.metadata.name && (secret.metadata?.ownerReferences ?? []).some((r) => r.uid === key.metadata.uid);
+/**
+ * Whether the Secret belongs to this ApiKey: the key is its controlling owner (ownerReference with the key's uid,
+ * controller: true). The one test the key reconciler and the gateway-config writer share: a Secret another key
+ * made, or one nobody made for a key, is never read, rotated, deleted or hashed on this key's behalf.
+ */
+export function secretBelongsToKey(key: ApiKey, secret: V1Secret): boolean {
+  return key.metadata.uid !== undefined && (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === key.metadata.uid);
+}
+
+/** The key's hashes, from its Secret only if the Secret belongs to it (none otherwise). */
+export function ownHashesOf(key: ApiKey, secret: V1Secret | undefined): KeyHashes {
+  return hashesOf(secret && secretBelongsToKey(key, secret) ? secret : undefined);
+}
+
+/** Why a Secret of the key's name is not the key's, naming it and its owner (never its content). */
+export function secretConflictMessage(key: ApiKey, secret: V1Secret): string {
+  const name = secretNameOf(key);
+  const field = key.spec.secretName ? `spec.secretName "${name}"` : `the default Secret name "${name}"`;
+  const owner = (secret.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
+  const whose = owner
+    ? `belongs to ${owner.kind} "${owner.name}" (its controlling owner), not to this ApiKey`
+    : 'was not made for this ApiKey (it has no ownerReference to it)';
+  return (
+    `${field}: Secret "${name}" in namespace "${key.metadata.namespace}" already exists and ${whose}; crossgate never reads or overwrites it, ` +
+    'so no key is issued and no Contract is opened. Set spec.secretName to a name no other Secret uses' +
+    (owner ? '.' : `, or delete Secret "${name}".`)
+  );
 }
 
 export type SecretAction =
@@ -106,11 +130,9 @@ export type SecretAction =
 
 /** What to do with the key Secret now. */
 export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Date): SecretAction {
-  if (key.spec.revoked) return secret && ownsSecret(key, secret) ? { action: 'delete' } : { action: 'none' };
+  if (key.spec.revoked) return secret && secretBelongsToKey(key, secret) ? { action: 'delete' } : { action: 'none' };
   if (!secret) return { action: 'create' };
-  if (!ownsSecret(key, secret)) {
-    return { action: 'conflict', message: `Secret "${secretNameOf(key)}" already exists and was not made for this ApiKey; set spec.secretName to another name` };
-  }
+  if (!secretBelongsToKey(key, secret)) return { action: 'conflict', message: secretConflictMessage(key, secret) };
   const h = hashesOf(secret);
   const wanted = key.spec.rotation?.generation ?? 0;
   if (!h.current) return { action: 'create' };

@@ -18,7 +18,9 @@ import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, SLATIERS, objectPath,
 } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, rfc3339, secretAction, secretNameOf } from './apikey-desired.ts';
+import {
+  contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, ownHashesOf, rfc3339, secretAction, secretBelongsToKey, secretConflictMessage, secretNameOf,
+} from './apikey-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
 import { indexBy } from '../lib/index-by.ts';
 import { splitKey } from '../lib/keys.ts';
@@ -28,6 +30,8 @@ type Key = ApiKey & { kind: string; apiVersion: string };
 /** Something a reconcile did, told in its Event. */
 type Done = { reason: string; message: string };
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
+/** A conflicting Secret outside the key-Secret cache (unlabelled) sends no events: look again this often. */
+const UNWATCHED_CONFLICT_RECHECK_MS = 60_000;
 
 export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
   const keys = mgr.informer<Key>(APIKEYS);
@@ -41,6 +45,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   // Keys by the ApiInstance they name ("ns/name"), instead of a scan of every key per instance, tier or share event.
   const byInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
   const keysOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => byInstance(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`);
+  // Keys by the Secret name they use: a key in conflict over a Secret hears when that Secret changes or goes.
+  const bySecretName = indexBy(keys, (k) => `${k.metadata.namespace}/${secretNameOf(k)}`);
   /** A share reaches the keys of the ApiInstance it shares, nothing else (model/access.ts). */
   const keysOfShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
@@ -53,6 +59,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     workers: 4,
     owns: [{ ...KEY_SECRETS }],
     watches: [
+      { resource: KEY_SECRETS, map: (sec) => bySecretName(`${sec.metadata?.namespace}/${sec.metadata?.name}`) },
       { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return `${s.namespace}/${s.apiKey}`; } },
       // Not on resyncs (keys are resynced themselves) nor status-only updates (a tier's contract count moves at every approval).
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
@@ -89,6 +96,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     const secret = secrets.get(`${ns}/${secretName}`);
     const action = secretAction(key, secret, t);
     let secretConflict: string | undefined;
+    let recheckConflict = false;
     // What this reconcile did, told in one Event with the state it led to (issuing a key to an
     // automatic tier is one story, and Events are a write each: three per key at bulk scale).
     const did: Done[] = [];
@@ -96,12 +104,19 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     // without keyId/issuedAt, then write the status a second time when the Secret's event arrives.
     let written: V1Secret | undefined;
     switch (action.action) {
-      case 'create':
-        written = await writeNewKey(key, secret, undefined, ctx);
+      case 'create': {
+        const result = await writeNewKey(key, secret, undefined, ctx);
+        if ('conflict' in result) {
+          secretConflict = result.conflict;
+          recheckConflict = true;
+          break;
+        }
+        written = result;
         did.push({ reason: 'KeyIssued', message: `key ${keyIdOf(hashesOf(written).current ?? '')} written to Secret ${secretName}` });
         break;
+      }
       case 'rotate':
-        written = await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx);
+        written = (await writeNewKey(key, secret, { previous: action.previous, validUntil: action.previousValidUntil }, ctx)) as V1Secret;
         did.push({ reason: 'KeyRotated', message: `a new key was issued into Secret ${secretName}; the previous key works until ${action.previousValidUntil}` });
         break;
       case 'drop-previous':
@@ -126,7 +141,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       : undefined;
     const tierOk = tier !== undefined && tier.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
     let contract = access.owner ? contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`) : undefined;
-    if (access.ok && tierOk && !key.spec.revoked) contract = await ensureContract(key, access, tier!, contract, ctx, did);
+    // A key whose Secret is not its own asks for nothing: a Contract would stand for a key it cannot issue.
+    if (access.ok && tierOk && !key.spec.revoked && !secretConflict) contract = await ensureContract(key, access, tier!, contract, ctx, did);
 
     const verdict = secretConflict
       ? { state: 'Pending' as const, reason: 'SecretConflict', message: secretConflict, usable: false }
@@ -143,7 +159,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       const told = [...did.map((d) => d.message), ...(stateChanged ? [`${verdict.state}: ${verdict.message}`] : [])];
       (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, did[0]?.reason ?? verdict.reason, told.join('; '));
     }
-    const fresh = hashesOf(written ?? secrets.get(`${ns}/${secretName}`));
+    // Only the key's own Secret: a teammate's Secret of the same name must not lend its keyId to this status.
+    const fresh = written ? hashesOf(written) : ownHashesOf(key, secrets.get(`${ns}/${secretName}`));
     await deps.status.patchStatus(key, APIKEYS.plural, {
       observedGeneration: generation,
       conditions: setCondition(previous, ready, generation),
@@ -161,11 +178,20 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       .filter((d): d is string => Boolean(d))
       .map((d) => new Date(d).getTime() - t.getTime())
       .filter((ms) => ms > 0);
+    if (recheckConflict) deadlines.push(UNWATCHED_CONFLICT_RECHECK_MS);
     if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
   }
 
-  /** Writes a new key into the Secret; returns the Secret's annotations as written (hashes only, never the key). */
-  async function writeNewKey(key: Key, existing: V1Secret | undefined, rotation: { previous: string; validUntil: string } | undefined, ctx: ReconcileContext): Promise<V1Secret> {
+  /**
+   * Writes a new key into the Secret; returns the Secret's annotations as written (hashes only, never the key), or
+   * why a Secret of that name outside the cache (no key label) is not this key's.
+   */
+  async function writeNewKey(
+    key: Key,
+    existing: V1Secret | undefined,
+    rotation: { previous: string; validUntil: string } | undefined,
+    ctx: ReconcileContext,
+  ): Promise<V1Secret | { conflict: string }> {
     const ns = key.metadata.namespace!;
     const name = secretNameOf(key);
     const raw = generateApiKey();
@@ -195,8 +221,11 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       try {
         await deps.http.request('POST', objectPath(SECRETS, ns), { body });
       } catch (err) {
-        if (isAlreadyExists(err)) throw new Error(`Secret ${name} appeared meanwhile; will look again`);
-        throw err;
+        if (!isAlreadyExists(err)) throw err;
+        // Not in the cache: unlabelled (someone else's), or ours and the cache trails. Only the first is a conflict.
+        const live = await deps.http.request<V1Secret>('GET', objectPath(SECRETS, ns, name));
+        if (!secretBelongsToKey(key, live)) return { conflict: secretConflictMessage(key, live) };
+        throw new Error(`Secret ${name} appeared meanwhile; will look again`);
       }
       ctx.log.info({ secret: name, keyId: keyIdOf(hash) }, 'issued key');
       return { metadata: { annotations: body.metadata.annotations } };

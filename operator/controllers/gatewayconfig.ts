@@ -21,7 +21,7 @@ import {
 import type { InformerSpec } from '../lib/controller.ts';
 import { snapshotReader } from './snapshot.ts';
 import { indexBy } from '../lib/index-by.ts';
-import { contractNameOf, credentialsOf, hashesOf, keyVerdict, secretNameOf } from './apikey-desired.ts';
+import { contractNameOf, credentialsOf, keyVerdict, ownHashesOf, secretNameOf } from './apikey-desired.ts';
 import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, writeRendered, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
 import { policiesFor } from './policy-desired.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
@@ -268,7 +268,8 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     const tier = tiers.get(`${access.instanceNamespace}/${key.spec.tier}`);
     const tierOk = tier?.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
     if (!contract || !keyVerdict(key, access, contract, tierOk, t).usable) return [];
-    return credentialsOf(key, contract, hashesOf(secrets.get(`${key.metadata.namespace}/${secretNameOf(key)}`)), t);
+    // Hashes only from the key's own Secret: a second key naming a teammate's Secret must not carry the teammate's hash.
+    return credentialsOf(key, contract, ownHashesOf(key, secrets.get(`${key.metadata.namespace}/${secretNameOf(key)}`)), t);
   }
 
   function previousConfig(gateway: string): PreviousConfig | undefined {

@@ -43,9 +43,10 @@ export interface Conflict {
 /**
  * Conflicts of `org` with organizations that came before it. The older one
  * keeps the domain or namespace; the newer one is told why it is not Ready.
- * `namespaceOwners` maps a namespace to the organization label it already carries.
+ * Only specs count, as in model/ownership.ts: a namespace label left by an
+ * organization that no longer lists the namespace holds nothing.
  */
-export function findConflicts(org: Organization, all: Organization[], namespaceOwners: Map<string, string>): Conflict[] {
+export function findConflicts(org: Organization, all: Organization[]): Conflict[] {
   const me = org.metadata.name!;
   const older = all.filter((o) => o.metadata.name !== me && olderFirst(o, org) < 0);
   const conflicts: Conflict[] = [];
@@ -59,8 +60,7 @@ export function findConflicts(org: Organization, all: Organization[], namespaceO
   }
   for (const ns of namespacesOf(org)) {
     const holder = older.find((o) => namespacesOf(o).some((n) => n.namespace === ns.namespace));
-    const labeledFor = namespaceOwners.get(ns.namespace);
-    const owner = holder?.metadata.name ?? (labeledFor && labeledFor !== me && all.some((o) => o.metadata.name === labeledFor) ? labeledFor : undefined);
+    const owner = holder?.metadata.name;
     if (owner) {
       conflicts.push({
         reason: 'NamespaceConflict',

@@ -68,12 +68,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
 
   async function reconcileOrg(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
     const name = org.metadata!.name!;
-    const owners = new Map<string, string>();
-    for (const ns of namespaces.list()) {
-      const o = ns.metadata?.labels?.[LABEL_ORGANIZATION];
-      if (o) owners.set(ns.metadata!.name!, o);
-    }
-    const conflicts = findConflicts(org, orgs.list(), owners);
+    const conflicts = findConflicts(org, orgs.list());
     const contested = new Set(conflicts.flatMap((c) => c.namespaces));
     const domainConflict = conflicts.find((c) => c.reason === 'DomainConflict');
 
@@ -90,8 +85,9 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
           errors.push(`namespace ${ns.namespace}: ${describeError(err)}`);
         }
       }
-      await releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
     }
+    // Also under a domain conflict: a namespace dropped from the spec is no longer this organization's, whatever else is wrong.
+    await releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
     for (const ns of wantedNamespaces) {
       if (ns.role !== 'environment') continue;
       const found = namespaces.get(ns.namespace);

@@ -3,9 +3,8 @@
 // namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
 // SlaTier, ApiKey and Contract in one of its environment namespaces.
 import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type Verdict } from '../admission.ts';
-import { danglingOrganizationLabel, environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../../model/ownership.ts';
+import { environmentNamespaces, orgName, ownerOfNamespace, quoteList, strayOrganizationLabel } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { verb } from './common.ts';
 
 export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare']);
@@ -20,10 +19,7 @@ export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snap
 
   const owner = ownerOfNamespace(snapshot, ns);
   if (!owner) {
-    const dangling = danglingOrganizationLabel(snapshot, ns);
-    const why = dangling
-      ? `namespace "${ns}" is labeled ${LABEL_ORGANIZATION}=${dangling}, but no Organization "${dangling}" exists`
-      : `namespace "${ns}" belongs to no Organization`;
+    const why = strayOrganizationLabel(snapshot, ns) ?? `namespace "${ns}" belongs to no Organization`;
     return deny(
       `${why}, so ${what} cannot be ${verb(request)} there: crossgate objects live only in an Organization's namespaces ` +
         `(its spec.homeNamespace or one of its spec.environments[].namespace). Use one of those, or add "${ns}" to an Organization.`,
@@ -35,12 +31,7 @@ export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snap
   const name = orgName(org);
   const home = org.spec?.homeNamespace ?? '';
   const envs = environmentNamespaces(org);
-  const here =
-    owner.role === 'home'
-      ? 'its home namespace'
-      : owner.role === 'environment'
-        ? `the namespace of its environment${owner.environment ? ` "${owner.environment}"` : ''}`
-        : 'labeled for it but neither its home namespace nor one of its environments';
+  const here = owner.role === 'home' ? 'its home namespace' : `the namespace of its environment${owner.environment ? ` "${owner.environment}"` : ''}`;
 
   if (HOME_KINDS.has(kind) && owner.role !== 'home') {
     return deny(

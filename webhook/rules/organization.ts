@@ -11,7 +11,6 @@
 // one Organization is allowed. Same decision as the operator (model/route-claims.ts).
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
-import { LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { claimOf, orgName } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { claimOverlaps, claimsOf, overlapMessage } from '../../model/route-claims.ts';
@@ -61,13 +60,7 @@ export function organizationRules(request: AdmissionRequestLike, snapshot: Snaps
         field,
       );
     }
-    const labeled = snapshot.namespace(namespace)?.labels[LABEL_ORGANIZATION];
-    if (labeled && labeled !== name && others.some((o) => orgName(o) === labeled)) {
-      return deny(
-        `${field} "${namespace}" belongs to Organization "${labeled}" (namespace label ${LABEL_ORGANIZATION}=${labeled}): a namespace belongs to one Organization. Choose another namespace.`,
-        field,
-      );
-    }
+    // A namespace's crossgate.dev/organization label is not a claim: only specs are (model/ownership.ts).
   }
   return routeClaimRule(spec, old, others, snapshot);
 }
