@@ -35,6 +35,7 @@ spec:
   environments: [${envs.map((n) => `{name: ${n.split("-").pop()}${n.startsWith(name) ? "" : "-moved"}, namespace: ${n}, type: production}`).join(', ')}]
   adminGroups: ["${name}:admins"]
   memberGroups: ["${name}:members"]
+  routes: {pathPrefixes: ["/${name}"]}
 `;
 const trustYaml = (from: string, to: string) => `apiVersion: crossgate.dev/v1alpha1
 kind: OrgTrust
@@ -51,7 +52,7 @@ kind: ApiInstance
 metadata: {name: ${name}, namespace: ${namespace}}
 spec:
   assetRef: {name: api, namespace: ${namespace.replace(/-(prod|sandbox)$/, '-home')}}
-  basePath: /${name}
+  basePath: /${namespace.replace(/-(prod|sandbox)$/, '')}/${name}
   upstream: {backendRef: {name: ${name}, port: 80}}
 `;
 const shareYaml = (name: string, target: { namespace: string; name: string }, peers: string[]) => `apiVersion: crossgate.dev/v1alpha1
