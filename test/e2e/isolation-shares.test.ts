@@ -165,7 +165,8 @@ describe('share grants (the attacker is an organization admin)', () => {
   });
 
   test('4. a share whose finalizer was removed before deletion leaves no grant within one sweep (also across an operator restart)', async () => {
-    // While the operator runs.
+    // While the operator runs (it may put the finalizer back before the delete lands, then the finalizer
+    // removes the grant; either way it must be gone).
     await written(shareYaml('ghost', { namespace: R.prod, name: 'one' }, [sacc]));
     await waitForCondition(['assetshare', 'ghost', '-n', R.home], 'Ready', 'True');
     const uid = await uidOf('ghost');
@@ -174,7 +175,8 @@ describe('share grants (the attacker is an organization admin)', () => {
     await kubectl(['delete', 'assetshare', 'ghost', '-n', R.home, '--wait=true'], MALLORY);
     await waitFor(async () => (await grantsOf(uid, R.prod)).length === 0 || undefined, { what: "ghost's grant swept", timeoutMs: SWEEP_MS * 3 });
 
-    // While the operator is down: no delete event ever reaches it; the sweep at start finds the orphan.
+    // While the operator is down: nobody puts the finalizer back and no delete event ever reaches the
+    // operator; only the sweep at start finds the orphan (the case that fails without it).
     await written(shareYaml('ghost2', { namespace: R.prod, name: 'two' }, [acc]));
     await waitForCondition(['assetshare', 'ghost2', '-n', R.home], 'Ready', 'True');
     const uid2 = await uidOf('ghost2');
