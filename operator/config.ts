@@ -23,6 +23,8 @@ export interface OperatorConfig {
   alertIntervalMs: number;
   /** How often ApiInstance status.analytics is refreshed from the gateway. */
   analyticsIntervalMs: number;
+  /** How often share Roles and RoleBindings that no share grants any more are swept (also at start). */
+  shareSweepIntervalMs: number;
   /** Platform settings shared with the webhook and the gateway (api/platform.ts). */
   platform: PlatformSettings;
 }
@@ -65,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     gatewayAdminUrls: (env['CROSSGATE_GATEWAY_ADMIN_URLS'] ?? '').split(',').map((u) => u.trim()).filter(Boolean),
     alertIntervalMs: int(env, 'CROSSGATE_ALERT_INTERVAL_MS', 15_000, 1000),
     analyticsIntervalMs: int(env, 'CROSSGATE_ANALYTICS_INTERVAL_MS', 30_000, 1000),
+    shareSweepIntervalMs: int(env, 'CROSSGATE_SHARE_SWEEP_INTERVAL_MS', 60_000, 1000),
     platform: platformSettingsFromEnv(env),
   };
 }

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     gatewayAdminUrls: cfg.gatewayAdminUrls,
     alertIntervalMs: cfg.alertIntervalMs,
     analyticsIntervalMs: cfg.analyticsIntervalMs,
+    shareSweepIntervalMs: cfg.shareSweepIntervalMs,
     settings: cfg.platform,
     ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}),
   });

@@ -12,12 +12,20 @@ import {
   APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, objectPath,
 } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { affectedByTrust, desiredShareRbac, homeOwner, peerState, type PeerState } from './trust-desired.ts';
+import { affectedByTrust, desiredShareRbac, homeOwner, shareGrants } from './trust-desired.ts';
+import { grantBelongsTo, grantsToSweep } from '../../model/share-grant.ts';
 import type { Deps } from './organization.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
 
-export function registerAssetShareController(mgr: Manager, deps: Deps & { workers?: number }): void {
+/** The sweep controller's one key. */
+const SWEEP_KEY = 'sweep';
+/** Default interval between two sweeps of share grants (CROSSGATE_SHARE_SWEEP_INTERVAL_MS). */
+export const DEFAULT_SHARE_SWEEP_INTERVAL_MS = 60_000;
+const objectKeyOf = (o: { metadata?: { namespace?: string; name?: string } }) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+export function registerAssetShareController(mgr: Manager, deps: Deps & { workers?: number; sweepIntervalMs?: number }): void {
+  const sweepIntervalMs = deps.sweepIntervalMs ?? DEFAULT_SHARE_SWEEP_INTERVAL_MS;
   const shares = mgr.informer<Share>(ASSETSHARES);
   const roles = mgr.informer<V1Role>(MANAGED_ROLES);
   const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
@@ -61,24 +69,48 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
     },
   });
 
-  async function reconcileShare(share: Share, ctx: ReconcileContext): Promise<void> {
-    const snap = snapshot();
-    const owner = homeOwner(snap, share.metadata.namespace!);
-    const states: PeerState[] = owner
-      ? share.spec.peers.map((p) => peerState(snap, owner, share, p))
-      : share.spec.peers.map((p) => ({ domain: p.domain, state: 'Suspended' as const, reason: 'NoOrganization', message: `namespace "${share.metadata.namespace}" is no Organization's homeNamespace` }));
+  // The sweep: share Roles and RoleBindings that no live share grants go, at start and every
+  // sweepIntervalMs, whatever happened to the finalizer (removed by hand, a share deleted while
+  // the operator was down) or to the share's target (a namespace moved to another organization).
+  const sweeper = mgr.addController({
+    name: 'assetshare-sweep',
+    for: { ...MANAGED_ROLES, predicate: () => false }, // the interval and share deletions drive it
+    watches: [{ resource: ASSETSHARES, map: () => SWEEP_KEY, predicate: (e) => e.type === 'delete' }],
+    reconcile: async (_key: string, ctx: ReconcileContext) => {
+      const snap = snapshot();
+      const wanted = new Map<string, Set<string>>();
+      for (const share of shares.list()) {
+        if (share.metadata.deletionTimestamp) continue; // a share being deleted grants nothing any more
+        wanted.set(share.metadata.uid!, new Set(shareGrants(snap, share).wanted.keys()));
+      }
+      const staleBindings = grantsToSweep(bindings.list(), wanted);
+      const staleRoles = grantsToSweep(roles.list(), wanted);
+      for (const rb of staleBindings) await remove(MANAGED_ROLEBINDINGS, rb.metadata!.namespace!, rb.metadata!.name!);
+      for (const r of staleRoles) await remove(MANAGED_ROLES, r.metadata!.namespace!, r.metadata!.name!);
+      if (staleBindings.length + staleRoles.length > 0) {
+        ctx.log.info({ roleBindings: staleBindings.map(objectKeyOf), roles: staleRoles.map(objectKeyOf) }, 'swept share grants no share grants any more');
+      }
+      return { requeueAfterMs: sweepIntervalMs };
+    },
+  });
+  sweeper.enqueue(SWEEP_KEY);
 
-    // Desired RBAC for active peers; everything else carrying this share's uid goes.
-    const wanted = new Map<string, { role: V1Role; binding: V1RoleBinding }>();
-    for (const s of states) if (s.state === 'Active' && s.peer) {
-      const rbac = desiredShareRbac(share, s.peer);
-      wanted.set(`${rbac.role.metadata!.namespace}/${rbac.role.metadata!.name}`, rbac);
-    }
-    for (const [k, { role, binding }] of wanted) {
-      await apply(MANAGED_ROLES, role, roles.get(k), (a, b) => JSON.stringify(a.rules) === JSON.stringify(b.rules));
-      await apply(MANAGED_ROLEBINDINGS, binding, bindings.get(k), (a, b) => JSON.stringify(a.subjects ?? []) === JSON.stringify(b.subjects ?? []) && a.roleRef.name === b.roleRef.name);
-    }
+  async function reconcileShare(share: Share, ctx: ReconcileContext): Promise<void> {
+    const { states, wanted } = shareGrants(snapshot(), share);
     const uid = share.metadata.uid!;
+    // Desired RBAC for active peers; a name held by another share's (or anyone's) object is never overwritten.
+    for (const s of states) {
+      const rbac = s.state === 'Active' && s.peer ? desiredShareRbac(share, s.peer) : undefined;
+      if (!rbac) continue;
+      const k = `${rbac.role.metadata!.namespace}/${rbac.role.metadata!.name}`;
+      const taken =
+        (await apply(MANAGED_ROLES, uid, rbac.role, roles.get(k), (a, b) => JSON.stringify(a.rules) === JSON.stringify(b.rules))) ??
+        (await apply(MANAGED_ROLEBINDINGS, uid, rbac.binding, bindings.get(k), (a, b) => JSON.stringify(a.subjects ?? []) === JSON.stringify(b.subjects ?? []) && a.roleRef.name === b.roleRef.name));
+      if (taken) {
+        wanted.delete(k);
+        Object.assign(s, { state: 'Suspended', peer: undefined, reason: 'GrantNameTaken', message: `${taken} already exists and does not belong to this share: nothing was granted; delete it or ask a platform admin` });
+      }
+    }
     for (const rb of bindings.list()) {
       const k = `${rb.metadata!.namespace}/${rb.metadata!.name}`;
       if (rb.metadata?.labels?.[LABEL_SHARE_UID] === uid && !wanted.has(k)) await remove(MANAGED_ROLEBINDINGS, rb.metadata!.namespace!, rb.metadata!.name!);
@@ -131,25 +163,30 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
     });
   }
 
-  async function apply<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, desired: T, found: T | undefined, same: (a: T, b: T) => boolean): Promise<void> {
+  /** Create or update one grant object; returns what blocks it ("Role ns/name") when the name is another's. */
+  async function apply<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, uid: string, desired: T, found: T | undefined, same: (a: T, b: T) => boolean): Promise<string | undefined> {
     const ns = desired.metadata!.namespace!;
     const name = desired.metadata!.name!;
+    const blocked = `${res.kind} "${name}" in namespace "${ns}"`;
     if (!found) {
       try {
         await deps.http.request('POST', objectPath(res, ns), { body: desired });
+        return undefined;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
-        await deps.http.request('PUT', objectPath(res, ns, name), { body: desired });
       }
-      return;
+      // Not in our cache (another manager's object, or the cache is behind): read it before writing anything.
+      found = (await deps.http.request('GET', objectPath(res, ns, name))) as T;
     }
-    if (same(found, desired)) return;
+    if (!grantBelongsTo(found, uid)) return blocked;
+    if (same(found, desired)) return undefined;
     if ('roleRef' in found && 'roleRef' in desired && found.roleRef.name !== desired.roleRef.name) {
       await remove(res, ns, name); // roleRef is immutable
       await deps.http.request('POST', objectPath(res, ns), { body: desired });
-      return;
+      return undefined;
     }
     await deps.http.request('PUT', objectPath(res, ns, name), { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: found.metadata?.resourceVersion } } });
+    return undefined;
   }
 
   async function remove(res: typeof MANAGED_ROLES, namespace: string, name: string): Promise<void> {

@@ -25,6 +25,8 @@ export interface ControllerDeps extends Deps {
   gatewayAdminUrls: string[];
   alertIntervalMs: number;
   analyticsIntervalMs: number;
+  /** Interval of the sweep of share grants (assetshare.ts); default DEFAULT_SHARE_SWEEP_INTERVAL_MS. */
+  shareSweepIntervalMs?: number;
   /** Platform settings (api/platform.ts) shared with the webhook and the gateway. */
   settings: PlatformSettings;
 }
@@ -33,7 +35,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerOrganizationController(mgr, deps);
   registerOrgTrustController(mgr, deps);
   registerAssetController(mgr, deps);
-  registerAssetShareController(mgr, deps);
+  registerAssetShareController(mgr, { ...deps, sweepIntervalMs: deps.shareSweepIntervalMs });
   registerApiInstanceController(mgr, deps);
   registerPolicyController(mgr, deps);
   registerSlaTierController(mgr, deps);

@@ -7,6 +7,7 @@ import { API_VERSION, kindDefinition } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, LABEL_MANAGED_BY, LABEL_PEER, LABEL_SHARE_UID, MANAGED_BY } from '../../api/labels.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { organizationByDomain, ownerOfNamespace, trustOf } from '../../model/ownership.ts';
+import { nonViewPeers, shareRbacName, shareTargetProblem } from '../../model/share-grant.ts';
 
 export interface Verdict {
   ok: boolean;
@@ -74,6 +75,8 @@ export function sharedWith(snapshot: Snapshot, me: Organization, peer: Organizat
     const entry = share.spec.peers.find((p) => p.domain === me.spec.domain);
     if (!entry || (entry.access ?? 'view') !== 'view') continue;
     if (!targetExists(snapshot, share)) continue;
+    // What the operator would refuse to grant is not shown as shared either.
+    if (shareTargetProblem(snapshot, peer, share.spec.targetRef, share.metadata.namespace!)) continue;
     out.push({ kind: share.spec.targetRef.kind, namespace: targetNamespace(share), name: share.spec.targetRef.name, access: 'view', share: share.metadata.name! });
   }
   return out.sort((x, y) => `${x.kind}/${x.namespace}/${x.name}`.localeCompare(`${y.kind}/${y.namespace}/${y.name}`));
@@ -97,10 +100,13 @@ export interface PeerState {
 export function peerState(snapshot: Snapshot, owner: Organization, share: AssetShare, peer: { domain: string; access?: string }): PeerState {
   const domain = peer.domain;
   const suspended = (reason: string, message: string): PeerState => ({ domain, state: 'Suspended', reason, message });
-  if ((peer.access ?? 'view') !== 'view') {
+  // The webhook's rules again (model/share-grant.ts): it may have been skipped, or the world moved since.
+  if (nonViewPeers([peer]).length > 0) {
     return suspended('AccessNotAllowed', `access "${peer.access}" is not allowed: cross-organization grants are view-only`);
   }
   if (domain === owner.spec.domain) return suspended('OwnDomain', 'an organization does not share with itself');
+  const target = shareTargetProblem(snapshot, owner, share.spec.targetRef, share.metadata.namespace!);
+  if (target) return suspended(target.reason, target.message);
   const trust = mutualTrust(snapshot, owner, domain);
   if (!trust.ok) return suspended(trust.reason, trust.message);
   if (!targetExists(snapshot, share)) {
@@ -112,10 +118,6 @@ export function peerState(snapshot: Snapshot, owner: Organization, share: AssetS
     return { domain, state: 'Active', peer: trust.peer, reason: 'NoMemberGroups', message: `shared, but "${domain}" lists no memberGroups: nobody there can read it yet` };
   }
   return { domain, state: 'Active', peer: trust.peer, reason: 'Shared', message: `members of "${domain}" (${groups.join(', ')}) can get ${share.spec.targetRef.kind} "${share.spec.targetRef.name}"` };
-}
-
-export function shareRbacName(share: AssetShare, domain: string): string {
-  return `crossgate-share-${share.metadata.name}-${domain}`.slice(0, 253);
 }
 
 /** View-only RBAC for one active peer: get/list/watch on exactly the shared object. */
@@ -148,6 +150,20 @@ export function desiredShareRbac(share: AssetShare, peer: Organization): { role:
       subjects: [...(peer.spec.memberGroups ?? [])].sort().map((g) => ({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: g })),
     },
   };
+}
+
+/** Each peer's state and the RBAC objects ("namespace/name" keys) the share grants now: nothing outside an organization's home namespace. */
+export function shareGrants(snapshot: Snapshot, share: AssetShare): { states: PeerState[]; wanted: Map<string, { role: V1Role; binding: V1RoleBinding }> } {
+  const owner = homeOwner(snapshot, share.metadata.namespace!);
+  const states: PeerState[] = owner
+    ? share.spec.peers.map((p) => peerState(snapshot, owner, share, p))
+    : share.spec.peers.map((p) => ({ domain: p.domain, state: 'Suspended' as const, reason: 'NoOrganization', message: `namespace "${share.metadata.namespace}" is no Organization's homeNamespace` }));
+  const wanted = new Map<string, { role: V1Role; binding: V1RoleBinding }>();
+  for (const s of states) if (s.state === 'Active' && s.peer) {
+    const rbac = desiredShareRbac(share, s.peer);
+    wanted.set(`${rbac.role.metadata!.namespace}/${rbac.role.metadata!.name}`, rbac);
+  }
+  return { states, wanted };
 }
 
 /** Shares and trusts to revisit when a trust changes: both directions between the two organizations. */

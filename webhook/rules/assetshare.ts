@@ -9,9 +9,9 @@
 //    must stay editable and deletable meanwhile.
 import { ALLOW, deny, describe, isBeingDeleted, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { AssetShare, Organization } from '../../api/v1alpha1/index.ts';
-import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, quoteList, trustOf } from '../../model/ownership.ts';
+import { organizationByDomain, orgName, ownerOfNamespace, trustOf } from '../../model/ownership.ts';
+import { shareTargetProblem, viewOnlyProblem } from '../../model/share-grant.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { show } from './common.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { speaksForOrganization } from './speaks-for-organization.ts';
 
@@ -50,52 +50,24 @@ export function assetShareRules(request: AdmissionRequestLike, snapshot: Snapsho
   const org = owner.organization;
   const me = orgName(org);
   const myDomain = org.spec?.domain ?? '';
-  const home = org.spec?.homeNamespace ?? '';
   const what = describe('AssetShare', objectName(request));
   const spec = specOf<Spec>(request.object);
   const peers: Partial<Peer>[] = Array.isArray(spec.peers) ? spec.peers : [];
 
-  // 1. View-only, for every peer, always.
-  const nonView = peers.flatMap((p, i) => ((p?.access ?? 'view') === 'view' ? [] : [{ p, i }]));
-  if (nonView.length > 0) {
-    const asks = nonView.map(({ p, i }) => `spec.peers[${i}] (domain "${p.domain}") asks for ${show(p.access)} access`).join(', ');
-    return deny(`cross-organization grants are view-only: ${asks}. Set access to "view" or leave it out.`, `spec.peers[${nonView[0]!.i}].access`);
-  }
+  // 1. View-only, for every peer, always (model/share-grant.ts, re-checked by the operator).
+  const viewOnly = viewOnlyProblem(peers);
+  if (viewOnly) return deny(viewOnly.message, viewOnly.field);
 
   // 2. The target belongs to this organization, in the namespace its kind lives in.
   const target = spec.targetRef;
-  const kind = target?.kind;
-  const targetNs = target?.namespace ?? ns;
-  const targetOwner = ownerOfNamespace(snapshot, targetNs);
+  const targetOwner = ownerOfNamespace(snapshot, target?.namespace ?? ns);
   if (!targetOwner || orgName(targetOwner.organization) !== me) {
+    // The general rule's message for a field naming another organization's namespace.
     const crossing = speaksForOrganization(request, snapshot);
     if (!crossing.allowed) return crossing;
   }
-  if (kind === 'Asset') {
-    if (targetNs !== home) {
-      return deny(
-        `spec.targetRef names Asset "${target?.name}" in namespace "${targetNs}", but Organization "${me}" keeps its Assets in its home namespace "${home}": ` +
-          `leave spec.targetRef.namespace out or set it to "${home}".`,
-        'spec.targetRef.namespace',
-      );
-    }
-  } else if (kind === 'ApiInstance') {
-    const envs = environmentNamespaces(org);
-    if (!envs.includes(targetNs)) {
-      const found = snapshot
-        .apiInstances()
-        .filter((a) => a.metadata?.name === target?.name && envs.includes(a.metadata?.namespace ?? ''))
-        .map((a) => a.metadata?.namespace ?? '');
-      const hint = found.length > 0 ? ` (ApiInstance "${target?.name}" exists in ${quoteList(found)})` : '';
-      const said = target?.namespace === undefined ? 'spec.targetRef.namespace is not set' : `spec.targetRef.namespace is "${targetNs}"`;
-      return deny(
-        `${said}, but an ApiInstance lives in an environment namespace of Organization "${me}": set spec.targetRef.namespace to one of ${quoteList(envs)}${hint}.`,
-        'spec.targetRef.namespace',
-      );
-    }
-  } else {
-    return deny(`spec.targetRef.kind ${show(kind)} cannot be shared: an AssetShare shares an Asset or an ApiInstance.`, 'spec.targetRef.kind');
-  }
+  const targetProblem = shareTargetProblem(snapshot, org, target, ns);
+  if (targetProblem) return deny(targetProblem.message, targetProblem.field);
 
   // 3. Peers: other, existing organizations, trusted both ways.
   const old = request.operation === 'UPDATE' && request.oldObject ? specOf<Spec>(request.oldObject) : undefined;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import type { AssetShare, Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
+import { shareRbacName } from '../../../model/share-grant.ts';
 import { desiredShareRbac, mutualTrust, peerState, sharedWith, affectedByTrust } from '../../../operator/controllers/trust-desired.ts';
 
 const org = (name: string, t: string, groups: string[] = [`${name}:members`]): Organization =>
@@ -68,7 +69,8 @@ test('share RBAC: get/list/watch on exactly the shared object, bound to the peer
   assert.deepEqual(role.rules, [{ apiGroups: ['crossgate.dev'], resources: ['assets'], resourceNames: ['flights'], verbs: ['get', 'list', 'watch'] }]);
   assert.equal(role.metadata!.namespace, 'max-airlines');
   assert.deepEqual(binding.subjects, [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'mule-united:members' }]);
-  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'crossgate-share-flights-mule-united' });
+  assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: shareRbacName(s, 'mule-united') });
+  assert.match(role.metadata!.name!, /^crossgate-share-flights-[0-9a-f]{16}$/);
   assert.equal(role.metadata!.ownerReferences![0]!.kind, 'AssetShare');
 });
 

@@ -1,0 +1,193 @@
+// Tenant isolation of share grants, played by the attacker. "victim" runs an
+// ApiInstance; "rogue" is a tenant whose admin (mallory, impersonated) trusts
+// two accomplice organizations ("acc" and "s-acc", mutually trusted by rogue)
+// and tries to grant them what is not rogue's to grant, or to keep grants
+// alive after their share is gone. With the webhook out of the way the
+// operator must still refuse (model/share-grant.ts), and a sweep removes
+// share Roles and RoleBindings no share grants any more.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyYaml, canI, condition, getJson, kubectl, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
+  type RunningOperator, type RunningWebhookProcess,
+} from './support/index.ts';
+
+const victim = uniqueName('victim');
+const rogue = uniqueName('rogue');
+const acc = uniqueName('acc');
+// Chosen so that the old names collide: share "t-s" + peer acc == share "t" + peer "s-acc".
+const sacc = `s-${acc}`;
+const ns = (o: string) => ({ home: `${o}-home`, prod: `${o}-prod`, sandbox: `${o}-sandbox` });
+const V = ns(victim);
+const R = ns(rogue);
+const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
+const memberOf = (o: string) => ({ as: `someone-of-${o}`, groups: [`${o}:members`] });
+const SHARE_UID = 'crossgate.dev/share-uid';
+const SWEEP_MS = 2000;
+
+const organizationYaml = (name: string, envs: string[]) => `apiVersion: crossgate.dev/v1alpha1
+kind: Organization
+metadata: {name: ${name}}
+spec:
+  domain: ${name}
+  displayName: ${name}
+  homeNamespace: ${name}-home
+  environments: [${envs.map((n) => `{name: ${n.split("-").pop()}${n.startsWith(name) ? "" : "-moved"}, namespace: ${n}, type: production}`).join(', ')}]
+  adminGroups: ["${name}:admins"]
+  memberGroups: ["${name}:members"]
+  routes: {pathPrefixes: ["/${name}"]}
+`;
+const trustYaml = (from: string, to: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: OrgTrust
+metadata: {name: ${to}, namespace: ${from}-home}
+spec: {peerDomain: ${to}}
+`;
+const assetYaml = (namespace: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: Asset
+metadata: {name: api, namespace: ${namespace}}
+spec: {type: http, title: API, version: 1.0.0}
+`;
+const instanceYaml = (namespace: string, name: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: ${name}, namespace: ${namespace}}
+spec:
+  assetRef: {name: api, namespace: ${namespace.replace(/-(prod|sandbox)$/, '-home')}}
+  basePath: /${namespace.replace(/-(prod|sandbox)$/, '')}/${name}
+  upstream: {backendRef: {name: ${name}, port: 80}}
+`;
+const shareYaml = (name: string, target: { namespace: string; name: string }, peers: string[]) => `apiVersion: crossgate.dev/v1alpha1
+kind: AssetShare
+metadata: {name: ${name}, namespace: ${R.home}}
+spec:
+  targetRef: {kind: ApiInstance, name: ${target.name}, namespace: ${target.namespace}}
+  peers: [${peers.map((p) => `{domain: ${p}}`).join(', ')}]
+`;
+
+/** Roles and RoleBindings in `namespace` that carry the share's uid. */
+async function grantsOf(uid: string, namespace: string): Promise<string[]> {
+  const r = await kubectl(['get', 'roles,rolebindings', '-n', namespace, '-l', `${SHARE_UID}=${uid}`, '-o', 'name']);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+describe('share grants (the attacker is an organization admin)', () => {
+  let webhook: RunningWebhookProcess | undefined;
+  let op: RunningOperator | undefined;
+  const asMallory = (yaml: string) => applyYaml(yaml, { ...MALLORY, allowFail: true, serverSide: true });
+  async function written(yaml: string): Promise<void> {
+    const r = await asMallory(yaml);
+    assert.equal(r.code, 0, `mallory's write should reach the apiserver: ${r.stderr}`);
+  }
+  async function withoutWebhook(fn: () => Promise<void>): Promise<void> {
+    await webhook?.stop();
+    webhook = undefined;
+    try {
+      await fn();
+    } finally {
+      webhook = await startWebhook();
+    }
+  }
+  const startOp = () => startOperator({ env: { CROSSGATE_SHARE_SWEEP_INTERVAL_MS: String(SWEEP_MS) } });
+  const uidOf = async (share: string) => (await getJson(['assetshare', share, '-n', R.home]))!.metadata.uid as string;
+
+  before(async () => {
+    webhook = await startWebhook();
+    op = await startOp();
+    await applyYaml(organizationYaml(victim, [V.prod]));
+    await applyYaml(organizationYaml(rogue, [R.prod, R.sandbox]));
+    await applyYaml(organizationYaml(acc, [`${acc}-prod`]));
+    await applyYaml(organizationYaml(sacc, [`${sacc}-prod`]));
+    for (const o of [victim, rogue, acc, sacc]) await waitForCondition(['organization', o], 'Ready', 'True');
+    // The platform sets up rogue's mutual trust with both accomplices (and victim trusts nobody).
+    for (const [a, b] of [[rogue, acc], [acc, rogue], [rogue, sacc], [sacc, rogue]] as const) await applyYaml(trustYaml(a, b));
+    await applyYaml(assetYaml(V.home));
+    await applyYaml(instanceYaml(V.prod, 'rail'));
+    await waitFor(() => canI('create', 'assetshares.crossgate.dev', R.home, MALLORY), { what: "mallory's admin grant in rogue's home" });
+    await written(assetYaml(R.home));
+    for (const [n, name] of [[R.prod, 'one'], [R.prod, 'two'], [R.sandbox, 'moving']] as const) await written(instanceYaml(n, name));
+  });
+
+  after(async () => {
+    for (const o of [rogue, victim, acc, sacc]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    const all = [victim, rogue, acc, sacc].flatMap((o) => [`${o}-home`, `${o}-prod`]).concat(R.sandbox);
+    await kubectl(['delete', 'namespace', ...all, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook?.stop();
+  });
+
+  test("1. a share of another organization's ApiInstance: refused at admission; with the webhook skipped, the operator grants nothing and says why", async () => {
+    const steal = shareYaml('steal', { namespace: V.prod, name: 'rail' }, [acc]);
+    const r = await asMallory(steal);
+    assert.notEqual(r.code, 0, 'the webhook must refuse it');
+    assert.match(r.stderr, new RegExp(`spec\\.targetRef\\.namespace "${V.prod}" belongs to Organization "${victim}"`));
+    await withoutWebhook(async () => {
+      await written(steal);
+      const share = await waitForCondition(['assetshare', 'steal', '-n', R.home], 'Ready', 'False', { reason: 'Suspended' });
+      assert.equal(share.status.peers[0].reason, 'TargetNotOwned');
+      assert.match(condition(share, 'Ready')!.message, new RegExp(`ApiInstance "rail" in namespace "${V.prod}", which belongs to Organization "${victim}", not to Organization "${rogue}"`));
+      assert.deepEqual(await grantsOf(share.metadata.uid, V.prod), [], 'no Role or RoleBinding in the victim\'s namespace');
+      assert.equal(await canI('get', 'apiinstances.crossgate.dev/rail', V.prod, memberOf(acc)), false, "the accomplice cannot read the victim's instance");
+    });
+  });
+
+  test('2. a namespace moved to another Organization takes its objects out of the old grants', async () => {
+    await written(shareYaml('moving', { namespace: R.sandbox, name: 'moving' }, [acc]));
+    await waitForCondition(['assetshare', 'moving', '-n', R.home], 'Ready', 'True');
+    await waitFor(() => canI('get', 'apiinstances.crossgate.dev/moving', R.sandbox, memberOf(acc)), { what: 'the legitimate grant' });
+    const uid = await uidOf('moving');
+    // The platform moves rogue's sandbox namespace to victim (rogue's spec first, then victim's).
+    await applyYaml(organizationYaml(rogue, [R.prod]));
+    await applyYaml(organizationYaml(victim, [V.prod, R.sandbox]));
+    const share = await waitForCondition(['assetshare', 'moving', '-n', R.home], 'Ready', 'False', { reason: 'Suspended' });
+    assert.equal(share.status.peers[0].reason, 'TargetNotOwned');
+    await waitFor(async () => (await grantsOf(uid, R.sandbox)).length === 0 || undefined, { what: 'the old grant removed' });
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/moving', R.sandbox, memberOf(acc)), false);
+    // Deleted by hand, it is not made again.
+    await new Promise((r) => setTimeout(r, SWEEP_MS + 500));
+    assert.deepEqual(await grantsOf(uid, R.sandbox), []);
+  });
+
+  test('3. two shares whose old names collide keep separate objects, each bound to its own peer', async () => {
+    await written(shareYaml('t-s', { namespace: R.prod, name: 'one' }, [acc]));
+    await written(shareYaml('t', { namespace: R.prod, name: 'two' }, [sacc]));
+    await waitForCondition(['assetshare', 't-s', '-n', R.home], 'Ready', 'True');
+    await waitForCondition(['assetshare', 't', '-n', R.home], 'Ready', 'True');
+    await waitFor(async () => (await canI('get', 'apiinstances.crossgate.dev/one', R.prod, memberOf(acc))) && (await canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(sacc))), { what: 'both grants' });
+    // Let a few reconciles and a sweep pass: neither share may take the other's objects over.
+    await new Promise((r) => setTimeout(r, SWEEP_MS + 500));
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/one', R.prod, memberOf(acc)), true);
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(sacc)), true);
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/one', R.prod, memberOf(sacc)), false, "s-acc never gets share t-s's target");
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(acc)), false, "acc never gets share t's target");
+    const [a, b] = [await grantsOf(await uidOf('t-s'), R.prod), await grantsOf(await uidOf('t'), R.prod)];
+    assert.equal(a.length, 2);
+    assert.equal(b.length, 2);
+    assert.deepEqual(a.filter((x) => b.includes(x)), [], 'no object shared between the two');
+  });
+
+  test('4. a share whose finalizer was removed before deletion leaves no grant within one sweep (also across an operator restart)', async () => {
+    // While the operator runs (it may put the finalizer back before the delete lands, then the finalizer
+    // removes the grant; either way it must be gone).
+    await written(shareYaml('ghost', { namespace: R.prod, name: 'one' }, [sacc]));
+    await waitForCondition(['assetshare', 'ghost', '-n', R.home], 'Ready', 'True');
+    const uid = await uidOf('ghost');
+    await waitFor(async () => (await grantsOf(uid, R.prod)).length === 2 || undefined, { what: "ghost's grant" });
+    await kubectl(['patch', 'assetshare', 'ghost', '-n', R.home, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], MALLORY);
+    await kubectl(['delete', 'assetshare', 'ghost', '-n', R.home, '--wait=true'], MALLORY);
+    await waitFor(async () => (await grantsOf(uid, R.prod)).length === 0 || undefined, { what: "ghost's grant swept", timeoutMs: SWEEP_MS * 3 });
+
+    // While the operator is down: nobody puts the finalizer back and no delete event ever reaches the
+    // operator; only the sweep at start finds the orphan (the case that fails without it).
+    await written(shareYaml('ghost2', { namespace: R.prod, name: 'two' }, [acc]));
+    await waitForCondition(['assetshare', 'ghost2', '-n', R.home], 'Ready', 'True');
+    const uid2 = await uidOf('ghost2');
+    await waitFor(() => canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(acc)), { what: "ghost2's grant" });
+    await op!.proc.stop();
+    op = undefined;
+    await kubectl(['patch', 'assetshare', 'ghost2', '-n', R.home, '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], MALLORY);
+    await kubectl(['delete', 'assetshare', 'ghost2', '-n', R.home, '--wait=true'], MALLORY);
+    assert.equal((await grantsOf(uid2, R.prod)).length, 2, 'the orphaned grant is there while the operator is down');
+    op = await startOp();
+    await waitFor(async () => (await grantsOf(uid2, R.prod)).length === 0 || undefined, { what: "ghost2's grant swept after the restart", timeoutMs: SWEEP_MS * 3 });
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(acc)), false);
+  });
+});
