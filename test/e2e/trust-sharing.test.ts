@@ -1,6 +1,7 @@
 // The seed story as files: two organizations, two-way trust, the Flights EAPI
 // shared view-only, guarded by the real admission webhook and judged by the
 // real RBAC authorizer; withdrawal and restoration within seconds.
+import { shareRbacName } from '../../model/share-grant.ts';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -62,7 +63,8 @@ describe('trust and view-only sharing (examples/)', () => {
     assert.equal(share.status.activePeers, 1);
     assert.equal(share.status.peers[0].domain, 'mule-united');
     assert.equal(share.status.peers[0].state, 'Active');
-    assert.equal(share.status.peers[0].roleBinding, 'crossgate-share-flights-eapi-mule-united');
+    assert.equal(share.status.peers[0].roleBinding, shareRbacName(share, 'mule-united'));
+    assert.match(share.status.peers[0].roleBinding, /^crossgate-share-flights-eapi-[0-9a-f]{16}$/);
   });
 
   test("the peer's members can get the shared asset, never change or delete it, and see nothing else", async () => {
@@ -156,7 +158,7 @@ spec: {type: http, title: Impostor, version: 1.0.0}
     assert.ok(Date.now() - started < 5_000 + 1_000);
     assert.equal(share.status.peers[0].state, 'Suspended');
     assert.equal(share.status.peers[0].reason, 'NotTrustedBack');
-    assert.equal(await getJson(['rolebinding', 'crossgate-share-flights-eapi-mule-united', '-n', 'max-airlines']), undefined);
+    assert.equal(await getJson(['rolebinding', shareRbacName(share, 'mule-united'), '-n', 'max-airlines']), undefined);
     await waitForCondition(['orgtrust', 'mule-united', '-n', 'max-airlines'], 'Mutual', 'False', { timeoutMs: 5_000 });
     // Nothing else lost: the asset and the share are still there.
     assert.ok(await getJson(['asset', 'flights-eapi', '-n', 'max-airlines']));
@@ -175,9 +177,11 @@ spec: {type: http, title: Impostor, version: 1.0.0}
   });
 
   test('deleting the share removes its grants', async () => {
+    const share = await getJson(['assetshare', 'flights-eapi', '-n', 'max-airlines']);
+    assert.ok(await getJson(['role', shareRbacName(share, 'mule-united'), '-n', 'max-airlines']), 'the grant exists before');
     await kubectl(['delete', '-f', ex('max-airlines', '30-assetshare-flights-eapi.yaml'), '--timeout=30s']);
     await waitFor(async () => (await canI('get', 'assets.crossgate.dev/flights-eapi', 'max-airlines', muleMember)) === false, { what: 'grant removed' });
-    assert.equal(await getJson(['role', 'crossgate-share-flights-eapi-mule-united', '-n', 'max-airlines']), undefined);
+    assert.equal(await getJson(['role', shareRbacName(share, 'mule-united'), '-n', 'max-airlines']), undefined);
     // The owner's own members keep reading their asset.
     assert.equal(await canI('get', 'assets.crossgate.dev/flights-eapi', 'max-airlines', maxMember), true);
   });
