@@ -35,6 +35,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY hack/build-dist.ts ./hack/
 COPY api ./api
 COPY model ./model
+COPY kube ./kube
 COPY operator ./operator
 COPY webhook ./webhook
 COPY gateway ./gateway

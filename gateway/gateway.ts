@@ -3,8 +3,8 @@
 // gateway/main.ts parses flags and env into GatewayOptions; tests call
 // startGateway() in-process.
 import type { Logger } from 'pino';
-import { KubeHttp, type ListWatchClient } from '../operator/lib/kube.ts';
-import { loadConnection } from '../operator/lib/kube-connection.ts';
+import { KubeHttp, type ListWatchClient } from '../kube/kube.ts';
+import { loadConnection } from '../kube/kube-connection.ts';
 import { startAdminServer, type AdminServer } from './admin.ts';
 import { DirectorySource } from './config-source/directory.ts';
 import { KubernetesSource } from './config-source/kubernetes.ts';

@@ -16,7 +16,7 @@
 // docs/gateway.md), and writes through an asynchronous buffer instead of one
 // synchronous write per request.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import { REDACT_PATHS, REDACTED } from '../operator/lib/logger.ts';
+import { REDACT_PATHS, REDACTED } from '../kube/logger.ts';
 
 export type { Logger };
 

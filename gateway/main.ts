@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { startGateway, type SourceOptions } from './gateway.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
-import { logFatalErrors } from '../operator/lib/shutdown.ts';
+import { logFatalErrors } from '../kube/shutdown.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 

@@ -24,7 +24,7 @@ import { init, parse } from 'es-module-lexer';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 /** The directories the three processes load code from. */
-export const RUNTIME_DIRS = ['api', 'model', 'operator', 'webhook', 'gateway'];
+export const RUNTIME_DIRS = ['api', 'model', 'kube', 'operator', 'webhook', 'gateway'];
 
 /** Runtime sources under RUNTIME_DIRS, relative to ROOT (tests are not shipped). */
 export function runtimeSources(root = ROOT): string[] {

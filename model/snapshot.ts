@@ -134,7 +134,7 @@ export function snapshotFrom(lists: SnapshotLists): Snapshot {
 }
 
 /**
- * The minimal informer shape the webhook needs. operator/lib/informer.ts
+ * The minimal informer shape the webhook needs. kube/informer.ts
  * (a supervised list+watch informer) satisfies it; so does any cache that can
  * list what it holds and say whether its first list has completed.
  */

@@ -1,16 +1,16 @@
 // The crossgate operator process: caches, controllers, leader election,
 // health/metrics. Every replica keeps warm caches; only the leader reconciles.
-import { createLogger } from './lib/logger.ts';
-import { KubeHttp, describeError } from './lib/kube.ts';
-import { loadConnection } from './lib/kube-connection.ts';
-import { Manager } from './lib/controller.ts';
-import { OperatorMetrics } from './lib/metrics.ts';
-import { StatusWriter } from './lib/status.ts';
-import { EventRecorder } from './lib/events.ts';
-import { eventClientOver, leaseClientOver, statusClientOver } from './lib/api-writers.ts';
-import { LeaderElector } from './lib/leader-election.ts';
-import { startHealthServer } from './lib/health.ts';
-import { logFatalErrors, onShutdown } from './lib/shutdown.ts';
+import { createLogger } from '../kube/logger.ts';
+import { KubeHttp, describeError } from '../kube/kube.ts';
+import { loadConnection } from '../kube/kube-connection.ts';
+import { Manager } from '../kube/controller.ts';
+import { OperatorMetrics } from '../kube/metrics.ts';
+import { StatusWriter } from '../kube/status.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { eventClientOver, leaseClientOver, statusClientOver } from '../kube/api-writers.ts';
+import { LeaderElector } from '../kube/leader-election.ts';
+import { startHealthServer } from '../kube/health.ts';
+import { logFatalErrors, onShutdown } from '../kube/shutdown.ts';
 import { loadConfig } from './config.ts';
 import { registerControllers } from './controllers/index.ts';
 

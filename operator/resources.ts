@@ -1,6 +1,6 @@
 // Coordinates of every collection the operator reads, in one place.
-import type { InformerSpec } from './lib/controller.ts';
-import { stripManagedFields } from './lib/informer.ts';
+import type { InformerSpec } from '../kube/controller.ts';
+import { stripManagedFields } from '../kube/informer.ts';
 import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
@@ -28,7 +28,7 @@ export function objectPath(spec: { group: string; version: string; plural: strin
   return `${base}${ns}/${spec.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
-export { MERGE_PATCH } from './lib/status.ts';
+export { MERGE_PATCH } from '../kube/status.ts';
 
 export const ORGTRUSTS = crossgate('OrgTrust');
 export const ASSETS = crossgate('Asset');

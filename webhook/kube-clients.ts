@@ -2,7 +2,7 @@
 // ValidatingWebhookConfiguration), over the operator's KubeHttp so that
 // authentication, timeouts and error shapes are the same as everywhere else.
 import type { V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { isNotFound, type ListWatchClient } from '../operator/lib/kube.ts';
+import { isNotFound, type ListWatchClient } from '../kube/kube.ts';
 import type { SecretClient } from './certs.ts';
 import type { WebhookConfigurationWriter } from './registration.ts';
 

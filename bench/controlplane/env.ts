@@ -13,8 +13,8 @@ import { startControlPlane, type ControlPlane } from '../../test/controlplane/co
 import { kubectl } from '../../test/e2e/support/kubectl.ts';
 import { waitFor } from '../../test/e2e/support/wait.ts';
 import { ROOT, GATEWAY_SA, OPERATOR_NAMESPACE, OPERATOR_SA, WEBHOOK_SA, serviceAccountKubeconfig } from '../../test/e2e/support/install.ts';
-import { KubeHttp } from '../../operator/lib/kube.ts';
-import { loadKubeConfig } from '../../operator/lib/client-node.ts';
+import { KubeHttp } from '../../kube/kube.ts';
+import { loadKubeConfig } from '../../kube/client-node.ts';
 
 export { ROOT, OPERATOR_NAMESPACE };
 

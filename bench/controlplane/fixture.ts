@@ -4,7 +4,7 @@
 // automatic SlaTiers per instance. Keys are cross-organization: the consumer's
 // ApiKeys name the owner's instances, so admission and reconciliation both go
 // through trust and share checks (the expensive path of model/access.ts).
-import { isAlreadyExists, type KubeHttp } from '../../operator/lib/kube.ts';
+import { isAlreadyExists, type KubeHttp } from '../../kube/kube.ts';
 import { waitFor } from '../../test/e2e/support/wait.ts';
 import { pool, range } from './stats.ts';
 

@@ -8,9 +8,9 @@
 // (docs/gateway-config.md). Waiters resolve at the watch event that commits
 // (or removes) their hash, so latencies carry the watch delay a gateway has too.
 import type { Logger } from 'pino';
-import { Informer } from '../../operator/lib/informer.ts';
-import type { KubeHttp } from '../../operator/lib/kube.ts';
-import type { KubernetesObject } from '../../operator/lib/keys.ts';
+import { Informer } from '../../kube/informer.ts';
+import type { KubeHttp } from '../../kube/kube.ts';
+import type { KubernetesObject } from '../../kube/keys.ts';
 import { ANNOTATION_KEY_SHA256, LABEL_APIKEY } from '../../api/labels.ts';
 import { LABEL_GATEWAY, PART_DATA_KEY, type Manifest } from '../../api/gateway/v1.ts';
 import { CONSUMER, OWNER } from './fixture.ts';

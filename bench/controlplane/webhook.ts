@@ -5,7 +5,7 @@
 // the share, the most expensive check crossgate makes at admission.
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
-import type { KubeHttp } from '../../operator/lib/kube.ts';
+import type { KubeHttp } from '../../kube/kube.ts';
 import { OPERATOR_NAMESPACE, parseMetrics, startNode } from './env.ts';
 import { CONSUMER, apiKeyBody, nsPath } from './fixture.ts';
 import { pool, range, summarize, type Summary } from './stats.ts';

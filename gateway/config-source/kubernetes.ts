@@ -6,9 +6,9 @@
 //
 // The gateway needs only get/list/watch on configmaps in that namespace.
 import type { Logger } from 'pino';
-import { Informer, type InformerOptions } from '../../operator/lib/informer.ts';
-import type { ListWatchClient } from '../../operator/lib/kube.ts';
-import type { KubernetesObject } from '../../operator/lib/keys.ts';
+import { Informer, type InformerOptions } from '../../kube/informer.ts';
+import type { ListWatchClient } from '../../kube/kube.ts';
+import type { KubernetesObject } from '../../kube/keys.ts';
 import { LABEL_GATEWAY, PART_DATA_KEY } from '../../api/gateway/v1.ts';
 import type { ConfigLoader, ConfigSource } from './loader.ts';
 

@@ -7,9 +7,9 @@
 // status says only delivered or not: the receiver's status code, error and
 // timing go to the operator's log, never to the status or an Event (a tenant
 // must not be able to scan addresses from the operator's pod).
-import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
-import { describeError } from '../lib/kube.ts';
+import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { describeError } from '../../kube/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
 import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, notificationRecord, type WindowStats } from './alert-desired.ts';

@@ -1,8 +1,8 @@
 // Copies each ApiInstance's recent traffic (requests, error %, mean latency
 // over the gateway's window) into its status, as API Manager shows it. Runs on
 // an interval and writes only when the figures change.
-import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
-import { describeError } from '../lib/kube.ts';
+import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
+import { describeError } from '../../kube/kube.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES } from '../resources.ts';
 import { rfc3339 } from './apikey-desired.ts';

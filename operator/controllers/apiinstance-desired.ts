@@ -19,7 +19,7 @@
 import type { ApiInstance, Organization } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
-import type { ConditionInput } from '../lib/conditions.ts';
+import type { ConditionInput } from '../../kube/conditions.ts';
 import type { RouteProblem } from '../../model/route-verdict.ts';
 import { hostnamesOverlap } from '../../model/route-claims.ts';
 

@@ -6,9 +6,9 @@
 // status.gateway, and an Event when the verdict changes. It writes nothing but
 // status: the gateway-config renderer reads the same instances and serves
 // those routeConflicts() does not exclude.
-import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged } from '../lib/controller.ts';
-import { setConditions, type Condition } from '../lib/conditions.ts';
+import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+import { generationOrMetadataChanged } from '../../kube/controller.ts';
+import { setConditions, type Condition } from '../../kube/conditions.ts';
 import type { ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
 import { tierEnforcement } from '../../model/tier-enforcement.ts';

@@ -3,9 +3,9 @@
 // expires the key, and tells the consumer where it stands. The raw key is
 // written once into the Secret and never logged, cached or put in status.
 import type { V1Secret } from '@kubernetes/client-node';
-import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../lib/kube.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../kube/kube.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
@@ -22,8 +22,8 @@ import {
   contractNameOf, contractServes, desiredContract, hashesOf, keyVerdict, ownHashesOf, rfc3339, secretAction, secretBelongsToKey, secretConflictMessage, secretNameOf,
 } from './apikey-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
-import { indexBy } from '../lib/index-by.ts';
-import { splitKey } from '../lib/keys.ts';
+import { indexBy } from '../../kube/index-by.ts';
+import { splitKey } from '../../kube/keys.ts';
 import type { Deps } from './organization.ts';
 
 type Key = ApiKey & { kind: string; apiVersion: string };

@@ -3,7 +3,7 @@
 // a check, which Assets a ConfigMap event concerns. No I/O; asset.ts applies.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Asset } from '../../api/v1alpha1/index.ts';
-import { setCondition, type Condition, type ConditionInput } from '../lib/conditions.ts';
+import { setCondition, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import type { SpecCheck, SpecSummary, SpecType } from './asset-spec.ts';
 
 export type SpecSource =

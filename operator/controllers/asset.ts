@@ -23,11 +23,11 @@
 // resourceVersion), so the periodic resync neither re-reads nor re-parses.
 // The informer needs list/watch on ConfigMaps cluster-wide and the GET needs
 // get: both are in the operator's ClusterRole already (api/rbac.ts).
-import type { Manager, ReconcileContext, ReconcileResult, InformerSpec } from '../lib/controller.ts';
-import { generationChanged, type Predicate } from '../lib/controller.ts';
-import { describeError, isNotFound } from '../lib/kube.ts';
-import type { KubernetesObject } from '../lib/keys.ts';
-import type { Condition } from '../lib/conditions.ts';
+import type { Manager, ReconcileContext, ReconcileResult, InformerSpec } from '../../kube/controller.ts';
+import { generationChanged, type Predicate } from '../../kube/controller.ts';
+import { describeError, isNotFound } from '../../kube/kube.ts';
+import type { KubernetesObject } from '../../kube/keys.ts';
+import type { Condition } from '../../kube/conditions.ts';
 import type { Asset } from '../../api/v1alpha1/index.ts';
 import { ASSETS, objectPath } from '../resources.ts';
 import type { Deps } from './organization.ts';

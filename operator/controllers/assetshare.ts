@@ -3,9 +3,9 @@
 // member groups; for every other peer, no RBAC and a Suspended state that says
 // why. A finalizer removes the RBAC wherever owner references cannot reach.
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
-import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../lib/controller.ts';
-import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/kube.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
 import {

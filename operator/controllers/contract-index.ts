@@ -1,8 +1,8 @@
 // Contracts by the ApiKey they serve ("consumer namespace/apikey"). Both the
 // ApiKey and the Contract reconciler look Contracts up this way on every key
 // and key-Secret event; one index per informer, however many ask.
-import type { Informer } from '../lib/informer.ts';
-import { indexBy } from '../lib/index-by.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { indexBy } from '../../kube/index-by.ts';
 import type { Contract } from '../../api/v1alpha1/index.ts';
 
 type C = Contract & { kind: string };

@@ -2,8 +2,8 @@
 // — the owner's decision, or Suspended while cross-organization trust or the
 // share is gone — and how many of its key hashes the gateway currently honours.
 import type { V1Secret } from '@kubernetes/client-node';
-import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiKey, AssetShare, Contract } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
 import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';

@@ -7,9 +7,9 @@
 // credential shards follows the number of keys (credentialShardsFor); after a
 // change of count the parts the manifest no longer lists are deleted.
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../lib/controller.ts';
-import type { KubernetesObject } from '../lib/keys.ts';
-import { isAlreadyExists, isNotFound } from '../lib/kube.ts';
+import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
+import type { KubernetesObject } from '../../kube/keys.ts';
+import { isAlreadyExists, isNotFound } from '../../kube/kube.ts';
 import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY, manifestName, type Credential } from '../../api/gateway/v1.ts';
 import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
@@ -18,9 +18,9 @@ import type { Snapshot } from '../../model/snapshot.ts';
 import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, objectPath,
 } from '../resources.ts';
-import type { InformerSpec } from '../lib/controller.ts';
+import type { InformerSpec } from '../../kube/controller.ts';
 import { snapshotReader } from './snapshot.ts';
-import { indexBy } from '../lib/index-by.ts';
+import { indexBy } from '../../kube/index-by.ts';
 import { contractNameOf, credentialsOf, keyVerdict, ownHashesOf, secretNameOf } from './apikey-desired.ts';
 import { CredentialIndex, credentialShardsFor, render, renderRoutes, routableInstances, writeRendered, type PreviousConfig, type RenderedRoutes, type RouteInput } from './gatewayconfig-render.ts';
 import { policiesFor } from './policy-desired.ts';

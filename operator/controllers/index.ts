@@ -1,5 +1,5 @@
 // Every reconciler of the operator, one per kind, plus the gateway config writer.
-import type { Manager } from '../lib/controller.ts';
+import type { Manager } from '../../kube/controller.ts';
 import { registerOrganizationController, type Deps } from './organization.ts';
 import { registerOrgTrustController } from './orgtrust.ts';
 import { registerAssetController } from './asset.ts';

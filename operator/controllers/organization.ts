@@ -4,12 +4,12 @@
 // RouteClaims (void route claims, model/route-claims.ts). Decisions live in
 // organization-desired.ts and model/; this file only applies them.
 import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
-import type { Manager, ReconcileContext, ReconcileResult } from '../lib/controller.ts';
-import type { KubeHttp } from '../lib/kube.ts';
-import { isAlreadyExists, isNotFound, describeError } from '../lib/kube.ts';
-import type { StatusWriter } from '../lib/status.ts';
-import type { EventRecorder } from '../lib/events.ts';
-import { setConditions, type Condition } from '../lib/conditions.ts';
+import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
+import type { KubeHttp } from '../../kube/kube.ts';
+import { isAlreadyExists, isNotFound, describeError } from '../../kube/kube.ts';
+import type { StatusWriter } from '../../kube/status.ts';
+import type { EventRecorder } from '../../kube/events.ts';
+import { setConditions, type Condition } from '../../kube/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
 import { MANAGED_ROLEBINDINGS, MERGE_PATCH, NAMESPACES, ORGANIZATIONS, objectPath } from '../resources.ts';

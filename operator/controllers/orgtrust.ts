@@ -1,7 +1,7 @@
 // OrgTrust reconciler: reports whether trust is mutual (condition Mutual) and
 // what the peer shares with this organization (status.sharedWithMe).
-import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain } from '../../model/ownership.ts';
 import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';

@@ -5,9 +5,9 @@
 // appliedCount. Re-reconciled when ApiInstances of its namespace appear, go
 // or change labels. Decisions live in policy-desired.ts; the renderer uses
 // policiesFor() from there for the enforcement order.
-import type { Manager, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+import { generationOrMetadataChanged } from '../../kube/controller.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, POLICIES } from '../resources.ts';
 import type { Deps } from './organization.ts';

@@ -2,7 +2,7 @@
 // renderer: the tiers of an instance, the approved contracts of a tier, and
 // the status a tier reports. No I/O.
 import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
-import type { ConditionInput } from '../lib/conditions.ts';
+import type { ConditionInput } from '../../kube/conditions.ts';
 import { tierNotEnforced } from '../../model/tier-enforcement.ts';
 
 type TierLike = Pick<SlaTier, 'metadata'> & { spec: Pick<SlaTier['spec'], 'apiInstanceRef' | 'limits' | 'approval'> };

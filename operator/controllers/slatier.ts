@@ -3,15 +3,15 @@
 // namespace, spec.tier naming it, spec.apiInstanceRef naming its instance).
 // Contracts are watched, so the count follows approvals and revocations.
 // Decisions live in slatier-desired.ts; the renderer uses tiersFor() from there.
-import type { Manager, Predicate, ReconcileContext } from '../lib/controller.ts';
-import { generationOrMetadataChanged } from '../lib/controller.ts';
-import { setCondition, type Condition } from '../lib/conditions.ts';
+import type { Manager, Predicate, ReconcileContext } from '../../kube/controller.ts';
+import { generationOrMetadataChanged } from '../../kube/controller.ts';
+import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
 import { policiesFor } from './policy-desired.ts';
 import type { Deps } from './organization.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
-import { indexBy } from '../lib/index-by.ts';
+import { indexBy } from '../../kube/index-by.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
 /**

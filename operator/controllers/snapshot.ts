@@ -1,9 +1,9 @@
 // The model's Snapshot over the operator's informer caches, so reconcilers and
 // the webhook decide ownership and trust with the same code.
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { Manager } from '../lib/controller.ts';
-import type { Informer } from '../lib/informer.ts';
-import type { KubernetesObject } from '../lib/keys.ts';
+import type { Manager } from '../../kube/controller.ts';
+import type { Informer } from '../../kube/informer.ts';
+import type { KubernetesObject } from '../../kube/keys.ts';
 import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { snapshotFrom, type Snapshot } from '../../model/snapshot.ts';
 import type { PlatformSettings } from '../../api/platform.ts';

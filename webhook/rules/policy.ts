@@ -9,7 +9,7 @@
 import { ALLOW, deny, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import { POLICY_TYPES, type Policy } from '../../api/v1alpha1/index.ts';
 import { formatErrors } from '../../api/validation.ts';
-import { invalidConfigMessage, policyConfigErrors, selectorProblems, type LabelSelector } from '../../operator/controllers/policy-desired.ts';
+import { invalidConfigMessage, policyConfigErrors, selectorProblems, type LabelSelector } from '../../model/policy-selection.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { show } from './common.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';

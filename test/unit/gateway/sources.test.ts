@@ -14,7 +14,7 @@ import { renderParts, type RenderedPart } from '../../../gateway/config-source/w
 import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
 import { compileRoutes } from '../../../gateway/policies/index.ts';
 import { JwksCache } from '../../../gateway/policies/jwt-validation.ts';
-import { KubeHttp } from '../../../operator/lib/kube.ts';
+import { KubeHttp } from '../../../kube/kube.ts';
 import { FakeApiServer } from '../operator/fake-apiserver.ts';
 import { ConfigDir, GATEWAY, cred, gold, newKey, policy, route, silent } from './fixtures.ts';
 

@@ -7,10 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { Manager } from '../../../operator/lib/controller.ts';
-import type { KubeHttp, ListWatchClient, Query, RequestOptions } from '../../../operator/lib/kube.ts';
-import { StatusWriter, type StatusClient } from '../../../operator/lib/status.ts';
-import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
+import { Manager } from '../../../kube/controller.ts';
+import type { KubeHttp, ListWatchClient, Query, RequestOptions } from '../../../kube/kube.ts';
+import { StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
 import { registerPolicyController } from '../../../operator/controllers/policy.ts';
 import { registerSlaTierController } from '../../../operator/controllers/slatier.ts';

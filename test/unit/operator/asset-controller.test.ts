@@ -6,11 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { Manager } from '../../../operator/lib/controller.ts';
-import { KubeHttpError, type ListWatchClient, type Query, type RequestOptions } from '../../../operator/lib/kube.ts';
-import { StatusWriter, type StatusClient } from '../../../operator/lib/status.ts';
-import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
-import type { KubeHttp } from '../../../operator/lib/kube.ts';
+import { Manager } from '../../../kube/controller.ts';
+import { KubeHttpError, type ListWatchClient, type Query, type RequestOptions } from '../../../kube/kube.ts';
+import { StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { EventRecorder, type EventClient } from '../../../kube/events.ts';
+import type { KubeHttp } from '../../../kube/kube.ts';
 import { ASSET_SOURCE_CONFIGMAPS, registerAssetController } from '../../../operator/controllers/asset.ts';
 import { ASSETS } from '../../../operator/resources.ts';
 import { eventually } from './helpers.ts';

@@ -7,7 +7,7 @@ import {
   assetsReferencing, configMapKeys, configMapKeysOnly, knownConfigMapKeys, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck,
   readyCondition, sourceFingerprint, specSourceOf, transitionEvent, type Outcome,
 } from '../../../operator/controllers/asset-desired.ts';
-import type { Condition } from '../../../operator/lib/conditions.ts';
+import type { Condition } from '../../../kube/conditions.ts';
 
 function asset(spec: Partial<Asset['spec']>, meta: Partial<Asset['metadata']> = {}, status?: Asset['status']): Asset {
   return {

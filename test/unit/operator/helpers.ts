@@ -1,7 +1,7 @@
 // Small helpers shared by the operator unit tests.
 import { execFileSync } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { EventHandlers } from '../../../operator/lib/informer.ts';
+import type { EventHandlers } from '../../../kube/informer.ts';
 
 /** Poll `pred` until it holds; fail after timeoutMs with `what` in the message. */
 export async function eventually(pred: () => boolean, what: string, timeoutMs = 5000, intervalMs = 5): Promise<void> {

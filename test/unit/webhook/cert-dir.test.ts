@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import 'reflect-metadata';
 import { generateCa, issueServingCertificate } from '../../../webhook/certs.ts';
 import { watchCertDir } from '../../../webhook/cert-dir.ts';
-import { silentLogger } from '../../../operator/lib/logger.ts';
+import { silentLogger } from '../../../kube/logger.ts';
 
 test('cert-manager mode: the pair is read from tls.crt/tls.key and re-read when the files change', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'crossgate-certdir-'));

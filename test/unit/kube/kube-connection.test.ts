@@ -6,7 +6,7 @@
 // webhook and gateway never loading client-node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { packagesLoadedBy } from './helpers.ts';
+import { packagesLoadedBy } from '../operator/helpers.ts';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { generatePki, type Pki } from '../../controlplane/pki.ts';
-import { KubeHttp } from '../../../operator/lib/kube.ts';
-import { loadConnection } from '../../../operator/lib/kube-connection.ts';
+import { KubeHttp } from '../../../kube/kube.ts';
+import { loadConnection } from '../../../kube/kube-connection.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -123,7 +123,7 @@ describe('kube-connection', () => {
 
   test('the operator, webhook and gateway do not load @kubernetes/client-node', () => {
     // Every module the entry points' import graphs load (without running main()).
-    const entries = ['operator/controllers/index.ts', 'operator/lib/api-writers.ts', 'operator/lib/leader-election.ts', 'webhook/server.ts', 'webhook/certs.ts', 'gateway/gateway.ts'];
+    const entries = ['operator/controllers/index.ts', 'kube/api-writers.ts', 'kube/leader-election.ts', 'webhook/server.ts', 'webhook/certs.ts', 'gateway/gateway.ts'];
     const script = entries.map((e) => `await import(${JSON.stringify(join(ROOT, e))});`).join('\n');
     const loaded = packagesLoadedBy(script, ROOT);
     assert.ok(loaded.includes('undici'), loaded.join(', '));

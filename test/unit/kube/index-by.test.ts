@@ -1,9 +1,9 @@
 // indexBy: the keys of cached objects by a value, kept from informer events.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { indexBy } from '../../../operator/lib/index-by.ts';
-import type { EventHandlers, Informer } from '../../../operator/lib/informer.ts';
-import type { KubernetesObject } from '../../../operator/lib/keys.ts';
+import { indexBy } from '../../../kube/index-by.ts';
+import type { EventHandlers, Informer } from '../../../kube/informer.ts';
+import type { KubernetesObject } from '../../../kube/keys.ts';
 
 type Obj = KubernetesObject & { spec: { tier: string } };
 const obj = (name: string, tier: string): Obj => ({ metadata: { name, namespace: 'ns' }, spec: { tier } });

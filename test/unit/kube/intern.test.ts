@@ -2,7 +2,7 @@
 // the pool stays bounded (values seen once pass through), recurring values stay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StringPool } from '../../../operator/lib/intern.ts';
+import { StringPool } from '../../../kube/intern.ts';
 
 test('objects keep their values; strings in nested objects and arrays are pooled once', () => {
   const pool = new StringPool(100);

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as k8s from '@kubernetes/client-node';
-import { mergePatch, StatusWriter, type StatusClient } from '../../../operator/lib/status.ts';
-import { EventRecorder, type EventClient } from '../../../operator/lib/events.ts';
-import { startHealthServer } from '../../../operator/lib/health.ts';
-import { OperatorMetrics } from '../../../operator/lib/metrics.ts';
-import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../operator/lib/kube.ts';
-import { eventClientOver, statusClientOver } from '../../../operator/lib/api-writers.ts';
-import { setCondition } from '../../../operator/lib/conditions.ts';
+import { mergePatch, StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { EventRecorder, type EventClient } from '../../../kube/events.ts';
+import { startHealthServer } from '../../../kube/health.ts';
+import { OperatorMetrics } from '../../../kube/metrics.ts';
+import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../kube/kube.ts';
+import { eventClientOver, statusClientOver } from '../../../kube/api-writers.ts';
+import { setCondition } from '../../../kube/conditions.ts';
 
 describe('status', () => {
   test('mergePatch: nulls for removed members, nested diffs, arrays replaced, undefined when equal', () => {

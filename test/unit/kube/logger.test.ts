@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger, forLog, REDACTED } from '../../../operator/lib/logger.ts';
+import { createLogger, forLog, REDACTED } from '../../../kube/logger.ts';
 
 function capture() {
   const lines: string[] = [];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { shareConnections } from '../../../operator/lib/client-node.ts';
+import { shareConnections } from '../../../kube/client-node.ts';
 
 function kubeConfig(): { kc: KubeConfig; built: () => number } {
   const kc = new KubeConfig();

@@ -5,10 +5,10 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { Informer, RESYNC_CHUNK, type InformerOptions, type RestartReason } from '../../../operator/lib/informer.ts';
-import { KubeHttp } from '../../../operator/lib/kube.ts';
-import { FakeApiServer } from './fake-apiserver.ts';
-import { eventually, recorder, delay } from './helpers.ts';
+import { Informer, RESYNC_CHUNK, type InformerOptions, type RestartReason } from '../../../kube/informer.ts';
+import { KubeHttp } from '../../../kube/kube.ts';
+import { FakeApiServer } from '../operator/fake-apiserver.ts';
+import { eventually, recorder, delay } from '../operator/helpers.ts';
 
 const WIDGETS = { group: 'test.dev', version: 'v1', plural: 'widgets', kind: 'Widget' };
 
@@ -341,7 +341,7 @@ describe('Informer', () => {
 describe('stripManagedFields', () => {
   test('drops managedFields and leaves metadata a compact (fast-properties) V8 object, not a dictionary', () => {
     // %HasFastProperties needs --allow-natives-syntax, so this runs in a child process.
-    const mod = JSON.stringify(new URL('../../../operator/lib/informer.ts', import.meta.url).href);
+    const mod = JSON.stringify(new URL('../../../kube/informer.ts', import.meta.url).href);
     const script = `const { stripManagedFields } = await import(${mod});
 const text = JSON.stringify({ metadata: { name: 'k', namespace: 'ns', uid: 'u', resourceVersion: '1', generation: 1, labels: { a: 'b' }, managedFields: [{ manager: 'm' }] }, spec: {} });
 const viaDelete = JSON.parse(text); delete viaDelete.metadata.managedFields;

@@ -9,12 +9,12 @@ import {
   enqueueOwner,
   generationChanged,
   type ReconcileContext,
-} from '../../../operator/lib/controller.ts';
-import { KubeHttp } from '../../../operator/lib/kube.ts';
-import { OperatorMetrics } from '../../../operator/lib/metrics.ts';
-import { ItemExponentialFailureRateLimiter } from '../../../operator/lib/workqueue.ts';
-import { FakeApiServer } from './fake-apiserver.ts';
-import { delay, eventually } from './helpers.ts';
+} from '../../../kube/controller.ts';
+import { KubeHttp } from '../../../kube/kube.ts';
+import { OperatorMetrics } from '../../../kube/metrics.ts';
+import { ItemExponentialFailureRateLimiter } from '../../../kube/workqueue.ts';
+import { FakeApiServer } from '../operator/fake-apiserver.ts';
+import { delay, eventually } from '../operator/helpers.ts';
 
 async function metricValue(m: OperatorMetrics, name: string, labels: Record<string, string>): Promise<number> {
   const metric = m.registry.getSingleMetric(name);
@@ -169,7 +169,7 @@ describe('Controller', () => {
   test('a reconcile error is logged without secret-bearing error bodies', async () => {
     const lines: string[] = [];
     const { Writable } = await import('node:stream');
-    const { createLogger } = await import('../../../operator/lib/logger.ts');
+    const { createLogger } = await import('../../../kube/logger.ts');
     const logger = createLogger({ destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
     let n = 0;
     const c = track(new Controller({

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findCondition, isFalse, isTrue, removeCondition, rfc3339, setCondition, setConditions, type Condition } from '../../../operator/lib/conditions.ts';
+import { findCondition, isFalse, isTrue, removeCondition, rfc3339, setCondition, setConditions, type Condition } from '../../../kube/conditions.ts';
 
 const T1 = new Date('2025-01-01T00:00:00.123Z');
 const T2 = new Date('2025-01-01T01:00:00Z');

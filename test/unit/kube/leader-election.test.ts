@@ -3,9 +3,9 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Lease } from '@kubernetes/client-node';
-import { LeaderElector, type LeaseClient, type LeaderElectionOptions } from '../../../operator/lib/leader-election.ts';
-import { OperatorMetrics } from '../../../operator/lib/metrics.ts';
-import { delay, eventually } from './helpers.ts';
+import { LeaderElector, type LeaseClient, type LeaderElectionOptions } from '../../../kube/leader-election.ts';
+import { OperatorMetrics } from '../../../kube/metrics.ts';
+import { delay, eventually } from '../operator/helpers.ts';
 
 function apiError(code: number, reason: string) {
   // Shaped like client-node 2.x's ApiException: numeric code, body as a JSON string.

@@ -7,8 +7,8 @@ import {
   WorkQueue,
   defaultControllerRateLimiter,
   type WorkQueueMetrics,
-} from '../../../operator/lib/workqueue.ts';
-import { delay } from './helpers.ts';
+} from '../../../kube/workqueue.ts';
+import { delay } from '../operator/helpers.ts';
 
 function countingMetrics() {
   const m = { adds: 0, retries: 0, depth: 0, latencies: 0, works: 0 };
