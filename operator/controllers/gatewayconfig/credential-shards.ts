@@ -34,10 +34,10 @@ export function credentialShardsFor(entries: number, current: number): number {
 }
 
 /**
- * The credential index kept between renders: each owner (an ApiKey, "ns/name")
- * contributes its entries; a shard's checksum is recomputed only after one of
- * its entries changed, so a render after a one-key change costs one shard, not
- * the whole index. Pure bookkeeping, no I/O.
+ * A gateway's credential entries in shards, kept between renders: each owner
+ * (an ApiKey, "ns/name") contributes its entries; a shard's checksum is
+ * recomputed only after one of its entries changed, so a render after a
+ * one-key change costs one shard, not all of them. Pure bookkeeping, no I/O.
  */
 export class CredentialShards {
   #shards: Shard[];
@@ -48,11 +48,11 @@ export class CredentialShards {
     this.#shards = Array.from({ length: shards }, emptyShard);
   }
 
-  /** An index of plain entries (each hash its own owner; a later duplicate wins, as in an object). */
+  /** Shards of plain entries (each hash its own owner; a later duplicate wins, as in an object). */
   static from(credentials: Iterable<[string, Credential]>, shards = CREDENTIAL_SHARDS): CredentialShards {
-    const index = new CredentialShards(shards);
-    for (const entry of credentials) index.set(entry[0], [entry]);
-    return index;
+    const out = new CredentialShards(shards);
+    for (const entry of credentials) out.set(entry[0], [entry]);
+    return out;
   }
 
   get shardCount(): number {

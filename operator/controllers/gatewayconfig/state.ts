@@ -86,7 +86,7 @@ export class GatewayStates {
       for (const id of st.routeIds) if (!routeIds.has(id)) for (const k of this.#keysOf(id)) st.dirty.add(k);
     }
     st.routeIds = routeIds;
-    // Entries whose notAfter has come leave the index on time (the gateway also checks notAfter itself).
+    // Entries whose notAfter has come leave the shards on time (the gateway also checks notAfter itself).
     if (st.dirty !== 'all' && t >= st.nextDeadline) {
       for (const [k, d] of st.deadlines) if (d <= t) st.dirty.add(k);
     }

@@ -75,7 +75,7 @@ test('a recompute that fails leaves every key dirty, a failing snapshot included
   const s = states();
   const { state, work } = s.take('default', routes('prod/flights'), 0);
   setEntries(state, 'c/gone', [['ff', cred()]]);
-  await recomputeKeys(state, work, keys, () => (k) => [[`b${k.metadata.name.slice(1)}`, cred()]]);
+  await recomputeKeys(state, work, keys, () => (k) => [[`b${k.metadata.name!.slice(1)}`, cred()]]);
   assert.deepEqual([...state.credentials.owners()].sort(), ['c/k1', 'c/k2']);
   assert.equal(state.credentials.size, 2);
 
