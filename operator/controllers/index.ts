@@ -9,7 +9,7 @@ import { registerPolicyController } from './policy.ts';
 import { registerSlaTierController } from './slatier.ts';
 import { registerApiKeyController } from './apikey.ts';
 import { registerContractController } from './contract.ts';
-import { registerGatewayConfigController } from './gatewayconfig.ts';
+import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
 import { GatewayStats } from './gateway-stats.ts';

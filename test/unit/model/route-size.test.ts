@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { MAX_ROUTE_BYTES, routeSize, routeWithinBudget } from '../../../model/route-size.ts';
 import { routeVerdict } from '../../../model/route-verdict.ts';
 import { snapshotFrom } from '../../../model/snapshot.ts';
-import { renderRoutes } from '../../../operator/controllers/gatewayconfig-render.ts';
+import { renderRoutes } from '../../../operator/controllers/gatewayconfig/routes.ts';
 import type { ApiInstance, Organization, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 
 const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights', upstream: { backendRef: { name: 'up', port: 8080 } } } } as ApiInstance;

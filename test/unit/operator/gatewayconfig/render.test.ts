@@ -1,15 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CredentialIndex, KEYS_PER_SHARD, credentialShardsFor, render, renderRoutes, writeRendered, type RenderedPart } from '../../../operator/controllers/gatewayconfig-render.ts';
-import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../api/gateway/v1.ts';
-import { checksumOf, routeShardOf, shardOf } from '../../../api/gateway/checksum.ts';
-import { ConfigAssembler } from '../../../gateway/config-source/assembler.ts';
-import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
-import { compileRoutes } from '../../../gateway/policies/index.ts';
-import { JwksCache } from '../../../gateway/policies/jwt-validation.ts';
-import { silent } from '../gateway/fixtures.ts';
-import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import { CredentialShards, KEYS_PER_SHARD, credentialShardsFor } from '../../../../operator/controllers/gatewayconfig/credential-shards.ts';
+import { render } from '../../../../operator/controllers/gatewayconfig/render.ts';
+import { renderRoutes } from '../../../../operator/controllers/gatewayconfig/routes.ts';
+import { writeRendered } from '../../../../operator/controllers/gatewayconfig/write.ts';
+import type { RenderedPart } from '../../../../operator/controllers/gatewayconfig/render.ts';
+import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../../api/gateway/v1.ts';
+import { checksumOf, routeShardOf, shardOf } from '../../../../api/gateway/checksum.ts';
+import { ConfigAssembler } from '../../../../gateway/config-source/assembler.ts';
+import { MemoryCounterStore } from '../../../../gateway/counters/memory.ts';
+import { compileRoutes } from '../../../../gateway/policies/index.ts';
+import { JwksCache } from '../../../../gateway/policies/jwt-validation.ts';
+import { silent } from '../../gateway/fixtures.ts';
+import type { ApiInstance, Policy, SlaTier } from '../../../../api/v1alpha1/index.ts';
 
 const instance = { metadata: { name: 'flights', namespace: 'prod' }, spec: { assetRef: { name: 'a' }, basePath: '/flights/v1', upstream: { url: 'http://up:8080' } } } as ApiInstance;
 const policy = (name: string, order: number) => ({ metadata: { name, namespace: 'prod' }, spec: { type: 'cors', order, targetRef: { name: 'flights' }, config: { allowOrigins: ['*'] } } }) as unknown as Policy;
@@ -144,7 +148,7 @@ test('the shard count doubles as keys grow, up to 256, and halves only well belo
 test('resharding keeps every entry, puts each in the shard its hash names, and rewrites every shard, empty ones included', () => {
   // Shard 5 is empty at 64 shards and at 128, so its checksum is the same at both counts.
   const creds = credentials(600).filter(([hash]) => shardOf(hash, 64) !== 5);
-  const index = CredentialIndex.from(creds);
+  const index = CredentialShards.from(creds);
   const routes = [{ instance, policies: [], tiers: [tier] }];
   const first = render('default', routes, index, undefined);
   const previous = { generation: first.manifest.generation, parts: new Map(first.parts.map((p) => [p.name, { stamp: p.stamp, generation: p.body.generation }])) };
@@ -181,7 +185,7 @@ test('resharding keeps every entry, puts each in the shard its hash names, and r
 
 test('a config resharded from 64 to 256 shards loads in the gateway, every key findable', () => {
   const creds = credentials(500);
-  const index = CredentialIndex.from(creds);
+  const index = CredentialShards.from(creds);
   const deps = { counters: new MemoryCounterStore({ sweepMs: 0 }), jwks: new JwksCache(), logger: silent() };
   const a = new ConfigAssembler({ gateway: 'default', compileRoutes: (p) => compileRoutes(p, deps) });
   const feed = (parts: readonly { name: string; body: unknown }[]) => parts.forEach((p) => a.set(p.name, JSON.stringify(p.body)));
@@ -203,8 +207,8 @@ test('a config resharded from 64 to 256 shards loads in the gateway, every key f
 });
 
 test('a shard count out of range is refused', () => {
-  assert.throws(() => new CredentialIndex(0), /shard count must be an integer from 1 to 256, got 0/);
-  assert.throws(() => new CredentialIndex(257), /from 1 to 256, got 257/);
+  assert.throws(() => new CredentialShards(0), /shard count must be an integer from 1 to 256, got 0/);
+  assert.throws(() => new CredentialShards(257), /from 1 to 256, got 257/);
 });
 
 test('attack 6, writer: a part that cannot be written stops neither the other parts nor the manifest; the manifest keeps what the failed part still holds', async () => {

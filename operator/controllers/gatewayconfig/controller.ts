@@ -1,0 +1,92 @@
+// The gatewayconfig reconciler, one reconcile per gateway, in steps: the routes
+// served (served-routes.ts, cached until an input of the routes changes), the
+// dirty keys' credential entries (state.ts, credentials.ts), the render
+// (render.ts) and the write of the changed parts, manifest last (write.ts).
+import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { Manager, ReconcileContext, ReconcileResult } from '../../../kube/controller.ts';
+import { indexBy } from '../../../kube/index-by.ts';
+import type { ApiInstance, ApiKey, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { PlatformSettings } from '../../../api/platform.ts';
+import {
+  APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
+} from '../../resources.ts';
+import type { Deps } from '../organization.ts';
+import { snapshotReader } from '../snapshot.ts';
+import { credentialShardsFor } from './credential-shards.ts';
+import { credentialEntries, recomputeKeys } from './credentials.ts';
+import { render } from './render.ts';
+import { servedRoutes } from './served-routes.ts';
+import { GatewayStates, requeueAfterMs, settleDeadlines } from './state.ts';
+import { watchChanges } from './watch.ts';
+import { ConfigMapWriter, gatewayConfigMaps } from './write.ts';
+
+export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gatewayNamespace: string; now?: () => Date; settings?: PlatformSettings }): void {
+  const ns = deps.gatewayNamespace;
+  const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
+  const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
+  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
+  const keys = mgr.informer<ApiKey & { kind: string }>(APIKEYS);
+  const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
+  const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
+  const writer = new ConfigMapWriter(ns, deps.http, mgr.informer<V1ConfigMap>(gatewayConfigMaps(ns)));
+  const snapshot = snapshotReader(mgr, deps.settings);
+  const now = deps.now ?? (() => new Date());
+  // Mapped on every watched event: computed once per change of the instances, not per event.
+  let gatewayList: string[] | undefined;
+  const gateways = () => (gatewayList ??= [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])]);
+
+  const keysByInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
+  const states = new GatewayStates(keysByInstance);
+  watchChanges(mgr, states, () => { gatewayList = undefined; });
+  const sources = { contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id) };
+
+  mgr.addController({
+    name: 'gatewayconfig',
+    for: { ...gatewayConfigMaps(ns), predicate: () => false }, // keys come from the watches below
+    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
+      resource,
+      map: () => gateways(),
+    })),
+    reconcile: async (gateway: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
+      const t = now();
+      const routes = states.routes(gateway, () => servedRoutes(gateway, { instances: instances.list(), policies: policies.list(), tiers: tiers.list(), snapshot: snapshot() }, ctx.log));
+      const routeIds = routes.ids;
+
+      const { state, work } = states.take(gateway, routeIds, t.getTime());
+      await recomputeKeys(state, work, keys, () => {
+        const snap = snapshot();
+        return (key) => credentialEntries(key, snap, routeIds, t, sources);
+      });
+      settleDeadlines(state);
+
+      // What this process wrote last is newer than the ConfigMap cache until the watch delivers it:
+      // rendering against the cache alone would rewrite those parts and reuse a generation number.
+      const cached = writer.previousConfig(gateway);
+      const previous = state.written && (!cached || state.written.generation >= cached.generation) ? state.written : cached;
+      const index = state.credentials;
+      const shards = credentialShardsFor(index.size, index.shardCount);
+      if (shards !== index.shardCount) {
+        ctx.log.info({ gateway, credentials: index.size, from: index.shardCount, to: shards }, 'credential shard count changed; every shard is rewritten');
+        index.reshard(shards);
+      }
+      const out = render(gateway, routes.rendered, index, previous);
+      // One part that cannot be written must not stop the others nor the manifest (writeRendered).
+      const { manifest, listed, failed, manifestWritten } = await writer.writeConfig(gateway, out, previous);
+      if (manifestWritten) {
+        state.written = { generation: manifest.generation, parts: new Map(listed.map((p) => [p.name, { stamp: p.stamp, generation: p.generation }])) };
+        ctx.log.info(
+          { gateway, generation: manifest.generation, routes: routeIds.size, credentials: index.size, shards, recomputed: work === 'all' ? 'all' : work.size, partsWritten: out.changed.length - failed.size, partsFailed: failed.size },
+          'gateway config written',
+        );
+      }
+      // The manifest in place lists exactly these parts, so any other part of this gateway is unused.
+      await writer.deleteUnlisted(gateway, new Set(listed.map((p) => p.name)));
+      if (failed.size > 0) {
+        for (const [part, error] of failed) ctx.log.error({ gateway, part, err: error }, 'gateway config part not written; the gateway keeps its previous content');
+        throw new Error(`${failed.size} gateway config part(s) not written (${[...failed.keys()].join(', ')}); the others and the manifest were; retrying`);
+      }
+      const requeue = requeueAfterMs(state, t.getTime());
+      if (requeue !== undefined) return { requeueAfterMs: requeue };
+    },
+  });
+}

@@ -1,0 +1,44 @@
+// The route step: each routable instance's verdict (model/route-verdict.ts)
+// decides whether its route is served, held closed (503) or not emitted;
+// then the routes are rendered in shards.
+import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { Logger } from 'pino';
+import { routeVerdict } from '../../../model/route-verdict.ts';
+import type { Snapshot } from '../../../model/snapshot.ts';
+import { policiesFor } from '../../../model/policy-selection.ts';
+import { tiersFor } from '../slatier-desired.ts';
+import { renderRoutes, routableInstances, type RouteInput } from './routes.ts';
+import type { ServedRoutes } from './state.ts';
+
+export interface RouteSources {
+  instances: readonly ApiInstance[];
+  policies: readonly Policy[];
+  tiers: readonly SlaTier[];
+  snapshot: Snapshot;
+}
+
+export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logger, 'warn'>): ServedRoutes {
+  const tiersByInstance = new Map<string, SlaTier[]>();
+  for (const tier of from.tiers) {
+    const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef.name}`;
+    const list = tiersByInstance.get(id);
+    if (list) list.push(tier);
+    else tiersByInstance.set(id, [tier]);
+  }
+  const inputs = routableInstances(from.instances, gateway).flatMap((instance): RouteInput[] => {
+    const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
+    const applied = policiesFor(instance, from.policies);
+    const instanceTiers = tiersFor(instance, tiersByInstance.get(id) ?? []);
+    const problem = routeVerdict({ snapshot: from.snapshot, instance, policies: applied, tiers: instanceTiers });
+    if (problem) log.warn({ instance: id, reason: problem.reason, action: problem.action }, problem.action === 'omit' ? 'route not served' : 'route withheld');
+    if (problem?.action === 'omit') return [];
+    if (problem) return [{ instance, policies: [], tiers: [], withheld: problem }];
+    return [{ instance, policies: applied, tiers: instanceTiers }];
+  });
+  const rendered = renderRoutes(inputs);
+  for (const id of rendered.trimmed) log.warn({ instance: id, reason: 'RouteTooLarge' }, 'route withheld by the renderer: over its size budget or its shard\'s');
+  // Keys reach only the routes that are served (not those held closed).
+  const held = new Set(rendered.trimmed);
+  const served = inputs.filter((r) => !r.withheld).map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`).filter((id) => !held.has(id));
+  return { ids: new Set(served), rendered };
+}

@@ -1,0 +1,52 @@
+// Dirty tracking: events mark the ApiKeys whose entries may have changed (the
+// key itself, its Secret, its Contract; its instance's tiers and the instance)
+// and whether the routes must be rendered again. Changes that can move access
+// for any key (Organizations, trust, namespaces) mark all.
+import type { V1Secret } from '@kubernetes/client-node';
+import { specOrDeletionChanged, type Manager } from '../../../kube/controller.ts';
+import type { KubernetesObject } from '../../../kube/keys.ts';
+import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import { LABEL_APIKEY } from '../../../api/labels.ts';
+import { APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
+import { keyId } from './credentials.ts';
+import type { GatewayStates } from './state.ts';
+
+/** Registers the handlers that mark `states`; `onInstances` runs on every change of an ApiInstance. */
+export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: () => void): void {
+  // Only changes that can move a key's entries: spec (generation), deletion, labels; not the status
+  // writes of the other controllers (a tier's contract count moves at every approval) nor resyncs
+  // (a full pass every FULL_PASS_MS is the safety net instead).
+  const changed = (a: KubernetesObject, b: KubernetesObject) => specOrDeletionChanged({ type: 'update', oldObj: a, obj: b });
+  const markKey = (k: ApiKey) => states.markKey(keyId(k));
+  mgr.informer<ApiKey & { kind: string }>(APIKEYS).addHandler({
+    onAdd: markKey,
+    onUpdate: (a, b) => { if (changed(a, b)) markKey(b); },
+    onDelete: markKey,
+  });
+  // A key Secret changes only when its hashes do (issue, rotation, end of a grace period).
+  const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) states.markKey(`${sec.metadata?.namespace}/${owner}`); };
+  mgr.informer<V1Secret>(KEY_SECRETS).addHandler({ onAdd: onSecret, onUpdate: (a, b) => { if (a === b) return; onSecret(a); onSecret(b); }, onDelete: onSecret });
+  const onContract = (c: Contract) => states.markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`);
+  mgr.informer<Contract & { kind: string }>(CONTRACTS).addHandler({ onAdd: onContract, onUpdate: (a, b) => { if (!changed(a, b)) return; onContract(a); onContract(b); }, onDelete: onContract });
+  // The routes (instances, their policies and tiers) are rendered again only after one of those changed.
+  const onRoutes = () => states.routesChanged();
+  mgr.informer<Policy & { kind: string }>(POLICIES).addHandler({ onAdd: onRoutes, onUpdate: (a, b) => { if (changed(a, b)) onRoutes(); }, onDelete: onRoutes });
+  const onTier = (t: SlaTier) => { onRoutes(); states.markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`); };
+  mgr.informer<SlaTier & { kind: string }>(SLATIERS).addHandler({ onAdd: onTier, onUpdate: (a, b) => { if (!changed(a, b)) return; onTier(a); onTier(b); }, onDelete: onTier });
+  const onInstance = (i: ApiInstance) => { onInstances(); onRoutes(); states.markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
+  mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES).addHandler({ onAdd: onInstance, onUpdate: (a, b) => { if (!changed(a, b)) return; onInstance(a); onInstance(b); }, onDelete: onInstance });
+  // A share reaches only the keys of the ApiInstance it shares (model/access.ts); trust, Organizations
+  // and namespace labels can move any key.
+  const onShare = (sh: AssetShare) => {
+    if (sh.spec.targetRef.kind === 'ApiInstance') states.markInstance(`${sh.spec.targetRef.namespace ?? sh.metadata.namespace}/${sh.spec.targetRef.name}`);
+  };
+  mgr.informer<AssetShare & { kind: string }>(ASSETSHARES).addHandler({ onAdd: onShare, onUpdate: (a, b) => { if (!changed(a, b)) return; onShare(a); onShare(b); }, onDelete: onShare });
+  const markAll = () => states.markAll();
+  for (const resource of [ORGANIZATIONS, ORGTRUSTS, NAMESPACES]) {
+    mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: (a, b) => { if (changed(a, b)) markAll(); }, onDelete: markAll });
+  }
+  // Route verdicts read Organizations (route claims, allowed upstream hosts) and namespace ownership.
+  for (const resource of [ORGANIZATIONS, NAMESPACES]) {
+    mgr.informer(resource).addHandler({ onAdd: onRoutes, onUpdate: (a, b) => { if (changed(a, b)) onRoutes(); }, onDelete: onRoutes });
+  }
+}
