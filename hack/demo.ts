@@ -24,6 +24,8 @@ const step = (s: string) => {
   currentStep = s;
   say(`\n${bold(`▸ ${s}`)}`);
 };
+/** A path as one shell word, so the printed commands paste as they are even from a directory with spaces. */
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
 
 const children: ChildProcess[] = [];
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
   say((await kubectl(['get', 'crossgate', '-A'])).stdout.replace(/^/gm, '  '));
   step("the issued key's Secret (the key itself stays in it)");
   say((await kubectl(['get', 'secret', '-n', 'mule-united-prod', '-l', 'crossgate.dev/apikey'])).stdout.replace(/^/gm, '  '));
-  say("  read one: kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
+  say('  read one with the command under "where to look next"');
 
   const gw = `http://127.0.0.1:${gwPort}`;
   const gold = await rawKey('gate-display-apikey');
@@ -196,8 +198,9 @@ async function main(): Promise<void> {
   let over = 0;
   for (let i = 1; i <= 4; i++) over = await show(`GET with the trial key (#${i} of 3/min)`, { 'x-api-key': trial });
 
-  step('where to look next');
-  say(`  export KUBECONFIG=${cp.kubeconfig}`);
+  step('where to look next (paste the export line first: kubectl lives in the control-plane cache, not on PATH)');
+  say(`  export PATH=${shellQuote(binDir)}:"$PATH" KUBECONFIG=${shellQuote(cp.kubeconfig)}`);
+  say("  kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
   say(`  kubectl get org,otr,assetshares -A; kubectl get apikeys -n mule-united-prod; kubectl get contracts -n max-airlines-prod`);
   say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
   say(`  gateway: ${gw}/flights/v1/flights   metrics: http://127.0.0.1:${gwAdmin}/metrics   operator metrics: http://127.0.0.1:${opHealth}/metrics`);

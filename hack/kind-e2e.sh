@@ -138,9 +138,8 @@ log "helm uninstall (CRDs stay): the suite runs its own operator, webhook and ga
 k -n "$NAMESPACE" delete secret "$RELEASE-webhook-tls" --ignore-not-found
 k -n "$NAMESPACE" delete lease "$RELEASE-operator" --ignore-not-found
 # Tests that register a webhook by URL need the apiserver to reach this machine;
-# from inside kind that is the kind network's gateway address, not 127.0.0.1.
-# test/e2e/support does not read these two variables yet (docs/testing.md, "kind").
-export CROSSGATE_E2E_EXTERNAL=1
+# from inside kind that is the kind network's gateway address, not 127.0.0.1
+# (test/e2e/support/webhook.ts listens and registers there).
 CROSSGATE_E2E_WEBHOOK_HOST="$(docker network inspect kind -f '{{range .IPAM.Config}}{{if .Gateway}}{{.Gateway}} {{end}}{{end}}' | awk '{print $1}')"
 export CROSSGATE_E2E_WEBHOOK_HOST
 log "e2e suite against kind (KUBECONFIG=$KUBECONFIG)"

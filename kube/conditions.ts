@@ -2,6 +2,7 @@
 // unless the caller omits `now`, no mutation of the input array, so
 // reconcilers can compute the desired status and compare it with the current
 // one (status.ts skips the write when they are equal).
+import { rfc3339 } from '../api/time.ts';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -22,10 +23,7 @@ export interface ConditionInput {
   message: string;
 }
 
-/** RFC 3339 at second precision, e.g. 2025-01-02T03:04:05Z. */
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { rfc3339 };
 
 /**
  * Return a new list with `input` set: replaces the condition of the same

@@ -26,6 +26,11 @@ export function collectionPath(res: ResourceRef, namespace?: string): string {
   return `${base}${ns}/${res.plural}`;
 }
 
+/** The REST path of one object (or of its collection when `name` is omitted). */
+export function objectPath(res: ResourceRef, namespace: string | undefined, name?: string): string {
+  return `${collectionPath(res, namespace)}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
 /** "group/version" or "version" for the core group. */
 export function apiVersionOf(res: ResourceRef): string {
   return res.group ? `${res.group}/${res.version}` : res.version;

@@ -80,6 +80,8 @@ export const isNotFound = (err: unknown): boolean => statusCodeOf(err) === 404;
 /** 409 from an update with a stale resourceVersion (not AlreadyExists, which is also 409). */
 export const isConflict = (err: unknown): boolean => statusCodeOf(err) === 409 && statusReasonOf(err) !== 'AlreadyExists';
 export const isAlreadyExists = (err: unknown): boolean => statusCodeOf(err) === 409 && statusReasonOf(err) === 'AlreadyExists';
+/** Either 409: another writer won a create (AlreadyExists) or an update (Conflict) race; re-read and decide again. */
+export const isWriteRace = (err: unknown): boolean => statusCodeOf(err) === 409;
 /** 410: resourceVersion too old (watch) or continue token expired (list). */
 export const isGone = (err: unknown): boolean => statusCodeOf(err) === 410;
 export const isForbidden = (err: unknown): boolean => statusCodeOf(err) === 403;

@@ -21,12 +21,7 @@ export const MANAGED_ROLEBINDINGS: InformerSpec = {
   labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
 };
 
-/** REST path of one object. */
-export function objectPath(spec: { group: string; version: string; plural: string }, namespace: string | undefined, name?: string): string {
-  const base = spec.group ? `/apis/${spec.group}/${spec.version}` : `/api/${spec.version}`;
-  const ns = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
-  return `${base}${ns}/${spec.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
-}
+export { objectPath } from '../kube/keys.ts';
 
 export { MERGE_PATCH } from '../kube/status.ts';
 

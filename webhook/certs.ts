@@ -18,6 +18,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import type { V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
+import { isWriteRace } from '../kube/kube.ts';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
@@ -354,13 +355,6 @@ export interface Logger {
 
 const silent: Logger = { info() {}, warn() {}, error() {} };
 
-function statusCode(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown; body?: { code?: unknown } } | undefined;
-  for (const c of [e?.code, e?.statusCode, e?.body?.code]) if (typeof c === 'number') return c;
-  return undefined;
-}
-export const isConflict = (err: unknown) => statusCode(err) === 409;
-export const isNotFound = (err: unknown) => statusCode(err) === 404;
 
 export interface TlsSecretOptions extends GenerationOptions, ServingNames {
   namespace: string;
@@ -392,7 +386,7 @@ export async function reconcileTlsSecret(client: SecretClient, opts: TlsSecretOp
       );
       return next;
     } catch (err) {
-      if (!isConflict(err)) throw err;
+      if (!isWriteRace(err)) throw err;
       log.info({ tlsSecret: `${opts.namespace}/${opts.name}`, attempt }, 'webhook TLS Secret changed concurrently (409); reading it again');
     }
   }
@@ -423,7 +417,7 @@ export async function injectCaBundle(
       logger.info({ webhookConfiguration: name, cas: splitPem(bundlePem).map((p) => describeCertificate(p)?.subject) }, 'caBundle injected');
       return 'updated';
     } catch (err) {
-      if (!isConflict(err)) throw err;
+      if (!isWriteRace(err)) throw err;
     }
   }
   throw new Error(`ValidatingWebhookConfiguration ${name} kept changing under us; will retry`);

@@ -1,9 +1,11 @@
 // Webhook settings from the environment, overridable by --flags (the flag name
 // is the variable's name without CROSSGATE_, lower-case, "_" → "-":
-// --webhook-addr=127.0.0.1:9443 sets CROSSGATE_WEBHOOK_ADDR). Parsed once at
+// --webhook-addr=127.0.0.1:9443 sets CROSSGATE_WEBHOOK_ADDR), parsed by
+// node:util parseArgs like every other command line here. Parsed once at
 // start-up with clear errors.
 import { platformSettingsFromEnv, type PlatformSettings } from '../api/platform.ts';
 import { isIP } from 'node:net';
+import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIGURATION_NAME, type ClientConfig } from './registration.ts';
 
 export interface WebhookConfig {
@@ -56,21 +58,37 @@ export const ENV = {
   CROSSGATE_GATEWAY_HOSTNAMES: '(none reserved besides the claims of other Organizations)',
 } as const;
 
-/** `--webhook-url=https://...` → { CROSSGATE_WEBHOOK_URL: 'https://...' }; `--webhook-register` → 'true'. */
+/** The flag of a variable: the name without CROSSGATE_, lower-case, "_" → "-". */
+const flagOf = (name: string) => name.slice('CROSSGATE_'.length).toLowerCase().replace(/_/g, '-');
+/** Flags whose variable is true/false: given without a value they mean true. */
+const BOOLEAN_FLAGS = new Set(['CROSSGATE_WEBHOOK_REGISTER'].map(flagOf));
+const FLAG_OPTIONS = Object.fromEntries(Object.keys(ENV).map((name) => [flagOf(name), { type: BOOLEAN_FLAGS.has(flagOf(name)) ? 'boolean' : 'string' }] as const));
+
+/**
+ * `--webhook-url=https://...` or `--webhook-url https://...` → { CROSSGATE_WEBHOOK_URL: 'https://...' };
+ * `--webhook-register` → 'true' (and `--webhook-register=false` still works). node:util's
+ * parseArgs, as the gateway and the hack/ and bench/ tools use, in its lenient mode so
+ * that a boolean flag may carry a value; what it lets through is refused here by name.
+ */
 export function flagsToEnv(argv: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new Error(`unexpected argument ${JSON.stringify(arg)}: flags look like --webhook-addr=127.0.0.1:9443`);
-    const name = `CROSSGATE_${m[1]!.toUpperCase().replace(/-/g, '_')}`;
-    if (!(name in ENV)) throw new Error(`unknown flag --${m[1]}; known: ${Object.keys(ENV).map((k) => `--${k.slice(10).toLowerCase().replace(/_/g, '-')}`).join(', ')}`);
-    let value = m[2];
-    if (value === undefined) {
-      const next = argv[i + 1];
-      value = next !== undefined && !next.startsWith('--') ? (i++, next) : 'true';
+  const { tokens } = parseArgs({ args: [...argv], options: FLAG_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  let bareBoolean: string | undefined;
+  for (const t of tokens) {
+    if (t.kind === 'positional' && bareBoolean) {
+      out[bareBoolean] = t.value; // `--webhook-register false`
+      bareBoolean = undefined;
+      continue;
     }
-    out[name] = value;
+    bareBoolean = undefined;
+    if (t.kind !== 'option' || t.rawName.length < 3 || !t.rawName.startsWith('--')) {
+      const arg = t.kind === 'option' ? t.rawName : t.kind === 'positional' ? t.value : '--';
+      throw new Error(`unexpected argument ${JSON.stringify(arg)}: flags look like --webhook-addr=127.0.0.1:9443`);
+    }
+    if (!(t.name in FLAG_OPTIONS)) throw new Error(`unknown flag --${t.name}; known: ${Object.keys(FLAG_OPTIONS).map((f) => `--${f}`).join(', ')}`);
+    const name = `CROSSGATE_${t.name.toUpperCase().replace(/-/g, '_')}`;
+    out[name] = t.value ?? 'true';
+    if (t.value === undefined && BOOLEAN_FLAGS.has(t.name)) bareBoolean = name;
   }
   return out;
 }

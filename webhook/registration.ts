@@ -5,7 +5,8 @@ import type { V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { GROUP, KINDS, VERSION } from '../api/v1alpha1/index.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
-import { isConflict, type WebhookConfigurationClient } from './certs.ts';
+import { isWriteRace } from '../kube/kube.ts';
+import type { WebhookConfigurationClient } from './certs.ts';
 
 export const DEFAULT_CONFIGURATION_NAME = 'crossgate-validating-webhook';
 export const DEFAULT_WEBHOOK_NAME = 'validate.crossgate.dev';
@@ -97,7 +98,7 @@ export async function applyWebhookConfiguration(client: WebhookConfigurationWrit
         await client.create(desired);
         return 'created';
       } catch (err) {
-        if (isConflict(err)) continue;
+        if (isWriteRace(err)) continue;
         throw err;
       }
     }
@@ -114,7 +115,7 @@ export async function applyWebhookConfiguration(client: WebhookConfigurationWrit
       await client.replace({ ...found, metadata: { ...found.metadata, labels: { ...found.metadata?.labels, ...desired.metadata?.labels } }, webhooks });
       return 'updated';
     } catch (err) {
-      if (!isConflict(err)) throw err;
+      if (!isWriteRace(err)) throw err;
     }
   }
   throw new Error(`ValidatingWebhookConfiguration ${name} kept changing under us`);

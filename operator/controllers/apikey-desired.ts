@@ -10,6 +10,7 @@ import {
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/v1.ts';
+import { rfc3339 } from '../../api/time.ts';
 
 export function secretNameOf(key: ApiKey): string {
   return key.spec.secretName ?? `${key.metadata.name}-apikey`;
@@ -144,9 +145,7 @@ export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Dat
   return { action: 'none' };
 }
 
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { rfc3339 }; // one helper (api/time.ts); re-exported for the callers that import it from here
 
 export interface KeyVerdict {
   state: KeyState;

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, localOnly } from './support/index.ts';
 
@@ -19,5 +20,11 @@ test('make demo (--once): share refused then admitted, 200 with a key, 401 witho
   assert.match(out, /GET without a key\s+→ 401/);
   assert.match(out, /GET with the trial key \(#4 of 3\/min\)\s+→ 429 {2}\(Retry-After: \d+s\)/);
   assert.match(out, /stopping gateway, webhook, operator and the control plane/);
+  // "Where to look next" pastes as printed: its first line puts the cached kubectl on PATH (it is not on a newcomer's).
+  const next = out.slice(out.indexOf('where to look next'));
+  const exported = /^ {2}export PATH=('[^']*'|\S+):"\$PATH" KUBECONFIG=\S+$/m.exec(next);
+  assert.ok(exported, `an export line for kubectl and KUBECONFIG under "where to look next":\n${next.slice(0, 2000)}`);
+  assert.ok(existsSync(join(exported[1]!.replace(/^'|'$/g, ''), 'kubectl')), `kubectl in ${exported[1]}`);
+  assert.ok(next.indexOf('export PATH=') < next.search(/^ {2}kubectl /m), 'the export line comes before the first kubectl command');
   assert.doesNotMatch(out, /cgk_[A-Za-z0-9_-]{43}_[0-9a-f]{8}/, 'the demo never prints a raw key');
 });

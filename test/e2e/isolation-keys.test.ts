@@ -15,8 +15,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyYaml, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, uniqueName, waitFor, waitForCondition,
-  type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
+  applyYaml, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, organizationYaml, uniqueName, waitFor, waitForCondition,
+  type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream, type OrganizationFixture,
 } from './support/index.ts';
 
 const team = uniqueName('team');
@@ -25,19 +25,11 @@ const PREFIX = `/${team}`;
 /** The attacker: an organization admin of team, nothing more. */
 const MALLORY = { as: 'mallory', groups: [`${team}:admins`] };
 
-const organizationYaml = (environments: string) => `apiVersion: crossgate.dev/v1alpha1
-kind: Organization
-metadata: {name: ${team}}
-spec:
-  domain: ${team}
-  displayName: ${team}
-  homeNamespace: ${T.home}
-  environments: ${environments}
-  adminGroups: ["${team}:admins"]
-  routes: {pathPrefixes: ["${PREFIX}"]}
-`;
-const BOTH_ENVIRONMENTS = `[{name: production, namespace: ${T.prod}, type: production}, {name: staging, namespace: ${T.stage}, type: sandbox}]`;
-const PROD_ONLY = `[{name: production, namespace: ${T.prod}, type: production}]`;
+/** team's Organization over `environments`, its route space under PREFIX. */
+const teamYaml = (environments: OrganizationFixture['environments']) =>
+  organizationYaml({ name: team, homeNamespace: T.home, environments, routes: `{pathPrefixes: ["${PREFIX}"]}` });
+const BOTH_ENVIRONMENTS: OrganizationFixture['environments'] = [{ namespace: T.prod }, { name: 'staging', namespace: T.stage, type: 'sandbox' }];
+const PROD_ONLY: OrganizationFixture['environments'] = [{ namespace: T.prod }];
 
 const instanceYaml = (ns: string, name: string, basePath: string, upstream: string) => `apiVersion: crossgate.dev/v1alpha1
 kind: ApiInstance
@@ -77,7 +69,7 @@ describe('key Secrets and namespace ownership (the attacker is an organization a
     up = await startUpstream();
     platformEnv = { CROSSGATE_LOOPBACK_UPSTREAMS: up.hostPort };
     op = await startOperator({ env: platformEnv });
-    await applyYaml(organizationYaml(BOTH_ENVIRONMENTS));
+    await applyYaml(teamYaml(BOTH_ENVIRONMENTS));
     await waitForCondition(['organization', team], 'Ready', 'True');
     await applyYaml(`apiVersion: crossgate.dev/v1alpha1
 kind: Asset
@@ -150,7 +142,7 @@ spec: {apiInstanceRef: {name: rail}, limits: [{requests: 1000, period: minute}],
     await waitForCondition(['apiinstance', 'beta', '-n', T.stage], 'Ready', 'True');
     await waitFor(async () => (await get(`${PREFIX}/beta/x`)).status === 200 || undefined, { what: 'the staging route to be served' });
 
-    await applyYaml(organizationYaml(PROD_ONLY));
+    await applyYaml(teamYaml(PROD_ONLY));
     // The operator removes its labels from the namespace it no longer lists.
     await waitFor(async () => {
       const ns = await getJson(['namespace', T.stage]);

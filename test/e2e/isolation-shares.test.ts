@@ -8,8 +8,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyYaml, canI, condition, getJson, kubectl, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
-  type RunningOperator, type RunningWebhookProcess,
+  applyYaml, canI, condition, getJson, kubectl, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
+  type RunningOperator,
 } from './support/index.ts';
 
 const victim = uniqueName('victim');
@@ -25,18 +25,15 @@ const memberOf = (o: string) => ({ as: `someone-of-${o}`, groups: [`${o}:members
 const SHARE_UID = 'crossgate.dev/share-uid';
 const SWEEP_MS = 2000;
 
-const organizationYaml = (name: string, envs: string[]) => `apiVersion: crossgate.dev/v1alpha1
-kind: Organization
-metadata: {name: ${name}}
-spec:
-  domain: ${name}
-  displayName: ${name}
-  homeNamespace: ${name}-home
-  environments: [${envs.map((n) => `{name: ${n.split("-").pop()}${n.startsWith(name) ? "" : "-moved"}, namespace: ${n}, type: production}`).join(', ')}]
-  adminGroups: ["${name}:admins"]
-  memberGroups: ["${name}:members"]
-  routes: {pathPrefixes: ["/${name}"]}
-`;
+/** `name`'s Organization over the namespaces `envs`; a namespace named after another organization is one "moved" to it. */
+const orgYaml = (name: string, envs: string[]) =>
+  organizationYaml({
+    name,
+    homeNamespace: `${name}-home`,
+    environments: envs.map((n) => ({ name: `${n.split('-').pop()}${n.startsWith(name) ? '' : '-moved'}`, namespace: n })),
+    memberGroup: true,
+    routes: `{pathPrefixes: ["/${name}"]}`,
+  });
 const trustYaml = (from: string, to: string) => `apiVersion: crossgate.dev/v1alpha1
 kind: OrgTrust
 metadata: {name: ${to}, namespace: ${from}-home}
@@ -70,32 +67,24 @@ async function grantsOf(uid: string, namespace: string): Promise<string[]> {
 }
 
 describe('share grants (the attacker is an organization admin)', () => {
-  let webhook: RunningWebhookProcess | undefined;
+  let webhook: SkippableWebhook | undefined;
   let op: RunningOperator | undefined;
   const asMallory = (yaml: string) => applyYaml(yaml, { ...MALLORY, allowFail: true, serverSide: true });
   async function written(yaml: string): Promise<void> {
     const r = await asMallory(yaml);
     assert.equal(r.code, 0, `mallory's write should reach the apiserver: ${r.stderr}`);
   }
-  async function withoutWebhook(fn: () => Promise<void>): Promise<void> {
-    await webhook?.stop();
-    webhook = undefined;
-    try {
-      await fn();
-    } finally {
-      webhook = await startWebhook();
-    }
-  }
   const startOp = () => startOperator({ env: { CROSSGATE_SHARE_SWEEP_INTERVAL_MS: String(SWEEP_MS) } });
   const uidOf = async (share: string) => (await getJson(['assetshare', share, '-n', R.home]))!.metadata.uid as string;
 
   before(async () => {
-    webhook = await startWebhook();
+    webhook = new SkippableWebhook();
+    await webhook.start();
     op = await startOp();
-    await applyYaml(organizationYaml(victim, [V.prod]));
-    await applyYaml(organizationYaml(rogue, [R.prod, R.sandbox]));
-    await applyYaml(organizationYaml(acc, [`${acc}-prod`]));
-    await applyYaml(organizationYaml(sacc, [`${sacc}-prod`]));
+    await applyYaml(orgYaml(victim, [V.prod]));
+    await applyYaml(orgYaml(rogue, [R.prod, R.sandbox]));
+    await applyYaml(orgYaml(acc, [`${acc}-prod`]));
+    await applyYaml(orgYaml(sacc, [`${sacc}-prod`]));
     for (const o of [victim, rogue, acc, sacc]) await waitForCondition(['organization', o], 'Ready', 'True');
     // The platform sets up rogue's mutual trust with both accomplices (and victim trusts nobody).
     for (const [a, b] of [[rogue, acc], [acc, rogue], [rogue, sacc], [sacc, rogue]] as const) await applyYaml(trustYaml(a, b));
@@ -119,7 +108,7 @@ describe('share grants (the attacker is an organization admin)', () => {
     const r = await asMallory(steal);
     assert.notEqual(r.code, 0, 'the webhook must refuse it');
     assert.match(r.stderr, new RegExp(`spec\\.targetRef\\.namespace "${V.prod}" belongs to Organization "${victim}"`));
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(steal);
       const share = await waitForCondition(['assetshare', 'steal', '-n', R.home], 'Ready', 'False', { reason: 'Suspended' });
       assert.equal(share.status.peers[0].reason, 'TargetNotOwned');
@@ -135,8 +124,8 @@ describe('share grants (the attacker is an organization admin)', () => {
     await waitFor(() => canI('get', 'apiinstances.crossgate.dev/moving', R.sandbox, memberOf(acc)), { what: 'the legitimate grant' });
     const uid = await uidOf('moving');
     // The platform moves rogue's sandbox namespace to victim (rogue's spec first, then victim's).
-    await applyYaml(organizationYaml(rogue, [R.prod]));
-    await applyYaml(organizationYaml(victim, [V.prod, R.sandbox]));
+    await applyYaml(orgYaml(rogue, [R.prod]));
+    await applyYaml(orgYaml(victim, [V.prod, R.sandbox]));
     const share = await waitForCondition(['assetshare', 'moving', '-n', R.home], 'Ready', 'False', { reason: 'Suspended' });
     assert.equal(share.status.peers[0].reason, 'TargetNotOwned');
     await waitFor(async () => (await grantsOf(uid, R.sandbox)).length === 0 || undefined, { what: 'the old grant removed' });

@@ -11,8 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import {
-  applyYaml, condition, kubectl, startGatewayProcess, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
-  type RunningGateway, type RunningOperator, type RunningWebhookProcess,
+  applyYaml, condition, kubectl, startGatewayProcess, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
+  type RunningGateway, type RunningOperator,
 } from './support/index.ts';
 
 const rogue = uniqueName('rogue');
@@ -36,7 +36,7 @@ function direct(url: string, method: 'GET' | 'POST', body?: string): Promise<{ s
 const seriesOf = (metrics: string) => metrics.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.slice(0, l.lastIndexOf(' ')));
 
 describe('webhook exhaustion, CORS and JWT (the attacker reaches the webhook port, or is an organization admin)', () => {
-  let webhook: RunningWebhookProcess | undefined;
+  let webhook: SkippableWebhook | undefined;
   let op: RunningOperator;
   let gw: RunningGateway;
   let upstream: Server;
@@ -56,16 +56,6 @@ spec:
   upstream: {url: "http://127.0.0.1:${port}"}
 `;
 
-  async function withoutWebhook(fn: () => Promise<void>): Promise<void> {
-    await webhook?.stop();
-    webhook = undefined;
-    try {
-      await fn();
-    } finally {
-      webhook = await startWebhook({ env });
-    }
-  }
-
   before(async () => {
     upstream = createServer((_req, res) => res.setHeader('content-type', 'application/json').end('{"upstream":"rogue"}'));
     const keys = await generateKeyPair('RS256');
@@ -75,19 +65,10 @@ spec:
     await Promise.all([upstream, jwks].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
     const portOf = (s: Server) => (s.address() as AddressInfo).port;
     env = { CROSSGATE_LOOPBACK_UPSTREAMS: `127.0.0.1:${portOf(upstream)},127.0.0.1:${portOf(jwks)}` };
-    webhook = await startWebhook({ env });
+    webhook = new SkippableWebhook({ env });
+    await webhook.start();
     op = await startOperator({ env });
-    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
-kind: Organization
-metadata: {name: ${rogue}}
-spec:
-  domain: ${rogue}
-  displayName: ${rogue}
-  homeNamespace: ${R.home}
-  environments: [{name: production, namespace: ${R.prod}, type: production}]
-  adminGroups: ["${rogue}:admins"]
-  routes: {pathPrefixes: ["/rogue"]}
-`);
+    await applyYaml(organizationYaml({ name: rogue, homeNamespace: R.home, environments: [{ namespace: R.prod }], routes: '{pathPrefixes: ["/rogue"]}' }));
     await waitForCondition(['organization', rogue], 'Ready', 'True');
     await applyYaml(`apiVersion: crossgate.dev/v1alpha1
 kind: Asset
@@ -113,7 +94,7 @@ spec: {type: http, title: API, version: 1.0.0}
   });
 
   test('5. a client POSTing AdmissionReviews with random kinds to the webhook does not grow its metric series', async () => {
-    const metricsUrl = webhook!.url.replace(/\/validate$/, '/metrics');
+    const metricsUrl = webhook!.running!.url.replace(/\/validate$/, '/metrics');
     const review = (i: number) =>
       JSON.stringify({
         apiVersion: 'admission.k8s.io/v1',
@@ -121,10 +102,10 @@ spec: {type: http, title: API, version: 1.0.0}
         request: { uid: `attack-${i}`, kind: { group: `g${i}.evil.test`, version: 'v1', kind: `Kind${i}` }, operation: `OP${i}`, namespace: R.prod, name: `x${i}`, object: {} },
       });
     // One of each first, so every series the attack could touch already exists.
-    assert.equal((await direct(webhook!.url, 'POST', review(0))).status, 200);
+    assert.equal((await direct(webhook!.running!.url, 'POST', review(0))).status, 200);
     const before = seriesOf((await direct(metricsUrl, 'GET')).body);
     for (let i = 1; i <= 200; i += 20) {
-      const answers = await Promise.all(Array.from({ length: 20 }, (_, j) => direct(webhook!.url, 'POST', review(i + j))));
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, j) => direct(webhook!.running!.url, 'POST', review(i + j))));
       for (const a of answers) assert.equal(JSON.parse(a.body).response.allowed, false);
     }
     const metrics = (await direct(metricsUrl, 'GET')).body;
@@ -143,7 +124,7 @@ spec: {type: http, title: API, version: 1.0.0}
     const nullOrigin = await asMallory(policy('browser-policy', 'cors', { allowOrigins: ['null'] }));
     assert.notEqual(nullOrigin.code, 0);
     assert.match(nullOrigin.stderr, /origin "null" is never allowed/);
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       const w = await asMallory(bad);
       assert.equal(w.code, 0, w.stderr);
       const i = await waitForCondition(['apiinstance', 'browser', '-n', R.prod], 'Ready', 'False', { reason: 'InvalidPolicy' });

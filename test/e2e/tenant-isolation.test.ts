@@ -15,8 +15,8 @@ import assert from 'node:assert/strict';
 import { request as httpRequest, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
-  applyYaml, canI, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startWebhook, uniqueName, waitFor, waitForCondition,
-  type RunningGateway, type RunningOperator, type RunningWebhookProcess,
+  applyYaml, canI, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
+  type RunningGateway, type RunningOperator,
 } from './support/index.ts';
 
 const victim = uniqueName('victim');
@@ -78,17 +78,9 @@ function call(gw: RunningGateway, path: string, headers: Record<string, string> 
   });
 }
 
-const organizationYaml = (name: string, ns: { home: string; prod: string }, routes: string, extra = '') => `apiVersion: crossgate.dev/v1alpha1
-kind: Organization
-metadata: {name: ${name}}
-spec:
-  domain: ${name}
-  displayName: ${name}
-  homeNamespace: ${ns.home}
-  environments: [{name: production, namespace: ${ns.prod}, type: production}]
-  adminGroups: ["${name}:admins"]
-  routes: ${routes}${extra}
-`;
+/** An Organization of one production environment with the route space `routes` (YAML). */
+const orgYaml = (name: string, ns: { home: string; prod: string }, routes: string) =>
+  organizationYaml({ name, homeNamespace: ns.home, environments: [{ namespace: ns.prod }], routes });
 
 const assetYaml = (ns: string) => `apiVersion: crossgate.dev/v1alpha1
 kind: Asset
@@ -133,7 +125,7 @@ spec:
 `;
 
 describe('tenant isolation on the shared gateway (the attacker is an organization admin)', () => {
-  let webhook: RunningWebhookProcess | undefined;
+  let webhook: SkippableWebhook | undefined;
   let op: RunningOperator;
   let gw: RunningGateway;
   let victimUp: NamedUpstream;
@@ -165,17 +157,6 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     assert.equal(r.code, 0, `mallory's create should reach the apiserver without the webhook: ${r.stderr}`);
   }
 
-  /** Runs `fn` with the webhook's registration removed, as if it had been skipped; then brings it back. */
-  async function withoutWebhook(fn: () => Promise<void>): Promise<void> {
-    await webhook?.stop();
-    webhook = undefined;
-    try {
-      await fn();
-    } finally {
-      webhook = await startWebhook({ env: platformEnv });
-    }
-  }
-
   /** The victim's key still reaches the victim's upstream (and only it) through the shared gateway. */
   async function victimServed(path = '/rail/v2/trains', headers: Record<string, string> = {}): Promise<void> {
     const before = rogueUp.requests.length;
@@ -195,10 +176,11 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       CROSSGATE_LOOPBACK_UPSTREAMS: `${victimUp.hostPort},${rogueUp.hostPort}`,
       CROSSGATE_GATEWAY_HOSTNAMES: GATEWAY_HOSTNAMES.join(','),
     };
-    webhook = await startWebhook({ env: platformEnv });
+    webhook = new SkippableWebhook({ env: platformEnv });
+    await webhook.start();
     op = await startOperator({ env: platformEnv });
-    await applyYaml(organizationYaml(victim, V, `{pathPrefixes: ["/rail"], hostnames: ["${VICTIM_HOST}"]}`));
-    await applyYaml(organizationYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
+    await applyYaml(orgYaml(victim, V, `{pathPrefixes: ["/rail"], hostnames: ["${VICTIM_HOST}"]}`));
+    await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
     await waitForCondition(['organization', victim], 'Ready', 'True');
     await waitForCondition(['organization', rogue], 'Ready', 'True');
     await applyYaml(assetYaml(V.home));
@@ -233,7 +215,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
   test('1. route takeover under another organization\'s prefix, and path squatting with "/"', async () => {
     await refused(instanceYaml(R.prod, 'squat-under', { basePath: '/rail/v2/x', upstream: rogueUp.url }), /spec\.basePath/, /"\/rail\/v2\/x"/, /\/rogue/);
     await refused(instanceYaml(R.prod, 'squat-root', { basePath: '/', upstream: rogueUp.url }), /spec\.basePath/, /"\/"/);
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(instanceYaml(R.prod, 'squat-under', { basePath: '/rail/v2/x', upstream: rogueUp.url }));
       await written(instanceYaml(R.prod, 'squat-root', { basePath: '/', upstream: rogueUp.url }));
       // The victim itself has a route held closed by a broken policy: its requests must not fail open into "/".
@@ -267,19 +249,19 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     assert.notEqual(patch.code, 0);
     assert.match(patch.stderr, /forbidden/i);
     // Even a platform admin cannot hand out the gateway's own names or another organization's space.
-    const reserved = await applyYaml(organizationYaml(rogue, R, '{pathPrefixes: ["/rogue"], hostnames: ["localhost"]}'), { allowFail: true });
+    const reserved = await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue"], hostnames: ["localhost"]}'), { allowFail: true });
     assert.notEqual(reserved.code, 0);
     assert.match(reserved.stderr, /"localhost"/);
     assert.match(reserved.stderr, /reserved/);
-    const overlap = await applyYaml(organizationYaml(rogue, R, `{pathPrefixes: ["/rogue", "/rail/v9"], hostnames: ["*.${victim}.example"]}`), { allowFail: true });
+    const overlap = await applyYaml(orgYaml(rogue, R, `{pathPrefixes: ["/rogue", "/rail/v9"], hostnames: ["*.${victim}.example"]}`), { allowFail: true });
     assert.notEqual(overlap.code, 0);
     assert.match(overlap.stderr, new RegExp(`Organization "${victim}"`));
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(instanceYaml(R.prod, 'host-gw', { basePath: '/', hostnames: ['127.0.0.1', 'localhost'], upstream: rogueUp.url }));
       await written(instanceYaml(R.prod, 'host-victim', { basePath: '/rail/v2', hostnames: [VICTIM_HOST], upstream: rogueUp.url }));
       for (const name of ['host-gw', 'host-victim']) await waitForCondition(['apiinstance', name, '-n', R.prod], 'Ready', 'False', { reason: 'OutsideRouteClaims' });
       // A platform admin's overlapping claim made without the webhook: the older Organization keeps the space.
-      await applyYaml(organizationYaml(rogue, R, '{pathPrefixes: ["/rogue", "/rail"]}'));
+      await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue", "/rail"]}'));
       const org = await waitForCondition(['organization', rogue], 'RouteClaims', 'False', { reason: 'RouteClaimConflict' });
       assert.match(condition(org, 'RouteClaims')!.message, new RegExp(`"${victim}"`));
       await waitForCondition(['apiinstance', 'squat-under', '-n', R.prod], 'Ready', 'False', { reason: 'OutsideRouteClaims' });
@@ -289,7 +271,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     const hosted = await call(gw, '/rail/v2/trains', { host: VICTIM_HOST, 'x-api-key': victimKey });
     assert.notEqual(hosted.json?.().upstream, 'rogue');
     assert.equal(rogueUp.requests.length, 0);
-    await applyYaml(organizationYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
+    await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
   });
 
   test('3. upstreams into the gateway, the node or another organization\'s Services', async () => {
@@ -310,7 +292,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       const msg = await refused(instanceYaml(R.prod, 'escape', { basePath: '/rogue/escape', upstream: url }), /spec\.upstream\.url/, why);
       assert.doesNotMatch(msg, /secret/, 'a refusal never echoes URL credentials');
     }
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(instanceYaml(R.prod, 'escape', { basePath: '/rogue/escape', upstream: `http://127.0.0.1:${adminPort}` }));
       await written(instanceYaml(R.prod, 'escape-meta', { basePath: '/rogue/meta', upstream: 'http://169.254.169.254' }));
       await written(instanceYaml(R.prod, 'escape-victim', { basePath: '/rogue/victim', upstream: `http://rail.${V.prod}.svc.cluster.local:8080` }));
@@ -333,7 +315,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     ] as const) {
       await refused(policyYaml(R.prod, 'forge', 'legit', 'header-injection', ops), new RegExp(`"${name}"`, 'i'), /reserved/);
     }
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(policyYaml(R.prod, 'forge', 'legit', 'header-injection', { request: { set: { 'x-crossgate-client': `${V.prod}/ops` }, remove: ['x-forwarded-for'] } }));
       await waitForCondition(['apiinstance', 'legit', '-n', R.prod], 'Ready', 'False', { reason: 'InvalidPolicy' });
     });
@@ -351,7 +333,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'a\r\nset-cookie: pwned=1' } } }), /\/spec\/config\/response\/set\/x-ok/);
     await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'caf\u00e9\u0100' } } }), /\/spec\/config\/response\/set\/x-ok/);
     await refused(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { request: { remove: ['x-a\r\nb'] } }), /\/spec\/config\/request\/remove\/0/);
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await createdAsJson(policyYaml(R.prod, 'crash', 'legit', 'header-injection', { response: { set: { 'x-ok': 'a\r\nb', 'x-del': '\u007f' } }, request: { set: { 'x-a\r\nb': '1' } } }));
       await waitForCondition(['apiinstance', 'legit', '-n', R.prod], 'Ready', 'False', { reason: 'InvalidPolicy' });
     });
@@ -367,7 +349,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     const huge = policyYaml(R.prod, 'huge', 'legit', 'header-injection', { request: { set } });
     assert.ok(huge.length > 1_100_000, `the policy is ${huge.length} bytes`);
     await refused(huge, /\/spec\/config\/request\/set: must NOT have more than 32 properties/);
-    await withoutWebhook(async () => {
+    await webhook!.without(async () => {
       await written(huge);
       await written(instanceYaml(R.prod, 'creds', { basePath: '/rogue/creds', upstream: `http://user:secret@${rogueUp.hostPort}` }));
       await waitForCondition(['apiinstance', 'legit', '-n', R.prod], 'Ready', 'False', { reason: 'InvalidPolicy' });

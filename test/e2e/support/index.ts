@@ -8,7 +8,8 @@ export { tcpProxy, kubeconfigVia, proxyToApiserver, type TcpProxy } from "./prox
 export { rawKeyOf } from "./install.ts";
 export { applyStory, deleteStory, ex } from "./story.ts";
 export { installCrossgate, operatorKubeconfig, serviceAccountKubeconfig, startOperator, getJson, condition, waitForCondition, ROOT, OPERATOR_NAMESPACE, type RunningOperator } from "./operator.ts";
-export { startWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess } from "./webhook.ts";
+export { startWebhook, SkippableWebhook, WEBHOOK_CONFIGURATION, type RunningWebhook as RunningWebhookProcess, type WebhookOptions } from "./webhook.ts";
+export { organizationYaml, type OrganizationFixture } from "./objects.ts";
 export { readGatewayConfig, type GatewayConfig } from "./gateway-config.ts";
 export { startGatewayProcess, startUpstream, freePort, type RunningGateway, type Upstream } from "./gateway.ts";
 export { platformEnv, type PlatformOptions } from "./platform.ts";

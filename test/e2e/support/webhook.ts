@@ -18,8 +18,10 @@ export interface RunningWebhook {
   stop(): Promise<void>;
 }
 
+export type WebhookOptions = PlatformOptions & { env?: NodeJS.ProcessEnv };
+
 /** `loopbackUpstreams`: the exact pairs of the upstreams the test started (see platform.ts); `env`: anything else for the process. */
-export async function startWebhook(opts: PlatformOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunningWebhook> {
+export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWebhook> {
   const kubeconfig = await serviceAccountKubeconfig(WEBHOOK_SA);
   const port = await freePort();
   // Where the apiserver can reach this process: loopback for the local control
@@ -68,4 +70,38 @@ spec: {peerDomain: webhook-probe}
     throw err;
   }
   return { proc, url, stop };
+}
+
+/**
+ * A test file's webhook that can be taken out of the way for a while, as a
+ * skipped or stale webhook would be: the operator and the gateway must not
+ * trust that admission ran.
+ */
+export class SkippableWebhook {
+  running: RunningWebhook | undefined;
+  private readonly opts: WebhookOptions;
+  constructor(opts: WebhookOptions = {}) {
+    this.opts = opts;
+  }
+
+  async start(): Promise<RunningWebhook> {
+    this.running = await startWebhook(this.opts);
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    await running?.stop();
+  }
+
+  /** Runs `fn` with the webhook's registration removed; then brings it back, also when `fn` fails. */
+  async without(fn: () => Promise<void>): Promise<void> {
+    await this.stop();
+    try {
+      await fn();
+    } finally {
+      await this.start();
+    }
+  }
 }

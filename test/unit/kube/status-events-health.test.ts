@@ -9,7 +9,7 @@ import { mergePatch, StatusWriter, type StatusClient } from '../../../kube/statu
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { startHealthServer } from '../../../kube/health.ts';
 import { OperatorMetrics } from '../../../kube/metrics.ts';
-import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, statusCodeOf } from '../../../kube/kube.ts';
+import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, isWriteRace, statusCodeOf } from '../../../kube/kube.ts';
 import { eventClientOver, statusClientOver } from '../../../kube/api-writers.ts';
 import { setCondition } from '../../../kube/conditions.ts';
 
@@ -271,6 +271,9 @@ describe('kube error helpers', () => {
     const exists = new k8s.ApiException(409, 'm', JSON.stringify({ code: 409, reason: 'AlreadyExists' }), {});
     assert.ok(isConflict(conflict) && !isAlreadyExists(conflict));
     assert.ok(isAlreadyExists(exists) && !isConflict(exists));
+    // A lost race of either kind means "re-read and decide again" (the webhook's TLS Secret and its configuration).
+    assert.ok(isWriteRace(conflict) && isWriteRace(exists) && isWriteRace(Object.assign(new Error('m'), { code: 409 })));
+    assert.ok(!isWriteRace(notFound));
     assert.ok(isGone(Object.assign(new Error('Gone'), { statusCode: 410 })));
     assert.ok(isGone({ body: { code: 410 } }));
     assert.equal(statusCodeOf(new Error('plain')), undefined);

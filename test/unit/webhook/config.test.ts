@@ -47,3 +47,24 @@ test('bad values are refused with the variable named', () => {
   assert.throws(() => loadWebhookConfig({ CROSSGATE_WEBHOOK_RECHECK_MS: '-1' }), /CROSSGATE_WEBHOOK_RECHECK_MS must be an integer/);
   assert.throws(() => flagsToEnv(['--no-such-flag=1']), /unknown flag --no-such-flag/);
 });
+
+test('the flag forms that worked before node:util parseArgs keep working', () => {
+  assert.deepEqual(flagsToEnv(['--webhook-url', 'https://h/v', '--webhook-register', '--webhook-addr=127.0.0.1:1']), {
+    CROSSGATE_WEBHOOK_URL: 'https://h/v',
+    CROSSGATE_WEBHOOK_REGISTER: 'true',
+    CROSSGATE_WEBHOOK_ADDR: '127.0.0.1:1',
+  });
+  assert.deepEqual(flagsToEnv(['--webhook-register=false']), { CROSSGATE_WEBHOOK_REGISTER: 'false' });
+  assert.deepEqual(flagsToEnv(['--webhook-register', 'no']), { CROSSGATE_WEBHOOK_REGISTER: 'no' });
+  assert.deepEqual(flagsToEnv(['--webhook-dns-names=a=b,c']), { CROSSGATE_WEBHOOK_DNS_NAMES: 'a=b,c' });
+  assert.equal(loadWebhookConfig({}, ['--webhook-register=false']).register, false);
+  assert.deepEqual(flagsToEnv([]), {});
+});
+
+test('anything but a known --flag is refused with what to write instead', () => {
+  for (const arg of ['stray', '-r', '--']) {
+    assert.throws(() => flagsToEnv([arg]), new RegExp(`unexpected argument "${arg}": flags look like --webhook-addr=127\\.0\\.0\\.1:9443`));
+  }
+  assert.throws(() => flagsToEnv(['--webhook-addr=1:2', 'stray']), /unexpected argument "stray"/);
+  assert.throws(() => flagsToEnv(['--Webhook-Addr=1']), /unknown flag --Webhook-Addr; known: --namespace, --webhook-addr, /);
+});
