@@ -15,7 +15,7 @@ import { crossgate } from '../resources.ts';
 import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, notificationRecord, type WindowStats } from './alert-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
 import { rfc3339 } from './apikey-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';

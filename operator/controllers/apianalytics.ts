@@ -7,7 +7,7 @@ import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES } from '../resources.ts';
 import { rfc3339 } from './apikey-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 type I = ApiInstance & { kind: string; apiVersion: string };
 

@@ -17,7 +17,7 @@ import type { PlatformSettings } from '../../api/platform.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import { policiesFor } from './policy-desired.ts';
 import { snapshotReader } from './snapshot.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };

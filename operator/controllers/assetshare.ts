@@ -14,7 +14,7 @@ import {
 import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, desiredShareRbac, homeOwner, shareGrants } from './trust-desired.ts';
 import { grantBelongsTo, grantsToSweep } from '../../model/share-grant.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
 

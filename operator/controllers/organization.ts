@@ -5,10 +5,8 @@
 // organization-desired.ts and model/; this file only applies them.
 import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
-import type { KubeHttp } from '../../kube/kube.ts';
 import { isAlreadyExists, isNotFound, describeError } from '../../kube/kube.ts';
-import type { StatusWriter } from '../../kube/status.ts';
-import type { EventRecorder } from '../../kube/events.ts';
+import type { Deps } from './deps.ts';
 import { setConditions, type Condition } from '../../kube/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
@@ -18,11 +16,8 @@ import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
 
-export interface Deps {
-  http: KubeHttp;
-  status: StatusWriter;
-  events: EventRecorder;
-}
+// Deps' home is deps.ts; re-exported for the reconcilers that still import it from here.
+export type { Deps };
 
 const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
 

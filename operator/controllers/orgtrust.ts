@@ -7,7 +7,7 @@ import { organizationByDomain } from '../../model/ownership.ts';
 import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, homeOwner, mutualTrust, sharedWith } from './trust-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
   const trusts = mgr.informer<OrgTrust & { kind: string; apiVersion: string }>(ORGTRUSTS);

@@ -10,7 +10,7 @@ import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, POLICIES } from '../resources.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredPolicyStatus } from './policy-desired.ts';
 
 type PolicyObject = Policy & { kind: string; apiVersion: string };

@@ -9,7 +9,7 @@ import { setCondition, type Condition } from '../../kube/conditions.ts';
 import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
 import { policiesFor } from './policy-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 import { indexBy } from '../../kube/index-by.ts';
 
