@@ -8,14 +8,13 @@
 // timing go to the operator's log, never to the status or an Event (a tenant
 // must not be able to scan addresses from the operator's pod).
 import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
 import { describeError } from '../../kube/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
 import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, notificationRecord, type WindowStats } from './alert-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
-import { rfc3339 } from './apikey-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';

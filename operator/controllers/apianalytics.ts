@@ -3,11 +3,11 @@
 // an interval and writes only when the figures change.
 import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
 import { describeError } from '../../kube/kube.ts';
+import { rfc3339 } from '../../kube/conditions.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES } from '../resources.ts';
-import { rfc3339 } from './apikey-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 type I = ApiInstance & { kind: string; apiVersion: string };
 

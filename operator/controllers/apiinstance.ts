@@ -9,6 +9,7 @@
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { setConditions, type Condition } from '../../kube/conditions.ts';
+import { conditionChanged, reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
 import { tierEnforcement } from '../../model/tier-enforcement.ts';
@@ -17,7 +18,7 @@ import type { PlatformSettings } from '../../api/platform.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import { policiesFor } from './policy-desired.ts';
 import { snapshotReader } from './snapshot.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
@@ -88,18 +89,14 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const generation = instance.metadata.generation ?? 0;
       const current = deps.status.current(instance);
       const previous: Condition[] = (current?.conditions ?? []) as Condition[];
-      const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
-      const wasEnforced = previous.find((c) => c.type === 'TiersEnforced');
-      if (enforced.status === 'False' && (wasEnforced?.status !== 'False' || wasEnforced.reason !== enforced.reason)) deps.events.warning(instance, enforced.reason, enforced.message);
-      if (was?.status !== now.status || was?.reason !== now.reason) {
-        if (now.status === 'True') deps.events.normal(instance, now.reason, now.message);
-        else deps.events.warning(instance, now.reason, now.message);
-        ctx.log.info({ ready: now.status, reason: now.reason, gateway: decision.gateway }, 'api instance state changed');
-      }
+      const tiersEnforced = { type: 'TiersEnforced', ...enforced };
+      // Tiers that start being enforced are no news; only losing enforcement warns.
+      if (enforced.status === 'False' && conditionChanged(previous, tiersEnforced)) deps.events.warning(instance, enforced.reason, enforced.message);
+      reportConditionChange(instance, previous, now, { events: deps.events, log: ctx.log, message: 'api instance state changed', fields: { gateway: decision.gateway } });
       await deps.status.patchStatus(instance, APIINSTANCES.plural, {
         observedGeneration: generation,
-        conditions: setConditions(previous, [now, { type: 'TiersEnforced', ...enforced }], generation),
+        conditions: setConditions(previous, [now, tiersEnforced], generation),
         gateway: decision.gateway,
         ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
         // Written by the apianalytics reconciler; patchStatus sets the whole status.

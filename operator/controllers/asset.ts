@@ -30,14 +30,12 @@ import type { KubernetesObject } from '../../kube/keys.ts';
 import type { Condition } from '../../kube/conditions.ts';
 import type { Asset } from '../../api/v1alpha1/index.ts';
 import { ASSETS, objectPath } from '../resources.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { checkSpecification } from './asset-spec.ts';
 import {
   assetsReferencing, configMapKeysOnly, configMapNotFound, configMapKeyNotFound, configMapText, desiredAssetStatus, knownConfigMapKeys,
   noSpecification, outcomeOfCheck, sourceFingerprint, specSourceOf, specTypeOf, transitionEvent, type CachedConfigMap, type Outcome,
 } from './asset-desired.ts';
-
-export type { Deps };
 
 type AssetObject = Asset & { kind: string; apiVersion: string };
 type ConfigMapObject = CachedConfigMap & KubernetesObject;

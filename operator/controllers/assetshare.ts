@@ -4,17 +4,18 @@
 // why. A finalizer removes the RBAC wherever owner references cannot reach.
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
-import { isAlreadyExists, isNotFound } from '../../kube/kube.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { isAlreadyExists } from '../../kube/kube.ts';
+import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
+import { deleteIfExists, ensureFinalizer, removeFinalizer } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
 import {
-  APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, objectPath,
+  APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, ORGANIZATIONS, ORGTRUSTS, objectPath,
 } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, desiredShareRbac, homeOwner, shareGrants } from './trust-desired.ts';
 import { grantBelongsTo, grantsToSweep } from '../../model/share-grant.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
 
@@ -58,13 +59,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
       if (!share) return;
       if (share.metadata.deletionTimestamp) return finalize(share, ctx);
       // Outside an organization's home namespace nothing is granted, so nothing needs a finalizer.
-      if (!share.metadata.finalizers?.includes(FINALIZER_ASSETSHARE) && homeOwner(snapshot(), share.metadata.namespace!)) {
-        await deps.http.request('PATCH', objectPath(ASSETSHARES, share.metadata.namespace, share.metadata.name), {
-          contentType: MERGE_PATCH,
-          body: { metadata: { resourceVersion: share.metadata.resourceVersion, finalizers: [...(share.metadata.finalizers ?? []), FINALIZER_ASSETSHARE] } },
-        });
-        return;
-      }
+      if (homeOwner(snapshot(), share.metadata.namespace!) && (await ensureFinalizer(deps.http, ASSETSHARES, share, FINALIZER_ASSETSHARE))) return;
       await reconcileShare(share, ctx);
     },
   });
@@ -121,7 +116,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
     }
 
     // Status: per peer, with transitions as Events.
-    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const now = rfc3339(new Date());
     const was = deps.status.current(share);
     const previousPeers = was?.peers ?? [];
     const peers = states.map((s) => {
@@ -190,23 +185,14 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
   }
 
   async function remove(res: typeof MANAGED_ROLES, namespace: string, name: string): Promise<void> {
-    await deps.http.request('DELETE', objectPath(res, namespace, name)).catch((err) => {
-      if (!isNotFound(err)) throw err;
-    });
+    await deleteIfExists(deps.http, objectPath(res, namespace, name));
   }
 
   async function finalize(share: Share, ctx: ReconcileContext): Promise<void> {
     const uid = share.metadata.uid!;
     for (const rb of bindings.list()) if (rb.metadata?.labels?.[LABEL_SHARE_UID] === uid) await remove(MANAGED_ROLEBINDINGS, rb.metadata!.namespace!, rb.metadata!.name!);
     for (const r of roles.list()) if (r.metadata?.labels?.[LABEL_SHARE_UID] === uid) await remove(MANAGED_ROLES, r.metadata!.namespace!, r.metadata!.name!);
-    await deps.http
-      .request('PATCH', objectPath(ASSETSHARES, share.metadata.namespace, share.metadata.name), {
-        contentType: MERGE_PATCH,
-        body: { metadata: { resourceVersion: share.metadata.resourceVersion, finalizers: (share.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_ASSETSHARE) } },
-      })
-      .catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
+    await removeFinalizer(deps.http, ASSETSHARES, share, FINALIZER_ASSETSHARE);
     ctx.log.info('removed the grants of a deleted share');
   }
 }

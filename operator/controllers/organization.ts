@@ -5,10 +5,9 @@
 // organization-desired.ts and model/; this file only applies them.
 import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
-import type { KubeHttp } from '../../kube/kube.ts';
-import { isAlreadyExists, isNotFound, describeError } from '../../kube/kube.ts';
-import type { StatusWriter } from '../../kube/status.ts';
-import type { EventRecorder } from '../../kube/events.ts';
+import { isAlreadyExists, describeError } from '../../kube/kube.ts';
+import { deleteIfExists, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange } from '../../kube/effects.ts';
+import type { Deps } from './deps.ts';
 import { setConditions, type Condition } from '../../kube/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
@@ -18,11 +17,8 @@ import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
 
-export interface Deps {
-  http: KubeHttp;
-  status: StatusWriter;
-  events: EventRecorder;
-}
+// Deps' home is deps.ts; re-exported for the reconcilers that still import it from here.
+export type { Deps };
 
 const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
 
@@ -55,13 +51,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       const org = orgs.get(key);
       if (!org) return; // gone: its RoleBindings follow through ownerReferences
       if (org.metadata?.deletionTimestamp) return finalize(org, ctx);
-      if (!org.metadata?.finalizers?.includes(FINALIZER_ORGANIZATION)) {
-        await deps.http.request('PATCH', objectPath(ORGANIZATIONS, undefined, key), {
-          contentType: MERGE_PATCH,
-          body: { metadata: { resourceVersion: org.metadata!.resourceVersion, finalizers: [...(org.metadata?.finalizers ?? []), FINALIZER_ORGANIZATION] } },
-        });
-        return; // the update event brings us back with the new resourceVersion
-      }
+      if (await ensureFinalizer(deps.http, ORGANIZATIONS, org, FINALIZER_ORGANIZATION)) return; // the update event brings us back
       return reconcileOrg(org, ctx);
     },
   });
@@ -119,11 +109,8 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       condition = { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: `home namespace ${org.spec.homeNamespace}; environments: ${envs}` };
     }
     const conditions = setConditions(previous, [condition, routeClaims], generation);
-    const wasReady = previous.find((c) => c.type === 'Ready');
-    if (wasReady?.status !== condition.status || wasReady?.reason !== condition.reason) {
-      if (condition.status === 'True') deps.events.normal(org, condition.reason, condition.message);
-      else if (condition.reason !== 'Progressing') deps.events.warning(org, condition.reason, condition.message);
-    }
+    // Waiting for namespaces is the normal way to Ready, not a warning.
+    reportConditionChange(org, previous, condition, { events: deps.events, quiet: (c) => c.reason === 'Progressing' });
     await deps.status.patchStatus(org, ORGANIZATIONS.plural, {
       observedGeneration: generation,
       conditions,
@@ -184,7 +171,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       const name = roleBindingName(kind);
       if (wanted.some((w) => w.metadata?.name === name)) continue;
       const found = bindings.get(`${nsName}/${name}`);
-      if (found?.metadata?.labels?.[LABEL_ORGANIZATION] === org.metadata!.name) await deleteIgnoringNotFound(objectPath(rbSpec, nsName, name));
+      if (found?.metadata?.labels?.[LABEL_ORGANIZATION] === org.metadata!.name) await deleteIfExists(deps.http, objectPath(rbSpec, nsName, name));
     }
   }
 
@@ -203,16 +190,12 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
     const labels = Object.fromEntries(OWN_LABELS.map((l) => [l, null]));
     await deps.http
       .request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: { ...labels, [LABEL_MANAGED_BY]: null } } } })
-      .catch((err) => { if (!isNotFound(err)) throw err; });
+      .catch(ignoreNotFound);
     for (const rb of bindings.list()) {
       if (rb.metadata?.namespace === nsName && rb.metadata?.labels?.[LABEL_ORGANIZATION] === orgName) {
-        await deleteIgnoringNotFound(objectPath(MANAGED_ROLEBINDINGS, nsName, rb.metadata!.name!));
+        await deleteIfExists(deps.http, objectPath(MANAGED_ROLEBINDINGS, nsName, rb.metadata!.name!));
       }
     }
-  }
-
-  async function deleteIgnoringNotFound(path: string): Promise<void> {
-    await deps.http.request('DELETE', path).catch((err) => { if (!isNotFound(err)) throw err; });
   }
 
   async function finalize(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
@@ -220,11 +203,7 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
     for (const ns of namespaces.list()) {
       if (ns.metadata?.labels?.[LABEL_ORGANIZATION] === name) await releaseNamespace(ns.metadata!.name!, name);
     }
-    const finalizers = (org.metadata?.finalizers ?? []).filter((f) => f !== FINALIZER_ORGANIZATION);
-    await deps.http.request('PATCH', objectPath(ORGANIZATIONS, undefined, name), {
-      contentType: MERGE_PATCH,
-      body: { metadata: { resourceVersion: org.metadata!.resourceVersion, finalizers } },
-    }).catch((err) => { if (!isNotFound(err)) throw err; });
+    await removeFinalizer(deps.http, ORGANIZATIONS, org, FINALIZER_ORGANIZATION);
     ctx.log.info('released namespaces of deleted organization');
   }
 }

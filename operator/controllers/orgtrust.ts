@@ -1,13 +1,14 @@
 // OrgTrust reconciler: reports whether trust is mutual (condition Mutual) and
 // what the peer shares with this organization (status.sharedWithMe).
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { isTrue, setCondition, type Condition } from '../../kube/conditions.ts';
+import { conditionChanged } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain } from '../../model/ownership.ts';
 import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, homeOwner, mutualTrust, sharedWith } from './trust-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
   const trusts = mgr.informer<OrgTrust & { kind: string; apiVersion: string }>(ORGTRUSTS);
@@ -55,11 +56,12 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
         if (m.ok && m.peer) entries = sharedWith(snap, owner, m.peer);
       }
       const status = verdict.ok ? ('True' as const) : ('False' as const);
-      const conditions = setCondition(previous, { type: 'Mutual', status, reason: verdict.reason, message: verdict.message }, generation);
-      const was = previous.find((c) => c.type === 'Mutual');
-      if (was?.status !== status || was?.reason !== verdict.reason) {
+      const mutual = { type: 'Mutual', status, reason: verdict.reason, message: verdict.message };
+      const conditions = setCondition(previous, mutual, generation);
+      // Not reportConditionChange: trust has its own Event reasons, and only a withdrawal warns.
+      if (conditionChanged(previous, mutual)) {
         if (verdict.ok) deps.events.normal(trust, 'TrustMutual', verdict.message);
-        else if (was?.status === 'True') deps.events.warning(trust, 'TrustWithdrawn', verdict.message);
+        else if (isTrue(previous, 'Mutual')) deps.events.warning(trust, 'TrustWithdrawn', verdict.message);
         else deps.events.normal(trust, verdict.reason, verdict.message);
         ctx.log.info({ mutual: verdict.ok, reason: verdict.reason }, 'trust state');
       }

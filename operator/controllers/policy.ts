@@ -8,9 +8,10 @@
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, POLICIES } from '../resources.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredPolicyStatus } from './policy-desired.ts';
 
 type PolicyObject = Policy & { kind: string; apiVersion: string };
@@ -44,13 +45,8 @@ export function registerPolicyController(mgr: Manager, deps: Deps & { workers?: 
       const decision = desiredPolicyStatus(policy, inNamespace(policy.metadata.namespace));
       const generation = policy.metadata.generation ?? 0;
       const previous: Condition[] = (deps.status.current(policy)?.conditions ?? []) as Condition[];
-      const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
-      if (was?.status !== now.status || was?.reason !== now.reason) {
-        if (now.status === 'True') deps.events.normal(policy, now.reason, now.message);
-        else deps.events.warning(policy, now.reason, now.message);
-        ctx.log.info({ ready: now.status, reason: now.reason, applied: decision.appliedTo.length }, 'policy state changed');
-      }
+      reportConditionChange(policy, previous, now, { events: deps.events, log: ctx.log, message: 'policy state changed', fields: { applied: decision.appliedTo.length } });
       await deps.status.patchStatus(policy, POLICIES.plural, {
         observedGeneration: generation,
         conditions: setCondition(previous, now, generation),

@@ -6,10 +6,11 @@
 import type { Manager, Predicate, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
 import { policiesFor } from './policy-desired.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 import { indexBy } from '../../kube/index-by.ts';
 
@@ -82,13 +83,8 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier, instance ? policiesFor(instance, policies.list()) : []);
       const generation = tier.metadata.generation ?? 0;
       const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
-      const was = previous.find((c) => c.type === 'Ready');
       const now = decision.ready;
-      if (was?.status !== now.status || was?.reason !== now.reason) {
-        if (now.status === 'True') deps.events.normal(tier, now.reason, now.message);
-        else deps.events.warning(tier, now.reason, now.message);
-        ctx.log.info({ ready: now.status, reason: now.reason }, 'tier state changed');
-      }
+      reportConditionChange(tier, previous, now, { events: deps.events, log: ctx.log, message: 'tier state changed' });
       await deps.status.patchStatus(tier, SLATIERS.plural, {
         observedGeneration: generation,
         conditions: setCondition(previous, now, generation),

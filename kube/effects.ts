@@ -1,0 +1,89 @@
+// Small helpers for the effects every reconciler repeats: report a condition
+// change (Event and log line), add or remove a finalizer, delete an object
+// that may already be gone. Each takes only what it needs (a requester, an
+// Event sink, a log), so reconcilers and tests hand them their own.
+import type { KubernetesObject, ResourceRef } from './keys.ts';
+import { collectionPath } from './keys.ts';
+import { isNotFound, type RequestOptions } from './kube.ts';
+import { findCondition, type Condition, type ConditionInput } from './conditions.ts';
+import { MERGE_PATCH } from './status.ts';
+
+/** The one method of KubeHttp these helpers use. */
+export interface Requester {
+  request<T>(method: string, path: string, opts?: RequestOptions): Promise<T>;
+}
+
+/** REST path of one object of `res`. */
+export function pathOf(res: ResourceRef, namespace: string | undefined, name: string): string {
+  return `${collectionPath(res, namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** A catch handler that swallows 404 (the object is already gone) and rethrows the rest. */
+export function ignoreNotFound(err: unknown): undefined {
+  if (!isNotFound(err)) throw err;
+  return undefined;
+}
+
+/** DELETE `path`; an object already gone counts as deleted. Returns false when it was gone. */
+export async function deleteIfExists(http: Requester, path: string, opts?: RequestOptions): Promise<boolean> {
+  return http.request('DELETE', path, opts).then(() => true, (err) => ignoreNotFound(err) ?? false);
+}
+
+/**
+ * Add `finalizer` to `obj` unless it is there. Returns true when it sent the
+ * PATCH: the caller should return and let the update event bring it back with
+ * the new resourceVersion. The patch carries the resourceVersion read, so a
+ * concurrent change to the list fails with 409 instead of being overwritten.
+ */
+export async function ensureFinalizer(http: Requester, res: ResourceRef, obj: KubernetesObject, finalizer: string): Promise<boolean> {
+  const finalizers = obj.metadata?.finalizers ?? [];
+  if (finalizers.includes(finalizer)) return false;
+  await patchFinalizers(http, res, obj, [...finalizers, finalizer]);
+  return true;
+}
+
+/** Remove `finalizer` from `obj` (a no-op when absent); an object already gone is fine. */
+export async function removeFinalizer(http: Requester, res: ResourceRef, obj: KubernetesObject, finalizer: string): Promise<void> {
+  const finalizers = obj.metadata?.finalizers ?? [];
+  if (!finalizers.includes(finalizer)) return;
+  await patchFinalizers(http, res, obj, finalizers.filter((f) => f !== finalizer)).catch(ignoreNotFound);
+}
+
+async function patchFinalizers(http: Requester, res: ResourceRef, obj: KubernetesObject, finalizers: string[]): Promise<void> {
+  const m = obj.metadata ?? {};
+  if (!m.name) throw new Error(`cannot change the finalizers of a ${res.kind ?? res.plural} without a name`);
+  await http.request('PATCH', pathOf(res, m.namespace, m.name), {
+    contentType: MERGE_PATCH,
+    body: { metadata: { resourceVersion: m.resourceVersion, finalizers } },
+  });
+}
+
+/** Where a condition change is reported (EventRecorder and a pino logger fit). */
+export interface ChangeReport {
+  events: { normal(obj: KubernetesObject, reason: string, message: string): void; warning(obj: KubernetesObject, reason: string, message: string): void };
+  /** With `message`, the change is also logged at info with `fields`. */
+  log?: { info(fields: object, message: string): void };
+  message?: string;
+  fields?: Record<string, unknown>;
+  /** False conditions that are expected on the way (e.g. Progressing): no Warning Event. */
+  quiet?: (c: ConditionInput) => boolean;
+}
+
+/** Whether `now` differs from the condition of its type in `previous` (status or reason). */
+export function conditionChanged(previous: readonly Condition[] | undefined, now: Pick<ConditionInput, 'type' | 'status' | 'reason'>): boolean {
+  const was = findCondition(previous, now.type);
+  return was?.status !== now.status || was?.reason !== now.reason;
+}
+
+/**
+ * When `now` changes its condition's status or reason: a Normal Event when it
+ * is True, else a Warning (unless quiet), and a log line. Returns whether it
+ * changed. Called before the status write, as the Event is the user's news.
+ */
+export function reportConditionChange(obj: KubernetesObject, previous: readonly Condition[] | undefined, now: ConditionInput, report: ChangeReport): boolean {
+  if (!conditionChanged(previous, now)) return false;
+  if (now.status === 'True') report.events.normal(obj, now.reason, now.message);
+  else if (!report.quiet?.(now)) report.events.warning(obj, now.reason, now.message);
+  if (report.log && report.message) report.log.info({ [now.type.toLowerCase()]: now.status, reason: now.reason, ...report.fields }, report.message);
+  return true;
+}
