@@ -76,8 +76,9 @@ test('deliverNotification: 2xx accepted; 500, a redirect, a closed port, a silen
       const r = results[i]!;
       assert.equal(r.d.accepted, accepted, what);
       assert.match(r.d.detail, detail, what);
-      // No answer comes sooner than the timeout (a refused port is as slow as a silent one); none much later.
-      assert.ok(r.ms >= timeoutMs - 5 && r.ms < timeoutMs + 300, `${what}: ${r.ms} ms`);
+      // No answer comes sooner than the timeout (a refused port is as slow as a silent one): the property that
+      // keeps timing from telling ports apart. The upper bound only catches a hang (a loaded machine is slow).
+      assert.ok(r.ms >= timeoutMs - 5 && r.ms < timeoutMs + 3000, `${what}: ${r.ms} ms`);
     }
   } finally {
     for (const s of Object.values(servers)) {
