@@ -21,11 +21,6 @@ export const LABEL_PEER = 'crossgate.dev/peer';
 /** Annotation with the share's namespace/name (too long for a label value). */
 export const ANNOTATION_SHARE = 'crossgate.dev/share';
 
-/**
- * Put on ApiKeys by earlier crossgate versions; no longer added, still removed when such a key is
- * deleted. Contracts are closed from the key's delete event (docs/architecture.md, "Deleting an ApiKey").
- */
-export const FINALIZER_APIKEY = 'crossgate.dev/apikey-cleanup';
 /** On a key Secret: the ApiKey (name) it belongs to. The operator watches only Secrets with this label. */
 export const LABEL_APIKEY = 'crossgate.dev/apikey';
 /** On a Contract: where its ApiKey lives (namespace), for selection; the full reference is in spec.consumer. */

@@ -4,7 +4,8 @@
 // trust each other and the owner shares that ApiInstance with the consumer.
 import type { ApiKey, ApiInstance, Organization } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
-import { organizationByDomain, ownerOfNamespace, trustOf } from './ownership.ts';
+import { organizationByDomain, ownerOfNamespace } from './ownership.ts';
+import { mutualTrust } from './trust.ts';
 
 export interface Access {
   ok: boolean;
@@ -42,12 +43,9 @@ export function resolveAccess(snapshot: Snapshot, key: ApiKey): Access {
   if (cross) {
     const me = consumer.spec.domain;
     const them = owner.spec.domain;
-    if (!alive(trustOf(snapshot, consumer, them))) {
-      return { ...ctx, ok: false, reason: 'NotTrusted', message: `"${me}" does not trust "${them}": create OrgTrust "${them}" in namespace "${consumer.spec.homeNamespace}"` };
-    }
-    if (!alive(trustOf(snapshot, owner, me))) {
-      return { ...ctx, ok: false, reason: 'NotTrustedBack', message: `"${them}" does not trust "${me}": it needs OrgTrust "${me}" in its namespace "${owner.spec.homeNamespace}"` };
-    }
+    // Both sides, decided where the OrgTrust and AssetShare reconcilers decide it.
+    const trust = mutualTrust(snapshot, consumer, owner);
+    if (!trust.ok) return { ...ctx, ok: false, reason: trust.reason, message: trust.message };
     const shared = snapshot
       .assetShares(owner.spec.homeNamespace)
       .some(

@@ -1,14 +1,16 @@
 // Pure decisions for ApiKeys and Contracts: names, the Contract an ApiKey
-// needs, the key's effective state, and the credentials it contributes to the
-// gateway config. No I/O, no clock reads: `now` is passed in.
+// needs, its Secret, and the credentials it contributes to the gateway config.
+// The key's verdict is model/key-verdict.ts. No I/O, no clock reads: `now` is passed in.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { ApiKey, Contract, KeyState, SlaTier } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
   LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
+// The gateway-config writer (gatewayconfig.ts) still takes the verdict from here.
+export { keyVerdict } from '../../model/key-verdict.ts';
 import type { Credential } from '../../api/gateway/v1.ts';
 import { rfc3339 } from '../../api/time.ts';
 
@@ -61,16 +63,6 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
     },
   } as Contract;
-}
-
-/**
- * Whether a Contract was opened for this very ApiKey, not for an earlier one of the same name
- * (deleted while the operator was away, or before its Contract was closed). Contracts from
- * before the uid label are taken as the key's.
- */
-export function contractServes(contract: Contract, key: ApiKey): boolean {
-  const uid = contract.metadata?.labels?.[LABEL_CONSUMER_UID];
-  return uid === undefined || uid === key.metadata.uid;
 }
 
 export interface KeyHashes {
@@ -146,39 +138,6 @@ export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Dat
 }
 
 export { rfc3339 }; // one helper (api/time.ts); re-exported for the callers that import it from here
-
-export interface KeyVerdict {
-  state: KeyState;
-  reason: string;
-  message: string;
-  /** Whether the key's hashes belong in the gateway config. */
-  usable: boolean;
-}
-
-/** The effective state of an ApiKey, from its spec, its access and its Contract. */
-export function keyVerdict(key: ApiKey, access: Access, contract: Contract | undefined, tierFound: boolean, now: Date): KeyVerdict {
-  const no = (state: KeyState, reason: string, message: string): KeyVerdict => ({ state, reason, message, usable: false });
-  if (key.spec.revoked) return no('Revoked', 'RevokedByConsumer', 'the key was revoked (spec.revoked)');
-  if (key.spec.expiresAt && new Date(key.spec.expiresAt) <= now) return no('Expired', 'Expired', `the key expired at ${key.spec.expiresAt}`);
-  if (!access.ok) {
-    const trustGone = ['NotTrusted', 'NotTrustedBack', 'NotShared'].includes(access.reason);
-    return no(trustGone ? 'Suspended' : 'Pending', access.reason, access.message);
-  }
-  if (!tierFound) return no('Pending', 'TierNotFound', `SlaTier "${key.spec.tier}" of ApiInstance "${key.spec.apiInstanceRef.name}" does not exist in namespace "${access.instanceNamespace}"`);
-  if (!contract) return no('Pending', 'ContractPending', 'the Contract is being created');
-  const where = `Contract "${contract.metadata.name}" in namespace "${contract.metadata.namespace}"`;
-  if (!contractServes(contract, key)) return no('Pending', 'ContractPending', `${where} was opened for an earlier ApiKey of this name; it is being replaced`);
-  switch (contract.spec.decision) {
-    case 'Approved':
-      return { state: 'Approved', reason: 'Approved', message: `approved (${where}); the key works at the gateway`, usable: true };
-    case 'Rejected':
-      return no('Rejected', 'RejectedByOwner', `the API owner rejected ${where}`);
-    case 'Revoked':
-      return no('Revoked', 'RevokedByOwner', `the API owner revoked ${where}`);
-    default:
-      return no('Pending', 'AwaitingApproval', `waiting for the API owner to approve ${where} (tier "${key.spec.tier}" needs manual approval)`);
-  }
-}
 
 /** The credential index entries of one usable key. */
 export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes, now: Date): Array<[string, Credential]> {

@@ -2,9 +2,11 @@
 // cross-organization trust or the share is gone, or closing when its ApiKey is
 // gone or was made again; and how many of the key's hashes the gateway honours.
 // Pure: the reconciler (contract.ts) passes in what the caches hold.
-import type { ApiKey, Contract } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import type { Access } from '../../model/access.ts';
-import { contractServes, credentialsOf, keyVerdict, type KeyHashes } from './apikey-desired.ts';
+import { contractServes, keyTierFound, keyVerdict } from '../../model/key-verdict.ts';
+import { trustGone } from '../../model/trust.ts';
+import { credentialsOf, type KeyHashes } from './apikey-desired.ts';
 
 export type ContractState = NonNullable<NonNullable<Contract['status']>['state']>;
 
@@ -15,13 +17,12 @@ export interface DesiredContractState {
   activeKeys: number;
 }
 
-/** Access problems that suspend an open Contract (the owner's decision stands; the key stops working until they are fixed). */
-const SUSPENDING = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared']);
-
 export function desiredContractState(
   contract: Contract,
   apiKey: ApiKey | undefined,
   accessOf: (key: ApiKey) => Access,
+  /** The SlaTier named by the key's spec.tier in the instance's namespace, if any. */
+  tierOf: (key: ApiKey, access: Access) => Pick<SlaTier, 'spec'> | undefined,
   hashesOf: (key: ApiKey) => KeyHashes,
   now: Date,
 ): DesiredContractState {
@@ -33,11 +34,13 @@ export function desiredContractState(
     return { state: decision, reason: 'ApiKeyNotFound', message: `ApiKey "${keyName}" ${what} in namespace "${keyNamespace}"; this Contract is being closed`, activeKeys: 0 };
   }
   const access = accessOf(apiKey);
-  if (!access.ok && SUSPENDING.has(access.reason) && decision !== 'Revoked' && decision !== 'Rejected') {
+  // Trust or the share gone suspends an open Contract: the owner's decision stands, the key stops working until they are back.
+  if (trustGone(access) && decision !== 'Revoked' && decision !== 'Rejected') {
     return { state: 'Suspended', reason: access.reason, message: access.message, activeKeys: 0 };
   }
   const base = { state: decision, reason: `Decision${decision}`, message: `the owner's decision is ${decision}`, activeKeys: 0 };
-  const verdict = keyVerdict(apiKey, access, contract, true, now);
+  // The gateway-config writer's verdict: a key whose tier is gone is counted as the gateway treats it, left out.
+  const verdict = keyVerdict(apiKey, access, contract, keyTierFound(apiKey, tierOf(apiKey, access)), now);
   if (verdict.usable) {
     const activeKeys = credentialsOf(apiKey, contract, hashesOf(apiKey), now).length;
     return { ...base, message: `approved; ${activeKeys} key(s) honoured by the gateway`, activeKeys };

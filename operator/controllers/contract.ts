@@ -4,9 +4,9 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
 import { setCondition, type Condition } from '../../kube/conditions.ts';
-import type { ApiKey, AssetShare, Contract } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
-import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
+import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { hashesOf, secretNameOf } from './apikey-desired.ts';
 import { desiredContractState } from './contract-desired.ts';
@@ -19,6 +19,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   const contracts = mgr.informer<C>(CONTRACTS);
   const keys = mgr.informer<ApiKey & { kind: string }>(APIKEYS);
   const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
+  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr);
   const now = deps.now ?? (() => new Date());
   const all = () => contracts.list().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
@@ -30,6 +31,9 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
     const ns = targetRef.namespace ?? o.metadata?.namespace;
     return contracts.list().filter((c) => c.metadata.namespace === ns && c.spec.apiInstanceRef.name === targetRef.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
   };
+  // A tier reaches the Contracts that name it (same namespace): whether it exists decides whether their keys count.
+  const ofTier = (t: { metadata?: { namespace?: string; name?: string } }) =>
+    contracts.list().filter((c) => c.metadata.namespace === t.metadata?.namespace && c.spec.tier === t.metadata?.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
   // Trust, shares and Organizations fan out to every Contract; a resync or a status-only update of one of them changes no access.
   const accessMayChange = specOrDeletionChanged;
 
@@ -45,6 +49,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       { resource: ORGTRUSTS, map: () => all(), predicate: accessMayChange },
       { resource: ASSETSHARES, map: ofShare, predicate: accessMayChange },
       { resource: ORGANIZATIONS, map: () => all(), predicate: accessMayChange },
+      { resource: SLATIERS, map: ofTier, predicate: specOrDeletionChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const contract = contracts.get(key);
@@ -54,6 +59,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
         contract,
         apiKey,
         (k) => resolveAccess(snapshot(), k),
+        (k, access) => tiers.get(`${access.instanceNamespace}/${k.spec.tier}`),
         (k) => hashesOf(secrets.get(`${k.metadata.namespace}/${secretNameOf(k)}`)),
         now(),
       );

@@ -7,7 +7,7 @@ import { registerAssetShareController } from './assetshare.ts';
 import { registerApiInstanceController } from './apiinstance.ts';
 import { registerPolicyController } from './policy.ts';
 import { registerSlaTierController } from './slatier.ts';
-import { registerApiKeyController } from './apikey.ts';
+import { registerApiKeyController } from './apikey/index.ts';
 import { registerContractController } from './contract.ts';
 import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';

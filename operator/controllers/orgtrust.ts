@@ -7,7 +7,8 @@ import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain } from '../../model/ownership.ts';
 import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { affectedByTrust, homeOwner, mutualTrust, sharedWith } from './trust-desired.ts';
+import { affectedByTrust, homeOwner, sharedWith } from './trust-desired.ts';
+import { mutualTrust } from '../../model/trust.ts';
 import type { Deps } from './deps.ts';
 
 export function registerOrgTrustController(mgr: Manager, deps: Deps): void {

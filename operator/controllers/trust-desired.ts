@@ -1,56 +1,19 @@
-// Pure decisions about trust and sharing between organizations: whether a
-// trust is mutual, what a peer shares with an organization, the state of a
-// share toward each peer, and the view-only RBAC an active share needs.
+// Pure decisions about sharing between organizations: what a peer shares with
+// an organization, the state of a share toward each peer, and the view-only
+// RBAC an active share needs. Whether trust is mutual is model/trust.ts.
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import type { AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { API_VERSION, kindDefinition } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, LABEL_MANAGED_BY, LABEL_PEER, LABEL_SHARE_UID, MANAGED_BY } from '../../api/labels.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { organizationByDomain, ownerOfNamespace, trustOf } from '../../model/ownership.ts';
+import { organizationByDomain, ownerOfNamespace } from '../../model/ownership.ts';
+import { mutualTrust } from '../../model/trust.ts';
 import { nonViewPeers, shareRbacName, shareTargetProblem } from '../../model/share-grant.ts';
-
-export interface Verdict {
-  ok: boolean;
-  reason: string;
-  message: string;
-}
-
-const alive = <T extends { metadata?: { deletionTimestamp?: unknown } }>(o: T | undefined): T | undefined =>
-  o && !o.metadata?.deletionTimestamp ? o : undefined;
 
 /** The organization that owns a namespace, if it is that organization's home namespace. */
 export function homeOwner(snapshot: Snapshot, namespace: string): Organization | undefined {
   const owner = ownerOfNamespace(snapshot, namespace);
   return owner?.organization.spec.homeNamespace === namespace ? owner.organization : undefined;
-}
-
-/** Does `a` trust `b` and `b` trust `a`? With a message a platform engineer can act on. */
-export function mutualTrust(snapshot: Snapshot, a: Organization, peerDomain: string): Verdict & { peer?: Organization } {
-  const me = a.spec.domain;
-  if (!alive(trustOf(snapshot, a, peerDomain))) {
-    return {
-      ok: false,
-      reason: 'NotTrusted',
-      message: `"${me}" does not trust "${peerDomain}": create OrgTrust "${peerDomain}" in namespace "${a.spec.homeNamespace}"`,
-    };
-  }
-  const peer = organizationByDomain(snapshot, peerDomain);
-  if (!peer) {
-    return {
-      ok: false,
-      reason: 'PeerNotFound',
-      message: `no Organization has domain "${peerDomain}"; trust becomes mutual once it exists and trusts "${me}" back`,
-    };
-  }
-  if (!alive(trustOf(snapshot, peer, me))) {
-    return {
-      ok: false,
-      peer,
-      reason: 'NotTrustedBack',
-      message: `"${peerDomain}" has not declared trust in "${me}": it needs OrgTrust "${me}" in its namespace "${peer.spec.homeNamespace}"`,
-    };
-  }
-  return { ok: true, peer, reason: 'Mutual', message: `"${me}" and "${peerDomain}" trust each other` };
 }
 
 /** Namespace of a share's target: given, else the share's own (an Asset in the home namespace). */

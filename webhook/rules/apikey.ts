@@ -5,9 +5,8 @@
 import { ALLOW, deny, describe, objectName, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiKey } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
+import { trustGone } from '../../model/trust.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-
-const REFUSED = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared']);
 
 export function apiKeyRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const key = request.object as ApiKey;
@@ -19,7 +18,7 @@ export function apiKeyRules(request: AdmissionRequestLike, snapshot: Snapshot): 
     if (same) return ALLOW;
   }
   const access = resolveAccess(snapshot, { ...key, metadata: { ...key.metadata, namespace: key.metadata?.namespace ?? request.namespace } });
-  if (access.ok || !REFUSED.has(access.reason)) return ALLOW;
+  if (!trustGone(access)) return ALLOW;
   return deny(
     `${describe('ApiKey', objectName(request))} cannot call ApiInstance "${key.spec.apiInstanceRef.name}" of organization "${access.owner?.spec.domain}": ${access.message}`,
     'spec.apiInstanceRef',

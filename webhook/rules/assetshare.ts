@@ -7,9 +7,10 @@
 //    new (on create, for peers added by an update, or when the target changes):
 //    a share that lost mutual trust later is suspended by the controller, and
 //    must stay editable and deletable meanwhile.
-import { ALLOW, deny, describe, isBeingDeleted, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { AssetShare, Organization } from '../../api/v1alpha1/index.ts';
-import { organizationByDomain, orgName, ownerOfNamespace, trustOf } from '../../model/ownership.ts';
+import { organizationByDomain, orgName, ownerOfNamespace } from '../../model/ownership.ts';
+import { mutualTrust } from '../../model/trust.ts';
 import { shareTargetProblem, viewOnlyProblem } from '../../model/share-grant.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
@@ -23,24 +24,12 @@ function targetKey(spec: Partial<Spec>, namespace: string): string {
   return JSON.stringify([t?.kind, t?.name, t?.namespace ?? namespace]);
 }
 
-/** Why trust between `org` and `peer` is not mutual, naming each missing OrgTrust and who must create it; [] when mutual. */
+/** Why trust between `org` and `peer` is not mutual (model/trust.ts), naming each missing OrgTrust and who must create it; [] when mutual. */
 export function missingTrust(snapshot: Snapshot, org: Organization, peer: Organization): string[] {
-  const problems: string[] = [];
-  const sides: [Organization, Organization, string][] = [
-    [org, peer, 'before sharing with it'],
-    [peer, org, `before ${orgName(org)} can share with it`],
-  ];
-  for (const [truster, trusted, consequence] of sides) {
-    const peerDomain = trusted.spec?.domain ?? '';
-    const trust = trustOf(snapshot, truster, peerDomain);
-    if (trust && !isBeingDeleted(trust)) continue;
-    const state = trust ? 'is being deleted' : 'does not exist';
-    problems.push(
-      `OrgTrust "${peerDomain}" in namespace "${truster.spec?.homeNamespace}" (organization ${orgName(truster)}) ${state}: ` +
-        `${orgName(truster)} must declare trust in ${peerDomain} ${consequence}`,
-    );
-  }
-  return problems;
+  return mutualTrust(snapshot, org, peer).gaps.map((g) => {
+    const consequence = g.side === 'own' ? 'before sharing with it' : `before ${orgName(org)} can share with it`;
+    return `OrgTrust "${g.peerDomain}" in namespace "${g.namespace}" (organization ${g.organization}) ${g.state}: ${g.organization} must declare trust in ${g.peerDomain} ${consequence}`;
+  });
 }
 
 export function assetShareRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
-import { contractServes, desiredContract, keyVerdict } from '../../../operator/controllers/apikey-desired.ts';
+import { desiredContract } from '../../../operator/controllers/apikey-desired.ts';
+import { contractServes, keyVerdict } from '../../../model/key-verdict.ts';
 
 const key = (uid: string) => ({
   apiVersion: 'crossgate.dev/v1alpha1',
@@ -17,13 +18,13 @@ const access = { ok: true, reason: 'Allowed', message: '', instanceNamespace: 'm
 const tier = { spec: { approval: 'automatic' } } as unknown as SlaTier;
 const now = new Date('2026-01-01T00:00:00Z');
 
-test("a Contract serves the key whose uid it names, and one from before the label any key of its name", () => {
+test('a Contract serves the key whose uid it names, and one without the uid label serves no key', () => {
   const contract = desiredContract(key('u1'), access, tier);
   assert.equal(contract.metadata.labels?.['crossgate.dev/consumer-uid'], 'u1');
   assert.ok(contractServes(contract, key('u1')));
   assert.ok(!contractServes(contract, key('u2')));
   const { 'crossgate.dev/consumer-uid': _uid, ...older } = contract.metadata.labels!;
-  assert.ok(contractServes({ ...contract, metadata: { ...contract.metadata, labels: older } } as Contract, key('u2')));
+  assert.ok(!contractServes({ ...contract, metadata: { ...contract.metadata, labels: older } } as Contract, key('u1')));
 });
 
 test('a key made again is Pending while the approved Contract of the earlier key is replaced, and says so', () => {

@@ -22,7 +22,8 @@ const contractFor = (k: ApiKey, approval: 'automatic' | 'manual' = 'automatic', 
   return { ...c, metadata: { ...c.metadata, namespace: 'max-prod' }, spec: { ...c.spec, ...(decision ? { decision } : {}) } } as Contract;
 };
 const hashes = () => ({ current: 'a'.repeat(64), generation: 1 });
-const state = (c: Contract, k: ApiKey | undefined, access = allowed) => desiredContractState(c, k, () => access, hashes, now);
+const gold = { spec: { apiInstanceRef: { name: 'flights' }, approval: 'automatic' } } as unknown as SlaTier;
+const state = (c: Contract, k: ApiKey | undefined, access = allowed, found: SlaTier | null = gold) => desiredContractState(c, k, () => access, () => found ?? undefined, hashes, now);
 
 test('approved, with the number of key hashes the gateway honours', () => {
   const k = key('u1');
@@ -62,4 +63,16 @@ test('closing: the key no longer exists, or was deleted and made again under its
     message: 'ApiKey "gate" was deleted and made again in namespace "mule-prod"; this Contract is being closed',
     activeKeys: 0,
   });
+});
+
+test('approved but the tier is gone: no key counts, as the gateway config leaves it out, and the owner reads why', () => {
+  const k = key('u1');
+  assert.deepEqual(state(contractFor(k), k, allowed, null), {
+    state: 'Approved',
+    reason: 'TierNotFound',
+    message: 'SlaTier "gold" of ApiInstance "flights" does not exist in namespace "max-prod"',
+    activeKeys: 0,
+  });
+  const otherInstance = { spec: { apiInstanceRef: { name: 'hotels' }, approval: 'automatic' } } as unknown as SlaTier;
+  assert.equal(state(contractFor(k), k, allowed, otherInstance).activeKeys, 0, 'a tier of another ApiInstance is not the key\'s tier');
 });

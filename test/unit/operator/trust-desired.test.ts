@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import type { AssetShare, Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
 import { shareRbacName } from '../../../model/share-grant.ts';
-import { desiredShareRbac, mutualTrust, peerState, sharedWith, affectedByTrust } from '../../../operator/controllers/trust-desired.ts';
+import { desiredShareRbac, peerState, sharedWith, affectedByTrust } from '../../../operator/controllers/trust-desired.ts';
 
 const org = (name: string, t: string, groups: string[] = [`${name}:members`]): Organization =>
   ({
@@ -21,24 +21,7 @@ const asset = (ns: string, name: string) => ({ apiVersion: 'crossgate.dev/v1alph
 const max = org('max-airlines', '2026-01-01T00:00:00Z');
 const mule = org('mule-united', '2026-01-02T00:00:00Z');
 
-test('mutual trust needs both OrgTrusts; each missing side is named with what to create', () => {
-  const none = snapshotFrom({ organizations: [max, mule] });
-  assert.deepEqual(mutualTrust(none, max, 'mule-united'), {
-    ok: false,
-    reason: 'NotTrusted',
-    message: '"max-airlines" does not trust "mule-united": create OrgTrust "mule-united" in namespace "max-airlines"',
-  });
-  const oneSided = snapshotFrom({ organizations: [max, mule], orgTrusts: [trust('max-airlines', 'mule-united')] });
-  const v = mutualTrust(oneSided, max, 'mule-united');
-  assert.equal(v.reason, 'NotTrustedBack');
-  assert.equal(v.message, '"mule-united" has not declared trust in "max-airlines": it needs OrgTrust "max-airlines" in its namespace "mule-united"');
-  const both = snapshotFrom({ organizations: [max, mule], orgTrusts: [trust('max-airlines', 'mule-united'), trust('mule-united', 'max-airlines')] });
-  assert.equal(mutualTrust(both, max, 'mule-united').ok, true);
-  const unknown = snapshotFrom({ organizations: [max], orgTrusts: [trust('max-airlines', 'nobody')] });
-  assert.equal(mutualTrust(unknown, max, 'nobody').reason, 'PeerNotFound');
-  const leaving = snapshotFrom({ organizations: [max, mule], orgTrusts: [trust('max-airlines', 'mule-united'), trust('mule-united', 'max-airlines', true)] });
-  assert.equal(mutualTrust(leaving, max, 'mule-united').ok, false, 'a trust being deleted no longer counts');
-});
+// Mutual trust itself: test/unit/model/trust.test.ts.
 
 test('peer state: Active only with mutual trust, view access and an existing target', () => {
   const trusts = [trust('max-airlines', 'mule-united'), trust('mule-united', 'max-airlines')];

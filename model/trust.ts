@@ -1,0 +1,79 @@
+// Mutual trust between two organizations, decided once for the webhook (which
+// refuses a share or key that needs it), the OrgTrust, AssetShare, ApiKey and
+// Contract reconcilers (which report and suspend) and the gateway-config writer
+// (which leaves a key out): both OrgTrusts exist and neither is being deleted.
+import type { Organization, OrgTrust } from '../api/v1alpha1/index.ts';
+import { organizationByDomain, orgName, trustOf } from './ownership.ts';
+import type { Snapshot } from './snapshot.ts';
+
+/** One OrgTrust that mutual trust lacks: who must declare it, where, and whether it is absent or being deleted. */
+export interface TrustGap {
+  /** 'own': the asking organization's side; 'peer': the peer's side. */
+  side: 'own' | 'peer';
+  /** Name of the Organization that must declare the trust. */
+  organization: string;
+  /** Its home namespace, where the OrgTrust lives. */
+  namespace: string;
+  /** The domain it must trust (the OrgTrust's name). */
+  peerDomain: string;
+  state: 'does not exist' | 'is being deleted';
+}
+
+export interface MutualTrust {
+  ok: boolean;
+  /** CamelCase, for conditions: Mutual, NotTrusted, NotTrustedBack, PeerNotFound. */
+  reason: 'Mutual' | 'NotTrusted' | 'NotTrustedBack' | 'PeerNotFound';
+  message: string;
+  /** The peer Organization, when one has the domain. */
+  peer?: Organization;
+  /** Each missing OrgTrust, own side first; [] when mutual. */
+  gaps: TrustGap[];
+}
+
+function gapOf(snapshot: Snapshot, truster: Organization, peerDomain: string, side: TrustGap['side']): TrustGap | undefined {
+  const trust: OrgTrust | undefined = trustOf(snapshot, truster, peerDomain);
+  if (trust && !trust.metadata?.deletionTimestamp) return undefined;
+  const state = trust ? 'is being deleted' : 'does not exist';
+  return { side, organization: orgName(truster), namespace: truster.spec?.homeNamespace ?? '', peerDomain, state };
+}
+
+/**
+ * Does `org` trust `peer` (an Organization, or a domain looked up among them) and `peer` trust `org`?
+ * With a message a platform engineer can act on, naming the first missing OrgTrust.
+ */
+export function mutualTrust(snapshot: Snapshot, org: Organization, peer: Organization | string): MutualTrust {
+  const me = org.spec?.domain ?? '';
+  const peerDomain = typeof peer === 'string' ? peer : (peer.spec?.domain ?? '');
+  const peerOrg = typeof peer === 'string' ? organizationByDomain(snapshot, peer) : peer;
+  const own = gapOf(snapshot, org, peerDomain, 'own');
+  const back = peerOrg ? gapOf(snapshot, peerOrg, me, 'peer') : undefined;
+  const gaps = [own, back].filter((g): g is TrustGap => g !== undefined);
+  const withPeer = peerOrg ? { peer: peerOrg } : {};
+  if (own) {
+    return { ok: false, reason: 'NotTrusted', message: `"${me}" does not trust "${peerDomain}": create OrgTrust "${peerDomain}" in namespace "${own.namespace}"`, gaps };
+  }
+  if (!peerOrg) {
+    return { ok: false, reason: 'PeerNotFound', message: `no Organization has domain "${peerDomain}"; trust becomes mutual once it exists and trusts "${me}" back`, gaps };
+  }
+  if (back) {
+    return {
+      ok: false,
+      ...withPeer,
+      reason: 'NotTrustedBack',
+      message: `"${peerDomain}" has not declared trust in "${me}": it needs OrgTrust "${me}" in its namespace "${back.namespace}"`,
+      gaps,
+    };
+  }
+  return { ok: true, ...withPeer, reason: 'Mutual', message: `"${me}" and "${peerDomain}" trust each other`, gaps };
+}
+
+/** Access reasons that mean cross-organization trust or the owner's share is gone: admission refuses, the operator suspends. */
+const TRUST_GONE: ReadonlySet<string> = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared']);
+
+/**
+ * Whether an access verdict (model/access.ts) failed because trust or the share was withdrawn, as opposed to
+ * something not existing yet: a new key is refused at admission, an issued key and its Contract are Suspended.
+ */
+export function trustGone(access: { ok: boolean; reason: string }): boolean {
+  return !access.ok && TRUST_GONE.has(access.reason);
+}

@@ -1,0 +1,83 @@
+// Step 3 of an ApiKey reconcile: tell the consumer where the key stands. The
+// verdict is model/key-verdict.ts (the Contract and the gateway-config writer
+// use the same one); this step writes it to status with one Event for what the
+// reconcile did, and says when to look again (expiry, end of a grace period).
+import type { ReconcileContext, ReconcileResult } from '../../../kube/controller.ts';
+import { setCondition, type Condition } from '../../../kube/conditions.ts';
+import type { Access } from '../../../model/access.ts';
+import { keyVerdict, type KeyVerdict } from '../../../model/key-verdict.ts';
+import { keyIdOf } from '../../../api/apikey-format.ts';
+import { APIKEYS } from '../../resources.ts';
+import { hashesOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
+import type { SecretOutcome } from './secret.ts';
+import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
+
+/** A conflicting Secret outside the key-Secret cache (unlabelled) sends no events: look again this often. */
+const UNWATCHED_CONFLICT_RECHECK_MS = 60_000;
+/** States the consumer is warned about when the key enters them. */
+const WARNED = new Set(['Rejected', 'Suspended', 'Expired']);
+
+export interface KeyFacts {
+  access: Access;
+  contract: KeyContract | undefined;
+  tierFound: boolean;
+  secret: SecretOutcome;
+  did: Done[];
+  now: Date;
+}
+
+/** The key's verdict, or Pending while its Secret name is someone else's (it asks for nothing then). */
+function verdictOf(key: Key, f: KeyFacts): KeyVerdict {
+  if (f.secret.conflict) return { state: 'Pending', reason: 'SecretConflict', message: f.secret.conflict, usable: false };
+  return keyVerdict(key, f.access, f.contract, f.tierFound, f.now);
+}
+
+export async function writeKeyStatus(env: KeyEnv, key: Key, f: KeyFacts, ctx: ReconcileContext): Promise<ReconcileResult | void> {
+  const { deps } = env;
+  const verdict = verdictOf(key, f);
+  const generation = key.metadata.generation ?? 0;
+  const was = deps.status.current(key);
+  const previous: Condition[] = was?.conditions ?? [];
+  const ready = { type: 'Ready', status: verdict.usable ? ('True' as const) : ('False' as const), reason: verdict.reason, message: verdict.message };
+  const stateChanged = was?.state !== verdict.state;
+  if (stateChanged) ctx.log.info({ state: verdict.state, reason: verdict.reason }, 'key state');
+  if (stateChanged || f.did.length > 0) {
+    // One Event per reconcile (a write each: three per key at bulk scale); the first thing done names it (KeyIssued, KeyRotated…), else the new state.
+    const warn = stateChanged && WARNED.has(verdict.state);
+    const told = [...f.did.map((d) => d.message), ...(stateChanged ? [`${verdict.state}: ${verdict.message}`] : [])];
+    (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, f.did[0]?.reason ?? verdict.reason, told.join('; '));
+  }
+  // Only the key's own Secret: a teammate's Secret of the same name must not lend its keyId to this status.
+  const secretName = secretNameOf(key);
+  const fresh = f.secret.written ? hashesOf(f.secret.written) : ownHashesOf(key, env.secrets.get(`${key.metadata.namespace}/${secretName}`));
+  const contract = f.contract;
+  await deps.status.patchStatus(key, APIKEYS.plural, {
+    observedGeneration: generation,
+    conditions: setCondition(previous, ready, generation),
+    state: verdict.state,
+    secretName: key.spec.revoked ? null : secretName,
+    keyId: fresh.current && !key.spec.revoked ? keyIdOf(fresh.current) : null,
+    contract: contract ? { namespace: contract.metadata.namespace!, name: contract.metadata.name! } : null,
+    issuedAt: fresh.issuedAt ?? null,
+    rotatedGeneration: fresh.current ? fresh.generation : null,
+    previousKeyValidUntil: fresh.previous ? fresh.previousValidUntil ?? null : null,
+  });
+
+  // Wake up for the next deadline: expiry, or the end of a rotation grace period.
+  const deadlines = [key.spec.expiresAt, fresh.previous ? fresh.previousValidUntil : undefined]
+    .filter((d): d is string => Boolean(d))
+    .map((d) => new Date(d).getTime() - f.now.getTime())
+    .filter((ms) => ms > 0);
+  if (f.secret.unwatchedConflict) deadlines.push(UNWATCHED_CONFLICT_RECHECK_MS);
+  if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
+}
+
+/** A key in a namespace no Organization owns: nothing is issued; admission refuses such keys once the webhook runs. */
+export async function writeNoOrganizationStatus(env: KeyEnv, key: Key, message: string): Promise<void> {
+  const generation = key.metadata.generation ?? 0;
+  await env.deps.status.patchStatus(key, APIKEYS.plural, {
+    observedGeneration: generation,
+    conditions: setCondition(env.deps.status.current(key)?.conditions ?? [], { type: 'Ready', status: 'False', reason: 'NoOrganization', message }, generation),
+    state: 'Pending',
+  });
+}

@@ -1,0 +1,67 @@
+// model/key-verdict.ts: each state a key can be in, with the message its owner
+// reads; a key is served only when approved on a Contract opened for it and its
+// tier is a tier of its instance; and the property that no failing condition
+// ever lets a key through.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { Access } from '../../../model/access.ts';
+import { contractServes, keyTierFound, keyVerdict } from '../../../model/key-verdict.ts';
+
+const now = new Date('2026-01-01T00:00:00Z');
+const key = (spec: Record<string, unknown> = {}, uid = 'u1') =>
+  ({ metadata: { name: 'gate', namespace: 'mule-prod', uid }, spec: { apiInstanceRef: { name: 'flights', namespace: 'max-prod' }, tier: 'gold', ...spec } }) as unknown as ApiKey;
+const allowed = { ok: true, reason: 'Accessible', message: '', instanceNamespace: 'max-prod', crossOrganization: true } as Access;
+const denied = (reason: string, message: string) => ({ ...allowed, ok: false, reason, message }) as Access;
+const contract = (decision: string, uid: string | null = 'u1') =>
+  ({ metadata: { name: 'mule-prod.gate', namespace: 'max-prod', labels: uid ? { 'crossgate.dev/consumer-uid': uid } : {} }, spec: { decision, tier: 'gold' } }) as unknown as Contract;
+
+test('each state, with the reason and the message its owner reads', () => {
+  const cases: Array<[ReturnType<typeof keyVerdict>, string, string, string]> = [
+    [keyVerdict(key({ revoked: true }), allowed, contract('Approved'), true, now), 'Revoked', 'RevokedByConsumer', 'the key was revoked (spec.revoked)'],
+    [keyVerdict(key({ expiresAt: '2025-12-31T00:00:00Z' }), allowed, contract('Approved'), true, now), 'Expired', 'Expired', 'the key expired at 2025-12-31T00:00:00Z'],
+    [keyVerdict(key(), denied('NotShared', 'not shared'), contract('Approved'), true, now), 'Suspended', 'NotShared', 'not shared'],
+    [keyVerdict(key(), denied('InstanceNotFound', 'no instance'), undefined, true, now), 'Pending', 'InstanceNotFound', 'no instance'],
+    [keyVerdict(key(), allowed, contract('Approved'), false, now), 'Pending', 'TierNotFound', 'SlaTier "gold" of ApiInstance "flights" does not exist in namespace "max-prod"'],
+    [keyVerdict(key(), allowed, undefined, true, now), 'Pending', 'ContractPending', 'the Contract is being created'],
+    [keyVerdict(key(), allowed, contract('Rejected'), true, now), 'Rejected', 'RejectedByOwner', 'the API owner rejected Contract "mule-prod.gate" in namespace "max-prod"'],
+    [keyVerdict(key(), allowed, contract('Revoked'), true, now), 'Revoked', 'RevokedByOwner', 'the API owner revoked Contract "mule-prod.gate" in namespace "max-prod"'],
+    [keyVerdict(key(), allowed, contract('Pending'), true, now), 'Pending', 'AwaitingApproval', 'waiting for the API owner to approve Contract "mule-prod.gate" in namespace "max-prod" (tier "gold" needs manual approval)'],
+  ];
+  for (const [v, state, reason, message] of cases) {
+    assert.deepEqual(v, { state, reason, message, usable: false });
+  }
+  assert.deepEqual(keyVerdict(key(), allowed, contract('Approved'), true, now), {
+    state: 'Approved',
+    reason: 'Approved',
+    message: 'approved (Contract "mule-prod.gate" in namespace "max-prod"); the key works at the gateway',
+    usable: true,
+  });
+});
+
+test('a Contract serves only the key whose uid it names; one without the label serves none', () => {
+  assert.equal(contractServes(contract('Approved'), key()), true);
+  assert.equal(contractServes(contract('Approved'), key({}, 'u2')), false);
+  assert.equal(contractServes(contract('Approved', null), key()), false);
+  assert.equal(keyVerdict(key(), allowed, contract('Approved', null), true, now).usable, false);
+});
+
+test("a key's tier is found only when the SlaTier is one of the key's ApiInstance", () => {
+  const tier = (instance: string) => ({ spec: { apiInstanceRef: { name: instance } } }) as unknown as SlaTier;
+  assert.equal(keyTierFound(key(), tier('flights')), true);
+  assert.equal(keyTierFound(key(), tier('hotels')), false);
+  assert.equal(keyTierFound(key(), undefined), false);
+});
+
+test('property: a key is served only when every condition holds', () => {
+  fc.assert(
+    fc.property(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.constantFrom('Approved', 'Pending', 'Rejected', 'Revoked', undefined), fc.boolean(), (revoked, expired, ok, tierFound, decision, sameUid) => {
+      const k = key({ ...(revoked ? { revoked: true } : {}), ...(expired ? { expiresAt: '2025-01-01T00:00:00Z' } : { expiresAt: '2027-01-01T00:00:00Z' }) });
+      const c = decision ? contract(decision, sameUid ? 'u1' : 'u0') : undefined;
+      const v = keyVerdict(k, ok ? allowed : denied('NotTrusted', 'x'), c, tierFound, now);
+      assert.equal(v.usable, !revoked && !expired && ok && tierFound && decision === 'Approved' && sameUid);
+      assert.equal(v.usable, v.state === 'Approved');
+    }),
+  );
+});
