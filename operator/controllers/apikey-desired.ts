@@ -10,7 +10,6 @@ import {
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
 // The gateway-config writer (gatewayconfig.ts) still takes the verdict from here.
-export { keyVerdict } from '../../model/key-verdict.ts';
 import type { Credential } from '../../api/gateway/v1.ts';
 import { rfc3339 } from '../../api/time.ts';
 
@@ -137,7 +136,6 @@ export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Dat
   return { action: 'none' };
 }
 
-export { rfc3339 }; // one helper (api/time.ts); re-exported for the callers that import it from here
 
 /** The credential index entries of one usable key. */
 export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes, now: Date): Array<[string, Credential]> {

@@ -12,7 +12,8 @@ import {
 } from '../../../api/labels.ts';
 import { generateApiKey, hashApiKey, keyIdOf } from '../../../api/apikey-format.ts';
 import { MERGE_PATCH, objectPath } from '../../resources.ts';
-import { hashesOf, rfc3339, secretAction, secretBelongsToKey, secretConflictMessage, secretNameOf } from '../apikey-desired.ts';
+import { hashesOf, secretAction, secretBelongsToKey, secretConflictMessage, secretNameOf } from '../apikey-desired.ts';
+import { rfc3339 } from '../../../api/time.ts';
 import type { Done, Key, KeyEnv } from './env.ts';
 
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };

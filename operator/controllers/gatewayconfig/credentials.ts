@@ -5,7 +5,8 @@ import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Credential } from '../../../api/gateway/v1.ts';
 import { resolveAccess } from '../../../model/access.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
-import { contractNameOf, credentialsOf, keyVerdict, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
+import { contractNameOf, credentialsOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
+import { keyTierFound, keyVerdict } from '../../../model/key-verdict.ts';
 import { setEntries, type GatewayState } from './state.ts';
 
 /** Keys recomputed between two turns of the event loop. */
@@ -25,8 +26,7 @@ export function credentialEntries(key: ApiKey, snap: Snapshot, routeIds: Readonl
   if (!access.ok || !routeIds.has(`${access.instanceNamespace}/${key.spec.apiInstanceRef.name}`)) return [];
   const contract = from.contract(`${access.instanceNamespace}/${contractNameOf(key)}`);
   const tier = from.tier(`${access.instanceNamespace}/${key.spec.tier}`);
-  const tierOk = tier?.spec.apiInstanceRef.name === key.spec.apiInstanceRef.name;
-  if (!contract || !keyVerdict(key, access, contract, tierOk, t).usable) return [];
+  if (!contract || !keyVerdict(key, access, contract, keyTierFound(key, tier), t).usable) return [];
   // Hashes only from the key's own Secret: a second key naming a teammate's Secret must not carry the teammate's hash.
   return credentialsOf(key, contract, ownHashesOf(key, from.secret(`${key.metadata.namespace}/${secretNameOf(key)}`)), t);
 }
