@@ -1,10 +1,7 @@
-// The status and Event clients of the operator over KubeHttp, the plain JSON
-// client the reconcilers and informers use. client-node's generated APIs
-// (CustomObjectsApi, CoreV1Api, CoordinationV1Api) run every call through an observable
-// middleware chain, its ObjectSerializer and undici's fetch: ~10 % of the
-// operator's busy CPU in bulk issuance for two small writes per key
-// (docs/performance.md). The interfaces stay the generated APIs' subsets, so
-// tests keep their fakes and a client-node client still fits.
+// The status, Event and Lease clients over KubeHttp, the plain JSON client the
+// reconcilers and informers use: client-node's generated APIs cost CPU on every
+// call (docs/performance.md). The interfaces stay the generated APIs' subsets,
+// so tests keep their fakes and a client-node client still fits.
 import type { CoreV1Event, V1Lease } from '@kubernetes/client-node';
 import type { KubeHttp } from './kube.ts';
 import type { StatusClient, WriteOptions } from './status.ts';

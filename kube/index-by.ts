@@ -2,14 +2,13 @@
 // ("ns/name") of the cached objects by a value computed from each, kept from
 // the informer's events. A watch that maps one event to the objects it concerns
 // (the ApiKeys of an instance, the Contracts of a key or a tier) then costs a
-// lookup instead of a scan of the cache, which at 10,000 keys was O(keys) per event.
+// lookup instead of a scan of the whole cache.
 import type { Informer } from './informer.ts';
 import { objectKey, type KubernetesObject } from './keys.ts';
 
 export function indexBy<T extends KubernetesObject>(informer: Informer<T>, valueOf: (obj: T) => string): (value: string) => string[] {
   // One key is held as the string itself, a Set only from the second: most
-  // values index one object (a key's Contract), and an empty Set costs ~250
-  // bytes (2.7 MB at 10,000 keys when each had its own).
+  // values index one object (a key's Contract), and a Set is a few hundred bytes.
   const index = new Map<string, string | Set<string>>();
   const add = (value: string, key: string) => {
     const held = index.get(value);

@@ -1,17 +1,10 @@
-// String interning for cached objects. JSON.parse makes a new copy of every
-// string value, so 10,000 cached ApiKeys hold 10,000 copies of their
-// namespace, apiVersion, kind, tier, condition reasons and messages: in a heap
-// snapshot at 10,000 keys and 1,000 instances, 18 of the 43 MB of strings were
-// such repeats. Cached objects go through intern() once, and equal short
-// strings then share one copy. The pool is bounded and generational: strings
-// go into a young Map; when it holds half the capacity it becomes the old one
-// and the previous old one is dropped, and a string found only in the old Map
-// moves to the young one. So values seen once (uids, resourceVersions) pass
-// through without piling up, values that recur stay, and no lookup deletes.
-// (An LRU on one Map, with delete and re-insert on every hit and
-// `keys().next()` to evict, was 7 % of the operator's CPU at 50,000 keys:
-// V8's Map keeps deleted entries as holes until it rehashes, and every
-// `keys().next()` walks over the holes at the front.)
+// String interning for cached objects: JSON.parse copies every string, so
+// thousands of cached objects would hold thousands of copies of their
+// namespace, kind, tier and condition reasons. Equal short strings share one
+// copy. The pool is generational (a young and an old Map, the young one
+// becoming the old one at half the capacity), so values seen once pass through,
+// values that recur stay, and no lookup deletes from a Map (V8 keeps deleted
+// entries as holes that later lookups walk). Figures: docs/performance.md.
 const MAX_LENGTH = 256;
 
 export class StringPool {

@@ -1,15 +1,11 @@
-// Where the apiserver is and how to authenticate to it, for KubeHttp — without
-// loading @kubernetes/client-node for the common cases. Importing client-node
-// costs a Node process ~85 MB of resident memory, ~36 MB of it heap (its
-// generated models and APIs load as one graph, even for KubeConfig alone):
-// more than half of what the operator holds for 10,000 ApiKeys
-// (docs/performance.md). What the operator, webhook and gateway meet in a pod
-// and in tests is read here: the in-cluster service account, and kubeconfig
-// files with a server, a CA, client certificates, a token or token file, or
-// basic auth. Anything else (exec plugins, auth providers, proxies,
-// impersonation, several files in KUBECONFIG) is handed to client-node's
-// KubeConfig, imported only then, so those setups keep working exactly as
-// kubectl's do.
+// Where the apiserver is and how to authenticate to it, for KubeHttp, without
+// loading @kubernetes/client-node (its import alone costs every process tens
+// of megabytes; docs/performance.md) for the common cases: the in-cluster service
+// account, and kubeconfig files with a server, a CA, client certificates, a
+// token or token file, or basic auth. Anything else (exec plugins, auth
+// providers, proxies, impersonation, several files in KUBECONFIG) is handed to
+// client-node's KubeConfig, imported only then, so those setups keep working
+// exactly as kubectl's do.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';

@@ -5,9 +5,9 @@
 // Why a raw client instead of client-node's generated ones: informers need
 // generic list/watch of arbitrary paths (core and custom, any selector) with
 // full control over abort, timeouts and streaming, and the generated clients
-// cost CPU per call (middleware chain, ObjectSerializer, fetch) and ~85 MB of
-// memory to load. Where the apiserver is and how to authenticate comes from
-// kube-connection.ts; client-node.ts keeps what needs client-node itself.
+// cost CPU per call and memory to load (docs/performance.md). Where the
+// apiserver is and how to authenticate comes from kube-connection.ts;
+// client-node.ts keeps what needs client-node itself.
 import { Agent, request, type Dispatcher } from 'undici';
 import { connectionFromKubeConfig, type KubeConfigLike, type KubeConnection } from './kube-connection.ts';
 
