@@ -7,10 +7,10 @@
 //   /configz  the config in force: gateway, generation, routes, credential
 //             count, why newer parts are not in force (no key hashes, no secrets)
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { LoaderStatus } from './config-source/loader.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { closeNow, listenOn } from '../kube/listen.ts';
 
 export interface AdminServerOptions {
   host?: string;
@@ -66,22 +66,11 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   });
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 9090, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, url } = await listenOn(server, host, opts.port ?? 9090);
   return {
     server,
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    url,
+    close: () => closeNow(server),
   };
 }

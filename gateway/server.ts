@@ -13,7 +13,6 @@
 //   6. on close: metrics (per API, client, status class), the recent window,
 //      one access-log line (no headers, no query string).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CompiledConfig, CompiledRoute } from './compiled.ts';
 import { hostOf } from './compiled.ts';
@@ -23,6 +22,7 @@ import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyH
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
 import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
+import { listenOn } from '../kube/listen.ts';
 
 export interface ConfigHolder {
   readonly current: CompiledConfig | undefined;
@@ -226,19 +226,12 @@ export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: 
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8080, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, url } = await listenOn(server, host, opts.port ?? 8080);
   return {
     server,
     host,
     port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

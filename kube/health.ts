@@ -7,10 +7,10 @@
 // Binds 127.0.0.1 by default so nothing is exposed by accident; in a pod,
 // pass host "0.0.0.0" (kubelet probes and Prometheus come in on the pod IP).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { silentLogger } from './logger.ts';
+import { closeNow, listenOn } from './listen.ts';
 
 export type Check = () => boolean | Promise<boolean>;
 
@@ -88,27 +88,15 @@ export async function startHealthServer(opts: HealthServerOptions = {}): Promise
   });
   // Probes are tiny; do not let an idle keep-alive socket hold shutdown up.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 8081, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const { port, url } = await listenOn(server, host, opts.port ?? 8081);
   log.info({ host, port }, 'health and metrics server listening');
   return {
     server,
     host,
     port,
-    url: `http://${urlHost}:${port}`,
+    url,
     addHealthCheck: (name, check) => void health.set(name, check),
     addReadyCheck: (name, check) => void ready.set(name, check),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeNow(server),
   };
 }
