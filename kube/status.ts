@@ -192,7 +192,10 @@ export class StatusWriter {
       metadata: { name: obj.metadata?.name ?? null, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) },
       status: withoutNulls(normalizeJson(desired)),
     };
-    await this.#send(obj, plural, body, { fieldManager: manager, force: true }, APPLY_PATCH);
+    const stored = await this.#send(obj, plural, body, { fieldManager: manager, force: true }, APPLY_PATCH);
+    // A dropped member the apply left in place is still owned by the merge-patch manager of earlier versions: remove it.
+    const left = Object.keys(desired).filter((k) => normalizeJson(desired[k]) === null && statusMember(stored, k) !== undefined);
+    if (left.length) await this.#send(obj, plural, { status: Object.fromEntries(left.map((k) => [k, null])) }, { fieldManager: manager }, MERGE_PATCH);
     this.#applied.delete(ownedKey);
     this.#applied.add(ownedKey);
     if (this.#applied.size > APPLIED_OBJECTS) this.#applied.delete(this.#applied.values().next().value!);
@@ -200,14 +203,14 @@ export class StatusWriter {
     return true;
   }
 
-  async #send(obj: KubernetesObject, plural: string, body: Record<string, Json>, who: { fieldManager: string; force?: boolean }, contentType: string): Promise<void> {
+  async #send(obj: KubernetesObject, plural: string, body: Record<string, Json>, who: { fieldManager: string; force?: boolean }, contentType: string): Promise<unknown> {
     const name = obj.metadata?.name;
     if (!name || !obj.apiVersion?.includes('/')) throw new Error('a status write needs a custom object with apiVersion group/version and a name');
     const [group, version] = obj.apiVersion.split('/') as [string, string];
     const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType };
     const namespace = obj.metadata?.namespace;
-    if (namespace) await this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, ...who }, ro);
-    else await this.#client.patchClusterCustomObjectStatus({ group, version, plural, name, body, ...who }, ro);
+    if (namespace) return this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, ...who }, ro);
+    return this.#client.patchClusterCustomObjectStatus({ group, version, plural, name, body, ...who }, ro);
   }
 
   /** What a write left on the server, answered by current() until the cache moves past the version it was computed from. */
@@ -219,6 +222,12 @@ export class StatusWriter {
     this.#recent.set(id, { fromVersion: from, status });
     if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value!);
   }
+}
+
+/** A member of the status of the object a write answered with (undefined when the answer has none). */
+function statusMember(answer: unknown, key: string): unknown {
+  const status = isObject(answer) ? answer.status : undefined;
+  return isObject(status) ? status[key] : undefined;
 }
 
 /**

@@ -142,6 +142,27 @@ describe('status', () => {
     await assert.rejects(w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', metadata: { name: 'x' } }, 'apiinstances', {}, 'm'), /applyStatus needs the object's kind \(crossgate.dev\/v1alpha1 x\)/);
   });
 
+  test('applyStatus removes a dropped member the apply left in place (still owned by the merge-patch manager of earlier versions)', async () => {
+    const calls: Array<{ body: unknown; fieldManager?: string; force?: boolean; contentType?: string }> = [];
+    const answers = [{ status: { gateway: 'default', endpoint: 'http://gw/x' } }, { status: { gateway: 'default' } }];
+    const client: StatusClient = {
+      patchNamespacedCustomObjectStatus: async (p, o) => (calls.push({ body: p.body, fieldManager: p.fieldManager, force: p.force, contentType: o?.contentType }), answers.shift()),
+      patchClusterCustomObjectStatus: async () => assert.fail('namespaced'),
+    };
+    const w = new StatusWriter({ client });
+    const obj = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns', resourceVersion: '4' }, status: { gateway: 'default', endpoint: 'http://gw/x' } };
+    assert.equal(await w.applyStatus(obj, 'apiinstances', { gateway: 'default', endpoint: undefined }, 'crossgate-apiinstance'), true);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0]!.contentType, 'application/apply-patch+yaml');
+    assert.deepEqual(calls[1], { body: { status: { endpoint: null } }, fieldManager: 'crossgate-apiinstance', force: undefined, contentType: 'application/merge-patch+json' });
+    assert.deepEqual(w.current(obj), { gateway: 'default' });
+    // An apply that removed what it dropped needs no second write.
+    const again = { ...obj, metadata: { ...obj.metadata, resourceVersion: '6' }, status: { gateway: 'other', endpoint: 'http://gw/x' } };
+    answers.push({ status: { gateway: 'default' } });
+    assert.equal(await w.applyStatus(again, 'apiinstances', { gateway: 'default', endpoint: undefined }, 'crossgate-apiinstance'), true);
+    assert.equal(calls.length, 3);
+  });
+
   test('overlay: members replaced or removed, conditions replaced per type and new types appended', () => {
     const c = (type: string, status: string) => ({ type, status });
     assert.deepEqual(overlay({ a: 1, b: 2, conditions: [c('A', 'True'), c('B', 'True')] }, { b: undefined, d: { x: null, y: 1 }, conditions: [c('B', 'False'), c('C', 'True')] }), {

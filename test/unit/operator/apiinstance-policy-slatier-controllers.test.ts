@@ -123,8 +123,7 @@ function statusClientOn(api: MemoryApi, onTierWrite = () => {}, ownership = new 
       const current = api.store(p.plural).get(key);
       if (!current) throw new Error(`no ${p.plural} ${key}`);
       const status = ownership.write(`${p.plural}/${key}`, current.status as Record<string, unknown> | undefined, p, o?.contentType ?? MERGE_PATCH);
-      api.upsert(p.plural, { ...current, status });
-      return {};
+      return api.upsert(p.plural, { ...current, status });
     },
     async patchClusterCustomObjectStatus() {
       throw new Error('not namespaced');
@@ -344,6 +343,7 @@ describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side
   let figures = new Map<string, ApiFigures>();
   const stats = { urls: ['http://127.0.0.1:1'], read: async () => figures } as unknown as GatewayStats;
   let mgr: Manager;
+  let statusClient: StatusClient;
   const key = `${NS}/shared`;
   const status = () => api.store('apiinstances').get(key)?.status as Record<string, any> | undefined;
   const types = () => ((status()?.conditions ?? []) as Array<{ type: string }>).map((c) => c.type).sort();
@@ -359,7 +359,8 @@ describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side
     api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
     mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
     const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
-    const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClientOn(api, undefined, ownership) }), events };
+    statusClient = statusClientOn(api, undefined, ownership);
+    const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClient }), events };
     registerApiInstanceController(mgr, { ...deps, gatewayUrl: 'http://127.0.0.1:8080' });
     registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: 20 });
     await mgr.start();
@@ -387,7 +388,15 @@ describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side
     assert.equal(status()!.endpoint, 'http://127.0.0.1:8080/flights/v1');
     assert.deepEqual(types(), ['Ready', 'TiersEnforced']);
 
-    // The instance loses its route (basePath outside the organization's space): Ready moves and the endpoint goes; analytics stays.
+    // Written before, by the merge patches of earlier versions (manager crossgate-operator): it co-owns the endpoint.
+    await statusClient.patchNamespacedCustomObjectStatus(
+      { group: 'crossgate.dev', version: 'v1alpha1', namespace: NS, plural: 'apiinstances', name: 'shared', body: { status: { endpoint: status()!.endpoint } }, fieldManager: 'crossgate-operator' },
+      { contentType: MERGE_PATCH },
+    );
+    assert.deepEqual(ownership.owners(`apiinstances/${key}`)['crossgate-operator'], ['endpoint']);
+
+    // The instance loses its route (basePath outside the organization's space): Ready moves and the endpoint goes
+    // (the apply leaves the old manager's share, so the writer removes it); analytics stays.
     const cur = api.store('apiinstances').get(key)!;
     api.upsert('apiinstances', { ...cur, metadata: { ...cur.metadata, generation: 2 }, spec: { ...(cur.spec as object), basePath: '/trains/v1' } });
     await eventually(() => status()?.observedGeneration === 2, 'generation 2 observed');
