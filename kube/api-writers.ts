@@ -12,17 +12,17 @@ const seg = encodeURIComponent;
 const timeoutOf = (o: WriteOptions | undefined) => (o?.timeoutMs ? { timeoutMs: o.timeoutMs } : {});
 
 export function statusClientOver(http: KubeHttp): StatusClient {
-  const patch = (path: string, body: unknown, fieldManager: string | undefined, o: WriteOptions | undefined) =>
+  // force: a server-side apply takes the fields it sets over from other managers instead of failing with 409.
+  const patch = (path: string, p: { body: unknown; fieldManager?: string; force?: boolean }, o: WriteOptions | undefined) =>
     http.request<unknown>('PATCH', path, {
-      body,
+      body: p.body,
       contentType: o?.contentType ?? 'application/merge-patch+json',
       ...timeoutOf(o),
-      ...(fieldManager ? { query: { fieldManager } } : {}),
+      ...(p.fieldManager || p.force ? { query: { ...(p.fieldManager ? { fieldManager: p.fieldManager } : {}), ...(p.force ? { force: 'true' } : {}) } } : {}),
     });
   return {
-    patchNamespacedCustomObjectStatus: (p, o) =>
-      patch(`/apis/${seg(p.group)}/${seg(p.version)}/namespaces/${seg(p.namespace)}/${seg(p.plural)}/${seg(p.name)}/status`, p.body, p.fieldManager, o),
-    patchClusterCustomObjectStatus: (p, o) => patch(`/apis/${seg(p.group)}/${seg(p.version)}/${seg(p.plural)}/${seg(p.name)}/status`, p.body, p.fieldManager, o),
+    patchNamespacedCustomObjectStatus: (p, o) => patch(`/apis/${seg(p.group)}/${seg(p.version)}/namespaces/${seg(p.namespace)}/${seg(p.plural)}/${seg(p.name)}/status`, p, o),
+    patchClusterCustomObjectStatus: (p, o) => patch(`/apis/${seg(p.group)}/${seg(p.version)}/${seg(p.plural)}/${seg(p.name)}/status`, p, o),
   };
 }
 

@@ -66,6 +66,21 @@ export function setConditions(
   return list;
 }
 
+/**
+ * Only the conditions of `inputs`' types, each as setConditions leaves it
+ * over `existing` (lastTransitionTime kept while its status holds): what one
+ * field manager applies, never another manager's condition types.
+ */
+export function ownConditions(
+  existing: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  observedGeneration?: number,
+  now: Date = new Date(),
+): Condition[] {
+  const all = setConditions(existing, inputs, observedGeneration, now);
+  return inputs.map((i) => all.find((c) => c.type === i.type)!);
+}
+
 export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }

@@ -1,4 +1,8 @@
-// Writing .status through the /status subresource with a JSON merge patch.
+// Writing .status through the /status subresource: a JSON merge patch
+// (patchStatus) for a kind one reconciler writes alone, or server-side apply
+// (applyStatus) with one field manager per reconciler when several write one
+// object's status (ApiInstance: apiinstance and apianalytics), so none of them
+// copies, and so owns, another's fields and conditions.
 //
 // Why merge patch on /status: the status subresource ignores spec changes
 // (and the main resource ignores status), so a reconciler can never clobber a
@@ -26,6 +30,8 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 
 /** RFC 7386 JSON merge patch. */
 export const MERGE_PATCH = 'application/merge-patch+json';
+/** Server-side apply (a JSON body is valid YAML). */
+export const APPLY_PATCH = 'application/apply-patch+yaml';
 
 /** How a write is sent: its deadline and, for patches, the patch type. */
 export interface WriteOptions {
@@ -36,11 +42,11 @@ export interface WriteOptions {
 /** The subset of CustomObjectsApi used here (api-writers.ts implements it over KubeHttp; a fake in tests). */
 export interface StatusClient {
   patchNamespacedCustomObjectStatus(
-    param: { group: string; version: string; namespace: string; plural: string; name: string; body: unknown; fieldManager?: string },
+    param: { group: string; version: string; namespace: string; plural: string; name: string; body: unknown; fieldManager?: string; force?: boolean },
     options?: WriteOptions,
   ): Promise<unknown>;
   patchClusterCustomObjectStatus(
-    param: { group: string; version: string; plural: string; name: string; body: unknown; fieldManager?: string },
+    param: { group: string; version: string; plural: string; name: string; body: unknown; fieldManager?: string; force?: boolean },
     options?: WriteOptions,
   ): Promise<unknown>;
 }
@@ -100,6 +106,8 @@ export interface StatusWriterOptions {
 
 /** Writes remembered (LRU): the cache catches up within milliseconds, so a few thousand suffice. */
 const RECENT_WRITES = 4096;
+/** (manager, object) pairs applied since the start (LRU): one forgotten costs one write that changes nothing. */
+const APPLIED_OBJECTS = 65_536;
 
 export class StatusWriter {
   #client: StatusClient;
@@ -107,6 +115,8 @@ export class StatusWriter {
   #timeoutMs: number;
   /** Object → the resourceVersion a status write was computed from, and the status written. */
   #recent = new Map<string, { fromVersion: string; status: Json }>();
+  /** "manager object" for every object this writer has applied to, per manager. */
+  #applied = new Set<string>();
 
   constructor(opts: StatusWriterOptions) {
     this.#client = opts.client;
@@ -147,27 +157,100 @@ export class StatusWriter {
   ): Promise<boolean> {
     const statusPatch = mergePatch(this.current(obj) ?? {}, desired);
     if (statusPatch === undefined) return false;
-    const name = obj.metadata?.name;
-    if (!name || !obj.apiVersion?.includes('/')) throw new Error('patchStatus needs a custom object with apiVersion group/version and a name');
-    const [group, version] = obj.apiVersion.split('/') as [string, string];
     const body: Record<string, Json> = { status: statusPatch };
     if (opts.optimisticLock && obj.metadata?.resourceVersion) body.metadata = { resourceVersion: obj.metadata.resourceVersion };
-    const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType: MERGE_PATCH };
-    const namespace = obj.metadata?.namespace;
-    if (namespace) {
-      await this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, fieldManager: this.#fieldManager }, ro);
-    } else {
-      await this.#client.patchClusterCustomObjectStatus({ group, version, plural, name, body, fieldManager: this.#fieldManager }, ro);
-    }
-    const from = obj.metadata?.resourceVersion;
-    if (from) {
-      const id = recentKey(obj);
-      this.#recent.delete(id);
-      this.#recent.set(id, { fromVersion: from, status: withoutNulls(normalizeJson(desired)) });
-      if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value!);
-    }
+    await this.#send(obj, plural, body, { fieldManager: this.#fieldManager }, MERGE_PATCH);
+    this.#remember(obj, withoutNulls(normalizeJson(desired)));
     return true;
   }
+
+  /**
+   * Server-side apply of the status fields one reconciler owns, as field
+   * manager `manager` (e.g. "crossgate-apiinstance"), with force: the fields
+   * and condition types of other managers are left as they are. `desired`
+   * holds only this manager's fields; a member that is null or undefined is
+   * owned but absent now (not sent: the server removes it once no manager
+   * sets it). `desired.conditions` holds only this manager's condition types
+   * (the list is a map keyed by type; build it with ownConditions so
+   * lastTransitionTime moves only when the status does).
+   *
+   * Skipped without a request when the object already shows every desired
+   * member and this writer has applied as `manager` to it since the process
+   * started (the informer strips managedFields, so ownership is not visible:
+   * the first apply per object after a start is sent even when nothing
+   * changes, and makes sure the manager owns what it will later drop).
+   */
+  async applyStatus(obj: KubernetesObject & { status?: unknown }, plural: string, desired: Record<string, unknown>, manager: string): Promise<boolean> {
+    if (!obj.kind) throw new Error(`applyStatus needs the object's kind (${obj.apiVersion ?? '?'} ${obj.metadata?.name ?? '?'}): an apply body names it`);
+    const current = normalizeJson(this.current(obj) ?? {});
+    const next = overlay(current, desired);
+    const ownedKey = `${manager} ${recentKey(obj)}`;
+    if (this.#applied.has(ownedKey) && isDeepStrictEqual(next, current)) return false;
+    const body: Record<string, Json> = {
+      apiVersion: obj.apiVersion ?? null,
+      kind: obj.kind,
+      metadata: { name: obj.metadata?.name ?? null, ...(obj.metadata?.namespace ? { namespace: obj.metadata.namespace } : {}) },
+      status: withoutNulls(normalizeJson(desired)),
+    };
+    const stored = await this.#send(obj, plural, body, { fieldManager: manager, force: true }, APPLY_PATCH);
+    // A dropped member the apply left in place is still owned by the merge-patch manager of earlier versions: remove it.
+    const left = Object.keys(desired).filter((k) => normalizeJson(desired[k]) === null && statusMember(stored, k) !== undefined);
+    if (left.length) await this.#send(obj, plural, { status: Object.fromEntries(left.map((k) => [k, null])) }, { fieldManager: manager }, MERGE_PATCH);
+    this.#applied.delete(ownedKey);
+    this.#applied.add(ownedKey);
+    if (this.#applied.size > APPLIED_OBJECTS) this.#applied.delete(this.#applied.values().next().value!);
+    this.#remember(obj, next);
+    return true;
+  }
+
+  async #send(obj: KubernetesObject, plural: string, body: Record<string, Json>, who: { fieldManager: string; force?: boolean }, contentType: string): Promise<unknown> {
+    const name = obj.metadata?.name;
+    if (!name || !obj.apiVersion?.includes('/')) throw new Error('a status write needs a custom object with apiVersion group/version and a name');
+    const [group, version] = obj.apiVersion.split('/') as [string, string];
+    const ro: WriteOptions = { timeoutMs: this.#timeoutMs, contentType };
+    const namespace = obj.metadata?.namespace;
+    if (namespace) return this.#client.patchNamespacedCustomObjectStatus({ group, version, namespace, plural, name, body, ...who }, ro);
+    return this.#client.patchClusterCustomObjectStatus({ group, version, plural, name, body, ...who }, ro);
+  }
+
+  /** What a write left on the server, answered by current() until the cache moves past the version it was computed from. */
+  #remember(obj: KubernetesObject, status: Json): void {
+    const from = obj.metadata?.resourceVersion;
+    if (!from) return;
+    const id = recentKey(obj);
+    this.#recent.delete(id);
+    this.#recent.set(id, { fromVersion: from, status });
+    if (this.#recent.size > RECENT_WRITES) this.#recent.delete(this.#recent.keys().next().value!);
+  }
+}
+
+/** A member of the status of the object a write answered with (undefined when the answer has none). */
+function statusMember(answer: unknown, key: string): unknown {
+  const status = isObject(answer) ? answer.status : undefined;
+  return isObject(status) ? status[key] : undefined;
+}
+
+/**
+ * `status` after an apply of `desired` as far as this writer can tell: its
+ * members replaced (null or undefined removes), conditions replaced per type.
+ */
+export function overlay(status: Json, desired: Record<string, unknown>): Json {
+  const out: Record<string, Json> = isObject(status) ? { ...status } : {};
+  for (const [k, raw] of Object.entries(desired)) {
+    const v = withoutNulls(normalizeJson(raw));
+    if (v === null) delete out[k];
+    else if (k === 'conditions' && Array.isArray(v) && Array.isArray(out[k])) out[k] = mergeByType(out[k], v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** The list map keyed by type: entries of `mine` replace those of the same type, new types are appended. */
+function mergeByType(list: Json[], mine: Json[]): Json[] {
+  const typeOf = (c: Json) => (isObject(c) ? c.type : undefined);
+  const out = list.map((c) => mine.find((m) => typeOf(m) === typeOf(c)) ?? c);
+  for (const m of mine) if (!list.some((c) => typeOf(c) === typeOf(m))) out.push(m);
+  return out;
 }
 
 function recentKey(obj: KubernetesObject): string {

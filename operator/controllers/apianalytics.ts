@@ -11,6 +11,9 @@ import type { Deps } from './deps.ts';
 
 type I = ApiInstance & { kind: string; apiVersion: string };
 
+/** The field manager of status.analytics (server-side apply). */
+export const APIANALYTICS_MANAGER = 'crossgate-apianalytics';
+
 export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stats: GatewayStats; intervalMs: number }): void {
   if (deps.stats.urls.length === 0) return; // nothing to read from
   const instances = mgr.informer<I>(APIINSTANCES);
@@ -35,11 +38,13 @@ export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stat
       const meanMs = figures?.meanMs ?? 0;
       const prev = deps.status.current(inst)?.analytics;
       if (!prev || prev.requests !== requests || prev.errorPercent !== errorPercent || prev.meanMs !== meanMs || prev.windowSeconds !== window) {
-        // patchStatus sets the whole status: keep what the ApiInstance reconciler wrote.
-        await deps.status.patchStatus(inst, APIINSTANCES.plural, {
-          ...(deps.status.current(inst) ?? {}),
-          analytics: { windowSeconds: window, requests, errorPercent, meanMs, updated: rfc3339(new Date()) },
-        });
+        // status.analytics only: the rest is the ApiInstance reconciler's (its own field manager).
+        await deps.status.applyStatus(
+          inst,
+          APIINSTANCES.plural,
+          { analytics: { windowSeconds: window, requests, errorPercent, meanMs, updated: rfc3339(new Date()) } },
+          APIANALYTICS_MANAGER,
+        );
       }
       return { requeueAfterMs: deps.intervalMs };
     },

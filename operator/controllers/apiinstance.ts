@@ -8,7 +8,7 @@
 // those routeConflicts() does not exclude.
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
-import { setConditions, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { conditionChanged, reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
@@ -22,6 +22,9 @@ import type { Deps } from './deps.ts';
 import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
+
+/** The field manager of this reconciler's status fields (server-side apply). */
+export const APIINSTANCE_MANAGER = 'crossgate-apiinstance';
 
 export interface ApiInstanceOptions {
   workers?: number;
@@ -87,21 +90,19 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)), problem);
       const enforced = tierEnforcement(instance.metadata.name!, applied, instanceTiers.length);
       const generation = instance.metadata.generation ?? 0;
-      const current = deps.status.current(instance);
-      const previous: Condition[] = (current?.conditions ?? []) as Condition[];
+      const previous: Condition[] = (deps.status.current(instance)?.conditions ?? []) as Condition[];
       const now = decision.ready;
       const tiersEnforced = { type: 'TiersEnforced', ...enforced };
       // Tiers that start being enforced are no news; only losing enforcement warns.
       if (enforced.status === 'False' && conditionChanged(previous, tiersEnforced)) deps.events.warning(instance, enforced.reason, enforced.message);
       reportConditionChange(instance, previous, now, { events: deps.events, log: ctx.log, message: 'api instance state changed', fields: { gateway: decision.gateway } });
-      await deps.status.patchStatus(instance, APIINSTANCES.plural, {
-        observedGeneration: generation,
-        conditions: setConditions(previous, [now, tiersEnforced], generation),
-        gateway: decision.gateway,
-        ...(decision.endpoint ? { endpoint: decision.endpoint } : {}),
-        // Written by the apianalytics reconciler; patchStatus sets the whole status.
-        ...(current?.analytics ? { analytics: current.analytics } : {}),
-      });
+      // Its own fields only (status.analytics is apianalytics'); an undefined endpoint is removed.
+      await deps.status.applyStatus(
+        instance,
+        APIINSTANCES.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [now, tiersEnforced], generation), gateway: decision.gateway, endpoint: decision.endpoint },
+        APIINSTANCE_MANAGER,
+      );
     },
   });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findCondition, isFalse, isTrue, removeCondition, rfc3339, setCondition, setConditions, type Condition } from '../../../kube/conditions.ts';
+import { findCondition, isFalse, isTrue, ownConditions, removeCondition, rfc3339, setCondition, setConditions, type Condition } from '../../../kube/conditions.ts';
 
 const T1 = new Date('2025-01-01T00:00:00.123Z');
 const T2 = new Date('2025-01-01T01:00:00Z');
@@ -53,4 +53,21 @@ test('setConditions, findCondition, removeCondition, missing conditions', () => 
   const noGen = setCondition([], { type: 'X', status: 'True', reason: 'R', message: '' }, undefined, T1);
   assert.equal('observedGeneration' in noGen[0]!, false);
   assert.equal(rfc3339(new Date('2025-06-07T08:09:10.999Z')), '2025-06-07T08:09:10Z');
+});
+
+test('ownConditions: only the given types, in their order, each timed as setConditions times it', () => {
+  const existing = setConditions(undefined, [
+    { type: 'Analysed', status: 'True', reason: 'Read', message: '' },
+    { type: 'Ready', status: 'True', reason: 'Ok', message: '' },
+    { type: 'TiersEnforced', status: 'True', reason: 'Ok', message: '' },
+  ], 1, T1);
+  const mine = ownConditions(existing, [
+    { type: 'TiersEnforced', status: 'False', reason: 'NoKeyPolicy', message: 'm' },
+    { type: 'Ready', status: 'True', reason: 'Routed', message: 'r' },
+  ], 2, T2);
+  assert.deepEqual(mine.map((c) => [c.type, c.lastTransitionTime, c.observedGeneration]), [
+    ['TiersEnforced', rfc3339(T2), 2], // its status moved
+    ['Ready', rfc3339(T1), 2], // its status held
+  ]);
+  assert.deepEqual(ownConditions(undefined, [], 1, T1), []);
 });

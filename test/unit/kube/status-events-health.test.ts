@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as k8s from '@kubernetes/client-node';
-import { mergePatch, StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { mergePatch, overlay, StatusWriter, type StatusClient } from '../../../kube/status.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { startHealthServer } from '../../../kube/health.ts';
 import { OperatorMetrics } from '../../../kube/metrics.ts';
 import { KubeHttp, describeError, isAlreadyExists, isConflict, isGone, isNotFound, isWriteRace, statusCodeOf } from '../../../kube/kube.ts';
 import { eventClientOver, statusClientOver } from '../../../kube/api-writers.ts';
-import { setCondition } from '../../../kube/conditions.ts';
+import { ownConditions, setCondition } from '../../../kube/conditions.ts';
 
 describe('status', () => {
   test('mergePatch: nulls for removed members, nested diffs, arrays replaced, undefined when equal', () => {
@@ -87,7 +87,93 @@ describe('status', () => {
     assert.deepEqual(calls[1]!.param.body, { status: { state: 'Approved' } });
   });
 
-  test('over KubeHttp: PATCH …/status as a merge patch; Events POSTed and merge-patched', async () => {
+  test('applyStatus sends only its manager\'s fields and conditions as an apply with force, and skips no-ops once it has applied', async () => {
+    const { calls, client } = fakeClient();
+    const w = new StatusWriter({ client });
+    const t0 = new Date('2025-01-01T00:00:00Z');
+    // The other manager's condition and field are on the object; this one's Ready holds since t0.
+    const stored = [
+      ...setCondition([], { type: 'Ready', status: 'True', reason: 'Routed', message: 'served' }, 1, t0),
+      ...setCondition([], { type: 'Analysed', status: 'True', reason: 'Read', message: 'figures' }, 1, t0),
+    ];
+    const obj = {
+      apiVersion: 'crossgate.dev/v1alpha1',
+      kind: 'ApiInstance',
+      metadata: { name: 'i', namespace: 'ns', uid: 'u1', resourceVersion: '5' },
+      status: { observedGeneration: 1, conditions: stored, gateway: 'default', endpoint: 'http://gw/x', analytics: { requests: 3 } },
+    };
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Routed', message: 'served' };
+    const desired = { observedGeneration: 1, conditions: ownConditions(stored, [ready], 1, new Date()), gateway: 'default', endpoint: 'http://gw/x' };
+    assert.equal(desired.conditions[0]!.lastTransitionTime, '2025-01-01T00:00:00Z', 'lastTransitionTime kept while the status holds');
+    assert.deepEqual(desired.conditions.map((c) => c.type), ['Ready'], 'never the other manager\'s condition types');
+
+    // The first apply per object after a start is sent even when nothing changes: it makes the manager the owner.
+    assert.equal(await w.applyStatus(obj, 'apiinstances', desired, 'crossgate-apiinstance'), true);
+    assert.deepEqual(calls[0], {
+      scope: 'ns',
+      param: {
+        group: 'crossgate.dev',
+        version: 'v1alpha1',
+        namespace: 'ns',
+        plural: 'apiinstances',
+        name: 'i',
+        body: { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: desired },
+        fieldManager: 'crossgate-apiinstance',
+        force: true,
+      },
+    });
+    // Then the same desired fields are a no-op (the cache caught up: a newer resourceVersion, the same status).
+    const caughtUp = { ...obj, metadata: { ...obj.metadata, resourceVersion: '6' } };
+    assert.equal(await w.applyStatus(caughtUp, 'apiinstances', desired, 'crossgate-apiinstance'), false);
+    // Another manager has not applied yet: its first write goes out, with its own fields only.
+    assert.equal(await w.applyStatus(caughtUp, 'apiinstances', { analytics: { requests: 3 } }, 'crossgate-apianalytics'), true);
+    assert.deepEqual(calls[1]!.param.body, { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: { analytics: { requests: 3 } } });
+    assert.equal(calls[1]!.param.fieldManager, 'crossgate-apianalytics');
+
+    // A field the manager no longer sets (undefined) is left out of the body, and that is a change.
+    const lost = { ...desired, endpoint: undefined };
+    assert.equal(await w.applyStatus(caughtUp, 'apiinstances', lost, 'crossgate-apiinstance'), true);
+    assert.deepEqual(calls[2]!.param.body, { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: { observedGeneration: 1, conditions: desired.conditions, gateway: 'default' } });
+    // Until the cache catches up, current() shows the write over everything else: the other manager's condition and analytics stay.
+    assert.deepEqual(w.current(caughtUp), { observedGeneration: 1, conditions: stored, gateway: 'default', analytics: { requests: 3 } });
+    assert.equal(await w.applyStatus(caughtUp, 'apiinstances', lost, 'crossgate-apiinstance'), false, 'not written twice');
+    assert.equal(calls.length, 3);
+
+    await assert.rejects(w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', metadata: { name: 'x' } }, 'apiinstances', {}, 'm'), /applyStatus needs the object's kind \(crossgate.dev\/v1alpha1 x\)/);
+  });
+
+  test('applyStatus removes a dropped member the apply left in place (still owned by the merge-patch manager of earlier versions)', async () => {
+    const calls: Array<{ body: unknown; fieldManager?: string; force?: boolean; contentType?: string }> = [];
+    const answers = [{ status: { gateway: 'default', endpoint: 'http://gw/x' } }, { status: { gateway: 'default' } }];
+    const client: StatusClient = {
+      patchNamespacedCustomObjectStatus: async (p, o) => (calls.push({ body: p.body, fieldManager: p.fieldManager, force: p.force, contentType: o?.contentType }), answers.shift()),
+      patchClusterCustomObjectStatus: async () => assert.fail('namespaced'),
+    };
+    const w = new StatusWriter({ client });
+    const obj = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns', resourceVersion: '4' }, status: { gateway: 'default', endpoint: 'http://gw/x' } };
+    assert.equal(await w.applyStatus(obj, 'apiinstances', { gateway: 'default', endpoint: undefined }, 'crossgate-apiinstance'), true);
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0]!.contentType, 'application/apply-patch+yaml');
+    assert.deepEqual(calls[1], { body: { status: { endpoint: null } }, fieldManager: 'crossgate-apiinstance', force: undefined, contentType: 'application/merge-patch+json' });
+    assert.deepEqual(w.current(obj), { gateway: 'default' });
+    // An apply that removed what it dropped needs no second write.
+    const again = { ...obj, metadata: { ...obj.metadata, resourceVersion: '6' }, status: { gateway: 'other', endpoint: 'http://gw/x' } };
+    answers.push({ status: { gateway: 'default' } });
+    assert.equal(await w.applyStatus(again, 'apiinstances', { gateway: 'default', endpoint: undefined }, 'crossgate-apiinstance'), true);
+    assert.equal(calls.length, 3);
+  });
+
+  test('overlay: members replaced or removed, conditions replaced per type and new types appended', () => {
+    const c = (type: string, status: string) => ({ type, status });
+    assert.deepEqual(overlay({ a: 1, b: 2, conditions: [c('A', 'True'), c('B', 'True')] }, { b: undefined, d: { x: null, y: 1 }, conditions: [c('B', 'False'), c('C', 'True')] }), {
+      a: 1,
+      d: { y: 1 },
+      conditions: [c('A', 'True'), c('B', 'False'), c('C', 'True')],
+    });
+    assert.deepEqual(overlay(null, { conditions: [c('A', 'True')] }), { conditions: [c('A', 'True')] });
+  });
+
+  test('over KubeHttp: PATCH …/status as a merge patch or an apply; Events POSTed and merge-patched', async () => {
     const seen: Array<{ method?: string; url?: string; ct?: string; body: string }> = [];
     const server = http.createServer((req, res) => {
       let body = '';
@@ -111,6 +197,12 @@ describe('status', () => {
       const w = new StatusWriter({ client: statusClientOver(kube) });
       await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns' } }, 'apikeys', { phase: 'Active' });
       await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o' } }, 'organizations', { ready: true });
+      await w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' } }, 'apiinstances', { gateway: 'default' }, 'crossgate-apiinstance');
+      const apply = seen.splice(2, 1)[0]!;
+      assert.equal(apply.method, 'PATCH');
+      assert.equal(apply.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apiinstances/i/status?fieldManager=crossgate-apiinstance&force=true');
+      assert.equal(apply.ct, 'application/apply-patch+yaml');
+      assert.deepEqual(JSON.parse(apply.body), { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: { gateway: 'default' } });
       assert.equal(seen.length, 2);
       assert.equal(seen[0]!.method, 'PATCH');
       assert.equal(seen[0]!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-operator');

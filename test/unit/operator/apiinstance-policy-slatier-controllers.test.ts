@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Manager } from '../../../kube/controller.ts';
 import type { KubeHttp, ListWatchClient, Query, RequestOptions } from '../../../kube/kube.ts';
-import { StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { APPLY_PATCH, MERGE_PATCH, StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { StatusOwnership } from './fake-status.ts';
+import { registerApiAnalyticsController } from '../../../operator/controllers/apianalytics.ts';
+import type { ApiFigures, GatewayStats } from '../../../operator/controllers/gateway-stats.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
 import { registerPolicyController } from '../../../operator/controllers/policy.ts';
@@ -108,6 +111,26 @@ const instance = (name: string, opts: { basePath?: string; labels?: Record<strin
   spec: { assetRef: { name: opts.asset ?? 'flights-eapi' }, basePath: opts.basePath ?? '/flights/v1', upstream: { url: 'http://flights:8080' } },
 });
 
+/**
+ * Status writes into `api`, as the server does them: merge patches, and
+ * server-side applies with ownership per field manager (fake-status.ts).
+ */
+function statusClientOn(api: MemoryApi, onTierWrite = () => {}, ownership = new StatusOwnership()): StatusClient {
+  return {
+    async patchNamespacedCustomObjectStatus(p, o) {
+      if (p.plural === 'slatiers') onTierWrite();
+      const key = `${p.namespace}/${p.name}`;
+      const current = api.store(p.plural).get(key);
+      if (!current) throw new Error(`no ${p.plural} ${key}`);
+      const status = ownership.write(`${p.plural}/${key}`, current.status as Record<string, unknown> | undefined, p, o?.contentType ?? MERGE_PATCH);
+      return api.upsert(p.plural, { ...current, status });
+    },
+    async patchClusterCustomObjectStatus() {
+      throw new Error('not namespaced');
+    },
+  };
+}
+
 /** The tier count's coalescing window in these tests (5 s in the operator). */
 const COUNT_DELAY_MS = 300;
 
@@ -118,21 +141,7 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
 
   const pluralOf: Record<string, string> = { ApiInstance: 'apiinstances', Policy: 'policies', SlaTier: 'slatiers' };
   let tierWrites = 0;
-  const statusClient: StatusClient = {
-    async patchNamespacedCustomObjectStatus(p) {
-      if (p.plural === 'slatiers') tierWrites++;
-      const key = `${p.namespace}/${p.name}`;
-      const current = api.store(p.plural).get(key);
-      if (!current) throw new Error(`no ${p.plural} ${key}`);
-      const status = { ...((current.status as Record<string, unknown>) ?? {}) };
-      for (const [k, v] of Object.entries((p.body as { status: Record<string, unknown> }).status)) if (v === null) delete status[k]; else status[k] = v;
-      api.upsert(p.plural, { ...current, status });
-      return {};
-    },
-    async patchClusterCustomObjectStatus() {
-      throw new Error('not namespaced');
-    },
-  };
+  const statusClient = statusClientOn(api, () => tierWrites++);
   const eventClient: EventClient = {
     async createNamespacedEvent(p) {
       events.push(p.body);
@@ -223,8 +232,11 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     const spec = org.spec as { routes: { pathPrefixes: string[] } };
     api.upsert('organizations', { ...org, metadata: { ...org.metadata, generation: 2 }, spec: { ...spec, routes: { pathPrefixes: [...spec.routes.pathPrefixes, '/trains'] } } });
     await eventually(() => ready('ApiInstance', 'trains')?.reason === 'Routed', 'Routed once /trains is assigned');
+    assert.equal(status('ApiInstance', 'trains')!.endpoint, 'http://127.0.0.1:8080/trains/v1');
     api.upsert('organizations', { ...org, metadata: { ...org.metadata, generation: 3 } });
     await eventually(() => ready('ApiInstance', 'trains')?.reason === 'OutsideRouteClaims', 'OutsideRouteClaims once /trains is taken away');
+    // The endpoint it no longer applies is removed (it was the only manager that set it).
+    assert.equal(status('ApiInstance', 'trains')!.endpoint, undefined);
     api.remove('apiinstances', `${NS}/trains`);
   });
 
@@ -322,5 +334,80 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(api.rv, rv, 'no status writes without a change');
     assert.equal(events.length, count, 'no Events without a transition');
+  });
+});
+
+describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side apply, one field manager each)', () => {
+  const api = new MemoryApi();
+  const ownership = new StatusOwnership();
+  let figures = new Map<string, ApiFigures>();
+  const stats = { urls: ['http://127.0.0.1:1'], read: async () => figures } as unknown as GatewayStats;
+  let mgr: Manager;
+  let statusClient: StatusClient;
+  const key = `${NS}/shared`;
+  const status = () => api.store('apiinstances').get(key)?.status as Record<string, any> | undefined;
+  const types = () => ((status()?.conditions ?? []) as Array<{ type: string }>).map((c) => c.type).sort();
+  const traffic = (requests: number): ApiFigures => ({ requests, statusCodes: { '200': requests }, violations: {}, maxMs: 9, clientErrors: 0, serverErrors: requests / 2, meanMs: 4 });
+
+  before(async () => {
+    api.upsert('organizations', {
+      apiVersion: V,
+      kind: 'Organization',
+      metadata: { name: 'max', creationTimestamp: created() },
+      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'prod', namespace: NS, type: 'production' }], routes: { pathPrefixes: ['/flights'] }, upstreams: { allowedHosts: ['flights'] } },
+    });
+    api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
+    mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
+    const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
+    statusClient = statusClientOn(api, undefined, ownership);
+    const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClient }), events };
+    registerApiInstanceController(mgr, { ...deps, gatewayUrl: 'http://127.0.0.1:8080' });
+    registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: 20 });
+    await mgr.start();
+  });
+  after(async () => {
+    await mgr.stop(100);
+  });
+
+  test('each applies only its own fields, neither removes the other\'s, and a field one drops goes', async () => {
+    figures = new Map([[key, traffic(10)]]);
+    api.upsert('apiinstances', instance('shared'));
+    await eventually(() => status()?.analytics?.requests === 10 && status()?.conditions !== undefined, 'both reconcilers wrote');
+    assert.equal(status()!.endpoint, 'http://127.0.0.1:8080/flights/v1');
+    assert.deepEqual(types(), ['Ready', 'TiersEnforced']);
+    assert.deepEqual(ownership.owners(`apiinstances/${key}`), {
+      'crossgate-apianalytics': ['analytics'],
+      'crossgate-apiinstance': ['conditions/Ready', 'conditions/TiersEnforced', 'endpoint', 'gateway', 'observedGeneration'],
+    });
+    assert.ok(ownership.writes.every((w) => w.contentType === APPLY_PATCH), 'every ApiInstance status write is an apply');
+
+    // New traffic: only analytics changes; the instance's conditions and endpoint stay.
+    figures = new Map([[key, traffic(20)]]);
+    await eventually(() => status()?.analytics?.requests === 20, 'new figures');
+    assert.equal(status()!.analytics.errorPercent, 50);
+    assert.equal(status()!.endpoint, 'http://127.0.0.1:8080/flights/v1');
+    assert.deepEqual(types(), ['Ready', 'TiersEnforced']);
+
+    // Written before, by the merge patches of earlier versions (manager crossgate-operator): it co-owns the endpoint.
+    await statusClient.patchNamespacedCustomObjectStatus(
+      { group: 'crossgate.dev', version: 'v1alpha1', namespace: NS, plural: 'apiinstances', name: 'shared', body: { status: { endpoint: status()!.endpoint } }, fieldManager: 'crossgate-operator' },
+      { contentType: MERGE_PATCH },
+    );
+    assert.deepEqual(ownership.owners(`apiinstances/${key}`)['crossgate-operator'], ['endpoint']);
+
+    // The instance loses its route (basePath outside the organization's space): Ready moves and the endpoint goes
+    // (the apply leaves the old manager's share, so the writer removes it); analytics stays.
+    const cur = api.store('apiinstances').get(key)!;
+    api.upsert('apiinstances', { ...cur, metadata: { ...cur.metadata, generation: 2 }, spec: { ...(cur.spec as object), basePath: '/trains/v1' } });
+    await eventually(() => status()?.observedGeneration === 2, 'generation 2 observed');
+    assert.equal((status()!.conditions as Array<{ type: string; reason: string }>).find((c) => c.type === 'Ready')!.reason, 'OutsideRouteClaims');
+    assert.equal(status()!.endpoint, undefined);
+    assert.equal(status()!.analytics.requests, 20);
+
+    // Steady state: the interval reads the same figures and the instance is unchanged: no writes.
+    const writes = ownership.writes.length;
+    mgr.informer(APIINSTANCES).resync();
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(ownership.writes.length, writes, 'no status writes without a change');
   });
 });
