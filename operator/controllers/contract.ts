@@ -40,7 +40,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   mgr.addController({
     name: 'contract',
     for: CONTRACTS,
-    // Contracts are independent of each other; with one worker their status trailed the keys by a minute at 10,000.
+    // Contracts are independent of each other: several workers keep their status up with bulk issuance.
     workers: deps.workers,
     watches: [
       // The key's spec (revoked, expiry, tier) and its deletion matter, not its status (written once per key by its own reconciler).

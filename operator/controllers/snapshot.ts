@@ -18,8 +18,7 @@ export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () =>
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const shares = mgr.informer<AssetShare & { kind: string }>(ASSETSHARES);
   // One snapshot until one of its collections changes: reconcilers call this once or twice per key, and
-  // copying six lists (and indexing instances and shares by namespace) each time was O(instances + shares)
-  // per reconcile — per key, in a pass over 10,000 keys.
+  // copying and indexing six lists each time would cost O(instances + shares) per key.
   let cached: Snapshot | undefined;
   const invalidate = () => {
     cached = undefined;
