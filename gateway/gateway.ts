@@ -17,7 +17,7 @@ import { compileRoutes } from './policies/index.ts';
 import { JwksCache } from './policies/jwt-validation.ts';
 import type { PolicyDeps } from './policies/types.ts';
 import { Upstreams } from './proxy.ts';
-import { ConnectGuard } from './connect-guard.ts';
+import { ConnectGuard } from '../kube/connect-guard.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 import { TrustedProxies } from './client-address.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';

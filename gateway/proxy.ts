@@ -15,7 +15,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Pool, type Dispatcher } from 'undici';
 import { HOP_BY_HOP_HEADERS } from '../api/headers.ts';
 import type { CompiledRoute } from './compiled.ts';
-import { UPSTREAM_REFUSED, type ConnectGuard } from './connect-guard.ts';
+import { UPSTREAM_REFUSED, type ConnectGuard } from '../kube/connect-guard.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';

@@ -21,7 +21,7 @@
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose';
 import type { JwtValidationPolicyConfig } from '../../api/policies.ts';
 import type { Refusal } from '../problem.ts';
-import { UPSTREAM_REFUSED } from '../connect-guard.ts';
+import { UPSTREAM_REFUSED } from '../../kube/connect-guard.ts';
 import { headerValue, type PolicyContext, type PolicyHandler } from './types.ts';
 
 export const DEFAULT_JWT_ALGORITHMS = ['RS256', 'ES256'];

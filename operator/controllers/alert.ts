@@ -3,7 +3,9 @@
 // condition, and on a state change records an Event, updates status and
 // POSTs an Alertmanager-compatible notification. notify.url is judged again
 // before every POST (model/upstream.ts, as at admission): a refused URL is not
-// called, and redirects are not followed (they could lead anywhere). The
+// called; the connection goes to an address the connect guard checked after
+// resolving the name (kube/connect-guard.ts: a name that resolves to loopback
+// or link-local is refused, as for upstreams); redirects are not followed. The
 // status says only delivered or not: the receiver's status code, error and
 // timing go to the operator's log, never to the status or an Event (a tenant
 // must not be able to scan addresses from the operator's pod).
@@ -15,7 +17,9 @@ import { crossgate } from '../resources.ts';
 import { EMPTY_STATS, alertValue, alertmanagerPayload, describeCondition, notificationRecord, type WindowStats } from './alert-desired.ts';
 import type { GatewayStats } from './gateway-stats.ts';
 import type { Deps } from './deps.ts';
-import type { PlatformSettings } from '../../api/platform.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../api/platform.ts';
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { ConnectGuard } from '../../kube/connect-guard.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';
 
@@ -45,10 +49,12 @@ export interface Delivery {
  * receiver does: a closed port, an open one and a slow one all take as long,
  * so the moment the status is written says nothing about the target.
  */
-export async function deliverNotification(url: string, body: unknown, timeoutMs: number): Promise<Delivery> {
+export async function deliverNotification(url: string, body: unknown, timeoutMs: number, dispatcher?: Dispatcher): Promise<Delivery> {
   const attempt = (async (): Promise<Delivery> => {
     try {
-      const res = await fetch(url, {
+      // undici's own fetch: a dispatcher must be driven by the same undici, not Node's bundled copy.
+      const res = await undiciFetch(url, {
+        ...(dispatcher ? { dispatcher } : {}),
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -69,6 +75,8 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
   const alerts = mgr.informer<A>(ALERTS);
   const now = deps.now ?? (() => new Date());
   const snapshot = snapshotReader(mgr, deps.settings);
+  // Every notification connects only to an address the guard checked after resolving the name.
+  const dispatcher = new Agent({ connect: new ConnectGuard({ settings: deps.settings ?? NO_PLATFORM_SETTINGS }).connector({ timeoutMs: 5000 }) });
 
   mgr.addController({
     name: 'alert',
@@ -121,7 +129,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
           let accepted = false;
           if (refused) ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
           else {
-            const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000);
+            const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000, dispatcher);
             accepted = delivery.accepted;
             // The receiver's answer is for platform admins (the log), never for the status.
             if (!accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');

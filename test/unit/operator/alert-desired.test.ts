@@ -7,6 +7,8 @@ import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { NOT_DELIVERED, notificationRecord } from '../../../operator/controllers/alert-desired.ts';
 import { deliverNotification } from '../../../operator/controllers/alert.ts';
+import { Agent } from 'undici';
+import { ConnectGuard, type Lookup } from '../../../kube/connect-guard.ts';
 
 const stats = (s: Partial<WindowStats>): WindowStats => ({ requests: 0, statusCodes: {}, violations: {}, maxMs: 0, ...s });
 const alert = (condition: Alert['spec']['condition']): Alert =>
@@ -85,5 +87,26 @@ test('deliverNotification: 2xx accepted; 500, a redirect, a closed port, a silen
       s.close();
       if ('closeAllConnections' in s) s.closeAllConnections();
     }
+  }
+});
+
+test('deliverNotification through the connect guard: a name that resolves to loopback is not called unless its exact pair is allowed', async () => {
+  const seen: string[] = [];
+  const receiver = createServer((req, res) => req.resume().on('end', () => { seen.push(req.url ?? ''); res.writeHead(200).end(); }));
+  const port = await new Promise<number>((r) => receiver.listen(0, '127.0.0.1', () => r((receiver.address() as AddressInfo).port)));
+  // DNS an attacker controls: the name passed admission as an external host, and now resolves to loopback.
+  const lookup: Lookup = (_name, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  const via = (pairs: string[]) => new Agent({ connect: new ConnectGuard({ settings: { loopbackUpstreams: new Set(pairs) }, lookup }).connector({ timeoutMs: 1000 }) });
+  try {
+    const refused = await deliverNotification(`http://receiver.example:${port}/api/v2/alerts`, [], 200, via([]));
+    assert.equal(refused.accepted, false);
+    assert.match(refused.detail, /loopback|refused|fetch failed/i);
+    assert.deepEqual(seen, [], 'the receiver on loopback was never called');
+    const allowed = await deliverNotification(`http://receiver.example:${port}/api/v2/alerts`, [], 200, via([`127.0.0.1:${port}`]));
+    assert.equal(allowed.accepted, true);
+    assert.deepEqual(seen, ['/api/v2/alerts']);
+  } finally {
+    receiver.close();
+    receiver.closeAllConnections();
   }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConnectGuard, UpstreamRefusedError, type Lookup } from '../../../gateway/connect-guard.ts';
+import { ConnectGuard, UpstreamRefusedError, type Lookup } from '../../../kube/connect-guard.ts';
 import { createGatewayLogger } from '../../../gateway/logger.ts';
 import { JwksCache, compileJwtValidation } from '../../../gateway/policies/jwt-validation.ts';
 import { newContext } from '../../../gateway/policies/types.ts';
