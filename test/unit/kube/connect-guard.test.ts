@@ -13,7 +13,7 @@ import { JwksCache, compileJwtValidation } from '../../../gateway/policies/jwt-v
 import { newContext } from '../../../gateway/policies/types.ts';
 import { CredentialIndex } from '../../../gateway/compiled.ts';
 import { platformSettingsFromEnv } from '../../../api/platform.ts';
-import { ConfigDir, policy, route, startDirGateway, startUpstream, waitForGeneration } from './fixtures.ts';
+import { ConfigDir, policy, route, startDirGateway, startUpstream, waitForGeneration } from '../gateway/fixtures.ts';
 
 const settings = (pairs = '') => platformSettingsFromEnv({ CROSSGATE_LOOPBACK_UPSTREAMS: pairs });
 
