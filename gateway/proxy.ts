@@ -138,6 +138,8 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext,
     if (listed?.has(name)) continue;
     if (strip && strip.includes(name)) continue;
     if (name.startsWith('x-crossgate-')) continue; // only the gateway sets these
+    // Forwarding headers are a proxy's words: believed, and passed on, only from a trusted proxy.
+    if ((name === 'forwarded' || name.startsWith('x-forwarded-')) && !ctx.peerTrusted) continue;
     out[name] = v;
   }
   if (!hasBody) delete out['content-length'];
@@ -147,10 +149,9 @@ export function upstreamRequestHeaders(req: IncomingMessage, ctx: PolicyContext,
   // The chain a client sent is kept only behind a trusted proxy; otherwise it is the client's own words.
   const xff = ctx.peerTrusted ? src['x-forwarded-for'] : undefined;
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${addr}` : addr;
-  const xfp = src['x-forwarded-proto'];
-  out['x-forwarded-proto'] = (Array.isArray(xfp) ? xfp[0] : xfp) ?? 'http';
-  const xfh = src['x-forwarded-host'];
-  const host = (Array.isArray(xfh) ? xfh[0] : xfh) ?? src.host;
+  const first = (v: string | string[] | undefined) => (ctx.peerTrusted ? (Array.isArray(v) ? v[0] : v) : undefined);
+  out['x-forwarded-proto'] = first(src['x-forwarded-proto']) ?? 'http';
+  const host = first(src['x-forwarded-host']) ?? src.host;
   if (host) out['x-forwarded-host'] = host;
   if (ctx.client) out[CLIENT_HEADER] = ctx.client;
   return out;

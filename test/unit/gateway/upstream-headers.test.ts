@@ -21,6 +21,23 @@ function ctx(headers: IncomingHttpHeaders, query = ''): PolicyContext {
 const req = (headers: IncomingHttpHeaders) => ({ headers }) as unknown as IncomingMessage;
 
 describe('headers sent upstream', () => {
+  test('forwarding headers a client sends are dropped unless its peer is a trusted proxy', () => {
+    const sent = { host: 'api.example.com', forwarded: 'for=10.0.0.1;proto=https', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example.com', 'x-forwarded-prefix': '/admin', 'x-forwarded-port': '443' };
+    const h = upstreamRequestHeaders(req(sent), ctx(sent), false);
+    assert.equal(h['forwarded'], undefined);
+    assert.equal(h['x-forwarded-prefix'], undefined);
+    assert.equal(h['x-forwarded-port'], undefined);
+    assert.equal(h['x-forwarded-proto'], 'http', 'the gateway speaks plain http to its clients');
+    assert.equal(h['x-forwarded-host'], 'api.example.com', 'the Host the client reached, not the one it claims');
+    assert.equal(h['x-forwarded-for'], '198.51.100.4');
+    const behindProxy = newContext({ method: 'GET', headers: sent, path: '/a', query: '', remoteAddress: '10.0.0.2', now: Date.now(), routeId: 'ns/r', credentials: CredentialIndex.empty(), peerTrusted: true });
+    const t = upstreamRequestHeaders(req(sent), behindProxy, false);
+    assert.equal(t['forwarded'], 'for=10.0.0.1;proto=https');
+    assert.equal(t['x-forwarded-prefix'], '/admin');
+    assert.equal(t['x-forwarded-proto'], 'https');
+    assert.equal(t['x-forwarded-host'], 'evil.example.com');
+  });
+
   test("policy request ops cannot overwrite the gateway's identity or forwarding headers, even built by hand", () => {
     const c = ctx({ host: 'api.example.com' });
     c.client = 'consumer/app';
