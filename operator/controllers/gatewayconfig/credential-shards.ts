@@ -84,6 +84,9 @@ export class CredentialShards {
     if (before) this.#remove(owner, before.entries);
     entries.forEach(([hash, cred], i) => {
       const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
+      // A hash another key holds stays that key's: the first holder keeps it, a copy never takes its route over.
+      const holder = shard.owners.get(hash);
+      if (holder !== undefined && holder !== owner) return;
       shard.entries[hash] = cred;
       shard.owners.set(hash, owner);
       shard.fragments.set(hash, fragments[i]!);

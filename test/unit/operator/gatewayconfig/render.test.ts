@@ -255,3 +255,15 @@ test('attack 6, writer: a part that cannot be written stops neither the other pa
   assert.equal(out.manifest.parts.some((p) => p.name === keyShard), false);
   assert.equal(out.manifest.parts.length, fresh.parts.length - 1);
 });
+
+test('a hash another key already holds stays that key\'s: a copy never takes over its route, contract and tier', () => {
+  const shards = new CredentialShards();
+  const hash = randomBytes(32).toString('hex');
+  const victim: Credential = { route: 'victim-prod/rail', contract: 'victim-prod/c', client: 'victim-prod/ops', tier: 'gold' };
+  const copy: Credential = { route: 'rogue-prod/api', contract: 'rogue-prod/c', client: 'rogue-prod/copy', tier: 'gold' };
+  shards.set('victim-prod/ops', [[hash, victim]]);
+  shards.set('rogue-prod/copy', [[hash, copy]]);
+  assert.deepEqual(shards.shard(shardOf(hash, CREDENTIAL_SHARDS)).entries[hash], victim);
+  shards.delete('rogue-prod/copy');
+  assert.deepEqual(shards.shard(shardOf(hash, CREDENTIAL_SHARDS)).entries[hash], victim, 'the copy going away takes nothing with it');
+});
