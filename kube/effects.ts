@@ -3,7 +3,7 @@
 // that may already be gone. Each takes only what it needs (a requester, an
 // Event sink, a log), so reconcilers and tests hand them their own.
 import type { KubernetesObject, ResourceRef } from './keys.ts';
-import { collectionPath } from './keys.ts';
+import { objectPath } from './keys.ts';
 import { isNotFound, type RequestOptions } from './kube.ts';
 import { findCondition, type Condition, type ConditionInput } from './conditions.ts';
 import { MERGE_PATCH } from './status.ts';
@@ -11,11 +11,6 @@ import { MERGE_PATCH } from './status.ts';
 /** The one method of KubeHttp these helpers use. */
 export interface Requester {
   request<T>(method: string, path: string, opts?: RequestOptions): Promise<T>;
-}
-
-/** REST path of one object of `res`. */
-export function pathOf(res: ResourceRef, namespace: string | undefined, name: string): string {
-  return `${collectionPath(res, namespace)}/${encodeURIComponent(name)}`;
 }
 
 /** A catch handler that swallows 404 (the object is already gone) and rethrows the rest. */
@@ -52,7 +47,7 @@ export async function removeFinalizer(http: Requester, res: ResourceRef, obj: Ku
 async function patchFinalizers(http: Requester, res: ResourceRef, obj: KubernetesObject, finalizers: string[]): Promise<void> {
   const m = obj.metadata ?? {};
   if (!m.name) throw new Error(`cannot change the finalizers of a ${res.kind ?? res.plural} without a name`);
-  await http.request('PATCH', pathOf(res, m.namespace, m.name), {
+  await http.request('PATCH', objectPath(res, m.namespace, m.name), {
     contentType: MERGE_PATCH,
     body: { metadata: { resourceVersion: m.resourceVersion, finalizers } },
   });

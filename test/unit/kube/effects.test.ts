@@ -4,7 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeHttpError, type RequestOptions } from '../../../kube/kube.ts';
 import {
-  conditionChanged, deleteIfExists, ensureFinalizer, ignoreNotFound, pathOf, removeFinalizer, reportConditionChange, type Requester,
+  conditionChanged, deleteIfExists, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange, type Requester,
 } from '../../../kube/effects.ts';
 import type { Condition } from '../../../kube/conditions.ts';
 
@@ -28,11 +28,6 @@ const notFound = () => new KubeHttpError(404, { reason: 'NotFound' } as never, '
 const conflict = () => new KubeHttpError(409, { reason: 'Conflict' } as never, 'PATCH x');
 
 describe('effects', () => {
-  test('pathOf: namespaced, cluster-scoped and core objects, names escaped', () => {
-    assert.equal(pathOf(SHARES, 'mule-united', 's'), '/apis/crossgate.dev/v1alpha1/namespaces/mule-united/assetshares/s');
-    assert.equal(pathOf(ORGS, undefined, 'max'), '/apis/crossgate.dev/v1alpha1/organizations/max');
-    assert.equal(pathOf({ group: '', version: 'v1', plural: 'secrets' }, 'ns', 'a b'), '/api/v1/namespaces/ns/secrets/a%20b');
-  });
 
   test('ignoreNotFound swallows 404 only', () => {
     assert.equal(ignoreNotFound(notFound()), undefined);
