@@ -4,8 +4,9 @@
 // RouteConflict / NoOrganization / NotAnEnvironment / a route problem) and
 // TiersEnforced (model/tier-enforcement.ts) with status.endpoint and
 // status.gateway, and an Event when the verdict changes. It writes nothing but
-// status: the gateway-config renderer reads the same instances and serves
-// those routeConflicts() does not exclude.
+// status: the gateway-config renderer (gatewayconfig/served-routes.ts) makes
+// the same decisions (route conflicts, model/route-verdict.ts) from the same
+// instances.
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition } from '../../kube/conditions.ts';

@@ -9,7 +9,6 @@ import {
   LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
-// The gateway-config writer (gatewayconfig.ts) still takes the verdict from here.
 import type { Credential } from '../../api/gateway/v1.ts';
 import { rfc3339 } from '../../api/time.ts';
 

@@ -11,7 +11,7 @@ import { snapshotReader } from './snapshot.ts';
 import { hashesOf, secretNameOf } from './apikey-desired.ts';
 import { desiredContractState } from './contract-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
-import type { Deps } from './organization.ts';
+import type { Deps } from './deps.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
 

@@ -1,6 +1,7 @@
 // Every reconciler of the operator, one per kind, plus the gateway config writer.
 import type { Manager } from '../../kube/controller.ts';
-import { registerOrganizationController, type Deps } from './organization.ts';
+import { registerOrganizationController } from './organization.ts';
+import type { Deps } from './deps.ts';
 import { registerOrgTrustController } from './orgtrust.ts';
 import { registerAssetController } from './asset.ts';
 import { registerAssetShareController } from './assetshare.ts';

@@ -17,8 +17,6 @@ import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
 
-// Deps' home is deps.ts; re-exported for the reconcilers that still import it from here.
-export type { Deps };
 
 const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
 

@@ -3,7 +3,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { Informer } from '../../../kube/informer.ts';
 import type { ApiKey, Contract } from '../../../api/v1alpha1/index.ts';
-import type { Deps } from '../organization.ts';
+import type { Deps } from '../deps.ts';
 
 export type Key = ApiKey & { kind: string; apiVersion: string };
 export type KeyContract = Contract & { kind: string };

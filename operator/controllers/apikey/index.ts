@@ -12,7 +12,7 @@ import { APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIO
 import { snapshotReader } from '../snapshot.ts';
 import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
 import { contractsByConsumer } from '../contract-index.ts';
-import type { Deps } from '../organization.ts';
+import type { Deps } from '../deps.ts';
 import { reconcileSecret } from './secret.ts';
 import { closeContractsOf, ensureContract } from './contract.ts';
 import { writeKeyStatus, writeNoOrganizationStatus } from './status.ts';

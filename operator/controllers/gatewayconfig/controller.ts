@@ -10,7 +10,7 @@ import type { PlatformSettings } from '../../../api/platform.ts';
 import {
   APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
 } from '../../resources.ts';
-import type { Deps } from '../organization.ts';
+import type { Deps } from '../deps.ts';
 import { snapshotReader } from '../snapshot.ts';
 import { credentialShardsFor } from './credential-shards.ts';
 import { credentialEntries, recomputeKeys } from './credentials.ts';

@@ -41,12 +41,14 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
     if (sh.spec.targetRef.kind === 'ApiInstance') states.markInstance(`${sh.spec.targetRef.namespace ?? sh.metadata.namespace}/${sh.spec.targetRef.name}`);
   };
   mgr.informer<AssetShare & { kind: string }>(ASSETSHARES).addHandler({ onAdd: onShare, onUpdate: (a, b) => { if (!changed(a, b)) return; onShare(a); onShare(b); }, onDelete: onShare });
-  const markAll = () => states.markAll();
+  // Trust, Organizations and namespaces can move any key; route verdicts also read Organizations (route
+  // claims, allowed upstream hosts) and namespace ownership.
   for (const resource of [ORGANIZATIONS, ORGTRUSTS, NAMESPACES]) {
-    mgr.informer(resource).addHandler({ onAdd: markAll, onUpdate: (a, b) => { if (changed(a, b)) markAll(); }, onDelete: markAll });
-  }
-  // Route verdicts read Organizations (route claims, allowed upstream hosts) and namespace ownership.
-  for (const resource of [ORGANIZATIONS, NAMESPACES]) {
-    mgr.informer(resource).addHandler({ onAdd: onRoutes, onUpdate: (a, b) => { if (changed(a, b)) onRoutes(); }, onDelete: onRoutes });
+    const routes = resource !== ORGTRUSTS;
+    const on = () => {
+      states.markAll();
+      if (routes) onRoutes();
+    };
+    mgr.informer(resource).addHandler({ onAdd: on, onUpdate: (a, b) => { if (changed(a, b)) on(); }, onDelete: on });
   }
 }
