@@ -150,7 +150,7 @@ export function overlapMessage(o: ClaimOverlap): string {
   return `${what} overlaps ${FIELD_NOUN[o.field]} "${o.held}", claimed by Organization "${o.heldBy}"`;
 }
 
-/** What an Organization may actually use: its claims minus those void because an older Organization (or the gateway) holds an overlapping one. */
+/** What an Organization may actually use: its claims minus those void because another Organization (granted first, or older) or the gateway holds an overlapping one. */
 export interface EffectiveClaims extends RouteClaimSet {
   organization: string;
   /** Claims of the spec that are void, each with what it overlaps. */
@@ -238,7 +238,7 @@ const ASSIGN_HINT = 'route space is assigned by a platform admin in the Organiza
 function voidNote(eff: EffectiveClaims, field: ClaimField, covers: (claim: string) => boolean): string {
   const v = eff.void.find((o) => o.field === field && covers(o.claim));
   if (!v) return '';
-  const why = v.heldBy === undefined ? `it overlaps "${v.held}", a host name of the gateway itself` : `older Organization "${v.heldBy}" claims "${v.held}"`;
+  const why = v.heldBy === undefined ? `it overlaps "${v.held}", a host name of the gateway itself` : `Organization "${v.heldBy}" holds "${v.held}" (granted first, or older)`;
   return `; its claim "${v.claim}" would cover it but is void because ${why}`;
 }
 
@@ -289,7 +289,7 @@ export function outsideRouteClaims(snapshot: Snapshot, instance: InstanceRoute):
 export function voidClaimsMessage(eff: EffectiveClaims): string {
   if (eff.void.length === 0) return '';
   return (
-    `${eff.void.map(overlapMessage).join('; ')}: ${eff.void.length > 1 ? 'these claims are' : 'this claim is'} void, because the older Organization keeps contested route space ` +
+    `${eff.void.map(overlapMessage).join('; ')}: ${eff.void.length > 1 ? 'these claims are' : 'this claim is'} void, because contested route space stays with the claim granted first (else the older Organization) ` +
     `and the gateway's own host names belong to no Organization, so no ApiInstance route under ${eff.void.length > 1 ? 'them' : 'it'} is served. ` +
     `A platform admin removes the claim here, or from the other Organization`
   );

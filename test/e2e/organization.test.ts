@@ -140,7 +140,7 @@ describe('Organization', () => {
       claims.message,
       `spec.routes.hostnames "api.${org}.example" overlaps hostname "*.${org}.example", claimed by Organization "${org}"; ` +
         `spec.routes.pathPrefixes "/${org}/v1" overlaps path prefix "/${org}", claimed by Organization "${org}": these claims are void, ` +
-        `because the older Organization keeps contested route space and the gateway's own host names belong to no Organization, so no ApiInstance route under them is served. ` +
+        `because contested route space stays with the claim granted first (else the older Organization) and the gateway's own host names belong to no Organization, so no ApiInstance route under them is served. ` +
         'A platform admin removes the claim here, or from the other Organization',
     );
     const row = new RegExp(`${fourth}\\s+${fourth}\\s+${fourth}-home\\s+1\\s+False\\s+RouteClaimConflict`);
@@ -166,7 +166,7 @@ spec:
     assert.equal(
       condition(squat, 'Ready')!.message,
       `the gateway does not serve this route: spec.basePath "/${org}/v1/x" on the gateway's shared host (no spec.hostnames) is outside the route space of Organization "${fourth}": ` +
-        `it claims path prefixes "/${fourth}" (spec.routes.pathPrefixes); its claim "/${org}/v1" would cover it but is void because older Organization "${org}" claims "/${org}". ` +
+        `it claims path prefixes "/${fourth}" (spec.routes.pathPrefixes); its claim "/${org}/v1" would cover it but is void because Organization "${org}" holds "/${org}" (granted first, or older). ` +
         'Use a basePath under one of its prefixes, or hostnames it claims; route space is assigned by a platform admin in the Organization (spec.routes)',
     );
     assert.match((await kubectl(['get', 'apiinstance', 'squat', '-n', `${fourth}-dev`])).stdout, /False\s+OutsideRouteClaims/);

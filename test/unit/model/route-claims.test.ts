@@ -187,7 +187,7 @@ describe('effective claims (the operator, admission skipped)', () => {
     const eff = effectiveClaimsAmong(org('late', '2026-01-01T00:00:00Z', { pathPrefixes: ['/rail'] }), [rail], platform());
     assert.equal(
       voidClaimsMessage(eff),
-      'spec.routes.pathPrefixes "/rail" overlaps path prefix "/rail/v2", claimed by Organization "rail": this claim is void, because the older Organization keeps contested route space ' +
+      'spec.routes.pathPrefixes "/rail" overlaps path prefix "/rail/v2", claimed by Organization "rail": this claim is void, because contested route space stays with the claim granted first (else the older Organization) ' +
         'and the gateway\'s own host names belong to no Organization, so no ApiInstance route under it is served. A platform admin removes the claim here, or from the other Organization',
     );
     assert.equal(voidClaimsMessage(effectiveClaimsAmong(rail, [rail], platform())), '');
@@ -244,7 +244,7 @@ describe('an ApiInstance inside its organization\'s claims', () => {
       field: 'spec.basePath',
       message:
         'spec.basePath "/rail/v2/x" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "squat": it claims path prefixes "/squat" ' +
-        '(spec.routes.pathPrefixes); its claim "/rail" would cover it but is void because older Organization "rail" claims "/rail/v2". ' +
+        '(spec.routes.pathPrefixes); its claim "/rail" would cover it but is void because Organization "rail" holds "/rail/v2" (granted first, or older). ' +
         'Use a basePath under one of its prefixes, or hostnames it claims; route space is assigned by a platform admin in the Organization (spec.routes)',
     });
     assert.equal(outsideRouteClaims(snap(), instance('squat-prod', '/'))?.field, 'spec.basePath');

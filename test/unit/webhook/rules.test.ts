@@ -536,7 +536,7 @@ describe('an ApiInstance stays inside its organization\'s route space', () => {
     const i = { ...apiInstance('sq-prod', 'grab'), spec: { ...apiInstance('sq-prod', 'grab').spec, basePath: '/flights/v1/x' } } as KubeObject;
     const v = apiInstanceRules(request('CREATE', i), s2);
     assert.equal(v.allowed, false);
-    assert.match((v as { message: string }).message, /its claim "\/flights\/v1" would cover it but is void because older Organization "max-airlines" claims "\/flights"/);
+    assert.match((v as { message: string }).message, /its claim "\/flights\/v1" would cover it but is void because Organization "max-airlines" holds "\/flights" \(granted first, or older\)/);
   });
 });
 
