@@ -154,8 +154,8 @@ export function hostOf(hostHeader: string | undefined): string | undefined {
 /**
  * Routes by host then longest basePath, segment-wise ("/flights" matches
  * "/flights" and "/flights/1", not "/flightsX"). Host precedence: an exact
- * hostname, then the longest matching wildcard ("*.example.com"), then
- * routes with no hostnames (any host).
+ * hostname, then the longest matching wildcard ("*.example.com"); routes with
+ * no hostnames (the shared host) only for a host no route names.
  */
 export class Router {
   #exact = new Map<string, TrieNode>();
@@ -189,17 +189,23 @@ export class Router {
 
   match(host: string | undefined, path: string): CompiledRoute | undefined {
     if (host !== undefined) {
+      // A host some route names belongs to its organization (route claims): its requests never fall
+      // through to the shared host's routes, which are another organization's.
+      let named = false;
       const exact = this.#exact.get(host);
       if (exact) {
+        named = true;
         const r = lookup(exact, path);
         if (r) return r;
       }
       for (const w of this.#wildcards) {
         if (host.length > w.suffix.length && host.endsWith(w.suffix)) {
+          named = true;
           const r = lookup(w.root, path);
           if (r) return r;
         }
       }
+      if (named) return undefined;
     }
     return lookup(this.#any, path);
   }

@@ -55,15 +55,16 @@ export function hostPatternOverlap(a: string, b: string): string | undefined {
 }
 
 /**
- * A host both hostname lists can match, for messages ("*" when both take any
- * host); undefined when they are disjoint. An empty or absent list means any host.
+ * A host both hostname lists can match, for messages ("*" when both are on the
+ * shared host); undefined when they are disjoint. An empty or absent list means
+ * the gateway's shared host: every host that no route names, so it never
+ * overlaps a named host (a named host's requests never go to a shared-host route).
  */
 export function hostnamesOverlap(a: readonly string[] | undefined, b: readonly string[] | undefined): string | undefined {
   const anyA = !a || a.length === 0;
   const anyB = !b || b.length === 0;
   if (anyA && anyB) return '*';
-  if (anyA) return b![0];
-  if (anyB) return a[0];
+  if (anyA || anyB) return undefined;
   for (const x of a) for (const y of b!) {
     const o = hostPatternOverlap(x, y);
     if (o !== undefined) return o;
@@ -232,6 +233,15 @@ export interface OutsideClaims {
 }
 
 type InstanceRoute = { metadata?: { namespace?: string }; spec?: Partial<Pick<ApiInstance['spec'], 'basePath' | 'hostnames'>> };
+
+/**
+ * Whether an instance may take part in route decisions at all: one outside its
+ * organization's route space is never served, so it must not hold a contested
+ * route either (an older squatter would otherwise keep the owner's newer route off).
+ */
+export function withinRouteSpace(snapshot: Snapshot): (instance: InstanceRoute) => boolean {
+  return (instance) => outsideRouteClaims(snapshot, instance) === undefined;
+}
 
 const ASSIGN_HINT = 'route space is assigned by a platform admin in the Organization (spec.routes)';
 

@@ -16,6 +16,7 @@ import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } f
 import { tierEnforcement } from '../../model/tier-enforcement.ts';
 import { tiersFor } from './slatier-desired.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
+import { withinRouteSpace } from '../../model/route-claims.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
 import { policiesFor } from './policy-desired.ts';
 import { snapshotReader } from './snapshot.ts';
@@ -84,7 +85,7 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       if (!instance || instance.metadata.deletionTimestamp) return;
       const snap = snapshot();
       const asset = resolveAsset(snap, instance);
-      const conflict = routeConflictOf(instance, instances.list());
+      const conflict = routeConflictOf(instance, instances.list().filter(withinRouteSpace(snap)));
       const applied = policiesFor(instance, policies.list());
       const instanceTiers = tiersFor(instance, tiers.list());
       const problem = routeVerdict({ snapshot: snap, instance, policies: applied, tiers: instanceTiers });

@@ -4,6 +4,7 @@
 import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Logger } from 'pino';
 import { routeVerdict } from '../../../model/route-verdict.ts';
+import { withinRouteSpace } from '../../../model/route-claims.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
 import { tiersFor } from '../slatier-desired.ts';
@@ -25,7 +26,8 @@ export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logg
     if (list) list.push(tier);
     else tiersByInstance.set(id, [tier]);
   }
-  const inputs = routableInstances(from.instances, gateway).flatMap((instance): RouteInput[] => {
+  // Only instances inside their route space contest routes (an unserved squatter holds nothing).
+  const inputs = routableInstances(from.instances.filter(withinRouteSpace(from.snapshot)), gateway).flatMap((instance): RouteInput[] => {
     const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
     const applied = policiesFor(instance, from.policies);
     const instanceTiers = tiersFor(instance, tiersByInstance.get(id) ?? []);

@@ -41,13 +41,15 @@ describe('Router', () => {
     assert.equal(router.match(undefined, '/')?.id, 'any/root');
   });
 
-  test('host precedence: exact, then the longest wildcard, then any host', () => {
+  // Issue 13 changed the last case: a named host's requests never fall through to the shared host's routes.
+  test('host precedence: exact, then the longest wildcard; the shared host only for hosts no route names', () => {
     assert.equal(router.match('api.example.com', '/flights/1')?.id, 'exact/flights');
     assert.equal(router.match('other.example.com', '/flights/1')?.id, 'wild/flights');
     assert.equal(router.match('example.com', '/flights/1')?.id, 'any/flights', 'a wildcard needs a label before the suffix');
     assert.equal(router.match('a.eu.example.com', '/x')?.id, 'wild-deeper/x');
     assert.equal(router.match('a.eu.example.com', '/flights')?.id, 'wild/flights', 'falls back to a shorter wildcard');
-    assert.equal(router.match('api.example.com', '/hotels')?.id, 'any/root', 'falls back to any-host routes');
+    assert.equal(router.match('api.example.com', '/hotels'), undefined, "a named host's unserved path is not the shared host's");
+    assert.equal(router.match('unnamed.example.org', '/hotels')?.id, 'any/root', 'a host no route names is the shared host');
   });
 
   test('no route → undefined; conflicts reported, first wins', () => {

@@ -3,11 +3,13 @@
 // claims when admission was skipped (the older Organization keeps contested
 // space), and whether an ApiInstance sits inside its organization's claims,
 // with the messages a user reads. Also the route verdict it feeds.
+import { routeConflictOf, routeConflicts } from '../../../model/route-conflicts.ts';
+import { servedRoutes } from '../../../operator/controllers/gatewayconfig/served-routes.ts';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  claimOverlaps, claimsOf, claimsSummary, effectiveClaims, effectiveClaimsAmong, hostCovered, hostPatternOverlap, outsideRouteClaims, overlapMessage,
+  claimOverlaps, claimsOf, claimsSummary, withinRouteSpace, effectiveClaims, effectiveClaimsAmong, hostCovered, hostPatternOverlap, outsideRouteClaims, overlapMessage,
   pathsOverlap, pathUnder, voidClaimsMessage,
 } from '../../../model/route-claims.ts';
 import { routeVerdict } from '../../../model/route-verdict.ts';
@@ -328,3 +330,17 @@ describe('a granted claim keeps its place', () => {
   });
 });
 
+
+describe('a squatter outside its route space holds no contested route', () => {
+  test('an older instance outside its claims neither is served nor keeps the owner\'s newer instance off the route', () => {
+    const victim = org('victim', '2025-03-01T00:00:00Z', { pathPrefixes: ['/rail'] });
+    const rogue = org('rogue', '2025-01-01T00:00:00Z', { pathPrefixes: ['/rogue'] });
+    const squat = { ...instance('rogue-prod', '/rail/v2'), metadata: { name: 'squat', namespace: 'rogue-prod', creationTimestamp: new Date('2025-04-01T00:00:00Z') } } as ApiInstance;
+    const owner = { ...instance('victim-prod', '/rail/v2'), metadata: { name: 'rail', namespace: 'victim-prod', creationTimestamp: new Date('2025-05-01T00:00:00Z') } } as ApiInstance;
+    const snapshot = snapshotFrom({ organizations: [victim, rogue] });
+    assert.equal(routeConflicts([squat, owner]).has('victim-prod/rail'), true, 'unfiltered, the older squatter would win');
+    assert.equal(routeConflictOf(owner, [squat, owner].filter(withinRouteSpace(snapshot))), undefined);
+    const served = servedRoutes('default', { instances: [squat, owner], policies: [], tiers: [], snapshot }, { warn: () => undefined });
+    assert.deepEqual([...served.ids], ['victim-prod/rail']);
+  });
+});

@@ -61,10 +61,11 @@ describe('hostname overlap', () => {
     assert.equal(hostPatternOverlap('*.max.com', '*.mule.com'), undefined);
   });
 
-  test('no hostnames means any host: it overlaps everything', () => {
+  // Issue 13 changed this: no hostnames is the shared host, which a named host's requests never reach.
+  test('no hostnames means the shared host: it overlaps only another shared-host list, never a named host', () => {
     assert.equal(hostnamesOverlap(undefined, []), '*');
-    assert.equal(hostnamesOverlap([], ['api.max.com']), 'api.max.com');
-    assert.equal(hostnamesOverlap(['*.max.com'], undefined), '*.max.com');
+    assert.equal(hostnamesOverlap([], ['api.max.com']), undefined);
+    assert.equal(hostnamesOverlap(['*.max.com'], undefined), undefined);
     assert.equal(hostnamesOverlap(['a.com', 'b.com'], ['c.com', 'b.com']), 'b.com');
     assert.equal(hostnamesOverlap(['a.com'], ['b.com']), undefined);
   });
@@ -125,9 +126,10 @@ describe('route conflicts', () => {
     const a = inst('a', { created: '2026-01-01T00:00:00Z', hostnames: ['x.com'] });
     const b = inst('b', { created: '2026-01-02T00:00:00Z', hostnames: ['x.com', 'y.com'] });
     const c = inst('c', { created: '2026-01-03T00:00:00Z', hostnames: ['y.com'] });
-    const d = inst('d', { created: '2026-01-04T00:00:00Z' });
-    const all = routeConflicts([a, b, c, d]);
-    assert.deepEqual([...all.keys()].sort(), ['max-prod/b', 'max-prod/c', 'max-prod/d']);
+    const d = inst('d', { created: '2026-01-04T00:00:00Z', hostnames: ['x.com', 'y.com'] });
+    const shared = inst('shared', { created: '2026-01-05T00:00:00Z' });
+    const all = routeConflicts([a, b, c, d, shared]);
+    assert.deepEqual([...all.keys()].sort(), ['max-prod/b', 'max-prod/c', 'max-prod/d'], 'the shared host conflicts with no named host');
     assert.equal(all.get('max-prod/c')!.heldBy, 'max-prod/b', 'b loses to a, and still keeps c off y.com');
     assert.equal(all.get('max-prod/d')!.heldBy, 'max-prod/a');
     assert.equal(all.get('max-prod/d')!.claimants, 3);
