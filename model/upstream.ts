@@ -11,6 +11,7 @@
 //   - <svc>.<ns>.svc[.cluster.local]: only namespaces of the same organization;
 //   - any other host: only what the Organization allows (spec.upstreams.allowedHosts),
 //     and never the gateway's own host names.
+import { hostCovered } from './route-claims.ts';
 import ipaddr from 'ipaddr.js';
 import type { ApiInstance } from '../api/v1alpha1/index.ts';
 import { hostPort, type PlatformSettings } from '../api/platform.ts';
@@ -73,9 +74,7 @@ export function isLocalhostName(host: string): boolean {
 
 /** Exact host or "*." wildcard (any subdomain, never the apex), both lower-case. */
 export function hostMatches(pattern: string, host: string): boolean {
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  if (p.startsWith('*.')) return host.endsWith(p.slice(1)) && host.length > p.length - 1;
-  return p === host;
+  return hostCovered(host, pattern); // the same coverage as route claims
 }
 
 export function defaultPort(protocol: string): number {
