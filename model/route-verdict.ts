@@ -13,7 +13,7 @@
 //     (a shorter prefix, a catch-all) without the policies it declared.
 import type { ApiInstance, Policy, SlaTier } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
-import { validatePolicyConfig } from '../api/policies.ts';
+import { policyConfigErrors } from './policy-selection.ts';
 import { upstreamAllowed } from './upstream.ts';
 import { outsideRouteClaims } from './route-claims.ts';
 import { routeWithinBudget } from './route-size.ts';
@@ -52,7 +52,7 @@ export function insideRouteClaims({ snapshot, instance }: RouteVerdictInput): Ro
 
 /** Fail closed: a route whose policies include an invalid config is held closed, never served without (say) its api-key policy. */
 export function policiesValid({ policies }: RouteVerdictInput): RouteProblem | undefined {
-  const broken = policies.filter((p) => validatePolicyConfig(p.spec.type, p.spec.config).length > 0).map((p) => p.metadata?.name ?? '');
+  const broken = policies.filter((p) => policyConfigErrors(p).length > 0).map((p) => p.metadata?.name ?? '');
   if (broken.length === 0) return undefined;
   return {
     action: 'withhold',
