@@ -1,29 +1,34 @@
 // Per-replica counters in a Map. Synchronous (no await on the hot path);
 // expired windows are swept periodically so the map holds only live windows.
 //
-// Per-address counters (consume(..., bounded = true)) are keyed by whatever
-// address a request comes from, so their number is capped (maxBounded,
-// default 100,000 windows): when the cap is reached, ended windows are swept
-// at once, and if it is still full a request that would need a NEW bounded
-// counter is refused (fail closed, 429) until windows end; addresses already
-// counted keep their counters. Other counters (per API, tier, client) are not
-// capped: their keys come from the config, not from the request.
+// Per-address counters (consume(..., scope)) are keyed by whatever address a
+// request comes from, so their number is capped per scope (the route: one
+// tenant's traffic never exhausts another's; maxBounded, default 10,000
+// windows per route): when a scope is full, ended windows are swept (at most
+// once a second on the request path), and if it is still full a request that
+// would need a NEW counter there is refused (fail closed, 429) until windows
+// end; addresses already counted keep their counters. Other counters (per API,
+// tier, client) are not capped: their keys come from the config.
 import { windowStart, type ConsumeResult, type CounterStore, type CounterWindow, type WindowState } from './types.ts';
 
 interface Slot {
   count: number;
   resetAt: number;
-  bounded: boolean;
+  /** The scope whose cap this per-address window counts against. */
+  scope: string | undefined;
 }
 
-/** Default cap on per-address counter windows in one store. */
-export const MAX_BOUNDED_COUNTERS = 100_000;
+/** Default cap on per-address counter windows of one scope (route). */
+export const MAX_BOUNDED_COUNTERS = 10_000;
+/** The request path sweeps a full scope at most this often. */
+const SWEEP_ON_REQUEST_MS = 1000;
 
 export class MemoryCounterStore implements CounterStore {
   readonly kind = 'memory' as const;
   #slots = new Map<string, Slot>();
   #sweep: NodeJS.Timeout | undefined;
-  #bounded = 0;
+  #bounded = new Map<string, number>();
+  #sweptAt = 0;
   readonly maxBounded: number;
   /** Requests refused because the cap was reached. */
   saturatedRefusals = 0;
@@ -42,23 +47,33 @@ export class MemoryCounterStore implements CounterStore {
 
   /** Drops windows that have ended. */
   sweep(now: number): void {
+    this.#sweptAt = now;
     for (const [k, s] of this.#slots) {
       if (s.resetAt > now) continue;
       this.#slots.delete(k);
-      if (s.bounded) this.#bounded--;
+      if (s.scope !== undefined) this.#count(s.scope, -1);
     }
   }
 
-  /** Live per-address counter windows. */
-  boundedSize(): number {
-    return this.#bounded;
+  #count(scope: string, delta: number): void {
+    const n = (this.#bounded.get(scope) ?? 0) + delta;
+    if (n > 0) this.#bounded.set(scope, n);
+    else this.#bounded.delete(scope);
+  }
+
+  /** Live per-address counter windows, of one scope or of all. */
+  boundedSize(scope?: string): number {
+    if (scope !== undefined) return this.#bounded.get(scope) ?? 0;
+    let n = 0;
+    for (const v of this.#bounded.values()) n += v;
+    return n;
   }
 
   size(): number {
     return this.#slots.size;
   }
 
-  consume(key: string, windows: readonly CounterWindow[], now: number, bounded = false): ConsumeResult {
+  consume(key: string, windows: readonly CounterWindow[], now: number, scope?: string): ConsumeResult {
     const n = windows.length;
     const slots: Slot[] = new Array(n);
     let allowed = true;
@@ -68,13 +83,13 @@ export class MemoryCounterStore implements CounterStore {
       const k = `${key}|${w.windowMs}|${start}`;
       let s = this.#slots.get(k);
       if (!s) {
-        if (bounded && this.#bounded >= this.maxBounded) {
-          this.sweep(now);
-          if (this.#bounded >= this.maxBounded) return this.#saturated(windows, now);
+        if (scope !== undefined && this.boundedSize(scope) >= this.maxBounded) {
+          if (now - this.#sweptAt >= SWEEP_ON_REQUEST_MS) this.sweep(now);
+          if (this.boundedSize(scope) >= this.maxBounded) return this.#saturated(windows, now);
         }
-        s = { count: 0, resetAt: start + w.windowMs, bounded };
+        s = { count: 0, resetAt: start + w.windowMs, scope };
         this.#slots.set(k, s);
-        if (bounded) this.#bounded++;
+        if (scope !== undefined) this.#count(scope, 1);
       }
       slots[i] = s;
       if (s.count >= w.limit) allowed = false;
@@ -101,6 +116,6 @@ export class MemoryCounterStore implements CounterStore {
   async close(): Promise<void> {
     if (this.#sweep) clearInterval(this.#sweep);
     this.#slots.clear();
-    this.#bounded = 0;
+    this.#bounded.clear();
   }
 }

@@ -104,7 +104,7 @@ export class RedisCounterStore implements CounterStore {
     this.#log?.warn({ err: err instanceof Error ? err.message : String(err) }, msg);
   }
 
-  async consume(key: string, windows: readonly CounterWindow[], now: number, bounded = false): Promise<ConsumeResult> {
+  async consume(key: string, windows: readonly CounterWindow[], now: number, scope?: string): Promise<ConsumeResult> {
     const n = windows.length;
     const args: (string | number)[] = new Array(n * 3);
     const starts: number[] = new Array(n);
@@ -123,7 +123,7 @@ export class RedisCounterStore implements CounterStore {
     } catch (err) {
       this.#onError?.(err);
       this.#logError(err, 'redis counter store unavailable; counting locally');
-      return this.#fallback.consume(key, windows, now, bounded);
+      return this.#fallback.consume(key, windows, now, scope);
     }
     const allowed = reply[0] === 1;
     const states: WindowState[] = new Array(n);

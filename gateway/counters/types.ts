@@ -40,10 +40,10 @@ export interface CounterStore {
   readonly kind: 'memory' | 'redis';
   /**
    * Counts one request under `key` in every window, unless one is full.
-   * `bounded`: the key names a subject a client chooses (its address), so the
-   * number of such counters is capped where the store's memory is ours.
+   * `scope`: set when the key names a subject a client chooses (its address);
+   * such counters are capped per scope (the route) where the store's memory is ours.
    */
-  consume(key: string, windows: readonly CounterWindow[], now: number, bounded?: boolean): ConsumeResult | Promise<ConsumeResult>;
+  consume(key: string, windows: readonly CounterWindow[], now: number, scope?: string): ConsumeResult | Promise<ConsumeResult>;
   close(): Promise<void>;
 }
 

@@ -34,12 +34,12 @@ export function compileRateLimit(name: string, cfg: RateLimitPolicyConfig, deps:
     onRequest(ctx: PolicyContext) {
       const subject = rateLimitSubject(per, ctx, clientIpHeader, trusted);
       const key = `rl|${ctx.routeId}|${name}|${subject}`;
-      // Per-address counters are bounded in number (see counters/memory.ts); per api or client they are not tenant-chosen.
-      const r = counters.consume(key, windows, ctx.now, subject.startsWith('ip:'));
+      // Per-address counters are bounded in number per route (see counters/memory.ts); per api or client they are not client-chosen.
+      const r = counters.consume(key, windows, ctx.now, subject.startsWith('ip:') ? ctx.routeId : undefined);
       const decide = (res: Awaited<typeof r>): Outcome => {
         report(ctx, res);
         if (res.allowed) return undefined;
-        if (res.saturated) return tooManyRequests('rate-limit', 'Too many client addresses are being counted on this gateway; try again when the current window ends.', retryAfterSeconds(res), ctx);
+        if (res.saturated) return tooManyRequests('rate-limit', 'Too many client addresses are being counted on this API; try again when the current window ends.', retryAfterSeconds(res), ctx);
         return tooManyRequests('rate-limit', `Rate limit of this API exceeded (counted per ${per}).`, retryAfterSeconds(res), ctx);
       };
       return r instanceof Promise ? r.then(decide) : decide(r);

@@ -197,14 +197,14 @@ describe('rate-limit', () => {
     assert.equal(rateLimitSubject('ip', ctx({ remote: '' }), undefined), 'ip:unknown', 'no address at all: one shared counter');
   });
 
-  test('per ip: the memory store caps per-address counters and refuses new addresses beyond the cap (fail closed)', async () => {
+  test('per ip: the memory store caps per-address counters per route and refuses new addresses beyond the cap (fail closed)', async () => {
     const counters = new MemoryCounterStore({ sweepMs: 0, maxBounded: 2 });
     const perIp = compileRateLimit('ns/rl-ip', { limits: [{ requests: 5, period: 'minute' }], per: 'ip' }, { ...deps(), counters }, undefined);
     assert.equal(await run(perIp, ctx({ remote: '198.51.100.1' })), undefined);
     assert.equal(await run(perIp, ctx({ remote: '198.51.100.2' })), undefined);
     const third = await run(perIp, ctx({ remote: '198.51.100.3' }));
     assert.equal(third?.status, 429);
-    assert.equal(third?.detail, 'Too many client addresses are being counted on this gateway; try again when the current window ends.');
+    assert.equal(third?.detail, 'Too many client addresses are being counted on this API; try again when the current window ends.');
     assert.equal(third?.headers?.['retry-after'], '60');
     assert.equal(await run(perIp, ctx({ remote: '198.51.100.1' })), undefined, 'an address already counted keeps its counter');
     assert.equal(counters.boundedSize(), 2);
@@ -212,6 +212,9 @@ describe('rate-limit', () => {
     // Per-api counters are not capped (their keys come from the config).
     const api = compileRateLimit('ns/rl-api', { limits: [{ requests: 5, period: 'minute' }] }, { ...deps(), counters }, undefined);
     assert.equal(await run(api, ctx({ remote: '198.51.100.9' })), undefined);
+    // Another route's addresses have a cap of their own: one tenant filling its cap refuses nobody else.
+    assert.equal(await run(perIp, ctx({ remote: '198.51.100.3', route: 'other-ns/other' })), undefined);
+    assert.equal(counters.boundedSize('other-ns/other'), 1);
     // Once the windows end, new addresses are counted again.
     assert.equal(await run(perIp, ctx({ remote: '198.51.100.3', now: T0 + 60_000 })), undefined);
   });
