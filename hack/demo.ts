@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   say(`  export PATH=${shellQuote(binDir)}:"$PATH" KUBECONFIG=${shellQuote(cp.kubeconfig)}`);
   say("  kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
   say(`  kubectl get org,otr,assetshares -A; kubectl get apikeys -n mule-united-prod; kubectl get contracts -n max-airlines-prod`);
-  say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
+  say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.key.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
   say(`  gateway: ${gw}/flights/v1/flights   metrics: http://127.0.0.1:${gwAdmin}/metrics   operator metrics: http://127.0.0.1:${opHealth}/metrics`);
   say(`  logs: ${logDir}`);
   const success = ok === 200 && noKey === 401 && over === 429;

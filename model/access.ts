@@ -1,4 +1,4 @@
-// May a consumer's ApiKey reach an ApiInstance? Shared by the webhook (which
+// May a consumer (an ApiKey, or an Application's access entry) reach an ApiInstance? Shared by the webhook (which
 // refuses what can never work) and the operator (which suspends what stops
 // working). Same organization: yes. Another organization: only while both
 // trust each other and the owner shares that ApiInstance with the consumer.
@@ -19,19 +19,31 @@ export interface Access {
   crossOrganization: boolean;
 }
 
+/** A reference to an ApiInstance; its namespace defaults to the consumer's. */
+export interface InstanceRef {
+  name: string;
+  namespace?: string;
+}
+
 export function instanceNamespaceOf(key: ApiKey): string {
   return key.spec.apiInstanceRef.namespace ?? key.metadata.namespace!;
 }
 
 const alive = <T extends { metadata?: { deletionTimestamp?: unknown } }>(o: T | undefined) => (o && !o.metadata?.deletionTimestamp ? o : undefined);
 
+/** May the ApiKey reach the ApiInstance it names? */
 export function resolveAccess(snapshot: Snapshot, key: ApiKey): Access {
-  const ns = instanceNamespaceOf(key);
-  const name = key.spec.apiInstanceRef.name;
+  return accessToInstance(snapshot, key.metadata.namespace!, key.spec.apiInstanceRef);
+}
+
+/** May a consumer in `consumerNamespace` reach the ApiInstance `ref`? */
+export function accessToInstance(snapshot: Snapshot, consumerNamespace: string, ref: InstanceRef): Access {
+  const ns = ref.namespace ?? consumerNamespace;
+  const name = ref.name;
   const base = { instanceNamespace: ns, crossOrganization: false };
-  const consumer = ownerOfNamespace(snapshot, key.metadata.namespace!)?.organization;
+  const consumer = ownerOfNamespace(snapshot, consumerNamespace)?.organization;
   if (!consumer) {
-    return { ...base, ok: false, reason: 'NoOrganization', message: `namespace "${key.metadata.namespace}" belongs to no Organization` };
+    return { ...base, ok: false, reason: 'NoOrganization', message: `namespace "${consumerNamespace}" belongs to no Organization` };
   }
   const owner = ownerOfNamespace(snapshot, ns)?.organization;
   if (!owner) {

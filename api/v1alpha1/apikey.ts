@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AGE_COLUMN, Conditions, DnsLabel, KindSchema, NamespacedRef, ObjectName, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
+import { AGE_COLUMN, Conditions, DnsLabel, EndpointScope, KindSchema, NamespacedRef, ObjectName, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
 
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
@@ -13,6 +13,7 @@ export const ApiKeySpec = Type.Object(
     ),
     tier: DnsLabel('Name of the SlaTier (in the ApiInstance\'s namespace) the key is limited by.'),
     clientName: Type.Optional(Type.String({ description: 'Name of the consuming application, shown to the API owner.', maxLength: 128 })),
+    endpoints: Type.Optional(EndpointScope()),
     secretName: Type.Optional(ObjectName('Name of the Secret that receives the key, in this namespace. Defaults to <name>-apikey.')),
     rotation: Type.Optional(
       Type.Object(

@@ -39,6 +39,48 @@ export function PathPrefix(description: string) {
   });
 }
 
+/**
+ * A request path pattern of an endpoint scope: "/"-separated segments, each
+ * literal (the characters of PATH_PREFIX_PATTERN), "*" (exactly one segment),
+ * or, last only, "**" (any number of segments, none included). Matched against
+ * the whole request path (model/endpoint-scope.ts), so it names the instance's
+ * base path too.
+ */
+export const ENDPOINT_PATH_PATTERN = '^/((\\*|[A-Za-z0-9._~!&+,=:@-]+)(/(\\*|[A-Za-z0-9._~!&+,=:@-]+))*(/\\*\\*)?|\\*\\*)?$';
+
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The most endpoints one scope names: each is checked per request. */
+export const MAX_SCOPE_ENDPOINTS = 16;
+
+/** One endpoint of a scope: a path pattern and the methods allowed on it. */
+export const Endpoint = Type.Object(
+    {
+      methods: Type.Optional(
+        Type.Array(StringEnum(HTTP_METHODS, { description: 'An HTTP method.' }), {
+          description: 'Methods allowed on the path; absent means every method.',
+          minItems: 1,
+          maxItems: HTTP_METHODS.length,
+          'x-kubernetes-list-type': 'set',
+        }),
+      ),
+      path: Type.String({
+        description: 'Request path pattern, from the root (it includes the instance\'s base path): "*" matches one segment, a final "**" any number, e.g. /flights/v1/flights/*.',
+        minLength: 1,
+        maxLength: 256,
+        pattern: ENDPOINT_PATH_PATTERN,
+        'x-kubernetes-validations': [{ rule: "!self.matches('/[.][.]?(/|$)')", message: 'a path has no "." or ".." segment' }],
+      }),
+    },
+    { description: 'One endpoint: a path pattern and the methods allowed on it.' },
+);
+export type Endpoint = Static<typeof Endpoint>;
+
+/** Endpoints a consumer may call: absent means the whole API. */
+export function EndpointScope(description = `Endpoints the consumer may call (at most ${MAX_SCOPE_ENDPOINTS}); the gateway answers 403 outside them. Absent: the whole API.`) {
+  return Type.Array(Endpoint, { description, minItems: 1, maxItems: MAX_SCOPE_ENDPOINTS, 'x-kubernetes-list-type': 'atomic' });
+}
+
 /** A hostname (lower case, RFC 1123), optionally with a leading "*." wildcard. */
 export const HOSTNAME_PATTERN = '^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 

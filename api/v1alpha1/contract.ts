@@ -1,8 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
+import { AGE_COLUMN, Conditions, EndpointScope, KindSchema, LocalRef, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
 
 export const CONTRACT_DECISIONS = ['Pending', 'Approved', 'Rejected', 'Revoked'] as const;
 export type ContractDecision = (typeof CONTRACT_DECISIONS)[number];
+
+export const CONSUMER_KINDS = ['ApiKey', 'Application'] as const;
+export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 export const ContractSpec = Type.Object(
   {
@@ -11,11 +14,15 @@ export const ContractSpec = Type.Object(
     consumer: Type.Object(
       {
         organization: Type.String({ description: 'Domain of the consumer organization.', maxLength: 63 }),
-        namespace: Type.String({ description: 'Namespace of the consumer\'s ApiKey.', maxLength: 63 }),
-        apiKey: Type.String({ description: 'Name of the consumer\'s ApiKey.', maxLength: 253 }),
-        clientName: Type.Optional(Type.String({ description: 'Name of the consuming application.', maxLength: 128 })),
+        namespace: Type.String({ description: 'Namespace of the consumer\'s ApiKey or Application.', maxLength: 63 }),
+        kind: StringEnum(CONSUMER_KINDS, { description: 'What asked: an ApiKey, or an Application (one client ID for several APIs).' }),
+        name: Type.String({ description: 'Name of the consumer\'s ApiKey or Application.', maxLength: 253 }),
+        clientName: Type.Optional(Type.String({ description: 'Name of the consuming application, as the consumer shows it.', maxLength: 128 })),
       },
       { description: 'Who asked for access. Written by the operator.' },
+    ),
+    endpoints: Type.Optional(
+      EndpointScope('Endpoints the consumer may call under this contract; absent: the whole API. Written by the operator from the consumer; a wider scope on a manual tier sets the decision back to Pending.'),
     ),
     decision: StringEnum(CONTRACT_DECISIONS, {
       description: 'The owner\'s decision. Pending until approved (manual tiers); set Approved, Rejected, or later Revoked. Revoked and Rejected are final.',
@@ -23,7 +30,7 @@ export const ContractSpec = Type.Object(
     }),
   },
   {
-    description: 'Desired state of the Contract. The operator writes it from the consumer\'s ApiKey; the API owner decides.',
+    description: 'Desired state of the Contract. The operator writes it from the consumer\'s ApiKey or Application; the API owner decides.',
     'x-kubernetes-validations': [
       { rule: "oldSelf.decision != 'Revoked' || self.decision == 'Revoked'", message: 'a revoked contract cannot be reopened', fieldPath: '.decision' },
       { rule: "oldSelf.decision != 'Rejected' || self.decision == 'Rejected'", message: 'a rejected contract cannot be reopened', fieldPath: '.decision' },
@@ -48,7 +55,7 @@ export const ContractStatus = Type.Object(
 );
 
 export const Contract = KindSchema(
-  'Contract is the API owner\'s record of a consumer\'s access to an ApiInstance at a tier. The operator creates it from an ApiKey; the owner approves, rejects or revokes it here.',
+  'Contract is the API owner\'s record of a consumer\'s access to an ApiInstance at a tier. The operator creates it from an ApiKey or an Application\'s access entry; the owner approves, rejects or revokes it here.',
   ContractSpec,
   ContractStatus,
 );
@@ -64,7 +71,10 @@ export const contractDefinition: KindDefinition<typeof Contract> = {
   schema: Contract,
   printerColumns: [
     { name: 'Consumer', type: 'string', jsonPath: '.spec.consumer.organization', description: 'Consumer organization.' },
-    { name: 'Client', type: 'string', jsonPath: '.spec.consumer.clientName', description: 'Consuming application.', priority: 1 },
+    { name: 'Kind', type: 'string', jsonPath: '.spec.consumer.kind', description: 'ApiKey or Application.' },
+    { name: 'Client', type: 'string', jsonPath: '.spec.consumer.name', description: 'Name of the consumer\'s ApiKey or Application.' },
+    { name: 'Client Name', type: 'string', jsonPath: '.spec.consumer.clientName', description: 'Consuming application, as the consumer names it.', priority: 1 },
+    { name: 'Scope', type: 'string', jsonPath: '.spec.endpoints[*].path', description: 'Endpoints allowed (empty: the whole API).', priority: 1 },
     { name: 'API', type: 'string', jsonPath: '.spec.apiInstanceRef.name', description: 'ApiInstance.' },
     { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'SLA tier.' },
     { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Pending, Approved, Rejected, Revoked or Suspended.' },

@@ -8,6 +8,7 @@ import { apiInstanceDefinition } from './apiinstance.ts';
 import { policyDefinition } from './policy.ts';
 import { slaTierDefinition } from './slatier.ts';
 import { apiKeyDefinition } from './apikey.ts';
+import { applicationDefinition } from './application.ts';
 import { contractDefinition } from './contract.ts';
 import { alertDefinition } from './alert.ts';
 
@@ -20,6 +21,7 @@ export * from './apiinstance.ts';
 export * from './policy.ts';
 export * from './slatier.ts';
 export * from './apikey.ts';
+export * from './application.ts';
 export * from './contract.ts';
 export * from './alert.ts';
 
@@ -32,6 +34,7 @@ export const KINDS: readonly KindDefinition[] = [
   policyDefinition,
   slaTierDefinition,
   apiKeyDefinition,
+  applicationDefinition,
   contractDefinition,
   alertDefinition,
 ];

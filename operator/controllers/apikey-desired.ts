@@ -10,15 +10,16 @@ import {
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/v1.ts';
+import { keyContractName } from '../../model/contract-name.ts';
 import { rfc3339 } from '../../api/time.ts';
 
 export function secretNameOf(key: ApiKey): string {
   return key.spec.secretName ?? `${key.metadata.name}-apikey`;
 }
 
-/** One Contract per consumer ApiKey, named after it so the owner sees who asks: "<consumer namespace>.<apikey>". */
+/** One Contract per consumer ApiKey, named after it so the owner sees who asks (model/contract-name.ts). */
 export function contractNameOf(key: ApiKey): string {
-  return `${key.metadata.namespace}.${key.metadata.name}`.slice(0, 253);
+  return keyContractName(key.metadata.namespace!, key.metadata.name!);
 }
 
 /** "24h", "90s", "1h30m", "500ms" → milliseconds. */
@@ -55,7 +56,8 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
       consumer: {
         organization: access.consumer!.spec.domain,
         namespace: key.metadata.namespace!,
-        apiKey: key.metadata.name!,
+        kind: 'ApiKey',
+        name: key.metadata.name!,
         ...(key.spec.clientName ? { clientName: key.spec.clientName } : {}),
       },
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',

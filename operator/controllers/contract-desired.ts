@@ -27,7 +27,7 @@ export function desiredContractState(
   now: Date,
 ): DesiredContractState {
   const decision = contract.spec.decision;
-  const { namespace: keyNamespace, apiKey: keyName } = contract.spec.consumer;
+  const { namespace: keyNamespace, name: keyName } = contract.spec.consumer;
   if (!apiKey || !contractServes(contract, apiKey)) {
     // Closed by the ApiKey reconciler (it sees the key's delete event); this status shows only until then.
     const what = apiKey ? 'was deleted and made again' : 'no longer exists';

@@ -23,7 +23,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   const snapshot = snapshotReader(mgr);
   const now = deps.now ?? (() => new Date());
   const all = () => contracts.list().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
-  const ofKey = contractsByConsumer(contracts);
+  const ofKey = contractsByConsumer(contracts, 'ApiKey');
   // A share reaches the Contracts of the ApiInstance it shares (they live in the instance's namespace).
   const ofShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
@@ -54,7 +54,8 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const contract = contracts.get(key);
       if (!contract || contract.metadata.deletionTimestamp) return;
-      const apiKey = keys.get(`${contract.spec.consumer.namespace}/${contract.spec.consumer.apiKey}`);
+      const { kind, namespace, name } = contract.spec.consumer;
+      const apiKey = kind === 'ApiKey' ? keys.get(`${namespace}/${name}`) : undefined;
       const { state, reason, message, activeKeys } = desiredContractState(
         contract,
         apiKey,

@@ -53,7 +53,7 @@ describe('API keys and contracts', () => {
     await waitState('ops-dashboard', 'Pending');
     const key = await getJson(['apikey', 'gate-display', '-n', CONSUMER]);
     assert.equal(key.status.secretName, 'gate-display-apikey');
-    assert.deepEqual(key.status.contract, { namespace: OWNER, name: `${CONSUMER}.gate-display` });
+    assert.deepEqual(key.status.contract, { namespace: OWNER, name: `${CONSUMER}.key.gate-display` });
     const raw = await rawKey('gate-display-apikey');
     assert.match(raw, /^cgk_[A-Za-z0-9_-]{43}_[0-9a-f]{8}$/);
     assert.equal(key.status.keyId, hashApiKey(raw).slice(0, 12));
@@ -64,7 +64,7 @@ describe('API keys and contracts', () => {
     assert.match(keys, /ops-dashboard\s+flights\s+platinum\s+Pending\s+ops-dashboard-apikey/);
     const contracts = (await kubectl(['get', 'contracts', '-n', OWNER])).stdout;
     assert.match(contracts, /NAME\s+CONSUMER\s+API\s+TIER\s+STATE\s+AGE/);
-    assert.match(contracts, new RegExp(`${CONSUMER}\\.ops-dashboard\\s+mule-united\\s+flights\\s+platinum\\s+Pending`));
+    assert.match(contracts, new RegExp(`${CONSUMER}\\.key\\.ops-dashboard\\s+mule-united\\s+flights\\s+platinum\\s+Pending`));
     // Issuing is one story told in one Event: the Secret, the Contract opened, the state reached.
     const issued = await waitFor(async () => {
       // By uid: earlier files' gate-display keys (the same examples) leave their Events behind for an hour.
@@ -72,9 +72,9 @@ describe('API keys and contracts', () => {
       return list?.items?.length ? list.items : undefined;
     }, { what: 'the Event of issuing gate-display' });
     assert.deepEqual(issued.map((e: { reason: string }) => e.reason), ['KeyIssued']);
-    assert.match(issued[0].message, new RegExp(`^key ${key.status.keyId} written to Secret gate-display-apikey; Contract ${CONSUMER}\\.gate-display opened in namespace ${OWNER} \\(Approved\\); Approved: approved`));
+    assert.match(issued[0].message, new RegExp(`^key ${key.status.keyId} written to Secret gate-display-apikey; Contract ${CONSUMER}\\.key\\.gate-display opened in namespace ${OWNER} \\(Approved\\); Approved: approved`));
     const pending = await getJson(['apikey', 'ops-dashboard', '-n', CONSUMER]);
-    assert.match(pending.status.conditions[0].message, /waiting for the API owner to approve Contract "mule-united-prod.ops-dashboard" in namespace "max-airlines-prod"/);
+    assert.match(pending.status.conditions[0].message, /waiting for the API owner to approve Contract "mule-united-prod.key.ops-dashboard" in namespace "max-airlines-prod"/);
   });
 
   test('the gateway config carries the route, its policies in order, its tiers, and only hashes of approved keys', async () => {
@@ -88,7 +88,7 @@ describe('API keys and contracts', () => {
     assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);
     assert.deepEqual(route.tiers.map((t) => t.name), ['gold', 'platinum', 'trial']);
     assert.deepEqual(route.tiers.find((t) => t.name === 'gold')!.limits, [{ requests: 1000, periodSeconds: 60 }]);
-    assert.deepEqual(cfg.credentials.get(gold), { route: `${OWNER}/flights`, contract: `${OWNER}/${CONSUMER}.gate-display`, client: `${CONSUMER}/gate-display`, tier: 'gold' });
+    assert.deepEqual(cfg.credentials.get(gold), { route: `${OWNER}/flights`, contract: `${OWNER}/${CONSUMER}.key.gate-display`, client: `${CONSUMER}/gate-display`, tier: 'gold' });
     assert.equal(cfg.credentials.has(platinum), false, 'a pending contract has no credential');
     for (const [name, size] of cfg.sizes) assert.ok(size < 1024 * 1024, `${name} under 1 MiB`);
   });
@@ -146,14 +146,14 @@ spec:
 
   test('manual approval through the Contract makes the key usable', async () => {
     const hash = hashApiKey(await rawKey('ops-dashboard-apikey'));
-    await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { as: 'olga', groups: ['max-airlines:admins'] });
+    await kubectl(['patch', 'contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { as: 'olga', groups: ['max-airlines:admins'] });
     await waitState('ops-dashboard', 'Approved');
     await waitFor(() => inConfig(hash), { what: 'approved key hash in config' });
-    const contract = await getJson(['contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER]);
-    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER]))?.status?.activeKeys === 1, { what: 'contract activeKeys' });
+    const contract = await getJson(['contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER]);
+    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER]))?.status?.activeKeys === 1, { what: 'contract activeKeys' });
     assert.equal(contract.spec.decision, 'Approved');
     // The consumer cannot approve its own contract: Contracts live on the owner's side.
-    const self = await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], {
+    const self = await kubectl(['patch', 'contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], {
       as: 'mo',
       groups: ['mule-united:admins'],
       allowFail: true,
@@ -190,10 +190,10 @@ spec:
 
   test('revocation by the owner on the Contract, and by the consumer on the ApiKey, removes the hash', async () => {
     const ops = hashApiKey(await rawKey('ops-dashboard-apikey'));
-    await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Revoked"}}']);
+    await kubectl(['patch', 'contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Revoked"}}']);
     await waitState('ops-dashboard', 'Revoked');
     await waitFor(async () => !(await inConfig(ops)), { what: 'owner-revoked key removed' });
-    const reopen = await kubectl(['patch', 'contract', `${CONSUMER}.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { allowFail: true });
+    const reopen = await kubectl(['patch', 'contract', `${CONSUMER}.key.ops-dashboard`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}'], { allowFail: true });
     assert.match(reopen.stderr, /a revoked contract cannot be reopened/);
 
     const gold = hashApiKey(await rawKey('gate-display-apikey'));
@@ -234,7 +234,7 @@ spec: {apiInstanceRef: {name: ${instance}, namespace: ${OWNER}}, tier: gold}
     await waitFor(() => inConfig(second), { what: 'restored key back in config', timeoutMs: 5_000 });
     await kubectl(['delete', 'apikey', 'second-key', '-n', CONSUMER, '--timeout=30s']);
     await waitFor(async () => !(await inConfig(second)), { what: 'deleted key removed' });
-    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.second-key`, '-n', OWNER])) === undefined, { what: 'its contract closed', timeoutMs: 10_000 });
+    await waitFor(async () => (await getJson(['contract', `${CONSUMER}.key.second-key`, '-n', OWNER])) === undefined, { what: 'its contract closed', timeoutMs: 10_000 });
     await kubectl(['delete', 'apiinstance', 'crew', '-n', OWNER]);
   });
 
@@ -244,8 +244,8 @@ kind: ApiKey
 metadata: {name: ${name}, namespace: ${CONSUMER}}
 spec: {apiInstanceRef: {name: flights, namespace: ${OWNER}}, tier: platinum}
 `;
-    const contractOf = (name: string) => getJson(['contract', `${CONSUMER}.${name}`, '-n', OWNER]);
-    const approve = (name: string) => kubectl(['patch', 'contract', `${CONSUMER}.${name}`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}']);
+    const contractOf = (name: string) => getJson(['contract', `${CONSUMER}.key.${name}`, '-n', OWNER]);
+    const approve = (name: string) => kubectl(['patch', 'contract', `${CONSUMER}.key.${name}`, '-n', OWNER, '--type=merge', '-p', '{"spec":{"decision":"Approved"}}']);
     for (const name of ['again-key', 'gone-key']) {
       await applyUntilAdmitted(manual(name), { what: `ApiKey ${name} admitted` });
       await waitState(name, 'Pending');

@@ -113,11 +113,11 @@ spec: {domain: routes, displayName: R, homeNamespace: rh, environments: [{name: 
   });
 
   test('Contract: decision is an enum, and a revoked contract stays revoked', async () => {
-    const msg = await refused(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, apiKey: key1}, decision: Maybe}'));
+    const msg = await refused(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, kind: ApiKey, name: key1}, decision: Maybe}'));
     assert.match(msg, /spec\.decision: Unsupported value: "Maybe": supported values: "Pending", "Approved", "Rejected", "Revoked"/);
     const name = uniqueName('contract');
-    await applyYaml(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, apiKey: key1}, decision: Revoked}', name));
-    const msg2 = await refused(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, apiKey: key1}, decision: Approved}', name));
+    await applyYaml(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, kind: ApiKey, name: key1}, decision: Revoked}', name));
+    const msg2 = await refused(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, kind: ApiKey, name: key1}, decision: Approved}', name));
     assert.match(msg2, /spec\.decision: Invalid value: .*a revoked contract cannot be reopened/);
   });
 });

@@ -104,7 +104,7 @@ spec: {apiInstanceRef: {name: rail}, limits: [{requests: 1000, period: minute}],
     const before = await getJson(['secret', 'ops-apikey', '-n', T.prod]);
     await written(keyYaml('thief', 'ops-apikey'));
     const thief = await waitForCondition(['apikey', 'thief', '-n', T.prod], 'Ready', 'False', { reason: 'SecretConflict' });
-    assert.equal(await getJson(['contract', `${T.prod}.thief`, '-n', T.prod]), undefined, 'no Contract is opened for the intruder');
+    assert.equal(await getJson(['contract', `${T.prod}.key.thief`, '-n', T.prod]), undefined, 'no Contract is opened for the intruder');
     assert.equal(thief.status.contract ?? null, null);
     assert.equal(thief.status.keyId ?? null, null, "the intruder's status must not show the teammate's keyId");
     assert.equal(thief.status.state, 'Pending');
@@ -130,7 +130,7 @@ spec: {apiInstanceRef: {name: rail}, limits: [{requests: 1000, period: minute}],
     const squatter = await waitForCondition(['apikey', 'squatter', '-n', T.prod], 'Ready', 'False', { reason: 'SecretConflict' });
     assert.match(condition(squatter, 'Ready')!.message, /Secret "plain" in namespace "[^"]+" already exists and was not made for this ApiKey \(it has no ownerReference to it\)/);
     assert.match(condition(squatter, 'Ready')!.message, /delete Secret "plain"/);
-    assert.equal(await getJson(['contract', `${T.prod}.squatter`, '-n', T.prod]), undefined);
+    assert.equal(await getJson(['contract', `${T.prod}.key.squatter`, '-n', T.prod]), undefined);
     const plain = await getJson(['secret', 'plain', '-n', T.prod]);
     assert.equal(Buffer.from(plain.data.token, 'base64').toString(), 'not-a-crossgate-key', 'the Secret is never overwritten');
     assert.equal(plain.metadata.ownerReferences, undefined);

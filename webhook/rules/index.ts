@@ -10,6 +10,7 @@ import type { Snapshot } from '../../model/snapshot.ts';
 import { alertRules } from './alert.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
+import { applicationRules } from './application.ts';
 import { assetShareRules } from './assetshare.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { organizationRules } from './organization.ts';
@@ -32,6 +33,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   Policy: namespaced(policyRules),
   SlaTier: namespaced(slaTierRules),
   ApiKey: namespaced(apiKeyRules),
+  Application: namespaced(applicationRules),
   Contract: namespaced(),
   Alert: namespaced(alertRules),
 };

@@ -23,7 +23,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
   const contracts = mgr.informer<KeyContract>(CONTRACTS);
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr);
-  const env: KeyEnv = { deps, secrets: mgr.informer<V1Secret>(KEY_SECRETS), contracts, contractsOf: contractsByConsumer(contracts), now: deps.now ?? (() => new Date()) };
+  const env: KeyEnv = { deps, secrets: mgr.informer<V1Secret>(KEY_SECRETS), contracts, contractsOf: contractsByConsumer(contracts, 'ApiKey'), now: deps.now ?? (() => new Date()) };
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
   // Keys by the ApiInstance they name ("ns/name"), instead of a scan of every key per instance, tier or share event.
   const byInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
@@ -43,7 +43,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     owns: [{ ...KEY_SECRETS }],
     watches: [
       { resource: KEY_SECRETS, map: (sec) => bySecretName(`${sec.metadata?.namespace}/${sec.metadata?.name}`) },
-      { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return `${s.namespace}/${s.apiKey}`; } },
+      { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === 'ApiKey' ? [`${s.namespace}/${s.name}`] : []; } },
       // Not on resyncs (keys are resynced themselves) nor status-only updates (a tier's contract count moves at every approval).
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }), predicate: specOrDeletionChanged },

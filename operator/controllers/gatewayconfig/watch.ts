@@ -26,7 +26,7 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
   // A key Secret changes only when its hashes do (issue, rotation, end of a grace period).
   const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) states.markKey(`${sec.metadata?.namespace}/${owner}`); };
   mgr.informer<V1Secret>(KEY_SECRETS).addHandler({ onAdd: onSecret, onUpdate: (a, b) => { if (a === b) return; onSecret(a); onSecret(b); }, onDelete: onSecret });
-  const onContract = (c: Contract) => states.markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.apiKey}`);
+  const onContract = (c: Contract) => { if (c.spec.consumer.kind === 'ApiKey') states.markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.name}`); };
   mgr.informer<Contract & { kind: string }>(CONTRACTS).addHandler({ onAdd: onContract, onUpdate: (a, b) => { if (!changed(a, b)) return; onContract(a); onContract(b); }, onDelete: onContract });
   // The routes (instances, their policies and tiers) are rendered again only after one of those changed.
   const onRoutes = () => states.routesChanged();

@@ -293,7 +293,7 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
       apiVersion: V,
       kind: 'Contract',
       metadata: { name, namespace: NS },
-      spec: { apiInstanceRef: { name: 'later' }, tier: 'gold', consumer: { organization: 'mule', namespace: 'mule-prod', apiKey: name }, decision: 'Approved' },
+      spec: { apiInstanceRef: { name: 'later' }, tier: 'gold', consumer: { organization: 'mule', namespace: 'mule-prod', kind: 'ApiKey', name }, decision: 'Approved' },
       status: { state },
     });
     api.upsert('contracts', contract('k1', 'Pending'));

@@ -35,7 +35,7 @@ test('a key made again is Pending while the approved Contract of the earlier key
   assert.deepEqual(again, {
     state: 'Pending',
     reason: 'ContractPending',
-    message: 'Contract "mule-prod.gate" in namespace "max-prod" was opened for an earlier ApiKey of this name; it is being replaced',
+    message: 'Contract "mule-prod.key.gate" in namespace "max-prod" was opened for an earlier ApiKey of this name; it is being replaced',
     usable: false,
   });
 });

@@ -35,7 +35,7 @@ test('pending: tells the owner how to decide, with the command', () => {
   const s = state(contractFor(k, 'manual'), k);
   assert.equal(s.state, 'Pending');
   assert.equal(s.reason, 'DecisionPending');
-  assert.equal(s.message, `waiting for the owner: set spec.decision to Approved or Rejected (kubectl patch contract mule-prod.gate -n max-prod --type=merge -p '{"spec":{"decision":"Approved"}}')`);
+  assert.equal(s.message, `waiting for the owner: set spec.decision to Approved or Rejected (kubectl patch contract mule-prod.key.gate -n max-prod --type=merge -p '{"spec":{"decision":"Approved"}}')`);
 });
 
 test('suspended while the share is gone; a rejected Contract stays rejected', () => {

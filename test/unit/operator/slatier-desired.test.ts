@@ -21,7 +21,7 @@ const contract = (name: string, t: string, instance: string, state: string | und
     apiVersion: 'crossgate.dev/v1alpha1',
     kind: 'Contract',
     metadata: { name, namespace: ns, ...(deleting ? { deletionTimestamp: new Date() } : {}) },
-    spec: { apiInstanceRef: { name: instance }, tier: t, consumer: { organization: 'mule', namespace: 'mule-prod', apiKey: name }, decision: 'Approved' },
+    spec: { apiInstanceRef: { name: instance }, tier: t, consumer: { organization: 'mule', namespace: 'mule-prod', kind: 'ApiKey', name }, decision: 'Approved' },
     ...(state ? { status: { state } } : {}),
   }) as Contract;
 

@@ -22,7 +22,7 @@ const tier = { metadata: { name: 'gold', namespace: 'prod' }, spec: { apiInstanc
 function credentials(n: number): Array<[string, Credential]> {
   return Array.from({ length: n }, (_, i) => [
     randomBytes(32).toString('hex'),
-    { route: 'max-airlines-prod/flights', contract: `max-airlines-prod/mule-united-prod.client-${i}`, client: `mule-united-prod/client-${i}`, tier: 'gold', notAfter: '2027-01-01T00:00:00Z' },
+    { route: 'max-airlines-prod/flights', contract: `max-airlines-prod/mule-united-prod.key.client-${i}`, client: `mule-united-prod/client-${i}`, tier: 'gold', notAfter: '2027-01-01T00:00:00Z' },
   ]);
 }
 
