@@ -3,19 +3,32 @@
 // router (per host, a trie on path segments: longest basePath wins), and the
 // credential index (one Map per shard, so one changed shard is one rebuilt Map).
 import { shardOf } from '../api/gateway/checksum.ts';
-import type { Credential, Route } from '../api/gateway/v1.ts';
+import type { Credential, CredentialKind, GrantEndpoint, Route } from '../api/gateway/config.ts';
 import type { CompiledCors } from './policies/cors.ts';
 import type { CompiledTier } from './policies/sla-tier.ts';
 import type { PolicyHandler } from './policies/types.ts';
 
-export interface CompiledCredential {
-  route: string;
+export interface CompiledGrant {
+  routes: readonly string[];
   contract: string;
-  client: string;
   tier: string;
+  endpoints: readonly GrantEndpoint[] | undefined;
+}
+
+export interface CompiledCredential {
+  kind: CredentialKind;
+  client: string;
+  clientId: string | undefined;
   /** ms since the epoch; undefined when unbounded. */
   notBefore: number | undefined;
   notAfter: number | undefined;
+  grants: readonly CompiledGrant[];
+}
+
+/** The grant of `cred` that opens `routeId`, if any (a client holds a handful: a scan is fastest). */
+export function grantFor(cred: CompiledCredential, routeId: string): CompiledGrant | undefined {
+  for (const g of cred.grants) if (g.routes.includes(routeId)) return g;
+  return undefined;
 }
 
 export function compileCredential(c: Credential): CompiledCredential {
@@ -26,10 +39,10 @@ export function compileCredential(c: Credential): CompiledCredential {
     return Number.isNaN(t) ? fallback : t;
   };
   return {
-    route: c.route,
-    contract: c.contract,
+    kind: c.kind,
     client: c.client,
-    tier: c.tier,
+    clientId: c.clientId,
+    grants: c.grants.map((g) => ({ routes: g.routes, contract: g.contract, tier: g.tier, endpoints: g.endpoints })),
     notBefore: parse(c.notBefore, Number.POSITIVE_INFINITY),
     notAfter: parse(c.notAfter, Number.NEGATIVE_INFINITY),
   };

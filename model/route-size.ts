@@ -1,6 +1,6 @@
 // How big a route is in the gateway config, and the budget one route may use.
 //
-// Routes are written in shards (api/gateway/v1.ts), each at most MAX_PART_BYTES;
+// Routes are written in shards (api/gateway/config.ts), each at most MAX_PART_BYTES;
 // a route over MAX_ROUTE_BYTES would crowd the other routes of its shard out,
 // so it is held closed (503, reason RouteTooLarge) instead of emitted whole.
 // The estimate is computed from the instance, its applied policies and its
@@ -13,7 +13,7 @@ import { upstreamUrlOf } from './upstream.ts';
 /** The most bytes of one route's JSON in the config (a shard is 900 KiB; a handful of the largest routes still fit one). */
 export const MAX_ROUTE_BYTES = 128 * 1024;
 
-/** Field names and punctuation of a route, a policy entry and a tier entry (api/gateway/v1.ts Route), rounded up. */
+/** Field names and punctuation of a route, a policy entry and a tier entry (api/gateway/config.ts Route), rounded up. */
 const ROUTE_OVERHEAD = 160;
 const POLICY_OVERHEAD = 64;
 const TIER_OVERHEAD = 32;

@@ -12,7 +12,7 @@ import { Informer } from '../../kube/informer.ts';
 import type { KubeHttp } from '../../kube/kube.ts';
 import type { KubernetesObject } from '../../kube/keys.ts';
 import { ANNOTATION_KEY_SHA256, LABEL_APIKEY } from '../../api/labels.ts';
-import { LABEL_GATEWAY, PART_DATA_KEY, type Manifest } from '../../api/gateway/v1.ts';
+import { LABEL_GATEWAY, PART_DATA_KEY, type Manifest } from '../../api/gateway/config.ts';
 import { CONSUMER, OWNER } from './fixture.ts';
 import { OPERATOR_NAMESPACE } from './env.ts';
 
@@ -168,7 +168,7 @@ export class Tracker {
     }
     for (const h of removed) this.committed.delete(h);
     for (const h of added) this.committed.add(h);
-    // Routes come in shards (api/gateway/v1.ts): the count is that of every route shard listed.
+    // Routes come in shards (api/gateway/config.ts): the count is that of every route shard listed.
     this.routes = m.parts.reduce((n, p) => n + (this.#parts.get(p.name)?.routes ?? 0), 0);
     this.generation = m.generation;
     for (const h of added) this.#fire(this.#onCommit, h, t);

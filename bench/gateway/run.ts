@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 import { generateApiKey, hashApiKey } from '../../api/apikey-format.ts';
-import type { Credential, Route } from '../../api/gateway/v1.ts';
+import type { Credential, Route } from '../../api/gateway/config.ts';
 import { renderParts, writeParts } from '../../gateway/config-source/write.ts';
 import { summarizeProfile } from './profile-top.ts';
 
@@ -108,7 +108,7 @@ function makeKeys(n: number): Keys {
   for (let i = 0; i < n; i++) {
     const key = generateApiKey();
     keys.push(key);
-    credentials[hashApiKey(key)] = { route: 'bench/keyed', contract: `bench/contract-${i}`, client: `consumer/app-${i}`, tier: 'bench' };
+    credentials[hashApiKey(key)] = { kind: 'api-key', client: `consumer/app-${i}`, grants: [{ routes: ['bench/keyed'], contract: `bench/contract-${i}`, tier: 'bench' }] };
   }
   return { keys, credentials };
 }

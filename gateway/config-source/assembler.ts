@@ -3,7 +3,7 @@
 // or explains why not.
 //
 // A part is used when it is present, valid (ajv, from the TypeBox schemas in
-// api/gateway/v1.ts), carries the checksum the Manifest lists (and its content
+// api/gateway/config.ts), carries the checksum the Manifest lists (and its content
 // really hashes to it), belongs to this gateway and was computed at or before
 // the Manifest's generation. Without a usable Manifest nothing changes (the
 // last good config stays). With one, every usable part of the generation
@@ -28,7 +28,7 @@
 // rebuilds one shard of ~1,600 entries.
 import { ajvCompileOnce } from './validate.ts';
 import { checksumOf, routeShardOf, shardOf } from '../../api/gateway/checksum.ts';
-import { CredentialsPart, Manifest, RoutesPart, manifestName, PART_DATA_KEY } from '../../api/gateway/v1.ts';
+import { CredentialsPart, Manifest, RoutesPart, manifestName, PART_DATA_KEY } from '../../api/gateway/config.ts';
 import { CredentialIndex, Router, compileCredential, type CompiledConfig, type CompiledCredential, type CompiledRoute, type CompiledRoutes, type ShardMap } from '../compiled.ts';
 
 type Meta = { gateway: string; generation: number; checksum: string };

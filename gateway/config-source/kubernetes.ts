@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Informer, type InformerOptions } from '../../kube/informer.ts';
 import type { ListWatchClient } from '../../kube/kube.ts';
 import type { KubernetesObject } from '../../kube/keys.ts';
-import { LABEL_GATEWAY, PART_DATA_KEY } from '../../api/gateway/v1.ts';
+import { LABEL_GATEWAY, PART_DATA_KEY } from '../../api/gateway/config.ts';
 import type { ConfigLoader, ConfigSource } from './loader.ts';
 
 type ConfigMap = KubernetesObject & { data?: Record<string, string> };

@@ -10,7 +10,7 @@
 // while parts are merely still arriving). A config loaded with parts kept
 // back (see assembler.ts) logs each of them (warn) and reports the count.
 import type { Logger } from 'pino';
-import type { RoutesPart } from '../../api/gateway/v1.ts';
+import type { RoutesPart } from '../../api/gateway/config.ts';
 import type { CompiledConfig, CompiledRoutes } from '../compiled.ts';
 import { ConfigAssembler, type AssembleResult } from './assembler.ts';
 

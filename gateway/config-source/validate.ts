@@ -1,5 +1,5 @@
 // ajv validators for the config parts, compiled lazily (once) with
-// api/validation.ts `compile` from the TypeBox schemas of api/gateway/v1.ts.
+// api/validation.ts `compile` from the TypeBox schemas of api/gateway/config.ts.
 import type { TSchema } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { compile, describeErrors, formatErrors } from '../../api/validation.ts';

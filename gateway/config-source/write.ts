@@ -22,7 +22,7 @@ import {
   type Manifest,
   type Route,
   type RoutesPart,
-} from '../../api/gateway/v1.ts';
+} from '../../api/gateway/config.ts';
 
 export interface ConfigInput {
   gateway: string;

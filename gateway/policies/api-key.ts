@@ -9,7 +9,7 @@
 // query parameter are not forwarded upstream.
 import type { ApiKeyPolicyConfig } from '../../api/policies.ts';
 import { hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
-import type { CompiledCredential } from '../compiled.ts';
+import { grantFor, type CompiledCredential } from '../compiled.ts';
 import type { Refusal } from '../problem.ts';
 import { enforceTier, type CompiledTier } from './sla-tier.ts';
 import { headerValue, type PolicyContext, type PolicyDeps, type PolicyHandler } from './types.ts';
@@ -18,10 +18,10 @@ export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
 export type KeyCheck = 'ok' | 'unknown' | 'wrong-route' | 'not-yet-valid' | 'expired';
 
-/** Pure: may this credential call `routeId` at `now`? */
+/** Pure: may this credential call `routeId` at `now` as an API key? */
 export function checkCredential(cred: CompiledCredential | undefined, routeId: string, now: number): KeyCheck {
-  if (!cred) return 'unknown';
-  if (cred.route !== routeId) return 'wrong-route';
+  if (!cred || cred.kind !== 'api-key') return 'unknown';
+  if (!grantFor(cred, routeId)) return 'wrong-route';
   if (cred.notBefore !== undefined && now < cred.notBefore) return 'not-yet-valid';
   if (cred.notAfter !== undefined && now >= cred.notAfter) return 'expired';
   return 'ok';
@@ -96,22 +96,23 @@ export function compileApiKey(name: string, cfg: ApiKeyPolicyConfig, tiers: Read
       const hash = hashApiKey(found.key);
       const cred = ctx.credentials.lookup(hash);
       const check = checkCredential(cred, ctx.routeId, ctx.now);
-      if (check !== 'ok' || !cred) {
+      const grant = cred && check === 'ok' ? grantFor(cred, ctx.routeId) : undefined;
+      if (!grant || !cred) {
         ctx.keyId = keyIdOf(hash);
         if (log.isLevelEnabled('debug')) log.debug({ route: ctx.routeId, keyId: ctx.keyId, reason: check }, 'api key refused');
         return invalid;
       }
       ctx.client = cred.client;
-      ctx.contract = cred.contract;
-      ctx.tier = cred.tier;
-      const tier = tiers.get(cred.tier);
+      ctx.contract = grant.contract;
+      ctx.tier = grant.tier;
+      const tier = tiers.get(grant.tier);
       if (!tier) {
         // The operator wrote a credential for a tier the route does not have: fail closed.
         ctx.keyId = keyIdOf(hash);
-        log.warn({ route: ctx.routeId, keyId: ctx.keyId, tier: cred.tier, contract: cred.contract }, 'credential names a tier the route does not have; refusing');
+        log.warn({ route: ctx.routeId, keyId: ctx.keyId, tier: grant.tier, contract: grant.contract }, 'credential names a tier the route does not have; refusing');
         return invalid;
       }
-      return enforceTier(deps.counters, tier, ctx, cred.contract);
+      return enforceTier(deps.counters, tier, ctx, grant.contract);
     },
   };
 }

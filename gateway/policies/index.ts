@@ -4,7 +4,7 @@
 import type { ApiKeyPolicyConfig, CorsPolicyConfig, HeaderInjectionPolicyConfig, IpListPolicyConfig, JwtValidationPolicyConfig, RateLimitPolicyConfig, SpikeControlPolicyConfig } from '../../api/policies.ts';
 import { validatePolicyConfig } from '../../api/policies.ts';
 import { formatErrors } from '../../api/validation.ts';
-import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/v1.ts';
+import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/config.ts';
 import { Router, segments, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
 import { compileApiKey } from './api-key.ts';
 import { compileCors, type CompiledCors } from './cors.ts';

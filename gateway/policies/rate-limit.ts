@@ -2,7 +2,7 @@
 // client (the id an earlier api-key policy recorded; callers without one are
 // counted by address) or per client address. Counts go to the configured
 // store (memory per replica, or Redis shared).
-import { PERIOD_SECONDS } from '../../api/gateway/v1.ts';
+import { PERIOD_SECONDS } from '../../api/gateway/config.ts';
 import type { RateLimitPolicyConfig } from '../../api/policies.ts';
 import type { CounterWindow } from '../counters/types.ts';
 import { clientAddressKey } from './ip-list.ts';

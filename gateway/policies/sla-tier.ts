@@ -2,7 +2,7 @@
 // api-key policy has accepted a key, the credential's tier (from the Contract)
 // names one of the route's tiers, whose limits are counted per contract, so a
 // rotated key's old and new values share one budget.
-import type { Tier } from '../../api/gateway/v1.ts';
+import type { Tier } from '../../api/gateway/config.ts';
 import type { CounterStore, CounterWindow } from '../counters/types.ts';
 import { report, retryAfterSeconds, tooManyRequests } from './limits.ts';
 import type { Outcome, PolicyContext } from './types.ts';

@@ -9,7 +9,7 @@ import {
   LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
-import type { Credential } from '../../api/gateway/v1.ts';
+import type { Credential } from '../../api/gateway/config.ts';
 import { keyContractName } from '../../model/contract-name.ts';
 import { rfc3339 } from '../../api/time.ts';
 
@@ -140,11 +140,17 @@ export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Dat
 
 /** The credential index entries of one usable key. */
 export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes, now: Date): Array<[string, Credential]> {
-  const base = {
-    route: `${contract.metadata.namespace}/${contract.spec.apiInstanceRef.name}`,
-    contract: `${contract.metadata.namespace}/${contract.metadata.name}`,
+  const base: Credential = {
+    kind: 'api-key',
     client: `${key.metadata.namespace}/${key.metadata.name}`,
-    tier: contract.spec.tier,
+    grants: [
+      {
+        routes: [`${contract.metadata.namespace}/${contract.spec.apiInstanceRef.name}`],
+        contract: `${contract.metadata.namespace}/${contract.metadata.name}`,
+        tier: contract.spec.tier,
+        ...(contract.spec.endpoints ? { endpoints: contract.spec.endpoints } : {}),
+      },
+    ],
   };
   const expires = key.spec.expiresAt ? rfc3339(new Date(key.spec.expiresAt)) : undefined;
   const out: Array<[string, Credential]> = [];

@@ -88,7 +88,7 @@ describe('API keys and contracts', () => {
     assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);
     assert.deepEqual(route.tiers.map((t) => t.name), ['gold', 'platinum', 'trial']);
     assert.deepEqual(route.tiers.find((t) => t.name === 'gold')!.limits, [{ requests: 1000, periodSeconds: 60 }]);
-    assert.deepEqual(cfg.credentials.get(gold), { route: `${OWNER}/flights`, contract: `${OWNER}/${CONSUMER}.key.gate-display`, client: `${CONSUMER}/gate-display`, tier: 'gold' });
+    assert.deepEqual(cfg.credentials.get(gold), { kind: 'api-key', client: `${CONSUMER}/gate-display`, grants: [{ routes: [`${OWNER}/flights`], contract: `${OWNER}/${CONSUMER}.key.gate-display`, tier: 'gold' }] });
     assert.equal(cfg.credentials.has(platinum), false, 'a pending contract has no credential');
     for (const [name, size] of cfg.sizes) assert.ok(size < 1024 * 1024, `${name} under 1 MiB`);
   });

@@ -1,7 +1,7 @@
 // The credential entries of one gateway in shards, and how many shards they
 // need. The gateway's side, which looks hashes up, is CredentialIndex in
 // gateway/compiled.ts.
-import { CREDENTIAL_SHARDS, MAX_CREDENTIAL_SHARDS, type Credential } from '../../../api/gateway/v1.ts';
+import { CREDENTIAL_SHARDS, MAX_CREDENTIAL_SHARDS, type Credential } from '../../../api/gateway/config.ts';
 import { canonicalJson, sha256Hex, shardOf } from '../../../api/gateway/checksum.ts';
 
 interface Shard {

@@ -2,7 +2,7 @@
 // set in the gateway's credential shards.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
-import type { Credential } from '../../../api/gateway/v1.ts';
+import type { Credential } from '../../../api/gateway/config.ts';
 import { resolveAccess } from '../../../model/access.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { contractNameOf, credentialsOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';

@@ -1,11 +1,11 @@
-// Pure rendering of the gateway config (api/gateway/v1.ts): the route shards
+// Pure rendering of the gateway config (api/gateway/config.ts): the route shards
 // and the credential shards become parts, each with its checksum. Unchanged
 // parts keep their checksum and generation, so the writer rewrites only what
 // changed (one shard per key change).
 import {
   GATEWAY_CONFIG_API_VERSION, ROUTE_SHARDS, routesName, shardName,
   type Credential, type CredentialsPart, type Manifest, type RoutesPart,
-} from '../../../api/gateway/v1.ts';
+} from '../../../api/gateway/config.ts';
 import { CredentialShards } from './credential-shards.ts';
 import { renderRoutes, type RenderedRoutes, type RouteInput } from './routes.ts';
 

@@ -1,8 +1,8 @@
-// Routes, pure: each served ApiInstance becomes a Route (api/gateway/v1.ts)
+// Routes, pure: each served ApiInstance becomes a Route (api/gateway/config.ts)
 // in the route shard its id hashes to, within the size budgets, so every
 // route shard can always be written.
 import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
-import { MAX_PART_BYTES, PERIOD_SECONDS, ROUTE_SHARDS, type Route } from '../../../api/gateway/v1.ts';
+import { MAX_PART_BYTES, PERIOD_SECONDS, ROUTE_SHARDS, type Route } from '../../../api/gateway/config.ts';
 import { checksumOf, routeShardOf } from '../../../api/gateway/checksum.ts';
 import { MAX_ROUTE_BYTES } from '../../../model/route-size.ts';
 import { upstreamUrlOf } from '../../../model/upstream.ts';

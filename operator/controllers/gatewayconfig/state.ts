@@ -2,7 +2,7 @@
 // which ApiKeys events marked dirty, the routes served, the entries' deadlines
 // and the config last written. A reconcile recomputes only the dirty keys, so
 // it costs O(changed keys + routes), not O(all keys) (docs/performance.md).
-import type { Credential } from '../../../api/gateway/v1.ts';
+import type { Credential } from '../../../api/gateway/config.ts';
 import { CredentialShards } from './credential-shards.ts';
 import type { PreviousConfig } from './render.ts';
 import type { RenderedRoutes } from './routes.ts';

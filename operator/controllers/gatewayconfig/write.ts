@@ -5,7 +5,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { InformerSpec } from '../../../kube/controller.ts';
 import { isAlreadyExists, isNotFound, type KubeHttp } from '../../../kube/kube.ts';
-import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY, manifestName, type Manifest } from '../../../api/gateway/v1.ts';
+import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY, manifestName, type Manifest } from '../../../api/gateway/config.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../api/labels.ts';
 import { objectPath } from '../../resources.ts';
 import type { PreviousConfig, Rendered, RenderedPart } from './render.ts';

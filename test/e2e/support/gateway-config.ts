@@ -1,8 +1,8 @@
-// Reads the gateway config the operator wrote (api/gateway/v1.ts) the way a
+// Reads the gateway config the operator wrote (api/gateway/config.ts) the way a
 // gateway would: the manifest, then every part it names (route shards and
 // credential shards), checksums verified.
 import { kubectl } from './kubectl.ts';
-import type { Credential, CredentialsPart, Manifest, Route, RoutesPart } from '../../../api/gateway/v1.ts';
+import type { Credential, CredentialsPart, Manifest, Route, RoutesPart } from '../../../api/gateway/config.ts';
 import { checksumOf } from '../../../api/gateway/checksum.ts';
 
 export interface GatewayConfig {

@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { checksumOf, routeShardOf, shardOf } from '../../../api/gateway/checksum.ts';
-import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type CredentialsPart, type Manifest, type RoutesPart } from '../../../api/gateway/v1.ts';
+import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type CredentialsPart, type Manifest, type RoutesPart } from '../../../api/gateway/config.ts';
 import { ConfigAssembler } from '../../../gateway/config-source/assembler.ts';
 import { renderParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
 import { MemoryCounterStore } from '../../../gateway/counters/memory.ts';
@@ -125,7 +125,7 @@ describe('ConfigAssembler', () => {
       tamperedName = p.name;
       const part = structuredClone(p.part) as CredentialsPart;
       const first = Object.keys(part.entries)[0]!;
-      part.entries[first]!.tier = 'platinum'; // content changed, checksum not
+      part.entries[first]!.grants[0]!.tier = 'platinum'; // content changed, checksum not
       return { name: p.name, part };
     });
     feed(a, tampered);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { generateApiKey, hashApiKey } from '../../../api/apikey-format.ts';
-import type { Credential, PolicyEntry, Route, Tier } from '../../../api/gateway/v1.ts';
+import type { Credential, Grant, PolicyEntry, Route, Tier } from '../../../api/gateway/config.ts';
 import { renderParts, writeParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
 import type { AccessLogger } from '../../../gateway/logger.ts';
@@ -37,8 +37,10 @@ export function policy(type: PolicyEntry['type'], config: Record<string, unknown
 
 export const gold: Tier = { name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] };
 
-export function cred(routeId: string, over: Partial<Credential> = {}): Credential {
-  return { route: routeId, contract: `${routeId}-contract`, client: 'consumer/app', tier: 'gold', ...over };
+/** An api-key credential for one route (its one grant's fields may be given flat). */
+export function cred(routeId: string, over: Partial<Omit<Credential, 'grants'> & Omit<Grant, 'routes'>> = {}): Credential {
+  const { contract = `${routeId}-contract`, tier = 'gold', endpoints, ...rest } = over;
+  return { kind: 'api-key', client: 'consumer/app', ...rest, grants: [{ routes: [routeId], contract, tier, ...(endpoints ? { endpoints } : {}) }] };
 }
 
 /** A fresh key and its hash. */

@@ -5,7 +5,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CREDENTIAL_SHARDS, LABEL_GATEWAY, ROUTE_SHARDS, PART_DATA_KEY, manifestName, shardName } from '../../../api/gateway/v1.ts';
+import { CREDENTIAL_SHARDS, LABEL_GATEWAY, ROUTE_SHARDS, PART_DATA_KEY, manifestName, shardName } from '../../../api/gateway/config.ts';
 import { shardOf } from '../../../api/gateway/checksum.ts';
 import { DirectorySource } from '../../../gateway/config-source/directory.ts';
 import { KubernetesSource } from '../../../gateway/config-source/kubernetes.ts';

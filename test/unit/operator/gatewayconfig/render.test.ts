@@ -6,7 +6,7 @@ import { render } from '../../../../operator/controllers/gatewayconfig/render.ts
 import { renderRoutes } from '../../../../operator/controllers/gatewayconfig/routes.ts';
 import { writeRendered } from '../../../../operator/controllers/gatewayconfig/write.ts';
 import type { RenderedPart } from '../../../../operator/controllers/gatewayconfig/render.ts';
-import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../../api/gateway/v1.ts';
+import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../../api/gateway/config.ts';
 import { checksumOf, routeShardOf, shardOf } from '../../../../api/gateway/checksum.ts';
 import { ConfigAssembler } from '../../../../gateway/config-source/assembler.ts';
 import { MemoryCounterStore } from '../../../../gateway/counters/memory.ts';
@@ -22,7 +22,7 @@ const tier = { metadata: { name: 'gold', namespace: 'prod' }, spec: { apiInstanc
 function credentials(n: number): Array<[string, Credential]> {
   return Array.from({ length: n }, (_, i) => [
     randomBytes(32).toString('hex'),
-    { route: 'max-airlines-prod/flights', contract: `max-airlines-prod/mule-united-prod.key.client-${i}`, client: `mule-united-prod/client-${i}`, tier: 'gold', notAfter: '2027-01-01T00:00:00Z' },
+    { kind: 'api-key', client: `mule-united-prod/client-${i}`, notAfter: '2027-01-01T00:00:00Z', grants: [{ routes: ['max-airlines-prod/flights'], contract: `max-airlines-prod/mule-united-prod.key.client-${i}`, tier: 'gold' }] },
   ]);
 }
 
@@ -259,8 +259,8 @@ test('attack 6, writer: a part that cannot be written stops neither the other pa
 test('a hash another key already holds stays that key\'s: a copy never takes over its route, contract and tier', () => {
   const shards = new CredentialShards();
   const hash = randomBytes(32).toString('hex');
-  const victim: Credential = { route: 'victim-prod/rail', contract: 'victim-prod/c', client: 'victim-prod/ops', tier: 'gold' };
-  const copy: Credential = { route: 'rogue-prod/api', contract: 'rogue-prod/c', client: 'rogue-prod/copy', tier: 'gold' };
+  const victim: Credential = { kind: 'api-key', client: 'victim-prod/ops', grants: [{ routes: ['victim-prod/rail'], contract: 'victim-prod/c', tier: 'gold' }] };
+  const copy: Credential = { kind: 'api-key', client: 'rogue-prod/copy', grants: [{ routes: ['rogue-prod/api'], contract: 'rogue-prod/c', tier: 'gold' }] };
   shards.set('victim-prod/ops', [[hash, victim]]);
   shards.set('rogue-prod/copy', [[hash, copy]]);
   assert.deepEqual(shards.shard(shardOf(hash, CREDENTIAL_SHARDS)).entries[hash], victim);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Credential } from '../../../../api/gateway/v1.ts';
+import type { Credential } from '../../../../api/gateway/config.ts';
 import { FULL_PASS_MS, GatewayStates, requeueAfterMs, setEntries, settleDeadlines } from '../../../../operator/controllers/gatewayconfig/state.ts';
 import { recomputeKeys } from '../../../../operator/controllers/gatewayconfig/credentials.ts';
 import type { ApiKey } from '../../../../api/v1alpha1/index.ts';
@@ -8,7 +8,7 @@ import type { ApiKey } from '../../../../api/v1alpha1/index.ts';
 const KEYS: Record<string, string[]> = { 'prod/flights': ['c/k1', 'c/k2'], 'prod/hotels': ['c/k3'] };
 const states = () => new GatewayStates((instance) => KEYS[instance] ?? []);
 const routes = (...ids: string[]) => new Set(ids);
-const cred = (notAfter?: string): Credential => ({ route: 'prod/flights', contract: 'prod/c.k', client: 'c/k', tier: 'gold', ...(notAfter ? { notAfter } : {}) });
+const cred = (notAfter?: string): Credential => ({ kind: 'api-key', client: 'c/k', grants: [{ routes: ['prod/flights'], contract: 'prod/c.k', tier: 'gold' }], ...(notAfter ? { notAfter } : {}) });
 const sorted = (work: Set<string> | 'all') => (work === 'all' ? 'all' : [...work].sort());
 
 test('a gateway is recomputed whole the first time, then only the keys events marked', () => {

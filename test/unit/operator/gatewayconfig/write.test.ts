@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { KubeHttpError } from '../../../../kube/kube.ts';
-import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY } from '../../../../api/gateway/v1.ts';
+import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY } from '../../../../api/gateway/config.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../../api/labels.ts';
 import { ANNOTATION_GENERATION, ANNOTATION_STAMP, ConfigMapWriter, gatewayConfigMaps } from '../../../../operator/controllers/gatewayconfig/write.ts';
 import { render } from '../../../../operator/controllers/gatewayconfig/render.ts';

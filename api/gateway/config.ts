@@ -8,7 +8,9 @@
 //     first byte of the SHA-256 of its id modulo 16, so one route that cannot
 //     be written (or read) never holds back the routes of the other shards;
 //   - 64 to 256 credential parts (a power of two, more as keys grow):
-//     SHA-256 hashes of API keys → who may call what, at which tier, when.
+//     SHA-256 hashes of API keys and client secrets → which client, when, and
+//     its grants: which routes (one ApiInstance, or several under one
+//     contract), under which contract and tier, on which endpoints.
 //     The shard of a hash is its first byte modulo the shard count, so one
 //     key change rewrites one shard.
 // Every part carries the checksum of its content and the generation it was
@@ -17,7 +19,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { StringEnum } from '../v1alpha1/common.ts';
 import { POLICY_TYPES } from '../v1alpha1/policy.ts';
 
-export const GATEWAY_CONFIG_API_VERSION = 'gateway.crossgate.dev/v1';
+export const GATEWAY_CONFIG_API_VERSION = 'gateway.crossgate.dev/v2';
 /** The fewest credential shards, and the count a config starts with. */
 export const CREDENTIAL_SHARDS = 64;
 /** The most: a hash's shard is its first byte modulo the count. */
@@ -105,16 +107,39 @@ export const RoutesPart = Type.Object(
 );
 export type RoutesPart = Static<typeof RoutesPart>;
 
+export const CREDENTIAL_KINDS = ['api-key', 'client-secret'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+export const GrantEndpoint = Type.Object(
+  {
+    methods: Type.Optional(Type.Array(Type.String(), { description: 'HTTP methods allowed; absent: every method.' })),
+    path: Type.String({ description: 'Request path pattern from the root: "*" one segment, a final "**" any number.' }),
+  },
+  { additionalProperties: false, description: 'One endpoint a grant allows.' },
+);
+export type GrantEndpoint = Static<typeof GrantEndpoint>;
+
+export const Grant = Type.Object(
+  {
+    routes: Type.Array(Type.String(), { minItems: 1, description: 'Route ids (ApiInstance namespace/name) the grant opens.' }),
+    contract: Type.String({ description: 'namespace/name of the Contract; the tier\'s windows are counted per contract, across its routes.' }),
+    tier: Type.String({ description: 'Tier name on those routes.' }),
+    endpoints: Type.Optional(Type.Array(GrantEndpoint, { minItems: 1, description: 'Endpoints allowed (403 elsewhere); absent: the whole route.' })),
+  },
+  { additionalProperties: false, description: 'What one approved contract lets a credential call.' },
+);
+export type Grant = Static<typeof Grant>;
+
 export const Credential = Type.Object(
   {
-    route: Type.String({ description: 'Route id (ApiInstance namespace/name) the key may call.' }),
-    contract: Type.String({ description: 'namespace/name of the Contract.' }),
-    client: Type.String({ description: 'namespace/name of the consumer\'s ApiKey (the client id).' }),
-    tier: Type.String({ description: 'Tier name on the route.' }),
-    notBefore: Type.Optional(Type.String({ description: 'RFC 3339; the key is refused before.' })),
-    notAfter: Type.Optional(Type.String({ description: 'RFC 3339; the key is refused from then on (expiry, end of rotation grace).' })),
+    kind: StringEnum(CREDENTIAL_KINDS, { description: 'api-key: presented to an api-key policy; client-secret: presented with clientId to a client-id-enforcement policy.' }),
+    client: Type.String({ description: 'namespace/name of the consumer\'s ApiKey or Application.' }),
+    clientId: Type.Optional(Type.String({ description: 'client-secret only: the client ID the request must carry with the secret.' })),
+    notBefore: Type.Optional(Type.String({ description: 'RFC 3339; refused before.' })),
+    notAfter: Type.Optional(Type.String({ description: 'RFC 3339; refused from then on (expiry, end of rotation grace).' })),
+    grants: Type.Array(Grant, { minItems: 1, description: 'The approved contracts of the client, one grant each.' }),
   },
-  { additionalProperties: false, description: 'What one key hash may do.' },
+  { additionalProperties: false, description: 'What one key or client-secret hash may do.' },
 );
 export type Credential = Static<typeof Credential>;
 
@@ -125,7 +150,7 @@ export const CredentialsPart = Type.Object(
     shard: Type.Integer({ minimum: 0, description: 'Shard number.' }),
     shards: Type.Integer({ minimum: 1, maximum: MAX_CREDENTIAL_SHARDS, description: 'Shard count.' }),
     entries: Type.Record(Type.String({ pattern: '^[0-9a-f]{64}$' }), Credential, {
-      description: 'Lower-case hex SHA-256 of the raw key → credential.',
+      description: 'Lower-case hex SHA-256 of the raw key or client secret → credential.',
     }),
   },
   { additionalProperties: false, description: 'One shard of the credential index.' },
