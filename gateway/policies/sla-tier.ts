@@ -1,7 +1,9 @@
-// SLA tier windows per contract. Not a policy type of its own: once the
-// api-key policy has accepted a key, the credential's tier (from the Contract)
-// names one of the route's tiers, whose limits are counted per contract, so a
-// rotated key's old and new values share one budget.
+// SLA tier windows per contract. Not a policy type of its own: once a
+// credential policy (api-key, client-id-enforcement) has accepted a
+// credential, its grant's tier (from the Contract) names one of the route's
+// tiers, whose limits are counted per contract: a rotated key's old and new
+// values share one budget, and so do the routes of a contract that opens
+// several (each route's tier says the limits; the count is the contract's).
 import type { Tier } from '../../api/gateway/config.ts';
 import type { CounterStore, CounterWindow } from '../counters/types.ts';
 import { report, retryAfterSeconds, tooManyRequests } from './limits.ts';
@@ -19,14 +21,15 @@ export function compileTier(t: Tier): CompiledTier {
   };
 }
 
-export function tierCounterKey(routeId: string, contract: string): string {
-  return `t|${routeId}|${contract}`;
+/** The counter of a contract's tier windows: one per contract, whichever of its routes is called. */
+export function tierCounterKey(contract: string): string {
+  return `t|${contract}`;
 }
 
 /** Counts the request against the tier; a 429 refusal when a window is full. */
 export function enforceTier(counters: CounterStore, tier: CompiledTier, ctx: PolicyContext, contract: string): Outcome | Promise<Outcome> {
   if (tier.windows.length === 0) return undefined;
-  const r = counters.consume(tierCounterKey(ctx.routeId, contract), tier.windows, ctx.now);
+  const r = counters.consume(tierCounterKey(contract), tier.windows, ctx.now);
   const decide = (res: Awaited<typeof r>): Outcome => {
     report(ctx, res);
     if (res.allowed) return undefined;
