@@ -36,7 +36,18 @@ export const ApiKeyPolicyConfig = Type.Object(
     header: Type.Optional(HeaderName('Request header carrying the key. Default x-api-key.')),
     queryParameter: Type.Optional(Type.String({ description: 'Query parameter carrying the key, if keys may come in the URL.', minLength: 1, maxLength: 128, pattern: VISIBLE_ASCII_PATTERN })),
   },
-  { additionalProperties: false, description: 'Client-id enforcement: requests must carry an approved key for this API.' },
+  { additionalProperties: false, description: 'API key enforcement: requests must carry an API key with an approved contract for this API.' },
+);
+
+export const ClientIdEnforcementPolicyConfig = Type.Object(
+  {
+    clientIdHeader: Type.Optional(HeaderName('Request header carrying the client ID. Default x-client-id.')),
+    clientSecretHeader: Type.Optional(HeaderName('Request header carrying the client secret. Default x-client-secret.')),
+    allowBasicAuth: Type.Optional(
+      Type.Boolean({ description: 'Also accept "Authorization: Basic base64(clientId:clientSecret)" when the two headers are absent.', default: true }),
+    ),
+  },
+  { additionalProperties: false, description: 'Client ID enforcement: requests must carry the client ID and client secret of an Application with an approved contract for this API.' },
 );
 
 export const RateLimitPolicyConfig = Type.Object(
@@ -137,6 +148,7 @@ export const JwtValidationPolicyConfig = Type.Object(
 
 export const POLICY_CONFIG_SCHEMAS: Record<PolicyType, TSchema> = {
   'api-key': ApiKeyPolicyConfig,
+  'client-id-enforcement': ClientIdEnforcementPolicyConfig,
   'rate-limit': RateLimitPolicyConfig,
   'spike-control': SpikeControlPolicyConfig,
   'ip-allowlist': IpListPolicyConfig,
@@ -147,6 +159,7 @@ export const POLICY_CONFIG_SCHEMAS: Record<PolicyType, TSchema> = {
 };
 
 export type ApiKeyPolicyConfig = Static<typeof ApiKeyPolicyConfig>;
+export type ClientIdEnforcementPolicyConfig = Static<typeof ClientIdEnforcementPolicyConfig>;
 export type RateLimitPolicyConfig = Static<typeof RateLimitPolicyConfig>;
 export type SpikeControlPolicyConfig = Static<typeof SpikeControlPolicyConfig>;
 export type IpListPolicyConfig = Static<typeof IpListPolicyConfig>;
@@ -233,6 +246,15 @@ function corsErrors(config: unknown): FieldError[] {
   return out;
 }
 
+/** The client ID and the client secret in one header would make neither readable. */
+function clientIdErrors(config: unknown): FieldError[] {
+  const id = valueAt(config, '/clientIdHeader');
+  const secret = valueAt(config, '/clientSecretHeader');
+  const lower = (v: unknown, d: string) => (typeof v === 'string' ? v.toLowerCase() : d);
+  if (lower(id, 'x-client-id') !== lower(secret, 'x-client-secret')) return [];
+  return [{ path: id === undefined ? '/clientSecretHeader' : '/clientIdHeader', message: 'clientIdHeader and clientSecretHeader name the same header: the client ID and the client secret need one header each' }];
+}
+
 /** Errors of a policy config, with JSON pointers from the object root (/spec/config/...). */
 export function validatePolicyConfig(type: string, config: unknown): FieldError[] {
   const schema = POLICY_CONFIG_SCHEMAS[type as PolicyType];
@@ -254,5 +276,6 @@ export function validatePolicyConfig(type: string, config: unknown): FieldError[
   if (!fn(value)) for (const e of fn.errors ?? []) add(describeConfigError(e, value, schema));
   if (type === 'header-injection') for (const e of headerOpsErrors(value)) add(e);
   if (type === 'cors') for (const e of corsErrors(value)) add(e);
+  if (type === 'client-id-enforcement') for (const e of clientIdErrors(value)) add(e);
   return errors.map((e) => ({ ...e, path: `/spec/config${e.path === '/' ? '' : e.path}` }));
 }

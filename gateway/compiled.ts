@@ -4,6 +4,7 @@
 // credential index (one Map per shard, so one changed shard is one rebuilt Map).
 import { shardOf } from '../api/gateway/checksum.ts';
 import type { Credential, CredentialKind, GrantEndpoint, Route } from '../api/gateway/config.ts';
+import { compileEndpointScope, type EndpointMatcher } from '../model/endpoint-scope.ts';
 import type { CompiledCors } from './policies/cors.ts';
 import type { CompiledTier } from './policies/sla-tier.ts';
 import type { PolicyHandler } from './policies/types.ts';
@@ -13,6 +14,8 @@ export interface CompiledGrant {
   contract: string;
   tier: string;
   endpoints: readonly GrantEndpoint[] | undefined;
+  /** The endpoints compiled once at load (model/endpoint-scope.ts); undefined: the whole route. */
+  scope: EndpointMatcher | undefined;
 }
 
 export interface CompiledCredential {
@@ -42,7 +45,7 @@ export function compileCredential(c: Credential): CompiledCredential {
     kind: c.kind,
     client: c.client,
     clientId: c.clientId,
-    grants: c.grants.map((g) => ({ routes: g.routes, contract: g.contract, tier: g.tier, endpoints: g.endpoints })),
+    grants: c.grants.map((g) => ({ routes: g.routes, contract: g.contract, tier: g.tier, endpoints: g.endpoints, scope: g.endpoints ? compileEndpointScope(g.endpoints) : undefined })),
     notBefore: parse(c.notBefore, Number.POSITIVE_INFINITY),
     notAfter: parse(c.notAfter, Number.NEGATIVE_INFINITY),
   };

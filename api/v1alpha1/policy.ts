@@ -3,6 +3,7 @@ import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, READY
 
 export const POLICY_TYPES = [
   'api-key',
+  'client-id-enforcement',
   'rate-limit',
   'spike-control',
   'ip-allowlist',

@@ -1,18 +1,20 @@
-// api-key: client-id enforcement. The presented key (header, default
+// api-key: API key enforcement. The presented key (header, default
 // x-api-key, or a configured query parameter) is hashed with hashApiKey and
 // looked up in the credential index; the credential must be for this route
 // and inside notBefore/notAfter. Every failure but "no key at all" gets the
 // same 401 so a caller learns nothing about which keys exist, where they
 // work or when they expire; the precise reason goes to the debug log with the
-// non-secret key id. On success the client id, contract and tier are recorded
-// and the tier's windows are enforced (sla-tier.ts). The key header and
+// non-secret key id. On success the client id, contract and tier are recorded,
+// the grant's endpoint scope is checked (403 endpoint-not-allowed) and the
+// tier's windows are enforced (credential.ts, sla-tier.ts). The key header and
 // query parameter are not forwarded upstream.
 import type { ApiKeyPolicyConfig } from '../../api/policies.ts';
 import { hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
 import { grantFor, type CompiledCredential } from '../compiled.ts';
 import type { Refusal } from '../problem.ts';
-import { enforceTier, type CompiledTier } from './sla-tier.ts';
-import { headerValue, type PolicyContext, type PolicyDeps, type PolicyHandler } from './types.ts';
+import { admitGrant, type CredentialHandler } from './credential.ts';
+import type { CompiledTier } from './sla-tier.ts';
+import { headerValue, type PolicyContext, type PolicyDeps } from './types.ts';
 
 export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
@@ -77,21 +79,27 @@ const invalid: Refusal = {
   policy: 'api-key',
 };
 
-export function compileApiKey(name: string, cfg: ApiKeyPolicyConfig, tiers: ReadonlyMap<string, CompiledTier>, deps: PolicyDeps): PolicyHandler {
+export function compileApiKey(name: string, cfg: ApiKeyPolicyConfig, tiers: ReadonlyMap<string, CompiledTier>, deps: PolicyDeps): CredentialHandler {
   const header = (cfg.header ?? DEFAULT_API_KEY_HEADER).toLowerCase();
   const queryParameter = cfg.queryParameter;
   const where = queryParameter ? `the ${header} header or the ${queryParameter} query parameter` : `the ${header} header`;
   const missingRefusal = missing(where);
   const log = deps.logger;
+  const strip = (ctx: PolicyContext): void => {
+    // Never forward the key upstream, whether or not it is valid.
+    (ctx.stripHeaders ??= []).push(header);
+    if (queryParameter) (ctx.stripQuery ??= []).push(queryParameter);
+  };
   return {
     type: 'api-key',
     name,
     preflight: false,
+    where,
+    strip,
+    presents: (ctx) => extractKey(ctx, header, queryParameter) !== undefined,
     onRequest(ctx: PolicyContext) {
       const found = extractKey(ctx, header, queryParameter);
-      // Never forward the key upstream, whether or not it is valid.
-      (ctx.stripHeaders ??= []).push(header);
-      if (queryParameter) (ctx.stripQuery ??= []).push(queryParameter);
+      strip(ctx);
       if (!found) return missingRefusal;
       const hash = hashApiKey(found.key);
       const cred = ctx.credentials.lookup(hash);
@@ -102,17 +110,7 @@ export function compileApiKey(name: string, cfg: ApiKeyPolicyConfig, tiers: Read
         if (log.isLevelEnabled('debug')) log.debug({ route: ctx.routeId, keyId: ctx.keyId, reason: check }, 'api key refused');
         return invalid;
       }
-      ctx.client = cred.client;
-      ctx.contract = grant.contract;
-      ctx.tier = grant.tier;
-      const tier = tiers.get(grant.tier);
-      if (!tier) {
-        // The operator wrote a credential for a tier the route does not have: fail closed.
-        ctx.keyId = keyIdOf(hash);
-        log.warn({ route: ctx.routeId, keyId: ctx.keyId, tier: grant.tier, contract: grant.contract }, 'credential names a tier the route does not have; refusing');
-        return invalid;
-      }
-      return enforceTier(deps.counters, tier, ctx, grant.contract);
+      return admitGrant(ctx, cred, grant, tiers, deps, 'api-key', keyIdOf(hash), invalid);
     },
   };
 }

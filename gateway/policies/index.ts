@@ -1,12 +1,14 @@
 // Compiles a Routes part into CompiledRoutes: each policy config checked
 // against its schema (api/policies.ts, the same one admission uses) and
 // compiled by its module, in order (order, then name).
-import type { ApiKeyPolicyConfig, CorsPolicyConfig, HeaderInjectionPolicyConfig, IpListPolicyConfig, JwtValidationPolicyConfig, RateLimitPolicyConfig, SpikeControlPolicyConfig } from '../../api/policies.ts';
+import type { ApiKeyPolicyConfig, ClientIdEnforcementPolicyConfig, CorsPolicyConfig, HeaderInjectionPolicyConfig, IpListPolicyConfig, JwtValidationPolicyConfig, RateLimitPolicyConfig, SpikeControlPolicyConfig } from '../../api/policies.ts';
 import { validatePolicyConfig } from '../../api/policies.ts';
 import { formatErrors } from '../../api/validation.ts';
 import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/config.ts';
 import { Router, segments, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
 import { compileApiKey } from './api-key.ts';
+import { compileClientIdEnforcement } from './client-id-enforcement.ts';
+import { eitherCredential, type CredentialHandler } from './credential.ts';
 import { compileCors, type CompiledCors } from './cors.ts';
 import { compileHeaderInjection } from './header-injection.ts';
 import { compileIpList } from './ip-list.ts';
@@ -77,6 +79,9 @@ export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
       case 'api-key':
         handlers.push(compileApiKey(p.name, p.config as ApiKeyPolicyConfig, tiers, deps));
         break;
+      case 'client-id-enforcement':
+        handlers.push(compileClientIdEnforcement(p.name, p.config as ClientIdEnforcementPolicyConfig, tiers, deps));
+        break;
       case 'rate-limit':
         handlers.push(compileRateLimit(p.name, p.config as RateLimitPolicyConfig, deps, ipHeader));
         break;
@@ -104,7 +109,30 @@ export function compileRoute(route: Route, deps: PolicyDeps): CompiledRoute {
       }
     }
   }
-  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, baseSegments: segments(route.basePath), upstream: compileUpstream(route), policies: handlers, cors, tiers, withheld: undefined, source: route };
+  return { id: route.id, hostnames: route.hostnames, basePath: route.basePath, baseSegments: segments(route.basePath), upstream: compileUpstream(route), policies: combineCredentials(handlers), cors, tiers, withheld: undefined, source: route };
+}
+
+const isCredential = (h: PolicyHandler): h is CredentialHandler => h.type === 'api-key' || h.type === 'client-id-enforcement';
+
+/**
+ * Either credential: on a route with an api-key and a client-id-enforcement
+ * policy, the first of each become one handler, at the place of the earlier,
+ * that lets the credential a request carries decide which judges it
+ * (credential.ts eitherCredential). Further credential policies of a type
+ * keep running on their own, as on a route with one type.
+ */
+export function combineCredentials(handlers: readonly PolicyHandler[]): PolicyHandler[] {
+  const apiKey = handlers.find((h): h is CredentialHandler => isCredential(h) && h.type === 'api-key');
+  const clientId = handlers.find((h): h is CredentialHandler => isCredential(h) && h.type === 'client-id-enforcement');
+  if (!apiKey || !clientId) return [...handlers];
+  const first = handlers.indexOf(apiKey) < handlers.indexOf(clientId) ? apiKey : clientId;
+  const either = eitherCredential(first, apiKey, clientId);
+  const out: PolicyHandler[] = [];
+  for (const h of handlers) {
+    if (h === first) out.push(either);
+    else if (h !== apiKey && h !== clientId) out.push(h);
+  }
+  return out;
 }
 
 export function compileRoutes(part: RoutesPart, deps: PolicyDeps): CompiledRoutes {

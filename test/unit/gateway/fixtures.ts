@@ -5,6 +5,8 @@ import { ENV_LOOPBACK_UPSTREAMS, platformSettingsFromEnv } from '../../../api/pl
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -42,6 +44,22 @@ export function cred(routeId: string, over: Partial<Omit<Credential, 'grants'> &
   const { contract = `${routeId}-contract`, tier = 'gold', endpoints, ...rest } = over;
   return { kind: 'api-key', client: 'consumer/app', ...rest, grants: [{ routes: [routeId], contract, tier, ...(endpoints ? { endpoints } : {}) }] };
 }
+
+/** A client-secret credential of an Application: `clientId`, one grant per entry of `grants` (flat fields of cred() for one route). */
+export function clientCred(clientId: string, grants: Grant[], over: Partial<Omit<Credential, 'grants' | 'kind' | 'clientId'>> = {}): Credential {
+  return { kind: 'client-secret', client: 'consumer/portal', clientId, ...over, grants };
+}
+
+/** A fresh client ID (cgc_<22 base64url>) and client secret (cgs_<43 base64url>_<crc32>), with the secret's hash. */
+export function newClient(): { id: string; secret: string; hash: string } {
+  const id = `cgc_${randomBytes(16).toString('base64url')}`;
+  const body = `cgs_${randomBytes(32).toString('base64url')}`;
+  const secret = `${body}_${(crc32(body) >>> 0).toString(16).padStart(8, '0')}`;
+  return { id, secret, hash: hashApiKey(secret) };
+}
+
+/** An Authorization header value with Basic client credentials. */
+export const basic = (id: string, secret: string): string => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 /** A fresh key and its hash. */
 export function newKey(): { key: string; hash: string } {

@@ -91,7 +91,7 @@ describe('Policy admission', () => {
     assert.deepEqual(
       check({ type: 'oauth', config: {} }),
       denied(
-        'spec.type "oauth" is not a policy type: use one of "api-key", "rate-limit", "spike-control", "ip-allowlist", "ip-blocklist", "cors", "header-injection", "jwt-validation".',
+        'spec.type "oauth" is not a policy type: use one of "api-key", "client-id-enforcement", "rate-limit", "spike-control", "ip-allowlist", "ip-blocklist", "cors", "header-injection", "jwt-validation".',
         'spec.type',
       ),
     );
