@@ -63,7 +63,7 @@ describe('SlaTier', () => {
     assert.deepEqual(desiredTierStatus(gold, [inst('flights', 'max-prod', true)], [], []), expected);
   });
 
-  test('attack 8: NotEnforced when no api-key policy applies to the instance (other policies do not count)', () => {
+  test('attack 8: NotEnforced when no credential policy (api-key, client-id-enforcement) applies to the instance (other policies do not count)', () => {
     const cors = { metadata: { name: 'partner-cors' }, spec: { type: 'cors' as const } };
     assert.deepEqual(desiredTierStatus(gold, [inst('flights')], [contract('c1', 'gold', 'flights', 'Approved')], [cors]), {
       contracts: 1,
@@ -71,19 +71,24 @@ describe('SlaTier', () => {
         type: 'Ready',
         status: 'False',
         reason: 'NotEnforced',
-        message: 'tier of ApiInstance "flights" is not enforced: no api-key Policy applies to the instance, so the gateway serves it without keys and this tier\'s limits count nothing; apply an api-key Policy to "flights"',
+        message: 'tier of ApiInstance "flights" is not enforced: no api-key or client-id-enforcement Policy applies to the instance, so the gateway serves it without credentials and this tier\'s limits count nothing; apply an api-key or client-id-enforcement Policy to "flights"',
       },
     });
+    const clientId = { metadata: { name: 'apps' }, spec: { type: 'client-id-enforcement' as const } };
+    assert.equal(desiredTierStatus(gold, [inst('flights')], [contract('c1', 'gold', 'flights', 'Approved')], [cors, clientId]).ready.status, 'True', 'client-id-enforcement enforces tiers too');
   });
 
-  test('the instance\'s TiersEnforced condition: NoTiers, ApiKeyPolicy, NoApiKeyPolicy', () => {
+  test('the instance\'s TiersEnforced condition: NoTiers, ApiKeyPolicy, ClientIdEnforcementPolicy, NoApiKeyPolicy', () => {
     assert.deepEqual(tierEnforcement('flights', [], 0), { status: 'True', reason: 'NoTiers', message: 'the instance has no SlaTiers: nothing to enforce' });
     assert.deepEqual(tierEnforcement('flights', [apiKey], 2), { status: 'True', reason: 'ApiKeyPolicy', message: '2 SlaTiers enforced per contract through api-key Policy "keys"' });
     assert.deepEqual(tierEnforcement('flights', [{ metadata: { name: 'c' }, spec: { type: 'cors' } }], 1), {
       status: 'False',
       reason: 'NoApiKeyPolicy',
-      message: 'ApiInstance "flights" has 1 SlaTier but no api-key Policy applies to it: the gateway serves it without keys and without tier limits; apply an api-key Policy to it (spec.targetRef naming "flights", or a selector matching it) to enforce the tiers',
+      message: 'ApiInstance "flights" has 1 SlaTier but no api-key or client-id-enforcement Policy applies to it: the gateway serves it without credentials and without tier limits; apply an api-key or client-id-enforcement Policy to it (spec.targetRef naming "flights", or a selector matching it) to enforce the tiers',
     });
+    const clientId = { metadata: { name: 'apps' }, spec: { type: 'client-id-enforcement' as const } };
+    assert.deepEqual(tierEnforcement('flights', [clientId], 1), { status: 'True', reason: 'ClientIdEnforcementPolicy', message: '1 SlaTier enforced per contract through client-id-enforcement Policy "apps"' });
+    assert.equal(tierEnforcement('flights', [clientId, apiKey], 1).reason, 'ApiKeyPolicy', 'api-key named first when both apply');
   });
 
   test('tiersFor: the tiers of an instance, by name', () => {
