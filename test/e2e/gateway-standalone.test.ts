@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { startProcess, type ManagedProcess } from './support/process.ts';
-import { ConfigDir, cred, newKey, policy, route, startUpstream, type Upstream } from '../unit/gateway/fixtures.ts';
+import { ConfigDir, basic, clientCred, cred, newClient, newKey, policy, route, startUpstream, type Upstream } from '../unit/gateway/fixtures.ts';
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,6 +58,13 @@ describe('gateway, standalone process over a config directory', () => {
   const rotatedOld = newKey();
   const rotatedNew = newKey();
   const pastGrace = newKey();
+  const scopedKey = newKey();
+  // Issue 16: Applications (client ID + secret).
+  const app = newClient();
+  const appElsewhere = newClient();
+  const appGroup = newClient();
+  const bothKey = newKey();
+  const secrets = () => [app, appElsewhere, appGroup].flatMap((c) => [c.secret, basic(c.id, c.secret).slice('Basic '.length)]);
 
   before(async () => {
     up = await startUpstream();
@@ -94,6 +101,16 @@ describe('gateway, standalone process over a config directory', () => {
         policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24', '2001:db8::/32'], clientIpHeader: 'X-Forwarded-For' }, 'max-airlines/block-edge')],
       }),
       // Named "localhost", resolving to 127.0.0.1 on a port no pair allows: refused when the gateway connects.
+      route('max-airlines/apps', { basePath: '/apps', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('client-id-enforcement', {}, 'max-airlines/apps-cid')] }),
+      // One contract opening two routes: one budget across them.
+      route('max-airlines/group-a', { basePath: '/group-a', upstream, tiers: [{ name: 'silver', limits: [{ requests: 3, periodSeconds: 3600 }] }], policies: [policy('client-id-enforcement', {}, 'max-airlines/ga-cid')] }),
+      route('max-airlines/group-b', { basePath: '/group-b', upstream, tiers: [{ name: 'silver', limits: [{ requests: 3, periodSeconds: 3600 }] }], policies: [policy('client-id-enforcement', {}, 'max-airlines/gb-cid')] }),
+      route('max-airlines/both', {
+        basePath: '/both',
+        upstream,
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'max-airlines/both-key', 10), policy('client-id-enforcement', {}, 'max-airlines/both-cid', 20)],
+      }),
       route('max-airlines/sneaky', { basePath: '/sneaky', upstream: { url: `http://localhost:${hidden.port}` } }),
       route('max-airlines/secure', {
         basePath: '/secure',
@@ -107,6 +124,14 @@ describe('gateway, standalone process over a config directory', () => {
       [limited.hash]: cred('max-airlines/limited', { contract: 'max-airlines/c-limited', client: 'mule-united/batch', tier: 'bronze' }),
       [rotatedOld.hash]: cred('max-airlines/flights', { contract: 'max-airlines/c-rotated', client: 'mule-united/rotating' }),
       [pastGrace.hash]: cred('max-airlines/flights', { contract: 'max-airlines/c-rotated', client: 'mule-united/rotating', notAfter: new Date(Date.now() - 1000).toISOString() }),
+      [scopedKey.hash]: cred('max-airlines/flights', { contract: 'max-airlines/c-scoped', client: 'mule-united/viewer', endpoints: [{ methods: ['GET'], path: '/flights/*' }] }),
+      [app.hash]: clientCred(app.id, [
+        { routes: ['max-airlines/apps'], contract: 'max-airlines/c-app', tier: 'gold' },
+        { routes: ['max-airlines/both'], contract: 'max-airlines/c-app-both', tier: 'gold' },
+      ], { client: 'mule-united/booking-app' }),
+      [appElsewhere.hash]: clientCred(appElsewhere.id, [{ routes: ['max-airlines/group-a'], contract: 'max-airlines/c-elsewhere', tier: 'silver' }], { client: 'mule-united/other-app' }),
+      [appGroup.hash]: clientCred(appGroup.id, [{ routes: ['max-airlines/group-a', 'max-airlines/group-b'], contract: 'max-airlines/c-group', tier: 'silver' }], { client: 'mule-united/group-app' }),
+      [bothKey.hash]: cred('max-airlines/both', { contract: 'max-airlines/c-both-key', client: 'mule-united/keyed' }),
     };
     await cfg.write();
 
@@ -144,7 +169,7 @@ describe('gateway, standalone process over a config directory', () => {
     assert.equal((await get(`${admin}/readyz`)).status, 200);
     const z = (await get(`${admin}/configz`)).json();
     assert.equal(z.generation, 1);
-    assert.equal(z.credentials, 5);
+    assert.equal(z.credentials, 10);
   });
 
   test('no key → 401 problem', async () => {
@@ -277,6 +302,91 @@ describe('gateway, standalone process over a config directory', () => {
     assert.equal((await get(`${base}/flights/x`, { headers: { 'x-api-key': rotatedNew.key } })).status, 200);
   });
 
+  test('client ID enforcement: 200 with id + secret in headers and in Basic; the upstream sees the client, never the secret or Authorization', async () => {
+    const before = up.received.length;
+    const h = await get(`${base}/apps/bookings/1`, { headers: { 'x-client-id': app.id, 'x-client-secret': app.secret } });
+    assert.equal(h.status, 200, h.text);
+    const b = await get(`${base}/apps/bookings/1`, { headers: { authorization: basic(app.id, app.secret) } });
+    assert.equal(b.status, 200, b.text);
+    for (const r of [h, b]) {
+      const seen = r.json() as { headers: Record<string, string> };
+      assert.equal(seen.headers['x-crossgate-client'], 'mule-united/booking-app');
+      for (const name of ['x-client-id', 'x-client-secret', 'authorization']) assert.equal(seen.headers[name], undefined, name);
+    }
+    assert.equal(up.received.length, before + 2);
+  });
+
+  test('client ID enforcement: none → 401 missing; wrong secret, unknown client, id of another app → one 401; no contract → 403', async () => {
+    const missing = await get(`${base}/apps/x`);
+    assertProblem(missing, 401, 'missing-client-credentials');
+    assert.match(missing.headers.get('www-authenticate') ?? '', /^Basic /);
+    const wrong = await get(`${base}/apps/x`, { headers: { 'x-client-id': app.id, 'x-client-secret': newClient().secret } });
+    assertProblem(wrong, 401, 'invalid-client-credentials');
+    const unknown = newClient();
+    const stranger = await get(`${base}/apps/x`, { headers: { authorization: basic(unknown.id, unknown.secret) } });
+    assertProblem(stranger, 401, 'invalid-client-credentials');
+    const swapped = await get(`${base}/apps/x`, { headers: { 'x-client-id': appElsewhere.id, 'x-client-secret': app.secret } });
+    assertProblem(swapped, 401, 'invalid-client-credentials');
+    assert.equal(wrong.text, stranger.text);
+    assert.equal(wrong.text, swapped.text);
+    const noContract = await get(`${base}/apps/x`, { headers: { 'x-client-id': appElsewhere.id, 'x-client-secret': appElsewhere.secret } });
+    assertProblem(noContract, 403, 'no-contract');
+    assert.match(String(noContract.json().detail), /no approved contract for this API/);
+  });
+
+  test('endpoint scope: a key scoped to GET /flights/* → 200 there, 403 endpoint-not-allowed elsewhere', async () => {
+    assert.equal((await get(`${base}/flights/FL1`, { headers: { 'x-api-key': scopedKey.key } })).status, 200);
+    assertProblem(await get(`${base}/flights/FL1`, { method: 'POST', headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+    assertProblem(await get(`${base}/flights/FL1/seats`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+    assertProblem(await get(`${base}/flights`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+    assertProblem(await get(`${base}/flights/FL1%2F..%2Fadmin`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+  });
+
+  test('a contract opening two routes: its tier is counted across both → 429 on the fourth request', async () => {
+    const headers = { 'x-client-id': appGroup.id, 'x-client-secret': appGroup.secret };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const hour = Math.floor(Date.now() / 3_600_000);
+      const statuses: number[] = [];
+      let last: Res | undefined;
+      for (const path of ['/group-a/x', '/group-b/x', '/group-a/x', '/group-b/x']) {
+        last = await get(`${base}${path}`, { headers });
+        statuses.push(last.status);
+      }
+      if (Math.floor(Date.now() / 3_600_000) !== hour) continue;
+      assert.deepEqual(statuses.slice(attempt === 0 ? 0 : 3), attempt === 0 ? [200, 200, 200, 429] : [429]);
+      assertProblem(last!, 429, 'rate-limited');
+      // Another contract on the same routes has its own budget.
+      assert.equal((await get(`${base}/group-a/x`, { headers: { 'x-client-id': appElsewhere.id, 'x-client-secret': appElsewhere.secret } })).status, 200);
+      return;
+    }
+    assert.fail('crossed two hour boundaries');
+  });
+
+  test('a route with api-key and client-id-enforcement: either credential passes; none → one 401 naming both; the carried one decides', async () => {
+    const k = await get(`${base}/both/x`, { headers: { 'x-api-key': bothKey.key } });
+    assert.equal(k.status, 200, k.text);
+    assert.equal((k.json() as { headers: Record<string, string> }).headers['x-crossgate-client'], 'mule-united/keyed');
+    const c = await get(`${base}/both/x`, { headers: { authorization: basic(app.id, app.secret) } });
+    assert.equal(c.status, 200, c.text);
+    const seen = (c.json() as { headers: Record<string, string> }).headers;
+    assert.equal(seen['x-crossgate-client'], 'mule-united/booking-app');
+    assert.equal(seen.authorization, undefined);
+    const none = await get(`${base}/both/x`);
+    assertProblem(none, 401, 'missing-credentials');
+    assert.match(String(none.json().detail), /x-api-key.*x-client-id/);
+    assertProblem(await get(`${base}/both/x`, { headers: { 'x-api-key': newKey().key, 'x-client-id': app.id, 'x-client-secret': app.secret } }), 401, 'invalid-api-key');
+    assertProblem(await get(`${base}/both/x`, { headers: { 'x-client-id': app.id, 'x-client-secret': newClient().secret } }), 401, 'invalid-client-credentials');
+  });
+
+  test('no client secret reached the upstream or the metrics', async () => {
+    const upstreamSaw = JSON.stringify(up.received);
+    const metrics = (await get(`${admin}/metrics`)).text + (await get(`${admin}/summary`)).text + (await get(`${admin}/configz`)).text;
+    for (const s of secrets()) {
+      assert.ok(!upstreamSaw.includes(s), 'secret reached the upstream');
+      assert.ok(!metrics.includes(s), 'secret in the admin endpoints');
+    }
+  });
+
   test('an upstream resolving to a loopback address no pair allows → 502 problem and a log line; the process lives on', async () => {
     const r = await get(`${base}/sneaky/x`);
     assertProblem(r, 502, 'upstream-not-allowed');
@@ -302,6 +412,7 @@ describe('gateway, standalone process over a config directory', () => {
     assert.equal(code, 0);
     const out = gw.lines.join('\n');
     assert.ok(out.includes('"msg":"request"'), 'access log flushed on exit');
-    for (const k of [main, limited, revoked, rotatedOld, rotatedNew, pastGrace]) assert.ok(!out.includes(k.key));
+    for (const k of [main, limited, revoked, rotatedOld, rotatedNew, pastGrace, scopedKey, bothKey]) assert.ok(!out.includes(k.key));
+    for (const s of secrets()) assert.ok(!out.includes(s), 'no client secret in the output');
   });
 });
