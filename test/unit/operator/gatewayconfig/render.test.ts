@@ -6,7 +6,7 @@ import { render } from '../../../../operator/controllers/gatewayconfig/render.ts
 import { renderRoutes } from '../../../../operator/controllers/gatewayconfig/routes.ts';
 import { writeRendered } from '../../../../operator/controllers/gatewayconfig/write.ts';
 import type { RenderedPart } from '../../../../operator/controllers/gatewayconfig/render.ts';
-import { CREDENTIAL_SHARDS, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../../api/gateway/config.ts';
+import { CREDENTIAL_SHARDS, MAX_PART_BYTES, ROUTE_SHARDS, manifestName, routesName, shardName, type Credential, type Manifest } from '../../../../api/gateway/config.ts';
 import { checksumOf, routeShardOf, shardOf } from '../../../../api/gateway/checksum.ts';
 import { ConfigAssembler } from '../../../../gateway/config-source/assembler.ts';
 import { MemoryCounterStore } from '../../../../gateway/counters/memory.ts';
@@ -106,6 +106,45 @@ test('100,000 keys: every part stays far below 1 MiB, and every hash lands in it
   }
   assert.equal(total, 100_000);
   assert.ok(max < 900 * 1024, `largest part ${max} bytes`);
+});
+
+/** Client-secret credentials of Applications, each with two contracts, each scoped to two endpoints (issue 16). */
+function clientSecrets(n: number): Array<[string, Credential]> {
+  const endpoints = (base: string) => [
+    { methods: ['GET'], path: `${base}/flights/*` },
+    { methods: ['GET', 'POST'], path: `${base}/bookings/**` },
+  ];
+  return Array.from({ length: n }, (_, i) => [
+    randomBytes(32).toString('hex'),
+    {
+      kind: 'client-secret',
+      client: `mule-united-prod/booking-app-${i}`,
+      clientId: `cgc_${randomBytes(16).toString('base64url')}`,
+      notAfter: '2027-01-01T00:00:00Z',
+      grants: [
+        { routes: ['max-airlines-prod/flights'], contract: `max-airlines-prod/mule-united-prod.app.booking-app-${i}.${randomBytes(4).toString('hex')}`, tier: 'gold', endpoints: endpoints('/flights/v1') },
+        { routes: ['max-airlines-prod/hotels', 'max-airlines-prod/hotels-eu'], contract: `max-airlines-prod/mule-united-prod.app.booking-app-${i}.${randomBytes(4).toString('hex')}`, tier: 'silver', endpoints: endpoints('/hotels/v1') },
+      ],
+    },
+  ]);
+}
+
+test('100,000 client secrets with 2 scoped grants each: 256 shards, every part below the part budget', () => {
+  const creds = clientSecrets(100_000);
+  // The shard count the writer picks for that many entries (credentialShardsFor): the most, 256.
+  const out = render('default', [{ instance, policies: [], tiers: [tier] }], CredentialShards.from(creds, credentialShardsFor(creds.length, CREDENTIAL_SHARDS)), undefined);
+  const shards = out.parts.filter((p) => p.body.kind === 'Credentials');
+  assert.equal(shards.length, 256);
+  let total = 0;
+  let max = 0;
+  for (const p of shards) {
+    max = Math.max(max, Buffer.byteLength(JSON.stringify(p.body)));
+    if (p.body.kind === 'Credentials') total += Object.keys(p.body.entries).length;
+  }
+  assert.equal(total, 100_000);
+  // About 770 bytes per credential, ~390 (at most ~450) per shard: ~335 KiB for the largest, under MAX_PART_BYTES (900 KiB);
+  // at 64 shards the largest would be ~1.2 MiB, which is why the count grows with the entries.
+  assert.ok(max < MAX_PART_BYTES, `largest part ${max} bytes`);
 });
 
 test('one key change rewrites one shard and bumps the manifest generation; no change writes nothing', () => {
