@@ -12,6 +12,8 @@ import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/config.ts';
 import { keyContractName } from '../../model/contract-name.ts';
 import { rfc3339 } from '../../api/time.ts';
+import { scopeWidens } from '../../model/endpoint-scope.ts';
+import { isDeepStrictEqual } from 'node:util';
 
 export function secretNameOf(key: ApiKey): string {
   return key.spec.secretName ?? `${key.metadata.name}-apikey`;
@@ -60,9 +62,38 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
         name: key.metadata.name!,
         ...(key.spec.clientName ? { clientName: key.spec.clientName } : {}),
       },
+      ...(key.spec.endpoints ? { endpoints: key.spec.endpoints } : {}),
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
     },
   } as Contract;
+}
+
+/**
+ * The merge patch that brings an open Contract to what its consumer asks now (tier, endpoint scope), or undefined
+ * when it already does or is closed for good (Rejected, Revoked). A new tier is a new request: Approved at once only
+ * if that tier is automatic. A wider scope (model/endpoint-scope.ts) on a manual tier goes back to Pending; a
+ * narrower one keeps the owner's decision.
+ */
+export function contractSpecPatch(
+  found: Contract,
+  wanted: { tier: string; endpoints?: Contract['spec']['endpoints'] },
+  automatic: boolean,
+): { spec: Record<string, unknown> } | undefined {
+  const decision = found.spec.decision;
+  if (decision === 'Revoked' || decision === 'Rejected') return undefined;
+  const tierChanged = found.spec.tier !== wanted.tier;
+  const scopeChanged = !isDeepStrictEqual(found.spec.endpoints ?? null, wanted.endpoints ?? null);
+  if (!tierChanged && !scopeChanged) return undefined;
+  const spec: Record<string, unknown> = {};
+  if (tierChanged) {
+    spec.tier = wanted.tier;
+    spec.decision = automatic ? 'Approved' : 'Pending';
+  }
+  if (scopeChanged) {
+    spec.endpoints = wanted.endpoints ?? null;
+    if (!tierChanged && !automatic && scopeWidens(found.spec.endpoints, wanted.endpoints)) spec.decision = 'Pending';
+  }
+  return { spec };
 }
 
 export interface KeyHashes {
