@@ -132,14 +132,17 @@ export interface EntrySources {
  * status and the gateway config, so the three never disagree.
  */
 export function entryFacts(app: Application, snap: Snapshot, from: EntrySources, now: Date): EntryFacts[] {
-  return app.spec.access.map((entry) => {
-    const access = accessToInstance(snap, app.metadata.namespace!, entry.apiInstanceRef);
-    const contractId = entryContractId(app, entry);
-    const contract = from.contract(contractId);
-    const tierFound = tierFoundFor(entry.apiInstanceRef.name, from.tier(`${access.instanceNamespace}/${entry.tier}`));
-    const verdict = accessVerdict(entryConsumer(app, entry), access, contract, tierFound, now);
-    return { entry, access, contractId, contract, tierFound, verdict };
-  });
+  return app.spec.access.map((entry) => factsOfEntry(app, entry, snap, from, now));
+}
+
+/** One access entry's facts. */
+export function factsOfEntry(app: Application, entry: AccessEntry, snap: Snapshot, from: EntrySources, now: Date): EntryFacts {
+  const access = accessToInstance(snap, app.metadata.namespace!, entry.apiInstanceRef);
+  const contractId = entryContractId(app, entry);
+  const contract = from.contract(contractId);
+  const tierFound = tierFoundFor(entry.apiInstanceRef.name, from.tier(`${access.instanceNamespace}/${entry.tier}`));
+  const verdict = accessVerdict(entryConsumer(app, entry), access, contract, tierFound, now);
+  return { entry, access, contractId, contract, tierFound, verdict };
 }
 
 /** The grants of the usable entries whose route is served (`served` by route id; all when absent). */
