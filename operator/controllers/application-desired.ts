@@ -23,6 +23,11 @@ export function entryNamespace(app: Application, entry: AccessEntry): string {
   return entry.apiInstanceRef.namespace ?? app.metadata.namespace!;
 }
 
+/** "ns/name" of every ApiInstance the app lists. */
+export function appInstances(app: Application): string[] {
+  return (app.spec.access ?? []).map((e) => `${entryNamespace(app, e)}/${e.apiInstanceRef.name}`);
+}
+
 /** "ns/name" of an entry's Contract (model/contract-name.ts). */
 export function entryContractId(app: Application, entry: AccessEntry): string {
   return `${entryNamespace(app, entry)}/${applicationContractName(app.metadata.namespace!, app.metadata.name!, entry.apiInstanceRef.name)}`;

@@ -9,7 +9,8 @@ import type { AssetShare, Contract, SlaTier } from '../../../api/v1alpha1/index.
 import { ownerOfNamespace } from '../../../model/ownership.ts';
 import { APPLICATIONS, APP_SECRETS, APIINSTANCES, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../../resources.ts';
 import { snapshotReader } from '../snapshot.ts';
-import { appSecretNameOf, entryFacts, entryNamespace } from '../application-desired.ts';
+import { appInstances, appSecretNameOf, entryFacts } from '../application-desired.ts';
+import { indexByAll } from '../../../kube/index-by.ts';
 import { contractsByConsumer } from '../contract-index.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileAppSecret } from './secret.ts';
@@ -25,18 +26,8 @@ export function registerApplicationController(mgr: Manager, deps: Deps & { now?:
   const env: AppEnv = { deps, secrets: mgr.informer<V1Secret>(APP_SECRETS), contracts, contractsOf: contractsByConsumer(contracts, 'Application'), now: deps.now ?? (() => new Date()) };
   const all = () => apps.list().map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
   // Apps by each ApiInstance ("ns/name") they list, instead of a scan of every app per instance, tier or share event.
-  const byInstance = new Map<string, Set<string>>();
-  const index = (a: App, add: boolean) => {
-    const id = `${a.metadata.namespace}/${a.metadata.name}`;
-    for (const e of a.spec.access ?? []) {
-      const k = `${entryNamespace(a, e)}/${e.apiInstanceRef.name}`;
-      const set = byInstance.get(k) ?? new Set<string>();
-      if (add) set.add(id); else set.delete(id);
-      if (set.size > 0) byInstance.set(k, set); else byInstance.delete(k);
-    }
-  };
-  apps.addHandler({ onAdd: (a) => index(a, true), onUpdate: (a, b) => { index(a, false); index(b, true); }, onDelete: (a) => index(a, false) });
-  const appsOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => [...(byInstance.get(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`) ?? [])];
+  const byInstance = indexByAll(apps, appInstances);
+  const appsOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => byInstance(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`);
   const appsOfShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
     return targetRef.kind === 'ApiInstance' ? appsOfInstance({ metadata: { namespace: targetRef.namespace ?? o.metadata?.namespace, name: targetRef.name } }) : [];
