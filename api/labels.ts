@@ -36,3 +36,10 @@ export const ANNOTATION_PREVIOUS_KEY_SHA256 = 'crossgate.dev/previous-key-sha256
 export const ANNOTATION_PREVIOUS_KEY_VALID_UNTIL = 'crossgate.dev/previous-key-valid-until';
 /** Data key of the raw key in the consumer's Secret. */
 export const SECRET_KEY_FIELD = 'apiKey';
+/** On an application Secret: the Application (name) it belongs to. The operator watches only Secrets with this label. */
+export const LABEL_APPLICATION = 'crossgate.dev/application';
+/** Annotation on an application Secret: its client ID (not a secret). The hashes use the key annotations above. */
+export const ANNOTATION_CLIENT_ID = 'crossgate.dev/client-id';
+/** Data keys of an application Secret. */
+export const SECRET_CLIENT_ID_FIELD = 'clientId';
+export const SECRET_CLIENT_SECRET_FIELD = 'clientSecret';

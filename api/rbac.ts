@@ -32,6 +32,9 @@ export function userClusterRoles(): Record<string, unknown>[] {
 /** crossgate kinds whose objects (not only their status) the operator patches: its finalizers, and the Contracts it opens. */
 export const OPERATOR_PATCHED_PLURALS = ['organizations', 'assetshares', 'apikeys', 'contracts'] as const;
 
+/** crossgate kinds that own what the operator makes (blockOwnerDeletion) without the operator patching them: the Application's Secret. */
+export const OPERATOR_OWNER_PLURALS = ['applications'] as const;
+
 /**
  * The operator's cluster-wide permissions: see docs/security-model.md "The operator's permissions" for
  * why each rule exists and what its abuse gives. Writes that only ever happen in the operator's own
@@ -50,14 +53,14 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
       { apiGroups: [GROUP], resources: patched, verbs: ['patch'] },
       { apiGroups: [GROUP], resources: crossgate.map((p) => `${p}/status`), verbs: ['patch'] },
       // blockOwnerDeletion on objects these kinds own needs update on the owner's finalizers (OwnerReferencesPermissionEnforcement).
-      { apiGroups: [GROUP], resources: patched.map((p) => `${p}/finalizers`), verbs: ['update'] },
+      { apiGroups: [GROUP], resources: [...patched, ...OPERATOR_OWNER_PLURALS].map((p) => `${p}/finalizers`), verbs: ['update'] },
       { apiGroups: [GROUP], resources: ['contracts'], verbs: ['create', 'delete'] },
       // Organization: label (and create) its namespaces.
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
       // Organization and AssetShare: RoleBindings for groups, Roles scoped to shared objects (watched by label only).
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings', 'roles'], verbs: ['list', 'watch', 'create', 'update', 'delete'] },
       { apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: [CLUSTERROLE_VIEW, CLUSTERROLE_EDIT] },
-      // ApiKey: key Secrets in the consumers' namespaces (watched by label only; written with POST, merge patch, DELETE).
+      // ApiKey and Application: key and client Secrets in the consumers' namespaces (watched by label only; written with POST, merge patch, DELETE).
       { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
       // Asset specifications by ConfigMap, and the gateway config (written only in its namespace: operatorNamespaceRole).
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },

@@ -42,3 +42,24 @@ export function indexBy<T extends KubernetesObject>(informer: Informer<T>, value
     return held === undefined ? [] : typeof held === 'string' ? [held] : [...held];
   };
 }
+
+/** As indexBy, for objects indexed under several values each (an Application under every ApiInstance it lists). */
+export function indexByAll<T extends KubernetesObject>(informer: Informer<T>, valuesOf: (obj: T) => string[]): (value: string) => string[] {
+  const index = new Map<string, Set<string>>();
+  const change = (obj: T, add: boolean) => {
+    const key = objectKey(obj);
+    for (const value of new Set(valuesOf(obj))) {
+      const held = index.get(value) ?? new Set<string>();
+      if (add) held.add(key);
+      else held.delete(key);
+      if (held.size > 0) index.set(value, held);
+      else index.delete(value);
+    }
+  };
+  informer.addHandler({
+    onAdd: (obj) => change(obj, true),
+    onUpdate: (old, obj) => { change(old, false); change(obj, true); },
+    onDelete: (obj) => change(obj, false),
+  });
+  return (value) => [...(index.get(value) ?? [])];
+}

@@ -14,6 +14,8 @@
 // decodes to "." or "..", or holds "/" or "\" (raw or encoded), makes the
 // request match no endpoint at all.
 
+import type { Endpoint } from '../api/v1alpha1/index.ts';
+
 export interface EndpointLike {
   readonly methods?: readonly string[] | undefined;
   readonly path: string;
@@ -105,4 +107,46 @@ export function compileEndpointScope(endpoints: readonly EndpointLike[]): Endpoi
 /** Pure: does any endpoint of the scope allow `method` on `path`? */
 export function matchesEndpoint(endpoints: readonly EndpointLike[], method: string, path: string): boolean {
   return compileEndpointScope(endpoints)(method, path);
+}
+
+// Is a scope wider than another? A Contract's scope follows its consumer's: a
+// narrower scope keeps the owner's decision, a wider one on a manual tier is a
+// new request (decision back to Pending). Conservative: whatever is not
+// provably within the old scope counts as wider.
+
+/** Path segments of a pattern: "/" → [], "/a/*\/**" → ["a", "*", "**"]. */
+const segments = (path: string): string[] => (path === '/' ? [] : path.slice(1).split('/'));
+
+/** Whether every path `inner` matches is one `outer` matches ("*" one segment, a final "**" any number). */
+export function pathCovers(outer: string, inner: string): boolean {
+  const o = segments(outer);
+  const i = segments(inner);
+  const rest = o[o.length - 1] === '**';
+  const fixed = rest ? o.slice(0, -1) : o;
+  // Without a final "**" the lengths must agree; with one, inner needs at least the fixed part (and more, unless it
+  // is provably within: "**" may match no segment, but counting that as wider is the safe side).
+  if (rest ? i.length <= fixed.length : i.length !== o.length) return false;
+  for (let n = 0; n < fixed.length; n++) {
+    const a = fixed[n]!;
+    const b = i[n]!;
+    if (b === '**') return false; // any number of segments, not one
+    if (a !== '*' && a !== b) return false;
+  }
+  return true;
+}
+
+/** Whether `outer` allows every request `inner` allows. */
+export function endpointCovers(outer: Endpoint, inner: Endpoint): boolean {
+  if (outer.methods && (!inner.methods || inner.methods.some((m) => !outer.methods!.includes(m)))) return false;
+  return pathCovers(outer.path, inner.path);
+}
+
+/**
+ * Whether `next` may allow a request `old` did not: true unless each endpoint of `next` lies within one of `old`.
+ * Absent is the whole API: nothing widens it, and going to it from a list widens.
+ */
+export function scopeWidens(old: readonly Endpoint[] | undefined, next: readonly Endpoint[] | undefined): boolean {
+  if (!old) return false;
+  if (!next) return true;
+  return !next.every((e) => old.some((o) => endpointCovers(o, e)));
 }

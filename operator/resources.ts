@@ -2,7 +2,7 @@
 import type { InformerSpec } from '../kube/controller.ts';
 import { stripManagedFields } from '../kube/informer.ts';
 import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
-import { LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
+import { LABEL_APIKEY, LABEL_APPLICATION, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
 export function crossgate(kind: string): InformerSpec {
   const def = KINDS.find((k) => k.kind === kind);
@@ -39,22 +39,22 @@ export const MANAGED_ROLES: InformerSpec = {
 };
 
 export const APIKEYS = crossgate('ApiKey');
+export const APPLICATIONS = crossgate('Application');
 export const CONTRACTS = crossgate('Contract');
 export const SLATIERS = crossgate('SlaTier');
 export const POLICIES = crossgate('Policy');
 
-/** Key Secrets only (by label), and without their data: the operator never holds raw keys in memory. */
-export const KEY_SECRETS: InformerSpec = {
-  group: '',
-  version: 'v1',
-  plural: 'secrets',
-  kind: 'Secret',
-  labelSelector: LABEL_APIKEY,
-  transform: {
-    name: 'secret-metadata-only',
-    fn: (obj) => {
-      const { data: _d, stringData: _s, ...rest } = obj as typeof obj & { data?: unknown; stringData?: unknown };
-      return stripManagedFields(rest);
-    },
+/** A Secret's metadata only: the operator never holds raw keys or client secrets in memory. */
+const secretMetadataOnly: NonNullable<InformerSpec['transform']> = {
+  name: 'secret-metadata-only',
+  fn: (obj) => {
+    const { data: _d, stringData: _s, ...rest } = obj as typeof obj & { data?: unknown; stringData?: unknown };
+    return stripManagedFields(rest);
   },
 };
+
+/** Key Secrets only (by label), and without their data: the operator never holds raw keys in memory. */
+export const KEY_SECRETS: InformerSpec = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', labelSelector: LABEL_APIKEY, transform: secretMetadataOnly };
+
+/** Application Secrets only (by label), without their data (client secrets), as key Secrets. */
+export const APP_SECRETS: InformerSpec = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', labelSelector: LABEL_APPLICATION, transform: secretMetadataOnly };

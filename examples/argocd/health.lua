@@ -7,6 +7,9 @@
 --                 to trust back: later sync waves wait, which is what a share needs)
 --   ApiKey        status.state Approved → Healthy; Pending → Progressing (owner's
 --                 decision); Suspended, Revoked → Suspended; Rejected, Expired → Degraded
+--   Application   Ready=True (at least one access entry Approved) → Healthy; else by
+--                 the entries: any Pending → Progressing; any Rejected or Expired, or
+--                 a Secret conflict or no entry → Degraded; Suspended, Revoked → Suspended
 --   Contract      status.state Approved → Healthy; Pending → Progressing;
 --                 Rejected, Revoked, Suspended → Suspended (a decision, not a fault)
 --   AssetShare    Ready=True → Healthy; Suspended/PartiallySuspended → Suspended
@@ -65,6 +68,19 @@ if kind == "ApiKey" or kind == "Contract" then
   if state == "Approved" then return result("Healthy", msg) end
   if state == "Pending" then return result("Progressing", msg) end
   if kind == "ApiKey" and (state == "Rejected" or state == "Expired") then return result("Degraded", msg) end
+  return result("Suspended", msg)
+end
+
+if kind == "Application" then
+  local ready = condition("Ready")
+  if ready == nil then return result("Progressing", "waiting for the crossgate operator") end
+  local msg = text(ready, "")
+  if ready.status == "True" then return result("Healthy", msg) end
+  if ready.reason == "SecretConflict" or ready.reason == "NoAccess" then return result("Degraded", msg) end
+  local states = {}
+  for _, e in ipairs(obj.status.access or {}) do states[e.state] = true end
+  if states["Pending"] then return result("Progressing", msg) end
+  if states["Rejected"] or states["Expired"] then return result("Degraded", msg) end
   return result("Suspended", msg)
 end
 

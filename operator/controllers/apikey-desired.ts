@@ -12,6 +12,8 @@ import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/config.ts';
 import { keyContractName } from '../../model/contract-name.ts';
 import { rfc3339 } from '../../api/time.ts';
+import { scopeWidens } from '../../model/endpoint-scope.ts';
+import { isDeepStrictEqual } from 'node:util';
 
 export function secretNameOf(key: ApiKey): string {
   return key.spec.secretName ?? `${key.metadata.name}-apikey`;
@@ -60,9 +62,38 @@ export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Con
         name: key.metadata.name!,
         ...(key.spec.clientName ? { clientName: key.spec.clientName } : {}),
       },
+      ...(key.spec.endpoints ? { endpoints: key.spec.endpoints } : {}),
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
     },
   } as Contract;
+}
+
+/**
+ * The merge patch that brings an open Contract to what its consumer asks now (tier, endpoint scope), or undefined
+ * when it already does or is closed for good (Rejected, Revoked). A new tier is a new request: Approved at once only
+ * if that tier is automatic. A wider scope (model/endpoint-scope.ts) on a manual tier goes back to Pending; a
+ * narrower one keeps the owner's decision.
+ */
+export function contractSpecPatch(
+  found: Contract,
+  wanted: { tier: string; endpoints?: Contract['spec']['endpoints'] },
+  automatic: boolean,
+): { spec: Record<string, unknown> } | undefined {
+  const decision = found.spec.decision;
+  if (decision === 'Revoked' || decision === 'Rejected') return undefined;
+  const tierChanged = found.spec.tier !== wanted.tier;
+  const scopeChanged = !isDeepStrictEqual(found.spec.endpoints ?? null, wanted.endpoints ?? null);
+  if (!tierChanged && !scopeChanged) return undefined;
+  const spec: Record<string, unknown> = {};
+  if (tierChanged) {
+    spec.tier = wanted.tier;
+    spec.decision = automatic ? 'Approved' : 'Pending';
+  }
+  if (scopeChanged) {
+    spec.endpoints = wanted.endpoints ?? null;
+    if (!tierChanged && !automatic && scopeWidens(found.spec.endpoints, wanted.endpoints)) spec.decision = 'Pending';
+  }
+  return { spec };
 }
 
 export interface KeyHashes {
@@ -90,7 +121,12 @@ export function hashesOf(secret: V1Secret | undefined): KeyHashes {
  * made, or one nobody made for a key, is never read, rotated, deleted or hashed on this key's behalf.
  */
 export function secretBelongsToKey(key: ApiKey, secret: V1Secret): boolean {
-  return key.metadata.uid !== undefined && (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === key.metadata.uid);
+  return secretBelongsTo(key.metadata.uid, secret);
+}
+
+/** Whether the object of `uid` (an ApiKey or an Application) is the Secret's controlling owner. */
+export function secretBelongsTo(uid: string | undefined, secret: V1Secret): boolean {
+  return uid !== undefined && (secret.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid);
 }
 
 /** The key's hashes, from its Secret only if the Secret belongs to it (none otherwise). */
@@ -123,20 +159,31 @@ export type SecretAction =
 
 /** What to do with the key Secret now. */
 export function secretAction(key: ApiKey, secret: V1Secret | undefined, now: Date): SecretAction {
-  if (key.spec.revoked) return secret && secretBelongsToKey(key, secret) ? { action: 'delete' } : { action: 'none' };
+  return credentialSecretAction({ uid: key.metadata.uid, revoked: key.spec.revoked, rotation: key.spec.rotation }, secret, now, (s) => secretConflictMessage(key, s));
+}
+
+/** What the Secret step reads of its owner (an ApiKey or an Application). */
+export interface SecretHolder {
+  uid: string | undefined;
+  revoked?: boolean;
+  rotation?: { generation?: number; gracePeriod?: string };
+}
+
+/** What to do with the credential Secret of an ApiKey or an Application now: the same issue, rotation, grace and revocation rules for both. */
+export function credentialSecretAction(holder: SecretHolder, secret: V1Secret | undefined, now: Date, conflict: (secret: V1Secret) => string): SecretAction {
+  if (holder.revoked) return secret && secretBelongsTo(holder.uid, secret) ? { action: 'delete' } : { action: 'none' };
   if (!secret) return { action: 'create' };
-  if (!secretBelongsToKey(key, secret)) return { action: 'conflict', message: secretConflictMessage(key, secret) };
+  if (!secretBelongsTo(holder.uid, secret)) return { action: 'conflict', message: conflict(secret) };
   const h = hashesOf(secret);
-  const wanted = key.spec.rotation?.generation ?? 0;
+  const wanted = holder.rotation?.generation ?? 0;
   if (!h.current) return { action: 'create' };
   if (wanted > h.generation) {
-    const grace = parseDuration(key.spec.rotation?.gracePeriod ?? '24h');
+    const grace = parseDuration(holder.rotation?.gracePeriod ?? '24h');
     return { action: 'rotate', previous: h.current, previousValidUntil: rfc3339(new Date(now.getTime() + grace)) };
   }
   if (h.previous && h.previousValidUntil && new Date(h.previousValidUntil) <= now) return { action: 'drop-previous' };
   return { action: 'none' };
 }
-
 
 /** The credential index entries of one usable key. */
 export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes, now: Date): Array<[string, Credential]> {
@@ -152,7 +199,15 @@ export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes
       },
     ],
   };
-  const expires = key.spec.expiresAt ? rfc3339(new Date(key.spec.expiresAt)) : undefined;
+  return hashEntries(base, key.spec.expiresAt, hashes, now);
+}
+
+/**
+ * The index entries of one credential (a key's or an application's): the current hash until expiry, and the
+ * previous one until the end of its grace period (or expiry, if sooner).
+ */
+export function hashEntries(base: Credential, expiresAt: string | undefined, hashes: KeyHashes, now: Date): Array<[string, Credential]> {
+  const expires = expiresAt ? rfc3339(new Date(expiresAt)) : undefined;
   const out: Array<[string, Credential]> = [];
   if (hashes.current) out.push([hashes.current, { ...base, ...(expires ? { notAfter: expires } : {}) }]);
   if (hashes.previous && hashes.previousValidUntil && new Date(hashes.previousValidUntil) > now) {

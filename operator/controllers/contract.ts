@@ -1,15 +1,18 @@
 // Contract reconciler (owner side): the effective state of a consumer's access
-// — the owner's decision, or Suspended while cross-organization trust or the
-// share is gone — and how many of its key hashes the gateway currently honours.
+// (an ApiKey, or an Application's access entry) — the owner's decision, or
+// Suspended while cross-organization trust or the share is gone — and how many
+// of its key or client-secret hashes the gateway currently honours.
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
 import { setCondition, type Condition } from '../../kube/conditions.ts';
-import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, Application, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import { LABEL_APIKEY, LABEL_APPLICATION } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
-import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
+import { APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { hashesOf, secretNameOf } from './apikey-desired.ts';
-import { desiredContractState } from './contract-desired.ts';
+import { desiredAppContractState, desiredContractState, type DesiredContractState } from './contract-desired.ts';
+import { appSecretNameOf, entryOfContract, factsOfEntry, ownAppHashesOf } from './application-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './deps.ts';
 
@@ -24,6 +27,9 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   const now = deps.now ?? (() => new Date());
   const all = () => contracts.list().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
   const ofKey = contractsByConsumer(contracts, 'ApiKey');
+  const apps = mgr.informer<Application & { kind: string }>(APPLICATIONS);
+  const appSecrets = mgr.informer<V1Secret>(APP_SECRETS);
+  const ofApp = contractsByConsumer(contracts, 'Application');
   // A share reaches the Contracts of the ApiInstance it shares (they live in the instance's namespace).
   const ofShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
@@ -45,7 +51,10 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
     watches: [
       // The key's spec (revoked, expiry, tier) and its deletion matter, not its status (written once per key by its own reconciler).
       { resource: APIKEYS, map: (k) => ofKey(k.metadata?.namespace, k.metadata?.name), predicate: specOrDeletionChanged },
-      { resource: KEY_SECRETS, map: (s) => ofKey(s.metadata?.namespace, s.metadata?.labels?.['crossgate.dev/apikey']) },
+      { resource: KEY_SECRETS, map: (s) => ofKey(s.metadata?.namespace, s.metadata?.labels?.[LABEL_APIKEY]) },
+      // The same for Applications: their spec (entries, revocation, expiry) and their Secret's hashes.
+      { resource: APPLICATIONS, map: (a) => ofApp(a.metadata?.namespace, a.metadata?.name), predicate: specOrDeletionChanged },
+      { resource: APP_SECRETS, map: (s) => ofApp(s.metadata?.namespace, s.metadata?.labels?.[LABEL_APPLICATION]) },
       { resource: ORGTRUSTS, map: () => all(), predicate: accessMayChange },
       { resource: ASSETSHARES, map: ofShare, predicate: accessMayChange },
       { resource: ORGANIZATIONS, map: () => all(), predicate: accessMayChange },
@@ -55,15 +64,27 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       const contract = contracts.get(key);
       if (!contract || contract.metadata.deletionTimestamp) return;
       const { kind, namespace, name } = contract.spec.consumer;
-      const apiKey = kind === 'ApiKey' ? keys.get(`${namespace}/${name}`) : undefined;
-      const { state, reason, message, activeKeys } = desiredContractState(
-        contract,
-        apiKey,
-        (k) => resolveAccess(snapshot(), k),
-        (k, access) => tiers.get(`${access.instanceNamespace}/${k.spec.tier}`),
-        (k) => hashesOf(secrets.get(`${k.metadata.namespace}/${secretNameOf(k)}`)),
-        now(),
-      );
+      const t = now();
+      let desired: DesiredContractState;
+      if (kind === 'Application') {
+        const app = apps.get(`${namespace}/${name}`);
+        const entry = app ? entryOfContract(app, contract) : undefined;
+        const sources = { contract: (id: string) => (id === key ? contract : contracts.get(id)), tier: (id: string) => tiers.get(id) };
+        const facts = app && entry ? factsOfEntry(app, entry, snapshot(), sources, t) : undefined;
+        const hashes = app ? ownAppHashesOf(app, appSecrets.get(`${app.metadata.namespace}/${appSecretNameOf(app)}`)) : { generation: 0 };
+        desired = desiredAppContractState(contract, app, facts, hashes, t);
+      } else {
+        const apiKey = keys.get(`${namespace}/${name}`);
+        desired = desiredContractState(
+          contract,
+          apiKey,
+          (k) => resolveAccess(snapshot(), k),
+          (k, access) => tiers.get(`${access.instanceNamespace}/${k.spec.tier}`),
+          (k) => hashesOf(secrets.get(`${k.metadata.namespace}/${secretNameOf(k)}`)),
+          t,
+        );
+      }
+      const { state, reason, message, activeKeys } = desired;
       const was = deps.status.current(contract);
       if (was?.state !== state) {
         (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);

@@ -10,6 +10,7 @@ import { registerPolicyController } from './policy.ts';
 import { registerSlaTierController } from './slatier.ts';
 import { registerApiKeyController } from './apikey/index.ts';
 import { registerContractController } from './contract.ts';
+import { registerApplicationController } from './application/index.ts';
 import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
@@ -41,6 +42,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerPolicyController(mgr, deps);
   registerSlaTierController(mgr, deps);
   registerApiKeyController(mgr, deps);
+  registerApplicationController(mgr, deps);
   registerContractController(mgr, deps);
   registerGatewayConfigController(mgr, deps);
   const stats = new GatewayStats(deps.gatewayAdminUrls);

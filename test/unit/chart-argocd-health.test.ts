@@ -73,6 +73,19 @@ test('ApiKey and Contract follow status.state', { skip }, () => {
   assert.equal(health(obj('Contract', { observedGeneration: 1 })).status, 'Progressing');
 });
 
+test('Application: Healthy with an approved entry; else Progressing while one is pending, Degraded when rejected, expired or in conflict, Suspended when trust or revocation stops it', { skip }, () => {
+  const app = (ready: [string, string], states: string[]) =>
+    health(obj('Application', { observedGeneration: 1, conditions: [cond('Ready', ready[0], ready[1])], access: states.map((state) => ({ apiInstance: 'o/i', tier: 't', state, reason: state, message: state })) })).status;
+  assert.equal(app(['True', 'PartlyApproved'], ['Approved', 'Pending']), 'Healthy');
+  assert.equal(app(['False', 'NoneApproved'], ['Pending', 'Suspended']), 'Progressing');
+  assert.equal(app(['False', 'RejectedByOwner'], ['Rejected']), 'Degraded');
+  assert.equal(app(['False', 'Expired'], ['Expired']), 'Degraded');
+  assert.equal(app(['False', 'SecretConflict'], ['Pending']), 'Degraded');
+  assert.equal(app(['False', 'NotTrusted'], ['Suspended']), 'Suspended');
+  assert.equal(app(['False', 'RevokedByConsumer'], ['Revoked']), 'Suspended');
+  assert.equal(health(obj('Application', { observedGeneration: 1 })).status, 'Progressing');
+});
+
 test('AssetShare: suspended peers are Suspended, not Degraded', { skip }, () => {
   assert.equal(health(obj('AssetShare', { observedGeneration: 1, conditions: [cond('Ready', 'True', 'Shared')] })).status, 'Healthy');
   assert.equal(health(obj('AssetShare', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'Suspended')] })).status, 'Suspended');

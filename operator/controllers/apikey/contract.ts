@@ -9,7 +9,7 @@ import type { Access } from '../../../model/access.ts';
 import { contractServes } from '../../../model/key-verdict.ts';
 import { splitKey } from '../../../kube/keys.ts';
 import { APIKEYS, CONTRACTS, MERGE_PATCH, objectPath } from '../../resources.ts';
-import { desiredContract } from '../apikey-desired.ts';
+import { contractSpecPatch, desiredContract } from '../apikey-desired.ts';
 import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
 
 /** The key's Contract after this step: created, moved to the key's tier, or as found; undefined while it is being replaced. */
@@ -32,12 +32,11 @@ export async function ensureContract(env: KeyEnv, key: Key, access: Access, tier
       return undefined;
     }
   }
-  if (found.spec.tier !== key.spec.tier && found.spec.decision !== 'Revoked' && found.spec.decision !== 'Rejected') {
-    // A new tier is a new request: approved at once only if that tier is automatic.
-    return http.request<KeyContract>('PATCH', objectPath(CONTRACTS, found.metadata.namespace, found.metadata.name), {
-      contentType: MERGE_PATCH,
-      body: { spec: { tier: key.spec.tier, decision: desired.spec.decision } },
-    });
+  // A new tier or a wider scope is a new request (contractSpecPatch); a narrower scope keeps the decision.
+  const patch = contractSpecPatch(found, { tier: key.spec.tier, ...(key.spec.endpoints ? { endpoints: key.spec.endpoints } : {}) }, tier.spec.approval === 'automatic');
+  if (patch) {
+    ctx.log.info({ contract: `${found.metadata.namespace}/${found.metadata.name}`, decision: patch.spec.decision ?? found.spec.decision }, 'contract follows the key');
+    return http.request<KeyContract>('PATCH', objectPath(CONTRACTS, found.metadata.namespace, found.metadata.name), { contentType: MERGE_PATCH, body: patch });
   }
   return found;
 }

@@ -1,19 +1,20 @@
 // The gatewayconfig reconciler, one reconcile per gateway, in steps: the routes
 // served (served-routes.ts, cached until an input of the routes changes), the
-// dirty keys' credential entries (state.ts, credentials.ts), the render
+// dirty keys' and applications' credential entries (state.ts, credentials.ts), the render
 // (render.ts) and the write of the changed parts, manifest last (write.ts).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../../../kube/controller.ts';
-import { indexBy } from '../../../kube/index-by.ts';
-import type { ApiInstance, ApiKey, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import { indexBy, indexByAll } from '../../../kube/index-by.ts';
+import type { ApiInstance, ApiKey, Application, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../../api/platform.ts';
 import {
-  APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
+  APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
 } from '../../resources.ts';
+import { appInstances } from '../application-desired.ts';
 import type { Deps } from '../deps.ts';
 import { snapshotReader } from '../snapshot.ts';
 import { credentialShardsFor } from './credential-shards.ts';
-import { credentialEntries, recomputeKeys } from './credentials.ts';
+import { APP_OWNER_PREFIX, appCredentialEntries, appId, credentialEntries, keyId, recomputeKeys } from './credentials.ts';
 import { render } from './render.ts';
 import { servedRoutes } from './served-routes.ts';
 import { GatewayStates, requeueAfterMs, settleDeadlines } from './state.ts';
@@ -28,6 +29,8 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const keys = mgr.informer<ApiKey & { kind: string }>(APIKEYS);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const secrets = mgr.informer<V1Secret>(KEY_SECRETS);
+  const apps = mgr.informer<Application & { kind: string }>(APPLICATIONS);
+  const appSecrets = mgr.informer<V1Secret>(APP_SECRETS);
   const writer = new ConfigMapWriter(ns, deps.http, mgr.informer<V1ConfigMap>(gatewayConfigMaps(ns)));
   const snapshot = snapshotReader(mgr, deps.settings);
   const now = deps.now ?? (() => new Date());
@@ -36,14 +39,26 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const gateways = () => (gatewayList ??= [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])]);
 
   const keysByInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
-  const states = new GatewayStates(keysByInstance);
+  const appsByInstance = indexByAll(apps, appInstances);
+  // The credential owners of an instance: its keys ("ns/name") and the apps that list it ("Application ns/name").
+  const states = new GatewayStates((instance) => [...keysByInstance(instance), ...appsByInstance(instance).map((a) => `${APP_OWNER_PREFIX}${a}`)]);
+  // Keys and apps as one collection of credential owners, by owner id.
+  type Owner = (ApiKey | Application) & { kind: string };
+  const isApp = (o: Owner): o is Application & { kind: string } => Array.isArray((o.spec as { access?: unknown }).access);
+  const owners = {
+    get: (id: string): Owner | undefined => (id.startsWith(APP_OWNER_PREFIX) ? apps.get(id.slice(APP_OWNER_PREFIX.length)) : keys.get(id)),
+    list: (): Owner[] => [...keys.list(), ...apps.list()],
+  };
+  const ownerId = (o: Owner) => (isApp(o) ? appId(o) : keyId(o));
   watchChanges(mgr, states, () => { gatewayList = undefined; });
-  const sources = { contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id) };
+  const sources = {
+    contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
+  };
 
   mgr.addController({
     name: 'gatewayconfig',
     for: { ...gatewayConfigMaps(ns), predicate: () => false }, // keys come from the watches below
-    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
+    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, APPLICATIONS, APP_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
       resource,
       map: () => gateways(),
     })),
@@ -53,10 +68,10 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       const routeIds = routes.ids;
 
       const { state, work } = states.take(gateway, routeIds, t.getTime());
-      await recomputeKeys(state, work, keys, () => {
+      await recomputeKeys(state, work, owners, () => {
         const snap = snapshot();
-        return (key) => credentialEntries(key, snap, routeIds, t, sources);
-      });
+        return (o) => (isApp(o) ? appCredentialEntries(o, snap, routeIds, t, sources) : credentialEntries(o as ApiKey, snap, routeIds, t, sources));
+      }, ownerId);
       settleDeadlines(state);
 
       // What this process wrote last is newer than the ConfigMap cache until the watch delivers it:

@@ -35,7 +35,7 @@ export function credentialShardsFor(entries: number, current: number): number {
 
 /**
  * A gateway's credential entries in shards, kept between renders: each owner
- * (an ApiKey, "ns/name") contributes its entries; a shard's checksum is
+ * (an ApiKey "ns/name", or an Application "Application ns/name") contributes its entries; a shard's checksum is
  * recomputed only after one of its entries changed, so a render after a
  * one-key change costs one shard, not all of them. Pure bookkeeping, no I/O.
  */
@@ -84,7 +84,7 @@ export class CredentialShards {
     if (before) this.#remove(owner, before.entries);
     entries.forEach(([hash, cred], i) => {
       const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
-      // A hash another key holds stays that key's: the first holder keeps it, a copy never takes its route over.
+      // A hash another owner (key or app) holds stays its: the first holder keeps it, a copy never takes its routes over.
       const holder = shard.owners.get(hash);
       if (holder !== undefined && holder !== owner) return;
       shard.entries[hash] = cred;

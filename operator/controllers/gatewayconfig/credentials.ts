@@ -1,7 +1,8 @@
-// The credential step: the entries each dirty ApiKey contributes to a gateway,
-// set in the gateway's credential shards.
+// The credential step: the entries each dirty ApiKey and Application
+// contributes to a gateway, set in the gateway's credential shards.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { ApiKey, Application, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import { appCredentialsOf, appSecretNameOf, entryFacts, grantsOf, ownAppHashesOf } from '../application-desired.ts';
 import type { Credential } from '../../../api/gateway/config.ts';
 import { resolveAccess } from '../../../model/access.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
@@ -17,6 +18,7 @@ export interface CredentialSources {
   contract(id: string): Contract | undefined;
   tier(id: string): SlaTier | undefined;
   secret(id: string): V1Secret | undefined;
+  appSecret(id: string): V1Secret | undefined;
 }
 
 /** The credential entries one ApiKey contributes to a gateway: none unless it is usable and its route is served there. */
@@ -34,16 +36,37 @@ export function credentialEntries(key: ApiKey, snap: Snapshot, routeIds: Readonl
 export const keyId = (k: ApiKey): string => `${k.metadata.namespace}/${k.metadata.name}`;
 
 /**
+ * The owner id of an Application in the credential shards: "Application ns/name", distinct from any key's "ns/name"
+ * (a namespace has no space), so a key and an app of one name never share, nor take over, each other's entries.
+ */
+export const appId = (a: Application): string => `${APP_OWNER_PREFIX}${a.metadata.namespace}/${a.metadata.name}`;
+export const APP_OWNER_PREFIX = 'Application ';
+
+/**
+ * The credential entries one Application contributes to a gateway: one client-secret credential per hash (current,
+ * previous during grace) holding a grant per usable entry whose route is served there; nothing without such an entry.
+ */
+export function appCredentialEntries(app: Application, snap: Snapshot, routeIds: ReadonlySet<string>, t: Date, from: CredentialSources): Array<[string, Credential]> {
+  if (app.metadata.deletionTimestamp || app.spec.revoked) return [];
+  const grants = grantsOf(entryFacts(app, snap, from, t), routeIds);
+  if (grants.length === 0) return [];
+  // Hashes only from the app's own Secret (secretBelongsTo), as for keys.
+  return appCredentialsOf(app, grants, ownAppHashesOf(app, from.appSecret(`${app.metadata.namespace}/${appSecretNameOf(app)}`)), t);
+}
+
+/**
  * Sets the entries of the keys in `work` (of every key, and drops the owners
  * gone, for 'all'). On failure every key is dirty again: what was taken from
  * the dirty set is not lost.
  */
-export async function recomputeKeys<K extends ApiKey>(
+export async function recomputeKeys<K extends { metadata: { namespace?: string; name?: string } }>(
   state: GatewayState,
   work: Set<string> | 'all',
   keys: { get(id: string): K | undefined; list(): K[] },
   /** Made once, inside the guard: a snapshot that fails to build leaves every key dirty too. */
   makeEntriesOf: () => (key: K) => Array<[string, Credential]>,
+  /** The owner id of an entry of `keys` (keys: "ns/name"; apps: appId). */
+  idOf: (key: K) => string = (k) => `${k.metadata.namespace}/${k.metadata.name}`,
 ): Promise<void> {
   try {
     const entriesOf = makeEntriesOf();
@@ -52,8 +75,8 @@ export async function recomputeKeys<K extends ApiKey>(
     if (work === 'all') {
       const seen = new Set<string>();
       for (const key of keys.list()) {
-        seen.add(keyId(key));
-        update(keyId(key), key);
+        seen.add(idOf(key));
+        update(idOf(key), key);
         // Keep the event loop turning (lease renewals, watches) through a full pass over many keys.
         if (++n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       }

@@ -12,7 +12,7 @@ export const FULL_PASS_MS = 10 * 60_000;
 
 export interface GatewayState {
   credentials: CredentialShards;
-  /** ApiKeys ("ns/name") to recompute at the next reconcile, or all of them. */
+  /** Credential owners to recompute at the next reconcile (ApiKeys "ns/name", Applications "Application ns/name"), or all of them. */
   dirty: Set<string> | 'all';
   /** Routes served at the last reconcile. */
   routeIds: Set<string>;
@@ -36,7 +36,7 @@ export class GatewayStates {
   readonly #routes = new Map<string, ServedRoutes & { version: number }>();
   /** Moves whenever an input of the routes changed; a gateway's routes are rendered again only then. */
   #routesVersion = 0;
-  /** The ApiKeys ("ns/name") of an ApiInstance ("ns/name"). */
+  /** The credential owners (keys "ns/name", apps "Application ns/name") of an ApiInstance ("ns/name"). */
   readonly #keysOf: (instance: string) => Iterable<string>;
 
   constructor(keysOf: (instance: string) => Iterable<string>) {

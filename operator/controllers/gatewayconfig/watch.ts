@@ -1,14 +1,15 @@
-// Dirty tracking: events mark the ApiKeys whose entries may have changed (the
-// key itself, its Secret, its Contract; its instance's tiers and the instance)
+// Dirty tracking: events mark the ApiKeys and Applications whose entries may
+// have changed (the key or app itself, its Secret, its Contracts; its
+// instances' tiers and the instances)
 // and whether the routes must be rendered again. Changes that can move access
 // for any key (Organizations, trust, namespaces) mark all.
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager } from '../../../kube/controller.ts';
 import type { KubernetesObject } from '../../../kube/keys.ts';
-import type { ApiInstance, ApiKey, AssetShare, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
-import { LABEL_APIKEY } from '../../../api/labels.ts';
-import { APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
-import { keyId } from './credentials.ts';
+import type { ApiInstance, ApiKey, Application, AssetShare, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import { LABEL_APIKEY, LABEL_APPLICATION } from '../../../api/labels.ts';
+import { APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
+import { APP_OWNER_PREFIX, appId, keyId } from './credentials.ts';
 import type { GatewayStates } from './state.ts';
 
 /** Registers the handlers that mark `states`; `onInstances` runs on every change of an ApiInstance. */
@@ -26,7 +27,19 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
   // A key Secret changes only when its hashes do (issue, rotation, end of a grace period).
   const onSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APIKEY]; if (owner) states.markKey(`${sec.metadata?.namespace}/${owner}`); };
   mgr.informer<V1Secret>(KEY_SECRETS).addHandler({ onAdd: onSecret, onUpdate: (a, b) => { if (a === b) return; onSecret(a); onSecret(b); }, onDelete: onSecret });
-  const onContract = (c: Contract) => { if (c.spec.consumer.kind === 'ApiKey') states.markKey(`${c.spec.consumer.namespace}/${c.spec.consumer.name}`); };
+  // Applications are owners "Application ns/name" (credentials.ts appId): the app, its Secret and its Contracts mark it.
+  const markApp = (a: Application) => states.markKey(appId(a));
+  mgr.informer<Application & { kind: string }>(APPLICATIONS).addHandler({
+    onAdd: markApp,
+    onUpdate: (a, b) => { if (changed(a, b)) markApp(b); },
+    onDelete: markApp,
+  });
+  const onAppSecret = (sec: V1Secret) => { const owner = sec.metadata?.labels?.[LABEL_APPLICATION]; if (owner) states.markKey(`${APP_OWNER_PREFIX}${sec.metadata?.namespace}/${owner}`); };
+  mgr.informer<V1Secret>(APP_SECRETS).addHandler({ onAdd: onAppSecret, onUpdate: (a, b) => { if (a === b) return; onAppSecret(a); onAppSecret(b); }, onDelete: onAppSecret });
+  const onContract = (c: Contract) => {
+    const { kind, namespace, name } = c.spec.consumer;
+    states.markKey(kind === 'Application' ? `${APP_OWNER_PREFIX}${namespace}/${name}` : `${namespace}/${name}`);
+  };
   mgr.informer<Contract & { kind: string }>(CONTRACTS).addHandler({ onAdd: onContract, onUpdate: (a, b) => { if (!changed(a, b)) return; onContract(a); onContract(b); }, onDelete: onContract });
   // The routes (instances, their policies and tiers) are rendered again only after one of those changed.
   const onRoutes = () => states.routesChanged();

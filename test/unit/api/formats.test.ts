@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateApiKey, hashApiKey, isWellFormedApiKey, keyIdOf } from '../../../api/apikey-format.ts';
+import {
+  generateApiKey, generateClientId, generateClientSecret, hashApiKey, isWellFormedApiKey, isWellFormedClientId, isWellFormedClientSecret, keyIdOf,
+} from '../../../api/apikey-format.ts';
 import { validatePolicyConfig } from '../../../api/policies.ts';
 import { isCidr } from '../../../api/validation.ts';
 import { canonicalJson, checksumOf, shardOf } from '../../../api/gateway/checksum.ts';
@@ -17,6 +19,34 @@ test('API keys: prefix, 256 random bits, checksum, unique', () => {
   const tampered = k.slice(0, 10) + (k[10] === 'A' ? 'B' : 'A') + k.slice(11);
   assert.equal(isWellFormedApiKey(tampered), false, 'a changed character breaks the checksum');
   assert.equal(isWellFormedApiKey('cgk_short_00000000'), false);
+});
+
+test('client secrets: cgs_ prefix, 256 random bits, checksum, unique; never taken for an API key', () => {
+  const secrets = new Set(Array.from({ length: 1000 }, generateClientSecret));
+  assert.equal(secrets.size, 1000);
+  for (const s of secrets) {
+    assert.match(s, /^cgs_[A-Za-z0-9_-]{43}_[0-9a-f]{8}$/);
+    assert.equal(Buffer.from(s.slice(4, 47), 'base64url').length, 32);
+    assert.ok(isWellFormedClientSecret(s));
+    assert.equal(isWellFormedApiKey(s), false);
+  }
+  const s = [...secrets][0]!;
+  const tampered = s.slice(0, 10) + (s[10] === 'A' ? 'B' : 'A') + s.slice(11);
+  assert.equal(isWellFormedClientSecret(tampered), false, 'a changed character breaks the checksum');
+  assert.equal(isWellFormedClientSecret(generateApiKey()), false);
+  assert.equal(hashApiKey(s), hashApiKey(s).toLowerCase());
+  assert.match(hashApiKey(s), /^[0-9a-f]{64}$/);
+});
+
+test('client IDs: cgc_ prefix and 128 random bits, unique', () => {
+  const ids = new Set(Array.from({ length: 1000 }, generateClientId));
+  assert.equal(ids.size, 1000);
+  for (const id of ids) {
+    assert.match(id, /^cgc_[A-Za-z0-9_-]{22}$/);
+    assert.equal(Buffer.from(id.slice(4), 'base64url').length, 16);
+    assert.ok(isWellFormedClientId(id));
+  }
+  assert.equal(isWellFormedClientId('cgc_short'), false);
 });
 
 test('key hash is SHA-256 hex and the key id is its prefix', () => {

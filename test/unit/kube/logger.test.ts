@@ -83,3 +83,21 @@ test('forLog strips Secrets to metadata and drops managedFields and last-applied
   assert.equal(forLog('text'), 'text');
   assert.equal(forLog(null), null);
 });
+
+test('an application Secret (client ID and secret) logged through the logger does not contain the secret', () => {
+  const { lines, logger } = capture();
+  const raw = 'cgs_' + 'S'.repeat(43) + '_0badc0de';
+  const app = {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: { name: 'booking-client', namespace: 'mule-united-prod', labels: { 'crossgate.dev/application': 'booking' } },
+    data: { clientId: Buffer.from('cgc_id').toString('base64'), clientSecret: Buffer.from(raw).toString('base64') },
+    stringData: { clientSecret: raw },
+  };
+  logger.info({ obj: app }, 'reconciled secret');
+  logger.info(app, 'as the merging object');
+  logger.info({ clientSecret: raw }, 'the field itself');
+  logger.info({ nested: { clientSecret: raw } }, 'one level down');
+  const out = lines.join('\n');
+  assert.ok(!out.includes(raw), 'raw client secret leaked');
+  assert.ok(!out.includes(Buffer.from(raw).toString('base64')), 'base64 client secret leaked');
+});

@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { AccessEntry, ApiKey, Application, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
-import { contractServes, keyTierFound, keyVerdict } from '../../../model/key-verdict.ts';
+import { accessVerdict, contractServes, entryConsumer, keyConsumer, keyTierFound, keyVerdict, tierFoundFor } from '../../../model/key-verdict.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const key = (spec: Record<string, unknown> = {}, uid = 'u1') =>
@@ -64,4 +64,23 @@ test('property: a key is served only when every condition holds', () => {
       assert.equal(v.usable, v.state === 'Approved');
     }),
   );
+});
+
+test('an Application access entry goes through the same verdict, told of "the application"', () => {
+  const app = (spec: Record<string, unknown> = {}) =>
+    ({ metadata: { name: 'booking', namespace: 'mule-prod', uid: 'u1' }, spec: { access: [], ...spec } }) as unknown as Application;
+  const entry = { apiInstanceRef: { name: 'flights', namespace: 'max-prod' }, tier: 'gold' } as AccessEntry;
+  const v = (a: Application, c: Contract | undefined, access = allowed, tierFound = true) => accessVerdict(entryConsumer(a, entry), access, c, tierFound, now);
+  assert.deepEqual(v(app({ revoked: true }), contract('Approved')), { state: 'Revoked', reason: 'RevokedByConsumer', message: 'the application was revoked (spec.revoked)', usable: false });
+  assert.deepEqual(v(app({ expiresAt: '2025-12-31T00:00:00Z' }), contract('Approved')), { state: 'Expired', reason: 'Expired', message: 'the application expired at 2025-12-31T00:00:00Z', usable: false });
+  assert.equal(v(app(), contract('Approved'), denied('NotTrusted', 'trust gone')).state, 'Suspended');
+  assert.equal(v(app(), contract('Approved'), allowed, false).message, 'SlaTier "gold" of ApiInstance "flights" does not exist in namespace "max-prod"');
+  assert.equal(v(app(), contract('Approved', 'u0')).message, 'Contract "mule-prod.gate" in namespace "max-prod" was opened for an earlier Application of this name; it is being replaced');
+  assert.deepEqual(v(app(), contract('Approved')), {
+    state: 'Approved', reason: 'Approved', message: 'approved (Contract "mule-prod.gate" in namespace "max-prod"); the application may call it at the gateway', usable: true,
+  });
+  assert.equal(v(app(), contract('Pending')).message, 'waiting for the API owner to approve Contract "mule-prod.gate" in namespace "max-prod" (tier "gold" needs manual approval)');
+  // The key's verdict is the same function over the key.
+  assert.deepEqual(keyVerdict(key(), allowed, contract('Pending'), true, now), accessVerdict(keyConsumer(key()), allowed, contract('Pending'), true, now));
+  assert.equal(tierFoundFor('flights', { spec: { apiInstanceRef: { name: 'flights' } } } as unknown as SlaTier), true);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
-import { desiredContract } from '../../../operator/controllers/apikey-desired.ts';
+import { contractSpecPatch, desiredContract } from '../../../operator/controllers/apikey-desired.ts';
 import { contractServes, keyVerdict } from '../../../model/key-verdict.ts';
 
 const key = (uid: string) => ({
@@ -38,4 +38,19 @@ test('a key made again is Pending while the approved Contract of the earlier key
     message: 'Contract "mule-prod.key.gate" in namespace "max-prod" was opened for an earlier ApiKey of this name; it is being replaced',
     usable: false,
   });
+});
+
+test('contractSpecPatch: a new tier is a new request; a wider scope on a manual tier goes back to Pending, a narrower one keeps the decision', () => {
+  const c = (decision: string, endpoints?: unknown) => ({ metadata: {}, spec: { tier: 'gold', decision, ...(endpoints ? { endpoints } : {}) } }) as unknown as Contract;
+  const a = [{ path: '/a/*' }];
+  const narrower = [{ path: '/a/b', methods: ['GET'] }];
+  assert.equal(contractSpecPatch(c('Approved', a), { tier: 'gold', endpoints: a as never }, false), undefined);
+  assert.deepEqual(contractSpecPatch(c('Approved', a), { tier: 'gold', endpoints: narrower as never }, false), { spec: { endpoints: narrower } });
+  assert.deepEqual(contractSpecPatch(c('Approved', narrower), { tier: 'gold', endpoints: a as never }, false), { spec: { endpoints: a, decision: 'Pending' } });
+  assert.deepEqual(contractSpecPatch(c('Approved', a), { tier: 'gold' }, false), { spec: { endpoints: null, decision: 'Pending' } }, 'the whole API is wider');
+  assert.deepEqual(contractSpecPatch(c('Approved', narrower), { tier: 'gold', endpoints: a as never }, true), { spec: { endpoints: a } }, 'automatic: stays approved');
+  assert.deepEqual(contractSpecPatch(c('Approved'), { tier: 'silver' }, false), { spec: { tier: 'silver', decision: 'Pending' } });
+  assert.deepEqual(contractSpecPatch(c('Pending'), { tier: 'bronze' }, true), { spec: { tier: 'bronze', decision: 'Approved' } });
+  assert.equal(contractSpecPatch(c('Rejected', narrower), { tier: 'silver', endpoints: a as never }, false), undefined, 'final decisions stay');
+  assert.equal(contractSpecPatch(c('Revoked'), { tier: 'silver' }, true), undefined);
 });

@@ -2,10 +2,11 @@
 // that says why, including the closing one when the key is gone or was made again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { ApiKey, Application, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
 import { desiredContract } from '../../../operator/controllers/apikey-desired.ts';
-import { desiredContractState } from '../../../operator/controllers/contract-desired.ts';
+import { desiredAppContractState, desiredContractState } from '../../../operator/controllers/contract-desired.ts';
+import { desiredAppContract } from '../../../operator/controllers/application-desired.ts';
 
 const key = (uid: string, spec: Record<string, unknown> = {}) => ({
   apiVersion: 'crossgate.dev/v1alpha1',
@@ -75,4 +76,26 @@ test('approved but the tier is gone: no key counts, as the gateway config leaves
   });
   const otherInstance = { spec: { apiInstanceRef: { name: 'hotels' }, approval: 'automatic' } } as unknown as SlaTier;
   assert.equal(state(contractFor(k), k, allowed, otherInstance).activeKeys, 0, 'a tier of another ApiInstance is not the key\'s tier');
+});
+
+test('an Application entry\'s Contract: approved with its client-secret hashes, suspended, closing when the entry, the app or its revocation goes', () => {
+  const app = (uid: string, spec: Record<string, unknown> = {}) =>
+    ({ metadata: { name: 'booking', namespace: 'mule-prod', uid }, spec: { access: [{ apiInstanceRef: { name: 'flights', namespace: 'max-prod' }, tier: 'gold' }], ...spec } }) as unknown as Application;
+  const a = app('u1');
+  const entry = a.spec.access[0]!;
+  const c = { ...desiredAppContract(a, entry, allowed, tier('manual')), metadata: { ...desiredAppContract(a, entry, allowed, tier('manual')).metadata } } as Contract;
+  const approved = { ...c, spec: { ...c.spec, decision: 'Approved' } } as Contract;
+  const facts = (access = allowed) => ({ entry, access, contractId: '', contract: approved, tierFound: true, verdict: undefined as never });
+  const hashes = { current: 'a'.repeat(64), previous: 'b'.repeat(64), previousValidUntil: '2026-01-02T00:00:00Z', generation: 1, clientId: 'cgc_x' };
+  assert.deepEqual(desiredAppContractState(approved, a, facts(), hashes, now), { state: 'Approved', reason: 'DecisionApproved', message: 'approved; 2 client secret(s) honoured by the gateway', activeKeys: 2 });
+  assert.deepEqual(desiredAppContractState(approved, a, facts(notShared), hashes, now), { state: 'Suspended', reason: 'NotShared', message: notShared.message, activeKeys: 0 });
+  assert.match(desiredAppContractState(c, a, facts(), hashes, now).message, /^waiting for the owner: set spec.decision/);
+  assert.deepEqual(desiredAppContractState(approved, a, undefined, hashes, now), {
+    state: 'Approved', reason: 'AccessEntryRemoved', message: 'Application "booking" in namespace "mule-prod" no longer lists ApiInstance "flights" in spec.access; this Contract is being closed', activeKeys: 0,
+  });
+  assert.equal(desiredAppContractState(approved, app('u1', { revoked: true }), facts(), hashes, now).reason, 'RevokedByConsumer');
+  assert.equal(desiredAppContractState(approved, undefined, undefined, hashes, now).message, 'Application "booking" no longer exists in namespace "mule-prod"; this Contract is being closed');
+  assert.equal(desiredAppContractState(approved, app('u2'), facts(), hashes, now).reason, 'ApplicationNotFound');
+  assert.equal(c.spec.consumer.kind, 'Application');
+  assert.equal(c.metadata.labels?.['crossgate.dev/consumer-uid'], 'u1');
 });

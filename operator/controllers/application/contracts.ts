@@ -1,0 +1,92 @@
+// Step 2 of an Application reconcile: one Contract per access entry on the
+// owner's side. Opened when the entry may reach its instance at an existing
+// tier; moved to a new tier or a wider scope (a new request, contractSpecPatch);
+// replaced when opened for an earlier app of the same name; closed when its
+// entry is removed, when the app is revoked, and when the app is gone.
+import type { ReconcileContext } from '../../../kube/controller.ts';
+import { isAlreadyExists, isConflict, isNotFound } from '../../../kube/kube.ts';
+import type { SlaTier } from '../../../api/v1alpha1/index.ts';
+import { contractServes } from '../../../model/key-verdict.ts';
+import { splitKey } from '../../../kube/keys.ts';
+import { APPLICATIONS, CONTRACTS, MERGE_PATCH, objectPath } from '../../resources.ts';
+import { contractSpecPatch } from '../apikey-desired.ts';
+import { desiredAppContract, type EntryFacts } from '../application-desired.ts';
+import type { App, AppContract, AppEnv, Done } from './env.ts';
+
+/**
+ * Brings the app's Contracts to its entries: `facts` (entryFacts) with each entry's Contract as this step left it.
+ * `open`: whether the app may ask for anything (not revoked, its Secret its own).
+ */
+export async function reconcileContracts(
+  env: AppEnv, app: App, facts: EntryFacts[], tierOf: (f: EntryFacts) => SlaTier | undefined, open: boolean, ctx: ReconcileContext, did: Done[],
+): Promise<EntryFacts[]> {
+  const wanted = new Set(open ? facts.map((f) => f.contractId) : []);
+  // Contracts of entries removed (or of a revoked app) are closed; so are those opened for an earlier app of this name.
+  for (const id of env.contractsOf(app.metadata.namespace, app.metadata.name)) {
+    const c = env.contracts.get(id);
+    if (!c || c.metadata.deletionTimestamp) continue;
+    if (wanted.has(id) && contractServes(c, app)) continue;
+    await deleteContract(env, c, ctx, wanted.has(id) ? 'closed contract of an earlier application of this name' : 'closed contract of a removed access entry');
+    if (!wanted.has(id)) did.push({ reason: 'ContractClosed', message: `Contract ${c.metadata.name} in namespace ${c.metadata.namespace} closed` });
+  }
+  if (!open) return facts.map((f) => ({ ...f, contract: undefined }));
+  const out: EntryFacts[] = [];
+  for (const f of facts) {
+    const tier = tierOf(f);
+    let contract = f.contract && contractServes(f.contract, app) ? (f.contract as AppContract) : undefined;
+    if (f.access.ok && f.tierFound && tier) contract = await ensureContract(env, app, f, tier, contract, f.contract !== undefined, ctx, did);
+    out.push({ ...f, contract });
+  }
+  return out;
+}
+
+async function ensureContract(
+  env: AppEnv, app: App, f: EntryFacts, tier: SlaTier, found: AppContract | undefined, replacing: boolean, ctx: ReconcileContext, did: Done[],
+): Promise<AppContract | undefined> {
+  const { http } = env.deps;
+  if (!found) {
+    if (replacing) return undefined; // the earlier app's Contract was just deleted; its delete event brings us back
+    const desired = desiredAppContract(app, f.entry, f.access, tier);
+    try {
+      const created = await http.request<AppContract>('POST', objectPath(CONTRACTS, desired.metadata.namespace), { body: desired });
+      ctx.log.info({ contract: f.contractId, decision: desired.spec.decision }, 'opened contract');
+      did.push({ reason: 'ContractOpened', message: `Contract ${desired.metadata.name} opened in namespace ${desired.metadata.namespace} (${desired.spec.decision})` });
+      return created;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      return undefined;
+    }
+  }
+  const patch = contractSpecPatch(found, { tier: f.entry.tier, ...(f.entry.endpoints ? { endpoints: f.entry.endpoints } : {}) }, tier.spec.approval === 'automatic');
+  if (!patch) return found;
+  ctx.log.info({ contract: f.contractId, decision: patch.spec.decision ?? found.spec.decision }, 'contract follows the access entry');
+  return http.request<AppContract>('PATCH', objectPath(CONTRACTS, found.metadata.namespace, found.metadata.name), { contentType: MERGE_PATCH, body: patch });
+}
+
+/**
+ * The app `ns/name` is gone from the cache: close its Contracts (no finalizer holds the app). The cache may trail a
+ * create, so the apiserver is asked before anything is deleted.
+ */
+export async function closeContractsOf(env: AppEnv, k: string, ctx: ReconcileContext): Promise<void> {
+  const { namespace: ns, name } = splitKey(k);
+  const found = env.contractsOf(ns, name).map((c) => env.contracts.get(c)).filter((c): c is AppContract => c !== undefined && !c.metadata.deletionTimestamp);
+  if (found.length === 0) return;
+  let live: App | undefined;
+  try {
+    live = await env.deps.http.request<App>('GET', objectPath(APPLICATIONS, ns, name));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  for (const c of found) {
+    if (live && !live.metadata.deletionTimestamp && contractServes(c, live)) continue; // the cache trails: the app exists
+    await deleteContract(env, c, ctx, 'closed contract of deleted application');
+  }
+}
+
+async function deleteContract(env: AppEnv, c: AppContract, ctx: ReconcileContext, why: string): Promise<void> {
+  // Preconditioned on the uid: never the Contract opened meanwhile for a new app of the same name.
+  await env.deps.http
+    .request('DELETE', objectPath(CONTRACTS, c.metadata.namespace, c.metadata.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: c.metadata.uid } } })
+    .catch((e) => { if (!isNotFound(e) && !isConflict(e)) throw e; });
+  ctx.log.info({ contract: `${c.metadata.namespace}/${c.metadata.name}` }, why);
+}
