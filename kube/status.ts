@@ -193,9 +193,9 @@ export class StatusWriter {
       status: withoutNulls(normalizeJson(desired)),
     };
     const stored = await this.#send(obj, plural, body, { fieldManager: manager, force: true }, APPLY_PATCH);
-    // A dropped member the apply left in place is still owned by the merge-patch manager of earlier versions: remove it.
-    const left = Object.keys(desired).filter((k) => normalizeJson(desired[k]) === null && statusMember(stored, k) !== undefined);
-    if (left.length) await this.#send(obj, plural, { status: Object.fromEntries(left.map((k) => [k, null])) }, { fieldManager: manager }, MERGE_PATCH);
+    // What the apply left in place is still owned by the merge-patch manager of earlier versions: put it right.
+    const left = leftovers(stored, desired);
+    if (left) await this.#send(obj, plural, { status: left }, { fieldManager: manager }, MERGE_PATCH);
     this.#applied.delete(ownedKey);
     this.#applied.add(ownedKey);
     if (this.#applied.size > APPLIED_OBJECTS) this.#applied.delete(this.#applied.values().next().value!);
@@ -224,10 +224,26 @@ export class StatusWriter {
   }
 }
 
-/** A member of the status of the object a write answered with (undefined when the answer has none). */
-function statusMember(answer: unknown, key: string): unknown {
+/**
+ * The merge patch that removes what an apply of `desired` left on the object
+ * it answered with: a member the manager dropped, or the entries and fields
+ * of a member it sets that it no longer sends (an environment, a peer, a
+ * nested field), when another manager still owns them. Each top-level member
+ * but conditions has one writer, so the answer must show exactly what was
+ * sent; conditions are shared by type and left alone. Undefined when nothing
+ * is left (or the answer shows no status).
+ */
+export function leftovers(answer: unknown, desired: Record<string, unknown>): Record<string, Json> | undefined {
   const status = isObject(answer) ? answer.status : undefined;
-  return isObject(status) ? status[key] : undefined;
+  if (!isObject(status)) return undefined;
+  const patch: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(desired)) {
+    if (k === 'conditions' || status[k] === undefined) continue;
+    const want = withoutNulls(normalizeJson(v));
+    const fix = want === null ? null : mergePatch(status[k], want);
+    if (fix !== undefined) patch[k] = fix;
+  }
+  return Object.keys(patch).length ? patch : undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as k8s from '@kubernetes/client-node';
-import { mergePatch, overlay, StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { leftovers, mergePatch, overlay, StatusWriter, type StatusClient } from '../../../kube/status.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { startHealthServer } from '../../../kube/health.ts';
 import { OperatorMetrics } from '../../../kube/metrics.ts';
@@ -161,6 +161,32 @@ describe('status', () => {
     answers.push({ status: { gateway: 'default' } });
     assert.equal(await w.applyStatus(again, 'apiinstances', { gateway: 'default', endpoint: undefined }, 'crossgate-apiinstance'), true);
     assert.equal(calls.length, 3);
+  });
+
+  test('applyStatus removes the entries and fields of a member it sets that the apply left in place (co-owned by the merge-patch manager of earlier versions)', async () => {
+    const calls: Array<{ body: unknown; contentType?: string }> = [];
+    // The server kept the environment and the summary field this manager no longer sends (another manager co-owns them).
+    const answer = {
+      status: {
+        conditions: [{ type: 'Ready', status: 'True' }, { type: 'Old', status: 'True' }],
+        environments: [{ name: 'dev', ready: true }, { name: 'prod', ready: true }],
+        summary: { title: 'T', pathCount: 2 },
+        count: 1,
+      },
+    };
+    const client: StatusClient = {
+      patchNamespacedCustomObjectStatus: async () => assert.fail('cluster-scoped'),
+      patchClusterCustomObjectStatus: async (p, o) => (calls.push({ body: p.body, contentType: o?.contentType }), calls.length === 1 ? answer : undefined),
+    };
+    const w = new StatusWriter({ client });
+    const obj = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o', resourceVersion: '4' } };
+    const desired = { conditions: [{ type: 'Ready', status: 'True' }], environments: [{ name: 'dev', ready: true }], summary: { title: 'T' }, count: 1 };
+    assert.equal(await w.applyStatus(obj, 'organizations', desired, 'crossgate-organization'), true);
+    assert.equal(calls.length, 2);
+    // Lists are replaced whole, nested fields removed with null; conditions (shared by type) and equal members are left alone.
+    assert.deepEqual(calls[1], { body: { status: { environments: [{ name: 'dev', ready: true }], summary: { pathCount: null } } }, contentType: 'application/merge-patch+json' });
+    assert.equal(leftovers({ status: { count: 1 } }, { count: 1, gone: undefined }), undefined, 'nothing left');
+    assert.equal(leftovers(undefined, { count: 1 }), undefined, 'an answer without a status tells nothing');
   });
 
   test('overlay: members replaced or removed, conditions replaced per type and new types appended', () => {
