@@ -16,8 +16,8 @@ import { registerApiAnalyticsController } from '../../../operator/controllers/ap
 import type { ApiFigures, GatewayStats } from '../../../operator/controllers/gateway-stats.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
-import { registerPolicyController } from '../../../operator/controllers/policy.ts';
-import { registerSlaTierController } from '../../../operator/controllers/slatier.ts';
+import { POLICY_MANAGER, registerPolicyController } from '../../../operator/controllers/policy.ts';
+import { SLATIER_MANAGER, registerSlaTierController } from '../../../operator/controllers/slatier.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../../../operator/resources.ts';
 import { eventually } from './helpers.ts';
 
@@ -44,7 +44,8 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
 
   const pluralOf: Record<string, string> = { ApiInstance: 'apiinstances', Policy: 'policies', SlaTier: 'slatiers' };
   let tierWrites = 0;
-  const statusClient = statusClientOn(api, undefined, (plural) => void (plural === 'slatiers' && tierWrites++));
+  const ownership = new StatusOwnership();
+  const statusClient = statusClientOn(api, ownership, (plural) => void (plural === 'slatiers' && tierWrites++));
   const eventClient: EventClient = {
     async createNamespacedEvent(p) {
       events.push(p.body);
@@ -227,6 +228,23 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     api.remove('apiinstances', `${NS}/later`);
     await eventually(() => ready('SlaTier', 'gold')?.reason === 'InstanceNotFound', 'InstanceNotFound');
     await eventually(() => ready('Policy', 'key')?.reason === 'TargetNotFound', 'the policy notices too');
+  });
+
+  test('Policy and SlaTier statuses are applies, each with its own field manager owning its own fields; an instance a policy stops listing goes', async () => {
+    for (const [plural, manager] of [['policies', POLICY_MANAGER], ['slatiers', SLATIER_MANAGER]] as const) {
+      const writes = ownership.writes.filter((w) => w.key.startsWith(`${plural}/`));
+      assert.ok(writes.length > 0, `${plural} written`);
+      assert.deepEqual(writes.filter((w) => w.contentType !== APPLY_PATCH || w.manager !== manager), [], `every ${plural} write is an apply by ${manager}`);
+    }
+    assert.equal(POLICY_MANAGER, 'crossgate-policy');
+    assert.equal(SLATIER_MANAGER, 'crossgate-slatier');
+    assert.deepEqual(ownership.owners(`policies/${NS}/partner-cors`), { 'crossgate-policy': ['appliedCount', 'appliedTo', 'conditions/Ready', 'observedGeneration'] });
+    assert.deepEqual(ownership.owners(`slatiers/${NS}/gold`), { 'crossgate-slatier': ['conditions/Ready', 'contracts', 'observedGeneration'] });
+
+    const hotels = api.store('apiinstances').get(`${NS}/hotels`)!;
+    api.upsert('apiinstances', { ...hotels, metadata: { ...hotels.metadata, labels: {} } });
+    await eventually(() => status('Policy', 'partner-cors')?.appliedCount === 1, 'hotels no longer applied to');
+    assert.deepEqual(status('Policy', 'partner-cors')!.appliedTo, ['c']);
   });
 
   test('a resync in a steady state writes nothing', async () => {
