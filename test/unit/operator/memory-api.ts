@@ -64,6 +64,8 @@ export class MemoryApi implements ListWatchClient {
   streams = new Map<string, Set<(line: string, obj: Obj) => void>>();
   /** Every write request, as "METHOD path". */
   writes: string[] = [];
+  /** Every GET of one object, as "plural ns/name". */
+  reads: string[] = [];
 
   store(plural: string): Map<string, Obj> {
     let s = this.objects.get(plural);
@@ -86,6 +88,8 @@ export class MemoryApi implements ListWatchClient {
     const key = this.key(obj);
     const existed = this.store(plural).get(key);
     const stored = structuredClone(obj);
+    // Written without a status (a spec edit): the status stays, as the main resource ignores it.
+    if (existed && !('status' in obj) && existed.status !== undefined) stored.status = structuredClone(existed.status);
     stored.metadata.resourceVersion = String(++this.rv);
     stored.metadata.uid ??= existed?.metadata.uid ?? `uid-${key}`;
     stored.metadata.creationTimestamp ??= existed?.metadata.creationTimestamp;
@@ -111,6 +115,7 @@ export class MemoryApi implements ListWatchClient {
     switch (method) {
       case 'GET': {
         if (key) {
+          this.reads.push(`${plural} ${key}`);
           if (!found) throw fail(404, 'NotFound', `GET ${path}`);
           return structuredClone(found) as T;
         }
