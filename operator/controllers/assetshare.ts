@@ -5,7 +5,7 @@
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
 import { isAlreadyExists } from '../../kube/kube.ts';
-import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, rfc3339, type Condition } from '../../kube/conditions.ts';
 import { deleteIfExists, ensureFinalizer, removeFinalizer } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
@@ -18,6 +18,9 @@ import { grantBelongsTo, grantsToSweep } from '../../model/share-grant.ts';
 import type { Deps } from './deps.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
+
+/** The field manager of an AssetShare's status (server-side apply). */
+export const ASSETSHARE_MANAGER = 'crossgate-assetshare';
 
 /** The sweep controller's one key. */
 const SWEEP_KEY = 'sweep';
@@ -150,12 +153,12 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
             reason: suspended.length === peers.length ? 'Suspended' : 'PartiallySuspended',
             message: suspended.map((p) => `${p.domain}: ${p.message}`).join('; '),
           };
-    await deps.status.patchStatus(share, ASSETSHARES.plural, {
-      observedGeneration: generation,
-      conditions: setCondition(previous, ready, generation),
-      peers,
-      activePeers: active,
-    });
+    await deps.status.applyStatus(
+      share,
+      ASSETSHARES.plural,
+      { observedGeneration: generation, conditions: ownConditions(previous, [ready], generation), peers, activePeers: active },
+      ASSETSHARE_MANAGER,
+    );
   }
 
   /** Create or update one grant object; returns what blocks it ("Role ns/name") when the name is another's. */

@@ -8,7 +8,7 @@ import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/cont
 import { isAlreadyExists, describeError } from '../../kube/kube.ts';
 import { deleteIfExists, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange } from '../../kube/effects.ts';
 import type { Deps } from './deps.ts';
-import { setConditions, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
 import { MANAGED_ROLEBINDINGS, MERGE_PATCH, NAMESPACES, ORGANIZATIONS, objectPath } from '../resources.ts';
@@ -17,6 +17,8 @@ import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
 
+/** The field manager of an Organization's status (server-side apply). */
+export const ORGANIZATION_MANAGER = 'crossgate-organization';
 
 const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
 
@@ -106,16 +108,20 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       const envs = envStatus.map((e) => `${e.name} (${e.namespace})`).join(', ');
       condition = { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: `home namespace ${org.spec.homeNamespace}; environments: ${envs}` };
     }
-    const conditions = setConditions(previous, [condition, routeClaims], generation);
     // Waiting for namespaces is the normal way to Ready, not a warning.
     reportConditionChange(org, previous, condition, { events: deps.events, quiet: (c) => c.reason === 'Progressing' });
-    await deps.status.patchStatus(org, ORGANIZATIONS.plural, {
-      observedGeneration: generation,
-      conditions,
-      environments: envStatus,
-      environmentCount: envStatus.filter((e) => e.ready).length,
-      routeClaims: { hostnames: [...claims.hostnames], pathPrefixes: [...claims.pathPrefixes] },
-    });
+    await deps.status.applyStatus(
+      org,
+      ORGANIZATIONS.plural,
+      {
+        observedGeneration: generation,
+        conditions: ownConditions(previous, [condition, routeClaims], generation),
+        environments: envStatus,
+        environmentCount: envStatus.filter((e) => e.ready).length,
+        routeClaims: { hostnames: [...claims.hostnames], pathPrefixes: [...claims.pathPrefixes] },
+      },
+      ORGANIZATION_MANAGER,
+    );
     if (errors.length > 0) throw new Error(errors.join('; ')); // retry with back-off
   }
 
