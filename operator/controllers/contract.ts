@@ -3,7 +3,7 @@
 // share is gone — and how many of its key hashes the gateway currently honours.
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import type { ApiKey, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { resolveAccess } from '../../model/access.ts';
 import { APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
@@ -14,6 +14,9 @@ import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './deps.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
+
+/** The field manager of a Contract's status (server-side apply); the ApiKey reconciler writes its spec. */
+export const CONTRACT_MANAGER = 'crossgate-contract';
 
 export function registerContractController(mgr: Manager, deps: Deps & { now?: () => Date; workers?: number }): void {
   const contracts = mgr.informer<C>(CONTRACTS);
@@ -71,12 +74,12 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       const generation = contract.metadata.generation ?? 0;
       const previous: Condition[] = was?.conditions ?? [];
       const ready = { type: 'Ready', status: state === 'Approved' && activeKeys > 0 ? ('True' as const) : ('False' as const), reason, message };
-      await deps.status.patchStatus(contract, CONTRACTS.plural, {
-        observedGeneration: generation,
-        conditions: setCondition(previous, ready, generation),
-        state,
-        activeKeys,
-      });
+      await deps.status.applyStatus(
+        contract,
+        CONTRACTS.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [ready], generation), state, activeKeys },
+        CONTRACT_MANAGER,
+      );
     },
   });
 }
