@@ -10,7 +10,7 @@
 // timing go to the operator's log, never to the status or an Event (a tenant
 // must not be able to scan addresses from the operator's pod).
 import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
-import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, rfc3339, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { describeError } from '../../kube/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
@@ -25,6 +25,12 @@ import { snapshotReader } from './snapshot.ts';
 
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
+
+/** The field manager of an Alert's status (server-side apply). */
+export const ALERT_MANAGER = 'crossgate-alert';
+
+/** The Alert status fields besides observedGeneration and conditions; one left out of a write is removed. */
+type AlertFields = Pick<NonNullable<Alert['status']>, 'state' | 'value' | 'since' | 'lastEvaluation' | 'lastNotification'>;
 
 export interface AlertOptions {
   /** The gateway replicas' recent-window summaries. */
@@ -90,25 +96,24 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       const previous: Condition[] = deps.status.current(alert)?.conditions ?? [];
       const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
       const period = alert.spec.condition.periodSeconds ?? 60;
+      // Every field it owns in each write: the ones `fields` leaves out are removed.
+      const write = (fields: AlertFields, ready: ConditionInput) =>
+        deps.status.applyStatus(
+          alert,
+          ALERTS.plural,
+          { observedGeneration: generation, state: undefined, value: undefined, since: undefined, lastEvaluation: undefined, lastNotification: undefined, ...fields, conditions: ownConditions(previous, [ready], generation) },
+          ALERT_MANAGER,
+        );
 
       if (deps.stats.urls.length === 0) {
-        await deps.status.patchStatus(alert, ALERTS.plural, {
-          observedGeneration: generation,
-          state: 'Unknown',
-          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' }, generation),
-        });
+        await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' });
         return;
       }
       let stats: WindowStats;
       try {
         stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
       } catch (err) {
-        await deps.status.patchStatus(alert, ALERTS.plural, {
-          observedGeneration: generation,
-          state: 'Unknown',
-          lastEvaluation: t,
-          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) }, generation),
-        });
+        await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) });
         return { requeueAfterMs: deps.intervalMs };
       }
       const value = alertValue(alert.spec.condition, stats);
@@ -137,21 +142,12 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
           lastNotification = { time: t, state, ...notificationRecord(refused, accepted) };
         }
       }
-      await deps.status.patchStatus(alert, ALERTS.plural, {
-        observedGeneration: generation,
-        state,
-        value,
-        since,
-        lastEvaluation: t,
-        ...(lastNotification ? { lastNotification } : {}),
-        conditions: setCondition(
-          previous,
-          firing
-            ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
-            : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
-          generation,
-        ),
-      });
+      await write(
+        { state, value, since, lastEvaluation: t, lastNotification },
+        firing
+          ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
+          : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
+      );
       return { requeueAfterMs: deps.intervalMs };
     },
   });
