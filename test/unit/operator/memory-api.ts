@@ -1,10 +1,11 @@
 // An in-memory API for unit tests that run reconcilers in a Manager: lists
-// and watch streams of every collection (by plural, label selectors
-// honoured), object reads and writes (POST, PUT, merge PATCH, DELETE with a
-// uid precondition, held by finalizers) with the errors the server gives (404, 409
-// AlreadyExists, 409 Conflict), and a status client whose writes go through
-// StatusOwnership (fake-status.ts): merge patches, and server-side applies
-// with ownership per field manager. The real apiserver runs in test/e2e.
+// and watch streams of every collection (by plural, label selectors and a
+// metadata.name field selector honoured), object reads and writes (POST,
+// PUT, merge PATCH, DELETE with a uid precondition, held by finalizers) with
+// the errors the server gives (404, 409 AlreadyExists, 409 Conflict), and a
+// status client whose writes go through StatusOwnership (fake-status.ts):
+// merge patches, and server-side applies with ownership per field manager.
+// The real apiserver runs in test/e2e.
 import { KubeHttpError, type ListWatchClient, type Query, type RequestOptions } from '../../../kube/kube.ts';
 import { MERGE_PATCH, type StatusClient } from '../../../kube/status.ts';
 import { StatusOwnership } from './fake-status.ts';
@@ -108,7 +109,7 @@ export class MemoryApi implements ListWatchClient {
 
   async request<T>(method: string, path: string, opts?: RequestOptions): Promise<T> {
     const { plural, namespace, name } = parsePath(path);
-    const key = namespace ? `${namespace}/${name}` : name;
+    const key = name && (namespace ? `${namespace}/${name}` : name);
     const found = key ? this.store(plural).get(key) : undefined;
     const body = opts?.body as Obj | undefined;
     if (method !== 'GET') this.writes.push(`${method} ${path}`);
@@ -119,7 +120,10 @@ export class MemoryApi implements ListWatchClient {
           if (!found) throw fail(404, 'NotFound', `GET ${path}`);
           return structuredClone(found) as T;
         }
-        const items = [...this.store(plural).values()].filter((o) => (!namespace || o.metadata.namespace === namespace) && matches(o.metadata.labels, opts?.query?.labelSelector as string | undefined));
+        const byName = /^metadata\.name=(.+)$/.exec(String(opts?.query?.fieldSelector ?? ''))?.[1];
+        const items = [...this.store(plural).values()].filter(
+          (o) => (!namespace || o.metadata.namespace === namespace) && (!byName || o.metadata.name === byName) && matches(o.metadata.labels, opts?.query?.labelSelector as string | undefined),
+        );
         return { metadata: { resourceVersion: String(this.rv) }, items: items.map((o) => structuredClone(o)) } as T;
       }
       case 'POST': {

@@ -1,7 +1,8 @@
 // The Organization, OrgTrust and AssetShare controllers wired into one
 // Manager over the in-memory API (memory-api.ts): each writes its status with
 // server-side apply as its own field manager, owns exactly its fields, and a
-// field or entry it stops setting goes. The real apiserver:
+// field or entry it stops setting goes; a share whose grant name another
+// object holds writes neither of its objects (GrantNameTaken). The real apiserver:
 // test/e2e/organization.test.ts, trust-sharing.test.ts, isolation-shares.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { EventRecorder } from '../../../kube/events.ts';
 import { ORGANIZATION_MANAGER, registerOrganizationController } from '../../../operator/controllers/organization.ts';
 import { ORGTRUST_MANAGER, registerOrgTrustController } from '../../../operator/controllers/orgtrust.ts';
 import { ASSETSHARE_MANAGER, registerAssetShareController } from '../../../operator/controllers/assetshare.ts';
+import { shareRbacName } from '../../../model/share-grant.ts';
 import { StatusOwnership } from './fake-status.ts';
 import { MemoryApi, statusClientOn, type Obj } from './memory-api.ts';
 import { eventually } from './helpers.ts';
@@ -114,5 +116,85 @@ describe('Organization, OrgTrust and AssetShare controllers (in-memory API): sta
     await eventually(() => api.get('organizations', 'mule') === undefined, 'mule deleted once its finalizer is done');
     assert.equal(status('orgtrusts', 'max-home/mule')!.peerOrganization, undefined);
     assert.equal(status('orgtrusts', 'max-home/mule')!.mutual, false);
+  });
+});
+
+describe('AssetShare: a grant name held by an object that is not the share\'s (GrantNameTaken)', () => {
+  const api = new MemoryApi();
+  let mgr: Manager;
+  const status = (name: string) => api.get('assetshares', `max-home/${name}`)?.status as Record<string, any> | undefined;
+  /** The share `name` (uid `uid-<name>`) of Asset flights-eapi with mule. */
+  const share = (name: string, generation = 1): Obj => ({
+    apiVersion: V,
+    kind: 'AssetShare',
+    metadata: { name, namespace: 'max-home', uid: `uid-${name}`, generation },
+    spec: { targetRef: { kind: 'Asset', name: 'flights-eapi' }, peers: [{ domain: 'mule' }] },
+  });
+  const grantName = (name: string) => shareRbacName({ metadata: { name, uid: `uid-${name}` } }, 'mule');
+  /** Someone's object of that name: no crossgate labels, so not in the operator's caches. */
+  const foreign = (kind: 'Role' | 'RoleBinding', name: string): Obj => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind,
+    metadata: { name, namespace: 'max-home' },
+    ...(kind === 'Role' ? { rules: [] } : { roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' }, subjects: [] }),
+  });
+  const posted = (plural: string, name: string) => api.writes.filter((w) => w.startsWith(`POST /apis/rbac.authorization.k8s.io/v1/namespaces/max-home/${plural}`)).length > 0 && api.get(plural, `max-home/${name}`)?.metadata.labels !== undefined;
+
+  before(async () => {
+    api.upsert('organizations', organization('max', [{ name: 'prod', namespace: 'max-prod' }]));
+    api.upsert('organizations', organization('mule', [{ name: 'prod', namespace: 'mule-prod' }]));
+    api.upsert('orgtrusts', trust('max-home', 'mule'));
+    api.upsert('orgtrusts', trust('mule-home', 'max'));
+    api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
+    mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
+    const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
+    registerAssetShareController(mgr, { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClientOn(api) }), events, sweepIntervalMs: 60_000 });
+    await mgr.start();
+  });
+  after(async () => {
+    await mgr.stop(100);
+  });
+
+  test('a RoleBinding of the name that is someone else\'s: Suspended, the user is told which object and what to do, and no Role is written either', async () => {
+    const name = grantName('by-binding');
+    api.upsert('rolebindings', foreign('RoleBinding', name));
+    api.upsert('assetshares', share('by-binding'));
+    await eventually(() => status('by-binding')?.conditions?.[0]?.reason === 'Suspended', 'suspended');
+    const message = `RoleBinding "${name}" in namespace "max-home" already exists and does not belong to this share: nothing was granted; delete it or ask a platform admin`;
+    assert.deepEqual(status('by-binding')!.conditions[0], {
+      type: 'Ready', status: 'False', reason: 'Suspended', message: `mule: ${message}`, lastTransitionTime: status('by-binding')!.conditions[0].lastTransitionTime, observedGeneration: 1,
+    });
+    const peer = status('by-binding')!.peers[0];
+    assert.equal(peer.state, 'Suspended');
+    assert.equal(peer.reason, 'GrantNameTaken');
+    assert.equal(peer.message, message);
+    assert.equal('roleBinding' in peer, false);
+    assert.equal(status('by-binding')!.activePeers, 0);
+    // Checked before anything was written: no Role beside the other's RoleBinding, which is left as it was.
+    assert.equal(api.get('roles', `max-home/${name}`), undefined, 'no Role written');
+    assert.deepEqual(api.writes.filter((w) => w.includes(name) || w.endsWith('/roles') || w.endsWith('/rolebindings')), []);
+    assert.deepEqual(api.get('rolebindings', `max-home/${name}`)!.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' });
+    // Looked up with a list by name: the operator may list Roles and RoleBindings, not get them (api/rbac.ts).
+    assert.deepEqual(api.reads.filter((r) => r.startsWith('roles ') || r.startsWith('rolebindings ')), []);
+
+    // Once the name is free, the next reconcile (here: a spec edit) grants.
+    api.remove('rolebindings', `max-home/${name}`);
+    const current = api.get('assetshares', 'max-home/by-binding')!;
+    api.upsert('assetshares', { ...share('by-binding', 2), metadata: { ...current.metadata, generation: 2 } });
+    await eventually(() => status('by-binding')?.peers?.[0]?.state === 'Active', 'active once the name is free');
+    assert.ok(posted('roles', name) && posted('rolebindings', name), 'both written');
+  });
+
+  test('a Role of the name that is someone else\'s: Suspended naming the Role, and no RoleBinding is written', async () => {
+    const name = grantName('by-role');
+    api.upsert('roles', foreign('Role', name));
+    api.upsert('assetshares', share('by-role'));
+    await eventually(() => status('by-role')?.peers?.[0]?.reason === 'GrantNameTaken', 'GrantNameTaken');
+    assert.equal(
+      status('by-role')!.peers[0].message,
+      `Role "${name}" in namespace "max-home" already exists and does not belong to this share: nothing was granted; delete it or ask a platform admin`,
+    );
+    assert.equal(api.get('rolebindings', `max-home/${name}`), undefined, 'no RoleBinding written');
+    assert.deepEqual(api.get('roles', `max-home/${name}`)!.rules, [], 'the other\'s Role is left as it was');
   });
 });
