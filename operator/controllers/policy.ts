@@ -3,8 +3,8 @@
 // the namespace its selector matches) and reports Ready (Applied /
 // InvalidConfig / InvalidSelector / TargetNotFound), status.appliedTo and
 // appliedCount. Re-reconciled when ApiInstances of its namespace appear, go
-// or change labels. Decisions live in policy-desired.ts; the renderer uses
-// policiesFor() from there for the enforcement order.
+// or change labels. Decisions live in policy-desired.ts; which policies apply
+// to an instance, in enforcement order, is model/policy-selection.ts.
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition } from '../../kube/conditions.ts';

@@ -9,7 +9,7 @@ import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
-import { policiesFor } from './policy-desired.ts';
+import { policiesFor } from '../../model/policy-selection.ts';
 import type { Deps } from './deps.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 import { indexBy } from '../../kube/index-by.ts';
