@@ -126,7 +126,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       let lastNotification = typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined;
       if (changed) {
         const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
-        (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);
+        deps.events.record(alert, firing ? 'Warning' : 'Normal', firing ? 'AlertFiring' : 'AlertResolved', message);
         ctx.log.info({ alert: key, state, value }, 'alert state changed');
         const url = alert.spec.notify?.url;
         if (url) {

@@ -68,7 +68,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       );
       const was = deps.status.current(contract);
       if (was?.state !== state) {
-        (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);
+        deps.events.record(contract, state === 'Suspended' || state === 'Rejected' ? 'Warning' : 'Normal', `Contract${state}`, message);
         ctx.log.info({ state, reason }, 'contract state');
       }
       const generation = contract.metadata.generation ?? 0;

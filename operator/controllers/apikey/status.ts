@@ -47,7 +47,7 @@ export async function writeKeyStatus(env: KeyEnv, key: Key, f: KeyFacts, ctx: Re
     // One Event per reconcile (a write each: three per key at bulk scale); the first thing done names it (KeyIssued, KeyRotated…), else the new state.
     const warn = stateChanged && WARNED.has(verdict.state);
     const told = [...f.did.map((d) => d.message), ...(stateChanged ? [`${verdict.state}: ${verdict.message}`] : [])];
-    (warn ? deps.events.warning : deps.events.normal).call(deps.events, key, f.did[0]?.reason ?? verdict.reason, told.join('; '));
+    deps.events.record(key, warn ? 'Warning' : 'Normal', f.did[0]?.reason ?? verdict.reason, told.join('; '));
   }
   // Only the key's own Secret: a teammate's Secret of the same name must not lend its keyId to this status.
   const secretName = secretNameOf(key);
