@@ -1,10 +1,10 @@
 // Small helpers for the effects every reconciler repeats: report a condition
 // change (Event and log line), add or remove a finalizer, delete an object
-// that may already be gone. Each takes only what it needs (a requester, an
+// that may already be gone (or only while it is still the same object). Each takes only what it needs (a requester, an
 // Event sink, a log), so reconcilers and tests hand them their own.
 import type { KubernetesObject, ResourceRef } from './keys.ts';
 import { objectPath } from './keys.ts';
-import { isNotFound, type RequestOptions } from './kube.ts';
+import { isConflict, isNotFound, type RequestOptions } from './kube.ts';
 import { findCondition, type Condition, type ConditionInput } from './conditions.ts';
 import { MERGE_PATCH } from './status.ts';
 
@@ -22,6 +22,21 @@ export function ignoreNotFound(err: unknown): undefined {
 /** DELETE `path`; an object already gone counts as deleted. Returns false when it was gone. */
 export async function deleteIfExists(http: Requester, path: string, opts?: RequestOptions): Promise<boolean> {
   return http.request('DELETE', path, opts).then(() => true, (err) => ignoreNotFound(err) ?? false);
+}
+
+/**
+ * DELETE `path` only while it is still the object with `uid` (a precondition): one already gone, or made again
+ * under the name meanwhile (the precondition fails with 409), is left alone. Returns false when nothing was deleted.
+ */
+export async function deleteIfStill(http: Requester, path: string, uid: string | undefined): Promise<boolean> {
+  const body = { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid } };
+  return http.request('DELETE', path, { body }).then(
+    () => true,
+    (err) => {
+      if (isNotFound(err) || isConflict(err)) return false;
+      throw err;
+    },
+  );
 }
 
 /**

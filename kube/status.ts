@@ -1,23 +1,27 @@
-// Writing .status through the /status subresource: a JSON merge patch
-// (patchStatus) for a kind one reconciler writes alone, or server-side apply
-// (applyStatus) with one field manager per reconciler when several write one
-// object's status (ApiInstance: apiinstance and apianalytics), so none of them
-// copies, and so owns, another's fields and conditions.
+// Writing .status through the /status subresource with server-side apply
+// (applyStatus), one field manager per reconciler (crossgate-organization,
+// crossgate-apikey, …): each sends only the fields and condition types it
+// owns, so reconcilers that write one object's status (ApiInstance: apiinstance
+// and apianalytics) never copy, and so take over, each other's fields, as
+// Cluster API's patch helper keeps controllers apart; and a kind one
+// reconciler writes today can get a second writer without a change here.
 //
-// Why merge patch on /status: the status subresource ignores spec changes
-// (and the main resource ignores status), so a reconciler can never clobber a
-// user's concurrent spec edit, and a merge patch needs no resourceVersion, so
-// a status write does not fail just because the object moved on. Removed
-// status fields are sent as null (RFC 7386); arrays such as conditions are
-// replaced whole, which is what we want for a list we own.
+// Why /status: the status subresource ignores spec changes (and the main
+// resource ignores status), so a reconciler can never clobber a user's
+// concurrent spec edit; an apply needs no resourceVersion, so a status write
+// does not fail just because the object moved on. A field a manager stops
+// setting is sent as absent and the server removes it; what the merge patches
+// of earlier versions (manager crossgate-operator) left co-owned is put right
+// with a merge patch (leftovers()).
 //
 // The client is the subset of client-node's CustomObjectsApi used here; the
 // operator passes one over KubeHttp (api-writers.ts), tests a fake. The
 // content type travels in WriteOptions: client-node's generated patch*Status
 // would pick application/json-patch+json on its own.
 //
-// Writes are skipped when the desired status equals the current one, so a
-// steady-state reconcile makes no API calls (and wakes no watchers).
+// Writes are skipped when the desired fields equal the current ones (after the
+// first apply per object and manager), so a steady-state reconcile makes no
+// API calls (and wakes no watchers).
 //
 // The informer cache trails a write by a moment: a reconcile woken in between
 // (by a Secret or Contract event) would see the old status, recompute the same
@@ -99,7 +103,6 @@ export function mergePatch(from: unknown, to: unknown): Json | undefined {
 
 export interface StatusWriterOptions {
   client: StatusClient;
-  fieldManager?: string;
   /** Per-request timeout; default 30 s. */
   timeoutMs?: number;
 }
@@ -111,7 +114,6 @@ const APPLIED_OBJECTS = 65_536;
 
 export class StatusWriter {
   #client: StatusClient;
-  #fieldManager: string;
   #timeoutMs: number;
   /** Object → the resourceVersion a status write was computed from, and the status written. */
   #recent = new Map<string, { fromVersion: string; status: Json }>();
@@ -120,7 +122,6 @@ export class StatusWriter {
 
   constructor(opts: StatusWriterOptions) {
     this.#client = opts.client;
-    this.#fieldManager = opts.fieldManager ?? 'crossgate-operator';
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
 
@@ -139,38 +140,16 @@ export class StatusWriter {
   }
 
   /**
-   * Make `obj`'s status equal `desired` (the whole status the reconciler
-   * wants). `obj` is the object as last read (from the informer cache): its
-   * apiVersion, name, namespace and current status. `plural` is the
-   * resource's REST name. Returns false without a request when nothing
-   * changes, true after a write.
-   *
-   * With `optimisticLock`, the patch also carries metadata.resourceVersion,
-   * so the write fails with 409 if the object changed since it was read
-   * (use when the status is derived from more than observedGeneration shows).
-   */
-  async patchStatus(
-    obj: KubernetesObject & { status?: unknown },
-    plural: string,
-    desired: Record<string, unknown>,
-    opts: { optimisticLock?: boolean } = {},
-  ): Promise<boolean> {
-    const statusPatch = mergePatch(this.current(obj) ?? {}, desired);
-    if (statusPatch === undefined) return false;
-    const body: Record<string, Json> = { status: statusPatch };
-    if (opts.optimisticLock && obj.metadata?.resourceVersion) body.metadata = { resourceVersion: obj.metadata.resourceVersion };
-    await this.#send(obj, plural, body, { fieldManager: this.#fieldManager }, MERGE_PATCH);
-    this.#remember(obj, withoutNulls(normalizeJson(desired)));
-    return true;
-  }
-
-  /**
    * Server-side apply of the status fields one reconciler owns, as field
-   * manager `manager` (e.g. "crossgate-apiinstance"), with force: the fields
-   * and condition types of other managers are left as they are. `desired`
-   * holds only this manager's fields; a member that is null or undefined is
-   * owned but absent now (not sent: the server removes it once no manager
-   * sets it). `desired.conditions` holds only this manager's condition types
+   * manager `manager` (e.g. "crossgate-apiinstance"), with force. `obj` is
+   * the object as last read (from the informer cache): its apiVersion, kind,
+   * name, namespace and current status; `plural` is the resource's REST
+   * name. Returns false without a request when nothing changes, true after a
+   * write. The fields and condition types of other managers are left as
+   * they are. `desired` holds only this manager's fields; a member that is
+   * null or undefined is owned but absent now (not sent: the server removes
+   * it once no manager sets it). `desired.conditions` holds only this
+   * manager's condition types
    * (the list is a map keyed by type; build it with ownConditions so
    * lastTransitionTime moves only when the status does).
    *
@@ -193,9 +172,9 @@ export class StatusWriter {
       status: withoutNulls(normalizeJson(desired)),
     };
     const stored = await this.#send(obj, plural, body, { fieldManager: manager, force: true }, APPLY_PATCH);
-    // A dropped member the apply left in place is still owned by the merge-patch manager of earlier versions: remove it.
-    const left = Object.keys(desired).filter((k) => normalizeJson(desired[k]) === null && statusMember(stored, k) !== undefined);
-    if (left.length) await this.#send(obj, plural, { status: Object.fromEntries(left.map((k) => [k, null])) }, { fieldManager: manager }, MERGE_PATCH);
+    // What the apply left in place is still owned by the merge-patch manager of earlier versions: put it right.
+    const left = leftovers(stored, desired);
+    if (left) await this.#send(obj, plural, { status: left }, { fieldManager: manager }, MERGE_PATCH);
     this.#applied.delete(ownedKey);
     this.#applied.add(ownedKey);
     if (this.#applied.size > APPLIED_OBJECTS) this.#applied.delete(this.#applied.values().next().value!);
@@ -224,10 +203,26 @@ export class StatusWriter {
   }
 }
 
-/** A member of the status of the object a write answered with (undefined when the answer has none). */
-function statusMember(answer: unknown, key: string): unknown {
+/**
+ * The merge patch that removes what an apply of `desired` left on the object
+ * it answered with: a member the manager dropped, or the entries and fields
+ * of a member it sets that it no longer sends (an environment, a peer, a
+ * nested field), when another manager still owns them. Each top-level member
+ * but conditions has one writer, so the answer must show exactly what was
+ * sent; conditions are shared by type and left alone. Undefined when nothing
+ * is left (or the answer shows no status).
+ */
+export function leftovers(answer: unknown, desired: Record<string, unknown>): Record<string, Json> | undefined {
   const status = isObject(answer) ? answer.status : undefined;
-  return isObject(status) ? status[key] : undefined;
+  if (!isObject(status)) return undefined;
+  const patch: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(desired)) {
+    if (k === 'conditions' || status[k] === undefined) continue;
+    const want = withoutNulls(normalizeJson(v));
+    const fix = want === null ? null : mergePatch(status[k], want);
+    if (fix !== undefined) patch[k] = fix;
+  }
+  return Object.keys(patch).length ? patch : undefined;
 }
 
 /**

@@ -10,16 +10,15 @@ export function crossgate(kind: string): InformerSpec {
   return { group: GROUP, version: VERSION, plural: def.plural, kind, namespaced: def.scope === 'Namespaced' };
 }
 
+/** Only the objects of an RBAC kind that the operator made: it never needs to hold every binding or role of the cluster in memory. */
+function managedRbac(plural: string, kind: string): InformerSpec {
+  return { group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` };
+}
+
 export const ORGANIZATIONS = crossgate('Organization');
 export const NAMESPACES: InformerSpec = { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false };
-/** Only the RoleBindings the operator made: it never needs to hold every binding of the cluster in memory. */
-export const MANAGED_ROLEBINDINGS: InformerSpec = {
-  group: 'rbac.authorization.k8s.io',
-  version: 'v1',
-  plural: 'rolebindings',
-  kind: 'RoleBinding',
-  labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-};
+/** The Organizations' member and admin bindings, and the share grants. */
+export const MANAGED_ROLEBINDINGS = managedRbac('rolebindings', 'RoleBinding');
 
 export { objectPath } from '../kube/keys.ts';
 
@@ -29,14 +28,8 @@ export const ORGTRUSTS = crossgate('OrgTrust');
 export const ASSETS = crossgate('Asset');
 export const ASSETSHARES = crossgate('AssetShare');
 export const APIINSTANCES = crossgate('ApiInstance');
-/** Only the Roles the operator made (share grants). */
-export const MANAGED_ROLES: InformerSpec = {
-  group: 'rbac.authorization.k8s.io',
-  version: 'v1',
-  plural: 'roles',
-  kind: 'Role',
-  labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-};
+/** The share grants. */
+export const MANAGED_ROLES = managedRbac('roles', 'Role');
 
 export const APIKEYS = crossgate('ApiKey');
 export const APPLICATIONS = crossgate('Application');

@@ -9,8 +9,8 @@
 // status says only delivered or not: the receiver's status code, error and
 // timing go to the operator's log, never to the status or an Event (a tenant
 // must not be able to scan addresses from the operator's pod).
-import { generationChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../kube/controller.ts';
-import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
+import type { Manager } from '../../kube/controller.ts';
+import { ownConditions, rfc3339, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { describeError } from '../../kube/kube.ts';
 import type { Alert } from '../../api/v1alpha1/index.ts';
 import { crossgate } from '../resources.ts';
@@ -22,9 +22,16 @@ import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { ConnectGuard } from '../../kube/connect-guard.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';
+import { addIntervalController } from './interval.ts';
 
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
+
+/** The field manager of an Alert's status (server-side apply). */
+export const ALERT_MANAGER = 'crossgate-alert';
+
+/** The Alert status fields besides observedGeneration and conditions; one left out of a write is removed. */
+type AlertFields = Pick<NonNullable<Alert['status']>, 'state' | 'value' | 'since' | 'lastEvaluation' | 'lastNotification'>;
 
 export interface AlertOptions {
   /** The gateway replicas' recent-window summaries. */
@@ -72,87 +79,69 @@ export async function deliverNotification(url: string, body: unknown, timeoutMs:
 }
 
 export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions): void {
-  const alerts = mgr.informer<A>(ALERTS);
   const now = deps.now ?? (() => new Date());
   const snapshot = snapshotReader(mgr, deps.settings);
   // Every notification connects only to an address the guard checked after resolving the name.
   const dispatcher = new Agent({ connect: new ConnectGuard({ settings: deps.settings ?? NO_PLATFORM_SETTINGS }).connector({ timeoutMs: 5000 }) });
 
-  mgr.addController({
-    name: 'alert',
-    // Its own status writes must not wake it: the interval does (requeueAfter).
-    for: { ...ALERTS, predicate: generationChanged },
-    reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
-      const alert = alerts.get(key);
-      if (!alert || alert.metadata.deletionTimestamp) return;
-      const t = rfc3339(now());
-      const generation = alert.metadata.generation ?? 0;
-      const previous: Condition[] = deps.status.current(alert)?.conditions ?? [];
-      const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
-      const period = alert.spec.condition.periodSeconds ?? 60;
+  addIntervalController<A>(mgr, 'alert', ALERTS, async (alert, key, ctx) => {
+    const t = rfc3339(now());
+    const generation = alert.metadata.generation ?? 0;
+    const previous: Condition[] = deps.status.current(alert)?.conditions ?? [];
+    const api = `${alert.metadata.namespace}/${alert.spec.apiInstanceRef.name}`;
+    const period = alert.spec.condition.periodSeconds ?? 60;
+    // Every field it owns in each write: the ones `fields` leaves out are removed.
+    const write = (fields: AlertFields, ready: ConditionInput) =>
+      deps.status.applyStatus(
+        alert,
+        ALERTS.plural,
+        { observedGeneration: generation, state: undefined, value: undefined, since: undefined, lastEvaluation: undefined, lastNotification: undefined, ...fields, conditions: ownConditions(previous, [ready], generation) },
+        ALERT_MANAGER,
+      );
 
-      if (deps.stats.urls.length === 0) {
-        await deps.status.patchStatus(alert, ALERTS.plural, {
-          observedGeneration: generation,
-          state: 'Unknown',
-          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' }, generation),
-        });
-        return;
-      }
-      let stats: WindowStats;
-      try {
-        stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
-      } catch (err) {
-        await deps.status.patchStatus(alert, ALERTS.plural, {
-          observedGeneration: generation,
-          state: 'Unknown',
-          lastEvaluation: t,
-          conditions: setCondition(previous, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) }, generation),
-        });
-        return { requeueAfterMs: deps.intervalMs };
-      }
-      const value = alertValue(alert.spec.condition, stats);
-      const firing = value > alert.spec.condition.threshold;
-      const state = firing ? 'Firing' : 'Inactive';
-      const was = deps.status.current(alert);
-      const changed = (was?.state ?? 'Inactive') !== state && !(was?.state === 'Unknown' && state === 'Inactive');
-      const since = changed || !was?.since ? t : was.since;
-      // A record written before issue 14 (result: the receiver's answer) has no `delivered`: it is dropped, not carried on.
-      let lastNotification = typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined;
-      if (changed) {
-        const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
-        (firing ? deps.events.warning : deps.events.normal).call(deps.events, alert, firing ? 'AlertFiring' : 'AlertResolved', message);
-        ctx.log.info({ alert: key, state, value }, 'alert state changed');
-        const url = alert.spec.notify?.url;
-        if (url) {
-          const refused = outboundUrlProblem({ snapshot: snapshot(), namespace: alert.metadata.namespace ?? '', url, field: 'spec.notify.url' });
-          let accepted = false;
-          if (refused) ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
-          else {
-            const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000, dispatcher);
-            accepted = delivery.accepted;
-            // The receiver's answer is for platform admins (the log), never for the status.
-            if (!accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
-          }
-          lastNotification = { time: t, state, ...notificationRecord(refused, accepted) };
-        }
-      }
-      await deps.status.patchStatus(alert, ALERTS.plural, {
-        observedGeneration: generation,
-        state,
-        value,
-        since,
-        lastEvaluation: t,
-        ...(lastNotification ? { lastNotification } : {}),
-        conditions: setCondition(
-          previous,
-          firing
-            ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
-            : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
-          generation,
-        ),
-      });
+    if (deps.stats.urls.length === 0) {
+      await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' });
+      return;
+    }
+    let stats: WindowStats;
+    try {
+      stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
+    } catch (err) {
+      await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) });
       return { requeueAfterMs: deps.intervalMs };
-    },
+    }
+    const value = alertValue(alert.spec.condition, stats);
+    const firing = value > alert.spec.condition.threshold;
+    const state = firing ? 'Firing' : 'Inactive';
+    const was = deps.status.current(alert);
+    const changed = (was?.state ?? 'Inactive') !== state && !(was?.state === 'Unknown' && state === 'Inactive');
+    const since = changed || !was?.since ? t : was.since;
+    // A record written before issue 14 (result: the receiver's answer) has no `delivered`: it is dropped, not carried on.
+    let lastNotification = typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined;
+    if (changed) {
+      const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
+      deps.events.record(alert, firing ? 'Warning' : 'Normal', firing ? 'AlertFiring' : 'AlertResolved', message);
+      ctx.log.info({ alert: key, state, value }, 'alert state changed');
+      const url = alert.spec.notify?.url;
+      if (url) {
+        const refused = outboundUrlProblem({ snapshot: snapshot(), namespace: alert.metadata.namespace ?? '', url, field: 'spec.notify.url' });
+        let accepted = false;
+        if (refused) ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
+        else {
+          const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000, dispatcher);
+          accepted = delivery.accepted;
+          // The receiver's answer is for platform admins (the log), never for the status.
+          if (!accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
+        }
+        lastNotification = { time: t, state, ...notificationRecord(refused, accepted) };
+      }
+    }
+    await write(
+      { state, value, since, lastEvaluation: t, lastNotification },
+      firing
+        ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
+        : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
+    );
+    return { requeueAfterMs: deps.intervalMs };
   });
 }

@@ -1,15 +1,12 @@
 // Pure decisions for the ApiInstance reconciler: which Asset an instance
 // implements, where it is served, and the status it reports. Which instances
-// hold their route is model/route-conflicts.ts (re-exported here). No I/O.
+// hold their route is model/route-conflicts.ts. No I/O.
 import type { ApiInstance, Organization } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import type { RouteProblem } from '../../model/route-verdict.ts';
 import { conflictMessage, gatewayOf, type InstanceLike, type RouteConflict } from '../../model/route-conflicts.ts';
-
-export * from '../../model/route-conflicts.ts';
-export { hostPatternOverlap, hostnamesOverlap } from '../../model/route-claims.ts';
 
 /** Where the gateway serves an instance: gateway URL (scheme and port) when known, the first hostname (or "*"), then basePath. */
 export function endpointOf(instance: InstanceLike, gatewayUrl?: string): string {

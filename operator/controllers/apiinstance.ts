@@ -18,10 +18,11 @@ import { tiersFor } from './slatier-desired.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { withinRouteSpace } from '../../model/route-claims.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
-import { policiesFor } from './policy-desired.ts';
+import { policiesFor } from '../../model/policy-selection.ts';
 import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
-import { desiredInstanceStatus, gatewayOf, resolveAsset, routeConflictOf, routeNeighbours } from './apiinstance-desired.ts';
+import { gatewayOf, routeConflictOf, routeNeighbours } from '../../model/route-conflicts.ts';
+import { desiredInstanceStatus, resolveAsset } from './apiinstance-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
 

@@ -3,7 +3,7 @@
 // a check, which Assets a ConfigMap event concerns. No I/O; asset.ts applies.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Asset } from '../../api/v1alpha1/index.ts';
-import { setCondition, type Condition, type ConditionInput } from '../../kube/conditions.ts';
+import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import type { SpecCheck, SpecSummary, SpecType } from './asset-spec.ts';
 
 export type SpecSource =
@@ -138,19 +138,19 @@ export interface AssetStatusDesired {
   [k: string]: unknown;
   observedGeneration: number;
   conditions: Condition[];
-  summary?: SpecSummary;
+  /** Undefined (removed) unless the specification is valid. */
+  summary: SpecSummary | undefined;
 }
 
-/** The whole status the Asset should have (summary only while the specification is valid). */
+/** The status fields the Asset reconciler owns (summary only while the specification is valid). */
 export function desiredAssetStatus(asset: Pick<Asset, 'metadata' | 'status'>, outcome: Outcome, now?: Date): AssetStatusDesired {
   const generation = asset.metadata?.generation ?? 0;
   const previous = (asset.status?.conditions ?? []) as Condition[];
-  const status: AssetStatusDesired = {
+  return {
     observedGeneration: generation,
-    conditions: setCondition(previous, readyCondition(outcome), generation, now),
+    conditions: ownConditions(previous, [readyCondition(outcome)], generation, now),
+    summary: outcome.reason === 'Valid' ? outcome.summary : undefined,
   };
-  if (outcome.reason === 'Valid') status.summary = outcome.summary;
-  return status;
 }
 
 export interface EventSpec {

@@ -38,6 +38,9 @@ import {
 } from './asset-desired.ts';
 
 type AssetObject = Asset & { kind: string; apiVersion: string };
+
+/** The field manager of an Asset's status (server-side apply). */
+export const ASSET_MANAGER = 'crossgate-asset';
 type ConfigMapObject = CachedConfigMap & KubernetesObject;
 
 /** Every ConfigMap of the cluster, trimmed to metadata and key names (see the header). */
@@ -86,8 +89,8 @@ export function registerAssetController(mgr: Manager, deps: Deps & { workers?: n
       if (asset.metadata?.deletionTimestamp) return;
       const outcome = await evaluate(key, asset, ctx);
       const previous = (deps.status.current(asset)?.conditions ?? []) as Condition[];
-      const status = desiredAssetStatus(asset, outcome);
-      const written = await deps.status.patchStatus(asset, ASSETS.plural, status);
+      const status = desiredAssetStatus({ metadata: asset.metadata, status: { conditions: previous } }, outcome);
+      const written = await deps.status.applyStatus(asset, ASSETS.plural, status, ASSET_MANAGER);
       const event = transitionEvent(previous, outcome);
       if (event) deps.events.record(asset, event.type, event.reason, event.message);
       if (written) ctx.log.info({ reason: outcome.reason, generation: status.observedGeneration }, 'asset status updated');

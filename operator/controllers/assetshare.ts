@@ -5,7 +5,7 @@
 import type { V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
 import { isAlreadyExists } from '../../kube/kube.ts';
-import { rfc3339, setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, rfc3339, type Condition } from '../../kube/conditions.ts';
 import { deleteIfExists, ensureFinalizer, removeFinalizer } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
@@ -18,6 +18,9 @@ import { grantBelongsTo, grantsToSweep } from '../../model/share-grant.ts';
 import type { Deps } from './deps.ts';
 
 type Share = AssetShare & { kind: string; apiVersion: string };
+
+/** The field manager of an AssetShare's status (server-side apply). */
+export const ASSETSHARE_MANAGER = 'crossgate-assetshare';
 
 /** The sweep controller's one key. */
 const SWEEP_KEY = 'sweep';
@@ -93,18 +96,22 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
   async function reconcileShare(share: Share, ctx: ReconcileContext): Promise<void> {
     const { states, wanted } = shareGrants(snapshot(), share);
     const uid = share.metadata.uid!;
-    // Desired RBAC for active peers; a name held by another share's (or anyone's) object is never overwritten.
+    // Desired RBAC for active peers; a name held by another share's (or anyone's) object is never overwritten,
+    // and both names are looked at before either object is written: never half a grant beside another's object.
     for (const s of states) {
       const rbac = s.state === 'Active' && s.peer ? desiredShareRbac(share, s.peer) : undefined;
       if (!rbac) continue;
       const k = `${rbac.role.metadata!.namespace}/${rbac.role.metadata!.name}`;
-      const taken =
-        (await apply(MANAGED_ROLES, uid, rbac.role, roles.get(k), (a, b) => JSON.stringify(a.rules) === JSON.stringify(b.rules))) ??
-        (await apply(MANAGED_ROLEBINDINGS, uid, rbac.binding, bindings.get(k), (a, b) => JSON.stringify(a.subjects ?? []) === JSON.stringify(b.subjects ?? []) && a.roleRef.name === b.roleRef.name));
+      const role = await lookUp(MANAGED_ROLES, uid, rbac.role, roles.get(k));
+      const binding = await lookUp(MANAGED_ROLEBINDINGS, uid, rbac.binding, bindings.get(k));
+      const taken = role.taken ?? binding.taken;
       if (taken) {
         wanted.delete(k);
         Object.assign(s, { state: 'Suspended', peer: undefined, reason: 'GrantNameTaken', message: `${taken} already exists and does not belong to this share: nothing was granted; delete it or ask a platform admin` });
+        continue;
       }
+      await write(MANAGED_ROLES, rbac.role, role.found, (a, b) => JSON.stringify(a.rules) === JSON.stringify(b.rules));
+      await write(MANAGED_ROLEBINDINGS, rbac.binding, binding.found, (a, b) => JSON.stringify(a.subjects ?? []) === JSON.stringify(b.subjects ?? []) && a.roleRef.name === b.roleRef.name);
     }
     for (const rb of bindings.list()) {
       const k = `${rb.metadata!.namespace}/${rb.metadata!.name}`;
@@ -150,38 +157,43 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
             reason: suspended.length === peers.length ? 'Suspended' : 'PartiallySuspended',
             message: suspended.map((p) => `${p.domain}: ${p.message}`).join('; '),
           };
-    await deps.status.patchStatus(share, ASSETSHARES.plural, {
-      observedGeneration: generation,
-      conditions: setCondition(previous, ready, generation),
-      peers,
-      activePeers: active,
-    });
+    await deps.status.applyStatus(
+      share,
+      ASSETSHARES.plural,
+      { observedGeneration: generation, conditions: ownConditions(previous, [ready], generation), peers, activePeers: active },
+      ASSETSHARE_MANAGER,
+    );
   }
 
-  /** Create or update one grant object; returns what blocks it ("Role ns/name") when the name is another's. */
-  async function apply<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, uid: string, desired: T, found: T | undefined, same: (a: T, b: T) => boolean): Promise<string | undefined> {
+  /**
+   * The object of `desired`'s name as it stands (the cache, else the server: another's object is not in the cache),
+   * or what blocks the name ("Role "x" in namespace "y"") when that object is not the share's. The server is asked
+   * with a list by name: the operator may list Roles and RoleBindings, not get them (api/rbac.ts).
+   */
+  async function lookUp<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, uid: string, desired: T, cached: T | undefined): Promise<{ found?: T; taken?: string }> {
     const ns = desired.metadata!.namespace!;
     const name = desired.metadata!.name!;
-    const blocked = `${res.kind} "${name}" in namespace "${ns}"`;
+    const found = cached ?? (await deps.http.request<{ items?: T[] }>('GET', objectPath(res, ns), { query: { fieldSelector: `metadata.name=${name}` } })).items?.[0];
+    return found && !grantBelongsTo(found, uid) ? { taken: `${res.kind} "${name}" in namespace "${ns}"` } : { found };
+  }
+
+  /** Create or update one grant object whose name lookUp found free (`found` undefined) or the share's. */
+  async function write<T extends V1Role | V1RoleBinding>(res: typeof MANAGED_ROLES, desired: T, found: T | undefined, same: (a: T, b: T) => boolean): Promise<void> {
+    const ns = desired.metadata!.namespace!;
+    const name = desired.metadata!.name!;
     if (!found) {
-      try {
-        await deps.http.request('POST', objectPath(res, ns), { body: desired });
-        return undefined;
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-      }
-      // Not in our cache (another manager's object, or the cache is behind): read it before writing anything.
-      found = (await deps.http.request('GET', objectPath(res, ns, name))) as T;
+      await deps.http.request('POST', objectPath(res, ns), { body: desired }).catch((err) => {
+        throw isAlreadyExists(err) ? new Error(`${res.kind} "${name}" in namespace "${ns}" appeared meanwhile; will look again`) : err;
+      });
+      return;
     }
-    if (!grantBelongsTo(found, uid)) return blocked;
-    if (same(found, desired)) return undefined;
+    if (same(found, desired)) return;
     if ('roleRef' in found && 'roleRef' in desired && found.roleRef.name !== desired.roleRef.name) {
       await remove(res, ns, name); // roleRef is immutable
       await deps.http.request('POST', objectPath(res, ns), { body: desired });
-      return undefined;
+      return;
     }
     await deps.http.request('PUT', objectPath(res, ns, name), { body: { ...desired, metadata: { ...desired.metadata, resourceVersion: found.metadata?.resourceVersion } } });
-    return undefined;
   }
 
   async function remove(res: typeof MANAGED_ROLES, namespace: string, name: string): Promise<void> {

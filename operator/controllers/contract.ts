@@ -4,7 +4,7 @@
 // of its key or client-secret hashes the gateway currently honours.
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import type { ApiKey, Application, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_APIKEY, LABEL_APPLICATION } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
@@ -17,6 +17,9 @@ import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './deps.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
+
+/** The field manager of a Contract's status (server-side apply); the ApiKey reconciler writes its spec. */
+export const CONTRACT_MANAGER = 'crossgate-contract';
 
 export function registerContractController(mgr: Manager, deps: Deps & { now?: () => Date; workers?: number }): void {
   const contracts = mgr.informer<C>(CONTRACTS);
@@ -87,18 +90,18 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       const { state, reason, message, activeKeys } = desired;
       const was = deps.status.current(contract);
       if (was?.state !== state) {
-        (state === 'Suspended' || state === 'Rejected' ? deps.events.warning : deps.events.normal).call(deps.events, contract, `Contract${state}`, message);
+        deps.events.record(contract, state === 'Suspended' || state === 'Rejected' ? 'Warning' : 'Normal', `Contract${state}`, message);
         ctx.log.info({ state, reason }, 'contract state');
       }
       const generation = contract.metadata.generation ?? 0;
       const previous: Condition[] = was?.conditions ?? [];
       const ready = { type: 'Ready', status: state === 'Approved' && activeKeys > 0 ? ('True' as const) : ('False' as const), reason, message };
-      await deps.status.patchStatus(contract, CONTRACTS.plural, {
-        observedGeneration: generation,
-        conditions: setCondition(previous, ready, generation),
-        state,
-        activeKeys,
-      });
+      await deps.status.applyStatus(
+        contract,
+        CONTRACTS.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [ready], generation), state, activeKeys },
+        CONTRACT_MANAGER,
+      );
     },
   });
 }

@@ -2,28 +2,30 @@
 // namespaces, binds its member and admin groups to crossgate-view and
 // crossgate-edit there, and reports Ready with its environments and
 // RouteClaims (void route claims, model/route-claims.ts). Decisions live in
-// organization-desired.ts and model/; this file only applies them.
+// organization-desired.ts and model/; the namespace and RoleBinding writes in
+// organization-namespaces.ts.
 import type { V1Namespace, V1RoleBinding } from '@kubernetes/client-node';
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
-import { isAlreadyExists, describeError } from '../../kube/kube.ts';
-import { deleteIfExists, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange } from '../../kube/effects.ts';
+import { describeError } from '../../kube/kube.ts';
+import { ensureFinalizer, removeFinalizer, reportConditionChange } from '../../kube/effects.ts';
 import type { Deps } from './deps.ts';
-import { setConditions, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
-import { FINALIZER_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION, LABEL_ROLE } from '../../api/labels.ts';
-import { MANAGED_ROLEBINDINGS, MERGE_PATCH, NAMESPACES, ORGANIZATIONS, objectPath } from '../resources.ts';
+import { FINALIZER_ORGANIZATION, LABEL_ORGANIZATION } from '../../api/labels.ts';
+import { MANAGED_ROLEBINDINGS, NAMESPACES, ORGANIZATIONS } from '../resources.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
-import { desiredRoleBindings, findConflicts, labelPatch, namespacesOf, roleBindingDiff, roleBindingName } from './organization-desired.ts';
+import { findConflicts, namespacesOf } from './organization-desired.ts';
+import { namespaceSteps } from './organization-namespaces.ts';
 
-
-const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_ROLE];
+/** The field manager of an Organization's status (server-side apply). */
+export const ORGANIZATION_MANAGER = 'crossgate-organization';
 
 export function registerOrganizationController(mgr: Manager, deps: Deps & { settings?: PlatformSettings }): void {
   const orgs = mgr.informer<Organization & { kind: string; apiVersion: string }>(ORGANIZATIONS);
   const namespaces = mgr.informer<V1Namespace>(NAMESPACES);
-  const bindings = mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS);
+  const steps = namespaceSteps(deps, namespaces, mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS));
 
   const allOrgs = () => orgs.list().map((o) => o.metadata!.name!);
   /** A namespace concerns the organization that labeled it and every organization that lists it. */
@@ -67,15 +69,14 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       for (const ns of wantedNamespaces) {
         if (contested.has(ns.namespace)) continue;
         try {
-          await ensureNamespace(ns.namespace, ns.labels, org, ctx);
-          await ensureRoleBindings(org, ns.namespace, ctx);
+          await steps.applyNamespace(org, ns, ctx);
         } catch (err) {
           errors.push(`namespace ${ns.namespace}: ${describeError(err)}`);
         }
       }
     }
     // Also under a domain conflict: a namespace dropped from the spec is no longer this organization's, whatever else is wrong.
-    await releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
+    await steps.releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
     for (const ns of wantedNamespaces) {
       if (ns.role !== 'environment') continue;
       const found = namespaces.get(ns.namespace);
@@ -106,100 +107,27 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       const envs = envStatus.map((e) => `${e.name} (${e.namespace})`).join(', ');
       condition = { type: 'Ready', status: 'True' as const, reason: 'Reconciled', message: `home namespace ${org.spec.homeNamespace}; environments: ${envs}` };
     }
-    const conditions = setConditions(previous, [condition, routeClaims], generation);
     // Waiting for namespaces is the normal way to Ready, not a warning.
     reportConditionChange(org, previous, condition, { events: deps.events, quiet: (c) => c.reason === 'Progressing' });
-    await deps.status.patchStatus(org, ORGANIZATIONS.plural, {
-      observedGeneration: generation,
-      conditions,
-      environments: envStatus,
-      environmentCount: envStatus.filter((e) => e.ready).length,
-      routeClaims: { hostnames: [...claims.hostnames], pathPrefixes: [...claims.pathPrefixes] },
-    });
+    await deps.status.applyStatus(
+      org,
+      ORGANIZATIONS.plural,
+      {
+        observedGeneration: generation,
+        conditions: ownConditions(previous, [condition, routeClaims], generation),
+        environments: envStatus,
+        environmentCount: envStatus.filter((e) => e.ready).length,
+        routeClaims: { hostnames: [...claims.hostnames], pathPrefixes: [...claims.pathPrefixes] },
+      },
+      ORGANIZATION_MANAGER,
+    );
     if (errors.length > 0) throw new Error(errors.join('; ')); // retry with back-off
-  }
-
-  async function ensureNamespace(nsName: string, labels: Record<string, string>, org: Organization, ctx: ReconcileContext): Promise<void> {
-    const found = namespaces.get(nsName);
-    if (!found) {
-      try {
-        await deps.http.request('POST', objectPath(NAMESPACES, undefined), { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName, labels } } });
-        ctx.log.info({ namespace: nsName }, 'created namespace');
-        deps.events.normal(org, 'NamespaceCreated', `created namespace ${nsName}`);
-        return;
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        // Created meanwhile by someone else; label it below from a fresh read.
-      }
-    }
-    const current = found ?? (await deps.http.request<V1Namespace>('GET', objectPath(NAMESPACES, undefined, nsName)));
-    const patch = labelPatch(current.metadata?.labels, labels);
-    if (patch) {
-      await deps.http.request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: patch } } });
-      ctx.log.info({ namespace: nsName }, 'labeled namespace');
-    }
-  }
-
-  async function ensureRoleBindings(org: Organization, nsName: string, ctx: ReconcileContext): Promise<void> {
-    const wanted = desiredRoleBindings(org, nsName);
-    const rbSpec = MANAGED_ROLEBINDINGS;
-    for (const rb of wanted) {
-      const name = rb.metadata!.name!;
-      const found = bindings.get(`${nsName}/${name}`);
-      if (!found) {
-        try {
-          await deps.http.request('POST', objectPath(rbSpec, nsName), { body: rb });
-          ctx.log.info({ namespace: nsName, roleBinding: name }, 'created RoleBinding');
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-          await deps.http.request('PUT', objectPath(rbSpec, nsName, name), { body: rb });
-        }
-        continue;
-      }
-      const diff = roleBindingDiff(found, rb);
-      if (diff === 'update') {
-        await deps.http.request('PUT', objectPath(rbSpec, nsName, name), { body: { ...rb, metadata: { ...rb.metadata, resourceVersion: found.metadata?.resourceVersion } } });
-      } else if (diff === 'recreate') {
-        await deps.http.request('DELETE', objectPath(rbSpec, nsName, name));
-        await deps.http.request('POST', objectPath(rbSpec, nsName), { body: rb });
-      }
-    }
-    // A group list emptied in the spec: its binding must go.
-    for (const kind of ['members', 'admins'] as const) {
-      const name = roleBindingName(kind);
-      if (wanted.some((w) => w.metadata?.name === name)) continue;
-      const found = bindings.get(`${nsName}/${name}`);
-      if (found?.metadata?.labels?.[LABEL_ORGANIZATION] === org.metadata!.name) await deleteIfExists(deps.http, objectPath(rbSpec, nsName, name));
-    }
-  }
-
-  /** Namespaces this organization labeled earlier but no longer lists: remove its labels and bindings, never the namespace. */
-  async function releaseStaleNamespaces(org: Organization, keep: Set<string>, ctx: ReconcileContext): Promise<void> {
-    const name = org.metadata!.name!;
-    for (const ns of namespaces.list()) {
-      const nsName = ns.metadata!.name!;
-      if (keep.has(nsName) || ns.metadata?.labels?.[LABEL_ORGANIZATION] !== name) continue;
-      await releaseNamespace(nsName, name);
-      ctx.log.info({ namespace: nsName }, 'released namespace no longer listed by the organization');
-    }
-  }
-
-  async function releaseNamespace(nsName: string, orgName: string): Promise<void> {
-    const labels = Object.fromEntries(OWN_LABELS.map((l) => [l, null]));
-    await deps.http
-      .request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: { ...labels, [LABEL_MANAGED_BY]: null } } } })
-      .catch(ignoreNotFound);
-    for (const rb of bindings.list()) {
-      if (rb.metadata?.namespace === nsName && rb.metadata?.labels?.[LABEL_ORGANIZATION] === orgName) {
-        await deleteIfExists(deps.http, objectPath(MANAGED_ROLEBINDINGS, nsName, rb.metadata!.name!));
-      }
-    }
   }
 
   async function finalize(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
     const name = org.metadata!.name!;
     for (const ns of namespaces.list()) {
-      if (ns.metadata?.labels?.[LABEL_ORGANIZATION] === name) await releaseNamespace(ns.metadata!.name!, name);
+      if (ns.metadata?.labels?.[LABEL_ORGANIZATION] === name) await steps.releaseNamespace(ns.metadata!.name!, name);
     }
     await removeFinalizer(deps.http, ORGANIZATIONS, org, FINALIZER_ORGANIZATION);
     ctx.log.info('released namespaces of deleted organization');

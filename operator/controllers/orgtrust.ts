@@ -1,7 +1,7 @@
 // OrgTrust reconciler: reports whether trust is mutual (condition Mutual) and
 // what the peer shares with this organization (status.sharedWithMe).
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
-import { isTrue, setCondition, type Condition } from '../../kube/conditions.ts';
+import { isTrue, ownConditions, type Condition } from '../../kube/conditions.ts';
 import { conditionChanged } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain } from '../../model/ownership.ts';
@@ -10,6 +10,9 @@ import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, homeOwner, sharedWith } from './trust-desired.ts';
 import { mutualTrust } from '../../model/trust.ts';
 import type { Deps } from './deps.ts';
+
+/** The field manager of an OrgTrust's status (server-side apply). */
+export const ORGTRUST_MANAGER = 'crossgate-orgtrust';
 
 export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
   const trusts = mgr.informer<OrgTrust & { kind: string; apiVersion: string }>(ORGTRUSTS);
@@ -58,7 +61,6 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
       }
       const status = verdict.ok ? ('True' as const) : ('False' as const);
       const mutual = { type: 'Mutual', status, reason: verdict.reason, message: verdict.message };
-      const conditions = setCondition(previous, mutual, generation);
       // Not reportConditionChange: trust has its own Event reasons, and only a withdrawal warns.
       if (conditionChanged(previous, mutual)) {
         if (verdict.ok) deps.events.normal(trust, 'TrustMutual', verdict.message);
@@ -66,14 +68,19 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
         else deps.events.normal(trust, verdict.reason, verdict.message);
         ctx.log.info({ mutual: verdict.ok, reason: verdict.reason }, 'trust state');
       }
-      await deps.status.patchStatus(trust, ORGTRUSTS.plural, {
-        observedGeneration: generation,
-        conditions,
-        mutual: verdict.ok,
-        peerOrganization: peerName ?? null,
-        sharedWithMe: entries,
-        sharedWithMeCount: entries.length,
-      });
+      await deps.status.applyStatus(
+        trust,
+        ORGTRUSTS.plural,
+        {
+          observedGeneration: generation,
+          conditions: ownConditions(previous, [mutual], generation),
+          mutual: verdict.ok,
+          peerOrganization: peerName, // removed while no peer Organization has the domain
+          sharedWithMe: entries,
+          sharedWithMeCount: entries.length,
+        },
+        ORGTRUST_MANAGER,
+      );
     },
   });
 }

@@ -1,14 +1,11 @@
 // Pure decisions for the Policy reconciler: the status a Policy reports. Which
-// Policies apply to which instance is model/policy-selection.ts (re-exported
-// here for the reconcilers). No I/O.
+// Policies apply to which instance is model/policy-selection.ts. No I/O.
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { formatErrors, type FieldError } from '../../api/validation.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import {
   invalidConfigMessage, policyAppliesTo, policyConfigErrors, policyOrder, selectorProblems, type InstanceLike, type PolicyLike,
 } from '../../model/policy-selection.ts';
-
-export * from '../../model/policy-selection.ts';
 
 /** Names of the instances (of the policy's namespace) the policy applies to, sorted. */
 export function appliedTo(policy: PolicyLike, instances: readonly InstanceLike[]): string[] {

@@ -3,11 +3,11 @@
 // the namespace its selector matches) and reports Ready (Applied /
 // InvalidConfig / InvalidSelector / TargetNotFound), status.appliedTo and
 // appliedCount. Re-reconciled when ApiInstances of its namespace appear, go
-// or change labels. Decisions live in policy-desired.ts; the renderer uses
-// policiesFor() from there for the enforcement order.
+// or change labels. Decisions live in policy-desired.ts; which policies apply
+// to an instance, in enforcement order, is model/policy-selection.ts.
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, POLICIES } from '../resources.ts';
@@ -15,6 +15,9 @@ import type { Deps } from './deps.ts';
 import { desiredPolicyStatus } from './policy-desired.ts';
 
 type PolicyObject = Policy & { kind: string; apiVersion: string };
+
+/** The field manager of a Policy's status (server-side apply). */
+export const POLICY_MANAGER = 'crossgate-policy';
 
 /** status.appliedTo holds at most this many names (the CRD's maxItems); appliedCount is exact. */
 export const APPLIED_TO_MAX = 1024;
@@ -47,12 +50,12 @@ export function registerPolicyController(mgr: Manager, deps: Deps & { workers?: 
       const previous: Condition[] = (deps.status.current(policy)?.conditions ?? []) as Condition[];
       const now = decision.ready;
       reportConditionChange(policy, previous, now, { events: deps.events, log: ctx.log, message: 'policy state changed', fields: { applied: decision.appliedTo.length } });
-      await deps.status.patchStatus(policy, POLICIES.plural, {
-        observedGeneration: generation,
-        conditions: setCondition(previous, now, generation),
-        appliedTo: decision.appliedTo.slice(0, APPLIED_TO_MAX),
-        appliedCount: decision.appliedTo.length,
-      });
+      await deps.status.applyStatus(
+        policy,
+        POLICIES.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [now], generation), appliedTo: decision.appliedTo.slice(0, APPLIED_TO_MAX), appliedCount: decision.appliedTo.length },
+        POLICY_MANAGER,
+      );
     },
   });
 }

@@ -5,16 +5,20 @@
 // Decisions live in slatier-desired.ts; the renderer uses tiersFor() from there.
 import type { Manager, Predicate, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
-import { setCondition, type Condition } from '../../kube/conditions.ts';
+import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { reportConditionChange } from '../../kube/effects.ts';
 import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
-import { policiesFor } from './policy-desired.ts';
+import { policiesFor } from '../../model/policy-selection.ts';
 import type { Deps } from './deps.ts';
 import { desiredTierStatus } from './slatier-desired.ts';
 import { indexBy } from '../../kube/index-by.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
+
+/** The field manager of an SlaTier's status (server-side apply). */
+export const SLATIER_MANAGER = 'crossgate-slatier';
+
 /**
  * How long Contract changes gather before a tier's count is written again. The count is for people
  * (a `kubectl get` column) and nothing decides on it; every write of it is an apiserver status
@@ -85,11 +89,12 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
       const now = decision.ready;
       reportConditionChange(tier, previous, now, { events: deps.events, log: ctx.log, message: 'tier state changed' });
-      await deps.status.patchStatus(tier, SLATIERS.plural, {
-        observedGeneration: generation,
-        conditions: setCondition(previous, now, generation),
-        contracts: decision.contracts,
-      });
+      await deps.status.applyStatus(
+        tier,
+        SLATIERS.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [now], generation), contracts: decision.contracts },
+        SLATIER_MANAGER,
+      );
     },
   });
 }

@@ -3,14 +3,16 @@
 // two accomplice organizations ("acc" and "s-acc", mutually trusted by rogue)
 // and tries to grant them what is not rogue's to grant, or to keep grants
 // alive after their share is gone. With the webhook out of the way the
-// operator must still refuse (model/share-grant.ts), and a sweep removes
-// share Roles and RoleBindings no share grants any more.
+// operator must still refuse (model/share-grant.ts), a sweep removes share
+// Roles and RoleBindings no share grants any more, and a grant name someone
+// else's object holds is never written over, nor half granted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   applyYaml, canI, condition, getJson, kubectl, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
   type RunningOperator,
 } from './support/index.ts';
+import { shareRbacName } from '../../model/share-grant.ts';
 
 const victim = uniqueName('victim');
 const rogue = uniqueName('rogue');
@@ -178,5 +180,33 @@ describe('share grants (the attacker is an organization admin)', () => {
     op = await startOp();
     await waitFor(async () => (await grantsOf(uid2, R.prod)).length === 0 || undefined, { what: "ghost2's grant swept after the restart", timeoutMs: SWEEP_MS * 3 });
     assert.equal(await canI('get', 'apiinstances.crossgate.dev/two', R.prod, memberOf(acc)), false);
+  });
+
+  test("5. a grant name held by someone else's RoleBinding: the peer is GrantNameTaken, told which object, and no part of the grant is written", async () => {
+    // Not yet trusted, so nothing is granted while the squatter's RoleBinding is put in place.
+    await webhook!.without(() => written(shareYaml('squat', { namespace: R.prod, name: 'one' }, [victim])));
+    await waitForCondition(['assetshare', 'squat', '-n', R.home], 'Ready', 'False', { reason: 'Suspended' });
+    const uid = await uidOf('squat');
+    const name = shareRbacName({ metadata: { name: 'squat', uid } }, victim);
+    await applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: ${name}, namespace: ${R.prod}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: []
+`);
+    for (const [a, b] of [[rogue, victim], [victim, rogue]] as const) await applyYaml(trustYaml(a, b));
+    const share = await waitFor(
+      async () => {
+        const s = await getJson(['assetshare', 'squat', '-n', R.home]);
+        return s?.status?.peers?.[0]?.reason === 'GrantNameTaken' ? s : undefined;
+      },
+      { what: 'GrantNameTaken' },
+    );
+    const message = `RoleBinding "${name}" in namespace "${R.prod}" already exists and does not belong to this share: nothing was granted; delete it or ask a platform admin`;
+    assert.equal(share.status.peers[0].message, message);
+    assert.equal(condition(share, 'Ready')!.message, `${victim}: ${message}`);
+    assert.deepEqual(await grantsOf(uid, R.prod), [], 'no Role (nor RoleBinding) of the share beside the squatter\'s');
+    assert.equal((await getJson(['rolebinding', name, '-n', R.prod]))!.roleRef.name, 'view', 'the squatter\'s RoleBinding is left as it was');
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/one', R.prod, memberOf(victim)), false);
   });
 });

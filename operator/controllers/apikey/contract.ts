@@ -3,7 +3,8 @@
 // new request), replaced when it was opened for an earlier key of the same
 // name, and closed when the key is gone.
 import type { ReconcileContext } from '../../../kube/controller.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../../../kube/kube.ts';
+import { isAlreadyExists } from '../../../kube/kube.ts';
+import { deleteIfStill, ignoreNotFound } from '../../../kube/effects.ts';
 import type { SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
 import { contractServes } from '../../../model/key-verdict.ts';
@@ -51,12 +52,7 @@ export async function closeContractsOf(env: KeyEnv, k: string, ctx: ReconcileCon
   const { namespace: ns, name } = splitKey(k);
   const found = env.contractsOf(ns, name).map((c) => env.contracts.get(c)).filter((c): c is KeyContract => c !== undefined && !c.metadata.deletionTimestamp);
   if (found.length === 0) return;
-  let live: Key | undefined;
-  try {
-    live = await env.deps.http.request<Key>('GET', objectPath(APIKEYS, ns, name));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  const live = await env.deps.http.request<Key>('GET', objectPath(APIKEYS, ns, name)).catch(ignoreNotFound);
   for (const c of found) {
     if (live && !live.metadata.deletionTimestamp && contractServes(c, live)) continue; // the cache trails: the key exists
     await deleteContract(env, c, ctx, 'closed contract of deleted key');
@@ -65,8 +61,6 @@ export async function closeContractsOf(env: KeyEnv, k: string, ctx: ReconcileCon
 
 async function deleteContract(env: KeyEnv, c: KeyContract, ctx: ReconcileContext, why: string): Promise<void> {
   // Preconditioned on the uid: never the Contract opened meanwhile for a new key of the same name.
-  await env.deps.http
-    .request('DELETE', objectPath(CONTRACTS, c.metadata.namespace, c.metadata.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: c.metadata.uid } } })
-    .catch((e) => { if (!isNotFound(e) && !isConflict(e)) throw e; });
+  await deleteIfStill(env.deps.http, objectPath(CONTRACTS, c.metadata.namespace, c.metadata.name), c.metadata.uid);
   ctx.log.info({ contract: `${c.metadata.namespace}/${c.metadata.name}` }, why);
 }

@@ -4,7 +4,8 @@
 // once into the Secret and never logged, cached or returned.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ReconcileContext } from '../../../kube/controller.ts';
-import { isAlreadyExists, isNotFound } from '../../../kube/kube.ts';
+import { isAlreadyExists } from '../../../kube/kube.ts';
+import { deleteIfExists } from '../../../kube/effects.ts';
 import { API_VERSION } from '../../../api/v1alpha1/index.ts';
 import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
@@ -56,7 +57,7 @@ export async function reconcileSecret(env: KeyEnv, key: Key, t: Date, ctx: Recon
       ctx.log.info('grace period of the previous key is over');
       return {};
     case 'delete':
-      await env.deps.http.request('DELETE', objectPath(SECRETS, ns, name)).catch((e) => { if (!isNotFound(e)) throw e; });
+      await deleteIfExists(env.deps.http, objectPath(SECRETS, ns, name));
       did.push({ reason: 'KeyRevoked', message: `the key was revoked and Secret ${name} deleted` });
       return {};
     case 'conflict':

@@ -6,7 +6,7 @@ import { MAX_PART_BYTES, PERIOD_SECONDS, ROUTE_SHARDS, type Route } from '../../
 import { checksumOf, routeShardOf } from '../../../api/gateway/checksum.ts';
 import { MAX_ROUTE_BYTES } from '../../../model/route-size.ts';
 import { upstreamUrlOf } from '../../../model/upstream.ts';
-import { gatewayOf, instanceId, routeConflicts } from '../apiinstance-desired.ts';
+import { gatewayOf, instanceId, routeConflicts } from '../../../model/route-conflicts.ts';
 
 export interface RouteInput {
   instance: ApiInstance;

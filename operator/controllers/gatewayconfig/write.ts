@@ -4,7 +4,8 @@
 // annotations tell what is written), never the parts' content.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { InformerSpec } from '../../../kube/controller.ts';
-import { isAlreadyExists, isNotFound, type KubeHttp } from '../../../kube/kube.ts';
+import { isAlreadyExists, type KubeHttp } from '../../../kube/kube.ts';
+import { deleteIfExists } from '../../../kube/effects.ts';
 import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY, manifestName, type Manifest } from '../../../api/gateway/config.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../api/labels.ts';
 import { objectPath } from '../../resources.ts';
@@ -112,11 +113,7 @@ export class ConfigMapWriter {
       const m = cm.metadata;
       if (!m?.name || m.namespace !== ns || m.labels?.[LABEL_GATEWAY] !== gateway || m.labels?.[LABEL_MANAGED_BY] !== MANAGED_BY) continue;
       if (m.name === manifestName(gateway) || listed.has(m.name)) continue;
-      try {
-        await this.http.request('DELETE', objectPath(CONFIGMAPS, ns, m.name));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+      await deleteIfExists(this.http, objectPath(CONFIGMAPS, ns, m.name));
     }
   }
 

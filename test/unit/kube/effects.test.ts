@@ -4,7 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeHttpError, type RequestOptions } from '../../../kube/kube.ts';
 import {
-  conditionChanged, deleteIfExists, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange, type Requester,
+  conditionChanged, deleteIfExists, deleteIfStill, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange, type Requester,
 } from '../../../kube/effects.ts';
 import type { Condition } from '../../../kube/conditions.ts';
 
@@ -40,6 +40,18 @@ describe('effects', () => {
     assert.equal(await deleteIfExists(http, '/api/v1/namespaces/ns/secrets/k'), false);
     await assert.rejects(deleteIfExists(http, '/api/v1/namespaces/ns/secrets/k'), /HTTP 409/);
     assert.deepEqual(calls.map((c) => c.method), ['DELETE', 'DELETE', 'DELETE']);
+  });
+
+  test('deleteIfStill: a DELETE preconditioned on the uid; gone (404) or made again meanwhile (409) is false, other errors thrown', async () => {
+    const forbidden = new KubeHttpError(403, { reason: 'Forbidden' } as never, 'DELETE x');
+    const { calls, http } = fakeHttp(undefined, notFound(), conflict(), forbidden);
+    const path = '/apis/crossgate.dev/v1alpha1/namespaces/max-prod/contracts/c';
+    assert.equal(await deleteIfStill(http, path, 'u1'), true);
+    assert.equal(await deleteIfStill(http, path, 'u1'), false);
+    assert.equal(await deleteIfStill(http, path, 'u1'), false);
+    await assert.rejects(deleteIfStill(http, path, 'u1'), /HTTP 403/);
+    assert.deepEqual(calls[0], { method: 'DELETE', path, opts: { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: 'u1' } } } });
+    assert.equal(calls.length, 4);
   });
 
   test('ensureFinalizer: adds it with the resourceVersion read (merge patch), and sends nothing when present', async () => {

@@ -1,11 +1,11 @@
-// Status writes (merge patch on /status, skipped when unchanged), Event
+// Status writes (server-side apply on /status, skipped when unchanged), Event
 // aggregation, the health/metrics server, and the kube error helpers.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as k8s from '@kubernetes/client-node';
-import { mergePatch, overlay, StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { leftovers, mergePatch, overlay, StatusWriter, type StatusClient } from '../../../kube/status.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { startHealthServer } from '../../../kube/health.ts';
 import { OperatorMetrics } from '../../../kube/metrics.ts';
@@ -35,32 +35,34 @@ describe('status', () => {
     return { calls, client };
   }
 
-  test('patchStatus writes only what changed, through the right endpoint, and skips no-ops', async () => {
+  test('applyStatus on a cluster-scoped object: the cluster endpoint, no write for a recomputed equal status, a dropped member left out', async () => {
     const { calls, client } = fakeClient();
     const w = new StatusWriter({ client });
     const now = new Date('2025-01-01T00:00:00Z');
-    const conditions = setCondition([], { type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' }, 2, now);
-    const obj = {
-      apiVersion: 'crossgate.dev/v1alpha1',
-      kind: 'OrgTrust',
-      metadata: { name: 't', namespace: 'mule-united', generation: 2, resourceVersion: '7' },
-      status: { observedGeneration: 2, conditions, mutual: true },
-    };
-    // Same conditions recomputed later: lastTransitionTime kept → no write.
-    const again = setCondition(obj.status.conditions, { type: 'Ready', status: 'True', reason: 'Ready', message: 'ok' }, 2, new Date());
-    assert.equal(await w.patchStatus(obj, 'orgtrusts', { observedGeneration: 2, conditions: again, mutual: true }), false);
-    assert.equal(calls.length, 0);
-
-    assert.equal(await w.patchStatus(obj, 'orgtrusts', { observedGeneration: 2, conditions }), true);
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Ready', message: 'ok' };
+    const conditions = ownConditions([], [ready], 2, now);
+    const obj = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o', generation: 2, resourceVersion: '7' }, status: { observedGeneration: 2, conditions, mutual: true } };
+    assert.equal(await w.applyStatus(obj, 'organizations', { observedGeneration: 2, conditions, mutual: true }, 'crossgate-organization'), true);
     assert.deepEqual(calls[0], {
-      scope: 'ns',
-      param: { group: 'crossgate.dev', version: 'v1alpha1', namespace: 'mule-united', plural: 'orgtrusts', name: 't', body: { status: { mutual: null } }, fieldManager: 'crossgate-operator' },
+      scope: 'cluster',
+      param: {
+        group: 'crossgate.dev',
+        version: 'v1alpha1',
+        plural: 'organizations',
+        name: 'o',
+        body: { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o' }, status: { observedGeneration: 2, conditions, mutual: true } },
+        fieldManager: 'crossgate-organization',
+        force: true,
+      },
     });
+    // Same conditions recomputed later (the cache caught up): lastTransitionTime kept → no write.
+    const caughtUp = { ...obj, metadata: { ...obj.metadata, resourceVersion: '8' } };
+    const again = ownConditions(obj.status.conditions, [ready], 2, new Date());
+    assert.equal(await w.applyStatus(caughtUp, 'organizations', { observedGeneration: 2, conditions: again, mutual: true }, 'crossgate-organization'), false);
+    assert.equal(calls.length, 1);
 
-    const org = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o', resourceVersion: '3' } };
-    assert.equal(await w.patchStatus(org, 'organizations', { ready: true }, { optimisticLock: true }), true);
-    assert.equal(calls[1]!.scope, 'cluster');
-    assert.deepEqual(calls[1]!.param.body, { status: { ready: true }, metadata: { resourceVersion: '3' } });
+    assert.equal(await w.applyStatus(caughtUp, 'organizations', { observedGeneration: 2, conditions, mutual: undefined }, 'crossgate-organization'), true);
+    assert.deepEqual((calls[1]!.param.body as { status: unknown }).status, { observedGeneration: 2, conditions });
   });
 
   test('a desired null member means absent: no patch once the stored status lacks it, a removal while it has it', () => {
@@ -74,17 +76,17 @@ describe('status', () => {
     const w = new StatusWriter({ client });
     const stale = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns', uid: 'u1', resourceVersion: '10' } };
     const desired = { observedGeneration: 1, state: 'Approved' };
-    assert.equal(await w.patchStatus(stale, 'apikeys', desired), true);
+    assert.equal(await w.applyStatus(stale, 'apikeys', desired, 'crossgate-apikey'), true);
     // The cache still shows resourceVersion 10 without a status: the same status is not written twice,
     // and current() answers with what was written (for previous conditions and state-change Events).
-    assert.equal(await w.patchStatus(stale, 'apikeys', desired), false);
+    assert.equal(await w.applyStatus(stale, 'apikeys', desired, 'crossgate-apikey'), false);
     assert.deepEqual(w.current(stale), desired);
     assert.equal(calls.length, 1);
     // Once the cache moves on (our write or another writer's), it is the truth again.
     const caughtUp = { ...stale, metadata: { ...stale.metadata, resourceVersion: '11' }, status: { observedGeneration: 1, state: 'Pending' } };
     assert.deepEqual(w.current(caughtUp), caughtUp.status);
-    assert.equal(await w.patchStatus(caughtUp, 'apikeys', desired), true);
-    assert.deepEqual(calls[1]!.param.body, { status: { state: 'Approved' } });
+    assert.equal(await w.applyStatus(caughtUp, 'apikeys', desired, 'crossgate-apikey'), true);
+    assert.deepEqual((calls[1]!.param.body as { status: unknown }).status, { observedGeneration: 1, state: 'Approved' });
   });
 
   test('applyStatus sends only its manager\'s fields and conditions as an apply with force, and skips no-ops once it has applied', async () => {
@@ -163,6 +165,32 @@ describe('status', () => {
     assert.equal(calls.length, 3);
   });
 
+  test('applyStatus removes the entries and fields of a member it sets that the apply left in place (co-owned by the merge-patch manager of earlier versions)', async () => {
+    const calls: Array<{ body: unknown; contentType?: string }> = [];
+    // The server kept the environment and the summary field this manager no longer sends (another manager co-owns them).
+    const answer = {
+      status: {
+        conditions: [{ type: 'Ready', status: 'True' }, { type: 'Old', status: 'True' }],
+        environments: [{ name: 'dev', ready: true }, { name: 'prod', ready: true }],
+        summary: { title: 'T', pathCount: 2 },
+        count: 1,
+      },
+    };
+    const client: StatusClient = {
+      patchNamespacedCustomObjectStatus: async () => assert.fail('cluster-scoped'),
+      patchClusterCustomObjectStatus: async (p, o) => (calls.push({ body: p.body, contentType: o?.contentType }), calls.length === 1 ? answer : undefined),
+    };
+    const w = new StatusWriter({ client });
+    const obj = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o', resourceVersion: '4' } };
+    const desired = { conditions: [{ type: 'Ready', status: 'True' }], environments: [{ name: 'dev', ready: true }], summary: { title: 'T' }, count: 1 };
+    assert.equal(await w.applyStatus(obj, 'organizations', desired, 'crossgate-organization'), true);
+    assert.equal(calls.length, 2);
+    // Lists are replaced whole, nested fields removed with null; conditions (shared by type) and equal members are left alone.
+    assert.deepEqual(calls[1], { body: { status: { environments: [{ name: 'dev', ready: true }], summary: { pathCount: null } } }, contentType: 'application/merge-patch+json' });
+    assert.equal(leftovers({ status: { count: 1 } }, { count: 1, gone: undefined }), undefined, 'nothing left');
+    assert.equal(leftovers(undefined, { count: 1 }), undefined, 'an answer without a status tells nothing');
+  });
+
   test('overlay: members replaced or removed, conditions replaced per type and new types appended', () => {
     const c = (type: string, status: string) => ({ type, status });
     assert.deepEqual(overlay({ a: 1, b: 2, conditions: [c('A', 'True'), c('B', 'True')] }, { b: undefined, d: { x: null, y: 1 }, conditions: [c('B', 'False'), c('C', 'True')] }), {
@@ -173,14 +201,16 @@ describe('status', () => {
     assert.deepEqual(overlay(null, { conditions: [c('A', 'True')] }), { conditions: [c('A', 'True')] });
   });
 
-  test('over KubeHttp: PATCH …/status as a merge patch or an apply; Events POSTed and merge-patched', async () => {
+  test('over KubeHttp: PATCH …/status as an apply, then a merge patch for what it left; Events POSTed and merge-patched', async () => {
     const seen: Array<{ method?: string; url?: string; ct?: string; body: string }> = [];
     const server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         seen.push({ method: req.method, url: req.url, ct: req.headers['content-type'], body });
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        // The ApiKey's apply leaves a member it dropped (co-owned by the merge-patch manager of earlier versions).
+        const answer = req.url?.includes('/apikeys/') && req.headers['content-type'] === 'application/apply-patch+yaml' ? { status: { phase: 'Active', secretName: 's' } } : {};
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -195,20 +225,23 @@ describe('status', () => {
       });
       const kube = new KubeHttp(kc);
       const w = new StatusWriter({ client: statusClientOver(kube) });
-      await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns' } }, 'apikeys', { phase: 'Active' });
-      await w.patchStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o' } }, 'organizations', { ready: true });
+      await w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns' } }, 'apikeys', { phase: 'Active', secretName: undefined }, 'crossgate-apikey');
+      await w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Organization', metadata: { name: 'o' } }, 'organizations', { ready: true }, 'crossgate-organization');
       await w.applyStatus({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' } }, 'apiinstances', { gateway: 'default' }, 'crossgate-apiinstance');
-      const apply = seen.splice(2, 1)[0]!;
-      assert.equal(apply.method, 'PATCH');
-      assert.equal(apply.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apiinstances/i/status?fieldManager=crossgate-apiinstance&force=true');
-      assert.equal(apply.ct, 'application/apply-patch+yaml');
-      assert.deepEqual(JSON.parse(apply.body), { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: { gateway: 'default' } });
-      assert.equal(seen.length, 2);
-      assert.equal(seen[0]!.method, 'PATCH');
-      assert.equal(seen[0]!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-operator');
-      assert.equal(seen[0]!.ct, 'application/merge-patch+json');
-      assert.deepEqual(JSON.parse(seen[0]!.body), { status: { phase: 'Active' } });
-      assert.equal(seen[1]!.url, '/apis/crossgate.dev/v1alpha1/organizations/o/status?fieldManager=crossgate-operator');
+      const [keyApply, keyMerge, orgApply, apply] = seen.splice(0, 4) as Array<(typeof seen)[number]>;
+      assert.equal(apply!.method, 'PATCH');
+      assert.equal(apply!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apiinstances/i/status?fieldManager=crossgate-apiinstance&force=true');
+      assert.equal(apply!.ct, 'application/apply-patch+yaml');
+      assert.deepEqual(JSON.parse(apply!.body), { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', namespace: 'ns' }, status: { gateway: 'default' } });
+      assert.equal(keyApply!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-apikey&force=true');
+      assert.deepEqual(JSON.parse(keyApply!.body).status, { phase: 'Active' });
+      // What the apply left: removed with a merge patch by the same manager, without force.
+      assert.equal(keyMerge!.method, 'PATCH');
+      assert.equal(keyMerge!.url, '/apis/crossgate.dev/v1alpha1/namespaces/ns/apikeys/k/status?fieldManager=crossgate-apikey');
+      assert.equal(keyMerge!.ct, 'application/merge-patch+json');
+      assert.deepEqual(JSON.parse(keyMerge!.body), { status: { secretName: null } });
+      assert.equal(orgApply!.url, '/apis/crossgate.dev/v1alpha1/organizations/o/status?fieldManager=crossgate-organization&force=true');
+      assert.equal(seen.length, 0);
 
       const r = new EventRecorder({ client: eventClientOver(kube), host: 'op-0' });
       const key = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'k', namespace: 'ns', uid: 'u1' } };
@@ -216,16 +249,16 @@ describe('status', () => {
       await r.flush();
       r.normal(key, 'KeyIssued', 'key written');
       await r.flush();
-      assert.equal(seen[2]!.method, 'POST');
-      assert.equal(seen[2]!.url, '/api/v1/namespaces/ns/events');
-      assert.equal(seen[2]!.ct, 'application/json');
-      const event = JSON.parse(seen[2]!.body);
+      assert.equal(seen[0]!.method, 'POST');
+      assert.equal(seen[0]!.url, '/api/v1/namespaces/ns/events');
+      assert.equal(seen[0]!.ct, 'application/json');
+      const event = JSON.parse(seen[0]!.body);
       assert.equal(event.reason, 'KeyIssued');
       assert.match(event.firstTimestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-      assert.equal(seen[3]!.method, 'PATCH');
-      assert.equal(seen[3]!.url, `/api/v1/namespaces/ns/events/${event.metadata.name}`);
-      assert.equal(seen[3]!.ct, 'application/merge-patch+json');
-      assert.equal(JSON.parse(seen[3]!.body).count, 2);
+      assert.equal(seen[1]!.method, 'PATCH');
+      assert.equal(seen[1]!.url, `/api/v1/namespaces/ns/events/${event.metadata.name}`);
+      assert.equal(seen[1]!.ct, 'application/merge-patch+json');
+      assert.equal(JSON.parse(seen[1]!.body).count, 2);
       await kube.close();
     } finally {
       await new Promise<void>((r) => {

@@ -4,10 +4,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import type { ApiInstance, Asset, Organization } from '../../../api/v1alpha1/index.ts';
-import {
-  conflictMessage, desiredInstanceStatus, endpointOf, gatewayOf, hostnamesOverlap, hostPatternOverlap, olderInstanceFirst, resolveAsset,
-  routeConflictOf, routeConflicts, routeNeighbours,
-} from '../../../operator/controllers/apiinstance-desired.ts';
+import { desiredInstanceStatus, endpointOf, resolveAsset } from '../../../operator/controllers/apiinstance-desired.ts';
+import { conflictMessage, gatewayOf, olderInstanceFirst, routeConflictOf, routeConflicts, routeNeighbours } from '../../../model/route-conflicts.ts';
+import { hostnamesOverlap, hostPatternOverlap } from '../../../model/route-claims.ts';
 
 const org = (name: string, envs: string[] = [`${name}-prod`]): Organization =>
   ({

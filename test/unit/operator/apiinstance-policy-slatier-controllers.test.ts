@@ -8,95 +8,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Manager } from '../../../kube/controller.ts';
-import type { KubeHttp, ListWatchClient, Query, RequestOptions } from '../../../kube/kube.ts';
+import type { KubeHttp } from '../../../kube/kube.ts';
 import { APPLY_PATCH, MERGE_PATCH, StatusWriter, type StatusClient } from '../../../kube/status.ts';
 import { StatusOwnership } from './fake-status.ts';
+import { MemoryApi, statusClientOn, type Obj } from './memory-api.ts';
 import { registerApiAnalyticsController } from '../../../operator/controllers/apianalytics.ts';
 import type { ApiFigures, GatewayStats } from '../../../operator/controllers/gateway-stats.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
-import { registerPolicyController } from '../../../operator/controllers/policy.ts';
-import { registerSlaTierController } from '../../../operator/controllers/slatier.ts';
+import { POLICY_MANAGER, registerPolicyController } from '../../../operator/controllers/policy.ts';
+import { SLATIER_MANAGER, registerSlaTierController } from '../../../operator/controllers/slatier.ts';
 import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../../../operator/resources.ts';
 import { eventually } from './helpers.ts';
-
-type Obj = {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; creationTimestamp?: string; labels?: Record<string, string> };
-  [k: string]: unknown;
-};
-
-/** Every collection by plural (the last path segment); watch streams stay open until aborted. */
-class MemoryApi implements ListWatchClient {
-  rv = 1;
-  objects = new Map<string, Map<string, Obj>>();
-  streams = new Map<string, Set<(line: string) => void>>();
-
-  store(plural: string): Map<string, Obj> {
-    let s = this.objects.get(plural);
-    if (!s) this.objects.set(plural, (s = new Map()));
-    return s;
-  }
-  subscribers(plural: string): Set<(line: string) => void> {
-    let s = this.streams.get(plural);
-    if (!s) this.streams.set(plural, (s = new Set()));
-    return s;
-  }
-  key(o: Obj): string {
-    return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
-  }
-
-  upsert(plural: string, obj: Obj): Obj {
-    const key = this.key(obj);
-    const existed = this.store(plural).get(key);
-    const stored = structuredClone(obj);
-    stored.metadata.resourceVersion = String(++this.rv);
-    stored.metadata.uid ??= existed?.metadata.uid ?? `uid-${key}`;
-    stored.metadata.creationTimestamp ??= existed?.metadata.creationTimestamp;
-    this.store(plural).set(key, stored);
-    for (const send of this.subscribers(plural)) send(JSON.stringify({ type: existed ? 'MODIFIED' : 'ADDED', object: stored }));
-    return stored;
-  }
-
-  remove(plural: string, key: string): void {
-    const gone = this.store(plural).get(key);
-    if (!gone) return;
-    this.store(plural).delete(key);
-    gone.metadata.resourceVersion = String(++this.rv);
-    for (const send of this.subscribers(plural)) send(JSON.stringify({ type: 'DELETED', object: gone }));
-  }
-
-  async request<T>(method: string, path: string, _opts?: RequestOptions): Promise<T> {
-    if (method !== 'GET') throw new Error(`unexpected ${method} ${path}`);
-    const plural = path.split('/').pop()!;
-    return { metadata: { resourceVersion: String(this.rv) }, items: [...this.store(plural).values()].map((o) => structuredClone(o)) } as T;
-  }
-
-  async stream(path: string, _query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-    const plural = path.split('/').pop()!;
-    const lines: string[] = [];
-    let wake: (() => void) | undefined;
-    const send = (line: string) => {
-      lines.push(line);
-      wake?.();
-    };
-    const subs = this.subscribers(plural);
-    subs.add(send);
-    signal.addEventListener('abort', () => wake?.(), { once: true });
-    return (async function* () {
-      try {
-        while (!signal.aborted) {
-          const line = lines.shift();
-          if (line !== undefined) yield new TextEncoder().encode(`${line}\n`);
-          else await new Promise<void>((r) => (wake = r));
-        }
-      } finally {
-        subs.delete(send);
-      }
-    })();
-  }
-}
 
 const V = 'crossgate.dev/v1alpha1';
 const NS = 'max-prod';
@@ -111,26 +34,6 @@ const instance = (name: string, opts: { basePath?: string; labels?: Record<strin
   spec: { assetRef: { name: opts.asset ?? 'flights-eapi' }, basePath: opts.basePath ?? '/flights/v1', upstream: { url: 'http://flights:8080' } },
 });
 
-/**
- * Status writes into `api`, as the server does them: merge patches, and
- * server-side applies with ownership per field manager (fake-status.ts).
- */
-function statusClientOn(api: MemoryApi, onTierWrite = () => {}, ownership = new StatusOwnership()): StatusClient {
-  return {
-    async patchNamespacedCustomObjectStatus(p, o) {
-      if (p.plural === 'slatiers') onTierWrite();
-      const key = `${p.namespace}/${p.name}`;
-      const current = api.store(p.plural).get(key);
-      if (!current) throw new Error(`no ${p.plural} ${key}`);
-      const status = ownership.write(`${p.plural}/${key}`, current.status as Record<string, unknown> | undefined, p, o?.contentType ?? MERGE_PATCH);
-      return api.upsert(p.plural, { ...current, status });
-    },
-    async patchClusterCustomObjectStatus() {
-      throw new Error('not namespaced');
-    },
-  };
-}
-
 /** The tier count's coalescing window in these tests (5 s in the operator). */
 const COUNT_DELAY_MS = 300;
 
@@ -141,7 +44,8 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
 
   const pluralOf: Record<string, string> = { ApiInstance: 'apiinstances', Policy: 'policies', SlaTier: 'slatiers' };
   let tierWrites = 0;
-  const statusClient = statusClientOn(api, () => tierWrites++);
+  const ownership = new StatusOwnership();
+  const statusClient = statusClientOn(api, ownership, (plural) => void (plural === 'slatiers' && tierWrites++));
   const eventClient: EventClient = {
     async createNamespacedEvent(p) {
       events.push(p.body);
@@ -326,6 +230,23 @@ describe('ApiInstance, Policy and SlaTier controllers (in-memory API)', () => {
     await eventually(() => ready('Policy', 'key')?.reason === 'TargetNotFound', 'the policy notices too');
   });
 
+  test('Policy and SlaTier statuses are applies, each with its own field manager owning its own fields; an instance a policy stops listing goes', async () => {
+    for (const [plural, manager] of [['policies', POLICY_MANAGER], ['slatiers', SLATIER_MANAGER]] as const) {
+      const writes = ownership.writes.filter((w) => w.key.startsWith(`${plural}/`));
+      assert.ok(writes.length > 0, `${plural} written`);
+      assert.deepEqual(writes.filter((w) => w.contentType !== APPLY_PATCH || w.manager !== manager), [], `every ${plural} write is an apply by ${manager}`);
+    }
+    assert.equal(POLICY_MANAGER, 'crossgate-policy');
+    assert.equal(SLATIER_MANAGER, 'crossgate-slatier');
+    assert.deepEqual(ownership.owners(`policies/${NS}/partner-cors`), { 'crossgate-policy': ['appliedCount', 'appliedTo', 'conditions/Ready', 'observedGeneration'] });
+    assert.deepEqual(ownership.owners(`slatiers/${NS}/gold`), { 'crossgate-slatier': ['conditions/Ready', 'contracts', 'observedGeneration'] });
+
+    const hotels = api.store('apiinstances').get(`${NS}/hotels`)!;
+    api.upsert('apiinstances', { ...hotels, metadata: { ...hotels.metadata, labels: {} } });
+    await eventually(() => status('Policy', 'partner-cors')?.appliedCount === 1, 'hotels no longer applied to');
+    assert.deepEqual(status('Policy', 'partner-cors')!.appliedTo, ['c']);
+  });
+
   test('a resync in a steady state writes nothing', async () => {
     await new Promise((r) => setTimeout(r, 100));
     const rv = api.rv;
@@ -359,7 +280,7 @@ describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side
     api.upsert('assets', { apiVersion: V, kind: 'Asset', metadata: { name: 'flights-eapi', namespace: 'max-home' }, spec: { type: 'http', title: 'Flights', version: '1.0.0' } });
     mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
     const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
-    statusClient = statusClientOn(api, undefined, ownership);
+    statusClient = statusClientOn(api, ownership);
     const deps = { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClient }), events };
     registerApiInstanceController(mgr, { ...deps, gatewayUrl: 'http://127.0.0.1:8080' });
     registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: 20 });

@@ -1,83 +1,21 @@
 // The Asset controller wired into a Manager over an in-memory API (lists,
-// watch streams, GET of one ConfigMap), with fake status and event clients:
-// statuses and Events for inline and ConfigMap specifications, the ConfigMap
-// arriving after the Asset, and a resync that neither re-reads nor re-parses.
+// watch streams, GET of one ConfigMap, status applies with field ownership),
+// with a fake event client: statuses and Events for inline and ConfigMap
+// specifications, the ConfigMap arriving after the Asset, and a resync that
+// neither re-reads nor re-parses nor writes.
 // The real apiserver is exercised by test/e2e/asset.test.ts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Manager } from '../../../kube/controller.ts';
-import { KubeHttpError, type ListWatchClient, type Query, type RequestOptions } from '../../../kube/kube.ts';
-import { StatusWriter, type StatusClient } from '../../../kube/status.ts';
+import { APPLY_PATCH, StatusWriter } from '../../../kube/status.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import type { KubeHttp } from '../../../kube/kube.ts';
-import { ASSET_SOURCE_CONFIGMAPS, registerAssetController } from '../../../operator/controllers/asset.ts';
+import { ASSET_MANAGER, ASSET_SOURCE_CONFIGMAPS, registerAssetController } from '../../../operator/controllers/asset.ts';
 import { ASSETS } from '../../../operator/resources.ts';
 import { eventually } from './helpers.ts';
-
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string; generation?: number }; [k: string]: unknown };
-
-/** Two collections (assets, configmaps), watch streams that stay open until aborted. */
-class MemoryApi implements ListWatchClient {
-  rv = 1;
-  objects = new Map<string, Map<string, Obj>>([['assets', new Map()], ['configmaps', new Map()]]);
-  streams = new Map<string, Set<(line: string) => void>>([['assets', new Set()], ['configmaps', new Set()]]);
-  gets: string[] = [];
-
-  collectionOf(path: string): string | undefined {
-    return /\/(assets|configmaps)$/.exec(path)?.[1];
-  }
-
-  upsert(plural: 'assets' | 'configmaps', obj: Obj): Obj {
-    const store = this.objects.get(plural)!;
-    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-    const existed = store.get(key);
-    const stored = structuredClone(obj);
-    stored.metadata.resourceVersion = String(++this.rv);
-    stored.metadata.uid ??= existed?.metadata.uid ?? `uid-${key}`;
-    store.set(key, stored);
-    for (const send of this.streams.get(plural)!) send(JSON.stringify({ type: existed ? 'MODIFIED' : 'ADDED', object: stored }));
-    return stored;
-  }
-
-  async request<T>(method: string, path: string, _opts?: RequestOptions): Promise<T> {
-    if (method !== 'GET') throw new Error(`unexpected ${method} ${path}`);
-    const plural = this.collectionOf(path);
-    if (plural) {
-      return { kind: plural === 'assets' ? 'AssetList' : 'ConfigMapList', apiVersion: plural === 'assets' ? 'crossgate.dev/v1alpha1' : 'v1', metadata: { resourceVersion: String(this.rv) }, items: [...this.objects.get(plural)!.values()].map((o) => structuredClone(o)) } as T;
-    }
-    const m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps\/([^/]+)$/.exec(path);
-    if (!m) throw new Error(`unexpected GET ${path}`);
-    this.gets.push(`${m[1]}/${m[2]}`);
-    const found = this.objects.get('configmaps')!.get(`${m[1]}/${m[2]}`);
-    if (!found) throw new KubeHttpError(404, { code: 404, reason: 'NotFound', message: 'not found' }, `GET ${path}`);
-    return structuredClone(found) as T;
-  }
-
-  async stream(path: string, _query: Query, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
-    const plural = this.collectionOf(path)!;
-    const lines: string[] = [];
-    let wake: (() => void) | undefined;
-    const send = (line: string) => {
-      lines.push(line);
-      wake?.();
-    };
-    this.streams.get(plural)!.add(send);
-    const streams = this.streams;
-    signal.addEventListener('abort', () => wake?.(), { once: true });
-    return (async function* () {
-      try {
-        while (!signal.aborted) {
-          const line = lines.shift();
-          if (line !== undefined) yield new TextEncoder().encode(`${line}\n`);
-          else await new Promise<void>((r) => (wake = r));
-        }
-      } finally {
-        streams.get(plural)!.delete(send);
-      }
-    })();
-  }
-}
+import { MemoryApi, statusClientOn, type Obj } from './memory-api.ts';
+import { StatusOwnership } from './fake-status.ts';
 
 const OAS = (title: string, paths: string[]) =>
   `openapi: 3.0.3\ninfo: {title: ${title}, version: 1.0.0}\npaths:\n${paths.map((p) => `  ${p}:\n    get:\n      responses: {'200': {description: ok}}\n`).join('')}`;
@@ -88,26 +26,13 @@ function assetObj(name: string, source: Record<string, unknown>, generation = 1)
 
 describe('Asset controller (in-memory API)', () => {
   const api = new MemoryApi();
-  const statuses = new Map<string, Record<string, unknown>>();
+  const ownership = new StatusOwnership();
+  const statusClient = statusClientOn(api, ownership);
   const events: CoreV1Event[] = [];
   let mgr: Manager;
-
-  const statusClient: StatusClient = {
-    async patchNamespacedCustomObjectStatus(p) {
-      const key = `${p.namespace}/${p.name}`;
-      const body = p.body as { status: Record<string, unknown> };
-      const current = api.objects.get('assets')!.get(key)!;
-      // Apply the merge patch the way the server would (top-level status fields; null removes).
-      const status = { ...((current.status as Record<string, unknown>) ?? {}) };
-      for (const [k, v] of Object.entries(body.status)) if (v === null) delete status[k]; else status[k] = v;
-      statuses.set(key, status);
-      api.upsert('assets', { ...current, status });
-      return {};
-    },
-    async patchClusterCustomObjectStatus() {
-      throw new Error('not namespaced');
-    },
-  };
+  const statuses = { get: (key: string) => api.get('assets', key)?.status as Record<string, unknown> | undefined };
+  /** GETs of one ConfigMap. */
+  const gets = () => api.reads.filter((r) => r.startsWith('configmaps '));
   const eventClient: EventClient = {
     async createNamespacedEvent(p) {
       events.push(p.body);
@@ -146,8 +71,12 @@ describe('Asset controller (in-memory API)', () => {
     api.upsert('assets', assetObj('flights', { inline: 'openapi: 3.0.3\ninfo: {version: 1.0.0}\npaths: {}\n' }, 2));
     await eventually(() => ready('max-home/flights')?.reason === 'InvalidSpec', 'InvalidSpec');
     assert.equal(ready('max-home/flights')!.message, 'invalid OpenAPI 3.0.3 document: $.info (line 2) must have required property "title"');
+    // The spec edit kept the status: the summary the reconciler no longer sets is removed by its apply.
     assert.equal(statuses.get('max-home/flights')!.summary, undefined);
     assert.equal(statuses.get('max-home/flights')!.observedGeneration, 2);
+    assert.deepEqual(ownership.owners('assets/max-home/flights'), { [ASSET_MANAGER]: ['conditions/Ready', 'observedGeneration'] });
+    assert.equal(ASSET_MANAGER, 'crossgate-asset');
+    assert.deepEqual(ownership.writes.filter((w) => w.contentType !== APPLY_PATCH || w.manager !== ASSET_MANAGER), [], 'every Asset status write is an apply by crossgate-asset');
     await eventually(() => events.some((e) => e.reason === 'InvalidSpec'), 'warning event');
   });
 
@@ -168,16 +97,16 @@ describe('Asset controller (in-memory API)', () => {
     const cached = mgr.informer(ASSET_SOURCE_CONFIGMAPS).get('max-home/specs') as { keys?: string[]; data?: unknown };
     assert.deepEqual(cached.keys, ['flights.yaml']);
     assert.equal(cached.data, undefined);
-    const getsBefore = api.gets.length;
+    const getsBefore = gets().length;
     assert.ok(getsBefore >= 1);
 
-    const writes = statuses.size;
+    const writes = ownership.writes.length;
     const before = JSON.stringify(statuses.get('max-home/from-cm'));
     mgr.informer(ASSETS).resync();
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(api.gets.length, getsBefore, 'no GET on resync');
+    assert.equal(gets().length, getsBefore, 'no GET on resync');
     assert.equal(JSON.stringify(statuses.get('max-home/from-cm')), before);
-    assert.equal(statuses.size, writes);
+    assert.equal(ownership.writes.length, writes, 'no status write on resync');
   });
 
   test('a ConfigMap change re-checks the Asset; its deletion turns it to SourceNotFound', async () => {
@@ -185,11 +114,7 @@ describe('Asset controller (in-memory API)', () => {
     await eventually(() => ready('max-home/from-cm')?.reason === 'InvalidSpec', 'InvalidSpec from ConfigMap');
     assert.match(ready('max-home/from-cm')!.message, /^not valid YAML or JSON: /);
 
-    const store = api.objects.get('configmaps')!;
-    const gone = store.get('max-home/specs')!;
-    store.delete('max-home/specs');
-    gone.metadata.resourceVersion = String(++api.rv);
-    for (const send of api.streams.get('configmaps')!) send(JSON.stringify({ type: 'DELETED', object: gone }));
+    api.remove('configmaps', 'max-home/specs');
     await eventually(() => ready('max-home/from-cm')?.reason === 'SourceNotFound', 'SourceNotFound after delete');
   });
 

@@ -3,9 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiInstance, Policy } from '../../../api/v1alpha1/index.ts';
-import {
-  appliedTo, comparePolicies, desiredPolicyStatus, matchesSelector, policiesFor, policyAppliesTo, selectorProblems,
-} from '../../../operator/controllers/policy-desired.ts';
+import { appliedTo, desiredPolicyStatus } from '../../../operator/controllers/policy-desired.ts';
+import { comparePolicies, matchesSelector, policiesFor, policyAppliesTo, selectorProblems } from '../../../model/policy-selection.ts';
 
 const inst = (name: string, labels: Record<string, string> = {}, ns = 'max-prod'): ApiInstance =>
   ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name, namespace: ns, labels }, spec: { assetRef: { name: 'a' }, basePath: `/${name}`, upstream: { url: 'http://x' } } }) as ApiInstance;
