@@ -19,9 +19,8 @@
 // content type travels in WriteOptions: client-node's generated patch*Status
 // would pick application/json-patch+json on its own.
 //
-// Writes are skipped when the desired fields equal the current ones (after the
-// first apply per object and manager), so a steady-state reconcile makes no
-// API calls (and wakes no watchers).
+// Writes are skipped when the desired fields equal the current ones, also at
+// start, so a steady-state reconcile makes no API calls (and wakes no watchers).
 //
 // The informer cache trails a write by a moment: a reconcile woken in between
 // (by a Secret or Contract event) would see the old status, recompute the same
@@ -109,16 +108,12 @@ export interface StatusWriterOptions {
 
 /** Writes remembered (LRU): the cache catches up within milliseconds, so a few thousand suffice. */
 const RECENT_WRITES = 4096;
-/** (manager, object) pairs applied since the start (LRU): one forgotten costs one write that changes nothing. */
-const APPLIED_OBJECTS = 65_536;
 
 export class StatusWriter {
   #client: StatusClient;
   #timeoutMs: number;
   /** Object → the resourceVersion a status write was computed from, and the status written. */
   #recent = new Map<string, { fromVersion: string; status: Json }>();
-  /** "manager object" for every object this writer has applied to, per manager. */
-  #applied = new Set<string>();
 
   constructor(opts: StatusWriterOptions) {
     this.#client = opts.client;
@@ -154,17 +149,16 @@ export class StatusWriter {
    * lastTransitionTime moves only when the status does).
    *
    * Skipped without a request when the object already shows every desired
-   * member and this writer has applied as `manager` to it since the process
-   * started (the informer strips managedFields, so ownership is not visible:
-   * the first apply per object after a start is sent even when nothing
-   * changes, and makes sure the manager owns what it will later drop).
+   * member, also the first time after a start (no burst of writes at every
+   * start or leader change). Ownership is not needed for that: what a later
+   * apply leaves in place because another manager co-owns it is put right by
+   * the merge patch after the apply.
    */
   async applyStatus(obj: KubernetesObject & { status?: unknown }, plural: string, desired: Record<string, unknown>, manager: string): Promise<boolean> {
     if (!obj.kind) throw new Error(`applyStatus needs the object's kind (${obj.apiVersion ?? '?'} ${obj.metadata?.name ?? '?'}): an apply body names it`);
     const current = normalizeJson(this.current(obj) ?? {});
     const next = overlay(current, desired);
-    const ownedKey = `${manager} ${recentKey(obj)}`;
-    if (this.#applied.has(ownedKey) && isDeepStrictEqual(next, current)) return false;
+    if (isDeepStrictEqual(next, current)) return false;
     const body: Record<string, Json> = {
       apiVersion: obj.apiVersion ?? null,
       kind: obj.kind,
@@ -175,9 +169,6 @@ export class StatusWriter {
     // What the apply left in place is still owned by the merge-patch manager of earlier versions: put it right.
     const left = leftovers(stored, desired);
     if (left) await this.#send(obj, plural, { status: left }, { fieldManager: manager }, MERGE_PATCH);
-    this.#applied.delete(ownedKey);
-    this.#applied.add(ownedKey);
-    if (this.#applied.size > APPLIED_OBJECTS) this.#applied.delete(this.#applied.values().next().value!);
     this.#remember(obj, next);
     return true;
   }
