@@ -8,11 +8,7 @@ import type { Deps } from '../deps.ts';
 export type Key = ApiKey & { kind: string; apiVersion: string };
 export type KeyContract = Contract & { kind: string };
 
-/** Something a reconcile did, told in its Event. */
-export interface Done {
-  reason: string;
-  message: string;
-}
+export type { Done } from '../credential-secret.ts';
 
 export interface KeyEnv {
   deps: Deps;

@@ -10,7 +10,7 @@ import { keyVerdict, type KeyVerdict } from '../../../model/key-verdict.ts';
 import { keyIdOf } from '../../../api/apikey-format.ts';
 import { APIKEYS } from '../../resources.ts';
 import { hashesOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
-import type { SecretOutcome } from './secret.ts';
+import type { SecretOutcome } from '../credential-secret.ts';
 import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
 
 /** The field manager of an ApiKey's status (server-side apply). */

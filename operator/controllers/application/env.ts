@@ -4,7 +4,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Informer } from '../../../kube/informer.ts';
 import type { Application, Contract } from '../../../api/v1alpha1/index.ts';
 import type { Deps } from '../deps.ts';
-import type { Done } from '../apikey/env.ts';
+import type { Done } from '../credential-secret.ts';
 
 export type { Done };
 export type App = Application & { kind: string; apiVersion: string };

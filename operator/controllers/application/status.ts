@@ -10,7 +10,7 @@ import { reportConditionChange } from '../../../kube/effects.ts';
 import { accessVerdict, entryConsumer, type KeyVerdict } from '../../../model/key-verdict.ts';
 import { APPLICATIONS } from '../../resources.ts';
 import { appSecretNameOf, ownAppHashesOf, type EntryFacts } from '../application-desired.ts';
-import type { SecretOutcome } from '../apikey/secret.ts';
+import type { SecretOutcome } from '../credential-secret.ts';
 import { APPLICATION_MANAGER, type App, type AppEnv, type Done } from './env.ts';
 
 /** A conflicting Secret outside the cache (unlabelled) sends no events: look again this often. */
