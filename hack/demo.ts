@@ -3,8 +3,8 @@
 // Stops everything on Ctrl-C. `--once` (what the e2e suite runs) exits after
 // the requests instead of waiting.
 //
-// Secrets stay secret here too: keys are used for requests but never printed;
-// the demo shows the command that reads one.
+// Secrets stay secret here too: keys and client secrets are used for requests
+// but never printed; the demo shows the commands that read them.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -72,6 +72,9 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 const rawKey = (secret: string) => rawKeyOf(secret, 'mule-united-prod');
+/** One data key of an Application's Secret (clientId, clientSecret), for requests only: never printed. */
+const clientField = async (secret: string, key: 'clientId' | 'clientSecret') =>
+  Buffer.from((await kubectl(['get', 'secret', secret, '-n', 'mule-united-prod', '-o', `jsonpath={.data.${key}}`])).stdout, 'base64').toString('utf8');
 
 // A GitOps tool applies until admission agrees: the webhook judges from its
 // informer cache, which may trail the objects applied just before by a moment.
@@ -171,24 +174,41 @@ async function main(): Promise<void> {
       what: `ApiKey ${key} Approved`,
     });
   }
+  await applyUntilAdmitted(ex('mule-united', '30-application.yaml'), 'Application admitted');
+  const clientId = await waitFor(async () => {
+    const app = JSON.parse((await kubectl(['get', 'application', 'booking-site', '-n', 'mule-united-prod', '-o', 'json'])).stdout);
+    return app.status?.approved >= 1 && app.status?.clientId ? (app.status.clientId as string) : undefined;
+  }, { timeoutMs: WAIT_MS, what: "Application booking-site's client ID, its gold entry Approved" });
 
   step('kubectl get crossgate -A');
   say((await kubectl(['get', 'crossgate', '-A'])).stdout.replace(/^/gm, '  '));
   step("the issued key's Secret (the key itself stays in it)");
   say((await kubectl(['get', 'secret', '-n', 'mule-united-prod', '-l', 'crossgate.dev/apikey'])).stdout.replace(/^/gm, '  '));
-  say('  read one with the command under "where to look next"');
+  step("the Application's Secret (client ID and client secret; the secret stays in it)");
+  say((await kubectl(['get', 'secret', '-n', 'mule-united-prod', '-l', 'crossgate.dev/application'])).stdout.replace(/^/gm, '  '));
+  say('  read them with the commands under "where to look next"');
 
   const gw = `http://127.0.0.1:${gwPort}`;
   const gold = await rawKey('gate-display-apikey');
   const trial = await rawKey('trial-app-apikey');
+  const appSecret = await clientField('booking-site-client', 'clientSecret');
+  if ((await clientField('booking-site-client', 'clientId')) !== clientId) throw new Error("the Secret's client ID is not the Application's status.clientId");
+  const basic = `Basic ${Buffer.from(`${clientId}:${appSecret}`).toString('base64')}`;
   await waitFor(async () => (await fetch(`${gw}/flights/v1/flights`, { headers: { 'x-api-key': gold } }).catch(() => undefined))?.status === 200, {
     timeoutMs: WAIT_MS,
     what: 'the gateway to serve the gold key',
   });
+  await waitFor(async () => (await fetch(`${gw}/flights/v1/flights`, { headers: { 'x-client-id': clientId, 'x-client-secret': appSecret } }).catch(() => undefined))?.status === 200, {
+    timeoutMs: WAIT_MS,
+    what: "the gateway to serve the booking site's client ID and secret",
+  });
   step('requests through the gateway');
   const show = async (label: string, headers: Record<string, string>) => {
     const res = await fetch(`${gw}/flights/v1/flights`, { headers });
-    const body = (await res.text()).slice(0, 160);
+    const text = await res.text();
+    // A refusal is RFC 9457 problem details: its type says why.
+    const problem = res.headers.get('content-type')?.startsWith('application/problem+json') ? (JSON.parse(text) as { type?: string }).type : undefined;
+    const body = problem ? `problem: ${problem}` : text.slice(0, 160);
     const extra = res.headers.get('retry-after') ? `  (Retry-After: ${res.headers.get('retry-after')}s)` : '';
     say(`  ${label.padEnd(38)} → ${res.status}${extra}  ${body}`);
     return res.status;
@@ -197,17 +217,26 @@ async function main(): Promise<void> {
   const noKey = await show('GET without a key', {});
   let over = 0;
   for (let i = 1; i <= 4; i++) over = await show(`GET with the trial key (#${i} of 3/min)`, { 'x-api-key': trial });
+  const appHeaders = await show('GET as booking-site, two headers', { 'x-client-id': clientId, 'x-client-secret': appSecret });
+  const appBasic = await show('GET as booking-site, HTTP Basic', { authorization: basic });
+  const appWrong = await show('GET as booking-site, wrong secret', { 'x-client-id': clientId, 'x-client-secret': 'not-the-secret' });
 
   step('where to look next (paste the export line first: kubectl lives in the control-plane cache, not on PATH)');
   say(`  export PATH=${shellQuote(binDir)}:"$PATH" KUBECONFIG=${shellQuote(cp.kubeconfig)}`);
   say("  kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
   say(`  kubectl get org,otr,assetshares -A; kubectl get apikeys -n mule-united-prod; kubectl get contracts -n max-airlines-prod`);
+  say('  kubectl get applications -n mule-united-prod');
+  say("  CLIENT_ID=$(kubectl -n mule-united-prod get secret booking-site-client -o jsonpath='{.data.clientId}' | base64 -d)");
+  say("  CLIENT_SECRET=$(kubectl -n mule-united-prod get secret booking-site-client -o jsonpath='{.data.clientSecret}' | base64 -d)");
+  say(`  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" ${gw}/flights/v1/flights`);
   say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.key.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
   say(`  gateway: ${gw}/flights/v1/flights   metrics: http://127.0.0.1:${gwAdmin}/metrics   operator metrics: http://127.0.0.1:${opHealth}/metrics`);
   say(`  logs: ${logDir}`);
-  const success = ok === 200 && noKey === 401 && over === 429;
+  const success = ok === 200 && noKey === 401 && over === 429 && appHeaders === 200 && appBasic === 200 && appWrong === 401;
   if (!success) {
-    console.error(`\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}\n${logTails()}`);
+    console.error(
+      `\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}, booking-site headers ${appHeaders}, Basic ${appBasic}, wrong secret ${appWrong}\n${logTails()}`,
+    );
     await stop(1);
   }
   if (once) await stop(0);

@@ -85,7 +85,7 @@ describe('API keys and contracts', () => {
     const route = cfg.routes.find((r) => r.id === `${OWNER}/flights`);
     assert.ok(route, 'route of the ApiInstance');
     assert.equal(route.basePath, '/flights/v1');
-    assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);
+    assert.deepEqual(route.policies.map((p) => p.name), [`${OWNER}/partner-networks`, `${OWNER}/partner-cors`, `${OWNER}/flights-api-key`, `${OWNER}/flights-client-id`, `${OWNER}/flights-headers`]);
     assert.deepEqual(route.tiers.map((t) => t.name), ['gold', 'platinum', 'trial']);
     assert.deepEqual(route.tiers.find((t) => t.name === 'gold')!.limits, [{ requests: 1000, periodSeconds: 60 }]);
     assert.deepEqual(cfg.credentials.get(gold), { kind: 'api-key', client: `${CONSUMER}/gate-display`, grants: [{ routes: [`${OWNER}/flights`], contract: `${OWNER}/${CONSUMER}.key.gate-display`, tier: 'gold' }] });
