@@ -136,15 +136,20 @@ export function ownHashesOf(key: ApiKey, secret: V1Secret | undefined): KeyHashe
 
 /** Why a Secret of the key's name is not the key's, naming it and its owner (never its content). */
 export function secretConflictMessage(key: ApiKey, secret: V1Secret): string {
-  const name = secretNameOf(key);
-  const field = key.spec.secretName ? `spec.secretName "${name}"` : `the default Secret name "${name}"`;
+  return credentialSecretConflict({ kind: 'ApiKey', namespace: key.metadata.namespace!, secretName: secretNameOf(key), named: Boolean(key.spec.secretName), noun: 'key' }, secret);
+}
+
+/** Why `secret`, of the Secret name an ApiKey or Application uses, is not its own (never its content). */
+export function credentialSecretConflict(holder: { kind: string; namespace: string; secretName: string; named: boolean; noun: string }, secret: V1Secret): string {
+  const name = holder.secretName;
+  const field = holder.named ? `spec.secretName "${name}"` : `the default Secret name "${name}"`;
   const owner = (secret.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
   const whose = owner
-    ? `belongs to ${owner.kind} "${owner.name}" (its controlling owner), not to this ApiKey`
-    : 'was not made for this ApiKey (it has no ownerReference to it)';
+    ? `belongs to ${owner.kind} "${owner.name}" (its controlling owner), not to this ${holder.kind}`
+    : `was not made for this ${holder.kind} (it has no ownerReference to it)`;
   return (
-    `${field}: Secret "${name}" in namespace "${key.metadata.namespace}" already exists and ${whose}; crossgate never reads or overwrites it, ` +
-    'so no key is issued and no Contract is opened. Set spec.secretName to a name no other Secret uses' +
+    `${field}: Secret "${name}" in namespace "${holder.namespace}" already exists and ${whose}; crossgate never reads or overwrites it, ` +
+    `so no ${holder.noun} is issued and no Contract is opened. Set spec.secretName to a name no other Secret uses` +
     (owner ? '.' : `, or delete Secret "${name}".`)
   );
 }

@@ -12,7 +12,7 @@ import { accessToInstance, type Access } from '../../model/access.ts';
 import { accessVerdict, entryConsumer, tierFoundFor, type KeyVerdict } from '../../model/key-verdict.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { applicationContractName } from '../../model/contract-name.ts';
-import { credentialSecretAction, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
+import { credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
 
 export function appSecretNameOf(app: Application): string {
   return app.spec.secretName ?? `${app.metadata.name}-client`;
@@ -70,17 +70,7 @@ export function entryOfContract(app: Application, contract: Contract): AccessEnt
 
 /** Why a Secret of the app's name is not the app's, naming it and its owner (never its content). */
 export function appSecretConflictMessage(app: Application, secret: V1Secret): string {
-  const name = appSecretNameOf(app);
-  const field = app.spec.secretName ? `spec.secretName "${name}"` : `the default Secret name "${name}"`;
-  const owner = (secret.metadata?.ownerReferences ?? []).find((r) => r.controller === true);
-  const whose = owner
-    ? `belongs to ${owner.kind} "${owner.name}" (its controlling owner), not to this Application`
-    : 'was not made for this Application (it has no ownerReference to it)';
-  return (
-    `${field}: Secret "${name}" in namespace "${app.metadata.namespace}" already exists and ${whose}; crossgate never reads or overwrites it, ` +
-    'so no client secret is issued and no Contract is opened. Set spec.secretName to a name no other Secret uses' +
-    (owner ? '.' : `, or delete Secret "${name}".`)
-  );
+  return credentialSecretConflict({ kind: 'Application', namespace: app.metadata.namespace!, secretName: appSecretNameOf(app), named: Boolean(app.spec.secretName), noun: 'client secret' }, secret);
 }
 
 /** What to do with the application Secret now (the ApiKey's rules). */

@@ -68,6 +68,22 @@ export interface CredentialSecretSpec {
   };
 }
 
+/** How soon to look again at a Secret held by someone else that no event will report gone (it has no owner label). */
+const UNWATCHED_CONFLICT_RECHECK_MS = 60_000;
+
+/**
+ * When the owner's reconcile must run again without an event: at expiry, at the end of the previous hash's grace
+ * period, or to look again at an unwatched conflicting Secret. Undefined when nothing is due.
+ */
+export function nextDeadline(expiresAt: string | undefined, hashes: { previous?: string; previousValidUntil?: string }, secret: SecretOutcome, now: Date): { requeueAfterMs: number } | undefined {
+  const deadlines = [expiresAt, hashes.previous ? hashes.previousValidUntil : undefined]
+    .filter((d): d is string => Boolean(d))
+    .map((d) => new Date(d).getTime() - now.getTime())
+    .filter((ms) => ms > 0);
+  if (secret.unwatchedConflict) deadlines.push(UNWATCHED_CONFLICT_RECHECK_MS);
+  return deadlines.length > 0 ? { requeueAfterMs: Math.min(...deadlines) + 100 } : undefined;
+}
+
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const withoutNulls = (a: Record<string, string | null | undefined>) => Object.fromEntries(Object.entries(a).filter((e): e is [string, string] => typeof e[1] === 'string'));
 export const base64Data = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)]));

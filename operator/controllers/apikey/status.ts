@@ -10,14 +10,12 @@ import { keyVerdict, type KeyVerdict } from '../../../model/key-verdict.ts';
 import { keyIdOf } from '../../../api/apikey-format.ts';
 import { APIKEYS } from '../../resources.ts';
 import { hashesOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
-import type { SecretOutcome } from '../credential-secret.ts';
+import { nextDeadline, type SecretOutcome } from '../credential-secret.ts';
 import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
 
 /** The field manager of an ApiKey's status (server-side apply). */
 export const APIKEY_MANAGER = 'crossgate-apikey';
 
-/** A conflicting Secret outside the key-Secret cache (unlabelled) sends no events: look again this often. */
-const UNWATCHED_CONFLICT_RECHECK_MS = 60_000;
 /** States the consumer is warned about when the key enters them. */
 const WARNED = new Set(['Rejected', 'Suspended', 'Expired']);
 
@@ -64,12 +62,7 @@ export async function writeKeyStatus(env: KeyEnv, key: Key, f: KeyFacts, ctx: Re
   });
 
   // Wake up for the next deadline: expiry, or the end of a rotation grace period.
-  const deadlines = [key.spec.expiresAt, fresh.previous ? fresh.previousValidUntil : undefined]
-    .filter((d): d is string => Boolean(d))
-    .map((d) => new Date(d).getTime() - f.now.getTime())
-    .filter((ms) => ms > 0);
-  if (f.secret.unwatchedConflict) deadlines.push(UNWATCHED_CONFLICT_RECHECK_MS);
-  if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
+  return nextDeadline(key.spec.expiresAt, fresh, f.secret, f.now);
 }
 
 /** A key in a namespace no Organization owns: nothing is issued; admission refuses such keys once the webhook runs. */

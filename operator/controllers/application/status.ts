@@ -10,11 +10,9 @@ import { reportConditionChange } from '../../../kube/effects.ts';
 import { accessVerdict, entryConsumer, type KeyVerdict } from '../../../model/key-verdict.ts';
 import { APPLICATIONS } from '../../resources.ts';
 import { appSecretNameOf, ownAppHashesOf, type EntryFacts } from '../application-desired.ts';
-import type { SecretOutcome } from '../credential-secret.ts';
+import { nextDeadline, type SecretOutcome } from '../credential-secret.ts';
 import { APPLICATION_MANAGER, type App, type AppEnv, type Done } from './env.ts';
 
-/** A conflicting Secret outside the cache (unlabelled) sends no events: look again this often. */
-const UNWATCHED_CONFLICT_RECHECK_MS = 60_000;
 
 export interface AppFacts {
   entries: EntryFacts[];
@@ -88,12 +86,7 @@ export async function writeAppStatus(env: AppEnv, app: App, f: AppFacts, ctx: Re
     APPLICATION_MANAGER,
   );
 
-  const deadlines = [app.spec.expiresAt, fresh.previous ? fresh.previousValidUntil : undefined]
-    .filter((d): d is string => Boolean(d))
-    .map((d) => new Date(d).getTime() - f.now.getTime())
-    .filter((ms) => ms > 0);
-  if (f.secret.unwatchedConflict) deadlines.push(UNWATCHED_CONFLICT_RECHECK_MS);
-  if (deadlines.length > 0) return { requeueAfterMs: Math.min(...deadlines) + 100 };
+  return nextDeadline(app.spec.expiresAt, fresh, f.secret, f.now);
 }
 
 /** An app in a namespace no Organization owns: nothing is issued; admission refuses such apps once the webhook runs. */
