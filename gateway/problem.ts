@@ -61,7 +61,7 @@ export const refusals = {
     status: 502,
     slug: 'upstream-not-allowed',
     title: 'Bad Gateway',
-    detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified or the gateway's own. The gateway's log names it.",
+    detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified, the gateway's own, or inside the cluster's own network under a name that is not a Service's. The gateway's log names it.",
   }),
   withheld: (): Refusal => ({
     status: 503,

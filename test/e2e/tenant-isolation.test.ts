@@ -28,6 +28,8 @@ const VICTIM_HOST = `api.${victim}.example`;
 const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
 /** The gateway's own names, reserved by the platform (CROSSGATE_GATEWAY_HOSTNAMES). */
 const GATEWAY_HOSTNAMES = ['127.0.0.1', 'localhost'];
+/** The cluster's pod and service networks (CROSSGATE_CLUSTER_CIDRS): kube-apiserver's default service range and a pod range. */
+const CLUSTER_CIDRS = ['10.0.0.0/24', '10.244.0.0/16'];
 
 /** An upstream that tells who answered and records what it received. */
 interface NamedUpstream {
@@ -171,10 +173,12 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
   before(async () => {
     victimUp = await namedUpstream('victim');
     rogueUp = await namedUpstream('rogue');
-    // The platform (never an organization) allows exactly these two loopback upstreams and reserves the gateway's names.
+    // The platform (never an organization) allows exactly these two loopback upstreams, reserves the gateway's names
+    // and names the cluster's own networks.
     platformEnv = {
       CROSSGATE_LOOPBACK_UPSTREAMS: `${victimUp.hostPort},${rogueUp.hostPort}`,
       CROSSGATE_GATEWAY_HOSTNAMES: GATEWAY_HOSTNAMES.join(','),
+      CROSSGATE_CLUSTER_CIDRS: CLUSTER_CIDRS.join(','),
     };
     webhook = new SkippableWebhook({ env: platformEnv });
     await webhook.start();
@@ -274,7 +278,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
   });
 
-  test('3. upstreams into the gateway, the node or another organization\'s Services', async () => {
+  test('3. upstreams into the gateway, the node, the cluster\'s pods and Services, or another organization\'s Services', async () => {
     const adminPort = new URL(gw.adminUrl).port;
     const attempts: Array<[string, RegExp]> = [
       [`http://127.0.0.1:${adminPort}`, /loopback/],
@@ -285,6 +289,8 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       ['http://[fe80::1]:80', /link-local/],
       ['http://0.0.0.0:8080', /unspecified/],
       [`http://rail.${V.prod}.svc.cluster.local:8080`, new RegExp(`"${V.prod}"`)],
+      ['https://10.0.0.1', /"10\.0\.0\.1", an address inside the cluster's own network 10\.0\.0\.0\/24/],
+      ['http://[::ffff:10.244.3.7]:8080', /inside the cluster's own network 10\.244\.0\.0\/16/],
       ['https://metadata.example.com', /allowedHosts/],
       [`http://user:secret@${rogueUp.hostPort}`, /credentials/],
     ];
@@ -296,7 +302,10 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       await written(instanceYaml(R.prod, 'escape', { basePath: '/rogue/escape', upstream: `http://127.0.0.1:${adminPort}` }));
       await written(instanceYaml(R.prod, 'escape-meta', { basePath: '/rogue/meta', upstream: 'http://169.254.169.254' }));
       await written(instanceYaml(R.prod, 'escape-victim', { basePath: '/rogue/victim', upstream: `http://rail.${V.prod}.svc.cluster.local:8080` }));
-      for (const name of ['escape', 'escape-meta', 'escape-victim']) await waitForCondition(['apiinstance', name, '-n', R.prod], 'Ready', 'False', { reason: 'UpstreamNotAllowed' });
+      await written(instanceYaml(R.prod, 'escape-pods', { basePath: '/rogue/pods', upstream: 'http://10.244.3.7:8080' }));
+      for (const name of ['escape', 'escape-meta', 'escape-victim', 'escape-pods']) await waitForCondition(['apiinstance', name, '-n', R.prod], 'Ready', 'False', { reason: 'UpstreamNotAllowed' });
+      const pods = await getJson(['apiinstance', 'escape-pods', '-n', R.prod]);
+      assert.match(condition(pods, 'Ready')!.message, /inside the cluster's own network 10\.244\.0\.0\/16/);
     });
     const res = await waitFor(async () => {
       const r = await call(gw, '/rogue/escape/metrics');
