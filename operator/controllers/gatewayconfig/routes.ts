@@ -1,41 +1,12 @@
 // Routes, pure: each served ApiInstance becomes a Route (api/gateway/v1.ts)
 // in the route shard its id hashes to, within the size budgets, so every
 // route shard can always be written.
-import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
-import { MAX_PART_BYTES, PERIOD_SECONDS, ROUTE_SHARDS, type Route } from '../../../api/gateway/v1.ts';
+import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
+import { MAX_PART_BYTES, ROUTE_SHARDS, type Route } from '../../../api/gateway/v1.ts';
 import { checksumOf, routeShardOf } from '../../../api/gateway/checksum.ts';
-import { MAX_ROUTE_BYTES } from '../../../model/route-size.ts';
-import { upstreamUrlOf } from '../../../model/upstream.ts';
+import { routeOf, type RouteInput } from '../../../model/route-entry.ts';
+import { jsonBytes, MAX_ROUTE_BYTES, routeSizeProblem } from '../../../model/route-size.ts';
 import { gatewayOf, instanceId, routeConflicts } from '../apiinstance-desired.ts';
-
-export interface RouteInput {
-  instance: ApiInstance;
-  /** Already in enforcement order. */
-  policies: Policy[];
-  tiers: SlaTier[];
-  /** Set when the route is held closed (model/route-verdict.ts): emitted without upstream, policies or tiers. */
-  withheld?: { reason: string; message: string };
-}
-
-export function routeOf({ instance, policies, tiers, withheld }: RouteInput): Route {
-  const ns = instance.metadata.namespace!;
-  const timeoutMs = (instance.spec.upstream.timeoutSeconds ?? 30) * 1000;
-  const id = `${ns}/${instance.metadata.name}`;
-  const hostnames = [...(instance.spec.hostnames ?? [])].sort();
-  if (withheld) {
-    return { id, hostnames, basePath: instance.spec.basePath, upstream: { url: '', timeoutMs }, policies: [], tiers: [], withheld: { reason: withheld.reason, message: withheld.message } };
-  }
-  return {
-    id,
-    hostnames,
-    basePath: instance.spec.basePath,
-    upstream: { url: upstreamUrlOf(instance), timeoutMs },
-    policies: policies.map((p) => ({ name: `${ns}/${p.metadata.name}`, type: p.spec.type, order: p.spec.order ?? 100, config: (p.spec.config ?? {}) as Record<string, unknown> })),
-    tiers: [...tiers]
-      .sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!))
-      .map((t) => ({ name: t.metadata.name!, limits: t.spec.limits.map((l) => ({ requests: l.requests, periodSeconds: PERIOD_SECONDS[l.period] })) })),
-  };
-}
 
 /** One route shard's content (a Routes part) and its checksum. */
 export interface RenderedRouteShard {
@@ -56,10 +27,10 @@ const tooLarge = (bytes: number, budget: number, why: string) => ({
 });
 
 /**
- * Routes in shards. A route whose JSON is over MAX_ROUTE_BYTES is emitted
- * withheld (the route verdict normally withheld it already, from the same
- * inputs); a shard still over the part budget has its largest routes withheld
- * until it fits, so every shard can always be written.
+ * Routes in shards. A route over MAX_ROUTE_BYTES is emitted withheld, by the
+ * same decision as the route verdict's (routeSizeProblem, which normally
+ * withheld it already); a shard still over the part budget has its largest
+ * routes withheld until it fits, so every shard can always be written.
  */
 export function renderRoutes(inputs: RouteInput[], budgets: { route?: number; part?: number } = {}): RenderedRoutes {
   const routeBudget = budgets.route ?? MAX_ROUTE_BYTES;
@@ -68,12 +39,12 @@ export function renderRoutes(inputs: RouteInput[], budgets: { route?: number; pa
   const trimmed: string[] = [];
   for (const input of inputs) {
     let route = routeOf(input);
-    let bytes = Buffer.byteLength(JSON.stringify(route));
-    if (bytes > routeBudget) {
-      route = routeOf({ ...input, withheld: tooLarge(bytes, routeBudget, 'over the budget of one route') });
-      bytes = Buffer.byteLength(JSON.stringify(route));
+    const overBudget = routeSizeProblem(route, routeBudget);
+    if (overBudget) {
+      route = routeOf({ ...input, withheld: overBudget });
       trimmed.push(route.id);
     }
+    const bytes = jsonBytes(route);
     buckets[routeShardOf(route.id, ROUTE_SHARDS)]!.push({ input, route, bytes });
   }
   const shards = buckets.map((bucket) => {
@@ -84,7 +55,7 @@ export function renderRoutes(inputs: RouteInput[], budgets: { route?: number; pa
         if (total <= partBudget) break;
         if (r.route.withheld && r.bytes < 1024) continue;
         const held = routeOf({ ...r.input, withheld: tooLarge(r.bytes, partBudget, 'and its route shard is over the budget of one config part') });
-        const bytes = Buffer.byteLength(JSON.stringify(held));
+        const bytes = jsonBytes(held);
         total += bytes - r.bytes;
         r.route = held;
         r.bytes = bytes;

@@ -8,7 +8,8 @@ import { withinRouteSpace } from '../../../model/route-claims.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
 import { tiersFor } from '../slatier-desired.ts';
-import { renderRoutes, routableInstances, type RouteInput } from './routes.ts';
+import type { RouteInput } from '../../../model/route-entry.ts';
+import { renderRoutes, routableInstances } from './routes.ts';
 import type { ServedRoutes } from './state.ts';
 
 export interface RouteSources {

@@ -67,7 +67,7 @@ test('a route over its size budget is emitted withheld (RouteTooLarge) and says 
   const all = out.shards.flatMap((s) => s.routes);
   const big = all.find((r) => r.id === 'prod/big')!;
   assert.equal(big.withheld?.reason, 'RouteTooLarge');
-  assert.match(big.withheld!.message, /^the gateway answers 503 on this route: its configuration is \d+ bytes, over the budget of one route \(budget 2000 bytes\); make its Policies' configs smaller$/);
+  assert.match(big.withheld!.message, /^the gateway answers 503 on this route: its configuration is \d+ bytes, over the 2000-byte budget of one route; the largest part is the config of Policy "huge" \(\d+ bytes\): make it smaller or split it$/);
   assert.deepEqual(big.policies, [], 'nothing of the oversized route is written');
   assert.equal(big.upstream.url, '');
   assert.equal(all.find((r) => r.id === 'prod/small')!.withheld, undefined);
