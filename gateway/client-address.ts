@@ -104,14 +104,10 @@ export function canonicalAddress(addr: Addr): string {
   return addr.toString();
 }
 
-/** Peer addresses seen recently and whether they are trusted proxies (a socket's peer does not change). */
-const PEER_CACHE_MAX = 4096;
-
 /** The gateway's trusted proxies (CIDRs from the platform settings). */
 export class TrustedProxies {
   readonly #set: CidrSet;
   readonly empty: boolean;
-  #peers = new Map<string, Addr | null>();
 
   constructor(cidrs: readonly string[] = []) {
     this.#set = parseCidrs(cidrs);
@@ -122,21 +118,10 @@ export class TrustedProxies {
     return !this.empty && matches(this.#set, addr);
   }
 
-  /** The peer's parsed address (cached; undefined when it is not an address). */
-  peer(remoteAddress: string): Addr | undefined {
-    let a = this.#peers.get(remoteAddress);
-    if (a === undefined) {
-      a = parseAddress(remoteAddress) ?? null;
-      if (this.#peers.size >= PEER_CACHE_MAX) this.#peers.clear();
-      this.#peers.set(remoteAddress, a);
-    }
-    return a ?? undefined;
-  }
-
   /** Whether the socket peer is a trusted proxy (false at once when none is configured: the default costs nothing). */
   peerTrusted(remoteAddress: string): boolean {
     if (this.empty) return false;
-    const a = this.peer(remoteAddress);
+    const a = parseAddress(remoteAddress);
     return a !== undefined && this.has(a);
   }
 }
@@ -151,7 +136,7 @@ export const NO_TRUSTED_PROXIES = new TrustedProxies();
  * peer itself is not an address.
  */
 export function clientAddress(remoteAddress: string, forwarded: string | readonly string[] | undefined, trusted: TrustedProxies): Addr | undefined {
-  const peer = trusted.peer(remoteAddress);
+  const peer = parseAddress(remoteAddress);
   if (!peer || forwarded === undefined || !trusted.has(peer)) return peer;
   const entries = (typeof forwarded === 'string' ? forwarded : forwarded.join(',')).split(',');
   let client: Addr = peer;

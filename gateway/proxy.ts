@@ -22,7 +22,7 @@ import type { PolicyContext } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
+const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
 
 /** Request headers the gateway never forwards as received. */
 const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
