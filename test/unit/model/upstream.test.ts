@@ -167,6 +167,13 @@ describe('outbound URLs of an organization', () => {
     assert.equal(clusterConnectProblem('api.max-airlines.example', '203.0.113.9', platform), undefined);
   });
 
+  test('a namespace no Organization owns may name no upstream at all', () => {
+    assert.equal(
+      judge('https://id.example.com/jwks', { namespace: 'nobody', field: 'spec.config.jwksUrl' }),
+      'spec.config.jwksUrl: namespace "nobody" belongs to no Organization, so no upstream is allowed from it.',
+    );
+  });
+
   test('hostMatches: exact or a "*." wildcard over any subdomain, never the apex', () => {
     assert.ok(hostMatches('a.example', 'a.example'));
     assert.ok(hostMatches('*.example', 'a.b.example'));

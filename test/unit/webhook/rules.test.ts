@@ -47,6 +47,14 @@ describe('namespace ownership', () => {
     assert.deepEqual(review(request('CREATE', slaTier('max-airlines-prod')), s), ALLOWED);
   });
 
+  test('an object without a namespace is refused', () => {
+    const loose = { ...asset('', 'flights-eapi'), metadata: { name: 'flights-eapi' } } as KubeObject;
+    assert.deepEqual(
+      namespaceOwnership(request('CREATE', loose), s),
+      denied('Asset "flights-eapi" has no namespace: Asset is a namespaced kind and must live in a namespace of its Organization', 'metadata.namespace'),
+    );
+  });
+
   test('a namespace that belongs to no Organization is refused', () => {
     assert.deepEqual(
       review(request('CREATE', asset('team-a', 'flights-eapi')), s),
@@ -363,6 +371,20 @@ describe('Organization', () => {
     assert.deepEqual(review(request('CREATE', sky as KubeObject), s), ALLOWED);
   });
 
+  test('a domain that is not a DNS label is refused, showing what was written', () => {
+    for (const [domain, shown] of [['Max_Airlines', '"Max_Airlines"'], ['', '""'], [42, '42'], [undefined, 'nothing']] as const) {
+      const bad = { ...organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']]) } as KubeObject & { spec: Record<string, unknown> };
+      bad.spec = { ...bad.spec, domain };
+      assert.deepEqual(
+        organizationRules(request('CREATE', bad), s),
+        denied(
+          `spec.domain ${shown} is not a well-formed domain: a domain is a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters.`,
+          'spec.domain',
+        ),
+      );
+    }
+  });
+
   test('a domain already taken is refused, naming the holder', () => {
     const copy = organization('max-copy', 'max-airlines', 'copy-home', [['production', 'copy-prod']]);
     assert.deepEqual(
@@ -652,6 +674,63 @@ describe('an object may only speak for the organization that owns its namespace'
     );
     const explicitHome = apiInstance('max-airlines-prod', 'flights', { name: 'flights-eapi', namespace: 'max-airlines-home' });
     assert.deepEqual(review(request('CREATE', explicitHome), s), ALLOWED);
+  });
+});
+
+describe('ApiKey for another organization\'s ApiInstance', () => {
+  const key = (extra: { namespace?: string } = {}): KubeObject => ({
+    apiVersion: API_VERSION,
+    kind: 'ApiKey',
+    metadata: { name: 'gate-display', namespace: 'mule-united-prod' },
+    spec: { apiInstanceRef: { name: 'flights', namespace: 'max-airlines-prod', ...extra }, tier: 'gold', clientName: 'Gate display' },
+  });
+  const share = assetShare('max-airlines-home', 'flights-to-mule', [{ domain: 'mule-united', access: 'view' }], { kind: 'ApiInstance', name: 'flights', namespace: 'max-airlines-prod' });
+  const trusts = { own: orgTrust('mule-united-home', 'max-airlines'), back: orgTrust('max-airlines-home', 'mule-united') };
+
+  test('allowed under mutual trust and a share of that instance; a key of the same organization needs neither', () => {
+    assert.deepEqual(review(request('CREATE', key()), story({ assetShares: [share] })), ALLOWED);
+    const own: KubeObject = { ...key(), metadata: { name: 'ops', namespace: 'max-airlines-sandbox' } };
+    assert.deepEqual(review(request('CREATE', own), story({ orgTrusts: [] })), ALLOWED);
+  });
+
+  test('refused when the consumer does not trust the owner, naming the OrgTrust to create', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story({ orgTrusts: [trusts.back], assetShares: [share] })),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "mule-united" does not trust "max-airlines": create OrgTrust "max-airlines" in namespace "mule-united-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('refused when the owner does not trust the consumer back', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story({ orgTrusts: [trusts.own], assetShares: [share] })),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "max-airlines" has not declared trust in "mule-united": it needs OrgTrust "mule-united" in its namespace "max-airlines-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('refused under mutual trust when the owner does not share that instance', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story()),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "max-airlines" does not share ApiInstance "flights" (namespace "max-airlines-prod") with "mule-united": ' +
+          'it needs an AssetShare of it with peer "mule-united" in namespace "max-airlines-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('an issued key stays editable when trust goes (the operator suspends it); a key re-pointed is checked again', () => {
+    const noTrust = story({ orgTrusts: [] });
+    const revoked = { ...key(), spec: { ...(key().spec as object), revoked: true } } as KubeObject;
+    assert.deepEqual(review(request('UPDATE', revoked, key()), noTrust), ALLOWED);
+    const elsewhere = { ...key(), spec: { ...(key().spec as object), apiInstanceRef: { name: 'flights', namespace: 'max-airlines-prod' } } } as KubeObject;
+    const before = { ...key(), spec: { ...(key().spec as object), apiInstanceRef: { name: 'other', namespace: 'max-airlines-prod' } } } as KubeObject;
+    assert.equal(review(request('UPDATE', elsewhere, before), noTrust).allowed, false);
   });
 });
 
