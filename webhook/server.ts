@@ -41,7 +41,7 @@ export interface WebhookServerOptions {
    * apiserver never reuses a connection this server is closing (pepr#3056).
    */
   keepAliveTimeoutMs?: number;
-  /** Must exceed keepAliveTimeoutMs. */
+  /** Time to receive a request's headers, from its first byte; at most requestTimeoutMs (the default). */
   headersTimeoutMs?: number;
   /**
    * Time to receive one whole request, from its first byte. Default 30 s:
@@ -131,6 +131,9 @@ export function parseAdmissionReview(body: unknown): { request: AdmissionRequest
 
 const FAIL_CLOSED = 'the crossgate webhook refuses what it cannot check (fail closed)';
 
+/** The metric labels of a review refused before its kind and operation could be read: the bounded set's "other". */
+const UNREAD = { kind: 'other', operation: 'other' } as const;
+
 const KNOWN_KINDS: ReadonlySet<string> = new Set(KINDS.map((k) => k.kind));
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
@@ -204,7 +207,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     if ('error' in parsed) {
       failures.inc({ reason: 'malformed' });
       log.warn({ uid: parsed.uid, problem: parsed.error }, 'malformed admission review refused');
-      return { response: admissionResponse(parsed.uid, { allowed: false, message: `${parsed.error}; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' };
+      return { response: admissionResponse(parsed.uid, { allowed: false, message: `${parsed.error}; ${FAIL_CLOSED}` }), ...UNREAD };
     }
     const { request, uid } = parsed;
     const kind = request.kind.kind;
@@ -262,7 +265,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const n = inFlight.get(socket) ?? 0;
     if (n >= maxPerConnection) {
       failures.inc({ reason: 'too_many_in_flight' });
-      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      requests.inc({ ...UNREAD, allowed: 'false' });
       log.warn({ remote: socket.remoteAddress, inFlight: n }, 'admission review refused: too many in flight on one connection; closing it');
       res.set('connection', 'close');
       res.status(200).json(
@@ -288,7 +291,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       body === undefined
         ? (failures.inc({ reason: 'malformed' }),
           log.warn({ bytes: raw.length }, 'admission review is not valid JSON; refused'),
-          { response: admissionResponse('', { allowed: false, message: `the request body is not valid JSON; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' })
+          { response: admissionResponse('', { allowed: false, message: `the request body is not valid JSON; ${FAIL_CLOSED}` }), ...UNREAD })
         : await answer(body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     requests.inc({ kind, operation, allowed: String(response.response.allowed) });
@@ -312,7 +315,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const e = err as { type?: string; status?: number; message?: string };
     if (req.path === VALIDATE_PATH && req.method === 'POST') {
       failures.inc({ reason: e.type === 'entity.too.large' ? 'too_large' : 'internal_error' });
-      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      requests.inc({ ...UNREAD, allowed: 'false' });
       const message =
         e.type === 'entity.too.large'
           ? `the AdmissionReview is larger than the webhook accepts (${bodyLimit} bytes); ${FAIL_CLOSED}`
@@ -327,8 +330,9 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
 
   const server = https.createServer(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}, app);
   server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 90_000;
-  server.headersTimeout = opts.headersTimeoutMs ?? server.keepAliveTimeout + 5_000;
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  // Headers are part of the request: a headersTimeout above requestTimeout could never fire (Node refuses it at creation).
+  server.headersTimeout = Math.min(opts.headersTimeoutMs ?? server.requestTimeout, server.requestTimeout || Infinity);
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
   return {
