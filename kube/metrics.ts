@@ -16,6 +16,17 @@ const WORKQUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 
 export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
+/** Metric constructors that register in `registry`: one call per metric, its name, help and label names. */
+export function metricsIn(registry: Registry) {
+  const registers = [registry];
+  return {
+    counter: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers }),
+    gauge: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string = string>(name: string, help: string, labelNames: readonly L[], buckets?: number[]) =>
+      new Histogram<L>({ name, help, labelNames, registers, ...(buckets ? { buckets } : {}) }),
+  };
+}
+
 export interface OperatorMetricsOptions {
   registry?: Registry;
   /** Node process metrics (heap, event loop lag, GC…); default true. */

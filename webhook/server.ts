@@ -7,7 +7,8 @@
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { metricsIn } from '../kube/metrics.ts';
 import type { AdmissionRequestLike, Verdict } from './admission.ts';
 import { review as reviewWithRules } from './rules/index.ts';
 import type { Snapshot, SnapshotSource } from '../model/snapshot.ts';
@@ -157,44 +158,20 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const bodyLimit = opts.bodyLimitBytes ?? 8 * 1024 * 1024;
   let certificateLoaded = Boolean(opts.tls);
 
-  const requests = new Counter({
-    name: 'crossgate_webhook_admission_requests_total',
-    help: 'Admission requests answered, by kind, operation and whether they were allowed.',
-    labelNames: ['kind', 'operation', 'allowed'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'crossgate_webhook_admission_duration_seconds',
-    help: 'Time to answer an admission request, by kind and operation.',
-    labelNames: ['kind', 'operation'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
-  const failures = new Counter({
-    name: 'crossgate_webhook_admission_failures_total',
-    help: 'Admission requests refused because they could not be read or checked (malformed, not synced, internal error).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
+  const metric = metricsIn(registry);
+  const requests = metric.counter('crossgate_webhook_admission_requests_total', 'Admission requests answered, by kind, operation and whether they were allowed.', ['kind', 'operation', 'allowed']);
+  const duration = metric.histogram('crossgate_webhook_admission_duration_seconds', 'Time to answer an admission request, by kind and operation.', ['kind', 'operation'], [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+  ]);
+  const failures = metric.counter(
+    'crossgate_webhook_admission_failures_total',
+    'Admission requests refused because they could not be read or checked (malformed, not synced, internal error).',
+    ['reason'],
+  );
   // controller-runtime's names, so existing webhook dashboards work.
-  const crRequests = new Counter({
-    name: 'controller_runtime_webhook_requests_total',
-    help: 'Total number of admission requests by HTTP status code.',
-    labelNames: ['webhook', 'code'],
-    registers: [registry],
-  });
-  const crLatency = new Histogram({
-    name: 'controller_runtime_webhook_latency_seconds',
-    help: 'Histogram of the latency of processing admission requests.',
-    labelNames: ['webhook'],
-    registers: [registry],
-  });
-  const crInFlight = new Gauge({
-    name: 'controller_runtime_webhook_requests_in_flight',
-    help: 'Current number of admission requests being served.',
-    labelNames: ['webhook'],
-    registers: [registry],
-  });
+  const crRequests = metric.counter('controller_runtime_webhook_requests_total', 'Total number of admission requests by HTTP status code.', ['webhook', 'code']);
+  const crLatency = metric.histogram('controller_runtime_webhook_latency_seconds', 'Histogram of the latency of processing admission requests.', ['webhook']);
+  const crInFlight = metric.gauge('controller_runtime_webhook_requests_in_flight', 'Current number of admission requests being served.', ['webhook']);
 
   function notReadyReason(): string | undefined {
     if (!certificateLoaded) return 'no serving certificate loaded';
