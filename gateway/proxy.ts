@@ -20,6 +20,7 @@ import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
+import { queryPair } from './query.ts';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
@@ -100,15 +101,8 @@ export function upstreamPath(upstreamBase: string, remainder: string, query: str
   if (!query) return p;
   if (!stripQuery) return `${p}?${query}`;
   const kept = query.split('&').filter((pair) => {
-    const eq = pair.indexOf('=');
-    const k = eq < 0 ? pair : pair.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(k.replace(/\+/g, ' '));
-    } catch {
-      return true;
-    }
-    return !stripQuery.includes(name);
+    const { name } = queryPair(pair);
+    return name === undefined || !stripQuery.includes(name);
   });
   return kept.length ? `${p}?${kept.join('&')}` : p;
 }
