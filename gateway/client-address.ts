@@ -68,6 +68,17 @@ export function matches(set: CidrSet, addr: Addr): boolean {
   return false;
 }
 
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+const MAPPED_PREFIX = /^::ffff:/i;
+
+/** A dotted-quad IPv4 address (no leading zeros, each part 0-255), read directly: what socket peers are, parsed per request. */
+function dottedQuad(s: string): ipaddr.IPv4 | undefined {
+  const m = DOTTED_QUAD.exec(s);
+  if (!m) return undefined;
+  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  return octets.every((o) => o <= 255) ? new ipaddr.IPv4(octets) : undefined;
+}
+
 /**
  * Parses "1.2.3.4", "1.2.3.4:5678", "2001:db8::1", "[2001:db8::1]:443", "::ffff:1.2.3.4"
  * (returned as IPv4); undefined for anything else (hex/octal/short IPv4 forms, zones, names).
@@ -92,11 +103,13 @@ export function parseAddress(text: string | undefined): Addr | undefined {
     }
   }
   if (s.includes(':')) {
+    // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d: the common case, read without the general parser.
+    if (MAPPED_PREFIX.test(s) && s.includes('.')) return dottedQuad(s.slice(7));
     if (s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
     const a = ipaddr.IPv6.parse(s);
     return a.isIPv4MappedAddress() ? a.toIPv4Address() : a;
   }
-  return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
+  return dottedQuad(s);
 }
 
 /** The one text form of an address: what counters key on. */
