@@ -5,8 +5,8 @@
 //
 // Label cardinality: `client` is the consumer's ApiKey (namespace/name), one
 // series per client per API per status class. Past maxClients distinct
-// clients the rest are counted as client="_other", so 100,000 keys cannot
-// blow up the scrape; "-" is a request without an identified client.
+// clients the rest are counted as client="_other", so the number of keys
+// never grows the scrape; "-" is a request without an identified client.
 import { Registry, collectDefaultMetrics, type Counter, type Gauge, type Histogram } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 

@@ -259,10 +259,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
         hooks.onFailure('header', refusals.invalidHeader(), err);
         return;
       }
-      // pipe() rather than stream.pipeline(): pipeline allocates an AbortController
-      // and aborts it (a DOMException) on every completion, which was the top
-      // hot spot once the access log was fixed (docs/gateway.md). A client that
-      // goes away aborts the upstream request through `ac` (onClose above).
+      // pipe() rather than stream.pipeline(): pipeline allocates an AbortController and aborts it
+      // (a DOMException) on every response (docs/gateway.md, "Hot spots found and fixed").
+      // A client that goes away aborts the upstream request through `ac` (onClose above).
       r.body.once('error', (err: Error) => {
         if (!ac.signal.aborted) hooks.onBrokenResponse(err);
         res.destroy();

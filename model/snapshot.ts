@@ -177,9 +177,9 @@ export interface SnapshotSource {
  * reads only the lists a request's rules actually touch; namespaces are looked
  * up by name when the cache can. When every cache tells its changes, the same
  * snapshot (and the per-namespace indexes it built on first use) serves every
- * request until one of them changes: building it afresh per request copied and
- * indexed every ApiInstance and AssetShare each time, the webhook's largest
- * cost per review with 1,000 instances (docs/performance.md).
+ * request until one of them changes, because one built per request would copy
+ * and index every ApiInstance and AssetShare for every review
+ * (docs/performance.md, "The admission snapshot").
  */
 export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = [], platform?: PlatformSettings): SnapshotSource {
   const reserved = [...reservedNamespaces];
