@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { routeShardOf } from '../../api/gateway/checksum.ts';
+import { ROUTE_SHARDS } from '../../api/gateway/v1.ts';
 import {
   applyYaml, canI, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
   type RunningGateway, type RunningOperator,
@@ -373,6 +375,30 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     await waitFor(async () => (await call(gw, '/rail/v2/trains', { 'x-api-key': spare })).status === 401, { what: 'the revoked key refused', intervalMs: 50, timeoutMs: 10_000 });
     const ms = Date.now() - t0;
     assert.ok(ms < 5000, `revocation took ${ms} ms`);
+    await victimServed();
+  });
+
+  test("6b. routes filling the victim's route shard cost the attacker's routes, never freeze or close the victim's", async () => {
+    // A platform admin gives rogue a hostname space; mallory fills the route shard of the victim's route with
+    // 240 legitimate-looking instances of 16 long hostnames each (~4.3 KB a route, ~1 MB in all: over the part budget).
+    await applyYaml(orgYaml(rogue, R, `{pathPrefixes: ["/rogue"], hostnames: ["*.${rogue}.example"]}`));
+    const shard = routeShardOf(`${V.prod}/rail`, ROUTE_SHARDS);
+    const names: string[] = [];
+    for (let i = 0; names.length < 240; i++) if (routeShardOf(`${R.prod}/fill-${i}`, ROUTE_SHARDS) === shard) names.push(`fill-${i}`);
+    const host = (i: number, j: number) => `${'h'.repeat(40)}-${i}-${j}.${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(40)}.${rogue}.example`;
+    const fill = names
+      .map((name, i) => instanceYaml(R.prod, name, { basePath: '/', hostnames: Array.from({ length: 16 }, (_, j) => host(i, j)), upstream: rogueUp.url }))
+      .join('---\n');
+    await written(fill);
+    await waitForCondition(['apiinstance', names.at(-1)!, '-n', R.prod], 'Ready', 'True');
+    // The victim changes its route: the change reaches the gateway, and the route stays served.
+    await applyYaml(policyYaml(V.prod, 'rail-version', 'rail', 'header-injection', { response: { set: { 'x-rail-version': '2' } } }));
+    const res = await waitFor(async () => {
+      const r = await call(gw, '/rail/v2/trains', { 'x-api-key': victimKey });
+      return r.status === 200 && r.headers['x-rail-version'] === '2' ? r : undefined;
+    }, { what: "the victim's route change to reach the gateway while its shard is full", timeoutMs: 20_000 });
+    assert.equal(res.json().upstream, 'victim');
+    await kubectl(['delete', 'policy', 'rail-version', '-n', V.prod]);
     await victimServed();
   });
 
