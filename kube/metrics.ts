@@ -56,6 +56,8 @@ export class OperatorMetrics {
   readonly informerRestarts: Counter<'resource' | 'reason'>;
   /** crossgate's own: objects held in each informer cache (memory planning). */
   readonly informerObjects: Gauge<'resource'>;
+  /** crossgate's own: since when (unix seconds) a gateway config part could not be written; the gateway serves its previous content meanwhile. */
+  readonly gatewayConfigPartStaleSince: Gauge<'gateway' | 'part'>;
 
   #queues = new Map<string, WorkQueue>();
 
@@ -161,6 +163,12 @@ export class OperatorMetrics {
       name: 'crossgate_informer_cached_objects',
       help: 'Objects held in each informer cache',
       labelNames: ['resource'],
+      registers,
+    });
+    this.gatewayConfigPartStaleSince = new Gauge({
+      name: 'crossgate_gateway_config_part_stale_since_seconds',
+      help: 'Since when (unix seconds) a gateway config part could not be written: the gateway serves its previous content until a write succeeds. One series per stale part, none when all are written.',
+      labelNames: ['gateway', 'part'],
       registers,
     });
   }
