@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { LoaderStatus } from './config-source/loader.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { closeNow, listenOn } from '../kube/listen.ts';
+import { bind, closeNow } from '../kube/listen.ts';
 
 export interface AdminServerOptions {
   host?: string;
@@ -65,12 +65,5 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     }
   });
   server.keepAliveTimeout = 5_000;
-  const host = opts.host ?? '127.0.0.1';
-  const { port, url } = await listenOn(server, host, opts.port ?? 9090);
-  return {
-    server,
-    port,
-    url,
-    close: () => closeNow(server),
-  };
+  return { ...(await bind(server, opts, 9090)), close: () => closeNow(server) };
 }

@@ -68,6 +68,17 @@ export function matches(set: CidrSet, addr: Addr): boolean {
   return false;
 }
 
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+const MAPPED_PREFIX = /^::ffff:/i;
+
+/** A dotted-quad IPv4 address (no leading zeros, each part 0-255), read directly: what socket peers are, parsed per request. */
+function dottedQuad(s: string): ipaddr.IPv4 | undefined {
+  const m = DOTTED_QUAD.exec(s);
+  if (!m) return undefined;
+  const octets = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+  return octets.every((o) => o <= 255) ? new ipaddr.IPv4(octets) : undefined;
+}
+
 /**
  * Parses "1.2.3.4", "1.2.3.4:5678", "2001:db8::1", "[2001:db8::1]:443", "::ffff:1.2.3.4"
  * (returned as IPv4); undefined for anything else (hex/octal/short IPv4 forms, zones, names).
@@ -92,11 +103,13 @@ export function parseAddress(text: string | undefined): Addr | undefined {
     }
   }
   if (s.includes(':')) {
+    // A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d: the common case, read without the general parser.
+    if (MAPPED_PREFIX.test(s) && s.includes('.')) return dottedQuad(s.slice(7));
     if (s.includes('%') || !ipaddr.IPv6.isValid(s)) return undefined;
     const a = ipaddr.IPv6.parse(s);
     return a.isIPv4MappedAddress() ? a.toIPv4Address() : a;
   }
-  return ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s) : undefined;
+  return dottedQuad(s);
 }
 
 /** The one text form of an address: what counters key on. */
@@ -104,14 +117,10 @@ export function canonicalAddress(addr: Addr): string {
   return addr.toString();
 }
 
-/** Peer addresses seen recently and whether they are trusted proxies (a socket's peer does not change). */
-const PEER_CACHE_MAX = 4096;
-
 /** The gateway's trusted proxies (CIDRs from the platform settings). */
 export class TrustedProxies {
   readonly #set: CidrSet;
   readonly empty: boolean;
-  #peers = new Map<string, Addr | null>();
 
   constructor(cidrs: readonly string[] = []) {
     this.#set = parseCidrs(cidrs);
@@ -122,21 +131,10 @@ export class TrustedProxies {
     return !this.empty && matches(this.#set, addr);
   }
 
-  /** The peer's parsed address (cached; undefined when it is not an address). */
-  peer(remoteAddress: string): Addr | undefined {
-    let a = this.#peers.get(remoteAddress);
-    if (a === undefined) {
-      a = parseAddress(remoteAddress) ?? null;
-      if (this.#peers.size >= PEER_CACHE_MAX) this.#peers.clear();
-      this.#peers.set(remoteAddress, a);
-    }
-    return a ?? undefined;
-  }
-
   /** Whether the socket peer is a trusted proxy (false at once when none is configured: the default costs nothing). */
   peerTrusted(remoteAddress: string): boolean {
     if (this.empty) return false;
-    const a = this.peer(remoteAddress);
+    const a = parseAddress(remoteAddress);
     return a !== undefined && this.has(a);
   }
 }
@@ -151,7 +149,7 @@ export const NO_TRUSTED_PROXIES = new TrustedProxies();
  * peer itself is not an address.
  */
 export function clientAddress(remoteAddress: string, forwarded: string | readonly string[] | undefined, trusted: TrustedProxies): Addr | undefined {
-  const peer = trusted.peer(remoteAddress);
+  const peer = parseAddress(remoteAddress);
   if (!peer || forwarded === undefined || !trusted.has(peer)) return peer;
   const entries = (typeof forwarded === 'string' ? forwarded : forwarded.join(',')).split(',');
   let client: Addr = peer;

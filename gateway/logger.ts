@@ -12,9 +12,9 @@
 // The access log is a separate logger: its lines are built by the gateway
 // from fixed, non-secret fields only (method, path without query, route,
 // client id, key id, status, duration, generation), so it skips redaction,
-// which was the top hot spot of the data plane (bench/gateway, see
-// docs/gateway.md), and writes through an asynchronous buffer instead of one
-// synchronous write per request.
+// which costs on every request (docs/gateway.md, "Hot spots found and fixed"),
+// and writes through an asynchronous buffer instead of one synchronous write
+// per request.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { REDACT_PATHS, REDACTED } from '../kube/logger.ts';
 

@@ -17,10 +17,11 @@
 //   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
 //   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
-//   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES
-//                                             platform settings shared with the operator and the
+//   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES,
+//   CROSSGATE_CLUSTER_CIDRS                   platform settings shared with the operator and the
 //                                             webhook (api/platform.ts); upstream and JWKS connections
-//                                             to loopback are refused unless their exact host:port is listed
+//                                             to loopback are refused unless their exact host:port is listed,
+//                                             into the cluster's networks unless named by a Service name
 //
 // Exactly one of --config-dir and --namespace (or in-cluster) selects the source.
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.

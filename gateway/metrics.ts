@@ -5,9 +5,10 @@
 //
 // Label cardinality: `client` is the consumer's ApiKey (namespace/name), one
 // series per client per API per status class. Past maxClients distinct
-// clients the rest are counted as client="_other", so 100,000 keys cannot
-// blow up the scrape; "-" is a request without an identified client.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// clients the rest are counted as client="_other", so the number of keys
+// never grows the scrape; "-" is a request without an identified client.
+import { Registry, collectDefaultMetrics, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { metricsIn } from '../kube/metrics.ts';
 
 export const ANONYMOUS = '-';
 export const OTHER_CLIENTS = '_other';
@@ -33,18 +34,45 @@ export interface Summary {
   apis: Record<string, ApiSummary>;
 }
 
-interface Bucket {
-  start: number;
-  req: number;
-  c4: number;
-  c5: number;
-  dur: number;
-  max: number;
-  codes: Map<number, number>;
-  violations: Map<string, number>;
+/** What a bucket counts, and what a summary adds up from the buckets of its window (summaryOf derives the rest). */
+type Tally = Pick<ApiSummary, 'requests' | 'clientErrors' | 'serverErrors' | 'statusCodes' | 'violations'> & { seconds: number; maxSeconds: number };
+
+const emptyTally = (): Tally => ({ requests: 0, clientErrors: 0, serverErrors: 0, seconds: 0, maxSeconds: 0, statusCodes: {}, violations: {} });
+
+const addCount = (into: Record<string, number>, key: string, n: number) => {
+  into[key] = (into[key] ?? 0) + n;
+};
+
+function addTally(into: Tally, t: Tally): void {
+  into.requests += t.requests;
+  into.clientErrors += t.clientErrors;
+  into.serverErrors += t.serverErrors;
+  into.seconds += t.seconds;
+  into.maxSeconds = Math.max(into.maxSeconds, t.maxSeconds);
+  for (const k in t.statusCodes) addCount(into.statusCodes, k, t.statusCodes[k]!);
+  for (const k in t.violations) addCount(into.violations, k, t.violations[k]!);
 }
 
-const emptyBucket = (start: number): Bucket => ({ start, req: 0, c4: 0, c5: 0, dur: 0, max: 0, codes: new Map(), violations: new Map() });
+/** Milliseconds, one decimal. */
+const ms = (seconds: number) => Math.round(seconds * 10000) / 10;
+
+function summaryOf(t: Tally): ApiSummary {
+  const { requests, clientErrors, serverErrors } = t;
+  return {
+    requests,
+    clientErrors,
+    serverErrors,
+    errorPercent: requests ? Math.round(((clientErrors + serverErrors) / requests) * 1000) / 10 : 0,
+    meanMs: requests ? ms(t.seconds / requests) : 0,
+    maxMs: ms(t.maxSeconds),
+    statusCodes: t.statusCodes,
+    violations: t.violations,
+  };
+}
+
+type Bucket = Tally & { start: number };
+
+const emptyBucket = (start: number): Bucket => ({ start, ...emptyTally() });
 
 /**
  * Ring of fixed buckets per API: O(1) per request, the sum of live buckets on
@@ -71,17 +99,16 @@ export class RecentWindow {
 
   record(api: string, status: number, seconds: number, now: number): void {
     const b = this.#bucket(api, now);
-    b.req++;
-    if (status >= 500) b.c5++;
-    else if (status >= 400) b.c4++;
-    b.dur += seconds;
-    if (seconds > b.max) b.max = seconds;
-    b.codes.set(status, (b.codes.get(status) ?? 0) + 1);
+    b.requests++;
+    if (status >= 500) b.serverErrors++;
+    else if (status >= 400) b.clientErrors++;
+    b.seconds += seconds;
+    if (seconds > b.maxSeconds) b.maxSeconds = seconds;
+    addCount(b.statusCodes, String(status), 1);
   }
 
   violation(api: string, policy: string, now: number): void {
-    const b = this.#bucket(api, now);
-    b.violations.set(policy, (b.violations.get(policy) ?? 0) + 1);
+    addCount(this.#bucket(api, now).violations, policy, 1);
   }
 
   /**
@@ -93,30 +120,10 @@ export class RecentWindow {
     const oldest = now - (now % this.bucketMs) - (n - 1) * this.bucketMs;
     const apis: Record<string, ApiSummary> = {};
     for (const [api, ring] of this.#apis) {
-      let req = 0, c4 = 0, c5 = 0, dur = 0, max = 0;
-      const codes: Record<string, number> = {};
-      const violations: Record<string, number> = {};
-      for (const b of ring) {
-        if (b.start < oldest) continue;
-        req += b.req;
-        c4 += b.c4;
-        c5 += b.c5;
-        dur += b.dur;
-        max = Math.max(max, b.max);
-        for (const [k, v] of b.codes) codes[k] = (codes[k] ?? 0) + v;
-        for (const [k, v] of b.violations) violations[k] = (violations[k] ?? 0) + v;
-      }
-      if (req === 0 && Object.keys(violations).length === 0) continue;
-      apis[api] = {
-        requests: req,
-        clientErrors: c4,
-        serverErrors: c5,
-        errorPercent: req ? Math.round(((c4 + c5) / req) * 1000) / 10 : 0,
-        meanMs: req ? Math.round((dur / req) * 10000) / 10 : 0,
-        maxMs: Math.round(max * 10000) / 10,
-        statusCodes: codes,
-        violations,
-      };
+      const total = emptyTally();
+      for (const b of ring) if (b.start >= oldest) addTally(total, b);
+      if (total.requests === 0 && Object.keys(total.violations).length === 0) continue;
+      apis[api] = summaryOf(total);
     }
     return { windowSeconds: (n * this.bucketMs) / 1000, apis };
   }
@@ -144,55 +151,27 @@ export class GatewayMetrics {
     this.maxClients = opts.maxClients ?? 1000;
     const registry = (this.registry = new Registry());
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'crossgate_gateway_' });
-    this.requests = new Counter({
-      name: 'crossgate_gateway_requests_total',
-      help: 'Requests answered, by API instance, client (ApiKey) and status class.',
-      labelNames: ['api', 'client', 'code_class'],
-      registers: [registry],
-    });
-    this.duration = new Histogram({
-      name: 'crossgate_gateway_request_duration_seconds',
-      help: 'Time from request to the end of the response, by API instance.',
-      labelNames: ['api'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers: [registry],
-    });
-    this.violations = new Counter({
-      name: 'crossgate_gateway_policy_violations_total',
-      help: 'Requests refused by a policy, by API instance and policy type (sla-tier for tier limits).',
-      labelNames: ['api', 'policy'],
-      registers: [registry],
-    });
-    this.upstreamErrors = new Counter({
-      name: 'crossgate_gateway_upstream_errors_total',
-      help: 'Upstream failures, by API instance and kind (timeout, connect, reset, header, protocol).',
-      labelNames: ['api', 'kind'],
-      registers: [registry],
-    });
-    this.configGeneration = new Gauge({ name: 'crossgate_gateway_config_generation', help: 'Generation of the config in force.', registers: [registry] });
-    this.configReloads = new Counter({
-      name: 'crossgate_gateway_config_reloads_total',
-      help: 'Config assembly attempts that changed something: loaded, pending (parts still arriving) or refused (invalid).',
-      labelNames: ['result'],
-      registers: [registry],
-    });
-    this.credentials = new Gauge({ name: 'crossgate_gateway_credentials', help: 'API key hashes in the config in force.', registers: [registry] });
-    this.configPartsKeptBack = new Gauge({
-      name: 'crossgate_gateway_config_parts_kept_back',
-      help: 'Parts the manifest in force lists that were not loaded (invalid or missing): their previous content, or none, stays in force. By kind (Routes, Credentials).',
-      labelNames: ['kind'],
-      registers: [registry],
-    });
-    this.counterCapRefusals = new Counter({
-      name: 'crossgate_gateway_counter_cap_refusals_total',
-      help: 'Requests refused (429) because the memory store already holds its maximum of per-address counters.',
-      registers: [registry],
-    });
-    this.counterStoreErrors = new Counter({
-      name: 'crossgate_gateway_counter_store_errors_total',
-      help: 'Shared counter store failures (the request was counted locally instead).',
-      registers: [registry],
-    });
+    const metric = metricsIn(registry);
+    this.requests = metric.counter('crossgate_gateway_requests_total', 'Requests answered, by API instance, client (ApiKey) and status class.', ['api', 'client', 'code_class']);
+    this.duration = metric.histogram('crossgate_gateway_request_duration_seconds', 'Time from request to the end of the response, by API instance.', ['api'], [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]);
+    this.violations = metric.counter('crossgate_gateway_policy_violations_total', 'Requests refused by a policy, by API instance and policy type (sla-tier for tier limits).', ['api', 'policy']);
+    this.upstreamErrors = metric.counter('crossgate_gateway_upstream_errors_total', 'Upstream failures, by API instance and kind (timeout, connect, reset, header, protocol).', ['api', 'kind']);
+    this.configGeneration = metric.gauge('crossgate_gateway_config_generation', 'Generation of the config in force.');
+    this.configReloads = metric.counter(
+      'crossgate_gateway_config_reloads_total',
+      'Config assembly attempts that changed something: loaded, pending (parts still arriving) or refused (invalid).',
+      ['result'],
+    );
+    this.credentials = metric.gauge('crossgate_gateway_credentials', 'API key hashes in the config in force.');
+    this.configPartsKeptBack = metric.gauge(
+      'crossgate_gateway_config_parts_kept_back',
+      'Parts the manifest in force lists that were not loaded (invalid or missing): their previous content, or none, stays in force. By kind (Routes, Credentials).',
+      ['kind'],
+    );
+    this.counterCapRefusals = metric.counter('crossgate_gateway_counter_cap_refusals_total', 'Requests refused (429) because the memory store already holds its maximum of per-address counters.');
+    this.counterStoreErrors = metric.counter('crossgate_gateway_counter_store_errors_total', 'Shared counter store failures (the request was counted locally instead).');
   }
 
   clientLabel(client: string | undefined): string {

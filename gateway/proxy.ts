@@ -20,9 +20,10 @@ import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
+import { queryPair } from './query.ts';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
-export const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
+const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
 
 /** Request headers the gateway never forwards as received. */
 const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
@@ -100,15 +101,8 @@ export function upstreamPath(upstreamBase: string, remainder: string, query: str
   if (!query) return p;
   if (!stripQuery) return `${p}?${query}`;
   const kept = query.split('&').filter((pair) => {
-    const eq = pair.indexOf('=');
-    const k = eq < 0 ? pair : pair.slice(0, eq);
-    let name: string;
-    try {
-      name = decodeURIComponent(k.replace(/\+/g, ' '));
-    } catch {
-      return true;
-    }
-    return !stripQuery.includes(name);
+    const { name } = queryPair(pair);
+    return name === undefined || !stripQuery.includes(name);
   });
   return kept.length ? `${p}?${kept.join('&')}` : p;
 }
@@ -265,10 +259,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
         hooks.onFailure('header', refusals.invalidHeader(), err);
         return;
       }
-      // pipe() rather than stream.pipeline(): pipeline allocates an AbortController
-      // and aborts it (a DOMException) on every completion, which was the top
-      // hot spot once the access log was fixed (docs/gateway.md). A client that
-      // goes away aborts the upstream request through `ac` (onClose above).
+      // pipe() rather than stream.pipeline(): pipeline allocates an AbortController and aborts it
+      // (a DOMException) on every response (docs/gateway.md, "Hot spots found and fixed").
+      // A client that goes away aborts the upstream request through `ac` (onClose above).
       r.body.once('error', (err: Error) => {
         if (!ac.signal.aborted) hooks.onBrokenResponse(err);
         res.destroy();

@@ -22,7 +22,7 @@ import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyH
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
 import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
-import { listenOn } from '../kube/listen.ts';
+import { bind } from '../kube/listen.ts';
 
 export interface ConfigHolder {
   readonly current: CompiledConfig | undefined;
@@ -225,13 +225,8 @@ export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: 
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
   });
-  const host = opts.host ?? '127.0.0.1';
-  const { port, url } = await listenOn(server, host, opts.port ?? 8080);
   return {
-    server,
-    host,
-    port,
-    url,
+    ...(await bind(server, opts, 8080)),
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

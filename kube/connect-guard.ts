@@ -3,16 +3,19 @@
 // point anywhere: a name allowed at admission may resolve to 127.0.0.1 tomorrow.
 // So every new upstream (and JWKS) connection resolves the name here, refuses a
 // loopback, link-local, unspecified, multicast or broadcast address unless its
-// exact host:port is an allowed loopback pair, refuses the gateway's own
-// listeners always, and connects to the address it checked (no second lookup
-// an attacker's DNS could answer differently).
+// exact host:port is an allowed loopback pair, refuses an address of the
+// cluster's own networks (CROSSGATE_CLUSTER_CIDRS) unless the name is a cluster
+// Service name (backendRef, <svc>.<ns>.svc: the URL rules keep those to the
+// organization's own namespaces), refuses the gateway's own listeners always,
+// and connects to the address it checked (no second lookup an attacker's DNS
+// could answer differently).
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import type { PlatformSettings } from '../api/platform.ts';
 import { hostPort } from '../api/platform.ts';
-import { blockedRangeOf, connectProblem, isLocalhostName } from '../model/upstream.ts';
+import { blockedRangeOf, clusterConnectProblem, connectProblem, isLocalhostName } from '../model/upstream.ts';
 
 export const UPSTREAM_REFUSED = 'ERR_CROSSGATE_UPSTREAM_REFUSED';
 
@@ -29,8 +32,10 @@ export type Lookup = (hostname: string, callback: (err: NodeJS.ErrnoException | 
 
 const defaultLookup: Lookup = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
 
+type GuardSettings = Pick<PlatformSettings, 'loopbackUpstreams' | 'clusterCidrs'>;
+
 export interface ConnectGuardOptions {
-  settings: Pick<PlatformSettings, 'loopbackUpstreams'>;
+  settings: GuardSettings;
   /** Name resolution; default dns.lookup (all addresses). */
   lookup?: Lookup;
   /** The host's own interface addresses; default os.networkInterfaces(). */
@@ -44,7 +49,7 @@ function localAddresses(): string[] {
 const unbracket = (h: string) => h.replace(/^\[|\]$/g, '');
 
 export class ConnectGuard {
-  #settings: Pick<PlatformSettings, 'loopbackUpstreams'>;
+  #settings: GuardSettings;
   #lookup: Lookup;
   #interfaces: () => string[];
   #listeners: Array<{ host: string; port: number }> = [];
@@ -75,10 +80,14 @@ export class ConnectGuard {
   problem(name: string, address: string, port: number): string | undefined {
     if (this.#ownListener(address, port)) return `${name}:${port} resolves to ${address}, a listener of the gateway itself`;
     const range = connectProblem(address, port, this.#settings);
-    if (!range) return undefined;
     // A pair written as "localhost:port" allows that name when it resolves to loopback.
-    if (range === 'loopback' && isLocalhostName(name) && this.#settings.loopbackUpstreams.has(hostPort(name, port))) return undefined;
-    return `${name}:${port} resolves to ${address}, a ${range} address${range === 'loopback' ? ' not among the allowed loopback upstreams (CROSSGATE_LOOPBACK_UPSTREAMS)' : ''}`;
+    const pairByName = range === 'loopback' && isLocalhostName(name) && this.#settings.loopbackUpstreams.has(hostPort(name, port));
+    if (range && !pairByName) {
+      return `${name}:${port} resolves to ${address}, a ${range} address${range === 'loopback' ? ' not among the allowed loopback upstreams (CROSSGATE_LOOPBACK_UPSTREAMS)' : ''}`;
+    }
+    const cluster = clusterConnectProblem(name, address, this.#settings);
+    if (cluster) return `${name}:${port} resolves to ${address}, inside the cluster's own network ${cluster.text} (CROSSGATE_CLUSTER_CIDRS), which only a Service name may reach`;
+    return undefined;
   }
 
   /** Resolves `hostname` and returns the address to connect to, or throws UpstreamRefusedError. Every address must pass (no mixed answers). */

@@ -23,6 +23,12 @@ export async function listenOn(server: Server, host: string | undefined, port: n
   return { port: bound, url: `${scheme}://${h.includes(':') ? `[${h}]` : h}:${bound}` };
 }
 
+/** Binds `server` to opts.host (default 127.0.0.1) and opts.port (default `defaultPort`): the server, its host, the port it got and its URL. */
+export async function bind<S extends Server>(server: S, opts: { host?: string; port?: number }, defaultPort: number): Promise<Bound & { server: S; host: string }> {
+  const host = opts.host ?? '127.0.0.1';
+  return { server, host, ...(await listenOn(server, host, opts.port ?? defaultPort)) };
+}
+
 /** Stops accepting and drops every connection: for servers whose requests are short (probes, admin). */
 export function closeNow(server: Server & { closeAllConnections?: () => void }): Promise<void> {
   return new Promise<void>((resolve) => {

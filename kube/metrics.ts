@@ -16,6 +16,17 @@ const WORKQUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => 1e-8 * 10 ** i);
 
 export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'requeue_after';
 
+/** Metric constructors that register in `registry`: one call per metric, its name, help and label names. */
+export function metricsIn(registry: Registry) {
+  const registers = [registry];
+  return {
+    counter: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers }),
+    gauge: <L extends string = string>(name: string, help: string, labelNames: readonly L[] = []) => new Gauge<L>({ name, help, labelNames, registers }),
+    histogram: <L extends string = string>(name: string, help: string, labelNames: readonly L[], buckets?: number[]) =>
+      new Histogram<L>({ name, help, labelNames, registers, ...(buckets ? { buckets } : {}) }),
+  };
+}
+
 export interface OperatorMetricsOptions {
   registry?: Registry;
   /** Node process metrics (heap, event loop lag, GC…); default true. */
@@ -45,6 +56,8 @@ export class OperatorMetrics {
   readonly informerRestarts: Counter<'resource' | 'reason'>;
   /** crossgate's own: objects held in each informer cache (memory planning). */
   readonly informerObjects: Gauge<'resource'>;
+  /** crossgate's own: since when (unix seconds) a gateway config part could not be written; the gateway serves its previous content meanwhile. */
+  readonly gatewayConfigPartStaleSince: Gauge<'gateway' | 'part'>;
 
   #queues = new Map<string, WorkQueue>();
 
@@ -150,6 +163,12 @@ export class OperatorMetrics {
       name: 'crossgate_informer_cached_objects',
       help: 'Objects held in each informer cache',
       labelNames: ['resource'],
+      registers,
+    });
+    this.gatewayConfigPartStaleSince = new Gauge({
+      name: 'crossgate_gateway_config_part_stale_since_seconds',
+      help: 'Since when (unix seconds) a gateway config part could not be written: the gateway serves its previous content until a write succeeds. One series per stale part, none when all are written.',
+      labelNames: ['gateway', 'part'],
       registers,
     });
   }

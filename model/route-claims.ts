@@ -209,18 +209,16 @@ export function effectiveClaimsAmong(org: Organization, organizations: readonly 
   };
 }
 
-// Every route verdict asks for its organization's claims: compute them once per
-// snapshot (its organizations() list is one array until something changes).
-const cache = new WeakMap<readonly Organization[], { platform: PlatformSettings; byName: Map<string, EffectiveClaims> }>();
+// Every route verdict asks for its organization's claims: computed once per
+// snapshot, kept on it (Snapshot.memo), so they go when the snapshot goes.
+const EFFECTIVE_CLAIMS = Symbol('effective route claims by Organization name');
 
-/** effectiveClaimsAmong over the snapshot's Organizations and platform settings, memoized per snapshot. */
+/** effectiveClaimsAmong over the snapshot's Organizations and platform settings, memoized on the snapshot. */
 export function effectiveClaims(snapshot: Snapshot, org: Organization): EffectiveClaims {
-  const all = snapshot.organizations();
-  let entry = cache.get(all);
-  if (!entry || entry.platform !== snapshot.platform) cache.set(all, (entry = { platform: snapshot.platform, byName: new Map() }));
+  const byName = snapshot.memo(EFFECTIVE_CLAIMS, () => new Map<string, EffectiveClaims>());
   const name = orgName(org);
-  let found = entry.byName.get(name);
-  if (!found) entry.byName.set(name, (found = effectiveClaimsAmong(org, all, snapshot.platform)));
+  let found = byName.get(name);
+  if (!found) byName.set(name, (found = effectiveClaimsAmong(org, snapshot.organizations(), snapshot.platform)));
   return found;
 }
 

@@ -27,6 +27,11 @@ export interface Snapshot {
   readonly reservedNamespaces: ReadonlySet<string>;
   /** Platform settings (api/platform.ts): allowed loopback upstreams, reserved gateway hostnames. */
   readonly platform: PlatformSettings;
+  /**
+   * A value derived from this snapshot, computed on first use and kept as long
+   * as the snapshot is: what `make` returned the first time `key` was asked.
+   */
+  memo<T>(key: symbol, make: () => T): T;
 }
 
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
@@ -94,6 +99,7 @@ function lazySnapshot(get: {
     return (namespace?: string) => (f ??= byNamespace(g()))(namespace);
   };
   let namespaces: Map<string, NamespaceView> | undefined;
+  const memos = new Map<symbol, unknown>();
   return {
     organizations: once(get.organizations),
     namespace(name) {
@@ -116,6 +122,10 @@ function lazySnapshot(get: {
     assetShares: indexed(get.assetShares),
     reservedNamespaces: new Set([...SYSTEM_NAMESPACES, ...get.reservedNamespaces]),
     platform: get.platform ?? NO_PLATFORM_SETTINGS,
+    memo<T>(key: symbol, make: () => T): T {
+      if (!memos.has(key)) memos.set(key, make());
+      return memos.get(key) as T;
+    },
   };
 }
 
@@ -167,9 +177,9 @@ export interface SnapshotSource {
  * reads only the lists a request's rules actually touch; namespaces are looked
  * up by name when the cache can. When every cache tells its changes, the same
  * snapshot (and the per-namespace indexes it built on first use) serves every
- * request until one of them changes: building it afresh per request copied and
- * indexed every ApiInstance and AssetShare each time, the webhook's largest
- * cost per review with 1,000 instances (docs/performance.md).
+ * request until one of them changes, because one built per request would copy
+ * and index every ApiInstance and AssetShare for every review
+ * (docs/performance.md, "The admission snapshot").
  */
 export function informerSnapshotSource(sources: SnapshotSources, reservedNamespaces: Iterable<string> = [], platform?: PlatformSettings): SnapshotSource {
   const reserved = [...reservedNamespaces];

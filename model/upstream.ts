@@ -8,13 +8,16 @@
 //     broadcast addresses, in any spelling (WHATWG URL normalises 2130706433,
 //     0x7f.1, 127.1 to 127.0.0.1; IPv4-mapped and -compatible IPv6 are unwrapped),
 //     unless the exact loopback host:port is allowed by the platform;
+//   - never an address of the cluster's own pod or service networks (platform
+//     setting CROSSGATE_CLUSTER_CIDRS): in-cluster targets are reached by Service
+//     name only, so the namespace, and with it the organization, is known;
 //   - <svc>.<ns>.svc[.cluster.local]: only namespaces of the same organization;
 //   - any other host: only what the Organization allows (spec.upstreams.allowedHosts),
 //     and never the gateway's own host names.
 import { hostCovered } from './route-claims.ts';
 import ipaddr from 'ipaddr.js';
 import type { ApiInstance } from '../api/v1alpha1/index.ts';
-import { hostPort, type PlatformSettings } from '../api/platform.ts';
+import { hostPort, type ClusterCidr, type PlatformSettings } from '../api/platform.ts';
 import { orgName, ownerOfNamespace } from './ownership.ts';
 import type { Snapshot } from './snapshot.ts';
 import type { RouteProblem, RouteVerdictInput } from './route-verdict.ts';
@@ -30,6 +33,9 @@ export function upstreamUrlOf(instance: Pick<ApiInstance, 'metadata' | 'spec'>):
 
 /** Address ranges no upstream may reach (beyond an exact allowed loopback pair), as words a message uses. */
 export type BlockedRange = 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast' | 'cloud metadata';
+
+// "<svc>.<ns>.svc" or "<svc>.<ns>.svc.cluster.local": the namespace is the second label.
+const SERVICE_HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/;
 
 // AWS's IPv6 instance metadata endpoint is a unique-local address, not link-local: named explicitly.
 const METADATA_V6 = ['fd00:ec2::254'];
@@ -48,22 +54,41 @@ function embeddedV4(a: ipaddr.IPv6): ipaddr.IPv4 | undefined {
   return undefined;
 }
 
-/** Which blocked range an IP address (v4 or v6, without brackets) falls in; undefined for an address that is not blocked or not an IP. */
-export function blockedRangeOf(address: string): BlockedRange | undefined {
-  let a: ipaddr.IPv4 | ipaddr.IPv6;
+/** An IP address (v4 or v6, brackets and zone ignored); undefined when not an IP. */
+function parseIp(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   try {
-    a = ipaddr.parse(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+    return ipaddr.parse(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
   } catch {
     return undefined;
   }
-  if (a.kind() === 'ipv6') {
-    const v6 = a as ipaddr.IPv6;
-    const v4 = embeddedV4(v6);
-    if (v4) return BLOCKED_RANGES[v4.range()];
-    if (METADATA_V6.some((m) => ipaddr.parse(m).toNormalizedString() === v6.toNormalizedString())) return 'cloud metadata';
-    return BLOCKED_RANGES[v6.range()];
-  }
-  return BLOCKED_RANGES[(a as ipaddr.IPv4).range()];
+}
+
+/** An IP address as the rules see it: an IPv6 address carrying an IPv4 one is that IPv4 address. */
+function ipOf(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  const a = parseIp(address);
+  return (a?.kind() === 'ipv6' && embeddedV4(a as ipaddr.IPv6)) || a;
+}
+
+/** Which blocked range an IP address (v4 or v6, without brackets) falls in; undefined for an address that is not blocked or not an IP. */
+export function blockedRangeOf(address: string): BlockedRange | undefined {
+  const a = ipOf(address);
+  if (!a) return undefined;
+  if (a.kind() === 'ipv6' && METADATA_V6.some((m) => ipaddr.parse(m).toNormalizedString() === (a as ipaddr.IPv6).toNormalizedString())) return 'cloud metadata';
+  return BLOCKED_RANGES[a.range()];
+}
+
+/** The block of the cluster's own networks (CROSSGATE_CLUSTER_CIDRS) an IP address falls in, in any spelling; undefined for none or a name. */
+export function clusterCidrOf(address: string, cidrs: readonly ClusterCidr[]): ClusterCidr | undefined {
+  if (cidrs.length === 0) return undefined;
+  // Both forms of an IPv6 address carrying an IPv4 one: it is in an IPv4 block and in an IPv6 block (NAT64) alike.
+  const forms = [parseIp(address), ipOf(address)].filter((a) => a !== undefined);
+  return cidrs.find((c) => forms.some((a) => a.kind() === c.network.kind() && a.match(c.network, c.bits)));
+}
+
+/** The Service and namespace of a cluster Service name ("<svc>.<ns>.svc" or "<svc>.<ns>.svc.cluster.local"), else undefined. */
+export function serviceHostOf(host: string): { service: string; namespace: string } | undefined {
+  const m = SERVICE_HOST.exec(host.toLowerCase().replace(/\.$/, ''));
+  return m ? { service: m[1]!, namespace: m[3]! } : undefined;
 }
 
 /** True for "localhost" and "*.localhost" (RFC 6761: always loopback, whatever DNS says). */
@@ -89,8 +114,18 @@ export function connectProblem(address: string, port: number, settings: Pick<Pla
   return range;
 }
 
-// "<svc>.<ns>.svc" or "<svc>.<ns>.svc.cluster.local": the namespace is the second label.
-const SERVICE_HOST = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.cluster\.local)?$/;
+/**
+ * The cluster network block a connection to `address`, reached through the name
+ * `name`, would enter although it may not: any name but a cluster Service name
+ * (an allowed external host whose DNS now points inside, a literal address).
+ * A Service name resolves into the service network by design: the URL rules
+ * allow only the organization's own namespaces there (backendRef, <svc>.<ns>.svc),
+ * and what is behind a ClusterIP is the cluster's business (docs/security-model.md).
+ */
+export function clusterConnectProblem(name: string, address: string, settings: Pick<PlatformSettings, 'clusterCidrs'>): ClusterCidr | undefined {
+  const cidr = clusterCidrOf(address, settings.clusterCidrs);
+  return cidr && !serviceHostOf(name) ? cidr : undefined;
+}
 
 export interface OutboundUrlInput {
   snapshot: Snapshot;
@@ -141,19 +176,26 @@ export function outboundUrlProblem({ snapshot, namespace, url, field, requireHtt
         : `Use ${insteadHint(field)} or an external host the Organization allows (spec.upstreams.allowedHosts).`)
     );
   }
+  const cluster = clusterCidrOf(host, snapshot.platform.clusterCidrs);
+  if (cluster) {
+    return (
+      `${field} names host "${host}", an address inside the cluster's own network ${cluster.text} (pods and Services, CROSSGATE_CLUSTER_CIDRS): ` +
+      `an address there may be any organization's workload, so in-cluster targets are named by Service only. Use ${insteadHint(field)}.`
+    );
+  }
   if (requireHttps && u.protocol !== 'https:' && !loopbackAllowed) {
     return `${field} must use https: keys fetched over plain http can be replaced on the way. Write https://${u.host}${u.pathname}.`;
   }
   const owner = ownerOfNamespace(snapshot, namespace);
   if (!owner) return `${field}: namespace "${namespace}" belongs to no Organization, so no upstream is allowed from it.`;
   const org = owner.organization;
-  const svc = SERVICE_HOST.exec(host);
+  const svc = serviceHostOf(host);
   if (svc) {
-    const ns = svc[3]!;
+    const ns = svc.namespace;
     const nsOwner = ownerOfNamespace(snapshot, ns);
     if (nsOwner && orgName(nsOwner.organization) === orgName(org)) return undefined;
     return (
-      `${field} names Service "${svc[1]}" in namespace "${ns}", which is not a namespace of Organization "${orgName(org)}": ` +
+      `${field} names Service "${svc.service}" in namespace "${ns}", which is not a namespace of Organization "${orgName(org)}": ` +
       `in-cluster targets may only be Services of the organization's own namespaces. Use ${insteadHint(field)}.`
     );
   }

@@ -7,7 +7,8 @@
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { metricsIn } from '../kube/metrics.ts';
 import type { AdmissionRequestLike, Verdict } from './admission.ts';
 import { review as reviewWithRules } from './rules/index.ts';
 import type { Snapshot, SnapshotSource } from '../model/snapshot.ts';
@@ -41,7 +42,7 @@ export interface WebhookServerOptions {
    * apiserver never reuses a connection this server is closing (pepr#3056).
    */
   keepAliveTimeoutMs?: number;
-  /** Must exceed keepAliveTimeoutMs. */
+  /** Time to receive a request's headers, from its first byte; at most requestTimeoutMs (the default). */
   headersTimeoutMs?: number;
   /**
    * Time to receive one whole request, from its first byte. Default 30 s:
@@ -131,6 +132,9 @@ export function parseAdmissionReview(body: unknown): { request: AdmissionRequest
 
 const FAIL_CLOSED = 'the crossgate webhook refuses what it cannot check (fail closed)';
 
+/** The metric labels of a review refused before its kind and operation could be read: the bounded set's "other". */
+const UNREAD = { kind: 'other', operation: 'other' } as const;
+
 const KNOWN_KINDS: ReadonlySet<string> = new Set(KINDS.map((k) => k.kind));
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
@@ -154,44 +158,20 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const bodyLimit = opts.bodyLimitBytes ?? 8 * 1024 * 1024;
   let certificateLoaded = Boolean(opts.tls);
 
-  const requests = new Counter({
-    name: 'crossgate_webhook_admission_requests_total',
-    help: 'Admission requests answered, by kind, operation and whether they were allowed.',
-    labelNames: ['kind', 'operation', 'allowed'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'crossgate_webhook_admission_duration_seconds',
-    help: 'Time to answer an admission request, by kind and operation.',
-    labelNames: ['kind', 'operation'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [registry],
-  });
-  const failures = new Counter({
-    name: 'crossgate_webhook_admission_failures_total',
-    help: 'Admission requests refused because they could not be read or checked (malformed, not synced, internal error).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
+  const metric = metricsIn(registry);
+  const requests = metric.counter('crossgate_webhook_admission_requests_total', 'Admission requests answered, by kind, operation and whether they were allowed.', ['kind', 'operation', 'allowed']);
+  const duration = metric.histogram('crossgate_webhook_admission_duration_seconds', 'Time to answer an admission request, by kind and operation.', ['kind', 'operation'], [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+  ]);
+  const failures = metric.counter(
+    'crossgate_webhook_admission_failures_total',
+    'Admission requests refused because they could not be read or checked (malformed, not synced, internal error).',
+    ['reason'],
+  );
   // controller-runtime's names, so existing webhook dashboards work.
-  const crRequests = new Counter({
-    name: 'controller_runtime_webhook_requests_total',
-    help: 'Total number of admission requests by HTTP status code.',
-    labelNames: ['webhook', 'code'],
-    registers: [registry],
-  });
-  const crLatency = new Histogram({
-    name: 'controller_runtime_webhook_latency_seconds',
-    help: 'Histogram of the latency of processing admission requests.',
-    labelNames: ['webhook'],
-    registers: [registry],
-  });
-  const crInFlight = new Gauge({
-    name: 'controller_runtime_webhook_requests_in_flight',
-    help: 'Current number of admission requests being served.',
-    labelNames: ['webhook'],
-    registers: [registry],
-  });
+  const crRequests = metric.counter('controller_runtime_webhook_requests_total', 'Total number of admission requests by HTTP status code.', ['webhook', 'code']);
+  const crLatency = metric.histogram('controller_runtime_webhook_latency_seconds', 'Histogram of the latency of processing admission requests.', ['webhook']);
+  const crInFlight = metric.gauge('controller_runtime_webhook_requests_in_flight', 'Current number of admission requests being served.', ['webhook']);
 
   function notReadyReason(): string | undefined {
     if (!certificateLoaded) return 'no serving certificate loaded';
@@ -204,7 +184,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     if ('error' in parsed) {
       failures.inc({ reason: 'malformed' });
       log.warn({ uid: parsed.uid, problem: parsed.error }, 'malformed admission review refused');
-      return { response: admissionResponse(parsed.uid, { allowed: false, message: `${parsed.error}; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' };
+      return { response: admissionResponse(parsed.uid, { allowed: false, message: `${parsed.error}; ${FAIL_CLOSED}` }), ...UNREAD };
     }
     const { request, uid } = parsed;
     const kind = request.kind.kind;
@@ -262,7 +242,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const n = inFlight.get(socket) ?? 0;
     if (n >= maxPerConnection) {
       failures.inc({ reason: 'too_many_in_flight' });
-      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      requests.inc({ ...UNREAD, allowed: 'false' });
       log.warn({ remote: socket.remoteAddress, inFlight: n }, 'admission review refused: too many in flight on one connection; closing it');
       res.set('connection', 'close');
       res.status(200).json(
@@ -288,7 +268,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       body === undefined
         ? (failures.inc({ reason: 'malformed' }),
           log.warn({ bytes: raw.length }, 'admission review is not valid JSON; refused'),
-          { response: admissionResponse('', { allowed: false, message: `the request body is not valid JSON; ${FAIL_CLOSED}` }), kind: 'unknown', operation: 'unknown' })
+          { response: admissionResponse('', { allowed: false, message: `the request body is not valid JSON; ${FAIL_CLOSED}` }), ...UNREAD })
         : await answer(body);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     requests.inc({ kind, operation, allowed: String(response.response.allowed) });
@@ -312,7 +292,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const e = err as { type?: string; status?: number; message?: string };
     if (req.path === VALIDATE_PATH && req.method === 'POST') {
       failures.inc({ reason: e.type === 'entity.too.large' ? 'too_large' : 'internal_error' });
-      requests.inc({ kind: 'unknown', operation: 'unknown', allowed: 'false' });
+      requests.inc({ ...UNREAD, allowed: 'false' });
       const message =
         e.type === 'entity.too.large'
           ? `the AdmissionReview is larger than the webhook accepts (${bodyLimit} bytes); ${FAIL_CLOSED}`
@@ -327,8 +307,9 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
 
   const server = https.createServer(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : {}, app);
   server.keepAliveTimeout = opts.keepAliveTimeoutMs ?? 90_000;
-  server.headersTimeout = opts.headersTimeoutMs ?? server.keepAliveTimeout + 5_000;
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  // Headers are part of the request: a headersTimeout above requestTimeout could never fire (Node refuses it at creation).
+  server.headersTimeout = Math.min(opts.headersTimeoutMs ?? server.requestTimeout, server.requestTimeout || Infinity);
   server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
 
   return {

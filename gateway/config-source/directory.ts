@@ -5,7 +5,7 @@
 // periodic rescan (default every 2 s) covers what fs.watch can miss
 // (network filesystems, atomic symlink swaps of a mounted volume). A rescan
 // stats every file and reads only those whose size, mtime or inode changed,
-// so at 100,000 keys a one-shard change reads one file, not 64.
+// so a one-shard change reads one file, not the whole config.
 //
 // Writers should write a temp file and rename it into place; a half-written
 // file fails to parse, and the last good config stays until it is complete.

@@ -15,6 +15,7 @@ import type { Refusal } from '../problem.ts';
 import { admitGrant, type CredentialHandler } from './credential.ts';
 import type { CompiledTier } from './sla-tier.ts';
 import { headerValue, type PolicyContext, type PolicyDeps } from './types.ts';
+import { formDecode, queryPair } from '../query.ts';
 
 export const DEFAULT_API_KEY_HEADER = 'x-api-key';
 
@@ -33,21 +34,8 @@ export function checkCredential(cred: CompiledCredential | undefined, routeId: s
 export function queryParam(query: string, name: string): string | undefined {
   if (!query) return undefined;
   for (const pair of query.split('&')) {
-    const eq = pair.indexOf('=');
-    const k = eq < 0 ? pair : pair.slice(0, eq);
-    let key: string;
-    try {
-      key = decodeURIComponent(k.replace(/\+/g, ' '));
-    } catch {
-      continue;
-    }
-    if (key !== name) continue;
-    const v = eq < 0 ? '' : pair.slice(eq + 1);
-    try {
-      return decodeURIComponent(v.replace(/\+/g, ' '));
-    } catch {
-      return v;
-    }
+    const { name: key, rawValue } = queryPair(pair);
+    if (key === name) return formDecode(rawValue) ?? rawValue;
   }
   return undefined;
 }

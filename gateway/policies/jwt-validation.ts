@@ -95,12 +95,6 @@ export class JwksCache {
     this.#expire(this.#now());
     return this.#sets.size;
   }
-
-  /** The URLs held, least recently used first. */
-  urls(): string[] {
-    this.#expire(this.#now());
-    return [...this.#sets.keys()];
-  }
 }
 
 /** The token of "Bearer <token>" (scheme case-insensitive); undefined otherwise. */

@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest, createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { routeShardOf } from '../../api/gateway/checksum.ts';
+import { ROUTE_SHARDS } from '../../api/gateway/config.ts';
 import {
   applyYaml, canI, condition, getJson, kubectl, rawKeyOf, startGatewayProcess, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
   type RunningGateway, type RunningOperator,
@@ -28,6 +30,8 @@ const VICTIM_HOST = `api.${victim}.example`;
 const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
 /** The gateway's own names, reserved by the platform (CROSSGATE_GATEWAY_HOSTNAMES). */
 const GATEWAY_HOSTNAMES = ['127.0.0.1', 'localhost'];
+/** The cluster's pod and service networks (CROSSGATE_CLUSTER_CIDRS): kube-apiserver's default service range and a pod range. */
+const CLUSTER_CIDRS = ['10.0.0.0/24', '10.244.0.0/16'];
 
 /** An upstream that tells who answered and records what it received. */
 interface NamedUpstream {
@@ -171,10 +175,12 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
   before(async () => {
     victimUp = await namedUpstream('victim');
     rogueUp = await namedUpstream('rogue');
-    // The platform (never an organization) allows exactly these two loopback upstreams and reserves the gateway's names.
+    // The platform (never an organization) allows exactly these two loopback upstreams, reserves the gateway's names
+    // and names the cluster's own networks.
     platformEnv = {
       CROSSGATE_LOOPBACK_UPSTREAMS: `${victimUp.hostPort},${rogueUp.hostPort}`,
       CROSSGATE_GATEWAY_HOSTNAMES: GATEWAY_HOSTNAMES.join(','),
+      CROSSGATE_CLUSTER_CIDRS: CLUSTER_CIDRS.join(','),
     };
     webhook = new SkippableWebhook({ env: platformEnv });
     await webhook.start();
@@ -274,7 +280,7 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     await applyYaml(orgYaml(rogue, R, '{pathPrefixes: ["/rogue"]}'));
   });
 
-  test('3. upstreams into the gateway, the node or another organization\'s Services', async () => {
+  test('3. upstreams into the gateway, the node, the cluster\'s pods and Services, or another organization\'s Services', async () => {
     const adminPort = new URL(gw.adminUrl).port;
     const attempts: Array<[string, RegExp]> = [
       [`http://127.0.0.1:${adminPort}`, /loopback/],
@@ -285,6 +291,8 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       ['http://[fe80::1]:80', /link-local/],
       ['http://0.0.0.0:8080', /unspecified/],
       [`http://rail.${V.prod}.svc.cluster.local:8080`, new RegExp(`"${V.prod}"`)],
+      ['https://10.0.0.1', /"10\.0\.0\.1", an address inside the cluster's own network 10\.0\.0\.0\/24/],
+      ['http://[::ffff:10.244.3.7]:8080', /inside the cluster's own network 10\.244\.0\.0\/16/],
       ['https://metadata.example.com', /allowedHosts/],
       [`http://user:secret@${rogueUp.hostPort}`, /credentials/],
     ];
@@ -296,7 +304,10 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
       await written(instanceYaml(R.prod, 'escape', { basePath: '/rogue/escape', upstream: `http://127.0.0.1:${adminPort}` }));
       await written(instanceYaml(R.prod, 'escape-meta', { basePath: '/rogue/meta', upstream: 'http://169.254.169.254' }));
       await written(instanceYaml(R.prod, 'escape-victim', { basePath: '/rogue/victim', upstream: `http://rail.${V.prod}.svc.cluster.local:8080` }));
-      for (const name of ['escape', 'escape-meta', 'escape-victim']) await waitForCondition(['apiinstance', name, '-n', R.prod], 'Ready', 'False', { reason: 'UpstreamNotAllowed' });
+      await written(instanceYaml(R.prod, 'escape-pods', { basePath: '/rogue/pods', upstream: 'http://10.244.3.7:8080' }));
+      for (const name of ['escape', 'escape-meta', 'escape-victim', 'escape-pods']) await waitForCondition(['apiinstance', name, '-n', R.prod], 'Ready', 'False', { reason: 'UpstreamNotAllowed' });
+      const pods = await getJson(['apiinstance', 'escape-pods', '-n', R.prod]);
+      assert.match(condition(pods, 'Ready')!.message, /inside the cluster's own network 10\.244\.0\.0\/16/);
     });
     const res = await waitFor(async () => {
       const r = await call(gw, '/rogue/escape/metrics');
@@ -364,6 +375,30 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     await waitFor(async () => (await call(gw, '/rail/v2/trains', { 'x-api-key': spare })).status === 401, { what: 'the revoked key refused', intervalMs: 50, timeoutMs: 10_000 });
     const ms = Date.now() - t0;
     assert.ok(ms < 5000, `revocation took ${ms} ms`);
+    await victimServed();
+  });
+
+  test("6b. routes filling the victim's route shard cost the attacker's routes, never freeze or close the victim's", async () => {
+    // A platform admin gives rogue a hostname space; mallory fills the route shard of the victim's route with
+    // 240 legitimate-looking instances of 16 long hostnames each (~4.3 KB a route, ~1 MB in all: over the part budget).
+    await applyYaml(orgYaml(rogue, R, `{pathPrefixes: ["/rogue"], hostnames: ["*.${rogue}.example"]}`));
+    const shard = routeShardOf(`${V.prod}/rail`, ROUTE_SHARDS);
+    const names: string[] = [];
+    for (let i = 0; names.length < 240; i++) if (routeShardOf(`${R.prod}/fill-${i}`, ROUTE_SHARDS) === shard) names.push(`fill-${i}`);
+    const host = (i: number, j: number) => `${'h'.repeat(40)}-${i}-${j}.${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(40)}.${rogue}.example`;
+    const fill = names
+      .map((name, i) => instanceYaml(R.prod, name, { basePath: '/', hostnames: Array.from({ length: 16 }, (_, j) => host(i, j)), upstream: rogueUp.url }))
+      .join('---\n');
+    await written(fill);
+    await waitForCondition(['apiinstance', names.at(-1)!, '-n', R.prod], 'Ready', 'True');
+    // The victim changes its route: the change reaches the gateway, and the route stays served.
+    await applyYaml(policyYaml(V.prod, 'rail-version', 'rail', 'header-injection', { response: { set: { 'x-rail-version': '2' } } }));
+    const res = await waitFor(async () => {
+      const r = await call(gw, '/rail/v2/trains', { 'x-api-key': victimKey });
+      return r.status === 200 && r.headers['x-rail-version'] === '2' ? r : undefined;
+    }, { what: "the victim's route change to reach the gateway while its shard is full", timeoutMs: 20_000 });
+    assert.equal(res.json().upstream, 'victim');
+    await kubectl(['delete', 'policy', 'rail-version', '-n', V.prod]);
     await victimServed();
   });
 

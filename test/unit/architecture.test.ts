@@ -57,3 +57,18 @@ test('the import scanner sees the imports it must judge', () => {
   const file = join(ROOT, 'webhook', 'rules', 'policy.ts');
   assert.ok(importsOf(file).some((s) => s.includes('model/policy-selection.ts')), 'a static import of model/ is found');
 });
+
+test('comments in gateway/, model/ and webhook/ say why, without past profiles or scale figures (those live in docs/performance.md, docs/gateway.md)', () => {
+  // "at 100,000 keys", "~1,600 entries", "with 1,000 instances", "was the top hot spot": figures and history age; the docs keep them dated.
+  const figure = /\b\d{1,3}(,\d{3})+\s+(keys|instances|entries|routes|objects|requests)\b|~\d[\d,]*\s+(keys|entries|instances)\b|\bhot spot\b|\d+\s*% of (CPU|the CPU|self time)/i;
+  const found: string[] = [];
+  for (const dir of ['gateway', 'model', 'webhook']) {
+    for (const file of sources(join(ROOT, dir))) {
+      readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+        const comment = /^\s*(\/\/|\*|\/\*\*)/.test(line) ? line : line.includes('//') ? line.slice(line.indexOf('//')) : '';
+        if (figure.test(comment)) found.push(`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`);
+      });
+    }
+  }
+  assert.deepEqual(found, []);
+});

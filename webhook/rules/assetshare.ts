@@ -7,13 +7,13 @@
 //    new (on create, for peers added by an update, or when the target changes):
 //    a share that lost mutual trust later is suspended by the controller, and
 //    must stay editable and deletable meanwhile.
-import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { AssetShare, Organization } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain, orgName, ownerOfNamespace } from '../../model/ownership.ts';
 import { mutualTrust } from '../../model/trust.ts';
 import { shareTargetProblem, viewOnlyProblem } from '../../model/share-grant.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { namespaceOwnership } from './namespace-ownership.ts';
+import { speakerOf } from './namespace-ownership.ts';
 import { speaksForOrganization } from './speaks-for-organization.ts';
 
 type Spec = AssetShare['spec'];
@@ -33,13 +33,9 @@ export function missingTrust(snapshot: Snapshot, org: Organization, peer: Organi
 }
 
 export function assetShareRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
-  const ns = objectNamespace(request);
-  const owner = ownerOfNamespace(snapshot, ns);
-  if (!owner) return namespaceOwnership(request, snapshot);
-  const org = owner.organization;
-  const me = orgName(org);
-  const myDomain = org.spec?.domain ?? '';
-  const what = describe('AssetShare', objectName(request));
+  const speaker = speakerOf(request, snapshot);
+  if ('refusal' in speaker) return speaker.refusal;
+  const { namespace: ns, organization: org, name: me, domain: myDomain, what } = speaker;
   const spec = specOf<Spec>(request.object);
   const peers: Partial<Peer>[] = Array.isArray(spec.peers) ? spec.peers : [];
 

@@ -3,12 +3,33 @@
 // namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
 // SlaTier, ApiKey and Contract in one of its environment namespaces.
 import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+import type { Organization } from '../../api/v1alpha1/index.ts';
 import { environmentNamespaces, orgName, ownerOfNamespace, quoteList, strayOrganizationLabel } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { verb } from './common.ts';
 
 export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare']);
 export const ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['ApiInstance', 'Policy', 'SlaTier', 'ApiKey', 'Contract', 'Alert']);
+
+/** Who a namespaced request speaks for: the Organization that owns its namespace (ownerOfNamespace), as the rules name it. */
+export interface Speaker {
+  namespace: string;
+  organization: Organization;
+  /** The Organization's name and domain. */
+  name: string;
+  domain: string;
+  /** `Kind "name"`, the object under review. */
+  what: string;
+}
+
+/** The Organization a request speaks for, or this rule's refusal when its namespace belongs to none. */
+export function speakerOf(request: AdmissionRequestLike, snapshot: Snapshot): Speaker | { refusal: Verdict } {
+  const namespace = objectNamespace(request);
+  const owner = ownerOfNamespace(snapshot, namespace);
+  if (!owner) return { refusal: namespaceOwnership(request, snapshot) };
+  const org = owner.organization;
+  return { namespace, organization: org, name: orgName(org), domain: org.spec?.domain ?? '', what: describe(request.kind.kind, objectName(request)) };
+}
 
 export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const kind = request.kind.kind;

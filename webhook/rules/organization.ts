@@ -5,15 +5,17 @@
 // conflict that predates the webhook does not block unrelated edits (the
 // operator reports it in status).
 //
-// Route space (spec.routes) likewise: a hostname or path prefix that overlaps
-// another Organization's claim (equal, or one inside the other) or a host name
-// of the gateway itself is refused, naming the other claimant. Nesting within
-// one Organization is allowed. Same decision as the operator (model/route-claims.ts).
+// Route space (spec.routes) likewise: a new hostname or path prefix is refused
+// when the operator would hold it void, with the same function it uses
+// (effectiveClaimsAmong, model/route-claims.ts): it overlaps (equal, or one
+// inside the other) a host name of the gateway itself, or a claim of another
+// Organization that takes precedence (granted first, else older). The message
+// names the other claimant. Nesting within one Organization is allowed.
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { claimOf, orgName } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { claimOverlaps, claimsOf, overlapMessage } from '../../model/route-claims.ts';
+import { claimsOf, effectiveClaimsAmong, overlapMessage } from '../../model/route-claims.ts';
 import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
 
 type Spec = Organization['spec'];
@@ -62,17 +64,17 @@ export function organizationRules(request: AdmissionRequestLike, snapshot: Snaps
     }
     // A namespace's crossgate.dev/organization label is not a claim: only specs are (model/ownership.ts).
   }
-  return routeClaimRule(spec, old, others, snapshot);
+  return routeClaimRule(request, others, snapshot);
 }
 
-function routeClaimRule(spec: Partial<Spec>, old: Partial<Spec> | undefined, others: readonly Organization[], snapshot: Snapshot): Verdict {
-  const claims = claimsOf({ spec: spec as Spec });
-  const before = claimsOf(old ? { spec: old as Spec } : undefined);
-  const added = {
-    hostnames: claims.hostnames.filter((h) => !before.hostnames.includes(h)),
-    pathPrefixes: claims.pathPrefixes.filter((p) => !before.pathPrefixes.includes(p)),
-  };
-  const overlaps = claimOverlaps(added, others, snapshot.platform.gatewayHostnames);
+function routeClaimRule(request: AdmissionRequestLike, others: readonly Organization[], snapshot: Snapshot): Verdict {
+  // The Organization as it would be stored: the new spec, and on update the claims the operator granted it
+  // (status, which only the operator writes: taken from the stored object, never from the request's).
+  const stored = request.operation === 'UPDATE' ? (request.oldObject as Organization | null | undefined) : undefined;
+  const candidate = { metadata: request.object?.metadata ?? {}, spec: specOf<Spec>(request.object), ...(stored?.status ? { status: stored.status } : {}) } as Organization;
+  const before = claimsOf(stored ?? undefined);
+  // Only new claims are refused: a conflict that predates the webhook does not block unrelated edits.
+  const overlaps = effectiveClaimsAmong(candidate, [...others, candidate], snapshot.platform).void.filter((v) => !before[v.field].includes(v.claim));
   const first = overlaps[0];
   if (!first) return ALLOW;
   const holders = [...new Set(overlaps.flatMap((o) => (o.heldBy === undefined ? [] : [o.heldBy])))];

@@ -3,11 +3,11 @@
 // another namespace (AssetShare spec.targetRef.namespace, ApiInstance
 // spec.assetRef.namespace) must stay inside it. (ApiKey may name another
 // organization's ApiInstance under mutual trust; its rules come with ApiKeys.)
-import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type KubeObject, type Verdict } from '../admission.ts';
+import { ALLOW, deny, type AdmissionRequestLike, type KubeObject, type Verdict } from '../admission.ts';
 import { LABEL_DOMAIN, LABEL_ORGANIZATION } from '../../api/labels.ts';
 import { environmentNamespaces, orgName, ownerOfNamespace, quoteList } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { namespaceOwnership } from './namespace-ownership.ts';
+import { speakerOf } from './namespace-ownership.ts';
 
 /** Fields, per kind, that name a namespace; each must belong to the object's own organization. */
 export const NAMESPACE_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -27,13 +27,9 @@ function field(obj: KubeObject | null | undefined, path: string): unknown {
 export function speaksForOrganization(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const kind = request.kind.kind;
   if (kind === 'Organization') return ALLOW;
-  const ns = objectNamespace(request);
-  const owner = ownerOfNamespace(snapshot, ns);
-  if (!owner) return namespaceOwnership(request, snapshot);
-  const org = owner.organization;
-  const name = orgName(org);
-  const domain = org.spec?.domain ?? '';
-  const what = describe(kind, objectName(request));
+  const speaker = speakerOf(request, snapshot);
+  if ('refusal' in speaker) return speaker.refusal;
+  const { namespace: ns, organization: org, name, domain, what } = speaker;
   const speaks = `${what} is in namespace "${ns}" and so speaks for Organization "${name}"`;
   const rule = 'an object may only speak for the organization that owns its namespace';
 

@@ -19,7 +19,10 @@ import { render } from './render.ts';
 import { servedRoutes } from './served-routes.ts';
 import { GatewayStates, requeueAfterMs, settleDeadlines } from './state.ts';
 import { watchChanges } from './watch.ts';
-import { ConfigMapWriter, gatewayConfigMaps } from './write.ts';
+import { ConfigMapWriter, StaleParts, gatewayConfigMaps } from './write.ts';
+
+/** How soon a part that could not be written is tried again: the gateway serves its previous content meanwhile. */
+export const STALE_RETRY_MS = 10_000;
 
 export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gatewayNamespace: string; now?: () => Date; settings?: PlatformSettings }): void {
   const ns = deps.gatewayNamespace;
@@ -54,6 +57,8 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
   };
+  const staleGauge = mgr.metrics?.gatewayConfigPartStaleSince;
+  const stale = new StaleParts((gw, part, since) => (since === undefined ? staleGauge?.remove({ gateway: gw, part }) : staleGauge?.set({ gateway: gw, part }, since / 1000)));
 
   mgr.addController({
     name: 'gatewayconfig',
@@ -96,11 +101,13 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
       }
       // The manifest in place lists exactly these parts, so any other part of this gateway is unused.
       await writer.deleteUnlisted(gateway, new Set(listed.map((p) => p.name)));
-      if (failed.size > 0) {
-        for (const [part, error] of failed) ctx.log.error({ gateway, part, err: error }, 'gateway config part not written; the gateway keeps its previous content');
-        throw new Error(`${failed.size} gateway config part(s) not written (${[...failed.keys()].join(', ')}); the others and the manifest were; retrying`);
+      const staleSince = stale.record(gateway, failed.keys(), t.getTime());
+      for (const [part, error] of failed) {
+        ctx.log.error({ gateway, part, staleSince: new Date(staleSince.get(part)!).toISOString(), err: error }, 'gateway config part not written; the gateway serves its previous content until it is');
       }
       const requeue = requeueAfterMs(state, t.getTime());
+      // A stale part is tried again soon and at a steady pace (not the work queue's back-off, up to 1000 s).
+      if (failed.size > 0) return { requeueAfterMs: Math.min(requeue ?? STALE_RETRY_MS, STALE_RETRY_MS) };
       if (requeue !== undefined) return { requeueAfterMs: requeue };
     },
   });

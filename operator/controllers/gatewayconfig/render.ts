@@ -7,7 +7,8 @@ import {
   type Credential, type CredentialsPart, type Manifest, type RoutesPart,
 } from '../../../api/gateway/config.ts';
 import { CredentialShards } from './credential-shards.ts';
-import { renderRoutes, type RenderedRoutes, type RouteInput } from './routes.ts';
+import type { RouteInput } from '../../../model/route-entry.ts';
+import { renderRoutes, type RenderedRoutes } from './routes.ts';
 
 export interface RenderedPart {
   name: string;

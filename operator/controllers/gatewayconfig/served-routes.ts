@@ -5,10 +5,12 @@ import type { ApiInstance, Policy, SlaTier } from '../../../api/v1alpha1/index.t
 import type { Logger } from 'pino';
 import { routeVerdict } from '../../../model/route-verdict.ts';
 import { withinRouteSpace } from '../../../model/route-claims.ts';
+import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
 import { tiersFor } from '../slatier-desired.ts';
-import { renderRoutes, routableInstances, type RouteInput } from './routes.ts';
+import type { RouteInput } from '../../../model/route-entry.ts';
+import { renderRoutes, routableInstances } from './routes.ts';
 import type { ServedRoutes } from './state.ts';
 
 export interface RouteSources {
@@ -37,8 +39,17 @@ export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logg
     if (problem) return [{ instance, policies: [], tiers: [], withheld: problem }];
     return [{ instance, policies: applied, tiers: instanceTiers }];
   });
-  const rendered = renderRoutes(inputs);
-  for (const id of rendered.trimmed) log.warn({ instance: id, reason: 'RouteTooLarge' }, 'route withheld by the renderer: over its size budget or its shard\'s');
+  // Over a shard's budget, the organization taking the most of it gives up its routes first (routes.ts).
+  const ownerOf = (i: RouteInput) => {
+    const ns = i.instance.metadata.namespace ?? '';
+    const owner = ownerOfNamespace(from.snapshot, ns);
+    return owner ? orgName(owner.organization) : ns;
+  };
+  const rendered = renderRoutes(inputs, { ownerOf });
+  const omitted = new Set(rendered.omitted);
+  for (const id of rendered.trimmed) {
+    log.warn({ instance: id, reason: 'RouteTooLarge' }, omitted.has(id) ? 'route left out by the renderer: its shard is over budget even with it closed' : 'route withheld by the renderer: over its size budget or its shard\'s');
+  }
   // Keys reach only the routes that are served (not those held closed).
   const held = new Set(rendered.trimmed);
   const served = inputs.filter((r) => !r.withheld).map((r) => `${r.instance.metadata.namespace}/${r.instance.metadata.name}`).filter((id) => !held.has(id));

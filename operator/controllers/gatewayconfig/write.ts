@@ -80,6 +80,33 @@ export async function writeRendered(
   return { manifest, listed, failed, manifestWritten };
 }
 
+/**
+ * Parts whose rendered content the writer could not write, per gateway, and
+ * since when: the manifest keeps listing their previous content, so the
+ * gateway serves that until a write succeeds. `onChange` hears a part become
+ * stale (with its time) and stop being stale (undefined): the metric.
+ */
+export class StaleParts {
+  readonly #since = new Map<string, Map<string, number>>();
+  readonly #onChange: (gateway: string, part: string, since: number | undefined) => void;
+
+  constructor(onChange: (gateway: string, part: string, since: number | undefined) => void = () => undefined) {
+    this.#onChange = onChange;
+  }
+
+  /** After a write of `gateway`'s config at `now`: the `failed` parts are stale since their first failure, every other part is not. Returns the stale ones. */
+  record(gateway: string, failed: Iterable<string>, now: number): ReadonlyMap<string, number> {
+    const before = this.#since.get(gateway) ?? new Map<string, number>();
+    const after = new Map<string, number>();
+    for (const part of failed) after.set(part, before.get(part) ?? now);
+    for (const part of before.keys()) if (!after.has(part)) this.#onChange(gateway, part, undefined);
+    for (const [part, since] of after) if (!before.has(part)) this.#onChange(gateway, part, since);
+    if (after.size > 0) this.#since.set(gateway, after);
+    else this.#since.delete(gateway);
+    return after;
+  }
+}
+
 /** The ConfigMaps of one namespace's gateway configs, as the cache and the apiserver see them. */
 export class ConfigMapWriter {
   readonly namespace: string;

@@ -199,6 +199,58 @@ describe('ConfigAssembler', () => {
     assert.equal(a.current!.routes.routes.length, 1, 'the route loads once, from its own shard');
   });
 
+  test('a manifest listing one part twice is refused whole; the last good config stays', () => {
+    const a = assembler();
+    const parts = renderParts(input(1, keys(10)));
+    feed(a, parts);
+    assert.equal(a.assemble().status, 'loaded');
+    const m = structuredClone(parts.find((p) => p.name === manifestName(GATEWAY))!.part) as Manifest;
+    const twice = m.parts[0]!;
+    m.generation = 2;
+    m.parts = [...m.parts, twice];
+    a.set(manifestName(GATEWAY), JSON.stringify(m));
+    assert.deepEqual(a.assemble(), { status: 'pending', reason: `manifest generation 2 lists part ${twice.name} twice`, invalid: true });
+    assert.equal(a.current!.generation, 1);
+  });
+
+  test('two credentials parts for one shard: the second is kept back, "listed twice"', () => {
+    const a = assembler();
+    const creds = keys(100);
+    const parts = renderParts(input(1, creds));
+    const three = parts.find((p) => p.name === shardName(GATEWAY, 3))!;
+    const copy = `${GATEWAY}-keys-copy`;
+    const m = parts.find((p) => p.name === manifestName(GATEWAY))!.part as Manifest;
+    m.parts = [...m.parts, { name: copy, kind: 'Credentials', checksum: (three.part as CredentialsPart).checksum }];
+    feed(a, parts);
+    a.set(copy, JSON.stringify(three.part));
+    const r = a.assemble() as Loaded;
+    assert.equal(r.status, 'loaded');
+    assert.deepEqual(r.keptBack, [{ name: copy, kind: 'Credentials', reason: `part ${copy}: shard 3 listed twice`, invalid: true }]);
+    for (const [hash, v] of Object.entries(creds)) assert.equal(a.current!.credentials.lookup(hash)?.client, v.client, 'shard 3 loads once, from its own part');
+  });
+
+  test('a route or credentials shard number out of range is refused (that part kept back)', () => {
+    const a = assembler();
+    const parts = renderParts(input(1, keys(20)));
+    const rName = routeShardName('ns/flights');
+    const cName = shardName(GATEWAY, 0);
+    const out = parts.map((p) => {
+      if (p.name === rName) return { name: p.name, part: { ...(p.part as RoutesPart), shard: ROUTE_SHARDS, shards: ROUTE_SHARDS } };
+      if (p.name === cName) return { name: p.name, part: { ...(p.part as CredentialsPart), shard: CREDENTIAL_SHARDS, shards: CREDENTIAL_SHARDS } };
+      return p;
+    });
+    feed(a, out);
+    const r = a.assemble() as Loaded;
+    assert.equal(r.status, 'loaded');
+    assert.deepEqual(
+      r.keptBack.map((k) => [k.name, k.reason, k.invalid]).sort(),
+      [
+        [cName, `part ${cName}: shard ${CREDENTIAL_SHARDS} out of range (shards ${CREDENTIAL_SHARDS})`, true],
+        [rName, `part ${rName}: route shard ${ROUTE_SHARDS} out of range (shards ${ROUTE_SHARDS})`, true],
+      ].sort(),
+    );
+  });
+
   test('a manifest that leaves out a shard the writer could not write: the shard count comes from the shards, the rest loads', () => {
     const a = assembler();
     const creds = keys(100);

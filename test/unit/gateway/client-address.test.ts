@@ -6,6 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { canonicalAddress, clientAddress, parseAddress, TrustedProxies, NO_TRUSTED_PROXIES } from '../../../gateway/client-address.ts';
 
 // Trusted: 10.0.0.0/8 and fd00::/8. Everything generated below is either clearly inside or clearly outside.
@@ -85,6 +86,21 @@ describe('client address', () => {
         }
         assert.equal(canonicalAddress(parseAddress(canon)!), canon, 'canonical is a fixed point');
       }),
+    );
+  });
+
+  test('property: an IPv4 text (plain or ::ffff:-mapped) parses exactly when ipaddr.js reads it as a four-part decimal, to the same address', () => {
+    const part = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.integer({ min: 0, max: 99 }).map((n) => `0${n}`), fc.constantFrom('0x1f', '', '1e2', '+1', '1 1'));
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 3, maxLength: 5 }), fc.constantFrom('', '::ffff:', '::FFFF:', '[::ffff:'), (parts, prefix) => {
+        const v4 = parts.join('.');
+        const text = prefix === '[::ffff:' ? `${prefix}${v4}]` : `${prefix}${v4}`;
+        const valid = ipaddr.IPv4.isValidFourPartDecimal(v4);
+        const got = parseAddress(text);
+        assert.equal(got !== undefined, valid, text);
+        if (got) assert.equal(got.toString(), ipaddr.IPv4.parse(v4).toString(), text);
+      }),
+      { numRuns: 3000 },
     );
   });
 

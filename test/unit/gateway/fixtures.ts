@@ -1,7 +1,7 @@
 // Shared helpers for the gateway tests (unit and the standalone e2e): config
 // fixtures, a loopback upstream that echoes what it received, an in-process
 // gateway over a config directory.
-import { ENV_LOOPBACK_UPSTREAMS, platformSettingsFromEnv } from '../../../api/platform.ts';
+import { ENV_CLUSTER_CIDRS, ENV_LOOPBACK_UPSTREAMS, platformSettingsFromEnv } from '../../../api/platform.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -166,13 +166,14 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
 /**
  * An in-process gateway on 127.0.0.1 (random ports) over a config directory.
  * `loopbackUpstreams`: the exact "host:port" pairs of the test's upstreams (start them first): the gateway connects to no other loopback address.
+ * `clusterCidrs`: CROSSGATE_CLUSTER_CIDRS.
  */
 export async function startDirGateway(
   cfg: ConfigDir,
-  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[] } = {},
+  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[]; clusterCidrs?: string[] } = {},
 ): Promise<RunningGateway> {
   const gw = await startGateway({
-    platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(',') }),
+    platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(','), [ENV_CLUSTER_CIDRS]: (over.clusterCidrs ?? []).join(',') }),
     listen: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
     source: { kind: 'directory', dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },

@@ -47,6 +47,29 @@ describe('ConnectGuard', () => {
     await assert.rejects(g.resolve('evil.example', 9000), /loopback/, 'a "localhost:port" pair allows the name localhost only');
   });
 
+  test("an address of the cluster's networks is reached only through a cluster Service name (backendRef, <svc>.<ns>.svc), never through another name or a literal", async () => {
+    const clusterDns = fakeDns({
+      'flights.max-airlines-prod.svc.cluster.local': ['10.96.4.2'],
+      'flights.max-airlines-prod.svc': ['10.96.4.2'],
+      'api.max-airlines.example': ['10.244.1.9'],
+      'mapped.example': ['::ffff:10.244.1.9'],
+      'ok.example': ['203.0.113.5'],
+    });
+    const g = new ConnectGuard({ settings: platformSettingsFromEnv({ CROSSGATE_CLUSTER_CIDRS: '10.244.0.0/16,10.96.0.0/12' }), lookup: clusterDns });
+    assert.deepEqual(await g.resolve('flights.max-airlines-prod.svc.cluster.local', 8080), { address: '10.96.4.2', family: 4 }, "an organization's own backendRef Service");
+    assert.deepEqual(await g.resolve('flights.max-airlines-prod.svc', 8080), { address: '10.96.4.2', family: 4 });
+    await assert.rejects(
+      g.resolve('api.max-airlines.example', 443),
+      (e: unknown) => e instanceof UpstreamRefusedError && e.message === "api.max-airlines.example:443 resolves to 10.244.1.9, inside the cluster's own network 10.244.0.0/16 (CROSSGATE_CLUSTER_CIDRS), which only a Service name may reach",
+    );
+    await assert.rejects(g.resolve('mapped.example', 443), /resolves to ::ffff:10\.244\.1\.9, inside the cluster's own network 10\.244\.0\.0\/16/);
+    await assert.rejects(g.resolve('10.96.0.1', 443), /^UpstreamRefusedError: 10\.96\.0\.1:443 resolves to 10\.96\.0\.1, inside the cluster's own network 10\.96\.0\.0\/12/);
+    assert.equal((await g.resolve('ok.example', 443)).address, '203.0.113.5');
+    // Blocked ranges come first, whatever the name: a Service name resolving to loopback is refused as loopback.
+    const loop = new ConnectGuard({ settings: platformSettingsFromEnv({ CROSSGATE_CLUSTER_CIDRS: '10.96.0.0/12' }), lookup: fakeDns({ 'x.max-airlines-prod.svc': ['127.0.0.1'] }) });
+    await assert.rejects(loop.resolve('x.max-airlines-prod.svc', 80), /a loopback address not among the allowed loopback upstreams/);
+  });
+
   test("the gateway's own listeners are refused even when a pair allows them; a wildcard listener covers every local address", async () => {
     const g = new ConnectGuard({ settings: settings('127.0.0.1:9090'), lookup: dns, interfaceAddresses: () => ['127.0.0.1', '10.1.2.3'] });
     g.setListeners([{ host: '127.0.0.1', port: 9090 }, { host: '0.0.0.0', port: 8080 }]);
@@ -91,7 +114,7 @@ describe('the gateway at connect time', () => {
       type: 'https://crossgate.dev/problems/upstream-not-allowed',
       title: 'Bad Gateway',
       status: 502,
-      detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified or the gateway's own. The gateway's log names it.",
+      detail: "The gateway does not connect to this API's upstream: its address is loopback, link-local, unspecified, the gateway's own, or inside the cluster's own network under a name that is not a Service's. The gateway's log names it.",
     });
     assert.equal(up.received.length, 0, 'nothing reached the loopback upstream');
     assert.equal((await fetch(`${gw.url}/fine/x`)).status, 200, 'the allowed pair is served');
@@ -116,6 +139,26 @@ describe('the gateway at connect time', () => {
     const body = await a.text();
     assert.doesNotMatch(body, /crossgate_gateway|process_cpu/, "the admin port's metrics never come out");
     assert.match(body, /upstream-not-allowed/);
+  });
+
+  test("the gateway refuses an upstream inside the cluster's networks named by address (502), with CROSSGATE_CLUSTER_CIDRS from its platform settings", async () => {
+    const up = await startUpstream();
+    cleanup.push(() => up.close());
+    const cfg = await ConfigDir.create();
+    cleanup.push(() => cfg.remove());
+    cfg.routes = [route('ns/inside', { basePath: '/inside', upstream: { url: up.url } })];
+    await cfg.write();
+    const logger = createGatewayLogger({ level: 'info', destination: sink });
+    // The test's upstream listens on loopback: allowed as a pair, and declared part of the cluster's network.
+    const gw = await startDirGateway(cfg, { logger, loopbackUpstreams: [up.hostPort], clusterCidrs: ['127.0.0.0/8'] });
+    cleanup.push(() => gw.stop(0));
+    await waitForGeneration(gw, 1);
+    const r = await fetch(`${gw.url}/inside/x`);
+    assert.equal(r.status, 502);
+    assert.match(await r.text(), /upstream-not-allowed/);
+    assert.equal(up.received.length, 0);
+    const log = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'upstream failed' && l.route === 'ns/inside');
+    assert.match(log?.err ?? '', /resolves to 127\.0\.0\.1, inside the cluster's own network 127\.0\.0\.0\/8 \(CROSSGATE_CLUSTER_CIDRS\), which only a Service name may reach/);
   });
 
   test('the JWKS fetch goes through the guard: a jwksUrl on loopback without its pair is never fetched (503, a log line)', async () => {

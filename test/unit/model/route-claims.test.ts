@@ -205,12 +205,22 @@ describe('effective claims (the operator, admission skipped)', () => {
     assert.deepEqual(effectiveClaimsAmong(nested, [nested], platform()).void, []);
   });
 
-  test('memoized per snapshot, recomputed when the platform settings differ', () => {
+  test('memoized on the snapshot: its lifetime is the snapshot\'s, and another snapshot computes its own', () => {
     const orgs = [rail, squatter];
     const snap = snapshotFrom({ organizations: orgs });
-    assert.equal(effectiveClaims(snap, squatter), effectiveClaims(snap, squatter));
+    assert.equal(effectiveClaims(snap, squatter), effectiveClaims(snap, squatter), 'computed once per snapshot');
+    // A new snapshot over the very same Organization list (the operator keeps one list until it changes) does not reuse it.
+    const next = snapshotFrom({ organizations: orgs });
+    assert.notEqual(effectiveClaims(next, squatter), effectiveClaims(snap, squatter));
+    assert.deepEqual(effectiveClaims(next, squatter), effectiveClaims(snap, squatter));
     const reserved = snapshotFrom({ organizations: orgs, platform: platform(['bus.example']) });
     assert.deepEqual(effectiveClaims(reserved, squatter).hostnames, []);
+    // Kept where the snapshot keeps its memos, nowhere else.
+    let made = 0;
+    const key = Symbol('test');
+    assert.equal(snap.memo(key, () => ++made), 1);
+    assert.equal(snap.memo(key, () => ++made), 1);
+    assert.equal(next.memo(key, () => ++made), 2);
   });
 
   test('property: no two Organizations ever hold overlapping effective claims', () => {

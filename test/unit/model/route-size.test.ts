@@ -1,8 +1,8 @@
 // The route size check (model/route-size.ts): what the ApiInstance's Ready
-// says and what the renderer emits come from the same estimate.
+// says and what the renderer emits come from one decision over the same bytes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_ROUTE_BYTES, routeSize, routeWithinBudget } from '../../../model/route-size.ts';
+import { MAX_ROUTE_BYTES, routeWithinBudget } from '../../../model/route-size.ts';
 import { routeVerdict } from '../../../model/route-verdict.ts';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import { renderRoutes } from '../../../operator/controllers/gatewayconfig/routes.ts';
@@ -19,14 +19,19 @@ const padded = (name: string, n: number) =>
   ({ metadata: { name, namespace: 'prod' }, spec: { type: 'cors', order: 1, targetRef: { name: 'flights' }, config: { allowOrigins: Array.from({ length: Math.max(1, Math.ceil(n / 100)) }, (_, i) => `https://${String(i).padStart(80, 'a')}.example`) } } }) as unknown as Policy;
 const tier = { metadata: { name: 'gold', namespace: 'prod' }, spec: { apiInstanceRef: { name: 'flights' }, limits: [{ requests: 10, period: 'minute' }] } } as SlaTier;
 
-test('the estimate is never below the JSON the renderer writes for the route', () => {
+test('one decision: at every budget the route verdict withholds exactly the routes the renderer withholds, measured on the bytes it writes', () => {
+  const snapshot = snapshotFrom({ organizations: [owner] });
   for (const n of [0, 100, 5000, 50_000]) {
     const policies = [padded('a', n), padded('b', n / 2)];
     const rendered = renderRoutes([{ instance, policies, tiers: [tier] }], { route: Number.MAX_SAFE_INTEGER }).shards.flatMap((s) => s.routes)[0]!;
     const actual = Buffer.byteLength(JSON.stringify(rendered));
-    const estimate = routeSize(instance, policies, [tier]).total;
-    assert.ok(estimate >= actual, `${n}: estimate ${estimate} < actual ${actual}`);
-    assert.ok(estimate < actual + 600, `${n}: estimate ${estimate} far above actual ${actual}`);
+    for (const budget of [actual - 1, actual, actual + 1]) {
+      const verdict = routeWithinBudget({ snapshot, instance, policies, tiers: [tier] }, budget);
+      const renderer = renderRoutes([{ instance, policies, tiers: [tier] }], { route: budget });
+      assert.equal(verdict !== undefined, budget < actual, `${n} at ${budget}: the verdict measures ${actual} bytes`);
+      assert.equal(renderer.trimmed.includes('prod/flights'), budget < actual, `${n} at ${budget}: the renderer agrees`);
+      if (verdict) assert.equal(renderer.shards.flatMap((s) => s.routes)[0]!.withheld?.message, verdict.message, 'and says the same');
+    }
   }
 });
 
@@ -45,7 +50,7 @@ test('attack 6: a route over the budget is withheld with a message naming the la
   assert.equal(p?.reason, 'RouteTooLarge');
   assert.match(
     p!.message,
-    new RegExp(`^the gateway answers 503 on this route: its configuration is about \\d+ bytes, over the ${MAX_ROUTE_BYTES}-byte budget of one route; the largest part is the config of Policy "huge" \\(about \\d+ bytes\\): make it smaller or split it$`),
+    new RegExp(`^the gateway answers 503 on this route: its configuration is \\d+ bytes, over the ${MAX_ROUTE_BYTES}-byte budget of one route; the largest part is the config of Policy "huge" \\(\\d+ bytes\\): make it smaller or split it$`),
   );
   const noPolicies = routeWithinBudget({ snapshot, instance: { ...instance, spec: { ...instance.spec, hostnames: Array.from({ length: 40 }, (_, i) => `h${i}.example`) } } as ApiInstance, policies: [] }, 500);
   assert.match(noPolicies!.message, /over the 500-byte budget of one route; shorten its hostnames or tiers$/);

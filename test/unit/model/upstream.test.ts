@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { snapshotFrom, type Snapshot } from '../../../model/snapshot.ts';
 import { platformSettingsFromEnv } from '../../../api/platform.ts';
-import { blockedRangeOf, connectProblem, hostMatches, outboundUrlProblem, upstreamAllowed } from '../../../model/upstream.ts';
+import { blockedRangeOf, clusterConnectProblem, connectProblem, hostMatches, outboundUrlProblem, upstreamAllowed } from '../../../model/upstream.ts';
 import { routeVerdict } from '../../../model/route-verdict.ts';
 import type { ApiInstance, Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstance, maxAirlines, muleUnited, namespacesOf } from '../webhook/fixtures.ts';
@@ -130,6 +130,50 @@ describe('outbound URLs of an organization', () => {
     assert.match(judge('http://127.0.0.1:9090/jwks', { snapshot: s, field: 'spec.config.jwksUrl', requireHttps: true })!, /^spec\.config\.jwksUrl names host "127\.0\.0\.1", a loopback address.*a Service of the organization's namespaces/);
   });
 
+  test("an address of the cluster's own networks (CROSSGATE_CLUSTER_CIDRS) is refused in every field and spelling, even when an Organization allows it", () => {
+    const cluster = snap({ CROSSGATE_CLUSTER_CIDRS: '10.244.0.0/16,10.96.0.0/12,fd00:10:96::/112' });
+    assert.equal(
+      judge('http://10.96.0.10:8080/v1', { snapshot: cluster }),
+      'spec.upstream.url names host "10.96.0.10", an address inside the cluster\'s own network 10.96.0.0/12 (pods and Services, CROSSGATE_CLUSTER_CIDRS): ' +
+        "an address there may be any organization's workload, so in-cluster targets are named by Service only. Use a Service of this namespace (spec.upstream.backendRef).",
+    );
+    assert.equal(
+      judge('https://10.244.3.7/jwks', { snapshot: cluster, field: 'spec.config.jwksUrl', requireHttps: true }),
+      'spec.config.jwksUrl names host "10.244.3.7", an address inside the cluster\'s own network 10.244.0.0/16 (pods and Services, CROSSGATE_CLUSTER_CIDRS): ' +
+        "an address there may be any organization's workload, so in-cluster targets are named by Service only. Use a Service of the organization's namespaces (name.namespace.svc).",
+    );
+    assert.match(judge('http://[fd00:10:96::a]:9093', { snapshot: cluster, field: 'spec.notify.url' })!, /^spec\.notify\.url names host "fd00:10:96::a", an address inside the cluster's own network fd00:10:96::\/112/);
+    for (const spelling of ['http://174326794', 'http://0xa60000a', 'http://10.6291466', 'http://[::ffff:10.96.0.10]', 'http://[::ffff:a60:a]']) {
+      assert.match(judge(spelling, { snapshot: cluster })!, /inside the cluster's own network 10\.96\.0\.0\/12/, spelling);
+    }
+    // A platform admin listing the address for an Organization does not open it: the cluster's networks are the platform's.
+    const allows = { ...maxAirlines, spec: { ...maxAirlines.spec, upstreams: { allowedHosts: ['10.96.0.10'] } } };
+    const s2 = snapshotFrom({ organizations: [allows], namespaces: namespacesOf(allows), platform: cluster.platform });
+    assert.match(judge('http://10.96.0.10', { snapshot: s2 })!, /inside the cluster's own network/);
+    assert.equal(judge('http://10.96.0.10', { snapshot: snapshotFrom({ organizations: [allows], namespaces: namespacesOf(allows) }) }), undefined, 'without the setting, the allowed host stands');
+    // Own Services and external hosts are untouched.
+    assert.equal(judge('http://flights.max-airlines-prod.svc.cluster.local:8080', { snapshot: cluster }), undefined);
+    assert.equal(judge('https://id.example.com/jwks', { snapshot: cluster }), undefined);
+    assert.match(judge('http://10.95.255.255', { snapshot: cluster })!, /does not allow/, 'just outside the block: the usual allowed-host rule');
+  });
+
+  test("at connect time only a cluster Service name may resolve into the cluster's networks", () => {
+    const { platform } = snap({ CROSSGATE_CLUSTER_CIDRS: '10.96.0.0/12' });
+    assert.equal(clusterConnectProblem('flights.max-airlines-prod.svc.cluster.local', '10.96.4.2', platform), undefined);
+    assert.equal(clusterConnectProblem('flights.max-airlines-prod.svc', '10.96.4.2', platform), undefined);
+    assert.equal(clusterConnectProblem('api.max-airlines.example', '10.96.4.2', platform)?.text, '10.96.0.0/12');
+    assert.equal(clusterConnectProblem('10.96.4.2', '10.96.4.2', platform)?.text, '10.96.0.0/12');
+    assert.equal(clusterConnectProblem('svc.cluster.local.evil.example', '10.96.4.2', platform)?.text, '10.96.0.0/12');
+    assert.equal(clusterConnectProblem('api.max-airlines.example', '203.0.113.9', platform), undefined);
+  });
+
+  test('a namespace no Organization owns may name no upstream at all', () => {
+    assert.equal(
+      judge('https://id.example.com/jwks', { namespace: 'nobody', field: 'spec.config.jwksUrl' }),
+      'spec.config.jwksUrl: namespace "nobody" belongs to no Organization, so no upstream is allowed from it.',
+    );
+  });
+
   test('hostMatches: exact or a "*." wildcard over any subdomain, never the apex', () => {
     assert.ok(hostMatches('a.example', 'a.example'));
     assert.ok(hostMatches('*.example', 'a.b.example'));
@@ -159,10 +203,24 @@ describe('the route check UpstreamNotAllowed', () => {
     assert.match(j.message, /^the gateway answers 503 on this route: Policy "jwt": spec\.config\.jwksUrl names host "169\.254\.169\.254", a link-local address/);
   });
 
-  test('a backendRef is the instance\'s own namespace: always allowed', () => {
+  test('a backendRef is the instance\'s own namespace: always allowed, also with the cluster\'s networks set', () => {
     const i = apiInstance(NS, 'flights');
     const ref = { ...i, spec: { ...i.spec, upstream: { backendRef: { name: 'flights', port: 8080 } } } } as ApiInstance;
     assert.equal(upstreamAllowed({ snapshot: snap(), instance: ref, policies: [] }), undefined);
+    assert.equal(upstreamAllowed({ snapshot: snap({ CROSSGATE_CLUSTER_CIDRS: '10.96.0.0/12' }), instance: ref, policies: [] }), undefined);
+  });
+
+  test("an upstream or jwksUrl inside the cluster's networks holds the route closed", () => {
+    const s = snap({ CROSSGATE_CLUSTER_CIDRS: '10.96.0.0/12' });
+    assert.deepEqual(routeVerdict({ snapshot: s, instance: instance('http://10.96.0.10:8080'), policies: [] }), {
+      action: 'withhold',
+      reason: 'UpstreamNotAllowed',
+      message:
+        'the gateway answers 503 on this route: spec.upstream.url names host "10.96.0.10", an address inside the cluster\'s own network 10.96.0.0/12 (pods and Services, CROSSGATE_CLUSTER_CIDRS): ' +
+        "an address there may be any organization's workload, so in-cluster targets are named by Service only. Use a Service of this namespace (spec.upstream.backendRef).",
+    });
+    const j = upstreamAllowed({ snapshot: s, instance: instance('http://flights.max-airlines-prod.svc:8080'), policies: [jwt('https://10.100.0.1/jwks')] })!;
+    assert.match(j.message, /^the gateway answers 503 on this route: Policy "jwt": spec\.config\.jwksUrl names host "10\.100\.0\.1", an address inside the cluster's own network 10\.96\.0\.0\/12/);
   });
 });
 

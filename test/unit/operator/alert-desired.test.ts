@@ -96,7 +96,7 @@ test('deliverNotification through the connect guard: a name that resolves to loo
   const port = await new Promise<number>((r) => receiver.listen(0, '127.0.0.1', () => r((receiver.address() as AddressInfo).port)));
   // DNS an attacker controls: the name passed admission as an external host, and now resolves to loopback.
   const lookup: Lookup = (_name, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]);
-  const via = (pairs: string[]) => new Agent({ connect: new ConnectGuard({ settings: { loopbackUpstreams: new Set(pairs) }, lookup }).connector({ timeoutMs: 1000 }) });
+  const via = (pairs: string[]) => new Agent({ connect: new ConnectGuard({ settings: { loopbackUpstreams: new Set(pairs), clusterCidrs: [] }, lookup }).connector({ timeoutMs: 1000 }) });
   try {
     const refused = await deliverNotification(`http://receiver.example:${port}/api/v2/alerts`, [], 200, via([]));
     assert.equal(refused.accepted, false);

@@ -109,6 +109,9 @@ describe('per-connection cap', () => {
       const metrics = (await call(port, pki.ca.cert, { method: 'GET', path: '/metrics' })).body;
       assert.match(metrics, /crossgate_webhook_admission_failures_total\{reason="too_many_in_flight"\} 7/);
       assert.match(metrics, /crossgate_webhook_admission_requests_total\{kind="OrgTrust",operation="CREATE",allowed="false"\} 3/);
+      // The refused reviews were never read: they count under the bounded set's "other", like any unreadable review.
+      assert.match(metrics, /crossgate_webhook_admission_requests_total\{kind="other",operation="other",allowed="false"\} 7/);
+      assert.doesNotMatch(metrics, /kind="unknown"/);
       // One at a time on a connection is never capped.
       const one = await pipeline(port, pki.ca.cert, 1);
       assert.deepEqual(one.map((a) => a.message), ['slow no']);

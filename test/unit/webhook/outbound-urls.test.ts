@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { review } from '../../../webhook/rules/index.ts';
 import type { KubeObject, Verdict } from '../../../webhook/admission.ts';
 import { API_VERSION, apiInstance, request, story } from './fixtures.ts';
+import { platformSettingsFromEnv } from '../../../api/platform.ts';
 
 const NS = 'max-airlines-prod';
 
@@ -60,5 +61,30 @@ describe('outbound URLs at admission', () => {
     assert.match(v.message, /^Alert "errors": spec\.notify\.url names host "::ffff:7f00:1", a loopback address/);
     assert.match(refusal(review(request('CREATE', alert('https://hooks.example.net/x')), s)).message, /^Alert "errors": spec\.notify\.url names host "hooks\.example\.net", which Organization "max-airlines" does not allow/);
     assert.deepEqual(review(request('CREATE', alert('http://am.max-airlines-prod.svc:9093/api/v2/alerts')), s), { allowed: true });
+  });
+
+  test("an address of the cluster's own networks is refused in upstream.url, jwksUrl and notify.url; own Services still pass", () => {
+    const c = story({ platform: platformSettingsFromEnv({ CROSSGATE_CLUSTER_CIDRS: '10.244.0.0/16,10.96.0.0/12' }) });
+    const i = apiInstance(NS, 'pods');
+    const inst = { ...i, spec: { ...i.spec, upstream: { url: 'http://10.244.7.12:8080' } } } as unknown as KubeObject;
+    const v = refusal(review(request('CREATE', inst), c));
+    assert.equal(v.field, 'spec.upstream.url');
+    assert.equal(
+      v.message,
+      'ApiInstance "pods": spec.upstream.url names host "10.244.7.12", an address inside the cluster\'s own network 10.244.0.0/16 (pods and Services, CROSSGATE_CLUSTER_CIDRS): ' +
+        "an address there may be any organization's workload, so in-cluster targets are named by Service only. Use a Service of this namespace (spec.upstream.backendRef).",
+    );
+    const policy: KubeObject = { apiVersion: API_VERSION, kind: 'Policy', metadata: { name: 'jwt', namespace: NS }, spec: { type: 'jwt-validation', targetRef: { name: 'flights' }, config: { jwksUrl: 'https://10.96.0.42/jwks' } } };
+    assert.match(refusal(review(request('CREATE', policy), c)).message, /^spec\.config\.jwksUrl names host "10\.96\.0\.42", an address inside the cluster's own network 10\.96\.0\.0\/12/);
+    const alert: KubeObject = {
+      apiVersion: API_VERSION,
+      kind: 'Alert',
+      metadata: { name: 'errors', namespace: NS },
+      spec: { apiInstanceRef: { name: 'flights' }, severity: 'warning', condition: { type: 'request-count', threshold: 10, periodSeconds: 60 }, notify: { url: 'http://10.96.0.93:9093/api/v2/alerts' } },
+    };
+    assert.match(refusal(review(request('CREATE', alert), c)).message, /^Alert "errors": spec\.notify\.url names host "10\.96\.0\.93", an address inside the cluster's own network 10\.96\.0\.0\/12/);
+    const backend = { ...i, spec: { ...i.spec, upstream: { backendRef: { name: 'flights', port: 8080 } } } } as unknown as KubeObject;
+    assert.deepEqual(review(request('CREATE', backend), c), { allowed: true });
+    assert.deepEqual(review(request('CREATE', apiInstance(NS, 'ok') as unknown as KubeObject), c), { allowed: true });
   });
 });

@@ -1,6 +1,7 @@
 // Every admission rule, allow and deny, with the exact message a user reads.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { review, RULES } from '../../../webhook/rules/index.ts';
 import { namespaceOwnership } from '../../../webhook/rules/namespace-ownership.ts';
 import { orgTrustRules } from '../../../webhook/rules/orgtrust.ts';
@@ -9,6 +10,7 @@ import { organizationRules } from '../../../webhook/rules/organization.ts';
 import { speaksForOrganization } from '../../../webhook/rules/speaks-for-organization.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
 import { ownerOfNamespace } from '../../../model/ownership.ts';
+import { claimsOf, effectiveClaimsAmong } from '../../../model/route-claims.ts';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import { KINDS } from '../../../api/v1alpha1/index.ts';
 import { LABEL_ORGANIZATION, LABEL_ROLE } from '../../../api/labels.ts';
@@ -17,6 +19,7 @@ import {
   API_VERSION, apiInstance, asset, assetShare, maxAirlines, muleUnited, namespacesOf, organization, orgTrust, request, story, withRoutes,
 } from './fixtures.ts';
 import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
+import type { Organization } from '../../../api/v1alpha1/index.ts';
 
 const ALLOWED: Verdict = { allowed: true };
 const denied = (message: string, field?: string): Verdict => (field ? { allowed: false, message, field } : { allowed: false, message });
@@ -42,6 +45,14 @@ describe('namespace ownership', () => {
     assert.deepEqual(review(request('CREATE', apiInstance('max-airlines-prod', 'flights')), s), ALLOWED);
     assert.deepEqual(review(request('CREATE', policy('max-airlines-sandbox')), s), ALLOWED);
     assert.deepEqual(review(request('CREATE', slaTier('max-airlines-prod')), s), ALLOWED);
+  });
+
+  test('an object without a namespace is refused', () => {
+    const loose = { ...asset('', 'flights-eapi'), metadata: { name: 'flights-eapi' } } as KubeObject;
+    assert.deepEqual(
+      namespaceOwnership(request('CREATE', loose), s),
+      denied('Asset "flights-eapi" has no namespace: Asset is a namespaced kind and must live in a namespace of its Organization', 'metadata.namespace'),
+    );
   });
 
   test('a namespace that belongs to no Organization is refused', () => {
@@ -360,6 +371,20 @@ describe('Organization', () => {
     assert.deepEqual(review(request('CREATE', sky as KubeObject), s), ALLOWED);
   });
 
+  test('a domain that is not a DNS label is refused, showing what was written', () => {
+    for (const [domain, shown] of [['Max_Airlines', '"Max_Airlines"'], ['', '""'], [42, '42'], [undefined, 'nothing']] as const) {
+      const bad = { ...organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']]) } as KubeObject & { spec: Record<string, unknown> };
+      bad.spec = { ...bad.spec, domain };
+      assert.deepEqual(
+        organizationRules(request('CREATE', bad), s),
+        denied(
+          `spec.domain ${shown} is not a well-formed domain: a domain is a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters.`,
+          'spec.domain',
+        ),
+      );
+    }
+  });
+
   test('a domain already taken is refused, naming the holder', () => {
     const copy = organization('max-copy', 'max-airlines', 'copy-home', [['production', 'copy-prod']]);
     assert.deepEqual(
@@ -426,11 +451,16 @@ describe('Organization', () => {
     const relabeled = { ...squatter, metadata: { ...squatter.metadata, labels: { a: 'b' } } };
     assert.deepEqual(organizationRules(request('UPDATE', relabeled as KubeObject, squatter as KubeObject), story({ organizations: [maxAirlines, squatter] })), ALLOWED);
   });
+
 });
 
+/** An Organization whose claims the operator has granted (status.routeClaims), as a reconciled one's are. */
+const granted = (org: Organization): Organization => ({ ...org, status: { routeClaims: { hostnames: org.spec.routes?.hostnames ?? [], pathPrefixes: org.spec.routes?.pathPrefixes ?? [] } } }) as Organization;
+
 describe('Organization route claims', () => {
-  const s = story();
-  const sky = (routes: { hostnames?: string[]; pathPrefixes?: string[] }) => withRoutes(organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']]), routes) as KubeObject;
+  const s = story({ organizations: [granted(maxAirlines), granted(muleUnited)] });
+  // Created now: the newest Organization (the apiserver sets creationTimestamp before validating admission).
+  const sky = (routes: { hostnames?: string[]; pathPrefixes?: string[] }) => withRoutes(organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']], '2026-06-01T00:00:00Z'), routes) as KubeObject;
   const OVERLAP_HINT = 'Two Organizations may not claim overlapping route space (equal, or one inside the other): choose claims that do not overlap, or remove them from Organization';
 
   test('claims of its own that overlap no other Organization are allowed', () => {
@@ -483,10 +513,65 @@ describe('Organization route claims', () => {
     const nested = withRoutes(maxAirlines, { hostnames: ['*.max-airlines.example', 'api.max-airlines.example'], pathPrefixes: ['/flights', '/flights/v1'] });
     assert.deepEqual(review(request('UPDATE', nested as KubeObject, maxAirlines as KubeObject), s), ALLOWED);
     const grab = withRoutes(maxAirlines, { pathPrefixes: ['/flights', '/gates/b'] });
-    assert.equal(organizationRules(request('UPDATE', grab as KubeObject, maxAirlines as KubeObject), s).allowed, false);
+    assert.deepEqual(
+      organizationRules(request('UPDATE', grab as KubeObject, granted(maxAirlines) as KubeObject), s),
+      denied(`spec.routes.pathPrefixes "/gates/b" overlaps path prefix "/gates", claimed by Organization "mule-united". ${OVERLAP_HINT} "mule-united" first.`, 'spec.routes.pathPrefixes'),
+      'a granted claim keeps its place against an older Organization',
+    );
     const squatter = withRoutes(organization('squatter', 'squatter', 'sq-home', [['production', 'sq-prod']], '2026-01-01T00:00:00Z'), { pathPrefixes: ['/flights/x'] });
     const relabeled = { ...squatter, metadata: { ...squatter.metadata, labels: { a: 'b' } } };
     assert.deepEqual(organizationRules(request('UPDATE', relabeled as KubeObject, squatter as KubeObject), story({ organizations: [maxAirlines, squatter] })), ALLOWED);
+  });
+
+  test("other Organizations' claims count as the operator counts them (effective claims): a void claim of theirs takes precedence only as the operator gives it", () => {
+    // "a" was granted /q/a; "b" (older than "c", newer than "d") claims /q, void because of a's granted claim.
+    const a = granted(withRoutes(organization('a', 'a', 'a-home', [['production', 'a-prod']], '2025-03-01T00:00:00Z'), { pathPrefixes: ['/q/a'] }));
+    const b = withRoutes(organization('b', 'b', 'b-home', [['production', 'b-prod']], '2025-02-01T00:00:00Z'), { pathPrefixes: ['/q'] });
+    assert.deepEqual(effectiveClaimsAmong(b, [a, b], NO_PLATFORM_SETTINGS).pathPrefixes, [], "b's /q is void");
+    const world = story({ organizations: [a, b] });
+    const newer = withRoutes(organization('c', 'c', 'c-home', [['production', 'c-prod']], '2026-06-01T00:00:00Z'), { pathPrefixes: ['/q/b'] });
+    assert.deepEqual(
+      organizationRules(request('CREATE', newer as KubeObject), world),
+      denied(`spec.routes.pathPrefixes "/q/b" overlaps path prefix "/q", claimed by Organization "b". ${OVERLAP_HINT} "b" first.`, 'spec.routes.pathPrefixes'),
+      'newer than b: the operator would void /q/b, so admission refuses it',
+    );
+    // An Organization older than b, adding /q/b: the operator gives it /q/b (b's /q is neither granted nor older), so admission allows it.
+    const older = withRoutes(organization('d', 'd', 'd-home', [['production', 'd-prod']], '2025-01-15T00:00:00Z'), { pathPrefixes: ['/d'] });
+    const adds = withRoutes(older, { pathPrefixes: ['/d', '/q/b'] });
+    const before = story({ organizations: [a, b, older] });
+    assert.deepEqual(organizationRules(request('UPDATE', adds as KubeObject, older as KubeObject), before), ALLOWED);
+    assert.deepEqual(effectiveClaimsAmong(adds, [a, b, adds], NO_PLATFORM_SETTINGS).pathPrefixes, ['/d', '/q/b'], 'and the operator agrees');
+  });
+
+  test("the status a request carries is not believed: granted claims are read from the stored object", () => {
+    const claimsGates = withRoutes(organization('sky', 'sky', 'sky-home', [['production', 'sky-prod']], '2026-06-01T00:00:00Z'), { pathPrefixes: ['/gates/x'] });
+    const forged = { ...claimsGates, status: { routeClaims: { hostnames: [], pathPrefixes: ['/gates/x'] } } };
+    assert.equal(organizationRules(request('CREATE', forged as KubeObject), s).allowed, false);
+    const stored = withRoutes(claimsGates, { pathPrefixes: ['/sky'] });
+    assert.equal(organizationRules(request('UPDATE', forged as KubeObject, stored as KubeObject), story({ organizations: [granted(maxAirlines), granted(muleUnited), stored] })).allowed, false);
+  });
+
+  test('property: admission allows new claims exactly when the operator would hold every one of them effective', () => {
+    const segment = fc.constantFrom('a', 'b', 'q', 'x');
+    const pathArb = fc.array(segment, { maxLength: 3 }).map((p) => `/${p.join('/')}`);
+    const hostArb = fc.array(fc.constantFrom('a', 'b', 'example'), { minLength: 1, maxLength: 3 }).chain((l) => fc.constantFrom(l.join('.'), `*.${l.join('.')}`));
+    const claimsArb = fc.record({ hostnames: fc.uniqueArray(hostArb, { maxLength: 2 }), pathPrefixes: fc.uniqueArray(pathArb, { maxLength: 2 }) });
+    const orgArb = fc.record({ claims: claimsArb, month: fc.integer({ min: 1, max: 12 }), granted: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(orgArb, { minLength: 1, maxLength: 3 }), claimsArb, fc.integer({ min: 1, max: 12 }), (others, claims, month) => {
+        const orgs = others.map((o, i) => {
+          const org = withRoutes(organization(`o${i}`, `o${i}`, `o${i}-home`, [['production', `o${i}-prod`]], `2025-${String(o.month).padStart(2, '0')}-01T00:00:00Z`), o.claims);
+          return o.granted ? granted(org) : org;
+        });
+        const candidate = withRoutes(organization('new', 'new', 'new-home', [['production', 'new-prod']], `2025-${String(month).padStart(2, '0')}-02T00:00:00Z`), claims);
+        const verdict = organizationRules(request('CREATE', candidate as KubeObject), story({ organizations: orgs }));
+        const effective = effectiveClaimsAmong(candidate, [...orgs, candidate], NO_PLATFORM_SETTINGS);
+        const all = claimsOf(candidate);
+        const kept = all.hostnames.length === effective.hostnames.length && all.pathPrefixes.length === effective.pathPrefixes.length;
+        assert.equal(verdict.allowed, kept, JSON.stringify({ others, claims, month, verdict }));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 
@@ -589,6 +674,63 @@ describe('an object may only speak for the organization that owns its namespace'
     );
     const explicitHome = apiInstance('max-airlines-prod', 'flights', { name: 'flights-eapi', namespace: 'max-airlines-home' });
     assert.deepEqual(review(request('CREATE', explicitHome), s), ALLOWED);
+  });
+});
+
+describe('ApiKey for another organization\'s ApiInstance', () => {
+  const key = (extra: { namespace?: string } = {}): KubeObject => ({
+    apiVersion: API_VERSION,
+    kind: 'ApiKey',
+    metadata: { name: 'gate-display', namespace: 'mule-united-prod' },
+    spec: { apiInstanceRef: { name: 'flights', namespace: 'max-airlines-prod', ...extra }, tier: 'gold', clientName: 'Gate display' },
+  });
+  const share = assetShare('max-airlines-home', 'flights-to-mule', [{ domain: 'mule-united', access: 'view' }], { kind: 'ApiInstance', name: 'flights', namespace: 'max-airlines-prod' });
+  const trusts = { own: orgTrust('mule-united-home', 'max-airlines'), back: orgTrust('max-airlines-home', 'mule-united') };
+
+  test('allowed under mutual trust and a share of that instance; a key of the same organization needs neither', () => {
+    assert.deepEqual(review(request('CREATE', key()), story({ assetShares: [share] })), ALLOWED);
+    const own: KubeObject = { ...key(), metadata: { name: 'ops', namespace: 'max-airlines-sandbox' } };
+    assert.deepEqual(review(request('CREATE', own), story({ orgTrusts: [] })), ALLOWED);
+  });
+
+  test('refused when the consumer does not trust the owner, naming the OrgTrust to create', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story({ orgTrusts: [trusts.back], assetShares: [share] })),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "mule-united" does not trust "max-airlines": create OrgTrust "max-airlines" in namespace "mule-united-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('refused when the owner does not trust the consumer back', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story({ orgTrusts: [trusts.own], assetShares: [share] })),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "max-airlines" has not declared trust in "mule-united": it needs OrgTrust "mule-united" in its namespace "max-airlines-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('refused under mutual trust when the owner does not share that instance', () => {
+    assert.deepEqual(
+      review(request('CREATE', key()), story()),
+      denied(
+        'ApiKey "gate-display" cannot call ApiInstance "flights" of organization "max-airlines": "max-airlines" does not share ApiInstance "flights" (namespace "max-airlines-prod") with "mule-united": ' +
+          'it needs an AssetShare of it with peer "mule-united" in namespace "max-airlines-home"',
+        'spec.apiInstanceRef',
+      ),
+    );
+  });
+
+  test('an issued key stays editable when trust goes (the operator suspends it); a key re-pointed is checked again', () => {
+    const noTrust = story({ orgTrusts: [] });
+    const revoked = { ...key(), spec: { ...(key().spec as object), revoked: true } } as KubeObject;
+    assert.deepEqual(review(request('UPDATE', revoked, key()), noTrust), ALLOWED);
+    const elsewhere = { ...key(), spec: { ...(key().spec as object), apiInstanceRef: { name: 'flights', namespace: 'max-airlines-prod' } } } as KubeObject;
+    const before = { ...key(), spec: { ...(key().spec as object), apiInstanceRef: { name: 'other', namespace: 'max-airlines-prod' } } } as KubeObject;
+    assert.equal(review(request('UPDATE', elsewhere, before), noTrust).allowed, false);
   });
 });
 

@@ -39,9 +39,13 @@ describe('webhook server', () => {
   });
   after(() => server.close());
 
-  test('keep-alive outlives the apiserver\'s idle connections and headersTimeout is above it', () => {
+  test("keep-alive outlives the apiserver's idle connections; headers must arrive within the request's own timeout", () => {
     assert.equal(server.server.keepAliveTimeout, 90_000);
-    assert.ok(server.server.headersTimeout > server.server.keepAliveTimeout);
+    assert.equal(server.server.requestTimeout, 30_000);
+    assert.ok(server.server.headersTimeout <= server.server.requestTimeout, `headersTimeout ${server.server.headersTimeout} > requestTimeout ${server.server.requestTimeout}`);
+    const asked = createWebhookServer({ snapshots: source, host: '127.0.0.1', port: 0, tls: pki.serving, headersTimeoutMs: 95_000, requestTimeoutMs: 20_000 });
+    assert.equal(asked.server.headersTimeout, 20_000, 'never above requestTimeout');
+    assert.equal(createWebhookServer({ snapshots: source, headersTimeoutMs: 5_000 }).server.headersTimeout, 5_000);
   });
 
   test('an allowed request answers allowed with the request uid', async () => {
@@ -130,7 +134,8 @@ describe('webhook server', () => {
     assert.equal(res.status, 200);
     assert.match(res.body, /crossgate_webhook_admission_requests_total\{kind="AssetShare",operation="CREATE",allowed="true"\} 1/);
     assert.match(res.body, /crossgate_webhook_admission_requests_total\{kind="AssetShare",operation="CREATE",allowed="false"\} 1/);
-    assert.match(res.body, /crossgate_webhook_admission_requests_total\{kind="unknown",operation="unknown",allowed="false"\} [1-9]/);
+    assert.match(res.body, /crossgate_webhook_admission_requests_total\{kind="other",operation="other",allowed="false"\} [1-9]/, 'a review that could not be read counts as "other"');
+    assert.doesNotMatch(res.body, /"unknown"/);
     // Both reviews observed (the +Inf bucket: a loaded machine may take longer than any finite bucket).
     assert.match(res.body, /crossgate_webhook_admission_duration_seconds_bucket\{le="\+Inf",kind="AssetShare",operation="CREATE"\} 2/);
     assert.match(res.body, /controller_runtime_webhook_requests_total\{webhook="\/validate",code="200"\} [1-9]/);

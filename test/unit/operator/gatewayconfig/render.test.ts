@@ -67,7 +67,7 @@ test('a route over its size budget is emitted withheld (RouteTooLarge) and says 
   const all = out.shards.flatMap((s) => s.routes);
   const big = all.find((r) => r.id === 'prod/big')!;
   assert.equal(big.withheld?.reason, 'RouteTooLarge');
-  assert.match(big.withheld!.message, /^the gateway answers 503 on this route: its configuration is \d+ bytes, over the budget of one route \(budget 2000 bytes\); make its Policies' configs smaller$/);
+  assert.match(big.withheld!.message, /^the gateway answers 503 on this route: its configuration is \d+ bytes, over the 2000-byte budget of one route; the largest part is the config of Policy "huge" \(\d+ bytes\): make it smaller or split it$/);
   assert.deepEqual(big.policies, [], 'nothing of the oversized route is written');
   assert.equal(big.upstream.url, '');
   assert.equal(all.find((r) => r.id === 'prod/small')!.withheld, undefined);
@@ -90,7 +90,7 @@ test('a route shard over the part budget has its largest routes withheld until i
   const sizeOf = (id: string) => inputs.findIndex((x) => `prod/${x.instance.metadata.name}` === id);
   const minHeld = Math.min(...held.map(sizeOf));
   for (const r of shard.routes.filter((x) => !x.withheld)) assert.ok(sizeOf(r.id) < minHeld);
-  assert.match(shard.routes.find((r) => r.withheld)!.withheld!.message, /and its route shard is over the budget of one config part \(budget 10000 bytes\)/);
+  assert.match(shard.routes.find((r) => r.withheld)!.withheld!.message, /^the gateway answers 503 on this route: its route shard is over the 10000-byte budget of one config part, and Organization "prod", which takes the most of it \(\d+ bytes\), gives up its largest routes first/);
   assert.deepEqual([...out.trimmed].sort(), [...held].sort());
 });
 

@@ -59,7 +59,7 @@ test('a key whose entry reaches its notAfter is recomputed then, and the requeue
 test('the routes are rendered again only after an input of the routes changed', () => {
   const s = states();
   let renders = 0;
-  const render = () => ({ ids: routes(`r${++renders}`), rendered: { shards: [], trimmed: [] } });
+  const render = () => ({ ids: routes(`r${++renders}`), rendered: { shards: [], trimmed: [], omitted: [] } });
   const first = s.routes('default', render);
   assert.equal(s.routes('default', render), first);
   assert.equal(renders, 1);

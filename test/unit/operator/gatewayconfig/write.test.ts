@@ -4,7 +4,8 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { KubeHttpError } from '../../../../kube/kube.ts';
 import { LABEL_GATEWAY, MAX_PART_BYTES, PART_DATA_KEY } from '../../../../api/gateway/config.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../../../api/labels.ts';
-import { ANNOTATION_GENERATION, ANNOTATION_STAMP, ConfigMapWriter, gatewayConfigMaps } from '../../../../operator/controllers/gatewayconfig/write.ts';
+import { ANNOTATION_GENERATION, ANNOTATION_STAMP, ConfigMapWriter, StaleParts, gatewayConfigMaps } from '../../../../operator/controllers/gatewayconfig/write.ts';
+import { OperatorMetrics } from '../../../../kube/metrics.ts';
 import { render } from '../../../../operator/controllers/gatewayconfig/render.ts';
 
 const NS = 'crossgate-system';
@@ -109,4 +110,33 @@ test('a config is written parts first, the manifest last, each part with its sta
   assert.deepEqual(last.metadata!.annotations, { [ANNOTATION_STAMP]: 'manifest-1', [ANNOTATION_GENERATION]: '1' });
   const first = calls[0]!.body as V1ConfigMap;
   assert.equal(first.metadata!.annotations![ANNOTATION_STAMP], out.parts[0]!.stamp);
+});
+
+test('StaleParts: a part that could not be written is stale from its first failure until a write of the config leaves it out; the metric hears each change once', () => {
+  const heard: Array<[string, string, number | undefined]> = [];
+  const stale = new StaleParts((gateway, part, since) => heard.push([gateway, part, since]));
+  assert.deepEqual([...stale.record('default', ['crossgate-gw-default-routes-03'], 1000)], [['crossgate-gw-default-routes-03', 1000]]);
+  assert.deepEqual([...stale.record('default', ['crossgate-gw-default-routes-03', 'crossgate-gw-default-keys-07'], 11_000)], [
+    ['crossgate-gw-default-routes-03', 1000],
+    ['crossgate-gw-default-keys-07', 11_000],
+  ], 'still stale since its first failure');
+  assert.deepEqual([...stale.record('other', [], 12_000)], [], 'gateways are apart');
+  assert.deepEqual([...stale.record('default', ['crossgate-gw-default-keys-07'], 21_000)], [['crossgate-gw-default-keys-07', 11_000]]);
+  assert.deepEqual([...stale.record('default', [], 31_000)], []);
+  assert.deepEqual(heard, [
+    ['default', 'crossgate-gw-default-routes-03', 1000],
+    ['default', 'crossgate-gw-default-keys-07', 11_000],
+    ['default', 'crossgate-gw-default-routes-03', undefined],
+    ['default', 'crossgate-gw-default-keys-07', undefined],
+  ]);
+});
+
+test('the stale-part metric names the gateway and the part, with the time it went stale, and goes when the part is written', async () => {
+  const metrics = new OperatorMetrics({ defaultMetrics: false });
+  const gauge = metrics.gatewayConfigPartStaleSince;
+  const stale = new StaleParts((gateway, part, since) => (since === undefined ? gauge.remove({ gateway, part }) : gauge.set({ gateway, part }, since / 1000)));
+  stale.record('default', ['crossgate-gw-default-routes-03'], 1_700_000_000_000);
+  assert.match(await metrics.registry.metrics(), /crossgate_gateway_config_part_stale_since_seconds\{gateway="default",part="crossgate-gw-default-routes-03"\} 1700000000\n/);
+  stale.record('default', [], 1_700_000_010_000);
+  assert.doesNotMatch(await metrics.registry.metrics(), /crossgate_gateway_config_part_stale_since_seconds\{/);
 });
