@@ -220,6 +220,23 @@ spec: {apiInstanceRef: {name: flights, namespace: ${OWNER}}, tier: platinum, end
     await kubectl(['delete', 'apikey', 'scoped', '-n', CONSUMER]);
   });
 
+  test('the raw client secret exists only in its Secret: not in any ConfigMap, Event, crossgate object, operator or webhook log line', async () => {
+    const raw = await field('booking-client', 'clientSecret');
+    assert.match(raw, /^cgs_/);
+    const everywhere = [
+      (await kubectl(['get', 'configmaps', '-A', '-o', 'json'])).stdout,
+      (await kubectl(['get', 'events', '-A', '-o', 'json'])).stdout,
+      (await kubectl(['get', 'crossgate', '-A', '-o', 'json'])).stdout,
+      op.proc.lines.join('\n'),
+      webhook.proc.lines.join('\n'),
+    ].join('\n');
+    assert.ok(!everywhere.includes(raw), 'raw client secret found outside its Secret');
+    assert.ok(!everywhere.includes(Buffer.from(raw).toString('base64')), 'base64 of the raw client secret found outside its Secret');
+    const secrets = JSON.parse((await kubectl(['get', 'secrets', '-A', '-o', 'json'])).stdout) as { items: Array<{ metadata: { name: string; namespace: string }; data?: Record<string, string> }> };
+    const holders = secrets.items.filter((s) => Object.values(s.data ?? {}).some((v) => Buffer.from(v, 'base64').toString('utf8') === raw));
+    assert.deepEqual(holders.map((h) => `${h.metadata.namespace}/${h.metadata.name}`), [`${CONSUMER}/booking-client`], 'exactly one Secret, the application\'s, holds it');
+  });
+
   test('revocation deletes the Secret, closes the Contracts and removes the credential within 5 s', async () => {
     const hash = hashApiKey(await field('booking-client', 'clientSecret'));
     await kubectl(['patch', 'application', 'booking', '-n', CONSUMER, '--type=merge', '-p', '{"spec":{"revoked":true}}'], MULE);
