@@ -29,6 +29,7 @@ export const ORGTRUSTS = crossgate('OrgTrust');
 export const ASSETS = crossgate('Asset');
 export const ASSETSHARES = crossgate('AssetShare');
 export const APIINSTANCES = crossgate('ApiInstance');
+export const APIGROUPS = crossgate('ApiGroup');
 /** Only the Roles the operator made (share grants). */
 export const MANAGED_ROLES: InformerSpec = {
   group: 'rbac.authorization.k8s.io',
