@@ -140,18 +140,18 @@ spec: {domain: routes, displayName: R, homeNamespace: rh, environments: [{name: 
   });
 
   test('Application: each access entry names one target, each target once (the rule fits the CEL cost budget)', async () => {
-    const both = await refused(obj('Application', '{access: [{apiInstanceRef: {name: a}, apiGroupRef: {name: g, namespace: n}, tier: gold}]}'));
+    const both = await refused(obj('Application', '{access: [{apiInstanceRef: {name: a}, apiGroupRef: {name: g, namespace: home}, tier: gold}]}'));
     assert.match(both, /an access entry names exactly one of apiInstanceRef and apiGroupRef/);
-    const twice = await refused(obj('Application', '{access: [{apiGroupRef: {name: g, namespace: n}, tier: gold}, {apiGroupRef: {name: g, namespace: n}, tier: silver}]}'));
+    const twice = await refused(obj('Application', '{access: [{apiGroupRef: {name: g, namespace: home}, tier: gold}, {apiGroupRef: {name: g, namespace: home}, tier: silver}]}'));
     assert.match(twice, /each ApiInstance and each ApiGroup may appear once in access/);
     const twiceInstance = await refused(obj('Application', '{access: [{apiInstanceRef: {name: a}, tier: gold}, {apiInstanceRef: {name: a}, tier: silver}]}'));
     assert.match(twiceInstance, /each ApiInstance and each ApiGroup may appear once in access/);
     // An instance and a group of one name are two targets.
-    await applyYaml(obj('Application', '{access: [{apiInstanceRef: {name: a}, tier: gold}, {apiGroupRef: {name: a, namespace: n}, tier: gold}]}', uniqueName('app')));
+    await applyYaml(obj('Application', '{access: [{apiInstanceRef: {name: a}, tier: gold}, {apiGroupRef: {name: a, namespace: home}, tier: gold}]}', uniqueName('app')));
   });
 
   test('ApiGroup: members are namespace and name, at most 32, each once', async () => {
-    const dup = await refused(obj('ApiGroup', '{instances: [{namespace: n, name: a}, {namespace: n, name: a}]}'));
+    const dup = await refused(obj('ApiGroup', '{instances: [{namespace: home, name: a}, {namespace: home, name: a}]}'));
     assert.match(dup, /spec\.instances\[1\]: Duplicate value/);
     const noNs = await refused(obj('ApiGroup', '{instances: [{name: a}]}'));
     assert.match(noNs, /spec\.instances\[0\]\.namespace: Required value/);
