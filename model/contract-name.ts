@@ -23,8 +23,12 @@ export function keyContractName(namespace: string, name: string): string {
   return fit(`${namespace}.${TAG.ApiKey}.${name}`);
 }
 
-/** The Contract of Application `namespace/name` for the ApiInstance named `instance`: "<namespace>.app.<name>.<hash of instance>". */
-export function applicationContractName(namespace: string, name: string, instance: string): string {
-  const tail = `.${hash(instance, 8)}`;
+/**
+ * The Contract of Application `namespace/name` for the ApiInstance named `instance` ("<namespace>.app.<name>.<hash of
+ * instance>"), or for the ApiGroup of that name when `kind` is ApiGroup: its hash input is "ApiGroup/<name>", which no
+ * instance name (a DNS subdomain, no "/") ever is, so a group and an instance of one name never share a Contract name.
+ */
+export function applicationContractName(namespace: string, name: string, instance: string, kind: 'ApiInstance' | 'ApiGroup' = 'ApiInstance'): string {
+  const tail = `.${hash(kind === 'ApiGroup' ? `ApiGroup/${instance}` : instance, 8)}`;
   return fit(`${namespace}.${TAG.Application}.${name}`, MAX_NAME - tail.length) + tail;
 }

@@ -22,9 +22,11 @@ export interface Consumer {
   uid: string | undefined;
   revoked?: boolean;
   expiresAt?: string;
-  /** The tier and ApiInstance asked for (the key's, or the entry's). */
+  /** The tier and ApiInstance (or, for a group entry, ApiGroup) asked for (the key's, or the entry's). */
   tier: string;
   instanceName: string;
+  /** What instanceName names; ApiInstance when absent. */
+  targetKind?: 'ApiInstance' | 'ApiGroup';
 }
 
 /** An ApiKey as a Consumer. */
@@ -37,8 +39,10 @@ export function keyConsumer(key: ApiKey): Consumer {
 
 /** One access entry of an Application as a Consumer. */
 export function entryConsumer(app: Application, entry: AccessEntry): Consumer {
+  const group = entry.apiGroupRef;
   return {
-    kind: 'Application', uid: app.metadata.uid, revoked: app.spec.revoked, tier: entry.tier, instanceName: entry.apiInstanceRef.name,
+    kind: 'Application', uid: app.metadata.uid, revoked: app.spec.revoked, tier: entry.tier,
+    instanceName: group ? group.name : (entry.apiInstanceRef?.name ?? ''), targetKind: group ? 'ApiGroup' : 'ApiInstance',
     ...(app.spec.expiresAt ? { expiresAt: app.spec.expiresAt } : {}),
   };
 }
@@ -59,7 +63,12 @@ export function keyTierFound(key: ApiKey, tier: Pick<SlaTier, 'spec'> | undefine
 
 /** Whether `tier` is a tier of the ApiInstance named `instanceName` (in the tier's namespace). */
 export function tierFoundFor(instanceName: string, tier: Pick<SlaTier, 'spec'> | undefined): boolean {
-  return tier !== undefined && tier.spec.apiInstanceRef.name === instanceName;
+  return tier !== undefined && tier.spec.apiInstanceRef?.name === instanceName;
+}
+
+/** Whether `tier` is a tier of the ApiGroup named `groupName` (in the tier's namespace). */
+export function groupTierFound(groupName: string, tier: Pick<SlaTier, 'spec'> | undefined): boolean {
+  return tier !== undefined && tier.spec.apiGroupRef?.name === groupName;
 }
 
 /** The effective state of an ApiKey (accessVerdict of the key). */
@@ -83,7 +92,7 @@ export function accessVerdict(consumer: Consumer, access: Access, contract: Cont
   if (consumer.revoked) return no('Revoked', 'RevokedByConsumer', `${w.it} was revoked (spec.revoked)`);
   if (consumer.expiresAt && new Date(consumer.expiresAt) <= now) return no('Expired', 'Expired', `${w.it} expired at ${consumer.expiresAt}`);
   if (!access.ok) return no(trustGone(access) ? 'Suspended' : 'Pending', access.reason, access.message);
-  if (!tierFound) return no('Pending', 'TierNotFound', `SlaTier "${consumer.tier}" of ApiInstance "${consumer.instanceName}" does not exist in namespace "${access.instanceNamespace}"`);
+  if (!tierFound) return no('Pending', 'TierNotFound', `SlaTier "${consumer.tier}" of ${consumer.targetKind ?? 'ApiInstance'} "${consumer.instanceName}" does not exist in namespace "${access.instanceNamespace}"`);
   if (!contract) return no('Pending', 'ContractPending', 'the Contract is being created');
   const where = `Contract "${contract.metadata.name}" in namespace "${contract.metadata.namespace}"`;
   if (!contractServes(contract, { metadata: { uid: consumer.uid } })) {

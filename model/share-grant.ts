@@ -1,7 +1,7 @@
 // What an AssetShare may grant, decided once for the webhook (which refuses)
 // and the operator (which grants nothing and says why): every peer view-only,
 // the target an object of the sharing organization in the namespace its kind
-// lives in; and how its RBAC objects are named and which of them must go.
+// lives in (an ApiGroup, like an Asset, in the home namespace); and how its RBAC objects are named and which of them must go.
 import { createHash } from 'node:crypto';
 import type { AssetShare, Organization } from '../api/v1alpha1/index.ts';
 import { LABEL_SHARE_UID } from '../api/labels.ts';
@@ -49,9 +49,9 @@ export function shareTargetProblem(snapshot: Snapshot, org: Organization, target
   const kind = target?.kind;
   const targetNs = target?.namespace ?? shareNamespace;
   const field = 'spec.targetRef.namespace';
-  if (kind !== 'Asset' && kind !== 'ApiInstance') {
+  if (kind !== 'Asset' && kind !== 'ApiInstance' && kind !== 'ApiGroup') {
     const shown = kind === undefined ? 'undefined' : JSON.stringify(kind);
-    return { reason: 'TargetNotShareable', message: `spec.targetRef.kind ${shown} cannot be shared: an AssetShare shares an Asset or an ApiInstance.`, field: 'spec.targetRef.kind' };
+    return { reason: 'TargetNotShareable', message: `spec.targetRef.kind ${shown} cannot be shared: an AssetShare shares an Asset, an ApiInstance or an ApiGroup.`, field: 'spec.targetRef.kind' };
   }
   const owner = ownerOfNamespace(snapshot, targetNs);
   if (!owner || orgName(owner.organization) !== me) {
@@ -64,11 +64,11 @@ export function shareTargetProblem(snapshot: Snapshot, org: Organization, target
       field,
     };
   }
-  if (kind === 'Asset' && targetNs !== home) {
+  if ((kind === 'Asset' || kind === 'ApiGroup') && targetNs !== home) {
     return {
       reason: 'TargetNamespace',
       message:
-        `spec.targetRef names Asset "${target?.name}" in namespace "${targetNs}", but Organization "${me}" keeps its Assets in its home namespace "${home}": ` +
+        `spec.targetRef names ${kind} "${target?.name}" in namespace "${targetNs}", but Organization "${me}" keeps its ${kind}s in its home namespace "${home}": ` +
         `leave spec.targetRef.namespace out or set it to "${home}".`,
       field,
     };

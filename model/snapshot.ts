@@ -2,7 +2,7 @@
 // builds one per request from informer caches (see SnapshotSources); tests build
 // one from plain lists with snapshotFrom().
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../api/v1alpha1/index.ts';
+import type { ApiGroup, ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../api/v1alpha1/index.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 
 export interface NamespaceView {
@@ -20,6 +20,8 @@ export interface Snapshot {
   assets(namespace?: string): readonly Asset[];
   apiInstances(namespace?: string): readonly ApiInstance[];
   assetShares(namespace?: string): readonly AssetShare[];
+  /** ApiGroups of one namespace (an organization's home), or of all. */
+  apiGroups(namespace?: string): readonly ApiGroup[];
   /**
    * Namespaces no Organization may claim: the Kubernetes system namespaces and
    * the operator's own (the webhook does not see objects there, see registration.ts).
@@ -43,6 +45,7 @@ export interface SnapshotLists {
   assets?: readonly Asset[];
   apiInstances?: readonly ApiInstance[];
   assetShares?: readonly AssetShare[];
+  apiGroups?: readonly ApiGroup[];
   reservedNamespaces?: Iterable<string>;
   platform?: PlatformSettings;
 }
@@ -91,6 +94,7 @@ function lazySnapshot(get: {
   assets: Getter<Asset>;
   apiInstances: Getter<ApiInstance>;
   assetShares: Getter<AssetShare>;
+  apiGroups: Getter<ApiGroup>;
   reservedNamespaces: Iterable<string>;
   platform: PlatformSettings | undefined;
 }): Snapshot {
@@ -120,6 +124,7 @@ function lazySnapshot(get: {
     assets: indexed(get.assets),
     apiInstances: indexed(get.apiInstances),
     assetShares: indexed(get.assetShares),
+    apiGroups: indexed(get.apiGroups),
     reservedNamespaces: new Set([...SYSTEM_NAMESPACES, ...get.reservedNamespaces]),
     platform: get.platform ?? NO_PLATFORM_SETTINGS,
     memo<T>(key: symbol, make: () => T): T {
@@ -138,6 +143,7 @@ export function snapshotFrom(lists: SnapshotLists): Snapshot {
     assets: () => lists.assets ?? [],
     apiInstances: () => lists.apiInstances ?? [],
     assetShares: () => lists.assetShares ?? [],
+    apiGroups: () => lists.apiGroups ?? [],
     reservedNamespaces: lists.reservedNamespaces ?? [],
     platform: lists.platform,
   });
@@ -164,6 +170,8 @@ export interface SnapshotSources {
   assets: ListSource<Asset>;
   apiInstances: ListSource<ApiInstance>;
   assetShares: ListSource<AssetShare>;
+  /** ApiGroups (the ApiGroup rule needs none; access entries naming a group read them). Absent: none. */
+  apiGroups?: ListSource<ApiGroup>;
 }
 
 /** What the server asks for: is the cache complete, and a consistent-enough view of it. */
@@ -194,6 +202,7 @@ export function informerSnapshotSource(sources: SnapshotSources, reservedNamespa
       assets: () => sources.assets.list(),
       apiInstances: () => sources.apiInstances.list(),
       assetShares: () => sources.assetShares.list(),
+      apiGroups: () => sources.apiGroups?.list() ?? [],
       reservedNamespaces: reserved,
       platform,
     });

@@ -28,6 +28,7 @@ export const ORGTRUSTS = crossgate('OrgTrust');
 export const ASSETS = crossgate('Asset');
 export const ASSETSHARES = crossgate('AssetShare');
 export const APIINSTANCES = crossgate('ApiInstance');
+export const APIGROUPS = crossgate('ApiGroup');
 /** The share grants. */
 export const MANAGED_ROLES = managedRbac('roles', 'Role');
 

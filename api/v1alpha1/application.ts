@@ -4,18 +4,39 @@ import {
 } from './common.ts';
 import { DURATION_PATTERN, KEY_STATES } from './apikey.ts';
 
+/** Where an access entry stands: a key's states, and Duplicate for an entry resolving to the target of an earlier one. */
+export const ACCESS_STATES = [...KEY_STATES, 'Duplicate'] as const;
+export type AccessState = (typeof ACCESS_STATES)[number];
+
 /** The most access entries of one Application: each opens a Contract and a grant in its credential. */
 export const MAX_APPLICATION_ACCESS = 16;
 
 export const AccessEntry = Type.Object(
   {
-    apiInstanceRef: NamespacedRef(
-      'The ApiInstance to call: one of this organization, or one another organization shares with it under mutual trust.',
+    apiInstanceRef: Type.Optional(
+      NamespacedRef(
+        'The ApiInstance to call: one of this organization, or one another organization shares with it under mutual trust. Exactly one of apiInstanceRef and apiGroupRef.',
+      ),
     ),
-    tier: DnsLabel('Name of the SlaTier (in the ApiInstance\'s namespace) the access is limited by.'),
+    apiGroupRef: Type.Optional(
+      Type.Object(
+        {
+          name: ObjectName('Name of the ApiGroup.'),
+          namespace: DnsLabel('Namespace of the ApiGroup: the home namespace of its organization.'),
+        },
+        {
+          description:
+            'The ApiGroup to call, every member with the one client ID: one of this organization, or one another organization shares with it (an AssetShare of the ApiGroup) under mutual trust. Exactly one of apiInstanceRef and apiGroupRef.',
+        },
+      ),
+    ),
+    tier: DnsLabel('Name of the SlaTier the access is limited by: in the ApiInstance\'s namespace, or for a group a SlaTier of the group (its apiGroupRef) in the group\'s namespace.'),
     endpoints: Type.Optional(EndpointScope()),
   },
-  { description: 'One API the application asks to call, at a tier, optionally limited to some endpoints. Each entry opens one Contract on the owner\'s side.' },
+  {
+    description: 'One API, or one ApiGroup, the application asks to call, at a tier, optionally limited to some endpoints. Each entry opens one Contract on the owner\'s side.',
+    'x-kubernetes-validations': [{ rule: 'has(self.apiInstanceRef) != has(self.apiGroupRef)', message: 'an access entry names exactly one of apiInstanceRef and apiGroupRef' }],
+  },
 );
 export type AccessEntry = Static<typeof AccessEntry>;
 
@@ -24,7 +45,7 @@ export const ApplicationSpec = Type.Object(
     displayName: Type.Optional(Type.String({ description: 'Name shown to API owners on the Contracts, e.g. "Mule United booking site".', maxLength: 128 })),
     description: Type.Optional(Type.String({ description: 'What the application is.', maxLength: 1024 })),
     access: Type.Array(AccessEntry, {
-      description: `APIs the application calls (at most ${MAX_APPLICATION_ACCESS}, each ApiInstance once). Removing an entry closes its Contract.`,
+      description: `APIs and ApiGroups the application calls (at most ${MAX_APPLICATION_ACCESS}, each ApiInstance or ApiGroup once). Removing an entry closes its Contract.`,
       maxItems: MAX_APPLICATION_ACCESS,
       'x-kubernetes-list-type': 'atomic',
     }),
@@ -54,8 +75,11 @@ export const ApplicationSpec = Type.Object(
       },
       {
         // exists_one over whole refs: a nested filter with has() ternaries costs the apiserver's CEL budget 100 times over (the CRD is refused).
-        rule: 'self.access.all(a, self.access.exists_one(b, b.apiInstanceRef == a.apiInstanceRef))',
-        message: 'each ApiInstance may appear once in access',
+        // Refs as written: {name: x} and {name: x, namespace: <own>} differ here; the webhook and the operator
+        // compare the targets they resolve to (model/access-targets.ts).
+        rule:
+          'self.access.all(a, self.access.exists_one(b, has(a.apiInstanceRef) ? (has(b.apiInstanceRef) && b.apiInstanceRef == a.apiInstanceRef) : (has(b.apiGroupRef) && b.apiGroupRef == a.apiGroupRef)))',
+        message: 'each ApiInstance and each ApiGroup may appear once in access',
         fieldPath: '.access',
       },
     ],
@@ -64,9 +88,12 @@ export const ApplicationSpec = Type.Object(
 
 export const AccessStatus = Type.Object(
   {
-    apiInstance: Type.String({ description: 'namespace/name of the ApiInstance.', maxLength: 317 }),
+    apiInstance: Type.Optional(Type.String({ description: 'namespace/name of the ApiInstance (an instance entry).', maxLength: 317 })),
+    apiGroup: Type.Optional(Type.String({ description: 'namespace/name of the ApiGroup (a group entry).', maxLength: 317 })),
     tier: Type.String({ description: 'SlaTier asked for.', maxLength: 63 }),
-    state: StringEnum(KEY_STATES, { description: 'Pending approval, Approved (callable), Rejected, Revoked, Expired, or Suspended (trust withdrawn).' }),
+    state: StringEnum(ACCESS_STATES, {
+      description: 'Pending approval, Approved (callable), Rejected, Revoked, Expired, Suspended (trust withdrawn), or Duplicate (an earlier entry names the same target: this one is ignored).',
+    }),
     reason: Type.String({ description: 'Why, in CamelCase.', maxLength: 128 }),
     message: Type.String({ description: 'Human-readable explanation.', maxLength: 1024 }),
     contract: Type.Optional(

@@ -19,10 +19,12 @@ export const AssetShareSpec = Type.Object(
   {
     targetRef: Type.Object(
       {
-        kind: StringEnum(['Asset', 'ApiInstance'] as const, { description: 'Kind of the shared object.' }),
+        kind: StringEnum(['Asset', 'ApiInstance', 'ApiGroup'] as const, {
+          description: 'Kind of the shared object. Sharing an ApiGroup lets the peer see the group and ask for access to it; it grants nothing on its members one by one.',
+        }),
         name: ObjectName('Name of the shared object.'),
         namespace: Type.Optional(
-          DnsLabel('Namespace of the shared object: the organization\'s home namespace for an Asset (default), an environment namespace for an ApiInstance.'),
+          DnsLabel('Namespace of the shared object: the organization\'s home namespace for an Asset or an ApiGroup (default), an environment namespace for an ApiInstance.'),
         ),
       },
       { description: 'The object to share. It must belong to this organization.' },
@@ -61,7 +63,7 @@ export const AssetShareStatus = Type.Object(
 );
 
 export const AssetShare = KindSchema(
-  'AssetShare shares one Asset or ApiInstance of this organization, view-only, with peer organizations that trust it and that it trusts.',
+  'AssetShare shares one Asset, ApiInstance or ApiGroup of this organization, view-only, with peer organizations that trust it and that it trusts.',
   AssetShareSpec,
   AssetShareStatus,
 );

@@ -9,7 +9,10 @@ export type ConsumerKind = (typeof CONSUMER_KINDS)[number];
 
 export const ContractSpec = Type.Object(
   {
-    apiInstanceRef: LocalRef('The ApiInstance, in this namespace, the contract grants access to.'),
+    apiInstanceRef: Type.Optional(LocalRef('The ApiInstance, in this namespace, the contract grants access to. Exactly one of apiInstanceRef and apiGroupRef.')),
+    apiGroupRef: Type.Optional(
+      LocalRef('The ApiGroup, in this namespace (the owner\'s home namespace), the contract grants access to: every member of the group. Exactly one of apiInstanceRef and apiGroupRef.'),
+    ),
     tier: Type.String({ description: 'SlaTier of the contract.', minLength: 1, maxLength: 63 }),
     consumer: Type.Object(
       {
@@ -35,7 +38,17 @@ export const ContractSpec = Type.Object(
       { rule: "oldSelf.decision != 'Revoked' || self.decision == 'Revoked'", message: 'a revoked contract cannot be reopened', fieldPath: '.decision' },
       { rule: "oldSelf.decision != 'Rejected' || self.decision == 'Rejected'", message: 'a rejected contract cannot be reopened', fieldPath: '.decision' },
       { rule: 'self.consumer == oldSelf.consumer', message: 'consumer is immutable', fieldPath: '.consumer' },
-      { rule: 'self.apiInstanceRef == oldSelf.apiInstanceRef', message: 'apiInstanceRef is immutable', fieldPath: '.apiInstanceRef' },
+      {
+        rule: 'has(self.apiInstanceRef) == has(oldSelf.apiInstanceRef) && (!has(self.apiInstanceRef) || self.apiInstanceRef == oldSelf.apiInstanceRef)',
+        message: 'apiInstanceRef is immutable',
+        fieldPath: '.apiInstanceRef',
+      },
+      {
+        rule: 'has(self.apiGroupRef) == has(oldSelf.apiGroupRef) && (!has(self.apiGroupRef) || self.apiGroupRef == oldSelf.apiGroupRef)',
+        message: 'apiGroupRef is immutable',
+        fieldPath: '.apiGroupRef',
+      },
+      { rule: 'has(self.apiInstanceRef) != has(self.apiGroupRef)', message: 'a Contract grants access to exactly one of apiInstanceRef and apiGroupRef' },
     ],
   },
 );
@@ -55,7 +68,7 @@ export const ContractStatus = Type.Object(
 );
 
 export const Contract = KindSchema(
-  'Contract is the API owner\'s record of a consumer\'s access to an ApiInstance at a tier. The operator creates it from an ApiKey or an Application\'s access entry; the owner approves, rejects or revokes it here.',
+  'Contract is the API owner\'s record of a consumer\'s access to an ApiInstance or an ApiGroup at a tier. The operator creates it from an ApiKey or an Application\'s access entry; the owner approves, rejects or revokes it here.',
   ContractSpec,
   ContractStatus,
 );
@@ -76,6 +89,7 @@ export const contractDefinition: KindDefinition<typeof Contract> = {
     { name: 'Client Name', type: 'string', jsonPath: '.spec.consumer.clientName', description: 'Consuming application, as the consumer names it.', priority: 1 },
     { name: 'Scope', type: 'string', jsonPath: '.spec.endpoints[*].path', description: 'Endpoints allowed (empty: the whole API).', priority: 1 },
     { name: 'API', type: 'string', jsonPath: '.spec.apiInstanceRef.name', description: 'ApiInstance.' },
+    { name: 'Group', type: 'string', jsonPath: '.spec.apiGroupRef.name', description: 'ApiGroup.' },
     { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'SLA tier.' },
     { name: 'State', type: 'string', jsonPath: '.status.state', description: 'Pending, Approved, Rejected, Revoked or Suspended.' },
     AGE_COLUMN,

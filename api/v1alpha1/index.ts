@@ -5,6 +5,7 @@ import { orgTrustDefinition } from './orgtrust.ts';
 import { assetDefinition } from './asset.ts';
 import { assetShareDefinition } from './assetshare.ts';
 import { apiInstanceDefinition } from './apiinstance.ts';
+import { apiGroupDefinition } from './apigroup.ts';
 import { policyDefinition } from './policy.ts';
 import { slaTierDefinition } from './slatier.ts';
 import { apiKeyDefinition } from './apikey.ts';
@@ -18,6 +19,7 @@ export * from './orgtrust.ts';
 export * from './asset.ts';
 export * from './assetshare.ts';
 export * from './apiinstance.ts';
+export * from './apigroup.ts';
 export * from './policy.ts';
 export * from './slatier.ts';
 export * from './apikey.ts';
@@ -31,6 +33,7 @@ export const KINDS: readonly KindDefinition[] = [
   assetDefinition,
   assetShareDefinition,
   apiInstanceDefinition,
+  apiGroupDefinition,
   policyDefinition,
   slaTierDefinition,
   apiKeyDefinition,

@@ -11,7 +11,7 @@ export const OrgTrustSpec = Type.Object(
 
 export const SharedWithMeEntry = Type.Object(
   {
-    kind: StringEnum(['Asset', 'ApiInstance'] as const, { description: 'Kind of the shared object.' }),
+    kind: StringEnum(['Asset', 'ApiInstance', 'ApiGroup'] as const, { description: 'Kind of the shared object.' }),
     namespace: Type.String({ description: 'Namespace of the shared object (in the peer organization).' }),
     name: Type.String({ description: 'Name of the shared object.' }),
     access: Type.String({ description: 'Access granted: view.' }),

@@ -11,7 +11,10 @@ export const TierLimit = Type.Object(
 
 export const SlaTierSpec = Type.Object(
   {
-    apiInstanceRef: LocalRef('The ApiInstance, in this namespace, the tier belongs to.'),
+    apiInstanceRef: Type.Optional(LocalRef('The ApiInstance, in this namespace (an environment namespace), the tier belongs to. Exactly one of apiInstanceRef and apiGroupRef.')),
+    apiGroupRef: Type.Optional(
+      LocalRef('The ApiGroup, in this namespace (the organization\'s home namespace), the tier belongs to: its limits are counted per contract across every member of the group. Exactly one of apiInstanceRef and apiGroupRef.'),
+    ),
     displayName: Type.Optional(Type.String({ description: 'Name shown to consumers, e.g. "Gold".', maxLength: 128 })),
     description: Type.Optional(Type.String({ description: 'What the tier offers.', maxLength: 1024 })),
     limits: Type.Array(TierLimit, {
@@ -26,7 +29,12 @@ export const SlaTierSpec = Type.Object(
       default: 'automatic',
     }),
   },
-  { description: 'Desired state of the SlaTier.' },
+  {
+    description: 'Desired state of the SlaTier.',
+    'x-kubernetes-validations': [
+      { rule: 'has(self.apiInstanceRef) != has(self.apiGroupRef)', message: 'a SlaTier belongs to exactly one of apiInstanceRef and apiGroupRef' },
+    ],
+  },
 );
 
 export const SlaTierStatus = Type.Object(
@@ -39,7 +47,7 @@ export const SlaTierStatus = Type.Object(
 );
 
 export const SlaTier = KindSchema(
-  'SlaTier is a service level of an ApiInstance: request limits over one or more windows, and whether contracts need the owner\'s approval.',
+  'SlaTier is a service level of an ApiInstance or an ApiGroup: request limits over one or more windows, and whether contracts need the owner\'s approval.',
   SlaTierSpec,
   SlaTierStatus,
 );
@@ -55,6 +63,7 @@ export const slaTierDefinition: KindDefinition<typeof SlaTier> = {
   schema: SlaTier,
   printerColumns: [
     { name: 'API', type: 'string', jsonPath: '.spec.apiInstanceRef.name', description: 'ApiInstance of the tier.' },
+    { name: 'Group', type: 'string', jsonPath: '.spec.apiGroupRef.name', description: 'ApiGroup of the tier.' },
     { name: 'Approval', type: 'string', jsonPath: '.spec.approval', description: 'automatic or manual.' },
     { name: 'Contracts', type: 'integer', jsonPath: '.status.contracts', description: 'Approved contracts.' },
     READY_COLUMN,

@@ -10,10 +10,14 @@
 --   Application   Ready=True (at least one access entry Approved) → Healthy; else by
 --                 the entries: any Pending → Progressing; any Rejected or Expired, or
 --                 a Secret conflict or no entry → Degraded; Suspended, Revoked → Suspended
+--                 (a Duplicate entry is ignored: it neither helps nor blocks)
 --   Contract      status.state Approved → Healthy; Pending → Progressing;
 --                 Rejected, Revoked, Suspended → Suspended (a decision, not a fault)
 --   AssetShare    Ready=True → Healthy; Suspended/PartiallySuspended → Suspended
 --                 (trust withdrawn: nothing is wrong with the share itself)
+--   ApiGroup      Ready=True (every member resolved) → Healthy; MemberNotFound →
+--                 Progressing (a member not created yet); ForeignMember,
+--                 NotInHomeNamespace → Degraded
 --   Alert         Ready=True → Healthy whether Inactive or Firing (firing is what it
 --                 reports, to Alertmanager; the object itself works); Ready=False
 --                 (no gateway to read) → Degraded
@@ -82,6 +86,14 @@ if kind == "Application" then
   if states["Pending"] then return result("Progressing", msg) end
   if states["Rejected"] or states["Expired"] then return result("Degraded", msg) end
   return result("Suspended", msg)
+end
+
+if kind == "ApiGroup" then
+  local r = condition("Ready")
+  if r == nil then return result("Progressing", "waiting for the crossgate operator") end
+  if r.status == "True" then return result("Healthy", text(r, "resolved")) end
+  if r.reason == "MemberNotFound" then return result("Progressing", text(r, "waiting for a member")) end
+  return result("Degraded", text(r, "not ready"))
 end
 
 local ready = condition("Ready")

@@ -11,10 +11,11 @@ import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { conditionChanged, reportConditionChange } from '../../kube/effects.ts';
-import type { ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
+import type { ApiGroup, ApiInstance, Asset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
+import { groupMembership, memberId } from '../../model/api-group.ts';
+import { APIGROUPS, APIINSTANCES, ASSETS, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS } from '../resources.ts';
 import { tierEnforcement } from '../../model/tier-enforcement.ts';
-import { tiersFor } from './slatier-desired.ts';
+import { routeTiersFor } from './slatier-desired.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { withinRouteSpace } from '../../model/route-claims.ts';
 import { routeVerdict } from '../../model/route-verdict.ts';
@@ -79,7 +80,19 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
         predicate: generationOrMetadataChanged,
       },
       // Tiers count toward the route's size and decide TiersEnforced.
-      { resource: SLATIERS, map: (o) => [`${o.metadata?.namespace}/${(o as SlaTier).spec?.apiInstanceRef?.name}`], predicate: generationOrMetadataChanged },
+      // A group tier is on each member's route: it reaches the members of its group.
+      {
+        resource: SLATIERS,
+        map: (o) => {
+          const t = o as SlaTier;
+          if (!t.spec?.apiGroupRef) return [`${o.metadata?.namespace}/${t.spec?.apiInstanceRef?.name}`];
+          const group = snapshot().apiGroups(o.metadata?.namespace).find((g) => g.metadata.name === t.spec.apiGroupRef!.name);
+          return group ? groupMembership(snapshot(), group).members.map((m) => memberId(m)) : [];
+        },
+        predicate: generationOrMetadataChanged,
+      },
+      // Joining or leaving a group adds or removes the group's tiers on the route (old and new spec are both mapped).
+      { resource: APIGROUPS, map: (o) => ((o as ApiGroup).spec?.instances ?? []).map((r) => `${r.namespace}/${r.name}`), predicate: generationOrMetadataChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const instance = instances.get(key);
@@ -88,7 +101,7 @@ export function registerApiInstanceController(mgr: Manager, deps: Deps & ApiInst
       const asset = resolveAsset(snap, instance);
       const conflict = routeConflictOf(instance, instances.list().filter(withinRouteSpace(snap)));
       const applied = policiesFor(instance, policies.list());
-      const instanceTiers = tiersFor(instance, tiers.list());
+      const instanceTiers = routeTiersFor(snap, instance, tiers.list());
       const problem = routeVerdict({ snapshot: snap, instance, policies: applied, tiers: instanceTiers });
       const decision = desiredInstanceStatus(asset, conflict, instance, urlOf(gatewayOf(instance)), problem);
       const enforced = tierEnforcement(instance.metadata.name!, applied, instanceTiers.length);

@@ -197,7 +197,7 @@ export function credentialsOf(key: ApiKey, contract: Contract, hashes: KeyHashes
     client: `${key.metadata.namespace}/${key.metadata.name}`,
     grants: [
       {
-        routes: [`${contract.metadata.namespace}/${contract.spec.apiInstanceRef.name}`],
+        routes: [`${contract.metadata.namespace}/${contract.spec.apiInstanceRef?.name ?? ''}`],
         contract: `${contract.metadata.namespace}/${contract.metadata.name}`,
         tier: contract.spec.tier,
         ...(contract.spec.endpoints ? { endpoints: contract.spec.endpoints } : {}),

@@ -9,7 +9,9 @@ import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_CLIENT_ID, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import type { Credential, Grant } from '../../api/gateway/config.ts';
 import { accessToInstance, type Access } from '../../model/access.ts';
-import { accessVerdict, entryConsumer, tierFoundFor, type KeyVerdict } from '../../model/key-verdict.ts';
+import { accessToGroup, groupTierName, memberId, type GroupAccess } from '../../model/api-group.ts';
+import { duplicateEntries, duplicateMessage, entryTarget, type EntryTarget } from '../../model/access-targets.ts';
+import { accessVerdict, entryConsumer, groupTierFound, tierFoundFor, type KeyVerdict } from '../../model/key-verdict.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { applicationContractName } from '../../model/contract-name.ts';
 import { credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
@@ -18,19 +20,34 @@ export function appSecretNameOf(app: Application): string {
   return app.spec.secretName ?? `${app.metadata.name}-client`;
 }
 
-/** The namespace of an entry's ApiInstance (the consumer's when the entry names none): where its Contract lives. */
+/** The namespace of an entry's ApiInstance (the consumer's when the entry names none) or ApiGroup: where its Contract lives. */
 export function entryNamespace(app: Application, entry: AccessEntry): string {
-  return entry.apiInstanceRef.namespace ?? app.metadata.namespace!;
+  return entry.apiGroupRef ? entry.apiGroupRef.namespace : (entry.apiInstanceRef?.namespace ?? app.metadata.namespace!);
 }
 
-/** "ns/name" of every ApiInstance the app lists. */
+/** Name of an entry's ApiInstance or ApiGroup. */
+export function entryTargetName(entry: AccessEntry): string {
+  return entry.apiGroupRef?.name ?? entry.apiInstanceRef?.name ?? '';
+}
+
+/** "ns/name" of every ApiInstance the app lists (not its groups: appGroups). */
 export function appInstances(app: Application): string[] {
-  return (app.spec.access ?? []).map((e) => `${entryNamespace(app, e)}/${e.apiInstanceRef.name}`);
+  return (app.spec.access ?? []).filter((e) => !e.apiGroupRef).map((e) => `${entryNamespace(app, e)}/${entryTargetName(e)}`);
 }
 
-/** "ns/name" of an entry's Contract (model/contract-name.ts). */
+/** "ns/name" of every ApiGroup the app lists. */
+export function appGroups(app: Application): string[] {
+  return (app.spec.access ?? []).filter((e) => e.apiGroupRef).map((e) => `${entryNamespace(app, e)}/${entryTargetName(e)}`);
+}
+
+/** The name of an entry's Contract (model/contract-name.ts; a group's hash input differs from an instance's of the same name). */
+export function entryContractName(app: Application, entry: AccessEntry): string {
+  return applicationContractName(app.metadata.namespace!, app.metadata.name!, entryTargetName(entry), entry.apiGroupRef ? 'ApiGroup' : 'ApiInstance');
+}
+
+/** "ns/name" of an entry's Contract. */
 export function entryContractId(app: Application, entry: AccessEntry): string {
-  return `${entryNamespace(app, entry)}/${applicationContractName(app.metadata.namespace!, app.metadata.name!, entry.apiInstanceRef.name)}`;
+  return `${entryNamespace(app, entry)}/${entryContractName(app, entry)}`;
 }
 
 export function desiredAppContract(app: Application, entry: AccessEntry, access: Access, tier: SlaTier): Contract {
@@ -38,7 +55,7 @@ export function desiredAppContract(app: Application, entry: AccessEntry, access:
     apiVersion: API_VERSION,
     kind: 'Contract',
     metadata: {
-      name: applicationContractName(app.metadata.namespace!, app.metadata.name!, entry.apiInstanceRef.name),
+      name: entryContractName(app, entry),
       namespace: access.instanceNamespace,
       labels: {
         [LABEL_MANAGED_BY]: MANAGED_BY,
@@ -48,7 +65,7 @@ export function desiredAppContract(app: Application, entry: AccessEntry, access:
       },
     },
     spec: {
-      apiInstanceRef: { name: entry.apiInstanceRef.name },
+      ...(entry.apiGroupRef ? { apiGroupRef: { name: entry.apiGroupRef.name } } : { apiInstanceRef: { name: entryTargetName(entry) } }),
       tier: entry.tier,
       consumer: {
         organization: access.consumer!.spec.domain,
@@ -63,9 +80,13 @@ export function desiredAppContract(app: Application, entry: AccessEntry, access:
   } as Contract;
 }
 
-/** The access entry a Contract of this app serves (same ApiInstance namespace and name), if the app still asks for it. */
+/** The access entry a Contract of this app serves (same target: kind, namespace and name), if the app still asks for it; the first, if several do. */
 export function entryOfContract(app: Application, contract: Contract): AccessEntry | undefined {
-  return app.spec.access.find((e) => entryNamespace(app, e) === contract.metadata.namespace && e.apiInstanceRef.name === contract.spec.apiInstanceRef.name);
+  const group = contract.spec.apiGroupRef?.name;
+  const instance = contract.spec.apiInstanceRef?.name;
+  return app.spec.access.find(
+    (e) => entryNamespace(app, e) === contract.metadata.namespace && (group !== undefined ? e.apiGroupRef?.name === group : !e.apiGroupRef && e.apiInstanceRef?.name === instance),
+  );
 }
 
 /** Why a Secret of the app's name is not the app's, naming it and its owner (never its content). */
@@ -89,12 +110,16 @@ export function ownAppHashesOf(app: Application, secret: V1Secret | undefined): 
   return { ...hashesOf(own), ...(clientId ? { clientId } : {}) };
 }
 
-/** The grant of one usable entry's Contract. */
-export function grantOf(contract: Contract): Grant {
+/**
+ * The grant of one usable entry's Contract: its ApiInstance's route, or for a group Contract the routes of `members`
+ * (route ids of the group's resolved members) under the group tier's route name (model/api-group.ts groupTierName).
+ */
+export function grantOf(contract: Contract, members: readonly string[] = []): Grant {
+  const group = contract.spec.apiGroupRef?.name;
   return {
-    routes: [`${contract.metadata.namespace}/${contract.spec.apiInstanceRef.name}`],
+    routes: group !== undefined ? [...members] : [`${contract.metadata.namespace}/${contract.spec.apiInstanceRef?.name}`],
     contract: `${contract.metadata.namespace}/${contract.metadata.name}`,
-    tier: contract.spec.tier,
+    tier: group !== undefined ? groupTierName(group, contract.spec.tier) : contract.spec.tier,
     ...(contract.spec.endpoints ? { endpoints: contract.spec.endpoints } : {}),
   };
 }
@@ -109,7 +134,11 @@ export function appCredentialsOf(app: Application, grants: Grant[], hashes: AppH
 /** Where one access entry stands: its access, its Contract (if it serves this app), whether its tier exists, and its verdict. */
 export interface EntryFacts {
   entry: AccessEntry;
-  access: Access;
+  /** What the entry names, resolved (model/access-targets.ts). */
+  target: EntryTarget;
+  /** Index of the earlier entry naming the same target: this one is Duplicate, opens nothing and grants nothing. */
+  duplicateOf?: number;
+  access: GroupAccess;
   contractId: string;
   contract: Contract | undefined;
   tierFound: boolean;
@@ -127,22 +156,48 @@ export interface EntrySources {
  * status and the gateway config, so the three never disagree.
  */
 export function entryFacts(app: Application, snap: Snapshot, from: EntrySources, now: Date): EntryFacts[] {
-  return app.spec.access.map((entry) => factsOfEntry(app, entry, snap, from, now));
+  const dups = duplicateEntries(app.metadata.namespace!, app.spec.access);
+  return app.spec.access.map((entry, i) => {
+    const f = factsOfEntry(app, entry, snap, from, now);
+    const of = dups.get(i);
+    if (of === undefined) return f;
+    const message = duplicateMessage(app.metadata.namespace!, app.spec.access, i, of);
+    // Its Contract is the earlier entry's: this entry neither opens, nor moves, nor counts it.
+    return { ...f, duplicateOf: of, contract: undefined, verdict: { state: 'Pending', reason: 'Duplicate', message, usable: false } };
+  });
 }
 
 /** One access entry's facts. */
 export function factsOfEntry(app: Application, entry: AccessEntry, snap: Snapshot, from: EntrySources, now: Date): EntryFacts {
-  const access = accessToInstance(snap, app.metadata.namespace!, entry.apiInstanceRef);
+  const ns = app.metadata.namespace!;
+  const target = entryTarget(ns, entry) ?? { kind: 'ApiInstance', namespace: ns, name: '' };
+  const access: GroupAccess =
+    target.kind === 'ApiGroup' ? accessToGroup(snap, ns, { name: target.name, namespace: target.namespace }) : accessToInstance(snap, ns, { name: target.name, namespace: target.namespace });
   const contractId = entryContractId(app, entry);
   const contract = from.contract(contractId);
-  const tierFound = tierFoundFor(entry.apiInstanceRef.name, from.tier(`${access.instanceNamespace}/${entry.tier}`));
+  const tier = from.tier(`${access.instanceNamespace}/${entry.tier}`);
+  const tierFound = target.kind === 'ApiGroup' ? groupTierFound(target.name, tier) : tierFoundFor(target.name, tier);
   const verdict = accessVerdict(entryConsumer(app, entry), access, contract, tierFound, now);
-  return { entry, access, contractId, contract, tierFound, verdict };
+  return { entry, target, access, contractId, contract, tierFound, verdict };
+}
+
+/** Route ids of an entry's resolved group members (none for an instance entry). */
+export function memberRoutes(f: Pick<EntryFacts, 'access'>): string[] {
+  return (f.access.membership?.members ?? []).map((m) => memberId(m));
 }
 
 /** The grants of the usable entries whose route is served (`served` by route id; all when absent). */
 export function grantsOf(facts: readonly EntryFacts[], served?: ReadonlySet<string>): Grant[] {
-  return facts
-    .filter((f) => f.verdict.usable && f.contract && (!served || served.has(`${f.access.instanceNamespace}/${f.entry.apiInstanceRef.name}`)))
-    .map((f) => grantOf(f.contract!));
+  const out: Grant[] = [];
+  for (const f of facts) {
+    if (!f.verdict.usable || !f.contract || f.duplicateOf !== undefined) continue;
+    if (f.target.kind === 'ApiGroup') {
+      // The group's members that the gateway serves; a group none of whose members is served grants nothing.
+      const routes = memberRoutes(f).filter((id) => !served || served.has(id));
+      if (routes.length > 0) out.push(grantOf(f.contract, routes));
+    } else if (!served || served.has(`${f.access.instanceNamespace}/${f.target.name}`)) {
+      out.push(grantOf(f.contract));
+    }
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import { deleteIfExists, ensureFinalizer, removeFinalizer } from '../../kube/eff
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, FINALIZER_ASSETSHARE, LABEL_SHARE_UID } from '../../api/labels.ts';
 import {
-  APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, ORGANIZATIONS, ORGTRUSTS, objectPath,
+  APIGROUPS, APIINSTANCES, ASSETS, ASSETSHARES, MANAGED_ROLEBINDINGS, MANAGED_ROLES, ORGANIZATIONS, ORGTRUSTS, objectPath,
 } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { affectedByTrust, desiredShareRbac, homeOwner, shareGrants } from './trust-desired.ts';
@@ -53,6 +53,7 @@ export function registerAssetShareController(mgr: Manager, deps: Deps & { worker
       // A target's existence matters, not its status (an ApiInstance's moves with every analytics interval).
       { resource: ASSETS, map: sharesOfTarget('Asset'), predicate: specOrDeletionChanged },
       { resource: APIINSTANCES, map: sharesOfTarget('ApiInstance'), predicate: specOrDeletionChanged },
+      { resource: APIGROUPS, map: sharesOfTarget('ApiGroup'), predicate: specOrDeletionChanged },
       // Someone deleted or edited a grant: put it back (or remove it).
       { resource: MANAGED_ROLES, map: byAnnotation },
       { resource: MANAGED_ROLEBINDINGS, map: byAnnotation },

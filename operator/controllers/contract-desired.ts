@@ -6,7 +6,7 @@
 import type { ApiKey, Application, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import type { Access } from '../../model/access.ts';
 import { accessVerdict, contractServes, entryConsumer, keyTierFound, keyVerdict, type KeyVerdict } from '../../model/key-verdict.ts';
-import { appCredentialsOf, grantOf, type AppHashes, type EntryFacts } from './application-desired.ts';
+import { appCredentialsOf, grantOf, memberRoutes, type AppHashes, type EntryFacts } from './application-desired.ts';
 import { trustGone } from '../../model/trust.ts';
 import { credentialsOf, type KeyHashes } from './apikey-desired.ts';
 
@@ -54,12 +54,14 @@ export function desiredAppContractState(contract: Contract, app: Application | u
     return { state: decision, reason: 'ApplicationNotFound', message: `Application "${name}" ${what} in namespace "${namespace}"; this Contract is being closed`, activeKeys: 0 };
   }
   if (!entry || app.spec.revoked) {
-    const why = app.spec.revoked ? 'was revoked' : `no longer lists ApiInstance "${contract.spec.apiInstanceRef.name}" in spec.access`;
+    const why = app.spec.revoked ? 'was revoked' : `no longer lists ${contract.spec.apiGroupRef ? `ApiGroup "${contract.spec.apiGroupRef.name}"` : `ApiInstance "${contract.spec.apiInstanceRef?.name}"`} in spec.access`;
     return { state: decision, reason: app.spec.revoked ? 'RevokedByConsumer' : 'AccessEntryRemoved', message: `Application "${name}" in namespace "${namespace}" ${why}; this Contract is being closed`, activeKeys: 0 };
   }
   // The entry's facts were read with the Contract of its name: this one.
   const verdict = accessVerdict(entryConsumer(app, entry.entry), entry.access, contract, entry.tierFound, now);
-  return stateFrom(contract, entry.access, verdict, () => appCredentialsOf(app, [grantOf(contract)], hashes, now).length, 'application');
+  // A group Contract honours hashes only while the group has a member to reach.
+  const grants = contract.spec.apiGroupRef ? (memberRoutes(entry).length > 0 ? [grantOf(contract, memberRoutes(entry))] : []) : [grantOf(contract)];
+  return stateFrom(contract, entry.access, verdict, () => appCredentialsOf(app, grants, hashes, now).length, 'application');
 }
 
 /** The state from the consumer's verdict: Suspended while trust or the share is gone, else the decision with why. */

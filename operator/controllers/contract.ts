@@ -8,7 +8,8 @@ import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import type { ApiKey, Application, AssetShare, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { LABEL_APIKEY, LABEL_APPLICATION } from '../../api/labels.ts';
 import { resolveAccess } from '../../model/access.ts';
-import { APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
+import { groupsOfInstance } from '../../model/api-group.ts';
+import { APIGROUPS, APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import { hashesOf, secretNameOf } from './apikey-desired.ts';
 import { desiredAppContractState, desiredContractState, type DesiredContractState } from './contract-desired.ts';
@@ -33,13 +34,20 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   const apps = mgr.informer<Application & { kind: string }>(APPLICATIONS);
   const appSecrets = mgr.informer<V1Secret>(APP_SECRETS);
   const ofApp = contractsByConsumer(contracts, 'Application');
-  // A share reaches the Contracts of the ApiInstance it shares (they live in the instance's namespace).
+  // A share reaches the Contracts of the ApiInstance or ApiGroup it shares (they live in its namespace).
+  const ofTarget = (kind: 'ApiInstance' | 'ApiGroup', ns: string | undefined, name: string) =>
+    contracts
+      .list()
+      .filter((c) => c.metadata.namespace === ns && (kind === 'ApiGroup' ? c.spec.apiGroupRef?.name : c.spec.apiInstanceRef?.name) === name)
+      .map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
   const ofShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
-    if (targetRef.kind !== 'ApiInstance') return [];
-    const ns = targetRef.namespace ?? o.metadata?.namespace;
-    return contracts.list().filter((c) => c.metadata.namespace === ns && c.spec.apiInstanceRef.name === targetRef.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+    if (targetRef.kind === 'Asset') return [];
+    return ofTarget(targetRef.kind, targetRef.namespace ?? o.metadata?.namespace, targetRef.name);
   };
+  // A group's members decide how many hashes its Contracts honour: the group, and an instance it lists, reach them.
+  const ofGroup = (g: { metadata?: { namespace?: string; name?: string } }) => ofTarget('ApiGroup', g.metadata?.namespace, g.metadata?.name ?? '');
+  const ofMember = (i: { metadata?: { namespace?: string; name?: string } }) => groupsOfInstance(snapshot(), { metadata: i.metadata ?? {} }).flatMap((g) => ofGroup(g));
   // A tier reaches the Contracts that name it (same namespace): whether it exists decides whether their keys count.
   const ofTier = (t: { metadata?: { namespace?: string; name?: string } }) =>
     contracts.list().filter((c) => c.metadata.namespace === t.metadata?.namespace && c.spec.tier === t.metadata?.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
@@ -62,6 +70,8 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       { resource: ASSETSHARES, map: ofShare, predicate: accessMayChange },
       { resource: ORGANIZATIONS, map: () => all(), predicate: accessMayChange },
       { resource: SLATIERS, map: ofTier, predicate: specOrDeletionChanged },
+      { resource: APIGROUPS, map: ofGroup, predicate: specOrDeletionChanged },
+      { resource: APIINSTANCES, map: ofMember, predicate: specOrDeletionChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const contract = contracts.get(key);

@@ -6,6 +6,7 @@ import { registerOrgTrustController } from './orgtrust.ts';
 import { registerAssetController } from './asset.ts';
 import { registerAssetShareController } from './assetshare.ts';
 import { registerApiInstanceController } from './apiinstance.ts';
+import { registerApiGroupController } from './apigroup.ts';
 import { registerPolicyController } from './policy.ts';
 import { registerSlaTierController } from './slatier.ts';
 import { registerApiKeyController } from './apikey/index.ts';
@@ -39,6 +40,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerAssetController(mgr, deps);
   registerAssetShareController(mgr, { ...deps, sweepIntervalMs: deps.shareSweepIntervalMs });
   registerApiInstanceController(mgr, deps);
+  registerApiGroupController(mgr, deps);
   registerPolicyController(mgr, deps);
   registerSlaTierController(mgr, deps);
   registerApiKeyController(mgr, deps);

@@ -4,18 +4,22 @@
 import type { ApiInstance, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import { tierNotEnforced } from '../../model/tier-enforcement.ts';
+import { groupTierName, groupsOfInstance } from '../../model/api-group.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
 
-type TierLike = Pick<SlaTier, 'metadata'> & { spec: Pick<SlaTier['spec'], 'apiInstanceRef' | 'limits' | 'approval'> };
-type ContractLike = Pick<Contract, 'metadata'> & { spec: Pick<Contract['spec'], 'apiInstanceRef' | 'tier'>; status?: Pick<NonNullable<Contract['status']>, 'state'> };
+type TierLike = Pick<SlaTier, 'metadata'> & { spec: Pick<SlaTier['spec'], 'apiInstanceRef' | 'apiGroupRef' | 'limits' | 'approval'> };
+type ContractLike = Pick<Contract, 'metadata'> & { spec: Pick<Contract['spec'], 'apiInstanceRef' | 'apiGroupRef' | 'tier'>; status?: Pick<NonNullable<Contract['status']>, 'state'> };
 type InstanceLike = Pick<ApiInstance, 'metadata'>;
 
-/** Whether `contract` is an Approved contract at `tier`: same namespace, same instance, tier named after it. */
+/** Whether `contract` is an Approved contract at `tier`: same namespace, same instance (or group), tier named after it. */
 export function isApprovedContractOf(tier: TierLike, contract: ContractLike): boolean {
   return (
     !contract.metadata?.deletionTimestamp &&
     contract.metadata?.namespace === tier.metadata?.namespace &&
     contract.spec?.tier === tier.metadata?.name &&
-    contract.spec?.apiInstanceRef?.name === tier.spec.apiInstanceRef.name &&
+    (tier.spec.apiGroupRef
+      ? contract.spec?.apiGroupRef?.name === tier.spec.apiGroupRef.name
+      : !contract.spec?.apiGroupRef && contract.spec?.apiInstanceRef?.name === tier.spec.apiInstanceRef?.name) &&
     contract.status?.state === 'Approved'
   );
 }
@@ -31,7 +35,7 @@ export function tiersFor<T extends TierLike>(instance: InstanceLike, tiers: read
       (t) =>
         !t.metadata?.deletionTimestamp &&
         t.metadata?.namespace === instance.metadata?.namespace &&
-        t.spec.apiInstanceRef.name === instance.metadata?.name,
+        t.spec.apiInstanceRef?.name === instance.metadata?.name,
     )
     .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : (a.metadata?.name ?? '') > (b.metadata?.name ?? '') ? 1 : 0));
 }
@@ -62,7 +66,7 @@ export function desiredTierStatus(
   applied: ReadonlyArray<Parameters<typeof tierNotEnforced>[1][number]>,
 ): TierStatusDecision {
   const ns = tier.metadata?.namespace ?? '';
-  const ref = tier.spec.apiInstanceRef.name;
+  const ref = tier.spec.apiInstanceRef?.name ?? '';
   const count = approvedContracts(tier, contracts);
   const instance = instances.find((i) => i.metadata?.namespace === ns && i.metadata?.name === ref && !i.metadata?.deletionTimestamp);
   if (!instance) {
@@ -85,4 +89,72 @@ export function desiredTierStatus(
       message: `tier of ApiInstance "${ref}": ${describeLimits(tier)}; ${approval} approval; ${count} approved contract${count === 1 ? '' : 's'}`,
     },
   };
+}
+
+/** The tiers of an ApiGroup (same namespace, apiGroupRef naming it, not being deleted), sorted by name. */
+export function groupTiersFor<T extends TierLike>(group: { metadata?: { namespace?: string; name?: string } }, tiers: readonly T[]): T[] {
+  return tiers
+    .filter((t) => !t.metadata?.deletionTimestamp && t.metadata?.namespace === group.metadata?.namespace && t.spec.apiGroupRef?.name === group.metadata?.name)
+    .sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : (a.metadata?.name ?? '') > (b.metadata?.name ?? '') ? 1 : 0));
+}
+
+/**
+ * Ready and the approved-contract count of a group tier, given its group (undefined when it does not exist), the
+ * group's resolved members (model/api-group.ts groupMembership) and the policies applied to each member. The tier is
+ * counted per contract on every member route; it is enforced only where a credential policy applies, so a member
+ * without one makes the tier NotEnforced (named), as an instance tier is.
+ */
+export function desiredGroupTierStatus(
+  tier: TierLike,
+  group: { metadata?: { name?: string; deletionTimestamp?: unknown } } | undefined,
+  members: readonly { metadata?: { namespace?: string; name?: string } }[],
+  contracts: readonly ContractLike[],
+  appliedOf: (member: { metadata?: { namespace?: string; name?: string } }) => ReadonlyArray<Parameters<typeof tierNotEnforced>[1][number]>,
+): TierStatusDecision {
+  const ns = tier.metadata?.namespace ?? '';
+  const ref = tier.spec.apiGroupRef?.name ?? '';
+  const count = approvedContracts(tier, contracts);
+  if (!group || group.metadata?.deletionTimestamp) {
+    return { contracts: count, ready: { type: 'Ready', status: 'False', reason: 'GroupNotFound', message: `ApiGroup "${ref}" does not exist in namespace "${ns}"` } };
+  }
+  if (members.length === 0) {
+    return { contracts: count, ready: { type: 'Ready', status: 'False', reason: 'NoMembers', message: `ApiGroup "${ref}" resolves no member ApiInstance: the tier limits nothing yet` } };
+  }
+  const unenforced = members.filter((m) => tierNotEnforced(m.metadata?.name ?? '', appliedOf(m)) !== undefined).map((m) => `${m.metadata?.namespace}/${m.metadata?.name}`);
+  if (unenforced.length > 0) {
+    return {
+      contracts: count,
+      ready: {
+        type: 'Ready',
+        status: 'False',
+        reason: 'NotEnforced',
+        message: `tier of ApiGroup "${ref}" is not enforced on ${unenforced.map((u) => `"${u}"`).join(', ')}: no api-key or client-id-enforcement Policy applies there, so the gateway serves those members without credentials and this tier counts nothing on them; apply one to each`,
+      },
+    };
+  }
+  const approval = tier.spec.approval ?? 'automatic';
+  return {
+    contracts: count,
+    ready: {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Available',
+      message: `tier of ApiGroup "${ref}" (${members.length} member${members.length === 1 ? '' : 's'}, one count per contract across them): ${describeLimits(tier)}; ${approval} approval; ${count} approved contract${count === 1 ? '' : 's'}`,
+    },
+  };
+}
+
+/**
+ * The tiers on an instance's route: its own, then the tiers of the ApiGroups of its organization that list it, each
+ * under its route name "<group>/<tier>" (model/api-group.ts groupTierName). The renderer writes these, the route-size
+ * budget counts them and TiersEnforced counts them, so the three agree.
+ */
+export function routeTiersFor<T extends SlaTier>(snapshot: Snapshot, instance: ApiInstance, tiers: readonly T[]): T[] {
+  const own = tiersFor(instance, tiers);
+  const groups = groupsOfInstance(snapshot, instance);
+  if (groups.length === 0) return own;
+  const fromGroups = groups.flatMap((g) =>
+    groupTiersFor(g, tiers).map((t) => ({ ...t, metadata: { ...t.metadata, name: groupTierName(g.metadata.name!, t.metadata.name!) } }) as T),
+  );
+  return [...own, ...fromGroups];
 }

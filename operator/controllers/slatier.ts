@@ -7,11 +7,13 @@ import type { Manager, Predicate, ReconcileContext } from '../../kube/controller
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition } from '../../kube/conditions.ts';
 import { reportConditionChange } from '../../kube/effects.ts';
-import type { ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
-import { APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
+import type { ApiGroup, ApiInstance, Contract, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
+import { groupMembership, groupsOfInstance } from '../../model/api-group.ts';
+import { snapshotReader } from './snapshot.ts';
+import { APIGROUPS, APIINSTANCES, CONTRACTS, POLICIES, SLATIERS } from '../resources.ts';
 import { policiesFor } from '../../model/policy-selection.ts';
 import type { Deps } from './deps.ts';
-import { desiredTierStatus } from './slatier-desired.ts';
+import { desiredGroupTierStatus, desiredTierStatus, groupTiersFor } from './slatier-desired.ts';
 import { indexBy } from '../../kube/index-by.ts';
 
 type Tier = SlaTier & { kind: string; apiVersion: string };
@@ -44,6 +46,8 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const contracts = mgr.informer<Contract & { kind: string }>(CONTRACTS);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
+  const groups = mgr.informer<ApiGroup & { kind: string }>(APIGROUPS);
+  const snapshot = snapshotReader(mgr);
   const keys = (list: Tier[]) => list.map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
   // Contracts by the tier they name ("ns/tier"): a reconcile counts only its own tier's contracts instead of
   // scanning every Contract of the namespace at every approval.
@@ -56,13 +60,19 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
     watches: [
       {
         resource: APIINSTANCES,
-        map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace && t.spec.apiInstanceRef.name === o.metadata?.name)),
+        map: (o) => [
+          ...keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace && t.spec.apiInstanceRef?.name === o.metadata?.name)),
+          // A member appearing or going moves the group's tiers.
+          ...groupsOfInstance(snapshot(), { metadata: o.metadata ?? {} }).flatMap((g) => keys(groupTiersFor(g, tiers.list()))),
+        ],
         predicate: generationOrMetadataChanged,
       },
+      { resource: APIGROUPS, map: (g) => keys(groupTiersFor(g, tiers.list())), predicate: generationOrMetadataChanged },
       // Whether an api-key policy applies to the instance decides whether its tiers are enforced.
       {
         resource: POLICIES,
-        map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace)),
+        // Group tiers live in the home namespace, their members' policies elsewhere: every group tier (few) follows.
+        map: (o) => keys(tiers.list().filter((t) => t.metadata.namespace === o.metadata?.namespace || t.spec.apiGroupRef)),
         predicate: generationOrMetadataChanged,
       },
       // Not a generation predicate: the count follows status.state, which moves without one.
@@ -82,9 +92,16 @@ export function registerSlaTierController(mgr: Manager, deps: Deps & { workers?:
       const tier = tiers.get(key);
       if (!tier || tier.metadata.deletionTimestamp) return;
       const ns = tier.metadata.namespace;
-      const instance = instances.get(`${ns}/${tier.spec.apiInstanceRef.name}`);
       const ofTier = byTier(key).map((k) => contracts.get(k)).filter((c): c is Contract & { kind: string } => c !== undefined);
-      const decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier, instance ? policiesFor(instance, policies.list()) : []);
+      let decision;
+      if (tier.spec.apiGroupRef) {
+        const group = groups.get(`${ns}/${tier.spec.apiGroupRef.name}`);
+        const members = group ? groupMembership(snapshot(), group).members : [];
+        decision = desiredGroupTierStatus(tier, group, members, ofTier, (m) => policiesFor(m as ApiInstance, policies.list()));
+      } else {
+        const instance = instances.get(`${ns}/${tier.spec.apiInstanceRef?.name}`);
+        decision = desiredTierStatus(tier, instance ? [instance] : [], ofTier, instance ? policiesFor(instance, policies.list()) : []);
+      }
       const generation = tier.metadata.generation ?? 0;
       const previous: Condition[] = (deps.status.current(tier)?.conditions ?? []) as Condition[];
       const now = decision.ready;

@@ -4,10 +4,10 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import type { Manager } from '../../kube/controller.ts';
 import type { Informer } from '../../kube/informer.ts';
 import type { KubernetesObject } from '../../kube/keys.ts';
-import type { ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
+import type { ApiGroup, ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { snapshotFrom, type Snapshot } from '../../model/snapshot.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
-import { APIINSTANCES, ASSETS, ASSETSHARES, NAMESPACES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
+import { APIGROUPS, APIINSTANCES, ASSETS, ASSETSHARES, NAMESPACES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 
 /** `platform`: the platform settings route verdicts read (api/platform.ts); none when absent (the strictest). */
 export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () => Snapshot {
@@ -17,6 +17,7 @@ export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () =>
   const assets = mgr.informer<Asset & { kind: string }>(ASSETS);
   const instances = mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES);
   const shares = mgr.informer<AssetShare & { kind: string }>(ASSETSHARES);
+  const groups = mgr.informer<ApiGroup & { kind: string }>(APIGROUPS);
   // One snapshot until one of its collections changes: reconcilers call this once or twice per key, and
   // copying and indexing six lists each time would cost O(instances + shares) per key.
   let cached: Snapshot | undefined;
@@ -31,6 +32,7 @@ export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () =>
   follow(assets);
   follow(instances);
   follow(shares);
+  follow(groups);
   return () =>
     (cached ??= snapshotFrom({
       organizations: orgs.list(),
@@ -39,6 +41,7 @@ export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () =>
       assets: assets.list(),
       apiInstances: instances.list(),
       assetShares: shares.list(),
+      apiGroups: groups.list(),
       ...(platform ? { platform } : {}),
     }));
 }

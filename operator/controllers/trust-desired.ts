@@ -22,7 +22,7 @@ export function targetNamespace(share: AssetShare): string {
 }
 
 export interface SharedWithMe {
-  kind: 'Asset' | 'ApiInstance';
+  kind: 'Asset' | 'ApiInstance' | 'ApiGroup';
   namespace: string;
   name: string;
   access: string;
@@ -47,7 +47,8 @@ export function sharedWith(snapshot: Snapshot, me: Organization, peer: Organizat
 
 export function targetExists(snapshot: Snapshot, share: AssetShare): boolean {
   const ns = targetNamespace(share);
-  const list = share.spec.targetRef.kind === 'Asset' ? snapshot.assets(ns) : snapshot.apiInstances(ns);
+  const kind = share.spec.targetRef.kind;
+  const list = kind === 'Asset' ? snapshot.assets(ns) : kind === 'ApiGroup' ? snapshot.apiGroups(ns) : snapshot.apiInstances(ns);
   return list.some((o) => o.metadata.name === share.spec.targetRef.name && !o.metadata.deletionTimestamp);
 }
 

@@ -120,4 +120,40 @@ spec: {domain: routes, displayName: R, homeNamespace: rh, environments: [{name: 
     const msg2 = await refused(obj('Contract', '{apiInstanceRef: {name: a}, tier: gold, consumer: {organization: org1, namespace: ns1, kind: ApiKey, name: key1}, decision: Approved}', name));
     assert.match(msg2, /spec\.decision: Invalid value: .*a revoked contract cannot be reopened/);
   });
+  test('SlaTier: exactly one of apiInstanceRef and apiGroupRef', async () => {
+    const both = await refused(obj('SlaTier', '{apiInstanceRef: {name: a}, apiGroupRef: {name: g}, limits: [{requests: 1, period: minute}]}'));
+    assert.match(both, /a SlaTier belongs to exactly one of apiInstanceRef and apiGroupRef/);
+    const none = await refused(obj('SlaTier', '{limits: [{requests: 1, period: minute}]}'));
+    assert.match(none, /a SlaTier belongs to exactly one of apiInstanceRef and apiGroupRef/);
+  });
+
+  test('Contract: exactly one of apiInstanceRef and apiGroupRef, and neither changes', async () => {
+    const consumer = 'consumer: {organization: org1, namespace: ns1, kind: Application, name: app1}';
+    const both = await refused(obj('Contract', `{apiInstanceRef: {name: a}, apiGroupRef: {name: g}, tier: gold, ${consumer}}`));
+    assert.match(both, /a Contract grants access to exactly one of apiInstanceRef and apiGroupRef/);
+    const name = uniqueName('group-contract');
+    await applyYaml(obj('Contract', `{apiGroupRef: {name: g}, tier: gold, ${consumer}}`, name));
+    const moved = await refused(obj('Contract', `{apiGroupRef: {name: h}, tier: gold, ${consumer}}`, name));
+    assert.match(moved, /spec\.apiGroupRef: Invalid value: .*apiGroupRef is immutable/);
+    const swapped = await refused(obj('Contract', `{apiInstanceRef: {name: g}, tier: gold, ${consumer}}`, name));
+    assert.match(swapped, /apiInstanceRef is immutable/);
+  });
+
+  test('Application: each access entry names one target, each target once (the rule fits the CEL cost budget)', async () => {
+    const both = await refused(obj('Application', '{access: [{apiInstanceRef: {name: a}, apiGroupRef: {name: g, namespace: home}, tier: gold}]}'));
+    assert.match(both, /an access entry names exactly one of apiInstanceRef and apiGroupRef/);
+    const twice = await refused(obj('Application', '{access: [{apiGroupRef: {name: g, namespace: home}, tier: gold}, {apiGroupRef: {name: g, namespace: home}, tier: silver}]}'));
+    assert.match(twice, /each ApiInstance and each ApiGroup may appear once in access/);
+    const twiceInstance = await refused(obj('Application', '{access: [{apiInstanceRef: {name: a}, tier: gold}, {apiInstanceRef: {name: a}, tier: silver}]}'));
+    assert.match(twiceInstance, /each ApiInstance and each ApiGroup may appear once in access/);
+    // An instance and a group of one name are two targets.
+    await applyYaml(obj('Application', '{access: [{apiInstanceRef: {name: a}, tier: gold}, {apiGroupRef: {name: a, namespace: home}, tier: gold}]}', uniqueName('app')));
+  });
+
+  test('ApiGroup: members are namespace and name, at most 32, each once', async () => {
+    const dup = await refused(obj('ApiGroup', '{instances: [{namespace: home, name: a}, {namespace: home, name: a}]}'));
+    assert.match(dup, /spec\.instances\[1\]: Duplicate value/);
+    const noNs = await refused(obj('ApiGroup', '{instances: [{name: a}]}'));
+    assert.match(noNs, /spec\.instances\[0\]\.namespace: Required value/);
+  });
 });

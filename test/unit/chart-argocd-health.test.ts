@@ -86,6 +86,13 @@ test('Application: Healthy with an approved entry; else Progressing while one is
   assert.equal(health(obj('Application', { observedGeneration: 1 })).status, 'Progressing');
 });
 
+test('ApiGroup: Healthy when every member resolves; Progressing while a member is not created yet; Degraded for a foreign member', { skip }, () => {
+  assert.deepEqual(health(obj('ApiGroup', { observedGeneration: 1, conditions: [cond('Ready', 'True', 'Resolved', '2 members')] })), { status: 'Healthy', message: '2 members' });
+  assert.equal(health(obj('ApiGroup', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'MemberNotFound')] })).status, 'Progressing');
+  assert.deepEqual(health(obj('ApiGroup', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'ForeignMember', 'left out: x')] })), { status: 'Degraded', message: 'left out: x' });
+  assert.equal(health(obj('ApiGroup', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'NotInHomeNamespace')] })).status, 'Degraded');
+});
+
 test('AssetShare: suspended peers are Suspended, not Degraded', { skip }, () => {
   assert.equal(health(obj('AssetShare', { observedGeneration: 1, conditions: [cond('Ready', 'True', 'Shared')] })).status, 'Healthy');
   assert.equal(health(obj('AssetShare', { observedGeneration: 1, conditions: [cond('Ready', 'False', 'Suspended')] })).status, 'Suspended');

@@ -8,6 +8,7 @@ import { ALLOW, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } 
 import { GROUP, KINDS, VERSION } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { alertRules } from './alert.ts';
+import { apiGroupRules } from './apigroup.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
 import { applicationRules } from './application.ts';
@@ -30,6 +31,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   Asset: namespaced(),
   AssetShare: namespaced(assetShareRules),
   ApiInstance: namespaced(apiInstanceRules),
+  ApiGroup: namespaced(apiGroupRules),
   Policy: namespaced(policyRules),
   SlaTier: namespaced(slaTierRules),
   ApiKey: namespaced(apiKeyRules),

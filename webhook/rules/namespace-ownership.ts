@@ -1,14 +1,18 @@
 // Rule: a crossgate object lives only in a namespace of an Organization, and in
-// the right one: OrgTrust, Asset and AssetShare in the organization's home
-// namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
-// SlaTier, ApiKey and Contract in one of its environment namespaces.
+// the right one: OrgTrust, Asset, AssetShare and ApiGroup in the organization's
+// home namespace (so a peer is trusted once, in one place); ApiInstance, Policy,
+// SlaTier, ApiKey and Contract in one of its environment namespaces, except a
+// SlaTier or Contract of an ApiGroup (spec.apiGroupRef), which lives with its
+// group in the home namespace.
 import { ALLOW, deny, describe, objectName, objectNamespace, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
 import { environmentNamespaces, orgName, ownerOfNamespace, quoteList, strayOrganizationLabel } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { verb } from './common.ts';
 
-export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare']);
+export const HOME_KINDS: ReadonlySet<string> = new Set(['OrgTrust', 'Asset', 'AssetShare', 'ApiGroup']);
+/** Kinds that live in the home namespace when they belong to an ApiGroup (spec.apiGroupRef), else in an environment. */
+const GROUP_OR_ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['SlaTier', 'Contract']);
 export const ENVIRONMENT_KINDS: ReadonlySet<string> = new Set(['ApiInstance', 'Policy', 'SlaTier', 'ApiKey', 'Contract', 'Alert']);
 
 /** Who a namespaced request speaks for: the Organization that owns its namespace (ownerOfNamespace), as the rules name it. */
@@ -54,17 +58,25 @@ export function namespaceOwnership(request: AdmissionRequestLike, snapshot: Snap
   const envs = environmentNamespaces(org);
   const here = owner.role === 'home' ? 'its home namespace' : `the namespace of its environment${owner.environment ? ` "${owner.environment}"` : ''}`;
 
+  const ofGroup = GROUP_OR_ENVIRONMENT_KINDS.has(kind) && (request.object as { spec?: { apiGroupRef?: unknown } } | undefined)?.spec?.apiGroupRef !== undefined;
+  if (ofGroup && owner.role !== 'home') {
+    return deny(
+      `${what} belongs to an ApiGroup (spec.apiGroupRef), so it must be in the home namespace of Organization "${name}", "${home}", with its group, not in "${ns}", which is ${here}.`,
+      'metadata.namespace',
+    );
+  }
+  if (ofGroup) return ALLOW;
   if (HOME_KINDS.has(kind) && owner.role !== 'home') {
     return deny(
       `${what} must be in the home namespace of Organization "${name}", "${home}", not in "${ns}", which is ${here}: ` +
-        `OrgTrust, Asset and AssetShare belong to the organization, not to an environment.`,
+        `OrgTrust, Asset, AssetShare and ApiGroup belong to the organization, not to an environment.`,
       'metadata.namespace',
     );
   }
   if (ENVIRONMENT_KINDS.has(kind) && owner.role !== 'environment') {
     return deny(
       `${what} must be in an environment namespace of Organization "${name}" (allowed: ${quoteList(envs)}), not in "${ns}", which is ${here}: ` +
-        `ApiInstance, Policy, SlaTier, ApiKey, Contract and Alert belong to an environment; the home namespace holds only OrgTrust, Asset and AssetShare.`,
+        `ApiInstance, Policy, SlaTier, ApiKey, Contract and Alert belong to an environment; the home namespace holds only OrgTrust, Asset, AssetShare, ApiGroup, and the SlaTiers and Contracts of ApiGroups.`,
       'metadata.namespace',
     );
   }

@@ -19,8 +19,19 @@ export function slaTierRules(request: AdmissionRequestLike, _snapshot: Snapshot)
     );
   }
   if (request.operation === 'UPDATE' && request.oldObject) {
-    const before = specOf<SlaTier['spec']>(request.oldObject).apiInstanceRef?.name;
-    const after = specOf<SlaTier['spec']>(request.object).apiInstanceRef?.name;
+    const old = specOf<SlaTier['spec']>(request.oldObject);
+    const now = specOf<SlaTier['spec']>(request.object);
+    const groupBefore = old.apiGroupRef?.name;
+    const groupAfter = now.apiGroupRef?.name;
+    if (groupBefore !== undefined && groupAfter !== groupBefore) {
+      return deny(
+        `spec.apiGroupRef cannot change from "${groupBefore}" to "${groupAfter ?? ''}": contracts at tier "${name}" were made for ApiGroup "${groupBefore}". ` +
+          'Create a new SlaTier instead.',
+        'spec.apiGroupRef.name',
+      );
+    }
+    const before = old.apiInstanceRef?.name;
+    const after = now.apiInstanceRef?.name;
     if (before !== undefined && after !== before) {
       return deny(
         `spec.apiInstanceRef cannot change from "${before}" to "${after ?? ''}": contracts at tier "${name}" were made for ApiInstance "${before}". ` +

@@ -46,7 +46,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === 'ApiKey' ? [`${s.namespace}/${s.name}`] : []; } },
       // Not on resyncs (keys are resynced themselves) nor status-only updates (a tier's contract count moves at every approval).
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
-      { resource: SLATIERS, map: (t) => keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }), predicate: specOrDeletionChanged },
+      { resource: SLATIERS, map: (t) => { const ref = (t as SlaTier).spec.apiInstanceRef; return ref ? keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: ref.name } }) : []; }, predicate: specOrDeletionChanged },
       // Trust decides cross-organization access: revisit every key (cheap: decisions are in memory); a share, the keys of its instance.
       { resource: ORGTRUSTS, map: () => allKeys(), predicate: specOrDeletionChanged },
       { resource: ASSETSHARES, map: keysOfShare, predicate: specOrDeletionChanged },

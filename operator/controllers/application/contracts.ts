@@ -20,7 +20,8 @@ import type { App, AppContract, AppEnv, Done } from './env.ts';
 export async function reconcileContracts(
   env: AppEnv, app: App, facts: EntryFacts[], tierOf: (f: EntryFacts) => SlaTier | undefined, open: boolean, ctx: ReconcileContext, did: Done[],
 ): Promise<EntryFacts[]> {
-  const wanted = new Set(open ? facts.map((f) => f.contractId) : []);
+  // A Duplicate entry's Contract id is its earlier entry's: wanted through that one, never opened or moved through this one.
+  const wanted = new Set(open ? facts.filter((f) => f.duplicateOf === undefined).map((f) => f.contractId) : []);
   // Contracts of entries removed (or of a revoked app) are closed; so are those opened for an earlier app of this name.
   for (const id of env.contractsOf(app.metadata.namespace, app.metadata.name)) {
     const c = env.contracts.get(id);
@@ -34,6 +35,7 @@ export async function reconcileContracts(
   for (const f of facts) {
     const tier = tierOf(f);
     let contract = f.contract && contractServes(f.contract, app) ? (f.contract as AppContract) : undefined;
+    if (f.duplicateOf !== undefined) { out.push({ ...f, contract: undefined }); continue; }
     if (f.access.ok && f.tierFound && tier) contract = await ensureContract(env, app, f, tier, contract, f.contract !== undefined, ctx, did);
     out.push({ ...f, contract });
   }

@@ -7,9 +7,10 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../../kube/controller.ts';
 import type { AssetShare, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { ownerOfNamespace } from '../../../model/ownership.ts';
-import { APPLICATIONS, APP_SECRETS, APIINSTANCES, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../../resources.ts';
+import { APIGROUPS, APPLICATIONS, APP_SECRETS, APIINSTANCES, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../../resources.ts';
 import { snapshotReader } from '../snapshot.ts';
-import { appInstances, appSecretNameOf, entryFacts } from '../application-desired.ts';
+import { appGroups, appInstances, appSecretNameOf, entryFacts } from '../application-desired.ts';
+import { groupsOfInstance } from '../../../model/api-group.ts';
 import { indexByAll } from '../../../kube/index-by.ts';
 import { contractsByConsumer } from '../contract-index.ts';
 import type { Deps } from '../deps.ts';
@@ -28,9 +29,22 @@ export function registerApplicationController(mgr: Manager, deps: Deps & { now?:
   // Apps by each ApiInstance ("ns/name") they list, instead of a scan of every app per instance, tier or share event.
   const byInstance = indexByAll(apps, appInstances);
   const appsOfInstance = (o: { metadata?: { namespace?: string; name?: string } }) => byInstance(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`);
+  // Apps by each ApiGroup ("ns/name") they list; an instance also reaches the apps of the groups that list it (membership).
+  const byGroup = indexByAll(apps, appGroups);
+  const appsOfGroup = (o: { metadata?: { namespace?: string; name?: string } }) => byGroup(`${o.metadata?.namespace}/${o.metadata?.name ?? ''}`);
+  const appsOfInstanceOrItsGroups = (o: { metadata?: { namespace?: string; name?: string } }) => [
+    ...appsOfInstance(o),
+    ...groupsOfInstance(snapshot(), { metadata: o.metadata ?? {} }).flatMap((g) => appsOfGroup(g)),
+  ];
   const appsOfShare = (o: { metadata?: { namespace?: string } }) => {
     const { targetRef } = (o as AssetShare).spec;
-    return targetRef.kind === 'ApiInstance' ? appsOfInstance({ metadata: { namespace: targetRef.namespace ?? o.metadata?.namespace, name: targetRef.name } }) : [];
+    const ref = { metadata: { namespace: targetRef.namespace ?? o.metadata?.namespace, name: targetRef.name } };
+    return targetRef.kind === 'ApiInstance' ? appsOfInstance(ref) : targetRef.kind === 'ApiGroup' ? appsOfGroup(ref) : [];
+  };
+  const appsOfTier = (t: { metadata?: { namespace?: string } }) => {
+    const { apiInstanceRef, apiGroupRef } = (t as SlaTier).spec;
+    if (apiGroupRef) return appsOfGroup({ metadata: { namespace: t.metadata?.namespace, name: apiGroupRef.name } });
+    return apiInstanceRef ? appsOfInstance({ metadata: { namespace: t.metadata?.namespace, name: apiInstanceRef.name } }) : [];
   };
   // Apps by the Secret name they use: an app in conflict over a Secret hears when that Secret changes or goes.
   const bySecret = (sec: { metadata?: { namespace?: string; name?: string } }) =>
@@ -44,8 +58,9 @@ export function registerApplicationController(mgr: Manager, deps: Deps & { now?:
     watches: [
       { resource: APP_SECRETS, map: bySecret },
       { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === 'Application' ? [`${s.namespace}/${s.name}`] : []; } },
-      { resource: APIINSTANCES, map: appsOfInstance, predicate: specOrDeletionChanged },
-      { resource: SLATIERS, map: (t) => appsOfInstance({ metadata: { namespace: t.metadata?.namespace, name: (t as SlaTier).spec.apiInstanceRef.name } }), predicate: specOrDeletionChanged },
+      { resource: APIINSTANCES, map: appsOfInstanceOrItsGroups, predicate: specOrDeletionChanged },
+      { resource: APIGROUPS, map: appsOfGroup, predicate: specOrDeletionChanged },
+      { resource: SLATIERS, map: appsOfTier, predicate: specOrDeletionChanged },
       { resource: ORGTRUSTS, map: () => all(), predicate: specOrDeletionChanged },
       { resource: ASSETSHARES, map: appsOfShare, predicate: specOrDeletionChanged },
       { resource: ORGANIZATIONS, map: () => all(), predicate: specOrDeletionChanged },

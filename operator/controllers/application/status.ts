@@ -8,6 +8,7 @@ import type { ReconcileContext, ReconcileResult } from '../../../kube/controller
 import { ownConditions, type ConditionInput } from '../../../kube/conditions.ts';
 import { reportConditionChange } from '../../../kube/effects.ts';
 import { accessVerdict, entryConsumer, type KeyVerdict } from '../../../model/key-verdict.ts';
+import { targetId } from '../../../model/access-targets.ts';
 import { APPLICATIONS } from '../../resources.ts';
 import { appSecretNameOf, ownAppHashesOf, type EntryFacts } from '../application-desired.ts';
 import { nextDeadline, type SecretOutcome } from '../credential-secret.ts';
@@ -26,17 +27,21 @@ export function verdictsOf(app: App, f: AppFacts): KeyVerdict[] {
   return f.entries.map((e) =>
     f.secret.conflict && !app.spec.revoked
       ? { state: 'Pending', reason: 'SecretConflict', message: f.secret.conflict, usable: false }
-      : accessVerdict(entryConsumer(app, e.entry), e.access, e.contract, e.tierFound, f.now),
+      : e.duplicateOf !== undefined
+        ? e.verdict
+        : accessVerdict(entryConsumer(app, e.entry), e.access, e.contract, e.tierFound, f.now),
   );
 }
 
 /** Ready from the entries' verdicts: True with at least one Approved; the message lists every entry briefly. */
 export function readyOf(app: App, f: AppFacts, verdicts: KeyVerdict[]): ConditionInput {
   const approved = verdicts.filter((v) => v.usable).length;
-  const list = f.entries.map((e, i) => `${e.access.instanceNamespace}/${e.entry.apiInstanceRef.name}: ${verdicts[i]!.state} (${verdicts[i]!.reason})`).join('; ');
+  // Duplicate entries are ignored: they neither count nor block.
+  const counted = verdicts.filter((_, i) => f.entries[i]!.duplicateOf === undefined);
+  const list = f.entries.map((e, i) => `${e.target.kind === 'ApiGroup' ? 'group ' : ''}${targetId(e.target)}: ${verdicts[i]!.state} (${verdicts[i]!.reason})`).join('; ');
   if (f.secret.conflict && !app.spec.revoked) return { type: 'Ready', status: 'False', reason: 'SecretConflict', message: f.secret.conflict };
   if (verdicts.length === 0) return { type: 'Ready', status: 'False', reason: 'NoAccess', message: 'spec.access lists no API' };
-  if (approved > 0) return { type: 'Ready', status: 'True', reason: approved === verdicts.length ? 'Approved' : 'PartlyApproved', message: `${approved}/${verdicts.length} approved: ${list}` };
+  if (approved > 0) return { type: 'Ready', status: 'True', reason: approved === counted.length ? 'Approved' : 'PartlyApproved', message: `${approved}/${counted.length} approved: ${list}` };
   // None callable: one entry's reason, or the first one's when all agree, else a summary.
   const reasons = new Set(verdicts.map((v) => v.reason));
   const reason = reasons.size === 1 ? verdicts[0]!.reason : 'NoneApproved';
@@ -51,18 +56,19 @@ export async function writeAppStatus(env: AppEnv, app: App, f: AppFacts, ctx: Re
   const was = deps.status.current(app) as App['status'] | undefined;
   const ready = readyOf(app, f, verdicts);
   const entries = f.entries.map((e, i) => ({
-    apiInstance: `${e.access.instanceNamespace}/${e.entry.apiInstanceRef.name}`,
+    ...(e.target.kind === 'ApiGroup' ? { apiGroup: targetId(e.target) } : { apiInstance: targetId(e.target) }),
     tier: e.entry.tier,
-    state: verdicts[i]!.state,
+    state: e.duplicateOf !== undefined ? ('Duplicate' as const) : verdicts[i]!.state,
     reason: verdicts[i]!.reason,
     message: verdicts[i]!.message.slice(0, 1024),
     ...(e.contract ? { contract: { namespace: e.contract.metadata.namespace!, name: e.contract.metadata.name! } } : {}),
   }));
   // One Event for what was done (ClientIssued, SecretRotated, ContractOpened…) and the entries that moved; Ready's change is its own Event.
-  const moved = entries.filter((e) => was?.access?.find((w) => w.apiInstance === e.apiInstance)?.state !== e.state).map((e) => `${e.apiInstance}: ${e.state} (${e.message})`);
+  const idOf = (e: { apiInstance?: string; apiGroup?: string }) => (e.apiGroup ? `group ${e.apiGroup}` : (e.apiInstance ?? ''));
+  const moved = entries.filter((e) => was?.access?.find((w) => idOf(w) === idOf(e))?.state !== e.state).map((e) => `${idOf(e)}: ${e.state} (${e.message})`);
   if (f.did.length > 0 || moved.length > 0) {
     deps.events.normal(app, f.did[0]?.reason ?? 'AccessChanged', [...f.did.map((d) => d.message), ...moved].join('; ').slice(0, 1024));
-    if (moved.length > 0) ctx.log.info({ entries: entries.map((e) => `${e.apiInstance}=${e.state}`) }, 'application access changed');
+    if (moved.length > 0) ctx.log.info({ entries: entries.map((e) => `${idOf(e)}=${e.state}`) }, 'application access changed');
   }
   reportConditionChange(app, was?.conditions, ready, { events: deps.events, log: ctx.log, message: 'application state changed' });
   // Only the app's own Secret: a teammate's Secret of the same name must not lend its client ID to this status.

@@ -8,9 +8,10 @@ import { indexBy, indexByAll } from '../../../kube/index-by.ts';
 import type { ApiInstance, ApiKey, Application, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../../api/platform.ts';
 import {
-  APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
+  APIGROUPS, APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
 } from '../../resources.ts';
-import { appInstances } from '../application-desired.ts';
+import { appGroups, appInstances } from '../application-desired.ts';
+import { groupsOfInstance } from '../../../model/api-group.ts';
 import type { Deps } from '../deps.ts';
 import { snapshotReader } from '../snapshot.ts';
 import { credentialShardsFor } from './credential-shards.ts';
@@ -43,8 +44,14 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
 
   const keysByInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
   const appsByInstance = indexByAll(apps, appInstances);
-  // The credential owners of an instance: its keys ("ns/name") and the apps that list it ("Application ns/name").
-  const states = new GatewayStates((instance) => [...keysByInstance(instance), ...appsByInstance(instance).map((a) => `${APP_OWNER_PREFIX}${a}`)]);
+  const appsByGroup = indexByAll(apps, appGroups);
+  const ownersOfGroup = (group: string) => appsByGroup(group).map((a) => `${APP_OWNER_PREFIX}${a}`);
+  // The credential owners of an instance: its keys ("ns/name"), the apps that list it and the apps that list a group of it ("Application ns/name").
+  const states = new GatewayStates((instance) => {
+    const [namespace, name] = instance.split('/');
+    const groups = groupsOfInstance(snapshot(), { metadata: { namespace: namespace!, name: name! } });
+    return [...keysByInstance(instance), ...appsByInstance(instance).map((a) => `${APP_OWNER_PREFIX}${a}`), ...groups.flatMap((g) => ownersOfGroup(`${g.metadata.namespace}/${g.metadata.name}`))];
+  });
   // Keys and apps as one collection of credential owners, by owner id.
   type Owner = (ApiKey | Application) & { kind: string };
   const isApp = (o: Owner): o is Application & { kind: string } => Array.isArray((o.spec as { access?: unknown }).access);
@@ -53,7 +60,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     list: (): Owner[] => [...keys.list(), ...apps.list()],
   };
   const ownerId = (o: Owner) => (isApp(o) ? appId(o) : keyId(o));
-  watchChanges(mgr, states, () => { gatewayList = undefined; });
+  watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup);
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
   };
@@ -63,7 +70,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   mgr.addController({
     name: 'gatewayconfig',
     for: { ...gatewayConfigMaps(ns), predicate: () => false }, // keys come from the watches below
-    watches: [APIINSTANCES, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, APPLICATIONS, APP_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
+    watches: [APIINSTANCES, APIGROUPS, POLICIES, SLATIERS, APIKEYS, CONTRACTS, KEY_SECRETS, APPLICATIONS, APP_SECRETS, ORGANIZATIONS, ORGTRUSTS, ASSETSHARES, NAMESPACES].map((resource) => ({
       resource,
       map: () => gateways(),
     })),

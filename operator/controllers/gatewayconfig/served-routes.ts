@@ -8,7 +8,7 @@ import { withinRouteSpace } from '../../../model/route-claims.ts';
 import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
-import { tiersFor } from '../slatier-desired.ts';
+import { routeTiersFor } from '../slatier-desired.ts';
 import type { RouteInput } from '../../../model/route-entry.ts';
 import { renderRoutes, routableInstances } from './routes.ts';
 import type { ServedRoutes } from './state.ts';
@@ -22,8 +22,13 @@ export interface RouteSources {
 
 export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logger, 'warn'>): ServedRoutes {
   const tiersByInstance = new Map<string, SlaTier[]>();
+  const groupTiers: SlaTier[] = [];
   for (const tier of from.tiers) {
-    const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef.name}`;
+    if (tier.spec.apiGroupRef) {
+      groupTiers.push(tier);
+      continue;
+    }
+    const id = `${tier.metadata.namespace}/${tier.spec.apiInstanceRef?.name}`;
     const list = tiersByInstance.get(id);
     if (list) list.push(tier);
     else tiersByInstance.set(id, [tier]);
@@ -32,7 +37,8 @@ export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logg
   const inputs = routableInstances(from.instances.filter(withinRouteSpace(from.snapshot)), gateway).flatMap((instance): RouteInput[] => {
     const id = `${instance.metadata.namespace}/${instance.metadata.name}`;
     const applied = policiesFor(instance, from.policies);
-    const instanceTiers = tiersFor(instance, tiersByInstance.get(id) ?? []);
+    // Its own tiers and its groups' ("<group>/<tier>"): a group tier is on every member's route, counted per contract across them.
+    const instanceTiers = routeTiersFor(from.snapshot, instance, [...(tiersByInstance.get(id) ?? []), ...groupTiers]);
     const problem = routeVerdict({ snapshot: from.snapshot, instance, policies: applied, tiers: instanceTiers });
     if (problem) log.warn({ instance: id, reason: problem.reason, action: problem.action }, problem.action === 'omit' ? 'route not served' : 'route withheld');
     if (problem?.action === 'omit') return [];

@@ -6,14 +6,15 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager } from '../../../kube/controller.ts';
 import type { KubernetesObject } from '../../../kube/keys.ts';
-import type { ApiInstance, ApiKey, Application, AssetShare, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { ApiGroup, ApiInstance, ApiKey, Application, AssetShare, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { LABEL_APIKEY, LABEL_APPLICATION } from '../../../api/labels.ts';
-import { APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
+import { APIGROUPS, APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
 import { APP_OWNER_PREFIX, appId, keyId } from './credentials.ts';
 import type { GatewayStates } from './state.ts';
 
 /** Registers the handlers that mark `states`; `onInstances` runs on every change of an ApiInstance. */
-export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: () => void): void {
+/** `ownersOfGroup`: the credential owner ids (apps, "Application ns/name") that list the ApiGroup "ns/name". */
+export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: () => void, ownersOfGroup: (group: string) => Iterable<string> = () => []): void {
   // Only changes that can move a key's entries: spec (generation), deletion, labels; not the status
   // writes of the other controllers (a tier's contract count moves at every approval) nor resyncs
   // (a full pass every FULL_PASS_MS is the safety net instead).
@@ -44,7 +45,13 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
   // The routes (instances, their policies and tiers) are rendered again only after one of those changed.
   const onRoutes = () => states.routesChanged();
   mgr.informer<Policy & { kind: string }>(POLICIES).addHandler({ onAdd: onRoutes, onUpdate: (a, b) => { if (changed(a, b)) onRoutes(); }, onDelete: onRoutes });
-  const onTier = (t: SlaTier) => { onRoutes(); states.markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef.name}`); };
+  const markGroup = (ns: string | undefined, name: string) => { for (const o of ownersOfGroup(`${ns}/${name}`)) states.markKey(o); };
+  // A group tier is on every member's route and named by the group's grants.
+  const onTier = (t: SlaTier) => {
+    onRoutes();
+    if (t.spec.apiGroupRef) markGroup(t.metadata.namespace, t.spec.apiGroupRef.name);
+    else states.markInstance(`${t.metadata.namespace}/${t.spec.apiInstanceRef?.name}`);
+  };
   mgr.informer<SlaTier & { kind: string }>(SLATIERS).addHandler({ onAdd: onTier, onUpdate: (a, b) => { if (!changed(a, b)) return; onTier(a); onTier(b); }, onDelete: onTier });
   const onInstance = (i: ApiInstance) => { onInstances(); onRoutes(); states.markInstance(`${i.metadata.namespace}/${i.metadata.name}`); };
   mgr.informer<ApiInstance & { kind: string }>(APIINSTANCES).addHandler({ onAdd: onInstance, onUpdate: (a, b) => { if (!changed(a, b)) return; onInstance(a); onInstance(b); }, onDelete: onInstance });
@@ -52,7 +59,11 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
   // and namespace labels can move any key.
   const onShare = (sh: AssetShare) => {
     if (sh.spec.targetRef.kind === 'ApiInstance') states.markInstance(`${sh.spec.targetRef.namespace ?? sh.metadata.namespace}/${sh.spec.targetRef.name}`);
+    if (sh.spec.targetRef.kind === 'ApiGroup') markGroup(sh.spec.targetRef.namespace ?? sh.metadata.namespace, sh.spec.targetRef.name);
   };
+  // A group's members decide its grants' routes and where its tiers are: the routes and the group's apps.
+  const onGroup = (g: ApiGroup) => { onRoutes(); markGroup(g.metadata.namespace, g.metadata.name!); };
+  mgr.informer<ApiGroup & { kind: string }>(APIGROUPS).addHandler({ onAdd: onGroup, onUpdate: (a, b) => { if (!changed(a, b)) return; onGroup(a); onGroup(b); }, onDelete: onGroup });
   mgr.informer<AssetShare & { kind: string }>(ASSETSHARES).addHandler({ onAdd: onShare, onUpdate: (a, b) => { if (!changed(a, b)) return; onShare(a); onShare(b); }, onDelete: onShare });
   // Trust, Organizations and namespaces can move any key; route verdicts also read Organizations (route
   // claims, allowed upstream hosts) and namespace ownership.

@@ -84,9 +84,16 @@ describe('share target', () => {
       message: 'spec.targetRef.namespace is not set, but an ApiInstance lives in an environment namespace of Organization "max": set spec.targetRef.namespace to one of "max-prod" (ApiInstance "flights" exists in "max-prod").',
       field: 'spec.targetRef.namespace',
     });
+    assert.deepEqual(shareTargetProblem(world(), max, { kind: 'ApiGroup', name: 'travel', namespace: 'max-prod' }, 'max-home'), {
+      reason: 'TargetNamespace',
+      message:
+        'spec.targetRef names ApiGroup "travel" in namespace "max-prod", but Organization "max" keeps its ApiGroups in its home namespace "max-home": leave spec.targetRef.namespace out or set it to "max-home".',
+      field: 'spec.targetRef.namespace',
+    });
+    assert.equal(shareTargetProblem(world(), max, { kind: 'ApiGroup', name: 'travel' }, 'max-home'), undefined);
     assert.deepEqual(shareTargetProblem(world(), max, { kind: 'Secret' as never, name: 'keys' }, 'max-home'), {
       reason: 'TargetNotShareable',
-      message: 'spec.targetRef.kind "Secret" cannot be shared: an AssetShare shares an Asset or an ApiInstance.',
+      message: 'spec.targetRef.kind "Secret" cannot be shared: an AssetShare shares an Asset, an ApiInstance or an ApiGroup.',
       field: 'spec.targetRef.kind',
     });
   });

@@ -85,7 +85,7 @@ test('an Application entry\'s Contract: approved with its client-secret hashes, 
   const entry = a.spec.access[0]!;
   const c = { ...desiredAppContract(a, entry, allowed, tier('manual')), metadata: { ...desiredAppContract(a, entry, allowed, tier('manual')).metadata } } as Contract;
   const approved = { ...c, spec: { ...c.spec, decision: 'Approved' } } as Contract;
-  const facts = (access = allowed) => ({ entry, access, contractId: '', contract: approved, tierFound: true, verdict: undefined as never });
+  const facts = (access = allowed) => ({ entry, target: { kind: 'ApiInstance' as const, namespace: 'max-prod', name: 'flights' }, access, contractId: '', contract: approved, tierFound: true, verdict: undefined as never });
   const hashes = { current: 'a'.repeat(64), previous: 'b'.repeat(64), previousValidUntil: '2026-01-02T00:00:00Z', generation: 1, clientId: 'cgc_x' };
   assert.deepEqual(desiredAppContractState(approved, a, facts(), hashes, now), { state: 'Approved', reason: 'DecisionApproved', message: 'approved; 2 client secret(s) honoured by the gateway', activeKeys: 2 });
   assert.deepEqual(desiredAppContractState(approved, a, facts(notShared), hashes, now), { state: 'Suspended', reason: 'NotShared', message: notShared.message, activeKeys: 0 });

@@ -57,6 +57,14 @@ test('share RBAC: get/list/watch on exactly the shared object, bound to the peer
   assert.equal(role.metadata!.ownerReferences![0]!.kind, 'AssetShare');
 });
 
+test('a share of an ApiGroup: its Role covers the group object only, none of its members', () => {
+  const base = share('max-airlines', 'travel', [{ domain: 'mule-united' }]);
+  const s = { ...base, spec: { ...base.spec, targetRef: { kind: 'ApiGroup', name: 'travel' } } } as AssetShare;
+  const { role } = desiredShareRbac(s, mule);
+  assert.deepEqual(role.rules, [{ apiGroups: ['crossgate.dev'], resources: ['apigroups'], resourceNames: ['travel'], verbs: ['get', 'list', 'watch'] }]);
+  assert.equal(role.metadata!.namespace, 'max-airlines');
+});
+
 test('a trust change revisits shares in both directions and the reverse trust', () => {
   const shares = [share('max-airlines', 'flights', [{ domain: 'mule-united' }]), share('mule-united', 'gates', [{ domain: 'max-airlines' }])];
   const snap = snapshotFrom({ organizations: [max, mule], assetShares: shares });

@@ -83,7 +83,7 @@ describe('namespace ownership', () => {
       review(request('CREATE', assetShare('max-airlines-prod', 'flights', [{ domain: 'mule-united' }])), s),
       denied(
         'AssetShare "flights" must be in the home namespace of Organization "max-airlines", "max-airlines-home", not in "max-airlines-prod", ' +
-          'which is the namespace of its environment "production": OrgTrust, Asset and AssetShare belong to the organization, not to an environment.',
+          'which is the namespace of its environment "production": OrgTrust, Asset, AssetShare and ApiGroup belong to the organization, not to an environment.',
         'metadata.namespace',
       ),
     );
@@ -96,7 +96,7 @@ describe('namespace ownership', () => {
       denied(
         'ApiInstance "flights" must be in an environment namespace of Organization "max-airlines" (allowed: "max-airlines-sandbox", "max-airlines-prod"), ' +
           'not in "max-airlines-home", which is its home namespace: ApiInstance, Policy, SlaTier, ApiKey, Contract and Alert belong to an environment; ' +
-          'the home namespace holds only OrgTrust, Asset and AssetShare.',
+          'the home namespace holds only OrgTrust, Asset, AssetShare, ApiGroup, and the SlaTiers and Contracts of ApiGroups.',
         'metadata.namespace',
       ),
     );
@@ -355,10 +355,10 @@ describe('AssetShare', () => {
     );
   });
 
-  test('only Assets and ApiInstances can be shared', () => {
+  test('only Assets, ApiInstances and ApiGroups can be shared', () => {
     assert.deepEqual(
       assetShareRules(request('CREATE', share([{ domain: 'mule-united' }], { kind: 'Secret', name: 'keys' })), mutual),
-      denied('spec.targetRef.kind "Secret" cannot be shared: an AssetShare shares an Asset or an ApiInstance.', 'spec.targetRef.kind'),
+      denied('spec.targetRef.kind "Secret" cannot be shared: an AssetShare shares an Asset, an ApiInstance or an ApiGroup.', 'spec.targetRef.kind'),
     );
   });
 });
