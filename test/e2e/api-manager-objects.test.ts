@@ -194,7 +194,7 @@ spec:
 `);
     // Issue 13 (attack 8): without an api-key policy nothing enforces the tier; the tier and its instance say so.
     const idle = await waitForCondition(['slatier', 'gold', '-n', prod], 'Ready', 'False', { reason: 'NotEnforced' });
-    assert.match(condition(idle, 'Ready')!.message, /^tier of ApiInstance "flights-a" is not enforced: no api-key Policy applies to the instance/);
+    assert.match(condition(idle, 'Ready')!.message, /^tier of ApiInstance "flights-a" is not enforced: no api-key or client-id-enforcement Policy applies to the instance/);
     const inst = await waitForCondition(['apiinstance', 'flights-a', '-n', prod], 'TiersEnforced', 'False', { reason: 'NoApiKeyPolicy' });
     assert.match(condition(inst, 'TiersEnforced')!.message, /has 1 SlaTier but no api-key Policy applies to it/);
     const columns = (await kubectl(['get', 'apiinstance', 'flights-a', '-n', prod])).stdout;
@@ -237,7 +237,7 @@ spec:
     assert.match(out, /NAME\s+TYPE\s+ORDER\s+TARGET\s+APPLIED\s+READY\s+AGE/);
     assert.match(row('policy.crossgate.dev/partner-cors'), /cors\s+5\s+2\s+True/);
     assert.match(row('policy.crossgate.dev/ghost-key'), /api-key\s+10\s+ghost\s+0\s+False/);
-    assert.match(out, /NAME\s+API\s+APPROVAL\s+CONTRACTS\s+READY\s+REASON\s+AGE/);
+    assert.match(out, /NAME\s+API\s+GROUP\s+APPROVAL\s+CONTRACTS\s+READY\s+REASON\s+AGE/);
     assert.match(row('slatier.crossgate.dev/platinum'), /nowhere\s+manual\s+0\s+False\s+InstanceNotFound/);
   });
 });
