@@ -2,11 +2,11 @@
 // needs, its Secret, and the credentials it contributes to the gateway config.
 // The key's verdict is model/key-verdict.ts. No I/O, no clock reads: `now` is passed in.
 import type { V1Secret } from '@kubernetes/client-node';
-import type { ApiKey, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
+import type { ApiKey, ConsumerKind, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
-  LABEL_APIKEY, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
+  LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
 import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/config.ts';
@@ -39,30 +39,44 @@ export function parseDuration(text: string): number {
 }
 
 export function desiredContract(key: ApiKey, access: Access, tier: SlaTier): Contract {
+  return consumerContract(key, 'ApiKey', contractNameOf(key), access, { apiInstanceRef: { name: key.spec.apiInstanceRef.name } }, key.spec, key.spec.clientName, tier);
+}
+
+/** The Contract a consumer (an ApiKey, or an Application's access entry) asks for, in the target's namespace. */
+export function consumerContract(
+  consumer: { metadata: { name?: string; namespace?: string; uid?: string } },
+  kind: ConsumerKind,
+  name: string,
+  access: Access,
+  target: Pick<Contract['spec'], 'apiInstanceRef' | 'apiGroupRef'>,
+  asked: { tier: string; endpoints?: Contract['spec']['endpoints'] },
+  clientName: string | undefined,
+  tier: SlaTier,
+): Contract {
   return {
     apiVersion: API_VERSION,
     kind: 'Contract',
     metadata: {
-      name: contractNameOf(key),
+      name,
       namespace: access.instanceNamespace,
       labels: {
         [LABEL_MANAGED_BY]: MANAGED_BY,
-        [LABEL_CONSUMER_NAMESPACE]: key.metadata.namespace!,
+        [LABEL_CONSUMER_NAMESPACE]: consumer.metadata.namespace!,
         [LABEL_CONSUMER_DOMAIN]: access.consumer!.spec.domain,
-        ...(key.metadata.uid ? { [LABEL_CONSUMER_UID]: key.metadata.uid } : {}),
+        ...(consumer.metadata.uid ? { [LABEL_CONSUMER_UID]: consumer.metadata.uid } : {}),
       },
     },
     spec: {
-      apiInstanceRef: { name: key.spec.apiInstanceRef.name },
-      tier: key.spec.tier,
+      ...target,
+      tier: asked.tier,
       consumer: {
         organization: access.consumer!.spec.domain,
-        namespace: key.metadata.namespace!,
-        kind: 'ApiKey',
-        name: key.metadata.name!,
-        ...(key.spec.clientName ? { clientName: key.spec.clientName } : {}),
+        namespace: consumer.metadata.namespace!,
+        kind,
+        name: consumer.metadata.name!,
+        ...(clientName ? { clientName } : {}),
       },
-      ...(key.spec.endpoints ? { endpoints: key.spec.endpoints } : {}),
+      ...(asked.endpoints ? { endpoints: asked.endpoints } : {}),
       decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
     },
   } as Contract;

@@ -5,8 +5,7 @@
 // credentialSecretAction); each entry's verdict is model/key-verdict.ts.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { AccessEntry, Application, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
-import { API_VERSION } from '../../api/v1alpha1/index.ts';
-import { ANNOTATION_CLIENT_ID, LABEL_CONSUMER_DOMAIN, LABEL_CONSUMER_NAMESPACE, LABEL_CONSUMER_UID, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
+import { ANNOTATION_CLIENT_ID } from '../../api/labels.ts';
 import type { Credential, Grant } from '../../api/gateway/config.ts';
 import { accessToInstance, type Access } from '../../model/access.ts';
 import { accessToGroup, groupTierName, memberId, type GroupAccess } from '../../model/api-group.ts';
@@ -14,7 +13,7 @@ import { duplicateEntries, duplicateMessage, entryTarget, type EntryTarget } fro
 import { accessVerdict, entryConsumer, groupTierFound, tierFoundFor, type KeyVerdict } from '../../model/key-verdict.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { applicationContractName } from '../../model/contract-name.ts';
-import { credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
+import { consumerContract, credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
 
 export function appSecretNameOf(app: Application): string {
   return app.spec.secretName ?? `${app.metadata.name}-client`;
@@ -51,33 +50,8 @@ export function entryContractId(app: Application, entry: AccessEntry): string {
 }
 
 export function desiredAppContract(app: Application, entry: AccessEntry, access: Access, tier: SlaTier): Contract {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Contract',
-    metadata: {
-      name: entryContractName(app, entry),
-      namespace: access.instanceNamespace,
-      labels: {
-        [LABEL_MANAGED_BY]: MANAGED_BY,
-        [LABEL_CONSUMER_NAMESPACE]: app.metadata.namespace!,
-        [LABEL_CONSUMER_DOMAIN]: access.consumer!.spec.domain,
-        ...(app.metadata.uid ? { [LABEL_CONSUMER_UID]: app.metadata.uid } : {}),
-      },
-    },
-    spec: {
-      ...(entry.apiGroupRef ? { apiGroupRef: { name: entry.apiGroupRef.name } } : { apiInstanceRef: { name: entryTargetName(entry) } }),
-      tier: entry.tier,
-      consumer: {
-        organization: access.consumer!.spec.domain,
-        namespace: app.metadata.namespace!,
-        kind: 'Application',
-        name: app.metadata.name!,
-        ...(app.spec.displayName ? { clientName: app.spec.displayName } : {}),
-      },
-      ...(entry.endpoints ? { endpoints: entry.endpoints } : {}),
-      decision: tier.spec.approval === 'automatic' ? 'Approved' : 'Pending',
-    },
-  } as Contract;
+  const target = entry.apiGroupRef ? { apiGroupRef: { name: entry.apiGroupRef.name } } : { apiInstanceRef: { name: entryTargetName(entry) } };
+  return consumerContract(app, 'Application', entryContractName(app, entry), access, target, entry, app.spec.displayName, tier);
 }
 
 /** The access entry a Contract of this app serves (same target: kind, namespace and name), if the app still asks for it; the first, if several do. */

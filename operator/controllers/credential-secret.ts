@@ -88,6 +88,25 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const withoutNulls = (a: Record<string, string | null | undefined>) => Object.fromEntries(Object.entries(a).filter((e): e is [string, string] => typeof e[1] === 'string'));
 export const base64Data = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)]));
 
+/** The part of a CredentialSecretSpec that comes from the owner itself and the caches. */
+export function ownerSecret(
+  env: { deps: { http: Pick<KubeHttp, 'request'> }; secrets: { get(id: string): V1Secret | undefined }; now(): Date },
+  kind: ConsumerKind,
+  owner: { metadata: { name?: string; namespace?: string; uid?: string }; spec: { rotation?: { generation?: number } } },
+  ownerLabel: string,
+  secretName: string,
+): Pick<CredentialSecretSpec, 'http' | 'now' | 'owner' | 'ownerLabel' | 'secretName' | 'existing'> {
+  const { name, namespace, uid } = owner.metadata;
+  return {
+    http: env.deps.http,
+    now: env.now(),
+    owner: { kind, name: name!, namespace: namespace!, uid: uid!, rotationGeneration: owner.spec.rotation?.generation ?? 0 },
+    ownerLabel,
+    secretName,
+    existing: env.secrets.get(`${namespace}/${secretName}`),
+  };
+}
+
 /** Carries out `action` on the owner's credential Secret; what it did goes into `did`. */
 export async function applySecretAction(spec: CredentialSecretSpec, action: SecretAction, ctx: ReconcileContext, did: Done[]): Promise<SecretOutcome> {
   const path = objectPath(SECRETS, spec.owner.namespace, spec.secretName);

@@ -1,7 +1,6 @@
 // Pure decisions for the Policy reconciler: the status a Policy reports. Which
 // Policies apply to which instance is model/policy-selection.ts. No I/O.
-import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
-import { formatErrors, type FieldError } from '../../api/validation.ts';
+import { formatErrors } from '../../api/validation.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import {
   invalidConfigMessage, policyAppliesTo, policyConfigErrors, policyOrder, selectorProblems, type InstanceLike, type PolicyLike,

@@ -75,20 +75,18 @@ export function desiredTierStatus(
       ready: { type: 'Ready', status: 'False', reason: 'InstanceNotFound', message: `ApiInstance "${ref}" does not exist in namespace "${ns}"` },
     };
   }
-  const approval = tier.spec.approval ?? 'automatic';
   const notEnforced = tierNotEnforced(ref, applied);
   if (notEnforced) {
     return { contracts: count, ready: { type: 'Ready', status: 'False', reason: 'NotEnforced', message: `tier of ApiInstance "${ref}" ${notEnforced}` } };
   }
-  return {
-    contracts: count,
-    ready: {
-      type: 'Ready',
-      status: 'True',
-      reason: 'Available',
-      message: `tier of ApiInstance "${ref}": ${describeLimits(tier)}; ${approval} approval; ${count} approved contract${count === 1 ? '' : 's'}`,
-    },
-  };
+  return available(tier, `tier of ApiInstance "${ref}"`, count);
+}
+
+/** Ready=True Available, telling `what` the tier is, its limits, its approval and its approved contracts. */
+function available(tier: TierLike, what: string, count: number): TierStatusDecision {
+  const approval = tier.spec.approval ?? 'automatic';
+  const message = `${what}: ${describeLimits(tier)}; ${approval} approval; ${count} approved contract${count === 1 ? '' : 's'}`;
+  return { contracts: count, ready: { type: 'Ready', status: 'True', reason: 'Available', message } };
 }
 
 /** The tiers of an ApiGroup (same namespace, apiGroupRef naming it, not being deleted), sorted by name. */
@@ -132,16 +130,7 @@ export function desiredGroupTierStatus(
       },
     };
   }
-  const approval = tier.spec.approval ?? 'automatic';
-  return {
-    contracts: count,
-    ready: {
-      type: 'Ready',
-      status: 'True',
-      reason: 'Available',
-      message: `tier of ApiGroup "${ref}" (${members.length} member${members.length === 1 ? '' : 's'}, one count per contract across them): ${describeLimits(tier)}; ${approval} approval; ${count} approved contract${count === 1 ? '' : 's'}`,
-    },
-  };
+  return available(tier, `tier of ApiGroup "${ref}" (${members.length} member${members.length === 1 ? '' : 's'}, one count per contract across them)`, count);
 }
 
 /**

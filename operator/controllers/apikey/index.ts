@@ -2,28 +2,27 @@
 // decided in model/: the key Secret in the consumer's namespace (secret.ts),
 // the Contract on the owner's side (contract.ts), and the key's status and
 // Event (status.ts). Access to the instance is resolved once per reconcile.
-import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../../kube/controller.ts';
-import type { AssetShare, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { AssetShare, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { resolveAccess, type Access } from '../../../model/access.ts';
 import { keyTierFound } from '../../../model/key-verdict.ts';
 import { indexBy } from '../../../kube/index-by.ts';
-import { APIINSTANCES, APIKEYS, ASSETSHARES, CONTRACTS, KEY_SECRETS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../../resources.ts';
+import { APIINSTANCES, APIKEYS, KEY_SECRETS, SLATIERS } from '../../resources.ts';
 import { snapshotReader } from '../snapshot.ts';
 import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
-import { contractsByConsumer } from '../contract-index.ts';
+import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileSecret } from './secret.ts';
 import { closeContractsOf, ensureContract } from './contract.ts';
 import { writeKeyStatus, writeNoOrganizationStatus } from './status.ts';
-import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
+import type { Done, Key, KeyEnv } from './env.ts';
 
 export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
   const keys = mgr.informer<Key>(APIKEYS);
-  const contracts = mgr.informer<KeyContract>(CONTRACTS);
+  const env: KeyEnv = consumerEnv(mgr, deps, 'ApiKey', KEY_SECRETS);
+  const { contracts } = env;
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr);
-  const env: KeyEnv = { deps, secrets: mgr.informer<V1Secret>(KEY_SECRETS), contracts, contractsOf: contractsByConsumer(contracts, 'ApiKey'), now: deps.now ?? (() => new Date()) };
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
   // Keys by the ApiInstance they name ("ns/name"), instead of a scan of every key per instance, tier or share event.
   const byInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
@@ -43,14 +42,11 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     owns: [{ ...KEY_SECRETS }],
     watches: [
       { resource: KEY_SECRETS, map: (sec) => bySecretName(`${sec.metadata?.namespace}/${sec.metadata?.name}`) },
-      { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === 'ApiKey' ? [`${s.namespace}/${s.name}`] : []; } },
       // Not on resyncs (keys are resynced themselves) nor status-only updates (a tier's contract count moves at every approval).
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: (t) => { const ref = (t as SlaTier).spec.apiInstanceRef; return ref ? keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: ref.name } }) : []; }, predicate: specOrDeletionChanged },
-      // Trust decides cross-organization access: revisit every key (cheap: decisions are in memory); a share, the keys of its instance.
-      { resource: ORGTRUSTS, map: () => allKeys(), predicate: specOrDeletionChanged },
-      { resource: ASSETSHARES, map: keysOfShare, predicate: specOrDeletionChanged },
-      { resource: ORGANIZATIONS, map: () => allKeys(), predicate: specOrDeletionChanged },
+      // A share reaches the keys of its instance.
+      ...consumerWatches('ApiKey', allKeys, keysOfShare),
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const key = keys.get(k);

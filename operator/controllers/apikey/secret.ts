@@ -7,22 +7,14 @@ import type { ReconcileContext } from '../../../kube/controller.ts';
 import { LABEL_APIKEY, SECRET_KEY_FIELD } from '../../../api/labels.ts';
 import { generateApiKey, keyIdOf } from '../../../api/apikey-format.ts';
 import { hashesOf, secretAction, secretConflictMessage, secretNameOf } from '../apikey-desired.ts';
-import { applySecretAction, type Done, type SecretOutcome } from '../credential-secret.ts';
+import { applySecretAction, ownerSecret, type Done, type SecretOutcome } from '../credential-secret.ts';
 import type { Key, KeyEnv } from './env.ts';
-
-export type { SecretOutcome };
 
 /** Brings the key Secret where the key's spec wants it; what it did goes into `did`. */
 export async function reconcileSecret(env: KeyEnv, key: Key, t: Date, ctx: ReconcileContext, did: Done[]): Promise<SecretOutcome> {
   const name = secretNameOf(key);
-  const existing = env.secrets.get(`${key.metadata.namespace}/${name}`);
   const spec = {
-    http: env.deps.http,
-    now: env.now(),
-    owner: { kind: 'ApiKey' as const, name: key.metadata.name!, namespace: key.metadata.namespace!, uid: key.metadata.uid!, rotationGeneration: key.spec.rotation?.generation ?? 0 },
-    ownerLabel: LABEL_APIKEY,
-    secretName: name,
-    existing,
+    ...ownerSecret(env, 'ApiKey', key, LABEL_APIKEY, name),
     issue: () => {
       const raw = generateApiKey();
       return { raw, data: { [SECRET_KEY_FIELD]: raw } };
@@ -35,5 +27,5 @@ export async function reconcileSecret(env: KeyEnv, key: Key, t: Date, ctx: Recon
       revoked: { reason: 'KeyRevoked', message: `the key was revoked and Secret ${name} deleted` },
     },
   };
-  return applySecretAction(spec, secretAction(key, existing, t), ctx, did);
+  return applySecretAction(spec, secretAction(key, spec.existing, t), ctx, did);
 }

@@ -4,12 +4,10 @@
 // replaced when opened for an earlier app of the same name; closed when its
 // entry is removed, when the app is revoked, and when the app is gone.
 import type { ReconcileContext } from '../../../kube/controller.ts';
-import { isAlreadyExists, isConflict, isNotFound } from '../../../kube/kube.ts';
 import type { SlaTier } from '../../../api/v1alpha1/index.ts';
 import { contractServes } from '../../../model/key-verdict.ts';
-import { splitKey } from '../../../kube/keys.ts';
-import { APPLICATIONS, CONTRACTS, MERGE_PATCH, objectPath } from '../../resources.ts';
-import { contractSpecPatch } from '../apikey-desired.ts';
+import { APPLICATIONS } from '../../resources.ts';
+import { closeContractsOfGone, deleteContract, followConsumer, openContract } from '../consumer-contract.ts';
 import { desiredAppContract, type EntryFacts } from '../application-desired.ts';
 import type { App, AppContract, AppEnv, Done } from './env.ts';
 
@@ -45,50 +43,10 @@ export async function reconcileContracts(
 async function ensureContract(
   env: AppEnv, app: App, f: EntryFacts, tier: SlaTier, found: AppContract | undefined, replacing: boolean, ctx: ReconcileContext, did: Done[],
 ): Promise<AppContract | undefined> {
-  const { http } = env.deps;
-  if (!found) {
-    if (replacing) return undefined; // the earlier app's Contract was just deleted; its delete event brings us back
-    const desired = desiredAppContract(app, f.entry, f.access, tier);
-    try {
-      const created = await http.request<AppContract>('POST', objectPath(CONTRACTS, desired.metadata.namespace), { body: desired });
-      ctx.log.info({ contract: f.contractId, decision: desired.spec.decision }, 'opened contract');
-      did.push({ reason: 'ContractOpened', message: `Contract ${desired.metadata.name} opened in namespace ${desired.metadata.namespace} (${desired.spec.decision})` });
-      return created;
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      return undefined;
-    }
-  }
-  const patch = contractSpecPatch(found, { tier: f.entry.tier, ...(f.entry.endpoints ? { endpoints: f.entry.endpoints } : {}) }, tier.spec.approval === 'automatic');
-  if (!patch) return found;
-  ctx.log.info({ contract: f.contractId, decision: patch.spec.decision ?? found.spec.decision }, 'contract follows the access entry');
-  return http.request<AppContract>('PATCH', objectPath(CONTRACTS, found.metadata.namespace, found.metadata.name), { contentType: MERGE_PATCH, body: patch });
+  if (found) return followConsumer(env, found, f.entry, tier, ctx);
+  if (replacing) return undefined; // the earlier app's Contract was just deleted; its delete event brings us back
+  return openContract(env, desiredAppContract(app, f.entry, f.access, tier), ctx, did);
 }
 
-/**
- * The app `ns/name` is gone from the cache: close its Contracts (no finalizer holds the app). The cache may trail a
- * create, so the apiserver is asked before anything is deleted.
- */
-export async function closeContractsOf(env: AppEnv, k: string, ctx: ReconcileContext): Promise<void> {
-  const { namespace: ns, name } = splitKey(k);
-  const found = env.contractsOf(ns, name).map((c) => env.contracts.get(c)).filter((c): c is AppContract => c !== undefined && !c.metadata.deletionTimestamp);
-  if (found.length === 0) return;
-  let live: App | undefined;
-  try {
-    live = await env.deps.http.request<App>('GET', objectPath(APPLICATIONS, ns, name));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  for (const c of found) {
-    if (live && !live.metadata.deletionTimestamp && contractServes(c, live)) continue; // the cache trails: the app exists
-    await deleteContract(env, c, ctx, 'closed contract of deleted application');
-  }
-}
-
-async function deleteContract(env: AppEnv, c: AppContract, ctx: ReconcileContext, why: string): Promise<void> {
-  // Preconditioned on the uid: never the Contract opened meanwhile for a new app of the same name.
-  await env.deps.http
-    .request('DELETE', objectPath(CONTRACTS, c.metadata.namespace, c.metadata.name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: c.metadata.uid } } })
-    .catch((e) => { if (!isNotFound(e) && !isConflict(e)) throw e; });
-  ctx.log.info({ contract: `${c.metadata.namespace}/${c.metadata.name}` }, why);
-}
+/** The app `ns/name` is gone from the cache: close its Contracts (no finalizer holds the app). */
+export const closeContractsOf = (env: AppEnv, k: string, ctx: ReconcileContext): Promise<void> => closeContractsOfGone(env, APPLICATIONS, k, ctx);

@@ -3,28 +3,27 @@
 // namespace (secret.ts), one Contract per access entry on the owners' side
 // (contracts.ts), and the per-entry status, Ready and Event (status.ts). Each
 // entry's access is resolved once per reconcile (application-desired.ts entryFacts).
-import type { V1Secret } from '@kubernetes/client-node';
 import { specOrDeletionChanged, type Manager, type ReconcileContext, type ReconcileResult } from '../../../kube/controller.ts';
-import type { AssetShare, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
+import type { AssetShare, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { ownerOfNamespace } from '../../../model/ownership.ts';
-import { APIGROUPS, APPLICATIONS, APP_SECRETS, APIINSTANCES, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, SLATIERS } from '../../resources.ts';
+import { APIGROUPS, APPLICATIONS, APP_SECRETS, APIINSTANCES, SLATIERS } from '../../resources.ts';
 import { snapshotReader } from '../snapshot.ts';
 import { appGroups, appInstances, appSecretNameOf, entryFacts } from '../application-desired.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import { indexByAll } from '../../../kube/index-by.ts';
-import { contractsByConsumer } from '../contract-index.ts';
+import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileAppSecret } from './secret.ts';
 import { closeContractsOf, reconcileContracts } from './contracts.ts';
 import { writeAppStatus, writeNoOrganizationStatus } from './status.ts';
-import type { App, AppContract, AppEnv, Done } from './env.ts';
+import type { App, AppEnv, Done } from './env.ts';
 
 export function registerApplicationController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
   const apps = mgr.informer<App>(APPLICATIONS);
-  const contracts = mgr.informer<AppContract>(CONTRACTS);
+  const env: AppEnv = consumerEnv(mgr, deps, 'Application', APP_SECRETS);
+  const { contracts } = env;
   const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
   const snapshot = snapshotReader(mgr);
-  const env: AppEnv = { deps, secrets: mgr.informer<V1Secret>(APP_SECRETS), contracts, contractsOf: contractsByConsumer(contracts, 'Application'), now: deps.now ?? (() => new Date()) };
   const all = () => apps.list().map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
   // Apps by each ApiInstance ("ns/name") they list, instead of a scan of every app per instance, tier or share event.
   const byInstance = indexByAll(apps, appInstances);
@@ -57,13 +56,10 @@ export function registerApplicationController(mgr: Manager, deps: Deps & { now?:
     owns: [{ ...APP_SECRETS }],
     watches: [
       { resource: APP_SECRETS, map: bySecret },
-      { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === 'Application' ? [`${s.namespace}/${s.name}`] : []; } },
       { resource: APIINSTANCES, map: appsOfInstanceOrItsGroups, predicate: specOrDeletionChanged },
       { resource: APIGROUPS, map: appsOfGroup, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: appsOfTier, predicate: specOrDeletionChanged },
-      { resource: ORGTRUSTS, map: () => all(), predicate: specOrDeletionChanged },
-      { resource: ASSETSHARES, map: appsOfShare, predicate: specOrDeletionChanged },
-      { resource: ORGANIZATIONS, map: () => all(), predicate: specOrDeletionChanged },
+      ...consumerWatches('Application', all, appsOfShare),
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const app = apps.get(k);

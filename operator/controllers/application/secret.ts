@@ -8,20 +8,14 @@ import type { ReconcileContext } from '../../../kube/controller.ts';
 import { ANNOTATION_CLIENT_ID, LABEL_APPLICATION, SECRET_CLIENT_ID_FIELD, SECRET_CLIENT_SECRET_FIELD } from '../../../api/labels.ts';
 import { generateClientId, generateClientSecret } from '../../../api/apikey-format.ts';
 import { appSecretAction, appSecretConflictMessage, appSecretNameOf } from '../application-desired.ts';
-import { applySecretAction, type Done, type SecretOutcome } from '../credential-secret.ts';
+import { applySecretAction, ownerSecret, type Done, type SecretOutcome } from '../credential-secret.ts';
 import type { App, AppEnv } from './env.ts';
 
 /** Brings the application Secret where the app's spec wants it; what it did goes into `did`. */
 export async function reconcileAppSecret(env: AppEnv, app: App, t: Date, ctx: ReconcileContext, did: Done[]): Promise<SecretOutcome> {
   const name = appSecretNameOf(app);
-  const existing = env.secrets.get(`${app.metadata.namespace}/${name}`);
   const spec = {
-    http: env.deps.http,
-    now: env.now(),
-    owner: { kind: 'Application' as const, name: app.metadata.name!, namespace: app.metadata.namespace!, uid: app.metadata.uid!, rotationGeneration: app.spec.rotation?.generation ?? 0 },
-    ownerLabel: LABEL_APPLICATION,
-    secretName: name,
-    existing,
+    ...ownerSecret(env, 'Application', app, LABEL_APPLICATION, name),
     issue: (rotated: V1Secret | undefined) => {
       // The client ID stays across rotations: only the secret changes.
       const clientId = rotated?.metadata?.annotations?.[ANNOTATION_CLIENT_ID] ?? generateClientId();
@@ -36,5 +30,5 @@ export async function reconcileAppSecret(env: AppEnv, app: App, t: Date, ctx: Re
       revoked: { reason: 'ApplicationRevoked', message: `the application was revoked and Secret ${name} deleted` },
     },
   };
-  return applySecretAction(spec, appSecretAction(app, existing, t), ctx, did);
+  return applySecretAction(spec, appSecretAction(app, spec.existing, t), ctx, did);
 }
