@@ -124,7 +124,7 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     await kubectl(['delete', 'applications', '--all', '-n', CONSUMER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'apigroups,slatiers', '--all', '-n', CONSUMER_HOME, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'apigroups,slatiers,assetshares', '--all', '-n', OWNER_HOME, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', 'apiinstances,policies,slatiers', '--all', '-n', OWNER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'applications,apiinstances,policies,slatiers', '--all', '-n', OWNER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', '-f', ex('max-airlines'), '-f', ex('mule-united'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await op?.proc.stop();
     await webhook?.stop();
@@ -214,6 +214,56 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     await waitFor(async () => (await entry('booking', 'apiGroup', `${OWNER_HOME}/travel`))?.state === 'Suspended', { what: 'group entry Suspended' });
     await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
     await waitFor(async () => (await groupContract())?.status?.state === 'Approved', { what: 'group contract Approved again' });
+  });
+
+  test('two entries naming one ApiInstance ({name} and {name, namespace: own}): refused at admission; without the webhook the later is Duplicate, one Contract, the first unaffected', async () => {
+    const dashboard = `apiVersion: crossgate.dev/v1alpha1
+kind: SlaTier
+metadata: {name: flights-silver, namespace: ${OWNER}}
+spec: {apiInstanceRef: {name: flights}, limits: [{requests: 100, period: minute}], approval: automatic}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: SlaTier
+metadata: {name: flights-bronze, namespace: ${OWNER}}
+spec: {apiInstanceRef: {name: flights}, limits: [{requests: 10, period: minute}], approval: automatic}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: Application
+metadata: {name: dashboard, namespace: ${OWNER}}
+spec:
+  access:
+  - {apiInstanceRef: {name: flights}, tier: flights-silver}
+  - {apiInstanceRef: {name: flights, namespace: ${OWNER}}, tier: flights-bronze}
+`;
+    const refused = await applyYaml(dashboard, { ...MAX, allowFail: true });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /spec\.access\[1\] names ApiInstance "flights" in namespace "max-airlines-prod", as spec\.access\[0\] does/);
+    await webhook.without(async () => {
+      const r = await applyYaml(dashboard, { ...MAX, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    const name = applicationContractName(OWNER, 'dashboard', 'flights');
+    const app = await waitFor(async () => {
+      const x = await getJson(['application', 'dashboard', '-n', OWNER]);
+      return x?.status?.access?.[0]?.state === 'Approved' && x.status.access[1]?.state === 'Duplicate' ? x : undefined;
+    }, { what: 'dashboard: first entry Approved, second Duplicate' });
+    const [first, dup] = app.status.access;
+    assert.deepEqual(first.contract, { namespace: OWNER, name });
+    assert.equal(first.tier, 'flights-silver');
+    assert.equal(dup.reason, 'Duplicate');
+    assert.equal(dup.contract, undefined);
+    assert.match(dup.message, /^spec\.access\[1\] names ApiInstance "flights" in namespace "max-airlines-prod", as spec\.access\[0\] does/);
+    assert.equal(app.status.approved, 1);
+    assert.equal(app.status.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'Approved');
+    const contracts = (await getJson(['contracts', '-n', OWNER])).items.filter((c: { spec: { consumer: { name: string; namespace: string } } }) => c.spec.consumer.name === 'dashboard' && c.spec.consumer.namespace === OWNER);
+    assert.deepEqual(contracts.map((c: { metadata: { name: string } }) => c.metadata.name), [name], 'one Contract');
+    assert.equal(contracts[0].spec.tier, 'flights-silver', 'at the first entry\'s tier');
+    // The gateway config grants the app once, at the first entry's tier.
+    await waitFor(async () => {
+      const cred = [...(await readGatewayConfig()).credentials.values()].find((v) => v.client === `${OWNER}/dashboard`);
+      return cred !== undefined && cred.grants.length === 1 && cred.grants[0]!.tier === 'flights-silver' && cred.grants[0]!.contract === `${OWNER}/${name}`;
+    }, { what: 'one grant for dashboard, at flights-silver' });
+    await kubectl(['delete', 'application', 'dashboard', '-n', OWNER, '--ignore-not-found', '--timeout=60s']);
   });
 
   test('attack: a mule-united admin groups max-airlines\' instance; refused at admission, and without the webhook left out and never reached', async () => {
