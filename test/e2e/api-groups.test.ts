@@ -136,6 +136,8 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     const g = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
     assert.equal(g.status.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'Resolved');
     assert.deepEqual(g.status.missing, []);
+    await waitFor(async () => (await getJson(['apigroup', 'travel', '-n', OWNER_HOME]))?.status?.conditions?.find((c: { type: string }) => c.type === 'MembersServed')?.reason === 'AllServed', { what: 'travel: every member served' });
+    assert.deepEqual((await getJson(['apigroup', 'travel', '-n', OWNER_HOME])).status.notServed, []);
     const cols = await kubectl(['get', 'apigroup', 'travel', '-n', OWNER_HOME]);
     assert.match(cols.stdout, /DISPLAY NAME\s+VERSION\s+MEMBERS\s+READY\s+REASON/);
     assert.match(cols.stdout, /Travel APIs\s+v1\s+2\s+True\s+Resolved/);
@@ -264,6 +266,38 @@ spec:
       return cred !== undefined && cred.grants.length === 1 && cred.grants[0]!.tier === 'flights-silver' && cred.grants[0]!.contract === `${OWNER}/${name}`;
     }, { what: 'one grant for dashboard, at flights-silver' });
     await kubectl(['delete', 'application', 'dashboard', '-n', OWNER, '--ignore-not-found', '--timeout=60s']);
+  });
+
+  test('a member held closed (an invalid Policy, webhook skipped) is named in the group\'s status.notServed and MembersServed, and left out of the group grant', async () => {
+    const broken = `apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: crew-broken, namespace: ${OWNER}}
+spec: {type: rate-limit, order: 5, targetRef: {name: crew}, config: {limits: many}}
+`;
+    await webhook.without(async () => {
+      const r = await applyYaml(broken, { ...MAX, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    const g = await waitFor(async () => {
+      const x = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
+      return x?.status?.notServed?.length === 1 ? x : undefined;
+    }, { what: 'travel names crew as not served' });
+    assert.deepEqual(g.status.notServed, [{ instance: `${OWNER}/crew`, reason: 'InvalidPolicy' }]);
+    assert.equal(g.status.members, 2, 'still a member');
+    const served = g.status.conditions.find((c: { type: string }) => c.type === 'MembersServed');
+    assert.equal(served.status, 'False');
+    assert.equal(served.reason, 'MemberNotServed');
+    assert.match(served.message, /^1 of 2 members not served, so left out of every grant of the group until fixed \(see each ApiInstance's Ready condition\): "max-airlines-prod\/crew" \(InvalidPolicy: the gateway answers 503 on this route until the config of Policy "crew-broken" is fixed/);
+    await waitFor(async () => {
+      const cred = [...(await readGatewayConfig()).credentials.values()].find((v) => v.client === `${CONSUMER}/booking`);
+      const grant = cred?.grants.find((x) => x.contract === `${OWNER_HOME}/${groupContractName}`);
+      return grant !== undefined && grant.routes.length === 1 && grant.routes[0] === `${OWNER}/flights`;
+    }, { what: 'the group grant lists flights only' });
+    await kubectl(['delete', 'policy', 'crew-broken', '-n', OWNER]);
+    await waitFor(async () => {
+      const x = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
+      return x?.status?.notServed?.length === 0 && x.status.conditions.find((c: { type: string }) => c.type === 'MembersServed')?.reason === 'AllServed';
+    }, { what: 'travel: every member served again' });
   });
 
   test('attack: a mule-united admin groups max-airlines\' instance; refused at admission, and without the webhook left out and never reached', async () => {

@@ -1,12 +1,13 @@
 // What an ApiGroup's status says (desiredGroupStatus), what a group tier's says
 // (desiredGroupTierStatus), and the grant a group Contract puts in an app's
 // credential (grantsOf): the served members' routes only, under "<group>/<tier>";
-// a member held closed (its route verdict withholds it) or not served is left out.
+// a member held closed (its route verdict withholds it) or not served is left out,
+// and the group's status names it (membersNotServed, MembersServed, notServed).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiGroup, Application, Contract, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { groupMembership } from '../../../model/api-group.ts';
-import { desiredGroupStatus } from '../../../operator/controllers/apigroup-desired.ts';
+import { desiredGroupStatus, desiredServedCondition, membersNotServed, notServedStatus } from '../../../operator/controllers/apigroup-desired.ts';
 import { desiredGroupTierStatus } from '../../../operator/controllers/slatier-desired.ts';
 import { entryFacts, grantsOf } from '../../../operator/controllers/application-desired.ts';
 import { servedRoutes } from '../../../operator/controllers/gatewayconfig/served-routes.ts';
@@ -194,5 +195,53 @@ describe('grantsOf: a group grant lists the served members\' routes only, under 
     const dup = entryFacts(twice, snap, sources, new Date());
     assert.equal(dup[1]!.duplicateOf, 0);
     assert.equal(grantsOf(dup).length, 1, 'only the first entry grants');
+  });
+});
+
+describe('membersNotServed: the group names each member the gateway does not serve, and why', () => {
+  const travel = group([member('flights'), member('hotels'), member('outside'), member('later')]);
+  const outside = instanceAt('outside', '/hotels/v1'); // outside max-airlines' route space (/flights)
+  const older = { ...instanceAt('squatter', '/flights/hotels'), metadata: { name: 'squatter', namespace: PROD, creationTimestamp: new Date('2020-01-01T00:00:00Z') } };
+  const instances = [flights, hotels, outside];
+  const snap = story({ apiInstances: instances, apiGroups: [travel] });
+  const membership = groupMembership(snap, travel);
+
+  test('all served: MembersServed True, notServed empty', () => {
+    const none = membersNotServed(membership.members.filter((m) => m.metadata.name !== 'outside'), { snapshot: snap, instances, policies: [apiKey('flights'), apiKey('hotels')], tiers: [groupTier()] });
+    assert.deepEqual(none, []);
+    assert.deepEqual(desiredServedCondition(2, none), { type: 'MembersServed', status: 'True', reason: 'AllServed', message: 'the gateway serves every member\'s route (2)' });
+    assert.deepEqual(notServedStatus(none), []);
+  });
+
+  test('a member held closed (invalid Policy) and one left out (outside route claims) are named with the reason their ApiInstance gives; a missing member is not (it is under missing)', () => {
+    const policies = [apiKey('flights'), apiKey('hotels'), policy('broken', 'rate-limit', { limits: 'many' }, 'hotels')];
+    const out = membersNotServed(membership.members, { snapshot: snap, instances, policies, tiers: [groupTier()] });
+    assert.deepEqual(out.map((n) => [n.instance, n.reason]), [[`${PROD}/hotels`, 'InvalidPolicy'], [`${PROD}/outside`, 'OutsideRouteClaims']]);
+    assert.match(out[0]!.message, /^the gateway answers 503 on this route until the config of Policy "broken" is fixed/);
+    assert.deepEqual(notServedStatus(out), [{ instance: `${PROD}/hotels`, reason: 'InvalidPolicy' }, { instance: `${PROD}/outside`, reason: 'OutsideRouteClaims' }]);
+    const c = desiredServedCondition(membership.members.length, out);
+    assert.equal(c.status, 'False');
+    assert.equal(c.reason, 'MemberNotServed');
+    assert.match(
+      c.message!,
+      /^2 of 3 members not served, so left out of every grant of the group until fixed \(see each ApiInstance's Ready condition\): "max-airlines-prod\/hotels" \(InvalidPolicy: the gateway answers 503 on this route until the config of Policy "broken" is fixed.*\); "max-airlines-prod\/outside" \(OutsideRouteClaims: the gateway does not serve this route: /,
+    );
+    // The same members the gateway-config writer leaves out of the served set, so out of the group's grants.
+    const served = servedRoutes('default', { instances, policies, tiers: [groupTier()], snapshot: snap }, { warn: () => {} });
+    for (const n of out) assert.equal(served.ids.has(n.instance), false, n.instance);
+    assert.ok(served.ids.has(`${PROD}/flights`));
+  });
+
+  test('a member that loses its route to an older instance is RouteConflict, named with who holds it', () => {
+    const all = [...instances, older];
+    const out = membersNotServed([hotels], { snapshot: story({ apiInstances: all }), instances: all, policies: [apiKey('hotels')], tiers: [] });
+    assert.deepEqual(out.map((n) => n.reason), ['RouteConflict']);
+    assert.match(out[0]!.message, /ApiInstance "max-airlines-prod\/squatter" is older and already claims/);
+  });
+
+  test('status.notServed and the message stay bounded (32 items, 4096 characters)', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ instance: `${PROD}/m-${i}`, reason: 'InvalidPolicy', message: 'x'.repeat(300) }));
+    assert.equal(notServedStatus(many).length, 32);
+    assert.ok(desiredServedCondition(40, many).message!.length <= 4096);
   });
 });
