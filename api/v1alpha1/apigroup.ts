@@ -40,6 +40,22 @@ export const ApiGroupStatus = Type.Object(
         maxItems: MAX_GROUP_INSTANCES,
       }),
     ),
+    notServed: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            instance: Type.String({ description: 'namespace/name of the member.', maxLength: 317 }),
+            reason: Type.String({ description: 'Why its route is not served (the reason its ApiInstance\'s Ready condition gives): InvalidPolicy, UpstreamNotAllowed, RouteConflict, OutsideRouteClaims, RouteTooLarge…', maxLength: 128 }),
+          },
+          { description: 'A member whose route the gateway does not serve.' },
+        ),
+        {
+          description:
+            'Members that resolve but whose route the gateway does not serve (held closed, answering 503, or not emitted): no grant of the group lists them until their ApiInstance is fixed. The MembersServed condition says why for each.',
+          maxItems: MAX_GROUP_INSTANCES,
+        },
+      ),
+    ),
   },
   { description: 'Observed state of the ApiGroup.' },
 );

@@ -1,13 +1,15 @@
 // OrgTrust reconciler: reports whether trust is mutual (condition Mutual) and
-// what the peer shares with this organization (status.sharedWithMe).
-import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+// what the peer shares with this organization (status.sharedWithMe): re-reconciled
+// when a share changes and when a shared target (Asset, ApiInstance, ApiGroup)
+// appears or goes, since a share lists its target only while it exists.
+import { specOrDeletionChanged, type Manager, type ReconcileContext } from '../../kube/controller.ts';
 import { isTrue, ownConditions, type Condition } from '../../kube/conditions.ts';
 import { conditionChanged } from '../../kube/effects.ts';
 import type { AssetShare, OrgTrust } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain } from '../../model/ownership.ts';
-import { ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
+import { APIGROUPS, APIINSTANCES, ASSETS, ASSETSHARES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
-import { affectedByTrust, homeOwner, sharedWith } from './trust-desired.ts';
+import { affectedByTrust, homeOwner, sharedWith, targetNamespace } from './trust-desired.ts';
 import { mutualTrust } from '../../model/trust.ts';
 import type { Deps } from './deps.ts';
 
@@ -18,6 +20,22 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
   const trusts = mgr.informer<OrgTrust & { kind: string; apiVersion: string }>(ORGTRUSTS);
   const snapshot = snapshotReader(mgr);
   const allTrusts = () => trusts.list().map((t) => `${t.metadata.namespace}/${t.metadata.name}`);
+  // The trusts (in each peer's home namespace, named after the owner's domain) whose sharedWithMe a share can list.
+  const trustsOfShare = (share: AssetShare): string[] => {
+    const snap = snapshot();
+    const owner = homeOwner(snap, share.metadata.namespace!);
+    if (!owner) return [];
+    return share.spec.peers.flatMap((p) => {
+      const peer = organizationByDomain(snap, p.domain);
+      return peer ? [`${peer.spec.homeNamespace}/${owner.spec.domain}`] : [];
+    });
+  };
+  // A share lists its target only while the target exists (sharedWith): the target appearing or going moves the peers' lists.
+  const trustsOfTarget = (kind: AssetShare['spec']['targetRef']['kind']) => (o: { metadata?: { namespace?: string; name?: string } }) =>
+    snapshot()
+      .assetShares() // in the owner's home namespace, whatever the target's
+      .filter((s) => s.spec.targetRef.kind === kind && s.spec.targetRef.name === o.metadata?.name && targetNamespace(s) === o.metadata?.namespace)
+      .flatMap(trustsOfShare);
 
   mgr.addController({
     name: 'orgtrust',
@@ -27,19 +45,11 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
       { resource: ORGTRUSTS, map: (t) => affectedByTrust(snapshot(), t as OrgTrust).trusts },
       { resource: ORGANIZATIONS, map: () => allTrusts() },
       // A peer's share naming us changes our sharedWithMe.
-      {
-        resource: ASSETSHARES,
-        map: (s) => {
-          const share = s as AssetShare;
-          const snap = snapshot();
-          const owner = homeOwner(snap, share.metadata.namespace!);
-          if (!owner) return [];
-          return share.spec.peers.flatMap((p) => {
-            const peer = organizationByDomain(snap, p.domain);
-            return peer ? [`${peer.spec.homeNamespace}/${owner.spec.domain}`] : [];
-          });
-        },
-      },
+      { resource: ASSETSHARES, map: (s) => trustsOfShare(s as AssetShare) },
+      // Its target's existence, not its status (an ApiInstance's moves with every analytics interval).
+      { resource: ASSETS, map: trustsOfTarget('Asset'), predicate: specOrDeletionChanged },
+      { resource: APIINSTANCES, map: trustsOfTarget('ApiInstance'), predicate: specOrDeletionChanged },
+      { resource: APIGROUPS, map: trustsOfTarget('ApiGroup'), predicate: specOrDeletionChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext) => {
       const trust = trusts.get(key);

@@ -124,7 +124,7 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     await kubectl(['delete', 'applications', '--all', '-n', CONSUMER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'apigroups,slatiers', '--all', '-n', CONSUMER_HOME, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'apigroups,slatiers,assetshares', '--all', '-n', OWNER_HOME, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', 'apiinstances,policies,slatiers', '--all', '-n', OWNER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'applications,apiinstances,policies,slatiers', '--all', '-n', OWNER, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', '-f', ex('max-airlines'), '-f', ex('mule-united'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     await op?.proc.stop();
     await webhook?.stop();
@@ -136,6 +136,8 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     const g = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
     assert.equal(g.status.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'Resolved');
     assert.deepEqual(g.status.missing, []);
+    await waitFor(async () => (await getJson(['apigroup', 'travel', '-n', OWNER_HOME]))?.status?.conditions?.find((c: { type: string }) => c.type === 'MembersServed')?.reason === 'AllServed', { what: 'travel: every member served' });
+    assert.deepEqual((await getJson(['apigroup', 'travel', '-n', OWNER_HOME])).status.notServed, []);
     const cols = await kubectl(['get', 'apigroup', 'travel', '-n', OWNER_HOME]);
     assert.match(cols.stdout, /DISPLAY NAME\s+VERSION\s+MEMBERS\s+READY\s+REASON/);
     assert.match(cols.stdout, /Travel APIs\s+v1\s+2\s+True\s+Resolved/);
@@ -214,6 +216,88 @@ spec: {targetRef: {kind: ApiInstance, name: fares, namespace: ${OWNER}}, peers: 
     await waitFor(async () => (await entry('booking', 'apiGroup', `${OWNER_HOME}/travel`))?.state === 'Suspended', { what: 'group entry Suspended' });
     await applyYaml(ex('mule-united', '10-orgtrust-max-airlines.yaml'));
     await waitFor(async () => (await groupContract())?.status?.state === 'Approved', { what: 'group contract Approved again' });
+  });
+
+  test('two entries naming one ApiInstance ({name} and {name, namespace: own}): refused at admission; without the webhook the later is Duplicate, one Contract, the first unaffected', async () => {
+    const dashboard = `apiVersion: crossgate.dev/v1alpha1
+kind: SlaTier
+metadata: {name: flights-silver, namespace: ${OWNER}}
+spec: {apiInstanceRef: {name: flights}, limits: [{requests: 100, period: minute}], approval: automatic}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: SlaTier
+metadata: {name: flights-bronze, namespace: ${OWNER}}
+spec: {apiInstanceRef: {name: flights}, limits: [{requests: 10, period: minute}], approval: automatic}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: Application
+metadata: {name: dashboard, namespace: ${OWNER}}
+spec:
+  access:
+  - {apiInstanceRef: {name: flights}, tier: flights-silver}
+  - {apiInstanceRef: {name: flights, namespace: ${OWNER}}, tier: flights-bronze}
+`;
+    const refused = await applyYaml(dashboard, { ...MAX, allowFail: true });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /spec\.access\[1\] names ApiInstance "flights" in namespace "max-airlines-prod", as spec\.access\[0\] does/);
+    await webhook.without(async () => {
+      const r = await applyYaml(dashboard, { ...MAX, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    const name = applicationContractName(OWNER, 'dashboard', 'flights');
+    const app = await waitFor(async () => {
+      const x = await getJson(['application', 'dashboard', '-n', OWNER]);
+      return x?.status?.access?.[0]?.state === 'Approved' && x.status.access[1]?.state === 'Duplicate' ? x : undefined;
+    }, { what: 'dashboard: first entry Approved, second Duplicate' });
+    const [first, dup] = app.status.access;
+    assert.deepEqual(first.contract, { namespace: OWNER, name });
+    assert.equal(first.tier, 'flights-silver');
+    assert.equal(dup.reason, 'Duplicate');
+    assert.equal(dup.contract, undefined);
+    assert.match(dup.message, /^spec\.access\[1\] names ApiInstance "flights" in namespace "max-airlines-prod", as spec\.access\[0\] does/);
+    assert.equal(app.status.approved, 1);
+    assert.equal(app.status.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'Approved');
+    const contracts = (await getJson(['contracts', '-n', OWNER])).items.filter((c: { spec: { consumer: { name: string; namespace: string } } }) => c.spec.consumer.name === 'dashboard' && c.spec.consumer.namespace === OWNER);
+    assert.deepEqual(contracts.map((c: { metadata: { name: string } }) => c.metadata.name), [name], 'one Contract');
+    assert.equal(contracts[0].spec.tier, 'flights-silver', 'at the first entry\'s tier');
+    // The gateway config grants the app once, at the first entry's tier.
+    await waitFor(async () => {
+      const cred = [...(await readGatewayConfig()).credentials.values()].find((v) => v.client === `${OWNER}/dashboard`);
+      return cred !== undefined && cred.grants.length === 1 && cred.grants[0]!.tier === 'flights-silver' && cred.grants[0]!.contract === `${OWNER}/${name}`;
+    }, { what: 'one grant for dashboard, at flights-silver' });
+    await kubectl(['delete', 'application', 'dashboard', '-n', OWNER, '--ignore-not-found', '--timeout=60s']);
+  });
+
+  test('a member held closed (an invalid Policy, webhook skipped) is named in the group\'s status.notServed and MembersServed, and left out of the group grant', async () => {
+    const broken = `apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: crew-broken, namespace: ${OWNER}}
+spec: {type: rate-limit, order: 5, targetRef: {name: crew}, config: {limits: many}}
+`;
+    await webhook.without(async () => {
+      const r = await applyYaml(broken, { ...MAX, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    });
+    const g = await waitFor(async () => {
+      const x = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
+      return x?.status?.notServed?.length === 1 ? x : undefined;
+    }, { what: 'travel names crew as not served' });
+    assert.deepEqual(g.status.notServed, [{ instance: `${OWNER}/crew`, reason: 'InvalidPolicy' }]);
+    assert.equal(g.status.members, 2, 'still a member');
+    const served = g.status.conditions.find((c: { type: string }) => c.type === 'MembersServed');
+    assert.equal(served.status, 'False');
+    assert.equal(served.reason, 'MemberNotServed');
+    assert.match(served.message, /^1 of 2 members not served, so left out of every grant of the group until fixed \(see each ApiInstance's Ready condition\): "max-airlines-prod\/crew" \(InvalidPolicy: the gateway answers 503 on this route until the config of Policy "crew-broken" is fixed/);
+    await waitFor(async () => {
+      const cred = [...(await readGatewayConfig()).credentials.values()].find((v) => v.client === `${CONSUMER}/booking`);
+      const grant = cred?.grants.find((x) => x.contract === `${OWNER_HOME}/${groupContractName}`);
+      return grant !== undefined && grant.routes.length === 1 && grant.routes[0] === `${OWNER}/flights`;
+    }, { what: 'the group grant lists flights only' });
+    await kubectl(['delete', 'policy', 'crew-broken', '-n', OWNER]);
+    await waitFor(async () => {
+      const x = await getJson(['apigroup', 'travel', '-n', OWNER_HOME]);
+      return x?.status?.notServed?.length === 0 && x.status.conditions.find((c: { type: string }) => c.type === 'MembersServed')?.reason === 'AllServed';
+    }, { what: 'travel: every member served again' });
   });
 
   test('attack: a mule-united admin groups max-airlines\' instance; refused at admission, and without the webhook left out and never reached', async () => {

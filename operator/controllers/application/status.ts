@@ -65,7 +65,12 @@ export async function writeAppStatus(env: AppEnv, app: App, f: AppFacts, ctx: Re
   }));
   // One Event for what was done (ClientIssued, SecretRotated, ContractOpened…) and the entries that moved; Ready's change is its own Event.
   const idOf = (e: { apiInstance?: string; apiGroup?: string }) => (e.apiGroup ? `group ${e.apiGroup}` : (e.apiInstance ?? ''));
-  const moved = entries.filter((e) => was?.access?.find((w) => idOf(w) === idOf(e))?.state !== e.state).map((e) => `${idOf(e)}: ${e.state} (${e.message})`);
+  // Compared with the entry at the same place when it names the same target (two entries may name one: the later is Duplicate), else the first that does.
+  const before = (e: (typeof entries)[number], i: number) => {
+    const same = was?.access?.[i];
+    return same && idOf(same) === idOf(e) ? same : was?.access?.find((w) => idOf(w) === idOf(e));
+  };
+  const moved = entries.filter((e, i) => before(e, i)?.state !== e.state).map((e) => `${idOf(e)}: ${e.state} (${e.message})`);
   if (f.did.length > 0 || moved.length > 0) {
     deps.events.normal(app, f.did[0]?.reason ?? 'AccessChanged', [...f.did.map((d) => d.message), ...moved].join('; ').slice(0, 1024));
     if (moved.length > 0) ctx.log.info({ entries: entries.map((e) => `${idOf(e)}=${e.state}`) }, 'application access changed');

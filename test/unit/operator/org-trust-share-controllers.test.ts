@@ -17,7 +17,7 @@ import { ASSETSHARE_MANAGER, registerAssetShareController } from '../../../opera
 import { shareRbacName } from '../../../model/share-grant.ts';
 import { StatusOwnership } from './fake-status.ts';
 import { MemoryApi, statusClientOn, type Obj } from './memory-api.ts';
-import { eventually } from './helpers.ts';
+import { delay, eventually } from './helpers.ts';
 
 const V = 'crossgate.dev/v1alpha1';
 const t0 = Date.parse('2026-01-01T00:00:00Z');
@@ -197,4 +197,54 @@ describe('AssetShare: a grant name held by an object that is not the share\'s (G
     assert.equal(api.get('rolebindings', `max-home/${name}`), undefined, 'no RoleBinding written');
     assert.deepEqual(api.get('roles', `max-home/${name}`)!.rules, [], 'the other\'s Role is left as it was');
   });
+});
+
+describe('OrgTrust: sharedWithMe follows a shared target appearing and going (no share status change needed)', () => {
+  // Only the OrgTrust controller runs: no AssetShare reconciler whose status change would wake the trust, so what
+  // moves sharedWithMe here is the trust's own watch of the share's target (ApiGroup, ApiInstance).
+  const api = new MemoryApi();
+  let mgr: Manager;
+  const shared = () => (api.get('orgtrusts', 'mule-home/max')?.status as { sharedWithMe?: Array<Record<string, string>> } | undefined)?.sharedWithMe;
+  const names = () => (shared() ?? []).map((e) => `${e.kind} ${e.namespace}/${e.name}`);
+  const groupShare = (name: string, targetRef: Record<string, string>): Obj => ({ apiVersion: V, kind: 'AssetShare', metadata: { name, namespace: 'max-home', generation: 1 }, spec: { targetRef, peers: [{ domain: 'mule' }] } });
+
+  before(async () => {
+    api.upsert('organizations', organization('max', [{ name: 'prod', namespace: 'max-prod' }]));
+    api.upsert('organizations', organization('mule', [{ name: 'prod', namespace: 'mule-prod' }]));
+    api.upsert('orgtrusts', trust('max-home', 'mule'));
+    api.upsert('orgtrusts', trust('mule-home', 'max'));
+    // Shared before their targets exist: listed once they do.
+    api.upsert('assetshares', groupShare('travel', { kind: 'ApiGroup', name: 'travel' }));
+    api.upsert('assetshares', groupShare('flights', { kind: 'ApiInstance', name: 'flights', namespace: 'max-prod' }));
+    mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
+    const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
+    registerOrgTrustController(mgr, { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClientOn(api) }), events });
+    await mgr.start();
+  });
+  after(async () => {
+    await mgr.stop(100);
+  });
+
+  test('an ApiGroup (and an ApiInstance) created after its share appears in the peer\'s sharedWithMe, and leaves it when deleted', async () => {
+    await eventually(() => condition('mule-home/max')?.status === 'True' && shared() !== undefined, 'trust mutual, status written');
+    assert.deepEqual(names(), [], 'nothing listed while the targets do not exist');
+    await delay(200); // the trust's own status writes settle: nothing else wakes it
+
+    api.upsert('apigroups', { apiVersion: V, kind: 'ApiGroup', metadata: { name: 'travel', namespace: 'max-home', generation: 1 }, spec: { instances: [{ namespace: 'max-prod', name: 'flights' }] } });
+    await eventually(() => names().includes('ApiGroup max-home/travel'), 'the group listed once it exists');
+    assert.deepEqual(shared(), [{ kind: 'ApiGroup', namespace: 'max-home', name: 'travel', access: 'view', share: 'travel' }]);
+    assert.equal((api.get('orgtrusts', 'mule-home/max')!.status as { sharedWithMeCount: number }).sharedWithMeCount, 1);
+
+    api.upsert('apiinstances', { apiVersion: V, kind: 'ApiInstance', metadata: { name: 'flights', namespace: 'max-prod', generation: 1 }, spec: { assetRef: { name: 'flights-eapi' }, basePath: '/flights', upstream: { url: 'http://flights:8080' } } });
+    await eventually(() => names().length === 2, 'the instance listed once it exists');
+    assert.deepEqual(names(), ['ApiGroup max-home/travel', 'ApiInstance max-prod/flights']);
+
+    api.remove('apigroups', 'max-home/travel');
+    await eventually(() => !names().includes('ApiGroup max-home/travel'), 'the group gone from sharedWithMe');
+    assert.deepEqual(names(), ['ApiInstance max-prod/flights']);
+    // The trust in the other direction lists nothing: mule shares nothing with max.
+    assert.deepEqual((api.get('orgtrusts', 'max-home/mule')!.status as { sharedWithMe: unknown[] }).sharedWithMe, []);
+  });
+
+  const condition = (key: string) => ((api.get('orgtrusts', key)?.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).find((c) => c.type === 'Mutual');
 });
