@@ -196,7 +196,7 @@ spec:
     const idle = await waitForCondition(['slatier', 'gold', '-n', prod], 'Ready', 'False', { reason: 'NotEnforced' });
     assert.match(condition(idle, 'Ready')!.message, /^tier of ApiInstance "flights-a" is not enforced: no api-key or client-id-enforcement Policy applies to the instance/);
     const inst = await waitForCondition(['apiinstance', 'flights-a', '-n', prod], 'TiersEnforced', 'False', { reason: 'NoApiKeyPolicy' });
-    assert.match(condition(inst, 'TiersEnforced')!.message, /has 1 SlaTier but no api-key Policy applies to it/);
+    assert.match(condition(inst, 'TiersEnforced')!.message, /has 1 SlaTier but no api-key or client-id-enforcement Policy applies to it/);
     const columns = (await kubectl(['get', 'apiinstance', 'flights-a', '-n', prod])).stdout;
     assert.match(columns.split('\n')[0]!, /TIERS ENFORCED/);
     assert.match(columns.split('\n')[1]!, /\bFalse\b/);
