@@ -63,7 +63,7 @@ describe('API keys and contracts', () => {
     assert.match(keys, /gate-display\s+flights\s+gold\s+Approved\s+gate-display-apikey/);
     assert.match(keys, /ops-dashboard\s+flights\s+platinum\s+Pending\s+ops-dashboard-apikey/);
     const contracts = (await kubectl(['get', 'contracts', '-n', OWNER])).stdout;
-    assert.match(contracts, /NAME\s+CONSUMER\s+KIND\s+CLIENT\s+API\s+TIER\s+STATE\s+AGE/);
+    assert.match(contracts, /NAME\s+CONSUMER\s+KIND\s+CLIENT\s+API\s+GROUP\s+TIER\s+STATE\s+AGE/);
     assert.match(contracts, new RegExp(`${CONSUMER}\\.key\\.ops-dashboard\\s+mule-united\\s+ApiKey\\s+ops-dashboard\\s+flights\\s+platinum\\s+Pending`));
     // Issuing is one story told in one Event: the Secret, the Contract opened, the state reached.
     const issued = await waitFor(async () => {
