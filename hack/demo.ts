@@ -27,6 +27,9 @@ const step = (s: string) => {
 /** A path as one shell word, so the printed commands paste as they are even from a directory with spaces. */
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 const ex = (...p: string[]) => join(ROOT, 'examples', ...p);
+/** The two APIs of Max Airlines' Partner APIs group, as paths on the gateway. */
+const FLIGHTS = '/flights/v1/flights';
+const FARES = '/flights/fares/v1/fares';
 
 const children: ChildProcess[] = [];
 let cp: ControlPlane | undefined;
@@ -105,10 +108,14 @@ async function main(): Promise<void> {
   step('installing CRDs, ClusterRoles and ServiceAccounts');
   await installCrossgate();
 
-  step('starting an upstream (the Flights implementation), the webhook, the operator and the gateway');
+  step('starting an upstream (the Flights and Fares implementations), the webhook, the operator and the gateway');
+  // One local server plays both: the gateway strips the base path, so Fares' requests arrive under /fares.
   upstream = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ flights: [{ id: 'MA101', from: 'MUC', to: 'AMS', status: 'on time' }], path: req.url }));
+    const body = req.url?.startsWith('/fares')
+      ? { fares: [{ flight: 'MA101', cabin: 'economy', price: 129, currency: 'EUR' }], path: req.url }
+      : { flights: [{ id: 'MA101', from: 'MUC', to: 'AMS', status: 'on time' }], path: req.url };
+    res.end(JSON.stringify(body));
   });
   await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
@@ -153,6 +160,7 @@ async function main(): Promise<void> {
   });
   await applyUntilAdmitted(ex('max-airlines', '10-orgtrust-mule-united.yaml'), 'OrgTrust mule-united admitted');
   await applyUntilAdmitted(ex('max-airlines', '20-asset-flights-eapi.yaml'), 'Asset flights-eapi admitted');
+  await applyUntilAdmitted(ex('max-airlines', '21-asset-fares-eapi.yaml'), 'Asset fares-eapi admitted');
   step('sharing the Flights EAPI before Mule United trusts back: admission refuses it');
   // Shown once the webhook has seen Max Airlines' own trust, so the refusal names only what is missing.
   const refused = await waitFor(async () => {
@@ -164,9 +172,22 @@ async function main(): Promise<void> {
   step('Mule United trusts back; the GitOps retry of the share succeeds');
   await applyUntilAdmitted(ex('mule-united', '10-orgtrust-max-airlines.yaml'), 'OrgTrust max-airlines admitted');
   await applyUntilAdmitted(ex('max-airlines', '30-assetshare-flights-eapi.yaml'), 'share admitted');
-  for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml']) await applyUntilAdmitted(ex('max-airlines', f), `${f} admitted`);
-  await kubectl(['patch', 'apiinstance', 'flights', '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstreamUrl } } })]);
+  for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml', '43-apiinstance-fares.yaml', '44-policies-fares.yaml']) {
+    await applyUntilAdmitted(ex('max-airlines', f), `${f} admitted`);
+  }
+  for (const api of ['flights', 'fares']) {
+    await kubectl(['patch', 'apiinstance', api, '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: upstreamUrl } } })]);
+  }
+  step('grouping flights and fares as the Partner APIs, with a group tier, shared with Mule United');
+  for (const f of ['45-apigroup-partner-apis.yaml', '46-slatier-partner-gold.yaml']) await applyUntilAdmitted(ex('max-airlines', f), `${f} admitted`);
   await applyUntilAdmitted(ex('max-airlines', '50-assetshare-flights-api.yaml'), 'API share admitted');
+  await applyUntilAdmitted(ex('max-airlines', '51-assetshare-partner-apis.yaml'), 'group share admitted');
+  await waitFor(async () => (await kubectl(['get', 'apigroup', 'partner-apis', '-n', 'max-airlines', '-o', 'jsonpath={.status.members}'])).stdout === '2', {
+    timeoutMs: WAIT_MS,
+    what: 'ApiGroup partner-apis to resolve its 2 members',
+  });
+  say((await kubectl(['get', 'apigroups', '-n', 'max-airlines'])).stdout.replace(/^/gm, '  '));
+  step('Mule United asks: three ApiKeys for flights, and the booking site (an Application) for the Partner APIs group');
   await applyUntilAdmitted(ex('mule-united', '20-apikeys.yaml'), 'keys admitted');
   for (const key of ['trial-app', 'gate-display']) {
     await waitFor(async () => (await kubectl(['get', 'apikey', key, '-n', 'mule-united-prod', '-o', 'jsonpath={.status.state}'])).stdout === 'Approved', {
@@ -178,7 +199,7 @@ async function main(): Promise<void> {
   const clientId = await waitFor(async () => {
     const app = JSON.parse((await kubectl(['get', 'application', 'booking-site', '-n', 'mule-united-prod', '-o', 'json'])).stdout);
     return app.status?.approved >= 1 && app.status?.clientId ? (app.status.clientId as string) : undefined;
-  }, { timeoutMs: WAIT_MS, what: "Application booking-site's client ID, its gold entry Approved" });
+  }, { timeoutMs: WAIT_MS, what: "Application booking-site's client ID, its partner-gold group entry Approved" });
 
   step('kubectl get crossgate -A');
   say((await kubectl(['get', 'crossgate', '-A'])).stdout.replace(/^/gm, '  '));
@@ -198,27 +219,31 @@ async function main(): Promise<void> {
     timeoutMs: WAIT_MS,
     what: 'the gateway to serve the gold key',
   });
-  await waitFor(async () => (await fetch(`${gw}/flights/v1/flights`, { headers: { 'x-client-id': clientId, 'x-client-secret': appSecret } }).catch(() => undefined))?.status === 200, {
-    timeoutMs: WAIT_MS,
-    what: "the gateway to serve the booking site's client ID and secret",
-  });
+  for (const path of [FLIGHTS, FARES]) {
+    await waitFor(async () => (await fetch(`${gw}${path}`, { headers: { 'x-client-id': clientId, 'x-client-secret': appSecret } }).catch(() => undefined))?.status === 200, {
+      timeoutMs: WAIT_MS,
+      what: `the gateway to serve the booking site's client ID and secret on ${path}`,
+    });
+  }
   step('requests through the gateway');
-  const show = async (label: string, headers: Record<string, string>) => {
-    const res = await fetch(`${gw}/flights/v1/flights`, { headers });
+  const show = async (label: string, headers: Record<string, string>, path = FLIGHTS) => {
+    const res = await fetch(`${gw}${path}`, { headers });
     const text = await res.text();
     // A refusal is RFC 9457 problem details: its type says why.
     const problem = res.headers.get('content-type')?.startsWith('application/problem+json') ? (JSON.parse(text) as { type?: string }).type : undefined;
     const body = problem ? `problem: ${problem}` : text.slice(0, 160);
     const extra = res.headers.get('retry-after') ? `  (Retry-After: ${res.headers.get('retry-after')}s)` : '';
-    say(`  ${label.padEnd(38)} → ${res.status}${extra}  ${body}`);
+    say(`  ${label.padEnd(40)} → ${res.status}${extra}  ${body}`);
     return res.status;
   };
   const ok = await show('GET with the gold key', { 'x-api-key': gold });
   const noKey = await show('GET without a key', {});
   let over = 0;
   for (let i = 1; i <= 4; i++) over = await show(`GET with the trial key (#${i} of 3/min)`, { 'x-api-key': trial });
-  const appHeaders = await show('GET as booking-site, two headers', { 'x-client-id': clientId, 'x-client-secret': appSecret });
-  const appBasic = await show('GET as booking-site, HTTP Basic', { authorization: basic });
+  // booking-site's one client ID and secret, on each API of the Partner APIs group.
+  const appHeaders = await show('GET flights as booking-site, two headers', { 'x-client-id': clientId, 'x-client-secret': appSecret });
+  const appFares = await show('GET fares as booking-site, two headers', { 'x-client-id': clientId, 'x-client-secret': appSecret }, FARES);
+  const appBasic = await show('GET fares as booking-site, HTTP Basic', { authorization: basic }, FARES);
   const appWrong = await show('GET as booking-site, wrong secret', { 'x-client-id': clientId, 'x-client-secret': 'not-the-secret' });
 
   step('where to look next (paste the export line first: kubectl lives in the control-plane cache, not on PATH)');
@@ -226,16 +251,19 @@ async function main(): Promise<void> {
   say("  kubectl -n mule-united-prod get secret gate-display-apikey -o jsonpath='{.data.apiKey}' | base64 -d");
   say(`  kubectl get org,otr,assetshares -A; kubectl get apikeys -n mule-united-prod; kubectl get contracts -n max-airlines-prod`);
   say('  kubectl get applications -n mule-united-prod');
+  say('  kubectl get apigroups -n max-airlines');
+  say('  kubectl get slatiers,contracts -n max-airlines');
   say("  CLIENT_ID=$(kubectl -n mule-united-prod get secret booking-site-client -o jsonpath='{.data.clientId}' | base64 -d)");
   say("  CLIENT_SECRET=$(kubectl -n mule-united-prod get secret booking-site-client -o jsonpath='{.data.clientSecret}' | base64 -d)");
-  say(`  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" ${gw}/flights/v1/flights`);
+  say(`  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" ${gw}${FLIGHTS}`);
+  say(`  curl -s -u "$CLIENT_ID:$CLIENT_SECRET" ${gw}${FARES}`);
   say(`  kubectl -n max-airlines-prod patch contract mule-united-prod.key.ops-dashboard --type=merge -p '{"spec":{"decision":"Approved"}}'`);
   say(`  gateway: ${gw}/flights/v1/flights   metrics: http://127.0.0.1:${gwAdmin}/metrics   operator metrics: http://127.0.0.1:${opHealth}/metrics`);
   say(`  logs: ${logDir}`);
-  const success = ok === 200 && noKey === 401 && over === 429 && appHeaders === 200 && appBasic === 200 && appWrong === 401;
+  const success = ok === 200 && noKey === 401 && over === 429 && appHeaders === 200 && appFares === 200 && appBasic === 200 && appWrong === 401;
   if (!success) {
     console.error(
-      `\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}, booking-site headers ${appHeaders}, Basic ${appBasic}, wrong secret ${appWrong}\n${logTails()}`,
+      `\nunexpected results: gold ${ok}, no key ${noKey}, over the tier ${over}, booking-site flights ${appHeaders}, fares ${appFares}, fares Basic ${appBasic}, wrong secret ${appWrong}\n${logTails()}`,
     );
     await stop(1);
   }
