@@ -20,7 +20,7 @@ import { Agent, request } from 'undici';
 import { createLogger } from '../../kube/logger.ts';
 import { KubeHttp } from '../../kube/kube.ts';
 import { loadKubeConfig } from '../../kube/client-node.ts';
-import { hashApiKey } from '../../api/apikey-format.ts';
+import { hashApiKey } from '../../api/credential-format.ts';
 import { ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, LABEL_APIKEY, LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import { ROOT, apiserverCpuProfile, apiserverFigures, cpuDelta, cpuSnapshot, metricSum, scrape, startEnv, startUpstream, type BenchEnv } from './env.ts';
 import { CONSUMER, addInstances, apiKeyBody, basePathOf, createWorld, nsPath, waitKeysAdmissible } from './fixture.ts';

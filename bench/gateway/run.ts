@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
-import { generateApiKey, hashApiKey } from '../../api/apikey-format.ts';
+import { generateApiKey, hashApiKey } from '../../api/credential-format.ts';
 import type { Credential, Route } from '../../api/gateway/config.ts';
 import { renderParts, writeParts } from '../../gateway/config-source/write.ts';
 import { summarizeProfile } from './profile-top.ts';

@@ -9,7 +9,7 @@
 // tier's windows are enforced (credential.ts, sla-tier.ts). The key header and
 // query parameter are not forwarded upstream.
 import type { ApiKeyPolicyConfig } from '../../api/policies.ts';
-import { hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
+import { hashApiKey, keyIdOf } from '../../api/credential-format.ts';
 import { grantFor, type CompiledCredential } from '../compiled.ts';
 import type { Refusal } from '../problem.ts';
 import { admitGrant, type CredentialHandler } from './credential.ts';

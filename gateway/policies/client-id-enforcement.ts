@@ -11,7 +11,7 @@
 // endpoint scope and the tier (credential.ts). The secret never goes
 // upstream: both headers are stripped, and Authorization when it carried
 // Basic credentials.
-import { hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
+import { hashApiKey, keyIdOf } from '../../api/credential-format.ts';
 import type { ClientIdEnforcementPolicyConfig } from '../../api/policies.ts';
 import { grantFor, type CompiledCredential } from '../compiled.ts';
 import type { Refusal } from '../problem.ts';

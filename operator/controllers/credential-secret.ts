@@ -13,7 +13,7 @@ import {
   ANNOTATION_KEY_GENERATION, ANNOTATION_KEY_ISSUED_AT, ANNOTATION_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_SHA256, ANNOTATION_PREVIOUS_KEY_VALID_UNTIL,
   LABEL_MANAGED_BY, MANAGED_BY,
 } from '../../api/labels.ts';
-import { hashApiKey, keyIdOf } from '../../api/apikey-format.ts';
+import { hashApiKey, keyIdOf } from '../../api/credential-format.ts';
 import { rfc3339 } from '../../api/time.ts';
 import { MERGE_PATCH, objectPath } from '../resources.ts';
 import { secretBelongsTo, type SecretAction } from './apikey-desired.ts';

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { hashApiKey } from '../../api/apikey-format.ts';
+import { hashApiKey } from '../../api/credential-format.ts';
 import {
   ROOT, applyYaml, applyUntilAdmitted, getJson, kubectl, readGatewayConfig, startOperator, startWebhook, waitFor, type RunningOperator, type RunningWebhookProcess,
 } from './support/index.ts';

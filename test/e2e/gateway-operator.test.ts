@@ -4,7 +4,7 @@
 // upstream on loopback.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashApiKey } from '../../api/apikey-format.ts';
+import { hashApiKey } from '../../api/credential-format.ts';
 import {
   applyStory, applyYaml, deleteStory, ex, rawKeyOf, getJson, kubectl, readGatewayConfig, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
   type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,

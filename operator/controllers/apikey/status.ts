@@ -7,7 +7,7 @@ import { ownConditions, type Condition, type ConditionInput } from '../../../kub
 import type { ApiKey } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
 import { keyVerdict, type KeyVerdict } from '../../../model/key-verdict.ts';
-import { keyIdOf } from '../../../api/apikey-format.ts';
+import { keyIdOf } from '../../../api/credential-format.ts';
 import { APIKEYS } from '../../resources.ts';
 import { hashesOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
 import { nextDeadline, type SecretOutcome } from '../credential-secret.ts';

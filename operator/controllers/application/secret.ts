@@ -6,7 +6,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ReconcileContext } from '../../../kube/controller.ts';
 import { ANNOTATION_CLIENT_ID, LABEL_APPLICATION, SECRET_CLIENT_ID_FIELD, SECRET_CLIENT_SECRET_FIELD } from '../../../api/labels.ts';
-import { generateClientId, generateClientSecret } from '../../../api/apikey-format.ts';
+import { generateClientId, generateClientSecret } from '../../../api/credential-format.ts';
 import { appSecretAction, appSecretConflictMessage, appSecretNameOf } from '../application-desired.ts';
 import { applySecretAction, ownerSecret, type Done, type SecretOutcome } from '../credential-secret.ts';
 import type { App, AppEnv } from './env.ts';

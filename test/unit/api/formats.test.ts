@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   generateApiKey, generateClientId, generateClientSecret, hashApiKey, isWellFormedApiKey, isWellFormedClientId, isWellFormedClientSecret, keyIdOf,
-} from '../../../api/apikey-format.ts';
+} from '../../../api/credential-format.ts';
 import { validatePolicyConfig } from '../../../api/policies.ts';
 import { isCidr } from '../../../api/validation.ts';
 import { canonicalJson, checksumOf, shardOf } from '../../../api/gateway/checksum.ts';

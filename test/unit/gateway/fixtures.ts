@@ -5,12 +5,10 @@ import { ENV_CLUSTER_CIDRS, ENV_LOOPBACK_UPSTREAMS, platformSettingsFromEnv } fr
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { generateApiKey, hashApiKey } from '../../../api/apikey-format.ts';
+import { generateApiKey, generateClientId, generateClientSecret, hashApiKey } from '../../../api/credential-format.ts';
 import type { Credential, Grant, PolicyEntry, Route, Tier } from '../../../api/gateway/config.ts';
 import { renderParts, writeParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
 import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
@@ -52,9 +50,8 @@ export function clientCred(clientId: string, grants: Grant[], over: Partial<Omit
 
 /** A fresh client ID (cgc_<22 base64url>) and client secret (cgs_<43 base64url>_<crc32>), with the secret's hash. */
 export function newClient(): { id: string; secret: string; hash: string } {
-  const id = `cgc_${randomBytes(16).toString('base64url')}`;
-  const body = `cgs_${randomBytes(32).toString('base64url')}`;
-  const secret = `${body}_${(crc32(body) >>> 0).toString(16).padStart(8, '0')}`;
+  const id = generateClientId();
+  const secret = generateClientSecret();
   return { id, secret, hash: hashApiKey(secret) };
 }
 
