@@ -52,35 +52,44 @@ export function accessToInstance(snapshot: Snapshot, consumerNamespace: string, 
   const instance = alive(snapshot.apiInstances(ns).find((i) => i.metadata.name === name));
   const cross = owner.metadata.name !== consumer.metadata.name;
   const ctx = { ...base, consumer, owner, crossOrganization: cross, ...(instance ? { instance } : {}) };
-  if (cross) {
-    const me = consumer.spec.domain;
-    const them = owner.spec.domain;
-    // Both sides, decided where the OrgTrust and AssetShare reconcilers decide it.
-    const trust = mutualTrust(snapshot, consumer, owner);
-    if (!trust.ok) return { ...ctx, ok: false, reason: trust.reason, message: trust.message };
-    const shared = snapshot
-      .assetShares(owner.spec.homeNamespace)
-      .some(
-        (s) =>
-          !s.metadata.deletionTimestamp &&
-          s.spec.targetRef.kind === 'ApiInstance' &&
-          s.spec.targetRef.name === name &&
-          (s.spec.targetRef.namespace ?? s.metadata.namespace) === ns &&
-          s.spec.peers.some((p) => p.domain === me && (p.access ?? 'view') === 'view'),
-      );
-    if (!shared) {
-      return {
-        ...ctx,
-        ok: false,
-        reason: 'NotShared',
-        message: `"${them}" does not share ApiInstance "${name}" (namespace "${ns}") with "${me}": it needs an AssetShare of it with peer "${me}" in namespace "${owner.spec.homeNamespace}"`,
-      };
-    }
-  }
+  const refused = cross ? crossOrganizationRefusal(snapshot, consumer, owner, { kind: 'ApiInstance', name, namespace: ns }) : undefined;
+  if (refused) return { ...ctx, ok: false, ...refused };
   if (!instance) {
     return { ...ctx, ok: false, reason: 'InstanceNotFound', message: `ApiInstance "${name}" does not exist in namespace "${ns}"` };
   }
   return { ...ctx, ok: true, reason: 'Accessible', message: cross ? `shared by "${owner.spec.domain}" under mutual trust` : 'an ApiInstance of the same organization' };
+}
+
+/**
+ * Why a consumer of another organization may not reach `target` of `owner`, or undefined when it may: both
+ * organizations must trust each other (decided where the OrgTrust reconciler decides it), and the owner must share
+ * that very object (an AssetShare of its kind, view-only, in the owner's home namespace) with the consumer.
+ */
+export function crossOrganizationRefusal(
+  snapshot: Snapshot,
+  consumer: Organization,
+  owner: Organization,
+  target: { kind: 'ApiInstance' | 'ApiGroup'; name: string; namespace: string },
+): { reason: string; message: string } | undefined {
+  const trust = mutualTrust(snapshot, consumer, owner);
+  if (!trust.ok) return { reason: trust.reason, message: trust.message };
+  const me = consumer.spec.domain;
+  const home = owner.spec.homeNamespace;
+  const shared = snapshot
+    .assetShares(home)
+    .some(
+      (s) =>
+        !s.metadata.deletionTimestamp &&
+        s.spec.targetRef.kind === target.kind &&
+        s.spec.targetRef.name === target.name &&
+        (s.spec.targetRef.namespace ?? s.metadata.namespace) === target.namespace &&
+        s.spec.peers.some((p) => p.domain === me && (p.access ?? 'view') === 'view'),
+    );
+  if (shared) return undefined;
+  return {
+    reason: 'NotShared',
+    message: `"${owner.spec.domain}" does not share ${target.kind} "${target.name}" (namespace "${target.namespace}") with "${me}": it needs an AssetShare of it with peer "${me}" in namespace "${home}"`,
+  };
 }
 
 /** Whether the organization owning `domain` exists (for messages about unknown peers). */

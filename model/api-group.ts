@@ -6,10 +6,9 @@
 // counts only while it exists in an environment namespace of the group's own
 // organization. Anything else is left out and named, never reached.
 import type { ApiGroup, ApiInstance, Organization } from '../api/v1alpha1/index.ts';
-import type { Access } from './access.ts';
+import { crossOrganizationRefusal, type Access } from './access.ts';
 import { orgName, ownerOfNamespace } from './ownership.ts';
 import type { Snapshot } from './snapshot.ts';
-import { mutualTrust } from './trust.ts';
 
 /** A reference to an ApiGroup: its name and namespace (the home namespace of its organization). */
 export interface GroupRef {
@@ -131,30 +130,9 @@ export function accessToGroup(snapshot: Snapshot, consumerNamespace: string, ref
   const group = alive(snapshot.apiGroups(ns).find((g) => g.metadata?.name === name));
   const cross = orgName(owner) !== orgName(consumer);
   const ctx = { ...base, consumer, owner, crossOrganization: cross, ...(group ? { group } : {}) };
-  if (cross) {
-    const me = consumer.spec.domain;
-    const them = owner.spec.domain;
-    const trust = mutualTrust(snapshot, consumer, owner);
-    if (!trust.ok) return { ...ctx, ok: false, reason: trust.reason, message: trust.message };
-    const shared = snapshot
-      .assetShares(ns)
-      .some(
-        (s) =>
-          !s.metadata.deletionTimestamp &&
-          s.spec.targetRef.kind === 'ApiGroup' &&
-          s.spec.targetRef.name === name &&
-          (s.spec.targetRef.namespace ?? s.metadata.namespace) === ns &&
-          s.spec.peers.some((p) => p.domain === me && (p.access ?? 'view') === 'view'),
-      );
-    if (!shared) {
-      return {
-        ...ctx,
-        ok: false,
-        reason: 'NotShared',
-        message: `"${them}" does not share ApiGroup "${name}" (namespace "${ns}") with "${me}": it needs an AssetShare of it with peer "${me}" in namespace "${ns}"`,
-      };
-    }
-  }
+  // A group lives in the home namespace, where its shares are too.
+  const refused = cross ? crossOrganizationRefusal(snapshot, consumer, owner, { kind: 'ApiGroup', name, namespace: ns }) : undefined;
+  if (refused) return { ...ctx, ok: false, ...refused };
   if (!group) return { ...ctx, ok: false, reason: 'GroupNotFound', message: `ApiGroup "${name}" does not exist in namespace "${ns}"` };
   const membership = groupMembership(snapshot, group);
   return {
