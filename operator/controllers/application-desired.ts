@@ -13,7 +13,7 @@ import { duplicateEntries, duplicateMessage, entryTarget, type EntryTarget } fro
 import { accessVerdict, entryConsumer, groupTierFound, tierFoundFor, type KeyVerdict } from '../../model/key-verdict.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { applicationContractName } from '../../model/contract-name.ts';
-import { consumerContract, credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './apikey-desired.ts';
+import { consumerContract, credentialSecretAction, credentialSecretConflict, hashEntries, hashesOf, secretBelongsTo, type KeyHashes, type SecretAction } from './consumer-desired.ts';
 
 export function appSecretNameOf(app: Application): string {
   return app.spec.secretName ?? `${app.metadata.name}-client`;

@@ -11,7 +11,7 @@ import { splitKey, type ResourceRef } from '../../kube/keys.ts';
 import type { ConsumerKind, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { contractServes } from '../../model/key-verdict.ts';
 import { ASSETSHARES, CONTRACTS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, objectPath } from '../resources.ts';
-import { contractSpecPatch } from './apikey-desired.ts';
+import { contractSpecPatch } from './consumer-desired.ts';
 import type { Done } from './credential-secret.ts';
 import { contractsByConsumer } from './contract-index.ts';
 import type { Deps } from './deps.ts';

@@ -8,7 +8,8 @@ import type { Access } from '../../model/access.ts';
 import { accessVerdict, contractServes, entryConsumer, keyTierFound, keyVerdict, type KeyVerdict } from '../../model/key-verdict.ts';
 import { appCredentialsOf, grantOf, memberRoutes, type AppHashes, type EntryFacts } from './application-desired.ts';
 import { trustGone } from '../../model/trust.ts';
-import { credentialsOf, type KeyHashes } from './apikey-desired.ts';
+import { credentialsOf } from './apikey-desired.ts';
+import type { KeyHashes } from './consumer-desired.ts';
 
 export type ContractState = NonNullable<NonNullable<Contract['status']>['state']>;
 

@@ -16,7 +16,7 @@ import {
 import { hashApiKey, keyIdOf } from '../../api/credential-format.ts';
 import { rfc3339 } from '../../api/time.ts';
 import { MERGE_PATCH, objectPath } from '../resources.ts';
-import { secretBelongsTo, type SecretAction } from './apikey-desired.ts';
+import { secretBelongsTo, type SecretAction } from './consumer-desired.ts';
 
 const SECRETS = { group: '', version: 'v1', plural: 'secrets' };
 

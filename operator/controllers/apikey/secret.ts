@@ -6,7 +6,8 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { ReconcileContext } from '../../../kube/controller.ts';
 import { LABEL_APIKEY, SECRET_KEY_FIELD } from '../../../api/labels.ts';
 import { generateApiKey, keyIdOf } from '../../../api/credential-format.ts';
-import { hashesOf, secretAction, secretConflictMessage, secretNameOf } from '../apikey-desired.ts';
+import { secretAction, secretConflictMessage, secretNameOf } from '../apikey-desired.ts';
+import { hashesOf } from '../consumer-desired.ts';
 import { applySecretAction, ownerSecret, type Done, type SecretOutcome } from '../credential-secret.ts';
 import type { Key, KeyEnv } from './env.ts';
 

@@ -9,7 +9,8 @@ import type { Access } from '../../../model/access.ts';
 import { keyVerdict, type KeyVerdict } from '../../../model/key-verdict.ts';
 import { keyIdOf } from '../../../api/credential-format.ts';
 import { APIKEYS } from '../../resources.ts';
-import { hashesOf, ownHashesOf, secretNameOf } from '../apikey-desired.ts';
+import { ownHashesOf, secretNameOf } from '../apikey-desired.ts';
+import { hashesOf } from '../consumer-desired.ts';
 import { nextDeadline, type SecretOutcome } from '../credential-secret.ts';
 import type { Done, Key, KeyContract, KeyEnv } from './env.ts';
 

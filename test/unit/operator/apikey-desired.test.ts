@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiKey, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
-import { contractSpecPatch, desiredContract } from '../../../operator/controllers/apikey-desired.ts';
+import { desiredContract } from '../../../operator/controllers/apikey-desired.ts';
+import { contractSpecPatch } from '../../../operator/controllers/consumer-desired.ts';
 import { contractServes, keyVerdict } from '../../../model/key-verdict.ts';
 
 const key = (uid: string) => ({
