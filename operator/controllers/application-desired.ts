@@ -1,7 +1,7 @@
 // Pure decisions for Applications: the Secret's name, the Contract of each
 // access entry, why a Secret of the app's name is not its own, and the one
 // client-secret credential an app contributes to a gateway. The issue,
-// rotation, grace and revocation rules are the ApiKey's (apikey-desired.ts
+// rotation, grace and revocation rules are the ApiKey's (consumer-desired.ts
 // credentialSecretAction); each entry's verdict is model/key-verdict.ts.
 import type { V1Secret } from '@kubernetes/client-node';
 import type { AccessEntry, Application, Contract, SlaTier } from '../../api/v1alpha1/index.ts';

@@ -1,6 +1,6 @@
 // The credential Secret step shared by the ApiKey and Application reconcilers:
 // issue, rotate, drop the previous hash after its grace period, or delete on
-// revocation, as credentialSecretAction (apikey-desired.ts) decides. What
+// revocation, as credentialSecretAction (consumer-desired.ts) decides. What
 // differs per kind (the raw credential, its data keys, the words of the Events)
 // comes in a CredentialSecretSpec. The raw value is written once into the
 // Secret and never logged, cached or returned: only its hash leaves here.
