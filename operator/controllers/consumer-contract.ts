@@ -10,7 +10,9 @@ import { deleteIfStill, ignoreNotFound } from '../../kube/effects.ts';
 import { splitKey, type ResourceRef } from '../../kube/keys.ts';
 import type { ConsumerKind, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { contractServes } from '../../model/key-verdict.ts';
-import { ASSETSHARES, CONTRACTS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, objectPath } from '../resources.ts';
+import { ASSETSHARES, CONTRACTS, MERGE_PATCH, ORGANIZATIONS, ORGTRUSTS, SLATIERS, objectPath } from '../resources.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
+import { snapshotReader } from './snapshot.ts';
 import { contractSpecPatch } from './consumer-desired.ts';
 import type { Done } from './credential-secret.ts';
 import { contractsByConsumer } from './contract-index.ts';
@@ -25,13 +27,24 @@ export interface ConsumerEnv<C extends Stored> {
   contracts: Informer<C>;
   /** "ns/name" of the Contracts opened for the consumer `ns/name` (contract-index.ts). */
   contractsOf: (namespace: string | undefined, name: string | undefined) => string[];
+  tiers: Informer<SlaTier & { kind: string }>;
+  /** The cluster state decisions in model/ read (trust, shares, ownership, instances, groups). */
+  snapshot: () => Snapshot;
   now: () => Date;
 }
 
 /** The env of a consumer reconciler of `kind` whose credential Secrets are `secrets` (a label-selected informer). */
 export function consumerEnv<C extends Stored>(mgr: Manager, deps: Deps & { now?: () => Date }, kind: ConsumerKind, secrets: InformerSpec): ConsumerEnv<C> {
   const contracts = mgr.informer<C>(CONTRACTS);
-  return { deps, secrets: mgr.informer<V1Secret>(secrets), contracts, contractsOf: contractsByConsumer(contracts, kind), now: deps.now ?? (() => new Date()) };
+  return {
+    deps,
+    secrets: mgr.informer<V1Secret>(secrets),
+    contracts,
+    contractsOf: contractsByConsumer(contracts, kind),
+    tiers: mgr.informer<SlaTier & { kind: string }>(SLATIERS),
+    snapshot: snapshotReader(mgr),
+    now: deps.now ?? (() => new Date()),
+  };
 }
 
 /**

@@ -8,7 +8,6 @@ import { resolveAccess, type Access } from '../../../model/access.ts';
 import { keyTierFound } from '../../../model/key-verdict.ts';
 import { indexBy } from '../../../kube/index-by.ts';
 import { APIINSTANCES, APIKEYS, KEY_SECRETS, SLATIERS } from '../../resources.ts';
-import { snapshotReader } from '../snapshot.ts';
 import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
 import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
 import type { Deps } from '../deps.ts';
@@ -20,9 +19,7 @@ import type { Done, Key, KeyEnv } from './env.ts';
 export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
   const keys = mgr.informer<Key>(APIKEYS);
   const env: KeyEnv = consumerEnv(mgr, deps, 'ApiKey', KEY_SECRETS);
-  const { contracts } = env;
-  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
-  const snapshot = snapshotReader(mgr);
+  const { contracts, tiers, snapshot } = env;
   const allKeys = () => keys.list().map((k) => `${k.metadata.namespace}/${k.metadata.name}`);
   // Keys by the ApiInstance they name ("ns/name"), instead of a scan of every key per instance, tier or share event.
   const byInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);

@@ -7,7 +7,6 @@ import { specOrDeletionChanged, type Manager, type ReconcileContext, type Reconc
 import type { AssetShare, SlaTier } from '../../../api/v1alpha1/index.ts';
 import { ownerOfNamespace } from '../../../model/ownership.ts';
 import { APIGROUPS, APPLICATIONS, APP_SECRETS, APIINSTANCES, SLATIERS } from '../../resources.ts';
-import { snapshotReader } from '../snapshot.ts';
 import { appGroups, appInstances, appSecretNameOf, entryFacts } from '../application-desired.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import { indexByAll } from '../../../kube/index-by.ts';
@@ -21,9 +20,7 @@ import type { App, AppEnv, Done } from './env.ts';
 export function registerApplicationController(mgr: Manager, deps: Deps & { now?: () => Date }): void {
   const apps = mgr.informer<App>(APPLICATIONS);
   const env: AppEnv = consumerEnv(mgr, deps, 'Application', APP_SECRETS);
-  const { contracts } = env;
-  const tiers = mgr.informer<SlaTier & { kind: string }>(SLATIERS);
-  const snapshot = snapshotReader(mgr);
+  const { contracts, tiers, snapshot } = env;
   const all = () => apps.list().map((a) => `${a.metadata.namespace}/${a.metadata.name}`);
   // Apps by each ApiInstance ("ns/name") they list, instead of a scan of every app per instance, tier or share event.
   const byInstance = indexByAll(apps, appInstances);
