@@ -21,6 +21,7 @@ import { rateLimitHeaders } from './policies/limits.ts';
 import type { PolicyContext } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
 import { queryPair } from './query.ts';
+import { CLIENT_HEADER } from './decision.ts';
 
 /** Headers that describe one connection, not the message (RFC 9110 §7.6.1). */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
@@ -28,7 +29,7 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set(HOP_BY_HOP_HEADERS);
 /** Request headers the gateway never forwards as received. */
 const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 
-export const CLIENT_HEADER = 'x-crossgate-client';
+export { CLIENT_HEADER };
 
 export interface UpstreamsOptions {
   /** Connections per upstream origin; default 256. */

@@ -7,8 +7,9 @@
 //   3. CORS first when the route has a CORS policy: a preflight runs only
 //      the policies marked `preflight` (IP lists, limits) and is answered
 //      here (204 or 403); other requests get their CORS headers decided;
-//   4. the route's policies in order; the first refusal answers (a problem
-//      with CORS and RateLimit headers);
+//   4. the route's policies in order (decision.ts checkRoute, the one path
+//      the decision service runs too; a withheld route answers 503); the
+//      first refusal answers (a problem with CORS and RateLimit headers);
 //   5. forward to the upstream (undici pool), stream the answer back;
 //   6. on close: metrics (per API, client, status class), the recent window,
 //      one access-log line (no headers, no query string).
@@ -18,7 +19,8 @@ import type { CompiledConfig, CompiledRoute } from './compiled.ts';
 import { hostOf } from './compiled.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal } from './policies/cors.ts';
-import { headerValue, newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
+import { headerValue, newContext, type Outcome, type PolicyContext } from './policies/types.ts';
+import { checkRoute, hasDotSegments } from './decision.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
 import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
@@ -40,15 +42,7 @@ export interface GatewayHandlerOptions {
   now?: () => number;
 }
 
-/** True when a raw path has a "." or ".." segment (also percent-encoded): refused, so no route can be escaped upstream. */
-export function hasDotSegments(path: string): boolean {
-  if (!path.includes('.') && !path.includes('%2')) return false;
-  for (const seg of path.split('/')) {
-    const s = seg.toLowerCase().replace(/%2e/g, '.');
-    if (s === '.' || s === '..') return true;
-  }
-  return false;
-}
+export { hasDotSegments } from './decision.ts';
 
 /**
  * Answers a request whose handling threw (typically a header Node refuses to write: CR/LF, a
@@ -66,21 +60,6 @@ export function answerFailure(res: ServerResponse, err: unknown, logger: Logger,
   } catch {
     res.destroy();
   }
-}
-
-function runPolicies(handlers: readonly PolicyHandler[], from: number, ctx: PolicyContext, preflightOnly: boolean): Outcome | Promise<Outcome> {
-  for (let i = from; i < handlers.length; i++) {
-    const h = handlers[i]!;
-    if (preflightOnly && !h.preflight) continue;
-    const o = h.onRequest(ctx);
-    if (o === undefined) continue;
-    if (o instanceof Promise) {
-      const next = i + 1;
-      return o.then((r) => r ?? runPolicies(handlers, next, ctx, preflightOnly));
-    }
-    return o;
-  }
-  return undefined;
 }
 
 export function createGatewayHandler(opts: GatewayHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -135,7 +114,6 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
     if (hasDotSegments(path)) return refuse(refusals.badPath());
     route = cfg.routes.router.match(hostOf(req.headers.host), path);
     if (!route) return refuse(refusals.notFound());
-    if (route.withheld) return refuse(refusals.withheld());
     const r = route;
     const c = (ctx = newContext({
       method,
@@ -189,7 +167,7 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
 
     let outcome: Outcome | Promise<Outcome>;
     try {
-      outcome = runPolicies(r.policies, 0, c, preflight);
+      outcome = checkRoute(r, c, preflight);
     } catch (err) {
       return fail(err);
     }

@@ -1,0 +1,136 @@
+// The one policy path: "may this request pass on this route?".
+//
+// The gateway (server.ts) routes a request, then asks checkRoute(); the
+// decision service (authz.ts) is told the route by the proxy in front of it
+// and asks decide(), which adds what the gateway's router and proxy did
+// around the same call: the route by id, the path checks, and the answer as
+// headers (to add and remove upstream) or a refusal. Neither routes nor
+// forwards here, and no body is read.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { CompiledConfig, CompiledRoute } from './compiled.ts';
+import { segments } from './compiled.ts';
+import { applyOps } from './policies/header-injection.ts';
+import { rateLimitHeaders } from './policies/limits.ts';
+import { newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
+import { refusals, type Refusal } from './problem.ts';
+
+/** The header carrying the client identity upstream (the consumer's ApiKey or Application namespace/name). */
+export const CLIENT_HEADER = 'x-crossgate-client';
+
+/** True when a raw path has a "." or ".." segment (also percent-encoded): refused, so no route can be escaped upstream. */
+export function hasDotSegments(path: string): boolean {
+  if (!path.includes('.') && !path.includes('%2')) return false;
+  for (const seg of path.split('/')) {
+    const s = seg.toLowerCase().replace(/%2e/g, '.');
+    if (s === '.' || s === '..') return true;
+  }
+  return false;
+}
+
+/**
+ * Runs a route's policies in order from `from`; the first refusal is the
+ * outcome. Synchronous while every handler is (the common case), a promise
+ * from the first handler that is not. `preflightOnly`: only the handlers that
+ * apply to CORS preflights (IP lists, limits).
+ */
+export function runPolicies(handlers: readonly PolicyHandler[], from: number, ctx: PolicyContext, preflightOnly: boolean): Outcome | Promise<Outcome> {
+  for (let i = from; i < handlers.length; i++) {
+    const h = handlers[i]!;
+    if (preflightOnly && !h.preflight) continue;
+    const o = h.onRequest(ctx);
+    if (o === undefined) continue;
+    if (o instanceof Promise) {
+      const next = i + 1;
+      return o.then((r) => r ?? runPolicies(handlers, next, ctx, preflightOnly));
+    }
+    return o;
+  }
+  return undefined;
+}
+
+/** A matched route's verdict on a request: held closed → 503, else its policies. What gateway and authz both run. */
+export function checkRoute(route: CompiledRoute, ctx: PolicyContext, preflightOnly: boolean): Outcome | Promise<Outcome> {
+  if (route.withheld) return refusals.withheld();
+  return runPolicies(route.policies, 0, ctx, preflightOnly);
+}
+
+/** True when the raw path lies under the route's basePath, segment-wise (what the router matched). */
+export function underBasePath(path: string, route: CompiledRoute): boolean {
+  const base = route.baseSegments;
+  if (base.length === 0) return true;
+  const segs = segments(path);
+  if (segs.length < base.length) return false;
+  for (let i = 0; i < base.length; i++) if (segs[i] !== base[i]) return false;
+  return true;
+}
+
+export interface DecisionRequest {
+  method: string;
+  /** Raw path, without the query string. */
+  path: string;
+  /** Raw query string without "?", "" when absent. */
+  query: string;
+  /** The client's request headers (lower-case names) as the proxy saw them. */
+  headers: IncomingHttpHeaders;
+  /** The client's address (decided by the caller through the trusted-proxy rules). */
+  remoteAddress: string;
+  /** The address is itself a trusted proxy (its forwarding headers may be walked further, as in the gateway). */
+  peerTrusted: boolean;
+  now: number;
+}
+
+export type Decision =
+  | {
+      allow: true;
+      ctx: PolicyContext;
+      /** Headers to set on the request upstream (lower-case names): the client identity, RateLimit, header-injection's sets. */
+      add: Record<string, string>;
+      /** Request headers not to forward: the consumed credential, header-injection's removals. */
+      remove: string[];
+      /** Response headers for the client (RateLimit) whatever the upstream answers. */
+      responseHeaders: Record<string, string>;
+    }
+  | { allow: false; ctx: PolicyContext | undefined; refusal: Refusal };
+
+/** The headers an admitted request carries upstream, from what its policies recorded. */
+export function allowHeaders(ctx: PolicyContext): { add: Record<string, string>; remove: string[]; responseHeaders: Record<string, string> } {
+  const add: Record<string, string> = {};
+  const remove: string[] = ctx.stripHeaders ? [...new Set(ctx.stripHeaders)] : [];
+  if (ctx.requestOps) {
+    const sets: Record<string, string> = {};
+    applyOps(sets, ctx.requestOps);
+    for (const op of ctx.requestOps) for (const h of op.remove) if (sets[h] === undefined && !remove.includes(h)) remove.push(h);
+    Object.assign(add, sets);
+  }
+  // The gateway's own headers last: no policy op can overwrite the identity.
+  if (ctx.client) add[CLIENT_HEADER] = ctx.client;
+  const responseHeaders: Record<string, string> = ctx.rateLimits?.length ? { ...rateLimitHeaders(ctx.rateLimits) } : {};
+  return { add, remove, responseHeaders };
+}
+
+/**
+ * The decision service's question: may this request pass on route `routeId`
+ * of `cfg`? Runs the same checks and policies the gateway runs once it has
+ * routed (no CORS: the proxy in front answers preflights).
+ */
+export function decide(cfg: CompiledConfig | undefined, routeId: string, req: DecisionRequest, logger: Logger): Decision | Promise<Decision> {
+  if (!cfg) return { allow: false, ctx: undefined, refusal: refusals.noConfig() };
+  const route = cfg.routes.byId.get(routeId);
+  if (!route) return { allow: false, ctx: undefined, refusal: refusals.notFound('No API is served under this route.') };
+  if (hasDotSegments(req.path)) return { allow: false, ctx: undefined, refusal: refusals.badPath() };
+  if (!underBasePath(req.path, route)) return { allow: false, ctx: undefined, refusal: refusals.notFound() };
+  const ctx = newContext({ ...req, routeId: route.id, credentials: cfg.credentials });
+  const done = (o: Outcome): Decision => (o ? { allow: false, ctx, refusal: o } : { allow: true, ctx, ...allowHeaders(ctx) });
+  const fail = (err: unknown): Decision => {
+    logger.error({ route: route.id, err: err instanceof Error ? err.message : String(err) }, 'policy failed');
+    return { allow: false, ctx, refusal: refusals.internal() };
+  };
+  let outcome: Outcome | Promise<Outcome>;
+  try {
+    outcome = checkRoute(route, ctx, false);
+  } catch (err) {
+    return fail(err);
+  }
+  return outcome instanceof Promise ? outcome.then(done, fail) : done(outcome);
+}
