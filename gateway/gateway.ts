@@ -22,6 +22,8 @@ import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts'
 import { TrustedProxies } from './client-address.ts';
 import { startGatewayServer, type GatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
+import type { CompiledConfig } from './compiled.ts';
+import { startAuthzServer, TokenFile, type AuthzServer } from './authz.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -61,7 +63,17 @@ export interface RunningGateway {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+/** What the gateway and the decision service both run on: counters, policy dependencies, the config loader and its source. */
+interface Runtime {
+  metrics: GatewayMetrics;
+  counters: CounterStore;
+  guard: ConnectGuard;
+  trustedProxies: TrustedProxies;
+  loader: ConfigLoader;
+  source: ConfigSource;
+}
+
+async function startRuntime(opts: GatewayOptions, onLoaded?: (cfg: CompiledConfig) => void): Promise<Runtime> {
   const log = opts.logger;
   const metrics = new GatewayMetrics({ maxClients: opts.metricsMaxClients });
   let counters: CounterStore;
@@ -87,7 +99,6 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const jwksFetch = guard.fetch((message) => log.warn({ component: 'policy', err: message }, 'jwks fetch refused: address not allowed'));
   const trustedProxies = new TrustedProxies(opts.trustedProxies ?? opts.platform?.trustedProxies ?? []);
   const deps: PolicyDeps = { counters, jwks: new JwksCache({ fetch: jwksFetch }), logger: log.child({ component: 'policy' }), trustedProxies };
-  const upstreams = new Upstreams({ connections: opts.upstreamConnections, guard });
   const loader = new ConfigLoader({
     gateway: opts.source.gateway,
     compileRoutes: (part) => compileRoutes(part, deps),
@@ -98,7 +109,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       for (const kind of ['Routes', 'Credentials'] as const) metrics.configPartsKeptBack.labels(kind).set(result.keptBack.filter((k) => k.kind === kind).length);
       metrics.configGeneration.set(cfg.generation);
       metrics.credentials.set(cfg.credentials.size);
-      upstreams.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin)));
+      onLoaded?.(cfg);
     },
     onPending: (_reason, invalid) => metrics.configReloads.labels(invalid ? 'refused' : 'pending').inc(),
   });
@@ -113,6 +124,16 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
           loader,
           logger: log,
         });
+  return { metrics, counters, guard, trustedProxies, loader, source };
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
+  const log = opts.logger;
+  let pools: Upstreams | undefined;
+  const { metrics, counters, guard, trustedProxies, loader, source } = await startRuntime(opts, (cfg) =>
+    pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin))),
+  );
+  const upstreams = (pools = new Upstreams({ connections: opts.upstreamConnections, guard }));
 
   const access = opts.accessLog === false ? undefined : (opts.accessLogger ?? createAccessLogger());
   let data: GatewayServer | undefined;
@@ -167,6 +188,68 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         await counters.close();
         await a.close();
         access?.flush();
+      })();
+      return stopping;
+    },
+  };
+}
+
+export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'accessLogger' | 'upstreamConnections'> {
+  /** The file holding the proxy's token (a mounted Secret in a cluster). */
+  tokenFile: string;
+}
+
+export interface RunningAuthz {
+  url: string;
+  adminUrl: string;
+  loader: ConfigLoader;
+  counters: CounterStore;
+  sourceStarted: Promise<void>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** crossgate-authz: the same config, counters and policies as the gateway, answering checks instead of forwarding (authz.ts). */
+export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
+  const log = opts.logger;
+  const token = new TokenFile(opts.tokenFile);
+  const { metrics, counters, trustedProxies, loader, source } = await startRuntime(opts);
+  let data: AuthzServer | undefined;
+  let admin: AdminServer | undefined;
+  try {
+    data = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: loader, token, trustedProxies, logger: log.child({ component: 'authz' }) });
+    admin = await startAdminServer({
+      host: opts.admin?.host ?? '127.0.0.1',
+      port: opts.admin?.port ?? 9090,
+      metrics,
+      ready: () => loader.current !== undefined,
+      status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
+      logger: log,
+    });
+  } catch (err) {
+    await data?.close(0);
+    await counters.close();
+    throw err;
+  }
+  const sourceStarted = source.start().catch((err: unknown) => {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'config source failed to start');
+  });
+  log.info({ url: data.url, admin: admin.url, source: opts.source.kind, gateway: opts.source.gateway, counters: counters.kind }, 'authz listening');
+  let stopping: Promise<void> | undefined;
+  const d = data;
+  const a = admin;
+  return {
+    url: d.url,
+    adminUrl: a.url,
+    loader,
+    counters,
+    sourceStarted,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        await d.close(graceMs);
+        await source.stop().catch(() => undefined);
+        loader.close();
+        await counters.close();
+        await a.close();
       })();
       return stopping;
     },

@@ -1,8 +1,12 @@
 // The gateway process. Every setting is a flag or an environment variable
 // (flags win); see docs/gateway.md.
 //
-//   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080;
-//                                             the container sets 0.0.0.0:8080)
+//   --mode / GATEWAY_MODE                     gateway (default): route, enforce, forward;
+//                                             authz: crossgate-authz, the decision service a proxy
+//                                             in front asks (gateway/authz.ts, docs/gateway-integration.md)
+//   --token-file / AUTHZ_TOKEN_FILE           authz: the file holding the proxy's token (required)
+//   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080,
+//                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080)
 //   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
 //                                             (default 127.0.0.1:9090)
 //   --gateway / GATEWAY_NAME                  gateway name (ConfigMaps crossgate-gw-<name>*); required
@@ -27,7 +31,7 @@
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startGateway, type SourceOptions } from './gateway.ts';
+import { startAuthz, startGateway, type SourceOptions } from './gateway.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
@@ -80,6 +84,8 @@ async function main(): Promise<void> {
       'metrics-max-clients': { type: 'string' },
       'upstream-connections': { type: 'string' },
       'rescan-ms': { type: 'string' },
+      mode: { type: 'string' },
+      'token-file': { type: 'string' },
     },
     strict: true,
   });
@@ -98,18 +104,30 @@ async function main(): Promise<void> {
     else if (namespace) source = { kind: 'kubernetes', namespace, gateway, kubeconfig: values.kubeconfig };
     else throw new Error('no config source: set --config-dir (standalone) or --namespace (Kubernetes)');
 
-    const gw = await startGateway({
-      listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:8080', '127.0.0.1'),
+    const mode = values.mode ?? env.GATEWAY_MODE ?? 'gateway';
+    if (mode !== 'gateway' && mode !== 'authz') throw new Error(`--mode: expected gateway or authz, got ${JSON.stringify(mode)}`);
+    const common = {
       admin: parseListen(values['admin-listen'] ?? env.GATEWAY_ADMIN_LISTEN ?? '127.0.0.1:9090', '127.0.0.1'),
       source,
       redisUrl: values['redis-url'] ?? env.GATEWAY_REDIS_URL,
       redisPrefix: values['redis-prefix'] ?? env.GATEWAY_REDIS_PREFIX,
       logger,
-      accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
       metricsMaxClients: int(values['metrics-max-clients'] ?? env.GATEWAY_METRICS_MAX_CLIENTS, 'metrics-max-clients'),
-      upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
       platform: platformSettingsFromEnv(env),
-    });
+    };
+    let gw: { stop(graceMs?: number): Promise<void> };
+    if (mode === 'authz') {
+      const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
+      if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
+      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1') });
+    } else {
+      gw = await startGateway({
+        ...common,
+        listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:8080', '127.0.0.1'),
+        accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
+        upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
+      });
+    }
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;

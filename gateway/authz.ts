@@ -1,0 +1,262 @@
+// crossgate-authz: the decision service. A proxy (nginx auth_request,
+// Traefik ForwardAuth, Envoy's HTTP ext_authz) asks it whether a request may
+// pass; it answers from the same compiled gateway config with the same policy
+// path as the gateway (decision.ts), and never routes or forwards.
+//
+//   /v1/nginx          nginx auth_request: method in X-Original-Method, raw
+//                      URI in X-Original-URI (the rendered config sets both)
+//   /v1/traefik        Traefik ForwardAuth: X-Forwarded-Method, X-Forwarded-Uri
+//   /v1/envoy/<path>   Envoy HTTP ext_authz with path_prefix /v1/envoy: the
+//                      original method and path
+//   /healthz, /readyz  no token needed, nothing revealed
+//
+// Every check must carry the proxy's token, `X-Crossgate-Authz: Bearer <token>`
+// (a file, a mounted Secret in a cluster, re-read when it changes), compared
+// in constant time; without it: 401 and nothing else is read. The route is
+// named by the proxy in X-Crossgate-Route (exactly once): authz never picks a
+// route, so it can never apply another route's policies. The forwarding
+// headers above must each be there exactly once. The client address is the
+// socket peer's unless that peer is a trusted proxy (CROSSGATE_TRUSTED_PROXIES),
+// and then X-Forwarded-For read right to left (client-address.ts), as the
+// gateway does: a caller that is not a trusted proxy cannot name a client.
+//
+// Answers: allow → 200, the headers to set upstream as response headers
+// (x-crossgate-client, RateLimit-Policy/RateLimit, header-injection's sets) and
+// `x-envoy-auth-headers-to-remove` listing what not to forward (the consumed
+// key or secret). Deny → the refusal's status, its headers (Retry-After,
+// RateLimit, WWW-Authenticate) and its RFC 9457 body; for nginx, whose
+// auth_request passes only 2xx/401/403, a 401 stays 401 and every other
+// refusal is sent as 403, the real status in X-Crossgate-Status and the body
+// in X-Crossgate-Problem (the rendered config answers the client with them).
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { clientAddress, canonicalAddress, type TrustedProxies } from './client-address.ts';
+import { decide, type Decision, type DecisionRequest } from './decision.ts';
+import { rateLimitHeaders } from './policies/limits.ts';
+import type { ConfigHolder } from './server.ts';
+import { bind } from '../kube/listen.ts';
+
+export const AUTHZ_TOKEN_HEADER = 'x-crossgate-authz';
+export const ROUTE_HEADER = 'x-crossgate-route';
+export const STATUS_HEADER = 'x-crossgate-status';
+export const PROBLEM_HEADER = 'x-crossgate-problem';
+export const REMOVE_HEADER = 'x-envoy-auth-headers-to-remove';
+export const ENVOY_PREFIX = '/v1/envoy';
+
+/** The proxy's token, from a file; re-read (at most every `checkMs`) when the file changes, so a rotated Secret takes effect. */
+export class TokenFile {
+  readonly #path: string;
+  readonly #checkMs: number;
+  #digest: Buffer;
+  #mtime = 0;
+  #checked = 0;
+
+  constructor(path: string, checkMs = 2000) {
+    this.#path = path;
+    this.#checkMs = checkMs;
+    this.#digest = this.#read();
+  }
+
+  #read(): Buffer {
+    const st = statSync(this.#path);
+    const token = readFileSync(this.#path, 'utf8').trim();
+    if (token.length < 16) throw new Error(`authz token file ${this.#path}: the token must be at least 16 characters`);
+    this.#mtime = st.mtimeMs;
+    return digest(token);
+  }
+
+  /** Constant-time: the presented token and the expected one are compared as SHA-256 digests. */
+  matches(presented: string | undefined, now: number): boolean {
+    if (now - this.#checked >= this.#checkMs) {
+      this.#checked = now;
+      try {
+        if (statSync(this.#path).mtimeMs !== this.#mtime) this.#digest = this.#read();
+      } catch {
+        // Unreadable or too short now: keep the last good token rather than open or close everything.
+      }
+    }
+    return timingSafeEqual(digest(presented ?? ''), this.#digest);
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** The value of a header sent exactly once; undefined when absent or repeated (a second copy is someone else's word). */
+export function single(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.rawHeaders;
+  let found: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) {
+      if (found !== undefined) return undefined;
+      found = raw[i + 1]!;
+    }
+  }
+  return found;
+}
+
+const BEARER = /^Bearer ([\x21-\x7e]+)$/;
+
+type Mode = 'nginx' | 'traefik' | 'envoy';
+
+interface Forwarded {
+  method: string;
+  uri: string;
+}
+
+/** The original request line as the authenticated proxy reports it. */
+function forwardedOf(req: IncomingMessage, mode: Mode, url: string): Forwarded | undefined {
+  if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/' };
+  const method = single(req, mode === 'nginx' ? 'x-original-method' : 'x-forwarded-method');
+  const uri = single(req, mode === 'nginx' ? 'x-original-uri' : 'x-forwarded-uri');
+  if (!method || !uri || !/^[A-Z]{1,16}$/.test(method) || uri.charCodeAt(0) !== 47) return undefined;
+  return { method, uri };
+}
+
+function modeOf(path: string): Mode | undefined {
+  if (path === '/v1/nginx') return 'nginx';
+  if (path === '/v1/traefik') return 'traefik';
+  if (path === ENVOY_PREFIX || path.startsWith(`${ENVOY_PREFIX}/`)) return 'envoy';
+  return undefined;
+}
+
+/** JSON with every non-ASCII character escaped: fit for a header value. */
+function asciiJson(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function problemBody(status: number, slug: string, title: string, detail: string): string {
+  return asciiJson({ type: `https://crossgate.dev/problems/${slug}`, title, status, detail });
+}
+
+function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string | undefined): void {
+  const h: Record<string, string | number> = { ...headers, 'cache-control': 'no-store' };
+  if (body !== undefined) {
+    h['content-type'] = 'application/problem+json';
+    h['content-length'] = Buffer.byteLength(body);
+  } else h['content-length'] = 0;
+  res.writeHead(status, h);
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
+/** The answer to a proxy for one decision. */
+export function sendDecision(res: ServerResponse, d: Decision, mode: Mode): void {
+  if (d.allow) {
+    const headers: Record<string, string> = { ...d.responseHeaders, ...d.add };
+    if (d.remove.length) headers[REMOVE_HEADER] = d.remove.join(',');
+    return answer(res, 200, headers, undefined);
+  }
+  const r = d.refusal;
+  const headers: Record<string, string> = {};
+  if (d.ctx?.rateLimits?.length) Object.assign(headers, rateLimitHeaders(d.ctx.rateLimits));
+  Object.assign(headers, r.headers);
+  const body = problemBody(r.status, r.slug, r.title, r.detail);
+  if (mode !== 'nginx') return answer(res, r.status, headers, body);
+  headers[STATUS_HEADER] = String(r.status);
+  headers[PROBLEM_HEADER] = body;
+  answer(res, r.status === 401 ? 401 : 403, headers, body);
+}
+
+export interface AuthzHandlerOptions {
+  config: ConfigHolder;
+  token: Pick<TokenFile, 'matches'>;
+  trustedProxies: TrustedProxies;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { config, token, trustedProxies, logger } = opts;
+  const now = opts.now ?? Date.now;
+  const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
+    answer(res, status, {}, problemBody(status, slug, title, detail));
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path === '/healthz') return answer(res, 200, {}, undefined);
+    if (path === '/readyz') return answer(res, config.current ? 200 : 503, {}, undefined);
+    const t = now();
+    // Nothing but the token is read before the caller is known to be the proxy.
+    const auth = BEARER.exec(single(req, AUTHZ_TOKEN_HEADER) ?? '');
+    if (!token.matches(auth?.[1], t)) {
+      return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`);
+    }
+    const mode = modeOf(path);
+    if (!mode) return refuseCaller(res, 404, 'not-found', 'Not Found', 'Checks are served under /v1/nginx, /v1/traefik and /v1/envoy/.');
+    const routeId = single(req, ROUTE_HEADER);
+    const fwd = forwardedOf(req, mode, url);
+    if (!routeId || !fwd) {
+      return refuseCaller(res, 400, 'bad-check', 'Bad Request', `A check names its route in ${ROUTE_HEADER} and its original method and URI, each exactly once.`);
+    }
+    const uq = fwd.uri.indexOf('?');
+    // The client is the peer, or, behind a trusted proxy only, who X-Forwarded-For names (right to left).
+    const client = clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies);
+    const address = client ? canonicalAddress(client) : '';
+    const input: DecisionRequest = {
+      method: fwd.method,
+      path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
+      query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
+      headers: req.headers,
+      remoteAddress: address,
+      peerTrusted: client !== undefined && trustedProxies.has(client),
+      now: t,
+    };
+    const d = decide(config.current, routeId, input, logger);
+    const send = (x: Decision): void => {
+      if (logger.isLevelEnabled('debug')) logger.debug({ route: routeId, mode, allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
+      sendDecision(res, x, mode);
+    };
+    if (d instanceof Promise) d.then(send).catch((err: unknown) => fail(res, err));
+    else send(d);
+  };
+
+  const fail = (res: ServerResponse, err: unknown): void => {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed; answered 500');
+    if (res.headersSent) return void res.destroy();
+    try {
+      answer(res, 500, {}, problemBody(500, 'internal', 'Internal Server Error', 'The check failed.'));
+    } catch {
+      res.destroy();
+    }
+  };
+
+  return function guarded(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      handle(req, res);
+    } catch (err) {
+      fail(res, err);
+    }
+  };
+}
+
+export interface AuthzServer {
+  server: Server;
+  url: string;
+  host: string;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startAuthzServer(opts: AuthzHandlerOptions & { host?: string; port?: number }): Promise<AuthzServer> {
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 10_000 }, createAuthzHandler(opts));
+  server.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
+  server.on('clientError', (_err, socket) => {
+    if (!socket.writable) return socket.destroy();
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  return {
+    ...(await bind(server, opts, 9191)),
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const t = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(t);
+    },
+  };
+}

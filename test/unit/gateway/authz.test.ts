@@ -1,0 +1,186 @@
+// crossgate-authz in process (gateway/authz.ts over decision.ts): the proxy's
+// token, the route and forwarding headers only from an authenticated caller
+// and only once, the client address only through trusted proxies, and the
+// answers each proxy kind needs (nginx: 401/403 with the real status in a
+// header; Traefik and Envoy: the real status and problem body).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A raw request (repeated headers allowed: `headers` is a flat name/value list). */
+function call(base: string, path: string, headers: string[], method = 'GET'): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', u.host, ...headers], timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const TOKEN = 'proxy-token-0123456789abcdef';
+
+describe('crossgate-authz', () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let trusting: RunningAuthz;
+  let untrusting: RunningAuthz;
+  const key = newKey();
+  const limited = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const nginx = (routeId: string, uri: string, extra: string[] = [], method = 'GET'): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', method, ...extra];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create('authz');
+    cfg.routes = [
+      route('air/flights', {
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'air/key', 10), policy('header-injection', { request: { set: { 'x-env': 'prod' }, remove: ['x-debug'] } }, 'air/hi', 20)],
+      }),
+      route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
+      route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] }),
+      route('air/closed', { basePath: '/closed', withheld: { reason: 'UpstreamNotAllowed', message: 'no' } }),
+    ];
+    cfg.credentials = {
+      [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
+      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
+    };
+    await cfg.write();
+    const common = {
+      admin: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 },
+      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+      logger: silent(),
+      configDebounceMs: 5,
+      tokenFile: join(dir, 'token'),
+    };
+    trusting = await startAuthz({ ...common, trustedProxies: ['127.0.0.1'] });
+    untrusting = await startAuthz(common);
+    await Promise.all([trusting.sourceStarted, untrusting.sourceStarted]);
+    for (const a of [trusting, untrusting]) {
+      for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(a.loader.current, 'config loaded');
+    }
+  });
+
+  after(async () => {
+    await trusting?.stop(0);
+    await untrusting?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('health needs no token; a check without the token, or with another, is refused 401 and nothing else is read', async () => {
+    assert.equal((await call(trusting.url, '/healthz', [])).status, 200);
+    assert.equal((await call(trusting.url, '/readyz', [])).status, 200);
+    for (const h of [[], ['x-crossgate-authz', 'Bearer wrong-token-0123456789'], ['x-crossgate-authz', TOKEN], ['x-crossgate-authz', `Bearer ${TOKEN}x`]]) {
+      const r = await call(trusting.url, '/v1/nginx', [...h, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET', 'x-api-key', key.key]);
+      assert.equal(r.status, 401, JSON.stringify(h));
+      assert.match(r.body, /authz-unauthenticated/);
+      assert.equal(r.headers['x-crossgate-client'], undefined);
+    }
+    // The token twice (the client's and the proxy's) is not the proxy's word either.
+    const twice = await call(trusting.url, '/v1/nginx', [...auth, ...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET']);
+    assert.equal(twice.status, 401);
+  });
+
+  test('a route or forwarding header missing or sent twice is refused (400): a client cannot add its own', async () => {
+    for (const h of [
+      [...auth, 'x-original-uri', '/flights/1', 'x-original-method', 'GET'],
+      nginx('air/flights', '/flights/1', ['x-crossgate-route', 'air/edge']),
+      nginx('air/flights', '/flights/1', ['x-original-uri', '/edge/1']),
+      nginx('air/flights', '/flights/1', ['x-original-method', 'POST']),
+      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', 'flights/1', 'x-original-method', 'GET'],
+    ]) {
+      const r = await call(trusting.url, '/v1/nginx', [...h, 'x-api-key', key.key]);
+      assert.equal(r.status, 400, JSON.stringify(h));
+      assert.match(r.body, /bad-check/);
+    }
+  });
+
+  test('nginx: valid key → 200 with the client, RateLimit and injected headers to add, the key and removed headers listed', async () => {
+    const r = await call(trusting.url, '/v1/nginx', nginx('air/flights', '/flights/FL1?date=2026-01-01', ['x-api-key', key.key]));
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.headers['x-crossgate-client'], 'buyer/portal');
+    assert.equal(r.headers['x-env'], 'prod');
+    assert.match(String(r.headers.ratelimit), /^"gold-60s";r=\d+;t=\d+$/);
+    assert.deepEqual(String(r.headers['x-envoy-auth-headers-to-remove']).split(','), ['x-api-key', 'x-debug']);
+    assert.equal(r.body, '');
+  });
+
+  test('nginx: 401 stays 401; every other refusal is a 403 carrying the real status, Retry-After and the problem', async () => {
+    const none = await call(trusting.url, '/v1/nginx', nginx('air/flights', '/flights/1'));
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['x-crossgate-status'], '401');
+    assert.equal((JSON.parse(String(none.headers['x-crossgate-problem'])) as { type: string }).type, 'https://crossgate.dev/problems/missing-api-key');
+    const codes: string[] = [];
+    let last: Res | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await call(trusting.url, '/v1/nginx', nginx('air/limited', '/limited/x', ['x-api-key', limited.key]));
+      codes.push(String(last.status));
+    }
+    assert.deepEqual(codes, ['200', '200', '403']);
+    assert.equal(last!.headers['x-crossgate-status'], '429');
+    assert.ok(Number(last!.headers['retry-after']) >= 1);
+    assert.match(String(last!.headers.ratelimit), /"bronze-3600s";r=0/);
+    const p = JSON.parse(String(last!.headers['x-crossgate-problem'])) as { type: string; status: number };
+    assert.deepEqual([p.type, p.status], ['https://crossgate.dev/problems/rate-limited', 429]);
+  });
+
+  test('Traefik and Envoy get the real status and the problem body', async () => {
+    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/limited', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/limited/y', 'x-api-key', limited.key]);
+    assert.equal(t.status, 429);
+    assert.equal(t.headers['content-type'], 'application/problem+json');
+    assert.equal((JSON.parse(t.body) as { status: number }).status, 429);
+    assert.ok(Number(t.headers['retry-after']) >= 1);
+    const e = await call(trusting.url, '/v1/envoy/flights/FL1', [...auth, 'x-crossgate-route', 'air/flights', 'x-api-key', key.key], 'DELETE');
+    assert.equal(e.status, 200);
+    assert.equal(e.headers['x-crossgate-client'], 'buyer/portal');
+    const e401 = await call(trusting.url, '/v1/envoy/flights/FL1', [...auth, 'x-crossgate-route', 'air/flights']);
+    assert.equal(e401.status, 401);
+    assert.match(e401.body, /missing-api-key/);
+  });
+
+  test('the route is the proxy\'s: a path outside it, dot segments, an unknown or withheld route are refused', async () => {
+    const outside = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/flightsX/1', 'x-api-key', key.key]);
+    assert.equal(outside.status, 404);
+    const dots = await call(trusting.url, '/v1/nginx', nginx('air/flights', '/flights/%2e%2e/edge', ['x-api-key', key.key]));
+    assert.deepEqual([dots.status, dots.headers['x-crossgate-status']], [403, '400']);
+    const unknown = await call(trusting.url, '/v1/nginx', nginx('air/nope', '/flights/1', ['x-api-key', key.key]));
+    assert.deepEqual([unknown.status, unknown.headers['x-crossgate-status']], [403, '404']);
+    const closed = await call(trusting.url, '/v1/nginx', nginx('air/closed', '/closed/1'));
+    assert.deepEqual([closed.status, closed.headers['x-crossgate-status']], [403, '503']);
+  });
+
+  test('the client address: X-Forwarded-For only from a trusted proxy, read right to left', async () => {
+    // Behind a trusted proxy (127.0.0.1), the address the proxy appended counts.
+    const blocked = await call(trusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9']));
+    assert.deepEqual([blocked.status, blocked.headers['x-crossgate-status']], [403, '403']);
+    // The proxy appended the client's real address: what a client wrote to the left is not believed.
+    const spoofLeft = await call(trusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '198.51.100.1, 203.0.113.9']));
+    assert.equal(spoofLeft.status, 403);
+    const allowed = await call(trusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9, 198.51.100.1']));
+    assert.equal(allowed.status, 200);
+    // A caller that is not a trusted proxy names no client: its peer address is used.
+    const untrusted = await call(untrusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9']));
+    assert.equal(untrusted.status, 200);
+  });
+});
