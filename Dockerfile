@@ -4,6 +4,8 @@
 #   docker run IMAGE operator/main.js     (the default)
 #   docker run IMAGE webhook/main.js
 #   docker run IMAGE gateway/main.js
+#   docker run IMAGE gateway/main.js --mode=authz --token-file /var/run/crossgate-authz/token   (crossgate-authz)
+#   docker run IMAGE gateway/render-nginx.js --config-dir DIR --gateway NAME --authz URL   (prints an nginx config)
 #
 # The image runs JavaScript made from the TypeScript sources by
 # hack/build-dist.ts: Node's own type stripper (the one that runs the sources in

@@ -12,7 +12,8 @@ import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from '../../hack/sync-chart.ts';
 
-const ENTRYPOINTS = ['operator/main.ts', 'webhook/main.ts', 'gateway/main.ts'];
+// gateway/main.ts also runs crossgate-authz (--mode=authz); render-nginx.ts is the `crossgate render nginx` CLI.
+const ENTRYPOINTS = ['operator/main.ts', 'webhook/main.ts', 'gateway/main.ts', 'gateway/render-nginx.ts'];
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;

@@ -1,0 +1,250 @@
+// A real nginx in front of crossgate-authz and a real upstream, all on
+// 127.0.0.1: the config directory the gateway reads, `node gateway/main.ts
+// --mode=authz` started as users start it, the nginx config rendered by
+// `node gateway/render-nginx.ts` and used as is (in an nginx.conf with a temp
+// prefix), every claim proved through nginx. Needs Debian's nginx
+// (hack/optional-tools.sh installs it as root); skips with the reason where it
+// is missing.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, type ManagedProcess } from './support/process.ts';
+import { ConfigDir, cred, newKey, policy, route, startUpstream, type Upstream } from '../unit/gateway/fixtures.ts';
+
+const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function findNginx(): string | undefined {
+  for (const p of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(p)) return p;
+  try {
+    return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const NGINX = findNginx();
+const SKIP = NGINX ? false : 'nginx is not installed (hack/optional-tools.sh installs Debian\'s nginx as root with apt-get)';
+if (SKIP) console.log(`# skipping authz-nginx: ${SKIP}`);
+
+interface Res {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: () => Record<string, unknown>;
+}
+
+/** A raw request (a flat name/value header list, so repeated headers can be sent), optionally from another loopback address. */
+function call(base: string, path: string, headers: string[] = [], opts: { localAddress?: string; method?: string } = {}): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = request(
+      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: ['host', u.host, ...headers], localAddress: opts.localAddress, timeout: 10_000, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) as Record<string, unknown> }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function assertProblem(r: Res, status: number, slug: string): void {
+  assert.equal(r.status, status, r.body);
+  assert.equal(r.headers['content-type'], 'application/problem+json');
+  const p = r.json();
+  assert.equal(p.type, `https://crossgate.dev/problems/${slug}`);
+  assert.equal(p.status, status);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const TOKEN = 'e2e-proxy-token-4f1c9a7d2b6e8035';
+
+describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, () => {
+  let up: Upstream;
+  let cfg: ConfigDir;
+  let work: string;
+  let authz: ManagedProcess;
+  let nginx: ManagedProcess | undefined;
+  let authzUrl: string;
+  let base: string;
+  const main = newKey();
+  const limited = newKey();
+  const doomed = newKey();
+
+  before(async () => {
+    up = await startUpstream();
+    work = await mkdtemp(join(tmpdir(), 'crossgate-nginx-'));
+    await writeFile(join(work, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+    cfg = await ConfigDir.create('edge');
+    const upstream = { url: `${up.url}/api` };
+    cfg.routes = [
+      route('air/flights', { basePath: '/flights', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/key')] }),
+      route('air/limited', { basePath: '/limited', upstream, tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
+      route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
+      route('air/open', { basePath: '/open', upstream }),
+    ];
+    cfg.credentials = {
+      [main.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
+      [doomed.hash]: cred('air/flights', { contract: 'air/c-doomed', client: 'buyer/old' }),
+      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
+    };
+    await cfg.write();
+
+    authz = startProcess(process.execPath, [join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', join(work, 'token'), '--gateway', 'edge', '--config-dir', cfg.dir], {
+      name: 'crossgate-authz',
+      cwd: ROOT,
+      noAutoStop: true,
+      // nginx connects from 127.0.0.1: the one trusted proxy. Test clients that play strangers use 127.0.0.2.
+      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+    });
+    authzUrl = (JSON.parse(await authz.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string }).url;
+    await authz.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
+
+    const port = await freePort();
+    const out = join(work, 'conf');
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', cfg.dir, '--gateway', 'edge', '--authz', new URL(authzUrl).host, '--listen', `127.0.0.1:${port}`, '--token-file', join(work, 'token'), '--out', out],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const prefix = join(work, 'nginx');
+    await mkdir(join(prefix, 'tmp'), { recursive: true });
+    // nginx's workers may run as another user: the prefix must be readable, its temp dir writable.
+    await chmod(work, 0o755);
+    await chmod(prefix, 0o755);
+    await chmod(join(prefix, 'tmp'), 0o777);
+    await chmod(out, 0o755);
+    const conf = [
+      process.getuid?.() === 0 ? 'user root;' : '',
+      'worker_processes 1;',
+      'error_log stderr warn;',
+      `pid ${join(prefix, 'nginx.pid')};`,
+      'events { worker_connections 256; }',
+      'http {',
+      '    access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(prefix, 'tmp', t)};`),
+      `    include ${join(out, 'crossgate.conf')};`,
+      '}',
+      '',
+    ].join('\n');
+    await writeFile(join(prefix, 'nginx.conf'), conf);
+    nginx = startProcess(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { name: 'nginx', cwd: prefix, noAutoStop: true });
+    base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      try {
+        await call(base, '/open/ping');
+        break;
+      } catch (err) {
+        if (i > 100) throw new Error(`nginx did not come up: ${String(err)}\n${await readFile(join(out, 'crossgate.conf'), 'utf8')}`);
+        await sleep(100);
+      }
+    }
+  });
+
+  after(async () => {
+    await nginx?.stop();
+    await authz?.stop();
+    await up?.close();
+    await cfg?.remove();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('the rendered config holds no token (it is in the 0600 include) and nginx serves an open route', async () => {
+    const text = await readFile(join(work, 'conf', 'crossgate.conf'), 'utf8');
+    assert.ok(!text.includes(TOKEN));
+    assert.ok((await readFile(join(work, 'conf', 'crossgate-authz-token.conf'), 'utf8')).includes(TOKEN));
+    const r = await call(base, '/open/ping');
+    assert.equal(r.status, 200, r.body);
+  });
+
+  test('no key → 401 problem from crossgate, through nginx', async () => {
+    assertProblem(await call(base, '/flights/FL1'), 401, 'missing-api-key');
+    assertProblem(await call(base, '/flights/FL1', ['x-api-key', newKey().key]), 401, 'invalid-api-key');
+  });
+
+  test('valid key → 200 from the upstream, which sees the client and neither the key nor the token', async () => {
+    const before = up.received.length;
+    const r = await call(base, '/flights/FL1?date=2026-12-01', ['x-api-key', main.key, 'x-crossgate-client', 'evil/spoof']);
+    assert.equal(r.status, 200, r.body);
+    assert.match(String(r.headers.ratelimit), /^"gold-60s";r=\d+;t=\d+$/);
+    const seen = up.received.slice(before).at(-1)!;
+    assert.equal(seen.url, '/api/FL1?date=2026-12-01');
+    assert.equal(seen.headers['x-crossgate-client'], 'buyer/portal');
+    assert.equal(seen.headers['x-api-key'], undefined);
+    assert.equal(seen.headers['x-crossgate-authz'], undefined);
+    assert.equal(seen.headers['x-crossgate-route'], undefined);
+    // The base path alone goes to the upstream's base path.
+    assert.equal((await call(base, '/flights', ['x-api-key', main.key])).status, 200);
+    assert.equal(up.received.at(-1)!.url, '/api');
+  });
+
+  test('over the tier → 429 with Retry-After, RateLimit and the problem body (nginx turns other statuses into 500 unless mapped)', async () => {
+    const codes: number[] = [];
+    let last: Res | undefined;
+    for (let i = 0; i < 3; i++) {
+      last = await call(base, '/limited/x', ['x-api-key', limited.key]);
+      codes.push(last.status);
+    }
+    assert.deepEqual(codes, [200, 200, 429]);
+    assertProblem(last!, 429, 'rate-limited');
+    assert.ok(Number(last!.headers['retry-after']) >= 1, JSON.stringify(last!.headers));
+    assert.match(String(last!.headers.ratelimit), /"bronze-3600s";r=0;t=\d+/);
+    assert.equal(last!.headers['x-crossgate-status'], undefined);
+    assert.equal(last!.headers['x-crossgate-problem'], undefined);
+  });
+
+  test('a credential removed from the config → 401 within 5 s', async () => {
+    assert.equal((await call(base, '/flights/a', ['x-api-key', doomed.key])).status, 200);
+    delete cfg.credentials[doomed.hash];
+    await cfg.write();
+    const t0 = Date.now();
+    let status = 200;
+    while (Date.now() - t0 < 5000) {
+      status = (await call(base, '/flights/a', ['x-api-key', doomed.key])).status;
+      if (status === 401) break;
+      await sleep(100);
+    }
+    assert.equal(status, 401, `still ${status} after ${Date.now() - t0} ms`);
+  });
+
+  test('blocked IP → 403; a spoofed X-Forwarded-For does not help: nginx appends the real peer and authz reads right to left', async () => {
+    assertProblem(await call(base, '/blocked/x', [], { localAddress: '127.0.0.2' }), 403, 'ip-not-allowed');
+    assertProblem(await call(base, '/blocked/x', ['x-forwarded-for', '198.51.100.7'], { localAddress: '127.0.0.2' }), 403, 'ip-not-allowed');
+    assert.equal((await call(base, '/blocked/x')).status, 200);
+  });
+
+  test('a client cannot name the route or the original URI: nginx sets them for the check', async () => {
+    const r = await call(base, '/flights/x', ['x-crossgate-route', 'air/open', 'x-original-uri', '/open/x', 'x-original-method', 'GET', 'x-crossgate-authz', `Bearer ${TOKEN}`]);
+    assertProblem(r, 401, 'missing-api-key');
+  });
+
+  test('direct calls to authz: no token or a wrong one → 401; the route twice → 400; forwarding headers from a stranger are not believed', async () => {
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', main.key];
+    assert.equal((await call(authzUrl, '/v1/nginx', check)).status, 401);
+    assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', 'Bearer not-the-token-0123456789', ...check])).status, 401);
+    assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/open', ...check])).status, 400);
+    // A caller on 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored and its own address is the client.
+    const stranger = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/blocked', 'x-original-uri', '/blocked/x', 'x-original-method', 'GET', 'x-forwarded-for', '198.51.100.7'], {
+      localAddress: '127.0.0.2',
+    });
+    assert.deepEqual([stranger.status, stranger.headers['x-crossgate-status']], [403, '403']);
+  });
+});
