@@ -124,7 +124,9 @@ function basePathOf(route: Route): string {
 }
 
 function hostnamesOf(route: Route): string[] {
-  for (const h of route.hostnames) if (h.length > 253 || !HOSTNAME.test(h)) refuse('a hostname does not match the ApiInstance hostname pattern');
+  for (const h of route.hostnames) {
+    if (h.length > 253 || !HOSTNAME.test(h) || h.split('.').some((l) => l.length > 63)) refuse('a hostname does not match the ApiInstance hostname pattern');
+  }
   return [...route.hostnames];
 }
 

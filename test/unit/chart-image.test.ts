@@ -12,8 +12,10 @@ import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ROOT } from '../../hack/sync-chart.ts';
 
-// gateway/main.ts also runs crossgate-authz (--mode=authz); render-nginx.ts is the `crossgate render nginx` CLI.
-const ENTRYPOINTS = ['operator/main.ts', 'webhook/main.ts', 'gateway/main.ts', 'gateway/render-nginx.ts'];
+// gateway/main.ts also runs crossgate-authz (--mode=authz).
+const ENTRYPOINTS = ['operator/main.ts', 'webhook/main.ts', 'gateway/main.ts'];
+/** Run from the image by hand (no chart template): `crossgate render nginx`. */
+const CLIS = ['gateway/render-nginx.ts'];
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies: Record<string, string>;
@@ -49,7 +51,7 @@ function runtimeImports(text: string): string[] {
 function closure(): { files: Set<string>; packages: Map<string, string> } {
   const files = new Set<string>();
   const packages = new Map<string, string>(); // package → first importer
-  const queue = ENTRYPOINTS.map((e) => join(ROOT, e));
+  const queue = [...ENTRYPOINTS, ...CLIS].map((e) => join(ROOT, e));
   while (queue.length) {
     const file = queue.pop()!;
     if (files.has(file)) continue;

@@ -1,0 +1,127 @@
+// `crossgate render nginx` is built only from validated values: hostile base
+// paths, hostnames, route ids, upstreams and header names (quotes, braces,
+// semicolons, newlines, `$`, comments) are refused with a reason and never
+// reach the config text; values that are never rendered (header-injection
+// values, a withheld route's message) never appear either.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Route } from '../../../api/gateway/config.ts';
+import { renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
+import { policy, route } from './fixtures.ts';
+
+const OPTS = { authz: { host: '127.0.0.1', port: 9191 }, listen: { host: '127.0.0.1', port: 8080 }, tokenInclude: '/etc/nginx/crossgate-authz-token.conf' };
+const MARK = 'PWNED';
+
+/** Injection shapes: end a string, end a directive, open or close a block, start a variable or a comment, break the line. */
+const SHAPES = [`"; return 200 "${MARK}`, `'; ${MARK}`, `{ ${MARK}`, `} ${MARK}`, `;${MARK}`, `\n${MARK} {`, `\r\n${MARK}`, `$${MARK}`, `#${MARK}`, ` ${MARK}`, `\\${MARK}`, `%0a${MARK}`, `\u0000${MARK}`];
+
+function render(routes: Route[]) {
+  return renderNginx(routes, OPTS);
+}
+
+function assertRefused(r: Route, why: RegExp): void {
+  const out = render([r, route('safe/ok', { basePath: '/ok', upstream: { url: 'http://ok.example:8080/v1' } })]);
+  assert.ok(!out.text.includes(MARK), `hostile value reached the text:\n${out.text}`);
+  assert.deepEqual(out.rendered, ['safe/ok']);
+  const s = out.skipped.find((x) => x.route === r.id);
+  assert.ok(s, `route ${JSON.stringify(r.id)} not listed as skipped`);
+  assert.match(s.reason, why);
+  // The reason names the rule, never the hostile value, and is not in the text either.
+  assert.ok(!s.reason.includes(MARK));
+  assert.ok(!out.text.includes(s.reason));
+}
+
+test('a safe route renders: server block, exact and prefix locations, auth_request to authz, proxy_pass to its upstream', () => {
+  const out = render([
+    route('air/flights', { hostnames: ['api.air.example', '*.air.example'], basePath: '/flights', upstream: { url: 'https://flights.air.svc:8443/api' }, policies: [policy('api-key', {}, 'air/key')] }),
+    route('air/any', { basePath: '/any', upstream: { url: 'http://10.1.2.3/' } }),
+  ]);
+  assert.deepEqual(out.rendered, ['air/any', 'air/flights']);
+  assert.match(out.text, /server_name "api\.air\.example";/);
+  assert.match(out.text, /server_name "\*\.air\.example";/);
+  assert.match(out.text, /location = "\/flights" \{[\s\S]*?proxy_pass https:\/\/flights\.air\.svc:8443\/api;/);
+  assert.match(out.text, /location \^~ "\/flights\/" \{[\s\S]*?proxy_pass https:\/\/flights\.air\.svc:8443\/api\/;/);
+  assert.match(out.text, /auth_request "\/_crossgate_authz\/1";/);
+  assert.match(out.text, /proxy_set_header X-Crossgate-Route "air\/flights";/);
+  assert.match(out.text, /proxy_set_header "x-api-key" "";/);
+  assert.match(out.text, /proxy_pass http:\/\/10\.1\.2\.3:80\/;/);
+  // The token is not in the text, only the include of its file.
+  assert.match(out.text, /^include \/etc\/nginx\/crossgate-authz-token\.conf;$/m);
+  // 429 (and every other refusal) is mapped: auth_request passes only 2xx, 401 and 403.
+  assert.match(out.text, /error_page 401 403 = @crossgate_denied;/);
+  assert.match(out.text, /if \(\$cg_status = 429\) \{ return 429 \$cg_problem; \}/);
+  assert.match(out.text, /add_header Retry-After \$cg_retry_after always;/);
+});
+
+test('hostile base paths are refused and never reach the text', () => {
+  for (const s of SHAPES) assertRefused(route('evil/path', { basePath: `/a${s}` }), /base path/);
+  for (const p of ['/a/../b', '/..', '/./x', 'relative', '/_crossgate_authz', '/_crossgate_authz/0']) assertRefused(route('evil/path', { basePath: p.replace(/$/, '') }), /base path/);
+});
+
+test('hostile hostnames are refused and never reach the text', () => {
+  for (const s of SHAPES) assertRefused(route('evil/host', { hostnames: ['ok.example', `a.example${s}`], basePath: '/h' }), /hostname/);
+  for (const h of ['UPPER.example', 'a..example', '-a.example', 'a.example.', '*', '*.*.example', `${'a'.repeat(64)}.example`]) {
+    assertRefused(route('evil/host', { hostnames: [h.replace(/$/, '')], basePath: '/h' }), /hostname/);
+  }
+});
+
+test('hostile route ids are refused and never reach the text', () => {
+  for (const s of SHAPES) assertRefused(route(`evil/id${s}`, { basePath: '/id' }), /route id/);
+});
+
+test('hostile upstreams are refused: host, path, query, credentials', () => {
+  for (const u of [
+    `http://up.example/a${encodeURIComponent(';')}${MARK}`,
+    `http://up.example/a;${MARK}`,
+    `http://up.example/$${MARK}`,
+    `http://up.example/a"${MARK}`,
+    `http://up.example/a'${MARK}`,
+    `http://up.example/a{${MARK}`,
+    `http://up.example/a?${MARK}=1`,
+    `http://up.example/a#${MARK}`,
+    `http://${MARK}:x@up.example/`,
+    `http://up_${MARK}.example/`,
+    `ftp://up.example/${MARK}`,
+    `not a url ${MARK}`,
+  ]) {
+    assertRefused(route('evil/up', { basePath: '/u', upstream: { url: u } }), /upstream/);
+  }
+  assert.deepEqual(upstreamOf('http://[::1]:8080/x/'), { origin: 'http://[::1]:8080', path: '/x' });
+});
+
+test('hostile header names in policies are refused; header-injection values and withheld messages are never rendered', () => {
+  for (const s of SHAPES) {
+    assertRefused(route('evil/hdr', { basePath: '/k', policies: [policy('api-key', { header: `x-key${s}` })] }), /header name/);
+    assertRefused(route('evil/hdr', { basePath: '/k', policies: [policy('header-injection', { request: { set: { [`x-a${s}`]: 'v' } } })] }), /header name/);
+    assertRefused(route('evil/hdr', { basePath: '/k', policies: [policy('header-injection', { request: { remove: [`x-a${s}`] } })] }), /header name/);
+    assertRefused(route('evil/hdr', { basePath: '/k', policies: [policy('client-id-enforcement', { clientSecretHeader: `x-s${s}` })] }), /header name/);
+  }
+  const out = render([
+    route('air/inj', { basePath: '/inj', policies: [policy('header-injection', { request: { set: { 'x-env': `"; ${MARK} $host {` } }, response: { set: { 'x-r': MARK } } })] }),
+    route('air/closed', { basePath: '/closed', withheld: { reason: 'InvalidRoute', message: `"; return 200 ${MARK}; #` } }),
+  ]);
+  assert.deepEqual(out.rendered, ['air/closed', 'air/inj']);
+  assert.ok(!out.text.includes(MARK));
+  // The value of x-env comes from authz per request; the config names the header only.
+  assert.match(out.text, /auth_request_set \$cg_set_\d+_0 \$upstream_http_x_env;\n\s+proxy_set_header "x-env" \$cg_set_\d+_0;/);
+  assert.match(out.text, /location = "\/closed" \{[\s\S]*?return 503 '\{"type":"https:\/\/crossgate\.dev\/problems\/route-withheld"/);
+  assert.ok(out.skipped.some((s) => s.route === 'air/inj' && /header-injection on responses is not applied/.test(s.reason)));
+});
+
+test('an api-key in a query parameter is refused: nginx would forward it', () => {
+  assertRefused(route('air/q', { basePath: '/q', policies: [policy('api-key', { queryParameter: 'apikey' })] }), /query parameter/);
+});
+
+test('two routes on one host and base path: the second is skipped, not rendered twice', () => {
+  const out = render([route('a/one', { basePath: '/same' }), route('b/two', { basePath: '/same' })]);
+  assert.deepEqual(out.rendered, ['a/one']);
+  assert.match(out.skipped[0]!.reason, /already served/);
+});
+
+test('listen, authz and the token are validated too', () => {
+  assert.throws(() => renderNginx([], { ...OPTS, listen: { host: `127.0.0.1;${MARK}`, port: 80 } }));
+  assert.throws(() => renderNginx([], { ...OPTS, authz: { host: '127.0.0.1', port: 70000 } }));
+  assert.throws(() => renderNginx([], { ...OPTS, tokenInclude: `/etc/x;${MARK}` }));
+  for (const s of SHAPES) assert.throws(() => renderTokenInclude(`abcdefghijklmnop${s}`));
+  assert.match(renderTokenInclude('abcdefghijklmnop0123'), /default "Bearer abcdefghijklmnop0123";/);
+});
