@@ -30,13 +30,13 @@
 // in X-Crossgate-Problem (the rendered config answers the client with them).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clientAddress, canonicalAddress, type TrustedProxies } from './client-address.ts';
 import { decide, type Decision, type DecisionRequest } from './decision.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { ConfigHolder } from './server.ts';
-import { bind } from '../kube/listen.ts';
+import { serveHttp, type HttpServer } from './http-server.ts';
 
 export const AUTHZ_TOKEN_HEADER = 'x-crossgate-authz';
 export const ROUTE_HEADER = 'x-crossgate-route';
@@ -234,29 +234,9 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
   };
 }
 
-export interface AuthzServer {
-  server: Server;
-  url: string;
-  host: string;
-  port: number;
-  close(graceMs?: number): Promise<void>;
-}
+export type AuthzServer = HttpServer;
 
 export async function startAuthzServer(opts: AuthzHandlerOptions & { host?: string; port?: number }): Promise<AuthzServer> {
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 10_000 }, createAuthzHandler(opts));
-  server.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
-  server.on('clientError', (_err, socket) => {
-    if (!socket.writable) return socket.destroy();
-    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  });
-  return {
-    ...(await bind(server, opts, 9191)),
-    async close(graceMs = 10_000) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const t = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
-      clearTimeout(t);
-    },
-  };
+  // Checks read no body: a short request timeout.
+  return serveHttp(createAuthzHandler(opts), { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 10_000 }, opts, 9191);
 }

@@ -20,10 +20,10 @@ import { Upstreams } from './proxy.ts';
 import { ConnectGuard } from '../kube/connect-guard.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 import { TrustedProxies } from './client-address.ts';
-import { startGatewayServer, type GatewayServer } from './server.ts';
+import { startGatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
-import { startAuthzServer, TokenFile, type AuthzServer } from './authz.ts';
+import { startAuthzServer, TokenFile } from './authz.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -130,25 +130,47 @@ async function startRuntime(opts: GatewayOptions, onLoaded?: (cfg: CompiledConfi
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const log = opts.logger;
   let pools: Upstreams | undefined;
-  const { metrics, counters, guard, trustedProxies, loader, source } = await startRuntime(opts, (cfg) =>
-    pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin))),
-  );
-  const upstreams = (pools = new Upstreams({ connections: opts.upstreamConnections, guard }));
-
+  const rt = await startRuntime(opts, (cfg) => pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin))));
+  const upstreams = (pools = new Upstreams({ connections: opts.upstreamConnections, guard: rt.guard }));
   const access = opts.accessLog === false ? undefined : (opts.accessLogger ?? createAccessLogger());
-  let data: GatewayServer | undefined;
+  const served = await serve(opts, rt, 'gateway', {
+    start: () =>
+      startGatewayServer({
+        host: opts.listen?.host ?? '127.0.0.1',
+        port: opts.listen?.port ?? 8080,
+        config: rt.loader,
+        upstreams,
+        metrics: rt.metrics,
+        logger: log.child({ component: 'proxy' }),
+        accessLog: access?.logger,
+        trustedProxies: rt.trustedProxies,
+      }),
+    // The gateway never connects to its own listeners (a route aimed at them would loop).
+    started: (data, adminPort) => rt.guard.setListeners([data, { host: opts.admin?.host ?? '127.0.0.1', port: adminPort }]),
+    stopped: async () => {
+      await upstreams.close();
+      access?.flush();
+    },
+  });
+  return { ...served, loader: rt.loader, source: rt.source, metrics: rt.metrics, counters: rt.counters };
+}
+
+/**
+ * Starts the data server (`what.start`) and the admin server over a runtime, then the config source; stopping
+ * closes them in order (data first, so no request meets a closed store). One path for the gateway and authz.
+ */
+async function serve<D extends { url: string; host: string; port: number; close(graceMs?: number): Promise<void> }>(
+  opts: GatewayOptions,
+  rt: Runtime,
+  name: string,
+  what: { start(): Promise<D>; started?(data: D, adminPort: number): void; stopped?(): Promise<void> },
+): Promise<{ url: string; adminUrl: string; sourceStarted: Promise<void>; stop(graceMs?: number): Promise<void> }> {
+  const log = opts.logger;
+  const { metrics, counters, loader, source } = rt;
+  let data: D | undefined;
   let admin: AdminServer | undefined;
   try {
-    data = await startGatewayServer({
-      host: opts.listen?.host ?? '127.0.0.1',
-      port: opts.listen?.port ?? 8080,
-      config: loader,
-      upstreams,
-      metrics,
-      logger: log.child({ component: 'proxy' }),
-      accessLog: access?.logger,
-      trustedProxies,
-    });
+    data = await what.start();
     admin = await startAdminServer({
       host: opts.admin?.host ?? '127.0.0.1',
       port: opts.admin?.port ?? 9090,
@@ -157,7 +179,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
       status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
       logger: log,
     });
-    guard.setListeners([data, { host: opts.admin?.host ?? '127.0.0.1', port: admin.port }]);
+    what.started?.(data, admin.port);
   } catch (err) {
     await data?.close(0);
     await counters.close();
@@ -166,28 +188,22 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
   const sourceStarted = source.start().catch((err: unknown) => {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'config source failed to start');
   });
-  log.info({ url: data.url, admin: admin.url, source: opts.source.kind, gateway: opts.source.gateway, counters: counters.kind }, 'gateway listening');
-
+  log.info({ url: data.url, admin: admin.url, source: opts.source.kind, gateway: opts.source.gateway, counters: counters.kind }, `${name} listening`);
   let stopping: Promise<void> | undefined;
   const d = data;
   const a = admin;
   return {
     url: d.url,
     adminUrl: a.url,
-    loader,
-    source,
-    metrics,
-    counters,
     sourceStarted,
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         await d.close(graceMs);
         await source.stop().catch(() => undefined);
         loader.close();
-        await upstreams.close();
+        await what.stopped?.();
         await counters.close();
         await a.close();
-        access?.flush();
       })();
       return stopping;
     },
@@ -210,48 +226,18 @@ export interface RunningAuthz {
 
 /** crossgate-authz: the same config, counters and policies as the gateway, answering checks instead of forwarding (authz.ts). */
 export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
-  const log = opts.logger;
   const token = new TokenFile(opts.tokenFile);
-  const { metrics, counters, trustedProxies, loader, source } = await startRuntime(opts);
-  let data: AuthzServer | undefined;
-  let admin: AdminServer | undefined;
-  try {
-    data = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: loader, token, trustedProxies, logger: log.child({ component: 'authz' }) });
-    admin = await startAdminServer({
-      host: opts.admin?.host ?? '127.0.0.1',
-      port: opts.admin?.port ?? 9090,
-      metrics,
-      ready: () => loader.current !== undefined,
-      status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
-      logger: log,
-    });
-  } catch (err) {
-    await data?.close(0);
-    await counters.close();
-    throw err;
-  }
-  const sourceStarted = source.start().catch((err: unknown) => {
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'config source failed to start');
+  const rt = await startRuntime(opts);
+  const served = await serve(opts, rt, 'authz', {
+    start: () =>
+      startAuthzServer({
+        host: opts.listen?.host ?? '127.0.0.1',
+        port: opts.listen?.port ?? 9191,
+        config: rt.loader,
+        token,
+        trustedProxies: rt.trustedProxies,
+        logger: opts.logger.child({ component: 'authz' }),
+      }),
   });
-  log.info({ url: data.url, admin: admin.url, source: opts.source.kind, gateway: opts.source.gateway, counters: counters.kind }, 'authz listening');
-  let stopping: Promise<void> | undefined;
-  const d = data;
-  const a = admin;
-  return {
-    url: d.url,
-    adminUrl: a.url,
-    loader,
-    counters,
-    sourceStarted,
-    stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        await d.close(graceMs);
-        await source.stop().catch(() => undefined);
-        loader.close();
-        await counters.close();
-        await a.close();
-      })();
-      return stopping;
-    },
-  };
+  return { ...served, loader: rt.loader, counters: rt.counters };
 }

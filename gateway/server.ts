@@ -13,7 +13,7 @@
 //   5. forward to the upstream (undici pool), stream the answer back;
 //   6. on close: metrics (per API, client, status class), the recent window,
 //      one access-log line (no headers, no query string).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CompiledConfig, CompiledRoute } from './compiled.ts';
 import { hostOf } from './compiled.ts';
@@ -24,7 +24,7 @@ import { checkRoute, hasDotSegments } from './decision.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
 import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
-import { bind } from '../kube/listen.ts';
+import { serveHttp, type HttpServer } from './http-server.ts';
 
 export interface ConfigHolder {
   readonly current: CompiledConfig | undefined;
@@ -185,32 +185,9 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
   };
 }
 
-export interface GatewayServer {
-  server: Server;
-  url: string;
-  host: string;
-  port: number;
-  /** Stops accepting, lets in-flight requests finish (up to graceMs, default 10 s), then closes. */
-  close(graceMs?: number): Promise<void>;
-}
+export type GatewayServer = HttpServer;
 
 export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number }): Promise<GatewayServer> {
-  const handler = createGatewayHandler(opts);
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, handler);
-  // No CONNECT tunnelling and no protocol upgrades (WebSocket) through the gateway.
-  server.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  });
-  return {
-    ...(await bind(server, opts, 8080)),
-    async close(graceMs = 10_000) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const t = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
-      clearTimeout(t);
-    },
-  };
+  // No request timeout: a long upstream answer streams as long as it must.
+  return serveHttp(createGatewayHandler(opts), { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, opts, 8080);
 }
