@@ -14,12 +14,16 @@
 //                                 blocks): no upstream, jwksUrl or notify.url may
 //                                 name an address inside, and no name other than a
 //                                 cluster Service name may resolve into one.
+//   CROSSGATE_GATEWAY_PARENTS     the shared Gateway API Gateways ("namespace/name")
+//                                 an ApiInstance's spec.parentRefs may name: a tenant
+//                                 never attaches routes to a Gateway not listed.
 import ipaddr from 'ipaddr.js';
 
 export const ENV_LOOPBACK_UPSTREAMS = 'CROSSGATE_LOOPBACK_UPSTREAMS';
 export const ENV_GATEWAY_HOSTNAMES = 'CROSSGATE_GATEWAY_HOSTNAMES';
 export const ENV_TRUSTED_PROXIES = 'CROSSGATE_TRUSTED_PROXIES';
 export const ENV_CLUSTER_CIDRS = 'CROSSGATE_CLUSTER_CIDRS';
+export const ENV_GATEWAY_PARENTS = 'CROSSGATE_GATEWAY_PARENTS';
 
 /** One block of the cluster's own networks, parsed once. */
 export interface ClusterCidr {
@@ -39,9 +43,11 @@ export interface PlatformSettings {
   trustedProxies: readonly string[];
   /** The cluster's pod and service networks: addresses tenants' outbound URLs may not reach. */
   clusterCidrs: readonly ClusterCidr[];
+  /** "namespace/name" of the Gateway API Gateways routes may attach to (spec.parentRefs); empty: none. */
+  gatewayParents?: readonly string[];
 }
 
-export const NO_PLATFORM_SETTINGS: PlatformSettings = { loopbackUpstreams: new Set(), gatewayHostnames: [], trustedProxies: [], clusterCidrs: [] };
+export const NO_PLATFORM_SETTINGS: PlatformSettings = { loopbackUpstreams: new Set(), gatewayHostnames: [], trustedProxies: [], clusterCidrs: [], gatewayParents: [] };
 
 const list = (raw: string | undefined) => (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -147,5 +153,20 @@ export function platformSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     gatewayHostnames,
     trustedProxies,
     clusterCidrs: parseClusterCidrs(list(env[ENV_CLUSTER_CIDRS])),
+    gatewayParents: parseGatewayParents(list(env[ENV_GATEWAY_PARENTS])),
   };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** CROSSGATE_GATEWAY_PARENTS entries: "namespace/name" of a Gateway, each once. */
+export function parseGatewayParents(entries: readonly string[]): string[] {
+  for (const e of entries) {
+    const [ns, name, ...rest] = e.split('/');
+    if (rest.length || !ns || !name || ns.length > 63 || name.length > 253 || !DNS_LABEL.test(ns) || !DNS_SUBDOMAIN.test(name)) {
+      throw new Error(`${ENV_GATEWAY_PARENTS}: ${JSON.stringify(e.slice(0, 80))} is not namespace/name of a Gateway, e.g. gateway-system/shared`);
+    }
+  }
+  return [...new Set(entries)];
 }

@@ -65,6 +65,10 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
       // Asset specifications by ConfigMap, and the gateway config (written only in its namespace: operatorNamespaceRole).
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      // ApiInstance spec.parentRefs: the HTTPRoute rendered in the instance's namespace (server-side apply; watched by
+      // label, its status read back), and the Envoy Gateway SecurityPolicy beside it.
+      { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
+      { apiGroups: ['gateway.envoyproxy.io'], resources: ['securitypolicies'], verbs: ['create', 'patch', 'delete'] },
     ],
   };
 }
@@ -78,6 +82,8 @@ export function operatorNamespaceRole(name = 'crossgate-operator-namespace'): Re
     rules: [
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      // The ReferenceGrants letting tenants' SecurityPolicies call crossgate-authz (in this namespace by default).
+      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['create', 'patch', 'delete'] },
     ],
   };
 }

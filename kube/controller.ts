@@ -338,6 +338,14 @@ export interface InformerSpec extends ResourceRef {
    * before `transform`.
    */
   metadataOnly?: boolean;
+  /**
+   * A kind the cluster may not serve (another project's CRD, e.g. the Gateway
+   * API): the informer runs (retrying with back-off while the kind is absent)
+   * but startCaches() and cachesSynced() do not wait for it, so its absence
+   * never keeps the operator from starting or from being ready. Reconcilers
+   * must not rely on its cache being complete.
+   */
+  optional?: boolean;
 }
 
 /** Informer tuning shared by all informers of a manager. */
@@ -376,6 +384,8 @@ export class Manager {
   #defaults: InformerTuning;
   #cacheSyncTimeoutMs: number;
   #informers = new Map<string, Informer<KubernetesObject>>();
+  /** Ids of optional informers (InformerSpec.optional): not waited for. */
+  #optional = new Set<string>();
   #controllers: Controller[] = [];
   #cachesStarted = false;
   #synced = false;
@@ -428,6 +438,7 @@ export class Manager {
       });
       resourceLabel = spec.transform ? `${inf.name}#${spec.transform.name}` : inf.name;
       this.#informers.set(id, inf);
+      if (spec.optional) this.#optional.add(id);
       // A cache added after start (a controller registered late) starts at once.
       if (this.#cachesStarted && !this.#stopped) inf.start();
     }
@@ -461,7 +472,7 @@ export class Manager {
 
   /** True once every informer has synced: the /readyz condition. */
   cachesSynced(): boolean {
-    return this.#synced && [...this.#informers.values()].every((i) => i.hasSynced());
+    return this.#synced && this.#required().every((i) => i.hasSynced());
   }
 
   /** Start every informer and wait until all have synced (or reject after cacheSyncTimeoutMs). */
@@ -473,13 +484,17 @@ export class Manager {
     }
     const timeout = AbortSignal.timeout(this.#cacheSyncTimeoutMs);
     try {
-      await Promise.all([...this.#informers.values()].map((i) => i.waitForSync(timeout)));
+      await Promise.all(this.#required().map((i) => i.waitForSync(timeout)));
     } catch (err) {
-      const pending = [...this.#informers.values()].filter((i) => !i.hasSynced()).map((i) => i.name);
+      const pending = this.#required().filter((i) => !i.hasSynced()).map((i) => i.name);
       throw new Error(`caches did not sync within ${this.#cacheSyncTimeoutMs} ms: ${pending.join(', ')} (${describeError(err)})`);
     }
     this.#synced = true;
     this.#log.info({ informers: this.#informers.size }, 'caches synced');
+  }
+
+  #required(): Informer<KubernetesObject>[] {
+    return [...this.#informers].filter(([id]) => !this.#optional.has(id)).map(([, i]) => i);
   }
 
   /** Start every controller's workers (caches must have synced). */

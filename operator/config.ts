@@ -25,6 +25,8 @@ export interface OperatorConfig {
   analyticsIntervalMs: number;
   /** How often share Roles and RoleBindings that no share grants any more are swept (also at start). */
   shareSweepIntervalMs: number;
+  /** crossgate-authz, the ext_authz service rendered SecurityPolicies call (CROSSGATE_AUTHZ_NAME/NAMESPACE/PORT). */
+  authz: { name: string; namespace: string; port: number };
   /** Platform settings shared with the webhook and the gateway (api/platform.ts). */
   platform: PlatformSettings;
 }
@@ -68,6 +70,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     alertIntervalMs: int(env, 'CROSSGATE_ALERT_INTERVAL_MS', 15_000, 1000),
     analyticsIntervalMs: int(env, 'CROSSGATE_ANALYTICS_INTERVAL_MS', 30_000, 1000),
     shareSweepIntervalMs: int(env, 'CROSSGATE_SHARE_SWEEP_INTERVAL_MS', 60_000, 1000),
+    authz: {
+      name: env['CROSSGATE_AUTHZ_NAME'] || 'crossgate-authz',
+      namespace: env['CROSSGATE_AUTHZ_NAMESPACE'] || env['CROSSGATE_NAMESPACE'] || 'crossgate-system',
+      port: int(env, 'CROSSGATE_AUTHZ_PORT', 9001, 1),
+    },
     platform: platformSettingsFromEnv(env),
   };
 }

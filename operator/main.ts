@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     analyticsIntervalMs: cfg.analyticsIntervalMs,
     shareSweepIntervalMs: cfg.shareSweepIntervalMs,
     settings: cfg.platform,
+    authz: cfg.authz,
     ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}),
   });
 

@@ -3,6 +3,9 @@ import {
   AGE_COLUMN, Conditions, DnsLabel, HostnamePattern, KindSchema, PathPrefix, StringEnum, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
 } from './common.ts';
 
+/** A Gateway API object name (RFC 1123 subdomain). */
+const GATEWAY_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
 export const ApiInstanceSpec = Type.Object(
   {
     assetRef: NamespacedRef('The Asset this instance implements; namespace defaults to the organization\'s home namespace.'),
@@ -47,6 +50,25 @@ export const ApiInstanceSpec = Type.Object(
       },
     ),
     gateway: Type.Optional(DnsLabel('Name of the gateway that serves this instance.')),
+    parentRefs: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ description: 'Name of the Gateway.', minLength: 1, maxLength: 253, pattern: GATEWAY_NAME_PATTERN }),
+            namespace: Type.Optional(DnsLabel('Namespace of the Gateway; default the instance\'s namespace.')),
+            sectionName: Type.Optional(Type.String({ description: 'A listener of the Gateway, by name.', minLength: 1, maxLength: 253, pattern: GATEWAY_NAME_PATTERN })),
+            port: Type.Optional(Type.Integer({ description: 'A listener of the Gateway, by port.', minimum: 1, maximum: 65535 })),
+          },
+          { description: 'A Gateway API Gateway (gateway.networking.k8s.io) the route attaches to, as a Gateway API ParentReference.' },
+        ),
+        {
+          description:
+            'Serve this instance through a Gateway API implementation the cluster already runs (e.g. Envoy Gateway): the operator renders an HTTPRoute attached to these Gateways, and for Envoy Gateway a SecurityPolicy calling crossgate-authz. Only Gateways the platform allows (CROSSGATE_GATEWAY_PARENTS) may be named. Needs spec.upstream.backendRef: a URL upstream stays on the crossgate gateway.',
+          maxItems: 4,
+          'x-kubernetes-list-type': 'atomic',
+        },
+      ),
+    ),
   },
   { description: 'Desired state of the ApiInstance.' },
 );

@@ -6,6 +6,8 @@ import { registerOrgTrustController } from './orgtrust.ts';
 import { registerAssetController } from './asset.ts';
 import { registerAssetShareController } from './assetshare.ts';
 import { registerApiInstanceController } from './apiinstance.ts';
+import { registerGatewayRouteController } from './gatewayroute.ts';
+import type { AuthzService } from './gatewayroute-desired.ts';
 import { registerApiGroupController } from './apigroup.ts';
 import { registerPolicyController } from './policy.ts';
 import { registerSlaTierController } from './slatier.ts';
@@ -32,6 +34,8 @@ export interface ControllerDeps extends Deps {
   shareSweepIntervalMs?: number;
   /** Platform settings (api/platform.ts) shared with the webhook and the gateway. */
   settings: PlatformSettings;
+  /** crossgate-authz, called by the SecurityPolicies of rendered Gateway API routes. */
+  authz?: AuthzService;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
@@ -40,6 +44,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   registerAssetController(mgr, deps);
   registerAssetShareController(mgr, { ...deps, sweepIntervalMs: deps.shareSweepIntervalMs });
   registerApiInstanceController(mgr, deps);
+  registerGatewayRouteController(mgr, { ...deps, authz: deps.authz ?? { name: 'crossgate-authz', namespace: 'crossgate-system', port: 9001 } });
   registerApiGroupController(mgr, deps);
   registerPolicyController(mgr, deps);
   registerSlaTierController(mgr, deps);

@@ -3,7 +3,8 @@
 // refused by speaks-for-organization); its route lies inside the route space
 // the platform admins assigned to its organization (model/route-claims.ts), and
 // its upstream URL is one the organization may reach (model/upstream.ts): the
-// same functions the operator's route verdict runs.
+// same functions the operator's route verdict runs; its spec.parentRefs name
+// only Gateways the platform shares (model/gateway-parents.ts).
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
@@ -11,6 +12,7 @@ import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { outsideRouteClaims } from '../../model/route-claims.ts';
+import { parentRefProblem } from '../../model/gateway-parents.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -27,6 +29,8 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
   }
   const outside = outsideRouteClaims(snapshot, { metadata: { namespace: objectNamespace(request) }, spec });
   if (outside) return deny(`${describe('ApiInstance', objectName(request))}: ${outside.message}.`, outside.field);
+  const parent = parentRefProblem(snapshot, objectNamespace(request), Array.isArray(spec.parentRefs) ? spec.parentRefs : undefined);
+  if (parent) return deny(`${describe('ApiInstance', objectName(request))}: ${parent.message}.`, parent.field);
   const url = spec.upstream?.url;
   if (typeof url === 'string') {
     const problem = outboundUrlProblem({ snapshot, namespace: objectNamespace(request), url, field: 'spec.upstream.url' });

@@ -61,8 +61,20 @@ test('cluster-wide, the operator reads ConfigMaps but writes them (and its Lease
   for (const verb of ['create', 'update', 'patch', 'delete', 'deletecollection']) assert.equal(allows(cluster, verb, '', 'configmaps'), false, `${verb} configmaps cluster-wide`);
   assert.deepEqual(cluster.filter((r) => r.apiGroups.includes('coordination.k8s.io')), [], 'no Lease rule cluster-wide');
   // The namespace role grants writes and nothing to read: bound in one namespace, it cannot widen what the operator sees.
-  assert.deepEqual(own.flatMap((r) => r.resources).sort(), ['configmaps', 'leases']);
+  assert.deepEqual(own.flatMap((r) => r.resources).sort(), ['configmaps', 'leases', 'referencegrants']);
   for (const verb of ['list', 'watch', 'patch']) assert.equal(allows(own, verb, '', 'configmaps'), false, `${verb} configmaps in its namespace`);
+});
+
+test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies written only, ReferenceGrants only in its namespace', () => {
+  const gw = 'gateway.networking.k8s.io';
+  for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) assert.equal(allows(cluster, verb, gw, 'httproutes'), true, `${verb} httproutes`);
+  for (const verb of ['get', 'list', 'watch']) assert.equal(allows(cluster, verb, 'gateway.envoyproxy.io', 'securitypolicies'), false, `${verb} securitypolicies`);
+  for (const verb of ['create', 'patch', 'delete']) {
+    assert.equal(allows(cluster, verb, gw, 'referencegrants'), false, `${verb} referencegrants cluster-wide`);
+    assert.equal(allows(own, verb, gw, 'referencegrants'), true, `${verb} referencegrants in its namespace`);
+  }
+  for (const verb of ['update', 'deletecollection']) assert.equal(allows(cluster, verb, gw, 'httproutes'), false, `${verb} httproutes`);
+  assert.equal(allows(cluster, 'create', gw, 'gateways'), false, 'it never writes Gateways');
 });
 
 test("the operator may not change a tenant's spec: patch only its finalizers' kinds and Contracts; no update, no deletecollection", () => {

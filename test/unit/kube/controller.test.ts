@@ -323,6 +323,23 @@ describe('Manager', () => {
     }
   });
 
+  test('an optional informer on a kind the cluster does not serve never keeps the caches from syncing', async () => {
+    const server = await new FakeApiServer(WIDGETS).start();
+    const http = new KubeHttp(server.kubeConfig());
+    const mgr = new Manager({ client: http, cacheSyncTimeoutMs: 2000, informerDefaults: { backoffBaseMs: 10, backoffMaxMs: 20, resyncMs: 0, relistMs: 0 } });
+    try {
+      const absent = { group: 'absent.dev', version: 'v1', plural: 'gadgets', kind: 'Gadget', optional: true };
+      mgr.addController({ name: 'x', for: WIDGETS, reconcile: async () => {}, watches: [{ resource: absent, map: () => [] }] });
+      await mgr.startCaches();
+      assert.equal(mgr.cachesSynced(), true);
+      assert.equal(mgr.informer(absent).hasSynced(), false);
+    } finally {
+      await mgr.stop();
+      await http.close();
+      await server.close();
+    }
+  });
+
   test('an informer on every Secret is refused (cache only what crossgate owns)', () => {
     const mgr = new Manager({ client: { request: async () => ({}) as never, stream: async () => (async function* (): AsyncGenerator<Uint8Array> {})() } });
     const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret' };

@@ -1,0 +1,150 @@
+// Pure decisions for the Gateway API step of an ApiInstance (gatewayroute.ts):
+// which HTTPRoute, Envoy Gateway SecurityPolicy and ReferenceGrant should exist
+// for an instance with spec.parentRefs, and what its GatewayRouteAccepted
+// condition says (from the route's status, written by the Gateway API
+// controller). Who may attach where is model/gateway-parents.ts. No I/O.
+import type { ApiInstance } from '../../api/v1alpha1/index.ts';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
+import type { ConditionInput } from '../../kube/conditions.ts';
+import type { Snapshot } from '../../model/snapshot.ts';
+import { gatewayRouteScope, parentGateway } from '../../model/gateway-parents.ts';
+import { routeIdOf } from '../../model/route-entry.ts';
+
+export const GATEWAY_ROUTE_CONDITION = 'GatewayRouteAccepted';
+/** On every rendered object: the instance it was rendered for. */
+export const LABEL_GATEWAY_ROUTE = 'crossgate.dev/apiinstance';
+/** On a ReferenceGrant in the authz namespace: the namespace whose SecurityPolicies it lets call crossgate-authz. */
+export const LABEL_GRANT_FROM = 'crossgate.dev/authz-grant-from';
+/** The contextExtensions key carrying the route identity ("namespace/name") to crossgate-authz. */
+export const ROUTE_CONTEXT_KEY = 'crossgate-route';
+
+export const HTTPROUTES = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute' } as const;
+export const SECURITYPOLICIES = { group: 'gateway.envoyproxy.io', version: 'v1alpha1', plural: 'securitypolicies', kind: 'SecurityPolicy' } as const;
+export const REFERENCEGRANTS = { group: 'gateway.networking.k8s.io', version: 'v1beta1', plural: 'referencegrants', kind: 'ReferenceGrant' } as const;
+
+/** Where crossgate-authz listens (operator config; default crossgate-authz in the operator's namespace). */
+export interface AuthzService {
+  name: string;
+  namespace: string;
+  port: number;
+}
+
+type Obj = { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> };
+type Instance = Pick<ApiInstance, 'metadata' | 'spec'> & { apiVersion?: string; kind?: string };
+
+export type GatewayRouteDecision =
+  | { render: false; condition?: ConditionInput }
+  | { render: true; route: Obj; policy: Obj; grant?: Obj };
+
+const notRendered = (reason: string, message: string): GatewayRouteDecision => ({
+  render: false,
+  condition: { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason, message },
+});
+
+export const grantName = (fromNamespace: string) => `crossgate-authz-from-${fromNamespace}`;
+
+/**
+ * What should exist for `instance`: nothing without spec.parentRefs (no
+ * condition); nothing, with the reason, when its upstream is a URL (an
+ * HTTPRoute names Services only) or model/gateway-parents.ts objects; else the
+ * HTTPRoute, its SecurityPolicy and, when authz lives elsewhere, the
+ * ReferenceGrant letting this namespace's policies call it.
+ */
+export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, authz: AuthzService): GatewayRouteDecision {
+  const refs = instance.spec.parentRefs ?? [];
+  if (!refs.length) return { render: false };
+  const backend = instance.spec.upstream.backendRef;
+  if (!backend) {
+    return notRendered(
+      'URLUpstream',
+      'spec.upstream.url cannot be expressed in an HTTPRoute, which forwards to Services only: no route is rendered and the instance stays on the crossgate gateway. Use spec.upstream.backendRef to be served through spec.parentRefs',
+    );
+  }
+  const scope = gatewayRouteScope(snapshot, instance);
+  if (!scope.ok) return notRendered(scope.reason, `no HTTPRoute is rendered: ${scope.message}`);
+  const ns = instance.metadata.namespace!;
+  const name = instance.metadata.name!;
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_GATEWAY_ROUTE]: name };
+  const owner = instance.metadata.uid
+    ? [{ apiVersion: instance.apiVersion ?? 'crossgate.dev/v1alpha1', kind: instance.kind ?? 'ApiInstance', name, uid: instance.metadata.uid, controller: true, blockOwnerDeletion: true }]
+    : undefined;
+  const metadata = { name, namespace: ns, labels, ...(owner ? { ownerReferences: owner } : {}) };
+  const route: Obj = {
+    apiVersion: `${HTTPROUTES.group}/${HTTPROUTES.version}`,
+    kind: HTTPROUTES.kind,
+    metadata,
+    spec: {
+      parentRefs: refs.map((r) => ({
+        group: 'gateway.networking.k8s.io',
+        kind: 'Gateway',
+        name: r.name,
+        namespace: r.namespace ?? ns,
+        ...(r.sectionName ? { sectionName: r.sectionName } : {}),
+        ...(r.port ? { port: r.port } : {}),
+      })),
+      hostnames: scope.hostnames,
+      rules: [{ matches: [{ path: { type: 'PathPrefix', value: instance.spec.basePath } }], backendRefs: [{ name: backend.name, port: backend.port }] }],
+    },
+  };
+  const policy: Obj = {
+    apiVersion: `${SECURITYPOLICIES.group}/${SECURITYPOLICIES.version}`,
+    kind: SECURITYPOLICIES.kind,
+    metadata,
+    spec: {
+      targetRefs: [{ group: HTTPROUTES.group, kind: HTTPROUTES.kind, name }],
+      extAuth: {
+        grpc: { backendRefs: [{ name: authz.name, namespace: authz.namespace, port: authz.port }] },
+        contextExtensions: [{ name: ROUTE_CONTEXT_KEY, type: 'Value', value: routeIdOf(instance) }],
+      },
+    },
+  };
+  return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
+}
+
+/** The ReferenceGrant in authz's namespace letting `from`'s SecurityPolicies name the authz Service. */
+export function desiredGrant(from: string, authz: AuthzService): Obj {
+  return {
+    apiVersion: `${REFERENCEGRANTS.group}/${REFERENCEGRANTS.version}`,
+    kind: REFERENCEGRANTS.kind,
+    metadata: { name: grantName(from), namespace: authz.namespace, labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_GRANT_FROM]: from } },
+    spec: { from: [{ group: SECURITYPOLICIES.group, kind: SECURITYPOLICIES.kind, namespace: from }], to: [{ group: '', kind: 'Service', name: authz.name }] },
+  };
+}
+
+/** The condition when the apiserver does not serve a kind the route needs (Gateway API or Envoy Gateway CRDs absent). */
+export function kindAbsentCondition(kind: string, group: string): ConditionInput {
+  return {
+    type: GATEWAY_ROUTE_CONDITION,
+    status: 'False',
+    reason: 'GatewayAPINotInstalled',
+    message: `the cluster does not serve ${kind} (${group}): install the Gateway API and Envoy Gateway CRDs to serve this instance through spec.parentRefs; until then no route is rendered and it stays on the crossgate gateway`,
+  };
+}
+
+type RouteParentStatus = {
+  parentRef?: { name?: string; namespace?: string; sectionName?: string; port?: number };
+  controllerName?: string;
+  conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+};
+
+/** GatewayRouteAccepted from the route's status.parents: the first parent not Accepted or with unresolved refs, else True. */
+export function routeAcceptance(route: { metadata?: { namespace?: string }; spec?: { parentRefs?: RouteParentStatus['parentRef'][] }; status?: { parents?: RouteParentStatus[] } }): ConditionInput {
+  const ns = route.metadata?.namespace ?? '';
+  const parents = route.status?.parents ?? [];
+  const accepted: string[] = [];
+  for (const ref of route.spec?.parentRefs ?? []) {
+    const gw = parentGateway({ name: ref?.name ?? '', namespace: ref?.namespace }, ns);
+    const st = parents.find(
+      (p) => parentGateway({ name: p.parentRef?.name ?? '', namespace: p.parentRef?.namespace }, ns) === gw && (p.parentRef?.sectionName ?? '') === (ref?.sectionName ?? '') && (p.parentRef?.port ?? 0) === (ref?.port ?? 0),
+    );
+    const of = (t: string) => st?.conditions?.find((c) => c.type === t);
+    const acc = of('Accepted');
+    if (!st || !acc) return { type: GATEWAY_ROUTE_CONDITION, status: 'Unknown', reason: 'Pending', message: `HTTPRoute rendered; no Gateway API controller has reported on it for Gateway "${gw}" yet` };
+    const who = st.controllerName ? ` (${st.controllerName})` : '';
+    if (acc.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: acc.reason || 'NotAccepted', message: `Gateway "${gw}"${who} did not accept the HTTPRoute: ${acc.message ?? ''}`.trim() };
+    const refs = of('ResolvedRefs');
+    if (refs && refs.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: refs.reason || 'RefsNotResolved', message: `Gateway "${gw}"${who} cannot resolve the HTTPRoute's references: ${refs.message ?? ''}`.trim() };
+    accepted.push(`"${gw}"${who}`);
+  }
+  return { type: GATEWAY_ROUTE_CONDITION, status: 'True', reason: 'Accepted', message: `HTTPRoute accepted by Gateway ${accepted.join(', ')}` };
+}

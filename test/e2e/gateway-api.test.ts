@@ -1,0 +1,179 @@
+// Gateway API rendering on the real apiserver: an ApiInstance with
+// spec.parentRefs gets an HTTPRoute, an Envoy Gateway SecurityPolicy and a
+// ReferenceGrant that the apiserver accepts with the real CRDs (their schemas
+// and CEL), fetched from the Go modules that ship them
+// (test/controlplane/gateway-crds.ts) and installed with server-side apply.
+// Before they are installed the instance says the kinds are absent and stays
+// Routed on the crossgate gateway. Then: update, the route status a Gateway API
+// controller writes shows on the instance, a Gateway the platform does not
+// share is refused at admission (an impersonated org admin) and, with the
+// webhook gone, rendered by nobody; removal takes the objects and sweeps the
+// ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a real one does.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyYaml, condition, getJson, kubectl, organizationYaml, OPERATOR_NAMESPACE, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, canI,
+  type RunningOperator,
+} from './support/index.ts';
+import { CrdsUnavailable, gatewayCrds } from '../controlplane/gateway-crds.ts';
+
+const org = uniqueName('gwapi');
+const home = `${org}-home`;
+const prod = `${org}-prod`;
+const gwNs = `${org}-gateways`;
+const host = `api.${org}.example`;
+const ADMIN = { as: 'gwapi-admin', groups: [`${org}:admins`] };
+const platform = { CROSSGATE_GATEWAY_PARENTS: `${gwNs}/shared` };
+const CRD_NAMES = ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map((p) => `${p}.gateway.networking.k8s.io`).concat('securitypolicies.gateway.envoyproxy.io');
+const COND = 'GatewayRouteAccepted';
+
+function instanceYaml(name: string, opts: { basePath?: string; hostnames?: string[]; parent?: string; url?: boolean } = {}): string {
+  const upstream = opts.url ? `{url: "http://flights.${prod}.svc.cluster.local:8080"}` : '{backendRef: {name: flights, port: 8080}}';
+  return `apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: ${name}, namespace: ${prod}}
+spec:
+  assetRef: {name: flights-eapi}
+  basePath: ${opts.basePath ?? '/flights/v1'}
+  hostnames: ${JSON.stringify(opts.hostnames ?? [host])}
+  upstream: ${upstream}
+  parentRefs: [{name: ${opts.parent ?? 'shared'}, namespace: ${gwNs}, sectionName: http}]
+`;
+}
+
+let files: string[] | undefined;
+let skip: string | false = false;
+try {
+  files = await gatewayCrds();
+} catch (err) {
+  if (!(err instanceof CrdsUnavailable)) throw err;
+  skip = `Gateway API CRDs unavailable: ${err.message}`;
+  console.log(`# skipping gateway-api.test.ts: ${skip}`);
+}
+
+describe('Gateway API rendering', { skip }, () => {
+  const webhook = new SkippableWebhook({ env: platform });
+  let op: RunningOperator;
+
+  before(async () => {
+    // The kinds start absent (a previous run may have installed them).
+    await kubectl(['delete', 'crd', ...CRD_NAMES, '--ignore-not-found', '--wait=true', '--timeout=60s']);
+    await webhook.start();
+    op = await startOperator({ env: platform });
+    await applyYaml(organizationYaml({ name: org, homeNamespace: home, environments: [{ namespace: prod }], routes: `{hostnames: ["*.${org}.example"], pathPrefixes: ["/${org}"]}` }));
+    await waitForCondition(['organization', org], 'Ready', 'True');
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Asset
+metadata: {name: flights-eapi, namespace: ${home}}
+spec: {type: http, title: Flights EAPI, version: 1.0.0}
+`);
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'organization', org, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', home, prod, gwNs, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook.stop();
+  });
+
+  test('without the Gateway API CRDs the instance says so, stays Routed, and the operator keeps working', async () => {
+    await applyYaml(instanceYaml('flights'));
+    const i = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'GatewayAPINotInstalled' });
+    assert.match(condition(i, COND)!.message, /^the cluster does not serve (SecurityPolicy \(gateway.envoyproxy.io\)|HTTPRoute \(gateway.networking.k8s.io\)): install the Gateway API and Envoy Gateway CRDs/);
+    assert.equal(condition(i, 'Ready')!.reason, 'Routed');
+    const ready = await fetch(`${op.healthUrl}/readyz`);
+    assert.equal(ready.status, 200, 'an absent kind never keeps the operator from being ready');
+  });
+
+  test('with the CRDs installed (server-side apply), every rendered object is accepted by the apiserver', async () => {
+    for (const f of files!) await kubectl(['apply', '--server-side', '--field-manager=crossgate-e2e', '-f', f]);
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', ...CRD_NAMES.map((n) => `crd/${n}`)]);
+    await kubectl(['create', 'namespace', gwNs]);
+    // The operator retries a missing kind slowly; a touch of the instance reconciles it now.
+    await kubectl(['annotate', 'apiinstance', 'flights', '-n', prod, `e2e/touch=${Date.now()}`, '--overwrite']);
+    const i = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'Unknown' as 'True', { reason: 'Pending', timeoutMs: 30_000 });
+    assert.equal(condition(i, COND)!.message, `HTTPRoute rendered; no Gateway API controller has reported on it for Gateway "${gwNs}/shared" yet`);
+    const route = await getJson(['httproute', 'flights', '-n', prod]);
+    assert.deepEqual(route.spec.parentRefs, [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'shared', namespace: gwNs, sectionName: 'http' }]);
+    assert.deepEqual(route.spec.hostnames, [host]);
+    assert.deepEqual(route.spec.rules[0].matches, [{ path: { type: 'PathPrefix', value: '/flights/v1' } }]);
+    assert.deepEqual(route.spec.rules[0].backendRefs.map((b: { name: string; port: number }) => [b.name, b.port]), [['flights', 8080]]);
+    assert.equal(route.metadata.ownerReferences[0].kind, 'ApiInstance');
+    const policy = await getJson(['securitypolicy', 'flights', '-n', prod]);
+    assert.deepEqual(policy.spec.targetRefs, [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'flights' }]);
+    assert.deepEqual(policy.spec.extAuth.contextExtensions, [{ name: 'crossgate-route', type: 'Value', value: `${prod}/flights` }]);
+    assert.deepEqual(policy.spec.extAuth.grpc.backendRefs.map((b: { name: string; namespace: string; port: number }) => [b.name, b.namespace, b.port]), [['crossgate-authz', OPERATOR_NAMESPACE, 9001]]);
+    const grant = await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE]);
+    assert.deepEqual(grant.spec.from, [{ group: 'gateway.envoyproxy.io', kind: 'SecurityPolicy', namespace: prod }]);
+    assert.equal(grant.metadata.labels['crossgate.dev/authz-grant-from'], prod);
+  });
+
+  test('the route status a Gateway API controller writes shows on the instance: Accepted, then unresolved refs', async () => {
+    const status = (resolved: boolean) => JSON.stringify({
+      status: {
+        parents: [{
+          parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'shared', namespace: gwNs, sectionName: 'http' },
+          controllerName: 'gateway.envoyproxy.io/gatewayclass-controller',
+          conditions: [
+            { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'Route is accepted', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: 1 },
+            resolved
+              ? { type: 'ResolvedRefs', status: 'True', reason: 'ResolvedRefs', message: 'Resolved all the Object references for the Route', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: 1 }
+              : { type: 'ResolvedRefs', status: 'False', reason: 'BackendNotFound', message: `Service ${prod}/flights not found`, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), observedGeneration: 1 },
+          ],
+        }],
+      },
+    });
+    await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', status(true)]);
+    const ok = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'True', { reason: 'Accepted' });
+    assert.equal(condition(ok, COND)!.message, `HTTPRoute accepted by Gateway "${gwNs}/shared" (gateway.envoyproxy.io/gatewayclass-controller)`);
+    await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', status(false)]);
+    const bad = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'BackendNotFound' });
+    assert.equal(condition(bad, COND)!.message, `Gateway "${gwNs}/shared" (gateway.envoyproxy.io/gatewayclass-controller) cannot resolve the HTTPRoute's references: Service ${prod}/flights not found`);
+  });
+
+  test('a hostname and basePath change follows on the route', async () => {
+    await applyYaml(instanceYaml('flights', { basePath: '/flights/v2', hostnames: [`eu.${org}.example`] }));
+    await waitFor(async () => {
+      const r = await getJson(['httproute', 'flights', '-n', prod]);
+      return r?.spec.rules[0].matches[0].path.value === '/flights/v2' && r.spec.hostnames[0] === `eu.${org}.example` ? r : undefined;
+    }, { what: 'the HTTPRoute to follow the instance' });
+  });
+
+  test('a URL upstream renders no route and says so', async () => {
+    await applyYaml(instanceYaml('legacy', { basePath: '/legacy', url: true }));
+    const i = await waitForCondition(['apiinstance', 'legacy', '-n', prod], COND, 'False', { reason: 'URLUpstream' });
+    assert.match(condition(i, COND)!.message, /^spec.upstream.url cannot be expressed in an HTTPRoute/);
+    assert.equal(await getJson(['httproute', 'legacy', '-n', prod]), undefined);
+  });
+
+  test('a Gateway the platform does not share: refused at admission for the org admin; without the webhook, the operator renders nothing', async () => {
+    await waitFor(() => canI('create', 'apiinstances.crossgate.dev', prod, ADMIN), { what: "the org admin's grant" });
+    const r = await applyYaml(instanceYaml('rogue', { basePath: '/rogue', parent: 'internal' }), { ...ADMIN, allowFail: true });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.ok(
+      r.stderr.includes(
+        `ApiInstance "rogue": spec.parentRefs[0] names Gateway "${gwNs}/internal", which is not a Gateway routes may attach to: the platform shares "${gwNs}/shared" (CROSSGATE_GATEWAY_PARENTS). ` +
+          'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin.',
+      ),
+      r.stderr,
+    );
+    await webhook.without(async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found']);
+      await applyYaml(instanceYaml('rogue', { basePath: '/rogue', parent: 'internal' }), ADMIN);
+      const i = await waitForCondition(['apiinstance', 'rogue', '-n', prod], COND, 'False', { reason: 'NotAllowedParent' });
+      assert.match(condition(i, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.parentRefs\\[0\\] names Gateway "${gwNs}/internal"`));
+      assert.equal(await getJson(['httproute', 'rogue', '-n', prod]), undefined);
+      assert.equal(await getJson(['securitypolicy', 'rogue', '-n', prod]), undefined);
+    });
+  });
+
+  test('parentRefs removed: route and policy gone, the ReferenceGrant swept once no route of the namespace uses it', async () => {
+    await kubectl(['delete', 'apiinstance', 'rogue', 'legacy', '-n', prod, '--wait=true']);
+    await kubectl(['patch', 'apiinstance', 'flights', '-n', prod, '--type=json', '-p', '[{"op":"remove","path":"/spec/parentRefs"}]']);
+    await waitFor(async () => ((await getJson(['httproute', 'flights', '-n', prod])) === undefined ? true : undefined), { what: 'the HTTPRoute to go' });
+    assert.equal(await getJson(['securitypolicy', 'flights', '-n', prod]), undefined);
+    await waitFor(async () => ((await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE])) === undefined ? true : undefined), { what: 'the ReferenceGrant to be swept' });
+    const i = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'NoParentRefs' });
+    assert.equal(condition(i, 'Ready')!.reason, 'Routed');
+  });
+});
