@@ -98,6 +98,10 @@ and gateway share; trustedProxies only matters to the gateway. Empty lists set n
 - name: CROSSGATE_CLUSTER_CIDRS
   value: {{ join "," . | quote }}
 {{- end }}
+{{- with $p.gatewayParents }}
+- name: CROSSGATE_GATEWAY_PARENTS
+  value: {{ join "," . | quote }}
+{{- end }}
 {{- if index . 1 }}
 {{- with $p.trustedProxies }}
 - name: CROSSGATE_TRUSTED_PROXIES
