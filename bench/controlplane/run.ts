@@ -464,7 +464,7 @@ async function bulk(env: BenchEnv, t: Tracker, n: number, baselinePerSecond: num
   const writesPerKey: Record<string, number> = {};
   for (const [k, v] of Object.entries(api1.requests)) {
     const d = v - (api0.requests[k] ?? 0);
-    if (/^(POST|PUT|PATCH|DELETE) /.test(k) && d / n >= 0.01) writesPerKey[k] = Math.round((d / n) * 100) / 100;
+    if (/^(POST|PUT|PATCH|APPLY|DELETE) /.test(k) && d / n >= 0.01) writesPerKey[k] = Math.round((d / n) * 100) / 100;
   }
   const keysPerSecond = complete ? n / totalS : NaN;
   const out = {
