@@ -112,8 +112,30 @@ function forwardedOf(req: IncomingMessage, mode: Mode, url: string): Forwarded |
   if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/' };
   const method = single(req, mode === 'nginx' ? 'x-original-method' : 'x-forwarded-method');
   const uri = single(req, mode === 'nginx' ? 'x-original-uri' : 'x-forwarded-uri');
-  if (!method || !uri || !/^[A-Z]{1,16}$/.test(method) || uri.charCodeAt(0) !== 47) return undefined;
-  return { method, uri };
+  return method && uri && validRequestLine(method, uri) ? { method, uri } : undefined;
+}
+
+/** The original method and URI a proxy reports are plausible: an upper-case token and an origin-form target. */
+export function validRequestLine(method: string, uri: string): boolean {
+  return /^[A-Z]{1,16}$/.test(method) && uri.charCodeAt(0) === 47;
+}
+
+/**
+ * The client as decide() sees it: the peer's address, or, when that peer is a
+ * trusted proxy, the one `forwarded` (X-Forwarded-For) names, read right to
+ * left (client-address.ts). The one rule of the HTTP and gRPC checks.
+ */
+export function clientOf(peer: string, forwarded: string | readonly string[] | undefined, trusted: TrustedProxies): { remoteAddress: string; peerTrusted: boolean } {
+  const client = clientAddress(peer, forwarded, trusted);
+  return { remoteAddress: client ? canonicalAddress(client) : '', peerTrusted: client !== undefined && trusted.has(client) };
+}
+
+/** The headers of a refusal: RateLimit (when limits were counted), then the refusal's own (Retry-After, WWW-Authenticate). */
+export function refusalHeaders(d: Extract<Decision, { allow: false }>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (d.ctx?.rateLimits?.length) Object.assign(headers, rateLimitHeaders(d.ctx.rateLimits));
+  Object.assign(headers, d.refusal.headers);
+  return headers;
 }
 
 function modeOf(path: string): Mode | undefined {
@@ -128,7 +150,7 @@ function asciiJson(v: unknown): string {
   return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function problemBody(status: number, slug: string, title: string, detail: string): string {
+export function problemBody(status: number, slug: string, title: string, detail: string): string {
   return asciiJson({ type: `https://crossgate.dev/problems/${slug}`, title, status, detail });
 }
 
@@ -150,9 +172,7 @@ export function sendDecision(res: ServerResponse, d: Decision, mode: Mode): void
     return answer(res, 200, headers, undefined);
   }
   const r = d.refusal;
-  const headers: Record<string, string> = {};
-  if (d.ctx?.rateLimits?.length) Object.assign(headers, rateLimitHeaders(d.ctx.rateLimits));
-  Object.assign(headers, r.headers);
+  const headers = refusalHeaders(d);
   const body = problemBody(r.status, r.slug, r.title, r.detail);
   if (mode !== 'nginx') return answer(res, r.status, headers, body);
   headers[STATUS_HEADER] = String(r.status);
@@ -195,15 +215,12 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     }
     const uq = fwd.uri.indexOf('?');
     // The client is the peer, or, behind a trusted proxy only, who X-Forwarded-For names (right to left).
-    const client = clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies);
-    const address = client ? canonicalAddress(client) : '';
     const input: DecisionRequest = {
       method: fwd.method,
       path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
       query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
       headers: req.headers,
-      remoteAddress: address,
-      peerTrusted: client !== undefined && trustedProxies.has(client),
+      ...clientOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies),
       now: t,
     };
     const d = decide(config.current, routeId, input, logger);

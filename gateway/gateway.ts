@@ -24,6 +24,7 @@ import { startGatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
 import { startAuthzServer, TokenFile } from './authz.ts';
+import { startAuthzGrpcServer, type AuthzGrpcServer, type GrpcTls } from './authz-grpc.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -213,10 +214,18 @@ async function serve<D extends { url: string; host: string; port: number; close(
 export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'accessLogger' | 'upstreamConnections'> {
   /** The file holding the proxy's token (a mounted Secret in a cluster). */
   tokenFile: string;
+  /** Envoy's gRPC Check API on a second listener (authz-grpc.ts); absent: not served. */
+  grpc?: {
+    listen?: { host: string; port: number };
+    /** TLS on the listener; with clientCaFile, callers authenticate by certificate (mTLS) instead of the token. */
+    tls?: GrpcTls;
+  };
 }
 
 export interface RunningAuthz {
   url: string;
+  /** The gRPC Check listener's URL when served. */
+  grpcUrl?: string;
   adminUrl: string;
   loader: ConfigLoader;
   counters: CounterStore;
@@ -228,16 +237,39 @@ export interface RunningAuthz {
 export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
   const token = new TokenFile(opts.tokenFile);
   const rt = await startRuntime(opts);
+  const logger = opts.logger.child({ component: 'authz' });
+  let grpcUrl: string | undefined;
   const served = await serve(opts, rt, 'authz', {
-    start: () =>
-      startAuthzServer({
-        host: opts.listen?.host ?? '127.0.0.1',
-        port: opts.listen?.port ?? 9191,
-        config: rt.loader,
-        token,
-        trustedProxies: rt.trustedProxies,
-        logger: opts.logger.child({ component: 'authz' }),
-      }),
+    // The HTTP checks and, when asked, the gRPC Check API: one data server to serve() (started together, closed together).
+    start: async () => {
+      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger });
+      if (!opts.grpc) return http;
+      let grpc: AuthzGrpcServer;
+      try {
+        grpc = await startAuthzGrpcServer({
+          host: opts.grpc.listen?.host ?? '127.0.0.1',
+          port: opts.grpc.listen?.port ?? 9001,
+          config: rt.loader,
+          auth: opts.grpc.tls?.clientCaFile ? { kind: 'mtls' } : { kind: 'token', token },
+          tls: opts.grpc.tls,
+          trustedProxies: rt.trustedProxies,
+          logger: logger.child({ listener: 'grpc' }),
+        });
+      } catch (err) {
+        await http.close(0);
+        throw err;
+      }
+      grpcUrl = grpc.url;
+      logger.info({ url: grpc.url, tls: opts.grpc.tls !== undefined, auth: opts.grpc.tls?.clientCaFile ? 'mtls' : 'token' }, 'authz grpc listening');
+      return {
+        url: http.url,
+        host: http.host,
+        port: http.port,
+        close: async (graceMs?: number) => {
+          await Promise.all([http.close(graceMs), grpc.close(graceMs)]);
+        },
+      };
+    },
   });
-  return { ...served, loader: rt.loader, counters: rt.counters };
+  return { ...served, grpcUrl, loader: rt.loader, counters: rt.counters };
 }

@@ -5,6 +5,12 @@
 //                                             authz: crossgate-authz, the decision service a proxy
 //                                             in front asks (gateway/authz.ts, docs/gateway-integration.md)
 //   --token-file / AUTHZ_TOKEN_FILE           authz: the file holding the proxy's token (required)
+//   --grpc-listen / AUTHZ_GRPC_LISTEN         authz: host:port of Envoy's gRPC Check API (default
+//                                             127.0.0.1:9001; "off": not served; gateway/authz-grpc.ts)
+//   --grpc-tls-cert, --grpc-tls-key / AUTHZ_GRPC_TLS_CERT, AUTHZ_GRPC_TLS_KEY
+//                                             authz: TLS on the gRPC listener (PEM files; default h2c)
+//   --grpc-client-ca / AUTHZ_GRPC_CLIENT_CA   authz: callers of the gRPC listener must present a
+//                                             certificate this CA signed (mTLS, then no token is asked)
 //   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080,
 //                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080)
 //   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
@@ -31,7 +37,7 @@
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startAuthz, startGateway, type SourceOptions } from './gateway.ts';
+import { startAuthz, startGateway, type AuthzOptions, type SourceOptions } from './gateway.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
@@ -68,6 +74,24 @@ function int(v: string | undefined, name: string): number | undefined {
   return n;
 }
 
+/** authz's gRPC listener from flags and env: undefined when turned off. */
+export function grpcOptions(
+  values: { 'grpc-listen'?: string; 'grpc-tls-cert'?: string; 'grpc-tls-key'?: string; 'grpc-client-ca'?: string },
+  env: NodeJS.ProcessEnv,
+): AuthzOptions['grpc'] {
+  const listen = values['grpc-listen'] ?? env.AUTHZ_GRPC_LISTEN ?? '127.0.0.1:9001';
+  const certFile = values['grpc-tls-cert'] ?? env.AUTHZ_GRPC_TLS_CERT;
+  const keyFile = values['grpc-tls-key'] ?? env.AUTHZ_GRPC_TLS_KEY;
+  const clientCaFile = values['grpc-client-ca'] ?? env.AUTHZ_GRPC_CLIENT_CA;
+  if (listen === 'off') {
+    if (certFile || keyFile || clientCaFile) throw new Error('--grpc-listen=off with gRPC TLS settings: choose one');
+    return undefined;
+  }
+  if (!certFile !== !keyFile) throw new Error('gRPC TLS needs both --grpc-tls-cert and --grpc-tls-key');
+  if (clientCaFile && !certFile) throw new Error('--grpc-client-ca (mTLS) needs --grpc-tls-cert and --grpc-tls-key');
+  return { listen: parseListen(listen, '127.0.0.1'), ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}) };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -86,6 +110,10 @@ async function main(): Promise<void> {
       'rescan-ms': { type: 'string' },
       mode: { type: 'string' },
       'token-file': { type: 'string' },
+      'grpc-listen': { type: 'string' },
+      'grpc-tls-cert': { type: 'string' },
+      'grpc-tls-key': { type: 'string' },
+      'grpc-client-ca': { type: 'string' },
     },
     strict: true,
   });
@@ -119,7 +147,7 @@ async function main(): Promise<void> {
     if (mode === 'authz') {
       const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
       if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
-      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1') });
+      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env) });
     } else {
       gw = await startGateway({
         ...common,

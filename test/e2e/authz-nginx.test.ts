@@ -113,7 +113,7 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       cwd: ROOT,
       noAutoStop: true,
       // nginx connects from 127.0.0.1: the one trusted proxy. Test clients that play strangers use 127.0.0.2.
-      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
     });
     authzUrl = (JSON.parse(await authz.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string }).url;
     await authz.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });

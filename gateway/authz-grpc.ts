@@ -1,0 +1,358 @@
+// crossgate-authz's gRPC listener: Envoy's external authorization API,
+// `envoy.service.auth.v3.Authorization/Check` (unary), over HTTP/2 only (h2c,
+// or TLS when a certificate is given), answered from the same compiled config
+// through decide() as the HTTP checks (authz.ts).
+//
+// The caller (Envoy) authenticates one of two ways, chosen at start:
+//   mtls   TLS with a client CA: the handshake refuses a peer without a
+//          certificate that CA signed; nothing else is asked of the caller.
+//          What Envoy Gateway can do (EnvoyProxy spec.backendTLS.clientCertificateRef):
+//          its SecurityPolicy extAuth has no way to add a static token.
+//   token  `authorization: Bearer <token>` in the call's metadata, the same
+//          TokenFile as the HTTP mode, compared in constant time (Envoy's
+//          GrpcService.initial_metadata sets it in a hand-written Envoy config).
+// A caller that fails → grpc-status UNAUTHENTICATED (16) and nothing of the
+// request is read.
+//
+// The route comes only from context_extensions["crossgate-route"], which Envoy
+// sets from the SecurityPolicy and a client cannot: without it the check is
+// denied. The client address is attributes.source's socket address through
+// the trusted-proxy rules (authz.ts clientOf, as the HTTP mode).
+//
+// Answers (grpc-status 0, a CheckResponse):
+//   allow → status OK, ok_response: headers to set upstream (x-crossgate-client,
+//     header-injection's sets; OVERWRITE_IF_EXISTS_OR_ADD), headers_to_remove
+//     (the consumed key or secret; x-crossgate-client when there is no client,
+//     so a client's own never reaches the upstream), response_headers_to_add
+//     (RateLimit, RateLimit-Policy).
+//   deny → status with the google.rpc code of the HTTP status (401
+//     UNAUTHENTICATED, 403 PERMISSION_DENIED, 429 RESOURCE_EXHAUSTED, …),
+//     denied_response: that HTTP status, Retry-After/RateLimit/WWW-Authenticate,
+//     content-type application/problem+json and the RFC 9457 body.
+// Errors of the call itself: not POST → HTTP 405; not application/grpc →
+// HTTP 415; another method → UNIMPLEMENTED; a compressed message →
+// UNIMPLEMENTED; over MAX_MESSAGE bytes → RESOURCE_EXHAUSTED; not exactly one
+// well-formed CheckRequest → INVALID_ARGUMENT; a failure → INTERNAL.
+import { constants, createSecureServer, createServer, type Http2Server, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { readFileSync, statSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { bind } from '../kube/listen.ts';
+import { clientOf, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
+import { decodeCheckRequest, encodeCheckResponse, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
+import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
+import type { TrustedProxies } from './client-address.ts';
+import type { ConfigHolder } from './server.ts';
+
+export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
+/** The context extension naming the route (operator/controllers/gatewayroute-desired.ts renders it). */
+export const ROUTE_EXTENSION = 'crossgate-route';
+/** A CheckRequest larger than this is refused (no body is sent to authz: headers only). */
+export const MAX_MESSAGE = 64 * 1024;
+
+/** google.rpc.Code values used here. */
+export const GrpcCode = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+/** The google.rpc code that goes with a refusal's HTTP status in CheckResponse.status. */
+export function rpcCodeOf(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400:
+      return GrpcCode.INVALID_ARGUMENT;
+    case 401:
+      return GrpcCode.UNAUTHENTICATED;
+    case 404:
+      return GrpcCode.NOT_FOUND;
+    case 429:
+      return GrpcCode.RESOURCE_EXHAUSTED;
+    case 500:
+      return GrpcCode.INTERNAL;
+    case 503:
+      return GrpcCode.UNAVAILABLE;
+    default:
+      return GrpcCode.PERMISSION_DENIED;
+  }
+}
+
+/** The CheckResponse for a decision. */
+export function checkResponseOf(d: Decision): CheckResponse {
+  if (d.allow) {
+    const remove = [...d.remove];
+    // No identity to set: a client's own x-crossgate-client must not pass for authz's word.
+    if (d.add[CLIENT_HEADER] === undefined && !remove.includes(CLIENT_HEADER)) remove.push(CLIENT_HEADER);
+    return { status: { code: GrpcCode.OK }, ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders) } };
+  }
+  const r = d.refusal;
+  const headers = Object.entries(refusalHeaders(d));
+  headers.push(['content-type', 'application/problem+json'], ['cache-control', 'no-store']);
+  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) } };
+}
+
+/** A deny decided here, before decide() (no route, a malformed request line). */
+function denied(status: number, slug: string, title: string, detail: string): CheckResponse {
+  return {
+    status: { code: rpcCodeOf(status), message: title },
+    denied: {
+      httpStatus: status,
+      headers: [
+        ['content-type', 'application/problem+json'],
+        ['cache-control', 'no-store'],
+      ],
+      body: problemBody(status, slug, title, detail),
+    },
+  };
+}
+
+/** What decide() is asked for a CheckRequest; a CheckResponse instead when the request cannot be checked. */
+export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: number): { routeId: string; input: DecisionRequest } | CheckResponse {
+  const routeId = req.contextExtensions[ROUTE_EXTENSION];
+  if (!routeId) return denied(403, 'no-route', 'Forbidden', `The check names no route: the proxy sets context extension ${ROUTE_EXTENSION}.`);
+  if (!validRequestLine(req.method, req.path)) return denied(400, 'bad-check', 'Bad Request', 'The check carries no valid method and path.');
+  const q = req.path.indexOf('?');
+  const headers: IncomingHttpHeaders = req.headers;
+  if (headers.host === undefined && req.host) headers.host = req.host;
+  return {
+    routeId,
+    input: {
+      method: req.method,
+      path: q < 0 ? req.path : req.path.slice(0, q),
+      query: q < 0 ? '' : req.path.slice(q + 1),
+      headers,
+      ...clientOf(req.sourceAddress, headers['x-forwarded-for'], trusted),
+      now,
+    },
+  };
+}
+
+/** The 5-byte gRPC message prefix + payload. */
+export function frame(payload: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(5);
+  head[0] = 0;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** grpc-message is percent-encoded (gRPC over HTTP/2): everything outside printable ASCII, and "%". */
+function grpcMessage(s: string): string {
+  return s.replace(/[^\x20-\x24\x26-\x7e]/g, (c) => encodeURIComponent(c));
+}
+
+export type GrpcAuth = { kind: 'token'; token: Pick<TokenFile, 'matches'> } | { kind: 'mtls' };
+
+export interface GrpcTls {
+  certFile: string;
+  keyFile: string;
+  /** Client certificates must chain to this CA (mTLS): the caller's authentication. */
+  clientCaFile?: string;
+  /** How often the files are checked for a rotated certificate (default 60 s). */
+  reloadMs?: number;
+}
+
+export interface AuthzGrpcOptions {
+  config: ConfigHolder;
+  auth: GrpcAuth;
+  trustedProxies: TrustedProxies;
+  logger: Logger;
+  tls?: GrpcTls;
+  host?: string;
+  port?: number;
+  now?: () => number;
+}
+
+export interface AuthzGrpcServer {
+  url: string;
+  host: string;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The handler of one HTTP/2 stream: one Check call. */
+export function createCheckHandler(opts: Omit<AuthzGrpcOptions, 'tls' | 'host' | 'port'>): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+  const { config, auth, trustedProxies, logger } = opts;
+  const now = opts.now ?? Date.now;
+
+  const end = (stream: ServerHttp2Stream, code: number, message: string): void => {
+    if (stream.destroyed || stream.closed) return;
+    if (stream.headersSent) {
+      // Already answering: finish with the error trailers.
+      return void stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': grpcMessage(message) }, { endStream: true });
+  };
+
+  const reply = (stream: ServerHttp2Stream, res: CheckResponse): void => {
+    if (stream.destroyed || stream.closed) return;
+    const body = frame(encodeCheckResponse(res));
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'identity' }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+    stream.end(body);
+  };
+
+  const check = (stream: ServerHttp2Stream, body: Buffer, t: number): void => {
+    if (body.length < 5) return end(stream, GrpcCode.INVALID_ARGUMENT, 'expected one message');
+    if (body[0] !== 0) return end(stream, GrpcCode.UNIMPLEMENTED, 'compressed messages are not accepted');
+    if (body.readUInt32BE(1) !== body.length - 5) return end(stream, GrpcCode.INVALID_ARGUMENT, 'expected exactly one message');
+    let req: CheckRequest;
+    try {
+      req = decodeCheckRequest(body.subarray(5));
+    } catch (err) {
+      if (err instanceof ProtoError) return end(stream, err.message.startsWith('more than') ? GrpcCode.RESOURCE_EXHAUSTED : GrpcCode.INVALID_ARGUMENT, `not a CheckRequest: ${err.message}`);
+      throw err;
+    }
+    const asked = decisionInput(req, trustedProxies, t);
+    if (!('routeId' in asked)) return reply(stream, asked);
+    const d = decide(config.current, asked.routeId, asked.input, logger);
+    const send = (x: Decision): void => {
+      if (logger.isLevelEnabled('debug')) logger.debug({ route: asked.routeId, mode: 'grpc', allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
+      reply(stream, checkResponseOf(x));
+    };
+    if (d instanceof Promise) d.then(send).catch((err: unknown) => fail(stream, err));
+    else send(d);
+  };
+
+  const fail = (stream: ServerHttp2Stream, err: unknown): void => {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'grpc check failed; answered INTERNAL');
+    try {
+      end(stream, GrpcCode.INTERNAL, 'the check failed');
+    } catch {
+      stream.destroy();
+    }
+  };
+
+  const handle = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
+    stream.setTimeout(10_000, () => stream.close(constants.NGHTTP2_CANCEL));
+    if (headers[':method'] !== 'POST') {
+      stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
+      return;
+    }
+    const ct = headers['content-type'];
+    if (typeof ct !== 'string' || !/^application\/grpc(?:$|[+;])/.test(ct)) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    const t = now();
+    // Nothing but the caller's credential is read before the caller is known to be the proxy.
+    if (auth.kind === 'token') {
+      const a = headers.authorization;
+      const m = typeof a === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(a) : null;
+      if (!auth.token.matches(m?.[1], t)) return end(stream, GrpcCode.UNAUTHENTICATED, "checks need the proxy's token in the authorization metadata");
+    }
+    if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, 'only envoy.service.auth.v3.Authorization/Check is served');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    stream.on('data', (c: Buffer) => {
+      if (over) return;
+      size += c.length;
+      if (size > MAX_MESSAGE + 5) {
+        over = true;
+        end(stream, GrpcCode.RESOURCE_EXHAUSTED, `a CheckRequest is at most ${MAX_MESSAGE} bytes`);
+        return;
+      }
+      chunks.push(c);
+    });
+    stream.on('end', () => {
+      if (over) return;
+      try {
+        check(stream, Buffer.concat(chunks, size), t);
+      } catch (err) {
+        fail(stream, err);
+      }
+    });
+    stream.on('error', () => undefined);
+  };
+
+  return function guarded(stream, headers) {
+    try {
+      handle(stream, headers);
+    } catch (err) {
+      fail(stream, err);
+    }
+  };
+}
+
+function tlsFiles(tls: GrpcTls): { cert: Buffer; key: Buffer; ca?: Buffer } {
+  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile), ...(tls.clientCaFile ? { ca: readFileSync(tls.clientCaFile) } : {}) };
+}
+
+function mtimes(tls: GrpcTls): string {
+  return [tls.certFile, tls.keyFile, tls.clientCaFile]
+    .filter((f): f is string => f !== undefined)
+    .map((f) => statSync(f).mtimeMs)
+    .join(',');
+}
+
+/** Listens for Check calls (default port 9001, what the operator's SecurityPolicy names). */
+export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<AuthzGrpcServer> {
+  const log = opts.logger;
+  if (opts.auth.kind === 'mtls' && !opts.tls?.clientCaFile) throw new Error('grpc mTLS needs the client CA (--grpc-client-ca) and a server certificate');
+  const handler = createCheckHandler(opts);
+  const settings = { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 };
+  let server: Http2Server | Http2SecureServer;
+  let reload: NodeJS.Timeout | undefined;
+  if (opts.tls) {
+    const tls = opts.tls;
+    const mtls = tls.clientCaFile !== undefined;
+    const secure = createSecureServer({ ...tlsFiles(tls), requestCert: mtls, rejectUnauthorized: mtls, allowHTTP1: false, minVersion: 'TLSv1.2', settings });
+    server = secure;
+    // A rotated certificate (cert-manager renews the Secret's files) is taken without a restart.
+    let seen = mtimes(tls);
+    reload = setInterval(() => {
+      try {
+        const m = mtimes(tls);
+        if (m === seen) return;
+        secure.setSecureContext({ ...tlsFiles(tls), minVersion: 'TLSv1.2' });
+        seen = m;
+        log.info('grpc TLS certificate reloaded');
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'grpc TLS files unreadable; keeping the last good ones');
+      }
+    }, tls.reloadMs ?? 60_000);
+    reload.unref();
+  } else {
+    server = createServer({ settings });
+  }
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (s: ServerHttp2Session) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+    s.on('error', () => undefined);
+  });
+  server.on('stream', handler);
+  server.on('sessionError', () => undefined);
+  server.on('tlsClientError', () => undefined);
+  // An HTTP/1 request on an h2c port: Node answers with a connection error; nothing to do here.
+  let bound: Awaited<ReturnType<typeof bind>>;
+  try {
+    bound = await bind(server, opts, 9001);
+  } catch (err) {
+    if (reload) clearInterval(reload);
+    throw err;
+  }
+  const scheme = opts.tls ? 'https' : 'http';
+  return {
+    url: bound.url.replace(/^http:/, `${scheme}:`),
+    host: bound.host,
+    port: bound.port,
+    async close(graceMs = 10_000) {
+      if (reload) clearInterval(reload);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: in-flight calls finish, no new ones; whatever is left after the grace period is cut.
+      for (const s of sessions) s.close();
+      const t = setTimeout(() => {
+        for (const s of sessions) s.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(t);
+    },
+  };
+}
+

@@ -1,0 +1,281 @@
+// crossgate-authz's gRPC Check API (gateway/authz-grpc.ts) with a real gRPC
+// client (@grpc/grpc-js, the test .proto loaded by @grpc/proto-loader) over
+// HTTP/2 against startAuthz(): allow with headers added and removed, each
+// deny with its HTTP status and google.rpc code, the route only from
+// context_extensions, the caller's token, and mTLS.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+
+const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+const TOKEN = 'proxy-token-0123456789abcdef';
+
+const def = loadSync('envoy/service/auth/v3/external_auth.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
+const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as new (target: string, creds: grpc.ChannelCredentials, opts?: object) => grpc.Client & {
+  Check(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void): void;
+};
+
+type Client = InstanceType<typeof Authorization>;
+
+function call(client: Client, req: unknown, token: string | null = TOKEN): Promise<any> {
+  const md = new grpc.Metadata();
+  if (token !== null) md.set('authorization', `Bearer ${token}`);
+  return new Promise((resolve, reject) => client.Check(req, md, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+function checkReq(routeId: string | undefined, path: string, headers: Record<string, string> = {}, address = '198.51.100.9', method = 'GET'): unknown {
+  return {
+    attributes: {
+      source: { address: { socket_address: { address, port_value: 50000 } } },
+      request: { http: { method, path, host: 'api.example', scheme: 'https', headers: { ':authority': 'api.example', ...headers } } },
+      context_extensions: routeId === undefined ? {} : { 'crossgate-route': routeId },
+    },
+  };
+}
+
+const hv = (list: any[]): Record<string, string> => Object.fromEntries(list.map((h) => [h.header.key, h.header.value]));
+
+describe('crossgate-authz gRPC Check', () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  let client: Client;
+  const key = newKey();
+  const limited = newKey();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-grpc-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create('authzgrpc');
+    cfg.routes = [
+      route('air/flights', {
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'air/key', 10), policy('header-injection', { request: { set: { 'x-env': 'prod' }, remove: ['x-debug'] } }, 'air/hi', 20)],
+      }),
+      route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
+      route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] }),
+    ];
+    cfg.credentials = {
+      [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
+      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
+    };
+    await cfg.write();
+    authz = await startAuthz({
+      admin: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 },
+      grpc: { listen: { host: '127.0.0.1', port: 0 } },
+      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+      logger: silent(),
+      configDebounceMs: 5,
+      tokenFile: join(dir, 'token'),
+      // Envoy's source address is the client unless it is a trusted proxy: then X-Forwarded-For is walked.
+      trustedProxies: ['192.0.2.1'],
+    });
+    await authz.sourceStarted;
+    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(authz.loader.current, 'config loaded');
+    assert.ok(authz.grpcUrl);
+    client = new Authorization(new URL(authz.grpcUrl).host, grpc.credentials.createInsecure());
+  });
+
+  after(async () => {
+    client?.close();
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('allow: status OK, the client identity and injected headers set (overwrite), the key and removed headers listed, RateLimit for the response', async () => {
+    const res = await call(client, checkReq('air/flights', '/flights/FL1?date=2026-01-01', { 'x-api-key': key.key, 'x-debug': '1', 'x-crossgate-client': 'forged' }));
+    assert.equal(res.status.code, 0);
+    assert.equal(res.http_response, 'ok_response');
+    const add = hv(res.ok_response.headers);
+    assert.equal(add['x-crossgate-client'], 'buyer/portal');
+    assert.equal(add['x-env'], 'prod');
+    assert.ok(res.ok_response.headers.every((h: any) => h.append_action === 2), 'OVERWRITE_IF_EXISTS_OR_ADD');
+    assert.deepEqual(res.ok_response.headers_to_remove, ['x-api-key', 'x-debug']);
+    assert.match(hv(res.ok_response.response_headers_to_add).ratelimit ?? '', /^"gold-60s";r=\d+;t=\d+$/);
+  });
+
+  test('allow without a client identity: a client-sent x-crossgate-client is removed', async () => {
+    const res = await call(client, checkReq('air/edge', '/edge/x', { 'x-crossgate-client': 'forged' }));
+    assert.equal(res.status.code, 0);
+    assert.equal(hv(res.ok_response.headers)['x-crossgate-client'], undefined);
+    assert.ok(res.ok_response.headers_to_remove.includes('x-crossgate-client'));
+  });
+
+  test('no key → denied 401 / UNAUTHENTICATED with WWW-Authenticate and the problem body', async () => {
+    const res = await call(client, checkReq('air/flights', '/flights/1'));
+    assert.equal(res.status.code, 16);
+    assert.equal(res.http_response, 'denied_response');
+    assert.equal(res.denied_response.status.code, 401);
+    const h = hv(res.denied_response.headers);
+    assert.equal(h['content-type'], 'application/problem+json');
+    const body = JSON.parse(res.denied_response.body);
+    assert.equal(body.type, 'https://crossgate.dev/problems/missing-api-key');
+    assert.equal(body.status, 401);
+  });
+
+  test("the key on another route's check (wrong route id) is refused; an unknown route is 404 / NOT_FOUND", async () => {
+    const other = await call(client, checkReq('air/limited', '/limited/x', { 'x-api-key': key.key }));
+    assert.notEqual(other.status.code, 0);
+    assert.ok([401, 403].includes(other.denied_response.status.code), String(other.denied_response.status.code));
+    const unknown = await call(client, checkReq('air/nope', '/flights/1', { 'x-api-key': key.key }));
+    assert.equal(unknown.status.code, 5);
+    assert.equal(unknown.denied_response.status.code, 404);
+    // A path outside the named route's base path: authz applies no other route's policies.
+    const outside = await call(client, checkReq('air/flights', '/limited/x', { 'x-api-key': key.key }));
+    assert.equal(outside.denied_response.status.code, 404);
+  });
+
+  test('over the tier → 429 / RESOURCE_EXHAUSTED with Retry-After and RateLimit', async () => {
+    const codes: number[] = [];
+    let last: any;
+    for (let i = 0; i < 3; i++) {
+      last = await call(client, checkReq('air/limited', '/limited/x', { 'x-api-key': limited.key }));
+      codes.push(last.status.code);
+    }
+    assert.deepEqual(codes, [0, 0, 8]);
+    assert.equal(last.denied_response.status.code, 429);
+    const h = hv(last.denied_response.headers);
+    assert.match(h['retry-after'] ?? '', /^\d+$/);
+    assert.ok(h.ratelimit);
+    assert.equal(JSON.parse(last.denied_response.body).status, 429);
+  });
+
+  test('blocked IP → 403 / PERMISSION_DENIED; X-Forwarded-For counts only when Envoy reports a trusted proxy as the source', async () => {
+    const blocked = await call(client, checkReq('air/edge', '/edge/x', {}, '203.0.113.5'));
+    assert.equal(blocked.status.code, 7);
+    assert.equal(blocked.denied_response.status.code, 403);
+    const spoof = await call(client, checkReq('air/edge', '/edge/x', { 'x-forwarded-for': '198.51.100.1' }, '203.0.113.5'));
+    assert.equal(spoof.denied_response?.status.code, 403, 'an untrusted source cannot name another client');
+    const viaProxy = await call(client, checkReq('air/edge', '/edge/x', { 'x-forwarded-for': '203.0.113.9' }, '192.0.2.1'));
+    assert.equal(viaProxy.denied_response?.status.code, 403, 'behind a trusted proxy the forwarded client is judged');
+    const fine = await call(client, checkReq('air/edge', '/edge/x', { 'x-forwarded-for': '198.51.100.1' }, '192.0.2.1'));
+    assert.equal(fine.status.code, 0);
+  });
+
+  test('no crossgate-route context extension → denied (403), whatever headers the client sent', async () => {
+    const res = await call(client, checkReq(undefined, '/flights/1', { 'x-api-key': key.key, 'x-crossgate-route': 'air/flights', 'crossgate-route': 'air/flights' }));
+    assert.equal(res.status.code, 7);
+    assert.equal(res.denied_response.status.code, 403);
+    assert.equal(JSON.parse(res.denied_response.body).type, 'https://crossgate.dev/problems/no-route');
+    const bad = await call(client, checkReq('air/flights', 'flights/1', { 'x-api-key': key.key }));
+    assert.equal(bad.denied_response.status.code, 400);
+  });
+
+  test('a missing or wrong token → grpc-status UNAUTHENTICATED, nothing decided', async () => {
+    for (const t of [null, 'wrong-token-0123456789abc', `${TOKEN}x`]) {
+      await assert.rejects(call(client, checkReq('air/flights', '/flights/1', { 'x-api-key': key.key }), t), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED, String(t));
+    }
+  });
+
+  test('raw HTTP/2: another method is UNIMPLEMENTED, not application/grpc is 415, garbage is INVALID_ARGUMENT, an oversized request RESOURCE_EXHAUSTED', async () => {
+    const session = connect(authz.grpcUrl!);
+    const raw = (path: string, ct: string, body: Buffer): Promise<Record<string, unknown>> =>
+      new Promise((resolve, reject) => {
+        const s = session.request({ ':method': 'POST', ':path': path, 'content-type': ct, authorization: `Bearer ${TOKEN}`, te: 'trailers' });
+        let head: Record<string, unknown> = {};
+        s.on('response', (h) => (head = { ...h }));
+        s.on('trailers', (t) => (head = { ...head, ...t }));
+        s.on('data', () => undefined);
+        s.on('close', () => resolve(head));
+        s.on('error', reject);
+        s.end(body);
+      });
+    const framed = (payload: Buffer, flag = 0) => {
+      const head = Buffer.alloc(5);
+      head[0] = flag;
+      head.writeUInt32BE(payload.length, 1);
+      return Buffer.concat([head, payload]);
+    };
+    try {
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Other', 'application/grpc', framed(Buffer.alloc(0))))['grpc-status'], '12');
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/json', Buffer.from('{}')))[':status'], 415);
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/grpc', framed(Buffer.from([0x0b]))))['grpc-status'], '3');
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/grpc', Buffer.from([0, 0, 0, 0, 9, 1])))['grpc-status'], '3');
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/grpc', framed(Buffer.from([1]), 1)))['grpc-status'], '12');
+      assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/grpc', framed(Buffer.alloc(70 * 1024))))['grpc-status'], '8');
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('crossgate-authz gRPC Check over mTLS', () => {
+  let dir: string;
+  let cfg: ConfigDir;
+  let authz: RunningAuthz | undefined;
+  let skip: string | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-mtls-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    try {
+      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+      for (const [name, cn, ext] of [
+        ['server', 'crossgate-authz', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+        ['client', 'envoy', 'extendedKeyUsage=clientAuth'],
+      ] as const) {
+        ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+        await writeFile(join(dir, `${name}.ext`), `${ext}\n`);
+        ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+      }
+      // A client certificate from another CA.
+      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=stranger', '-keyout', 'stranger.key', '-out', 'stranger.crt');
+    } catch (err) {
+      skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    cfg = await ConfigDir.create('authzmtls');
+    cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
+    await cfg.write();
+    authz = await startAuthz({
+      admin: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 },
+      grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt') } },
+      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+      logger: silent(),
+      configDebounceMs: 5,
+      tokenFile: join(dir, 'token'),
+    });
+    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  });
+
+  after(async () => {
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a client certificate from the CA is the credential (no token); none or another CA is refused', async (t) => {
+    if (skip) return t.skip(skip);
+    const target = new URL(authz!.grpcUrl!).host;
+    assert.match(authz!.grpcUrl!, /^https:/);
+    const ca = await readFile(join(dir, 'ca.crt'));
+    const mk = (key?: string, cert?: string) => new Authorization(target, grpc.credentials.createSsl(ca, key ? Buffer.from(key) : null, cert ? Buffer.from(cert) : null), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
+    const good = mk(await readFile(join(dir, 'client.key'), 'utf8'), await readFile(join(dir, 'client.crt'), 'utf8'));
+    const none = mk();
+    const stranger = mk(await readFile(join(dir, 'stranger.key'), 'utf8'), await readFile(join(dir, 'stranger.crt'), 'utf8'));
+    try {
+      const ok = await call(good, checkReq('air/edge', '/edge/x'), null);
+      assert.equal(ok.status.code, 0);
+      const blocked = await call(good, checkReq('air/edge', '/edge/x', {}, '203.0.113.1'), null);
+      assert.equal(blocked.denied_response.status.code, 403);
+      for (const c of [none, stranger]) await assert.rejects(call(c, checkReq('air/edge', '/edge/x'), TOKEN), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE);
+    } finally {
+      for (const c of [good, none, stranger]) c.close();
+    }
+  });
+});
