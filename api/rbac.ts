@@ -114,3 +114,13 @@ export function gatewayClusterRole(name = 'crossgate-gateway'): Record<string, u
     rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }],
   };
 }
+
+/**
+ * crossgate-authz is the gateway process in its decision mode (--mode=authz): it reads the same
+ * gateway config ConfigMaps and nothing else (its token and TLS files are mounted by the kubelet,
+ * not read through the API). Same rules as the gateway's, under its own name, so that the two
+ * can be bound, audited and narrowed apart.
+ */
+export function authzClusterRole(name = 'crossgate-authz'): Record<string, unknown> {
+  return { ...gatewayClusterRole(name) };
+}

@@ -127,6 +127,23 @@ test('replicas=2 (cert-manager off): PDBs, and everything accepted by the apiser
   await dryRun(objects);
 });
 
+test('authz.enabled (issue 17): its Deployment, Services, RBAC, NetworkPolicy and PDB, all accepted by the apiserver', async () => {
+  const { objects } = await template({
+    'authz.enabled': true, 'authz.tokenSecret': 'authz-token', 'authz.replicas': 2,
+    'authz.grpcTls.secretName': 'authz-tls', 'authz.grpcTls.clientCaSecretName': 'envoy-client-ca', 'gateway.redis.url': 'redis://redis:6379/0',
+  });
+  const mine = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'authz').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  assert.deepEqual(mine, [
+    `Deployment/${release}-authz`, `NetworkPolicy/${release}-authz`, `PodDisruptionBudget/${release}-authz`, `Role/${release}-authz`, `RoleBinding/${release}-authz`,
+    'Service/crossgate-authz', `Service/${release}-authz-metrics`, `ServiceAccount/${release}-authz`,
+  ].sort());
+  const pod = one(objects, 'Deployment', `${release}-authz`)['spec'].template.spec;
+  assert.equal(pod.serviceAccountName, `${release}-authz`);
+  assert.deepEqual(pod.containers[0].args, ['gateway/main.js', '--mode=authz']);
+  await dryRun(objects);
+  await helmRun(['lint', CHART, '--strict', '--namespace', ns, '--set', 'authz.enabled=true', '--set', 'authz.tokenSecret=authz-token', '--set', 'authz.replicas=2']);
+});
+
 test('cert-manager and ServiceMonitor on: all but their own kinds accepted (their CRDs are not installed here)', async () => {
   const { objects } = await template({ 'webhook.tls.certManager.enabled': true, 'metrics.serviceMonitor.enabled': true });
   const foreign = objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/') || o.apiVersion.startsWith('monitoring.coreos.com/'));
@@ -168,7 +185,8 @@ test("the ValidatingWebhookConfiguration is webhook/registration.ts's, for this 
 });
 
 test('every pod is non-root, read-only, without capabilities, RuntimeDefault seccomp, probed and resourced', async () => {
-  const { objects } = await template();
+  const { objects } = await template({ 'authz.enabled': true, 'authz.tokenSecret': 'authz-token' });
+  assert.equal(find(objects, 'Deployment').length, 4);
   for (const d of find(objects, 'Deployment')) {
     const pod = d['spec'].template.spec;
     assert.equal(pod.securityContext.runAsNonRoot, true, d.metadata.name);
@@ -180,8 +198,8 @@ test('every pod is non-root, read-only, without capabilities, RuntimeDefault sec
       assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], c.name);
       assert.ok(c.livenessProbe && c.readinessProbe, `${c.name}: probes`);
       assert.ok(c.resources.requests.cpu && c.resources.requests.memory, `${c.name}: requests`);
-      assert.equal(c.args.length, 1);
-      assert.equal(c.args[0], `${c.name}/main.js`, 'the JavaScript the image holds (hack/build-dist.ts)');
+      // authz is the gateway's entrypoint in its decision mode.
+      assert.deepEqual(c.args, c.name === 'authz' ? ['gateway/main.js', '--mode=authz'] : [`${c.name}/main.js`], 'the JavaScript the image holds (hack/build-dist.ts)');
     }
   }
   const operator = one(objects, 'Deployment', `${release}-operator`)['spec'].template.spec.containers[0];
@@ -200,7 +218,7 @@ test('every pod is non-root, read-only, without capabilities, RuntimeDefault sec
 });
 
 test("the chart's RBAC, applied for real: each ServiceAccount may do what config/rbac grants, and no more", async () => {
-  const { objects } = await template();
+  const { objects } = await template({ 'authz.enabled': true, 'authz.tokenSecret': 'authz-token' });
   // Only RBAC and ServiceAccounts; crossgate-view/edit keep fixed names that other tests own.
   const rbac = objects.filter(
     (o) => ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind) && !['crossgate-view', 'crossgate-edit'].includes(o.metadata.name),
@@ -286,6 +304,29 @@ test("the chart's RBAC, applied for real: each ServiceAccount may do what config
   expect(false, sa('gateway'), 'update', 'configmaps', ns);
   expect(false, sa('gateway'), 'get', 'secrets', ns);
   expect(false, sa('gateway'), 'list', 'apikeys.crossgate.dev', ns);
+
+  // crossgate-authz: exactly the generated crossgate-authz rules (the gateway config ConfigMaps), in the release namespace only.
+  for (const rule of await rulesOf('authz-clusterrole.yaml')) {
+    for (const group of rule.apiGroups) {
+      for (const r of rule.resources) {
+        for (const verb of rule.verbs) {
+          expect(true, sa('authz'), verb, resource(group, r), ns);
+          expect(false, sa('authz'), verb, resource(group, r), 'default');
+        }
+      }
+    }
+  }
+  expect(false, sa('authz'), 'update', 'configmaps', ns);
+  expect(false, sa('authz'), 'create', 'configmaps', ns);
+  expect(false, sa('authz'), 'delete', 'configmaps', ns);
+  // Its token and TLS Secrets are mounted by the kubelet: no Secret read through the API.
+  expect(false, sa('authz'), 'get', 'secrets/authz-token', ns);
+  expect(false, sa('authz'), 'list', 'secrets', ns);
+  expect(false, sa('authz'), 'list', 'apikeys.crossgate.dev', ns);
+  expect(false, sa('authz'), 'list', 'apiinstances.crossgate.dev', 'default');
+  expect(false, sa('authz'), 'create', 'referencegrants.gateway.networking.k8s.io', ns);
+  expect(false, sa('authz'), 'list', 'namespaces');
+  expect(false, sa('authz'), 'create', 'leases.coordination.k8s.io', ns);
 
   const wrong: string[] = [];
   for (let i = 0; i < checks.length; i += 8) {

@@ -79,3 +79,99 @@ test('values.schema.json refuses a CIDR that is not one, and unknown peer fields
   assert.equal(peer.ok, false);
   assert.match((peer as { stderr: string }).stderr, /additional properties 'everyone' not allowed/);
 });
+
+// crossgate-authz (authz.enabled, issue 17): its NetworkPolicy admits only the proxies to the check ports.
+const authz = ['--set', 'authz.enabled=true', '--set', 'authz.tokenSecret=authz-token'];
+const authzSelector = { matchLabels: { 'app.kubernetes.io/name': 'crossgate', 'app.kubernetes.io/instance': 'r', 'app.kubernetes.io/component': 'authz' } };
+
+test('authz enabled: the check ports only from checkFrom (default: envoy-gateway-system), the admin port only from adminFrom', { skip }, () => {
+  const [np, ...more] = policies(authz);
+  assert.equal(more.length, 0);
+  assert.equal(np!.metadata.name, 'r-crossgate-authz');
+  assert.deepEqual(np!.spec, {
+    podSelector: authzSelector,
+    policyTypes: ['Ingress'],
+    ingress: [
+      {
+        ports: [{ port: 9191, protocol: 'TCP' }, { port: 9001, protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } } }],
+      },
+    ],
+  });
+  const [custom] = policies([
+    ...authz,
+    '--set', 'authz.port=9101', '--set', 'authz.httpPort=9292',
+    '--set-json', 'authz.networkPolicy.checkFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"ingress-nginx"}},"podSelector":{"matchLabels":{"app.kubernetes.io/name":"ingress-nginx"}}}]',
+    '--set-json', 'authz.networkPolicy.adminFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]',
+  ]);
+  assert.deepEqual(custom!.spec.ingress, [
+    {
+      ports: [{ port: 9292, protocol: 'TCP' }, { port: 9101, protocol: 'TCP' }],
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }],
+    },
+    { ports: [{ port: 9090, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
+  ]);
+  assert.deepEqual(policies([...authz, '--set', 'authz.networkPolicy.enabled=false']), []);
+});
+
+test('authz: an empty checkFrom, a missing token Secret, another namespace or mTLS without TLS are refused with a message', { skip }, () => {
+  const refused = (args: string[], message: RegExp) => {
+    const r = template(args);
+    assert.equal(r.ok, false, args.join(' '));
+    assert.match((r as { stderr: string }).stderr, message);
+  };
+  refused([...authz, '--set', 'authz.networkPolicy.checkFrom=null'], /authz\.networkPolicy\.enabled needs authz\.networkPolicy\.checkFrom/);
+  refused(['--set', 'authz.enabled=true'], /authz\.enabled needs authz\.tokenSecret: the name of an existing Secret/);
+  refused([...authz, '--set', 'authz.namespace=elsewhere'], /release namespace "crossgate-system", but authz\.namespace is "elsewhere"/);
+  refused([...authz, '--set', 'authz.grpcTls.clientCaSecretName=ca'], /clientCaSecretName \(mTLS\) needs authz\.grpcTls\.secretName/);
+  refused([...authz, '--set-json', 'authz.networkPolicy.checkFrom=[{"everyone":{}}]'], /additional properties 'everyone' not allowed/);
+  refused([...authz, '--set', 'authz.tokenSecret=Not_A_Name'], /tokenSecret/);
+});
+
+test('authz: --mode=authz on the gateway entrypoint, token and TLS files from the Secrets, the check Service named authz.name', { skip }, () => {
+  const r = template([...authz, '--set', 'authz.grpcTls.secretName=authz-tls', '--set', 'authz.grpcTls.clientCaSecretName=envoy-client-ca', '--set', 'gateway.redis.url=redis://redis:6379/0']);
+  assert.ok(r.ok, r.ok ? '' : r.stderr);
+  const of = (kind: string, name: string) => r.objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+  const pod = of('Deployment', 'r-crossgate-authz').spec.template.spec;
+  const c = pod.containers[0];
+  assert.deepEqual(c.args, ['gateway/main.js', '--mode=authz']);
+  const env = Object.fromEntries(c.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.equal(env['GATEWAY_NAME'], 'default');
+  assert.equal(env['GATEWAY_NAMESPACE'], 'crossgate-system');
+  assert.equal(env['GATEWAY_LISTEN'], '0.0.0.0:9191');
+  assert.equal(env['AUTHZ_GRPC_LISTEN'], '0.0.0.0:9001');
+  assert.equal(env['GATEWAY_ADMIN_LISTEN'], '0.0.0.0:9090');
+  assert.equal(env['GATEWAY_REDIS_URL'], 'redis://redis:6379/0', "the gateway's counters");
+  const mounts = Object.fromEntries(c.volumeMounts.map((m: { name: string; mountPath: string }) => [m.name, m.mountPath]));
+  const volumes = Object.fromEntries(pod.volumes.map((v: { name: string; secret?: unknown }) => [v.name, v.secret]));
+  // Whole directories (no subPath), so rotated Secrets reach the files authz re-reads.
+  assert.ok(c.volumeMounts.every((m: { subPath?: string }) => !m.subPath));
+  assert.equal(env['AUTHZ_TOKEN_FILE'], `${mounts['token']}/token`);
+  assert.deepEqual(volumes['token'], { secretName: 'authz-token', items: [{ key: 'token', path: 'token' }] });
+  assert.equal(env['AUTHZ_GRPC_TLS_CERT'], `${mounts['grpc-tls']}/tls.crt`);
+  assert.equal(env['AUTHZ_GRPC_TLS_KEY'], `${mounts['grpc-tls']}/tls.key`);
+  assert.equal(env['AUTHZ_GRPC_CLIENT_CA'], `${mounts['grpc-client-ca']}/ca.crt`);
+  assert.deepEqual(volumes['grpc-client-ca'], { secretName: 'envoy-client-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+  assert.equal(c.readinessProbe.httpGet.port, 'admin');
+  assert.equal(c.livenessProbe.httpGet.port, 'admin');
+  // The Service the operator's SecurityPolicies name (CROSSGATE_AUTHZ_NAME / _PORT).
+  const svc = of('Service', 'crossgate-authz');
+  assert.deepEqual(svc.spec.ports, [
+    { name: 'http', port: 9191, targetPort: 'http', protocol: 'TCP' },
+    { name: 'grpc', port: 9001, targetPort: 'grpc', protocol: 'TCP', appProtocol: 'grpc' },
+  ]);
+  assert.deepEqual(of('Service', 'r-crossgate-authz-metrics').spec.ports, [{ name: 'metrics', port: 9090, targetPort: 'admin', protocol: 'TCP' }]);
+  const op = of('Deployment', 'r-crossgate-operator').spec.template.spec.containers[0];
+  const openv = Object.fromEntries(op.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.equal(openv['CROSSGATE_AUTHZ_NAME'], svc.metadata.name);
+  assert.equal(openv['CROSSGATE_AUTHZ_PORT'], '9001');
+  // Without TLS: h2c with the token, no TLS env or volume.
+  const plain = template(authz);
+  assert.ok(plain.ok);
+  const pc = plain.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'r-crossgate-authz')!.spec.template.spec.containers[0];
+  assert.ok(!pc.env.some((e: { name: string }) => e.name.startsWith('AUTHZ_GRPC_TLS') || e.name === 'AUTHZ_GRPC_CLIENT_CA'));
+  // Nothing of authz by default.
+  const off = template([]);
+  assert.ok(off.ok);
+  assert.deepEqual(off.objects.filter((o) => JSON.stringify(o.metadata).includes('authz')).map((o) => `${o.kind}/${o.metadata.name}`), []);
+});

@@ -32,7 +32,7 @@ test('the chart carries a CRD for every kind and every generated ClusterRole', a
     .flatMap(([, text]) => parseAllDocuments(text).map((d) => (d.toJS() as { metadata: { name: string } }).metadata.name))
     .sort();
   // The chart's templates look these names up (templates/rbac.yaml); a rename must fail here, not at install time.
-  assert.deepEqual(roles, ['crossgate-edit', 'crossgate-gateway', 'crossgate-operator', 'crossgate-operator-namespace', 'crossgate-view', 'crossgate-webhook']);
+  assert.deepEqual(roles, ['crossgate-authz', 'crossgate-edit', 'crossgate-gateway', 'crossgate-operator', 'crossgate-operator-namespace', 'crossgate-view', 'crossgate-webhook']);
 });
 
 test("the webhook file's webhook is registration.ts's, for any namespace and Service", async () => {

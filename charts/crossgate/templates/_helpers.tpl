@@ -20,6 +20,7 @@
 {{- define "crossgate.operator.fullname" -}}{{ include "crossgate.fullname" . }}-operator{{- end -}}
 {{- define "crossgate.webhook.fullname" -}}{{ include "crossgate.fullname" . }}-webhook{{- end -}}
 {{- define "crossgate.gateway.fullname" -}}{{ include "crossgate.fullname" . }}-gateway{{- end -}}
+{{- define "crossgate.authz.fullname" -}}{{ include "crossgate.fullname" . }}-authz{{- end -}}
 {{- define "crossgate.webhook.configurationName" -}}{{ include "crossgate.fullname" . }}-validating-webhook{{- end -}}
 {{- define "crossgate.webhook.secretName" -}}{{ default (printf "%s-webhook-tls" (include "crossgate.fullname" .)) .Values.webhook.tls.secretName }}{{- end -}}
 {{- define "crossgate.operator.leaseName" -}}{{ default (include "crossgate.operator.fullname" .) .Values.operator.leaderElection.leaseName }}{{- end -}}
