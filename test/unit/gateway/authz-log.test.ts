@@ -122,3 +122,15 @@ test('no config loaded yet: every line is an unknown route; configured sources r
     await rx.close();
   }
 });
+
+test('flags and env: on at 127.0.0.1:5514 by default, "off", sources listed, an empty list refused', async () => {
+  const { accessLogOptions } = await import('../../../gateway/main.ts');
+  assert.deepEqual(accessLogOptions({}, {}), { listen: { host: '127.0.0.1', port: 5514 } });
+  assert.equal(accessLogOptions({ 'access-log-listen': 'off' }, {}), undefined);
+  assert.equal(accessLogOptions({}, { AUTHZ_ACCESS_LOG_LISTEN: 'off' }), undefined);
+  assert.deepEqual(accessLogOptions({ 'access-log-listen': '10.0.0.5:6514' }, { AUTHZ_ACCESS_LOG_SOURCES: '10.0.0.0/24, ::1' }), {
+    listen: { host: '10.0.0.5', port: 6514 },
+    sources: ['10.0.0.0/24', '::1'],
+  });
+  assert.throws(() => accessLogOptions({ 'access-log-sources': ' , ' }, {}), /at least one/);
+});
