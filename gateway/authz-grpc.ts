@@ -42,6 +42,7 @@ import { decodeCheckRequest, encodeCheckResponse, ProtoError, type CheckRequest,
 import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
 import type { TrustedProxies } from './client-address.ts';
 import type { ConfigHolder } from './server.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export const CHECK_PATH = '/envoy.service.auth.v3.Authorization/Check';
 /** The context extension naming the route (operator/controllers/gatewayroute-desired.ts renders it). */
@@ -164,6 +165,8 @@ export interface AuthzGrpcOptions {
   tls?: GrpcTls;
   host?: string;
   port?: number;
+  /** Policy refusals are counted at decision time, as in authz.ts. */
+  metrics?: Pick<GatewayMetrics, 'violation'>;
   now?: () => number;
 }
 
@@ -176,7 +179,7 @@ export interface AuthzGrpcServer {
 
 /** The handler of one HTTP/2 stream: one Check call. */
 export function createCheckHandler(opts: Omit<AuthzGrpcOptions, 'tls' | 'host' | 'port'>): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const { config, auth, trustedProxies, logger } = opts;
+  const { config, auth, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
 
   const end = (stream: ServerHttp2Stream, code: number, message: string): void => {
@@ -212,6 +215,7 @@ export function createCheckHandler(opts: Omit<AuthzGrpcOptions, 'tls' | 'host' |
     const d = decide(config.current, asked.routeId, asked.input, logger);
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: asked.routeId, mode: 'grpc', allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
+      if (!x.allow && x.refusal.policy) metrics?.violation(asked.routeId, x.refusal.policy, t);
       reply(stream, checkResponseOf(x));
     };
     if (d instanceof Promise) d.then(send).catch((err: unknown) => fail(stream, err));

@@ -37,6 +37,7 @@ import { decide, type Decision, type DecisionRequest } from './decision.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { ConfigHolder } from './server.ts';
 import { serveHttp, type HttpServer } from './http-server.ts';
+import type { GatewayMetrics } from './metrics.ts';
 
 export const AUTHZ_TOKEN_HEADER = 'x-crossgate-authz';
 export const ROUTE_HEADER = 'x-crossgate-route';
@@ -185,11 +186,13 @@ export interface AuthzHandlerOptions {
   token: Pick<TokenFile, 'matches'>;
   trustedProxies: TrustedProxies;
   logger: Logger;
+  /** Policy refusals are counted here, at decision time (requests, status and latency come from the proxy's access log: authz-log.ts). */
+  metrics?: Pick<GatewayMetrics, 'violation'>;
   now?: () => number;
 }
 
 export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { config, token, trustedProxies, logger } = opts;
+  const { config, token, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
   const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
     answer(res, status, {}, problemBody(status, slug, title, detail));
@@ -226,6 +229,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     const d = decide(config.current, routeId, input, logger);
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: routeId, mode, allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
+      if (!x.allow && x.refusal.policy) metrics?.violation(routeId, x.refusal.policy, t);
       sendDecision(res, x, mode);
     };
     if (d instanceof Promise) d.then(send).catch((err: unknown) => fail(res, err));

@@ -25,6 +25,7 @@ import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
 import { startAuthzServer, TokenFile } from './authz.ts';
 import { startAuthzGrpcServer, type AuthzGrpcServer, type GrpcTls } from './authz-grpc.ts';
+import { startAccessLogReceiver, type AccessLogReceiver } from './authz-log.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -220,13 +221,22 @@ export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'access
     /** TLS on the listener; with clientCaFile, callers authenticate by certificate (mTLS) instead of the token. */
     tls?: GrpcTls;
   };
+  /** The proxy's access log as syslog over UDP (authz-log.ts), recorded into the metrics and /summary; absent: not received. */
+  proxyAccessLog?: {
+    listen?: { host: string; port: number };
+    /** Addresses or CIDRs datagrams are accepted from; default loopback. */
+    sources?: readonly string[];
+  };
 }
 
 export interface RunningAuthz {
   url: string;
   /** The gRPC Check listener's URL when served. */
   grpcUrl?: string;
+  /** udp://host:port of the access-log receiver when served. */
+  accessLogUrl?: string;
   adminUrl: string;
+  metrics: GatewayMetrics;
   loader: ConfigLoader;
   counters: CounterStore;
   sourceStarted: Promise<void>;
@@ -239,11 +249,30 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
   const rt = await startRuntime(opts);
   const logger = opts.logger.child({ component: 'authz' });
   let grpcUrl: string | undefined;
+  let accessLogUrl: string | undefined;
   const served = await serve(opts, rt, 'authz', {
     // The HTTP checks and, when asked, the gRPC Check API: one data server to serve() (started together, closed together).
     start: async () => {
-      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger });
-      if (!opts.grpc) return http;
+      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger, metrics: rt.metrics });
+      let log: AccessLogReceiver | undefined;
+      if (opts.proxyAccessLog) {
+        try {
+          log = await startAccessLogReceiver({
+            host: opts.proxyAccessLog.listen?.host ?? '127.0.0.1',
+            port: opts.proxyAccessLog.listen?.port ?? 5514,
+            sources: opts.proxyAccessLog.sources,
+            metrics: rt.metrics,
+            config: rt.loader,
+            logger: logger.child({ listener: 'access-log' }),
+          });
+        } catch (err) {
+          await http.close(0);
+          throw err;
+        }
+        accessLogUrl = log.url;
+        logger.info({ url: log.url }, 'authz access log listening');
+      }
+      if (!opts.grpc) return log ? { url: http.url, host: http.host, port: http.port, close: async (graceMs?: number) => void (await Promise.all([http.close(graceMs), log.close()])) } : http;
       let grpc: AuthzGrpcServer;
       try {
         grpc = await startAuthzGrpcServer({
@@ -253,10 +282,11 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
           auth: opts.grpc.tls?.clientCaFile ? { kind: 'mtls' } : { kind: 'token', token },
           tls: opts.grpc.tls,
           trustedProxies: rt.trustedProxies,
+          metrics: rt.metrics,
           logger: logger.child({ listener: 'grpc' }),
         });
       } catch (err) {
-        await http.close(0);
+        await Promise.all([http.close(0), log?.close()]);
         throw err;
       }
       grpcUrl = grpc.url;
@@ -266,10 +296,10 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
         host: http.host,
         port: http.port,
         close: async (graceMs?: number) => {
-          await Promise.all([http.close(graceMs), grpc.close(graceMs)]);
+          await Promise.all([http.close(graceMs), grpc.close(graceMs), log?.close()]);
         },
       };
     },
   });
-  return { ...served, grpcUrl, loader: rt.loader, counters: rt.counters };
+  return { ...served, grpcUrl, accessLogUrl, metrics: rt.metrics, loader: rt.loader, counters: rt.counters };
 }

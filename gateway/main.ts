@@ -11,6 +11,12 @@
 //                                             authz: TLS on the gRPC listener (PEM files; default h2c)
 //   --grpc-client-ca / AUTHZ_GRPC_CLIENT_CA   authz: callers of the gRPC listener must present a
 //                                             certificate this CA signed (mTLS, then no token is asked)
+//   --access-log-listen / AUTHZ_ACCESS_LOG_LISTEN
+//                                             authz: host:port (UDP) of the proxy's access log as syslog
+//                                             (default 127.0.0.1:5514; "off": not received; gateway/authz-log.ts)
+//   --access-log-sources / AUTHZ_ACCESS_LOG_SOURCES
+//                                             authz: comma-separated addresses/CIDRs datagrams are read from
+//                                             (default 127.0.0.1,::1: nginx beside authz)
 //   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080,
 //                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080)
 //   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
@@ -92,6 +98,16 @@ export function grpcOptions(
   return { listen: parseListen(listen, '127.0.0.1'), ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}) };
 }
 
+/** authz's access-log receiver from flags and env: undefined when turned off. */
+export function accessLogOptions(values: { 'access-log-listen'?: string; 'access-log-sources'?: string }, env: NodeJS.ProcessEnv): AuthzOptions['proxyAccessLog'] {
+  const listen = values['access-log-listen'] ?? env.AUTHZ_ACCESS_LOG_LISTEN ?? '127.0.0.1:5514';
+  const sources = values['access-log-sources'] ?? env.AUTHZ_ACCESS_LOG_SOURCES;
+  if (listen === 'off') return undefined;
+  const list = sources === undefined ? undefined : sources.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list && list.length === 0) throw new Error('--access-log-sources: at least one address or CIDR (or --access-log-listen=off)');
+  return { listen: parseListen(listen, '127.0.0.1'), ...(list ? { sources: list } : {}) };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -114,6 +130,8 @@ async function main(): Promise<void> {
       'grpc-tls-cert': { type: 'string' },
       'grpc-tls-key': { type: 'string' },
       'grpc-client-ca': { type: 'string' },
+      'access-log-listen': { type: 'string' },
+      'access-log-sources': { type: 'string' },
     },
     strict: true,
   });
@@ -147,7 +165,7 @@ async function main(): Promise<void> {
     if (mode === 'authz') {
       const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
       if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
-      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env) });
+      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env) });
     } else {
       gw = await startGateway({
         ...common,

@@ -143,6 +143,7 @@ export class GatewayMetrics {
   readonly configPartsKeptBack: Gauge<'kind'>;
   readonly counterStoreErrors: Counter;
   readonly counterCapRefusals: Counter;
+  readonly accessLogLines: Counter<'result'>;
   readonly recent = new RecentWindow();
   readonly maxClients: number;
   #clients = new Set<string>();
@@ -171,6 +172,11 @@ export class GatewayMetrics {
       ['kind'],
     );
     this.counterCapRefusals = metric.counter('crossgate_gateway_counter_cap_refusals_total', 'Requests refused (429) because the memory store already holds its maximum of per-address counters.');
+    this.accessLogLines = metric.counter(
+      'crossgate_gateway_access_log_lines_total',
+      "crossgate-authz: access-log datagrams from the proxy, by result: recorded, unknown_route (ignored), malformed, oversized, refused_source (dropped).",
+      ['result'],
+    );
     this.counterStoreErrors = metric.counter('crossgate_gateway_counter_store_errors_total', 'Shared counter store failures (the request was counted locally instead).');
   }
 

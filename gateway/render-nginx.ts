@@ -24,6 +24,15 @@
 // in X-Crossgate-Status and the RFC 9457 body in X-Crossgate-Problem
 // (authz.ts); the named location @crossgate_denied answers the client with
 // that status, that body, Retry-After and the RateLimit headers.
+//
+// Access log (--access-log IP:PORT, default authz's host and port 5514, "off"
+// for none): every request of a rendered route is logged, as syslog over UDP,
+// to crossgate-authz's receiver (authz-log.ts) in the fixed JSON format
+// crossgate_authz: the route id (set per location from the validated id), the
+// client id authz returned, the status, the upstream's status, the request and
+// upstream times. No URI, no query string, no header, never a key. authz turns
+// the lines into the per-API and per-client metrics and /summary the gateway
+// serves.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,7 +74,14 @@ export interface RenderOptions {
   listen: { host: string; port: number };
   /** Path of the token snippet nginx includes (crossgate-authz-token.conf). */
   tokenInclude: string;
+  /** crossgate-authz's access-log receiver (UDP syslog): an IP address and a port; absent: no access log rendered. */
+  accessLog?: { host: string; port: number };
 }
+
+/** The fixed access-log format authz parses (authz-log.ts): JSON-escaped values only, no URI, query or header. */
+export const LOG_FORMAT =
+  `log_format crossgate_authz escape=json '{"v":"1","route":"$cg_route","client":"$cg_client","status":"$status",` +
+  `"upstreamStatus":"$upstream_status","requestTime":"$request_time","upstreamTime":"$upstream_response_time"}';`;
 
 export interface Rendered {
   text: string;
@@ -200,6 +216,8 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
   const check = [
     `    location = ${q(checkPath)} {`,
     '        internal;',
+    // The check is a subrequest: it shares the request's variables and runs the server-level `set $cg_route ""` again.
+    `        set $cg_route ${q(route.id)};`,
     '        proxy_pass http://crossgate_authz/v1/nginx;',
     '        proxy_http_version 1.1;',
     '        proxy_pass_request_body off;',
@@ -215,6 +233,7 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
   if (route.withheld) {
     const body = (): string =>
       [
+        `        set $cg_route ${q(route.id)};`,
         '        default_type application/problem+json;',
         '        add_header Cache-Control no-store always;',
         // A constant of ours, never the route's reason or message.
@@ -227,6 +246,7 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
   const timeout = Math.max(1, Math.ceil(route.upstream.timeoutMs / 1000));
   const body = (exact: boolean): string => {
     const lines = [
+      `        set $cg_route ${q(route.id)};`,
       `        auth_request ${q(checkPath)};`,
       '        auth_request_set $cg_client $upstream_http_x_crossgate_client;',
       '        auth_request_set $cg_status $upstream_http_x_crossgate_status;',
@@ -286,6 +306,7 @@ const DENIED = [
 export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendered {
   const listen = `${ipLiteral(o.listen.host)}:${port(o.listen.port)}`;
   const authz = `${ipLiteral(o.authz.host)}:${port(o.authz.port)}`;
+  const logTo = o.accessLog ? `${ipLiteral(o.accessLog.host)}:${port(o.accessLog.port)}` : undefined;
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.tokenInclude)) throw new Error('the token include path must be absolute, of letters, digits, ".", "_", "-" and "/"');
   const skipped: Skipped[] = [];
   const rendered: string[] = [];
@@ -326,6 +347,10 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
       name === undefined ? `    listen ${listen} default_server;` : `    listen ${listen};`,
       `    server_name ${name === undefined ? '_' : q(name)};`,
       '    absolute_redirect off;',
+      // Empty unless a route's location sets them: a request no route matched is not logged.
+      '    set $cg_route "";',
+      '    set $cg_client "";',
+      ...(logTo ? [`    access_log syslog:server=${logTo},tag=crossgate,nohostname crossgate_authz if=$cg_route;`] : []),
       ...body,
       ...checks,
       DENIED,
@@ -344,6 +369,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     '    "~*^basic\\s" "";',
     '    default $http_authorization;',
     '}',
+    ...(logTo ? [LOG_FORMAT] : []),
     server(undefined, new Map()),
     ...[...servers.keys()].sort().map((h) => server(h, servers.get(h)!)),
     '',
@@ -384,17 +410,20 @@ async function main(): Promise<void> {
       authz: { type: 'string' },
       listen: { type: 'string', default: '127.0.0.1:8080' },
       'token-file': { type: 'string' },
+      'access-log': { type: 'string' },
       out: { type: 'string' },
     },
     strict: true,
   });
   if (!values['config-dir'] || !values.gateway || !values.authz || !values['token-file'] || !values.out) {
-    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT --token-file FILE --out DIR [--listen IP:PORT]');
+    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT --token-file FILE --out DIR [--listen IP:PORT] [--access-log IP:PORT|off]');
   }
+  const authz = hostPort(values.authz, '--authz');
+  const accessLog = values['access-log'] === 'off' ? undefined : values['access-log'] ? hostPort(values['access-log'], '--access-log') : { host: authz.host, port: 5514 };
   const routes = await routesOfDirectory(values['config-dir'], values.gateway);
   const out = values.out.startsWith('/') ? values.out : join(process.cwd(), values.out);
   const tokenInclude = join(out, 'crossgate-authz-token.conf');
-  const r = renderNginx(routes, { authz: hostPort(values.authz, '--authz'), listen: hostPort(values.listen, '--listen'), tokenInclude });
+  const r = renderNginx(routes, { authz, listen: hostPort(values.listen, '--listen'), tokenInclude, accessLog });
   mkdirSync(out, { recursive: true });
   writeFileSync(tokenInclude, renderTokenInclude(readFileSync(values['token-file'], 'utf8').trim()), { mode: 0o600 });
   writeFileSync(join(out, 'crossgate.conf'), r.text);

@@ -84,7 +84,10 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
   let authz: ManagedProcess;
   let nginx: ManagedProcess | undefined;
   let authzUrl: string;
+  let adminUrl: string;
+  let logUrl: string;
   let base: string;
+  const stats = newKey();
   const main = newKey();
   const limited = newKey();
   const doomed = newKey();
@@ -100,10 +103,14 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       route('air/limited', { basePath: '/limited', upstream, tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
       route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
       route('air/open', { basePath: '/open', upstream }),
+      route('air/stats', { basePath: '/stats', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/stats-key')] }),
+      // Nothing listens there: nginx answers 502.
+      route('air/down', { basePath: '/down', upstream: { url: `http://127.0.0.1:${await freePort()}/api` } }),
     ];
     cfg.credentials = {
       [main.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
       [doomed.hash]: cred('air/flights', { contract: 'air/c-doomed', client: 'buyer/old' }),
+      [stats.hash]: cred('air/stats', { contract: 'air/c-stats', client: 'buyer/stats' }),
       [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
     };
     await cfg.write();
@@ -113,16 +120,19 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       cwd: ROOT,
       noAutoStop: true,
       // nginx connects from 127.0.0.1: the one trusted proxy. Test clients that play strangers use 127.0.0.2.
-      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: '127.0.0.1:0', AUTHZ_ACCESS_LOG_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
     });
-    authzUrl = (JSON.parse(await authz.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string }).url;
+    logUrl = (JSON.parse(await authz.waitForLine('"msg":"authz access log listening"', { timeoutMs: 20_000 })) as { url: string }).url;
+    const listening = JSON.parse(await authz.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string; admin: string };
+    authzUrl = listening.url;
+    adminUrl = listening.admin;
     await authz.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
 
     const port = await freePort();
     const out = join(work, 'conf');
     execFileSync(
       process.execPath,
-      [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', cfg.dir, '--gateway', 'edge', '--authz', new URL(authzUrl).host, '--listen', `127.0.0.1:${port}`, '--token-file', join(work, 'token'), '--out', out],
+      [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', cfg.dir, '--gateway', 'edge', '--authz', new URL(authzUrl).host, '--listen', `127.0.0.1:${port}`, '--token-file', join(work, 'token'), '--access-log', new URL(logUrl.replace('udp:', 'http:')).host, '--out', out],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const prefix = join(work, 'nginx');
@@ -246,5 +256,65 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       localAddress: '127.0.0.2',
     });
     assert.deepEqual([stranger.status, stranger.headers['x-crossgate-status']], [403, '403']);
+  });
+
+  test('the access log reaches authz: /summary and /metrics show the route\'s requests by status class and client, with latency', async () => {
+    for (let i = 0; i < 3; i++) assert.equal((await call(base, '/stats/x?secret=never-logged', ['x-api-key', stats.key])).status, 200);
+    assert.equal((await call(base, '/stats/slow?ms=150', ['x-api-key', stats.key])).status, 200);
+    assertProblem(await call(base, '/stats/x'), 401, 'missing-api-key');
+    assert.equal((await call(base, '/down/x')).status, 502);
+    let s: { apis: Record<string, { requests: number; clientErrors: number; serverErrors: number; errorPercent: number; meanMs: number; maxMs: number; statusCodes: Record<string, number>; violations: Record<string, number> }> } | undefined;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      s = (await call(adminUrl, '/summary')).json() as typeof s;
+      if ((s!.apis['air/stats']?.requests ?? 0) >= 5 && (s!.apis['air/down']?.requests ?? 0) >= 1) break;
+      await sleep(100);
+    }
+    const st = s!.apis['air/stats']!;
+    assert.deepEqual([st.requests, st.clientErrors, st.serverErrors, st.statusCodes], [5, 1, 0, { '200': 4, '401': 1 }], JSON.stringify(s));
+    assert.equal(st.errorPercent, 20);
+    assert.ok(st.maxMs >= 140 && st.meanMs > 0, JSON.stringify(st));
+    // The refusal counted once, by its policy, at decision time.
+    assert.deepEqual(st.violations, { 'api-key': 1 });
+    const down = s!.apis['air/down']!;
+    assert.deepEqual([down.requests, down.serverErrors, down.statusCodes], [1, 1, { '502': 1 }]);
+    // The tier refusals of the earlier test: 429s from the log.
+    assert.ok((s!.apis['air/limited']?.statusCodes['429'] ?? 0) >= 1, JSON.stringify(s!.apis['air/limited']));
+    const metrics = (await call(adminUrl, '/metrics')).body;
+    assert.match(metrics, /crossgate_gateway_requests_total\{api="air\/stats",client="buyer\/stats",code_class="2xx"\} 4/);
+    assert.match(metrics, /crossgate_gateway_requests_total\{api="air\/stats",client="-",code_class="4xx"\} 1/);
+    assert.match(metrics, /crossgate_gateway_request_duration_seconds_count\{api="air\/stats"\} 5/);
+    assert.match(metrics, /crossgate_gateway_access_log_lines_total\{result="recorded"\} \d+/);
+  });
+
+  test('access-log datagrams from another address, garbage and unknown routes are dropped and counted; authz stays up', async () => {
+    const { createSocket } = await import('node:dgram');
+    const u = new URL(logUrl.replace('udp:', 'http:'));
+    const line = (route: string) => `<190>Jan  1 00:00:00 crossgate: {"v":"1","route":"${route}","client":"evil/spoof","status":"200","requestTime":"0.001"}`;
+    const send = (msg: string | Buffer, from: string) =>
+      new Promise<void>((resolve, reject) => {
+        const sock = createSocket('udp4');
+        sock.bind(0, from, () => sock.send(msg, Number(u.port), u.hostname, (err) => (sock.close(), err ? reject(err) : resolve())));
+      });
+    const before = (await call(adminUrl, '/summary')).json() as { apis: Record<string, { requests: number }> };
+    await send(line('air/stats'), '127.0.0.2');
+    await send(line('air/nope'), '127.0.0.1');
+    await send(Buffer.from([0x3c, 0xff, 0x00, 0x7b]), '127.0.0.1');
+    await send('x'.repeat(4000), '127.0.0.1');
+    let metrics = '';
+    const t0 = Date.now();
+    while (Date.now() - t0 < 5000) {
+      metrics = (await call(adminUrl, '/metrics')).body;
+      if (/result="oversized"\} 1/.test(metrics)) break;
+      await sleep(100);
+    }
+    assert.match(metrics, /crossgate_gateway_access_log_lines_total\{result="refused_source"\} 1/);
+    assert.match(metrics, /crossgate_gateway_access_log_lines_total\{result="unknown_route"\} 1/);
+    assert.match(metrics, /crossgate_gateway_access_log_lines_total\{result="malformed"\} 1/);
+    assert.match(metrics, /crossgate_gateway_access_log_lines_total\{result="oversized"\} 1/);
+    assert.doesNotMatch(metrics, /evil\/spoof/);
+    const after = (await call(adminUrl, '/summary')).json() as { apis: Record<string, { requests: number }> };
+    assert.equal(after.apis['air/stats']!.requests, before.apis['air/stats']!.requests);
+    assert.equal((await call(base, '/open/ping')).status, 200);
   });
 });

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Route } from '../../../api/gateway/config.ts';
-import { renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
+import { LOG_FORMAT, renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
 import { policy, route } from './fixtures.ts';
 
 const OPTS = { authz: { host: '127.0.0.1', port: 9191 }, listen: { host: '127.0.0.1', port: 8080 }, tokenInclude: '/etc/nginx/crossgate-authz-token.conf' };
@@ -124,4 +124,17 @@ test('listen, authz and the token are validated too', () => {
   assert.throws(() => renderNginx([], { ...OPTS, tokenInclude: `/etc/x;${MARK}` }));
   for (const s of SHAPES) assert.throws(() => renderTokenInclude(`abcdefghijklmnop${s}`));
   assert.match(renderTokenInclude('abcdefghijklmnop0123'), /default "Bearer abcdefghijklmnop0123";/);
+});
+
+test('access log: rendered only when asked, to the typed address, in the fixed format that carries no URI, query, header or key', () => {
+  const routes = [route('air/flights', { basePath: '/flights', policies: [policy('api-key', {})] })];
+  assert.doesNotMatch(render(routes).text, /access_log|log_format/);
+  const text = renderNginx(routes, { ...OPTS, accessLog: { host: '::1', port: 5514 } }).text;
+  assert.ok(text.includes(LOG_FORMAT));
+  assert.match(text, /^ {4}access_log syslog:server=\[::1\]:5514,tag=crossgate,nohostname crossgate_authz if=\$cg_route;$/m);
+  // The route id is set in its locations and in its check (a subrequest re-runs the server-level reset).
+  assert.equal(text.match(/set \$cg_route "air\/flights";/g)?.length, 3);
+  for (const v of ['$request_uri', '$uri', '$args', '$query_string', '$http_', '$request ', '$cookie_', '$remote_user']) assert.ok(!LOG_FORMAT.includes(v), v);
+  assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { host: `127.0.0.1;${MARK}`, port: 5514 } }));
+  assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { host: '127.0.0.1', port: 0 } }));
 });

@@ -1,0 +1,136 @@
+// crossgate-authz's access-log receiver (gateway/authz-log.ts): the parser of
+// nginx's syslog lines, and the receiver's accounting (sources, unknown routes,
+// drops) into the gateway's metrics and recent window.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import { MAX_DATAGRAM, parseLogLine, startAccessLogReceiver } from '../../../gateway/authz-log.ts';
+import type { CompiledConfig } from '../../../gateway/compiled.ts';
+import { GatewayMetrics } from '../../../gateway/metrics.ts';
+
+const enc = (s: string) => Buffer.from(s, 'utf8');
+const line = (o: Record<string, unknown>, head = '<190>Dec  5 22:33:39 crossgate: ') =>
+  enc(head + JSON.stringify({ v: '1', route: 'air/flights', client: 'buyer/portal', status: '200', upstreamStatus: '200', requestTime: '0.012', upstreamTime: '0.010', ...o }));
+
+test('a line of the rendered format → route, client, status and seconds', () => {
+  assert.deepEqual(parseLogLine(line({})), { ok: true, record: { route: 'air/flights', client: 'buyer/portal', status: 200, seconds: 0.012 } });
+  // With the hostname nginx adds without nohostname, an empty client, nginx's "-" and lists of upstream values.
+  assert.deepEqual(parseLogLine(line({ client: '', status: '502', upstreamStatus: '502, 502', upstreamTime: '0.001, 0.002' }, '<190>Dec  5 22:33:39 web-1 crossgate: ')), {
+    ok: true,
+    record: { route: 'air/flights', client: undefined, status: 502, seconds: 0.012 },
+  });
+  assert.equal(parseLogLine(line({ upstreamStatus: '', upstreamTime: '' })).ok, true);
+  // A request no route matched: an empty route, ignored by the receiver.
+  assert.deepEqual(parseLogLine(line({ route: '' })), { ok: true, record: { route: '', client: 'buyer/portal', status: 200, seconds: 0.012 } });
+});
+
+test('anything off the format is malformed; over the size bound, oversized', () => {
+  const bad = [
+    enc(''),
+    enc('{"v":"1"}'),
+    enc('<190>Dec  5 22:33:39 other: {"v":"1"}'),
+    line({}, '190>Dec  5 crossgate: '),
+    line({ v: '2' }),
+    line({ v: 1 }),
+    line({ route: 'Air/Flights' }),
+    line({ route: 'a/b"c' }),
+    line({ route: 7 }),
+    line({ client: 'a b/c' }),
+    line({ status: '600' }),
+    line({ status: '20' }),
+    line({ status: 200 }),
+    line({ requestTime: '-1.000' }),
+    line({ requestTime: '1e9' }),
+    line({ requestTime: 'NaN' }),
+    line({ upstreamStatus: 'x'.repeat(10) }),
+    line({ upstreamTime: '1'.repeat(200) }),
+    line({ status: undefined }),
+    enc('<190>Dec  5 22:33:39 crossgate: [1,2]'),
+    enc('<190>Dec  5 22:33:39 crossgate: null'),
+    enc('<190>Dec  5 22:33:39 crossgate: {"v":"1",'),
+    Buffer.concat([enc('<190> crossgate: {"v":"'), Buffer.from([0xff, 0xfe]), enc('"}')]),
+  ];
+  for (const b of bad) assert.deepEqual(parseLogLine(b), { ok: false, reason: 'malformed' }, b.toString('latin1'));
+  assert.deepEqual(parseLogLine(Buffer.alloc(MAX_DATAGRAM + 1, 0x3c)), { ok: false, reason: 'oversized' });
+});
+
+test('fast-check: random bytes and mutated lines never throw, and whatever parses holds only validated values', () => {
+  const check = (b: Uint8Array) => {
+    const r = parseLogLine(b);
+    if (r.ok) {
+      assert.ok(r.record.route === '' || /^[a-z0-9][-a-z0-9.]*\/[a-z0-9][-a-z0-9.]*$/.test(r.record.route));
+      assert.ok(Number.isInteger(r.record.status) && r.record.status >= 100 && r.record.status < 600);
+      assert.ok(Number.isFinite(r.record.seconds) && r.record.seconds >= 0);
+    }
+  };
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), check), { numRuns: 2000 });
+  const good = line({});
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), (edits) => {
+      const b = Buffer.from(good);
+      for (const [i, v] of edits) b[i] = v;
+      check(b);
+    }),
+    { numRuns: 2000 },
+  );
+  fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (o) => check(line(o as Record<string, unknown>))), { numRuns: 1000 });
+});
+
+const config = (ids: string[]) => ({ current: { routes: { routes: ids.map((id) => ({ id })) } } as unknown as CompiledConfig });
+
+test('the receiver records lines from allowed sources into the metrics and the recent window; the rest is counted and dropped', async () => {
+  const metrics = new GatewayMetrics({ defaultMetrics: false });
+  const rx = await startAccessLogReceiver({ port: 0, metrics, config: config(['air/flights']), logger: pino({ level: 'silent' }), now: () => 1_000_000 });
+  try {
+    rx.receive(line({}), '127.0.0.1');
+    rx.receive(line({ status: '503', requestTime: '0.250', client: '' }), '::1');
+    rx.receive(line({}), '10.0.0.9');
+    rx.receive(line({ route: 'air/other' }), '127.0.0.1');
+    rx.receive(line({ route: '' }), '127.0.0.1');
+    rx.receive(enc('junk'), '127.0.0.1');
+    rx.receive(Buffer.alloc(MAX_DATAGRAM + 1), '127.0.0.1');
+    // And one over the real socket.
+    const sock = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => sock.send(line({ status: '404' }), rx.port, '127.0.0.1', (err) => (sock.close(), err ? reject(err) : resolve())));
+    for (let i = 0; i < 100 && metrics.recent.summary(1_000_000).apis['air/flights']?.requests !== 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const s = metrics.recent.summary(1_000_000).apis['air/flights']!;
+    assert.deepEqual([s.requests, s.clientErrors, s.serverErrors, s.statusCodes, s.maxMs], [3, 1, 1, { '200': 1, '503': 1, '404': 1 }, 250]);
+    assert.deepEqual(Object.keys(metrics.recent.summary(1_000_000).apis), ['air/flights']);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /crossgate_gateway_requests_total\{api="air\/flights",client="buyer\/portal",code_class="2xx"\} 1/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="air\/flights",client="-",code_class="5xx"\} 1/);
+    for (const [result, n] of [['recorded', 3], ['refused_source', 1], ['unknown_route', 2], ['malformed', 1], ['oversized', 1]] as const) {
+      assert.match(text, new RegExp(`crossgate_gateway_access_log_lines_total\\{result="${result}"\\} ${n}\\n`), result);
+    }
+  } finally {
+    await rx.close();
+  }
+});
+
+test('no config loaded yet: every line is an unknown route; configured sources replace loopback', async () => {
+  const metrics = new GatewayMetrics({ defaultMetrics: false });
+  const rx = await startAccessLogReceiver({ port: 0, sources: ['10.1.0.0/16'], metrics, config: { current: undefined }, logger: pino({ level: 'silent' }) });
+  try {
+    rx.receive(line({}), '10.1.2.3');
+    rx.receive(line({}), '127.0.0.1');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /result="unknown_route"\} 1\n/);
+    assert.match(text, /result="refused_source"\} 1\n/);
+  } finally {
+    await rx.close();
+  }
+});
+
+test('flags and env: on at 127.0.0.1:5514 by default, "off", sources listed, an empty list refused', async () => {
+  const { accessLogOptions } = await import('../../../gateway/main.ts');
+  assert.deepEqual(accessLogOptions({}, {}), { listen: { host: '127.0.0.1', port: 5514 } });
+  assert.equal(accessLogOptions({ 'access-log-listen': 'off' }, {}), undefined);
+  assert.equal(accessLogOptions({}, { AUTHZ_ACCESS_LOG_LISTEN: 'off' }), undefined);
+  assert.deepEqual(accessLogOptions({ 'access-log-listen': '10.0.0.5:6514' }, { AUTHZ_ACCESS_LOG_SOURCES: '10.0.0.0/24, ::1' }), {
+    listen: { host: '10.0.0.5', port: 6514 },
+    sources: ['10.0.0.0/24', '::1'],
+  });
+  assert.throws(() => accessLogOptions({ 'access-log-sources': ' , ' }, {}), /at least one/);
+});
