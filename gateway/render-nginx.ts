@@ -113,7 +113,7 @@ function port(n: number): number {
 }
 
 /** scheme://host:port and the path of the route's upstream, each validated. */
-export function upstreamOf(url: string): { origin: string; path: string } {
+export function upstreamOf(url: string): { origin: string; path: string; scheme: 'http' | 'https'; hostPort: string; hostHeader: string } {
   let u: URL;
   try {
     u = new URL(url);
@@ -129,7 +129,9 @@ export function upstreamOf(url: string): { origin: string; path: string } {
   const p = u.port ? port(Number(u.port)) : u.protocol === 'https:' ? 443 : 80;
   const path = u.pathname.replace(/\/+$/, '');
   if (!UPSTREAM_PATH.test(path) || hasDotSegments(path) || path.length > 1024) refuse('the upstream path has characters or segments outside the base-path alphabet');
-  return { origin: `${u.protocol}//${host}:${p}`, path };
+  const scheme = u.protocol === 'https:' ? 'https' : 'http';
+  const defaultPort = scheme === 'https' ? 443 : 80;
+  return { origin: `${u.protocol}//${host}:${p}`, path, scheme, hostPort: `${host}:${p}`, hostHeader: p === defaultPort ? host : `${host}:${p}` };
 }
 
 function basePathOf(route: Route): string {
@@ -209,7 +211,16 @@ interface Location {
   body: string;
 }
 
-function routeLocations(route: Route, index: number, o: RenderOptions): { locations: Location[]; check: string; notes: string[] } {
+/** Upstream blocks by host:port, so nginx keeps connections to each upstream open (a bare proxy_pass address opens one per request). */
+type Upstreams = Map<string, string>;
+
+function upstreamName(upstreams: Upstreams, hostPort: string): string {
+  let name = upstreams.get(hostPort);
+  if (!name) upstreams.set(hostPort, (name = `crossgate_upstream_${upstreams.size}`));
+  return name;
+}
+
+function routeLocations(route: Route, index: number, o: RenderOptions, upstreams: Upstreams): { locations: Location[]; check: string; notes: string[] } {
   if (!ROUTE_ID.test(route.id)) refuse('the route id is not namespace/name');
   const basePath = basePathOf(route);
   const checkPath = `${INTERNAL_PREFIX}/${index}`;
@@ -243,6 +254,7 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
   }
   const up = upstreamOf(route.upstream.url);
   const h = headersOf(route);
+  const upstream = upstreamName(upstreams, up.hostPort);
   const timeout = Math.max(1, Math.ceil(route.upstream.timeoutMs / 1000));
   const body = (exact: boolean): string => {
     const lines = [
@@ -259,7 +271,8 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
       '        add_header RateLimit-Policy $cg_ratelimit_policy always;',
       '        proxy_http_version 1.1;',
       '        proxy_set_header Connection "";',
-      '        proxy_set_header Host $proxy_host;',
+      // The upstream's own host (what a bare proxy_pass would send), not the upstream block's name.
+      `        proxy_set_header Host ${q(up.hostHeader)};`,
       '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
       '        proxy_set_header X-Forwarded-Proto $scheme;',
       '        proxy_set_header X-Forwarded-Host $host;',
@@ -276,7 +289,7 @@ function routeLocations(route: Route, index: number, o: RenderOptions): { locati
     });
     lines.push(`        proxy_connect_timeout ${timeout}s;`, `        proxy_read_timeout ${timeout}s;`);
     // `= /base` goes to the upstream path itself; `/base/…` keeps what follows the base path.
-    lines.push(`        proxy_pass ${up.origin}${exact ? up.path || '/' : `${up.path}/`};`);
+    lines.push(`        proxy_pass ${up.scheme}://${upstream}${exact ? up.path || '/' : `${up.path}/`};`);
     return lines.join('\n');
   };
   return { locations: locationsFor(route.id, basePath, body), check, notes: h.notes };
@@ -302,6 +315,11 @@ const DENIED = [
   '    }',
 ].join('\n');
 
+function restore(upstreams: Upstreams, before: Upstreams): void {
+  upstreams.clear();
+  for (const [k, v] of before) upstreams.set(k, v);
+}
+
 /** The nginx config for these routes (pure). */
 export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendered {
   const listen = `${ipLiteral(o.listen.host)}:${port(o.listen.port)}`;
@@ -314,22 +332,27 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
   const servers = new Map<string, Map<string, Location[]>>();
   const checks: string[] = [];
   const anyHost = new Map<string, Location[]>();
+  const upstreams: Upstreams = new Map();
   const sorted = [...routes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   sorted.forEach((route, index) => {
     let r: { locations: Location[]; check: string; notes: string[] };
     let hosts: string[];
+    // A route refused below must not leave its upstream block behind.
+    const before = new Map(upstreams);
     try {
       hosts = hostnamesOf(route);
-      r = routeLocations(route, index, o);
+      r = routeLocations(route, index, o, upstreams);
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
       skipped.push({ route: route.id, reason: err.message });
+      restore(upstreams, before);
       return;
     }
     const targets = hosts.length ? hosts.map((h) => servers.get(h) ?? servers.set(h, new Map()).get(h)!) : [anyHost];
     for (const t of targets) {
       if (t.has(r.locations[0]!.basePath)) {
         skipped.push({ route: route.id, reason: `base path ${route.basePath} already served on this host by ${t.get(r.locations[0]!.basePath)![0]!.id}` });
+        restore(upstreams, before);
         return;
       }
     }
@@ -364,6 +387,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     `    server ${authz};`,
     '    keepalive 32;',
     '}',
+    ...[...upstreams].map(([hostPort, name]) => `upstream ${name} {\n    server ${hostPort};\n    keepalive 32;\n}`),
     '# Authorization is dropped upstream only when it carried Basic client credentials.',
     'map $http_authorization $crossgate_authorization_not_basic {',
     '    "~*^basic\\s" "";',

@@ -8,14 +8,18 @@
 //   gateway, no policies            the gateway as a plain reverse proxy
 //   gateway, api-key, 1 key         key hashed and looked up, SLA tier counted
 //   gateway, api-key, 10,000 keys   the same with 10,000 keys loaded (requests rotate over 100 of them)
+//   nginx + authz, 1 key / 10,000   nginx (1 worker) with auth_request to crossgate-authz (`--mode=authz`),
+//                                   the config written by `npm run render:nginx` (gateway/render-nginx.ts)
+//                                   from the same config directories and keys as the gateway's api-key targets
 // Two measurements per target:
 //   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
 //   latency     one connection, BENCH_LATENCY_REQUESTS (3000) sequential requests timed with hrtime: p50/p99 in µs
-//   CPU/req     CPU time (/proc) of the proxy process (nginx: master + worker; direct: the upstream)
-//               during the throughput run, per request: the figure least disturbed by other load
-//               on the machine
+//   CPU/req     CPU time (/proc) of every process on the path (nginx: master + worker; the gateway;
+//               crossgate-authz; the upstream) during the throughput run, per request, and their
+//               sum: the figure least disturbed by other load on the machine
 // Prints a markdown table and the ratios; writes bench/results/gateway-<time>.json.
-// --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time.
+// --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time;
+// --profile-authz does the same for crossgate-authz behind nginx (10,000 keys).
 // Everything listens on 127.0.0.1 and is stopped at the end, also on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +42,8 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
 const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
 const PROFILE = process.argv.includes('--profile');
+const PROFILE_AUTHZ = process.argv.includes('--profile-authz');
+const AUTHZ_TOKEN = 'bench-proxy-token-0123456789abcdef';
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
 const children: ChildProcess[] = [];
@@ -182,6 +188,56 @@ http {
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
+async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ host: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', tokenFile, '--gateway', 'bench', '--config-dir', dir];
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    // nginx connects from 127.0.0.1 and sends X-Forwarded-For: the one trusted proxy. No gRPC listener.
+    env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, AUTHZ_GRPC_LISTEN: 'off', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+  });
+  children.push(proc);
+  await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
+  return { host: `127.0.0.1:${port}`, proc };
+}
+
+/** nginx (1 worker) with the config `npm run render:nginx` writes for `dir`, checking every request with the authz at `authz`. */
+async function startNginxAuthz(name: string, dir: string, authz: string, tokenFile: string): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const prefix = join(tmp, `nginx-${name}`);
+  const out = join(prefix, 'conf');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  // Exactly what users run: node gateway/render-nginx.ts (npm run render:nginx).
+  await new Promise<void>((resolve, reject) => {
+    const r = spawn(process.execPath, [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', dir, '--gateway', 'bench', '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    r.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    r.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`render-nginx exited ${code}: ${err}`))));
+  });
+  const conf = `
+worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  include ${join(out, 'crossgate.conf')};
+}
+`;
+  writeFileSync(join(prefix, 'nginx.conf'), conf);
+  const proc = spawn(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', join(prefix, 'logs/error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(proc);
+  await waitHttp(`http://127.0.0.1:${port}/plain/MX123`, 20_000, proc);
+  return { url: `http://127.0.0.1:${port}`, proc };
+}
+
 /** CPU time (user + system) of processes and their children processes, in µs, from /proc. */
 function cpuMicros(pids: number[]): number {
   let ticks = 0;
@@ -205,16 +261,25 @@ function cpuMicros(pids: number[]): number {
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
+/** A process on the path whose CPU is read: its label in the table and its pid (children included). */
+type Proc = [label: string, pid: number | undefined];
+
 interface Row {
   target: string;
-  /** CPU of the proxy process (the upstream's for "direct") per request, µs. */
+  /** CPU of the proxy process (nginx; the gateway; for "nginx + authz", nginx and authz together; the upstream's for "direct") per request, µs. */
   cpuUsPerReq: number;
+  /** CPU per request of every process on the path, µs, by label (nginx, gateway, authz, upstream). */
+  cpu: Record<string, number>;
+  /** Sum of `cpu`. */
+  cpuTotalUsPerReq: number;
   rps: number;
   p50ms: number;
   p99ms: number;
   errors: number;
   seqP50us: number;
   seqP99us: number;
+  /** 1-minute load average at the end of the throughput run. */
+  load: string;
 }
 
 function headersFor(keys: string[] | undefined, i: number): Record<string, string> | undefined {
@@ -243,7 +308,7 @@ async function sequentialLatency(url: string, keys: string[] | undefined): Promi
   return { p50: Math.round(at(0.5)), p99: Math.round(at(0.99)) };
 }
 
-async function measure(target: string, url: string, pid: number | undefined, keys?: string[]): Promise<Row> {
+async function measure(target: string, url: string, procs: Proc[], keys?: string[]): Promise<Row> {
   say(`${target}: warm-up`);
   const requests = keys ? [{ setupRequest: (req: { headers?: Record<string, string> }, ctx: Record<string, unknown>) => {
     const n = ((ctx.n as number | undefined) ?? Math.floor(Math.random() * keys.length)) + 1;
@@ -252,19 +317,29 @@ async function measure(target: string, url: string, pid: number | undefined, key
   } }] : undefined;
   await autocannon({ url, connections: CONNECTIONS, duration: 2, requests });
   say(`${target}: throughput, ${CONNECTIONS} connections, ${DURATION} s`);
-  const cpu0 = pid ? cpuMicros([pid]) : 0;
+  const cpu0 = procs.map(([, pid]) => (pid ? cpuMicros([pid]) : 0));
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, requests });
-  const cpu = pid ? cpuMicros([pid]) - cpu0 : 0;
+  const perReq = (us: number) => Math.round((us / Math.max(1, r.requests.total)) * 10) / 10;
+  const cpu: Record<string, number> = {};
+  procs.forEach(([label, pid], i) => (cpu[label] = pid ? perReq(cpuMicros([pid]) - cpu0[i]!) : 0));
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0] ?? '';
   say(`${target}: latency, ${LAT_REQUESTS} sequential requests`);
   const seq = await sequentialLatency(url, keys);
-  return { target, cpuUsPerReq: Math.round((cpu / Math.max(1, r.requests.total)) * 10) / 10, rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx, seqP50us: seq.p50, seqP99us: seq.p99 };
+  const proxy = procs.filter(([l]) => l !== 'upstream' || procs.length === 1).reduce((a, [l]) => a + cpu[l]!, 0);
+  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return { target, load, cpuUsPerReq: Math.round(proxy * 10) / 10, cpu, cpuTotalUsPerReq: Math.round(total * 10) / 10, rps: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx, seqP50us: seq.p50, seqP99us: seq.p99 };
 }
 
+const signed = (n: number) => (n >= 0 ? `+${n}` : `${n}`);
+
 function table(rows: Row[]): string {
+  const direct = rows.find((r) => r.target === 'direct');
+  const added = (r: Row) => (direct && r !== direct ? `${signed(r.seqP50us - direct.seqP50us)} / ${signed(r.seqP99us - direct.seqP99us)}` : '–');
+  const cpu = (r: Row) => Object.entries(r.cpu).map(([l, v]) => `${l} ${v}`).join(', ');
   const lines = [
-    '| target | req/s | p50 ms (load) | p99 ms (load) | non-2xx/errors | p50 µs (sequential) | p99 µs (sequential) | CPU µs/req |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.target} | ${r.rps} | ${r.p50ms} | ${r.p99ms} | ${r.errors} | ${r.seqP50us} | ${r.seqP99us} | ${r.cpuUsPerReq} |`),
+    '| target | req/s | p50/p99 ms (load) | non-2xx/errors | p50/p99 µs (sequential) | added p50/p99 µs over direct | CPU µs/req per process | CPU µs/req total | load |',
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|',
+    ...rows.map((r) => `| ${r.target} | ${r.rps} | ${r.p50ms} / ${r.p99ms} | ${r.errors} | ${r.seqP50us} / ${r.seqP99us} | ${added(r)} | ${cpu(r)} | ${r.cpuTotalUsPerReq} | ${r.load} |`),
   ];
   return lines.join('\n');
 }
@@ -276,11 +351,18 @@ function ratios(rows: Row[]): string {
   const out: string[] = [];
   for (const r of rows) {
     if (r === direct || r === nginx) continue;
-    let line = `- ${r.target}: ${r.cpuUsPerReq} µs CPU/request, ${(r.rps / direct.rps).toFixed(2)}× direct throughput, +${r.seqP50us - direct.seqP50us} µs p50 / +${r.seqP99us - direct.seqP99us} µs p99 added latency`;
-    if (nginx) line += `; ${(r.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(1)}× nginx CPU/request, ${(r.rps / nginx.rps).toFixed(2)}× nginx throughput, ${r.seqP50us - nginx.seqP50us >= 0 ? '+' : ''}${r.seqP50us - nginx.seqP50us} µs p50 vs nginx`;
+    let line = `- ${r.target}: ${r.cpuUsPerReq} µs CPU/request, ${(r.rps / direct.rps).toFixed(2)}× direct throughput, ${signed(r.seqP50us - direct.seqP50us)} µs p50 / ${signed(r.seqP99us - direct.seqP99us)} µs p99 added latency`;
+    if (nginx) line += `; ${(r.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(1)}× nginx CPU/request, ${(r.rps / nginx.rps).toFixed(2)}× nginx throughput, ${signed(r.seqP50us - nginx.seqP50us)} µs p50 vs nginx`;
     out.push(line);
   }
-  if (nginx) out.push(`- nginx: ${(nginx.rps / direct.rps).toFixed(2)}× direct throughput, +${nginx.seqP50us - direct.seqP50us} µs p50 / +${nginx.seqP99us - direct.seqP99us} µs p99 added latency`);
+  if (nginx) out.push(`- nginx: ${(nginx.rps / direct.rps).toFixed(2)}× direct throughput, ${signed(nginx.seqP50us - direct.seqP50us)} µs p50 / ${signed(nginx.seqP99us - direct.seqP99us)} µs p99 added latency`);
+  // The issue's goal: authz under 20 µs per check, nginx + authz under the gateway on the same keys.
+  for (const keys of ['1 key', '10,000 keys']) {
+    const na = rows.find((r) => r.target.startsWith('nginx + authz') && r.target.endsWith(keys));
+    const gw = rows.find((r) => r.target.startsWith('gateway, api-key') && r.target.endsWith(keys));
+    if (!na || !gw) continue;
+    out.push(`- ${keys}: authz ${na.cpu.authz} µs CPU/check (goal < 20: ${na.cpu.authz! < 20 ? 'met' : 'not met'}); nginx + authz ${na.cpuUsPerReq} µs vs gateway ${gw.cpuUsPerReq} µs CPU/request (goal: below: ${na.cpuUsPerReq < gw.cpuUsPerReq ? 'met' : 'not met'})`);
+  }
   return out.join('\n');
 }
 
@@ -294,24 +376,39 @@ async function main(): Promise<void> {
   await writeConfig(dir10k, up.port, many);
   const rows: Row[] = [];
   const direct = `http://127.0.0.1:${up.port}/api/MX123`;
-  rows.push(await measure('direct', direct, up.proc.pid));
+  const upstream: Proc = ['upstream', up.proc.pid];
+  rows.push(await measure('direct', direct, [upstream]));
 
   const ngx = await startNginx(up.port);
   if (ngx) {
-    rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`, ngx.proc.pid));
+    rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`, [['nginx', ngx.proc.pid], upstream]));
     await stop(ngx.proc);
   } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
 
   const g1 = await startGateway(dir1, up.port);
-  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, g1.proc.pid));
-  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, g1.proc.pid, one.keys));
+  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, [['gateway', g1.proc.pid], upstream]));
+  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, [['gateway', g1.proc.pid], upstream], one.keys));
   await stop(g1.proc);
 
   const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
   if (profDir) mkdirSync(profDir, { recursive: true });
   const g10k = await startGateway(dir10k, up.port, profDir);
-  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, g10k.proc.pid, many.keys.slice(0, 100)));
+  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, [['gateway', g10k.proc.pid], upstream], many.keys.slice(0, 100)));
   await stop(g10k.proc);
+
+  const authzProfDir = PROFILE_AUTHZ ? join(ROOT, 'bench/results', `profile-authz-${Date.now()}`) : undefined;
+  if (authzProfDir) mkdirSync(authzProfDir, { recursive: true });
+  if (NGINX) {
+    const tokenFile = join(tmp, 'authz-token');
+    writeFileSync(tokenFile, `${AUTHZ_TOKEN}\n`, { mode: 0o600 });
+    for (const [label, dir, keys, prof] of [['1 key', dir1, one.keys, undefined], ['10,000 keys', dir10k, many.keys.slice(0, 100), authzProfDir]] as const) {
+      const az = await startAuthz(dir, tokenFile, prof);
+      const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.host, tokenFile);
+      rows.push(await measure(`nginx + authz, api-key + tier, ${label}`, `${nx.url}/keyed/MX123`, [['nginx', nx.proc.pid], ['authz', az.proc.pid], upstream], keys));
+      await stop(nx.proc);
+      await stop(az.proc);
+    }
+  } else say('nginx not installed: skipping nginx + authz');
   await stop(up.proc);
 
   const md = `${table(rows)}\n\n${ratios(rows)}\n`;
@@ -321,10 +418,11 @@ async function main(): Promise<void> {
   const out = join(ROOT, 'bench/results', `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG }, null, 2));
   say(`results: ${out}`);
-  if (profDir) {
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (file) process.stdout.write(`\nTop functions by self time (10,000-key gateway, ${join(profDir, file)}):\n${summarizeProfile(join(profDir, file), 25)}\n`);
-    else say('no CPU profile was written');
+  for (const [what, d] of [['10,000-key gateway', profDir], ['crossgate-authz behind nginx, 10,000 keys', authzProfDir]] as const) {
+    if (!d) continue;
+    const file = readdirSync(d).find((f) => f.endsWith('.cpuprofile'));
+    if (file) process.stdout.write(`\nTop functions by self time (${what}, ${join(d, file)}):\n${summarizeProfile(join(d, file), 25)}\n`);
+    else say(`no CPU profile was written (${what})`);
   }
 }
 

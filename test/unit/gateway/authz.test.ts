@@ -9,6 +9,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TokenFile } from '../../../gateway/authz.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 
@@ -183,4 +184,34 @@ describe('crossgate-authz', () => {
     const untrusted = await call(untrusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9']));
     assert.equal(untrusted.status, 200);
   });
+});
+
+test('TokenFile: only the exact token matches (no prefix, extension, padding or non-ASCII look-alike); a rotated file is taken', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'crossgate-token-'));
+  try {
+    const file = join(dir, 'token');
+    const token = 'tok-0123456789abcdefghij';
+    await writeFile(file, `${token}\n`);
+    const t = new TokenFile(file, 0);
+    assert.equal(t.matches(token, 1), true);
+    for (const wrong of [undefined, '', token.slice(0, -1), `${token}x`, `${token}\0`, token.replace('j', '\u016a'), token.replace('j', 'J'), 'x'.repeat(600), `${token}${'\0'.repeat(600)}`]) {
+      assert.equal(t.matches(wrong, 1), false, JSON.stringify(wrong));
+    }
+    // A token longer than the 512-byte pad still works, and only itself.
+    const long = 'L'.repeat(700);
+    await writeFile(file, long);
+    const t2 = new TokenFile(file, 0);
+    assert.equal(t2.matches(long, 1), true);
+    assert.equal(t2.matches(long.slice(1), 1), false);
+    assert.equal(t2.matches(`${long}L`, 1), false);
+    // Rotation: the new token is taken when the file's mtime changes, the old one no longer matches.
+    const rotated = 'rotated-token-abcdefghijklmnop';
+    await writeFile(file, rotated);
+    const { utimes } = await import('node:fs/promises');
+    await utimes(file, new Date(), new Date(Date.now() + 5000));
+    assert.equal(t2.matches(rotated, 2), true);
+    assert.equal(t2.matches(long, 3), false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

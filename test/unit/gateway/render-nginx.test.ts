@@ -39,12 +39,16 @@ test('a safe route renders: server block, exact and prefix locations, auth_reque
   assert.deepEqual(out.rendered, ['air/any', 'air/flights']);
   assert.match(out.text, /server_name "api\.air\.example";/);
   assert.match(out.text, /server_name "\*\.air\.example";/);
-  assert.match(out.text, /location = "\/flights" \{[\s\S]*?proxy_pass https:\/\/flights\.air\.svc:8443\/api;/);
-  assert.match(out.text, /location \^~ "\/flights\/" \{[\s\S]*?proxy_pass https:\/\/flights\.air\.svc:8443\/api\/;/);
+  // Each upstream is an upstream block with keep-alive (a bare proxy_pass address opens a connection per request), the Host its own.
+  assert.match(out.text, /upstream crossgate_upstream_1 \{\n    server flights\.air\.svc:8443;\n    keepalive 32;\n\}/);
+  assert.match(out.text, /location = "\/flights" \{[\s\S]*?proxy_set_header Host "flights\.air\.svc:8443";[\s\S]*?proxy_pass https:\/\/crossgate_upstream_1\/api;/);
+  assert.match(out.text, /location \^~ "\/flights\/" \{[\s\S]*?proxy_pass https:\/\/crossgate_upstream_1\/api\/;/);
   assert.match(out.text, /auth_request "\/_crossgate_authz\/1";/);
   assert.match(out.text, /proxy_set_header X-Crossgate-Route "air\/flights";/);
   assert.match(out.text, /proxy_set_header "x-api-key" "";/);
-  assert.match(out.text, /proxy_pass http:\/\/10\.1\.2\.3:80\/;/);
+  assert.match(out.text, /upstream crossgate_upstream_0 \{\n    server 10\.1\.2\.3:80;\n    keepalive 32;\n\}/);
+  assert.match(out.text, /proxy_set_header Host "10\.1\.2\.3";[\s\S]*?proxy_pass http:\/\/crossgate_upstream_0\/;/);
+  assert.doesNotMatch(out.text, /\$proxy_host/);
   // The token is not in the text, only the include of its file.
   assert.match(out.text, /^include \/etc\/nginx\/crossgate-authz-token\.conf;$/m);
   // 429 (and every other refusal) is mapped: auth_request passes only 2xx, 401 and 403.
@@ -86,7 +90,8 @@ test('hostile upstreams are refused: host, path, query, credentials', () => {
   ]) {
     assertRefused(route('evil/up', { basePath: '/u', upstream: { url: u } }), /upstream/);
   }
-  assert.deepEqual(upstreamOf('http://[::1]:8080/x/'), { origin: 'http://[::1]:8080', path: '/x' });
+  assert.deepEqual(upstreamOf('http://[::1]:8080/x/'), { origin: 'http://[::1]:8080', path: '/x', scheme: 'http', hostPort: '[::1]:8080', hostHeader: '[::1]:8080' });
+  assert.equal(upstreamOf('https://up.example:443/').hostHeader, 'up.example');
 });
 
 test('hostile header names in policies are refused; header-injection values and withheld messages are never rendered', () => {
@@ -137,4 +142,15 @@ test('access log: rendered only when asked, to the typed address, in the fixed f
   for (const v of ['$request_uri', '$uri', '$args', '$query_string', '$http_', '$request ', '$cookie_', '$remote_user']) assert.ok(!LOG_FORMAT.includes(v), v);
   assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { host: `127.0.0.1;${MARK}`, port: 5514 } }));
   assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { host: '127.0.0.1', port: 0 } }));
+});
+
+test('upstream blocks: one per host:port shared by routes, none left by a route that is not rendered', () => {
+  const out = render([
+    route('air/a', { basePath: '/a', upstream: { url: 'http://10.0.0.1:8080/a' } }),
+    route('air/b', { basePath: '/b', upstream: { url: 'http://10.0.0.1:8080/b' } }),
+    route('air/c', { basePath: '/a', upstream: { url: 'http://10.0.0.9:8080/' } }),
+  ]);
+  assert.deepEqual(out.rendered, ['air/a', 'air/b']);
+  assert.equal(out.text.match(/^upstream crossgate_upstream_\d+ \{/gm)?.length, 1);
+  assert.doesNotMatch(out.text, /10\.0\.0\.9/);
 });
