@@ -3,6 +3,39 @@ import { AGE_COLUMN, Conditions, DnsLabel, EndpointScope, KindSchema, Namespaced
 
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
+/**
+ * The credential lifecycle fields an ApiKey and an Application share (the Secret, rotation with a grace period,
+ * expiry, revocation), with the words of each kind: one schema, so both keep the same semantics and CEL rules.
+ */
+export function credentialLifecycle(words: { secretName: string; generation: string; gracePeriod: string; rotation: string; expiresAt: string; revoked: string }) {
+  return {
+    secretName: Type.Optional(ObjectName(words.secretName)),
+    rotation: Type.Optional(
+      Type.Object(
+        {
+          generation: Type.Integer({ description: words.generation, minimum: 0, default: 0 }),
+          gracePeriod: Type.Optional(Type.String({ description: words.gracePeriod, pattern: DURATION_PATTERN, default: '24h', maxLength: 32 })),
+        },
+        { description: words.rotation },
+      ),
+    ),
+    expiresAt: Type.Optional(Type.String({ description: words.expiresAt, format: 'date-time' })),
+    revoked: Type.Optional(Type.Boolean({ description: words.revoked, default: false })),
+  };
+}
+
+/** The CEL rules of credentialLifecycle: revocation is final, rotation.generation only increases. */
+export function credentialLifecycleRules(restoreMessage: string) {
+  return [
+    { rule: '!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)', message: restoreMessage },
+    {
+      rule: '!has(oldSelf.rotation) || !has(self.rotation) || self.rotation.generation >= oldSelf.rotation.generation',
+      message: 'rotation.generation can only increase',
+      fieldPath: '.rotation.generation',
+    },
+  ];
+}
+
 export const KEY_STATES = ['Pending', 'Approved', 'Rejected', 'Revoked', 'Expired', 'Suspended'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
 
@@ -14,30 +47,19 @@ export const ApiKeySpec = Type.Object(
     tier: DnsLabel('Name of the SlaTier (in the ApiInstance\'s namespace) the key is limited by.'),
     clientName: Type.Optional(Type.String({ description: 'Name of the consuming application, shown to the API owner.', maxLength: 128 })),
     endpoints: Type.Optional(EndpointScope()),
-    secretName: Type.Optional(ObjectName('Name of the Secret that receives the key, in this namespace. Defaults to <name>-apikey.')),
-    rotation: Type.Optional(
-      Type.Object(
-        {
-          generation: Type.Integer({ description: 'Increase to issue a new key; the previous one stays valid for gracePeriod.', minimum: 0, default: 0 }),
-          gracePeriod: Type.Optional(
-            Type.String({ description: 'How long a replaced key keeps working, e.g. 24h or 90s.', pattern: DURATION_PATTERN, default: '24h', maxLength: 32 }),
-          ),
-        },
-        { description: 'Key rotation.' },
-      ),
-    ),
-    expiresAt: Type.Optional(Type.String({ description: 'When the key stops working (RFC 3339).', format: 'date-time' })),
-    revoked: Type.Optional(Type.Boolean({ description: 'Set to true to revoke the key for good.', default: false })),
+    ...credentialLifecycle({
+      secretName: 'Name of the Secret that receives the key, in this namespace. Defaults to <name>-apikey.',
+      generation: 'Increase to issue a new key; the previous one stays valid for gracePeriod.',
+      gracePeriod: 'How long a replaced key keeps working, e.g. 24h or 90s.',
+      rotation: 'Key rotation.',
+      expiresAt: 'When the key stops working (RFC 3339).',
+      revoked: 'Set to true to revoke the key for good.',
+    }),
   },
   {
     description: 'Desired state of the ApiKey.',
     'x-kubernetes-validations': [
-      { rule: '!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)', message: 'a revoked key cannot be restored: create a new ApiKey' },
-      {
-        rule: '!has(oldSelf.rotation) || !has(self.rotation) || self.rotation.generation >= oldSelf.rotation.generation',
-        message: 'rotation.generation can only increase',
-        fieldPath: '.rotation.generation',
-      },
+      ...credentialLifecycleRules('a revoked key cannot be restored: create a new ApiKey'),
     ],
   },
 );

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   AGE_COLUMN, Conditions, DnsLabel, EndpointScope, KindSchema, NamespacedRef, ObjectName, ObservedGeneration, READY_COLUMN, REASON_COLUMN, StringEnum, type KindDefinition,
 } from './common.ts';
-import { DURATION_PATTERN, KEY_STATES } from './apikey.ts';
+import { KEY_STATES, credentialLifecycle, credentialLifecycleRules } from './apikey.ts';
 
 /** Where an access entry stands: a key's states, and Duplicate for an entry resolving to the target of an earlier one. */
 export const ACCESS_STATES = [...KEY_STATES, 'Duplicate'] as const;
@@ -49,30 +49,19 @@ export const ApplicationSpec = Type.Object(
       maxItems: MAX_APPLICATION_ACCESS,
       'x-kubernetes-list-type': 'atomic',
     }),
-    secretName: Type.Optional(ObjectName('Name of the Secret that receives the client ID and secret, in this namespace. Defaults to <name>-client.')),
-    rotation: Type.Optional(
-      Type.Object(
-        {
-          generation: Type.Integer({ description: 'Increase to issue a new client secret; the previous one stays valid for gracePeriod.', minimum: 0, default: 0 }),
-          gracePeriod: Type.Optional(
-            Type.String({ description: 'How long a replaced secret keeps working, e.g. 24h or 90s.', pattern: DURATION_PATTERN, default: '24h', maxLength: 32 }),
-          ),
-        },
-        { description: 'Client secret rotation. The client ID stays.' },
-      ),
-    ),
-    expiresAt: Type.Optional(Type.String({ description: 'When the client secret stops working (RFC 3339).', format: 'date-time' })),
-    revoked: Type.Optional(Type.Boolean({ description: 'Set to true to revoke the application for good: its secret is deleted and its Contracts closed.', default: false })),
+    ...credentialLifecycle({
+      secretName: 'Name of the Secret that receives the client ID and secret, in this namespace. Defaults to <name>-client.',
+      generation: 'Increase to issue a new client secret; the previous one stays valid for gracePeriod.',
+      gracePeriod: 'How long a replaced secret keeps working, e.g. 24h or 90s.',
+      rotation: 'Client secret rotation. The client ID stays.',
+      expiresAt: 'When the client secret stops working (RFC 3339).',
+      revoked: 'Set to true to revoke the application for good: its secret is deleted and its Contracts closed.',
+    }),
   },
   {
     description: 'Desired state of the Application.',
     'x-kubernetes-validations': [
-      { rule: '!has(oldSelf.revoked) || !oldSelf.revoked || (has(self.revoked) && self.revoked)', message: 'a revoked application cannot be restored: create a new Application' },
-      {
-        rule: '!has(oldSelf.rotation) || !has(self.rotation) || self.rotation.generation >= oldSelf.rotation.generation',
-        message: 'rotation.generation can only increase',
-        fieldPath: '.rotation.generation',
-      },
+      ...credentialLifecycleRules('a revoked application cannot be restored: create a new Application'),
       {
         // exists_one over whole refs: a nested filter with has() ternaries costs the apiserver's CEL budget 100 times over (the CRD is refused).
         // Refs as written: {name: x} and {name: x, namespace: <own>} differ here; the webhook and the operator
