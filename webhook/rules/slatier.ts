@@ -2,9 +2,10 @@
 //  - Its name is a DNS label: ApiKeys and Contracts name their tier in a field
 //    that only takes a DNS label (spec.tier), so a tier named otherwise (with
 //    a dot, or longer than 63 characters) could never be chosen.
-//  - spec.apiInstanceRef does not change: Contracts at this tier were made for
-//    that instance (Contract.spec.apiInstanceRef is immutable too), and moving
-//    the tier would silently move their limits to another API.
+//  - spec.apiInstanceRef and spec.apiGroupRef do not change: Contracts at this
+//    tier were made for that instance or group (a Contract's refs are
+//    immutable too), and moving the tier would silently move their limits to
+//    another API.
 import { ALLOW, deny, objectName, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { SlaTier } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
