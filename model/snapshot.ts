@@ -2,7 +2,7 @@
 // builds one per request from informer caches (see SnapshotSources); tests build
 // one from plain lists with snapshotFrom().
 import type { V1Namespace } from '@kubernetes/client-node';
-import type { ApiGroup, ApiInstance, Asset, AssetShare, Organization, OrgTrust } from '../api/v1alpha1/index.ts';
+import type { Alert, ApiGroup, ApiInstance, Asset, AssetShare, GovernanceRuleset, Organization, OrgTrust, Policy, SlaTier } from '../api/v1alpha1/index.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 
 export interface NamespaceView {
@@ -22,6 +22,11 @@ export interface Snapshot {
   assetShares(namespace?: string): readonly AssetShare[];
   /** ApiGroups of one namespace (an organization's home), or of all. */
   apiGroups(namespace?: string): readonly ApiGroup[];
+  /** Policies, SlaTiers, Alerts and GovernanceRulesets of one namespace, or of all: read by governance (model/governance.ts). */
+  policies(namespace?: string): readonly Policy[];
+  slaTiers(namespace?: string): readonly SlaTier[];
+  alerts(namespace?: string): readonly Alert[];
+  governanceRulesets(namespace?: string): readonly GovernanceRuleset[];
   /**
    * Namespaces no Organization may claim: the Kubernetes system namespaces and
    * the operator's own (the webhook does not see objects there, see registration.ts).
@@ -46,6 +51,10 @@ export interface SnapshotLists {
   apiInstances?: readonly ApiInstance[];
   assetShares?: readonly AssetShare[];
   apiGroups?: readonly ApiGroup[];
+  policies?: readonly Policy[];
+  slaTiers?: readonly SlaTier[];
+  alerts?: readonly Alert[];
+  governanceRulesets?: readonly GovernanceRuleset[];
   reservedNamespaces?: Iterable<string>;
   platform?: PlatformSettings;
 }
@@ -79,6 +88,7 @@ function toView(ns: V1Namespace | NamespaceView): NamespaceView | undefined {
 }
 
 type Getter<T> = () => readonly T[];
+const none = (): readonly never[] => [];
 
 function once<T>(get: Getter<T>): Getter<T> {
   let value: readonly T[] | undefined;
@@ -95,6 +105,10 @@ function lazySnapshot(get: {
   apiInstances: Getter<ApiInstance>;
   assetShares: Getter<AssetShare>;
   apiGroups: Getter<ApiGroup>;
+  policies?: Getter<Policy>;
+  slaTiers?: Getter<SlaTier>;
+  alerts?: Getter<Alert>;
+  governanceRulesets?: Getter<GovernanceRuleset>;
   reservedNamespaces: Iterable<string>;
   platform: PlatformSettings | undefined;
 }): Snapshot {
@@ -125,6 +139,10 @@ function lazySnapshot(get: {
     apiInstances: indexed(get.apiInstances),
     assetShares: indexed(get.assetShares),
     apiGroups: indexed(get.apiGroups),
+    policies: indexed(get.policies ?? none),
+    slaTiers: indexed(get.slaTiers ?? none),
+    alerts: indexed(get.alerts ?? none),
+    governanceRulesets: indexed(get.governanceRulesets ?? none),
     reservedNamespaces: new Set([...SYSTEM_NAMESPACES, ...get.reservedNamespaces]),
     platform: get.platform ?? NO_PLATFORM_SETTINGS,
     memo<T>(key: symbol, make: () => T): T {
@@ -144,6 +162,10 @@ export function snapshotFrom(lists: SnapshotLists): Snapshot {
     apiInstances: () => lists.apiInstances ?? [],
     assetShares: () => lists.assetShares ?? [],
     apiGroups: () => lists.apiGroups ?? [],
+    policies: () => lists.policies ?? [],
+    slaTiers: () => lists.slaTiers ?? [],
+    alerts: () => lists.alerts ?? [],
+    governanceRulesets: () => lists.governanceRulesets ?? [],
     reservedNamespaces: lists.reservedNamespaces ?? [],
     platform: lists.platform,
   });
@@ -172,6 +194,11 @@ export interface SnapshotSources {
   assetShares: ListSource<AssetShare>;
   /** ApiGroups (the ApiGroup rule needs none; access entries naming a group read them). Absent: none. */
   apiGroups?: ListSource<ApiGroup>;
+  /** What governance warnings read (model/governance.ts). Absent: none. */
+  policies?: ListSource<Policy>;
+  slaTiers?: ListSource<SlaTier>;
+  alerts?: ListSource<Alert>;
+  governanceRulesets?: ListSource<GovernanceRuleset>;
 }
 
 /** What the server asks for: is the cache complete, and a consistent-enough view of it. */
@@ -203,6 +230,10 @@ export function informerSnapshotSource(sources: SnapshotSources, reservedNamespa
       apiInstances: () => sources.apiInstances.list(),
       assetShares: () => sources.assetShares.list(),
       apiGroups: () => sources.apiGroups?.list() ?? [],
+      policies: () => sources.policies?.list() ?? [],
+      slaTiers: () => sources.slaTiers?.list() ?? [],
+      alerts: () => sources.alerts?.list() ?? [],
+      governanceRulesets: () => sources.governanceRulesets?.list() ?? [],
       reservedNamespaces: reserved,
       platform,
     });

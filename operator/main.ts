@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     shareSweepIntervalMs: cfg.shareSweepIntervalMs,
     settings: cfg.platform,
     authz: cfg.authz,
+    platformNamespace: cfg.namespace,
     ...(cfg.gatewayUrl ? { gatewayUrl: cfg.gatewayUrl } : {}),
   });
 

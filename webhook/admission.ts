@@ -32,7 +32,13 @@ export interface AdmissionRequestLike {
   userInfo?: { username?: string; groups?: string[] };
 }
 
-export type Verdict = { allowed: true } | { allowed: false; message: string; field?: string };
+/** An allowed verdict may carry admission warnings: kubectl and client-go print them, nothing is refused. */
+export type Verdict = { allowed: true; warnings?: string[] } | { allowed: false; message: string; field?: string };
+
+/** Allowed, with warnings when there are any. */
+export function allowWithWarnings(warnings: readonly string[]): Verdict {
+  return warnings.length > 0 ? { allowed: true, warnings: [...warnings] } : ALLOW;
+}
 
 export const ALLOW: Verdict = Object.freeze({ allowed: true }) as Verdict;
 

@@ -6,7 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, VERSION, kindDefinition, type ApiInstance, type Asset, type AssetShare, type Organization, type OrgTrust } from '../api/v1alpha1/index.ts';
+import {
+  GROUP, VERSION, kindDefinition, type Alert, type ApiInstance, type Asset, type AssetShare, type GovernanceRuleset, type Organization, type OrgTrust, type Policy, type SlaTier,
+} from '../api/v1alpha1/index.ts';
 import { Informer, stripManagedFields } from '../kube/informer.ts';
 import { describeError, KubeHttp } from '../kube/kube.ts';
 import { loadConnection } from '../kube/kube-connection.ts';
@@ -73,6 +75,11 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     assets: crossgate<Asset & KubernetesObject>('Asset', metadataOnly),
     apiInstances: crossgate<ApiInstance & KubernetesObject>('ApiInstance', metadataOnly),
     assetShares: crossgate<AssetShare & KubernetesObject>('AssetShare', withoutStatus),
+    // Governance warnings (webhook/rules/governance.ts): the rulesets and what their rules read.
+    policies: crossgate<Policy & KubernetesObject>('Policy', withoutStatus),
+    slaTiers: crossgate<SlaTier & KubernetesObject>('SlaTier', withoutStatus),
+    alerts: crossgate<Alert & KubernetesObject>('Alert', withoutStatus),
+    governanceRulesets: crossgate<GovernanceRuleset & KubernetesObject>('GovernanceRuleset', withoutStatus),
   };
   const informers = Object.values(sources) as Informer<KubernetesObject>[];
   const snapshots = informerSnapshotSource(sources as unknown as SnapshotSources, [cfg.namespace], cfg.platform);

@@ -85,12 +85,17 @@ export interface AdmissionReviewResponse {
   response: {
     uid: string;
     allowed: boolean;
+    /** Admission warnings (allowed requests only): the apiserver passes them to the client as Warning headers. */
+    warnings?: string[];
     status?: { code: number; reason: string; message: string; details?: { causes: { type: string; field: string; message: string }[] } };
   };
 }
 
 export function admissionResponse(uid: string, verdict: Verdict): AdmissionReviewResponse {
-  if (verdict.allowed) return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } };
+  if (verdict.allowed) {
+    const warnings = verdict.warnings?.length ? { warnings: verdict.warnings } : {};
+    return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true, ...warnings } };
+  }
   return {
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',

@@ -18,6 +18,8 @@ import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
 import { GatewayStats } from './gateway-stats.ts';
+import { registerGovernanceController } from './governance.ts';
+import { registerConformanceController } from './governance-conformance.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 
 export interface ControllerDeps extends Deps {
@@ -36,6 +38,8 @@ export interface ControllerDeps extends Deps {
   settings: PlatformSettings;
   /** crossgate-authz, called by the SecurityPolicies of rendered Gateway API routes. */
   authz?: AuthzService;
+  /** The operator's namespace: GovernanceRulesets there are cluster-wide. Default crossgate-system. */
+  platformNamespace?: string;
 }
 
 export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
@@ -55,4 +59,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   const stats = new GatewayStats(deps.gatewayAdminUrls);
   registerAlertController(mgr, { ...deps, stats, intervalMs: deps.alertIntervalMs });
   registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: deps.analyticsIntervalMs });
+  const governance = { ...deps, platformNamespace: deps.platformNamespace ?? 'crossgate-system' };
+  registerGovernanceController(mgr, governance);
+  registerConformanceController(mgr, governance);
 }

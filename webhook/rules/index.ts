@@ -3,8 +3,9 @@
 // settled before anything reasons about the organization it implies, the
 // specific rules (with the messages users should read) come next, and the
 // whole-schema check last, as a catch-all. Every rule reads the object
-// defensively, so none depends on the schema check having run.
-import { ALLOW, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } from '../admission.ts';
+// defensively, so none depends on the schema check having run. A rule may
+// also warn (governance): the warnings are sent when every rule allows.
+import { ALLOW, allowWithWarnings, deny, isBeingDeleted, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import { GROUP, KINDS, VERSION } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { alertRules } from './alert.ts';
@@ -13,6 +14,7 @@ import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
 import { applicationRules } from './application.ts';
 import { assetShareRules } from './assetshare.ts';
+import { apiInstanceGovernanceWarnings, governanceRulesetRules, policyGovernanceWarnings } from './governance.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { organizationRules } from './organization.ts';
 import { orgTrustRules } from './orgtrust.ts';
@@ -30,14 +32,15 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   OrgTrust: namespaced(orgTrustRules),
   Asset: namespaced(),
   AssetShare: namespaced(assetShareRules),
-  ApiInstance: namespaced(apiInstanceRules),
+  ApiInstance: namespaced(apiInstanceRules, apiInstanceGovernanceWarnings),
   ApiGroup: namespaced(apiGroupRules),
-  Policy: namespaced(policyRules),
+  Policy: namespaced(policyRules, policyGovernanceWarnings),
   SlaTier: namespaced(slaTierRules),
   ApiKey: namespaced(apiKeyRules),
   Application: namespaced(applicationRules),
   Contract: namespaced(),
   Alert: namespaced(alertRules),
+  GovernanceRuleset: namespaced(governanceRulesetRules),
 };
 
 // Every kind of the API has its rules: a kind added to api/ without rules would fail closed.
@@ -62,9 +65,12 @@ export function review(request: AdmissionRequestLike, snapshot: Snapshot): Verdi
   if (!obj || typeof obj !== 'object') return deny(`the admission request for ${gvk.kind} carries no object`);
   // An object on its way out (finalizers being removed) must be able to leave.
   if (op === 'UPDATE' && isBeingDeleted(obj)) return ALLOW;
+  // Warnings of the rules that allowed are sent only when every rule allows.
+  const warnings: string[] = [];
   for (const rule of rules) {
     const verdict = rule(request, snapshot);
     if (!verdict.allowed) return verdict;
+    if (verdict.warnings) warnings.push(...verdict.warnings);
   }
-  return ALLOW;
+  return allowWithWarnings(warnings);
 }
