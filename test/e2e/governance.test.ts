@@ -1,0 +1,197 @@
+// Governance report end to end (issue 18, part 2) on the real apiserver: a
+// ruleset requiring an enforcing policy and an https or in-cluster upstream for
+// production reports an instance without them with both reasons, then
+// conformant once fixed; the ApiInstance's Conformant condition and the
+// operator's gauge follow; a breaking change is admitted with a warning that
+// kubectl prints. Played by the attacker too (an organization admin,
+// impersonated): her ruleset never lists, counts or warns about another
+// organization's instances, also with the webhook out of the way.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyYaml, condition, getJson, kubectl, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
+} from './support/index.ts';
+
+const owner = uniqueName('gov');
+const rogue = uniqueName('govrogue');
+const A = { home: `${owner}-home`, prod: `${owner}-prod`, sandbox: `${owner}-sandbox` };
+const R = { home: `${rogue}-home`, prod: `${rogue}-prod` };
+const ADMIN = { as: 'alice', groups: [`${owner}:admins`] };
+const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
+const RULESET = `${A.home}/production-baseline`;
+
+const org = (name: string, home: string, envs: string, prefix: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: Organization
+metadata: {name: ${name}}
+spec:
+  domain: ${name}
+  displayName: ${name}
+  homeNamespace: ${home}
+  environments: [${envs}]
+  adminGroups: ["${name}:admins"]
+  routes: {pathPrefixes: ["${prefix}"]}
+  upstreams: {allowedHosts: ["*.${name}.example"]}
+`;
+const asset = (ns: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: Asset
+metadata: {name: api, namespace: ${ns}}
+spec: {type: http, title: API, version: 1.0.0}
+`;
+const instance = (ns: string, name: string, basePath: string, url: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  assetRef: {name: api}
+  basePath: ${basePath}
+  upstream: {url: "${url}"}
+`;
+const ruleset = (ns: string, name: string, require: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: GovernanceRuleset
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  rules:
+    - name: enforced
+      environmentTypes: [production]
+      require: ${require}
+`;
+const gaugeLine = (metrics: string, organization: string, rs: string, rule: string) =>
+  metrics.split('\n').find((l) => l.startsWith(`crossgate_governance_nonconforming_instances{organization="${organization}",ruleset="${rs}",rule="${rule}"}`));
+
+describe('governance report', () => {
+  let webhook: SkippableWebhook;
+  let op: RunningOperator;
+  const metrics = async () => (await fetch(`${op.healthUrl}/metrics`)).text();
+  const rulesetStatus = async (ns: string, name: string) => (await getJson(['governanceruleset', name, '-n', ns]))?.status;
+
+  before(async () => {
+    webhook = new SkippableWebhook();
+    await webhook.start();
+    op = await startOperator();
+    await applyYaml(org(owner, A.home, `{name: production, namespace: ${A.prod}, type: production}, {name: sandbox, namespace: ${A.sandbox}, type: sandbox}`, `/${owner}`));
+    await applyYaml(org(rogue, R.home, `{name: production, namespace: ${R.prod}, type: production}`, `/${rogue}`));
+    await waitForCondition(['organization', owner], 'Ready', 'True');
+    await waitForCondition(['organization', rogue], 'Ready', 'True');
+    for (const [yaml, who] of [
+      [asset(A.home), ADMIN],
+      [instance(A.prod, 'baggage', `/${owner}/baggage`, `http://baggage.${owner}.example`), ADMIN],
+      [instance(A.sandbox, 'baggage', `/${owner}/baggage`, `http://baggage.${owner}.example`), ADMIN],
+      [asset(R.home), MALLORY],
+      [instance(R.prod, 'decoy', `/${rogue}/decoy`, `https://decoy.${rogue}.example`), MALLORY],
+    ] as const) {
+      const r = await applyYaml(yaml, { ...who, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    }
+  });
+
+  after(async () => {
+    for (const o of [owner, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', A.home, A.prod, A.sandbox, R.home, R.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook?.stop();
+  });
+
+  test('an instance without an enforcing policy and with plain http is non-conformant with both reasons; conformant once fixed; the gauge follows', async () => {
+    const r = await applyYaml(ruleset(A.home, 'production-baseline', '{policies: [{anyOf: [api-key, client-id-enforcement]}], secureUpstream: true}'), { ...ADMIN, allowFail: true });
+    assert.equal(r.code, 0, r.stderr);
+    const failing = await waitFor(async () => {
+      const s = await rulesetStatus(A.home, 'production-baseline');
+      return s?.nonConformingCount === 1 ? s : undefined;
+    }, { what: 'the ruleset reports the production instance' });
+    assert.equal(failing.scope, `organization ${owner}`);
+    assert.equal(failing.evaluated, 1, 'the sandbox instance is not selected by a production rule');
+    assert.equal(failing.conformingCount, 0);
+    assert.deepEqual(failing.nonConforming.map((n: { namespace: string; name: string }) => `${n.namespace}/${n.name}`), [`${A.prod}/baggage`]);
+    const messages = failing.nonConforming[0].failures.map((f: { message: string }) => f.message);
+    assert.deepEqual(failing.nonConforming[0].failures.map((f: { requirement: string }) => f.requirement), ['policies', 'secureUpstream']);
+    assert.match(messages[0], new RegExp(`no api-key or client-id-enforcement Policy applies to ApiInstance "${A.prod}/baggage": apply a Policy of type api-key or client-id-enforcement`));
+    assert.match(messages[1], new RegExp(`spec.upstream.url "http://baggage.${owner}.example" is plain http to a host outside the cluster: use an https:// URL, or a Service of the namespace`));
+
+    const get = (await kubectl(['get', 'governancerulesets', '-n', A.home])).stdout;
+    assert.match(get, /SCOPE\s+CONFORMING\s+NON-CONFORMING\s+READY\s+REASON/);
+    assert.match(get, new RegExp(`production-baseline\\s+organization ${owner}\\s+0\\s+1\\s+True\\s+Evaluated`));
+
+    const inst = await waitForCondition(['apiinstance', 'baggage', '-n', A.prod], 'Conformant', 'False');
+    assert.equal(condition(inst, 'Conformant')!.reason, 'RulesetsFailed');
+    assert.match(condition(inst, 'Conformant')!.message, new RegExp(`fails GovernanceRuleset "${RULESET}" rules enforced \\(policies\\), enforced \\(secureUpstream\\)`));
+    assert.ok(condition(inst, 'Ready'), "the ApiInstance reconciler's conditions stay beside Conformant");
+    const sandbox = await waitForCondition(['apiinstance', 'baggage', '-n', A.sandbox], 'Conformant', 'True');
+    assert.equal(condition(sandbox, 'Conformant')!.reason, 'NoRulesetSelects');
+
+    await waitFor(async () => gaugeLine(await metrics(), owner, RULESET, 'enforced')?.endsWith(' 1'), { what: 'the gauge counts the instance' });
+
+    // Fixed: an api-key Policy and an https upstream.
+    const fix = await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: baggage-key, namespace: ${A.prod}}
+spec: {type: api-key, targetRef: {name: baggage}}
+---
+${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.example`)}`, { ...ADMIN, allowFail: true });
+    assert.equal(fix.code, 0, fix.stderr);
+    assert.doesNotMatch(fix.stderr, /breaks GovernanceRuleset/, 'a fix brings no warning');
+    const passing = await waitFor(async () => {
+      const s = await rulesetStatus(A.home, 'production-baseline');
+      return s?.conformingCount === 1 ? s : undefined;
+    }, { what: 'the instance conforms' });
+    assert.equal(passing.nonConformingCount, 0);
+    assert.deepEqual(passing.conforming, [`${A.prod}/baggage`]);
+    const fixed = await waitForCondition(['apiinstance', 'baggage', '-n', A.prod], 'Conformant', 'True');
+    assert.match(condition(fixed, 'Conformant')!.message, new RegExp(`passes GovernanceRuleset "${RULESET}"`));
+    await waitFor(async () => gaugeLine(await metrics(), owner, RULESET, 'enforced')?.endsWith(' 0'), { what: 'the gauge back to 0' });
+  });
+
+  test('a change that breaks a rule is admitted with a warning kubectl prints, naming the ruleset and the reason', async () => {
+    const r = await kubectl(['patch', 'apiinstance', 'baggage', '-n', A.prod, '--type=merge', '-p', JSON.stringify({ spec: { upstream: { url: `http://baggage.${owner}.example` } } }), '--as', ADMIN.as, '--as-group', ADMIN.groups[0]!], { allowFail: true });
+    assert.equal(r.code, 0, `a warning never refuses: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`Warning: ApiInstance "${A.prod}/baggage" breaks GovernanceRuleset "${RULESET}" rule "enforced": ApiInstance "${A.prod}/baggage": spec.upstream.url "http://baggage.${owner}.example" is plain http`));
+    // A Policy retargeted away leaves the instance without its credential: warned too.
+    const p = await kubectl(['patch', 'policy', 'baggage-key', '-n', A.prod, '--type=merge', '-p', JSON.stringify({ spec: { targetRef: { name: 'other' } } }), '--as', ADMIN.as, '--as-group', ADMIN.groups[0]!], { allowFail: true });
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stderr, new RegExp(`Warning: Policy "${A.prod}/baggage-key" on ApiInstance "baggage" breaks GovernanceRuleset "${RULESET}" rule "enforced": no api-key or client-id-enforcement Policy applies`));
+    await waitFor(async () => (await rulesetStatus(A.home, 'production-baseline'))?.nonConformingCount === 1, { what: 'reported again' });
+  });
+
+  test("the attacker's ruleset never lists, counts or warns about another organization's instances, with or without the webhook", async () => {
+    const everything = '{alert: true}';
+    // In her own home namespace: admitted, and it reads her organization only.
+    const own = await applyYaml(ruleset(R.home, 'spy', everything), { ...MALLORY, allowFail: true });
+    assert.equal(own.code, 0, own.stderr);
+    const spy = await waitFor(async () => {
+      const s = await rulesetStatus(R.home, 'spy');
+      return s?.evaluated !== undefined ? s : undefined;
+    }, { what: "the attacker's ruleset evaluated" });
+    assert.equal(spy.scope, `organization ${rogue}`);
+    assert.equal(spy.evaluated, 1);
+    assert.deepEqual(spy.nonConforming.map((n: { namespace: string; name: string }) => `${n.namespace}/${n.name}`), [`${R.prod}/decoy`]);
+    assert.doesNotMatch(JSON.stringify(spy), new RegExp(owner));
+    const m = await metrics();
+    assert.ok(gaugeLine(m, rogue, `${R.home}/spy`, 'enforced'));
+    assert.equal(gaugeLine(m, owner, `${R.home}/spy`, 'enforced'), undefined, 'no series of the other organization');
+
+    // The other organization's admission never hears of her ruleset.
+    const change = await kubectl(['label', 'apiinstance', 'baggage', '-n', A.prod, 'touched=yes', '--overwrite', '--as', ADMIN.as, '--as-group', ADMIN.groups[0]!], { allowFail: true });
+    assert.equal(change.code, 0, change.stderr);
+    assert.doesNotMatch(change.stderr, /spy/);
+    const victim = await getJson(['apiinstance', 'baggage', '-n', A.prod]);
+    assert.doesNotMatch(condition(victim, 'Conformant')!.message, /spy/);
+
+    // Where she has no rights, RBAC refuses; in an environment namespace, admission says where a ruleset belongs.
+    const foreign = await applyYaml(ruleset(A.home, 'spy', everything), { ...MALLORY, allowFail: true });
+    assert.notEqual(foreign.code, 0);
+    assert.match(foreign.stderr, /forbidden/i);
+    const misplaced = await applyYaml(ruleset(R.prod, 'spy', everything), { ...MALLORY, allowFail: true });
+    assert.notEqual(misplaced.code, 0);
+    assert.match(misplaced.stderr, new RegExp(`namespace "${R.prod}" is an environment namespace of Organization "${rogue}": a GovernanceRuleset lives in the organization's home namespace, "${R.home}"`));
+
+    // With the webhook skipped it is stored, and the operator reads nothing through it.
+    await webhook.without(async () => {
+      const w = await applyYaml(ruleset(R.prod, 'spy', everything), { ...MALLORY, allowFail: true });
+      assert.equal(w.code, 0, w.stderr);
+      const s = await waitForCondition(['governanceruleset', 'spy', '-n', R.prod], 'Ready', 'False', { reason: 'Misplaced' });
+      assert.equal(s.status.evaluated, 0);
+      assert.deepEqual(s.status.nonConforming ?? [], []);
+      assert.match(condition(s, 'Ready')!.message, /a GovernanceRuleset lives in the organization's home namespace/);
+    });
+    const spyAgain = await rulesetStatus(R.home, 'spy');
+    assert.doesNotMatch(JSON.stringify(spyAgain), new RegExp(owner));
+  });
+});
