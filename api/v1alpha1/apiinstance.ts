@@ -119,6 +119,7 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
     READY_COLUMN,
     REASON_COLUMN,
     { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).' },
+    { name: 'Conformant', type: 'string', jsonPath: '.status.conditions[?(@.type=="Conformant")].status', description: 'False when the instance fails a GovernanceRuleset (the condition names it).', priority: 1 },
     AGE_COLUMN,
   ],
 };
