@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyYaml, condition, getJson, kubectl, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
+  applyYaml, condition, ex, getJson, kubectl, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
 } from './support/index.ts';
 
 const owner = uniqueName('gov');
@@ -84,6 +84,7 @@ describe('governance report', () => {
   });
 
   after(async () => {
+    await kubectl(['delete', '-f', ex('max-airlines'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     for (const o of [owner, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'namespace', A.home, A.prod, A.sandbox, R.home, R.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await op?.proc.stop();
@@ -193,5 +194,38 @@ ${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.exa
     });
     const spyAgain = await rulesetStatus(R.home, 'spy');
     assert.doesNotMatch(JSON.stringify(spyAgain), new RegExp(owner));
+  });
+
+  test("examples/: Max Airlines' production ruleset finds flights and fares conforming", async () => {
+    for (const f of ['00-organization.yaml', '20-asset-flights-eapi.yaml', '21-asset-fares-eapi.yaml']) await applyYaml(ex('max-airlines', f));
+    await waitForCondition(['organization', 'max-airlines'], 'Ready', 'True');
+    for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml', '43-apiinstance-fares.yaml', '44-policies-fares.yaml', '45-apigroup-partner-apis.yaml', '46-slatier-partner-gold.yaml']) {
+      await applyYaml(ex('max-airlines', f));
+    }
+    const r = await applyYaml(ex('max-airlines', '60-governanceruleset-production.yaml'));
+    assert.equal(r.code, 0, r.stderr);
+    const report = await waitFor(async () => {
+      const s = await rulesetStatus('max-airlines', 'production-baseline');
+      return s?.conformingCount === 2 ? s : undefined;
+    }, { what: 'both production instances conform', timeoutMs: 60_000 });
+    assert.deepEqual(report.conforming, ['max-airlines-prod/fares', 'max-airlines-prod/flights']);
+    assert.equal(report.nonConformingCount, 0);
+    // One credential policy moved away: flights still takes the other, nothing to warn about.
+    const retarget = (name: string) =>
+      kubectl(['patch', 'policy', name, '-n', 'max-airlines-prod', '--type=merge', '-p', JSON.stringify({ spec: { targetRef: { name: 'nothing' } } })], { allowFail: true });
+    const first = await retarget('flights-api-key');
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /breaks GovernanceRuleset/, 'flights keeps its client-id-enforcement Policy');
+    // The second one too: warned at admission, reported by the operator.
+    const second = await retarget('flights-client-id');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /Warning: Policy "max-airlines-prod\/flights-client-id" on ApiInstance "flights" breaks GovernanceRuleset "max-airlines\/production-baseline" rule "enforced-production": no api-key or client-id-enforcement Policy applies/);
+    const failing = await waitFor(async () => {
+      const s = await rulesetStatus('max-airlines', 'production-baseline');
+      return s?.nonConformingCount === 1 ? s : undefined;
+    }, { what: 'flights reported' });
+    assert.deepEqual(failing.nonConforming.map((n: { name: string }) => n.name), ['flights']);
+    assert.ok(failing.nonConforming[0].failures.some((f: { requirement: string }) => f.requirement === 'policies'));
+    await waitForCondition(['apiinstance', 'flights', '-n', 'max-airlines-prod'], 'Conformant', 'False');
   });
 });
