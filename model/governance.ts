@@ -8,8 +8,7 @@
 // the platform namespace reads every organization's. No I/O.
 import type { Alert, ApiInstance, GovernanceRule, GovernanceRuleset, Organization, Policy, SlaTier } from '../api/v1alpha1/index.ts';
 import { MAX_REPORTED_INSTANCES } from '../api/v1alpha1/index.ts';
-import { groupsOfInstance } from './api-group.ts';
-import { orgName, ownerOfNamespace } from './ownership.ts';
+import { orgName, ownerOfNamespace, type NamespaceOwner } from './ownership.ts';
 import { matchesSelector, policiesFor, type LabelSelector, type PolicyLike } from './policy-selection.ts';
 import { SYSTEM_NAMESPACES, type Snapshot } from './snapshot.ts';
 import { CREDENTIAL_POLICY_TYPES } from './tier-enforcement.ts';
@@ -67,6 +66,15 @@ export function platformNamespaceOf(snapshot: Snapshot): string | undefined {
   return [...snapshot.reservedNamespaces].find((ns) => !SYSTEM_NAMESPACES.includes(ns));
 }
 
+const OWNERS = Symbol('governance: namespace owners');
+
+/** ownerOfNamespace, kept per snapshot: a cluster-wide report asks it for every environment and instance. */
+function ownerOf(snapshot: Snapshot, namespace: string): NamespaceOwner | undefined {
+  const owners = snapshot.memo(OWNERS, () => new Map<string, NamespaceOwner | undefined>());
+  if (!owners.has(namespace)) owners.set(namespace, ownerOfNamespace(snapshot, namespace));
+  return owners.get(namespace);
+}
+
 export type RulesetScope =
   | { kind: 'cluster' }
   | { kind: 'organization'; organization: Organization }
@@ -75,7 +83,7 @@ export type RulesetScope =
 /** Whose instances a ruleset in `namespace` reads: decided by the namespace, never by the ruleset. */
 export function rulesetScope(snapshot: Snapshot, namespace: string, platformNamespace: string): RulesetScope {
   if (namespace === platformNamespace) return { kind: 'cluster' };
-  const owner = ownerOfNamespace(snapshot, namespace);
+  const owner = ownerOf(snapshot, namespace);
   if (!owner) {
     return { kind: 'misplaced', message: `namespace "${namespace}" belongs to no Organization: a GovernanceRuleset lives in an organization's home namespace, or in the platform namespace "${platformNamespace}" for every organization` };
   }
@@ -102,7 +110,7 @@ export interface ScopedInstance {
 /** The environments of `org` that are really its (no older Organization claims the namespace). */
 function environmentsOf(snapshot: Snapshot, org: Organization): Array<{ namespace: string; type: 'sandbox' | 'production' }> {
   return (org.spec?.environments ?? [])
-    .filter((e) => { const o = ownerOfNamespace(snapshot, e.namespace)?.organization; return o !== undefined && orgName(o) === orgName(org); })
+    .filter((e) => { const o = ownerOf(snapshot, e.namespace)?.organization; return o !== undefined && orgName(o) === orgName(org); })
     .map((e) => ({ namespace: e.namespace, type: e.type ?? 'sandbox' }));
 }
 
@@ -118,13 +126,16 @@ export function instancesInScope(snapshot: Snapshot, scope: RulesetScope): Scope
       }
     }
   }
-  return out.sort((a, b) => instanceId(a.instance).localeCompare(instanceId(b.instance)));
+  // Code-unit order (not localeCompare: a cluster-wide report sorts every instance).
+  const keyed = out.map((s) => ({ s, id: instanceId(s.instance) }));
+  keyed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return keyed.map((k) => k.s);
 }
 
 /** Whether the scope may read `instance` (by its namespace): the admission check of a change. */
 export function scopeCovers(snapshot: Snapshot, scope: RulesetScope, namespace: string): ScopedInstance['environmentType'] | undefined {
   if (scope.kind === 'misplaced') return undefined;
-  const owner = ownerOfNamespace(snapshot, namespace);
+  const owner = ownerOf(snapshot, namespace);
   if (!owner || owner.role !== 'environment') return undefined;
   if (scope.kind === 'organization' && orgName(owner.organization) !== orgName(scope.organization)) return undefined;
   return environmentsOf(snapshot, owner.organization).find((e) => e.namespace === namespace)?.type;
@@ -177,12 +188,12 @@ export function upstreamProblem(instance: Pick<ApiInstance, 'spec'>): string | u
 /** The Asset an instance names, resolved in its organization (as the ApiInstance reconciler does), and whether it is Ready. */
 export function assetProblem(snapshot: Snapshot, instance: InstanceLike): string | undefined {
   const ns = instance.metadata?.namespace ?? '';
-  const owner = ownerOfNamespace(snapshot, ns);
+  const owner = ownerOf(snapshot, ns);
   const ref = instance.spec?.assetRef;
   if (!owner || !ref?.name) return `spec.assetRef does not resolve: namespace "${ns}" belongs to no Organization or no Asset is named`;
   const home = owner.organization.spec?.homeNamespace ?? '';
   const assetNs = ref.namespace ?? home;
-  const assetOwner = ownerOfNamespace(snapshot, assetNs)?.organization;
+  const assetOwner = ownerOf(snapshot, assetNs)?.organization;
   if (assetNs !== home && (!assetOwner || orgName(assetOwner) !== orgName(owner.organization))) {
     return `spec.assetRef looks in namespace "${assetNs}", which is not Organization "${orgName(owner.organization)}"'s`;
   }
@@ -199,7 +210,11 @@ function tierCount(inputs: GovernanceInputs, instance: InstanceLike): number {
   const name = instance.metadata?.name;
   const live = (t: TierLike) => !t.metadata?.deletionTimestamp;
   const own = inputs.slaTiers(ns).filter((t) => live(t) && t.spec?.apiInstanceRef?.name === name).length;
-  const groups = groupsOfInstance(inputs.snapshot, instance);
+  // The groups that list it, in its organization's home namespace (model/api-group.ts groupsOfInstance, with the owner kept per snapshot).
+  const home = ownerOf(inputs.snapshot, ns)?.organization.spec?.homeNamespace;
+  const groups = home
+    ? inputs.snapshot.apiGroups(home).filter((g) => !g.metadata?.deletionTimestamp && (g.spec?.instances ?? []).some((r) => r.namespace === ns && r.name === name))
+    : [];
   const fromGroups = groups.reduce((n, g) => n + inputs.slaTiers(g.metadata?.namespace ?? '').filter((t) => live(t) && t.spec?.apiGroupRef?.name === g.metadata?.name).length, 0);
   return own + fromGroups;
 }
@@ -359,7 +374,7 @@ export function conformantCondition(results: ReadonlyMap<string, readonly Failur
 
 /** The rulesets an instance in `namespace` is judged by: its organization's (home namespace) and the platform's. */
 export function rulesetsFor<R extends RulesetLike>(snapshot: Snapshot, namespace: string, platformNamespace: string, rulesetsOf: (namespace: string) => readonly R[]): R[] {
-  const owner = ownerOfNamespace(snapshot, namespace);
+  const owner = ownerOf(snapshot, namespace);
   if (!owner || owner.role !== 'environment') return [];
   const home = owner.organization.spec?.homeNamespace ?? '';
   const live = (r: R) => !r.metadata?.deletionTimestamp;
