@@ -10,6 +10,8 @@ import type { Manager, ReconcileContext } from '../../kube/controller.ts';
 import { generationChanged, generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, rfc3339, type Condition } from '../../kube/conditions.ts';
 import { metricsIn } from '../../kube/metrics.ts';
+import { normalizeJson } from '../../kube/status.ts';
+import { isDeepStrictEqual } from 'node:util';
 import { reportConditionChange } from '../../kube/effects.ts';
 import { describeScope, evaluateRuleset, rulesetsFor } from '../../model/governance.ts';
 import { ownerOfNamespace } from '../../model/ownership.ts';
@@ -96,9 +98,7 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       for (const old of series.get(key) ?? []) if (!labels.some((l) => l.organization === old.organization && l.rule === old.rule)) gauge?.remove(old);
       report.byOrganizationAndRule.forEach((r, i) => gauge?.set(labels[i]!, r.count));
       series.set(key, labels);
-      const status = {
-        observedGeneration: generation,
-        conditions: ownConditions(previous, [ready], generation),
+      const fields = {
         scope: describeScope(report.scope),
         evaluated: report.evaluated,
         conformingCount: report.conformingCount,
@@ -107,9 +107,14 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
         nonConforming: report.nonConforming,
       };
       // lastEvaluation moves only with the report: a write per evaluation would wake watchers for nothing.
-      const was = deps.status.current(ruleset) as Record<string, unknown> | undefined;
-      const same = was && JSON.stringify(Object.keys(status).filter((k) => k !== 'conditions').map((k) => was[k])) === JSON.stringify(Object.entries(status).filter(([k]) => k !== 'conditions').map(([, v]) => v));
-      await deps.status.applyStatus(ruleset, GOVERNANCE_RULESETS.plural, { ...status, lastEvaluation: same && typeof was['lastEvaluation'] === 'string' ? was['lastEvaluation'] : rfc3339(now()) }, GOVERNANCE_MANAGER);
+      const was = (deps.status.current(ruleset) ?? {}) as Record<string, unknown>;
+      const unchanged = typeof was['lastEvaluation'] === 'string' && Object.entries(fields).every(([k, v]) => isDeepStrictEqual(normalizeJson(was[k]), normalizeJson(v)));
+      await deps.status.applyStatus(
+        ruleset,
+        GOVERNANCE_RULESETS.plural,
+        { observedGeneration: generation, conditions: ownConditions(previous, [ready], generation), ...fields, lastEvaluation: unchanged ? was['lastEvaluation'] : rfc3339(now()) },
+        GOVERNANCE_MANAGER,
+      );
     },
   });
 }
