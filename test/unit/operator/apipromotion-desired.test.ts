@@ -77,7 +77,7 @@ describe('desiredCopies', () => {
   });
 
   test('a name taken by an object the promotion did not make is a clash; its own copies are not', () => {
-    const existing = (kind: string, name: string) =>
+    const existing = (kind: string, name: string): { metadata: { name: string; labels: Record<string, string> } } | undefined =>
       kind === 'SlaTier' && name === 'gold' ? { metadata: { name, labels: {} } } :
       kind === 'Policy' && name === 'baggage-key' ? { metadata: { name, labels: { [LABEL_PROMOTION]: 'baggage-to-prod' } } } : undefined;
     assert.deepEqual(nameClashes(copies, existing, 'baggage-to-prod'), ['SlaTier "gold"']);
