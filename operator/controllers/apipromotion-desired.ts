@@ -89,6 +89,13 @@ export function desiredCopies(promotion: ApiPromotion, src: SourceObjects): { co
   const spec = plainSpec(instance.spec);
   for (const [field, value] of Object.entries(promotion.spec?.overrides ?? {})) if (value !== undefined) spec[field] = JSON.parse(JSON.stringify(value)) as unknown;
   copies.push(make('ApiInstance', instance, iname, spec));
+  // A targetRef policy named like the copy of an automated one ("cors-baggage" beside "cors"): one would overwrite the other.
+  const seen = new Set<string>();
+  for (const c of copies) {
+    const id = `${c.kind}/${c.object.metadata.name}`;
+    if (seen.has(id)) problems.push(`two objects of the source would both be copied as ${copyId(c.kind, c.object.metadata.name)}`);
+    seen.add(id);
+  }
   if (copies.length > MAX_PROMOTED_OBJECTS) problems.push(`the instance has ${copies.length} objects to copy, more than ${MAX_PROMOTED_OBJECTS}`);
   return { copies, problems };
 }

@@ -15,7 +15,7 @@ import { ownConditions, rfc3339, type Condition, type ConditionInput } from '../
 import { deleteIfStill, ensureFinalizer, removeFinalizer, reportConditionChange } from '../../kube/effects.ts';
 import { objectPath } from '../../kube/keys.ts';
 import { describeError, statusCodeOf } from '../../kube/kube.ts';
-import type { Alert, ApiInstance, ApiPromotion, Policy, PromotedKind, SlaTier } from '../../api/v1alpha1/index.ts';
+import { MAX_PROMOTED_OBJECTS, type Alert, type ApiInstance, type ApiPromotion, type Policy, type PromotedKind, type SlaTier } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_APIPROMOTION } from '../../api/labels.ts';
 import { promotionRefusal } from '../../model/promotion.ts';
 import { APIINSTANCES, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS, crossgate } from '../resources.ts';
@@ -165,7 +165,8 @@ export function registerApiPromotionController(mgr: Manager, deps: Deps & { work
           promotedGeneration: generation,
           sourceGeneration,
           promotedAt: rfc3339(new Date()),
-          copied,
+          // Deleted entries come last: the list keeps within its schema bound.
+          copied: copied.slice(0, MAX_PROMOTED_OBJECTS),
           copiedCount: copies.length,
         },
         [ready.promoted(copies.length, source, sourceGeneration), upToDate(sourceGeneration, sourceGeneration)!],

@@ -76,6 +76,13 @@ describe('desiredCopies', () => {
     assert.match(desiredCopies(promotion, { instance, policies: [long], tiers: [], alerts: [] }).problems[0]!, /longer than 253 characters/);
   });
 
+  test('two source objects that would be copied under one name are a problem', () => {
+    const twin = policy('partner-cors-baggage', { targetRef: { name: 'baggage' } });
+    assert.deepEqual(desiredCopies(promotion, { instance, policies: [...policies, twin], tiers: [], alerts: [] }).problems, [
+      'two objects of the source would both be copied as Policy "partner-cors-baggage"',
+    ]);
+  });
+
   test('a name taken by an object the promotion did not make is a clash; its own copies are not', () => {
     const existing = (kind: string, name: string): { metadata: { name: string; labels: Record<string, string> } } | undefined =>
       kind === 'SlaTier' && name === 'gold' ? { metadata: { name, labels: {} } } :
