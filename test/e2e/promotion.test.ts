@@ -214,6 +214,22 @@ spec:
     assert.deepEqual(await names(COPIED, R.prod), []);
   });
 
+  test("a copy the target's admission refuses (outside the route space) is reported with the apiserver's message; a missing source says so", async () => {
+    // Production's own lounges instance promoted back to the sandbox, at a path Max Airlines does not hold.
+    await applyAs(MAX_ADMIN, `${promotionYaml(SBX, { namespace: PROD, name: 'lounges' }, 'lounges')}  overrides: {basePath: /elsewhere/v1}
+`);
+    const p = await waitForCondition(['apipromotion', 'lounges', '-n', SBX], 'Ready', 'False', { reason: 'CopyRefused' });
+    assert.equal(p.status.state, 'Blocked');
+    assert.match(condition(p, 'Ready')!.message, /^the apiserver refused ApiInstance "lounges": HTTP 403.*denied the request: ApiInstance "lounges": .*\/elsewhere\/v1/);
+    assert.equal(await getJson(['apiinstance', 'lounges', '-n', SBX]), undefined);
+
+    await applyAs(MAX_ADMIN, promotionYaml(SBX, { namespace: PROD, name: 'not-there' }, 'ghost'));
+    const ghost = await waitForCondition(['apipromotion', 'ghost', '-n', SBX], 'Ready', 'False', { reason: 'SourceNotFound' });
+    assert.equal(condition(ghost, 'Ready')?.message, `ApiInstance ${PROD}/not-there does not exist (yet); nothing is copied`);
+    assert.equal(ghost.status.state, 'SourceNotFound');
+    await kubectl(['delete', 'apipromotion', 'lounges', 'ghost', '-n', SBX], MAX_ADMIN);
+  });
+
   test('deleting the source leaves the copies and says so; with deletionPolicy Delete, deleting the promotion removes them', async () => {
     const before = await names(COPIED, PROD, `${LABEL_PROMOTION}=baggage`);
     assert.equal(before.length, 7);
