@@ -71,9 +71,10 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       // ApiInstance spec.parentRefs: the HTTPRoute rendered in the instance's namespace (server-side apply; watched by
-      // label, its status read back), and the Envoy Gateway SecurityPolicy beside it.
+      // label, its status read back), and the Envoy Gateway SecurityPolicy beside it (read by name: one crossgate did
+      // not render is never overwritten).
       { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
-      { apiGroups: ['gateway.envoyproxy.io'], resources: ['securitypolicies'], verbs: ['create', 'patch', 'delete'] },
+      { apiGroups: ['gateway.envoyproxy.io'], resources: ['securitypolicies'], verbs: ['get', 'create', 'patch', 'delete'] },
     ],
   };
 }
@@ -87,8 +88,9 @@ export function operatorNamespaceRole(name = 'crossgate-operator-namespace'): Re
     rules: [
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-      // The ReferenceGrants letting tenants' SecurityPolicies call crossgate-authz (in this namespace by default).
-      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['create', 'patch', 'delete'] },
+      // The ReferenceGrants letting tenants' SecurityPolicies call crossgate-authz (in this namespace by default),
+      // watched by label so that unneeded ones are swept at start.
+      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
     ],
   };
 }

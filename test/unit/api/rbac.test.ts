@@ -65,11 +65,12 @@ test('cluster-wide, the operator reads ConfigMaps but writes them (and its Lease
   for (const verb of ['list', 'watch', 'patch']) assert.equal(allows(own, verb, '', 'configmaps'), false, `${verb} configmaps in its namespace`);
 });
 
-test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies written only, ReferenceGrants only in its namespace', () => {
+test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies read by name (a user\'s own is never taken over) and written, ReferenceGrants only in its namespace', () => {
   const gw = 'gateway.networking.k8s.io';
   for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) assert.equal(allows(cluster, verb, gw, 'httproutes'), true, `${verb} httproutes`);
-  for (const verb of ['get', 'list', 'watch']) assert.equal(allows(cluster, verb, 'gateway.envoyproxy.io', 'securitypolicies'), false, `${verb} securitypolicies`);
-  for (const verb of ['create', 'patch', 'delete']) {
+  assert.equal(allows(cluster, 'get', 'gateway.envoyproxy.io', 'securitypolicies'), true, 'get securitypolicies');
+  for (const verb of ['list', 'watch']) assert.equal(allows(cluster, verb, 'gateway.envoyproxy.io', 'securitypolicies'), false, `${verb} securitypolicies`);
+  for (const verb of ['list', 'watch', 'create', 'patch', 'delete']) {
     assert.equal(allows(cluster, verb, gw, 'referencegrants'), false, `${verb} referencegrants cluster-wide`);
     assert.equal(allows(own, verb, gw, 'referencegrants'), true, `${verb} referencegrants in its namespace`);
   }
