@@ -82,13 +82,64 @@ export const ApiInstanceStatus = Type.Object(
     analytics: Type.Optional(
       Type.Object(
         {
-          windowSeconds: Type.Integer({ description: 'Length of the recent window.', minimum: 0 }),
-          requests: Type.Integer({ description: 'Requests in the window, over all gateway replicas.', minimum: 0 }),
-          errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses, in percent.', minimum: 0 }),
-          meanMs: Type.Number({ description: 'Mean response time in milliseconds.', minimum: 0 }),
+          windowSeconds: Type.Integer({ description: 'Length of the recent window (five minutes).', minimum: 0 }),
+          requests: Type.Integer({ description: 'Requests in the recent window, over all gateway replicas.', minimum: 0 }),
+          errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses in the recent window, in percent.', minimum: 0 }),
+          meanMs: Type.Number({ description: 'Mean response time in the recent window, in milliseconds.', minimum: 0 }),
+          day: Type.Optional(
+            Type.Object(
+              {
+                windowSeconds: Type.Integer({ description: 'Length of the window: bucket length × buckets (24 h by default).', minimum: 0 }),
+                bucketSeconds: Type.Integer({ description: 'Length of one bucket of the gateway\'s ring (an hour by default); also how long without a request makes the instance Inactive.', minimum: 0 }),
+                requests: Type.Integer({ description: 'Requests in the window, summed over every gateway replica.', minimum: 0 }),
+                clientErrors: Type.Integer({ description: '4xx responses in the window.', minimum: 0 }),
+                serverErrors: Type.Integer({ description: '5xx responses in the window.', minimum: 0 }),
+                errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses, in percent.', minimum: 0 }),
+                p50Ms: Type.Number({ description: 'Median response time in ms (upper bound of its histogram bucket: at most 25 % above).', minimum: 0 }),
+                p99Ms: Type.Number({ description: '99th percentile response time in ms (upper bound of its histogram bucket).', minimum: 0 }),
+                clients: Type.Array(
+                  Type.Object(
+                    {
+                      name: Type.String({ description: 'The consumer\'s ApiKey or Application (namespace/name); "-" for requests without one, "_other" for every client past the top ones.', maxLength: 320 }),
+                      requests: Type.Integer({ description: 'Requests of this client in the window.', minimum: 0 }),
+                      errorPercent: Type.Number({ description: 'Share of its requests answered 4xx or 5xx, in percent.', minimum: 0 }),
+                      p50Ms: Type.Number({ description: 'Median response time in ms.', minimum: 0 }),
+                      p99Ms: Type.Number({ description: '99th percentile response time in ms.', minimum: 0 }),
+                    },
+                    { description: 'One client\'s figures.' },
+                  ),
+                  { description: 'Clients with the most requests (at most 10; the rest summed as "_other", listed last).', maxItems: 10, 'x-kubernetes-list-type': 'atomic' },
+                ),
+              },
+              { description: 'The last 24 hours (the gateway\'s day ring), summed over every gateway replica.' },
+            ),
+          ),
+          contracts: Type.Optional(
+            Type.Object(
+              {
+                approved: Type.Integer({ description: 'Approved Contracts that reach the instance: its own and those of the ApiGroups that list it.', minimum: 0 }),
+                apiKeys: Type.Integer({ description: 'Of which for ApiKeys.', minimum: 0 }),
+                applications: Type.Integer({ description: 'Of which for Applications.', minimum: 0 }),
+              },
+              { description: 'Contracted clients.' },
+            ),
+          ),
+          registration: Type.Optional(
+            Type.Object(
+              {
+                state: StringEnum(['Active', 'Inactive', 'Unregistered'] as const, {
+                  description: 'Unregistered: no gateway replica serves the route; Inactive: served, no request within one bucket (an hour by default); Active otherwise.',
+                }),
+                lastRequest: Type.Optional(Type.String({ description: 'When the latest request was recorded by a gateway.', format: 'date-time' })),
+                gateways: Type.Integer({ description: 'Gateway replicas that serve the route.', minimum: 0 }),
+                replicas: Type.Integer({ description: 'Gateway replicas read.', minimum: 0 }),
+              },
+              { description: 'Tracking registration, as the gateways report it.' },
+            ),
+          ),
           updated: Type.String({ description: 'When these figures were read from the gateway.', format: 'date-time' }),
         },
-        { description: 'Recent traffic at the gateway, as API Manager shows it (when the operator can read the gateway).' },
+        { description: 'Traffic at the gateway, as API Manager shows it (when the operator can read the gateway).' },
       ),
     ),
   },
@@ -113,12 +164,18 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
   printerColumns: [
     { name: 'Base Path', type: 'string', jsonPath: '.spec.basePath', description: 'Route prefix.' },
     { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.url', description: 'Implementation URL.', priority: 1 },
-    { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.' },
+    { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.', priority: 1 },
+    { name: 'Requests/24h', type: 'integer', jsonPath: '.status.analytics.day.requests', description: 'Requests in the last 24 hours, over every gateway replica.' },
+    { name: 'Errors %/24h', type: 'number', jsonPath: '.status.analytics.day.errorPercent', description: 'Share of 4xx and 5xx responses in the last 24 hours.' },
+    { name: 'Contracts', type: 'integer', jsonPath: '.status.analytics.contracts.approved', description: 'Approved contracts (keys and applications).' },
+    { name: 'Registration', type: 'string', jsonPath: '.status.analytics.registration.state', description: 'Active, Inactive (no request in the last bucket) or Unregistered (no gateway serves it).' },
     { name: 'Requests', type: 'integer', jsonPath: '.status.analytics.requests', description: 'Requests in the recent window.', priority: 1 },
     { name: 'Errors %', type: 'number', jsonPath: '.status.analytics.errorPercent', description: 'Errors in the recent window.', priority: 1 },
+    { name: 'P99 ms', type: 'number', jsonPath: '.status.analytics.day.p99Ms', description: '99th percentile response time over the last 24 hours.', priority: 1 },
+    { name: 'Last Request', type: 'date', jsonPath: '.status.analytics.registration.lastRequest', description: 'Time since the latest request.', priority: 1 },
     READY_COLUMN,
     REASON_COLUMN,
-    { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).' },
+    { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).', priority: 1 },
     AGE_COLUMN,
   ],
 };
