@@ -175,7 +175,7 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
     { name: 'Last Request', type: 'date', jsonPath: '.status.analytics.registration.lastRequest', description: 'Time since the latest request.', priority: 1 },
     READY_COLUMN,
     REASON_COLUMN,
-    { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).', priority: 1 },
+    { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).' },
     AGE_COLUMN,
   ],
 };
