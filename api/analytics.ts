@@ -13,6 +13,8 @@ export type Histogram = Record<string, number>;
 export const OTHER_CLIENTS = '_other';
 /** The client of a request without an identified ApiKey or Application. */
 export const ANONYMOUS = '-';
+/** Clients ApiInstance status lists (top by requests, the rest folded into "_other"): the schema's maxItems. */
+export const STATUS_CLIENTS = 10;
 /** Longest client identity tracked by name ("namespace/name" of an ApiKey or Application); a longer one counts as _other. */
 export const MAX_CLIENT_NAME = 320;
 

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   AGE_COLUMN, Conditions, DnsLabel, HostnamePattern, KindSchema, PathPrefix, StringEnum, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
 } from './common.ts';
+import { MAX_CLIENT_NAME, STATUS_CLIENTS } from '../analytics.ts';
 
 /** A Gateway API object name (RFC 1123 subdomain). */
 const GATEWAY_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -73,6 +74,17 @@ export const ApiInstanceSpec = Type.Object(
   { description: 'Desired state of the ApiInstance.' },
 );
 
+const count = (description: string) => Type.Integer({ description, minimum: 0 });
+const amount = (description: string) => Type.Number({ description, minimum: 0 });
+
+/** Requests, error % and p50/p99 of an API or one client (`scope`: which requests). */
+const trafficFields = (scope: string) => ({
+  requests: count(`Requests ${scope}.`),
+  errorPercent: amount(`Share of the requests ${scope} answered 4xx or 5xx, in percent.`),
+  p50Ms: amount(`Median response time ${scope}, in ms: the upper bound of its latency bucket (at most 25 % above the true value).`),
+  p99Ms: amount(`99th percentile response time ${scope}, in ms (upper bound of its latency bucket).`),
+});
+
 export const ApiInstanceStatus = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
@@ -82,33 +94,27 @@ export const ApiInstanceStatus = Type.Object(
     analytics: Type.Optional(
       Type.Object(
         {
-          windowSeconds: Type.Integer({ description: 'Length of the recent window (five minutes).', minimum: 0 }),
-          requests: Type.Integer({ description: 'Requests in the recent window, over all gateway replicas.', minimum: 0 }),
-          errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses in the recent window, in percent.', minimum: 0 }),
-          meanMs: Type.Number({ description: 'Mean response time in the recent window, in milliseconds.', minimum: 0 }),
+          windowSeconds: count('Length of the recent window (five minutes).'),
+          requests: count('Requests in the recent window, over all gateway replicas.'),
+          errorPercent: amount('Share of 4xx and 5xx responses in the recent window, in percent.'),
+          meanMs: amount('Mean response time in the recent window, in milliseconds.'),
           day: Type.Optional(
             Type.Object(
               {
-                windowSeconds: Type.Integer({ description: 'Length of the window: bucket length × buckets (24 h by default).', minimum: 0 }),
-                bucketSeconds: Type.Integer({ description: 'Length of one bucket of the gateway\'s ring (an hour by default); also how long without a request makes the instance Inactive.', minimum: 0 }),
-                requests: Type.Integer({ description: 'Requests in the window, summed over every gateway replica.', minimum: 0 }),
-                clientErrors: Type.Integer({ description: '4xx responses in the window.', minimum: 0 }),
-                serverErrors: Type.Integer({ description: '5xx responses in the window.', minimum: 0 }),
-                errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses, in percent.', minimum: 0 }),
-                p50Ms: Type.Number({ description: 'Median response time in ms (upper bound of its histogram bucket: at most 25 % above).', minimum: 0 }),
-                p99Ms: Type.Number({ description: '99th percentile response time in ms (upper bound of its histogram bucket).', minimum: 0 }),
+                windowSeconds: count('Length of the window: bucket length × buckets (24 h by default).'),
+                bucketSeconds: count('Length of one bucket of the gateway\'s ring (an hour by default); also how long without a request makes the instance Inactive.'),
+                ...trafficFields('in the window, summed over every gateway replica'),
+                clientErrors: count('4xx responses in the window.'),
+                serverErrors: count('5xx responses in the window.'),
                 clients: Type.Array(
                   Type.Object(
                     {
-                      name: Type.String({ description: 'The consumer\'s ApiKey or Application (namespace/name); "-" for requests without one, "_other" for every client past the top ones.', maxLength: 320 }),
-                      requests: Type.Integer({ description: 'Requests of this client in the window.', minimum: 0 }),
-                      errorPercent: Type.Number({ description: 'Share of its requests answered 4xx or 5xx, in percent.', minimum: 0 }),
-                      p50Ms: Type.Number({ description: 'Median response time in ms.', minimum: 0 }),
-                      p99Ms: Type.Number({ description: '99th percentile response time in ms.', minimum: 0 }),
+                      name: Type.String({ description: 'The consumer\'s ApiKey or Application (namespace/name); "-" for requests without one, "_other" for every client past the top ones.', maxLength: MAX_CLIENT_NAME }),
+                      ...trafficFields('of this client in the window'),
                     },
                     { description: 'One client\'s figures.' },
                   ),
-                  { description: 'Clients with the most requests (at most 10; the rest summed as "_other", listed last).', maxItems: 10, 'x-kubernetes-list-type': 'atomic' },
+                  { description: `Clients with the most requests (at most ${STATUS_CLIENTS}; the rest summed as "_other", listed last).`, maxItems: STATUS_CLIENTS, 'x-kubernetes-list-type': 'atomic' },
                 ),
               },
               { description: 'The last 24 hours (the gateway\'s day ring), summed over every gateway replica.' },
@@ -117,9 +123,9 @@ export const ApiInstanceStatus = Type.Object(
           contracts: Type.Optional(
             Type.Object(
               {
-                approved: Type.Integer({ description: 'Approved Contracts that reach the instance: its own and those of the ApiGroups that list it.', minimum: 0 }),
-                apiKeys: Type.Integer({ description: 'Of which for ApiKeys.', minimum: 0 }),
-                applications: Type.Integer({ description: 'Of which for Applications.', minimum: 0 }),
+                approved: count('Approved Contracts that reach the instance: its own and those of the ApiGroups that list it.'),
+                apiKeys: count('Of which for ApiKeys.'),
+                applications: count('Of which for Applications.'),
               },
               { description: 'Contracted clients.' },
             ),
@@ -131,8 +137,8 @@ export const ApiInstanceStatus = Type.Object(
                   description: 'Unregistered: no gateway replica serves the route; Inactive: served, no request within one bucket (an hour by default); Active otherwise.',
                 }),
                 lastRequest: Type.Optional(Type.String({ description: 'When the latest request was recorded by a gateway.', format: 'date-time' })),
-                gateways: Type.Integer({ description: 'Gateway replicas that serve the route.', minimum: 0 }),
-                replicas: Type.Integer({ description: 'Gateway replicas read.', minimum: 0 }),
+                gateways: count('Gateway replicas that serve the route.'),
+                replicas: count('Gateway replicas read.'),
               },
               { description: 'Tracking registration, as the gateways report it.' },
             ),

@@ -2,11 +2,10 @@
 // figures, the instance's approved Contracts and the previous status: pure
 // functions (apianalytics.ts reads and writes).
 import type { ApiGroup, ApiInstance, Contract } from '../../api/v1alpha1/index.ts';
-import { OTHER_CLIENTS, capClients, percentileMs, type ApiDay, type MergedDay } from '../../api/analytics.ts';
+import { OTHER_CLIENTS, STATUS_CLIENTS, capClients, percentileMs, type ApiDay, type MergedDay } from '../../api/analytics.ts';
 import type { ApiFigures } from './gateway-stats.ts';
 
-/** Clients listed in status (top by requests; the rest folded into "_other"); the schema's maxItems. */
-export const STATUS_CLIENTS = 10;
+export { STATUS_CLIENTS };
 
 export type RegistrationState = 'Active' | 'Inactive' | 'Unregistered';
 
