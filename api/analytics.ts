@@ -117,6 +117,13 @@ export function capClients(clients: Record<string, Partial<ClientDay>>, max: num
   return out;
 }
 
+/** `clients` with every client `keep` refuses counted in "_other" (the status must not name it). */
+export function foldClients(clients: Record<string, ClientDay>, keep: (name: string) => boolean): Record<string, ClientDay> {
+  const out: Record<string, ClientDay> = {};
+  for (const [name, c] of Object.entries(clients)) addClient((out[keep(name) ? name : OTHER_CLIENTS] ??= emptyClient()), c);
+  return out;
+}
+
 /** Sums one API's figures over replicas; clients past `maxClients` (after summing) become "_other". */
 export function mergeApiDays(parts: readonly Partial<ApiDay>[], maxClients: number): ApiDay {
   const out: ApiDay = { requests: 0, clientErrors: 0, serverErrors: 0, latency: {}, clients: {} };

@@ -2,7 +2,7 @@
 // figures, the instance's approved Contracts and the previous status: pure
 // functions (apianalytics.ts reads and writes).
 import type { ApiGroup, ApiInstance, Contract } from '../../api/v1alpha1/index.ts';
-import { OTHER_CLIENTS, STATUS_CLIENTS, capClients, percentileMs, type ApiDay, type MergedDay } from '../../api/analytics.ts';
+import { OTHER_CLIENTS, STATUS_CLIENTS, capClients, foldClients, percentileMs, type ApiDay, type MergedDay } from '../../api/analytics.ts';
 import type { ApiFigures } from './gateway-stats.ts';
 
 export { STATUS_CLIENTS };
@@ -70,10 +70,13 @@ export interface DayFigures {
   clients: ClientFigures[];
 }
 
-/** The day figures of one API as status shows them: percentiles from the summed histograms, top clients by requests. */
-export function dayFigures(day: ApiDay | undefined, merged: Pick<MergedDay, 'windowSeconds' | 'bucketSeconds'>): DayFigures {
+/**
+ * The day figures of one API as status shows them: percentiles from the summed histograms, top clients by requests;
+ * a client `nameable` refuses (model/analytics-visibility.ts) is counted in "_other".
+ */
+export function dayFigures(day: ApiDay | undefined, merged: Pick<MergedDay, 'windowSeconds' | 'bucketSeconds'>, nameable: (client: string) => boolean = () => true): DayFigures {
   const d = day ?? { requests: 0, clientErrors: 0, serverErrors: 0, latency: {}, clients: {} };
-  const clients = Object.entries(capClients(d.clients, STATUS_CLIENTS))
+  const clients = Object.entries(capClients(foldClients(d.clients, nameable), STATUS_CLIENTS))
     .map(([name, c]) => ({ name, requests: c.requests, errorPercent: percent(c.errors, c.requests), p50Ms: percentileMs(c.latency, 0.5), p99Ms: percentileMs(c.latency, 0.99) }))
     // Most requests first; "_other" last.
     .sort((a, b) => Number(a.name === OTHER_CLIENTS) - Number(b.name === OTHER_CLIENTS) || b.requests - a.requests || (a.name < b.name ? -1 : 1));
@@ -120,6 +123,8 @@ export interface AnalyticsInputs {
   recentWindowSeconds: number;
   day: MergedDay;
   contracts: ContractCount;
+  /** Which clients the status may name (model/analytics-visibility.ts clientNameable); others count as "_other". */
+  nameable: (client: string) => boolean;
   /** status.analytics as it is (for lastRequest across gateway restarts). */
   previous: Partial<AnalyticsStatus> | undefined;
   now: Date;
@@ -140,7 +145,7 @@ export function analyticsStatus(i: AnalyticsInputs): AnalyticsStatus {
     requests,
     errorPercent: percent((i.recent?.clientErrors ?? 0) + (i.recent?.serverErrors ?? 0), requests),
     meanMs: i.recent?.meanMs ?? 0,
-    day: dayFigures(api, i.day),
+    day: dayFigures(api, i.day, i.nameable),
     contracts: i.contracts,
     registration: {
       state: registrationState(gateways, last, i.now.getTime(), i.day.bucketSeconds * 1000),

@@ -11,6 +11,7 @@ import { rfc3339 } from '../../kube/conditions.ts';
 import type { ApiInstance, Contract } from '../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { groupsOfInstance } from '../../model/api-group.ts';
+import { clientNameable, instanceReaders } from '../../model/analytics-visibility.ts';
 import { APIINSTANCES, CONTRACTS } from '../resources.ts';
 import type { GatewayStats } from './gateway-stats.ts';
 import type { Deps } from './deps.ts';
@@ -50,7 +51,8 @@ export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stat
       return { requeueAfterMs: deps.intervalMs };
     }
     const ns = inst.metadata?.namespace;
-    const groups = groupsOfInstance(snapshot(), inst);
+    const snap = snapshot();
+    const groups = groupsOfInstance(snap, inst);
     const candidates = [...byTarget(targetKey(ns, 'instance', inst.metadata?.name)), ...groups.flatMap((g) => byTarget(targetKey(g.metadata?.namespace, 'group', g.metadata?.name)))];
     const prev = deps.status.current(inst)?.analytics as Partial<AnalyticsStatus> | undefined;
     const next = analyticsStatus({
@@ -59,6 +61,8 @@ export function registerApiAnalyticsController(mgr: Manager, deps: Deps & { stat
       recentWindowSeconds: RECENT_WINDOW_SECONDS,
       day,
       contracts: approvedContracts(inst, found(candidates), groups),
+      // Peers the instance is shared with read this status: another peer's clients are not named there.
+      nameable: clientNameable(snap, inst, instanceReaders(snap, inst)),
       previous: prev,
       now: new Date(),
       rfc3339,

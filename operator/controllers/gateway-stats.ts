@@ -79,6 +79,8 @@ export class GatewayStats {
 
   async #readAll<T>(path: string): Promise<T[]> {
     const urls = await replicaUrls(this.urls, this.#resolve);
+    // No replica to read is not "no traffic": the figures are unknown, and nothing is written.
+    if (urls.length === 0) throw new Error(`no gateway replica behind ${this.urls.join(', ')}`);
     return Promise.all(urls.map((u) => readOne<T>(u, path)));
   }
 }

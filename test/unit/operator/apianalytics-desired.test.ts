@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyticsChanged, analyticsStatus, approvedContracts, dayFigures, registrationState, STATUS_CLIENTS } from '../../../operator/controllers/apianalytics-desired.ts';
-import { replicaUrls } from '../../../operator/controllers/gateway-stats.ts';
+import { GatewayStats, replicaUrls } from '../../../operator/controllers/gateway-stats.ts';
 import { latencyBucket, LATENCY_BOUNDS_MS, type MergedDay } from '../../../api/analytics.ts';
 import { rfc3339 } from '../../../api/time.ts';
 import type { Contract } from '../../../api/v1alpha1/index.ts';
@@ -58,7 +58,7 @@ describe('status.analytics', () => {
   const now = new Date('2026-01-01T12:00:00Z');
   const day = (over: Partial<MergedDay> = {}): MergedDay => ({ replicas: 2, bucketSeconds: 3600, windowSeconds: 86400, routes: new Map([['ns/a', 2]]), apis: new Map(), ...over });
   const contracts = { approved: 1, apiKeys: 1, applications: 0 };
-  const base = { key: 'ns/a', recent: undefined, recentWindowSeconds: 300, contracts, previous: undefined, now, rfc3339 };
+  const base = { key: 'ns/a', recent: undefined, recentWindowSeconds: 300, contracts, nameable: () => true, previous: undefined, now, rfc3339 };
 
   test('the day figures, p50/p99 from the histograms, per client; Active with the last request', () => {
     const b2 = latencyBucket(2);
@@ -122,4 +122,15 @@ describe('gateway replicas', () => {
       ['http://10.0.0.7:9090', 'http://10.0.0.8:9090', 'http://[fd00::1]:9090', 'http://127.0.0.1:9091'],
     );
   });
+});
+
+test('no replica behind the names (none ready): the read fails, so no instance turns Unregistered for it', async () => {
+  const stats = new GatewayStats(['http://gw-admin-peers.crossgate-system.svc:9090'], 2000, async () => []);
+  await assert.rejects(stats.readDay(), /no gateway replica behind http:\/\/gw-admin-peers\.crossgate-system\.svc:9090/);
+});
+
+test('a client the status may not name is counted in "_other" with its figures', () => {
+  const day = { requests: 5, clientErrors: 1, serverErrors: 0, latency: { '10': 5 }, clients: { 'mule/k': { requests: 3, errors: 1, latency: { '10': 3 } }, 'max/k': { requests: 2, errors: 0, latency: { '10': 2 } } } };
+  const f = dayFigures(day, { windowSeconds: 86400, bucketSeconds: 3600 }, (c) => c.startsWith('max/'));
+  assert.deepEqual(f.clients.map((c) => [c.name, c.requests, c.errorPercent]), [['max/k', 2, 0], ['_other', 3, 33.3]]);
 });
