@@ -6,13 +6,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyStory, applyYaml, deleteStory, freePort, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
-  type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
+  applyStory, applyYaml, canI, deleteStory, freePort, getJson, kubectl, organizationYaml, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook,
+  uniqueName, waitFor, type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
 } from './support/index.ts';
 
 const OWNER = 'max-airlines-prod';
 const CONSUMER = 'mule-united-prod';
 const BUCKET_SECONDS = 5;
+// A third organization Max Airlines also shares the instance with: it reads the status, and must not learn Mule United's clients.
+const SKY = uniqueName('sky');
+const SKY_MEMBER = { as: `someone-of-${SKY}`, groups: [`${SKY}:members`] };
 const ANALYTICS = { GATEWAY_ANALYTICS_BUCKET_SECONDS: String(BUCKET_SECONDS), GATEWAY_ANALYTICS_BUCKETS: '12' };
 
 describe('ApiInstance analytics', () => {
@@ -47,6 +50,9 @@ describe('ApiInstance analytics', () => {
   });
   after(async () => {
     await kubectl(['delete', 'apiinstance', 'flights-next', '-n', OWNER, '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'orgtrust', SKY, '-n', 'max-airlines', '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'orgtrust', 'max-airlines', '-n', `${SKY}-home`, '--ignore-not-found'], { allowFail: true });
+    await kubectl(['delete', 'organization', SKY, '--ignore-not-found'], { allowFail: true });
     await gw1?.stop();
     await gw2?.stop();
     await deleteStory();
@@ -126,5 +132,44 @@ spec:
     assert.match(table, /flights-next\s+\/flights\/v9\s+0\s+0\s+0\s+Unregistered/);
     const summary = (await (await fetch(`${gw2.adminUrl}/summary/day`)).json()) as { routes: string[] };
     assert.ok(!summary.routes.includes(`${OWNER}/flights-next`), 'no replica of the default gateway serves it');
+  });
+
+  test('attacker: a peer the instance is also shared with reads its status and finds no other organization\'s clients', async () => {
+    // Max Airlines trusts SKY and shares flights with it besides Mule United (as it may): SKY's members can read the instance.
+    await applyYaml(organizationYaml({ name: SKY, homeNamespace: `${SKY}-home`, environments: [{ namespace: `${SKY}-prod` }], memberGroup: true }));
+    await waitFor(async () => (await getJson(['namespace', `${SKY}-home`]))?.status?.phase === 'Active', { what: `${SKY}'s namespaces` });
+    await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: OrgTrust
+metadata: {name: ${SKY}, namespace: max-airlines}
+spec: {peerDomain: ${SKY}}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: OrgTrust
+metadata: {name: max-airlines, namespace: ${SKY}-home}
+spec: {peerDomain: max-airlines}
+`);
+    await waitFor(async () => (await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: AssetShare
+metadata: {name: flights-api, namespace: max-airlines}
+spec:
+  targetRef: {kind: ApiInstance, name: flights, namespace: ${OWNER}}
+  peers: [{domain: mule-united, access: view}, {domain: ${SKY}, access: view}]
+`, { allowFail: true })).code === 0, { what: 'the share extended to SKY (once trust is mutual)' });
+    await waitFor(() => canI('get', 'apiinstances.crossgate.dev/flights', OWNER, SKY_MEMBER), { what: `${SKY}'s members may read flights` });
+
+    // Mule United's key calls the API; SKY reads the status.
+    const key = await rawKeyOf('gate-display-apikey', CONSUMER);
+    for (let i = 0; i < 3; i++) assert.equal(await call(gw1, key), 200);
+    const seen = sent.length;
+    const a = await waitFor(async () => {
+      const r = await kubectl(['get', 'apiinstance', 'flights', '-n', OWNER, '-o', 'json'], { ...SKY_MEMBER, allowFail: true });
+      const x = r.code === 0 ? JSON.parse(r.stdout)?.status?.analytics : undefined;
+      return x?.day?.requests >= 3 && x?.registration?.state === 'Active' && x?.day?.clients?.some((c: { name: string }) => c.name === '_other') ? x : undefined;
+    }, { what: `the status as ${SKY} reads it, after Mule United's calls`, timeoutMs: 20_000 });
+    const names = a.day.clients.map((c: { name: string }) => c.name);
+    assert.ok(!names.some((n: string) => n.startsWith(`${CONSUMER}/`)), `no Mule United client is named to ${SKY}: ${JSON.stringify(names)}`);
+    const other = a.day.clients.find((c: { name: string }) => c.name === '_other');
+    assert.ok(other.requests >= 3, 'their requests are counted, in "_other"');
+    assert.ok(a.day.requests <= seen, 'the figures themselves are the instance\'s');
   });
 });
