@@ -6,7 +6,7 @@
 // route's status, written by the Gateway API controller). Who may attach where
 // is model/gateway-parents.ts. No I/O.
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
-import type { CorsPolicyConfig } from '../../api/policies.ts';
+import { DEFAULT_CORS_METHODS, type CorsPolicyConfig } from '../../api/policies.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
@@ -107,9 +107,6 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
   };
   return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
 }
-
-/** The methods a CORS policy without allowMethods allows (api/policies.ts; gateway/policies/cors.ts enforces the same). */
-const DEFAULT_CORS_METHODS = ['GET', 'HEAD', 'POST'];
 
 /** An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex): "*", or http(s)://host[:port], host "*" or [*.]label(.label)*. */
 export function egOrigin(origin: string): boolean {
