@@ -12,6 +12,7 @@ import { apiKeyDefinition } from './apikey.ts';
 import { applicationDefinition } from './application.ts';
 import { contractDefinition } from './contract.ts';
 import { alertDefinition } from './alert.ts';
+import { apiPromotionDefinition } from './apipromotion.ts';
 import { governanceRulesetDefinition } from './governanceruleset.ts';
 
 export * from './common.ts';
@@ -27,6 +28,7 @@ export * from './apikey.ts';
 export * from './application.ts';
 export * from './contract.ts';
 export * from './alert.ts';
+export * from './apipromotion.ts';
 export * from './governanceruleset.ts';
 
 export const KINDS: readonly KindDefinition[] = [
@@ -42,6 +44,7 @@ export const KINDS: readonly KindDefinition[] = [
   applicationDefinition,
   contractDefinition,
   alertDefinition,
+  apiPromotionDefinition,
   governanceRulesetDefinition,
 ];
 

@@ -17,6 +17,7 @@ import { registerApplicationController } from './application/index.ts';
 import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
+import { registerApiPromotionController } from './apipromotion.ts';
 import { GatewayStats } from './gateway-stats.ts';
 import { registerGovernanceController } from './governance.ts';
 import { registerConformanceController } from './governance-conformance.ts';
@@ -59,6 +60,7 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   const stats = new GatewayStats(deps.gatewayAdminUrls);
   registerAlertController(mgr, { ...deps, stats, intervalMs: deps.alertIntervalMs });
   registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: deps.analyticsIntervalMs });
+  registerApiPromotionController(mgr, deps);
   const governance = { ...deps, platformNamespace: deps.platformNamespace ?? 'crossgate-system' };
   registerGovernanceController(mgr, governance);
   registerConformanceController(mgr, governance);

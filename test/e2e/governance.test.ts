@@ -202,7 +202,7 @@ ${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.exa
     for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml', '43-apiinstance-fares.yaml', '44-policies-fares.yaml', '45-apigroup-partner-apis.yaml', '46-slatier-partner-gold.yaml']) {
       await applyYaml(ex('max-airlines', f));
     }
-    const r = await applyYaml(ex('max-airlines', '60-governanceruleset-production.yaml'));
+    const r = await applyYaml(ex('max-airlines', '80-governanceruleset-production.yaml'));
     assert.equal(r.code, 0, r.stderr);
     const report = await waitFor(async () => {
       const s = await rulesetStatus('max-airlines', 'production-baseline');

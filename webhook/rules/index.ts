@@ -12,6 +12,7 @@ import { alertRules } from './alert.ts';
 import { apiGroupRules } from './apigroup.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
+import { apiPromotionRules } from './apipromotion.ts';
 import { applicationRules } from './application.ts';
 import { assetShareRules } from './assetshare.ts';
 import { apiInstanceGovernanceWarnings, governanceRulesetRules, policyGovernanceWarnings } from './governance.ts';
@@ -40,6 +41,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   Application: namespaced(applicationRules),
   Contract: namespaced(),
   Alert: namespaced(alertRules),
+  ApiPromotion: namespaced(apiPromotionRules),
   GovernanceRuleset: namespaced(governanceRulesetRules),
 };
 
