@@ -196,19 +196,23 @@ ${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.exa
     assert.doesNotMatch(JSON.stringify(spyAgain), new RegExp(owner));
   });
 
-  test("examples/: Max Airlines' production ruleset finds flights and fares conforming", async () => {
-    for (const f of ['00-organization.yaml', '20-asset-flights-eapi.yaml', '21-asset-fares-eapi.yaml']) await applyYaml(ex('max-airlines', f));
+  test("examples/: Max Airlines' production ruleset finds flights, fares and the promoted baggage conforming", async () => {
+    for (const f of ['00-organization.yaml', '20-asset-flights-eapi.yaml', '21-asset-fares-eapi.yaml', '22-asset-baggage-eapi.yaml']) await applyYaml(ex('max-airlines', f));
     await waitForCondition(['organization', 'max-airlines'], 'Ready', 'True');
-    for (const f of ['40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml', '43-apiinstance-fares.yaml', '44-policies-fares.yaml', '45-apigroup-partner-apis.yaml', '46-slatier-partner-gold.yaml']) {
+    for (const f of [
+      '40-apiinstance-flights.yaml', '41-policies.yaml', '42-slatiers.yaml', '43-apiinstance-fares.yaml', '44-policies-fares.yaml', '45-apigroup-partner-apis.yaml', '46-slatier-partner-gold.yaml',
+      '60-sandbox-apiinstance-baggage.yaml', '61-sandbox-policies-baggage.yaml', '62-sandbox-slatiers-baggage.yaml', '63-sandbox-alert-baggage.yaml', '70-apipromotion-baggage-prod.yaml',
+    ]) {
       await applyYaml(ex('max-airlines', f));
     }
     const r = await applyYaml(ex('max-airlines', '80-governanceruleset-production.yaml'));
     assert.equal(r.code, 0, r.stderr);
     const report = await waitFor(async () => {
       const s = await rulesetStatus('max-airlines', 'production-baseline');
-      return s?.conformingCount === 2 ? s : undefined;
-    }, { what: 'both production instances conform', timeoutMs: 60_000 });
-    assert.deepEqual(report.conforming, ['max-airlines-prod/fares', 'max-airlines-prod/flights']);
+      return s?.conformingCount === 3 ? s : undefined;
+    }, { what: 'the three production instances conform (the sandbox one is not selected)', timeoutMs: 60_000 });
+    assert.deepEqual(report.conforming, ['max-airlines-prod/baggage', 'max-airlines-prod/fares', 'max-airlines-prod/flights']);
+    assert.equal(report.evaluated, 3);
     assert.equal(report.nonConformingCount, 0);
     // One credential policy moved away: flights still takes the other, nothing to warn about.
     const retarget = (name: string) =>
@@ -222,7 +226,7 @@ ${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.exa
     assert.match(second.stderr, /Warning: Policy "max-airlines-prod\/flights-client-id" on ApiInstance "flights" breaks GovernanceRuleset "max-airlines\/production-baseline" rule "enforced-production": no api-key or client-id-enforcement Policy applies/);
     const failing = await waitFor(async () => {
       const s = await rulesetStatus('max-airlines', 'production-baseline');
-      return s?.nonConformingCount === 1 ? s : undefined;
+      return s?.nonConformingCount === 1 && s.conformingCount === 2 ? s : undefined;
     }, { what: 'flights reported' });
     assert.deepEqual(failing.nonConforming.map((n: { name: string }) => n.name), ['flights']);
     assert.ok(failing.nonConforming[0].failures.some((f: { requirement: string }) => f.requirement === 'policies'));
