@@ -6,12 +6,11 @@
 import type { Manager, Predicate } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import type { KubernetesObject } from '../../kube/keys.ts';
-import type { Informer } from '../../kube/informer.ts';
 import type { Alert, GovernanceRuleset, Policy, SlaTier } from '../../api/v1alpha1/index.ts';
 import { governanceInputs, type GovernanceInputs } from '../../model/governance.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { crossgate, POLICIES, SLATIERS } from '../resources.ts';
-import { snapshotReader } from './snapshot.ts';
+import { onChange, snapshotReader } from './snapshot.ts';
 
 export const GOVERNANCE_RULESETS = crossgate('GovernanceRuleset');
 export const GOVERNANCE_ALERTS = crossgate('Alert');
@@ -25,11 +24,9 @@ export function governanceReader(mgr: Manager, platformNamespace: string, settin
   const invalidate = () => {
     cached = undefined;
   };
-  const follow = <T extends KubernetesObject>(informer: Informer<T>) =>
-    informer.addHandler({ onAdd: invalidate, onUpdate: (a, b) => { if (a !== b) invalidate(); }, onDelete: invalidate });
-  follow(policies);
-  follow(tiers);
-  follow(alerts);
+  onChange(policies, invalidate);
+  onChange(tiers, invalidate);
+  onChange(alerts, invalidate);
   return () => {
     const snap = snapshot();
     // The snapshot reader keeps its own cache: a new snapshot means its collections changed.

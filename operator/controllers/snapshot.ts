@@ -9,6 +9,11 @@ import { snapshotFrom, type Snapshot } from '../../model/snapshot.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 import { APIGROUPS, APIINSTANCES, ASSETS, ASSETSHARES, NAMESPACES, ORGANIZATIONS, ORGTRUSTS } from '../resources.ts';
 
+/** Calls `fn` when the informer's cache changes (an add, a delete, an update that is not a resync). */
+export function onChange<T extends KubernetesObject>(informer: Informer<T>, fn: () => void): () => void {
+  return informer.addHandler({ onAdd: fn, onUpdate: (a, b) => { if (a !== b) fn(); }, onDelete: fn });
+}
+
 /** `platform`: the platform settings route verdicts read (api/platform.ts); none when absent (the strictest). */
 export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () => Snapshot {
   const orgs = mgr.informer<Organization & { kind: string }>(ORGANIZATIONS);
@@ -24,8 +29,7 @@ export function snapshotReader(mgr: Manager, platform?: PlatformSettings): () =>
   const invalidate = () => {
     cached = undefined;
   };
-  const follow = <T extends KubernetesObject>(informer: Informer<T>) =>
-    informer.addHandler({ onAdd: invalidate, onUpdate: (a, b) => { if (a !== b) invalidate(); }, onDelete: invalidate });
+  const follow = <T extends KubernetesObject>(informer: Informer<T>) => onChange(informer, invalidate);
   follow(orgs);
   follow(namespaces);
   follow(trusts);
