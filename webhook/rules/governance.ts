@@ -10,7 +10,7 @@ import { ALLOW, allowWithWarnings, deny, describe, objectName, objectNamespace, 
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import {
-  ADMISSION_REQUIREMENTS, MAX_WARNINGS, POLICY_REQUIREMENTS, checkInstance, governanceInputs, instanceId, newFailureWarnings, platformNamespaceOf, rulesetScope, rulesetsFor, scopeCovers,
+  ADMISSION_REQUIREMENTS, MAX_WARNINGS, POLICY_REQUIREMENTS, checkInstance, instanceId, newFailureWarnings, platformNamespaceOf, rulesetScope, rulesetsFor, scopeCovers,
   type Failure, type GovernanceInputs, type PolicyLike, type Requirement,
 } from '../../model/governance.ts';
 import { policiesFor, policyAppliesTo } from '../../model/policy-selection.ts';
@@ -23,14 +23,20 @@ export function governanceRulesetRules(request: AdmissionRequestLike, snapshot: 
   return ALLOW;
 }
 
+/** What governance reads, from the snapshot's per-namespace indexes (built once per snapshot, not per request). */
 function inputsOf(snapshot: Snapshot): GovernanceInputs {
-  return governanceInputs({
+  return {
     snapshot,
     platformNamespace: platformNamespaceOf(snapshot) ?? '',
-    policies: snapshot.policies(),
-    slaTiers: snapshot.slaTiers(),
-    alerts: snapshot.alerts(),
-  });
+    policies: (ns) => snapshot.policies(ns),
+    slaTiers: (ns) => snapshot.slaTiers(ns),
+    alerts: (ns) => snapshot.alerts(ns),
+  };
+}
+
+/** Whether any ruleset may read `namespace`: most reviews end here, before anything is evaluated. */
+function judged(snapshot: Snapshot, namespace: string): boolean {
+  return rulesetsFor(snapshot, namespace, platformNamespaceOf(snapshot) ?? '', (n) => snapshot.governanceRulesets(n)).length > 0;
 }
 
 type InstanceLike = Pick<ApiInstance, 'metadata' | 'spec' | 'status'>;
@@ -55,7 +61,7 @@ const asInstance = (o: KubeObject | null | undefined, ns: string): InstanceLike 
 export function apiInstanceGovernanceWarnings(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const ns = objectNamespace(request);
   const after = asInstance(request.object, ns);
-  if (!after?.spec || typeof after.spec !== 'object') return ALLOW;
+  if (!after?.spec || typeof after.spec !== 'object' || !judged(snapshot, ns)) return ALLOW;
   const inputs = inputsOf(snapshot);
   const before = request.operation === 'UPDATE' ? asInstance(request.oldObject, ns) : undefined;
   const subject = `ApiInstance "${ns}/${objectName(request)}"`;
@@ -67,7 +73,7 @@ export function policyGovernanceWarnings(request: AdmissionRequestLike, snapshot
   const ns = objectNamespace(request);
   const name = objectName(request);
   const next = request.object as unknown as PolicyLike | undefined;
-  if (!next?.spec || typeof next.spec !== 'object') return ALLOW;
+  if (!next?.spec || typeof next.spec !== 'object' || !judged(snapshot, ns)) return ALLOW;
   const inputs = inputsOf(snapshot);
   const others = inputs.policies(ns).filter((p) => p.metadata?.name !== name);
   const old = request.operation === 'UPDATE' ? (request.oldObject as unknown as PolicyLike | undefined) : undefined;
