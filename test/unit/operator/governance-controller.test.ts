@@ -75,7 +75,10 @@ describe('governance controllers (in-memory API)', () => {
     const s = rulesetStatus()!;
     assert.equal(s.scope, 'organization max');
     assert.deepEqual(s.nonConforming[0].failures.map((f: { requirement: string }) => f.requirement), ['policies', 'secureUpstream']);
-    assert.equal(s.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'Evaluated');
+    assert.deepEqual(
+      (({ status, reason, message }) => ({ status, reason, message }))(s.conditions.find((c: { type: string }) => c.type === 'Ready')),
+      { status: 'True', reason: 'Evaluated', message: '1 instance selected: 0 conforming, 1 not' },
+    );
     await eventually(() => conditionOf('Conformant')?.status === 'False', 'Conformant False');
     assert.match(conditionOf('Conformant').message, /fails GovernanceRuleset "max-home\/baseline" rules enforced \(policies\), enforced \(secureUpstream\)/);
     assert.equal(conditionOf('Ready')?.reason, 'Routed', "the ApiInstance reconciler's condition stays");
