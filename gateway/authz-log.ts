@@ -58,6 +58,9 @@ const SECONDS = /^[0-9]{1,7}\.[0-9]{3}$/;
 const UPSTREAM_LIST = /^[-0-9., :]{0,128}$/;
 const MARKER = ` ${SYSLOG_TAG}: `;
 
+/** One decoder for every datagram (decode() without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function str(o: Record<string, unknown>, k: string): string | undefined {
   const v = o[k];
   return typeof v === 'string' ? v : undefined;
@@ -71,7 +74,7 @@ export function parseLogLine(data: Uint8Array): LineResult {
   if (data.length < 4 || data[0] !== 0x3c) return malformed;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = UTF8.decode(data);
   } catch {
     return malformed;
   }
@@ -128,6 +131,9 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
   const now = opts.now ?? Date.now;
   const sources = new TrustedProxies(opts.sources ?? DEFAULT_SOURCES);
   const lines = metrics.accessLogLines;
+  // The per-datagram outcomes' counters, looked up once.
+  const recorded = lines.labels('recorded');
+  const unknownRoute = lines.labels('unknown_route');
   let known: { cfg: CompiledConfig; ids: Set<string> } | undefined;
   const knows = (route: string): boolean => {
     const cfg = config.current;
@@ -150,9 +156,9 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
       }
       const r = parseLogLine(data);
       if (!r.ok) return void lines.labels(r.reason).inc();
-      if (r.record.route === '' || !knows(r.record.route)) return void lines.labels('unknown_route').inc();
+      if (r.record.route === '' || !knows(r.record.route)) return void unknownRoute.inc();
       metrics.observe(r.record.route, r.record.client, r.record.status, r.record.seconds, now());
-      lines.labels('recorded').inc();
+      recorded.inc();
     } catch (err) {
       lines.labels('malformed').inc();
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'access-log datagram failed; dropped');

@@ -184,30 +184,46 @@ export function problemBody(status: number, slug: string, title: string, detail:
   return asciiJson({ type: `https://crossgate.dev/problems/${slug}`, title, status, detail });
 }
 
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string | undefined): void {
-  const h: Record<string, string | number> = { ...headers, 'cache-control': 'no-store' };
-  if (body !== undefined) {
-    h['content-type'] = 'application/problem+json';
-    h['content-length'] = Buffer.byteLength(body);
-  } else h['content-length'] = 0;
-  res.writeHead(status, h);
+/** The answer's headers as a flat [name, value, …] list (what writeHead takes without copying an object). */
+type Flat = (string | number)[];
+
+/** answer() sets these itself, last (as the object it replaced did: its own values won). */
+const OWN = new Set(['cache-control', 'content-type', 'content-length']);
+
+const REMOVE_ONLY: Record<string, string> = { [REMOVE_HEADER]: '' };
+
+function push(flat: Flat, headers: Record<string, string>, skip?: Record<string, string>): void {
+  for (const k in headers) if (!OWN.has(k) && (skip === undefined || !(k in skip))) flat.push(k, headers[k]!);
+}
+
+function answer(res: ServerResponse, status: number, flat: Flat, body: string | undefined): void {
+  flat.push('cache-control', 'no-store');
+  if (body !== undefined) flat.push('content-type', 'application/problem+json', 'content-length', Buffer.byteLength(body));
+  else flat.push('content-length', 0);
+  res.writeHead(status, flat);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
 
 /** The answer to a proxy for one decision. */
 export function sendDecision(res: ServerResponse, d: Decision, mode: Mode): void {
   if (d.allow) {
-    const headers: Record<string, string> = { ...d.responseHeaders, ...d.add };
-    if (d.remove.length) headers[REMOVE_HEADER] = d.remove.join(',');
-    return answer(res, 200, headers, undefined);
+    // Response headers first, then the upstream ones: the same precedence as the object spread this replaced (the upstream's win a tie).
+    const flat: Flat = [];
+    push(flat, d.responseHeaders, d.add);
+    if (d.remove.length) {
+      push(flat, d.add, REMOVE_ONLY);
+      flat.push(REMOVE_HEADER, d.remove.join(','));
+    } else push(flat, d.add);
+    return answer(res, 200, flat, undefined);
   }
   const r = d.refusal;
   const headers = refusalHeaders(d);
   const body = problemBody(r.status, r.slug, r.title, r.detail);
-  if (mode !== 'nginx') return answer(res, r.status, headers, body);
-  headers[STATUS_HEADER] = String(r.status);
-  headers[PROBLEM_HEADER] = body;
-  answer(res, r.status === 401 ? 401 : 403, headers, body);
+  const flat: Flat = [];
+  push(flat, headers);
+  if (mode !== 'nginx') return answer(res, r.status, flat, body);
+  flat.push(STATUS_HEADER, String(r.status), PROBLEM_HEADER, body);
+  answer(res, r.status === 401 ? 401 : 403, flat, body);
 }
 
 export interface AuthzHandlerOptions {
@@ -224,14 +240,14 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
   const { config, token, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
   const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
-    answer(res, status, {}, problemBody(status, slug, title, detail));
+    answer(res, status, [], problemBody(status, slug, title, detail));
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path === '/healthz') return answer(res, 200, {}, undefined);
-    if (path === '/readyz') return answer(res, config.current ? 200 : 503, {}, undefined);
+    if (path === '/healthz') return answer(res, 200, [], undefined);
+    if (path === '/readyz') return answer(res, config.current ? 200 : 503, [], undefined);
     const t = now();
     // Nothing but the token is read before the caller is known to be the proxy.
     const auth = BEARER.exec(single(req, AUTHZ_TOKEN_HEADER) ?? '');
@@ -269,7 +285,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed; answered 500');
     if (res.headersSent) return void res.destroy();
     try {
-      answer(res, 500, {}, problemBody(500, 'internal', 'Internal Server Error', 'The check failed.'));
+      answer(res, 500, [], problemBody(500, 'internal', 'Internal Server Error', 'The check failed.'));
     } catch {
       res.destroy();
     }

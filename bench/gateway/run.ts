@@ -19,7 +19,8 @@
 //               sum: the figure least disturbed by other load on the machine
 // Prints a markdown table and the ratios; writes bench/results/gateway-<time>.json.
 // --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time;
-// --profile-authz does the same for crossgate-authz behind nginx (10,000 keys).
+// --profile-authz does the same for crossgate-authz behind nginx (10,000 keys);
+// --only-authz measures only direct and the two nginx + authz targets.
 // Everything listens on 127.0.0.1 and is stopped at the end, also on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
 const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
 const PROFILE = process.argv.includes('--profile');
 const PROFILE_AUTHZ = process.argv.includes('--profile-authz');
+/** --only-authz: direct and the two nginx + authz targets only (a shorter run when only authz changed). */
+const ONLY_AUTHZ = process.argv.includes('--only-authz');
 const AUTHZ_TOKEN = 'bench-proxy-token-0123456789abcdef';
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -347,7 +350,7 @@ function table(rows: Row[]): string {
 function ratios(rows: Row[]): string {
   const by = (t: string) => rows.find((r) => r.target.startsWith(t));
   const direct = by('direct')!;
-  const nginx = by('nginx');
+  const nginx = by('nginx (');
   const out: string[] = [];
   for (const r of rows) {
     if (r === direct || r === nginx) continue;
@@ -379,22 +382,24 @@ async function main(): Promise<void> {
   const upstream: Proc = ['upstream', up.proc.pid];
   rows.push(await measure('direct', direct, [upstream]));
 
-  const ngx = await startNginx(up.port);
+  const ngx = ONLY_AUTHZ ? undefined : await startNginx(up.port);
   if (ngx) {
     rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`, [['nginx', ngx.proc.pid], upstream]));
     await stop(ngx.proc);
-  } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
-
-  const g1 = await startGateway(dir1, up.port);
-  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, [['gateway', g1.proc.pid], upstream]));
-  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, [['gateway', g1.proc.pid], upstream], one.keys));
-  await stop(g1.proc);
+  } else if (!ONLY_AUTHZ) say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
 
   const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
-  if (profDir) mkdirSync(profDir, { recursive: true });
-  const g10k = await startGateway(dir10k, up.port, profDir);
-  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, [['gateway', g10k.proc.pid], upstream], many.keys.slice(0, 100)));
-  await stop(g10k.proc);
+  if (!ONLY_AUTHZ) {
+    const g1 = await startGateway(dir1, up.port);
+    rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, [['gateway', g1.proc.pid], upstream]));
+    rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, [['gateway', g1.proc.pid], upstream], one.keys));
+    await stop(g1.proc);
+
+    if (profDir) mkdirSync(profDir, { recursive: true });
+    const g10k = await startGateway(dir10k, up.port, profDir);
+    rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, [['gateway', g10k.proc.pid], upstream], many.keys.slice(0, 100)));
+    await stop(g10k.proc);
+  }
 
   const authzProfDir = PROFILE_AUTHZ ? join(ROOT, 'bench/results', `profile-authz-${Date.now()}`) : undefined;
   if (authzProfDir) mkdirSync(authzProfDir, { recursive: true });
