@@ -124,12 +124,20 @@ test('authz: an empty checkFrom, a missing token Secret, another namespace or mT
   refused(['--set', 'authz.enabled=true'], /authz\.enabled needs authz\.tokenSecret: the name of an existing Secret/);
   refused([...authz, '--set', 'authz.namespace=elsewhere'], /release namespace "crossgate-system", but authz\.namespace is "elsewhere"/);
   refused([...authz, '--set', 'authz.grpcTls.clientCaSecretName=ca'], /clientCaSecretName \(mTLS\) needs authz\.grpcTls\.secretName/);
+  refused([...authz, '--set', 'authz.grpcTls.secretName=t', '--set-json', 'authz.grpcTls.allowedClientSANs=["envoy.example"]'], /allowedClientSANs needs authz\.grpcTls\.clientCaSecretName: only a client certificate \(mTLS\) names a SAN/);
+  refused([...authz, '--set', 'authz.grpcTls.secretName=t', '--set', 'authz.grpcTls.clientCaSecretName=ca', '--set-json', 'authz.grpcTls.allowedClientSANs=["a,b"]'], /allowedClientSANs/);
   refused([...authz, '--set-json', 'authz.networkPolicy.checkFrom=[{"everyone":{}}]'], /additional properties 'everyone' not allowed/);
   refused([...authz, '--set', 'authz.tokenSecret=Not_A_Name'], /tokenSecret/);
 });
 
 test('authz: --mode=authz on the gateway entrypoint, token and TLS files from the Secrets, the check Service named authz.name', { skip }, () => {
-  const r = template([...authz, '--set', 'authz.grpcTls.secretName=authz-tls', '--set', 'authz.grpcTls.clientCaSecretName=envoy-client-ca', '--set', 'gateway.redis.url=redis://redis:6379/0']);
+  const r = template([
+    ...authz,
+    '--set', 'authz.grpcTls.secretName=authz-tls',
+    '--set', 'authz.grpcTls.clientCaSecretName=envoy-client-ca',
+    '--set-json', 'authz.grpcTls.allowedClientSANs=["spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy","envoy.example"]',
+    '--set', 'gateway.redis.url=redis://redis:6379/0',
+  ]);
   assert.ok(r.ok, r.ok ? '' : r.stderr);
   const of = (kind: string, name: string) => r.objects.find((o) => o.kind === kind && o.metadata.name === name)!;
   const pod = of('Deployment', 'r-crossgate-authz').spec.template.spec;
@@ -152,6 +160,7 @@ test('authz: --mode=authz on the gateway entrypoint, token and TLS files from th
   assert.equal(env['AUTHZ_GRPC_TLS_KEY'], `${mounts['grpc-tls']}/tls.key`);
   assert.equal(env['AUTHZ_GRPC_CLIENT_CA'], `${mounts['grpc-client-ca']}/ca.crt`);
   assert.deepEqual(volumes['grpc-client-ca'], { secretName: 'envoy-client-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+  assert.equal(env['AUTHZ_GRPC_CLIENT_SANS'], 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy,envoy.example');
   assert.equal(c.readinessProbe.httpGet.port, 'admin');
   assert.equal(c.livenessProbe.httpGet.port, 'admin');
   // The Service the operator's SecurityPolicies name (CROSSGATE_AUTHZ_NAME / _PORT).
@@ -169,7 +178,7 @@ test('authz: --mode=authz on the gateway entrypoint, token and TLS files from th
   const plain = template(authz);
   assert.ok(plain.ok);
   const pc = plain.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'r-crossgate-authz')!.spec.template.spec.containers[0];
-  assert.ok(!pc.env.some((e: { name: string }) => e.name.startsWith('AUTHZ_GRPC_TLS') || e.name === 'AUTHZ_GRPC_CLIENT_CA'));
+  assert.ok(!pc.env.some((e: { name: string }) => e.name.startsWith('AUTHZ_GRPC_TLS') || e.name.startsWith('AUTHZ_GRPC_CLIENT')));
   // Nothing of authz by default.
   const off = template([]);
   assert.ok(off.ok);

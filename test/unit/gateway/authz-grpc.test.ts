@@ -5,7 +5,6 @@
 // context_extensions, the caller's token, and mTLS.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,10 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
+import { grpcOptions } from '../../../gateway/main.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+import { makeCerts, SERVER_CERT } from './certs.ts';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 const TOKEN = 'proxy-token-0123456789abcdef';
@@ -212,6 +214,29 @@ describe('crossgate-authz gRPC Check', () => {
   });
 });
 
+/** authz with its gRPC listener on TLS, callers authenticated by a certificate of dir/ca.crt (and, when given, one of `allowedClientSans`). */
+async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: string[]): Promise<RunningAuthz> {
+  const authz = await startAuthz({
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), ...(allowedClientSans ? { allowedClientSans } : {}) } },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    configDebounceMs: 5,
+    tokenFile: join(dir, 'token'),
+  });
+  for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  return authz;
+}
+
+/** A Check client over TLS to authz (server name localhost), with this client certificate or none. */
+async function tlsClient(authz: RunningAuthz, dir: string, name?: string): Promise<Client> {
+  const ca = await readFile(join(dir, 'ca.crt'));
+  const key = name ? await readFile(join(dir, `${name}.key`)) : null;
+  const cert = name ? await readFile(join(dir, `${name}.crt`)) : null;
+  return new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createSsl(ca, key, cert), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
+}
+
 describe('crossgate-authz gRPC Check over mTLS', () => {
   let dir: string;
   let cfg: ConfigDir;
@@ -221,19 +246,9 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-mtls-'));
     await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
     try {
-      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
-      for (const [name, cn, ext] of [
-        ['server', 'crossgate-authz', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-        ['client', 'envoy', 'extendedKeyUsage=clientAuth'],
-      ] as const) {
-        ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-        await writeFile(join(dir, `${name}.ext`), `${ext}\n`);
-        ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-      }
-      // A client certificate from another CA.
-      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=stranger', '-keyout', 'stranger.key', '-out', 'stranger.crt');
+      // "stranger": a client certificate from another CA.
+      makeCerts(dir, [SERVER_CERT, { name: 'client', cn: 'envoy', ext: 'extendedKeyUsage=clientAuth' }, { name: 'stranger', cn: 'stranger' }]);
     } catch (err) {
       skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
       return;
@@ -241,16 +256,7 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
     cfg = await ConfigDir.create('authzmtls');
     cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt') } },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    });
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    authz = await startMtlsAuthz(dir, cfg);
   });
 
   after(async () => {
@@ -261,13 +267,10 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
 
   test('a client certificate from the CA is the credential (no token); none or another CA is refused', async (t) => {
     if (skip) return t.skip(skip);
-    const target = new URL(authz!.grpcUrl!).host;
     assert.match(authz!.grpcUrl!, /^https:/);
-    const ca = await readFile(join(dir, 'ca.crt'));
-    const mk = (key?: string, cert?: string) => new Authorization(target, grpc.credentials.createSsl(ca, key ? Buffer.from(key) : null, cert ? Buffer.from(cert) : null), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
-    const good = mk(await readFile(join(dir, 'client.key'), 'utf8'), await readFile(join(dir, 'client.crt'), 'utf8'));
-    const none = mk();
-    const stranger = mk(await readFile(join(dir, 'stranger.key'), 'utf8'), await readFile(join(dir, 'stranger.crt'), 'utf8'));
+    const good = await tlsClient(authz!, dir, 'client');
+    const none = await tlsClient(authz!, dir);
+    const stranger = await tlsClient(authz!, dir, 'stranger');
     try {
       const ok = await call(good, checkReq('air/edge', '/edge/x'), null);
       assert.equal(ok.status.code, 0);
@@ -277,5 +280,107 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
     } finally {
       for (const c of [good, none, stranger]) c.close();
     }
+  });
+});
+
+describe('crossgate-authz gRPC Check over mTLS with allowed client SANs', () => {
+  const SPIFFE = 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy';
+  let dir: string;
+  let cfg: ConfigDir;
+  let authz: RunningAuthz | undefined;
+  let skip: string | undefined;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-san-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    try {
+      makeCerts(dir, [
+        SERVER_CERT,
+        // Envoy's SPIFFE id as a URI SAN (what an Envoy Gateway mesh certificate carries).
+        { name: 'envoy', cn: 'envoy', ext: `extendedKeyUsage=clientAuth\nsubjectAltName=URI:${SPIFFE}` },
+        // Allowed by DNS name, in another case than listed.
+        { name: 'dns', cn: 'ignored', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:Envoy.Gateway.Example' },
+        // Same CA, names none of them; its CN spells an allowed name (the CN is never read).
+        { name: 'other', cn: 'envoy.gateway.example', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:other.example,URI:spiffe://cluster.local/ns/default/sa/envoy' },
+      ]);
+    } catch (err) {
+      skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      return;
+    }
+    cfg = await ConfigDir.create('authzsan');
+    cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
+    await cfg.write();
+    authz = await startMtlsAuthz(dir, cfg, [SPIFFE, 'envoy.gateway.example']);
+  });
+
+  after(async () => {
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a certificate naming an allowed URI or DNS SAN passes; one of the same CA naming neither is PERMISSION_DENIED, counted, with a message that says why', async (t) => {
+    if (skip) return t.skip(skip);
+    const envoy = await tlsClient(authz!, dir, 'envoy');
+    const dns = await tlsClient(authz!, dir, 'dns');
+    const other = await tlsClient(authz!, dir, 'other');
+    try {
+      for (const c of [envoy, dns]) assert.equal((await call(c, checkReq('air/edge', '/edge/x'), null)).status.code, 0);
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(call(other, checkReq('air/edge', '/edge/x'), TOKEN), (err: grpc.ServiceError) => {
+          assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+          assert.equal(err.details, 'the client certificate names none of the allowed callers (--grpc-client-san)');
+          return true;
+        });
+      }
+      const text = await authz!.metrics.registry.metrics();
+      assert.match(text, /crossgate_authz_grpc_callers_refused_total\{reason="client_san"\} 2/);
+    } finally {
+      for (const c of [envoy, dns, other]) c.close();
+    }
+  });
+});
+
+describe('client SAN allow-list', () => {
+  test("Node's subjectaltname text, quoted values included, is read entry by entry", () => {
+    assert.deepEqual(parseSubjectAltName('DNS:a.example, URI:spiffe://td/ns/x/sa/y, IP Address:127.0.0.1'), [
+      { type: 'DNS', value: 'a.example' },
+      { type: 'URI', value: 'spiffe://td/ns/x/sa/y' },
+      { type: 'IP Address', value: '127.0.0.1' },
+    ]);
+    // A value holding ", " is quoted by Node: it must not be read as two entries.
+    assert.deepEqual(parseSubjectAltName('URI:"spiffe://td/a, DNS:evil.example", DNS:b.example'), [
+      { type: 'URI', value: 'spiffe://td/a, DNS:evil.example' },
+      { type: 'DNS', value: 'b.example' },
+    ]);
+    assert.deepEqual(parseSubjectAltName(undefined), []);
+  });
+
+  test('matches URI SANs exactly and DNS SANs case-insensitively, never across types', () => {
+    const l = new ClientSanAllowList(['spiffe://td/ns/eg/sa/envoy', 'envoy.example']);
+    assert.equal(l.allows('URI:spiffe://td/ns/eg/sa/envoy'), true);
+    assert.equal(l.allows('DNS:ENVOY.example'), true);
+    assert.equal(l.allows('URI:spiffe://td/ns/eg/sa/envoy2'), false);
+    assert.equal(l.allows('URI:SPIFFE://td/ns/eg/sa/envoy'), false);
+    assert.equal(l.allows('URI:envoy.example'), false);
+    assert.equal(l.allows('DNS:spiffe://td/ns/eg/sa/envoy'), false);
+    assert.equal(l.allows('URI:"spiffe://td/x, DNS:envoy.example"'), false);
+    assert.equal(l.allows(undefined), false);
+  });
+
+  test('the list is bounded and checked at start, with messages that say what is wrong', () => {
+    assert.throws(() => new ClientSanAllowList([]), { message: 'the client SAN allow-list is empty: leave it out to accept every certificate of the client CA' });
+    assert.throws(() => new ClientSanAllowList(Array.from({ length: MAX_CLIENT_SANS + 1 }, (_, i) => `c${i}.example`)), { message: `at most ${MAX_CLIENT_SANS} allowed client SANs, got ${MAX_CLIENT_SANS + 1}` });
+    assert.throws(() => new ClientSanAllowList(['a b']), { message: `allowed client SAN "a b": 1 to ${MAX_SAN} printable ASCII characters, no space or comma` });
+    assert.throws(() => new ClientSanAllowList(['x'.repeat(MAX_SAN + 1)]), /printable ASCII characters, no space or comma/);
+    assert.throws(() => grpcOptions({ 'grpc-client-san': 'envoy.example' }, {}), { message: '--grpc-client-san needs --grpc-client-ca: only a client certificate names a SAN' });
+    assert.throws(() => grpcOptions({ 'grpc-tls-cert': 'c', 'grpc-tls-key': 'k', 'grpc-client-ca': 'ca', 'grpc-client-san': ' , ' }, {}), { message: '--grpc-client-san is empty: name at least one allowed SAN, or leave it out' });
+    assert.throws(() => grpcOptions({ 'grpc-listen': 'off' }, { AUTHZ_GRPC_CLIENT_SANS: 'envoy.example' }), { message: '--grpc-listen=off with gRPC TLS settings: choose one' });
+    assert.deepEqual(grpcOptions({ 'grpc-tls-cert': 'c', 'grpc-tls-key': 'k' }, { AUTHZ_GRPC_CLIENT_CA: 'ca', AUTHZ_GRPC_CLIENT_SANS: 'spiffe://td/ns/eg/sa/envoy, envoy.example' })?.tls, {
+      certFile: 'c',
+      keyFile: 'k',
+      clientCaFile: 'ca',
+      allowedClientSans: ['spiffe://td/ns/eg/sa/envoy', 'envoy.example'],
+    });
   });
 });
