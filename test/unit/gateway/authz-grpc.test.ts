@@ -5,44 +5,19 @@
 // context_extensions, the caller's token, and mTLS.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
-import { makeCerts, SERVER_CERT } from './certs.ts';
+import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type Client } from './grpc-support.ts';
 
-const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 const TOKEN = 'proxy-token-0123456789abcdef';
-
-const def = loadSync('envoy/service/auth/v3/external_auth.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
-const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as new (target: string, creds: grpc.ChannelCredentials, opts?: object) => grpc.Client & {
-  Check(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void): void;
-};
-
-type Client = InstanceType<typeof Authorization>;
-
-function call(client: Client, req: unknown, token: string | null = TOKEN): Promise<any> {
-  const md = new grpc.Metadata();
-  if (token !== null) md.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve, reject) => client.Check(req, md, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-function checkReq(routeId: string | undefined, path: string, headers: Record<string, string> = {}, address = '198.51.100.9', method = 'GET'): unknown {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address, port_value: 50000 } } },
-      request: { http: { method, path, host: 'api.example', scheme: 'https', headers: { ':authority': 'api.example', ...headers } } },
-      context_extensions: routeId === undefined ? {} : { 'crossgate-route': routeId },
-    },
-  };
-}
+const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
 
 const hv = (list: any[]): Record<string, string> => Object.fromEntries(list.map((h) => [h.header.key, h.header.value]));
 
@@ -229,14 +204,6 @@ async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: s
   return authz;
 }
 
-/** A Check client over TLS to authz (server name localhost), with this client certificate or none. */
-async function tlsClient(authz: RunningAuthz, dir: string, name?: string): Promise<Client> {
-  const ca = await readFile(join(dir, 'ca.crt'));
-  const key = name ? await readFile(join(dir, `${name}.key`)) : null;
-  const cert = name ? await readFile(join(dir, `${name}.crt`)) : null;
-  return new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createSsl(ca, key, cert), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
-}
-
 describe('crossgate-authz gRPC Check over mTLS', () => {
   let dir: string;
   let cfg: ConfigDir;
@@ -268,9 +235,9 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
   test('a client certificate from the CA is the credential (no token); none or another CA is refused', async (t) => {
     if (skip) return t.skip(skip);
     assert.match(authz!.grpcUrl!, /^https:/);
-    const good = await tlsClient(authz!, dir, 'client');
-    const none = await tlsClient(authz!, dir);
-    const stranger = await tlsClient(authz!, dir, 'stranger');
+    const good = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'client');
+    const none = tlsClient(new URL(authz!.grpcUrl!).host, dir);
+    const stranger = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'stranger');
     try {
       const ok = await call(good, checkReq('air/edge', '/edge/x'), null);
       assert.equal(ok.status.code, 0);
@@ -321,9 +288,9 @@ describe('crossgate-authz gRPC Check over mTLS with allowed client SANs', () => 
 
   test('a certificate naming an allowed URI or DNS SAN passes; one of the same CA naming neither is PERMISSION_DENIED, counted, with a message that says why', async (t) => {
     if (skip) return t.skip(skip);
-    const envoy = await tlsClient(authz!, dir, 'envoy');
-    const dns = await tlsClient(authz!, dir, 'dns');
-    const other = await tlsClient(authz!, dir, 'other');
+    const envoy = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'envoy');
+    const dns = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'dns');
+    const other = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'other');
     try {
       for (const c of [envoy, dns]) assert.equal((await call(c, checkReq('air/edge', '/edge/x'), null)).status.code, 0);
       for (let i = 0; i < 2; i++) {
