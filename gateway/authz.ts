@@ -160,6 +160,44 @@ export function clientOf(peer: string, forwarded: string | readonly string[] | u
   return { remoteAddress: client ? canonicalAddress(client) : '', peerTrusted: client !== undefined && trusted.has(client) };
 }
 
+/** At most this many (peer, X-Forwarded-For) pairs are remembered by a ClientCache; then it starts over. */
+export const CLIENT_CACHE_SIZE = 1024;
+
+type Client = { remoteAddress: string; peerTrusted: boolean };
+
+/**
+ * clientOf() remembered per (peer, X-Forwarded-For) pair: behind nginx the
+ * same few pairs repeat on every check, and the walk parses each address.
+ * The answer depends on nothing else (the trusted proxies are fixed for the
+ * process); bounded, and cleared whole when full, so no caller can grow it.
+ */
+export class ClientCache {
+  readonly #trusted: TrustedProxies;
+  readonly #known = new Map<string, Client>();
+
+  constructor(trusted: TrustedProxies) {
+    this.#trusted = trusted;
+  }
+
+  /** Pairs remembered now (never more than CLIENT_CACHE_SIZE). */
+  get size(): number {
+    return this.#known.size;
+  }
+
+  of(peer: string, forwarded: string | readonly string[] | undefined): Client {
+    // Repeated headers (an array) are rare and not remembered.
+    if (typeof forwarded !== 'string' && forwarded !== undefined) return clientOf(peer, forwarded, this.#trusted);
+    const key = forwarded === undefined ? peer : `${peer}\n${forwarded}`;
+    let c = this.#known.get(key);
+    if (c === undefined) {
+      c = clientOf(peer, forwarded, this.#trusted);
+      if (this.#known.size >= CLIENT_CACHE_SIZE) this.#known.clear();
+      this.#known.set(key, c);
+    }
+    return c;
+  }
+}
+
 /** The headers of a refusal: RateLimit (when limits were counted), then the refusal's own (Retry-After, WWW-Authenticate). */
 export function refusalHeaders(d: Extract<Decision, { allow: false }>): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -239,6 +277,7 @@ export interface AuthzHandlerOptions {
 export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { config, token, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
+  const clients = new ClientCache(trustedProxies);
   const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
     answer(res, status, [], problemBody(status, slug, title, detail));
 
@@ -268,7 +307,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
       path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
       query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
       headers: req.headers,
-      ...clientOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies),
+      ...clients.of(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']),
       now: t,
     };
     const d = decide(config.current, routeId, input, logger);
