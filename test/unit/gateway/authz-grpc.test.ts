@@ -14,7 +14,7 @@ import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
-import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type Client } from './grpc-support.ts';
+import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type CertSpec, type Client } from './grpc-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
 const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
@@ -204,40 +204,43 @@ async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: s
   return authz;
 }
 
-describe('crossgate-authz gRPC Check over mTLS', () => {
-  let dir: string;
-  let cfg: ConfigDir;
-  let authz: RunningAuthz | undefined;
-  let skip: string | undefined;
-
+/** Registers, in the calling describe(), hooks that make `specs`' certificates, a config with route air/edge, and authz over mTLS (with `allowedClientSans` when given); `skip` is set when openssl is missing. */
+function mtlsAuthz(name: string, specs: CertSpec[], allowedClientSans?: string[]): { dir: string; target: string; authz?: RunningAuthz; skip?: string } {
+  const s: { dir: string; target: string; authz?: RunningAuthz; skip?: string } = { dir: '', target: '' };
+  let cfg: ConfigDir | undefined;
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-mtls-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    s.dir = await mkdtemp(join(tmpdir(), `crossgate-authz-${name}-`));
+    await writeFile(join(s.dir, 'token'), `${TOKEN}\n`);
     try {
-      // "stranger": a client certificate from another CA.
-      makeCerts(dir, [SERVER_CERT, { name: 'client', cn: 'envoy', ext: 'extendedKeyUsage=clientAuth' }, { name: 'stranger', cn: 'stranger' }]);
+      makeCerts(s.dir, [SERVER_CERT, ...specs]);
     } catch (err) {
-      skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      s.skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
       return;
     }
-    cfg = await ConfigDir.create('authzmtls');
+    cfg = await ConfigDir.create(`authz${name}`);
     cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
     await cfg.write();
-    authz = await startMtlsAuthz(dir, cfg);
+    s.authz = await startMtlsAuthz(s.dir, cfg, allowedClientSans);
+    s.target = new URL(s.authz.grpcUrl!).host;
   });
-
   after(async () => {
-    await authz?.stop(0);
+    await s.authz?.stop(0);
     await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
+    await rm(s.dir, { recursive: true, force: true });
   });
+  return s;
+}
+
+describe('crossgate-authz gRPC Check over mTLS', () => {
+  // "stranger": a client certificate from another CA.
+  const m = mtlsAuthz('mtls', [{ name: 'client', cn: 'envoy', ext: 'extendedKeyUsage=clientAuth' }, { name: 'stranger', cn: 'stranger' }]);
 
   test('a client certificate from the CA is the credential (no token); none or another CA is refused', async (t) => {
-    if (skip) return t.skip(skip);
-    assert.match(authz!.grpcUrl!, /^https:/);
-    const good = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'client');
-    const none = tlsClient(new URL(authz!.grpcUrl!).host, dir);
-    const stranger = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'stranger');
+    if (m.skip) return t.skip(m.skip);
+    assert.match(m.authz!.grpcUrl!, /^https:/);
+    const good = tlsClient(m.target, m.dir, 'client');
+    const none = tlsClient(m.target, m.dir);
+    const stranger = tlsClient(m.target, m.dir, 'stranger');
     try {
       const ok = await call(good, checkReq('air/edge', '/edge/x'), null);
       assert.equal(ok.status.code, 0);
@@ -252,45 +255,24 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
 
 describe('crossgate-authz gRPC Check over mTLS with allowed client SANs', () => {
   const SPIFFE = 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy';
-  let dir: string;
-  let cfg: ConfigDir;
-  let authz: RunningAuthz | undefined;
-  let skip: string | undefined;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-san-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    try {
-      makeCerts(dir, [
-        SERVER_CERT,
-        // Envoy's SPIFFE id as a URI SAN (what an Envoy Gateway mesh certificate carries).
-        { name: 'envoy', cn: 'envoy', ext: `extendedKeyUsage=clientAuth\nsubjectAltName=URI:${SPIFFE}` },
-        // Allowed by DNS name, in another case than listed.
-        { name: 'dns', cn: 'ignored', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:Envoy.Gateway.Example' },
-        // Same CA, names none of them; its CN spells an allowed name (the CN is never read).
-        { name: 'other', cn: 'envoy.gateway.example', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:other.example,URI:spiffe://cluster.local/ns/default/sa/envoy' },
-      ]);
-    } catch (err) {
-      skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
-      return;
-    }
-    cfg = await ConfigDir.create('authzsan');
-    cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
-    await cfg.write();
-    authz = await startMtlsAuthz(dir, cfg, [SPIFFE, 'envoy.gateway.example']);
-  });
-
-  after(async () => {
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const m = mtlsAuthz(
+    'san',
+    [
+      // Envoy's SPIFFE id as a URI SAN (what an Envoy Gateway mesh certificate carries).
+      { name: 'envoy', cn: 'envoy', ext: `extendedKeyUsage=clientAuth\nsubjectAltName=URI:${SPIFFE}` },
+      // Allowed by DNS name, in another case than listed.
+      { name: 'dns', cn: 'ignored', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:Envoy.Gateway.Example' },
+      // Same CA, names none of them; its CN spells an allowed name (the CN is never read).
+      { name: 'other', cn: 'envoy.gateway.example', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:other.example,URI:spiffe://cluster.local/ns/default/sa/envoy' },
+    ],
+    [SPIFFE, 'envoy.gateway.example'],
+  );
 
   test('a certificate naming an allowed URI or DNS SAN passes; one of the same CA naming neither is PERMISSION_DENIED, counted, with a message that says why', async (t) => {
-    if (skip) return t.skip(skip);
-    const envoy = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'envoy');
-    const dns = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'dns');
-    const other = tlsClient(new URL(authz!.grpcUrl!).host, dir, 'other');
+    if (m.skip) return t.skip(m.skip);
+    const envoy = tlsClient(m.target, m.dir, 'envoy');
+    const dns = tlsClient(m.target, m.dir, 'dns');
+    const other = tlsClient(m.target, m.dir, 'other');
     try {
       for (const c of [envoy, dns]) assert.equal((await call(c, checkReq('air/edge', '/edge/x'), null)).status.code, 0);
       for (let i = 0; i < 2; i++) {
@@ -300,7 +282,7 @@ describe('crossgate-authz gRPC Check over mTLS with allowed client SANs', () => 
           return true;
         });
       }
-      const text = await authz!.metrics.registry.metrics();
+      const text = await m.authz!.metrics.registry.metrics();
       assert.match(text, /crossgate_authz_grpc_callers_refused_total\{reason="client_san"\} 2/);
     } finally {
       for (const c of [envoy, dns, other]) c.close();
