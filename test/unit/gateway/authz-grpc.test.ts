@@ -155,6 +155,8 @@ describe('crossgate-authz gRPC Check', () => {
     for (const t of [null, 'wrong-token-0123456789abc', `${TOKEN}x`]) {
       await assert.rejects(call(client, checkReq('air/flights', '/flights/1', { 'x-api-key': key.key }), t), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED, String(t));
     }
+    // Each refused caller counted, by reason.
+    assert.match(await authz.metrics.registry.metrics(), /crossgate_authz_grpc_callers_refused_total\{reason="token"\} 3\n/);
   });
 
   test('raw HTTP/2: another method is UNIMPLEMENTED, not application/grpc is 415, garbage is INVALID_ARGUMENT, an oversized request RESOURCE_EXHAUSTED', async () => {
