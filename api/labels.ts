@@ -43,3 +43,11 @@ export const ANNOTATION_CLIENT_ID = 'crossgate.dev/client-id';
 /** Data keys of an application Secret. */
 export const SECRET_CLIENT_ID_FIELD = 'clientId';
 export const SECRET_CLIENT_SECRET_FIELD = 'clientSecret';
+
+/** On the copies an ApiPromotion made: the promotion (name, same namespace). A name it finds without it is someone else's, never overwritten. */
+export const LABEL_PROMOTION = 'crossgate.dev/promotion';
+/** On a copy: "namespace/name" of the object it was copied from. */
+export const ANNOTATION_PROMOTED_FROM = 'crossgate.dev/promoted-from';
+/** On a copy: the .metadata.generation of the source ApiInstance it was made from. */
+export const ANNOTATION_PROMOTED_SOURCE_GENERATION = 'crossgate.dev/promoted-source-generation';
+export const FINALIZER_APIPROMOTION = 'crossgate.dev/apipromotion-cleanup';

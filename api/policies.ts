@@ -164,6 +164,8 @@ export type RateLimitPolicyConfig = Static<typeof RateLimitPolicyConfig>;
 export type SpikeControlPolicyConfig = Static<typeof SpikeControlPolicyConfig>;
 export type IpListPolicyConfig = Static<typeof IpListPolicyConfig>;
 export type CorsPolicyConfig = Static<typeof CorsPolicyConfig>;
+/** The methods a cors policy without allowMethods allows: the gateway enforces them, the SecurityPolicy renders them. */
+export const DEFAULT_CORS_METHODS: readonly string[] = ['GET', 'HEAD', 'POST'];
 export type HeaderInjectionPolicyConfig = Static<typeof HeaderInjectionPolicyConfig>;
 export type JwtValidationPolicyConfig = Static<typeof JwtValidationPolicyConfig>;
 

@@ -30,7 +30,10 @@ export function userClusterRoles(): Record<string, unknown>[] {
 }
 
 /** crossgate kinds whose objects (not only their status) the operator patches: its finalizers, and the Contracts it opens. */
-export const OPERATOR_PATCHED_PLURALS = ['organizations', 'assetshares', 'apikeys', 'contracts'] as const;
+export const OPERATOR_PATCHED_PLURALS = ['organizations', 'assetshares', 'apikeys', 'contracts', 'apipromotions'] as const;
+
+/** crossgate kinds an ApiPromotion copies into its environment: the operator creates, updates (PUT at a resourceVersion) and deletes them. */
+export const OPERATOR_PROMOTED_PLURALS = ['apiinstances', 'policies', 'slatiers', 'alerts'] as const;
 
 /** crossgate kinds that own what the operator makes (blockOwnerDeletion) without the operator patching them: the Application's Secret. */
 export const OPERATOR_OWNER_PLURALS = ['applications'] as const;
@@ -49,12 +52,14 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
     metadata: { name, labels },
     rules: [
       { apiGroups: [GROUP], resources: crossgate, verbs: ['get', 'list', 'watch'] },
-      // Finalizers (Organization, AssetShare, ApiKey) and Contract spec: never another kind's spec.
+      // Finalizers (Organization, AssetShare, ApiKey, ApiPromotion) and Contract spec: never another kind's spec.
       { apiGroups: [GROUP], resources: patched, verbs: ['patch'] },
       { apiGroups: [GROUP], resources: crossgate.map((p) => `${p}/status`), verbs: ['patch'] },
       // blockOwnerDeletion on objects these kinds own needs update on the owner's finalizers (OwnerReferencesPermissionEnforcement).
       { apiGroups: [GROUP], resources: [...patched, ...OPERATOR_OWNER_PLURALS].map((p) => `${p}/finalizers`), verbs: ['update'] },
       { apiGroups: [GROUP], resources: ['contracts'], verbs: ['create', 'delete'] },
+      // ApiPromotion: its copies in the target environment (never Contracts, ApiKeys, Applications); admission still judges each write.
+      { apiGroups: [GROUP], resources: [...OPERATOR_PROMOTED_PLURALS], verbs: ['create', 'update', 'delete'] },
       // Organization: label (and create) its namespaces.
       { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
       // Organization and AssetShare: RoleBindings for groups, Roles scoped to shared objects (watched by label only).
@@ -66,9 +71,10 @@ export function operatorClusterRole(name = 'crossgate-operator'): Record<string,
       { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
       // ApiInstance spec.parentRefs: the HTTPRoute rendered in the instance's namespace (server-side apply; watched by
-      // label, its status read back), and the Envoy Gateway SecurityPolicy beside it.
+      // label, its status read back), and the Envoy Gateway SecurityPolicy beside it (read by name: one crossgate did
+      // not render is never overwritten).
       { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
-      { apiGroups: ['gateway.envoyproxy.io'], resources: ['securitypolicies'], verbs: ['create', 'patch', 'delete'] },
+      { apiGroups: ['gateway.envoyproxy.io'], resources: ['securitypolicies'], verbs: ['get', 'create', 'patch', 'delete'] },
     ],
   };
 }
@@ -82,8 +88,9 @@ export function operatorNamespaceRole(name = 'crossgate-operator-namespace'): Re
     rules: [
       { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-      // The ReferenceGrants letting tenants' SecurityPolicies call crossgate-authz (in this namespace by default).
-      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['create', 'patch', 'delete'] },
+      // The ReferenceGrants letting tenants' SecurityPolicies call crossgate-authz (in this namespace by default),
+      // watched by label so that unneeded ones are swept at start.
+      { apiGroups: ['gateway.networking.k8s.io'], resources: ['referencegrants'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
     ],
   };
 }

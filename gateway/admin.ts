@@ -3,7 +3,10 @@
 //   /readyz   a config is loaded (until then the data port answers 503 problems)
 //   /metrics  Prometheus text
 //   /summary  per API over the last 5 minutes (or ?windowSeconds=N): requests, 4xx/5xx, error %,
-//             mean and max latency, responses by status code, policy refusals by type (JSON)
+//             mean and max latency, responses by status code, policy refusals by type, and the
+//             routes this replica serves (JSON)
+//   /summary/day  per API over the day ring (api/analytics.ts DaySummary): requests, 4xx/5xx,
+//             latency histogram, per-client figures, last request, and the routes served
 //   /configz  the config in force: gateway, generation, routes, credential
 //             count, why newer parts are not in force (no key hashes, no secrets)
 import { createServer, type Server } from 'node:http';
@@ -18,6 +21,8 @@ export interface AdminServerOptions {
   metrics: GatewayMetrics;
   ready: () => boolean;
   status: () => LoaderStatus & { counterStore: string; routeIds: string[] };
+  /** Ids of the routes served (loaded, not withheld): how the operator tells Unregistered from Inactive. */
+  routes: () => string[];
   logger: Logger;
 }
 
@@ -56,8 +61,10 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
       case '/summary': {
         // ?windowSeconds=N: the last N seconds only (Alerts), else the whole 5-minute window.
         const w = Number(new URL(req.url ?? '/', 'http://admin').searchParams.get('windowSeconds'));
-        return send(200, 'application/json', json(opts.metrics.recent.summary(Date.now(), Number.isFinite(w) && w > 0 ? w : undefined)));
+        return send(200, 'application/json', json({ ...opts.metrics.recent.summary(Date.now(), Number.isFinite(w) && w > 0 ? w : undefined), routes: opts.routes() }));
       }
+      case '/summary/day':
+        return send(200, 'application/json', json(opts.metrics.day.summary(Date.now(), opts.routes())));
       case '/configz':
         return send(200, 'application/json', json(opts.status()));
       default:

@@ -12,7 +12,7 @@ import { ConfigLoader, type ConfigSource } from './config-source/loader.ts';
 import { MemoryCounterStore } from './counters/memory.ts';
 import { RedisCounterStore } from './counters/redis.ts';
 import type { CounterStore } from './counters/types.ts';
-import { GatewayMetrics } from './metrics.ts';
+import { GatewayMetrics, type DayWindowOptions } from './metrics.ts';
 import { compileRoutes } from './policies/index.ts';
 import { JwksCache } from './policies/jwt-validation.ts';
 import type { PolicyDeps } from './policies/types.ts';
@@ -44,6 +44,8 @@ export interface GatewayOptions {
   /** Where access-log lines go; default stdout through an async buffer (createAccessLogger). */
   accessLogger?: AccessLogger;
   metricsMaxClients?: number;
+  /** The 24-hour figures behind admin /summary/day: bucket length, bucket count, clients per API (metrics.ts DayWindow). */
+  analytics?: DayWindowOptions;
   upstreamConnections?: number;
   /** Debounce between a config change and assembly; default 50 ms. */
   configDebounceMs?: number;
@@ -77,7 +79,7 @@ interface Runtime {
 
 async function startRuntime(opts: GatewayOptions, onLoaded?: (cfg: CompiledConfig) => void): Promise<Runtime> {
   const log = opts.logger;
-  const metrics = new GatewayMetrics({ maxClients: opts.metricsMaxClients });
+  const metrics = new GatewayMetrics({ maxClients: opts.metricsMaxClients, day: opts.analytics });
   let counters: CounterStore;
   if (opts.redisUrl) {
     const redis = new RedisCounterStore({
@@ -179,6 +181,7 @@ async function serve<D extends { url: string; host: string; port: number; close(
       metrics,
       ready: () => loader.current !== undefined,
       status: () => ({ ...loader.status(), counterStore: counters.kind, routeIds: loader.current?.routes.routes.map((r) => r.id) ?? [] }),
+      routes: () => loader.current?.routes.routes.filter((r) => !r.withheld).map((r) => r.id) ?? [],
       logger: log,
     });
     what.started?.(data, admin.port);

@@ -34,6 +34,12 @@
 //   --log-level / LOG_LEVEL                   pino level (default info)
 //   --access-log / GATEWAY_ACCESS_LOG         one line per request: true|false (default true)
 //   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
+//   --analytics-bucket-seconds / GATEWAY_ANALYTICS_BUCKET_SECONDS
+//                                             length of one bucket of the day figures (/summary/day) and
+//                                             how long without a request makes a route Inactive (default 3600)
+//   --analytics-buckets / GATEWAY_ANALYTICS_BUCKETS   buckets in the day ring (default 24)
+//   --analytics-max-clients / GATEWAY_ANALYTICS_MAX_CLIENTS
+//                                             clients tracked by name per API and bucket, the rest "_other" (default 20)
 //   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
 //   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES,
@@ -81,6 +87,13 @@ function int(v: string | undefined, name: string): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** As int, but 0 is refused too (a bucket of no length, a ring of no bucket). */
+function positive(v: string | undefined, name: string): number | undefined {
+  const n = int(v, name);
+  if (n === 0) throw new Error(`${name}: expected a positive integer, got 0`);
   return n;
 }
 
@@ -133,6 +146,9 @@ async function main(): Promise<void> {
       'log-level': { type: 'string' },
       'access-log': { type: 'string' },
       'metrics-max-clients': { type: 'string' },
+      'analytics-bucket-seconds': { type: 'string' },
+      'analytics-buckets': { type: 'string' },
+      'analytics-max-clients': { type: 'string' },
       'upstream-connections': { type: 'string' },
       'rescan-ms': { type: 'string' },
       mode: { type: 'string' },
@@ -171,6 +187,11 @@ async function main(): Promise<void> {
       redisPrefix: values['redis-prefix'] ?? env.GATEWAY_REDIS_PREFIX,
       logger,
       metricsMaxClients: int(values['metrics-max-clients'] ?? env.GATEWAY_METRICS_MAX_CLIENTS, 'metrics-max-clients'),
+      analytics: {
+        bucketSeconds: positive(values['analytics-bucket-seconds'] ?? env.GATEWAY_ANALYTICS_BUCKET_SECONDS, 'analytics-bucket-seconds'),
+        buckets: positive(values['analytics-buckets'] ?? env.GATEWAY_ANALYTICS_BUCKETS, 'analytics-buckets'),
+        maxClients: positive(values['analytics-max-clients'] ?? env.GATEWAY_ANALYTICS_MAX_CLIENTS, 'analytics-max-clients'),
+      },
       platform: platformSettingsFromEnv(env),
     };
     let gw: { stop(graceMs?: number): Promise<void> };

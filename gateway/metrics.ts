@@ -1,7 +1,9 @@
 // Analytics: Prometheus metrics per API instance (route id), client and
-// status class, and a recent-window summary per API (requests, errors and
-// error % over the last 5 minutes), the figures API Manager shows per API
-// and the operator can copy into ApiInstance status.
+// status class, a recent-window summary per API (requests, errors and
+// error % over the last 5 minutes, what Alerts read), and the 24-hour figures
+// API Manager shows per API (DayWindow: requests, errors, latency histograms
+// per API and per client, the last request), which the operator sums over
+// every replica into ApiInstance status.analytics.
 //
 // Label cardinality: `client` is the consumer's ApiKey (namespace/name), one
 // series per client per API per status class. Past maxClients distinct
@@ -9,9 +11,9 @@
 // never grows the scrape; "-" is a request without an identified client.
 import { Registry, collectDefaultMetrics, type Counter, type Gauge, type Histogram } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
+import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
 
-export const ANONYMOUS = '-';
-export const OTHER_CLIENTS = '_other';
+export { ANONYMOUS, OTHER_CLIENTS };
 
 export interface ApiSummary {
   requests: number;
@@ -129,6 +131,104 @@ export class RecentWindow {
   }
 }
 
+/** One bucket of one API in the day ring: counts, a latency histogram, per-client figures (at most maxClients names). */
+interface DayBucket {
+  start: number;
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+  last: number;
+  latency: LatencyCounts;
+  clients: Map<string, ClientDay>;
+  /** Clients tracked by name (not "-" nor "_other"). */
+  named: number;
+}
+
+export interface DayWindowOptions {
+  /** Length of one bucket; default 3600 s (an hour). */
+  bucketSeconds?: number;
+  /** Buckets in the ring; default 24 (a day of hours). */
+  buckets?: number;
+  /** Clients tracked by name per API and bucket; the rest count as "_other". Default 20. */
+  maxClients?: number;
+}
+
+/**
+ * The 24-hour figures per API in bounded memory: a ring of `buckets` buckets of `bucketSeconds` per API, each
+ * holding at most maxClients named clients plus "-" (anonymous) and "_other" (the rest), and sparse
+ * histograms of at most LATENCY_BOUNDS_MS.length + 1 counts. O(1) per request; summed on read.
+ */
+export class DayWindow {
+  readonly bucketMs: number;
+  readonly buckets: number;
+  readonly maxClients: number;
+  #apis = new Map<string, DayBucket[]>();
+
+  constructor(opts: DayWindowOptions = {}) {
+    this.bucketMs = Math.max(1, opts.bucketSeconds ?? 3600) * 1000;
+    this.buckets = Math.max(1, opts.buckets ?? 24);
+    this.maxClients = Math.max(1, opts.maxClients ?? 20);
+  }
+
+  record(api: string, client: string | undefined, status: number, seconds: number, now: number): void {
+    let ring = this.#apis.get(api);
+    if (!ring) this.#apis.set(api, (ring = []));
+    const start = now - (now % this.bucketMs);
+    const i = Math.floor(start / this.bucketMs) % this.buckets;
+    let b = ring[i];
+    if (!b || b.start !== start) ring[i] = b = { start, requests: 0, clientErrors: 0, serverErrors: 0, last: 0, latency: {}, clients: new Map(), named: 0 };
+    const error = status >= 400;
+    b.requests++;
+    if (status >= 500) b.serverErrors++;
+    else if (error) b.clientErrors++;
+    if (now > b.last) b.last = now;
+    const bucket = String(latencyBucket(seconds * 1000));
+    b.latency[bucket] = (b.latency[bucket] ?? 0) + 1;
+    let name = client ?? ANONYMOUS;
+    if (name !== ANONYMOUS && !b.clients.has(name)) {
+      if (name.length > MAX_CLIENT_NAME || name === OTHER_CLIENTS || b.named >= this.maxClients) name = OTHER_CLIENTS;
+      else b.named++;
+    }
+    let c = b.clients.get(name);
+    if (!c) b.clients.set(name, (c = { requests: 0, errors: 0, latency: {} }));
+    c.requests++;
+    if (error) c.errors++;
+    c.latency[bucket] = (c.latency[bucket] ?? 0) + 1;
+  }
+
+  /** The sum of the live buckets per API (at most maxClients + 1 client entries, "_other" included); APIs without a live bucket are dropped. */
+  summary(now: number, routes: string[]): DaySummary {
+    const oldest = now - (now % this.bucketMs) - (this.buckets - 1) * this.bucketMs;
+    const apis: Record<string, ApiDay> = {};
+    for (const [api, ring] of this.#apis) {
+      const live = ring.filter((b) => b && b.start >= oldest);
+      if (live.length === 0) {
+        this.#apis.delete(api); // nothing left in the window: the API's memory goes
+        continue;
+      }
+      const day: ApiDay = { requests: 0, clientErrors: 0, serverErrors: 0, latency: {}, clients: {} };
+      const clients: Record<string, ClientDay> = {};
+      for (const b of live) {
+        day.requests += b.requests;
+        day.clientErrors += b.clientErrors;
+        day.serverErrors += b.serverErrors;
+        day.lastRequest = Math.max(day.lastRequest ?? 0, b.last);
+        for (const k in b.latency) day.latency[k] = (day.latency[k] ?? 0) + b.latency[k]!;
+        for (const [name, c] of b.clients) {
+          const into = (clients[name] ??= { requests: 0, errors: 0, latency: {} });
+          into.requests += c.requests;
+          into.errors += c.errors;
+          for (const k in c.latency) into.latency[k] = (into.latency[k] ?? 0) + c.latency[k]!;
+        }
+      }
+      day.clients = capClients(clients, this.maxClients + 1);
+      apis[api] = day;
+    }
+    const bucketSeconds = this.bucketMs / 1000;
+    return { bucketSeconds, buckets: this.buckets, windowSeconds: bucketSeconds * this.buckets, routes, apis };
+  }
+}
+
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
 export class GatewayMetrics {
@@ -145,11 +245,13 @@ export class GatewayMetrics {
   readonly counterCapRefusals: Counter;
   readonly accessLogLines: Counter<'result'>;
   readonly recent = new RecentWindow();
+  readonly day: DayWindow;
   readonly maxClients: number;
   #clients = new Set<string>();
 
-  constructor(opts: { maxClients?: number; defaultMetrics?: boolean } = {}) {
+  constructor(opts: { maxClients?: number; defaultMetrics?: boolean; day?: DayWindowOptions } = {}) {
     this.maxClients = opts.maxClients ?? 1000;
+    this.day = new DayWindow(opts.day);
     const registry = (this.registry = new Registry());
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'crossgate_gateway_' });
     const metric = metricsIn(registry);
@@ -193,6 +295,7 @@ export class GatewayMetrics {
     this.requests.inc({ api, client: this.clientLabel(client), code_class: cls });
     this.duration.observe({ api }, seconds);
     this.recent.record(api, status, seconds, now);
+    this.day.record(api, client, status, seconds, now);
   }
 
   violation(api: string, policy: string, now = Date.now()): void {

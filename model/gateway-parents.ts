@@ -6,12 +6,13 @@
 import type { ApiInstance } from '../api/v1alpha1/index.ts';
 import { ENV_GATEWAY_HOSTNAMES, ENV_GATEWAY_PARENTS } from '../api/platform.ts';
 import type { Snapshot } from './snapshot.ts';
-import { outsideRouteClaims } from './route-claims.ts';
+import { outsideRouteClaims, withinRouteSpace } from './route-claims.ts';
+import { conflictMessage, parentRouteConflictOf, type RouteConflict } from './route-conflicts.ts';
 
 export type ParentRef = NonNullable<ApiInstance['spec']['parentRefs']>[number];
 
 export interface GatewayRouteProblem {
-  /** NotAllowedParent, OutsideRouteClaims or NoSharedHost. */
+  /** NotAllowedParent, OutsideRouteClaims, RouteConflict or NoSharedHost. */
   reason: string;
   field: string;
   message: string;
@@ -40,11 +41,24 @@ export function parentRefProblem(snapshot: Snapshot, namespace: string, parentRe
   return undefined;
 }
 
+/**
+ * The route conflict on a parent listener that keeps an instance's HTTPRoute
+ * from being rendered (model/route-conflicts.ts, per listener), among the
+ * snapshot's instances inside their organization's route space (one outside
+ * is never served, so it holds nothing). The webhook refuses a new one; the
+ * operator renders no route while it holds.
+ */
+export function parentConflict(snapshot: Snapshot, instance: Pick<ApiInstance, 'metadata' | 'spec'>): RouteConflict | undefined {
+  if (!instance.spec.parentRefs?.length) return undefined;
+  return parentRouteConflictOf(instance, snapshot.apiInstances().filter(withinRouteSpace(snapshot)));
+}
+
 export type RouteScope = { ok: true; hostnames: string[] } | ({ ok: false } & GatewayRouteProblem);
 
 /**
  * The hostnames of the HTTPRoute rendered for an instance, or why none may be
- * rendered. Route claims apply as on the crossgate gateway; an instance on the
+ * rendered. Route claims apply as on the crossgate gateway, conflicts with
+ * older instances per parent listener; an instance on the
  * shared host (no spec.hostnames) gets the platform's gateway host names, never
  * an HTTPRoute without hostnames, which would match its basePath on every host
  * of the Gateway's listeners, other organizations' hostnames included.
@@ -55,6 +69,8 @@ export function gatewayRouteScope(snapshot: Snapshot, instance: Pick<ApiInstance
   if (parent) return { ok: false, ...parent };
   const outside = outsideRouteClaims(snapshot, instance);
   if (outside) return { ok: false, reason: 'OutsideRouteClaims', field: outside.field, message: outside.message };
+  const conflict = parentConflict(snapshot, instance);
+  if (conflict) return { ok: false, reason: 'RouteConflict', field: 'spec.parentRefs', message: conflictMessage(conflict) };
   const own = instance.spec.hostnames ?? [];
   if (own.length) return { ok: true, hostnames: [...own] };
   const shared = snapshot.platform.gatewayHostnames;

@@ -15,13 +15,21 @@
 // claim is made by existence: an older instance whose Asset is missing still
 // holds its route (the gateway answers for it once the Asset appears), and an
 // instance being deleted claims nothing.
+//
+// Per listener. The same rule applies where two instances actually share a
+// listener: on the crossgate gateway, the gateway they name (routeConflictOf);
+// on a Gateway API Gateway (spec.parentRefs, the rendered HTTPRoute), the same
+// Gateway with the same sectionName and port, a parentRef without one reaching
+// every listener of the Gateway (parentRouteConflictOf). An instance may so
+// lose its route on one parent and keep it on another. Organizations' route
+// claims (route-claims.ts) are checked before and hold on every parent.
 import type { ApiInstance } from '../api/v1alpha1/index.ts';
 import { hostnamesOverlap } from './route-claims.ts';
 
 export const DEFAULT_GATEWAY = 'default';
 
 export type Meta = { metadata?: { name?: string; namespace?: string; creationTimestamp?: Date | string; deletionTimestamp?: Date | string } };
-export type InstanceLike = Meta & { spec: Pick<ApiInstance['spec'], 'basePath' | 'hostnames' | 'gateway'> };
+export type InstanceLike = Meta & { spec: Pick<ApiInstance['spec'], 'basePath' | 'hostnames' | 'gateway'> & Partial<Pick<ApiInstance['spec'], 'parentRefs'>> };
 
 /** The gateway that serves an instance. */
 export function gatewayOf(instance: InstanceLike): string {
@@ -62,6 +70,8 @@ export interface RouteConflict {
   basePath: string;
   /** How many older instances claim an overlapping route. */
   claimants: number;
+  /** On a Gateway API parent: the listener both reach, e.g. `Gateway "ns/name" listener "http"`. */
+  listener?: string;
 }
 
 const alive = (i: Meta) => !i.metadata?.deletionTimestamp;
@@ -129,11 +139,72 @@ export function routeNeighbours(instance: InstanceLike, instances: readonly Inst
   return instances.filter((i) => gatewayOf(i) === gw && i.spec?.basePath === instance.spec?.basePath).map(instanceId);
 }
 
+// ---- Gateway API parents ------------------------------------------------------
+
+/** A Gateway API parent of an instance's HTTPRoute: the Gateway ("namespace/name", namespace defaulted) and the listener it names, if any. */
+export interface ParentListener {
+  gateway: string;
+  sectionName?: string;
+  port?: number;
+}
+
+/** The parents of an instance's HTTPRoute (spec.parentRefs), namespaces defaulted to the instance's. */
+export function parentListeners(instance: InstanceLike): ParentListener[] {
+  const ns = instance.metadata?.namespace ?? '';
+  const refs = Array.isArray(instance.spec?.parentRefs) ? instance.spec.parentRefs : [];
+  return refs.map((r) => ({ gateway: `${r.namespace ?? ns}/${r.name}`, ...(r.sectionName ? { sectionName: r.sectionName } : {}), ...(r.port ? { port: r.port } : {}) }));
+}
+
+/**
+ * The listener two parents can both attach to, described for messages, or
+ * undefined: the same Gateway, and sectionName and port each equal or left
+ * open by either (a parentRef without them attaches to every listener).
+ */
+export function sharedListener(a: ParentListener, b: ParentListener): string | undefined {
+  if (a.gateway !== b.gateway) return undefined;
+  if (a.sectionName && b.sectionName && a.sectionName !== b.sectionName) return undefined;
+  if (a.port && b.port && a.port !== b.port) return undefined;
+  const section = a.sectionName ?? b.sectionName;
+  const port = a.port ?? b.port;
+  const which = [...(section ? [`listener "${section}"`] : []), ...(port ? [`port ${port}`] : [])];
+  return `Gateway "${a.gateway}" ${which.length ? which.join(' ') : '(every listener)'}`;
+}
+
+/**
+ * The conflict that keeps `instance`'s HTTPRoute off one of its parents: an
+ * older instance on a listener one of its parents shares, with the same
+ * basePath and overlapping hostnames (the rule of routeConflictOf, per
+ * listener instead of per crossgate gateway). The first parent that conflicts,
+ * its oldest claimant; undefined when none does.
+ */
+export function parentRouteConflictOf(instance: InstanceLike, instances: readonly InstanceLike[]): RouteConflict | undefined {
+  if (!alive(instance)) return undefined;
+  const mine = parentListeners(instance);
+  if (!mine.length) return undefined;
+  const older = instances
+    .filter((i) => alive(i) && i.spec?.basePath === instance.spec.basePath && instanceId(i) !== instanceId(instance) && olderInstanceFirst(i, instance) < 0)
+    .sort(olderInstanceFirst);
+  for (const p of mine) {
+    let found: RouteConflict | undefined;
+    for (const other of older) {
+      const host = hostnamesOverlap(other.spec.hostnames, instance.spec.hostnames);
+      if (host === undefined) continue;
+      const listener = parentListeners(other).map((q) => sharedListener(p, q)).find((l) => l !== undefined);
+      if (listener === undefined) continue;
+      if (found) found.claimants++;
+      else found = { instance: instanceId(instance), heldBy: instanceId(other), gateway: p.gateway, host, basePath: instance.spec.basePath, claimants: 1, listener };
+    }
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export function conflictMessage(c: RouteConflict): string {
   const host = c.host === '*' ? 'any host' : `host "${c.host}"`;
   const more = c.claimants > 1 ? ` (${c.claimants - 1} more older instance${c.claimants > 2 ? 's' : ''} claim it too)` : '';
+  const on = c.listener ?? `gateway "${c.gateway}"`;
   return (
-    `route conflict on gateway "${c.gateway}": ApiInstance "${c.heldBy}" is older and already claims ${host} with basePath "${c.basePath}"${more}; ` +
-    `the older instance keeps the route: change spec.basePath or spec.hostnames, or delete the other instance`
+    `route conflict on ${on}: ApiInstance "${c.heldBy}" is older and already claims ${host} with basePath "${c.basePath}"${more}; ` +
+    `the older instance keeps the route: change spec.basePath or spec.hostnames${c.listener ? ', attach to another listener (spec.parentRefs)' : ''}, or delete the other instance`
   );
 }

@@ -35,6 +35,11 @@ function specAndGrantedClaims<T extends KubernetesObject>(obj: T): T {
   const { status, ...rest } = obj as T & { status?: { routeClaims?: unknown } };
   return stripManagedFields((status?.routeClaims ? { ...rest, status: { routeClaims: status.routeClaims } } : rest) as T);
 }
+/** An ApiInstance's metadata and its route (basePath, hostnames, gateway, parentRefs): route conflicts per Gateway API listener are decided among them. */
+function routeOnly<T extends KubernetesObject>(obj: T): T {
+  const spec = (obj as T & { spec?: Partial<ApiInstance['spec']> }).spec ?? {};
+  return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs } } as T;
+}
 function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
   return stripManagedFields(rest as T);
@@ -71,7 +76,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
     }),
     orgTrusts: crossgate<OrgTrust & KubernetesObject>('OrgTrust', withoutStatus),
     assets: crossgate<Asset & KubernetesObject>('Asset', metadataOnly),
-    apiInstances: crossgate<ApiInstance & KubernetesObject>('ApiInstance', metadataOnly),
+    apiInstances: crossgate<ApiInstance & KubernetesObject>('ApiInstance', routeOnly),
     assetShares: crossgate<AssetShare & KubernetesObject>('AssetShare', withoutStatus),
   };
   const informers = Object.values(sources) as Informer<KubernetesObject>[];

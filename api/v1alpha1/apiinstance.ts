@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import {
   AGE_COLUMN, Conditions, DnsLabel, HostnamePattern, KindSchema, PathPrefix, StringEnum, NamespacedRef, ObservedGeneration, READY_COLUMN, REASON_COLUMN, type KindDefinition,
 } from './common.ts';
+import { MAX_CLIENT_NAME, STATUS_CLIENTS } from '../analytics.ts';
 
 /** A Gateway API object name (RFC 1123 subdomain). */
 const GATEWAY_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -73,6 +74,17 @@ export const ApiInstanceSpec = Type.Object(
   { description: 'Desired state of the ApiInstance.' },
 );
 
+const count = (description: string) => Type.Integer({ description, minimum: 0 });
+const amount = (description: string) => Type.Number({ description, minimum: 0 });
+
+/** Requests, error % and p50/p99 of an API or one client (`scope`: which requests). */
+const trafficFields = (scope: string) => ({
+  requests: count(`Requests ${scope}.`),
+  errorPercent: amount(`Share of the requests ${scope} answered 4xx or 5xx, in percent.`),
+  p50Ms: amount(`Median response time ${scope}, in ms: the upper bound of its latency bucket (at most 25 % above the true value).`),
+  p99Ms: amount(`99th percentile response time ${scope}, in ms (upper bound of its latency bucket).`),
+});
+
 export const ApiInstanceStatus = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration),
@@ -82,13 +94,58 @@ export const ApiInstanceStatus = Type.Object(
     analytics: Type.Optional(
       Type.Object(
         {
-          windowSeconds: Type.Integer({ description: 'Length of the recent window.', minimum: 0 }),
-          requests: Type.Integer({ description: 'Requests in the window, over all gateway replicas.', minimum: 0 }),
-          errorPercent: Type.Number({ description: 'Share of 4xx and 5xx responses, in percent.', minimum: 0 }),
-          meanMs: Type.Number({ description: 'Mean response time in milliseconds.', minimum: 0 }),
+          windowSeconds: count('Length of the recent window (five minutes).'),
+          requests: count('Requests in the recent window, over all gateway replicas.'),
+          errorPercent: amount('Share of 4xx and 5xx responses in the recent window, in percent.'),
+          meanMs: amount('Mean response time in the recent window, in milliseconds.'),
+          day: Type.Optional(
+            Type.Object(
+              {
+                windowSeconds: count('Length of the window: bucket length × buckets (24 h by default).'),
+                bucketSeconds: count('Length of one bucket of the gateway\'s ring (an hour by default); also how long without a request makes the instance Inactive.'),
+                ...trafficFields('in the window, summed over every gateway replica'),
+                clientErrors: count('4xx responses in the window.'),
+                serverErrors: count('5xx responses in the window.'),
+                clients: Type.Array(
+                  Type.Object(
+                    {
+                      name: Type.String({ description: 'The consumer\'s ApiKey or Application (namespace/name); "-" for requests without one, "_other" for every client past the top ones.', maxLength: MAX_CLIENT_NAME }),
+                      ...trafficFields('of this client in the window'),
+                    },
+                    { description: 'One client\'s figures.' },
+                  ),
+                  { description: `Clients with the most requests (at most ${STATUS_CLIENTS}; the rest summed as "_other", listed last).`, maxItems: STATUS_CLIENTS, 'x-kubernetes-list-type': 'atomic' },
+                ),
+              },
+              { description: 'The last 24 hours (the gateway\'s day ring), summed over every gateway replica.' },
+            ),
+          ),
+          contracts: Type.Optional(
+            Type.Object(
+              {
+                approved: count('Approved Contracts that reach the instance: its own and those of the ApiGroups that list it.'),
+                apiKeys: count('Of which for ApiKeys.'),
+                applications: count('Of which for Applications.'),
+              },
+              { description: 'Contracted clients.' },
+            ),
+          ),
+          registration: Type.Optional(
+            Type.Object(
+              {
+                state: StringEnum(['Active', 'Inactive', 'Unregistered'] as const, {
+                  description: 'Unregistered: no gateway replica serves the route; Inactive: served, no request within one bucket (an hour by default); Active otherwise.',
+                }),
+                lastRequest: Type.Optional(Type.String({ description: 'When the latest request was recorded by a gateway.', format: 'date-time' })),
+                gateways: count('Gateway replicas that serve the route.'),
+                replicas: count('Gateway replicas read.'),
+              },
+              { description: 'Tracking registration, as the gateways report it.' },
+            ),
+          ),
           updated: Type.String({ description: 'When these figures were read from the gateway.', format: 'date-time' }),
         },
-        { description: 'Recent traffic at the gateway, as API Manager shows it (when the operator can read the gateway).' },
+        { description: 'Traffic at the gateway, as API Manager shows it (when the operator can read the gateway).' },
       ),
     ),
   },
@@ -113,9 +170,15 @@ export const apiInstanceDefinition: KindDefinition<typeof ApiInstance> = {
   printerColumns: [
     { name: 'Base Path', type: 'string', jsonPath: '.spec.basePath', description: 'Route prefix.' },
     { name: 'Upstream', type: 'string', jsonPath: '.spec.upstream.url', description: 'Implementation URL.', priority: 1 },
-    { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.' },
+    { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'Where the gateway serves it.', priority: 1 },
+    { name: 'Requests/24h', type: 'integer', jsonPath: '.status.analytics.day.requests', description: 'Requests in the last 24 hours, over every gateway replica.' },
+    { name: 'Errors %/24h', type: 'number', jsonPath: '.status.analytics.day.errorPercent', description: 'Share of 4xx and 5xx responses in the last 24 hours.' },
+    { name: 'Contracts', type: 'integer', jsonPath: '.status.analytics.contracts.approved', description: 'Approved contracts (keys and applications).' },
+    { name: 'Registration', type: 'string', jsonPath: '.status.analytics.registration.state', description: 'Active, Inactive (no request in the last bucket) or Unregistered (no gateway serves it).' },
     { name: 'Requests', type: 'integer', jsonPath: '.status.analytics.requests', description: 'Requests in the recent window.', priority: 1 },
     { name: 'Errors %', type: 'number', jsonPath: '.status.analytics.errorPercent', description: 'Errors in the recent window.', priority: 1 },
+    { name: 'P99 ms', type: 'number', jsonPath: '.status.analytics.day.p99Ms', description: '99th percentile response time over the last 24 hours.', priority: 1 },
+    { name: 'Last Request', type: 'date', jsonPath: '.status.analytics.registration.lastRequest', description: 'Time since the latest request.', priority: 1 },
     READY_COLUMN,
     REASON_COLUMN,
     { name: 'Tiers Enforced', type: 'string', jsonPath: '.status.conditions[?(@.type=="TiersEnforced")].status', description: 'False when the instance has SlaTiers but no api-key Policy (keyless, unlimited traffic).' },

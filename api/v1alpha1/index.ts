@@ -12,6 +12,7 @@ import { apiKeyDefinition } from './apikey.ts';
 import { applicationDefinition } from './application.ts';
 import { contractDefinition } from './contract.ts';
 import { alertDefinition } from './alert.ts';
+import { apiPromotionDefinition } from './apipromotion.ts';
 
 export * from './common.ts';
 export * from './organization.ts';
@@ -26,6 +27,7 @@ export * from './apikey.ts';
 export * from './application.ts';
 export * from './contract.ts';
 export * from './alert.ts';
+export * from './apipromotion.ts';
 
 export const KINDS: readonly KindDefinition[] = [
   organizationDefinition,
@@ -40,6 +42,7 @@ export const KINDS: readonly KindDefinition[] = [
   applicationDefinition,
   contractDefinition,
   alertDefinition,
+  apiPromotionDefinition,
 ];
 
 export function kindDefinition(kind: string): KindDefinition {

@@ -13,7 +13,7 @@
 // validatePolicyConfig (so such a route is withheld); should one be compiled all
 // the same, it allows only the origins listed by name, never any echoed one, and
 // the opaque origin "null" is never echoed.
-import type { CorsPolicyConfig } from '../../api/policies.ts';
+import { DEFAULT_CORS_METHODS, type CorsPolicyConfig } from '../../api/policies.ts';
 import type { Refusal } from '../problem.ts';
 
 export interface CompiledCors {
@@ -29,8 +29,6 @@ export interface CompiledCors {
   credentials: boolean;
   maxAge: string | undefined;
 }
-
-export const DEFAULT_CORS_METHODS = ['GET', 'HEAD', 'POST'];
 
 export function compileCors(name: string, cfg: CorsPolicyConfig): CompiledCors {
   const methods = cfg.allowMethods?.length ? cfg.allowMethods : DEFAULT_CORS_METHODS;

@@ -1,14 +1,18 @@
 // Pure decisions for the Gateway API step of an ApiInstance (gatewayroute.ts):
-// which HTTPRoute, Envoy Gateway SecurityPolicy and ReferenceGrant should exist
-// for an instance with spec.parentRefs, and what its GatewayRouteAccepted
-// condition says (from the route's status, written by the Gateway API
-// controller). Who may attach where is model/gateway-parents.ts. No I/O.
-import type { ApiInstance } from '../../api/v1alpha1/index.ts';
+// which HTTPRoute, Envoy Gateway SecurityPolicy (with the instance's CORS
+// policy) and ReferenceGrant should exist for an instance with
+// spec.parentRefs, whether an object found under their name is the one
+// rendered for it, and what its GatewayRouteAccepted condition says (from the
+// route's status, written by the Gateway API controller). Who may attach where
+// is model/gateway-parents.ts. No I/O.
+import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
+import { DEFAULT_CORS_METHODS, type CorsPolicyConfig } from '../../api/policies.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { gatewayRouteScope, parentGateway } from '../../model/gateway-parents.ts';
 import { routeIdOf } from '../../model/route-entry.ts';
+import { policiesFor, policyConfigErrors } from '../../model/policy-selection.ts';
 
 export const GATEWAY_ROUTE_CONDITION = 'GatewayRouteAccepted';
 /** On every rendered object: the instance it was rendered for. */
@@ -50,7 +54,7 @@ export const grantName = (fromNamespace: string) => `crossgate-authz-from-${from
  * HTTPRoute, its SecurityPolicy and, when authz lives elsewhere, the
  * ReferenceGrant letting this namespace's policies call it.
  */
-export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, authz: AuthzService): GatewayRouteDecision {
+export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, authz: AuthzService, policies: readonly Policy[] = []): GatewayRouteDecision {
   const refs = instance.spec.parentRefs ?? [];
   if (!refs.length) return { render: false };
   const backend = instance.spec.upstream.backendRef;
@@ -86,6 +90,7 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
       rules: [{ matches: [{ path: { type: 'PathPrefix', value: instance.spec.basePath } }], backendRefs: [{ name: backend.name, port: backend.port }] }],
     },
   };
+  const cors = desiredCors(instance, policies);
   const policy: Obj = {
     apiVersion: `${SECURITYPOLICIES.group}/${SECURITYPOLICIES.version}`,
     kind: SECURITYPOLICIES.kind,
@@ -96,9 +101,79 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
         grpc: { backendRefs: [{ name: authz.name, namespace: authz.namespace, port: authz.port }] },
         contextExtensions: [{ name: ROUTE_CONTEXT_KEY, type: 'Value', value: routeIdOf(instance) }],
       },
+      // Envoy answers preflights in its CORS filter, before ext_authz, as the crossgate gateway does.
+      ...(cors ? { cors } : {}),
     },
   };
   return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
+}
+
+/** An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex): "*", or http(s)://host[:port], host "*" or [*.]label(.label)*. */
+export function egOrigin(origin: string): boolean {
+  if (origin === '*') return true;
+  const m = /^https?:\/\/([^:/]+)(?::(\d{1,5}))?$/.exec(origin);
+  if (!m) return false;
+  const host = m[1]!;
+  if (host === '*') return true;
+  const labels = (host.startsWith('*.') ? host.slice(2) : host).split('.');
+  return labels.every((l) => /^[\w-]+$/.test(l));
+}
+
+/**
+ * Envoy Gateway's SecurityPolicy spec.cors from the first CORS policy that
+ * applies to the instance (the one the gateway enforces), or undefined: none,
+ * or its config invalid (the route is then withheld from crossgate-authz too,
+ * and a browser without CORS headers is refused). Origins are normalized as
+ * the gateway compares them (lower case, no trailing "/"); one Envoy Gateway
+ * cannot express is left out, which only narrows who may call. Unset
+ * allowHeaders means any requested header (the gateway reflects them): "*".
+ */
+export function desiredCors(instance: Instance, policies: readonly Policy[]): Record<string, unknown> | undefined {
+  const first = policiesFor(instance, policies).find((p) => p.spec.type === 'cors');
+  if (!first || policyConfigErrors(first).length) return undefined;
+  const cfg = first.spec.config as CorsPolicyConfig;
+  const origins = [...new Set(cfg.allowOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')))].filter(egOrigin);
+  if (!origins.length) return undefined;
+  return {
+    allowOrigins: origins,
+    allowMethods: cfg.allowMethods?.length ? [...cfg.allowMethods] : [...DEFAULT_CORS_METHODS],
+    allowHeaders: cfg.allowHeaders ? [...cfg.allowHeaders] : ['*'],
+    ...(cfg.exposeHeaders?.length ? { exposeHeaders: [...cfg.exposeHeaders] } : {}),
+    ...(cfg.maxAgeSeconds !== undefined ? { maxAge: `${cfg.maxAgeSeconds}s` } : {}),
+    ...(cfg.allowCredentials !== undefined ? { allowCredentials: cfg.allowCredentials } : {}),
+  };
+}
+
+type Rendered = { metadata?: { labels?: Record<string, string>; ownerReferences?: { uid?: string; controller?: boolean }[] } };
+
+/**
+ * Whether an object found under the name of a rendered object is the one
+ * crossgate rendered for `instance`: its controller owner reference is this
+ * instance (by uid, so not a namesake deleted and made again) and it carries
+ * crossgate's labels. Anything else (a user's own HTTPRoute) is never
+ * overwritten nor deleted.
+ */
+export function renderedFor(obj: Rendered, instance: Instance): boolean {
+  const labels = obj.metadata?.labels ?? {};
+  const uid = instance.metadata.uid;
+  return (
+    !!uid &&
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels[LABEL_GATEWAY_ROUTE] === instance.metadata.name &&
+    (obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid)
+  );
+}
+
+/** The condition while an object crossgate did not render holds the name of the route or its policy. */
+export function nameTakenCondition(kind: string, namespace: string, name: string): ConditionInput {
+  return {
+    type: GATEWAY_ROUTE_CONDITION,
+    status: 'False',
+    reason: 'NameTaken',
+    message:
+      `${kind} "${namespace}/${name}" already exists and was not rendered by crossgate for this ApiInstance (it has no controller owner reference to it): ` +
+      `it is left untouched and no route is rendered; delete or rename that ${kind} (or rename the ApiInstance), and the route is rendered once the name is free`,
+  };
 }
 
 /** The ReferenceGrant in authz's namespace letting `from`'s SecurityPolicies name the authz Service. */

@@ -3,8 +3,12 @@
 // Gateway SecurityPolicy calling crossgate-authz and the ReferenceGrant that
 // gatewayroute-desired.ts decides; removes them when parentRefs goes or the
 // decision says no; sweeps a namespace's ReferenceGrant once no instance there
-// needs it; and reflects the route's Accepted/ResolvedRefs (written by the
-// Gateway API controller) in the GatewayRouteAccepted condition.
+// needs it (and every unneeded one at start: namespaces may have gone while
+// the operator was down); and reflects the route's Accepted/ResolvedRefs
+// (written by the Gateway API controller) in the GatewayRouteAccepted
+// condition. An HTTPRoute or SecurityPolicy under the instance's name that it
+// did not render (by owner uid and labels) is never overwritten nor deleted:
+// the condition names it (NameTaken) and the route waits until it is gone.
 //
 // The Gateway API and Envoy Gateway kinds may be absent from the cluster: the
 // HTTPRoute informer is optional (never waited for), an apply answered 404 says
@@ -12,19 +16,19 @@
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
-import { deleteIfExists } from '../../kube/effects.ts';
+import { deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
 import { isNotFound } from '../../kube/kube.ts';
 import { objectPath, type ResourceRef } from '../../kube/keys.ts';
 import { APPLY_PATCH } from '../../kube/status.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
-import type { ApiInstance } from '../../api/v1alpha1/index.ts';
+import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
-import { APIINSTANCES } from '../resources.ts';
+import { APIINSTANCES, POLICIES } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
 import {
-  GATEWAY_ROUTE_CONDITION, HTTPROUTES, LABEL_GATEWAY_ROUTE, REFERENCEGRANTS, SECURITYPOLICIES, desiredGatewayRoute, grantName, kindAbsentCondition, routeAcceptance,
-  type AuthzService,
+  GATEWAY_ROUTE_CONDITION, HTTPROUTES, LABEL_GATEWAY_ROUTE, LABEL_GRANT_FROM, REFERENCEGRANTS, SECURITYPOLICIES, desiredGatewayRoute, grantName, kindAbsentCondition, nameTakenCondition,
+  renderedFor, routeAcceptance, type AuthzService,
 } from './gatewayroute-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
@@ -33,6 +37,8 @@ type Instance = ApiInstance & { kind: string; apiVersion: string };
 export const GATEWAYROUTE_MANAGER = 'crossgate-gatewayroute';
 /** How soon a missing kind is looked for again. */
 const KIND_ABSENT_RETRY_MS = 60_000;
+/** How soon a name held by another object is looked at again (that object is not watched). */
+const NAME_TAKEN_RETRY_MS = 10_000;
 
 export interface GatewayRouteOptions {
   authz: AuthzService;
@@ -42,6 +48,8 @@ export interface GatewayRouteOptions {
 
 /** Only the HTTPRoutes crossgate rendered; optional: the kind may not be served. */
 const OWN_HTTPROUTES = { ...HTTPROUTES, namespaced: true, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_GATEWAY_ROUTE}`, optional: true };
+/** The ReferenceGrants crossgate manages in authz's namespace; optional likewise. */
+const ownGrants = (authzNamespace: string) => ({ ...REFERENCEGRANTS, namespaced: true, namespace: authzNamespace, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_GRANT_FROM}`, optional: true });
 
 class KindAbsent extends Error {
   readonly res: ResourceRef;
@@ -53,7 +61,10 @@ class KindAbsent extends Error {
 
 export function registerGatewayRouteController(mgr: Manager, deps: Deps & GatewayRouteOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
+  const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
   const snapshot = snapshotReader(mgr, deps.settings);
+  const withParents = (ns?: string) => instances.list().filter((i) => (ns === undefined || i.metadata.namespace === ns) && i.spec.parentRefs?.length);
+  const keyOf = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
 
   const apply = async (res: ResourceRef, obj: { metadata: Record<string, unknown> }): Promise<Record<string, any>> => {
     const path = objectPath(res, obj.metadata.namespace as string, obj.metadata.name as string);
@@ -65,16 +76,32 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       throw err;
     }
   };
-  const remove = async (ns: string, name: string) => {
-    await deleteIfExists(deps.http, objectPath(HTTPROUTES, ns, name));
-    await deleteIfExists(deps.http, objectPath(SECURITYPOLICIES, ns, name));
+  /** The object under `name`, or undefined (a 404 is also what an absent kind answers: the apply says which). */
+  const current = async (res: ResourceRef, ns: string, name: string): Promise<Record<string, any> | undefined> => {
+    try {
+      return (await deps.http.request('GET', objectPath(res, ns, name))) as Record<string, any>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  /** The route, then its policy, each only when it is the one rendered for `instance` (and still the same object). */
+  const remove = async (instance: Instance) => {
+    const { namespace: ns, name } = instance.metadata as { namespace: string; name: string };
+    for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
+      const obj = await current(res, ns, name);
+      if (obj && renderedFor(obj, instance)) await deleteIfStill(deps.http, objectPath(res, ns, name), obj.metadata.uid);
+    }
+  };
+  /** Whether a namespace still needs its grant: an instance there renders a route. */
+  const grantNeeded = (ns: string) => {
+    const snap = snapshot();
+    return instances.list().some((i) => i.metadata.namespace === ns && !i.metadata.deletionTimestamp && desiredGatewayRoute(snap, i, deps.authz).render);
   };
   /** The namespace's grant stays while any instance there renders a route. */
   const sweepGrant = async (ns: string) => {
     if (ns === deps.authz.namespace) return;
-    const snap = snapshot();
-    const needed = instances.list().some((i) => i.metadata.namespace === ns && !i.metadata.deletionTimestamp && desiredGatewayRoute(snap, i, deps.authz).render);
-    if (!needed) await deleteIfExists(deps.http, objectPath(REFERENCEGRANTS, deps.authz.namespace, grantName(ns)));
+    if (!grantNeeded(ns)) await deleteIfExists(deps.http, objectPath(REFERENCEGRANTS, deps.authz.namespace, grantName(ns)));
   };
   const writeCondition = async (instance: Instance, cond: ConditionInput) => {
     const previous = (deps.status.current(instance)?.conditions ?? []) as Condition[];
@@ -89,6 +116,10 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
     watches: [
       // The route's status (Accepted, ResolvedRefs) changes: reflect it; a rendered route changed or deleted by hand: put it back.
       { resource: OWN_HTTPROUTES, map: (o) => `${o.metadata?.namespace}/${o.metadata?.labels?.[LABEL_GATEWAY_ROUTE]}` },
+      // Route conflicts per listener: an instance with the same basePath appears, changes or goes.
+      { resource: APIINSTANCES, map: (o) => withParents().filter((i) => i.spec.basePath === (o as Instance).spec?.basePath).map(keyOf), predicate: generationOrMetadataChanged },
+      // A CORS policy of the namespace decides the SecurityPolicy's spec.cors.
+      { resource: POLICIES, map: (o) => withParents(o.metadata?.namespace).map(keyOf), predicate: generationOrMetadataChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const instance = instances.get(key);
@@ -97,14 +128,22 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
         await sweepGrant(ctx.namespace!);
         return;
       }
-      const decision = desiredGatewayRoute(snapshot(), instance, deps.authz);
+      const decision = desiredGatewayRoute(snapshot(), instance, deps.authz, policies.list());
       if (!decision.render) {
-        await remove(ctx.namespace!, ctx.name);
+        await remove(instance);
         await sweepGrant(ctx.namespace!);
         const had = (deps.status.current(instance)?.conditions as Condition[] | undefined)?.some((c) => c.type === GATEWAY_ROUTE_CONDITION);
         const cond = decision.condition ?? (had ? { type: GATEWAY_ROUTE_CONDITION, status: 'False' as const, reason: 'NoParentRefs', message: 'spec.parentRefs is empty: served by the crossgate gateway only' } : undefined);
         if (cond) await writeCondition(instance, cond);
         return;
+      }
+      for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
+        const obj = await current(res, ctx.namespace!, ctx.name);
+        if (!obj || renderedFor(obj, instance)) continue;
+        // Never ours to change: our other object goes too (a policy of ours would target their route by name).
+        await remove(instance);
+        await writeCondition(instance, nameTakenCondition(res.kind, ctx.namespace!, ctx.name));
+        return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
       }
       try {
         // The policy before the route: a route never exists without its ext_authz.
@@ -116,9 +155,25 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');
         // Without its SecurityPolicy a route would bypass crossgate-authz: none is left behind.
-        await remove(ctx.namespace!, ctx.name).catch(() => undefined);
+        await remove(instance).catch(() => undefined);
         await writeCondition(instance, kindAbsentCondition(err.res.kind!, err.res.group!));
         return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
+      }
+    },
+  });
+
+  const grants = mgr.informer(ownGrants(deps.authz.namespace));
+  // Every managed ReferenceGrant is looked at when it appears, so also at start: one whose namespace
+  // no longer renders a route (deleted while the operator was down) goes without waiting for a change there.
+  mgr.addController({
+    name: 'apiinstance-gatewayroute-grants',
+    for: { ...ownGrants(deps.authz.namespace), predicate: (e) => e.type !== 'delete' },
+    reconcile: async (key: string, ctx: ReconcileContext): Promise<void> => {
+      const grant = grants.get(key);
+      const from = grant?.metadata?.labels?.[LABEL_GRANT_FROM];
+      if (!grant || !from || grantNeeded(from)) return;
+      if (await deleteIfStill(deps.http, objectPath(REFERENCEGRANTS, deps.authz.namespace, ctx.name), grant.metadata!.uid)) {
+        ctx.log.info({ grant: key, from }, 'swept a ReferenceGrant no route of its namespace needs');
       }
     },
   });

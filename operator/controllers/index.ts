@@ -17,6 +17,7 @@ import { registerApplicationController } from './application/index.ts';
 import { registerGatewayConfigController } from './gatewayconfig/controller.ts';
 import { registerAlertController } from './alert.ts';
 import { registerApiAnalyticsController } from './apianalytics.ts';
+import { registerApiPromotionController } from './apipromotion.ts';
 import { GatewayStats } from './gateway-stats.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
 
@@ -55,4 +56,5 @@ export function registerControllers(mgr: Manager, deps: ControllerDeps): void {
   const stats = new GatewayStats(deps.gatewayAdminUrls);
   registerAlertController(mgr, { ...deps, stats, intervalMs: deps.alertIntervalMs });
   registerApiAnalyticsController(mgr, { ...deps, stats, intervalMs: deps.analyticsIntervalMs });
+  registerApiPromotionController(mgr, deps);
 }

@@ -237,8 +237,11 @@ test('every pod is non-root, read-only, without capabilities, RuntimeDefault sec
   assert.equal(env['CROSSGATE_LEADER_ELECT'], 'true');
   assert.equal(env['CROSSGATE_NAMESPACE'], ns);
   assert.equal(env['CROSSGATE_GATEWAY_NAMESPACE'], ns);
-  // Alerts read /summary from the gateway's admin port, through the metrics Service.
-  assert.equal(env['CROSSGATE_GATEWAY_ADMIN_URLS'], `http://${release}-gateway-metrics.${ns}.svc:9090`);
+  // Alerts and analytics read /summary from every gateway replica's admin port: a headless Service's name, resolved per read.
+  assert.equal(env['CROSSGATE_GATEWAY_ADMIN_URLS'], `http://${release}-gateway-admin-peers.${ns}.svc:9090`);
+  const peers = one(objects, 'Service', `${release}-gateway-admin-peers`)['spec'];
+  assert.equal(peers.clusterIP, 'None');
+  assert.equal(peers.ports[0].port, 9090);
   assert.equal(one(objects, 'Service', `${release}-gateway-metrics`)['spec'].ports[0].port, 9090);
   assert.equal(operator.readinessProbe.httpGet.path, '/readyz');
   assert.equal(operator.livenessProbe.httpGet.path, '/healthz');

@@ -7,8 +7,15 @@
 // Routed on the crossgate gateway. Then: update, the route status a Gateway API
 // controller writes shows on the instance, a Gateway the platform does not
 // share is refused at admission (an impersonated org admin) and, with the
-// webhook gone, rendered by nobody; removal takes the objects and sweeps the
-// ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a real one does.
+// webhook gone, rendered by nobody; a user's own HTTPRoute under the instance's
+// name is reported and left untouched, and the route follows once it is gone;
+// a cors Policy becomes the SecurityPolicy's spec.cors (update, removal); route
+// claims hold on every parent against another organization's admin, while
+// instance conflicts count per listener (refused, or not rendered without the
+// webhook, on the same one; allowed on another); a ReferenceGrant nobody needs
+// any more is swept when the operator starts; removal takes the objects and
+// sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
+// real one does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -20,6 +27,10 @@ import { CrdsUnavailable, gatewayCrds } from '../controlplane/gateway-crds.ts';
 const org = uniqueName('gwapi');
 const home = `${org}-home`;
 const prod = `${org}-prod`;
+const staging = `${org}-staging`;
+const evil = `${org}-x`;
+const evilProd = `${evil}-prod`;
+const EVIL_ADMIN = { as: 'gwapi-x-admin', groups: [`${evil}:admins`] };
 const gwNs = `${org}-gateways`;
 const host = `api.${org}.example`;
 const ADMIN = { as: 'gwapi-admin', groups: [`${org}:admins`] };
@@ -27,19 +38,31 @@ const platform = { CROSSGATE_GATEWAY_PARENTS: `${gwNs}/shared` };
 const CRD_NAMES = ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map((p) => `${p}.gateway.networking.k8s.io`).concat('securitypolicies.gateway.envoyproxy.io');
 const COND = 'GatewayRouteAccepted';
 
-function instanceYaml(name: string, opts: { basePath?: string; hostnames?: string[]; parent?: string; url?: boolean } = {}): string {
+function instanceYaml(name: string, opts: { basePath?: string; hostnames?: string[]; parent?: string; url?: boolean; namespace?: string; sectionName?: string; assetNamespace?: string } = {}): string {
   const upstream = opts.url ? `{url: "http://flights.${prod}.svc.cluster.local:8080"}` : '{backendRef: {name: flights, port: 8080}}';
   return `apiVersion: crossgate.dev/v1alpha1
 kind: ApiInstance
-metadata: {name: ${name}, namespace: ${prod}}
+metadata: {name: ${name}, namespace: ${opts.namespace ?? prod}}
 spec:
   assetRef: {name: flights-eapi}
   basePath: ${opts.basePath ?? '/flights/v1'}
   hostnames: ${JSON.stringify(opts.hostnames ?? [host])}
   upstream: ${upstream}
-  parentRefs: [{name: ${opts.parent ?? 'shared'}, namespace: ${gwNs}, sectionName: http}]
+  parentRefs: [{name: ${opts.parent ?? 'shared'}, namespace: ${gwNs}, sectionName: ${opts.sectionName ?? 'http'}}]
 `;
 }
+
+const corsPolicyYaml = (config: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: browser, namespace: ${prod}}
+spec:
+  type: cors
+  targetRef: {name: flights}
+  config: ${config}
+`;
+
+/** The object's spec and resourceVersion: what must not change when crossgate leaves it alone. */
+const untouched = (o: { spec: unknown; metadata: { resourceVersion: string; ownerReferences?: unknown; labels?: unknown } }) => [o.spec, o.metadata.resourceVersion, o.metadata.ownerReferences, o.metadata.labels];
 
 let files: string[] | undefined;
 let skip: string | false = false;
@@ -60,8 +83,12 @@ describe('Gateway API rendering', { skip }, () => {
     await kubectl(['delete', 'crd', ...CRD_NAMES, '--ignore-not-found', '--wait=true', '--timeout=60s']);
     await webhook.start();
     op = await startOperator({ env: platform });
-    await applyYaml(organizationYaml({ name: org, homeNamespace: home, environments: [{ namespace: prod }], routes: `{hostnames: ["*.${org}.example"], pathPrefixes: ["/${org}"]}` }));
+    await applyYaml(organizationYaml({
+      name: org, homeNamespace: home, environments: [{ namespace: prod }, { name: 'staging', namespace: staging, type: 'sandbox' }], routes: `{hostnames: ["*.${org}.example"], pathPrefixes: ["/${org}"]}`,
+    }));
+    await applyYaml(organizationYaml({ name: evil, homeNamespace: `${evil}-home`, environments: [{ namespace: evilProd }], routes: `{hostnames: ["*.${evil}.example"]}` }));
     await waitForCondition(['organization', org], 'Ready', 'True');
+    await waitForCondition(['organization', evil], 'Ready', 'True');
     await applyYaml(`apiVersion: crossgate.dev/v1alpha1
 kind: Asset
 metadata: {name: flights-eapi, namespace: ${home}}
@@ -70,8 +97,9 @@ spec: {type: http, title: Flights EAPI, version: 1.0.0}
   });
 
   after(async () => {
-    await kubectl(['delete', 'organization', org, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', 'namespace', home, prod, gwNs, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await kubectl(['delete', 'organization', org, evil, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', home, prod, staging, `${evil}-home`, evilProd, gwNs, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await kubectl(['delete', 'referencegrant', '-n', OPERATOR_NAMESPACE, '-l', `crossgate.dev/authz-grant-from in (${prod},${staging},${org}-gone)`, '--ignore-not-found'], { allowFail: true });
     await op?.proc.stop();
     await webhook.stop();
   });
@@ -137,6 +165,121 @@ spec: {type: http, title: Flights EAPI, version: 1.0.0}
       const r = await getJson(['httproute', 'flights', '-n', prod]);
       return r?.spec.rules[0].matches[0].path.value === '/flights/v2' && r.spec.hostnames[0] === `eu.${org}.example` ? r : undefined;
     }, { what: 'the HTTPRoute to follow the instance' });
+  });
+
+  test("a user's own HTTPRoute under the instance's name: reported, left untouched, and the route follows once it is gone", async () => {
+    await applyYaml(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: timetable, namespace: ${prod}}
+spec:
+  parentRefs: [{name: own-gateway}]
+  rules: [{backendRefs: [{name: timetable-v0, port: 80}]}]
+`);
+    const before = await getJson(['httproute', 'timetable', '-n', prod]);
+    await applyYaml(instanceYaml('timetable', { basePath: '/timetable', hostnames: [`tt.${org}.example`] }));
+    const i = await waitForCondition(['apiinstance', 'timetable', '-n', prod], COND, 'False', { reason: 'NameTaken' });
+    assert.equal(
+      condition(i, COND)!.message,
+      `HTTPRoute "${prod}/timetable" already exists and was not rendered by crossgate for this ApiInstance (it has no controller owner reference to it): ` +
+        'it is left untouched and no route is rendered; delete or rename that HTTPRoute (or rename the ApiInstance), and the route is rendered once the name is free',
+    );
+    // Several reconciles later (a touch, the retry): still theirs, and no SecurityPolicy naming their route.
+    await kubectl(['annotate', 'apiinstance', 'timetable', '-n', prod, `e2e/touch=${Date.now()}`, '--overwrite']);
+    await new Promise((r) => setTimeout(r, 12_000));
+    assert.deepEqual(untouched((await getJson(['httproute', 'timetable', '-n', prod]))!), untouched(before));
+    assert.equal(await getJson(['securitypolicy', 'timetable', '-n', prod]), undefined);
+    await kubectl(['delete', 'httproute', 'timetable', '-n', prod, '--wait=true']);
+    await waitForCondition(['apiinstance', 'timetable', '-n', prod], COND, 'Unknown' as 'True', { reason: 'Pending', timeoutMs: 60_000 });
+    const route = await getJson(['httproute', 'timetable', '-n', prod]);
+    assert.equal(route.metadata.ownerReferences[0].uid, i.metadata.uid);
+    assert.deepEqual(route.spec.hostnames, [`tt.${org}.example`]);
+    await kubectl(['delete', 'apiinstance', 'timetable', '-n', prod, '--wait=true']);
+  });
+
+  test("a cors Policy becomes the SecurityPolicy's spec.cors, accepted by the apiserver; updated, then removed", async () => {
+    await applyYaml(corsPolicyYaml(`{allowOrigins: ["https://App.${org}.example/", "http://localhost:3000"], allowMethods: [GET, POST], allowHeaders: [x-api-key], exposeHeaders: [ratelimit-remaining], maxAgeSeconds: 600, allowCredentials: true}`));
+    const first = await waitFor(async () => (await getJson(['securitypolicy', 'flights', '-n', prod]))?.spec.cors, { what: 'spec.cors on the SecurityPolicy' });
+    assert.deepEqual(first, {
+      allowOrigins: [`https://app.${org}.example`, 'http://localhost:3000'],
+      allowMethods: ['GET', 'POST'],
+      allowHeaders: ['x-api-key'],
+      exposeHeaders: ['ratelimit-remaining'],
+      maxAge: '600s',
+      allowCredentials: true,
+    });
+    await applyYaml(corsPolicyYaml('{allowOrigins: ["*"]}'));
+    const second = await waitFor(async () => {
+      const c = (await getJson(['securitypolicy', 'flights', '-n', prod]))?.spec.cors;
+      return c?.allowOrigins?.[0] === '*' ? c : undefined;
+    }, { what: 'spec.cors to follow the Policy' });
+    assert.deepEqual(second, { allowOrigins: ['*'], allowMethods: ['GET', 'HEAD', 'POST'], allowHeaders: ['*'] });
+    await kubectl(['delete', 'policy', 'browser', '-n', prod, '--wait=true']);
+    const after = await waitFor(async () => {
+      const p = await getJson(['securitypolicy', 'flights', '-n', prod]);
+      return p && !p.spec.cors ? p : undefined;
+    }, { what: 'spec.cors to go with the Policy' });
+    assert.deepEqual(after.spec.extAuth.contextExtensions, [{ name: 'crossgate-route', type: 'Value', value: `${prod}/flights` }]);
+  });
+
+  test("another organization's admin cannot take the route on any parent; within the organization, conflicts count per listener", async () => {
+    const taken = { basePath: '/flights/v2', hostnames: [`eu.${org}.example`] };
+    await waitFor(() => canI('create', 'apiinstances.crossgate.dev', evilProd, EVIL_ADMIN), { what: "the other org admin's grant" });
+    await waitFor(() => canI('create', 'apiinstances.crossgate.dev', staging, ADMIN), { what: "the org admin's grant in staging" });
+    // Another organization: its claims do not cover the host, on the same listener or another.
+    for (const sectionName of ['http', 'https']) {
+      const r = await applyYaml(instanceYaml('hijack', { ...taken, namespace: evilProd, sectionName }), { ...EVIL_ADMIN, allowFail: true });
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.ok(r.stderr.includes(`ApiInstance "hijack": spec.hostnames[0] "eu.${org}.example" is outside the route space of Organization "${evil}"`), r.stderr);
+    }
+    // Same organization, another environment, the same listener: refused, naming the older instance.
+    const r = await applyYaml(instanceYaml('copy', { ...taken, namespace: staging }), { ...ADMIN, allowFail: true });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.ok(
+      r.stderr.includes(
+        `ApiInstance "copy": no HTTPRoute can be rendered: route conflict on Gateway "${gwNs}/shared" listener "http": ApiInstance "${prod}/flights" is older and already claims host "eu.${org}.example" with basePath "/flights/v2"; ` +
+          'the older instance keeps the route: change spec.basePath or spec.hostnames, attach to another listener (spec.parentRefs), or delete the other instance.',
+      ),
+      r.stderr,
+    );
+    // On another listener of the Gateway it is allowed and rendered.
+    await applyYaml(instanceYaml('copy', { ...taken, namespace: staging, sectionName: 'https' }), ADMIN);
+    await waitForCondition(['apiinstance', 'copy', '-n', staging], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.equal((await getJson(['httproute', 'copy', '-n', staging])).spec.parentRefs[0].sectionName, 'https');
+    await webhook.without(async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found']);
+      await applyYaml(instanceYaml('hijack', { ...taken, namespace: evilProd }), EVIL_ADMIN);
+      const h = await waitForCondition(['apiinstance', 'hijack', '-n', evilProd], COND, 'False', { reason: 'OutsideRouteClaims' });
+      assert.match(condition(h, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.hostnames\\[0\\] "eu.${org}.example" is outside the route space of Organization "${evil}"`));
+      assert.equal(await getJson(['httproute', 'hijack', '-n', evilProd]), undefined);
+      // The same listener without the webhook: the operator does not render the newer instance's route.
+      await applyYaml(instanceYaml('copy', { ...taken, namespace: staging }), ADMIN);
+      const c = await waitForCondition(['apiinstance', 'copy', '-n', staging], COND, 'False', { reason: 'RouteConflict' });
+      assert.match(condition(c, COND)!.message, new RegExp(`^no HTTPRoute is rendered: route conflict on Gateway "${gwNs}/shared" listener "http": ApiInstance "${prod}/flights" is older`));
+      await waitFor(async () => ((await getJson(['httproute', 'copy', '-n', staging])) === undefined ? true : undefined), { what: 'the conflicting route to go' });
+      assert.deepEqual((await getJson(['httproute', 'flights', '-n', prod])).spec.hostnames, [`eu.${org}.example`]);
+    });
+    await kubectl(['delete', 'apiinstance', 'copy', '-n', staging, '--wait=true']);
+    await kubectl(['delete', 'apiinstance', 'hijack', '-n', evilProd, '--wait=true']);
+  });
+
+  test('at start, the operator sweeps a ReferenceGrant no namespace needs any more and keeps the ones in use', async () => {
+    await op.proc.stop();
+    // As if namespace ${org}-gone had been deleted while the operator was down.
+    await applyYaml(`apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata:
+  name: crossgate-authz-from-${org}-gone
+  namespace: ${OPERATOR_NAMESPACE}
+  labels: {app.kubernetes.io/managed-by: crossgate-operator, crossgate.dev/authz-grant-from: ${org}-gone}
+spec:
+  from: [{group: gateway.envoyproxy.io, kind: SecurityPolicy, namespace: ${org}-gone}]
+  to: [{group: "", kind: Service, name: crossgate-authz}]
+`);
+    op = await startOperator({ env: platform });
+    await waitFor(async () => ((await getJson(['referencegrant', `crossgate-authz-from-${org}-gone`, '-n', OPERATOR_NAMESPACE])) === undefined ? true : undefined), {
+      what: 'the unneeded ReferenceGrant to be swept at start',
+    });
+    assert.ok(await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE]), 'the grant of a namespace with a route stays');
   });
 
   test('a URL upstream renders no route and says so', async () => {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { applyYaml, canI, installCrossgate, kubectl, operatorKubeconfig, uniqueName, OPERATOR_NAMESPACE, WEBHOOK_CONFIGURATION } from './support/index.ts';
 import { OPERATOR_SA } from './support/install.ts';
 import { KINDS } from '../../api/v1alpha1/index.ts';
-import { OPERATOR_PATCHED_PLURALS } from '../../api/rbac.ts';
+import { OPERATOR_PATCHED_PLURALS, OPERATOR_PROMOTED_PLURALS } from '../../api/rbac.ts';
 
 const OPERATOR = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_SA}`;
 /** A namespace no Organization owns (the attacker's target: another product's, or kube-system). */
@@ -114,15 +114,18 @@ webhooks: []
     );
   });
 
-  test("it cannot rewrite a tenant's spec: it patches only the kinds it finalizes and the Contracts it opens", async () => {
+  test("it cannot rewrite a tenant's spec: it patches only the kinds it finalizes and the Contracts it opens, and replaces only what ApiPromotions copy", async () => {
     const checks = KINDS.flatMap((k) => {
       const resource = `${k.plural}.crossgate.dev`;
       const patched = (OPERATOR_PATCHED_PLURALS as readonly string[]).includes(k.plural);
+      // What an ApiPromotion copies (docs/security-model.md): created, replaced at a resourceVersion, deleted; never patched.
+      const promoted = (OPERATOR_PROMOTED_PLURALS as readonly string[]).includes(k.plural);
       const namespace = k.scope === 'Namespaced' ? outsider : undefined;
       return [
         { want: patched, verb: 'patch', resource, namespace },
-        { want: false, verb: 'update', resource, namespace },
-        { want: k.plural === 'contracts', verb: 'delete', resource, namespace },
+        { want: promoted, verb: 'update', resource, namespace },
+        { want: k.plural === 'contracts' || promoted, verb: 'delete', resource, namespace },
+        { want: false, verb: 'deletecollection', resource, namespace },
       ];
     });
     assert.deepEqual(await wrongAnswers(checks), []);

@@ -4,7 +4,10 @@
 // the platform admins assigned to its organization (model/route-claims.ts), and
 // its upstream URL is one the organization may reach (model/upstream.ts): the
 // same functions the operator's route verdict runs; its spec.parentRefs name
-// only Gateways the platform shares (model/gateway-parents.ts).
+// only Gateways the platform shares, and its HTTPRoute does not take a route an
+// older instance holds on a listener they share (model/gateway-parents.ts;
+// only a new conflict is refused: one that predates the webhook does not block
+// unrelated edits, and the operator renders no route while it holds).
 import { ALLOW, deny, describe, objectName, objectNamespace, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import { orgName, ownerOfNamespace } from '../../model/ownership.ts';
@@ -12,7 +15,8 @@ import type { Snapshot } from '../../model/snapshot.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { outsideRouteClaims } from '../../model/route-claims.ts';
-import { parentRefProblem } from '../../model/gateway-parents.ts';
+import { parentConflict, parentRefProblem } from '../../model/gateway-parents.ts';
+import { conflictMessage } from '../../model/route-conflicts.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -31,10 +35,24 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
   if (outside) return deny(`${describe('ApiInstance', objectName(request))}: ${outside.message}.`, outside.field);
   const parent = parentRefProblem(snapshot, objectNamespace(request), Array.isArray(spec.parentRefs) ? spec.parentRefs : undefined);
   if (parent) return deny(`${describe('ApiInstance', objectName(request))}: ${parent.message}.`, parent.field);
+  const conflict = newParentConflict(request, snapshot, spec);
+  if (conflict) return deny(`${describe('ApiInstance', objectName(request))}: no HTTPRoute can be rendered: ${conflict}.`, 'spec.parentRefs');
   const url = spec.upstream?.url;
   if (typeof url === 'string') {
     const problem = outboundUrlProblem({ snapshot, namespace: objectNamespace(request), url, field: 'spec.upstream.url' });
     if (problem) return deny(`${describe('ApiInstance', objectName(request))}: ${problem}`, 'spec.upstream.url');
   }
   return ALLOW;
+}
+
+/** The conflict message when the request's spec.parentRefs loses a route on a shared listener that the stored spec did not lose. */
+function newParentConflict(request: AdmissionRequestLike, snapshot: Snapshot, spec: Partial<ApiInstance['spec']>): string | undefined {
+  if (!Array.isArray(spec.parentRefs) || !spec.parentRefs.length || typeof spec.basePath !== 'string') return undefined;
+  const as = (obj: typeof request.object, s: Partial<ApiInstance['spec']>) =>
+    ({ metadata: { ...(obj?.metadata ?? {}), name: objectName(request), namespace: objectNamespace(request) }, spec: s }) as Pick<ApiInstance, 'metadata' | 'spec'>;
+  const now = parentConflict(snapshot, as(request.object, spec));
+  if (!now) return undefined;
+  const old = request.operation === 'UPDATE' && request.oldObject ? specOf<ApiInstance['spec']>(request.oldObject) : undefined;
+  if (old && Array.isArray(old.parentRefs) && parentConflict(snapshot, as(request.oldObject, old))) return undefined;
+  return conflictMessage(now);
 }

@@ -11,6 +11,7 @@ import { alertRules } from './alert.ts';
 import { apiGroupRules } from './apigroup.ts';
 import { apiInstanceRules } from './apiinstance.ts';
 import { apiKeyRules } from './apikey.ts';
+import { apiPromotionRules } from './apipromotion.ts';
 import { applicationRules } from './application.ts';
 import { assetShareRules } from './assetshare.ts';
 import { namespaceOwnership } from './namespace-ownership.ts';
@@ -38,6 +39,7 @@ export const RULES: Readonly<Record<string, readonly Rule[]>> = {
   Application: namespaced(applicationRules),
   Contract: namespaced(),
   Alert: namespaced(alertRules),
+  ApiPromotion: namespaced(apiPromotionRules),
 };
 
 // Every kind of the API has its rules: a kind added to api/ without rules would fail closed.

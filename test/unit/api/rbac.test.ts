@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KINDS } from '../../../api/v1alpha1/index.ts';
-import { OPERATOR_PATCHED_PLURALS, operatorClusterRole, operatorNamespaceRole } from '../../../api/rbac.ts';
+import { OPERATOR_PATCHED_PLURALS, OPERATOR_PROMOTED_PLURALS, operatorClusterRole, operatorNamespaceRole } from '../../../api/rbac.ts';
 import { CLUSTERROLE_EDIT, CLUSTERROLE_VIEW } from '../../../api/labels.ts';
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
@@ -65,11 +65,12 @@ test('cluster-wide, the operator reads ConfigMaps but writes them (and its Lease
   for (const verb of ['list', 'watch', 'patch']) assert.equal(allows(own, verb, '', 'configmaps'), false, `${verb} configmaps in its namespace`);
 });
 
-test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies written only, ReferenceGrants only in its namespace', () => {
+test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies read by name (a user\'s own is never taken over) and written, ReferenceGrants only in its namespace', () => {
   const gw = 'gateway.networking.k8s.io';
   for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) assert.equal(allows(cluster, verb, gw, 'httproutes'), true, `${verb} httproutes`);
-  for (const verb of ['get', 'list', 'watch']) assert.equal(allows(cluster, verb, 'gateway.envoyproxy.io', 'securitypolicies'), false, `${verb} securitypolicies`);
-  for (const verb of ['create', 'patch', 'delete']) {
+  assert.equal(allows(cluster, 'get', 'gateway.envoyproxy.io', 'securitypolicies'), true, 'get securitypolicies');
+  for (const verb of ['list', 'watch']) assert.equal(allows(cluster, verb, 'gateway.envoyproxy.io', 'securitypolicies'), false, `${verb} securitypolicies`);
+  for (const verb of ['list', 'watch', 'create', 'patch', 'delete']) {
     assert.equal(allows(cluster, verb, gw, 'referencegrants'), false, `${verb} referencegrants cluster-wide`);
     assert.equal(allows(own, verb, gw, 'referencegrants'), true, `${verb} referencegrants in its namespace`);
   }
@@ -77,15 +78,19 @@ test('Gateway API: HTTPRoutes read and written cluster-wide, SecurityPolicies wr
   assert.equal(allows(cluster, 'create', gw, 'gateways'), false, 'it never writes Gateways');
 });
 
-test("the operator may not change a tenant's spec: patch only its finalizers' kinds and Contracts; no update, no deletecollection", () => {
-  assert.deepEqual([...OPERATOR_PATCHED_PLURALS].sort(), ['apikeys', 'assetshares', 'contracts', 'organizations']);
+test("the operator may not change a tenant's spec: patch only its finalizers' kinds and Contracts; write only the Contracts it opens and what ApiPromotions copy; no deletecollection", () => {
+  assert.deepEqual([...OPERATOR_PATCHED_PLURALS].sort(), ['apikeys', 'apipromotions', 'assetshares', 'contracts', 'organizations']);
+  // ApiPromotion copies (docs/security-model.md "The operator's permissions"): never Contracts' consumers' kinds, ApiKeys or Applications.
+  assert.deepEqual([...OPERATOR_PROMOTED_PLURALS].sort(), ['alerts', 'apiinstances', 'policies', 'slatiers']);
   for (const k of KINDS) {
     const patched = (OPERATOR_PATCHED_PLURALS as readonly string[]).includes(k.plural);
+    const promoted = (OPERATOR_PROMOTED_PLURALS as readonly string[]).includes(k.plural);
     assert.equal(allows(cluster, 'patch', crossgate, k.plural), patched, `patch ${k.plural}`);
-    assert.equal(allows(cluster, 'update', crossgate, k.plural), false, `update ${k.plural}`);
+    assert.equal(allows(cluster, 'update', crossgate, k.plural), promoted, `update ${k.plural}`);
     assert.equal(allows(cluster, 'update', crossgate, `${k.plural}/status`), false, `update ${k.plural}/status (it patches)`);
-    assert.equal(allows(cluster, 'delete', crossgate, k.plural), k.plural === 'contracts', `delete ${k.plural}`);
-    assert.equal(allows(cluster, 'create', crossgate, k.plural), k.plural === 'contracts', `create ${k.plural}`);
+    assert.equal(allows(cluster, 'delete', crossgate, k.plural), k.plural === 'contracts' || promoted, `delete ${k.plural}`);
+    assert.equal(allows(cluster, 'create', crossgate, k.plural), k.plural === 'contracts' || promoted, `create ${k.plural}`);
+    assert.equal(allows(cluster, 'deletecollection', crossgate, k.plural), false, `deletecollection ${k.plural}`);
   }
   for (const res of ['secrets', 'configmaps', 'roles', 'rolebindings']) assert.equal(allows(cluster, 'deletecollection', res === 'roles' || res === 'rolebindings' ? rbac : '', res), false, res);
   assert.equal(allows(cluster, 'update', '', 'secrets'), false, 'update secrets (it merge-patches)');

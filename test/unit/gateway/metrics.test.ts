@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayMetrics, RecentWindow } from '../../../gateway/metrics.ts';
+import { DayWindow, GatewayMetrics, RecentWindow } from '../../../gateway/metrics.ts';
+import { latencyBucket } from '../../../api/analytics.ts';
 import { parseListen } from '../../../gateway/main.ts';
 
 describe('metrics', () => {
@@ -67,5 +68,45 @@ describe('metrics', () => {
     assert.deepEqual(parseListen('[::1]:0', '127.0.0.1'), { host: '::1', port: 0 });
     assert.throws(() => parseListen('localhost', '127.0.0.1'), /expected host:port/);
     assert.throws(() => parseListen('h:99999', '127.0.0.1'), /bad port/);
+  });
+});
+
+describe('day window (24 buckets of an hour by default)', () => {
+  const t = Date.parse('2026-01-01T00:00:00Z');
+
+  test('sums the live buckets per API and per client; a bucket a day old is reused, so memory stays bounded', () => {
+    const w = new DayWindow({ bucketSeconds: 3600, buckets: 24, maxClients: 2 });
+    w.record('ns/a', 'k/1', 200, 0.002, t);
+    w.record('ns/a', 'k/1', 500, 0.004, t + 3_600_000);
+    w.record('ns/a', undefined, 404, 0.001, t + 7_200_000);
+    const s = w.summary(t + 7_200_000, ['ns/a', 'ns/b']);
+    assert.deepEqual([s.bucketSeconds, s.buckets, s.windowSeconds], [3600, 24, 86400]);
+    assert.deepEqual(s.routes, ['ns/a', 'ns/b']);
+    const a = s.apis['ns/a']!;
+    assert.deepEqual([a.requests, a.clientErrors, a.serverErrors, a.lastRequest], [3, 1, 1, t + 7_200_000]);
+    assert.deepEqual(a.clients['k/1'], { requests: 2, errors: 1, latency: { [latencyBucket(2)]: 1, [latencyBucket(4)]: 1 } });
+    assert.equal(a.clients['-']?.requests, 1, 'no client: "-"');
+    // 24 hours after the first request its bucket is reused: the first request is gone, the others stay.
+    w.record('ns/a', 'k/1', 200, 0.002, t + 24 * 3_600_000);
+    const later = w.summary(t + 24 * 3_600_000, []).apis['ns/a']!;
+    assert.equal(later.requests, 3);
+    assert.equal(later.serverErrors, 1);
+    // Two days on, nothing is live: the API is dropped from the summary and from memory.
+    assert.deepEqual(w.summary(t + 72 * 3_600_000, []).apis, {});
+  });
+
+  test('clients past the cap per API and bucket count as "_other"; so does an oversized name', () => {
+    const w = new DayWindow({ bucketSeconds: 60, buckets: 3, maxClients: 2 });
+    for (const c of ['k/1', 'k/2', 'k/3', 'k/4', 'k/1', 'x'.repeat(400)]) w.record('ns/a', c, 200, 0.001, t);
+    const clients = w.summary(t, []).apis['ns/a']!.clients;
+    assert.deepEqual(Object.keys(clients).sort(), ['_other', 'k/1', 'k/2']);
+    assert.equal(clients['_other']!.requests, 3);
+  });
+
+  test('GatewayMetrics.observe (the gateway and crossgate-authz\'s access log) records into the day window too', () => {
+    const m = new GatewayMetrics({ defaultMetrics: false, day: { bucketSeconds: 5, buckets: 3 } });
+    m.observe('ns/a', 'k/1', 200, 0.01, t);
+    assert.equal(m.day.summary(t, []).apis['ns/a']?.clients['k/1']?.requests, 1);
+    assert.equal(m.day.summary(t, []).windowSeconds, 15);
   });
 });

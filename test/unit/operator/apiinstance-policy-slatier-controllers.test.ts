@@ -14,6 +14,7 @@ import { StatusOwnership } from './fake-status.ts';
 import { MemoryApi, statusClientOn, type Obj } from './memory-api.ts';
 import { registerApiAnalyticsController } from '../../../operator/controllers/apianalytics.ts';
 import type { ApiFigures, GatewayStats } from '../../../operator/controllers/gateway-stats.ts';
+import type { MergedDay } from '../../../api/analytics.ts';
 import { EventRecorder, type EventClient } from '../../../kube/events.ts';
 import { registerApiInstanceController } from '../../../operator/controllers/apiinstance.ts';
 import { POLICY_MANAGER, registerPolicyController } from '../../../operator/controllers/policy.ts';
@@ -262,7 +263,9 @@ describe('ApiInstance and ApiAnalytics reconcilers share one status (server-side
   const api = new MemoryApi();
   const ownership = new StatusOwnership();
   let figures = new Map<string, ApiFigures>();
-  const stats = { urls: ['http://127.0.0.1:1'], read: async () => figures } as unknown as GatewayStats;
+  // One replica that serves the route, no day traffic: the 5-minute figures are what this test moves.
+  const day: MergedDay = { replicas: 1, bucketSeconds: 3600, windowSeconds: 86400, routes: new Map([[`${NS}/shared`, 1]]), apis: new Map() };
+  const stats = { urls: ['http://127.0.0.1:1'], read: async () => figures, readDay: async () => day } as unknown as GatewayStats;
   let mgr: Manager;
   let statusClient: StatusClient;
   const key = `${NS}/shared`;

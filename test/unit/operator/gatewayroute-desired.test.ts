@@ -2,13 +2,19 @@
 // hostnames its HTTPRoute carries (model/gateway-parents.ts, also the webhook's
 // refusal), the HTTPRoute, SecurityPolicy and ReferenceGrant an instance gets
 // (gatewayroute-desired.ts), the condition when the kinds are absent, and the
-// GatewayRouteAccepted condition read from the route's status.
+// GatewayRouteAccepted condition read from the route's status; route conflicts
+// per parent listener (refused by the webhook, not rendered by the operator),
+// the SecurityPolicy's CORS from the instance's cors Policy, and which objects
+// under the route's name are crossgate's (by owner uid and labels).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_PLATFORM_SETTINGS, parseGatewayParents, platformSettingsFromEnv, type PlatformSettings } from '../../../api/platform.ts';
 import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
 import { gatewayRouteScope, parentRefProblem } from '../../../model/gateway-parents.ts';
-import { desiredGatewayRoute, kindAbsentCondition, routeAcceptance, GATEWAY_ROUTE_CONDITION } from '../../../operator/controllers/gatewayroute-desired.ts';
+import {
+  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
+} from '../../../operator/controllers/gatewayroute-desired.ts';
+import type { Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
 import { apiInstance, request, story } from '../webhook/fixtures.ts';
 import type { KubeObject } from '../../../webhook/admission.ts';
@@ -165,6 +171,138 @@ describe('GatewayRouteAccepted', () => {
       type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: 'GatewayAPINotInstalled',
       message:
         'the cluster does not serve HTTPRoute (gateway.networking.k8s.io): install the Gateway API and Envoy Gateway CRDs to serve this instance through spec.parentRefs; until then no route is rendered and it stays on the crossgate gateway',
+    });
+  });
+});
+
+describe('route conflicts per parent listener', () => {
+  const older = (name: string, ns: string, spec: Partial<ApiInstance['spec']>) => {
+    const i = inst(spec);
+    i.metadata = { ...i.metadata, name, namespace: ns, uid: `uid-${name}`, creationTimestamp: '2025-03-01T00:00:00Z' as unknown as Date };
+    return i;
+  };
+  const section = (sectionName?: string, port?: number) => [{ name: 'shared', namespace: 'gateway-system', ...(sectionName ? { sectionName } : {}), ...(port ? { port } : {}) }];
+  const withOlder = (o: ApiInstance) => story({ platform, apiInstances: [o] });
+
+  test('an older instance on the same listener keeps the route: nothing is rendered, with the reason', () => {
+    const snap = withOlder(older('timetable', 'max-airlines-sandbox', { parentRefs: section('http') }));
+    const d = desiredGatewayRoute(snap, inst({ parentRefs: section('http') }), authz);
+    assert.equal(d.render, false);
+    assert.deepEqual(d.render === false && d.condition, {
+      type: GATEWAY_ROUTE_CONDITION,
+      status: 'False',
+      reason: 'RouteConflict',
+      message:
+        'no HTTPRoute is rendered: route conflict on Gateway "gateway-system/shared" listener "http": ApiInstance "max-airlines-sandbox/timetable" is older and already claims host "api.max-airlines.example" with basePath "/flights/v1"; ' +
+        'the older instance keeps the route: change spec.basePath or spec.hostnames, attach to another listener (spec.parentRefs), or delete the other instance',
+    });
+  });
+
+  test('a parentRef without sectionName or port reaches every listener of its Gateway; another listener, Gateway, host or basePath does not conflict', () => {
+    for (const [mine, theirs] of [[section(), section('http')], [section('http'), section()], [section(undefined, 443), section('https')], [section('http', 80), section('http')]] as const) {
+      assert.equal(desiredGatewayRoute(withOlder(older('timetable', 'max-airlines-sandbox', { parentRefs: [...theirs] })), inst({ parentRefs: [...mine] }), authz).render, false, JSON.stringify([mine, theirs]));
+    }
+    const free: Partial<ApiInstance['spec']>[] = [
+      { parentRefs: section('https') },
+      { parentRefs: section(undefined, 8443) },
+      { parentRefs: [{ name: 'other', namespace: 'gateway-system' }] },
+      { parentRefs: undefined },
+      { hostnames: ['eu.max-airlines.example'] },
+      { basePath: '/flights/v2' },
+    ];
+    for (const spec of free) {
+      const d = desiredGatewayRoute(withOlder(older('timetable', 'max-airlines-sandbox', { ...spec, parentRefs: 'parentRefs' in spec ? spec.parentRefs : section('http') })), inst({ parentRefs: section('http', 80) }), authz);
+      assert.equal(d.render, true, JSON.stringify(spec));
+    }
+  });
+
+  test('the newer instance never takes the route back; an older one outside its route space holds nothing', () => {
+    const newer = inst({ parentRefs: section('http') });
+    newer.metadata.creationTimestamp = '2025-04-01T00:00:00Z' as unknown as Date;
+    const o = older('timetable', 'max-airlines-sandbox', { parentRefs: section('http') });
+    assert.equal(desiredGatewayRoute(story({ platform, apiInstances: [newer] }), o, authz).render, true);
+    const squatter = older('squat', 'mule-united-prod', { parentRefs: section('http') });
+    assert.equal(desiredGatewayRoute(withOlder(squatter), inst({ parentRefs: section('http') }), authz).render, true);
+  });
+
+  test('the webhook refuses a new conflict with the same message, and lets an old one be edited', () => {
+    const snap = withOlder(older('timetable', 'max-airlines-sandbox', { parentRefs: section('http') }));
+    const v = apiInstanceRules(request('CREATE', inst({ parentRefs: section() }) as unknown as KubeObject), snap);
+    assert.deepEqual(v, {
+      allowed: false,
+      field: 'spec.parentRefs',
+      message:
+        'ApiInstance "flights": no HTTPRoute can be rendered: route conflict on Gateway "gateway-system/shared" listener "http": ApiInstance "max-airlines-sandbox/timetable" is older and already claims host "api.max-airlines.example" with basePath "/flights/v1"; ' +
+        'the older instance keeps the route: change spec.basePath or spec.hostnames, attach to another listener (spec.parentRefs), or delete the other instance.',
+    });
+    assert.equal(apiInstanceRules(request('CREATE', inst({ parentRefs: section('https') }) as unknown as KubeObject), snap).allowed, true);
+    const stored = inst({ parentRefs: section('http') });
+    const edited = inst({ parentRefs: section('http'), upstream: { backendRef: { name: 'flights-v2', port: 8080 } } });
+    assert.equal(apiInstanceRules(request('UPDATE', edited as unknown as KubeObject, stored as unknown as KubeObject), snap).allowed, true);
+    const moved = request('UPDATE', inst({ parentRefs: section('http') }) as unknown as KubeObject, inst({ parentRefs: section('https') }) as unknown as KubeObject);
+    assert.equal(apiInstanceRules(moved, snap).allowed, false);
+  });
+});
+
+describe('CORS on the SecurityPolicy', () => {
+  const cors = (config: Record<string, unknown>, extra: Partial<Policy['spec']> = {}): Policy =>
+    ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'Policy', metadata: { name: 'browser', namespace: 'max-airlines-prod' }, spec: { type: 'cors', targetRef: { name: 'flights' }, config, ...extra } }) as unknown as Policy;
+
+  test('every field mapped to Envoy Gateway\'s spec.cors; origins normalized as the gateway compares them', () => {
+    const p = cors({ allowOrigins: ['https://App.Example/', 'https://app.example', 'http://localhost:3000'], allowMethods: ['GET', 'PUT'], allowHeaders: ['x-api-key'], exposeHeaders: ['ratelimit'], maxAgeSeconds: 600, allowCredentials: true });
+    const d = desiredGatewayRoute(s, inst(), authz, [p]);
+    assert.ok(d.render);
+    assert.deepEqual(d.policy.spec.cors, {
+      allowOrigins: ['https://app.example', 'http://localhost:3000'],
+      allowMethods: ['GET', 'PUT'],
+      allowHeaders: ['x-api-key'],
+      exposeHeaders: ['ratelimit'],
+      maxAge: '600s',
+      allowCredentials: true,
+    });
+  });
+
+  test('the defaults the gateway applies: GET, HEAD, POST and any requested header', () => {
+    assert.deepEqual(desiredCors(inst(), [cors({ allowOrigins: ['*'] })]), { allowOrigins: ['*'], allowMethods: ['GET', 'HEAD', 'POST'], allowHeaders: ['*'] });
+  });
+
+  test('none without a cors policy, with an invalid one, or for another instance; an origin Envoy Gateway cannot express is left out', () => {
+    assert.equal(desiredCors(inst(), []), undefined);
+    assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['*'], allowCredentials: true })]), undefined);
+    assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['*'] }, { targetRef: { name: 'other' } })]), undefined);
+    const d = desiredGatewayRoute(s, inst(), authz, []);
+    assert.ok(d.render && !('cors' in d.policy.spec));
+    assert.deepEqual((desiredCors(inst(), [cors({ allowOrigins: ['https://a.example/path', 'ftp://a.example', 'https://*.b.example', 'https://a..example'] })]) as { allowOrigins: string[] }).allowOrigins, ['https://*.b.example']);
+    assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['ftp://a.example'] })]), undefined);
+  });
+
+  test('the origin check is linear on hostile input (Envoy Gateway\'s pattern backtracks)', () => {
+    const t = performance.now();
+    assert.equal(egOrigin(`https://${'a'.repeat(500)}!`), false);
+    assert.equal(egOrigin(`https://${'a-'.repeat(250)}`), true);
+    assert.ok(performance.now() - t < 50);
+  });
+});
+
+describe('which objects under the route\'s name are crossgate\'s', () => {
+  const ours = { metadata: { labels: { 'app.kubernetes.io/managed-by': 'crossgate-operator', 'crossgate.dev/apiinstance': 'flights' }, ownerReferences: [{ uid: 'uid-1', controller: true }] } };
+
+  test('by the controller owner uid and the labels, never by name alone', () => {
+    assert.equal(renderedFor(ours, inst()), true);
+    assert.equal(renderedFor({ metadata: {} }, inst()), false, "a user's own HTTPRoute");
+    assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-0', controller: true }] } }, inst()), false, 'rendered for a namesake deleted since');
+    assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-1' }] } }, inst()), false, 'not the controller');
+    assert.equal(renderedFor({ metadata: { ownerReferences: ours.metadata.ownerReferences } }, inst()), false, 'labels dropped');
+  });
+
+  test('NameTaken names the object and says what to do', () => {
+    assert.deepEqual(nameTakenCondition('HTTPRoute', 'max-airlines-prod', 'flights'), {
+      type: GATEWAY_ROUTE_CONDITION,
+      status: 'False',
+      reason: 'NameTaken',
+      message:
+        'HTTPRoute "max-airlines-prod/flights" already exists and was not rendered by crossgate for this ApiInstance (it has no controller owner reference to it): ' +
+        'it is left untouched and no route is rendered; delete or rename that HTTPRoute (or rename the ApiInstance), and the route is rendered once the name is free',
     });
   });
 });

@@ -27,7 +27,7 @@ describe('ValidatingWebhookConfiguration', () => {
         scope: '*',
       },
     ]);
-    assert.deepEqual(w.rules![0]!.resources, ['organizations', 'orgtrusts', 'assets', 'assetshares', 'apiinstances', 'apigroups', 'policies', 'slatiers', 'apikeys', 'applications', 'contracts', 'alerts']);
+    assert.deepEqual(w.rules![0]!.resources, ['organizations', 'orgtrusts', 'assets', 'assetshares', 'apiinstances', 'apigroups', 'policies', 'slatiers', 'apikeys', 'applications', 'contracts', 'alerts', 'apipromotions']);
     assert.equal(w.failurePolicy, 'Fail');
     assert.equal(w.sideEffects, 'None');
     assert.equal(w.matchPolicy, 'Equivalent');
