@@ -5,13 +5,18 @@
 //
 // The caller (Envoy) authenticates one of two ways, chosen at start:
 //   mtls   TLS with a client CA: the handshake refuses a peer without a
-//          certificate that CA signed; nothing else is asked of the caller.
+//          certificate that CA signed. With an allow-list of client SANs
+//          (--grpc-client-san: DNS names, or URIs such as Envoy's SPIFFE id),
+//          a certificate naming none of them is refused PERMISSION_DENIED
+//          (counted in crossgate_authz_grpc_callers_refused_total); without
+//          one, any certificate of that CA passes.
 //          What Envoy Gateway can do (EnvoyProxy spec.backendTLS.clientCertificateRef):
 //          its SecurityPolicy extAuth has no way to add a static token.
 //   token  `authorization: Bearer <token>` in the call's metadata, the same
 //          TokenFile as the HTTP mode, compared in constant time (Envoy's
 //          GrpcService.initial_metadata sets it in a hand-written Envoy config).
-// A caller that fails → grpc-status UNAUTHENTICATED (16) and nothing of the
+// A caller that fails → grpc-status UNAUTHENTICATED (16) (PERMISSION_DENIED
+// (7) for a certificate not on the SAN allow-list) and nothing of the
 // request is read.
 //
 // The route comes only from context_extensions["crossgate-route"], which Envoy
@@ -33,9 +38,12 @@
 // HTTP 415; another method → UNIMPLEMENTED; a compressed message →
 // UNIMPLEMENTED; over MAX_MESSAGE bytes → RESOURCE_EXHAUSTED; not exactly one
 // well-formed CheckRequest → INVALID_ARGUMENT; a failure → INTERNAL.
-import { constants, createSecureServer, createServer, type Http2Server, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { constants, createSecureServer, createServer, type Http2Server, type Http2Session, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { readFileSync, statSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { Counter, Registry } from 'prom-client';
+import { metricsIn } from '../kube/metrics.ts';
 import { bind } from '../kube/listen.ts';
 import { clientOf, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
 import { decodeCheckRequest, encodeCheckResponse, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
@@ -148,11 +156,92 @@ function grpcMessage(s: string): string {
 
 export type GrpcAuth = { kind: 'token'; token: Pick<TokenFile, 'matches'> } | { kind: 'mtls' };
 
+/** At most this many allowed client SANs, each at most MAX_SAN characters. */
+export const MAX_CLIENT_SANS = 32;
+export const MAX_SAN = 512;
+
+/** One subjectAltName entry of a certificate: its type (DNS, URI, IP Address, email…) and value. */
+export interface San {
+  type: string;
+  value: string;
+}
+
+/**
+ * Node's subjectaltname text ("DNS:a, URI:spiffe://x/y, IP Address:1.2.3.4")
+ * as entries. A value Node quotes (it holds a comma, quote or other special
+ * character) is a JSON string, read as one; what cannot be read ends the list
+ * (a caller is then simply not found on the allow-list).
+ */
+export function parseSubjectAltName(text: string | undefined): San[] {
+  const out: San[] = [];
+  if (!text) return out;
+  let i = 0;
+  while (i < text.length) {
+    const colon = text.indexOf(':', i);
+    if (colon < 0) break;
+    const type = text.slice(i, colon);
+    let value: string;
+    let next: number;
+    if (text.charCodeAt(colon + 1) === 34 /* " */) {
+      let j = colon + 2;
+      while (j < text.length && text.charCodeAt(j) !== 34) j += text.charCodeAt(j) === 92 /* \ */ ? 2 : 1;
+      try {
+        value = JSON.parse(text.slice(colon + 1, j + 1)) as string;
+      } catch {
+        break;
+      }
+      next = j + 1;
+    } else {
+      const comma = text.indexOf(', ', colon + 1);
+      next = comma < 0 ? text.length : comma;
+      value = text.slice(colon + 1, next);
+    }
+    out.push({ type, value });
+    if (next < text.length && !text.startsWith(', ', next)) break;
+    i = next + 2;
+  }
+  return out;
+}
+
+/**
+ * The client certificates allowed to call over mTLS, by SAN: an entry with
+ * "://" is matched exactly against the certificate's URI SANs (Envoy's SPIFFE
+ * id, spiffe://…), any other against its DNS SANs (case-insensitive). The
+ * subject's CN is never read: SANs are what a CA vouches for.
+ */
+export class ClientSanAllowList {
+  readonly #dns = new Set<string>();
+  readonly #uri = new Set<string>();
+
+  constructor(entries: readonly string[]) {
+    if (entries.length === 0) throw new Error('the client SAN allow-list is empty: leave it out to accept every certificate of the client CA');
+    if (entries.length > MAX_CLIENT_SANS) throw new Error(`at most ${MAX_CLIENT_SANS} allowed client SANs, got ${entries.length}`);
+    for (const e of entries) {
+      if (e.length === 0 || e.length > MAX_SAN || !/^[\x21-\x7e]+$/.test(e) || e.includes(',')) {
+        throw new Error(`allowed client SAN ${JSON.stringify(e.slice(0, 64))}: 1 to ${MAX_SAN} printable ASCII characters, no space or comma`);
+      }
+      if (e.includes('://')) this.#uri.add(e);
+      else this.#dns.add(e.toLowerCase());
+    }
+  }
+
+  /** Whether a certificate with these SANs (Node's subjectaltname text) is allowed. */
+  allows(subjectAltName: string | undefined): boolean {
+    for (const san of parseSubjectAltName(subjectAltName)) {
+      if (san.type === 'URI' && this.#uri.has(san.value)) return true;
+      if (san.type === 'DNS' && this.#dns.has(san.value.toLowerCase())) return true;
+    }
+    return false;
+  }
+}
+
 export interface GrpcTls {
   certFile: string;
   keyFile: string;
   /** Client certificates must chain to this CA (mTLS): the caller's authentication. */
   clientCaFile?: string;
+  /** With clientCaFile: the client certificate must also name one of these (DNS or URI SANs, ClientSanAllowList). */
+  allowedClientSans?: readonly string[];
   /** How often the files are checked for a rotated certificate (default 60 s). */
   reloadMs?: number;
 }
@@ -165,9 +254,19 @@ export interface AuthzGrpcOptions {
   tls?: GrpcTls;
   host?: string;
   port?: number;
-  /** Policy refusals are counted at decision time, as in authz.ts. */
-  metrics?: Pick<GatewayMetrics, 'violation'>;
+  /** Policy refusals are counted at decision time, as in authz.ts; refused callers in its registry. */
+  metrics?: Pick<GatewayMetrics, 'violation'> & { registry?: Registry };
   now?: () => number;
+}
+
+/** Why a caller was refused, for the counter. */
+export type CallerRefusal = 'token' | 'client_san';
+
+export interface CheckHandlerOptions extends Omit<AuthzGrpcOptions, 'tls' | 'host' | 'port'> {
+  /** mTLS only: the client certificates allowed besides being signed by the client CA. */
+  callers?: ClientSanAllowList;
+  /** Counts a refused caller. */
+  refused?: (reason: CallerRefusal) => void;
 }
 
 export interface AuthzGrpcServer {
@@ -178,9 +277,23 @@ export interface AuthzGrpcServer {
 }
 
 /** The handler of one HTTP/2 stream: one Check call. */
-export function createCheckHandler(opts: Omit<AuthzGrpcOptions, 'tls' | 'host' | 'port'>): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const { config, auth, trustedProxies, logger, metrics } = opts;
+export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
+  const { config, auth, trustedProxies, logger, metrics, callers, refused } = opts;
   const now = opts.now ?? Date.now;
+  // The certificate of a connection does not change: its verdict is kept per session.
+  const sessionAllowed = new WeakMap<Http2Session, boolean>();
+  const callerAllowed = (session: Http2Session | undefined): boolean => {
+    if (!callers) return true;
+    if (!session) return false;
+    let ok = sessionAllowed.get(session);
+    if (ok === undefined) {
+      const cert = (session.socket as TLSSocket | undefined)?.getPeerCertificate?.();
+      ok = callers.allows(cert?.subjectaltname);
+      sessionAllowed.set(session, ok);
+      if (!ok) logger.warn({ subjectAltName: (cert?.subjectaltname ?? '').slice(0, 512) }, 'grpc caller refused: its client certificate names no allowed SAN');
+    }
+    return ok;
+  };
 
   const end = (stream: ServerHttp2Stream, code: number, message: string): void => {
     if (stream.destroyed || stream.closed) return;
@@ -247,7 +360,13 @@ export function createCheckHandler(opts: Omit<AuthzGrpcOptions, 'tls' | 'host' |
     if (auth.kind === 'token') {
       const a = headers.authorization;
       const m = typeof a === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(a) : null;
-      if (!auth.token.matches(m?.[1], t)) return end(stream, GrpcCode.UNAUTHENTICATED, "checks need the proxy's token in the authorization metadata");
+      if (!auth.token.matches(m?.[1], t)) {
+        refused?.('token');
+        return end(stream, GrpcCode.UNAUTHENTICATED, "checks need the proxy's token in the authorization metadata");
+      }
+    } else if (!callerAllowed(stream.session)) {
+      refused?.('client_san');
+      return end(stream, GrpcCode.PERMISSION_DENIED, 'the client certificate names none of the allowed callers (--grpc-client-san)');
     }
     if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, 'only envoy.service.auth.v3.Authorization/Check is served');
     const chunks: Buffer[] = [];
@@ -298,7 +417,16 @@ function mtimes(tls: GrpcTls): string {
 export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<AuthzGrpcServer> {
   const log = opts.logger;
   if (opts.auth.kind === 'mtls' && !opts.tls?.clientCaFile) throw new Error('grpc mTLS needs the client CA (--grpc-client-ca) and a server certificate');
-  const handler = createCheckHandler(opts);
+  const sans = opts.tls?.allowedClientSans;
+  if (sans && opts.auth.kind !== 'mtls') throw new Error('allowed client SANs (--grpc-client-san) need mTLS (--grpc-client-ca)');
+  const callers = sans ? new ClientSanAllowList(sans) : undefined;
+  const registry = opts.metrics?.registry;
+  const REFUSED = 'crossgate_authz_grpc_callers_refused_total';
+  // One counter per registry, also when a second listener shares it (tests).
+  const refusedCallers = registry
+    ? (registry.getSingleMetric(REFUSED) as Counter<'reason'> | undefined) ?? metricsIn(registry).counter(REFUSED, 'gRPC Check calls refused before any check: reason token (no or a wrong token) or client_san (a client certificate naming no allowed SAN).', ['reason'])
+    : undefined;
+  const handler = createCheckHandler({ ...opts, callers, refused: refusedCallers ? (reason) => refusedCallers.labels(reason).inc() : undefined });
   const settings = { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 };
   let server: Http2Server | Http2SecureServer;
   let reload: NodeJS.Timeout | undefined;

@@ -10,8 +10,15 @@
 // the ApiInstance's analytics and the Alerts read authz as they read a gateway.
 //
 // What counts: a request is counted once, from its log line: the client's
-// status ($status, refusals included) and nginx's $request_time, as the gateway
-// counts what it answered and the time to the end of the response. authz's own
+// status ($status, refusals included) and its latency: the upstream's own
+// response time when the upstream answered in one attempt (one
+// $upstream_status, not nginx's own 502/504, one $upstream_response_time),
+// else nginx's $request_time. $request_time runs from nginx's first read of
+// the client to its last write, so a slow client's network (upload, download)
+// would count as the API being slow in its analytics and response-time
+// Alerts; the upstream's time is the API's. Refusals, nginx's own errors and
+// retried requests have no such figure: their $request_time is what the
+// client waited. authz's own
 // checks are never counted as requests (a check is not a request; counting both
 // would double every figure). Policy refusals are counted by type at decision
 // time (authz knows the policy; the log line does not carry it), one decision
@@ -45,7 +52,21 @@ export interface LogRecord {
   /** undefined: no identified client. */
   client: string | undefined;
   status: number;
+  /** $request_time: first read of the client to last write. */
   seconds: number;
+  /** $upstream_response_time when one upstream attempt answered (not nginx's own 502/504); undefined otherwise. */
+  upstreamSeconds: number | undefined;
+}
+
+/** The latency recorded for a line: the upstream's when it answered, else the request's (see the header). */
+export function latencyOf(r: LogRecord): number {
+  return r.upstreamSeconds ?? r.seconds;
+}
+
+/** One attempt the upstream answered: a single status that is not nginx's own 502/504 (no connection, timeout), and a single time. */
+function upstreamSecondsOf(status: string | undefined, time: string | undefined): number | undefined {
+  if (status === undefined || time === undefined || !STATUS.test(status) || !SECONDS.test(time)) return undefined;
+  return status === '502' || status === '504' ? undefined : Number(time);
 }
 
 export type LineResult = { ok: true; record: LogRecord } | { ok: false; reason: 'oversized' | 'malformed' };
@@ -54,9 +75,12 @@ const ROUTE_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,2
 const CLIENT = ROUTE_ID;
 const STATUS = /^[1-5][0-9][0-9]$/;
 const SECONDS = /^[0-9]{1,7}\.[0-9]{3}$/;
-/** $upstream_status / $upstream_response_time: "-", one value or a list ("502, 200", "0.001 : 0.002"); read, not recorded. */
+/** $upstream_status / $upstream_response_time: "-", one value or a list ("502, 200", "0.001 : 0.002"); a single answered attempt's time is recorded (upstreamSecondsOf). */
 const UPSTREAM_LIST = /^[-0-9., :]{0,128}$/;
 const MARKER = ` ${SYSLOG_TAG}: `;
+
+/** One decoder for every datagram (decode() without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function str(o: Record<string, unknown>, k: string): string | undefined {
   const v = o[k];
@@ -71,7 +95,7 @@ export function parseLogLine(data: Uint8Array): LineResult {
   if (data.length < 4 || data[0] !== 0x3c) return malformed;
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = UTF8.decode(data);
   } catch {
     return malformed;
   }
@@ -99,7 +123,10 @@ export function parseLogLine(data: Uint8Array): LineResult {
   if (upstreamTime !== undefined && !UPSTREAM_LIST.test(upstreamTime)) return malformed;
   // An empty route: a request no rendered route matched (nginx logs it; there is no API to count it under).
   if (route !== '' && !ROUTE_ID.test(route)) return malformed;
-  return { ok: true, record: { route, client: client === '' ? undefined : client, status: Number(status), seconds: Number(requestTime) } };
+  return {
+    ok: true,
+    record: { route, client: client === '' ? undefined : client, status: Number(status), seconds: Number(requestTime), upstreamSeconds: upstreamSecondsOf(upstreamStatus, upstreamTime) },
+  };
 }
 
 export interface AccessLogReceiverOptions {
@@ -128,6 +155,9 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
   const now = opts.now ?? Date.now;
   const sources = new TrustedProxies(opts.sources ?? DEFAULT_SOURCES);
   const lines = metrics.accessLogLines;
+  // The per-datagram outcomes' counters, looked up once.
+  const recorded = lines.labels('recorded');
+  const unknownRoute = lines.labels('unknown_route');
   let known: { cfg: CompiledConfig; ids: Set<string> } | undefined;
   const knows = (route: string): boolean => {
     const cfg = config.current;
@@ -150,9 +180,9 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
       }
       const r = parseLogLine(data);
       if (!r.ok) return void lines.labels(r.reason).inc();
-      if (r.record.route === '' || !knows(r.record.route)) return void lines.labels('unknown_route').inc();
-      metrics.observe(r.record.route, r.record.client, r.record.status, r.record.seconds, now());
-      lines.labels('recorded').inc();
+      if (r.record.route === '' || !knows(r.record.route)) return void unknownRoute.inc();
+      metrics.observe(r.record.route, r.record.client, r.record.status, latencyOf(r.record), now());
+      recorded.inc();
     } catch (err) {
       lines.labels('malformed').inc();
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'access-log datagram failed; dropped');

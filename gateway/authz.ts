@@ -160,6 +160,44 @@ export function clientOf(peer: string, forwarded: string | readonly string[] | u
   return { remoteAddress: client ? canonicalAddress(client) : '', peerTrusted: client !== undefined && trusted.has(client) };
 }
 
+/** At most this many (peer, X-Forwarded-For) pairs are remembered by a ClientCache; then it starts over. */
+export const CLIENT_CACHE_SIZE = 1024;
+
+type Client = { remoteAddress: string; peerTrusted: boolean };
+
+/**
+ * clientOf() remembered per (peer, X-Forwarded-For) pair: behind nginx the
+ * same few pairs repeat on every check, and the walk parses each address.
+ * The answer depends on nothing else (the trusted proxies are fixed for the
+ * process); bounded, and cleared whole when full, so no caller can grow it.
+ */
+export class ClientCache {
+  readonly #trusted: TrustedProxies;
+  readonly #known = new Map<string, Client>();
+
+  constructor(trusted: TrustedProxies) {
+    this.#trusted = trusted;
+  }
+
+  /** Pairs remembered now (never more than CLIENT_CACHE_SIZE). */
+  get size(): number {
+    return this.#known.size;
+  }
+
+  of(peer: string, forwarded: string | readonly string[] | undefined): Client {
+    // Repeated headers (an array) are rare and not remembered.
+    if (typeof forwarded !== 'string' && forwarded !== undefined) return clientOf(peer, forwarded, this.#trusted);
+    const key = forwarded === undefined ? peer : `${peer}\n${forwarded}`;
+    let c = this.#known.get(key);
+    if (c === undefined) {
+      c = clientOf(peer, forwarded, this.#trusted);
+      if (this.#known.size >= CLIENT_CACHE_SIZE) this.#known.clear();
+      this.#known.set(key, c);
+    }
+    return c;
+  }
+}
+
 /** The headers of a refusal: RateLimit (when limits were counted), then the refusal's own (Retry-After, WWW-Authenticate). */
 export function refusalHeaders(d: Extract<Decision, { allow: false }>): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -184,30 +222,46 @@ export function problemBody(status: number, slug: string, title: string, detail:
   return asciiJson({ type: `https://crossgate.dev/problems/${slug}`, title, status, detail });
 }
 
-function answer(res: ServerResponse, status: number, headers: Record<string, string>, body: string | undefined): void {
-  const h: Record<string, string | number> = { ...headers, 'cache-control': 'no-store' };
-  if (body !== undefined) {
-    h['content-type'] = 'application/problem+json';
-    h['content-length'] = Buffer.byteLength(body);
-  } else h['content-length'] = 0;
-  res.writeHead(status, h);
+/** The answer's headers as a flat [name, value, …] list (what writeHead takes without copying an object). */
+type Flat = (string | number)[];
+
+/** answer() sets these itself, last (as the object it replaced did: its own values won). */
+const OWN = new Set(['cache-control', 'content-type', 'content-length']);
+
+const REMOVE_ONLY: Record<string, string> = { [REMOVE_HEADER]: '' };
+
+function push(flat: Flat, headers: Record<string, string>, skip?: Record<string, string>): void {
+  for (const k in headers) if (!OWN.has(k) && (skip === undefined || !(k in skip))) flat.push(k, headers[k]!);
+}
+
+function answer(res: ServerResponse, status: number, flat: Flat, body: string | undefined): void {
+  flat.push('cache-control', 'no-store');
+  if (body !== undefined) flat.push('content-type', 'application/problem+json', 'content-length', Buffer.byteLength(body));
+  else flat.push('content-length', 0);
+  res.writeHead(status, flat);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
 
 /** The answer to a proxy for one decision. */
 export function sendDecision(res: ServerResponse, d: Decision, mode: Mode): void {
   if (d.allow) {
-    const headers: Record<string, string> = { ...d.responseHeaders, ...d.add };
-    if (d.remove.length) headers[REMOVE_HEADER] = d.remove.join(',');
-    return answer(res, 200, headers, undefined);
+    // Response headers first, then the upstream ones: the same precedence as the object spread this replaced (the upstream's win a tie).
+    const flat: Flat = [];
+    push(flat, d.responseHeaders, d.add);
+    if (d.remove.length) {
+      push(flat, d.add, REMOVE_ONLY);
+      flat.push(REMOVE_HEADER, d.remove.join(','));
+    } else push(flat, d.add);
+    return answer(res, 200, flat, undefined);
   }
   const r = d.refusal;
   const headers = refusalHeaders(d);
   const body = problemBody(r.status, r.slug, r.title, r.detail);
-  if (mode !== 'nginx') return answer(res, r.status, headers, body);
-  headers[STATUS_HEADER] = String(r.status);
-  headers[PROBLEM_HEADER] = body;
-  answer(res, r.status === 401 ? 401 : 403, headers, body);
+  const flat: Flat = [];
+  push(flat, headers);
+  if (mode !== 'nginx') return answer(res, r.status, flat, body);
+  flat.push(STATUS_HEADER, String(r.status), PROBLEM_HEADER, body);
+  answer(res, r.status === 401 ? 401 : 403, flat, body);
 }
 
 export interface AuthzHandlerOptions {
@@ -223,15 +277,16 @@ export interface AuthzHandlerOptions {
 export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const { config, token, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
+  const clients = new ClientCache(trustedProxies);
   const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
-    answer(res, status, {}, problemBody(status, slug, title, detail));
+    answer(res, status, [], problemBody(status, slug, title, detail));
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    if (path === '/healthz') return answer(res, 200, {}, undefined);
-    if (path === '/readyz') return answer(res, config.current ? 200 : 503, {}, undefined);
+    if (path === '/healthz') return answer(res, 200, [], undefined);
+    if (path === '/readyz') return answer(res, config.current ? 200 : 503, [], undefined);
     const t = now();
     // Nothing but the token is read before the caller is known to be the proxy.
     const auth = BEARER.exec(single(req, AUTHZ_TOKEN_HEADER) ?? '');
@@ -252,7 +307,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
       path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
       query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
       headers: req.headers,
-      ...clientOf(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], trustedProxies),
+      ...clients.of(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']),
       now: t,
     };
     const d = decide(config.current, routeId, input, logger);
@@ -269,7 +324,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed; answered 500');
     if (res.headersSent) return void res.destroy();
     try {
-      answer(res, 500, {}, problemBody(500, 'internal', 'Internal Server Error', 'The check failed.'));
+      answer(res, 500, [], problemBody(500, 'internal', 'Internal Server Error', 'The check failed.'));
     } catch {
       res.destroy();
     }

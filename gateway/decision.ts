@@ -96,7 +96,9 @@ export type Decision =
 /** The headers an admitted request carries upstream, from what its policies recorded. */
 export function allowHeaders(ctx: PolicyContext): { add: Record<string, string>; remove: string[]; responseHeaders: Record<string, string> } {
   const add: Record<string, string> = {};
-  const remove: string[] = ctx.stripHeaders ? [...new Set(ctx.stripHeaders)] : [];
+  // One stripped header is the common case (the consumed key): no Set for it.
+  const strip = ctx.stripHeaders;
+  const remove: string[] = !strip ? [] : strip.length === 1 ? [strip[0]!] : [...new Set(strip)];
   if (ctx.requestOps) {
     const sets: Record<string, string> = {};
     applyOps(sets, ctx.requestOps);
@@ -105,7 +107,8 @@ export function allowHeaders(ctx: PolicyContext): { add: Record<string, string>;
   }
   // The gateway's own headers last: no policy op can overwrite the identity.
   if (ctx.client) add[CLIENT_HEADER] = ctx.client;
-  const responseHeaders: Record<string, string> = ctx.rateLimits?.length ? { ...rateLimitHeaders(ctx.rateLimits) } : {};
+  // rateLimitHeaders returns a fresh object: no copy needed.
+  const responseHeaders: Record<string, string> = ctx.rateLimits?.length ? rateLimitHeaders(ctx.rateLimits) : {};
   return { add, remove, responseHeaders };
 }
 

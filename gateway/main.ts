@@ -11,6 +11,9 @@
 //                                             authz: TLS on the gRPC listener (PEM files; default h2c)
 //   --grpc-client-ca / AUTHZ_GRPC_CLIENT_CA   authz: callers of the gRPC listener must present a
 //                                             certificate this CA signed (mTLS, then no token is asked)
+//   --grpc-client-san / AUTHZ_GRPC_CLIENT_SANS authz, with --grpc-client-ca: the client certificate must also
+//                                             name one of these SANs (comma-separated; "scheme://…" a URI SAN such
+//                                             as Envoy's SPIFFE id, else a DNS name); others: PERMISSION_DENIED
 //   --access-log-listen / AUTHZ_ACCESS_LOG_LISTEN
 //                                             authz: host:port (UDP) of the proxy's access log as syslog
 //                                             (default 127.0.0.1:5514; "off": not received; gateway/authz-log.ts)
@@ -50,6 +53,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAuthz, startGateway, type AuthzOptions, type SourceOptions } from './gateway.ts';
+import { ClientSanAllowList } from './authz-grpc.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
@@ -95,20 +99,27 @@ function positive(v: string | undefined, name: string): number | undefined {
 
 /** authz's gRPC listener from flags and env: undefined when turned off. */
 export function grpcOptions(
-  values: { 'grpc-listen'?: string; 'grpc-tls-cert'?: string; 'grpc-tls-key'?: string; 'grpc-client-ca'?: string },
+  values: { 'grpc-listen'?: string; 'grpc-tls-cert'?: string; 'grpc-tls-key'?: string; 'grpc-client-ca'?: string; 'grpc-client-san'?: string },
   env: NodeJS.ProcessEnv,
 ): AuthzOptions['grpc'] {
   const listen = values['grpc-listen'] ?? env.AUTHZ_GRPC_LISTEN ?? '127.0.0.1:9001';
   const certFile = values['grpc-tls-cert'] ?? env.AUTHZ_GRPC_TLS_CERT;
   const keyFile = values['grpc-tls-key'] ?? env.AUTHZ_GRPC_TLS_KEY;
   const clientCaFile = values['grpc-client-ca'] ?? env.AUTHZ_GRPC_CLIENT_CA;
+  const sanList = values['grpc-client-san'] ?? env.AUTHZ_GRPC_CLIENT_SANS;
+  const allowedClientSans = sanList?.split(',').map((s) => s.trim()).filter(Boolean);
   if (listen === 'off') {
-    if (certFile || keyFile || clientCaFile) throw new Error('--grpc-listen=off with gRPC TLS settings: choose one');
+    if (certFile || keyFile || clientCaFile || sanList) throw new Error('--grpc-listen=off with gRPC TLS settings: choose one');
     return undefined;
   }
   if (!certFile !== !keyFile) throw new Error('gRPC TLS needs both --grpc-tls-cert and --grpc-tls-key');
   if (clientCaFile && !certFile) throw new Error('--grpc-client-ca (mTLS) needs --grpc-tls-cert and --grpc-tls-key');
-  return { listen: parseListen(listen, '127.0.0.1'), ...(certFile && keyFile ? { tls: { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}) } } : {}) };
+  if (sanList !== undefined && !clientCaFile) throw new Error('--grpc-client-san needs --grpc-client-ca: only a client certificate names a SAN');
+  if (allowedClientSans?.length === 0) throw new Error('--grpc-client-san is empty: name at least one allowed SAN, or leave it out');
+  // Validated here too (bounds, characters) so a bad list stops the start, not the first call.
+  if (allowedClientSans) new ClientSanAllowList(allowedClientSans);
+  const tls = certFile && keyFile ? { certFile, keyFile, ...(clientCaFile ? { clientCaFile } : {}), ...(allowedClientSans ? { allowedClientSans } : {}) } : undefined;
+  return { listen: parseListen(listen, '127.0.0.1'), ...(tls ? { tls } : {}) };
 }
 
 /** authz's access-log receiver from flags and env: undefined when turned off. */
@@ -146,6 +157,7 @@ async function main(): Promise<void> {
       'grpc-tls-cert': { type: 'string' },
       'grpc-tls-key': { type: 'string' },
       'grpc-client-ca': { type: 'string' },
+      'grpc-client-san': { type: 'string' },
       'access-log-listen': { type: 'string' },
       'access-log-sources': { type: 'string' },
     },

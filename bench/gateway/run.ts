@@ -10,7 +10,9 @@
 //   gateway, api-key, 10,000 keys   the same with 10,000 keys loaded (requests rotate over 100 of them)
 //   nginx + authz, 1 key / 10,000   nginx (1 worker) with auth_request to crossgate-authz (`--mode=authz`),
 //                                   the config written by `npm run render:nginx` (gateway/render-nginx.ts)
-//                                   from the same config directories and keys as the gateway's api-key targets
+//                                   from the same config directories and keys as the gateway's api-key targets;
+//                                   nginx ships its access log to authz (syslog/UDP, the analytics path) unless
+//                                   BENCH_AUTHZ_ACCESS_LOG=off
 // Two measurements per target:
 //   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
 //   latency     one connection, BENCH_LATENCY_REQUESTS (3000) sequential requests timed with hrtime: p50/p99 in µs
@@ -19,7 +21,8 @@
 //               sum: the figure least disturbed by other load on the machine
 // Prints a markdown table and the ratios; writes bench/results/gateway-<time>.json.
 // --profile runs the 10,000-key gateway under --cpu-prof and prints its top functions by self time;
-// --profile-authz does the same for crossgate-authz behind nginx (10,000 keys).
+// --profile-authz does the same for crossgate-authz behind nginx (10,000 keys);
+// --only-authz measures only direct and the two nginx + authz targets.
 // Everything listens on 127.0.0.1 and is stopped at the end, also on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,8 +44,12 @@ const DURATION = Number(env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
 const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
+/** BENCH_AUTHZ_ACCESS_LOG=off: the rendered nginx ships no access log to authz (its analytics path), to see what a check alone costs. */
+const AUTHZ_ACCESS_LOG = env.BENCH_AUTHZ_ACCESS_LOG === 'off' ? 'off' : 'on';
 const PROFILE = process.argv.includes('--profile');
 const PROFILE_AUTHZ = process.argv.includes('--profile-authz');
+/** --only-authz: direct and the two nginx + authz targets only (a shorter run when only authz changed). */
+const ONLY_AUTHZ = process.argv.includes('--only-authz');
 const AUTHZ_TOKEN = 'bench-proxy-token-0123456789abcdef';
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -210,7 +217,7 @@ async function startNginxAuthz(name: string, dir: string, authz: string, tokenFi
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   // Exactly what users run: node gateway/render-nginx.ts (npm run render:nginx).
   await new Promise<void>((resolve, reject) => {
-    const r = spawn(process.execPath, [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', dir, '--gateway', 'bench', '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawn(process.execPath, [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', dir, '--gateway', 'bench', '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--out', out, ...(AUTHZ_ACCESS_LOG === 'off' ? ['--access-log', 'off'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     r.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     r.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`render-nginx exited ${code}: ${err}`))));
@@ -347,7 +354,7 @@ function table(rows: Row[]): string {
 function ratios(rows: Row[]): string {
   const by = (t: string) => rows.find((r) => r.target.startsWith(t));
   const direct = by('direct')!;
-  const nginx = by('nginx');
+  const nginx = by('nginx (');
   const out: string[] = [];
   for (const r of rows) {
     if (r === direct || r === nginx) continue;
@@ -379,22 +386,24 @@ async function main(): Promise<void> {
   const upstream: Proc = ['upstream', up.proc.pid];
   rows.push(await measure('direct', direct, [upstream]));
 
-  const ngx = await startNginx(up.port);
+  const ngx = ONLY_AUTHZ ? undefined : await startNginx(up.port);
   if (ngx) {
     rows.push(await measure('nginx (1 worker), plain reverse proxy', `${ngx.url}/plain/MX123`, [['nginx', ngx.proc.pid], upstream]));
     await stop(ngx.proc);
-  } else say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
-
-  const g1 = await startGateway(dir1, up.port);
-  rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, [['gateway', g1.proc.pid], upstream]));
-  rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, [['gateway', g1.proc.pid], upstream], one.keys));
-  await stop(g1.proc);
+  } else if (!ONLY_AUTHZ) say('nginx not installed (apt-get install nginx-light): skipping the nginx comparison');
 
   const profDir = PROFILE ? join(ROOT, 'bench/results', `profile-${Date.now()}`) : undefined;
-  if (profDir) mkdirSync(profDir, { recursive: true });
-  const g10k = await startGateway(dir10k, up.port, profDir);
-  rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, [['gateway', g10k.proc.pid], upstream], many.keys.slice(0, 100)));
-  await stop(g10k.proc);
+  if (!ONLY_AUTHZ) {
+    const g1 = await startGateway(dir1, up.port);
+    rows.push(await measure('gateway, no policies', `${g1.url}/plain/MX123`, [['gateway', g1.proc.pid], upstream]));
+    rows.push(await measure('gateway, api-key + tier, 1 key', `${g1.url}/keyed/MX123`, [['gateway', g1.proc.pid], upstream], one.keys));
+    await stop(g1.proc);
+
+    if (profDir) mkdirSync(profDir, { recursive: true });
+    const g10k = await startGateway(dir10k, up.port, profDir);
+    rows.push(await measure('gateway, api-key + tier, 10,000 keys', `${g10k.url}/keyed/MX123`, [['gateway', g10k.proc.pid], upstream], many.keys.slice(0, 100)));
+    await stop(g10k.proc);
+  }
 
   const authzProfDir = PROFILE_AUTHZ ? join(ROOT, 'bench/results', `profile-authz-${Date.now()}`) : undefined;
   if (authzProfDir) mkdirSync(authzProfDir, { recursive: true });
@@ -413,10 +422,10 @@ async function main(): Promise<void> {
 
   const md = `${table(rows)}\n\n${ratios(rows)}\n`;
   process.stdout.write(`\n${md}\n`);
-  process.stdout.write(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
+  process.stdout.write(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, nginx access log to authz ${AUTHZ_ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const out = join(ROOT, 'bench/results', `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG }, null, 2));
+  writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG, authzAccessLog: AUTHZ_ACCESS_LOG }, null, 2));
   say(`results: ${out}`);
   for (const [what, d] of [['10,000-key gateway', profDir], ['crossgate-authz behind nginx, 10,000 keys', authzProfDir]] as const) {
     if (!d) continue;

@@ -31,7 +31,7 @@ export const GATEWAY_API: PinnedModule = {
   module: 'sigs.k8s.io/gateway-api',
   version: 'v1.4.1',
   sha256: 'c20dca8192e9c4d3b5045da5df21123a3268910e982c5e056bd0878a06734bb1',
-  files: ['gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map((p) => `config/crd/standard/gateway.networking.k8s.io_${p}.yaml`),
+  files: ['backendtlspolicies', 'gatewayclasses', 'gateways', 'httproutes', 'referencegrants'].map((p) => `config/crd/standard/gateway.networking.k8s.io_${p}.yaml`),
 };
 
 /** v1.7.0: SecurityPolicy extAuth with contextExtensions (the route identity crossgate-authz reads). */

@@ -144,6 +144,36 @@ test('authz.enabled (issue 17): its Deployment, Services, RBAC, NetworkPolicy an
   await helmRun(['lint', CHART, '--strict', '--namespace', ns, '--set', 'authz.enabled=true', '--set', 'authz.tokenSecret=authz-token', '--set', 'authz.replicas=2']);
 });
 
+test('authz.envoyGateway.backendTLSPolicy: the BackendTLSPolicy accepted by the apiserver with the Gateway API v1.4.1 standard CRDs', async (t) => {
+  let files: string[];
+  try {
+    files = await gatewayCrds();
+  } catch (err) {
+    if (!(err instanceof CrdsUnavailable)) throw err;
+    return t.skip(`the Gateway API CRDs are not available: ${err.message}`);
+  }
+  const crd = files.find((f) => f.endsWith('gateway.networking.k8s.io_backendtlspolicies.yaml'));
+  assert.ok(crd, 'test/controlplane/gateway-crds.ts fetches the BackendTLSPolicy CRD');
+  // Server-side apply: some Gateway API CRDs exceed client-side apply's annotation limit.
+  await kubectl(['apply', '--server-side', '--field-manager=crossgate-e2e', '-f', crd]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', crd]);
+  const { objects } = await template({
+    'authz.enabled': true, 'authz.tokenSecret': 'authz-token', 'authz.grpcTls.secretName': 'authz-tls', 'authz.grpcTls.clientCaSecretName': 'envoy-client-ca',
+    'authz.envoyGateway.backendTLSPolicy.enabled': true, 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name': 'authz-ca',
+  });
+  const policy = one(objects, 'BackendTLSPolicy', 'crossgate-authz');
+  assert.equal(policy.apiVersion, 'gateway.networking.k8s.io/v1');
+  assert.equal(policy['spec'].validation.hostname, `crossgate-authz.${ns}.svc`);
+  // The policy and the Service it targets, together: schema and CEL of the real CRD.
+  await dryRun([policy, one(objects, 'Service', 'crossgate-authz')]);
+  // Its CEL refuses what the chart must never render: neither caCertificateRefs nor wellKnownCACertificates.
+  const bad = structuredClone(policy);
+  delete bad['spec'].validation.caCertificateRefs;
+  const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { stdin: JSON.stringify(bad), allowFail: true });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /must specify either CACertificateRefs or WellKnownCACertificates/);
+});
+
 test('cert-manager and ServiceMonitor on: all but their own kinds accepted (their CRDs are not installed here)', async () => {
   const { objects } = await template({ 'webhook.tls.certManager.enabled': true, 'metrics.serviceMonitor.enabled': true });
   const foreign = objects.filter((o) => o.apiVersion.startsWith('cert-manager.io/') || o.apiVersion.startsWith('monitoring.coreos.com/'));

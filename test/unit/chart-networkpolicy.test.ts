@@ -124,12 +124,20 @@ test('authz: an empty checkFrom, a missing token Secret, another namespace or mT
   refused(['--set', 'authz.enabled=true'], /authz\.enabled needs authz\.tokenSecret: the name of an existing Secret/);
   refused([...authz, '--set', 'authz.namespace=elsewhere'], /release namespace "crossgate-system", but authz\.namespace is "elsewhere"/);
   refused([...authz, '--set', 'authz.grpcTls.clientCaSecretName=ca'], /clientCaSecretName \(mTLS\) needs authz\.grpcTls\.secretName/);
+  refused([...authz, '--set', 'authz.grpcTls.secretName=t', '--set-json', 'authz.grpcTls.allowedClientSANs=["envoy.example"]'], /allowedClientSANs needs authz\.grpcTls\.clientCaSecretName: only a client certificate \(mTLS\) names a SAN/);
+  refused([...authz, '--set', 'authz.grpcTls.secretName=t', '--set', 'authz.grpcTls.clientCaSecretName=ca', '--set-json', 'authz.grpcTls.allowedClientSANs=["a,b"]'], /allowedClientSANs/);
   refused([...authz, '--set-json', 'authz.networkPolicy.checkFrom=[{"everyone":{}}]'], /additional properties 'everyone' not allowed/);
   refused([...authz, '--set', 'authz.tokenSecret=Not_A_Name'], /tokenSecret/);
 });
 
 test('authz: --mode=authz on the gateway entrypoint, token and TLS files from the Secrets, the check Service named authz.name', { skip }, () => {
-  const r = template([...authz, '--set', 'authz.grpcTls.secretName=authz-tls', '--set', 'authz.grpcTls.clientCaSecretName=envoy-client-ca', '--set', 'gateway.redis.url=redis://redis:6379/0']);
+  const r = template([
+    ...authz,
+    '--set', 'authz.grpcTls.secretName=authz-tls',
+    '--set', 'authz.grpcTls.clientCaSecretName=envoy-client-ca',
+    '--set-json', 'authz.grpcTls.allowedClientSANs=["spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy","envoy.example"]',
+    '--set', 'gateway.redis.url=redis://redis:6379/0',
+  ]);
   assert.ok(r.ok, r.ok ? '' : r.stderr);
   const of = (kind: string, name: string) => r.objects.find((o) => o.kind === kind && o.metadata.name === name)!;
   const pod = of('Deployment', 'r-crossgate-authz').spec.template.spec;
@@ -152,6 +160,7 @@ test('authz: --mode=authz on the gateway entrypoint, token and TLS files from th
   assert.equal(env['AUTHZ_GRPC_TLS_KEY'], `${mounts['grpc-tls']}/tls.key`);
   assert.equal(env['AUTHZ_GRPC_CLIENT_CA'], `${mounts['grpc-client-ca']}/ca.crt`);
   assert.deepEqual(volumes['grpc-client-ca'], { secretName: 'envoy-client-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] });
+  assert.equal(env['AUTHZ_GRPC_CLIENT_SANS'], 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy,envoy.example');
   assert.equal(c.readinessProbe.httpGet.port, 'admin');
   assert.equal(c.livenessProbe.httpGet.port, 'admin');
   // The Service the operator's SecurityPolicies name (CROSSGATE_AUTHZ_NAME / _PORT).
@@ -169,9 +178,45 @@ test('authz: --mode=authz on the gateway entrypoint, token and TLS files from th
   const plain = template(authz);
   assert.ok(plain.ok);
   const pc = plain.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'r-crossgate-authz')!.spec.template.spec.containers[0];
-  assert.ok(!pc.env.some((e: { name: string }) => e.name.startsWith('AUTHZ_GRPC_TLS') || e.name === 'AUTHZ_GRPC_CLIENT_CA'));
+  assert.ok(!pc.env.some((e: { name: string }) => e.name.startsWith('AUTHZ_GRPC_TLS') || e.name.startsWith('AUTHZ_GRPC_CLIENT')));
   // Nothing of authz by default.
   const off = template([]);
   assert.ok(off.ok);
   assert.deepEqual(off.objects.filter((o) => JSON.stringify(o.metadata).includes('authz')).map((o) => `${o.kind}/${o.metadata.name}`), []);
+});
+
+test("authz.envoyGateway.backendTLSPolicy: a BackendTLSPolicy on the check Service's grpc port only, verifying authz's certificate with the named CA and hostname; refused with a message without what it needs", { skip }, () => {
+  const on = [...authz, '--set', 'authz.grpcTls.secretName=authz-tls', '--set', 'authz.envoyGateway.backendTLSPolicy.enabled=true'];
+  const r = template([...on, '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=authz-ca']);
+  assert.ok(r.ok, r.ok ? '' : r.stderr);
+  const policies = r.objects.filter((o) => o.kind === 'BackendTLSPolicy');
+  assert.equal(policies.length, 1);
+  const p = policies[0]! as Obj & { apiVersion?: string; metadata: { labels?: Record<string, string> } };
+  assert.equal(p.apiVersion, 'gateway.networking.k8s.io/v1');
+  assert.equal(p.metadata.name, 'crossgate-authz');
+  assert.equal(p.metadata.namespace, 'crossgate-system', "the Service's namespace: a BackendTLSPolicy only targets its own");
+  assert.equal(p.metadata.labels?.['app.kubernetes.io/component'], 'authz');
+  assert.deepEqual(p.spec, {
+    // The HTTP check port (9191) stays plain: only the grpc port is named.
+    targetRefs: [{ group: '', kind: 'Service', name: 'crossgate-authz', sectionName: 'grpc' }],
+    validation: { caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'authz-ca' }], hostname: 'crossgate-authz.crossgate-system.svc' },
+  });
+  const svc = r.objects.find((o) => o.kind === 'Service' && o.metadata.name === 'crossgate-authz')!;
+  assert.ok(svc.spec.ports.some((port: { name: string }) => port.name === 'grpc'), 'the sectionName is a port of the Service');
+  const secret = template([...on, '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.kind=Secret', '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=authz-tls', '--set', 'authz.envoyGateway.backendTLSPolicy.hostname=authz.internal.example']);
+  assert.ok(secret.ok, secret.ok ? '' : secret.stderr);
+  assert.deepEqual(secret.objects.find((o) => o.kind === 'BackendTLSPolicy')!.spec.validation, { caCertificateRefs: [{ group: '', kind: 'Secret', name: 'authz-tls' }], hostname: 'authz.internal.example' });
+  // Off by default.
+  const plain = template([...authz, '--set', 'authz.grpcTls.secretName=authz-tls']);
+  assert.ok(plain.ok && !plain.objects.some((o) => o.kind === 'BackendTLSPolicy'));
+  const refused = (args: string[], message: RegExp) => {
+    const x = template(args);
+    assert.equal(x.ok, false, args.join(' '));
+    assert.match((x as { stderr: string }).stderr, message);
+  };
+  refused(on, /backendTLSPolicy\.caCertificateRef\.name is empty: name the ConfigMap \(or Secret\) in the release namespace whose ca\.crt signed authz's serving certificate/);
+  refused([...authz, '--set', 'authz.envoyGateway.backendTLSPolicy.enabled=true', '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=ca'], /backendTLSPolicy\.enabled needs authz\.grpcTls\.secretName: Envoy can only speak TLS to a gRPC port that serves it/);
+  refused(['--set', 'authz.envoyGateway.backendTLSPolicy.enabled=true', '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=ca'], /backendTLSPolicy\.enabled needs authz\.enabled/);
+  refused([...on, '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=ca', '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.kind=Pod'], /caCertificateRef/);
+  refused([...on, '--set', 'authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=ca', '--set', 'authz.envoyGateway.backendTLSPolicy.hostname=Bad_Host'], /hostname/);
 });

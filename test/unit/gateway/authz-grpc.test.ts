@@ -5,42 +5,19 @@
 // context_extensions, the caller's token, and mTLS.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:http2';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
+import { grpcOptions } from '../../../gateway/main.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type CertSpec, type Client } from './grpc-support.ts';
 
-const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
 const TOKEN = 'proxy-token-0123456789abcdef';
-
-const def = loadSync('envoy/service/auth/v3/external_auth.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
-const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as new (target: string, creds: grpc.ChannelCredentials, opts?: object) => grpc.Client & {
-  Check(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void): void;
-};
-
-type Client = InstanceType<typeof Authorization>;
-
-function call(client: Client, req: unknown, token: string | null = TOKEN): Promise<any> {
-  const md = new grpc.Metadata();
-  if (token !== null) md.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve, reject) => client.Check(req, md, { deadline: Date.now() + 5000 }, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-function checkReq(routeId: string | undefined, path: string, headers: Record<string, string> = {}, address = '198.51.100.9', method = 'GET'): unknown {
-  return {
-    attributes: {
-      source: { address: { socket_address: { address, port_value: 50000 } } },
-      request: { http: { method, path, host: 'api.example', scheme: 'https', headers: { ':authority': 'api.example', ...headers } } },
-      context_extensions: routeId === undefined ? {} : { 'crossgate-route': routeId },
-    },
-  };
-}
+const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
 
 const hv = (list: any[]): Record<string, string> => Object.fromEntries(list.map((h) => [h.header.key, h.header.value]));
 
@@ -178,6 +155,8 @@ describe('crossgate-authz gRPC Check', () => {
     for (const t of [null, 'wrong-token-0123456789abc', `${TOKEN}x`]) {
       await assert.rejects(call(client, checkReq('air/flights', '/flights/1', { 'x-api-key': key.key }), t), (err: grpc.ServiceError) => err.code === grpc.status.UNAUTHENTICATED, String(t));
     }
+    // Each refused caller counted, by reason.
+    assert.match(await authz.metrics.registry.metrics(), /crossgate_authz_grpc_callers_refused_total\{reason="token"\} 3\n/);
   });
 
   test('raw HTTP/2: another method is UNIMPLEMENTED, not application/grpc is 415, garbage is INVALID_ARGUMENT, an oversized request RESOURCE_EXHAUSTED', async () => {
@@ -212,62 +191,58 @@ describe('crossgate-authz gRPC Check', () => {
   });
 });
 
-describe('crossgate-authz gRPC Check over mTLS', () => {
-  let dir: string;
-  let cfg: ConfigDir;
-  let authz: RunningAuthz | undefined;
-  let skip: string | undefined;
+/** authz with its gRPC listener on TLS, callers authenticated by a certificate of dir/ca.crt (and, when given, one of `allowedClientSans`). */
+async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: string[]): Promise<RunningAuthz> {
+  const authz = await startAuthz({
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), ...(allowedClientSans ? { allowedClientSans } : {}) } },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    configDebounceMs: 5,
+    tokenFile: join(dir, 'token'),
+  });
+  for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  return authz;
+}
 
+/** Registers, in the calling describe(), hooks that make `specs`' certificates, a config with route air/edge, and authz over mTLS (with `allowedClientSans` when given); `skip` is set when openssl is missing. */
+function mtlsAuthz(name: string, specs: CertSpec[], allowedClientSans?: string[]): { dir: string; target: string; authz?: RunningAuthz; skip?: string } {
+  const s: { dir: string; target: string; authz?: RunningAuthz; skip?: string } = { dir: '', target: '' };
+  let cfg: ConfigDir | undefined;
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-mtls-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    s.dir = await mkdtemp(join(tmpdir(), `crossgate-authz-${name}-`));
+    await writeFile(join(s.dir, 'token'), `${TOKEN}\n`);
     try {
-      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
-      for (const [name, cn, ext] of [
-        ['server', 'crossgate-authz', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
-        ['client', 'envoy', 'extendedKeyUsage=clientAuth'],
-      ] as const) {
-        ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
-        await writeFile(join(dir, `${name}.ext`), `${ext}\n`);
-        ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
-      }
-      // A client certificate from another CA.
-      ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=stranger', '-keyout', 'stranger.key', '-out', 'stranger.crt');
+      makeCerts(s.dir, [SERVER_CERT, ...specs]);
     } catch (err) {
-      skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      s.skip = `openssl unavailable: ${err instanceof Error ? err.message : String(err)}`;
       return;
     }
-    cfg = await ConfigDir.create('authzmtls');
+    cfg = await ConfigDir.create(`authz${name}`);
     cfg.routes = [route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] })];
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt') } },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    });
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    s.authz = await startMtlsAuthz(s.dir, cfg, allowedClientSans);
+    s.target = new URL(s.authz.grpcUrl!).host;
   });
-
   after(async () => {
-    await authz?.stop(0);
+    await s.authz?.stop(0);
     await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
+    await rm(s.dir, { recursive: true, force: true });
   });
+  return s;
+}
+
+describe('crossgate-authz gRPC Check over mTLS', () => {
+  // "stranger": a client certificate from another CA.
+  const m = mtlsAuthz('mtls', [{ name: 'client', cn: 'envoy', ext: 'extendedKeyUsage=clientAuth' }, { name: 'stranger', cn: 'stranger' }]);
 
   test('a client certificate from the CA is the credential (no token); none or another CA is refused', async (t) => {
-    if (skip) return t.skip(skip);
-    const target = new URL(authz!.grpcUrl!).host;
-    assert.match(authz!.grpcUrl!, /^https:/);
-    const ca = await readFile(join(dir, 'ca.crt'));
-    const mk = (key?: string, cert?: string) => new Authorization(target, grpc.credentials.createSsl(ca, key ? Buffer.from(key) : null, cert ? Buffer.from(cert) : null), { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
-    const good = mk(await readFile(join(dir, 'client.key'), 'utf8'), await readFile(join(dir, 'client.crt'), 'utf8'));
-    const none = mk();
-    const stranger = mk(await readFile(join(dir, 'stranger.key'), 'utf8'), await readFile(join(dir, 'stranger.crt'), 'utf8'));
+    if (m.skip) return t.skip(m.skip);
+    assert.match(m.authz!.grpcUrl!, /^https:/);
+    const good = tlsClient(m.target, m.dir, 'client');
+    const none = tlsClient(m.target, m.dir);
+    const stranger = tlsClient(m.target, m.dir, 'stranger');
     try {
       const ok = await call(good, checkReq('air/edge', '/edge/x'), null);
       assert.equal(ok.status.code, 0);
@@ -277,5 +252,86 @@ describe('crossgate-authz gRPC Check over mTLS', () => {
     } finally {
       for (const c of [good, none, stranger]) c.close();
     }
+  });
+});
+
+describe('crossgate-authz gRPC Check over mTLS with allowed client SANs', () => {
+  const SPIFFE = 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy';
+  const m = mtlsAuthz(
+    'san',
+    [
+      // Envoy's SPIFFE id as a URI SAN (what an Envoy Gateway mesh certificate carries).
+      { name: 'envoy', cn: 'envoy', ext: `extendedKeyUsage=clientAuth\nsubjectAltName=URI:${SPIFFE}` },
+      // Allowed by DNS name, in another case than listed.
+      { name: 'dns', cn: 'ignored', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:Envoy.Gateway.Example' },
+      // Same CA, names none of them; its CN spells an allowed name (the CN is never read).
+      { name: 'other', cn: 'envoy.gateway.example', ext: 'extendedKeyUsage=clientAuth\nsubjectAltName=DNS:other.example,URI:spiffe://cluster.local/ns/default/sa/envoy' },
+    ],
+    [SPIFFE, 'envoy.gateway.example'],
+  );
+
+  test('a certificate naming an allowed URI or DNS SAN passes; one of the same CA naming neither is PERMISSION_DENIED, counted, with a message that says why', async (t) => {
+    if (m.skip) return t.skip(m.skip);
+    const envoy = tlsClient(m.target, m.dir, 'envoy');
+    const dns = tlsClient(m.target, m.dir, 'dns');
+    const other = tlsClient(m.target, m.dir, 'other');
+    try {
+      for (const c of [envoy, dns]) assert.equal((await call(c, checkReq('air/edge', '/edge/x'), null)).status.code, 0);
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(call(other, checkReq('air/edge', '/edge/x'), TOKEN), (err: grpc.ServiceError) => {
+          assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+          assert.equal(err.details, 'the client certificate names none of the allowed callers (--grpc-client-san)');
+          return true;
+        });
+      }
+      const text = await m.authz!.metrics.registry.metrics();
+      assert.match(text, /crossgate_authz_grpc_callers_refused_total\{reason="client_san"\} 2/);
+    } finally {
+      for (const c of [envoy, dns, other]) c.close();
+    }
+  });
+});
+
+describe('client SAN allow-list', () => {
+  test("Node's subjectaltname text, quoted values included, is read entry by entry", () => {
+    assert.deepEqual(parseSubjectAltName('DNS:a.example, URI:spiffe://td/ns/x/sa/y, IP Address:127.0.0.1'), [
+      { type: 'DNS', value: 'a.example' },
+      { type: 'URI', value: 'spiffe://td/ns/x/sa/y' },
+      { type: 'IP Address', value: '127.0.0.1' },
+    ]);
+    // A value holding ", " is quoted by Node: it must not be read as two entries.
+    assert.deepEqual(parseSubjectAltName('URI:"spiffe://td/a, DNS:evil.example", DNS:b.example'), [
+      { type: 'URI', value: 'spiffe://td/a, DNS:evil.example' },
+      { type: 'DNS', value: 'b.example' },
+    ]);
+    assert.deepEqual(parseSubjectAltName(undefined), []);
+  });
+
+  test('matches URI SANs exactly and DNS SANs case-insensitively, never across types', () => {
+    const l = new ClientSanAllowList(['spiffe://td/ns/eg/sa/envoy', 'envoy.example']);
+    assert.equal(l.allows('URI:spiffe://td/ns/eg/sa/envoy'), true);
+    assert.equal(l.allows('DNS:ENVOY.example'), true);
+    assert.equal(l.allows('URI:spiffe://td/ns/eg/sa/envoy2'), false);
+    assert.equal(l.allows('URI:SPIFFE://td/ns/eg/sa/envoy'), false);
+    assert.equal(l.allows('URI:envoy.example'), false);
+    assert.equal(l.allows('DNS:spiffe://td/ns/eg/sa/envoy'), false);
+    assert.equal(l.allows('URI:"spiffe://td/x, DNS:envoy.example"'), false);
+    assert.equal(l.allows(undefined), false);
+  });
+
+  test('the list is bounded and checked at start, with messages that say what is wrong', () => {
+    assert.throws(() => new ClientSanAllowList([]), { message: 'the client SAN allow-list is empty: leave it out to accept every certificate of the client CA' });
+    assert.throws(() => new ClientSanAllowList(Array.from({ length: MAX_CLIENT_SANS + 1 }, (_, i) => `c${i}.example`)), { message: `at most ${MAX_CLIENT_SANS} allowed client SANs, got ${MAX_CLIENT_SANS + 1}` });
+    assert.throws(() => new ClientSanAllowList(['a b']), { message: `allowed client SAN "a b": 1 to ${MAX_SAN} printable ASCII characters, no space or comma` });
+    assert.throws(() => new ClientSanAllowList(['x'.repeat(MAX_SAN + 1)]), /printable ASCII characters, no space or comma/);
+    assert.throws(() => grpcOptions({ 'grpc-client-san': 'envoy.example' }, {}), { message: '--grpc-client-san needs --grpc-client-ca: only a client certificate names a SAN' });
+    assert.throws(() => grpcOptions({ 'grpc-tls-cert': 'c', 'grpc-tls-key': 'k', 'grpc-client-ca': 'ca', 'grpc-client-san': ' , ' }, {}), { message: '--grpc-client-san is empty: name at least one allowed SAN, or leave it out' });
+    assert.throws(() => grpcOptions({ 'grpc-listen': 'off' }, { AUTHZ_GRPC_CLIENT_SANS: 'envoy.example' }), { message: '--grpc-listen=off with gRPC TLS settings: choose one' });
+    assert.deepEqual(grpcOptions({ 'grpc-tls-cert': 'c', 'grpc-tls-key': 'k' }, { AUTHZ_GRPC_CLIENT_CA: 'ca', AUTHZ_GRPC_CLIENT_SANS: 'spiffe://td/ns/eg/sa/envoy, envoy.example' })?.tls, {
+      certFile: 'c',
+      keyFile: 'k',
+      clientCaFile: 'ca',
+      allowedClientSans: ['spiffe://td/ns/eg/sa/envoy', 'envoy.example'],
+    });
   });
 });

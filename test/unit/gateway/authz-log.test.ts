@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { MAX_DATAGRAM, parseLogLine, startAccessLogReceiver } from '../../../gateway/authz-log.ts';
+import { latencyOf, MAX_DATAGRAM, parseLogLine, startAccessLogReceiver, type LogRecord } from '../../../gateway/authz-log.ts';
 import type { CompiledConfig } from '../../../gateway/compiled.ts';
 import { GatewayMetrics } from '../../../gateway/metrics.ts';
 
@@ -15,15 +15,35 @@ const line = (o: Record<string, unknown>, head = '<190>Dec  5 22:33:39 crossgate
   enc(head + JSON.stringify({ v: '1', route: 'air/flights', client: 'buyer/portal', status: '200', upstreamStatus: '200', requestTime: '0.012', upstreamTime: '0.010', ...o }));
 
 test('a line of the rendered format → route, client, status and seconds', () => {
-  assert.deepEqual(parseLogLine(line({})), { ok: true, record: { route: 'air/flights', client: 'buyer/portal', status: 200, seconds: 0.012 } });
+  assert.deepEqual(parseLogLine(line({})), { ok: true, record: { route: 'air/flights', client: 'buyer/portal', status: 200, seconds: 0.012, upstreamSeconds: 0.01 } });
   // With the hostname nginx adds without nohostname, an empty client, nginx's "-" and lists of upstream values.
   assert.deepEqual(parseLogLine(line({ client: '', status: '502', upstreamStatus: '502, 502', upstreamTime: '0.001, 0.002' }, '<190>Dec  5 22:33:39 web-1 crossgate: ')), {
     ok: true,
-    record: { route: 'air/flights', client: undefined, status: 502, seconds: 0.012 },
+    record: { route: 'air/flights', client: undefined, status: 502, seconds: 0.012, upstreamSeconds: undefined },
   });
   assert.equal(parseLogLine(line({ upstreamStatus: '', upstreamTime: '' })).ok, true);
   // A request no route matched: an empty route, ignored by the receiver.
-  assert.deepEqual(parseLogLine(line({ route: '' })), { ok: true, record: { route: '', client: 'buyer/portal', status: 200, seconds: 0.012 } });
+  assert.deepEqual(parseLogLine(line({ route: '' })), { ok: true, record: { route: '', client: 'buyer/portal', status: 200, seconds: 0.012, upstreamSeconds: 0.01 } });
+});
+
+test("latency: the upstream's own time when one attempt was answered, else the request's", () => {
+  const rec = (o: Record<string, unknown>): LogRecord => {
+    const r = parseLogLine(line({ requestTime: '0.300', ...o }));
+    assert.ok(r.ok);
+    return r.record;
+  };
+  // Answered by the upstream (any status it sent, errors included): its time, without the client's network or the check.
+  assert.equal(latencyOf(rec({ upstreamStatus: '200', upstreamTime: '0.120' })), 0.12);
+  assert.equal(latencyOf(rec({ status: '500', upstreamStatus: '500', upstreamTime: '0.040' })), 0.04);
+  // No upstream (refused by authz, answered by nginx): the request's.
+  assert.equal(latencyOf(rec({ status: '401', upstreamStatus: '', upstreamTime: '' })), 0.3);
+  assert.equal(latencyOf(rec({ status: '429', upstreamStatus: '-', upstreamTime: '-' })), 0.3);
+  // nginx's own 502/504 (no connection, timeout): time spent trying, not an answer.
+  assert.equal(latencyOf(rec({ status: '502', upstreamStatus: '502', upstreamTime: '0.001' })), 0.3);
+  assert.equal(latencyOf(rec({ status: '504', upstreamStatus: '504', upstreamTime: '0.290' })), 0.3);
+  // Retries and internal redirects (lists): what the client waited.
+  assert.equal(latencyOf(rec({ upstreamStatus: '502, 200', upstreamTime: '0.001, 0.100' })), 0.3);
+  assert.equal(latencyOf(rec({ upstreamStatus: '200 : 200', upstreamTime: '0.010 : 0.020' })), 0.3);
 });
 
 test('anything off the format is malformed; over the size bound, oversized', () => {
@@ -85,7 +105,8 @@ test('the receiver records lines from allowed sources into the metrics and the r
   const rx = await startAccessLogReceiver({ port: 0, metrics, config: config(['air/flights']), logger: pino({ level: 'silent' }), now: () => 1_000_000 });
   try {
     rx.receive(line({}), '127.0.0.1');
-    rx.receive(line({ status: '503', requestTime: '0.250', client: '' }), '::1');
+    // Answered by nginx itself (no upstream): its $request_time is recorded.
+    rx.receive(line({ status: '503', requestTime: '0.250', client: '', upstreamStatus: '-', upstreamTime: '-' }), '::1');
     rx.receive(line({}), '10.0.0.9');
     rx.receive(line({ route: 'air/other' }), '127.0.0.1');
     rx.receive(line({ route: '' }), '127.0.0.1');
@@ -97,6 +118,8 @@ test('the receiver records lines from allowed sources into the metrics and the r
     for (let i = 0; i < 100 && metrics.recent.summary(1_000_000).apis['air/flights']?.requests !== 3; i++) await new Promise((r) => setTimeout(r, 20));
     const s = metrics.recent.summary(1_000_000).apis['air/flights']!;
     assert.deepEqual([s.requests, s.clientErrors, s.serverErrors, s.statusCodes, s.maxMs], [3, 1, 1, { '200': 1, '503': 1, '404': 1 }, 250]);
+    // The two upstream answers at their upstream time (10 ms, not the 12 ms request time), nginx's 503 at 250 ms.
+    assert.equal(s.meanMs, 90);
     assert.deepEqual(Object.keys(metrics.recent.summary(1_000_000).apis), ['air/flights']);
     const text = await metrics.registry.metrics();
     assert.match(text, /crossgate_gateway_requests_total\{api="air\/flights",client="buyer\/portal",code_class="2xx"\} 1/);

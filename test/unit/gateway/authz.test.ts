@@ -9,7 +9,9 @@ import { request } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TokenFile } from '../../../gateway/authz.ts';
+import fc from 'fast-check';
+import { CLIENT_CACHE_SIZE, ClientCache, clientOf, TokenFile } from '../../../gateway/authz.ts';
+import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
 import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 
@@ -214,4 +216,38 @@ test('TokenFile: only the exact token matches (no prefix, extension, padding or 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+describe('ClientCache', () => {
+  const trusted = new TrustedProxies(['127.0.0.1', '10.0.0.0/8']);
+  const addr = fc.oneof(fc.constantFrom('127.0.0.1', '10.1.2.3', '203.0.113.7', '::1', '2001:db8::5', 'junk', ''), fc.ipV4(), fc.ipV6());
+  const xff = fc.option(fc.array(addr, { maxLength: 4 }).map((a) => a.join(', ')), { nil: undefined });
+
+  test("answers exactly what clientOf answers, for the same pair asked again and for any other", () => {
+    const cache = new ClientCache(trusted);
+    fc.assert(
+      fc.property(addr, xff, (peer, forwarded) => {
+        const want = clientOf(peer, forwarded, trusted);
+        assert.deepEqual(cache.of(peer, forwarded), want);
+        assert.deepEqual(cache.of(peer, forwarded), want);
+      }),
+      { numRuns: 2000 },
+    );
+    // Repeated headers (not remembered) too.
+    assert.deepEqual(cache.of('127.0.0.1', ['203.0.113.9', '10.0.0.1']), clientOf('127.0.0.1', ['203.0.113.9', '10.0.0.1'], trusted));
+    // A peer alone is not the same pair as that peer with an empty header.
+    assert.deepEqual(cache.of('127.0.0.1', ''), clientOf('127.0.0.1', '', trusted));
+  });
+
+  test('stays bounded whatever the callers send: cleared whole when full', () => {
+    const cache = new ClientCache(trusted);
+    let most = 0;
+    for (let i = 0; i < CLIENT_CACHE_SIZE * 3 + 7; i++) {
+      cache.of('127.0.0.1', `198.51.${(i >> 8) & 255}.${i & 255}`);
+      most = Math.max(most, cache.size);
+    }
+    assert.equal(most, CLIENT_CACHE_SIZE);
+    assert.ok(cache.size < CLIENT_CACHE_SIZE);
+    assert.deepEqual(cache.of('127.0.0.1', '198.51.0.1'), { remoteAddress: '198.51.0.1', peerTrusted: false });
+  });
 });
