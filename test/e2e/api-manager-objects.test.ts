@@ -231,9 +231,16 @@ spec:
   test('kubectl get tells the story in its columns', async () => {
     const out = (await kubectl(['get', 'apiinstances,policies,slatiers', '-n', prod])).stdout;
     const row = (name: string) => out.split('\n').find((l) => l.startsWith(name)) ?? '';
-    assert.match(out, /NAME\s+BASE PATH\s+ENDPOINT\s+READY\s+REASON\s+TIERS ENFORCED\s+AGE/);
-    assert.match(row('apiinstance.crossgate.dev/flights-b'), new RegExp(`/flights/v1\\s+http://\\*\\.${org}\\.example/flights/v1\\s+True\\s+Routed`));
-    assert.match(row('apiinstance.crossgate.dev/hotels'), /\/hotels\/v1\s+http:\/\/\*\/hotels\/v1\s+True\s+Routed/);
+    // The traffic columns stay empty here: no gateway reports to this operator (test/e2e/analytics.test.ts fills them).
+    assert.match(out, /NAME\s+BASE PATH\s+REQUESTS\/24H\s+ERRORS %\/24H\s+CONTRACTS\s+REGISTRATION\s+READY\s+REASON\s+TIERS ENFORCED\s+AGE/);
+    assert.match(row('apiinstance.crossgate.dev/flights-b'), /\/flights\/v1\s+True\s+Routed/);
+    assert.match(row('apiinstance.crossgate.dev/hotels'), /\/hotels\/v1\s+True\s+Routed/);
+    // Where clients reach it: -o wide.
+    const wide = (await kubectl(['get', 'apiinstances', '-n', prod, '-o', 'wide'])).stdout;
+    const wideRow = (name: string) => wide.split('\n').find((l) => l.startsWith(name)) ?? '';
+    assert.match(wide, /NAME\s+BASE PATH\s+UPSTREAM\s+ENDPOINT\s/);
+    assert.ok(wideRow('flights-b').includes(`http://*.${org}.example/flights/v1`), wideRow('flights-b'));
+    assert.ok(wideRow('hotels').includes('http://*/hotels/v1'), wideRow('hotels'));
     assert.match(out, /NAME\s+TYPE\s+ORDER\s+TARGET\s+APPLIED\s+READY\s+AGE/);
     assert.match(row('policy.crossgate.dev/partner-cors'), /cors\s+5\s+2\s+True/);
     assert.match(row('policy.crossgate.dev/ghost-key'), /api-key\s+10\s+ghost\s+0\s+False/);
