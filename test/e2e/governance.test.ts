@@ -8,6 +8,7 @@
 // organization's instances, also with the webhook out of the way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { LABEL_PROMOTION } from '../../api/labels.ts';
 import {
   applyYaml, condition, ex, getJson, kubectl, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
 } from './support/index.ts';
@@ -85,6 +86,8 @@ describe('governance report', () => {
 
   after(async () => {
     await kubectl(['delete', '-f', ex('max-airlines'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    // The promotion keeps its copies (deletionPolicy Retain): they are not in examples/, so they go by their label.
+    await kubectl(['delete', 'apiinstances,policies,slatiers,alerts', '-n', 'max-airlines-prod', '-l', LABEL_PROMOTION, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     for (const o of [owner, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'namespace', A.home, A.prod, A.sandbox, R.home, R.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await op?.proc.stop();
