@@ -272,6 +272,8 @@ fi
 log "removing the examples"
 [ "$ENVOY" = 1 ] && k -n max-airlines-prod delete deployment,service flights --ignore-not-found
 k delete -R -f "$EX/mule-united" -f "$EX/max-airlines" --ignore-not-found --wait=true --timeout=120s
+# The Baggage API promotion keeps its copies in production (deletionPolicy Retain): they go by their label.
+k -n max-airlines-prod delete apiinstances,policies,slatiers,alerts -l crossgate.dev/promotion --ignore-not-found --wait=true --timeout=120s
 
 [ "${SKIP_SUITE:-0}" = 1 ] && { log "smoke test passed; SKIP_SUITE=1"; exit 0; }
 
@@ -285,7 +287,6 @@ if [ "$ENVOY" = 1 ]; then
   log "removing Envoy Gateway: the suite installs the pinned CRDs itself"
   k -n "$GW_NAMESPACE" delete gateway shared --ignore-not-found --wait=true --timeout=120s
   k delete gatewayclass crossgate-eg --ignore-not-found
-  k -n "$NAMESPACE" delete backendtlspolicy crossgate-authz --ignore-not-found
   "$HELM" uninstall eg --namespace "$EG_NAMESPACE" --wait
 fi
 # Tests that register a webhook by URL need the apiserver to reach this machine;
