@@ -69,6 +69,8 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       { resource: SLATIERS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: GOVERNANCE_ALERTS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: ASSETS, map: assetReaders, predicate: specOrCondition('Ready'), delayMs },
+      // A ruleset that goes (or comes) may move another of its namespace into or out of the ones evaluated.
+      { resource: GOVERNANCE_RULESETS, map: (o) => rulesets.list().filter((r) => r.metadata.namespace === o.metadata?.namespace).map((r) => `${r.metadata.namespace}/${r.metadata.name}`), predicate: (e) => e.type !== 'update' || generationOrMetadataChanged(e) },
       // Environments, their types and group memberships decide what is read and selected.
       { resource: ORGANIZATIONS, map: all, predicate: generationOrMetadataChanged, delayMs },
       { resource: NAMESPACES, map: all, predicate: generationOrMetadataChanged, delayMs },
@@ -81,11 +83,14 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
         series.delete(key);
         return;
       }
-      const report = evaluateRuleset(inputs(), ruleset);
+      // An organization's rulesets beyond the bound (model/governance.ts countedRulesets) read nothing.
+      const report = evaluateRuleset(inputs(), ruleset, rulesets.list().filter((r) => r.metadata.namespace === ruleset.metadata.namespace));
       const generation = ruleset.metadata.generation ?? 0;
       const previous: Condition[] = deps.status.current(ruleset)?.conditions ?? [];
       const ready =
-        report.scope.kind === 'misplaced'
+        report.tooMany
+          ? { type: 'Ready', status: 'False' as const, reason: 'TooManyRulesets', message: report.tooMany }
+          : report.scope.kind === 'misplaced'
           ? { type: 'Ready', status: 'False' as const, reason: 'Misplaced', message: report.scope.message }
           : {
               type: 'Ready',
@@ -99,7 +104,7 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       report.byOrganizationAndRule.forEach((r, i) => gauge?.set(labels[i]!, r.count));
       series.set(key, labels);
       const fields = {
-        scope: describeScope(report.scope),
+        scope: report.tooMany ? 'none' : describeScope(report.scope),
         evaluated: report.evaluated,
         conformingCount: report.conformingCount,
         nonConformingCount: report.nonConformingCount,
