@@ -6,7 +6,7 @@
 // organization and rule. It reads caches only: nothing is dialed. Changes of
 // instances, policies, tiers, alerts and assets are coalesced (delayMs): one
 // evaluation per ruleset per burst.
-import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+import type { Manager, Predicate, ReconcileContext } from '../../kube/controller.ts';
 import { generationChanged, generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, rfc3339, type Condition } from '../../kube/conditions.ts';
 import { metricsIn } from '../../kube/metrics.ts';
@@ -31,6 +31,9 @@ export interface GovernanceOptions {
   settings?: PlatformSettings;
   now?: () => Date;
 }
+
+/** A deletion, or a deletionTimestamp set. */
+const goes: Predicate = (e) => e.type === 'delete' || (e.type === 'update' && !e.oldObj?.metadata?.deletionTimestamp && !!e.obj.metadata?.deletionTimestamp);
 
 export function registerGovernanceController(mgr: Manager, deps: Deps & GovernanceOptions): void {
   const now = deps.now ?? (() => new Date());
@@ -69,8 +72,8 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       { resource: SLATIERS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: GOVERNANCE_ALERTS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: ASSETS, map: assetReaders, predicate: specOrCondition('Ready'), delayMs },
-      // A ruleset that goes (or comes) may move another of its namespace into or out of the ones evaluated.
-      { resource: GOVERNANCE_RULESETS, map: (o) => rulesets.list().filter((r) => r.metadata.namespace === o.metadata?.namespace).map((r) => `${r.metadata.namespace}/${r.metadata.name}`), predicate: (e) => e.type !== 'update' || generationOrMetadataChanged(e) },
+      // A ruleset that goes moves the next of its namespace into the ones evaluated (a new one is the newest: it moves none).
+      { resource: GOVERNANCE_RULESETS, map: (o) => rulesets.list().filter((r) => r.metadata.namespace === o.metadata?.namespace).map((r) => `${r.metadata.namespace}/${r.metadata.name}`), predicate: goes },
       // Environments, their types and group memberships decide what is read and selected.
       { resource: ORGANIZATIONS, map: all, predicate: generationOrMetadataChanged, delayMs },
       { resource: NAMESPACES, map: all, predicate: generationOrMetadataChanged, delayMs },
