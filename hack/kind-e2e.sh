@@ -8,8 +8,8 @@
 #   3. Envoy Gateway (helm, oci://docker.io/envoyproxy/gateway-helm) with a
 #      GatewayClass and the shared Gateway gateway-system/shared, and the gRPC
 #      mTLS between Envoy and crossgate-authz (docs/gateway-integration.md):
-#      certificates made here with openssl, EnvoyProxy client certificate,
-#      BackendTLSPolicy on the authz Service
+#      certificates made here with openssl, EnvoyProxy client certificate
+#      (its SAN the only one authz admits); the chart renders the BackendTLSPolicy
 #   4. helm install of charts/crossgate (2 operator and 2 webhook replicas,
 #      crossgate-authz with gRPC mTLS, the shared Gateway as a parent, --wait)
 #   5. smoke test of the installation: caBundle injected, examples/ applied in
@@ -110,12 +110,12 @@ if [ "${SKIP_ENVOY:-0}" != 1 ]; then
   leaf() { # ca, name, subject, extension
     openssl req -newkey rsa:2048 -nodes -subj "/CN=$3" -keyout "$PKI/$2.key" -out "$PKI/$2.csr" 2>/dev/null
     openssl x509 -req -in "$PKI/$2.csr" -CA "$PKI/$1-ca.crt" -CAkey "$PKI/$1-ca.key" -CAcreateserial -days 2 \
-      -extfile <(printf '%s\n' "$4") -out "$PKI/$2.crt" 2>/dev/null
+      -extfile <(printf '%b\n' "$4") -out "$PKI/$2.crt" 2>/dev/null
   }
   ca server
-  ca client   # signs nothing but Envoy's client certificate: authz accepts any certificate it signed
+  ca client   # signs only Envoy's client certificate; authz also admits only its SAN (allowedClientSANs)
   leaf server authz "$AUTHZ_DNS" "subjectAltName=DNS:$AUTHZ_DNS,DNS:crossgate-authz.$NAMESPACE.svc.cluster.local"
-  leaf client envoy "envoy-gateway" "extendedKeyUsage=clientAuth"
+  leaf client envoy "envoy-gateway" "subjectAltName=DNS:envoy-gateway.$EG_NAMESPACE\nextendedKeyUsage=clientAuth"
   openssl rand -hex 32 >"$PKI/token"
 
   k create namespace "$NAMESPACE" --dry-run=client -o yaml | k apply -f -
@@ -127,7 +127,7 @@ if [ "${SKIP_ENVOY:-0}" != 1 ]; then
   apply_secret configmap crossgate-authz-ca -n "$NAMESPACE" --from-file=ca.crt="$PKI/server-ca.crt"
   apply_secret secret tls crossgate-authz-client -n "$EG_NAMESPACE" --cert="$PKI/envoy.crt" --key="$PKI/envoy.key"
 
-  log "GatewayClass, EnvoyProxy (client certificate to TLS backends), Gateway $GW_NAMESPACE/shared, BackendTLSPolicy"
+  log "GatewayClass, EnvoyProxy (client certificate to TLS backends), Gateway $GW_NAMESPACE/shared"
   k apply -f - <<EOF
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: EnvoyProxy
@@ -153,21 +153,15 @@ spec:
     protocol: HTTP
     port: 80
     allowedRoutes: {namespaces: {from: All}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: BackendTLSPolicy
-metadata: {name: crossgate-authz, namespace: $NAMESPACE}
-spec:
-  targetRefs: [{group: "", kind: Service, name: crossgate-authz}]
-  validation:
-    caCertificateRefs: [{group: "", kind: ConfigMap, name: crossgate-authz-ca}]
-    hostname: $AUTHZ_DNS
 EOF
   k wait --for=condition=Accepted --timeout=120s gatewayclass/crossgate-eg
   k -n "$GW_NAMESPACE" wait --for=condition=Programmed --timeout=180s gateway/shared
   AUTHZ_VALUES=(
     --set authz.enabled=true --set authz.tokenSecret=crossgate-authz-token
     --set authz.grpcTls.secretName=crossgate-authz-grpc-tls --set authz.grpcTls.clientCaSecretName=crossgate-authz-client-ca
+    --set "authz.grpcTls.allowedClientSANs={envoy-gateway.$EG_NAMESPACE}"
+    # The chart's BackendTLSPolicy on the check Service's grpc port: Envoy speaks TLS to authz and checks $AUTHZ_DNS.
+    --set authz.envoyGateway.backendTLSPolicy.enabled=true --set authz.envoyGateway.backendTLSPolicy.caCertificateRef.name=crossgate-authz-ca
     --set "platform.gatewayParents={$GW_NAMESPACE/shared}" --set "platform.gatewayHostnames={$SHARED_HOST}"
   )
 fi

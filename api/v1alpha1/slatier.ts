@@ -33,6 +33,17 @@ export const SlaTierSpec = Type.Object(
     description: 'Desired state of the SlaTier.',
     'x-kubernetes-validations': [
       { rule: 'has(self.apiInstanceRef) != has(self.apiGroupRef)', message: 'a SlaTier belongs to exactly one of apiInstanceRef and apiGroupRef' },
+      // Contracts at this tier were made for that instance or group: moving the tier would move their limits to another API.
+      {
+        rule: 'has(self.apiInstanceRef) == has(oldSelf.apiInstanceRef) && (!has(self.apiInstanceRef) || self.apiInstanceRef == oldSelf.apiInstanceRef)',
+        message: 'apiInstanceRef cannot change: contracts at this tier were made for that ApiInstance; create a new SlaTier instead',
+        fieldPath: '.apiInstanceRef',
+      },
+      {
+        rule: 'has(self.apiGroupRef) == has(oldSelf.apiGroupRef) && (!has(self.apiGroupRef) || self.apiGroupRef == oldSelf.apiGroupRef)',
+        message: 'apiGroupRef cannot change: contracts at this tier were made for that ApiGroup; create a new SlaTier instead',
+        fieldPath: '.apiGroupRef',
+      },
     ],
   },
 );

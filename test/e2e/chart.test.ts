@@ -135,8 +135,12 @@ test('authz.enabled (issue 17): its Deployment, Services, RBAC, NetworkPolicy an
   const mine = objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'authz').map((o) => `${o.kind}/${o.metadata.name}`).sort();
   assert.deepEqual(mine, [
     `Deployment/${release}-authz`, `NetworkPolicy/${release}-authz`, `PodDisruptionBudget/${release}-authz`, `Role/${release}-authz`, `RoleBinding/${release}-authz`,
-    'Service/crossgate-authz', `Service/${release}-authz-metrics`, `ServiceAccount/${release}-authz`,
+    'Service/crossgate-authz', `Service/${release}-authz-admin-peers`, `Service/${release}-authz-metrics`, `ServiceAccount/${release}-authz`,
   ].sort());
+  // The traffic nginx logs to authz reaches analytics and Alerts: the operator reads every authz replica too.
+  const operatorEnv = Object.fromEntries(one(objects, 'Deployment', `${release}-operator`)['spec'].template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  assert.equal(operatorEnv['CROSSGATE_GATEWAY_ADMIN_URLS'], `http://${release}-gateway-admin-peers.${ns}.svc:9090,http://${release}-authz-admin-peers.${ns}.svc:9090`);
+  assert.equal(one(objects, 'Service', `${release}-authz-admin-peers`)['spec'].clusterIP, 'None');
   const pod = one(objects, 'Deployment', `${release}-authz`)['spec'].template.spec;
   assert.equal(pod.serviceAccountName, `${release}-authz`);
   assert.deepEqual(pod.containers[0].args, ['gateway/main.js', '--mode=authz']);
@@ -237,8 +241,8 @@ test('every pod is non-root, read-only, without capabilities, RuntimeDefault sec
   assert.equal(env['CROSSGATE_LEADER_ELECT'], 'true');
   assert.equal(env['CROSSGATE_NAMESPACE'], ns);
   assert.equal(env['CROSSGATE_GATEWAY_NAMESPACE'], ns);
-  // Alerts and analytics read /summary from every gateway replica's admin port: a headless Service's name, resolved per read.
-  assert.equal(env['CROSSGATE_GATEWAY_ADMIN_URLS'], `http://${release}-gateway-admin-peers.${ns}.svc:9090`);
+  // Alerts and analytics read /summary from every gateway and authz replica's admin port: headless Services' names, resolved per read.
+  assert.equal(env['CROSSGATE_GATEWAY_ADMIN_URLS'], `http://${release}-gateway-admin-peers.${ns}.svc:9090,http://${release}-authz-admin-peers.${ns}.svc:9090`);
   const peers = one(objects, 'Service', `${release}-gateway-admin-peers`)['spec'];
   assert.equal(peers.clusterIP, 'None');
   assert.equal(peers.ports[0].port, 9090);

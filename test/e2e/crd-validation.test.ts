@@ -127,6 +127,20 @@ spec: {domain: routes, displayName: R, homeNamespace: rh, environments: [{name: 
     assert.match(none, /a SlaTier belongs to exactly one of apiInstanceRef and apiGroupRef/);
   });
 
+  test('SlaTier: its apiInstanceRef or apiGroupRef never changes (contracts at the tier were made for it)', async () => {
+    const name = uniqueName('tier-moved');
+    await applyYaml(obj('SlaTier', '{apiInstanceRef: {name: flights}, limits: [{requests: 1, period: minute}]}', name));
+    await applyYaml(obj('SlaTier', '{apiInstanceRef: {name: flights}, limits: [{requests: 5, period: minute}], approval: manual}', name));
+    const moved = await refused(obj('SlaTier', '{apiInstanceRef: {name: hotels}, limits: [{requests: 1, period: minute}]}', name));
+    assert.match(moved, /spec\.apiInstanceRef: Invalid value: .*apiInstanceRef cannot change: contracts at this tier were made for that ApiInstance; create a new SlaTier instead/);
+    const swapped = await refused(obj('SlaTier', '{apiGroupRef: {name: flights}, limits: [{requests: 1, period: minute}]}', name));
+    assert.match(swapped, /cannot change: contracts at this tier were made for that/);
+    const group = uniqueName('group-tier-moved');
+    await applyYaml(obj('SlaTier', '{apiGroupRef: {name: travel}, limits: [{requests: 1, period: minute}]}', group));
+    const regrouped = await refused(obj('SlaTier', '{apiGroupRef: {name: other}, limits: [{requests: 1, period: minute}]}', group));
+    assert.match(regrouped, /spec\.apiGroupRef: Invalid value: .*apiGroupRef cannot change: contracts at this tier were made for that ApiGroup; create a new SlaTier instead/);
+  });
+
   test('Contract: exactly one of apiInstanceRef and apiGroupRef, and neither changes', async () => {
     const consumer = 'consumer: {organization: org1, namespace: ns1, kind: Application, name: app1}';
     const both = await refused(obj('Contract', `{apiInstanceRef: {name: a}, apiGroupRef: {name: g}, tier: gold, ${consumer}}`));

@@ -84,7 +84,13 @@ test('values.schema.json refuses a CIDR that is not one, and unknown peer fields
 const authz = ['--set', 'authz.enabled=true', '--set', 'authz.tokenSecret=authz-token'];
 const authzSelector = { matchLabels: { 'app.kubernetes.io/name': 'crossgate', 'app.kubernetes.io/instance': 'r', 'app.kubernetes.io/component': 'authz' } };
 
-test('authz enabled: the check ports only from checkFrom (default: envoy-gateway-system), the admin port only from adminFrom', { skip }, () => {
+/** The operator's pods reach authz's admin port: it sums /summary and /summary/day over authz's replicas too. */
+const operatorReadsAdmin = (port: number) => ({
+  ports: [{ port, protocol: 'TCP' }],
+  from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'crossgate', 'app.kubernetes.io/instance': 'r', 'app.kubernetes.io/component': 'operator' } } }],
+});
+
+test('authz enabled: the check ports only from checkFrom (default: envoy-gateway-system), the admin port only from the operator and adminFrom', { skip }, () => {
   const [np, ...more] = policies(authz);
   assert.equal(more.length, 0);
   assert.equal(np!.metadata.name, 'r-crossgate-authz');
@@ -96,6 +102,7 @@ test('authz enabled: the check ports only from checkFrom (default: envoy-gateway
         ports: [{ port: 9191, protocol: 'TCP' }, { port: 9001, protocol: 'TCP' }],
         from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } } }],
       },
+      operatorReadsAdmin(9090),
     ],
   });
   const [custom] = policies([
@@ -109,6 +116,7 @@ test('authz enabled: the check ports only from checkFrom (default: envoy-gateway
       ports: [{ port: 9292, protocol: 'TCP' }, { port: 9101, protocol: 'TCP' }],
       from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } } }],
     },
+    operatorReadsAdmin(9090),
     { ports: [{ port: 9090, protocol: 'TCP' }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] },
   ]);
   assert.deepEqual(policies([...authz, '--set', 'authz.networkPolicy.enabled=false']), []);
