@@ -1,7 +1,7 @@
 // Rules for AssetShare, the one cross-organization grant:
 //  - every peer gets view access only ("cross-organization grants are view-only"), on create and on update;
-//  - the target is an object of this organization: an Asset in its home namespace
-//    (the default), or an ApiInstance in one of its environment namespaces;
+//  - the target is an object of this organization: an Asset or an ApiGroup in its home
+//    namespace (the default), or an ApiInstance in one of its environment namespaces;
 //  - a peer is another, existing organization;
 //  - trust with each peer is mutual: both OrgTrusts exist. Checked when a grant is
 //    new (on create, for peers added by an update, or when the target changes):
