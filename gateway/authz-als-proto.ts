@@ -59,8 +59,8 @@ function boundedString(r: Reader, wire: number): string {
   }
 }
 
-/** Duration or Timestamp { seconds = 1, nanos = 2 } as seconds; undefined when negative or absurd (over a year, or nanos out of range). */
-function seconds(m: Reader): number | undefined {
+/** Duration or Timestamp { seconds = 1, nanos = 2 } as [seconds, nanos]; undefined when nanos are out of range. */
+function secondsNanos(m: Reader): [number, number] | undefined {
   let secs = 0;
   let nanos = 0;
   fields(m, (f, w) => {
@@ -70,15 +70,15 @@ function seconds(m: Reader): number | undefined {
     else nanos = m.varint();
     return true;
   });
-  // Negative int64/int32 values arrive as 10-byte varints: far above these bounds.
-  if (nanos > 999_999_999) return undefined;
-  return secs + nanos / 1e9;
+  // Negative int64/int32 values arrive as 10-byte varints: far above any bound used here.
+  return nanos > 999_999_999 ? undefined : [secs, nanos];
 }
 
 const YEAR = 365 * 86400;
+/** A Duration in seconds; undefined when negative or over a year. */
 const durationOf = (m: Reader): number | undefined => {
-  const s = seconds(m);
-  return s !== undefined && s <= YEAR ? s : undefined;
+  const sn = secondsNanos(m);
+  return sn !== undefined && sn[0] < YEAR ? sn[0] + sn[1] / 1e9 : undefined;
 };
 
 /** google.protobuf.Struct → its string values (others skipped); a key repeated: the last wins. */
@@ -138,8 +138,8 @@ function common(m: Reader, entry: AlsEntry): void {
     switch (f) {
       case 5:
         message(m, w, (t) => {
-          const s = seconds(t);
-          entry.startMs = s === undefined ? undefined : s * 1000;
+          const sn = secondsNanos(t);
+          entry.startMs = sn === undefined ? undefined : sn[0] * 1000 + sn[1] / 1e6;
         });
         return true;
       case 10:
