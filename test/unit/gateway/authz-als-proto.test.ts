@@ -12,66 +12,13 @@ import fc from 'fast-check';
 import { loadSync } from '@grpc/proto-loader';
 import { decodeStreamAccessLogsMessage, MAX_ENTRIES, MAX_STRING, METADATA_NAMESPACE } from '../../../gateway/authz-als-proto.ts';
 import { encodeCheckResponse, ProtoError } from '../../../gateway/authz-grpc-proto.ts';
+import { alsMessage, alsRequest, entry } from './authz-als-support.ts';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
-
-export function loadAls() {
-  const def = loadSync('envoy/service/accesslog/v3/als.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
-  const svc = def['envoy.service.accesslog.v3.AccessLogService'] as unknown as Record<string, { requestSerialize(v: unknown): Buffer }>;
-  return svc.StreamAccessLogs!;
-}
-
-const als = loadAls();
 
 function loadCheck() {
   const def = loadSync('envoy/service/auth/v3/external_auth.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
   return (def['envoy.service.auth.v3.Authorization'] as unknown as Record<string, { responseDeserialize(b: Buffer): any }>).Check!;
-}
-
-const duration = (s: number) => ({ seconds: Math.floor(s), nanos: Math.round((s - Math.floor(s)) * 1e9) });
-
-export interface EntrySpec {
-  /** filter_metadata[namespace] string fields; undefined: no metadata at all. */
-  metadata?: Record<string, string>;
-  namespace?: string;
-  status?: number;
-  startMs?: number;
-  up?: number;
-  down?: number;
-}
-
-/** An HTTPAccessLogEntry as Envoy writes it, with fields crossgate skips around the ones it reads. */
-export function entry(o: EntrySpec): unknown {
-  const common: Record<string, unknown> = {
-    sample_rate: 1,
-    downstream_remote_address: { socket_address: { address: '198.51.100.9', port_value: 50000 } },
-    time_to_last_rx_byte: duration(0.001),
-    upstream_cluster: 'httproute/air/flights/rule/0',
-    route_name: 'httproute/air/flights/rule/0/match/0',
-  };
-  if (o.startMs !== undefined) common.start_time = { seconds: Math.floor(o.startMs / 1000), nanos: (o.startMs % 1000) * 1e6 };
-  if (o.up !== undefined) common.time_to_last_upstream_rx_byte = duration(o.up);
-  if (o.down !== undefined) common.time_to_last_downstream_tx_byte = duration(o.down);
-  if (o.metadata !== undefined) {
-    const fields = Object.fromEntries(Object.entries(o.metadata).map(([k, v]) => [k, { stringValue: v }]));
-    common.metadata = {
-      filter_metadata: {
-        // Another filter's metadata, with nesting crossgate never descends into.
-        'envoy.filters.http.lua': { fields: { 'crossgate-route': { stringValue: 'evil/route' }, deep: { structValue: { fields: { a: { listValue: { values: [{ numberValue: 1 }] } } } } } } },
-        [o.namespace ?? METADATA_NAMESPACE]: { fields },
-      },
-    };
-  }
-  return {
-    common_properties: common,
-    protocol_version: 2,
-    request: { scheme: 'https', authority: 'api.example', path: '/flights/1?key=never-read', user_agent: 'curl', request_headers: { 'x-crossgate-route': 'evil/route' } },
-    ...(o.status === undefined ? {} : { response: { response_code: { value: o.status }, response_body_bytes: 12, response_code_details: 'via_upstream' } }),
-  };
-}
-
-export function alsMessage(entries: unknown[], logName?: string): Buffer {
-  return als.requestSerialize({ ...(logName ? { identifier: { log_name: logName } } : {}), http_logs: { log_entry: entries } });
 }
 
 test('a StreamAccessLogsMessage encoded by the reference implementation is read: log name, status, times, the ext_authz metadata only', () => {
@@ -100,7 +47,7 @@ test('a StreamAccessLogsMessage encoded by the reference implementation is read:
 });
 
 test('tcp_logs, identifier-only messages and unknown fields are skipped; a map entry with its value before its key is read', () => {
-  assert.deepEqual(decodeStreamAccessLogsMessage(als.requestSerialize({ identifier: { log_name: 'x' }, tcp_logs: { log_entry: [{ common_properties: {} }] } })).entries, []);
+  assert.deepEqual(decodeStreamAccessLogsMessage(alsRequest({ identifier: { log_name: 'x' }, tcp_logs: { log_entry: [{ common_properties: {} }] } })).entries, []);
   assert.deepEqual(decodeStreamAccessLogsMessage(new Uint8Array()), { logName: undefined, entries: [] });
   // http_logs { log_entry { common_properties { metadata { filter_metadata { value: Struct{route}, key: ns } } } } }, with unknown field 99 around.
   // Field numbers and lengths here stay under 2^14: at most two varint bytes.
