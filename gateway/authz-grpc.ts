@@ -363,7 +363,7 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       const m = typeof a === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(a) : null;
       if (!auth.token.matches(m?.[1], t)) {
         refused?.('token');
-        return end(stream, GrpcCode.UNAUTHENTICATED, "checks need the proxy's token in the authorization metadata");
+        return end(stream, GrpcCode.UNAUTHENTICATED, "calls need the proxy's token in the authorization metadata");
       }
     } else if (!callerAllowed(stream.session)) {
       refused?.('client_san');

@@ -202,7 +202,7 @@ describe('crossgate-authz access-log service (ALS)', () => {
     for (const t of [null, 'wrong-token-0123456789abc']) {
       await assert.rejects(streamLogs(logs, [msg], t), (err: grpc.ServiceError) => {
         assert.equal(err.code, grpc.status.UNAUTHENTICATED);
-        assert.equal(err.details, "checks need the proxy's token in the authorization metadata");
+        assert.equal(err.details, "calls need the proxy's token in the authorization metadata");
         return true;
       });
     }
