@@ -8,17 +8,16 @@
 // malformed and compressed messages end the stream with their status.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ALS_PATH, checkMetadata, entryOutcome, MAX_ALS_MESSAGE } from '../../../gateway/authz-als.ts';
 import { MAX_ENTRIES, type AlsEntry } from '../../../gateway/authz-als-proto.ts';
-import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
-import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type Client } from './grpc-support.ts';
+import { ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type Client } from './grpc-support.ts';
 import { AccessLogService, alsMessage, alsObject, entry, streamLogs, structStrings, type AlsClient } from './authz-als-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
@@ -57,12 +56,7 @@ function raw(url: string, path: string, body: Buffer | Buffer[], token = TOKEN):
   }).finally(() => session.close());
 }
 
-const framed = (payload: Buffer, flag = 0) => {
-  const head = Buffer.alloc(5);
-  head[0] = flag;
-  head.writeUInt32BE(payload.length, 1);
-  return Buffer.concat([head, payload]);
-};
+const framed = grpcFrame;
 
 describe('crossgate-authz access-log service (ALS)', () => {
   let cfg: ConfigDir;
@@ -74,8 +68,7 @@ describe('crossgate-authz access-log service (ALS)', () => {
   const limited = newKey();
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-als-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    dir = await tokenDir('authz-als', TOKEN);
     cfg = await ConfigDir.create('authzals');
     cfg.routes = [
       route('air/flights', { basePath: '/flights', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/key', 10)] }),
@@ -87,18 +80,7 @@ describe('crossgate-authz access-log service (ALS)', () => {
       [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
     };
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      grpc: { listen: { host: '127.0.0.1', port: 0 } },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    });
-    await authz.sourceStarted;
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(authz.loader.current, 'config loaded');
+    authz = await startGrpcAuthz(cfg, dir);
     const target = new URL(authz.grpcUrl!).host;
     checks = new Authorization(target, grpc.credentials.createInsecure());
     logs = new AccessLogService(target, grpc.credentials.createInsecure());
@@ -254,8 +236,7 @@ describe('crossgate-authz access-log service over mTLS with allowed client SANs'
   const SPIFFE = 'spiffe://cluster.local/ns/envoy-gateway-system/sa/envoy';
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-als-mtls-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    dir = await tokenDir('authz-als-mtls', TOKEN);
     try {
       makeCerts(dir, [
         SERVER_CERT,
@@ -269,16 +250,7 @@ describe('crossgate-authz access-log service over mTLS with allowed client SANs'
     cfg = await ConfigDir.create('authzalsmtls');
     cfg.routes = [route('air/quiet', { basePath: '/quiet', policies: [] })];
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), allowedClientSans: [SPIFFE] } },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    });
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    authz = await startGrpcAuthz(cfg, dir, { tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), allowedClientSans: [SPIFFE] } });
   });
 
   after(async () => {
