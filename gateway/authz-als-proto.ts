@@ -3,13 +3,13 @@
 // whose reader this shares). Written from Envoy's published API
 // (api/envoy/service/accesslog/v3/als.proto, api/envoy/data/accesslog/v3/
 // accesslog.proto, config/core/v3/base.proto; google/protobuf/struct.proto,
-// duration.proto, timestamp.proto, wrappers.proto).
+// duration.proto, wrappers.proto). start_time is not read: a request is
+// recorded when its entry arrives (authz-als.ts).
 //
 // Read (StreamAccessLogsMessage):
 //   identifier = 1 → Identifier { log_name = 2 }                       (node = 1 skipped)
 //   http_logs = 2 → HTTPAccessLogEntries { log_entry = 1 (repeated) → HTTPAccessLogEntry }
 //     common_properties = 1 → AccessLogCommon
-//       start_time = 5 → Timestamp { seconds = 1, nanos = 2 }
 //       time_to_last_upstream_rx_byte = 10, time_to_last_downstream_tx_byte = 12 → Duration { seconds = 1, nanos = 2 }
 //       metadata = 17 → Metadata { filter_metadata = 1 (map<string, Struct>) }
 //         only the entry keyed METADATA_NAMESPACE: Struct { fields = 1 (map<string, Value>) }, Value { string_value = 3 }
@@ -30,8 +30,6 @@ export const MAX_STRING = 1024;
 export interface AlsEntry {
   /** response.response_code; undefined when Envoy sent none (the client went away first). */
   status: number | undefined;
-  /** start_time in ms since the epoch; undefined when absent or out of range. */
-  startMs: number | undefined;
   /** time_to_last_upstream_rx_byte, seconds: the upstream's answer complete. */
   upstreamSeconds: number | undefined;
   /** time_to_last_downstream_tx_byte, seconds: the client's answer complete. */
@@ -59,7 +57,7 @@ function boundedString(r: Reader, wire: number): string {
   }
 }
 
-/** Duration or Timestamp { seconds = 1, nanos = 2 } as [seconds, nanos]; undefined when nanos are out of range. */
+/** Duration { seconds = 1, nanos = 2 } as [seconds, nanos]; undefined when nanos are out of range. */
 function secondsNanos(m: Reader): [number, number] | undefined {
   let secs = 0;
   let nanos = 0;
@@ -136,12 +134,6 @@ function metadataOf(m: Reader, entry: AlsEntry): void {
 function common(m: Reader, entry: AlsEntry): void {
   fields(m, (f, w) => {
     switch (f) {
-      case 5:
-        message(m, w, (t) => {
-          const sn = secondsNanos(t);
-          entry.startMs = sn === undefined ? undefined : sn[0] * 1000 + sn[1] / 1e6;
-        });
-        return true;
       case 10:
         message(m, w, (d) => void (entry.upstreamSeconds = durationOf(d)));
         return true;
@@ -173,7 +165,7 @@ function response(m: Reader, entry: AlsEntry): void {
 }
 
 function logEntry(m: Reader): AlsEntry {
-  const entry: AlsEntry = { status: undefined, startMs: undefined, upstreamSeconds: undefined, downstreamSeconds: undefined, metadata: undefined };
+  const entry: AlsEntry = { status: undefined, upstreamSeconds: undefined, downstreamSeconds: undefined, metadata: undefined };
   fields(m, (f, w) => {
     if (f === 1) message(m, w, (c) => common(c, entry));
     else if (f === 4) message(m, w, (r) => response(r, entry));

@@ -21,9 +21,10 @@
 // counted from the first byte of the request: it holds the check, as nginx's
 // upstream time does not) when Envoy gives it, else
 // time_to_last_downstream_tx_byte (a refusal or Envoy's own answer: what the
-// client waited). The request is recorded at its end (start_time + that
-// latency), taken only within the last minute (batches arrive about a second
-// late; a clock of Envoy's far off is not believed), else at arrival.
+// client waited). The request is recorded when its entry arrives, as
+// authz-log.ts does (Envoy flushes a batch every second by default): Envoy's
+// start_time is not used, so its clock never moves a figure into another
+// bucket of the recent or day windows.
 //
 // Bounded (authz-als-proto.ts): a message over MAX_ALS_MESSAGE bytes ends
 // the stream RESOURCE_EXHAUSTED, as do more than MAX_ENTRIES entries in one;
@@ -48,8 +49,6 @@ export const CLIENT_KEY = 'crossgate-client';
 /** A StreamAccessLogsMessage larger than this ends the stream (Envoy's default batch is 16 KiB: buffer_size_bytes). */
 export const MAX_ALS_MESSAGE = 512 * 1024;
 export const IDLE_MS = 15 * 60_000;
-/** How far back an entry's own time is believed. */
-const RECENT_MS = 60_000;
 
 /** The dynamic_metadata of a Check answer: the route it was decided for and the client it named. */
 export function checkMetadata(routeId: string, client: string | undefined): Array<[string, string]> {
@@ -62,20 +61,17 @@ export function checkMetadata(routeId: string, client: string | undefined): Arra
     : [[ROUTE_KEY, routeId]];
 }
 
-export type EntryOutcome = { ok: true; route: string; client: string | undefined; status: number; seconds: number; at: number } | { ok: false; reason: 'no_metadata' | 'unknown_route' | 'bad_client' | 'no_response' };
+export type EntryOutcome = { ok: true; route: string; client: string | undefined; status: number; seconds: number } | { ok: false; reason: 'no_metadata' | 'unknown_route' | 'bad_client' | 'no_response' };
 
 /** What one log entry records (or why not), given the routes the config in force knows. */
-export function entryOutcome(e: AlsEntry, knows: (route: string) => boolean, now: number): EntryOutcome {
+export function entryOutcome(e: AlsEntry, knows: (route: string) => boolean): EntryOutcome {
   const route = e.metadata?.[ROUTE_KEY];
   if (route === undefined) return { ok: false, reason: 'no_metadata' };
   if (!ROUTE_ID.test(route) || !knows(route)) return { ok: false, reason: 'unknown_route' };
   const client = e.metadata![CLIENT_KEY];
   if (client !== undefined && !ROUTE_ID.test(client)) return { ok: false, reason: 'bad_client' };
   if (e.status === undefined || e.status < 100 || e.status > 599) return { ok: false, reason: 'no_response' };
-  const seconds = e.upstreamSeconds ?? e.downstreamSeconds ?? 0;
-  const end = e.startMs === undefined ? undefined : e.startMs + seconds * 1000;
-  const at = end !== undefined && end <= now && end >= now - RECENT_MS ? Math.floor(end) : now;
-  return { ok: true, route, client, status: e.status, seconds, at };
+  return { ok: true, route, client, status: e.status, seconds: e.upstreamSeconds ?? e.downstreamSeconds ?? 0 };
 }
 
 export interface AlsOptions {
@@ -127,12 +123,12 @@ export function createAlsCall(opts: AlsOptions, ends: CallEnds): (stream: Server
     if (msg.logName !== undefined && logger.isLevelEnabled('debug')) logger.debug({ logName: msg.logName }, 'access-log stream identified');
     const t = now();
     for (const e of msg.entries) {
-      const o = entryOutcome(e, knows, t);
+      const o = entryOutcome(e, knows);
       if (!o.ok) {
         entries?.labels(o.reason).inc();
         continue;
       }
-      metrics.observe(o.route, o.client, o.status, o.seconds, o.at);
+      metrics.observe(o.route, o.client, o.status, o.seconds, t);
       entries?.labels('recorded').inc();
     }
   };
