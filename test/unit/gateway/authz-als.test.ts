@@ -193,7 +193,7 @@ describe('crossgate-authz access-log service (ALS)', () => {
     assert.equal((await summary(authz))['air/quiet'], undefined);
   });
 
-  test('raw HTTP/2: oversized, too many entries, malformed, compressed and cut messages end the stream with their status and message, counted; messages split across writes are read', async () => {
+  test('raw HTTP/2: another method is UNIMPLEMENTED; oversized, too many entries, malformed, compressed and cut messages end the stream with their status and message, counted; messages split across writes are read', async () => {
     const url = authz.grpcUrl!;
     const count = (r: string) => metric(authz, `crossgate_authz_als_streams_total{result="${r}"}`);
     const before = { oversized: await count('oversized'), malformed: await count('malformed'), compressed: await count('compressed') };
@@ -211,6 +211,9 @@ describe('crossgate-authz access-log service (ALS)', () => {
     const zipped = await raw(url, ALS_PATH, framed(Buffer.from([1]), 1));
     assert.equal(zipped['grpc-status'], '12');
     assert.equal(decodeURIComponent(String(zipped['grpc-message'])), 'compressed messages are not accepted');
+    const other = await raw(url, '/envoy.service.accesslog.v3.AccessLogService/Other', framed(Buffer.alloc(0)));
+    assert.equal(other['grpc-status'], '12');
+    assert.equal(decodeURIComponent(String(other['grpc-message'])), 'only envoy.service.auth.v3.Authorization/Check and envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs are served');
     const cut = await raw(url, ALS_PATH, framed(alsMessage([entry({ status: 200 })])).subarray(0, 12));
     assert.equal(cut['grpc-status'], '3');
     assert.equal(decodeURIComponent(String(cut['grpc-message'])), 'the stream ended inside a message');
