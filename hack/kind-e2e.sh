@@ -128,6 +128,9 @@ if [ "${SKIP_ENVOY:-0}" != 1 ]; then
   apply_secret secret tls crossgate-authz-client -n "$EG_NAMESPACE" --cert="$PKI/envoy.crt" --key="$PKI/envoy.key"
 
   log "GatewayClass, EnvoyProxy (client certificate to TLS backends), Gateway $GW_NAMESPACE/shared"
+  # No ALS sink (spec.telemetry.accessLog, type ALS, to authz's grpc port) here: Envoy Gateway v1.7.0
+  # does not apply BackendTLSPolicy to telemetry backends (envoyproxy/gateway#8545 came after it),
+  # so the log would reach authz's mTLS port without TLS and be refused (docs/gateway-integration.md).
   k apply -f - <<EOF
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: EnvoyProxy
