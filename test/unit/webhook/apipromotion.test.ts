@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { review } from '../../../webhook/rules/index.ts';
 import type { KubeObject } from '../../../webhook/admission.ts';
-import { API_VERSION, request, story } from './fixtures.ts';
+import { API_VERSION, apiInstance, request, story } from './fixtures.ts';
 
 function promotion(namespace: string, sourceNamespace: string, name = 'baggage'): KubeObject {
   return {
@@ -73,5 +73,114 @@ describe('ApiPromotion admission', () => {
     const v = review(request('CREATE', promotion('team-a', 'max-airlines-sandbox')), s);
     assert.equal(v.allowed, false);
     assert.match((v as { message: string }).message, /namespace "team-a" belongs to no Organization, so ApiPromotion "baggage" cannot be created there/);
+  });
+});
+
+// The instance copy a promotion would create is judged with the ApiInstance rule's own checks (model/promotion-copy.ts).
+describe('ApiPromotion admission: the instance copy it would create', () => {
+  const inst = (ns: string, name: string, spec: Record<string, unknown>, created = '2025-03-01T00:00:00Z') => {
+    const i = apiInstance(ns, name);
+    return { ...i, metadata: { ...i.metadata, creationTimestamp: new Date(created) }, spec: { ...i.spec, ...spec } };
+  };
+  const s = story({
+    apiInstances: [
+      inst('max-airlines-prod', 'flights', {}, '2025-01-01T00:00:00Z'),
+      inst('max-airlines-sandbox', 'baggage', { basePath: '/flights/sandbox/baggage/v1' }),
+      inst('max-airlines-sandbox', 'gates', { basePath: '/flights/gates/v1', hostnames: ['api.mule-united.example'] }),
+      inst('max-airlines-sandbox', 'routed', { basePath: '/flights/routed/v1', parentRefs: [{ name: 'public', namespace: 'infra' }] }),
+    ] as never,
+  });
+  const promote = (source: string, overrides: Record<string, unknown>, extra: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: API_VERSION,
+    kind: 'ApiPromotion',
+    metadata: { name: 'promo', namespace: 'max-airlines-prod', ...extra },
+    spec: { source: { namespace: 'max-airlines-sandbox', name: source }, overrides },
+  });
+  const create = (source: string, overrides: Record<string, unknown>) => review(request('CREATE', promote(source, overrides)), s);
+  const CLAIMS_HINT = 'route space is assigned by a platform admin in the Organization (spec.routes).';
+
+  test('a copy inside the route space, on a free route, with an allowed upstream is admitted', () => {
+    assert.deepEqual(create('baggage', { basePath: '/flights/baggage/v1', upstream: { url: 'https://baggage.max-airlines.example' } }), { allowed: true });
+  });
+
+  test('an override outside the route space: the override is named, in the ApiInstance rule\'s words', () => {
+    assert.deepEqual(create('baggage', { basePath: '/gates/v1' }), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath set by spec.overrides.basePath, which its admission refuses: ' +
+        'spec.basePath "/gates/v1" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "max-airlines": it claims path prefixes "/flights" (spec.routes.pathPrefixes). ' +
+        `Use a basePath under one of its prefixes, or hostnames it claims; ${CLAIMS_HINT}`,
+      field: 'spec.overrides.basePath',
+    });
+    assert.deepEqual(create('gates', { hostnames: ['a.max-airlines.example', 'api.mule-united.example'] }), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "gates" in "max-airlines-prod" with spec.hostnames[1] set by spec.overrides.hostnames[1], which its admission refuses: ' +
+        'spec.hostnames[1] "api.mule-united.example" is outside the route space of Organization "max-airlines": it claims hostnames "*.max-airlines.example" (spec.routes.hostnames). ' +
+        `Use a hostname it claims, or no hostnames and a basePath under its path prefixes; ${CLAIMS_HINT}`,
+      field: 'spec.overrides.hostnames[1]',
+    });
+  });
+
+  test("the source's own value outside the route space: the source is named", () => {
+    assert.deepEqual(create('gates', {}), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "gates" in "max-airlines-prod" with spec.hostnames[0] copied from the source ApiInstance "max-airlines-sandbox/gates", which its admission refuses: ' +
+        'spec.hostnames[0] "api.mule-united.example" is outside the route space of Organization "max-airlines": it claims hostnames "*.max-airlines.example" (spec.routes.hostnames). ' +
+        `Use a hostname it claims, or no hostnames and a basePath under its path prefixes; ${CLAIMS_HINT}`,
+      field: 'spec.source.name',
+    });
+  });
+
+  test('a Gateway API parent the platform does not share', () => {
+    assert.deepEqual(create('routed', {}), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "routed" in "max-airlines-prod" with spec.parentRefs[0] copied from the source ApiInstance "max-airlines-sandbox/routed", which its admission refuses: ' +
+        'spec.parentRefs[0] names Gateway "infra/public", which is not a Gateway routes may attach to: the platform shares no Gateway (CROSSGATE_GATEWAY_PARENTS). ' +
+        'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin.',
+      field: 'spec.source.name',
+    });
+  });
+
+  test('a route an older instance holds, in the target or the source itself: the copy would never be served', () => {
+    const conflict = (held: string, basePath: string) =>
+      `route conflict on gateway "default": ApiInstance "${held}" is older and already claims any host with basePath "${basePath}"; ` +
+      'the older instance keeps the route: change spec.basePath or spec.hostnames, or delete the other instance.';
+    assert.deepEqual(create('baggage', { basePath: '/flights/v1' }), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath set by spec.overrides.basePath, which the gateway would not serve: ' +
+        conflict('max-airlines-prod/flights', '/flights/v1'),
+      field: 'spec.overrides.basePath',
+    });
+    assert.deepEqual(create('baggage', {}), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath copied from the source ApiInstance "max-airlines-sandbox/baggage", which the gateway would not serve: ' +
+        conflict('max-airlines-sandbox/baggage', '/flights/sandbox/baggage/v1'),
+      field: 'spec.source.name',
+    });
+  });
+
+  test('an upstream the platform refuses', () => {
+    assert.deepEqual(create('baggage', { basePath: '/flights/b/v1', upstream: { url: 'http://127.0.0.1:9000' } }), {
+      allowed: false,
+      message:
+        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.upstream.url set by spec.overrides.upstream.url, which its admission refuses: ' +
+        'spec.upstream.url names host "127.0.0.1", a loopback address, which reaches the gateway itself (its admin port, its node, etcd on a local control plane): upstreams may never be loopback addresses. ' +
+        'Only a platform admin can allow one exact loopback host:port (CROSSGATE_LOOPBACK_UPSTREAMS, e.g. "127.0.0.1:9000"), for local setups; ' +
+        'otherwise use a Service of this namespace (spec.upstream.backendRef) or an external host the Organization allows.',
+      field: 'spec.overrides.upstream.url',
+    });
+  });
+
+  test('judged only when the spec is written: a finalizer or label change and a deletion are never blocked; a missing source is the operator\'s to report', () => {
+    const refused = promote('baggage', {});
+    assert.deepEqual(review(request('UPDATE', { ...refused, metadata: { ...refused.metadata, finalizers: ['crossgate.dev/apipromotion-cleanup'] } }, refused), s), { allowed: true });
+    assert.deepEqual(review(request('UPDATE', promote('baggage', {}, { deletionTimestamp: '2026-01-01T00:00:00Z' }), promote('baggage', {}, {})), s), { allowed: true });
+    assert.equal(review(request('UPDATE', promote('baggage', { basePath: '/gates/v1' }), refused), s).allowed, false, 'a changed spec is judged');
+    assert.deepEqual(create('not-there', { basePath: '/nowhere' }), { allowed: true });
   });
 });
