@@ -238,10 +238,7 @@ spec:
 apiVersion: crossgate.dev/v1alpha1
 kind: Alert
 metadata: {name: lounges-errors, namespace: ${PROD}}
-spec:
-  apiInstanceRef: {name: lounges}
-  severity: warning
-  condition: {type: response-codes, statusCodes: [500], threshold: 5, periodSeconds: 60}
+spec: {apiInstanceRef: {name: lounges}, severity: warning, condition: {type: response-codes, statusCodes: [500], threshold: 5, periodSeconds: 60}}
 `);
     // Max Airlines' admin aims the copy at the path the other organization holds.
     const stealPath = `${promotionYaml(SBX, { namespace: PROD, name: 'lounges' }, 'lounges')}  overrides: {basePath: /rogue/v1}

@@ -98,82 +98,67 @@ describe('ApiPromotion admission: the instance copy it would create', () => {
   });
   const create = (source: string, overrides: Record<string, unknown>) => review(request('CREATE', promote(source, overrides)), s);
   const CLAIMS_HINT = 'route space is assigned by a platform admin in the Organization (spec.routes).';
+  /** The verdict: what the promotion would create, where the value comes from, then the ApiInstance rule's words. */
+  const refused = (instance: string, valueFrom: string, words: string, field: string, by = 'which its admission refuses') => ({
+    allowed: false,
+    message: `ApiPromotion "promo": it would create ApiInstance "${instance}" in "max-airlines-prod" with ${valueFrom}, ${by}: ${words}`,
+    field,
+  });
+  const fromSource = (field: string, instance: string) => `${field} copied from the source ApiInstance "max-airlines-sandbox/${instance}"`;
+  const hostOutside = (i: number, host: string) =>
+    `spec.hostnames[${i}] "${host}" is outside the route space of Organization "max-airlines": it claims hostnames "*.max-airlines.example" (spec.routes.hostnames). ` +
+    `Use a hostname it claims, or no hostnames and a basePath under its path prefixes; ${CLAIMS_HINT}`;
 
   test('a copy inside the route space, on a free route, with an allowed upstream is admitted', () => {
     assert.deepEqual(create('baggage', { basePath: '/flights/baggage/v1', upstream: { url: 'https://baggage.max-airlines.example' } }), { allowed: true });
   });
 
   test('an override outside the route space: the override is named, in the ApiInstance rule\'s words', () => {
-    assert.deepEqual(create('baggage', { basePath: '/gates/v1' }), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath set by spec.overrides.basePath, which its admission refuses: ' +
-        'spec.basePath "/gates/v1" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "max-airlines": it claims path prefixes "/flights" (spec.routes.pathPrefixes). ' +
-        `Use a basePath under one of its prefixes, or hostnames it claims; ${CLAIMS_HINT}`,
-      field: 'spec.overrides.basePath',
-    });
-    assert.deepEqual(create('gates', { hostnames: ['a.max-airlines.example', 'api.mule-united.example'] }), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "gates" in "max-airlines-prod" with spec.hostnames[1] set by spec.overrides.hostnames[1], which its admission refuses: ' +
-        'spec.hostnames[1] "api.mule-united.example" is outside the route space of Organization "max-airlines": it claims hostnames "*.max-airlines.example" (spec.routes.hostnames). ' +
-        `Use a hostname it claims, or no hostnames and a basePath under its path prefixes; ${CLAIMS_HINT}`,
-      field: 'spec.overrides.hostnames[1]',
-    });
+    const basePath =
+      'spec.basePath "/gates/v1" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "max-airlines": it claims path prefixes "/flights" (spec.routes.pathPrefixes). ' +
+      `Use a basePath under one of its prefixes, or hostnames it claims; ${CLAIMS_HINT}`;
+    assert.deepEqual(create('baggage', { basePath: '/gates/v1' }), refused('baggage', 'spec.basePath set by spec.overrides.basePath', basePath, 'spec.overrides.basePath'));
+    assert.deepEqual(
+      create('gates', { hostnames: ['a.max-airlines.example', 'api.mule-united.example'] }),
+      refused('gates', 'spec.hostnames[1] set by spec.overrides.hostnames[1]', hostOutside(1, 'api.mule-united.example'), 'spec.overrides.hostnames[1]'),
+    );
   });
 
   test("the source's own value outside the route space: the source is named", () => {
-    assert.deepEqual(create('gates', {}), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "gates" in "max-airlines-prod" with spec.hostnames[0] copied from the source ApiInstance "max-airlines-sandbox/gates", which its admission refuses: ' +
-        'spec.hostnames[0] "api.mule-united.example" is outside the route space of Organization "max-airlines": it claims hostnames "*.max-airlines.example" (spec.routes.hostnames). ' +
-        `Use a hostname it claims, or no hostnames and a basePath under its path prefixes; ${CLAIMS_HINT}`,
-      field: 'spec.source.name',
-    });
+    assert.deepEqual(create('gates', {}), refused('gates', fromSource('spec.hostnames[0]', 'gates'), hostOutside(0, 'api.mule-united.example'), 'spec.source.name'));
   });
 
   test('a Gateway API parent the platform does not share', () => {
-    assert.deepEqual(create('routed', {}), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "routed" in "max-airlines-prod" with spec.parentRefs[0] copied from the source ApiInstance "max-airlines-sandbox/routed", which its admission refuses: ' +
-        'spec.parentRefs[0] names Gateway "infra/public", which is not a Gateway routes may attach to: the platform shares no Gateway (CROSSGATE_GATEWAY_PARENTS). ' +
-        'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin.',
-      field: 'spec.source.name',
-    });
+    const words =
+      'spec.parentRefs[0] names Gateway "infra/public", which is not a Gateway routes may attach to: the platform shares no Gateway (CROSSGATE_GATEWAY_PARENTS). ' +
+      'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin.';
+    assert.deepEqual(create('routed', {}), refused('routed', fromSource('spec.parentRefs[0]', 'routed'), words, 'spec.source.name'));
   });
 
   test('a route an older instance holds, in the target or the source itself: the copy would never be served', () => {
     const conflict = (held: string, basePath: string) =>
       `route conflict on gateway "default": ApiInstance "${held}" is older and already claims any host with basePath "${basePath}"; ` +
       'the older instance keeps the route: change spec.basePath or spec.hostnames, or delete the other instance.';
-    assert.deepEqual(create('baggage', { basePath: '/flights/v1' }), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath set by spec.overrides.basePath, which the gateway would not serve: ' +
-        conflict('max-airlines-prod/flights', '/flights/v1'),
-      field: 'spec.overrides.basePath',
-    });
-    assert.deepEqual(create('baggage', {}), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.basePath copied from the source ApiInstance "max-airlines-sandbox/baggage", which the gateway would not serve: ' +
-        conflict('max-airlines-sandbox/baggage', '/flights/sandbox/baggage/v1'),
-      field: 'spec.source.name',
-    });
+    const unserved = 'which the gateway would not serve';
+    assert.deepEqual(
+      create('baggage', { basePath: '/flights/v1' }),
+      refused('baggage', 'spec.basePath set by spec.overrides.basePath', conflict('max-airlines-prod/flights', '/flights/v1'), 'spec.overrides.basePath', unserved),
+    );
+    assert.deepEqual(
+      create('baggage', {}),
+      refused('baggage', fromSource('spec.basePath', 'baggage'), conflict('max-airlines-sandbox/baggage', '/flights/sandbox/baggage/v1'), 'spec.source.name', unserved),
+    );
   });
 
   test('an upstream the platform refuses', () => {
-    assert.deepEqual(create('baggage', { basePath: '/flights/b/v1', upstream: { url: 'http://127.0.0.1:9000' } }), {
-      allowed: false,
-      message:
-        'ApiPromotion "promo": it would create ApiInstance "baggage" in "max-airlines-prod" with spec.upstream.url set by spec.overrides.upstream.url, which its admission refuses: ' +
-        'spec.upstream.url names host "127.0.0.1", a loopback address, which reaches the gateway itself (its admin port, its node, etcd on a local control plane): upstreams may never be loopback addresses. ' +
-        'Only a platform admin can allow one exact loopback host:port (CROSSGATE_LOOPBACK_UPSTREAMS, e.g. "127.0.0.1:9000"), for local setups; ' +
-        'otherwise use a Service of this namespace (spec.upstream.backendRef) or an external host the Organization allows.',
-      field: 'spec.overrides.upstream.url',
-    });
+    const words =
+      'spec.upstream.url names host "127.0.0.1", a loopback address, which reaches the gateway itself (its admin port, its node, etcd on a local control plane): upstreams may never be loopback addresses. ' +
+      'Only a platform admin can allow one exact loopback host:port (CROSSGATE_LOOPBACK_UPSTREAMS, e.g. "127.0.0.1:9000"), for local setups; ' +
+      'otherwise use a Service of this namespace (spec.upstream.backendRef) or an external host the Organization allows.';
+    assert.deepEqual(
+      create('baggage', { basePath: '/flights/b/v1', upstream: { url: 'http://127.0.0.1:9000' } }),
+      refused('baggage', 'spec.upstream.url set by spec.overrides.upstream.url', words, 'spec.overrides.upstream.url'),
+    );
   });
 
   test('judged only when the spec is written: a finalizer or label change and a deletion are never blocked; a missing source is the operator\'s to report', () => {
