@@ -8,6 +8,7 @@ import type { ApiPromotion } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { promotionRefusal } from '../../model/promotion.ts';
 import { instanceCopyRefusal } from '../../model/promotion-copy.ts';
+import { LABEL_PROMOTION } from '../../api/labels.ts';
 
 export function apiPromotionRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const spec = specOf<ApiPromotion['spec']>(request.object);
@@ -22,7 +23,8 @@ export function apiPromotionRules(request: AdmissionRequestLike, snapshot: Snaps
   const source = snapshot.apiInstances(sourceNamespace).find((i) => i.metadata?.name === spec.source?.name && !i.metadata?.deletionTimestamp);
   // No source yet: nothing to judge; the operator judges the copy when the source appears.
   if (!source) return ALLOW;
-  const existing = snapshot.apiInstances(namespace).find((i) => i.metadata?.name === source.metadata?.name);
+  // Only this promotion's own earlier copy keeps its age; another object of that name is the operator's NameTaken.
+  const existing = snapshot.apiInstances(namespace).find((i) => i.metadata?.name === source.metadata?.name && i.metadata?.labels?.[LABEL_PROMOTION] === objectName(request));
   const copy = instanceCopyRefusal(snapshot, { metadata: { namespace }, spec }, source, existing);
   return copy ? deny(`${describe('ApiPromotion', objectName(request))}: ${copy.message}.`, copy.field) : ALLOW;
 }

@@ -168,4 +168,16 @@ describe('ApiPromotion admission: the instance copy it would create', () => {
     assert.equal(review(request('UPDATE', promote('baggage', { basePath: '/gates/v1' }), refused), s).allowed, false, 'a changed spec is judged');
     assert.deepEqual(create('not-there', { basePath: '/nowhere' }), { allowed: true });
   });
+
+  test("a re-promotion keeps the route its own earlier copy holds; another object's age is not the copy's", () => {
+    // A baggage instance in production older than flights (/flights/v1): the copy would hold that route only with its age.
+    const older = (labels: Record<string, string>) => {
+      const i = inst('max-airlines-prod', 'baggage', { basePath: '/flights/v1' }, '2024-12-01T00:00:00Z');
+      return { ...i, metadata: { ...i.metadata, labels } };
+    };
+    const withCopy = (labels: Record<string, string>) => story({ apiInstances: [...s.apiInstances(), older(labels)] as never });
+    const again = request('CREATE', promote('baggage', { basePath: '/flights/v1' }));
+    assert.deepEqual(review(again, withCopy({ 'crossgate.dev/promotion': 'promo' })), { allowed: true });
+    assert.equal(review(again, withCopy({})).allowed, false);
+  });
 });
