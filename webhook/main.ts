@@ -37,10 +37,13 @@ function specAndGrantedClaims<T extends KubernetesObject>(obj: T): T {
   const { status, ...rest } = obj as T & { status?: { routeClaims?: unknown } };
   return stripManagedFields((status?.routeClaims ? { ...rest, status: { routeClaims: status.routeClaims } } : rest) as T);
 }
-/** An ApiInstance's metadata and its route (basePath, hostnames, gateway, parentRefs): route conflicts per Gateway API listener are decided among them. */
+/**
+ * An ApiInstance's metadata, its route (basePath, hostnames, gateway, parentRefs): route conflicts per Gateway API
+ * listener are decided among them; and its upstream: an ApiPromotion's instance copy is judged with it.
+ */
 function routeOnly<T extends KubernetesObject>(obj: T): T {
   const spec = (obj as T & { spec?: Partial<ApiInstance['spec']> }).spec ?? {};
-  return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs } } as T;
+  return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs, upstream: spec.upstream } } as T;
 }
 function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };

@@ -6,6 +6,7 @@
 import { API_VERSION, MAX_PROMOTED_OBJECTS, type Alert, type ApiInstance, type ApiPromotion, type Policy, type PromotedKind, type SlaTier } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_PROMOTED_FROM, ANNOTATION_PROMOTED_SOURCE_GENERATION, LABEL_PROMOTION } from '../../api/labels.ts';
 import { policiesFor } from '../../model/policy-selection.ts';
+import { plainSpec, promotedInstanceSpec } from '../../model/promotion-copy.ts';
 import type { ConditionInput } from '../../kube/conditions.ts';
 
 type Meta = { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; generation?: number; deletionTimestamp?: unknown };
@@ -40,10 +41,6 @@ function copiedLabels(labels: Readonly<Record<string, string>> | undefined, prom
   for (const [k, v] of Object.entries(labels ?? {})) if (k !== LABEL_PROMOTION) out[k] = v;
   out[LABEL_PROMOTION] = promotion;
   return out;
-}
-
-function plainSpec<T>(spec: T): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(spec ?? {})) as Record<string, unknown>;
 }
 
 /**
@@ -86,9 +83,7 @@ export function desiredCopies(promotion: ApiPromotion, src: SourceObjects): { co
   const live = (o: Obj) => o.metadata?.namespace === srcNs && !o.metadata?.deletionTimestamp;
   for (const t of src.tiers.filter((t) => live(t) && t.spec?.apiInstanceRef?.name === iname)) copies.push(make('SlaTier', t, t.metadata?.name ?? '', plainSpec(t.spec)));
   for (const a of src.alerts.filter((a) => live(a) && a.spec?.apiInstanceRef?.name === iname)) copies.push(make('Alert', a, a.metadata?.name ?? '', plainSpec(a.spec)));
-  const spec = plainSpec(instance.spec);
-  for (const [field, value] of Object.entries(promotion.spec?.overrides ?? {})) if (value !== undefined) spec[field] = JSON.parse(JSON.stringify(value)) as unknown;
-  copies.push(make('ApiInstance', instance, iname, spec));
+  copies.push(make('ApiInstance', instance, iname, promotedInstanceSpec(promotion, instance)));
   // A targetRef policy named like the copy of an automated one ("cors-baggage" beside "cors"): one would overwrite the other.
   const seen = new Set<string>();
   for (const c of copies) {
@@ -156,6 +151,8 @@ export const ready = {
     message: `${clashes.join(', ')} already exist(s) in this namespace and were not made by this promotion; nothing is overwritten and nothing is copied: rename or delete them`,
   }),
   invalid: (problems: readonly string[]): ConditionInput => ({ type: 'Ready', status: 'False', reason: 'CannotCopy', message: `${problems.join('; ')}; nothing is copied` }),
+  /** The instance copy would be refused (or lose its route) in the target (model/promotion-copy.ts): checked before anything is written. */
+  copyWouldBeRefused: (message: string): ConditionInput => ({ type: 'Ready', status: 'False', reason: 'CopyWouldBeRefused', message: `${message}; nothing is copied` }),
   copyRefused: (what: string, why: string): ConditionInput => ({ type: 'Ready', status: 'False', reason: 'CopyRefused', message: `the apiserver refused ${what}: ${why}` }),
 };
 

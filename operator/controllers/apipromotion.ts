@@ -6,7 +6,9 @@
 // last promoted (a new spec.revision, other overrides), never on a source change
 // alone: production moves by a reviewed change to the promotion, and status says
 // when the source has moved on. A name taken by an object it did not make blocks
-// the whole promotion (nothing is overwritten, nothing half-copied). Creates with
+// the whole promotion (nothing is overwritten, nothing half-copied), and so does
+// an instance copy that would be refused or not served in the target
+// (model/promotion-copy.ts), judged before the first write. Creates with
 // POST (an object made meanwhile answers 409), updates with PUT at the
 // resourceVersion read: it never writes over an object it has not seen as its own.
 import type { Manager, ReconcileContext } from '../../kube/controller.ts';
@@ -18,6 +20,7 @@ import { describeError, statusCodeOf } from '../../kube/kube.ts';
 import { MAX_PROMOTED_OBJECTS, type Alert, type ApiInstance, type ApiPromotion, type Policy, type PromotedKind, type SlaTier } from '../../api/v1alpha1/index.ts';
 import { FINALIZER_APIPROMOTION } from '../../api/labels.ts';
 import { promotionRefusal } from '../../model/promotion.ts';
+import { instanceCopyRefusal } from '../../model/promotion-copy.ts';
 import { APIINSTANCES, NAMESPACES, ORGANIZATIONS, POLICIES, SLATIERS, crossgate } from '../resources.ts';
 import { ALERTS } from './alert.ts';
 import { snapshotReader } from './snapshot.ts';
@@ -48,6 +51,13 @@ export function registerApiPromotionController(mgr: Manager, deps: Deps & { work
   const touching = (o: { metadata?: { namespace?: string } }) =>
     promotions.list().filter((p) => p.metadata.namespace === o.metadata?.namespace || p.spec.source.namespace === o.metadata?.namespace).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
   const all = () => promotions.list().map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+  // An instance anywhere may hold the route a pending copy would take (or free it): promotions not yet done at their generation look again.
+  const pending = (o: { metadata?: { namespace?: string } }) => [
+    ...new Set([
+      ...touching(o),
+      ...promotions.list().filter((p) => (deps.status.current(p) as Status | undefined)?.promotedGeneration !== (p.metadata.generation ?? 0)).map((p) => `${p.metadata.namespace}/${p.metadata.name}`),
+    ]),
+  ];
   /** This promotion's copies in its namespace, of every kind, by its label. */
   const madeCopies = (p: P): Any[] =>
     (Object.keys(informers) as PromotedKind[]).flatMap((kind) =>
@@ -80,7 +90,7 @@ export function registerApiPromotionController(mgr: Manager, deps: Deps & { work
     for: { ...APIPROMOTIONS, predicate: generationOrMetadataChanged },
     workers: deps.workers,
     watches: [
-      ...Object.values(RESOURCES).map((resource) => ({ resource, map: touching, predicate: generationOrMetadataChanged })),
+      ...Object.values(RESOURCES).map((resource) => ({ resource, map: resource === APIINSTANCES ? pending : touching, predicate: generationOrMetadataChanged })),
       // Which namespaces are whose decides whether a promotion is allowed.
       { resource: ORGANIZATIONS, map: () => all(), predicate: generationOrMetadataChanged },
       { resource: NAMESPACES, map: () => all(), predicate: generationOrMetadataChanged },
@@ -139,6 +149,9 @@ export function registerApiPromotionController(mgr: Manager, deps: Deps & { work
       if (problems.length) return blocked('Blocked', ready.invalid(problems));
       const clashes = nameClashes(copies, (kind, n) => informers[kind].get(`${ns}/${n}`), name);
       if (clashes.length) return blocked('Blocked', ready.nameTaken(clashes));
+      // The webhook's judgement of the instance copy, made again on the source as it is now: refused, nothing is written.
+      const refused = instanceCopyRefusal(snapshot(), p, instance, informers.ApiInstance.get(`${ns}/${instance.metadata.name}`));
+      if (refused) return blocked('Blocked', ready.copyWouldBeRefused(refused.message));
 
       const copied: Status['copied'] = [];
       for (const copy of copies) {

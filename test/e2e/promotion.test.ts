@@ -7,7 +7,10 @@
 // blocks the promotion and nothing is overwritten; another organization's admin
 // cannot promote Max Airlines' instance into its own namespace, refused at
 // admission and, with the webhook out of the way, by the operator; a deleted
-// source leaves the copies and says so; deletionPolicy Delete removes them.
+// source leaves the copies and says so; deletionPolicy Delete removes them; a
+// copy the target would refuse (a path of another organization, a metadata
+// address) is refused at admission and, without the webhook, the operator
+// writes nothing at all (no policy, tier or alert before a missing instance).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -214,14 +217,65 @@ spec:
     assert.deepEqual(await names(COPIED, R.prod), []);
   });
 
-  test("a copy the target's admission refuses (outside the route space) is reported with the apiserver's message; a missing source says so", async () => {
-    // Production's own lounges instance promoted back to the sandbox, at a path Max Airlines does not hold.
-    await applyAs(MAX_ADMIN, `${promotionYaml(SBX, { namespace: PROD, name: 'lounges' }, 'lounges')}  overrides: {basePath: /elsewhere/v1}
+  test("a copy the target would refuse (another organization's path, a metadata address) is refused at admission; without the webhook the operator writes nothing at all and says why; a missing source says so", async () => {
+    // Production's own lounges instance, with a tier, a policy and an alert, promoted back to the sandbox.
+    await applyAs(MAX_ADMIN, `apiVersion: crossgate.dev/v1alpha1
+kind: SlaTier
+metadata: {name: lounges-gold, namespace: ${PROD}}
+spec:
+  apiInstanceRef: {name: lounges}
+  limits: [{requests: 60, period: minute}]
+  approval: automatic
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: Policy
+metadata: {name: lounges-api-key, namespace: ${PROD}}
+spec:
+  type: api-key
+  targetRef: {name: lounges}
+  config: {header: x-api-key}
+---
+apiVersion: crossgate.dev/v1alpha1
+kind: Alert
+metadata: {name: lounges-errors, namespace: ${PROD}}
+spec: {apiInstanceRef: {name: lounges}, severity: warning, condition: {type: response-codes, statusCodes: [500], threshold: 5, periodSeconds: 60}}
 `);
-    const p = await waitForCondition(['apipromotion', 'lounges', '-n', SBX], 'Ready', 'False', { reason: 'CopyRefused' });
-    assert.equal(p.status.state, 'Blocked');
-    assert.match(condition(p, 'Ready')!.message, /^the apiserver refused ApiInstance "lounges": HTTP 403.*denied the request: ApiInstance "lounges": .*\/elsewhere\/v1/);
-    assert.equal(await getJson(['apiinstance', 'lounges', '-n', SBX]), undefined);
+    // Max Airlines' admin aims the copy at the path the other organization holds.
+    const stealPath = `${promotionYaml(SBX, { namespace: PROD, name: 'lounges' }, 'lounges')}  overrides: {basePath: /rogue/v1}
+`;
+    const refusedAt = await applyYaml(stealPath, { ...MAX_ADMIN, allowFail: true });
+    assert.notEqual(refusedAt.code, 0);
+    assert.match(
+      refusedAt.stderr,
+      new RegExp(
+        `denied the request: ApiPromotion "lounges": it would create ApiInstance "lounges" in "${SBX}" with spec.basePath set by spec.overrides.basePath, which its admission refuses: ` +
+          'spec.basePath "/rogue/v1" on the gateway\'s shared host \\(no spec.hostnames\\) is outside the route space of Organization "max-airlines": it claims path prefixes "/flights"',
+      ),
+    );
+    const metadata = await applyYaml(`${promotionYaml(SBX, { namespace: PROD, name: 'lounges' }, 'lounges')}  overrides: {basePath: /flights/lounges/sbx/v1, upstream: {url: "http://169.254.169.254/latest"}}
+`, { ...MAX_ADMIN, allowFail: true });
+    assert.match(
+      metadata.stderr,
+      /denied the request: ApiPromotion "lounges": it would create ApiInstance "lounges" in "max-airlines-sandbox" with spec.upstream.url set by spec.overrides.upstream.url, which its admission refuses: spec.upstream.url names host "169.254.169.254"/,
+    );
+    assert.equal(await getJson(['apipromotion', 'lounges', '-n', SBX]), undefined);
+
+    await webhook.without(async () => {
+      await applyAs(MAX_ADMIN, stealPath);
+      const p = await waitForCondition(['apipromotion', 'lounges', '-n', SBX], 'Ready', 'False', { reason: 'CopyWouldBeRefused' });
+      assert.equal(p.status.state, 'Blocked');
+      assert.match(
+        condition(p, 'Ready')!.message,
+        new RegExp(`^it would create ApiInstance "lounges" in "${SBX}" with spec.basePath set by spec.overrides.basePath, which its admission refuses: spec.basePath "/rogue/v1" .*; nothing is copied$`),
+      );
+      // Nothing half-copied: no policy, tier or alert before an instance that never comes.
+      assert.deepEqual(await names(COPIED, SBX, `${LABEL_PROMOTION}=lounges`), []);
+      for (const [kind, n] of [['slatier', 'lounges-gold'], ['policy', 'lounges-api-key'], ['alert', 'lounges-errors'], ['apiinstance', 'lounges']]) {
+        assert.equal(await getJson([kind!, n!, '-n', SBX]), undefined, `${kind} ${n} is not copied`);
+      }
+    });
+    assert.match((await kubectl(['get', 'apipromotions', '-n', SBX])).stdout, /^lounges\s+max-airlines-prod\s+lounges\s+Blocked\s+False\s+CopyWouldBeRefused\s/m);
+    assert.deepEqual(await names(COPIED, SBX, `${LABEL_PROMOTION}=lounges`), []);
 
     await applyAs(MAX_ADMIN, promotionYaml(SBX, { namespace: PROD, name: 'not-there' }, 'ghost'));
     const ghost = await waitForCondition(['apipromotion', 'ghost', '-n', SBX], 'Ready', 'False', { reason: 'SourceNotFound' });

@@ -21,7 +21,9 @@ const PROD = 'max-prod';
 const obj = (kind: string, namespace: string, name: string, spec: unknown, extra: Partial<Obj['metadata']> = {}): Obj => ({
   apiVersion: V, kind, metadata: { name, namespace, generation: 1, ...extra }, spec,
 });
-const promotion = (name: string, source: string, revision = 0) => obj('ApiPromotion', PROD, name, { source: { namespace: SBX, name: source }, revision }, { generation: revision + 1 });
+// Production's copies take their own paths (a copy on its source's path would lose the route to it).
+const promotion = (name: string, source: string, revision = 0, overrides: Record<string, unknown> = { basePath: `/prod/${source}/v1` }) =>
+  obj('ApiPromotion', PROD, name, { source: { namespace: SBX, name: source }, revision, overrides }, { generation: revision + 1 });
 
 describe('ApiPromotion reconciler (in-memory API)', () => {
   const api = new MemoryApi();
@@ -47,9 +49,12 @@ describe('ApiPromotion reconciler (in-memory API)', () => {
   before(async () => {
     api.upsert('organizations', {
       apiVersion: V, kind: 'Organization', metadata: { name: 'max', creationTimestamp: '2026-01-01T00:00:00Z' },
-      spec: { domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'sandbox', namespace: SBX }, { name: 'production', namespace: PROD }] },
+      spec: {
+        domain: 'max', displayName: 'Max', homeNamespace: 'max-home', environments: [{ name: 'sandbox', namespace: SBX }, { name: 'production', namespace: PROD }],
+        routes: { pathPrefixes: ['/bags', '/lounges', '/prod'] },
+      },
     });
-    api.upsert('apiinstances', obj('ApiInstance', SBX, 'bags', { assetRef: { name: 'bags' }, basePath: '/bags/v1', upstream: { url: 'http://bags:8080' } }, { labels: { exposure: 'public' } }));
+    api.upsert('apiinstances', obj('ApiInstance', SBX, 'bags', { assetRef: { name: 'bags' }, basePath: '/bags/v1', upstream: { url: `http://bags.${SBX}.svc:8080` } }, { labels: { exposure: 'public' } }));
     api.upsert('policies', obj('Policy', SBX, 'bags-key', { type: 'api-key', targetRef: { name: 'bags' }, config: {} }));
     api.upsert('policies', obj('Policy', SBX, 'public-cors', { type: 'cors', selector: { matchLabels: { exposure: 'public' } }, config: {} }));
     api.upsert('slatiers', obj('SlaTier', SBX, 'bags-gold', { apiInstanceRef: { name: 'bags' }, limits: [{ requests: 1, period: 'minute' }], approval: 'automatic' }));
@@ -84,7 +89,7 @@ describe('ApiPromotion reconciler (in-memory API)', () => {
   });
 
   test('a name taken between the cache read and the POST: a 409, then NameTaken; the other object is not overwritten', async () => {
-    api.upsert('apiinstances', obj('ApiInstance', SBX, 'lounges', { assetRef: { name: 'l' }, basePath: '/lounges/v1', upstream: { url: 'http://l:8080' } }));
+    api.upsert('apiinstances', obj('ApiInstance', SBX, 'lounges', { assetRef: { name: 'l' }, basePath: '/lounges/v1', upstream: { url: `http://l.${SBX}.svc:8080` } }));
     api.upsert('slatiers', obj('SlaTier', SBX, 'lounges-gold', { apiInstanceRef: { name: 'lounges' }, limits: [{ requests: 1, period: 'minute' }], approval: 'automatic' }));
     const theirs = obj('SlaTier', PROD, 'lounges-gold', { apiInstanceRef: { name: 'other' }, limits: [{ requests: 99, period: 'minute' }], approval: 'manual' });
     raceOn = { path: `/apis/crossgate.dev/v1alpha1/namespaces/${PROD}/slatiers`, plural: 'slatiers', obj: theirs };
@@ -96,5 +101,24 @@ describe('ApiPromotion reconciler (in-memory API)', () => {
     assert.deepEqual(stored.spec, theirs.spec);
     assert.equal(stored.metadata.labels?.[LABEL_PROMOTION], undefined);
     assert.equal(api.get('apiinstances', `${PROD}/lounges`), undefined, 'the instance is not served without what applies to it');
+  });
+
+  test('a copy that would be refused in the target (outside the route space) writes nothing at all and says why', async () => {
+    api.upsert('apiinstances', obj('ApiInstance', SBX, 'gates', { assetRef: { name: 'g' }, basePath: '/bags/gates/v1', upstream: { url: `http://g.${SBX}.svc:8080` } }));
+    api.upsert('slatiers', obj('SlaTier', SBX, 'gates-gold', { apiInstanceRef: { name: 'gates' }, limits: [{ requests: 1, period: 'minute' }], approval: 'automatic' }));
+    api.upsert('policies', obj('Policy', SBX, 'gates-key', { type: 'api-key', targetRef: { name: 'gates' }, config: {} }));
+    const count = api.writes.filter((w) => w.startsWith('POST') || w.startsWith('PUT')).length;
+    api.upsert('apipromotions', promotion('gates', 'gates', 0, { basePath: '/theirs/v1' }));
+    await eventually(() => ready('gates')?.reason === 'CopyWouldBeRefused', 'CopyWouldBeRefused');
+    assert.equal(
+      ready('gates')!.message,
+      `it would create ApiInstance "gates" in "${PROD}" with spec.basePath set by spec.overrides.basePath, which its admission refuses: ` +
+        'spec.basePath "/theirs/v1" on the gateway\'s shared host (no spec.hostnames) is outside the route space of Organization "max": ' +
+        'it claims path prefixes "/bags", "/lounges", "/prod" (spec.routes.pathPrefixes). Use a basePath under one of its prefixes, or hostnames it claims; ' +
+        'route space is assigned by a platform admin in the Organization (spec.routes); nothing is copied',
+    );
+    assert.equal(status('gates')!.state, 'Blocked');
+    assert.deepEqual(api.writes.filter((w) => w.startsWith('POST') || w.startsWith('PUT')).slice(count), [], 'no policy, tier or instance written');
+    assert.equal(api.get('slatiers', `${PROD}/gates-gold`), undefined);
   });
 });
