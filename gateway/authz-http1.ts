@@ -50,7 +50,7 @@ export type CheckHandler = (req: CheckRequest, res: CheckResponder) => void;
 // Methods node:http parses (llhttp's list), less CONNECT (no tunnels).
 const KNOWN_METHODS = new Set(METHODS.filter((m) => m !== 'CONNECT'));
 /** Request line: method SP origin-form SP version; one space each (node tolerates more). */
-const REQUEST_LINE = /^([A-Z]+) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
+const REQUEST_LINE = /^([A-Z][A-Z-]*) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
 /** Control characters other than HTAB, CR and LF (those are checked apart): never in a head. */
 const CTL = /[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]/;
 /** A CR not followed by LF, or an LF not preceded by CR. */
@@ -133,10 +133,12 @@ export function parseHead(head: string, socket: Socket): Head {
   if (CTL.test(head) || BARE_CR_LF.test(head)) return { refuse: 400 };
   let eol = head.indexOf('\r\n');
   if (eol < 0) eol = head.length;
-  const line = REQUEST_LINE.exec(head.slice(0, eol));
+  const first = head.slice(0, eol);
+  // CONNECT names an authority, not a path: refused by its method whatever follows (as http-server.ts does).
+  if (first.startsWith('CONNECT ')) return { refuse: 405 };
+  const line = REQUEST_LINE.exec(first);
   if (!line) return { refuse: 400 };
   const method = line[1]!;
-  if (method === 'CONNECT') return { refuse: 405 };
   if (!KNOWN_METHODS.has(method)) return { refuse: 400 };
   const http10 = line[3] === '0';
   const raw: string[] = [];
