@@ -5,10 +5,17 @@
 // rule, pipelining and backpressure is shown on a real socket.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, IncomingMessage, METHODS, type Server } from 'node:http';
+import { createServer, IncomingMessage, METHODS, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { startAuthzServer, TokenFile, type AuthzServer } from '../../../gateway/authz.ts';
+import { TrustedProxies } from '../../../gateway/client-address.ts';
+import { checkServerOption } from '../../../gateway/main.ts';
+import { silent } from './fixtures.ts';
 import { HEAD_MAX, MAX_HEADERS, nodeHeaders, serveChecks, type CheckHandler, type CheckRequest, type CheckServer } from '../../../gateway/authz-http1.ts';
 
 interface Seen {
@@ -340,5 +347,77 @@ describe('authz-http1: connections', () => {
     assert.equal(i.timedOut, false);
     assert.equal(b.timedOut, false);
     assert.match(b.text, /\r\nconnection: close\r\n\r\nlate$/);
+  });
+});
+
+describe('authz on either check server', () => {
+  const TOKEN = 'proxy-token-0123456789abcdef';
+  let dir: string;
+  let fast: AuthzServer;
+  let node: AuthzServer;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-http1-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    const opts = { host: '127.0.0.1', port: 0, config: { current: undefined }, token: new TokenFile(join(dir, 'token')), trustedProxies: new TrustedProxies([]), logger: silent() };
+    fast = await startAuthzServer(opts);
+    node = await startAuthzServer({ ...opts, server: 'node' });
+  });
+
+  after(async () => {
+    await Promise.all([fast?.close(0), node?.close(0)]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Status, headers (less the ones each server sets for itself: date and connection) and body. */
+  function call(base: string, path: string, headers: string[], method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+    return new Promise((resolve, reject) => {
+      const u = new URL(base);
+      const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', u.host, ...headers], agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          const { date: _d, connection: _c, 'keep-alive': _k, ...rest } = res.headers;
+          resolve({ status: res.statusCode ?? 0, headers: rest, body });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('the same answers from the fast reader and from node:http (health, 401, 404, 400, a decision, HEAD)', async () => {
+    const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+    const check = [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET'];
+    const cases: [string, string[], string?][] = [
+      ['/healthz', []],
+      ['/readyz', []],
+      ['/v1/nginx', ['x-crossgate-authz', 'Bearer wrong-token-0123456789']],
+      ['/v2/other', auth],
+      ['/v1/nginx', [...auth, 'x-original-uri', '/flights/1']],
+      ['/v1/nginx', check],
+      ['/v1/nginx', check, 'HEAD'],
+      ['/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-uri', '/flights/1', 'x-forwarded-method', 'POST']],
+      ['/v1/envoy/flights/1?q=1', [...auth, 'x-crossgate-route', 'air/flights']],
+    ];
+    for (const [path, headers, method] of cases) {
+      const a = await call(fast.url, path, headers, method);
+      const b = await call(node.url, path, headers, method);
+      assert.deepStrictEqual(a, b, `${method ?? 'GET'} ${path}`);
+    }
+    const unauth = await call(fast.url, '/v1/nginx', []);
+    assert.equal(unauth.status, 401);
+    assert.match(unauth.body, /Checks need the proxy's token in x-crossgate-authz\./);
+    const noConfig = await call(fast.url, '/v1/nginx', check);
+    assert.equal(noConfig.status, 403);
+    assert.equal(noConfig.headers['x-crossgate-status'], '503');
+  });
+
+  test('--check-server: fast (default) or node; anything else is refused with a message naming both', () => {
+    assert.equal(checkServerOption(undefined), 'fast');
+    assert.equal(checkServerOption('fast'), 'fast');
+    assert.equal(checkServerOption('node'), 'node');
+    assert.throws(() => checkServerOption('nodejs'), { message: '--check-server: expected fast or node, got "nodejs"' });
   });
 });
