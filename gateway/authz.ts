@@ -242,18 +242,26 @@ function answer(res: CheckResponder, status: number, flat: Flat, body: string | 
   res.respond(status, flat, body);
 }
 
-/** node:http's response as a CheckResponder (the `--check-server=node` listener). */
-export function nodeResponder(res: ServerResponse): CheckResponder {
-  return {
-    get headersSent() {
-      return res.headersSent;
-    },
-    respond(status, flat, body) {
-      res.writeHead(status, flat as Flat);
-      res.end(res.req?.method === 'HEAD' ? undefined : body);
-    },
-    destroy: () => void res.destroy(),
-  };
+/** node:http's response as a CheckResponder (the `--check-server=node` listener); a class: one small object per check. */
+export class NodeResponder implements CheckResponder {
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  get headersSent(): boolean {
+    return this.#res.headersSent;
+  }
+
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void {
+    this.#res.writeHead(status, flat as Flat);
+    this.#res.end(this.#res.req?.method === 'HEAD' ? undefined : body);
+  }
+
+  destroy(): void {
+    this.#res.destroy();
+  }
 }
 
 /** The answer to a proxy for one decision. */
@@ -367,7 +375,7 @@ export async function startAuthzServer(opts: AuthzHandlerOptions & { host?: stri
   const handler = createAuthzHandler(opts);
   if (opts.server === 'node') {
     // Checks read no body: a short request timeout (authz-http1.ts uses the same three).
-    return serveHttp((req, res) => handler(req, nodeResponder(res)), { keepAliveTimeout: IDLE_TIMEOUT_MS, headersTimeout: HEAD_TIMEOUT_MS, requestTimeout: HEAD_TIMEOUT_MS }, opts, 9191);
+    return serveHttp((req, res) => handler(req, new NodeResponder(res)), { keepAliveTimeout: IDLE_TIMEOUT_MS, headersTimeout: HEAD_TIMEOUT_MS, requestTimeout: HEAD_TIMEOUT_MS }, opts, 9191);
   }
   return serveChecks(handler, opts, 9191);
 }
