@@ -18,11 +18,27 @@
 //   denied_response = 2 → DeniedHttpResponse { status = 1 → HttpStatus { code = 1 }, headers = 2, body = 3 }
 //   ok_response = 3 → OkHttpResponse { headers = 2, headers_to_remove = 5, response_headers_to_add = 6 }
 //   HeaderValueOption { header = 1 → HeaderValue { key = 1, value = 2 }, append_action = 3 (OVERWRITE_IF_EXISTS_OR_ADD = 2) }
+//   dynamic_metadata = 4 → google.protobuf.Struct { fields = 1 (map<string, Value>) }, Value { string_value = 3 }
+//
+// The reader helpers are shared with the access-log service's decoder (authz-als-proto.ts).
 
 /** A CheckRequest that cannot be read: the only error the decoder throws. */
 export class ProtoError extends Error {
   override name = 'ProtoError';
 }
+
+/** google.rpc.Code values used by the gRPC listener (Check and the access-log service). */
+export const GrpcCode = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
 
 export const MAX_HEADERS = 200;
 export const MAX_EXTENSIONS = 32;
@@ -42,7 +58,7 @@ export interface CheckRequest {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-class Reader {
+export class Reader {
   pos: number;
   readonly buf: Uint8Array;
   readonly end: number;
@@ -120,14 +136,14 @@ class Reader {
 }
 
 /** Calls `each(field, wire, reader)` for every field of the message in [start, end). */
-function fields(r: Reader, each: (field: number, wire: number) => boolean): void {
+export function fields(r: Reader, each: (field: number, wire: number) => boolean): void {
   while (r.pos < r.end) {
     const [field, wire] = r.tag();
     if (!each(field, wire)) r.skip(wire);
   }
 }
 
-function expect(wire: number, want: number): void {
+export function expect(wire: number, want: number): void {
   if (wire !== want) throw new ProtoError(`wire type ${wire} where ${want} is expected`);
 }
 
@@ -152,7 +168,7 @@ function mapEntry(r: Reader, into: Record<string, string>, count: { n: number },
 }
 
 /** One embedded message field: its payload decoded by `inner` (repeated occurrences merge, as protobuf says). */
-function message(r: Reader, wire: number, inner: (m: Reader) => void): void {
+export function message(r: Reader, wire: number, inner: (m: Reader) => void): void {
   expect(wire, 2);
   const [s, e] = r.sub();
   inner(r.within(s, e));
@@ -271,6 +287,8 @@ export interface CheckResponse {
   status: { code: number; message?: string };
   ok?: { headers: Array<[string, string]>; headersToRemove: string[]; responseHeadersToAdd: Array<[string, string]> };
   denied?: { httpStatus: number; headers: Array<[string, string]>; body: string };
+  /** dynamic_metadata: string values Envoy stores under the ext_authz filter's namespace (authz-als.ts reads them back from the access log). */
+  dynamicMetadata?: Array<[string, string]>;
 }
 
 function headerOption(name: string, value: string): Writer {
@@ -293,6 +311,12 @@ export function encodeCheckResponse(res: CheckResponse): Buffer {
     for (const h of res.ok.headersToRemove) o.stringField(5, h);
     for (const [k, v] of res.ok.responseHeadersToAdd) o.messageField(6, headerOption(k, v));
     w.messageField(3, o);
+  }
+  if (res.dynamicMetadata?.length) {
+    const st = new Writer();
+    // Struct.fields map entry { key = 1, value = 2 → Value { string_value = 3 } }.
+    for (const [k, v] of res.dynamicMetadata) st.messageField(1, new Writer().stringField(1, k).messageField(2, new Writer().stringField(3, v)));
+    w.messageField(4, st);
   }
   return w.finish();
 }

@@ -38,6 +38,12 @@
 // HTTP 415; another method → UNIMPLEMENTED; a compressed message →
 // UNIMPLEMENTED; over MAX_MESSAGE bytes → RESOURCE_EXHAUSTED; not exactly one
 // well-formed CheckRequest → INVALID_ARGUMENT; a failure → INTERNAL.
+//
+// Analytics: every answer with a route also carries dynamic_metadata (the
+// route and the client decided, authz-als.ts checkMetadata), which Envoy logs;
+// the same listener serves Envoy's access-log service
+// (envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs, authz-als.ts)
+// after the same caller authentication, and records what it logs.
 import { constants, createSecureServer, createServer, type Http2Server, type Http2Session, type Http2SecureServer, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import { readFileSync, statSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
@@ -45,8 +51,9 @@ import type { Logger } from 'pino';
 import type { Counter, Registry } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 import { bind } from '../kube/listen.ts';
+import { ALS_PATH, checkMetadata, createAlsCall, IDLE_MS } from './authz-als.ts';
 import { clientOf, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
-import { decodeCheckRequest, encodeCheckResponse, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
+import { decodeCheckRequest, encodeCheckResponse, GrpcCode, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
 import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
 import type { TrustedProxies } from './client-address.ts';
 import type { ConfigHolder } from './server.ts';
@@ -58,18 +65,7 @@ export const ROUTE_EXTENSION = 'crossgate-route';
 /** A CheckRequest larger than this is refused (no body is sent to authz: headers only). */
 export const MAX_MESSAGE = 64 * 1024;
 
-/** google.rpc.Code values used here. */
-export const GrpcCode = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
+export { GrpcCode };
 
 /** The google.rpc code that goes with a refusal's HTTP status in CheckResponse.status. */
 export function rpcCodeOf(httpStatus: number): number {
@@ -91,18 +87,19 @@ export function rpcCodeOf(httpStatus: number): number {
   }
 }
 
-/** The CheckResponse for a decision. */
-export function checkResponseOf(d: Decision): CheckResponse {
+/** The CheckResponse for a decision on `routeId`: its dynamic_metadata names the route and the client for the access log. */
+export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
+  const dynamicMetadata = checkMetadata(routeId, d.ctx?.client);
   if (d.allow) {
     const remove = [...d.remove];
     // No identity to set: a client's own x-crossgate-client must not pass for authz's word.
     if (d.add[CLIENT_HEADER] === undefined && !remove.includes(CLIENT_HEADER)) remove.push(CLIENT_HEADER);
-    return { status: { code: GrpcCode.OK }, ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders) } };
+    return { status: { code: GrpcCode.OK }, ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders) }, dynamicMetadata };
   }
   const r = d.refusal;
   const headers = Object.entries(refusalHeaders(d));
   headers.push(['content-type', 'application/problem+json'], ['cache-control', 'no-store']);
-  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) } };
+  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) }, dynamicMetadata };
 }
 
 /** A deny decided here, before decide() (no route, a malformed request line). */
@@ -254,8 +251,8 @@ export interface AuthzGrpcOptions {
   tls?: GrpcTls;
   host?: string;
   port?: number;
-  /** Policy refusals are counted at decision time, as in authz.ts; refused callers in its registry. */
-  metrics?: Pick<GatewayMetrics, 'violation'> & { registry?: Registry };
+  /** Policy refusals are counted at decision time, as in authz.ts; Envoy's access log recorded (authz-als.ts); refused callers in its registry. */
+  metrics?: Pick<GatewayMetrics, 'violation' | 'observe'> & { registry?: Registry };
   now?: () => number;
 }
 
@@ -304,9 +301,10 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': grpcMessage(message) }, { endStream: true });
   };
 
-  const reply = (stream: ServerHttp2Stream, res: CheckResponse): void => {
+  /** grpc-status OK with one message: a CheckResponse, or an encoded one (the access log's empty response). */
+  const reply = (stream: ServerHttp2Stream, res: CheckResponse | Buffer): void => {
     if (stream.destroyed || stream.closed) return;
-    const body = frame(encodeCheckResponse(res));
+    const body = frame(Buffer.isBuffer(res) ? res : encodeCheckResponse(res));
     stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-encoding': 'identity' }, { waitForTrailers: true });
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(body);
@@ -329,7 +327,7 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: asked.routeId, mode: 'grpc', allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
       if (!x.allow && x.refusal.policy) metrics?.violation(asked.routeId, x.refusal.policy, t);
-      reply(stream, checkResponseOf(x));
+      reply(stream, checkResponseOf(x, asked.routeId));
     };
     if (d instanceof Promise) d.then(send).catch((err: unknown) => fail(stream, err));
     else send(d);
@@ -344,8 +342,11 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
     }
   };
 
+  const als = metrics ? createAlsCall({ config, metrics, logger, now }, { end, ok: (stream, payload) => reply(stream, payload) }) : undefined;
+
   const handle = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    stream.setTimeout(10_000, () => stream.close(constants.NGHTTP2_CANCEL));
+    // A Check is answered at once; an access-log stream stays open while Envoy has entries to send.
+    stream.setTimeout(headers[':path'] === ALS_PATH ? IDLE_MS : 10_000, () => stream.close(constants.NGHTTP2_CANCEL));
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
       return;
@@ -362,13 +363,14 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       const m = typeof a === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(a) : null;
       if (!auth.token.matches(m?.[1], t)) {
         refused?.('token');
-        return end(stream, GrpcCode.UNAUTHENTICATED, "checks need the proxy's token in the authorization metadata");
+        return end(stream, GrpcCode.UNAUTHENTICATED, "calls need the proxy's token in the authorization metadata");
       }
     } else if (!callerAllowed(stream.session)) {
       refused?.('client_san');
       return end(stream, GrpcCode.PERMISSION_DENIED, 'the client certificate names none of the allowed callers (--grpc-client-san)');
     }
-    if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, 'only envoy.service.auth.v3.Authorization/Check is served');
+    if (headers[':path'] === ALS_PATH && als) return als(stream);
+    if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, `only envoy.service.auth.v3.Authorization/Check${als ? ' and envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs are' : ' is'} served`);
     const chunks: Buffer[] = [];
     let size = 0;
     let over = false;

@@ -71,7 +71,8 @@ function upstreamSecondsOf(status: string | undefined, time: string | undefined)
 
 export type LineResult = { ok: true; record: LogRecord } | { ok: false; reason: 'oversized' | 'malformed' };
 
-const ROUTE_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** A route id (namespace/name); a client id has the same shape. */
+export const ROUTE_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CLIENT = ROUTE_ID;
 const STATUS = /^[1-5][0-9][0-9]$/;
 const SECONDS = /^[0-9]{1,7}\.[0-9]{3}$/;
@@ -129,6 +130,17 @@ export function parseLogLine(data: Uint8Array): LineResult {
   };
 }
 
+/** Whether the config in force serves a route id (its set rebuilt once per config, not per line). */
+export function knownRoutes(config: { readonly current: CompiledConfig | undefined }): (route: string) => boolean {
+  let known: { cfg: CompiledConfig; ids: Set<string> } | undefined;
+  return (route) => {
+    const cfg = config.current;
+    if (!cfg) return false;
+    if (known?.cfg !== cfg) known = { cfg, ids: new Set(cfg.routes.routes.map((r) => r.id)) };
+    return known.ids.has(route);
+  };
+}
+
 export interface AccessLogReceiverOptions {
   host?: string;
   port?: number;
@@ -158,13 +170,7 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
   // The per-datagram outcomes' counters, looked up once.
   const recorded = lines.labels('recorded');
   const unknownRoute = lines.labels('unknown_route');
-  let known: { cfg: CompiledConfig; ids: Set<string> } | undefined;
-  const knows = (route: string): boolean => {
-    const cfg = config.current;
-    if (!cfg) return false;
-    if (known?.cfg !== cfg) known = { cfg, ids: new Set(cfg.routes.routes.map((r) => r.id)) };
-    return known.ids.has(route);
-  };
+  const knows = knownRoutes(config);
   let warned = 0;
   const receive = (data: Uint8Array, from: string): void => {
     try {

@@ -128,6 +128,9 @@ if [ "${SKIP_ENVOY:-0}" != 1 ]; then
   apply_secret secret tls crossgate-authz-client -n "$EG_NAMESPACE" --cert="$PKI/envoy.crt" --key="$PKI/envoy.key"
 
   log "GatewayClass, EnvoyProxy (client certificate to TLS backends), Gateway $GW_NAMESPACE/shared"
+  # No ALS sink (spec.telemetry.accessLog, type ALS, to authz's grpc port) here: Envoy Gateway v1.7.0
+  # does not apply BackendTLSPolicy to telemetry backends (envoyproxy/gateway#8545 came after it),
+  # so the log would reach authz's mTLS port without TLS and be refused (docs/gateway-integration.md).
   k apply -f - <<EOF
 apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: EnvoyProxy
@@ -272,6 +275,8 @@ fi
 log "removing the examples"
 [ "$ENVOY" = 1 ] && k -n max-airlines-prod delete deployment,service flights --ignore-not-found
 k delete -R -f "$EX/mule-united" -f "$EX/max-airlines" --ignore-not-found --wait=true --timeout=120s
+# The Baggage API promotion keeps its copies in production (deletionPolicy Retain): they go by their label.
+k -n max-airlines-prod delete apiinstances,policies,slatiers,alerts -l crossgate.dev/promotion --ignore-not-found --wait=true --timeout=120s
 
 [ "${SKIP_SUITE:-0}" = 1 ] && { log "smoke test passed; SKIP_SUITE=1"; exit 0; }
 
@@ -285,7 +290,6 @@ if [ "$ENVOY" = 1 ]; then
   log "removing Envoy Gateway: the suite installs the pinned CRDs itself"
   k -n "$GW_NAMESPACE" delete gateway shared --ignore-not-found --wait=true --timeout=120s
   k delete gatewayclass crossgate-eg --ignore-not-found
-  k -n "$NAMESPACE" delete backendtlspolicy crossgate-authz --ignore-not-found
   "$HELM" uninstall eg --namespace "$EG_NAMESPACE" --wait
 fi
 # Tests that register a webhook by URL need the apiserver to reach this machine;

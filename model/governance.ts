@@ -7,8 +7,9 @@
 // spec lists and no older Organization claims, model/ownership.ts); one in
 // the platform namespace reads every organization's. No I/O.
 import type { Alert, ApiInstance, GovernanceRule, GovernanceRuleset, Organization, Policy, SlaTier } from '../api/v1alpha1/index.ts';
-import { MAX_REPORTED_INSTANCES } from '../api/v1alpha1/index.ts';
-import { orgName, ownerOfNamespace, type NamespaceOwner } from './ownership.ts';
+import { MAX_ORGANIZATION_RULESETS, MAX_REPORTED_INSTANCES } from '../api/v1alpha1/index.ts';
+import { orgName, ownerOfNamespace, quoteList, type NamespaceOwner } from './ownership.ts';
+import { olderInstanceFirst } from './route-conflicts.ts';
 import { matchesSelector, policiesFor, type LabelSelector, type PolicyLike } from './policy-selection.ts';
 import { SYSTEM_NAMESPACES, type Snapshot } from './snapshot.ts';
 import { CREDENTIAL_POLICY_TYPES } from './tier-enforcement.ts';
@@ -311,16 +312,23 @@ export interface RulesetReport {
   byOrganizationAndRule: Array<{ organization: string; rule: string; count: number }>;
   /** Failures by instance id, for the instances' Conformant conditions. */
   failures: Map<string, Failure[]>;
+  /** Why nothing was evaluated: the ruleset is beyond its namespace's bound (rulesetLimitProblem). */
+  tooMany?: string;
 }
 
 /** The most failures one instance's report lists. */
 export const MAX_FAILURES_PER_INSTANCE = 64;
 
-/** The whole report of one ruleset: lists bounded, counts complete. */
-export function evaluateRuleset(inputs: GovernanceInputs, ruleset: RulesetLike & { metadata?: { namespace?: string } }): RulesetReport {
+/**
+ * The whole report of one ruleset: lists bounded, counts complete. `siblings` (the rulesets of its namespace):
+ * an organization's ruleset beyond MAX_ORGANIZATION_RULESETS reads nothing (`tooMany`).
+ */
+export function evaluateRuleset(inputs: GovernanceInputs, ruleset: RulesetLike & { metadata?: { namespace?: string } }, siblings: readonly RulesetLike[] = [ruleset]): RulesetReport {
   const scope = rulesetScope(inputs.snapshot, ruleset.metadata?.namespace ?? '', inputs.platformNamespace);
   const rules = Array.isArray(ruleset.spec?.rules) ? ruleset.spec.rules : [];
   const report: RulesetReport = { scope, evaluated: 0, conforming: [], conformingCount: 0, nonConforming: [], nonConformingCount: 0, byOrganizationAndRule: [], failures: new Map() };
+  const tooMany = scope.kind === 'organization' ? rulesetLimitProblem(ruleset, siblings) : undefined;
+  if (tooMany) return { ...report, tooMany };
   const counts = new Map<string, Map<string, number>>();
   const orgs = scope.kind === 'cluster' ? inputs.snapshot.organizations().map(orgName) : scope.kind === 'organization' ? [orgName(scope.organization)] : [];
   for (const o of orgs) counts.set(o, new Map(rules.map((r) => [r.name, 0])));
@@ -372,13 +380,46 @@ export function conformantCondition(results: ReadonlyMap<string, readonly Failur
   };
 }
 
-/** The rulesets an instance in `namespace` is judged by: its organization's (home namespace) and the platform's. */
+/**
+ * The rulesets of an organization's home namespace that count: the MAX_ORGANIZATION_RULESETS oldest live ones
+ * (creationTimestamp, then name). Each ruleset is evaluated over every instance of the organization on every
+ * change, warned at every admission there and counted in the gauge per rule: without a bound, one organization's
+ * rulesets would multiply the shared operator's and webhook's work and the gauge's series. The platform namespace
+ * (platform admins only) is not bounded.
+ */
+export function countedRulesets<R extends RulesetLike>(rulesets: readonly R[]): R[] {
+  return rulesets.filter((r) => !r.metadata?.deletionTimestamp).sort(olderInstanceFirst).slice(0, MAX_ORGANIZATION_RULESETS);
+}
+
+/** Why `ruleset` (of an organization's home namespace; `siblings`: that namespace's rulesets) is not evaluated, or undefined when it counts. */
+export function rulesetLimitProblem(ruleset: RulesetLike, siblings: readonly RulesetLike[]): string | undefined {
+  const counted = countedRulesets(siblings);
+  if (counted.some((r) => instanceId(r) === instanceId(ruleset))) return undefined;
+  return (
+    `namespace "${ruleset.metadata?.namespace ?? ''}" holds more than ${MAX_ORGANIZATION_RULESETS} GovernanceRulesets and only the ${MAX_ORGANIZATION_RULESETS} oldest are evaluated ` +
+    `(${quoteList(counted.map((r) => r.metadata?.name ?? ''))}): this one reads nothing. Add its rules to one of them (up to 32 each), or delete one`
+  );
+}
+
+/** The admission refusal of a new ruleset in a home namespace that already holds MAX_ORGANIZATION_RULESETS live ones (`existing`), or undefined. */
+export function newRulesetLimitProblem(namespace: string, name: string, existing: readonly RulesetLike[]): string | undefined {
+  const others = existing.filter((r) => !r.metadata?.deletionTimestamp && r.metadata?.name !== name);
+  if (others.length < MAX_ORGANIZATION_RULESETS) return undefined;
+  const names = others.map((r) => r.metadata?.name ?? '').sort();
+  return (
+    `namespace "${namespace}" already holds ${others.length} GovernanceRulesets (${quoteList(names.slice(0, MAX_ORGANIZATION_RULESETS))}${names.length > MAX_ORGANIZATION_RULESETS ? ', …' : ''}), ` +
+    `the most an organization's home namespace may hold (${MAX_ORGANIZATION_RULESETS}): add the rules to one of them (up to 32 each), or delete one`
+  );
+}
+
+/** The rulesets an instance in `namespace` is judged by: its organization's (home namespace, the ones that count) and the platform's. */
 export function rulesetsFor<R extends RulesetLike>(snapshot: Snapshot, namespace: string, platformNamespace: string, rulesetsOf: (namespace: string) => readonly R[]): R[] {
   const owner = ownerOf(snapshot, namespace);
   if (!owner || owner.role !== 'environment') return [];
   const home = owner.organization.spec?.homeNamespace ?? '';
   const live = (r: R) => !r.metadata?.deletionTimestamp;
-  return [...rulesetsOf(home), ...(platformNamespace && platformNamespace !== home ? rulesetsOf(platformNamespace) : [])].filter(live);
+  const platform = platformNamespace && platformNamespace !== home ? rulesetsOf(platformNamespace).filter(live) : [];
+  return [...countedRulesets(rulesetsOf(home)), ...platform];
 }
 
 /** An instance's failures per ruleset that selects it (the Conformant condition's input). */

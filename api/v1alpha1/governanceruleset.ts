@@ -6,6 +6,8 @@ import { LabelSelector, POLICY_TYPES } from './policy.ts';
 export const MAX_REPORTED_INSTANCES = 100;
 /** The most rules one ruleset holds. */
 export const MAX_GOVERNANCE_RULES = 32;
+/** The most GovernanceRulesets of one organization's home namespace that are evaluated (the oldest): each one is work over every instance of the organization. */
+export const MAX_ORGANIZATION_RULESETS = 8;
 
 export const GovernanceRule = Type.Object(
   {

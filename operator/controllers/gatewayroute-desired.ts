@@ -108,15 +108,18 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
   return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
 }
 
-/** An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex): "*", or http(s)://host[:port], host "*" or [*.]label(.label)*. */
+/**
+ * An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex) and
+ * means as the gateway does: "*", or http(s)://label(.label)*[:port]. Envoy Gateway reads a "*" host
+ * ("https://*") or a "*." prefix as a wildcard, while the gateway compares origins literally (no browser sends
+ * one): rendered, "https://*" with allowCredentials would let any site read responses made with visitors'
+ * credentials (security-model row 13), so those are left out.
+ */
 export function egOrigin(origin: string): boolean {
   if (origin === '*') return true;
   const m = /^https?:\/\/([^:/]+)(?::(\d{1,5}))?$/.exec(origin);
   if (!m) return false;
-  const host = m[1]!;
-  if (host === '*') return true;
-  const labels = (host.startsWith('*.') ? host.slice(2) : host).split('.');
-  return labels.every((l) => /^[\w-]+$/.test(l));
+  return m[1]!.split('.').every((l) => /^[\w-]+$/.test(l));
 }
 
 /**
@@ -125,7 +128,7 @@ export function egOrigin(origin: string): boolean {
  * or its config invalid (the route is then withheld from crossgate-authz too,
  * and a browser without CORS headers is refused). Origins are normalized as
  * the gateway compares them (lower case, no trailing "/"); one Envoy Gateway
- * cannot express is left out, which only narrows who may call. Unset
+ * cannot express, or would read as a wildcard, is left out, which only narrows who may call. Unset
  * allowHeaders means any requested header (the gateway reflects them): "*".
  */
 export function desiredCors(instance: Instance, policies: readonly Policy[]): Record<string, unknown> | undefined {

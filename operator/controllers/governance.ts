@@ -6,7 +6,7 @@
 // organization and rule. It reads caches only: nothing is dialed. Changes of
 // instances, policies, tiers, alerts and assets are coalesced (delayMs): one
 // evaluation per ruleset per burst.
-import type { Manager, ReconcileContext } from '../../kube/controller.ts';
+import type { Manager, Predicate, ReconcileContext } from '../../kube/controller.ts';
 import { generationChanged, generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, rfc3339, type Condition } from '../../kube/conditions.ts';
 import { metricsIn } from '../../kube/metrics.ts';
@@ -31,6 +31,9 @@ export interface GovernanceOptions {
   settings?: PlatformSettings;
   now?: () => Date;
 }
+
+/** A deletion, or a deletionTimestamp set. */
+const goes: Predicate = (e) => e.type === 'delete' || (e.type === 'update' && !e.oldObj?.metadata?.deletionTimestamp && !!e.obj.metadata?.deletionTimestamp);
 
 export function registerGovernanceController(mgr: Manager, deps: Deps & GovernanceOptions): void {
   const now = deps.now ?? (() => new Date());
@@ -69,6 +72,8 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       { resource: SLATIERS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: GOVERNANCE_ALERTS, map: readers, predicate: generationOrMetadataChanged, delayMs },
       { resource: ASSETS, map: assetReaders, predicate: specOrCondition('Ready'), delayMs },
+      // A ruleset that goes moves the next of its namespace into the ones evaluated (a new one is the newest: it moves none).
+      { resource: GOVERNANCE_RULESETS, map: (o) => rulesets.list().filter((r) => r.metadata.namespace === o.metadata?.namespace).map((r) => `${r.metadata.namespace}/${r.metadata.name}`), predicate: goes },
       // Environments, their types and group memberships decide what is read and selected.
       { resource: ORGANIZATIONS, map: all, predicate: generationOrMetadataChanged, delayMs },
       { resource: NAMESPACES, map: all, predicate: generationOrMetadataChanged, delayMs },
@@ -81,11 +86,14 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
         series.delete(key);
         return;
       }
-      const report = evaluateRuleset(inputs(), ruleset);
+      // An organization's rulesets beyond the bound (model/governance.ts countedRulesets) read nothing.
+      const report = evaluateRuleset(inputs(), ruleset, rulesets.list().filter((r) => r.metadata.namespace === ruleset.metadata.namespace));
       const generation = ruleset.metadata.generation ?? 0;
       const previous: Condition[] = deps.status.current(ruleset)?.conditions ?? [];
       const ready =
-        report.scope.kind === 'misplaced'
+        report.tooMany
+          ? { type: 'Ready', status: 'False' as const, reason: 'TooManyRulesets', message: report.tooMany }
+          : report.scope.kind === 'misplaced'
           ? { type: 'Ready', status: 'False' as const, reason: 'Misplaced', message: report.scope.message }
           : {
               type: 'Ready',
@@ -99,7 +107,7 @@ export function registerGovernanceController(mgr: Manager, deps: Deps & Governan
       report.byOrganizationAndRule.forEach((r, i) => gauge?.set(labels[i]!, r.count));
       series.set(key, labels);
       const fields = {
-        scope: describeScope(report.scope),
+        scope: report.tooMany ? 'none' : describeScope(report.scope),
         evaluated: report.evaluated,
         conformingCount: report.conformingCount,
         nonConformingCount: report.nonConformingCount,

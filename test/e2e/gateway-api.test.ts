@@ -9,7 +9,8 @@
 // share is refused at admission (an impersonated org admin) and, with the
 // webhook gone, rendered by nobody; a user's own HTTPRoute under the instance's
 // name is reported and left untouched, and the route follows once it is gone;
-// a cors Policy becomes the SecurityPolicy's spec.cors (update, removal); route
+// a cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
+// origin Envoy Gateway reads as a wildcard, "https://*", never rendered); route
 // claims hold on every parent against another organization's admin, while
 // instance conflicts count per listener (refused, or not rendered without the
 // webhook, on the same one; allowed on another); a ReferenceGrant nobody needs
@@ -213,6 +214,15 @@ spec:
       return c?.allowOrigins?.[0] === '*' ? c : undefined;
     }, { what: 'spec.cors to follow the Policy' });
     assert.deepEqual(second, { allowOrigins: ['*'], allowMethods: ['GET', 'HEAD', 'POST'], allowHeaders: ['*'] });
+    // The attacker (the organization's admin): "https://*" with credentials is admitted (the gateway compares origins
+    // literally, so it matches no site there) but Envoy Gateway would read it as any https site: it is never rendered.
+    await waitFor(() => canI('create', 'policies.crossgate.dev', prod, ADMIN), { what: "the org admin's grant" });
+    await applyYaml(corsPolicyYaml(`{allowOrigins: ["https://*", "https://*.${org}.example", "https://app.${org}.example"], allowCredentials: true}`), ADMIN);
+    const third = await waitFor(async () => {
+      const c = (await getJson(['securitypolicy', 'flights', '-n', prod]))?.spec.cors;
+      return c?.allowCredentials === true ? c : undefined;
+    }, { what: 'spec.cors to follow the wildcard Policy' });
+    assert.deepEqual(third.allowOrigins, [`https://app.${org}.example`]);
     await kubectl(['delete', 'policy', 'browser', '-n', prod, '--wait=true']);
     const after = await waitFor(async () => {
       const p = await getJson(['securitypolicy', 'flights', '-n', prod]);

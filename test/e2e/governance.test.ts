@@ -5,9 +5,11 @@
 // operator's gauge follow; a breaking change is admitted with a warning that
 // kubectl prints. Played by the attacker too (an organization admin,
 // impersonated): her ruleset never lists, counts or warns about another
-// organization's instances, also with the webhook out of the way.
+// organization's instances, also with the webhook out of the way; and her
+// organization's rulesets are bounded (8 evaluated, a 9th refused or idle).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { LABEL_PROMOTION } from '../../api/labels.ts';
 import {
   applyYaml, condition, ex, getJson, kubectl, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition, type RunningOperator,
 } from './support/index.ts';
@@ -85,6 +87,8 @@ describe('governance report', () => {
 
   after(async () => {
     await kubectl(['delete', '-f', ex('max-airlines'), '--ignore-not-found', '--timeout=60s'], { allowFail: true });
+    // The promotion keeps its copies (deletionPolicy Retain): they are not in examples/, so they go by their label.
+    await kubectl(['delete', 'apiinstances,policies,slatiers,alerts', '-n', 'max-airlines-prod', '-l', LABEL_PROMOTION, '--ignore-not-found', '--timeout=60s'], { allowFail: true });
     for (const o of [owner, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
     await kubectl(['delete', 'namespace', A.home, A.prod, A.sandbox, R.home, R.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await op?.proc.stop();
@@ -194,6 +198,32 @@ ${instance(A.prod, 'baggage', `/${owner}/baggage`, `https://baggage.${owner}.exa
     });
     const spyAgain = await rulesetStatus(R.home, 'spy');
     assert.doesNotMatch(JSON.stringify(spyAgain), new RegExp(owner));
+  });
+
+  test("the attacker's rulesets are bounded: the one beyond 8 is refused at admission and, with the webhook skipped, reads nothing and adds no series", async () => {
+    // Each ruleset is evaluated over every instance of her organization on every change, at every admission there,
+    // and counted per rule in the shared operator's gauge: a thousand of them would load everyone's operator and webhook.
+    const existing = (await getJson(['governancerulesets', '-n', R.home]))?.items?.length ?? 0;
+    const flood = Array.from({ length: 8 - existing }, (_, i) => `flood-${i}`);
+    for (const name of flood) {
+      const r = await applyYaml(ruleset(R.home, name, '{alert: true}'), { ...MALLORY, allowFail: true });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const refused = await applyYaml(ruleset(R.home, 'one-more', '{alert: true}'), { ...MALLORY, allowFail: true });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, new RegExp(`GovernanceRuleset "one-more": namespace "${R.home}" already holds 8 GovernanceRulesets \\(.*\\), the most an organization's home namespace may hold \\(8\\): add the rules to one of them \\(up to 32 each\\), or delete one`));
+    await webhook.without(async () => {
+      const w = await applyYaml(ruleset(R.home, 'one-more', '{alert: true}'), { ...MALLORY, allowFail: true });
+      assert.equal(w.code, 0, w.stderr);
+      const s = await waitForCondition(['governanceruleset', 'one-more', '-n', R.home], 'Ready', 'False', { reason: 'TooManyRulesets' });
+      assert.match(condition(s, 'Ready')!.message, new RegExp(`^namespace "${R.home}" holds more than 8 GovernanceRulesets and only the 8 oldest are evaluated \\(.*\\): this one reads nothing`));
+      assert.equal(s.status.evaluated, 0);
+      assert.equal(s.status.scope, 'none');
+    });
+    assert.equal(gaugeLine(await metrics(), rogue, `${R.home}/one-more`, 'enforced'), undefined, 'no gauge series');
+    const decoy = await getJson(['apiinstance', 'decoy', '-n', R.prod]);
+    assert.doesNotMatch(condition(decoy, 'Conformant')?.message ?? '', /one-more/);
+    await kubectl(['delete', 'governanceruleset', '-n', R.home, 'one-more', ...flood, '--ignore-not-found', '--wait=true']);
   });
 
   test("examples/: Max Airlines' production ruleset finds flights, fares and the promoted baggage conforming", async () => {

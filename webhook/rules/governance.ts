@@ -10,16 +10,23 @@ import { ALLOW, allowWithWarnings, deny, describe, objectName, objectNamespace, 
 import type { ApiInstance } from '../../api/v1alpha1/index.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import {
-  ADMISSION_REQUIREMENTS, MAX_WARNINGS, POLICY_REQUIREMENTS, checkInstance, instanceId, newFailureWarnings, platformNamespaceOf, rulesetScope, rulesetsFor, scopeCovers,
+  ADMISSION_REQUIREMENTS, MAX_WARNINGS, POLICY_REQUIREMENTS, checkInstance, instanceId, newFailureWarnings, newRulesetLimitProblem, platformNamespaceOf, rulesetScope, rulesetsFor, scopeCovers,
   type Failure, type GovernanceInputs, type PolicyLike, type Requirement,
 } from '../../model/governance.ts';
 import { policiesFor, policyAppliesTo } from '../../model/policy-selection.ts';
 
-/** A GovernanceRuleset outside the platform namespace lives in an organization's home namespace. */
+/**
+ * A GovernanceRuleset outside the platform namespace lives in an organization's home namespace, which holds at
+ * most MAX_ORGANIZATION_RULESETS of them (a new one beyond is refused; the operator evaluates only the oldest).
+ */
 export function governanceRulesetRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const ns = objectNamespace(request);
   const scope = rulesetScope(snapshot, ns, platformNamespaceOf(snapshot) ?? '');
   if (scope.kind === 'misplaced') return deny(`${describe('GovernanceRuleset', objectName(request))}: ${scope.message}`, 'metadata.namespace');
+  if (scope.kind === 'organization' && request.operation === 'CREATE') {
+    const tooMany = newRulesetLimitProblem(ns, objectName(request), snapshot.governanceRulesets(ns));
+    if (tooMany) return deny(`${describe('GovernanceRuleset', objectName(request))}: ${tooMany}`, 'metadata.namespace');
+  }
   return ALLOW;
 }
 

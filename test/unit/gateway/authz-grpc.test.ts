@@ -5,16 +5,15 @@
 // context_extensions, the caller's token, and mTLS.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { connect } from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
-import { Authorization, check, checkReq, makeCerts, SERVER_CERT, tlsClient, type CertSpec, type Client } from './grpc-support.ts';
+import { ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
 const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
@@ -30,8 +29,7 @@ describe('crossgate-authz gRPC Check', () => {
   const limited = newKey();
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-grpc-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    dir = await tokenDir('authz-grpc', TOKEN);
     cfg = await ConfigDir.create('authzgrpc');
     cfg.routes = [
       route('air/flights', {
@@ -47,19 +45,8 @@ describe('crossgate-authz gRPC Check', () => {
       [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
     };
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      grpc: { listen: { host: '127.0.0.1', port: 0 } },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-      // Envoy's source address is the client unless it is a trusted proxy: then X-Forwarded-For is walked.
-      trustedProxies: ['192.0.2.1'],
-    });
-    await authz.sourceStarted;
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    // Envoy's source address is the client unless it is a trusted proxy: then X-Forwarded-For is walked.
+    authz = await startGrpcAuthz(cfg, dir, { trustedProxies: ['192.0.2.1'] });
     assert.ok(authz.loader.current, 'config loaded');
     assert.ok(authz.grpcUrl);
     client = new Authorization(new URL(authz.grpcUrl).host, grpc.credentials.createInsecure());
@@ -172,12 +159,7 @@ describe('crossgate-authz gRPC Check', () => {
         s.on('error', reject);
         s.end(body);
       });
-    const framed = (payload: Buffer, flag = 0) => {
-      const head = Buffer.alloc(5);
-      head[0] = flag;
-      head.writeUInt32BE(payload.length, 1);
-      return Buffer.concat([head, payload]);
-    };
+    const framed = grpcFrame;
     try {
       assert.equal((await raw('/envoy.service.auth.v3.Authorization/Other', 'application/grpc', framed(Buffer.alloc(0))))['grpc-status'], '12');
       assert.equal((await raw('/envoy.service.auth.v3.Authorization/Check', 'application/json', Buffer.from('{}')))[':status'], 415);
@@ -193,17 +175,7 @@ describe('crossgate-authz gRPC Check', () => {
 
 /** authz with its gRPC listener on TLS, callers authenticated by a certificate of dir/ca.crt (and, when given, one of `allowedClientSans`). */
 async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: string[]): Promise<RunningAuthz> {
-  const authz = await startAuthz({
-    admin: { host: '127.0.0.1', port: 0 },
-    listen: { host: '127.0.0.1', port: 0 },
-    grpc: { listen: { host: '127.0.0.1', port: 0 }, tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), ...(allowedClientSans ? { allowedClientSans } : {}) } },
-    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-    logger: silent(),
-    configDebounceMs: 5,
-    tokenFile: join(dir, 'token'),
-  });
-  for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
-  return authz;
+  return startGrpcAuthz(cfg, dir, { tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), ...(allowedClientSans ? { allowedClientSans } : {}) } });
 }
 
 /** Registers, in the calling describe(), hooks that make `specs`' certificates, a config with route air/edge, and authz over mTLS (with `allowedClientSans` when given); `skip` is set when openssl is missing. */
@@ -211,8 +183,7 @@ function mtlsAuthz(name: string, specs: CertSpec[], allowedClientSans?: string[]
   const s: { dir: string; target: string; authz?: RunningAuthz; skip?: string } = { dir: '', target: '' };
   let cfg: ConfigDir | undefined;
   before(async () => {
-    s.dir = await mkdtemp(join(tmpdir(), `crossgate-authz-${name}-`));
-    await writeFile(join(s.dir, 'token'), `${TOKEN}\n`);
+    s.dir = await tokenDir(`authz-${name}`, TOKEN);
     try {
       makeCerts(s.dir, [SERVER_CERT, ...specs]);
     } catch (err) {

@@ -4,13 +4,59 @@
 // days): a CA, certificates it signs with the extensions asked for, and
 // self-signed strangers.
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { startAuthz, type AuthzOptions, type RunningAuthz } from '../../../gateway/gateway.ts';
+import type { GrpcTls } from '../../../gateway/authz-grpc.ts';
+import { silent, type ConfigDir } from './fixtures.ts';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
+
+/** A new temporary directory holding the proxy's token in `token` (what startGrpcAuthz reads). */
+export async function tokenDir(name: string, token: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `crossgate-${name}-`));
+  await writeFile(join(dir, 'token'), `${token}\n`);
+  return dir;
+}
+
+/** A gRPC message as sent on the wire: the 5-byte prefix (flag 1: compressed) and the payload. */
+export function grpcFrame(payload: Buffer, flag = 0): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flag;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/**
+ * crossgate-authz on free ports with the gRPC listener (TLS when `tls` is
+ * given), reading `cfg`, the proxy's token in dir/token; resolves once the
+ * config is loaded.
+ */
+export async function startGrpcAuthz(cfg: ConfigDir, dir: string, opts: { tls?: GrpcTls; trustedProxies?: string[] } = {}): Promise<RunningAuthz> {
+  const options: AuthzOptions = {
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    grpc: { listen: { host: '127.0.0.1', port: 0 }, ...(opts.tls ? { tls: opts.tls } : {}) },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    configDebounceMs: 5,
+    tokenFile: join(dir, 'token'),
+    ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
+  };
+  const authz = await startAuthz(options);
+  await authz.sourceStarted;
+  for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  if (!authz.loader.current) {
+    await authz.stop(0);
+    throw new Error('authz did not load the config');
+  }
+  return authz;
+}
 
 const def = loadSync('envoy/service/auth/v3/external_auth.proto', { includeDirs: [PROTO_DIR], keepCase: true, longs: Number, enums: Number, defaults: true, oneofs: true });
 export const Authorization = (grpc.loadPackageDefinition(def) as any).envoy.service.auth.v3.Authorization as new (target: string, creds: grpc.ChannelCredentials, opts?: object) => grpc.Client & {

@@ -4,10 +4,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Alert, ApiGroup, ApiInstance, Asset, GovernanceRule, GovernanceRuleset, Policy, SlaTier } from '../../../api/v1alpha1/index.ts';
-import { MAX_REPORTED_INSTANCES } from '../../../api/v1alpha1/index.ts';
+import { MAX_ORGANIZATION_RULESETS, MAX_REPORTED_INSTANCES } from '../../../api/v1alpha1/index.ts';
 import {
-  checkInstance, conformantCondition, describeScope, evaluateRuleset, governanceInputs, instanceResults, instancesInScope, newFailureWarnings, platformNamespaceOf, rulesetScope,
-  rulesetsFor, upstreamProblem, type Failure,
+  checkInstance, conformantCondition, countedRulesets, describeScope, evaluateRuleset, governanceInputs, instanceResults, instancesInScope, newFailureWarnings, platformNamespaceOf, rulesetScope,
+  newRulesetLimitProblem, rulesetsFor, upstreamProblem, type Failure,
 } from '../../../model/governance.ts';
 import type { SnapshotLists } from '../../../model/snapshot.ts';
 import { API_VERSION, apiInstance, asset, story } from '../webhook/fixtures.ts';
@@ -209,6 +209,52 @@ describe('what a ruleset may read', () => {
 
   test('admission knows the platform namespace from the reserved namespaces', () => {
     assert.equal(platformNamespaceOf(story()), 'crossgate-system');
+  });
+});
+
+describe("how many of an organization's rulesets count", () => {
+  const rule: GovernanceRule = { name: 'secure', require: { secureUpstream: true } };
+  const at = (ns: string, name: string, minute: number) => ({ ...ruleset(ns, name, [rule]), metadata: { name, namespace: ns, creationTimestamp: `2026-01-01T00:${String(minute).padStart(2, '0')}:00Z` } }) as unknown as GovernanceRuleset;
+  // Created newest first: the bound keeps the oldest, whatever the list order.
+  const own = Array.from({ length: MAX_ORGANIZATION_RULESETS + 3 }, (_, i) => at(HOME, `rs-${String(i).padStart(2, '0')}`, 50 - i));
+  const platform = Array.from({ length: MAX_ORGANIZATION_RULESETS + 1 }, (_, i) => at('crossgate-system', `p-${i}`, i));
+  const of = (ns: string) => [...own, ...platform].filter((r) => r.metadata.namespace === ns);
+
+  test(`only the ${MAX_ORGANIZATION_RULESETS} oldest of a home namespace judge an instance; the platform's are not bounded`, () => {
+    const names = rulesetsFor(story(), PROD, 'crossgate-system', of).map((r) => r.metadata.name ?? '');
+    assert.deepEqual(names.filter((n) => n.startsWith('rs-')), own.slice(3).map((r) => r.metadata.name ?? '').reverse());
+    assert.equal(names.filter((n) => n.startsWith('p-')).length, MAX_ORGANIZATION_RULESETS + 1);
+    assert.deepEqual(countedRulesets(own).map((r) => r.metadata.name ?? ''), names.filter((n) => n.startsWith('rs-')));
+  });
+
+  test('one beyond the bound reads nothing and says which ones count and what to do', () => {
+    const snap = { apiInstances: [instance(PROD, 'flights')] };
+    const newest = own[0]!;
+    const report = evaluateRuleset(inputs(snap), newest, own);
+    assert.equal(report.evaluated, 0);
+    assert.deepEqual(report.byOrganizationAndRule, [], 'no gauge series');
+    assert.equal(
+      report.tooMany,
+      `namespace "${HOME}" holds more than ${MAX_ORGANIZATION_RULESETS} GovernanceRulesets and only the ${MAX_ORGANIZATION_RULESETS} oldest are evaluated ` +
+        '("rs-10", "rs-09", "rs-08", "rs-07", "rs-06", "rs-05", "rs-04", "rs-03"): this one reads nothing. Add its rules to one of them (up to 32 each), or delete one',
+    );
+    assert.equal(evaluateRuleset(inputs(snap), own[3]!, own).evaluated, 1, 'the newest one that counts is evaluated');
+    // A deleted ruleset makes room: the next oldest counts.
+    const gone = own.map((r, i) => (i === 5 ? { ...r, metadata: { ...r.metadata, deletionTimestamp: '2026-01-02T00:00:00Z' } } : r)) as GovernanceRuleset[];
+    assert.equal(evaluateRuleset(inputs(snap), own[2]!, gone).tooMany, undefined);
+    // The platform namespace is not bounded.
+    assert.equal(evaluateRuleset(inputs(snap), platform.at(-1)!, platform).tooMany, undefined);
+  });
+
+  test('admission refuses a new one when the namespace holds the bound, naming them', () => {
+    const eight = own.slice(0, MAX_ORGANIZATION_RULESETS);
+    assert.equal(newRulesetLimitProblem(HOME, 'another', eight.slice(1)), undefined);
+    assert.equal(newRulesetLimitProblem(HOME, eight[0]!.metadata.name!, eight), undefined, 'an existing one re-applied is no new one');
+    assert.equal(
+      newRulesetLimitProblem(HOME, 'another', eight),
+      `namespace "${HOME}" already holds 8 GovernanceRulesets ("rs-00", "rs-01", "rs-02", "rs-03", "rs-04", "rs-05", "rs-06", "rs-07"), ` +
+        "the most an organization's home namespace may hold (8): add the rules to one of them (up to 32 each), or delete one",
+    );
   });
 });
 

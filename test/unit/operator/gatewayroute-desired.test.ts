@@ -272,8 +272,17 @@ describe('CORS on the SecurityPolicy', () => {
     assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['*'] }, { targetRef: { name: 'other' } })]), undefined);
     const d = desiredGatewayRoute(s, inst(), authz, []);
     assert.ok(d.render && !('cors' in d.policy.spec));
-    assert.deepEqual((desiredCors(inst(), [cors({ allowOrigins: ['https://a.example/path', 'ftp://a.example', 'https://*.b.example', 'https://a..example'] })]) as { allowOrigins: string[] }).allowOrigins, ['https://*.b.example']);
+    assert.deepEqual((desiredCors(inst(), [cors({ allowOrigins: ['https://a.example/path', 'ftp://a.example', 'https://b.example:8443', 'https://a..example'] })]) as { allowOrigins: string[] }).allowOrigins, ['https://b.example:8443']);
     assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['ftp://a.example'] })]), undefined);
+  });
+
+  test('an origin Envoy Gateway would read as a wildcard is left out: the gateway compares origins literally (row 13)', () => {
+    // "https://*" with credentials: Envoy Gateway would let any https site read responses made with visitors' cookies.
+    assert.equal(desiredCors(inst(), [cors({ allowOrigins: ['https://*', 'http://*'], allowCredentials: true })]), undefined);
+    const d = desiredCors(inst(), [cors({ allowOrigins: ['https://*.b.example', 'https://app.b.example'], allowCredentials: true })]) as { allowOrigins: string[]; allowCredentials: boolean };
+    assert.deepEqual(d.allowOrigins, ['https://app.b.example']);
+    for (const o of ['https://*', 'http://*', 'https://*.b.example', 'https://*:443', 'https://a.*.example']) assert.equal(egOrigin(o), false, o);
+    assert.equal(egOrigin('*'), true);
   });
 
   test('the origin check is linear on hostile input (Envoy Gateway\'s pattern backtracks)', () => {

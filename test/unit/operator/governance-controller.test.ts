@@ -18,6 +18,7 @@ import { APIINSTANCE_MANAGER } from '../../../operator/controllers/apiinstance.t
 import { StatusOwnership } from './fake-status.ts';
 import { MemoryApi, statusClientOn } from './memory-api.ts';
 import { eventually } from './helpers.ts';
+import { MAX_ORGANIZATION_RULESETS } from '../../../api/v1alpha1/index.ts';
 
 const V = 'crossgate.dev/v1alpha1';
 const HOME = 'max-home';
@@ -100,5 +101,34 @@ describe('governance controllers (in-memory API)', () => {
     for (let i = 0; i < 100 && (await gauge()).length > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(await gauge(), [], "the deleted ruleset's series go");
     assert.deepEqual(ownership.writes.filter((w) => w.contentType !== APPLY_PATCH), [], 'every status write is an apply');
+  });
+
+  test(`an organization's ruleset beyond ${MAX_ORGANIZATION_RULESETS} reads nothing (TooManyRulesets, no series) until an older one goes`, async () => {
+    const names = Array.from({ length: MAX_ORGANIZATION_RULESETS + 1 }, (_, i) => `rs-${i}`);
+    names.forEach((name, i) => api.upsert('governancerulesets', {
+      apiVersion: V,
+      kind: 'GovernanceRuleset',
+      metadata: { name, namespace: HOME, generation: 1, creationTimestamp: `2026-01-01T00:0${i}:00Z` },
+      spec: { rules: [{ name: 'alerted', require: { alert: true } }] },
+    }));
+    const statusOf = (name: string) => api.get('governancerulesets', `${HOME}/${name}`)?.status as Record<string, any> | undefined;
+    const readyOf = (name: string) => statusOf(name)?.conditions?.find((c: { type: string }) => c.type === 'Ready');
+    const last = names.at(-1)!;
+    await eventually(() => readyOf(last)?.reason === 'TooManyRulesets', 'the newest is beyond the bound');
+    assert.equal(
+      readyOf(last).message,
+      `namespace "${HOME}" holds more than 8 GovernanceRulesets and only the 8 oldest are evaluated ("rs-0", "rs-1", "rs-2", "rs-3", "rs-4", "rs-5", "rs-6", "rs-7"): ` +
+        'this one reads nothing. Add its rules to one of them (up to 32 each), or delete one',
+    );
+    assert.equal(statusOf(last)!.scope, 'none');
+    assert.equal(statusOf(last)!.evaluated, 0);
+    for (let i = 0; i < 200 && (await gauge()).length !== MAX_ORGANIZATION_RULESETS; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await gauge()).length, MAX_ORGANIZATION_RULESETS, 'a series for each ruleset that counts');
+    assert.ok(!(await gauge()).some((l) => l.includes(`ruleset="${HOME}/${last}"`)));
+    assert.doesNotMatch(conditionOf('Conformant').message, new RegExp(`${last}"`));
+    api.remove('governancerulesets', `${HOME}/rs-0`);
+    await eventually(() => readyOf(last)?.reason === 'Evaluated', 'it counts once an older one is gone');
+    await eventually(() => new RegExp(`"${HOME}/${last}"`).test(conditionOf('Conformant').message), "the instance's Conformant names it");
+    for (const name of names.slice(1)) api.remove('governancerulesets', `${HOME}/${name}`);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { review } from '../../../webhook/rules/index.ts';
 import { admissionResponse } from '../../../webhook/server.ts';
 import type { KubeObject } from '../../../webhook/admission.ts';
-import type { GovernanceRule } from '../../../api/v1alpha1/index.ts';
+import { MAX_ORGANIZATION_RULESETS, type GovernanceRule } from '../../../api/v1alpha1/index.ts';
 import { API_VERSION, apiInstance, request, story } from './fixtures.ts';
 
 const PROD = 'max-airlines-prod';
@@ -36,6 +36,20 @@ describe('GovernanceRuleset admission', () => {
         'GovernanceRuleset "baseline": namespace "max-airlines-prod" is an environment namespace of Organization "max-airlines": a GovernanceRuleset lives in the organization\'s home namespace, "max-airlines-home"',
       field: 'metadata.namespace',
     });
+  });
+
+  test(`a home namespace holds at most ${MAX_ORGANIZATION_RULESETS}: a new one beyond is refused naming them; an update of one is not`, () => {
+    const existing = Array.from({ length: MAX_ORGANIZATION_RULESETS }, (_, i) => ruleset(HOME, `rs-${i}`));
+    const s = story({ governanceRulesets: existing as never });
+    assert.deepEqual(review(request('CREATE', ruleset(HOME, 'one-more')), s), {
+      allowed: false,
+      message:
+        'GovernanceRuleset "one-more": namespace "max-airlines-home" already holds 8 GovernanceRulesets ("rs-0", "rs-1", "rs-2", "rs-3", "rs-4", "rs-5", "rs-6", "rs-7"), ' +
+        "the most an organization's home namespace may hold (8): add the rules to one of them (up to 32 each), or delete one",
+      field: 'metadata.namespace',
+    });
+    assert.deepEqual(review(request('UPDATE', ruleset(HOME, 'rs-3'), ruleset(HOME, 'rs-3')), s), { allowed: true });
+    assert.deepEqual(review(request('CREATE', ruleset(HOME, 'one-more')), story({ governanceRulesets: existing.slice(1) as never })), { allowed: true });
   });
 
   test('a ruleset whose schema is wrong is refused by the schema check', () => {
