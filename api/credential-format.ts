@@ -8,7 +8,7 @@
 // (and the gateway) tell a real key from random text without any lookup. A
 // client ID (cgc_<22 base64url: 128 random bits>) is an identifier, not a
 // secret: it goes to status, logs and the gateway config in the clear.
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes, hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 export const API_KEY_PREFIX = 'cgk_';
@@ -60,7 +60,8 @@ export function isWellFormedClientId(id: string): boolean {
 
 /** Lower-case hex SHA-256: the only form of a key or client secret that leaves the consumer's Secret. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  // One-shot (no Hash object per call): the same digest, on every check's path.
+  return hash('sha256', key, 'hex');
 }
 
 /** A short non-secret identifier of a key, from its hash, for status and logs. */

@@ -30,13 +30,14 @@
 // in X-Crossgate-Problem (the rendered config answers the client with them).
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clientAddress, canonicalAddress, type TrustedProxies } from './client-address.ts';
 import { decide, type Decision, type DecisionRequest } from './decision.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { ConfigHolder } from './server.ts';
-import { serveHttp, type HttpServer } from './http-server.ts';
+import { serveHttp } from './http-server.ts';
+import { HEAD_TIMEOUT_MS, IDLE_TIMEOUT_MS, serveChecks, type CheckHandler, type CheckRequest, type CheckResponder } from './authz-http1.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
 export const AUTHZ_TOKEN_HEADER = 'x-crossgate-authz';
@@ -116,7 +117,7 @@ export class TokenFile {
 }
 
 /** The value of a header sent exactly once; undefined when absent or repeated (a second copy is someone else's word). */
-export function single(req: IncomingMessage, name: string): string | undefined {
+export function single(req: CheckRequest, name: string): string | undefined {
   const raw = req.rawHeaders;
   let found: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -138,7 +139,7 @@ interface Forwarded {
 }
 
 /** The original request line as the authenticated proxy reports it. */
-function forwardedOf(req: IncomingMessage, mode: Mode, url: string): Forwarded | undefined {
+function forwardedOf(req: CheckRequest, mode: Mode, url: string): Forwarded | undefined {
   if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/' };
   const method = single(req, mode === 'nginx' ? 'x-original-method' : 'x-forwarded-method');
   const uri = single(req, mode === 'nginx' ? 'x-original-uri' : 'x-forwarded-uri');
@@ -234,16 +235,37 @@ function push(flat: Flat, headers: Record<string, string>, skip?: Record<string,
   for (const k in headers) if (!OWN.has(k) && (skip === undefined || !(k in skip))) flat.push(k, headers[k]!);
 }
 
-function answer(res: ServerResponse, status: number, flat: Flat, body: string | undefined): void {
+function answer(res: CheckResponder, status: number, flat: Flat, body: string | undefined): void {
   flat.push('cache-control', 'no-store');
   if (body !== undefined) flat.push('content-type', 'application/problem+json', 'content-length', Buffer.byteLength(body));
   else flat.push('content-length', 0);
-  res.writeHead(status, flat);
-  res.end(res.req?.method === 'HEAD' ? undefined : body);
+  res.respond(status, flat, body);
+}
+
+/** node:http's response as a CheckResponder (the `--check-server=node` listener); a class: one small object per check. */
+export class NodeResponder implements CheckResponder {
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  get headersSent(): boolean {
+    return this.#res.headersSent;
+  }
+
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void {
+    this.#res.writeHead(status, flat as Flat);
+    this.#res.end(this.#res.req?.method === 'HEAD' ? undefined : body);
+  }
+
+  destroy(): void {
+    this.#res.destroy();
+  }
 }
 
 /** The answer to a proxy for one decision. */
-export function sendDecision(res: ServerResponse, d: Decision, mode: Mode): void {
+export function sendDecision(res: CheckResponder, d: Decision, mode: Mode): void {
   if (d.allow) {
     // Response headers first, then the upstream ones: the same precedence as the object spread this replaced (the upstream's win a tie).
     const flat: Flat = [];
@@ -274,14 +296,14 @@ export interface AuthzHandlerOptions {
   now?: () => number;
 }
 
-export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
   const { config, token, trustedProxies, logger, metrics } = opts;
   const now = opts.now ?? Date.now;
   const clients = new ClientCache(trustedProxies);
-  const refuseCaller = (res: ServerResponse, status: number, slug: string, title: string, detail: string): void =>
+  const refuseCaller = (res: CheckResponder, status: number, slug: string, title: string, detail: string): void =>
     answer(res, status, [], problemBody(status, slug, title, detail));
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+  const handle = (req: CheckRequest, res: CheckResponder): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -320,7 +342,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     else send(d);
   };
 
-  const fail = (res: ServerResponse, err: unknown): void => {
+  const fail = (res: CheckResponder, err: unknown): void => {
     logger.error({ err: err instanceof Error ? err.message : String(err) }, 'check failed; answered 500');
     if (res.headersSent) return void res.destroy();
     try {
@@ -330,7 +352,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
     }
   };
 
-  return function guarded(req: IncomingMessage, res: ServerResponse): void {
+  return function guarded(req: CheckRequest, res: CheckResponder): void {
     try {
       handle(req, res);
     } catch (err) {
@@ -339,9 +361,21 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): (req: IncomingMes
   };
 }
 
-export type AuthzServer = HttpServer;
+/** The check port's server: authz's own HTTP/1.1 reader (authz-http1.ts, the default) or node:http (kept for a release). */
+export type CheckServerKind = 'fast' | 'node';
 
-export async function startAuthzServer(opts: AuthzHandlerOptions & { host?: string; port?: number }): Promise<AuthzServer> {
-  // Checks read no body: a short request timeout.
-  return serveHttp(createAuthzHandler(opts), { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 10_000 }, opts, 9191);
+export interface AuthzServer {
+  url: string;
+  host: string;
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startAuthzServer(opts: AuthzHandlerOptions & { host?: string; port?: number; server?: CheckServerKind }): Promise<AuthzServer> {
+  const handler = createAuthzHandler(opts);
+  if (opts.server === 'node') {
+    // Checks read no body: a short request timeout (authz-http1.ts uses the same three).
+    return serveHttp((req, res) => handler(req, new NodeResponder(res)), { keepAliveTimeout: IDLE_TIMEOUT_MS, headersTimeout: HEAD_TIMEOUT_MS, requestTimeout: HEAD_TIMEOUT_MS }, opts, 9191);
+  }
+  return serveChecks(handler, opts, 9191);
 }

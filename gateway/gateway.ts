@@ -23,7 +23,7 @@ import { TrustedProxies } from './client-address.ts';
 import { startGatewayServer } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
-import { startAuthzServer, TokenFile } from './authz.ts';
+import { startAuthzServer, TokenFile, type CheckServerKind } from './authz.ts';
 import { startAuthzGrpcServer, type AuthzGrpcServer, type GrpcTls } from './authz-grpc.ts';
 import { startAccessLogReceiver, type AccessLogReceiver } from './authz-log.ts';
 
@@ -218,6 +218,8 @@ async function serve<D extends { url: string; host: string; port: number; close(
 export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'accessLogger' | 'upstreamConnections'> {
   /** The file holding the proxy's token (a mounted Secret in a cluster). */
   tokenFile: string;
+  /** The check port's server: 'fast' (authz-http1.ts, default) or 'node' (node:http, kept for a release). */
+  checkServer?: CheckServerKind;
   /** Envoy's gRPC Check API on a second listener (authz-grpc.ts); absent: not served. */
   grpc?: {
     listen?: { host: string; port: number };
@@ -256,7 +258,7 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
   const served = await serve(opts, rt, 'authz', {
     // The HTTP checks and, when asked, the gRPC Check API: one data server to serve() (started together, closed together).
     start: async () => {
-      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger, metrics: rt.metrics });
+      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger, metrics: rt.metrics, server: opts.checkServer });
       let log: AccessLogReceiver | undefined;
       if (opts.proxyAccessLog) {
         try {

@@ -1,4 +1,4 @@
-// The HTTP listener the gateway and crossgate-authz share: no CONNECT
+// The HTTP listener of the gateway (and of crossgate-authz's check port with --check-server=node): no CONNECT
 // tunnelling or protocol upgrades, a malformed request answered 400 without
 // reaching a handler, and a close that lets in-flight requests finish.
 import { createServer, type RequestListener, type Server, type ServerOptions } from 'node:http';

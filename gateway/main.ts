@@ -20,6 +20,8 @@
 //   --access-log-sources / AUTHZ_ACCESS_LOG_SOURCES
 //                                             authz: comma-separated addresses/CIDRs datagrams are read from
 //                                             (default 127.0.0.1,::1: nginx beside authz)
+//   --check-server / AUTHZ_CHECK_SERVER       authz: the check port's HTTP/1.1 server: fast (default,
+//                                             gateway/authz-http1.ts) or node (node:http; kept for one release)
 //   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080,
 //                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080)
 //   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
@@ -54,6 +56,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startAuthz, startGateway, type AuthzOptions, type SourceOptions } from './gateway.ts';
 import { ClientSanAllowList } from './authz-grpc.ts';
+import type { CheckServerKind } from './authz.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
@@ -122,6 +125,12 @@ export function grpcOptions(
   return { listen: parseListen(listen, '127.0.0.1'), ...(tls ? { tls } : {}) };
 }
 
+/** The check port's server (--check-server / AUTHZ_CHECK_SERVER): fast (default) or node. */
+export function checkServerOption(v: string | undefined): CheckServerKind {
+  if (v === undefined || v === 'fast' || v === 'node') return v ?? 'fast';
+  throw new Error(`--check-server: expected fast or node, got ${JSON.stringify(v)}`);
+}
+
 /** authz's access-log receiver from flags and env: undefined when turned off. */
 export function accessLogOptions(values: { 'access-log-listen'?: string; 'access-log-sources'?: string }, env: NodeJS.ProcessEnv): AuthzOptions['proxyAccessLog'] {
   const listen = values['access-log-listen'] ?? env.AUTHZ_ACCESS_LOG_LISTEN ?? '127.0.0.1:5514';
@@ -160,6 +169,7 @@ async function main(): Promise<void> {
       'grpc-client-san': { type: 'string' },
       'access-log-listen': { type: 'string' },
       'access-log-sources': { type: 'string' },
+      'check-server': { type: 'string' },
     },
     strict: true,
   });
@@ -198,7 +208,7 @@ async function main(): Promise<void> {
     if (mode === 'authz') {
       const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
       if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
-      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env) });
+      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env), checkServer: checkServerOption(values['check-server'] ?? env.AUTHZ_CHECK_SERVER) });
     } else {
       gw = await startGateway({
         ...common,
