@@ -64,6 +64,23 @@ function cleanup(): void {
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
 
+/** The head of every nginx config the bench runs: one worker, its files under prefix, no access log; the caller closes http { }. */
+function nginxPreamble(prefix: string): string {
+  return `worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+`;
+}
+
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
@@ -162,19 +179,7 @@ async function startNginx(upstreamPort: number): Promise<{ url: string; proc: Ch
   const prefix = join(tmp, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+${nginxPreamble(prefix)}  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server {
     listen 127.0.0.1:${port};
     location /plain/ {
@@ -223,19 +228,7 @@ async function startNginxAuthz(name: string, dir: string, authz: string, tokenFi
     r.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`render-nginx exited ${code}: ${err}`))));
   });
   const conf = `
-worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log warn;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  include ${join(out, 'crossgate.conf')};
+${nginxPreamble(prefix)}  include ${join(out, 'crossgate.conf')};
 }
 `;
   writeFileSync(join(prefix, 'nginx.conf'), conf);
