@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { checkRoutes, ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
 import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
@@ -32,13 +32,7 @@ describe('crossgate-authz gRPC Check', () => {
     dir = await tokenDir('authz-grpc', TOKEN);
     cfg = await ConfigDir.create('authzgrpc');
     cfg.routes = [
-      route('air/flights', {
-        basePath: '/flights',
-        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
-        policies: [policy('api-key', {}, 'air/key', 10), policy('header-injection', { request: { set: { 'x-env': 'prod' }, remove: ['x-debug'] } }, 'air/hi', 20)],
-      }),
-      route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
-      route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] }),
+      ...checkRoutes(),
     ];
     cfg.credentials = {
       [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),

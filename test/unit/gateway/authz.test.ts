@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { CLIENT_CACHE_SIZE, ClientCache, clientOf, TokenFile } from '../../../gateway/authz.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
-import { ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+import { checkRoutes, ConfigDir, cred, newKey, route, silent } from './fixtures.ts';
 
 interface Res {
   status: number;
@@ -53,13 +53,7 @@ describe('crossgate-authz', () => {
     await writeFile(join(dir, 'token'), `${TOKEN}\n`);
     cfg = await ConfigDir.create('authz');
     cfg.routes = [
-      route('air/flights', {
-        basePath: '/flights',
-        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
-        policies: [policy('api-key', {}, 'air/key', 10), policy('header-injection', { request: { set: { 'x-env': 'prod' }, remove: ['x-debug'] } }, 'air/hi', 20)],
-      }),
-      route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
-      route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] }),
+      ...checkRoutes(),
       route('air/closed', { basePath: '/closed', withheld: { reason: 'UpstreamNotAllowed', message: 'no' } }),
     ];
     cfg.credentials = {

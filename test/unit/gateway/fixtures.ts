@@ -195,3 +195,16 @@ export async function waitForGeneration(gw: RunningGateway, generation: number, 
 }
 
 export { hashApiKey };
+
+/** The routes both check protocols are tested on (authz.test.ts, authz-grpc.test.ts): keys with a tier and a header injection, a two-per-hour tier, an IP blocklist. */
+export function checkRoutes(): Route[] {
+  return [
+    route('air/flights', {
+      basePath: '/flights',
+      tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+      policies: [policy('api-key', {}, 'air/key', 10), policy('header-injection', { request: { set: { 'x-env': 'prod' }, remove: ['x-debug'] } }, 'air/hi', 20)],
+    }),
+    route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
+    route('air/edge', { basePath: '/edge', policies: [policy('ip-blocklist', { cidrs: ['203.0.113.0/24'] }, 'air/block')] }),
+  ];
+}
