@@ -118,6 +118,8 @@ export class TokenFile {
 
 /** `name` equals `lower` (lower-case, same length) ignoring ASCII case, without building a lower-cased copy. */
 function sameLower(name: string, lower: string): boolean {
+  // nginx sends the names exactly as the rendered config spells them, and lower-case is the common spelling otherwise.
+  if (name === lower) return true;
   for (let i = 0; i < lower.length; i++) {
     const c = name.charCodeAt(i);
     if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
