@@ -48,7 +48,7 @@ export const REMOVE_HEADER = 'x-envoy-auth-headers-to-remove';
 export const ENVOY_PREFIX = '/v1/envoy';
 
 /** Token bytes are compared in a buffer of at least this many bytes, padded with zeros, so the time taken does not depend on the token's length. */
-const TOKEN_PAD = 512;
+const TOKEN_PAD = 128;
 
 /** The proxy's token, from a file; re-read (at most every `checkMs`) when the file changes, so a rotated Secret takes effect. */
 export class TokenFile {
@@ -90,7 +90,7 @@ export class TokenFile {
 
   /**
    * Constant-time in the expected token: the presented one is copied into a
-   * zero-padded buffer of fixed size (512 bytes, or the token's length when
+   * zero-padded buffer of fixed size (128 bytes, or the token's length when
    * longer) and compared whole with timingSafeEqual, and its UTF-8 length
    * with the token's. No hash per check (the SHA-256 of the presented token
    * that this replaced was a tenth of authz's CPU per check).
@@ -106,27 +106,51 @@ export class TokenFile {
     }
     const p = presented ?? '';
     const scratch = this.#scratch;
-    scratch.fill(0);
     // Longer than the buffer: cannot be the token; still compare (a zeroed buffer) so the time stays the same.
     const fits = p.length <= scratch.length;
     const bytes = fits ? Buffer.byteLength(p, 'utf8') : -1;
-    if (fits && bytes <= scratch.length) scratch.write(p, 0, 'utf8');
+    // The rest of the buffer zeroed after the copy: one pass over it, not two.
+    scratch.fill(0, fits && bytes <= scratch.length ? scratch.write(p, 0, 'utf8') : 0);
     const same = timingSafeEqual(scratch, this.#padded);
     return same && bytes === this.#length;
   }
 }
 
-/** The value of a header sent exactly once; undefined when absent or repeated (a second copy is someone else's word). */
-export function single(req: CheckRequest, name: string): string | undefined {
-  const raw = req.rawHeaders;
-  let found: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) {
-      if (found !== undefined) return undefined;
-      found = raw[i + 1]!;
-    }
+/** `name` equals `lower` (lower-case, same length) ignoring ASCII case, without building a lower-cased copy. */
+function sameLower(name: string, lower: string): boolean {
+  // nginx sends the names exactly as the rendered config spells them, and lower-case is the common spelling otherwise.
+  if (name === lower) return true;
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false;
   }
-  return found;
+  return true;
+}
+
+/** The headers a check itself reads (token, route, original method and URI), each undefined when absent or repeated. */
+interface CheckHeaders {
+  token: string | undefined;
+  route: string | undefined;
+  method: string | undefined;
+  uri: string | undefined;
+}
+
+/** The value of each of the four names sent exactly once (undefined when absent or repeated: a second copy is someone else's word), in one pass (four passes cost more than the rest of the lookup). */
+export function checkHeaders(raw: readonly string[], methodName: string, uriName: string): CheckHeaders {
+  // Per name: the value and how many times it came; only a count of exactly 1 is kept.
+  let token: string | undefined, route: string | undefined, method: string | undefined, uri: string | undefined;
+  let nt = 0, nr = 0, nm = 0, nu = 0;
+  const ml = methodName.length;
+  const ul = uriName.length;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    const len = n.length;
+    if (len === AUTHZ_TOKEN_HEADER.length && sameLower(n, AUTHZ_TOKEN_HEADER)) (token = raw[i + 1]!), nt++;
+    else if (len === ROUTE_HEADER.length && sameLower(n, ROUTE_HEADER)) (route = raw[i + 1]!), nr++;
+    else if (len === ml && sameLower(n, methodName)) (method = raw[i + 1]!), nm++;
+    else if (len === ul && sameLower(n, uriName)) (uri = raw[i + 1]!), nu++;
+  }
+  return { token: nt === 1 ? token : undefined, route: nr === 1 ? route : undefined, method: nm === 1 ? method : undefined, uri: nu === 1 ? uri : undefined };
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/;
@@ -139,12 +163,18 @@ interface Forwarded {
 }
 
 /** The original request line as the authenticated proxy reports it. */
-function forwardedOf(req: CheckRequest, mode: Mode, url: string): Forwarded | undefined {
+function forwardedOf(req: CheckRequest, mode: Mode, url: string, h: CheckHeaders): Forwarded | undefined {
   if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/' };
-  const method = single(req, mode === 'nginx' ? 'x-original-method' : 'x-forwarded-method');
-  const uri = single(req, mode === 'nginx' ? 'x-original-uri' : 'x-forwarded-uri');
+  const { method, uri } = h;
   return method && uri && validRequestLine(method, uri) ? { method, uri } : undefined;
 }
+
+/** The header names the forwarded method and URI come in, per mode (Envoy's HTTP ext_authz sends them as its own request line). */
+const FORWARDED_NAMES: Record<Mode, readonly [string, string]> = {
+  nginx: ['x-original-method', 'x-original-uri'],
+  traefik: ['x-forwarded-method', 'x-forwarded-uri'],
+  envoy: ['x-original-method', 'x-original-uri'],
+};
 
 /** The original method and URI a proxy reports are plausible: an upper-case token and an origin-form target. */
 export function validRequestLine(method: string, uri: string): boolean {
@@ -174,7 +204,9 @@ type Client = { remoteAddress: string; peerTrusted: boolean };
  */
 export class ClientCache {
   readonly #trusted: TrustedProxies;
-  readonly #known = new Map<string, Client>();
+  /** Per peer, per X-Forwarded-For value ('' for none): two lookups, no key string built per check. */
+  readonly #known = new Map<string, Map<string, Client>>();
+  #size = 0;
 
   constructor(trusted: TrustedProxies) {
     this.#trusted = trusted;
@@ -182,18 +214,27 @@ export class ClientCache {
 
   /** Pairs remembered now (never more than CLIENT_CACHE_SIZE). */
   get size(): number {
-    return this.#known.size;
+    return this.#size;
   }
 
   of(peer: string, forwarded: string | readonly string[] | undefined): Client {
     // Repeated headers (an array) are rare and not remembered.
     if (typeof forwarded !== 'string' && forwarded !== undefined) return clientOf(peer, forwarded, this.#trusted);
-    const key = forwarded === undefined ? peer : `${peer}\n${forwarded}`;
-    let c = this.#known.get(key);
+    // '' stands for no header in the inner map, so a header sent empty is not remembered.
+    if (forwarded === '') return clientOf(peer, forwarded, this.#trusted);
+    const fwd = forwarded ?? '';
+    let byPeer = this.#known.get(peer);
+    let c = byPeer?.get(fwd);
     if (c === undefined) {
       c = clientOf(peer, forwarded, this.#trusted);
-      if (this.#known.size >= CLIENT_CACHE_SIZE) this.#known.clear();
-      this.#known.set(key, c);
+      if (this.#size >= CLIENT_CACHE_SIZE) {
+        this.#known.clear();
+        this.#size = 0;
+        byPeer = undefined;
+      }
+      if (byPeer === undefined) this.#known.set(peer, (byPeer = new Map()));
+      byPeer.set(fwd, c);
+      this.#size++;
     }
     return c;
   }
@@ -310,26 +351,30 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
     if (path === '/healthz') return answer(res, 200, [], undefined);
     if (path === '/readyz') return answer(res, config.current ? 200 : 503, [], undefined);
     const t = now();
-    // Nothing but the token is read before the caller is known to be the proxy.
-    const auth = BEARER.exec(single(req, AUTHZ_TOKEN_HEADER) ?? '');
+    // Nothing but the token is judged before the caller is known to be the proxy (the one pass only finds the four values).
+    const mode = modeOf(path);
+    const [methodName, uriName] = FORWARDED_NAMES[mode ?? 'nginx'];
+    const h = checkHeaders(req.rawHeaders, methodName, uriName);
+    const auth = BEARER.exec(h.token ?? '');
     if (!token.matches(auth?.[1], t)) {
       return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`);
     }
-    const mode = modeOf(path);
     if (!mode) return refuseCaller(res, 404, 'not-found', 'Not Found', 'Checks are served under /v1/nginx, /v1/traefik and /v1/envoy/.');
-    const routeId = single(req, ROUTE_HEADER);
-    const fwd = forwardedOf(req, mode, url);
+    const routeId = h.route;
+    const fwd = forwardedOf(req, mode, url, h);
     if (!routeId || !fwd) {
       return refuseCaller(res, 400, 'bad-check', 'Bad Request', `A check names its route in ${ROUTE_HEADER} and its original method and URI, each exactly once.`);
     }
     const uq = fwd.uri.indexOf('?');
     // The client is the peer, or, behind a trusted proxy only, who X-Forwarded-For names (right to left).
+    const client = clients.of(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const input: DecisionRequest = {
       method: fwd.method,
       path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
       query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
       headers: req.headers,
-      ...clients.of(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']),
+      remoteAddress: client.remoteAddress,
+      peerTrusted: client.peerTrusted,
       now: t,
     };
     const d = decide(config.current, routeId, input, logger);

@@ -123,7 +123,17 @@ export function decide(cfg: CompiledConfig | undefined, routeId: string, req: De
   if (!route) return { allow: false, ctx: undefined, refusal: refusals.notFound('No API is served under this route.') };
   if (hasDotSegments(req.path)) return { allow: false, ctx: undefined, refusal: refusals.badPath() };
   if (!underBasePath(req.path, route)) return { allow: false, ctx: undefined, refusal: refusals.notFound() };
-  const ctx = newContext({ ...req, routeId: route.id, credentials: cfg.credentials });
+  const ctx = newContext({
+    method: req.method,
+    headers: req.headers,
+    path: req.path,
+    query: req.query,
+    remoteAddress: req.remoteAddress,
+    peerTrusted: req.peerTrusted,
+    now: req.now,
+    routeId: route.id,
+    credentials: cfg.credentials,
+  });
   const done = (o: Outcome): Decision => (o ? { allow: false, ctx, refusal: o } : { allow: true, ctx, ...allowHeaders(ctx) });
   const fail = (err: unknown): Decision => {
     logger.error({ route: route.id, err: err instanceof Error ? err.message : String(err) }, 'policy failed');

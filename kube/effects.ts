@@ -6,7 +6,7 @@ import type { KubernetesObject, ResourceRef } from './keys.ts';
 import { objectPath } from './keys.ts';
 import { isConflict, isNotFound, type RequestOptions } from './kube.ts';
 import { findCondition, type Condition, type ConditionInput } from './conditions.ts';
-import { MERGE_PATCH } from './status.ts';
+import { APPLY_PATCH, MERGE_PATCH } from './status.ts';
 
 /** The one method of KubeHttp these helpers use. */
 export interface Requester {
@@ -96,4 +96,50 @@ export function reportConditionChange(obj: KubernetesObject, previous: readonly 
   else if (!report.quiet?.(now)) report.events.warning(obj, now.reason, now.message);
   if (report.log && report.message) report.log.info({ [now.type.toLowerCase()]: now.status, reason: now.reason, ...report.fields }, report.message);
   return true;
+}
+
+/** What applyOwned did: the object as applied, or nothing because the name is someone else's. */
+export type OwnedApply = { applied: Record<string, any> } | { taken: true };
+
+/** Field managers other than `manager` that hold fields outside status: someone else wrote this object. */
+function foreignManagers(obj: Record<string, any>, manager: string): string[] {
+  const entries = (obj.metadata?.managedFields ?? []) as { manager?: string; subresource?: string }[];
+  return entries.filter((e) => e.manager !== manager && e.subresource !== 'status').map((e) => e.manager ?? '(unnamed)');
+}
+
+/**
+ * Server-side apply of an object the caller renders and owns alone, closing the
+ * race between its read and its write. `existingUid`: the uid of the object the
+ * caller read and judged its own: applied with force (a hand edit is put back),
+ * and with that uid, so one put in its place meanwhile fails the apply (a uid
+ * is immutable: 422) instead of being taken over. No `existingUid` (nothing
+ * was there): applied without force, so a same-name object made meanwhile by
+ * someone else either conflicts (409) or, if no field overlaps, shows another
+ * field manager; then every field this apply added is handed back (an empty
+ * apply by the same manager removes what only it owned) and the name counts
+ * as taken. Other errors (a 404 for an absent kind, …) are the caller's.
+ */
+export async function applyOwned(http: Requester, path: string, obj: { metadata: Record<string, unknown> } & Record<string, unknown>, manager: string, existingUid: string | undefined): Promise<OwnedApply> {
+  const query = { fieldManager: manager, force: existingUid !== undefined };
+  const body = existingUid !== undefined ? { ...obj, metadata: { ...obj.metadata, uid: existingUid } } : obj;
+  let applied: Record<string, any>;
+  try {
+    applied = await http.request<Record<string, any>>('PATCH', path, { contentType: APPLY_PATCH, query, body });
+  } catch (err) {
+    // 409 without a uid: fields another manager holds (made meanwhile).
+    if (existingUid === undefined) {
+      if (isConflict(err)) return { taken: true };
+      throw err;
+    }
+    // With one: refused because the object there now is another (the uid cannot change); anything else is the caller's.
+    const now = await http.request<Record<string, any>>('GET', path).catch(ignoreNotFound);
+    if (now && now.metadata?.uid !== existingUid) return { taken: true };
+    throw err;
+  }
+  if (existingUid === undefined && foreignManagers(applied, manager).length > 0) {
+    const bare = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace } };
+    await http.request('PATCH', path, { contentType: APPLY_PATCH, query: { fieldManager: manager, force: false }, body: bare }).catch(ignoreNotFound);
+    return { taken: true };
+  }
+  return { applied };
 }

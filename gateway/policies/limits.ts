@@ -12,8 +12,19 @@ import type { ConsumeResult } from '../counters/types.ts';
 import type { Refusal } from '../problem.ts';
 import type { PolicyContext, RateLimitReport } from './types.ts';
 
+/** Quoted window names, remembered: the names come from the config (a few per tier), and quoting one per response showed in profiles. */
+const QUOTED = new Map<string, string>();
+const QUOTED_MAX = 4096;
+
 function sfString(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  let q = QUOTED.get(s);
+  if (q === undefined) {
+    q = `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    // Bounded: a config that churns through names starts the memo over rather than growing it.
+    if (QUOTED.size >= QUOTED_MAX) QUOTED.clear();
+    QUOTED.set(s, q);
+  }
+  return q;
 }
 
 export function rateLimitHeaders(reports: readonly RateLimitReport[]): { 'ratelimit-policy': string; ratelimit: string } {

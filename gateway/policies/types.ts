@@ -96,8 +96,16 @@ export function newContext(init: {
   credentials: CredentialIndex;
   peerTrusted?: boolean;
 }): PolicyContext {
+  // Every field written out (no spread): one object of one shape per request.
   return {
-    ...init,
+    method: init.method,
+    headers: init.headers,
+    path: init.path,
+    query: init.query,
+    remoteAddress: init.remoteAddress,
+    now: init.now,
+    routeId: init.routeId,
+    credentials: init.credentials,
     peerTrusted: init.peerTrusted ?? false,
     client: undefined,
     contract: undefined,

@@ -16,7 +16,7 @@
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
-import { deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
+import { applyOwned, deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
 import { isNotFound } from '../../kube/kube.ts';
 import { objectPath, type ResourceRef } from '../../kube/keys.ts';
 import { APPLY_PATCH } from '../../kube/status.ts';
@@ -51,6 +51,15 @@ const OWN_HTTPROUTES = { ...HTTPROUTES, namespaced: true, labelSelector: `${LABE
 /** The ReferenceGrants crossgate manages in authz's namespace; optional likewise. */
 const ownGrants = (authzNamespace: string) => ({ ...REFERENCEGRANTS, namespaced: true, namespace: authzNamespace, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_GRANT_FROM}`, optional: true });
 
+/** A same-name object someone else made between the reconciler's read and its apply (applyOwned said so). */
+class NameTakenMeanwhile extends Error {
+  readonly res: ResourceRef;
+  constructor(res: ResourceRef) {
+    super(`${res.kind} name taken meanwhile`);
+    this.res = res;
+  }
+}
+
 class KindAbsent extends Error {
   readonly res: ResourceRef;
   constructor(res: ResourceRef) {
@@ -66,10 +75,18 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
   const withParents = (ns?: string) => instances.list().filter((i) => (ns === undefined || i.metadata.namespace === ns) && i.spec.parentRefs?.length);
   const keyOf = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
 
-  const apply = async (res: ResourceRef, obj: { metadata: Record<string, unknown> }): Promise<Record<string, any>> => {
+  /**
+   * The ReferenceGrant (authz's namespace, ours by name) is applied with force; the route and policy through
+   * applyOwned with the uid read just before (`owned`: present), so a same-name object a user makes between the
+   * read and the write is never taken over (NameTakenMeanwhile).
+   */
+  const apply = async (res: ResourceRef, obj: { metadata: Record<string, unknown> }, owned?: { uid: string | undefined }): Promise<Record<string, any>> => {
     const path = objectPath(res, obj.metadata.namespace as string, obj.metadata.name as string);
     try {
-      return (await deps.http.request('PATCH', path, { contentType: APPLY_PATCH, query: { fieldManager: GATEWAYROUTE_MANAGER, force: true }, body: obj })) as Record<string, any>;
+      if (!owned) return (await deps.http.request('PATCH', path, { contentType: APPLY_PATCH, query: { fieldManager: GATEWAYROUTE_MANAGER, force: true }, body: obj })) as Record<string, any>;
+      const r = await applyOwned(deps.http, path, obj, GATEWAYROUTE_MANAGER, owned.uid);
+      if ('taken' in r) throw new NameTakenMeanwhile(res);
+      return r.applied;
     } catch (err) {
       // The instance's namespace exists: a 404 on apply is the kind (or the authz namespace) missing.
       if (isNotFound(err)) throw new KindAbsent(res);
@@ -137,8 +154,10 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
         if (cond) await writeCondition(instance, cond);
         return;
       }
+      const read = new Map<ResourceRef, { uid: string | undefined }>();
       for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
         const obj = await current(res, ctx.namespace!, ctx.name);
+        read.set(res, { uid: obj?.metadata?.uid });
         if (!obj || renderedFor(obj, instance)) continue;
         // Never ours to change: our other object goes too (a policy of ours would target their route by name).
         await remove(instance);
@@ -147,11 +166,17 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       }
       try {
         // The policy before the route: a route never exists without its ext_authz.
-        await apply(SECURITYPOLICIES, decision.policy);
+        await apply(SECURITYPOLICIES, decision.policy, read.get(SECURITYPOLICIES));
         if (decision.grant) await apply(REFERENCEGRANTS, decision.grant);
-        const route = await apply(HTTPROUTES, decision.route);
+        const route = await apply(HTTPROUTES, decision.route, read.get(HTTPROUTES));
         await writeCondition(instance, routeAcceptance(route));
       } catch (err) {
+        if (err instanceof NameTakenMeanwhile) {
+          // Made between our read and our write: left as it is; ours of the pair goes, as when the read finds it.
+          await remove(instance);
+          await writeCondition(instance, nameTakenCondition(err.res.kind!, ctx.namespace!, ctx.name));
+          return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
+        }
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');
         // Without its SecurityPolicy a route would bypass crossgate-authz: none is left behind.

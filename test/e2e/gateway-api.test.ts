@@ -24,6 +24,12 @@ import {
   type RunningOperator,
 } from './support/index.ts';
 import { CrdsUnavailable, gatewayCrds } from '../controlplane/gateway-crds.ts';
+import { KubeHttp } from '../../kube/kube.ts';
+import { loadConnection } from '../../kube/kube-connection.ts';
+import { objectPath } from '../../kube/keys.ts';
+import { applyOwned } from '../../kube/effects.ts';
+import { GATEWAYROUTE_MANAGER } from '../../operator/controllers/gatewayroute.ts';
+import { HTTPROUTES } from '../../operator/controllers/gatewayroute-desired.ts';
 
 const org = uniqueName('gwapi');
 const home = `${org}-home`;
@@ -135,6 +141,55 @@ spec: {type: http, title: Flights EAPI, version: 1.0.0}
     const grant = await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE]);
     assert.deepEqual(grant.spec.from, [{ group: 'gateway.envoyproxy.io', kind: 'SecurityPolicy', namespace: prod }]);
     assert.equal(grant.metadata.labels['crossgate.dev/authz-grant-from'], prod);
+  });
+
+  test("the operator's read and its apply race a user making the same name: the user's object is never taken over (applyOwned)", async () => {
+    // What the reconciler does after its GET, played against the real apiserver with the user's object already made
+    // in between (the window itself is too short to hit on purpose).
+    const http = new KubeHttp(loadConnection());
+    const path = (name: string) => objectPath(HTTPROUTES, prod, name);
+    const ours = (name: string) => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name, namespace: prod, labels: { 'app.kubernetes.io/managed-by': 'crossgate', 'crossgate.dev/gateway-route': name } },
+      spec: { parentRefs: [{ name: 'shared', namespace: gwNs, sectionName: 'http' }], hostnames: [host], rules: [{ backendRefs: [{ name: 'flights', port: 8080 }] }] },
+    });
+    const userRoute = (name: string, spec: string) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: ${name}, namespace: ${prod}, annotations: {owner: the-user}}
+spec: ${spec}
+`;
+    // 1. Nothing there at the read; the user's route, made meanwhile, sets fields the apply sets: a conflict, nothing written.
+    await applyYaml(userRoute('race-overlap', '{parentRefs: [{name: own-gateway}], rules: [{backendRefs: [{name: theirs, port: 80}]}]}'));
+    const overlapBefore = await getJson(['httproute', 'race-overlap', '-n', prod]);
+    assert.deepEqual(await applyOwned(http, path('race-overlap'), ours('race-overlap'), GATEWAYROUTE_MANAGER, undefined), { taken: true });
+    assert.deepEqual(untouched((await getJson(['httproute', 'race-overlap', '-n', prod]))!), untouched(overlapBefore));
+    // 2. The user's route shares no field with the apply (it would merge in): every field the apply added is handed back.
+    await applyYaml(userRoute('race-merge', '{}'));
+    assert.deepEqual(await applyOwned(http, path('race-merge'), ours('race-merge'), GATEWAYROUTE_MANAGER, undefined), { taken: true });
+    const merged = await getJson(['httproute', 'race-merge', '-n', prod]);
+    assert.equal(merged.metadata.annotations.owner, 'the-user');
+    assert.equal(merged.metadata.labels?.['crossgate.dev/gateway-route'], undefined);
+    assert.equal(merged.spec.parentRefs, undefined);
+    assert.equal(merged.spec.hostnames, undefined);
+    assert.ok(!(merged.metadata.managedFields ?? []).some((f: { manager: string }) => f.manager === GATEWAYROUTE_MANAGER), 'no field left to the operator');
+    // 3. Ours at the read, replaced by the user's before the apply: the uid it read no longer matches, nothing written.
+    const first = await applyOwned(http, path('race-replaced'), ours('race-replaced'), GATEWAYROUTE_MANAGER, undefined);
+    assert.ok('applied' in first);
+    const readUid = first.applied.metadata.uid as string;
+    await kubectl(['delete', 'httproute', 'race-replaced', '-n', prod, '--wait=true']);
+    await applyYaml(userRoute('race-replaced', '{parentRefs: [{name: own-gateway}]}'));
+    const replacedBefore = await getJson(['httproute', 'race-replaced', '-n', prod]);
+    assert.deepEqual(await applyOwned(http, path('race-replaced'), ours('race-replaced'), GATEWAYROUTE_MANAGER, readUid), { taken: true });
+    assert.deepEqual(untouched((await getJson(['httproute', 'race-replaced', '-n', prod]))!), untouched(replacedBefore));
+    // 4. Still ours, edited by hand: put back (force), as the reconciler always did.
+    const mine = await applyOwned(http, path('race-mine'), ours('race-mine'), GATEWAYROUTE_MANAGER, undefined);
+    assert.ok('applied' in mine);
+    await kubectl(['patch', 'httproute', 'race-mine', '-n', prod, '--type=merge', '-p', '{"spec":{"hostnames":["edited.example"]}}']);
+    const again = await applyOwned(http, path('race-mine'), ours('race-mine'), GATEWAYROUTE_MANAGER, mine.applied.metadata.uid);
+    assert.ok('applied' in again);
+    assert.deepEqual(again.applied.spec.hostnames, [host]);
+    await kubectl(['delete', 'httproute', 'race-overlap', 'race-merge', 'race-replaced', 'race-mine', '-n', prod, '--wait=false']);
   });
 
   test('the route status a Gateway API controller writes shows on the instance: Accepted, then unresolved refs', async () => {

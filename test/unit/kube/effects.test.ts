@@ -4,7 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeHttpError, type RequestOptions } from '../../../kube/kube.ts';
 import {
-  conditionChanged, deleteIfExists, deleteIfStill, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange, type Requester,
+  applyOwned, conditionChanged, deleteIfExists, deleteIfStill, ensureFinalizer, ignoreNotFound, removeFinalizer, reportConditionChange, type Requester,
 } from '../../../kube/effects.ts';
 import type { Condition } from '../../../kube/conditions.ts';
 
@@ -133,5 +133,61 @@ describe('effects', () => {
     reportConditionChange({}, [cond('False', 'Progressing')], { type: 'Ready', status: 'False', reason: 'DomainConflict', message: 'taken' }, report);
     assert.deepEqual(r.events, ['Warning DomainConflict: taken']);
     assert.deepEqual(r.logs, []);
+  });
+
+  describe('applyOwned: an apply that never takes over a same-name object made between the read and the write', () => {
+    /** Answers each request with the next scripted value, or throws it when it is an Error. */
+    function scripted(...answers: unknown[]) {
+      const calls: Array<{ method: string; opts?: RequestOptions }> = [];
+      const http: Requester = {
+        request: async <T>(method: string, _path: string, opts?: RequestOptions): Promise<T> => {
+          calls.push({ method, ...(opts ? { opts } : {}) });
+          const a = answers.shift();
+          if (a instanceof Error) throw a;
+          return a as T;
+        },
+      };
+      return { calls, http };
+    }
+    const path = '/apis/gateway.networking.k8s.io/v1/namespaces/ns/httproutes/r';
+    const obj = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'r', namespace: 'ns' }, spec: { hostnames: ['a.example'] } };
+    const withManagers = (...managers: Array<[string, string?]>) => ({ metadata: { uid: 'u1', managedFields: managers.map(([manager, subresource]) => ({ manager, ...(subresource ? { subresource } : {}) })) } });
+    const invalid = () => new KubeHttpError(422, { reason: 'Invalid' } as never, 'PATCH x');
+
+    test('nothing read: applied without force; only its own manager (a status writer aside) means it made the object', async () => {
+      const { calls, http } = scripted(withManagers(['m'], ['gateway-controller', 'status']));
+      const r = await applyOwned(http, path, obj, 'm', undefined);
+      assert.ok('applied' in r);
+      assert.deepEqual(calls[0]!.opts!.query, { fieldManager: 'm', force: false });
+      assert.equal((calls[0]!.opts!.body as { metadata: { uid?: string } }).metadata.uid, undefined);
+    });
+
+    test('nothing read, and the apply conflicts (409): taken, nothing else sent', async () => {
+      const { calls, http } = scripted(conflict());
+      assert.deepEqual(await applyOwned(http, path, obj, 'm', undefined), { taken: true });
+      assert.equal(calls.length, 1);
+    });
+
+    test('nothing read, and the applied object shows another manager: every field handed back by an empty apply, taken', async () => {
+      const { calls, http } = scripted(withManagers(['m'], ['kubectl-client-side-apply']), {});
+      assert.deepEqual(await applyOwned(http, path, obj, 'm', undefined), { taken: true });
+      assert.equal(calls.length, 2);
+      assert.deepEqual(calls[1]!.opts!.body, { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: 'r', namespace: 'ns' } });
+      assert.deepEqual(calls[1]!.opts!.query, { fieldManager: 'm', force: false });
+    });
+
+    test('ours read: applied with force and the uid read; refused and another object there now: taken; the same one: the error is thrown', async () => {
+      const ok = scripted(withManagers(['m']));
+      assert.ok('applied' in (await applyOwned(ok.http, path, obj, 'm', 'u1')));
+      assert.deepEqual(ok.calls[0]!.opts!.query, { fieldManager: 'm', force: true });
+      assert.equal((ok.calls[0]!.opts!.body as { metadata: { uid?: string } }).metadata.uid, 'u1');
+      const replaced = scripted(invalid(), { metadata: { uid: 'u2' } });
+      assert.deepEqual(await applyOwned(replaced.http, path, obj, 'm', 'u1'), { taken: true });
+      assert.deepEqual(replaced.calls.map((c) => c.method), ['PATCH', 'GET']);
+      const same = scripted(invalid(), { metadata: { uid: 'u1' } });
+      await assert.rejects(applyOwned(same.http, path, obj, 'm', 'u1'), /HTTP 422/);
+      const gone = scripted(invalid(), notFound());
+      await assert.rejects(applyOwned(gone.http, path, obj, 'm', 'u1'), /HTTP 422/);
+    });
   });
 });
