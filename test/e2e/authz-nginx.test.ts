@@ -123,6 +123,23 @@ function renderNginx(cfg: ConfigDir, authz: string, port: number, tokenFile: str
   );
 }
 
+/** Renders the config for `cfg` (authz at `authz`: IP:port or unix:/path) into work/conf and starts nginx with it on a free port. */
+async function renderAndStartNginx(cfg: ConfigDir, authz: string, work: string, accessLog: string): Promise<{ nginx: ManagedProcess; base: string }> {
+  const port = await freePort();
+  const out = join(work, 'conf');
+  renderNginx(cfg, authz, port, join(work, 'token'), accessLog, out);
+  return { nginx: await startNginx(work, out, port), base: `http://127.0.0.1:${port}` };
+}
+
+/** Stops what a suite started (nginx first, so no check meets a closed authz) and removes its files. */
+async function teardown(s: { nginx?: ManagedProcess; authz?: ManagedProcess; up?: Upstream; cfg?: ConfigDir; work?: string }): Promise<void> {
+  await s.nginx?.stop();
+  await s.authz?.stop();
+  await s.up?.close();
+  await s.cfg?.remove();
+  if (s.work) await rm(s.work, { recursive: true, force: true });
+}
+
 const TOKEN = 'e2e-proxy-token-4f1c9a7d2b6e8035';
 
 describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, () => {
@@ -176,20 +193,10 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
     adminUrl = listening.admin;
     await authz.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
 
-    const port = await freePort();
-    const out = join(work, 'conf');
-    renderNginx(cfg, new URL(authzUrl).host, port, join(work, 'token'), new URL(logUrl.replace('udp:', 'http:')).host, out);
-    nginx = await startNginx(work, out, port);
-    base = `http://127.0.0.1:${port}`;
+    ({ nginx, base } = await renderAndStartNginx(cfg, new URL(authzUrl).host, work, new URL(logUrl.replace('udp:', 'http:')).host));
   });
 
-  after(async () => {
-    await nginx?.stop();
-    await authz?.stop();
-    await up?.close();
-    await cfg?.remove();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => teardown({ nginx, authz, up, cfg, work }));
 
   test('the rendered config holds no token (it is in the 0600 include) and nginx serves an open route', async () => {
     const text = await readFile(join(work, 'conf', 'crossgate.conf'), 'utf8');
@@ -393,20 +400,10 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
     const started = await startAuthzOnSocket();
     authz = started.proc;
     assert.equal(started.url, `unix:${socket}`);
-    const port = await freePort();
-    const out = join(work, 'conf');
-    renderNginx(cfg, started.url, port, join(work, 'token'), 'off', out);
-    nginx = await startNginx(work, out, port);
-    base = `http://127.0.0.1:${port}`;
+    ({ nginx, base } = await renderAndStartNginx(cfg, started.url, work, 'off'));
   });
 
-  after(async () => {
-    await nginx?.stop();
-    await authz?.stop();
-    await up?.close();
-    await cfg?.remove();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => teardown({ nginx, authz, up, cfg, work }));
 
   test('the socket is 0660 and nginx names it as its authz upstream', async () => {
     const st = await lstat(socket);

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request as undiciRequest } from 'undici';
 import { authzListen, grpcOptions, parseListen } from '../../../gateway/main.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
 import { bind, UNIX_PATH_MAX, unixSocketPath } from '../../../kube/listen.ts';
@@ -26,18 +26,14 @@ interface Res {
   body: string;
 }
 
-/** A request over the unix socket at `path` (a flat name/value header list). */
-function call(path: string, target: string, headers: string[] = []): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: path, path: target, headers: ['host', 'authz', ...headers], timeout: 5000, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+const agents = new Map<string, Agent>();
+
+/** A request over the unix socket at `path` (a flat name/value header list), with undici: one keep-alive agent per socket, as nginx keeps its connections. */
+async function call(path: string, target: string, headers: string[] = []): Promise<Res> {
+  let agent = agents.get(path);
+  if (!agent) agents.set(path, (agent = new Agent({ connect: { socketPath: path } })));
+  const r = await undiciRequest(`http://authz${target}`, { dispatcher: agent, headers });
+  return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
 }
 
 /** What a connection to the socket at `path` reads until the server closes it. */
@@ -184,6 +180,7 @@ describe('crossgate-authz on a unix socket', () => {
     await trusting?.stop(0);
     await untrusting?.stop(0);
     await nodeServer?.stop(0);
+    await Promise.all([...agents.values()].map((a) => a.close()));
     await cfg?.remove();
     await rm(dir, { recursive: true, force: true });
   });
