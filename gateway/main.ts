@@ -23,7 +23,9 @@
 //   --check-server / AUTHZ_CHECK_SERVER       authz: the check port's HTTP/1.1 server: fast (default,
 //                                             gateway/authz-http1.ts) or node (node:http; kept for one release)
 //   --listen / GATEWAY_LISTEN                 host:port of the data plane (default 127.0.0.1:8080,
-//                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080)
+//                                             authz 127.0.0.1:9191; the container sets 0.0.0.0:8080);
+//                                             authz only: unix:/absolute/path, a unix socket (0660) for
+//                                             nginx beside it in the pod (kube/listen.ts)
 //   --admin-listen / GATEWAY_ADMIN_LISTEN     host:port of /metrics, /healthz, /readyz, /summary, /configz
 //                                             (default 127.0.0.1:9090)
 //   --gateway / GATEWAY_NAME                  gateway name (ConfigMaps crossgate-gw-<name>*); required
@@ -60,11 +62,13 @@ import type { CheckServerKind } from './authz.ts';
 import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
+import { UNIX_PREFIX, unixSocketPath } from '../kube/listen.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /** "host:port", "[v6]:port", ":port" or "port". */
 export function parseListen(value: string, defaultHost: string): { host: string; port: number } {
+  if (value.startsWith(UNIX_PREFIX)) throw new Error(`listen address ${JSON.stringify(value)}: a unix socket is served only on authz's check port (--mode=authz --listen)`);
   let host = defaultHost;
   let port: string;
   const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(value);
@@ -79,6 +83,12 @@ export function parseListen(value: string, defaultHost: string): { host: string;
   const n = Number(port);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`listen address ${JSON.stringify(value)}: bad port`);
   return { host, port: n };
+}
+
+/** authz's check port: host:port as parseListen, or `unix:/path`, a unix socket (host "unix:/path" for kube/listen.ts, no port). */
+export function authzListen(value: string): { host: string; port: number } {
+  if (value.startsWith(UNIX_PREFIX)) return { host: `${UNIX_PREFIX}${unixSocketPath(value)}`, port: 0 };
+  return parseListen(value, '127.0.0.1');
 }
 
 function bool(v: string | undefined, dflt: boolean): boolean {
@@ -208,7 +218,7 @@ async function main(): Promise<void> {
     if (mode === 'authz') {
       const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
       if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
-      gw = await startAuthz({ ...common, tokenFile, listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191', '127.0.0.1'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env), checkServer: checkServerOption(values['check-server'] ?? env.AUTHZ_CHECK_SERVER) });
+      gw = await startAuthz({ ...common, tokenFile, listen: authzListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env), checkServer: checkServerOption(values['check-server'] ?? env.AUTHZ_CHECK_SERVER) });
     } else {
       gw = await startGateway({
         ...common,

@@ -4,6 +4,7 @@
 //
 //   node gateway/render-nginx.ts --config-dir DIR --gateway NAME --authz 127.0.0.1:9191 \
 //     --listen 127.0.0.1:8080 --token-file TOKEN --out OUTDIR
+//   (--authz unix:/run/crossgate/authz.sock: authz beside nginx in one pod, over a unix socket)
 //   (npm run render:nginx -- …; in the image: node gateway/render-nginx.js …)
 //
 // Writes OUTDIR/crossgate.conf (server blocks, to be included in nginx's
@@ -25,7 +26,7 @@
 // (authz.ts); the named location @crossgate_denied answers the client with
 // that status, that body, Retry-After and the RateLimit headers.
 //
-// Access log (--access-log IP:PORT, default authz's host and port 5514, "off"
+// Access log (--access-log IP:PORT, default authz's host (127.0.0.1 with a unix socket) and port 5514, "off"
 // for none): every request of a rendered route is logged, as syslog over UDP,
 // to crossgate-authz's receiver (authz-log.ts) in the fixed JSON format
 // crossgate_authz: the route id (set per location from the validated id), the
@@ -41,6 +42,7 @@ import type { ApiKeyPolicyConfig, ClientIdEnforcementPolicyConfig, HeaderInjecti
 import type { Route } from '../api/gateway/config.ts';
 import { HOSTNAME_PATTERN, PATH_PREFIX_PATTERN } from '../api/v1alpha1/common.ts';
 import { hasDotSegments } from './decision.ts';
+import { UNIX_PREFIX, unixSocketPath } from '../kube/listen.ts';
 import { pino } from 'pino';
 import { ConfigAssembler } from './config-source/assembler.ts';
 import { MemoryCounterStore } from './counters/memory.ts';
@@ -68,8 +70,8 @@ export interface Skipped {
 }
 
 export interface RenderOptions {
-  /** crossgate-authz's address: an IP address (v4 or v6) and a port. */
-  authz: { host: string; port: number };
+  /** crossgate-authz's address: an IP address (v4 or v6) and a port, or the path of its unix socket (authz beside nginx). */
+  authz: { host: string; port: number } | { path: string };
   /** Where nginx listens: an IP address and a port. */
   listen: { host: string; port: number };
   /** Path of the token snippet nginx includes (crossgate-authz-token.conf). */
@@ -323,7 +325,7 @@ function restore(upstreams: Upstreams, before: Upstreams): void {
 /** The nginx config for these routes (pure). */
 export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendered {
   const listen = `${ipLiteral(o.listen.host)}:${port(o.listen.port)}`;
-  const authz = `${ipLiteral(o.authz.host)}:${port(o.authz.port)}`;
+  const authz = 'path' in o.authz ? `${UNIX_PREFIX}${unixSocketPath(o.authz.path)}` : `${ipLiteral(o.authz.host)}:${port(o.authz.port)}`;
   const logTo = o.accessLog ? `${ipLiteral(o.accessLog.host)}:${port(o.accessLog.port)}` : undefined;
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.tokenInclude)) throw new Error('the token include path must be absolute, of letters, digits, ".", "_", "-" and "/"');
   const skipped: Skipped[] = [];
@@ -420,6 +422,11 @@ export async function routesOfDirectory(dir: string, gateway: string): Promise<R
   return r.config.routes.routes.map((c) => (c.withheld && !c.source.withheld ? { ...c.source, withheld: c.withheld } : c.source));
 }
 
+/** --authz: IP:port, or unix:/path (a socket; kube/listen.ts checks the path, which is then safe in nginx's text). */
+function authzAddress(v: string): RenderOptions['authz'] {
+  return v.startsWith(UNIX_PREFIX) ? { path: unixSocketPath(v) } : hostPort(v, '--authz');
+}
+
 function hostPort(v: string, what: string): { host: string; port: number } {
   const m = /^\[?([0-9a-fA-F:.]+)\]?:(\d+)$/.exec(v);
   if (!m) throw new Error(`${what}: expected IP:port, got ${JSON.stringify(v)}`);
@@ -440,10 +447,12 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (!values['config-dir'] || !values.gateway || !values.authz || !values['token-file'] || !values.out) {
-    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT --token-file FILE --out DIR [--listen IP:PORT] [--access-log IP:PORT|off]');
+    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT|unix:/PATH --token-file FILE --out DIR [--listen IP:PORT] [--access-log IP:PORT|off]');
   }
-  const authz = hostPort(values.authz, '--authz');
-  const accessLog = values['access-log'] === 'off' ? undefined : values['access-log'] ? hostPort(values['access-log'], '--access-log') : { host: authz.host, port: 5514 };
+  const authz = authzAddress(values.authz);
+  // The access log is UDP: beside nginx (a unix socket), authz receives it on loopback.
+  const logHost = 'path' in authz ? '127.0.0.1' : authz.host;
+  const accessLog = values['access-log'] === 'off' ? undefined : values['access-log'] ? hostPort(values['access-log'], '--access-log') : { host: logHost, port: 5514 };
   const routes = await routesOfDirectory(values['config-dir'], values.gateway);
   const out = values.out.startsWith('/') ? values.out : join(process.cwd(), values.out);
   const tokenInclude = join(out, 'crossgate-authz-token.conf');

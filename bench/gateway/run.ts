@@ -12,7 +12,8 @@
 //                                   the config written by `npm run render:nginx` (gateway/render-nginx.ts)
 //                                   from the same config directories and keys as the gateway's api-key targets;
 //                                   nginx ships its access log to authz (syslog/UDP, the analytics path) unless
-//                                   BENCH_AUTHZ_ACCESS_LOG=off
+//                                   BENCH_AUTHZ_ACCESS_LOG=off; nginx reaches authz's check port over loopback
+//                                   TCP, or with BENCH_AUTHZ_SOCKET=unix over a unix socket (--listen unix:/path)
 // Two measurements per target:
 //   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
 //   latency     one connection, BENCH_LATENCY_REQUESTS (3000) sequential requests timed with hrtime: p50/p99 in µs
@@ -46,6 +47,9 @@ const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
 const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
 /** BENCH_AUTHZ_ACCESS_LOG=off: the rendered nginx ships no access log to authz (its analytics path), to see what a check alone costs. */
 const AUTHZ_ACCESS_LOG = env.BENCH_AUTHZ_ACCESS_LOG === 'off' ? 'off' : 'on';
+/** BENCH_AUTHZ_SOCKET=unix: authz's check port is a unix socket nginx connects to (authz beside nginx); default tcp (127.0.0.1). */
+const AUTHZ_SOCKET = env.BENCH_AUTHZ_SOCKET ?? 'tcp';
+if (AUTHZ_SOCKET !== 'tcp' && AUTHZ_SOCKET !== 'unix') throw new Error(`BENCH_AUTHZ_SOCKET: expected tcp or unix, got ${JSON.stringify(AUTHZ_SOCKET)}`);
 const PROFILE = process.argv.includes('--profile');
 const PROFILE_AUTHZ = process.argv.includes('--profile-authz');
 /** --only-authz: direct and the two nginx + authz targets only (a shorter run when only authz changed). */
@@ -200,18 +204,19 @@ ${nginxPreamble(prefix)}  upstream app { server 127.0.0.1:${upstreamPort}; keepa
   return { url: `http://127.0.0.1:${port}`, proc };
 }
 
-async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ host: string; proc: ChildProcess }> {
-  const port = await freePort();
+/** crossgate-authz on `dir`; `address` is what render-nginx's --authz takes: 127.0.0.1:port, or unix:/path with BENCH_AUTHZ_SOCKET=unix. */
+async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ address: string; proc: ChildProcess }> {
+  const address = AUTHZ_SOCKET === 'unix' ? `unix:${join(tmp, `authz-${Date.now()}.sock`)}` : `127.0.0.1:${await freePort()}`;
   const adminPort = await freePort();
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', tokenFile, '--gateway', 'bench', '--config-dir', dir];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    // nginx connects from 127.0.0.1 and sends X-Forwarded-For: the one trusted proxy. No gRPC listener.
-    env: { ...env, GATEWAY_LISTEN: `127.0.0.1:${port}`, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, AUTHZ_GRPC_LISTEN: 'off', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+    // nginx connects from 127.0.0.1 (a unix socket's peer is reported as that too) and sends X-Forwarded-For: the one trusted proxy. No gRPC listener.
+    env: { ...env, GATEWAY_LISTEN: address, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, AUTHZ_GRPC_LISTEN: 'off', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
   });
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
-  return { host: `127.0.0.1:${port}`, proc };
+  return { address, proc };
 }
 
 /** nginx (1 worker) with the config `npm run render:nginx` writes for `dir`, checking every request with the authz at `authz`. */
@@ -405,7 +410,7 @@ async function main(): Promise<void> {
     writeFileSync(tokenFile, `${AUTHZ_TOKEN}\n`, { mode: 0o600 });
     for (const [label, dir, keys, prof] of [['1 key', dir1, one.keys, undefined], ['10,000 keys', dir10k, many.keys.slice(0, 100), authzProfDir]] as const) {
       const az = await startAuthz(dir, tokenFile, prof);
-      const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.host, tokenFile);
+      const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.address, tokenFile);
       rows.push(await measure(`nginx + authz, api-key + tier, ${label}`, `${nx.url}/keyed/MX123`, [['nginx', nx.proc.pid], ['authz', az.proc.pid], upstream], keys));
       await stop(nx.proc);
       await stop(az.proc);
@@ -415,10 +420,10 @@ async function main(): Promise<void> {
 
   const md = `${table(rows)}\n\n${ratios(rows)}\n`;
   process.stdout.write(`\n${md}\n`);
-  process.stdout.write(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, nginx access log to authz ${AUTHZ_ACCESS_LOG}, ${CONNECTIONS} connections, ${DURATION} s\n`);
+  process.stdout.write(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}; machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}, access log ${ACCESS_LOG}, nginx access log to authz ${AUTHZ_ACCESS_LOG}, nginx to authz over ${AUTHZ_SOCKET}, ${CONNECTIONS} connections, ${DURATION} s\n`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const out = join(ROOT, 'bench/results', `gateway-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG, authzAccessLog: AUTHZ_ACCESS_LOG }, null, 2));
+  writeFileSync(out, JSON.stringify({ rows, durationS: DURATION, connections: CONNECTIONS, accessLog: ACCESS_LOG, authzAccessLog: AUTHZ_ACCESS_LOG, authzSocket: AUTHZ_SOCKET }, null, 2));
   say(`results: ${out}`);
   for (const [what, d] of [['10,000-key gateway', profDir], ['crossgate-authz behind nginx, 10,000 keys', authzProfDir]] as const) {
     if (!d) continue;

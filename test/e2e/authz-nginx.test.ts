@@ -4,12 +4,13 @@
 // `node gateway/render-nginx.ts` and used as is (in an nginx.conf with a temp
 // prefix), every claim proved through nginx. Needs Debian's nginx
 // (hack/optional-tools.sh installs it as root); skips with the reason where it
-// is missing.
+// is missing. A second suite runs authz on a unix socket (beside nginx in a
+// pod): the same checks through `server unix:/path;`.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,70 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** nginx with the rendered config in `out` (included in an nginx.conf under work/nginx), answering on 127.0.0.1:port. */
+async function startNginx(work: string, out: string, port: number): Promise<ManagedProcess> {
+  const prefix = join(work, 'nginx');
+  await mkdir(join(prefix, 'tmp'), { recursive: true });
+  // nginx's workers may run as another user: the prefix must be readable, its temp dir writable.
+  await chmod(work, 0o755);
+  await chmod(prefix, 0o755);
+  await chmod(join(prefix, 'tmp'), 0o777);
+  await chmod(out, 0o755);
+  const conf = [
+    process.getuid?.() === 0 ? 'user root;' : '',
+    'worker_processes 1;',
+    'error_log stderr warn;',
+    `pid ${join(prefix, 'nginx.pid')};`,
+    'events { worker_connections 256; }',
+    'http {',
+    '    access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(prefix, 'tmp', t)};`),
+    `    include ${join(out, 'crossgate.conf')};`,
+    '}',
+    '',
+  ].join('\n');
+  await writeFile(join(prefix, 'nginx.conf'), conf);
+  const nginx = startProcess(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { name: 'nginx', cwd: prefix, noAutoStop: true });
+  for (let i = 0; ; i++) {
+    try {
+      await call(`http://127.0.0.1:${port}`, '/open/ping');
+      return nginx;
+    } catch (err) {
+      if (i > 100) {
+        await nginx.stop();
+        throw new Error(`nginx did not come up: ${String(err)}\n${await readFile(join(out, 'crossgate.conf'), 'utf8')}`);
+      }
+      await sleep(100);
+    }
+  }
+}
+
+/** `node gateway/render-nginx.ts` as users run it: the config for `cfg`, checking with the authz at `authz` (IP:port or unix:/path), written to `out`. */
+function renderNginx(cfg: ConfigDir, authz: string, port: number, tokenFile: string, accessLog: string, out: string): void {
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', cfg.dir, '--gateway', cfg.gateway, '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--access-log', accessLog, '--out', out],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
+/** Renders the config for `cfg` (authz at `authz`: IP:port or unix:/path) into work/conf and starts nginx with it on a free port. */
+async function renderAndStartNginx(cfg: ConfigDir, authz: string, work: string, accessLog: string): Promise<{ nginx: ManagedProcess; base: string }> {
+  const port = await freePort();
+  const out = join(work, 'conf');
+  renderNginx(cfg, authz, port, join(work, 'token'), accessLog, out);
+  return { nginx: await startNginx(work, out, port), base: `http://127.0.0.1:${port}` };
+}
+
+/** Stops what a suite started (nginx first, so no check meets a closed authz) and removes its files. */
+async function teardown(s: { nginx?: ManagedProcess; authz?: ManagedProcess; up?: Upstream; cfg?: ConfigDir; work?: string }): Promise<void> {
+  await s.nginx?.stop();
+  await s.authz?.stop();
+  await s.up?.close();
+  await s.cfg?.remove();
+  if (s.work) await rm(s.work, { recursive: true, force: true });
+}
+
 const TOKEN = 'e2e-proxy-token-4f1c9a7d2b6e8035';
 
 describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, () => {
@@ -128,54 +193,10 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
     adminUrl = listening.admin;
     await authz.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
 
-    const port = await freePort();
-    const out = join(work, 'conf');
-    execFileSync(
-      process.execPath,
-      [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', cfg.dir, '--gateway', 'edge', '--authz', new URL(authzUrl).host, '--listen', `127.0.0.1:${port}`, '--token-file', join(work, 'token'), '--access-log', new URL(logUrl.replace('udp:', 'http:')).host, '--out', out],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const prefix = join(work, 'nginx');
-    await mkdir(join(prefix, 'tmp'), { recursive: true });
-    // nginx's workers may run as another user: the prefix must be readable, its temp dir writable.
-    await chmod(work, 0o755);
-    await chmod(prefix, 0o755);
-    await chmod(join(prefix, 'tmp'), 0o777);
-    await chmod(out, 0o755);
-    const conf = [
-      process.getuid?.() === 0 ? 'user root;' : '',
-      'worker_processes 1;',
-      'error_log stderr warn;',
-      `pid ${join(prefix, 'nginx.pid')};`,
-      'events { worker_connections 256; }',
-      'http {',
-      '    access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${join(prefix, 'tmp', t)};`),
-      `    include ${join(out, 'crossgate.conf')};`,
-      '}',
-      '',
-    ].join('\n');
-    await writeFile(join(prefix, 'nginx.conf'), conf);
-    nginx = startProcess(NGINX!, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { name: 'nginx', cwd: prefix, noAutoStop: true });
-    base = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await call(base, '/open/ping');
-        break;
-      } catch (err) {
-        if (i > 100) throw new Error(`nginx did not come up: ${String(err)}\n${await readFile(join(out, 'crossgate.conf'), 'utf8')}`);
-        await sleep(100);
-      }
-    }
+    ({ nginx, base } = await renderAndStartNginx(cfg, new URL(authzUrl).host, work, new URL(logUrl.replace('udp:', 'http:')).host));
   });
 
-  after(async () => {
-    await nginx?.stop();
-    await authz?.stop();
-    await up?.close();
-    await cfg?.remove();
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  after(() => teardown({ nginx, authz, up, cfg, work }));
 
   test('the rendered config holds no token (it is in the 0600 include) and nginx serves an open route', async () => {
     const text = await readFile(join(work, 'conf', 'crossgate.conf'), 'utf8');
@@ -316,5 +337,121 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
     const after = (await call(adminUrl, '/summary')).json() as { apis: Record<string, { requests: number }> };
     assert.equal(after.apis['air/stats']!.requests, before.apis['air/stats']!.requests);
     assert.equal((await call(base, '/open/ping')).status, 200);
+  });
+});
+
+// authz beside nginx in one pod: the check port on a unix socket in a shared
+// directory (an emptyDir there), nginx's upstream `server unix:/path;`.
+describe('nginx auth_request → crossgate-authz over a unix socket → upstream', { skip: SKIP }, () => {
+  let up: Upstream;
+  let cfg: ConfigDir;
+  let work: string;
+  let socket: string;
+  let authz: ManagedProcess | undefined;
+  let nginx: ManagedProcess | undefined;
+  let base: string;
+  const key = newKey();
+
+  /** `node gateway/main.ts --mode=authz --listen unix:…` as the sidecar runs it; resolves with the url it logs. */
+  async function startAuthzOnSocket(): Promise<{ proc: ManagedProcess; url: string }> {
+    const proc = startProcess(process.execPath, [join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', join(work, 'token'), '--gateway', cfg.gateway, '--config-dir', cfg.dir, '--listen', `unix:${socket}`], {
+      name: 'crossgate-authz-unix',
+      cwd: ROOT,
+      noAutoStop: true,
+      // The socket's peer is reported as 127.0.0.1: the same trusted-proxy setting as over loopback TCP.
+      env: { GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: 'off', AUTHZ_ACCESS_LOG_LISTEN: 'off', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+    });
+    const { url } = JSON.parse(await proc.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string };
+    await proc.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
+    return { proc, url };
+  }
+
+  /** A request straight to authz's socket, as a process in the pod could send it. */
+  function callSocket(path: string, headers: string[]): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, path, headers: ['host', 'authz', ...headers], timeout: 10_000, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: () => JSON.parse(body) as Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  before(async () => {
+    up = await startUpstream();
+    work = await mkdtemp(join(tmpdir(), 'crossgate-nginx-unix-'));
+    await writeFile(join(work, 'token'), `${TOKEN}\n`, { mode: 0o600 });
+    // The shared volume of the pod.
+    await mkdir(join(work, 'run'));
+    await chmod(join(work, 'run'), 0o755);
+    socket = join(work, 'run', 'authz.sock');
+    cfg = await ConfigDir.create('edge-unix');
+    const upstream = { url: `${up.url}/api` };
+    cfg.routes = [
+      route('air/flights', { basePath: '/flights', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/key')] }),
+      route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
+      route('air/open', { basePath: '/open', upstream }),
+    ];
+    cfg.credentials = { [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }) };
+    await cfg.write();
+    const started = await startAuthzOnSocket();
+    authz = started.proc;
+    assert.equal(started.url, `unix:${socket}`);
+    ({ nginx, base } = await renderAndStartNginx(cfg, started.url, work, 'off'));
+  });
+
+  after(() => teardown({ nginx, authz, up, cfg, work }));
+
+  test('the socket is 0660 and nginx names it as its authz upstream', async () => {
+    const st = await lstat(socket);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o660);
+    assert.match(await readFile(join(work, 'conf', 'crossgate.conf'), 'utf8'), new RegExp(`^upstream crossgate_authz \\{\\n {4}server unix:${socket.replace(/[.]/g, '\\.')};$`, 'm'));
+  });
+
+  test('no key → 401, valid key → 200 from the upstream without the key, through nginx and the socket', async () => {
+    assertProblem(await call(base, '/flights/FL1'), 401, 'missing-api-key');
+    const before = up.received.length;
+    const r = await call(base, '/flights/FL1', ['x-api-key', key.key]);
+    assert.equal(r.status, 200, r.body);
+    const seen = up.received.slice(before).at(-1)!;
+    assert.equal(seen.headers['x-crossgate-client'], 'buyer/portal');
+    assert.equal(seen.headers['x-api-key'], undefined);
+  });
+
+  test('the client address still comes through nginx: 127.0.0.2 is blocked by its address, 127.0.0.1 passes', async () => {
+    const blocked = await call(base, '/blocked/x', ['x-forwarded-for', '198.51.100.7'], { localAddress: '127.0.0.2' });
+    assertProblem(blocked, 403, 'ip-not-allowed');
+    // Judged by the address nginx forwarded, not refused for having none.
+    assert.equal(blocked.json().detail, 'Requests from this address are not allowed.');
+    assert.equal((await call(base, '/blocked/x')).status, 200);
+  });
+
+  test('a process that reaches the socket still needs the proxy token: 401 without it', async () => {
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', key.key];
+    const none = await callSocket('/v1/nginx', check);
+    assert.equal(none.status, 401);
+    assert.equal(none.json().detail, "Checks need the proxy's token in x-crossgate-authz.");
+    assert.equal((await callSocket('/v1/nginx', ['x-crossgate-authz', 'Bearer not-the-token-0123456789', ...check])).status, 401);
+    assert.equal((await callSocket('/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, ...check])).status, 200);
+  });
+
+  test('killed, authz leaves its socket behind; restarted, it replaces it and nginx checks again', async () => {
+    await authz!.stop('SIGKILL');
+    assert.ok((await lstat(socket)).isSocket(), 'the stale socket is still there');
+    // Nothing accepts: nginx cannot check, so it refuses (500), never passes.
+    assert.equal((await call(base, '/flights/FL1', ['x-api-key', key.key])).status, 500);
+    authz = (await startAuthzOnSocket()).proc;
+    assert.equal((await call(base, '/flights/FL1', ['x-api-key', key.key])).status, 200);
+    assertProblem(await call(base, '/flights/FL1'), 401, 'missing-api-key');
+  });
+
+  test('stopped, authz removes its socket', async () => {
+    await authz!.stop();
+    authz = undefined;
+    await assert.rejects(lstat(socket), { code: 'ENOENT' });
   });
 });

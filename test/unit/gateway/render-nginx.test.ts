@@ -5,9 +5,16 @@
 // values, a withheld route's message) never appear either.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Route } from '../../../api/gateway/config.ts';
 import { LOG_FORMAT, renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
-import { policy, route } from './fixtures.ts';
+import { ConfigDir, policy, route } from './fixtures.ts';
+
+const RENDER = join(dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url))))), 'gateway/render-nginx.ts');
 
 const OPTS = { authz: { host: '127.0.0.1', port: 9191 }, listen: { host: '127.0.0.1', port: 8080 }, tokenInclude: '/etc/nginx/crossgate-authz-token.conf' };
 const MARK = 'PWNED';
@@ -129,6 +136,46 @@ test('listen, authz and the token are validated too', () => {
   assert.throws(() => renderNginx([], { ...OPTS, tokenInclude: `/etc/x;${MARK}` }));
   for (const s of SHAPES) assert.throws(() => renderTokenInclude(`abcdefghijklmnop${s}`));
   assert.match(renderTokenInclude('abcdefghijklmnop0123'), /default "Bearer abcdefghijklmnop0123";/);
+});
+
+test('authz on a unix socket (beside nginx in one pod): the upstream is server unix:/path, from a checked absolute path', () => {
+  const text = renderNginx([route('air/a', { basePath: '/a' })], { ...OPTS, authz: { path: '/run/crossgate/authz.sock' } }).text;
+  assert.match(text, /^upstream crossgate_authz \{\n {4}server unix:\/run\/crossgate\/authz\.sock;\n {4}keepalive 32;\n\}$/m);
+  assert.match(text, /proxy_pass http:\/\/crossgate_authz\/v1\/nginx;/);
+});
+
+test('a unix socket path nginx would parse (whitespace, ";", braces, quotes, "$", "#"), a relative, dotted or too long one is refused with the rule', () => {
+  const paths = [...SHAPES.map((s) => `/run/crossgate/${s}`), 'run/authz.sock', 'authz.sock', '', '/', '/run/../etc/authz.sock', '/run/./authz.sock', '/run//authz.sock', '/run/a b.sock', '/run/a\tb.sock', '/run/a;b', '/run/{a}', '/run/"a"', "/run/'a'", '/run/$a', `/${'a'.repeat(107)}`];
+  for (const path of paths) {
+    assert.throws(
+      () => renderNginx([], { ...OPTS, authz: { path } }),
+      { message: `unix socket ${JSON.stringify(path)}: expected unix:/absolute/path of letters, digits, ".", "_", "-" and "/", no "." or ".." segment, at most 107 bytes` },
+      JSON.stringify(path),
+    );
+  }
+});
+
+test('the command: --authz unix:/path renders the socket and ships the access log to 127.0.0.1:5514; a hostile path stops it with the rule', async () => {
+  const cfg = await ConfigDir.create('unix');
+  const out = await mkdtemp(join(tmpdir(), 'crossgate-render-'));
+  try {
+    cfg.routes = [route('air/a', { basePath: '/a' })];
+    await cfg.write();
+    await writeFile(join(out, 'token'), 'render-token-0123456789abcdef\n');
+    const run = (authz: string) =>
+      spawnSync(process.execPath, [RENDER, '--config-dir', cfg.dir, '--gateway', cfg.gateway, '--authz', authz, '--token-file', join(out, 'token'), '--out', join(out, 'conf')], { encoding: 'utf8' });
+    const ok = run('unix:/run/crossgate/authz.sock');
+    assert.equal(ok.status, 0, ok.stderr);
+    const text = await readFile(join(out, 'conf', 'crossgate.conf'), 'utf8');
+    assert.match(text, /^ {4}server unix:\/run\/crossgate\/authz\.sock;$/m);
+    assert.match(text, /access_log syslog:server=127\.0\.0\.1:5514,/);
+    const bad = run(`unix:/run/x;${MARK}`);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr, `render-nginx: unix socket "unix:/run/x;${MARK}": expected unix:/absolute/path of letters, digits, ".", "_", "-" and "/", no "." or ".." segment, at most 107 bytes\n`);
+  } finally {
+    await cfg.remove();
+    await rm(out, { recursive: true, force: true });
+  }
 });
 
 test('access log: rendered only when asked, to the typed address, in the fixed format that carries no URI, query, header or key', () => {
