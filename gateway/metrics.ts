@@ -106,7 +106,8 @@ export class RecentWindow {
     else if (status >= 400) b.clientErrors++;
     b.seconds += seconds;
     if (seconds > b.maxSeconds) b.maxSeconds = seconds;
-    addCount(b.statusCodes, String(status), 1);
+    // A number key is the property its decimal string names, without making the string.
+    b.statusCodes[status] = (b.statusCodes[status] ?? 0) + 1;
   }
 
   violation(api: string, policy: string, now: number): void {
@@ -182,15 +183,19 @@ export class DayWindow {
     if (status >= 500) b.serverErrors++;
     else if (error) b.clientErrors++;
     if (now > b.last) b.last = now;
-    const bucket = String(latencyBucket(seconds * 1000));
+    // The bucket index as a number key: the same property as its decimal string, without making the string.
+    const bucket = latencyBucket(seconds * 1000);
     b.latency[bucket] = (b.latency[bucket] ?? 0) + 1;
-    let name = client ?? ANONYMOUS;
-    if (name !== ANONYMOUS && !b.clients.has(name)) {
-      if (name.length > MAX_CLIENT_NAME || name === OTHER_CLIENTS || b.named >= this.maxClients) name = OTHER_CLIENTS;
-      else b.named++;
+    let c = b.clients.get(client ?? ANONYMOUS);
+    if (!c) {
+      let name = client ?? ANONYMOUS;
+      if (name !== ANONYMOUS) {
+        if (name.length > MAX_CLIENT_NAME || name === OTHER_CLIENTS || b.named >= this.maxClients) name = OTHER_CLIENTS;
+        else b.named++;
+      }
+      c = b.clients.get(name);
+      if (!c) b.clients.set(name, (c = { requests: 0, errors: 0, latency: {} }));
     }
-    let c = b.clients.get(name);
-    if (!c) b.clients.set(name, (c = { requests: 0, errors: 0, latency: {} }));
     c.requests++;
     if (error) c.errors++;
     c.latency[bucket] = (c.latency[bucket] ?? 0) + 1;
