@@ -239,6 +239,12 @@ export class IdStrings {
   static readonly SLOTS = 512;
   #slots: (string | undefined)[] = new Array<string | undefined>(IdStrings.SLOTS).fill(undefined);
 
+  /** Slots in use (at most SLOTS). */
+  get size(): number {
+    return this.#slots.reduce((n, s) => (s === undefined ? n : n + 1), 0);
+  }
+
+  /** The string of bytes d[p…q) (latin1: the callers pass ASCII ids). */
   get(d: Uint8Array, p: number, q: number): string {
     let h = 0x811c9dc5;
     for (let i = p; i < q; i++) h = Math.imul(h ^ d[i]!, 0x01000193);
@@ -258,8 +264,8 @@ function sameAs(s: string, d: Uint8Array, p: number): boolean {
 
 const IDS = new IdStrings();
 
-/** The rendered shape (see above) → its record; undefined for anything else (then parseLogLineJson decides). */
-function readRendered(d: Uint8Array): LogRecord | undefined {
+/** The rendered shape (see above) → its record; undefined for anything else (then parseLogLineJson decides). Exported for tests. */
+export function readRendered(d: Uint8Array): LogRecord | undefined {
   if (d[0] !== 0x3c) return undefined;
   let p = 1;
   while (p < 4 && isDigit(d[p])) p++;
