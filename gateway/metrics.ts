@@ -342,7 +342,7 @@ export class DurationHistogram {
 
   /** What prom-client's Histogram.get() returns: per API, cumulative buckets, +Inf, sum and count. */
   async get() {
-    const values: { value: number; metricName: string; exemplar?: null; labels: Record<string, string | number> }[] = [];
+    const values: { value: number; metricName: string; exemplar: null | undefined; labels: Record<string, string | number> }[] = [];
     const bucket = `${this.name}_bucket`;
     for (const c of this.#apis.values()) {
       let acc = 0;
@@ -351,8 +351,8 @@ export class DurationHistogram {
         values.push({ value: acc, metricName: bucket, exemplar: null, labels: { le: this.bounds[i]!, ...c.labels } });
       }
       values.push({ value: c.count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...c.labels } });
-      values.push({ value: c.sum, metricName: `${this.name}_sum`, labels: { ...c.labels } });
-      values.push({ value: c.count, metricName: `${this.name}_count`, labels: { ...c.labels } });
+      values.push({ value: c.sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: { ...c.labels } });
+      values.push({ value: c.count, metricName: `${this.name}_count`, exemplar: undefined, labels: { ...c.labels } });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
