@@ -147,6 +147,7 @@ export function parseLogLineJson(data: Uint8Array): LineResult {
 // which decides. So a line the byte reader accepts is one JSON.parse accepts,
 // with the same record: it only adds a faster way in.
 
+// Buffers, as the datagrams are: compares that see one kind of array ran twice as fast as mixing in Uint8Arrays.
 const bytes = (s: string) => Buffer.from(s, 'latin1');
 const MARKER_BYTES = bytes(MARKER);
 const K_ROUTE = bytes('{"v":"1","route":"');
