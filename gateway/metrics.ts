@@ -336,8 +336,13 @@ export class DurationHistogram {
     this.observeIn(this.cell(labels.api), seconds);
   }
 
+  /** Zeroes every cell in place (callers keep theirs); a zero cell is left out of get(), as prom-client drops its series. */
   reset(): void {
-    this.#apis = new Map();
+    for (const c of this.#apis.values()) {
+      c.counts.fill(0);
+      c.sum = 0;
+      c.count = 0;
+    }
   }
 
   /** What prom-client's Histogram.get() returns: per API, cumulative buckets, +Inf, sum and count. */
@@ -345,6 +350,7 @@ export class DurationHistogram {
     const values: { value: number; metricName: string; exemplar: null | undefined; labels: Record<string, string | number> }[] = [];
     const bucket = `${this.name}_bucket`;
     for (const c of this.#apis.values()) {
+      if (c.count === 0) continue;
       let acc = 0;
       for (let i = 0; i < this.bounds.length; i++) {
         acc += c.counts[i]!;

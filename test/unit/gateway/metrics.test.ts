@@ -210,5 +210,7 @@ describe('per-request series on cached cells', () => {
     m.observe('ns/a', 'k/1', 200, 0.5, 0);
     m.duration.reset();
     assert.deepEqual((await m.duration.get()).values, [], 'reset empties the histogram, as prom-client did');
+    m.observe('ns/a', 'k/1', 200, 0.5, 0);
+    assert.match(await m.registry.metrics(), /crossgate_gateway_request_duration_seconds_count\{api="ns\/a"\} 1\n/, 'and counts again after it');
   });
 });
