@@ -333,6 +333,7 @@ export class DurationHistogram {
   }
 
   observe(labels: { api: string }, seconds: number): void {
+    if (!Number.isFinite(seconds)) throw new TypeError(`Value is not a valid number: ${seconds}`);
     this.observeIn(this.cell(labels.api), seconds);
   }
 
