@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import fc from 'fast-check';
 import { pino } from 'pino';
-import { latencyOf, MAX_DATAGRAM, parseLogLine, startAccessLogReceiver, type LogRecord } from '../../../gateway/authz-log.ts';
+import { IdStrings, latencyOf, MAX_DATAGRAM, parseLogLine, parseLogLineJson, readRendered, startAccessLogReceiver, type LogRecord } from '../../../gateway/authz-log.ts';
 import type { CompiledConfig } from '../../../gateway/compiled.ts';
 import { GatewayMetrics } from '../../../gateway/metrics.ts';
 
@@ -156,4 +156,114 @@ test('flags and env: on at 127.0.0.1:5514 by default, "off", sources listed, an 
     sources: ['10.0.0.0/24', '::1'],
   });
   assert.throws(() => accessLogOptions({ 'access-log-sources': ' , ' }, {}), /at least one/);
+});
+
+// The byte reader (readRendered) takes only nginx's exact shape; everything else goes through JSON.parse
+// (parseLogLineJson). parseLogLine must give what parseLogLineJson gives, on every input.
+
+test('the rendered shape is read byte by byte; another shape of the same line goes through JSON.parse, to the same record', () => {
+  const rendered = line({ client: 'airline-operations/flights-portal.v2' });
+  const record = { route: 'air/flights', client: 'airline-operations/flights-portal.v2', status: 200, seconds: 0.012, upstreamSeconds: 0.01 };
+  assert.deepEqual(readRendered(rendered), record);
+  assert.deepEqual(readRendered(line({ client: '', route: '' })), { ...record, route: '', client: undefined });
+  assert.deepEqual(readRendered(line({}, '<190>Dec  5 22:33:39 web-1 crossgate: ')), { ...record, client: 'buyer/portal' });
+  const json = rendered.toString('latin1').split(' crossgate: ')[1]!;
+  const others = [
+    // Keys in another order, an extra key, JSON spacing, a trailing newline, an escape, a non-ASCII hostname.
+    enc(`<190>Dec  5 22:33:39 crossgate: ${JSON.stringify({ route: 'air/flights', ...JSON.parse(json) })}`),
+    enc(`<190>Dec  5 22:33:39 crossgate: ${JSON.stringify({ status: '200', ...JSON.parse(json) })}`),
+    enc(`<190>Dec  5 22:33:39 crossgate: ${JSON.stringify({ ...JSON.parse(json), extra: 'x' })}`),
+    enc(`<190>Dec  5 22:33:39 crossgate: ${JSON.stringify(JSON.parse(json), null, 1)}`),
+    enc(`<190>Dec  5 22:33:39 crossgate: ${json}\n`),
+    enc(`<190>Dec  5 22:33:39 crossgate: ${json.replace('"route":"air', '"route":"\\u0061ir')}`),
+    enc(`<190>Dec  5 22:33:39 hôte crossgate: ${json}`),
+  ];
+  for (const b of others) {
+    assert.equal(readRendered(b), undefined, b.toString());
+    assert.deepEqual(parseLogLine(b), { ok: true, record }, b.toString());
+  }
+});
+
+/** Mostly a valid value (so that a line has one field off at a time), else one at or just past a bound, or any of the alphabet. */
+const field = (valid: fc.Arbitrary<string>, nearMisses: string[], alphabet: RegExp) =>
+  fc.oneof({ arbitrary: valid, weight: 6 }, { arbitrary: fc.constantFrom(...nearMisses), weight: 2 }, { arbitrary: fc.stringMatching(alphabet), weight: 1 });
+const segment = fc.stringMatching(/^[a-z0-9]([-a-z0-9.]{0,6}[a-z0-9])?$/);
+const idLike = field(
+  fc.oneof(fc.constant(''), fc.tuple(segment, segment).map(([a, b]) => `${a}/${b}`)),
+  [`${'a'.repeat(253)}/b`, `${'a'.repeat(254)}/b`, `a/${'b'.repeat(253)}`, `a/${'b'.repeat(254)}`, 'a/', '/b', '-a/b', 'a-/b', 'a./b', 'a/.b', 'a/b-', 'a/b/c', 'A/b', 'a b/c', 'a/b"', 'a\\/b', '/'],
+  /^[-a-z0-9./]{0,12}$/,
+);
+const statusLike = field(fc.integer({ min: 100, max: 599 }).map(String), ['502', '504', '600', '099', '20', '2000', '', '-', '2x0'], /^[0-9]{0,4}$/);
+const secondsLike = field(
+  fc.tuple(fc.integer({ min: 0, max: 9999999 }), fc.integer({ min: 0, max: 999 })).map(([s, ms]) => `${s}.${String(ms).padStart(3, '0')}`),
+  ['0.000', '9999999.999', '12345678.000', '00000000.000', '.012', '0.01', '0.0123', '0,012', '1e3', ''],
+  /^[0-9.]{0,10}$/,
+);
+const listLike = field(
+  fc.oneof(statusLike, secondsLike, fc.constantFrom('', '-', '502, 200', '0.001 : 0.002')),
+  ['9'.repeat(128), '9'.repeat(129), 'x', '200"', ' '],
+  /^[-0-9., :]{0,12}$/,
+);
+const headLike = fc.oneof(
+  { arbitrary: fc.constantFrom('<190>Dec  5 22:33:39 crossgate: ', '<1>crossgate: ', '<999>web-1 crossgate: '), weight: 6 },
+  { arbitrary: fc.constantFrom('<1234>x crossgate: ', '<>x crossgate: ', '190>x crossgate: ', '<190>x crossgate:  ', '<190>a crossgate: b crossgate: ', '<19x>crossgate: '), weight: 2 },
+  { arbitrary: fc.string({ maxLength: 30 }).map((h) => `<190>${h} crossgate: `), weight: 1 },
+);
+const endLike = fc.oneof({ arbitrary: fc.constant('"}'), weight: 6 }, { arbitrary: fc.constantFrom('"} ', '"}\n', '",}', '"', '"}}'), weight: 2 });
+
+test('fast-check: parseLogLine gives exactly what JSON.parse gives (parseLogLineJson), whichever reader reads the line', () => {
+  let accepted = 0;
+  const same = (b: Uint8Array) => {
+    const r = parseLogLine(b);
+    assert.deepEqual(r, parseLogLineJson(b));
+    // A plain Uint8Array (not a Buffer) reads the same.
+    assert.deepEqual(parseLogLine(new Uint8Array(b)), r);
+    if (readRendered(b)) accepted++;
+  };
+  fc.assert(
+    fc.property(headLike, idLike, idLike, statusLike, listLike, secondsLike, listLike, endLike, (head, route, client, status, us, rt, ut, end) => {
+      same(enc(`${head}{"v":"1","route":"${route}","client":"${client}","status":"${status}","upstreamStatus":"${us}","requestTime":"${rt}","upstreamTime":"${ut}${end}`));
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(accepted > 200, `the byte reader took only ${accepted} lines`);
+  const good = line({});
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (edits) => {
+      const b = Buffer.from(good);
+      for (const [i, v] of edits) b[i] = v;
+      same(b);
+    }),
+    { numRuns: 3000 },
+  );
+  // Cut short anywhere.
+  for (let n = 0; n <= good.length; n++) same(good.subarray(0, n));
+});
+
+test('ids read by the byte reader: the same bytes give the same string; the slots are bounded', () => {
+  const ids = new IdStrings();
+  const bytes = Buffer.from('xx team-1/app.v2 yy');
+  assert.equal(ids.get(bytes, 3, 16), 'team-1/app.v2');
+  assert.equal(ids.get(bytes, 3, 16), 'team-1/app.v2');
+  assert.equal(ids.size, 1);
+  for (let i = 0; i < 5000; i++) {
+    const id = `ns-${i}/key-${i % 7}`;
+    // Colliding ids replace one another in a slot; each read still gives its own bytes.
+    assert.equal(ids.get(Buffer.from(`"${id}"`), 1, id.length + 1), id);
+  }
+  assert.ok(ids.size <= IdStrings.SLOTS, `${ids.size} slots`);
+  assert.equal(ids.get(Buffer.from('ns-1/key-1'), 0, 10), 'ns-1/key-1');
+});
+
+test('the allowed source is remembered, never a refused one', async () => {
+  const metrics = new GatewayMetrics({ defaultMetrics: false });
+  const rx = await startAccessLogReceiver({ port: 0, metrics, config: config(['air/flights']), logger: pino({ level: 'silent' }) });
+  try {
+    for (const from of ['127.0.0.1', '10.0.0.9', '127.0.0.1', '127.0.0.2', '::1', '10.0.0.9']) rx.receive(line({}), from);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /crossgate_gateway_access_log_lines_total\{result="recorded"\} 3\n/);
+    assert.match(text, /crossgate_gateway_access_log_lines_total\{result="refused_source"\} 3\n/);
+  } finally {
+    await rx.close();
+  }
 });

@@ -1,6 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { DayWindow, GatewayMetrics, RecentWindow } from '../../../gateway/metrics.ts';
+import fc from 'fast-check';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { CounterCells, DayWindow, GatewayMetrics, RecentWindow } from '../../../gateway/metrics.ts';
 import { latencyBucket } from '../../../api/analytics.ts';
 import { parseListen } from '../../../gateway/main.ts';
 
@@ -108,5 +110,107 @@ describe('day window (24 buckets of an hour by default)', () => {
     m.observe('ns/a', 'k/1', 200, 0.01, t);
     assert.equal(m.day.summary(t, []).apis['ns/a']?.clients['k/1']?.requests, 1);
     assert.equal(m.day.summary(t, []).windowSeconds, 15);
+  });
+});
+
+// GatewayMetrics counts requests_total and the duration histogram on its own cells (one addition per request) and
+// hands them to the registry at scrape: the exposition must be what prom-client's Counter.inc and Histogram.observe
+// per request gave (the reference below is that code), at every scrape.
+describe('per-request series on cached cells', () => {
+  const BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  const NAMES = ['crossgate_gateway_requests_total', 'crossgate_gateway_request_duration_seconds'];
+
+  /** GatewayMetrics.observe's Prometheus part as it was: prom-client per request. */
+  function reference(maxClients: number) {
+    const registry = new Registry();
+    const requests = new Counter({ name: NAMES[0]!, help: 'Requests answered, by API instance, client (ApiKey) and status class.', labelNames: ['api', 'client', 'code_class'], registers: [registry] });
+    const duration = new Histogram({ name: NAMES[1]!, help: 'Time from request to the end of the response, by API instance.', labelNames: ['api'], buckets: BOUNDS, registers: [registry] });
+    const clients = new Set<string>();
+    const label = (c: string | undefined) => {
+      if (c === undefined) return '-';
+      if (clients.has(c)) return c;
+      if (clients.size >= maxClients) return '_other';
+      clients.add(c);
+      return c;
+    };
+    return {
+      registry,
+      observe(api: string, client: string | undefined, status: number, seconds: number) {
+        requests.inc({ api, client: label(client), code_class: ['1xx', '2xx', '3xx', '4xx', '5xx'][Math.floor(status / 100) - 1] ?? 'other' });
+        duration.observe({ api }, seconds);
+      },
+    };
+  }
+
+  const only = async (r: Registry) => {
+    const text = (await r.metrics()).split('\n\n').map((block) => block.trim()).filter((block) => NAMES.some((n) => block.includes(`# TYPE ${n} `)));
+    const json = (await r.getMetricsAsJSON()).filter((m) => NAMES.includes(m.name));
+    return { text, json };
+  };
+
+  const api = fc.constantFrom('ns/a', 'ns/b', 'x/"quoted\\\n');
+  const client = fc.option(fc.constantFrom('k/1', 'k/2', 'k/3', 'k/4', 'k/5', '_other', '-'), { nil: undefined });
+  const status = fc.oneof(fc.integer({ min: 100, max: 599 }), fc.constantFrom(0, 99, 600, 1000, -200, 250.5));
+  const seconds = fc.oneof(fc.constantFrom(...BOUNDS, 0, -1, 10.000001, 1e9, 0.0009999), fc.double({ min: -1, max: 20, noNaN: true }));
+  const request = fc.tuple(api, client, status, seconds, fc.boolean());
+
+  test('fast-check: the same text and JSON as prom-client per request, scraped at random points', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(request, { maxLength: 60 }), async (requests) => {
+        const m = new GatewayMetrics({ defaultMetrics: false, maxClients: 3 });
+        const ref = reference(3);
+        for (const [a, c, s, sec, scrape] of requests) {
+          m.observe(a, c, s, sec, 1_000_000);
+          ref.observe(a, c, s, sec);
+          if (scrape) assert.deepEqual(await only(m.registry), await only(ref.registry));
+        }
+        assert.deepEqual(await only(m.registry), await only(ref.registry));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("counts between scrapes add up; the Counter's own get() hands them over too", async () => {
+    const m = new GatewayMetrics({ defaultMetrics: false });
+    for (let i = 0; i < 3; i++) m.observe('ns/a', 'k/1', 200, 0.01, 0);
+    assert.deepEqual((await m.requests.get()).values.map((v) => v.value), [3]);
+    for (let i = 0; i < 2; i++) m.observe('ns/a', 'k/1', 204, 0.01, 0);
+    assert.match(await m.registry.metrics(), /crossgate_gateway_requests_total\{api="ns\/a",client="k\/1",code_class="2xx"\} 5\n/);
+    assert.match(await m.registry.metrics(), /crossgate_gateway_requests_total\{api="ns\/a",client="k\/1",code_class="2xx"\} 5\n/, 'a second scrape adds nothing');
+    m.accessLogLine('recorded');
+    m.accessLogLine('recorded');
+    m.accessLogLine('oversized');
+    const text = await m.registry.metrics();
+    assert.match(text, /crossgate_gateway_access_log_lines_total\{result="recorded"\} 2\n/);
+    assert.match(text, /crossgate_gateway_access_log_lines_total\{result="oversized"\} 1\n/);
+    assert.doesNotMatch(text, /result="malformed"/, 'a result never counted has no series, as before');
+  });
+
+  test('a cell per label set: as many as the Counter has series, bounded by the client cap', async () => {
+    const cells = new CounterCells(new Registry(), 'test_total', 'test', ['k']);
+    const a = cells.cell({ k: 'a' });
+    for (let i = 0; i < 1000; i++) cells.inc(a);
+    cells.inc(cells.cell({ k: 'b' }));
+    assert.deepEqual((await cells.counter.get()).values.map((v) => [v.labels.k, v.value]), [['a', 1000], ['b', 1]]);
+    const m = new GatewayMetrics({ defaultMetrics: false, maxClients: 2 });
+    for (let i = 0; i < 500; i++) m.observe('ns/a', `k/${i}`, 200 + (i % 4) * 100, 0.01, 0);
+    const series = (await m.requests.get()).values;
+    // k/0, k/1, "_other": 3 clients × 4 classes at most.
+    assert.ok(series.length <= 12, `${series.length} series`);
+    assert.deepEqual(new Set(series.map((v) => v.labels.client)), new Set(['k/0', 'k/1', '_other']));
+  });
+
+  test('a duration that is not a number is refused before anything is counted (prom-client threw on it too)', async () => {
+    const m = new GatewayMetrics({ defaultMetrics: false });
+    assert.throws(() => m.observe('ns/a', 'k/1', 200, Number.NaN, 0), /not a valid number/);
+    assert.throws(() => m.observe('ns/a', 'k/1', 200, Infinity, 0), /not a valid number/);
+    assert.deepEqual((await m.requests.get()).values, []);
+    assert.deepEqual((await m.duration.get()).values, []);
+    assert.deepEqual(m.recent.summary(0).apis, {});
+    m.observe('ns/a', 'k/1', 200, 0.5, 0);
+    m.duration.reset();
+    assert.deepEqual((await m.duration.get()).values, [], 'reset empties the histogram, as prom-client did');
+    m.observe('ns/a', 'k/1', 200, 0.5, 0);
+    assert.match(await m.registry.metrics(), /crossgate_gateway_request_duration_seconds_count\{api="ns\/a"\} 1\n/, 'and counts again after it');
   });
 });
