@@ -170,13 +170,11 @@ class Request implements CheckRequest {
 
 /**
  * Parses one head: `text` from `from` to `to` (where its CRLFCRLF starts), read as latin1 as node reads header
- * bytes; a request, or the status to refuse it with. A well-formed head (WELL_FORMED) is split with indexOf
- * alone; any other is checked as node orders it: a control character or bare CR/LF anywhere (400), CONNECT
+ * bytes; a request, or the status to refuse it with. A well-formed head (`checked`: WELL_FORMED matched from
+ * `from` to `to`) is split with indexOf alone; any other is checked as node orders it: a control character or bare CR/LF anywhere (400), CONNECT
  * (405), the request line (400), then each line in turn (431, 400, 413), then Host (400).
  */
-export function parseHead(text: string, from: number, to: number, socket: Socket): Request | number {
-  WELL_FORMED.lastIndex = from;
-  const checked = WELL_FORMED.test(text) && WELL_FORMED.lastIndex === to;
+export function parseHead(text: string, from: number, to: number, checked: boolean, socket: Socket): Request | number {
   let eol = text.indexOf('\r\n', from);
   if (eol < 0 || eol > to) eol = to;
   let method: string;
@@ -275,25 +273,26 @@ function statusLine(status: number): string {
 const ANSWER_NAMES = new Set<string>();
 const ANSWER_NAMES_MAX = 256;
 
-/** The answer's last lines (date, connection), built once per second. */
+/** The answer's last lines (date, connection): built on the first answer of a second, dropped when it ends (as node's date cache). */
 class Tails {
-  #second = -1;
   #keepAlive = '';
   #close = '';
   readonly #timeoutS: number;
+  readonly #reset = (): void => {
+    this.#keepAlive = this.#close = '';
+  };
 
   constructor(idleTimeoutMs: number) {
     this.#timeoutS = Math.floor(idleTimeoutMs / 1000);
   }
 
   of(keepAlive: boolean): string {
-    const now = Date.now();
-    const s = Math.floor(now / 1000);
-    if (s !== this.#second) {
-      this.#second = s;
+    if (this.#keepAlive === '') {
+      const now = Date.now();
       const date = new Date(now).toUTCString();
       this.#keepAlive = `date: ${date}\r\nconnection: keep-alive\r\nkeep-alive: timeout=${this.#timeoutS}\r\n\r\n`;
       this.#close = `date: ${date}\r\nconnection: close\r\n\r\n`;
+      setTimeout(this.#reset, 1000 - (now % 1000)).unref();
     }
     return keepAlive ? this.#keepAlive : this.#close;
   }
@@ -460,7 +459,10 @@ class Connection implements CheckResponder {
     let at = this.#at;
     while (t.charCodeAt(at) === 13 && t.charCodeAt(at + 1) === 10) at += 2;
     this.#at = at;
-    const end = t.indexOf('\r\n\r\n', at);
+    // A well-formed head ends where the scan stops (no CRLFCRLF can be inside it); any other is searched for its end.
+    WELL_FORMED.lastIndex = at;
+    const checked = WELL_FORMED.test(t);
+    const end = checked ? WELL_FORMED.lastIndex : t.indexOf('\r\n\r\n', at);
     if (end < 0 || end + 4 - at > HEAD_MAX) {
       this.#toBytes();
       return this.#incomplete(end < 0 ? -1 : end - at);
@@ -469,7 +471,7 @@ class Connection implements CheckResponder {
       clearTimeout(this.#headTimer);
       this.#headTimer = undefined;
     }
-    const req = parseHead(t, at, end, this.#socket);
+    const req = parseHead(t, at, end, checked, this.#socket);
     if (end + 4 < t.length) this.#at = end + 4;
     else {
       this.#consumedText();
