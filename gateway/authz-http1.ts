@@ -197,7 +197,7 @@ export function parseHead(text: string, from: number, to: number, checked: boole
     url = line[2]!;
     http10 = line[3] === '0';
   }
-  if (method !== 'GET' && !KNOWN_METHODS.has(method)) return 400;
+  if (method !== 'GET' && !KNOWN_METHODS.has(method)) return method === 'CONNECT' ? 405 : 400;
   const raw: string[] = [];
   const headers: Headers = {};
   let hosts = 0;
