@@ -238,6 +238,19 @@ describe('authz-http1: hostile bytes', () => {
     ['asterisk-form', 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
     ['a non-ASCII byte in the target', 'GET /\xe9 HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
     ['two spaces in the request line', 'GET  / HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
+    // A head with more than one fault is refused for the one node's order meets first: control characters and
+    // bare CR/LF anywhere, then CONNECT, then the request line, then each line in turn, then Host.
+    ['several faults: too many lines before a bad name', `GET / HTTP/1.1\r\nHost: a\r\n${'x: y\r\n'.repeat(MAX_HEADERS)}x y: z\r\n\r\n`, '431 Request Header Fields Too Large'],
+    ['several faults: a body before a bad name', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx y: z\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: a bad name before a body', 'GET / HTTP/1.1\r\nHost: a\r\nx y: z\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body before a control character', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx: \x01\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body before Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: Transfer-Encoding before a body', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body and no Host', 'GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: a bad request line before a body', 'GET  / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: CONNECT with a path', 'CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n', '405 Method Not Allowed'],
+    ['several faults: CONNECT with a bad name', 'CONNECT a:443 HTTP/1.1\r\nx y: z\r\n\r\n', '405 Method Not Allowed'],
+    ['several faults: CONNECT with a control character', 'CONNECT a:443 HTTP/1.1\r\nx: \x7f\r\n\r\n', '400 Bad Request'],
   ];
   for (const [what, bytes, status] of refusals) {
     test(`refused and closed: ${what} → ${status}`, async () => {
@@ -246,30 +259,6 @@ describe('authz-http1: hostile bytes', () => {
       assert.equal(r.timedOut, false, 'closed by the server');
       assert.ok(r.text.startsWith(`HTTP/1.1 ${status}\r\n`), r.text);
       assert.match(r.text, /\r\nconnection: close\r\n/);
-      assert.equal(handled, before, 'never reached the handler');
-    });
-  }
-
-  // A head with more than one fault is refused for the one node's order meets first: control characters and bare
-  // CR/LF anywhere, then CONNECT, then the request line, then each line in turn, then Host.
-  const orders: [string, string, string][] = [
-    ['too many lines before a bad name', `GET / HTTP/1.1\r\nHost: a\r\n${'x: y\r\n'.repeat(MAX_HEADERS)}x y: z\r\n\r\n`, '431 Request Header Fields Too Large'],
-    ['a body before a bad name', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx y: z\r\n\r\n', '413 Payload Too Large'],
-    ['a bad name before a body', 'GET / HTTP/1.1\r\nHost: a\r\nx y: z\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
-    ['a body before a control character', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx: \x01\r\n\r\n', '400 Bad Request'],
-    ['a body before Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', '413 Payload Too Large'],
-    ['Transfer-Encoding before a body', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
-    ['a body and no Host', 'GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n', '413 Payload Too Large'],
-    ['a bad request line before a body', 'GET  / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
-    ['CONNECT with a path', 'CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n', '405 Method Not Allowed'],
-    ['CONNECT with a bad name', 'CONNECT a:443 HTTP/1.1\r\nx y: z\r\n\r\n', '405 Method Not Allowed'],
-    ['CONNECT with a control character', 'CONNECT a:443 HTTP/1.1\r\nx: \x7f\r\n\r\n', '400 Bad Request'],
-  ];
-  for (const [what, bytes, status] of orders) {
-    test(`refused in node's order: ${what} → ${status}`, async () => {
-      const before = handled;
-      const r = await exchange(fast.port, bytes, 3000, false);
-      assert.ok(r.text.startsWith(`HTTP/1.1 ${status}\r\n`), r.text);
       assert.equal(handled, before, 'never reached the handler');
     });
   }
