@@ -2,8 +2,9 @@
 // a check is a request line and headers from the proxy, never a body, so
 // this reads heads only, with node:http's strictness or more, and answers in
 // one write. It skips IncomingMessage/ServerResponse and their streams
-// (docs/performance.md, "third pass"). node:http stays selectable
-// (`--check-server=node`, http-server.ts).
+// (docs/performance.md, "third pass"), and reads a well-formed head with one
+// regex scan and indexOf, building the headers object as it goes ("fourth
+// pass"). node:http stays selectable (`--check-server=node`, http-server.ts).
 //
 // Refused, answered with `connection: close` and closed: a head over
 // HEAD_MAX bytes or MAX_HEADERS lines (431); a method node does not know
