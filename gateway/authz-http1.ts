@@ -172,8 +172,8 @@ class Request implements CheckRequest {
 /**
  * Parses one head: `text` from `from` to `to` (where its CRLFCRLF starts), read as latin1 as node reads header
  * bytes; a request, or the status to refuse it with. A well-formed head (`checked`: WELL_FORMED matched from
- * `from` to `to`) is split with indexOf alone; any other is checked as node orders it: a control character or bare CR/LF anywhere (400), CONNECT
- * (405), the request line (400), then each line in turn (431, 400, 413), then Host (400).
+ * `from` to `to`) is split with indexOf alone; any other is checked in node's order: a control character or a
+ * bare CR/LF anywhere (400), CONNECT (405), the request line (400), each line in turn (431, 400, 413), Host (400).
  */
 export function parseHead(text: string, from: number, to: number, checked: boolean, socket: Socket): Request | number {
   let eol = text.indexOf('\r\n', from);
