@@ -47,6 +47,33 @@ function exchange(port: number, bytes: Buffer | string, ms = 3000, halfClose = t
   });
 }
 
+/** Sends each chunk in its own write, a few milliseconds apart (each read on its own), half-closes, and collects as exchange(). */
+function exchangeChunks(port: number, chunks: Buffer[], ms = 3000): Promise<{ text: string; timedOut: boolean }> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    s.setNoDelay(true);
+    const parts: Buffer[] = [];
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve({ text: Buffer.concat(parts).toString('latin1'), timedOut: true });
+    }, ms);
+    s.on('connect', async () => {
+      for (const c of chunks) {
+        if (s.destroyed) return;
+        s.write(c);
+        await new Promise((r) => setTimeout(r, 3));
+      }
+      s.end();
+    });
+    s.on('data', (d: Buffer) => parts.push(d));
+    s.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve({ text: Buffer.concat(parts).toString('latin1'), timedOut: false });
+    });
+  });
+}
+
 const statusLines = (text: string): string[] => text.split('\r\n').filter((l) => /^HTTP\/1\.1 \d{3} /.test(l));
 
 const echo: CheckHandler = (req, res) => res.respond(200, ['x-url', encodeURIComponent(req.url ?? '')], 'ok');
@@ -117,6 +144,24 @@ describe('authz-http1: the same request as node:http', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  test('field names read as node reads them: one name in several cases, names of one length and last letter, a name longer than the name cache holds', async () => {
+    const long = `x-${'n'.repeat(80)}`;
+    const heads = [
+      'GET /a HTTP/1.1\r\nHost: a\r\nX-Api-Key: k1\r\nx-api-key: k2\r\nX-API-KEY: k3\r\n\r\n',
+      // Same length and last character: one slot of the cache, taken in turn.
+      'GET /b HTTP/1.1\r\nHost: a\r\nFoo-A: 1\r\nBar-A: 2\r\nfoo-a: 3\r\nBAR-A: 4\r\nCookie: c=1\r\nCOOKIE: d=2\r\n\r\n',
+      `GET /c HTTP/1.1\r\nHost: a\r\n${long}: 1\r\n${long.toUpperCase()}: 2\r\nSet-Cookie: a\r\nset-cookie: b\r\n\r\n`,
+      'GET /d HTTP/1.1\r\nHost: a\r\nBar-A: again\r\nFoo-A: again\r\n\r\n',
+    ];
+    for (const bytes of heads) {
+      fromNode = fromFast = undefined;
+      await exchange(node.port, bytes);
+      await exchange(fast.port, bytes);
+      assert.ok(fromFast);
+      assert.deepStrictEqual(fromFast, fromNode, bytes);
+    }
   });
 
   test('property: nodeHeaders() is node\'s IncomingMessage._addHeaderLine over the same raw list', () => {
@@ -193,6 +238,19 @@ describe('authz-http1: hostile bytes', () => {
     ['asterisk-form', 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
     ['a non-ASCII byte in the target', 'GET /\xe9 HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
     ['two spaces in the request line', 'GET  / HTTP/1.1\r\nHost: a\r\n\r\n', '400 Bad Request'],
+    // A head with more than one fault is refused for the one node's order meets first: control characters and
+    // bare CR/LF anywhere, then CONNECT, then the request line, then each line in turn, then Host.
+    ['several faults: too many lines before a bad name', `GET / HTTP/1.1\r\nHost: a\r\n${'x: y\r\n'.repeat(MAX_HEADERS)}x y: z\r\n\r\n`, '431 Request Header Fields Too Large'],
+    ['several faults: a body before a bad name', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx y: z\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: a bad name before a body', 'GET / HTTP/1.1\r\nHost: a\r\nx y: z\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body before a control character', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nx: \x01\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body before Transfer-Encoding', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: Transfer-Encoding before a body', 'GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: a body and no Host', 'GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n', '413 Payload Too Large'],
+    ['several faults: a bad request line before a body', 'GET  / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n', '400 Bad Request'],
+    ['several faults: CONNECT with a path', 'CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n', '405 Method Not Allowed'],
+    ['several faults: CONNECT with a bad name', 'CONNECT a:443 HTTP/1.1\r\nx y: z\r\n\r\n', '405 Method Not Allowed'],
+    ['several faults: CONNECT with a control character', 'CONNECT a:443 HTTP/1.1\r\nx: \x7f\r\n\r\n', '400 Bad Request'],
   ];
   for (const [what, bytes, status] of refusals) {
     test(`refused and closed: ${what} → ${status}`, async () => {
@@ -228,6 +286,49 @@ describe('authz-http1: connections', () => {
       const h10ka = await exchange(fast.port, 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', 500, false);
       assert.equal(h10ka.timedOut, true);
       assert.match(h10ka.text, /\r\nconnection: keep-alive\r\n/);
+    } finally {
+      await fast.close(0);
+    }
+  });
+
+  test('property: requests split anywhere across reads, pipelined or not, are answered in order as if sent at once', async () => {
+    const fast = await serveChecks(echo, { host: '127.0.0.1', port: 0 }, 0);
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(validRequest, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 6 }), async (reqs, cuts) => {
+          const bytes = Buffer.from(reqs.join(''), 'latin1');
+          const at = [...new Set(cuts.map((c) => c % bytes.length))].sort((a, b) => a - b);
+          const chunks = [0, ...at].map((from, i) => bytes.subarray(from, [...at, bytes.length][i]));
+          const r = await exchangeChunks(fast.port, chunks.filter((c) => c.length > 0));
+          // An HTTP/1.0 request (no keep-alive asked: the generator sends no Connection) is the last one answered.
+          const last = reqs.findIndex((q) => q.split('\r\n')[0]!.endsWith('HTTP/1.0'));
+          const answered = last < 0 ? reqs : reqs.slice(0, last + 1);
+          assert.equal(r.timedOut, false);
+          assert.deepEqual([...r.text.matchAll(/\r\nx-url: (\S*)\r\n/g)].map((m) => decodeURIComponent(m[1]!)), answered.map((q) => q.split(' ')[1]));
+          // Each answer's body ("ok") runs into the next status line: the status lines are matched anywhere (x-url is percent-encoded).
+          assert.deepEqual([...r.text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), answered.map(() => '200'));
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await fast.close(0);
+    }
+  });
+
+  test('every answer ends with the date (HTTP-date, this second), connection and the keep-alive timeout', async () => {
+    const fast = await serveChecks(echo, { host: '127.0.0.1', port: 0 }, 0, { idleTimeoutMs: 7_500 });
+    try {
+      const t0 = Math.floor(Date.now() / 1000) * 1000;
+      const r = await exchange(fast.port, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+      const t1 = Date.now();
+      const dates = [...r.text.matchAll(/\r\ndate: ([^\r]+)\r\n/g)].map((m) => m[1]!);
+      assert.equal(dates.length, 2);
+      for (const d of dates) {
+        assert.equal(new Date(d).toUTCString(), d);
+        assert.ok(Date.parse(d) >= t0 && Date.parse(d) <= t1, `${d} between the send and the answer`);
+      }
+      assert.match(r.text, /\r\nconnection: keep-alive\r\nkeep-alive: timeout=7\r\n\r\nok/);
+      assert.match(r.text, /\r\nconnection: close\r\n\r\nok$/);
     } finally {
       await fast.close(0);
     }
@@ -276,6 +377,29 @@ describe('authz-http1: connections', () => {
       assert.match(String(thrown), /invalid answer header "x-a"/);
       assert.deepEqual(statusLines(r.text), ['HTTP/1.1 500 Internal Server Error']);
       assert.doesNotMatch(r.text, /evil/);
+    } finally {
+      await fast.close(0);
+    }
+  });
+
+  test('an answer header name that is not a token is not written, however many valid names were written before', async () => {
+    const thrown: string[] = [];
+    const names = ['x-ok', 'x bad', 'x-ok', 'x:bad', 'x-ok', 'x\r\nbad'];
+    let n = 0;
+    const fast = await serveChecks((_req, res) => {
+      const name = names[n++ % names.length]!;
+      try {
+        res.respond(200, ['x-ok', 'a', name, 'b'], undefined);
+      } catch (err) {
+        thrown.push(String(err));
+        res.respond(500, [], undefined);
+      }
+    }, { host: '127.0.0.1', port: 0 }, 0);
+    try {
+      const r = await exchange(fast.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(names.length));
+      assert.deepEqual(statusLines(r.text), names.map((x) => (x === 'x-ok' ? 'HTTP/1.1 200 OK' : 'HTTP/1.1 500 Internal Server Error')));
+      assert.deepEqual(thrown, ['TypeError: invalid answer header "x bad"', 'TypeError: invalid answer header "x:bad"', 'TypeError: invalid answer header "x\\r\\nbad"']);
+      assert.doesNotMatch(r.text, /\r\nbad/);
     } finally {
       await fast.close(0);
     }
