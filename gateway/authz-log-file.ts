@@ -225,7 +225,8 @@ export function startAccessLogFile(opts: AccessLogFileOptions): AccessLogFileTai
       await drop();
       return true;
     }
-    if (writable && st.size > truncateAt && offset === st.size) {
+    // Looked at again right before: what nginx appended since the read is read first, which narrows the loss to the two calls' gap.
+    if (writable && st.size > truncateAt && offset === st.size && (await h.stat()).size === offset) {
       await h.truncate(0);
       // A partial line is kept: its rest, if nginx had not written it yet, lands at the new end.
       offset = 0;
