@@ -163,3 +163,35 @@ test('close stops polling and closes the file: lines written after it are not re
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(s.requests(), 1);
 });
+
+test('startAuthz with the file transport: reports file:/path, records the lines into its metrics; UDP and a file together are refused', async (t) => {
+  const { startAuthz } = await import('../../../gateway/gateway.ts');
+  const { ConfigDir, route, silent } = await import('./fixtures.ts');
+  const s = await setup(t);
+  const cfg = await ConfigDir.create('authz-log-file');
+  t.after(() => cfg.remove());
+  cfg.routes = [route('air/flights', { basePath: '/flights' })];
+  await cfg.write();
+  await writeFile(join(s.dir, 'token'), 'authz-log-file-token-0123456789\n');
+  const common = {
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    tokenFile: join(s.dir, 'token'),
+  };
+  await assert.rejects(startAuthz({ ...common, proxyAccessLog: { listen: { host: '127.0.0.1', port: 0 } }, proxyAccessLogFile: { path: s.path } }), {
+    message: 'the access log is read from UDP or from a file, not both',
+  });
+  const a = await startAuthz({ ...common, proxyAccessLogFile: { path: s.path, pollMs: 10 } });
+  try {
+    assert.equal(a.accessLogUrl, `file:${s.path}`);
+    await a.sourceStarted;
+    await eventually(() => a.loader.current !== undefined, 'config loaded');
+    await writeFile(s.path, fileLine() + fileLine({ status: '500' }));
+    await eventually(() => a.metrics.recent.summary(Date.now()).apis['air/flights']?.requests === 2, 'the lines in authz');
+    assert.deepEqual(a.metrics.recent.summary(Date.now()).apis['air/flights']!.statusCodes, { '200': 1, '500': 1 });
+  } finally {
+    await a.stop(0);
+  }
+});
