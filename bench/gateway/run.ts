@@ -209,7 +209,7 @@ ${nginxPreamble(prefix)}  upstream app { server 127.0.0.1:${upstreamPort}; keepa
 }
 
 /** crossgate-authz on `dir`; `address` is what render-nginx's --authz takes: 127.0.0.1:port, or unix:/path with BENCH_AUTHZ_SOCKET=unix. */
-async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ address: string; accessLog: string | undefined; proc: ChildProcess }> {
+async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ address: string; accessLog: string | undefined; adminUrl: string; proc: ChildProcess }> {
   const address = AUTHZ_SOCKET === 'unix' ? `unix:${join(tmp, `authz-${Date.now()}.sock`)}` : `127.0.0.1:${await freePort()}`;
   // What render-nginx's --access-log takes: the default UDP receiver (undefined), off, or the file authz tails.
   const accessLog = AUTHZ_ACCESS_LOG === 'off' ? 'off' : AUTHZ_ACCESS_LOG === 'file' ? `file:${join(tmp, `access-${Date.now()}.log`)}` : undefined;
@@ -223,7 +223,7 @@ async function startAuthz(dir: string, tokenFile: string, profileDir?: string): 
   });
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
-  return { address, accessLog, proc };
+  return { address, accessLog, adminUrl: `http://127.0.0.1:${adminPort}`, proc };
 }
 
 /** nginx (1 worker) with the config `npm run render:nginx` writes for `dir`, checking every request with the authz at `authz`. */
@@ -248,6 +248,19 @@ ${nginxPreamble(prefix)}  include ${join(out, 'crossgate.conf')};
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${port}/plain/MX123`, 20_000, proc);
   return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/** authz's count of recorded access-log lines, once it stops growing (nginx flushes its file buffer when it stops; authz polls). */
+async function recordedLines(adminUrl: string): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const n = Number(/crossgate_gateway_access_log_lines_total\{result="recorded"\} (\d+)/.exec(text)?.[1] ?? 0);
+    if (n === last && n > 0) return n;
+    last = n;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return last;
 }
 
 /** CPU time (user + system) of processes and their children processes, in µs, from /proc. */
@@ -420,6 +433,7 @@ async function main(): Promise<void> {
       const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.address, az.accessLog, tokenFile);
       rows.push(await measure(`nginx + authz, api-key + tier, ${label}`, `${nx.url}/keyed/MX123`, [['nginx', nx.proc.pid], ['authz', az.proc.pid], upstream], keys));
       await stop(nx.proc);
+      if (AUTHZ_ACCESS_LOG !== 'off') say(`authz recorded ${await recordedLines(az.adminUrl)} access-log lines (${AUTHZ_ACCESS_LOG === 'file' ? 'through the file' : 'over UDP'})`);
       await stop(az.proc);
     }
   } else say('nginx not installed: skipping nginx + authz');
