@@ -103,18 +103,38 @@ export function parseLogLineJson(data: Uint8Array): LineResult {
   if (data.length > MAX_DATAGRAM) return OVERSIZED;
   // "<PRI>": 1 to 3 digits.
   if (data.length < 4 || data[0] !== 0x3c) return MALFORMED;
-  let text: string;
-  try {
-    text = UTF8.decode(data);
-  } catch {
-    return MALFORMED;
-  }
-  if (!/^<[0-9]{1,3}>/.test(text)) return MALFORMED;
+  const text = decoded(data);
+  if (text === undefined || !/^<[0-9]{1,3}>/.test(text)) return MALFORMED;
   const at = text.indexOf(MARKER);
   if (at < 0) return MALFORMED;
+  return recordOfJson(text.slice(at + MARKER.length));
+}
+
+/**
+ * One line of the access-log file (nginx's `access_log /path crossgate_authz`, authz-log-file.ts): the same
+ * log_format without the syslog head, and without its '\n'. Same readers, same results as parseLogLine.
+ */
+export function parseFileLine(data: Uint8Array): LineResult {
+  if (data.length > MAX_DATAGRAM) return OVERSIZED;
+  const record = readBody(data, 0);
+  if (record) return { ok: true, record };
+  const text = decoded(data);
+  return text === undefined ? MALFORMED : recordOfJson(text);
+}
+
+function decoded(data: Uint8Array): string | undefined {
+  try {
+    return UTF8.decode(data);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON of our log_format → a record, or malformed. */
+function recordOfJson(json: string): LineResult {
   let o: unknown;
   try {
-    o = JSON.parse(text.slice(at + MARKER.length));
+    o = JSON.parse(json);
   } catch {
     return MALFORMED;
   }
@@ -273,7 +293,11 @@ export function readRendered(d: Uint8Array): LogRecord | undefined {
   if (p === 1 || d[p] !== 0x3e) return undefined;
   const m = markerFrom(d, p + 1);
   if (m < 0) return undefined;
-  p = m + MARKER_BYTES.length;
+  return readBody(d, m + MARKER_BYTES.length);
+}
+
+/** The rendered JSON from d[p] to the end of d (after the syslog head of a datagram; all of a file line). */
+function readBody(d: Uint8Array, p: number): LogRecord | undefined {
   if (!at(d, p, K_ROUTE)) return undefined;
   const routeAt = (p += K_ROUTE.length);
   const routeEnd = idEnd(d, p);
@@ -319,15 +343,35 @@ export function knownRoutes(config: { readonly current: CompiledConfig | undefin
   };
 }
 
-export interface AccessLogReceiverOptions {
+/** Where parsed lines go and what the route check reads: what both transports (UDP here, the file in authz-log-file.ts) share. */
+export interface LineSink {
+  metrics: GatewayMetrics;
+  config: { readonly current: CompiledConfig | undefined };
+  now?: () => number;
+}
+
+/**
+ * The one way a parsed line is recorded, whichever transport brought it: a refused line counted by its reason,
+ * a route the config in force does not serve counted and ignored, else observed and counted recorded.
+ */
+export function lineRecorder(sink: LineSink): (r: LineResult) => void {
+  const { metrics } = sink;
+  const now = sink.now ?? Date.now;
+  const knows = knownRoutes(sink.config);
+  return (r) => {
+    if (!r.ok) return metrics.accessLogLine(r.reason);
+    if (r.record.route === '' || !knows(r.record.route)) return metrics.accessLogLine('unknown_route');
+    metrics.observe(r.record.route, r.record.client, r.record.status, latencyOf(r.record), now());
+    metrics.accessLogLine('recorded');
+  };
+}
+
+export interface AccessLogReceiverOptions extends LineSink {
   host?: string;
   port?: number;
   /** Addresses or CIDRs datagrams are read from; default loopback. */
   sources?: readonly string[];
-  metrics: GatewayMetrics;
-  config: { readonly current: CompiledConfig | undefined };
   logger: Logger;
-  now?: () => number;
 }
 
 export interface AccessLogReceiver {
@@ -341,10 +385,10 @@ export interface AccessLogReceiver {
 }
 
 export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Promise<AccessLogReceiver> {
-  const { metrics, config, logger } = opts;
+  const { metrics, logger } = opts;
   const now = opts.now ?? Date.now;
   const sources = new TrustedProxies(opts.sources ?? DEFAULT_SOURCES);
-  const knows = knownRoutes(config);
+  const record = lineRecorder(opts);
   // The last source found allowed: nginx sends every datagram from one address, parsed and matched once.
   let allowed: string | undefined;
   let warned = 0;
@@ -363,11 +407,7 @@ export async function startAccessLogReceiver(opts: AccessLogReceiverOptions): Pr
         }
         allowed = from;
       }
-      const r = parseLogLine(data);
-      if (!r.ok) return metrics.accessLogLine(r.reason);
-      if (r.record.route === '' || !knows(r.record.route)) return metrics.accessLogLine('unknown_route');
-      metrics.observe(r.record.route, r.record.client, r.record.status, latencyOf(r.record), now());
-      metrics.accessLogLine('recorded');
+      record(parseLogLine(data));
     } catch (err) {
       metrics.accessLogLine('malformed');
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'access-log datagram failed; dropped');

@@ -25,7 +25,8 @@ import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
 import { startAuthzServer, TokenFile, type CheckServerKind } from './authz.ts';
 import { startAuthzGrpcServer, type AuthzGrpcServer, type GrpcTls } from './authz-grpc.ts';
-import { startAccessLogReceiver, type AccessLogReceiver } from './authz-log.ts';
+import { startAccessLogReceiver } from './authz-log.ts';
+import { startAccessLogFile } from './authz-log-file.ts';
 
 export type SourceOptions =
   | { kind: 'directory'; dir: string; gateway: string; rescanMs?: number; debounceMs?: number }
@@ -232,13 +233,15 @@ export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'access
     /** Addresses or CIDRs datagrams are accepted from; default loopback. */
     sources?: readonly string[];
   };
+  /** Instead of UDP: the file nginx beside authz writes the access log to (authz-log-file.ts tails it); absent: not read. */
+  proxyAccessLogFile?: { path: string; truncateAt?: number; pollMs?: number };
 }
 
 export interface RunningAuthz {
   url: string;
   /** The gRPC Check listener's URL when served. */
   grpcUrl?: string;
-  /** udp://host:port of the access-log receiver when served. */
+  /** udp://host:port of the access-log receiver, or file:/path of the tailed file, when read. */
   accessLogUrl?: string;
   adminUrl: string;
   metrics: GatewayMetrics;
@@ -259,8 +262,17 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
     // The HTTP checks and, when asked, the gRPC Check API: one data server to serve() (started together, closed together).
     start: async () => {
       const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger, metrics: rt.metrics, server: opts.checkServer });
-      let log: AccessLogReceiver | undefined;
-      if (opts.proxyAccessLog) {
+      let log: { url: string; close(): Promise<void> } | undefined;
+      if (opts.proxyAccessLog && opts.proxyAccessLogFile) {
+        await http.close(0);
+        throw new Error('the access log is read from UDP or from a file, not both');
+      }
+      if (opts.proxyAccessLogFile) {
+        const f = opts.proxyAccessLogFile;
+        log = startAccessLogFile({ ...f, metrics: rt.metrics, config: rt.loader, logger: logger.child({ listener: 'access-log-file' }) });
+        accessLogUrl = log.url;
+        logger.info({ url: log.url }, 'authz access log read from a file');
+      } else if (opts.proxyAccessLog) {
         try {
           log = await startAccessLogReceiver({
             host: opts.proxyAccessLog.listen?.host ?? '127.0.0.1',

@@ -17,6 +17,10 @@
 //   --access-log-listen / AUTHZ_ACCESS_LOG_LISTEN
 //                                             authz: host:port (UDP) of the proxy's access log as syslog
 //                                             (default 127.0.0.1:5514; "off": not received; gateway/authz-log.ts)
+//   --access-log-file / AUTHZ_ACCESS_LOG_FILE authz, instead of UDP: the absolute path of the file nginx beside authz
+//                                             writes the access log to (the shared emptyDir; render-nginx
+//                                             --access-log file:/path); tailed and truncated past 8 MiB
+//                                             (gateway/authz-log-file.ts); excludes --access-log-listen other than off
 //   --access-log-sources / AUTHZ_ACCESS_LOG_SOURCES
 //                                             authz: comma-separated addresses/CIDRs datagrams are read from
 //                                             (default 127.0.0.1,::1: nginx beside authz)
@@ -63,6 +67,7 @@ import { platformSettingsFromEnv } from '../api/platform.ts';
 import { createGatewayLogger } from './logger.ts';
 import { logFatalErrors } from '../kube/shutdown.ts';
 import { UNIX_PREFIX, unixSocketPath } from '../kube/listen.ts';
+import { accessLogFilePath } from './authz-log-file.ts';
 
 const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -151,6 +156,23 @@ export function accessLogOptions(values: { 'access-log-listen'?: string; 'access
   return { listen: parseListen(listen, '127.0.0.1'), ...(list ? { sources: list } : {}) };
 }
 
+/** authz's access log from a file instead (--access-log-file / AUTHZ_ACCESS_LOG_FILE): undefined when not asked; the UDP settings must then be off or absent. */
+export function accessLogFileOptions(values: { 'access-log-listen'?: string; 'access-log-sources'?: string; 'access-log-file'?: string }, env: NodeJS.ProcessEnv): AuthzOptions['proxyAccessLogFile'] {
+  const file = values['access-log-file'] ?? env.AUTHZ_ACCESS_LOG_FILE;
+  if (file === undefined || file === '') return undefined;
+  const listen = values['access-log-listen'] ?? env.AUTHZ_ACCESS_LOG_LISTEN;
+  if ((listen !== undefined && listen !== 'off') || (values['access-log-sources'] ?? env.AUTHZ_ACCESS_LOG_SOURCES) !== undefined) {
+    throw new Error('--access-log-file reads the access log from a file, not UDP: leave out --access-log-listen (or set it to off) and --access-log-sources');
+  }
+  return { path: accessLogFilePath(file) };
+}
+
+/** Where authz reads the proxy's access log: the file when asked, else UDP (or nothing). */
+function proxyAccessLogOptions(values: Parameters<typeof accessLogFileOptions>[0], env: NodeJS.ProcessEnv): Pick<AuthzOptions, 'proxyAccessLog' | 'proxyAccessLogFile'> {
+  const file = accessLogFileOptions(values, env);
+  return file ? { proxyAccessLogFile: file } : { proxyAccessLog: accessLogOptions(values, env) };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -179,6 +201,7 @@ async function main(): Promise<void> {
       'grpc-client-san': { type: 'string' },
       'access-log-listen': { type: 'string' },
       'access-log-sources': { type: 'string' },
+      'access-log-file': { type: 'string' },
       'check-server': { type: 'string' },
     },
     strict: true,
@@ -218,7 +241,7 @@ async function main(): Promise<void> {
     if (mode === 'authz') {
       const tokenFile = values['token-file'] ?? env.AUTHZ_TOKEN_FILE;
       if (!tokenFile) throw new Error('authz mode needs the proxy token file (--token-file or AUTHZ_TOKEN_FILE)');
-      gw = await startAuthz({ ...common, tokenFile, listen: authzListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191'), grpc: grpcOptions(values, env), proxyAccessLog: accessLogOptions(values, env), checkServer: checkServerOption(values['check-server'] ?? env.AUTHZ_CHECK_SERVER) });
+      gw = await startAuthz({ ...common, tokenFile, listen: authzListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:9191'), grpc: grpcOptions(values, env), ...proxyAccessLogOptions(values, env), checkServer: checkServerOption(values['check-server'] ?? env.AUTHZ_CHECK_SERVER) });
     } else {
       gw = await startGateway({
         ...common,

@@ -27,8 +27,10 @@
 // that status, that body, Retry-After and the RateLimit headers.
 //
 // Access log (--access-log IP:PORT, default authz's host (127.0.0.1 with a unix socket) and port 5514, "off"
-// for none): every request of a rendered route is logged, as syslog over UDP,
-// to crossgate-authz's receiver (authz-log.ts) in the fixed JSON format
+// for none; file:/path: a file in the volume shared with authz beside nginx,
+// written buffer=32k flush=1s, which authz tails, authz-log-file.ts): every
+// request of a rendered route is logged, as syslog over UDP,
+// to crossgate-authz's receiver (authz-log.ts) or to that file, in the fixed JSON format
 // crossgate_authz: the route id (set per location from the validated id), the
 // client id authz returned, the status, the upstream's status, the request and
 // upstream times. No URI, no query string, no header, never a key. authz turns
@@ -43,6 +45,7 @@ import type { Route } from '../api/gateway/config.ts';
 import { HOSTNAME_PATTERN, PATH_PREFIX_PATTERN } from '../api/v1alpha1/common.ts';
 import { hasDotSegments } from './decision.ts';
 import { UNIX_PREFIX, unixSocketPath } from '../kube/listen.ts';
+import { accessLogFilePath, FILE_PREFIX } from './authz-log-file.ts';
 import { pino } from 'pino';
 import { ConfigAssembler } from './config-source/assembler.ts';
 import { MemoryCounterStore } from './counters/memory.ts';
@@ -76,8 +79,8 @@ export interface RenderOptions {
   listen: { host: string; port: number };
   /** Path of the token snippet nginx includes (crossgate-authz-token.conf). */
   tokenInclude: string;
-  /** crossgate-authz's access-log receiver (UDP syslog): an IP address and a port; absent: no access log rendered. */
-  accessLog?: { host: string; port: number };
+  /** crossgate-authz's access-log receiver (UDP syslog): an IP address and a port, or a file authz tails (beside nginx, the shared emptyDir); absent: no access log rendered. */
+  accessLog?: { host: string; port: number } | { path: string };
 }
 
 /** The fixed access-log format authz parses (authz-log.ts): JSON-escaped values only, no URI, query or header. */
@@ -322,11 +325,17 @@ function restore(upstreams: Upstreams, before: Upstreams): void {
   for (const [k, v] of before) upstreams.set(k, v);
 }
 
+/** The access_log line: syslog over UDP (one datagram a request), or a file written 32 KiB at a time (authz-log-file.ts tails it). */
+function accessLogDirective(to: NonNullable<RenderOptions['accessLog']>): string {
+  if ('path' in to) return `access_log ${accessLogFilePath(to.path)} crossgate_authz buffer=32k flush=1s if=$cg_route;`;
+  return `access_log syslog:server=${ipLiteral(to.host)}:${port(to.port)},tag=crossgate,nohostname crossgate_authz if=$cg_route;`;
+}
+
 /** The nginx config for these routes (pure). */
 export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendered {
   const listen = `${ipLiteral(o.listen.host)}:${port(o.listen.port)}`;
   const authz = 'path' in o.authz ? `${UNIX_PREFIX}${unixSocketPath(o.authz.path)}` : `${ipLiteral(o.authz.host)}:${port(o.authz.port)}`;
-  const logTo = o.accessLog ? `${ipLiteral(o.accessLog.host)}:${port(o.accessLog.port)}` : undefined;
+  const logTo = o.accessLog ? accessLogDirective(o.accessLog) : undefined;
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.tokenInclude)) throw new Error('the token include path must be absolute, of letters, digits, ".", "_", "-" and "/"');
   const skipped: Skipped[] = [];
   const rendered: string[] = [];
@@ -375,7 +384,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
       // Empty unless a route's location sets them: a request no route matched is not logged.
       '    set $cg_route "";',
       '    set $cg_client "";',
-      ...(logTo ? [`    access_log syslog:server=${logTo},tag=crossgate,nohostname crossgate_authz if=$cg_route;`] : []),
+      ...(logTo ? [`    ${logTo}`] : []),
       ...body,
       ...checks,
       DENIED,
@@ -433,6 +442,13 @@ function hostPort(v: string, what: string): { host: string; port: number } {
   return { host: m[1]!, port: Number(m[2]) };
 }
 
+/** --access-log: IP:PORT (UDP, the default authz's host and 5514), file:/path (a file in the volume shared with authz) or off. */
+export function accessLogOf(v: string | undefined, logHost: string): RenderOptions['accessLog'] {
+  if (v === 'off') return undefined;
+  if (v === undefined) return { host: logHost, port: 5514 };
+  return v.startsWith(FILE_PREFIX) ? { path: accessLogFilePath(v) } : hostPort(v, '--access-log');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -447,12 +463,12 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (!values['config-dir'] || !values.gateway || !values.authz || !values['token-file'] || !values.out) {
-    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT|unix:/PATH --token-file FILE --out DIR [--listen IP:PORT] [--access-log IP:PORT|off]');
+    throw new Error('usage: render-nginx --config-dir DIR --gateway NAME --authz IP:PORT|unix:/PATH --token-file FILE --out DIR [--listen IP:PORT] [--access-log IP:PORT|file:/PATH|off]');
   }
   const authz = authzAddress(values.authz);
   // The access log is UDP: beside nginx (a unix socket), authz receives it on loopback.
   const logHost = 'path' in authz ? '127.0.0.1' : authz.host;
-  const accessLog = values['access-log'] === 'off' ? undefined : values['access-log'] ? hostPort(values['access-log'], '--access-log') : { host: logHost, port: 5514 };
+  const accessLog = accessLogOf(values['access-log'], logHost);
   const routes = await routesOfDirectory(values['config-dir'], values.gateway);
   const out = values.out.startsWith('/') ? values.out : join(process.cwd(), values.out);
   const tokenInclude = join(out, 'crossgate-authz-token.conf');

@@ -38,12 +38,17 @@ export const UNIX_PEER_ADDRESS = '127.0.0.1';
 /** The path of `unix:/path` after checking it (absolute, the alphabet above, no "." or ".." segment, at most 107 bytes). */
 export function unixSocketPath(value: string): string {
   const path = value.startsWith(UNIX_PREFIX) ? value.slice(UNIX_PREFIX.length) : value;
-  if (!UNIX_PATH.test(path) || path.split('/').some((s) => s === '.' || s === '..') || Buffer.byteLength(path) > UNIX_PATH_MAX) {
+  if (!isSafePath(path, UNIX_PATH_MAX)) {
     throw new Error(
       `unix socket ${JSON.stringify(value)}: expected unix:/absolute/path of letters, digits, ".", "_", "-" and "/", no "." or ".." segment, at most ${UNIX_PATH_MAX} bytes`,
     );
   }
   return path;
+}
+
+/** Whether `path` is absolute, of the alphabet above, without a "." or ".." segment and at most `max` bytes: safe in nginx's text and in the shared volume (also the access-log file, authz-log-file.ts). */
+export function isSafePath(path: string, max: number): boolean {
+  return UNIX_PATH.test(path) && !path.split('/').some((s) => s === '.' || s === '..') && Buffer.byteLength(path) <= max;
 }
 
 /** The socket path when `host` names one (`unix:/path`), else undefined. */

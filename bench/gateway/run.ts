@@ -12,7 +12,8 @@
 //                                   the config written by `npm run render:nginx` (gateway/render-nginx.ts)
 //                                   from the same config directories and keys as the gateway's api-key targets;
 //                                   nginx ships its access log to authz (syslog/UDP, the analytics path) unless
-//                                   BENCH_AUTHZ_ACCESS_LOG=off; nginx reaches authz's check port over loopback
+//                                   BENCH_AUTHZ_ACCESS_LOG=off, or through a file authz tails with
+//                                   BENCH_AUTHZ_ACCESS_LOG=file (the sidecar's shared emptyDir, authz-log-file.ts); nginx reaches authz's check port over loopback
 //                                   TCP, or with BENCH_AUTHZ_SOCKET=unix over a unix socket (--listen unix:/path)
 // Two measurements per target:
 //   throughput  autocannon, BENCH_CONNECTIONS (32) connections for BENCH_DURATION (10) s: req/s, p50/p99 under load
@@ -45,8 +46,11 @@ const DURATION = Number(env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const LAT_REQUESTS = Number(env.BENCH_LATENCY_REQUESTS ?? 3000);
 const ACCESS_LOG = env.BENCH_ACCESS_LOG ?? 'true';
-/** BENCH_AUTHZ_ACCESS_LOG=off: the rendered nginx ships no access log to authz (its analytics path), to see what a check alone costs. */
-const AUTHZ_ACCESS_LOG = env.BENCH_AUTHZ_ACCESS_LOG === 'off' ? 'off' : 'on';
+/**
+ * BENCH_AUTHZ_ACCESS_LOG=off: the rendered nginx ships no access log to authz (its analytics path), to see what a check alone costs;
+ * file: nginx writes it to a file in the bench's tmp dir (buffer=32k flush=1s) and authz tails it; default on (syslog over UDP).
+ */
+const AUTHZ_ACCESS_LOG = env.BENCH_AUTHZ_ACCESS_LOG === 'off' || env.BENCH_AUTHZ_ACCESS_LOG === 'file' ? env.BENCH_AUTHZ_ACCESS_LOG : 'on';
 /** BENCH_AUTHZ_SOCKET=unix: authz's check port is a unix socket nginx connects to (authz beside nginx); default tcp (127.0.0.1). */
 const AUTHZ_SOCKET = env.BENCH_AUTHZ_SOCKET ?? 'tcp';
 if (AUTHZ_SOCKET !== 'tcp' && AUTHZ_SOCKET !== 'unix') throw new Error(`BENCH_AUTHZ_SOCKET: expected tcp or unix, got ${JSON.stringify(AUTHZ_SOCKET)}`);
@@ -205,29 +209,32 @@ ${nginxPreamble(prefix)}  upstream app { server 127.0.0.1:${upstreamPort}; keepa
 }
 
 /** crossgate-authz on `dir`; `address` is what render-nginx's --authz takes: 127.0.0.1:port, or unix:/path with BENCH_AUTHZ_SOCKET=unix. */
-async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ address: string; proc: ChildProcess }> {
+async function startAuthz(dir: string, tokenFile: string, profileDir?: string): Promise<{ address: string; accessLog: string | undefined; adminUrl: string; proc: ChildProcess }> {
   const address = AUTHZ_SOCKET === 'unix' ? `unix:${join(tmp, `authz-${Date.now()}.sock`)}` : `127.0.0.1:${await freePort()}`;
+  // What render-nginx's --access-log takes: the default UDP receiver (undefined), off, or the file authz tails.
+  const accessLog = AUTHZ_ACCESS_LOG === 'off' ? 'off' : AUTHZ_ACCESS_LOG === 'file' ? `file:${join(tmp, `access-${Date.now()}.log`)}` : undefined;
+  const logEnv = accessLog?.startsWith('file:') ? { AUTHZ_ACCESS_LOG_FILE: accessLog, AUTHZ_ACCESS_LOG_LISTEN: 'off' } : {};
   const adminPort = await freePort();
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', tokenFile, '--gateway', 'bench', '--config-dir', dir];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
     // nginx connects from 127.0.0.1 (a unix socket's peer is reported as that too) and sends X-Forwarded-For: the one trusted proxy. No gRPC listener.
-    env: { ...env, GATEWAY_LISTEN: address, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, AUTHZ_GRPC_LISTEN: 'off', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: { ...env, ...logEnv, GATEWAY_LISTEN: address, GATEWAY_ADMIN_LISTEN: `127.0.0.1:${adminPort}`, AUTHZ_GRPC_LISTEN: 'off', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
   });
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${adminPort}/readyz`, 20_000, proc);
-  return { address, proc };
+  return { address, accessLog, adminUrl: `http://127.0.0.1:${adminPort}`, proc };
 }
 
 /** nginx (1 worker) with the config `npm run render:nginx` writes for `dir`, checking every request with the authz at `authz`. */
-async function startNginxAuthz(name: string, dir: string, authz: string, tokenFile: string): Promise<{ url: string; proc: ChildProcess }> {
+async function startNginxAuthz(name: string, dir: string, authz: string, accessLog: string | undefined, tokenFile: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   const prefix = join(tmp, `nginx-${name}`);
   const out = join(prefix, 'conf');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   // Exactly what users run: node gateway/render-nginx.ts (npm run render:nginx).
   await new Promise<void>((resolve, reject) => {
-    const r = spawn(process.execPath, [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', dir, '--gateway', 'bench', '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--out', out, ...(AUTHZ_ACCESS_LOG === 'off' ? ['--access-log', 'off'] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawn(process.execPath, [join(ROOT, 'gateway/render-nginx.ts'), '--config-dir', dir, '--gateway', 'bench', '--authz', authz, '--listen', `127.0.0.1:${port}`, '--token-file', tokenFile, '--out', out, ...(accessLog ? ['--access-log', accessLog] : [])], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     r.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     r.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`render-nginx exited ${code}: ${err}`))));
@@ -241,6 +248,19 @@ ${nginxPreamble(prefix)}  include ${join(out, 'crossgate.conf')};
   children.push(proc);
   await waitHttp(`http://127.0.0.1:${port}/plain/MX123`, 20_000, proc);
   return { url: `http://127.0.0.1:${port}`, proc };
+}
+
+/** authz's count of recorded access-log lines, once it stops growing (nginx flushes its file buffer when it stops; authz polls). */
+async function recordedLines(adminUrl: string): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 20; i++) {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const n = Number(/crossgate_gateway_access_log_lines_total\{result="recorded"\} (\d+)/.exec(text)?.[1] ?? 0);
+    if (n === last && n > 0) return n;
+    last = n;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return last;
 }
 
 /** CPU time (user + system) of processes and their children processes, in µs, from /proc. */
@@ -410,9 +430,10 @@ async function main(): Promise<void> {
     writeFileSync(tokenFile, `${AUTHZ_TOKEN}\n`, { mode: 0o600 });
     for (const [label, dir, keys, prof] of [['1 key', dir1, one.keys, undefined], ['10,000 keys', dir10k, many.keys.slice(0, 100), authzProfDir]] as const) {
       const az = await startAuthz(dir, tokenFile, prof);
-      const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.address, tokenFile);
+      const nx = await startNginxAuthz(label === '1 key' ? 'one' : 'many', dir, az.address, az.accessLog, tokenFile);
       rows.push(await measure(`nginx + authz, api-key + tier, ${label}`, `${nx.url}/keyed/MX123`, [['nginx', nx.proc.pid], ['authz', az.proc.pid], upstream], keys));
       await stop(nx.proc);
+      if (AUTHZ_ACCESS_LOG !== 'off') say(`authz recorded ${await recordedLines(az.adminUrl)} access-log lines (${AUTHZ_ACCESS_LOG === 'file' ? 'through the file' : 'over UDP'})`);
       await stop(az.proc);
     }
   } else say('nginx not installed: skipping nginx + authz');

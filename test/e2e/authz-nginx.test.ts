@@ -123,6 +123,22 @@ function renderNginx(cfg: ConfigDir, authz: string, port: number, tokenFile: str
   );
 }
 
+interface Summary {
+  apis: Record<string, { requests: number; clientErrors: number; serverErrors: number; errorPercent: number; meanMs: number; maxMs: number; statusCodes: Record<string, number>; violations: Record<string, number> }>;
+}
+
+/** authz's /summary once `until` holds, or the last one after `ms` (nginx's access log reaches authz a little later than the response). */
+async function summaryWhen(adminUrl: string, until: (s: Summary) => boolean, ms = 5000): Promise<Summary> {
+  let s: Summary;
+  const t0 = Date.now();
+  do {
+    s = (await call(adminUrl, '/summary')).json() as unknown as Summary;
+    if (until(s)) break;
+    await sleep(100);
+  } while (Date.now() - t0 < ms);
+  return s;
+}
+
 /** Renders the config for `cfg` (authz at `authz`: IP:port or unix:/path) into work/conf and starts nginx with it on a free port. */
 async function renderAndStartNginx(cfg: ConfigDir, authz: string, work: string, accessLog: string): Promise<{ nginx: ManagedProcess; base: string }> {
   const port = await freePort();
@@ -284,13 +300,7 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
     assert.equal((await call(base, '/stats/slow?ms=150', ['x-api-key', stats.key])).status, 200);
     assertProblem(await call(base, '/stats/x'), 401, 'missing-api-key');
     assert.equal((await call(base, '/down/x')).status, 502);
-    let s: { apis: Record<string, { requests: number; clientErrors: number; serverErrors: number; errorPercent: number; meanMs: number; maxMs: number; statusCodes: Record<string, number>; violations: Record<string, number> }> } | undefined;
-    const t0 = Date.now();
-    while (Date.now() - t0 < 5000) {
-      s = (await call(adminUrl, '/summary')).json() as typeof s;
-      if ((s!.apis['air/stats']?.requests ?? 0) >= 5 && (s!.apis['air/down']?.requests ?? 0) >= 1) break;
-      await sleep(100);
-    }
+    const s = await summaryWhen(adminUrl, (x) => (x.apis['air/stats']?.requests ?? 0) >= 5 && (x.apis['air/down']?.requests ?? 0) >= 1);
     const st = s!.apis['air/stats']!;
     assert.deepEqual([st.requests, st.clientErrors, st.serverErrors, st.statusCodes], [5, 1, 0, { '200': 4, '401': 1 }], JSON.stringify(s));
     assert.equal(st.errorPercent, 20);
@@ -347,23 +357,29 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
   let cfg: ConfigDir;
   let work: string;
   let socket: string;
+  /** The access log nginx writes into the shared volume and authz tails. */
+  let logFile: string;
+  let adminUrl: string;
   let authz: ManagedProcess | undefined;
   let nginx: ManagedProcess | undefined;
   let base: string;
   const key = newKey();
 
   /** `node gateway/main.ts --mode=authz --listen unix:…` as the sidecar runs it; resolves with the url it logs. */
-  async function startAuthzOnSocket(): Promise<{ proc: ManagedProcess; url: string }> {
+  async function startAuthzOnSocket(): Promise<{ proc: ManagedProcess; url: string; admin: string }> {
     const proc = startProcess(process.execPath, [join(ROOT, 'gateway/main.ts'), '--mode=authz', '--token-file', join(work, 'token'), '--gateway', cfg.gateway, '--config-dir', cfg.dir, '--listen', `unix:${socket}`], {
       name: 'crossgate-authz-unix',
       cwd: ROOT,
       noAutoStop: true,
       // The socket's peer is reported as 127.0.0.1: the same trusted-proxy setting as over loopback TCP.
-      env: { GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: 'off', AUTHZ_ACCESS_LOG_LISTEN: 'off', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+      // The access log through the shared volume: nginx writes the file, authz tails it (no UDP).
+      env: { GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: 'off', AUTHZ_ACCESS_LOG_FILE: logFile, GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
     });
-    const { url } = JSON.parse(await proc.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string };
+    const { url, admin } = JSON.parse(await proc.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string; admin: string };
+    const log = JSON.parse(await proc.waitForLine('"msg":"authz access log read from a file"', { timeoutMs: 10_000 })) as { url: string };
+    assert.equal(log.url, `file:${logFile}`);
     await proc.waitForLine('"msg":"gateway config loaded"', { timeoutMs: 10_000 });
-    return { proc, url };
+    return { proc, url, admin };
   }
 
   /** A request straight to authz's socket, as a process in the pod could send it. */
@@ -388,19 +404,23 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
     await mkdir(join(work, 'run'));
     await chmod(join(work, 'run'), 0o755);
     socket = join(work, 'run', 'authz.sock');
+    logFile = join(work, 'run', 'access.log');
     cfg = await ConfigDir.create('edge-unix');
     const upstream = { url: `${up.url}/api` };
     cfg.routes = [
       route('air/flights', { basePath: '/flights', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/key')] }),
       route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
       route('air/open', { basePath: '/open', upstream }),
+      // Called only by the access-log test: its count is exactly that test's.
+      route('air/logged', { basePath: '/logged', upstream }),
     ];
     cfg.credentials = { [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }) };
     await cfg.write();
     const started = await startAuthzOnSocket();
     authz = started.proc;
+    adminUrl = started.admin;
     assert.equal(started.url, `unix:${socket}`);
-    ({ nginx, base } = await renderAndStartNginx(cfg, started.url, work, 'off'));
+    ({ nginx, base } = await renderAndStartNginx(cfg, started.url, work, `file:${logFile}`));
   });
 
   after(() => teardown({ nginx, authz, up, cfg, work }));
@@ -428,6 +448,17 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
     // Judged by the address nginx forwarded, not refused for having none.
     assert.equal(blocked.json().detail, 'Requests from this address are not allowed.');
     assert.equal((await call(base, '/blocked/x')).status, 200);
+  });
+
+  test('the access log through the shared file reaches authz: /summary shows the route\'s requests by status', async () => {
+    assert.match(await readFile(join(work, 'conf', 'crossgate.conf'), 'utf8'), new RegExp(`^ {4}access_log ${logFile.replace(/[.]/g, '\\.')} crossgate_authz buffer=32k flush=1s if=\\$cg_route;$`, 'm'));
+    for (let i = 0; i < 3; i++) assert.equal((await call(base, '/logged/x?secret=never-logged')).status, 200);
+    // Buffered by nginx (flush=1s), then read by authz's next pass.
+    const s = await summaryWhen(adminUrl, (x) => (x.apis['air/logged']?.requests ?? 0) >= 3, 10_000);
+    assert.deepEqual([s.apis['air/logged']?.requests, s.apis['air/logged']?.statusCodes], [3, { '200': 3 }], JSON.stringify(s));
+    const metrics = (await call(adminUrl, '/metrics')).body;
+    assert.match(metrics, /crossgate_gateway_requests_total\{api="air\/logged",client="-",code_class="2xx"\} 3/);
+    assert.doesNotMatch(await readFile(logFile, 'utf8'), /never-logged/);
   });
 
   test('a process that reaches the socket still needs the proxy token: 401 without it', async () => {

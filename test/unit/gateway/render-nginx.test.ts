@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Route } from '../../../api/gateway/config.ts';
-import { LOG_FORMAT, renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
+import { accessLogOf, LOG_FORMAT, renderNginx, renderTokenInclude, upstreamOf } from '../../../gateway/render-nginx.ts';
 import { ConfigDir, policy, route } from './fixtures.ts';
 
 const RENDER = join(dirname(dirname(dirname(dirname(fileURLToPath(import.meta.url))))), 'gateway/render-nginx.ts');
@@ -200,4 +200,26 @@ test('upstream blocks: one per host:port shared by routes, none left by a route 
   assert.deepEqual(out.rendered, ['air/a', 'air/b']);
   assert.equal(out.text.match(/^upstream crossgate_upstream_\d+ \{/gm)?.length, 1);
   assert.doesNotMatch(out.text, /10\.0\.0\.9/);
+});
+
+test('access log to a file (authz beside nginx): buffered, flushed each second, the path checked; hostile paths refused with the message', () => {
+  const routes = [route('air/flights', { basePath: '/flights', policies: [policy('api-key', {})] })];
+  const text = renderNginx(routes, { ...OPTS, accessLog: accessLogOf('file:/run/crossgate/access.log', '127.0.0.1') }).text;
+  assert.ok(text.includes(LOG_FORMAT));
+  assert.match(text, /^ {4}access_log \/run\/crossgate\/access\.log crossgate_authz buffer=32k flush=1s if=\$cg_route;$/m);
+  assert.doesNotMatch(text, /syslog:/);
+  // UDP stays the default; IP:PORT and off unchanged.
+  assert.deepEqual(accessLogOf(undefined, '127.0.0.1'), { host: '127.0.0.1', port: 5514 });
+  assert.deepEqual(accessLogOf('10.0.0.5:6514', '127.0.0.1'), { host: '10.0.0.5', port: 6514 });
+  assert.equal(accessLogOf('off', '127.0.0.1'), undefined);
+  const long = `/${'a'.repeat(255)}`;
+  for (const bad of ['file:relative/access.log', `file:/run/x;${MARK}`, 'file:/run/../etc/passwd', 'file:/run/./x', 'file:/run/x y', 'file:/run/$host', 'file:/run/x\n}', 'file:', `file:${long}`]) {
+    assert.throws(
+      () => accessLogOf(bad, '127.0.0.1'),
+      { message: `access-log file ${JSON.stringify(bad)}: expected file:/absolute/path of letters, digits, ".", "_", "-" and "/", no "." or ".." segment, at most 255 bytes` },
+      bad,
+    );
+    // And straight into renderNginx: checked again there.
+    assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { path: bad.slice(5) } }), /access-log file/, bad);
+  }
 });
