@@ -16,7 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ALS_PATH, checkMetadata, entryOutcome, MAX_ALS_MESSAGE } from '../../../gateway/authz-als.ts';
 import { MAX_ENTRIES, type AlsEntry } from '../../../gateway/authz-als-proto.ts';
-import { ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { checkCredentials, ConfigDir, newKey, policy, route } from './fixtures.ts';
 import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type Client } from './grpc-support.ts';
 import { AccessLogService, alsMessage, alsObject, entry, streamLogs, structStrings, type AlsClient } from './authz-als-support.ts';
 
@@ -75,10 +75,7 @@ describe('crossgate-authz access-log service (ALS)', () => {
       route('air/limited', { basePath: '/limited', tiers: [{ name: 'bronze', limits: [{ requests: 1, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
       route('air/quiet', { basePath: '/quiet', policies: [] }),
     ];
-    cfg.credentials = {
-      [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
-      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
-    };
+    cfg.credentials = checkCredentials(key, limited);
     await cfg.write();
     authz = await startGrpcAuthz(cfg, dir);
     const target = new URL(authz.grpcUrl!).host;

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { checkRoutes, ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { checkCredentials, checkRoutes, ConfigDir, newKey, policy, route } from './fixtures.ts';
 import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
@@ -34,10 +34,7 @@ describe('crossgate-authz gRPC Check', () => {
     cfg.routes = [
       ...checkRoutes(),
     ];
-    cfg.credentials = {
-      [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
-      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
-    };
+    cfg.credentials = checkCredentials(key, limited);
     await cfg.write();
     // Envoy's source address is the client unless it is a trusted proxy: then X-Forwarded-For is walked.
     authz = await startGrpcAuthz(cfg, dir, { trustedProxies: ['192.0.2.1'] });

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { CLIENT_CACHE_SIZE, ClientCache, clientOf, TokenFile } from '../../../gateway/authz.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
-import { checkRoutes, ConfigDir, cred, newKey, route, silent } from './fixtures.ts';
+import { checkCredentials, checkRoutes, ConfigDir, newKey, route, silent } from './fixtures.ts';
 
 interface Res {
   status: number;
@@ -56,10 +56,7 @@ describe('crossgate-authz', () => {
       ...checkRoutes(),
       route('air/closed', { basePath: '/closed', withheld: { reason: 'UpstreamNotAllowed', message: 'no' } }),
     ];
-    cfg.credentials = {
-      [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
-      [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
-    };
+    cfg.credentials = checkCredentials(key, limited);
     await cfg.write();
     const common = {
       admin: { host: '127.0.0.1', port: 0 },

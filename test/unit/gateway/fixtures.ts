@@ -197,6 +197,14 @@ export async function waitForGeneration(gw: RunningGateway, generation: number, 
 export { hashApiKey };
 
 /** The routes both check protocols are tested on (authz.test.ts, authz-grpc.test.ts): keys with a tier and a header injection, a two-per-hour tier, an IP blocklist. */
+/** The two credentials the check tests use on checkRoutes(): `key` opens air/flights (gold), `limited` air/limited (bronze). */
+export function checkCredentials(key: { hash: string }, limited: { hash: string }): Record<string, Credential> {
+  return {
+    [key.hash]: cred('air/flights', { contract: 'air/c-main', client: 'buyer/portal' }),
+    [limited.hash]: cred('air/limited', { contract: 'air/c-limited', client: 'buyer/batch', tier: 'bronze' }),
+  };
+}
+
 export function checkRoutes(): Route[] {
   return [
     route('air/flights', {
