@@ -21,7 +21,11 @@
 //
 // The route comes only from context_extensions["crossgate-route"], which Envoy
 // sets from the SecurityPolicy and a client cannot: without it the check is
-// denied. The client address is attributes.source's socket address through
+// denied. A SecurityPolicy is not always crossgate's (an organization may
+// write its own on its own HTTPRoute naming another's route), so the request
+// must lie in the named route's space: attributes.request.http.host (the
+// authority Envoy routed on) one of the route's hosts and the path under its
+// base path (decision.ts), else 421/404 and no dynamic_metadata. The client address is attributes.source's socket address through
 // the trusted-proxy rules (authz.ts clientOf, as the HTTP mode).
 //
 // Answers (grpc-status 0, a CheckResponse):
@@ -52,7 +56,7 @@ import type { Counter, Registry } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 import { bind } from '../kube/listen.ts';
 import { ALS_PATH, checkMetadata, createAlsCall, IDLE_MS } from './authz-als.ts';
-import { clientOf, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
+import { clientOf, HostCache, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
 import { decodeCheckRequest, encodeCheckResponse, GrpcCode, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
 import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
 import type { TrustedProxies } from './client-address.ts';
@@ -87,9 +91,13 @@ export function rpcCodeOf(httpStatus: number): number {
   }
 }
 
-/** The CheckResponse for a decision on `routeId`: its dynamic_metadata names the route and the client for the access log. */
+/**
+ * The CheckResponse for a decision on `routeId`: its dynamic_metadata names the route and the client for the
+ * access log, only when the request was judged by the route (ctx set: it lay in the route's space), so traffic
+ * a route was named for by mistake or malice is never counted as that route's.
+ */
 export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
-  const dynamicMetadata = checkMetadata(routeId, d.ctx?.client);
+  const dynamicMetadata = d.ctx ? checkMetadata(routeId, d.ctx.client) : undefined;
   if (d.allow) {
     const remove = [...d.remove];
     // No identity to set: a client's own x-crossgate-client must not pass for authz's word.
@@ -99,7 +107,7 @@ export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
   const r = d.refusal;
   const headers = Object.entries(refusalHeaders(d));
   headers.push(['content-type', 'application/problem+json'], ['cache-control', 'no-store']);
-  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) }, dynamicMetadata };
+  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) }, ...(dynamicMetadata ? { dynamicMetadata } : {}) };
 }
 
 /** A deny decided here, before decide() (no route, a malformed request line). */
@@ -117,18 +125,21 @@ function denied(status: number, slug: string, title: string, detail: string): Ch
   };
 }
 
-/** What decide() is asked for a CheckRequest; a CheckResponse instead when the request cannot be checked. */
-export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: number): { routeId: string; input: DecisionRequest } | CheckResponse {
+/** What decide() is asked for a CheckRequest; a CheckResponse instead when the request cannot be checked. `hosts` remembers normalized hosts. */
+export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: number, hosts: HostCache = new HostCache()): { routeId: string; input: DecisionRequest } | CheckResponse {
   const routeId = req.contextExtensions[ROUTE_EXTENSION];
   if (!routeId) return denied(403, 'no-route', 'Forbidden', `The check names no route: the proxy sets context extension ${ROUTE_EXTENSION}.`);
-  if (!validRequestLine(req.method, req.path)) return denied(400, 'bad-check', 'Bad Request', 'The check carries no valid method and path.');
+  // The authority Envoy routed on (http.host), not a header a client may add beside it.
+  const host = req.host || req.headers[':authority'] || '';
+  if (!validRequestLine(req.method, req.path) || !host) return denied(400, 'bad-check', 'Bad Request', 'The check carries no valid method, path and host.');
   const q = req.path.indexOf('?');
   const headers: IncomingHttpHeaders = req.headers;
-  if (headers.host === undefined && req.host) headers.host = req.host;
+  if (headers.host === undefined) headers.host = host;
   return {
     routeId,
     input: {
       method: req.method,
+      host: hosts.of(host),
       path: q < 0 ? req.path : req.path.slice(0, q),
       query: q < 0 ? '' : req.path.slice(q + 1),
       headers,
@@ -245,6 +256,8 @@ export interface GrpcTls {
 
 export interface AuthzGrpcOptions {
   config: ConfigHolder;
+  /** The gateway's own host names, for routes without hostnames (authz.ts AuthzHandlerOptions.sharedHosts). */
+  sharedHosts?: readonly string[];
   auth: GrpcAuth;
   trustedProxies: TrustedProxies;
   logger: Logger;
@@ -276,6 +289,8 @@ export interface AuthzGrpcServer {
 /** The handler of one HTTP/2 stream: one Check call. */
 export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
   const { config, auth, trustedProxies, logger, metrics, callers, refused } = opts;
+  const sharedHosts = opts.sharedHosts ?? [];
+  const hosts = new HostCache();
   const now = opts.now ?? Date.now;
   // The certificate of a connection does not change: its verdict is kept per session.
   const sessionAllowed = new WeakMap<Http2Session, boolean>();
@@ -321,9 +336,9 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       if (err instanceof ProtoError) return end(stream, err.message.startsWith('more than') ? GrpcCode.RESOURCE_EXHAUSTED : GrpcCode.INVALID_ARGUMENT, `not a CheckRequest: ${err.message}`);
       throw err;
     }
-    const asked = decisionInput(req, trustedProxies, t);
+    const asked = decisionInput(req, trustedProxies, t, hosts);
     if (!('routeId' in asked)) return reply(stream, asked);
-    const d = decide(config.current, asked.routeId, asked.input, logger);
+    const d = decide(config.current, asked.routeId, asked.input, logger, sharedHosts);
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: asked.routeId, mode: 'grpc', allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
       if (!x.allow && x.refusal.policy) metrics?.violation(asked.routeId, x.refusal.policy, t);

@@ -177,6 +177,8 @@ export class Router {
   #exact = new Map<string, TrieNode>();
   #wildcards: Array<{ suffix: string; root: TrieNode }> = [];
   #any = node();
+  /** Per route with hostnames: its exact names and wildcard suffixes (".example.com"), normalized once. */
+  #hostsOf = new Map<CompiledRoute, { exact: ReadonlySet<string>; suffixes: readonly string[] }>();
   readonly conflicts: string[] = [];
 
   constructor(routes: readonly CompiledRoute[]) {
@@ -186,14 +188,19 @@ export class Router {
         insert(this.#any, r, this.conflicts);
         continue;
       }
+      const exact = new Set<string>();
+      const suffixes: string[] = [];
+      this.#hostsOf.set(r, { exact, suffixes });
       for (const raw of r.hostnames) {
         const h = raw.toLowerCase().replace(/\.$/, '');
         if (h.startsWith('*.')) {
           const suffix = h.slice(1); // ".example.com"
+          suffixes.push(suffix);
           let root = wild.get(suffix);
           if (!root) wild.set(suffix, (root = node()));
           insert(root, r, this.conflicts);
         } else {
+          exact.add(h);
           let root = this.#exact.get(h);
           if (!root) this.#exact.set(h, (root = node()));
           insert(root, r, this.conflicts);
@@ -201,6 +208,26 @@ export class Router {
       }
     }
     this.#wildcards = [...wild].map(([suffix, root]) => ({ suffix, root })).sort((a, b) => b.suffix.length - a.suffix.length);
+  }
+
+  /** Some route names `host` (lower case, no port), exactly or under a wildcard: it belongs to that route's organization. */
+  names(host: string): boolean {
+    if (this.#exact.has(host)) return true;
+    for (const w of this.#wildcards) if (host.length > w.suffix.length && host.endsWith(w.suffix)) return true;
+    return false;
+  }
+
+  /**
+   * `host` (lower case, no port) is one `route` answers on, as match() decides
+   * hosts: one of its hostnames (exact, or under its wildcard); for a route
+   * without hostnames (the shared host), a host no route names.
+   */
+  hostOfRoute(route: CompiledRoute, host: string): boolean {
+    const own = this.#hostsOf.get(route);
+    if (own === undefined) return route.hostnames.length === 0 && !this.names(host);
+    if (own.exact.has(host)) return true;
+    for (const s of own.suffixes) if (host.length > s.length && host.endsWith(s)) return true;
+    return false;
   }
 
   match(host: string | undefined, path: string): CompiledRoute | undefined {

@@ -8,7 +8,7 @@
 // forwards here, and no body is read.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import type { CompiledConfig, CompiledRoute } from './compiled.ts';
+import type { CompiledConfig, CompiledRoute, CompiledRoutes } from './compiled.ts';
 import { segments } from './compiled.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
@@ -65,8 +65,42 @@ export function underBasePath(path: string, route: CompiledRoute): boolean {
   return true;
 }
 
+/** `host` is one of `names` (lower case, exact or "*." wildcard, as CROSSGATE_GATEWAY_HOSTNAMES holds them). */
+function namedIn(host: string, names: readonly string[]): boolean {
+  for (const n of names) {
+    if (n.charCodeAt(0) !== 42 /* * */) {
+      if (n === host) return true;
+      continue;
+    }
+    // "*.example.com": a host strictly under ".example.com", compared in place (no suffix string per check).
+    const len = n.length - 1;
+    if (host.length <= len) continue;
+    const off = host.length - len;
+    let i = 0;
+    while (i < len && host.charCodeAt(off + i) === n.charCodeAt(1 + i)) i++;
+    if (i === len) return true;
+  }
+  return false;
+}
+
+/**
+ * The request's host is one the route was told of is served on: one of the
+ * route's hostnames; for a route without hostnames (the shared host), a host
+ * no route names and, when the platform names the gateway's own hosts
+ * (`shared`, CROSSGATE_GATEWAY_HOSTNAMES), one of those. The proxy names the
+ * route, and a proxy configuration an organization writes (its own Envoy
+ * Gateway SecurityPolicy naming another organization's route) must not get
+ * that route's policies, keys and analytics for its own host.
+ */
+export function hostServedBy(routes: CompiledRoutes, route: CompiledRoute, host: string, shared: readonly string[]): boolean {
+  if (!routes.router.hostOfRoute(route, host)) return false;
+  return route.hostnames.length > 0 || shared.length === 0 || namedIn(host, shared);
+}
+
 export interface DecisionRequest {
   method: string;
+  /** The request's host as the proxy saw it: lower case, without port or trailing dot (compiled.ts hostOf). */
+  host: string;
   /** Raw path, without the query string. */
   path: string;
   /** Raw query string without "?", "" when absent. */
@@ -115,14 +149,19 @@ export function allowHeaders(ctx: PolicyContext): { add: Record<string, string>;
 /**
  * The decision service's question: may this request pass on route `routeId`
  * of `cfg`? Runs the same checks and policies the gateway runs once it has
- * routed (no CORS: the proxy in front answers preflights).
+ * routed (no CORS: the proxy in front answers preflights), once the request
+ * is known to lie in that route's space: its path under the base path, its
+ * host one the route is served on (`sharedHosts`: the platform's gateway host
+ * names, for routes without hostnames; hostServedBy).
  */
-export function decide(cfg: CompiledConfig | undefined, routeId: string, req: DecisionRequest, logger: Logger): Decision | Promise<Decision> {
+export function decide(cfg: CompiledConfig | undefined, routeId: string, req: DecisionRequest, logger: Logger, sharedHosts: readonly string[] = []): Decision | Promise<Decision> {
   if (!cfg) return { allow: false, ctx: undefined, refusal: refusals.noConfig() };
   const route = cfg.routes.byId.get(routeId);
   if (!route) return { allow: false, ctx: undefined, refusal: refusals.notFound('No API is served under this route.') };
   if (hasDotSegments(req.path)) return { allow: false, ctx: undefined, refusal: refusals.badPath() };
   if (!underBasePath(req.path, route)) return { allow: false, ctx: undefined, refusal: refusals.notFound() };
+  // Refused before the route's policies run: no key checked, no counter burnt, no analytics metadata (ctx undefined).
+  if (!hostServedBy(cfg.routes, route, req.host, sharedHosts)) return { allow: false, ctx: undefined, refusal: refusals.misdirected() };
   const ctx = newContext({
     method: req.method,
     headers: req.headers,

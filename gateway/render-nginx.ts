@@ -65,7 +65,7 @@ const TOKEN = /^[A-Za-z0-9._~+/=-]{16,512}$/;
 /** Internal locations live under this prefix; a route there is refused. */
 export const INTERNAL_PREFIX = '/_crossgate_authz';
 /** The statuses a refusal can carry, each answered by @crossgate_denied. */
-const DENY_STATUSES = [400, 401, 403, 404, 429, 500, 502, 503, 504];
+const DENY_STATUSES = [400, 401, 403, 404, 421, 429, 500, 502, 503, 504];
 
 export interface Skipped {
   route: string;
@@ -243,6 +243,8 @@ function routeLocations(route: Route, index: number, o: RenderOptions, upstreams
     '        proxy_set_header X-Crossgate-Authz $crossgate_authz_token;',
     '        proxy_set_header X-Original-URI $request_uri;',
     '        proxy_set_header X-Original-Method $request_method;',
+    // The request's host (nginx's $host: lower case, no port), which authz checks the route is served on.
+    '        proxy_set_header X-Original-Host $host;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '    }',
   ].join('\n');

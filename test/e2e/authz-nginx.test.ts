@@ -284,12 +284,12 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
   });
 
   test('direct calls to authz: no token or a wrong one → 401; the route twice → 400; forwarding headers from a stranger are not believed', async () => {
-    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', main.key];
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-original-host', 'localhost', 'x-api-key', main.key];
     assert.equal((await call(authzUrl, '/v1/nginx', check)).status, 401);
     assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', 'Bearer not-the-token-0123456789', ...check])).status, 401);
     assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/open', ...check])).status, 400);
     // A caller on 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored and its own address is the client.
-    const stranger = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/blocked', 'x-original-uri', '/blocked/x', 'x-original-method', 'GET', 'x-forwarded-for', '198.51.100.7'], {
+    const stranger = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/blocked', 'x-original-uri', '/blocked/x', 'x-original-method', 'GET', 'x-original-host', 'localhost', 'x-forwarded-for', '198.51.100.7'], {
       localAddress: '127.0.0.2',
     });
     assert.deepEqual([stranger.status, stranger.headers['x-crossgate-status']], [403, '403']);
@@ -462,7 +462,7 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
   });
 
   test('a process that reaches the socket still needs the proxy token: 401 without it', async () => {
-    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', key.key];
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-original-host', 'localhost', 'x-api-key', key.key];
     const none = await callSocket('/v1/nginx', check);
     assert.equal(none.status, 401);
     assert.equal(none.json().detail, "Checks need the proxy's token in x-crossgate-authz.");

@@ -12,8 +12,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { checkCredentials, checkRoutes, ConfigDir, newKey, policy, route } from './fixtures.ts';
-import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
+import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
+import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { Authorization, check, checkReq, checkReqOnHost, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
+import { structStrings } from './authz-als-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
 const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
@@ -161,6 +163,97 @@ describe('crossgate-authz gRPC Check', () => {
     } finally {
       session.close();
     }
+  });
+});
+
+// Security model row 8g: an organization admin writes its own SecurityPolicy on its own HTTPRoute
+// (api.attacker.example), extAuth to crossgate-authz with contextExtensions naming another
+// organization's route. Envoy then sends authz the attacker's traffic under the victim's route id.
+describe("crossgate-authz gRPC Check: a route named for another route's host (an organization's own SecurityPolicy)", () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  let client: Client;
+  // A consumer's key to the victim's API, used on the attacker's host (phished, or the attacker's own).
+  const victimKey = newKey();
+  const secretHeader = { 'x-upstream-auth': 'victim-upstream-secret-value' };
+
+  before(async () => {
+    dir = await tokenDir('authz-grpc-host', TOKEN);
+    cfg = await ConfigDir.create('authzgrpchost');
+    cfg.routes = [
+      route('victim-prod/flights', {
+        hostnames: ['api.victim.example'],
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'victim-prod/key', 10), policy('header-injection', { request: { set: secretHeader } }, 'victim-prod/hi', 20)],
+      }),
+      // On the shared host (no hostnames): open, with the upstream's credential injected.
+      route('victim-prod/status', { basePath: '/status', policies: [policy('header-injection', { request: { set: secretHeader } }, 'victim-prod/hi2', 20)] }),
+      route('attacker-prod/own', { hostnames: ['api.attacker.example', '*.attacker.example'], basePath: '/own' }),
+    ];
+    cfg.credentials = { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) };
+    await cfg.write();
+    authz = await startGrpcAuthz(cfg, dir, { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example', '*.gw.example'] } });
+    client = new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createInsecure());
+  });
+
+  after(async () => {
+    client?.close();
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const misdirected = (res: any, what: string): void => {
+    assert.equal(res.status.code, 7, `${what}: PERMISSION_DENIED`);
+    assert.equal(res.http_response, 'denied_response', what);
+    assert.equal(res.denied_response.status.code, 421, what);
+    const body = JSON.parse(res.denied_response.body);
+    assert.equal(body.type, 'https://crossgate.dev/problems/misdirected', what);
+    assert.equal(body.title, 'Misdirected Request');
+    assert.equal(body.detail, "This API is not served on this host: the proxy named a route that does not answer on the request's host.");
+    // Neither the victim's injected header nor an identity, and no metadata: Envoy's access log does not count it as the victim's.
+    assert.equal(JSON.stringify(res).includes('victim-upstream-secret-value'), false, what);
+    assert.equal(res.dynamic_metadata, null, `${what}: no dynamic_metadata`);
+  };
+
+  test("the victim's route id on the attacker's hostname is refused 421 before the victim's policies run: no key accepted, no upstream secret, no identity, no metadata", async () => {
+    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'hosted route, attacker host');
+    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'x.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'under the attacker wildcard');
+    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'victim.example.evil', '/flights/1', { 'x-api-key': victimKey.key })), 'an unnamed host');
+    // A client-sent host header beside the authority changes nothing: the authority Envoy routed on is judged.
+    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key, host: 'api.victim.example' })), 'host header beside');
+  });
+
+  test("the victim's shared-host route is refused on a host another route names and on a host that is not the gateway's own", async () => {
+    misdirected(await call(client, checkReqOnHost('victim-prod/status', 'api.attacker.example', '/status')), 'shared route, attacker host');
+    misdirected(await call(client, checkReqOnHost('victim-prod/status', 'evil.example', '/status')), 'shared route, a host nobody names');
+  });
+
+  test("the victim's own traffic still passes: its hostname in any case and with a port, the shared route on the gateway's host names", async () => {
+    const ok = await call(client, checkReqOnHost('victim-prod/flights', 'API.Victim.example:443', '/flights/1', { 'x-api-key': victimKey.key }));
+    assert.equal(ok.status.code, 0);
+    assert.equal(hv(ok.ok_response.headers)['x-upstream-auth'], 'victim-upstream-secret-value');
+    assert.deepEqual(structStrings(ok.dynamic_metadata), { 'crossgate-route': 'victim-prod/flights', 'crossgate-client': 'buyer/portal' });
+    for (const host of ['gw.example', 'eu.gw.example:8443', 'gw.example.']) {
+      const shared = await call(client, checkReqOnHost('victim-prod/status', host, '/status/x'));
+      assert.equal(shared.status.code, 0, host);
+    }
+    // The attacker's own route on its own hosts is unaffected.
+    assert.equal((await call(client, checkReqOnHost('attacker-prod/own', 'a.attacker.example', '/own/x'))).status.code, 0);
+  });
+
+  test('a check with no host at all is refused 400 with its message', async () => {
+    const res = await call(client, checkReqOnHost('victim-prod/flights', '', '/flights/1', { 'x-api-key': victimKey.key }));
+    assert.equal(res.denied_response.status.code, 400);
+    assert.equal(JSON.parse(res.denied_response.body).detail, 'The check carries no valid method, path and host.');
+  });
+
+  test('a path outside the named route is refused without metadata (the victim is not charged a 404)', async () => {
+    const res = await call(client, checkReqOnHost('victim-prod/flights', 'api.victim.example', '/elsewhere/1', { 'x-api-key': victimKey.key }));
+    assert.equal(res.denied_response.status.code, 404);
+    assert.equal(res.dynamic_metadata, null);
   });
 });
 

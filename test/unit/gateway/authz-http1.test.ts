@@ -513,7 +513,7 @@ describe('authz on either check server', () => {
 
   test('the same answers from the fast reader and from node:http (health, 401, 404, 400, a decision, HEAD)', async () => {
     const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-    const check = [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET'];
+    const check = [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET', 'x-original-host', 'api.example'];
     const cases: [string, string[], string?][] = [
       ['/healthz', []],
       ['/readyz', []],
@@ -522,7 +522,7 @@ describe('authz on either check server', () => {
       ['/v1/nginx', [...auth, 'x-original-uri', '/flights/1']],
       ['/v1/nginx', check],
       ['/v1/nginx', check, 'HEAD'],
-      ['/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-uri', '/flights/1', 'x-forwarded-method', 'POST']],
+      ['/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-uri', '/flights/1', 'x-forwarded-method', 'POST', 'x-forwarded-host', 'api.example']],
       ['/v1/envoy/flights/1?q=1', [...auth, 'x-crossgate-route', 'air/flights']],
     ];
     for (const [path, headers, method] of cases) {

@@ -10,10 +10,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { CLIENT_CACHE_SIZE, ClientCache, clientOf, TokenFile } from '../../../gateway/authz.ts';
+import { CLIENT_CACHE_SIZE, ClientCache, clientOf, HOST_CACHE_SIZE, HostCache, TokenFile } from '../../../gateway/authz.ts';
+import { hostOf } from '../../../gateway/compiled.ts';
+import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
-import { checkCredentials, checkRoutes, ConfigDir, newKey, route, silent } from './fixtures.ts';
+import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 
 interface Res {
   status: number;
@@ -46,7 +48,7 @@ describe('crossgate-authz', () => {
   const key = newKey();
   const limited = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-  const nginx = (routeId: string, uri: string, extra: string[] = [], method = 'GET'): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', method, ...extra];
+  const nginx = (routeId: string, uri: string, extra: string[] = [], method = 'GET'): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', method, 'x-original-host', 'api.example', ...extra];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-'));
@@ -102,12 +104,18 @@ describe('crossgate-authz', () => {
       nginx('air/flights', '/flights/1', ['x-crossgate-route', 'air/edge']),
       nginx('air/flights', '/flights/1', ['x-original-uri', '/edge/1']),
       nginx('air/flights', '/flights/1', ['x-original-method', 'POST']),
-      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', 'flights/1', 'x-original-method', 'GET'],
+      nginx('air/flights', '/flights/1', ['x-original-host', 'evil.example']),
+      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET'],
+      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', 'flights/1', 'x-original-method', 'GET', 'x-original-host', 'api.example'],
     ]) {
       const r = await call(trusting.url, '/v1/nginx', [...h, 'x-api-key', key.key]);
       assert.equal(r.status, 400, JSON.stringify(h));
-      assert.match(r.body, /bad-check/);
+      assert.equal(JSON.parse(r.body).detail, 'A check names its route in x-crossgate-route and its original method, URI and host (x-original-host), each exactly once.');
     }
+    // Traefik's host is its X-Forwarded-Host.
+    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/edge', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/edge/1']);
+    assert.equal(t.status, 400);
+    assert.equal(JSON.parse(t.body).detail, 'A check names its route in x-crossgate-route and its original method, URI and host (x-forwarded-host), each exactly once.');
   });
 
   test('nginx: valid key → 200 with the client, RateLimit and injected headers to add, the key and removed headers listed', async () => {
@@ -140,7 +148,7 @@ describe('crossgate-authz', () => {
   });
 
   test('Traefik and Envoy get the real status and the problem body', async () => {
-    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/limited', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/limited/y', 'x-api-key', limited.key]);
+    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/limited', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/limited/y', 'x-forwarded-host', 'api.example', 'x-api-key', limited.key]);
     assert.equal(t.status, 429);
     assert.equal(t.headers['content-type'], 'application/problem+json');
     assert.equal((JSON.parse(t.body) as { status: number }).status, 429);
@@ -154,7 +162,7 @@ describe('crossgate-authz', () => {
   });
 
   test('the route is the proxy\'s: a path outside it, dot segments, an unknown or withheld route are refused', async () => {
-    const outside = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/flightsX/1', 'x-api-key', key.key]);
+    const outside = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/flightsX/1', 'x-forwarded-host', 'api.example', 'x-api-key', key.key]);
     assert.equal(outside.status, 404);
     const dots = await call(trusting.url, '/v1/nginx', nginx('air/flights', '/flights/%2e%2e/edge', ['x-api-key', key.key]));
     assert.deepEqual([dots.status, dots.headers['x-crossgate-status']], [403, '400']);
@@ -176,6 +184,120 @@ describe('crossgate-authz', () => {
     // A caller that is not a trusted proxy names no client: its peer address is used.
     const untrusted = await call(untrusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9']));
     assert.equal(untrusted.status, 200);
+  });
+});
+
+// Security model row 8c: the route a proxy names must serve the request's host. A proxy configuration
+// an organization writes (a Traefik Middleware, a hand-written Envoy filter) naming another organization's
+// route for its own hostname gets a 421, on every check endpoint, before that route's policies run.
+describe("crossgate-authz: a route named for another route's host", () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  const victimKey = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const MISDIRECTED = "This API is not served on this host: the proxy named a route that does not answer on the request's host.";
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-host-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create('authzhost');
+    cfg.routes = [
+      route('victim-prod/flights', {
+        hostnames: ['api.victim.example'],
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'victim-prod/key', 10), policy('header-injection', { request: { set: { 'x-upstream-auth': 'victim-upstream-secret-value' } } }, 'victim-prod/hi', 20)],
+      }),
+      route('victim-prod/status', { basePath: '/status' }),
+      route('attacker-prod/own', { hostnames: ['api.attacker.example'], basePath: '/own' }),
+    ];
+    cfg.credentials = { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) };
+    await cfg.write();
+    authz = await startAuthz({
+      admin: { host: '127.0.0.1', port: 0 },
+      listen: { host: '127.0.0.1', port: 0 },
+      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+      logger: silent(),
+      configDebounceMs: 5,
+      tokenFile: join(dir, 'token'),
+      platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] },
+    });
+    await authz.sourceStarted;
+    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(authz.loader.current, 'config loaded');
+  });
+
+  after(async () => {
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const nginx = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', host, ...extra]);
+  const traefik = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', routeId, 'x-forwarded-uri', uri, 'x-forwarded-method', 'GET', 'x-forwarded-host', host, ...extra]);
+  /** Envoy's HTTP ext_authz: the original Host is the check's own. */
+  const envoy = (routeId: string, host: string, path: string, extra: string[] = []): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      const u = new URL(authz.url);
+      const req = request({ host: u.hostname, port: u.port, path: `/v1/envoy${path}`, headers: ['host', host, ...auth, 'x-crossgate-route', routeId, ...extra], timeout: 5000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  test("the victim's route on the attacker's host is 421 with its message on every endpoint; the victim's key, identity and injected header never come back", async () => {
+    const key = ['x-api-key', victimKey.key];
+    const n = await nginx('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.deepEqual([n.status, n.headers['x-crossgate-status']], [403, '421']);
+    assert.equal(JSON.parse(String(n.headers['x-crossgate-problem'])).detail, MISDIRECTED);
+    const t = await traefik('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.equal(t.status, 421);
+    assert.deepEqual([JSON.parse(t.body).type, JSON.parse(t.body).detail], ['https://crossgate.dev/problems/misdirected', MISDIRECTED]);
+    const e = await envoy('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.equal(e.status, 421);
+    for (const r of [n, t, e]) {
+      assert.equal(r.headers['x-crossgate-client'], undefined);
+      assert.equal(r.headers['x-upstream-auth'], undefined);
+    }
+    // The shared-host route: not on a host a route names, nor on one that is not the gateway's own.
+    assert.equal((await traefik('victim-prod/status', 'api.attacker.example', '/status')).status, 421);
+    assert.equal((await traefik('victim-prod/status', 'evil.example', '/status')).status, 421);
+  });
+
+  test("the victim's own traffic passes on its hosts (case and port as sent)", async () => {
+    const n = await nginx('victim-prod/flights', 'API.victim.example:8443', '/flights/1', ['x-api-key', victimKey.key]);
+    assert.equal(n.status, 200, n.body);
+    assert.equal(n.headers['x-crossgate-client'], 'buyer/portal');
+    assert.equal((await envoy('victim-prod/flights', 'api.victim.example', '/flights/1', ['x-api-key', victimKey.key])).status, 200);
+    assert.equal((await traefik('victim-prod/status', 'gw.example', '/status/x')).status, 200);
+  });
+});
+
+describe('HostCache', () => {
+  test('answers hostOf for any value, asked once or again; stays bounded; long values are not kept', () => {
+    const cache = new HostCache();
+    fc.assert(
+      fc.property(fc.oneof(fc.domain(), fc.string(), fc.constantFrom('API.Example.com:8080', '[::1]:80', 'example.com.', '')), (raw) => {
+        assert.equal(cache.of(raw), hostOf(raw) ?? '');
+        assert.equal(cache.of(raw), hostOf(raw) ?? '');
+      }),
+      { numRuns: 2000 },
+    );
+    const bounded = new HostCache();
+    let most = 0;
+    for (let i = 0; i < HOST_CACHE_SIZE * 3 + 7; i++) {
+      bounded.of(`h${i}.example`);
+      most = Math.max(most, bounded.size);
+    }
+    assert.equal(most, HOST_CACHE_SIZE);
+    const before = bounded.size;
+    assert.equal(bounded.of(`${'a'.repeat(300)}.example`), `${'a'.repeat(300)}.example`);
+    assert.equal(bounded.size, before);
   });
 });
 

@@ -52,6 +52,9 @@ test('a safe route renders: server block, exact and prefix locations, auth_reque
   assert.match(out.text, /location \^~ "\/flights\/" \{[\s\S]*?proxy_pass https:\/\/crossgate_upstream_1\/api\/;/);
   assert.match(out.text, /auth_request "\/_crossgate_authz\/1";/);
   assert.match(out.text, /proxy_set_header X-Crossgate-Route "air\/flights";/);
+  // The request's host goes to the check, which authz matches against the route's hostnames (security model 8c).
+  assert.match(out.text, /location = "\/_crossgate_authz\/1" \{[\s\S]*?proxy_set_header X-Original-Host \$host;[\s\S]*?\n    \}/);
+  assert.match(out.text, /if \(\$cg_status = 421\) \{ return 421 \$cg_problem; \}/);
   assert.match(out.text, /proxy_set_header "x-api-key" "";/);
   assert.match(out.text, /upstream crossgate_upstream_0 \{\n    server 10\.1\.2\.3:80;\n    keepalive 32;\n\}/);
   assert.match(out.text, /proxy_set_header Host "10\.1\.2\.3";[\s\S]*?proxy_pass http:\/\/crossgate_upstream_0\/;/);
