@@ -107,7 +107,7 @@ export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
   const r = d.refusal;
   const headers = Object.entries(refusalHeaders(d));
   headers.push(['content-type', 'application/problem+json'], ['cache-control', 'no-store']);
-  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) }, ...(dynamicMetadata ? { dynamicMetadata } : {}) };
+  return { status: { code: rpcCodeOf(r.status), message: r.title }, denied: { httpStatus: r.status, headers, body: problemBody(r.status, r.slug, r.title, r.detail) }, dynamicMetadata };
 }
 
 /** A deny decided here, before decide() (no route, a malformed request line). */

@@ -309,6 +309,15 @@ function locationsFor(id: string, basePath: string, body: (exact: boolean) => st
   ];
 }
 
+/** The answer where no route is served (the gateway's own 404 problem, constant). */
+const NOT_FOUND = [
+  '    location / {',
+  '        default_type application/problem+json;',
+  '        add_header Cache-Control no-store always;',
+  `        return 404 '{"type":"https://crossgate.dev/problems/not-found","title":"Not Found","status":404,"detail":"No API is served at this host and path."}';`,
+  '    }',
+].join('\n');
+
 const DENIED = [
   '    location @crossgate_denied {',
   '        default_type application/problem+json;',
@@ -341,7 +350,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.tokenInclude)) throw new Error('the token include path must be absolute, of letters, digits, ".", "_", "-" and "/"');
   const skipped: Skipped[] = [];
   const rendered: string[] = [];
-  // host ("" = any host) → basePath → locations; a host's own route wins over an any-host route on the same base path.
+  // host → basePath → locations; anyHost: the routes without hostnames, served on the default server only.
   const servers = new Map<string, Map<string, Location[]>>();
   const checks: string[] = [];
   const anyHost = new Map<string, Location[]>();
@@ -374,10 +383,10 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     rendered.push(route.id);
     for (const n of r.notes) skipped.push({ route: route.id, reason: `rendered; ${n}` });
   });
+  // A host some route names is its organization's (route claims): only its own routes answer there, never a
+  // route without hostnames, which is the shared host's and may be another organization's (as the gateway's router).
   const server = (name: string | undefined, locs: Map<string, Location[]>): string => {
-    const all = new Map(anyHost);
-    for (const [b, l] of locs) all.set(b, l);
-    const body = [...all.keys()].sort().map((b) => all.get(b)!.map((l) => l.body).join('\n'));
+    const body = [...locs.keys()].sort().map((b) => locs.get(b)!.map((l) => l.body).join('\n'));
     return [
       'server {',
       name === undefined ? `    listen ${listen} default_server;` : `    listen ${listen};`,
@@ -388,6 +397,8 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
       '    set $cg_client "";',
       ...(logTo ? [`    ${logTo}`] : []),
       ...body,
+      // What no route serves is a 404 problem, not nginx's own root.
+      ...(locs.has('/') ? [] : [NOT_FOUND]),
       ...checks,
       DENIED,
       '}',
@@ -407,7 +418,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     '    default $http_authorization;',
     '}',
     ...(logTo ? [LOG_FORMAT] : []),
-    server(undefined, new Map()),
+    server(undefined, anyHost),
     ...[...servers.keys()].sort().map((h) => server(h, servers.get(h)!)),
     '',
   ].join('\n');

@@ -42,11 +42,11 @@ interface Res {
 }
 
 /** A raw request (a flat name/value header list, so repeated headers can be sent), optionally from another loopback address. */
-function call(base: string, path: string, headers: string[] = [], opts: { localAddress?: string; method?: string } = {}): Promise<Res> {
+function call(base: string, path: string, headers: string[] = [], opts: { localAddress?: string; method?: string; host?: string } = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
     const req = request(
-      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: ['host', u.host, ...headers], localAddress: opts.localAddress, timeout: 10_000, agent: false },
+      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: ['host', opts.host ?? u.host, ...headers], localAddress: opts.localAddress, timeout: 10_000, agent: false },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -184,6 +184,8 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       route('air/limited', { basePath: '/limited', upstream, tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
       route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
       route('air/open', { basePath: '/open', upstream }),
+      // Another organization's route on its own hostname.
+      route('other/own', { hostnames: ['api.other.example'], basePath: '/own', upstream }),
       route('air/stats', { basePath: '/stats', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/stats-key')] }),
       // Nothing listens there: nginx answers 502.
       route('air/down', { basePath: '/down', upstream: { url: `http://127.0.0.1:${await freePort()}/api` } }),
@@ -281,6 +283,19 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
   test('a client cannot name the route or the original URI: nginx sets them for the check', async () => {
     const r = await call(base, '/flights/x', ['x-crossgate-route', 'air/open', 'x-original-uri', '/open/x', 'x-original-method', 'GET', 'x-crossgate-authz', `Bearer ${TOKEN}`]);
     assertProblem(r, 401, 'missing-api-key');
+  });
+
+  test("a route without hostnames never answers under a host another organization's route names: nginx answers 404, authz alone 421", async () => {
+    // air/open is on the shared host; api.other.example belongs to other/own's organization (route claims, as the gateway's router).
+    const under = await call(base, '/open/x', [], { host: 'api.other.example' });
+    assertProblem(under, 404, 'not-found');
+    assert.equal(under.json().detail, 'No API is served at this host and path.');
+    assert.equal((await call(base, '/own/x', [], { host: 'api.other.example' })).status, 200);
+    assert.equal((await call(base, '/open/x')).status, 200);
+    // Without nginx's own routing (a proxy configuration naming air/open for that host), authz refuses it itself.
+    const direct = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/open', 'x-original-uri', '/open/x', 'x-original-method', 'GET', 'x-original-host', 'api.other.example']);
+    assert.deepEqual([direct.status, direct.headers['x-crossgate-status']], [403, '421']);
+    assert.equal(JSON.parse(String(direct.headers['x-crossgate-problem'])).detail, "This API is not served on this host: the proxy named a route that does not answer on the request's host.");
   });
 
   test('direct calls to authz: no token or a wrong one → 401; the route twice → 400; forwarding headers from a stranger are not believed', async () => {
