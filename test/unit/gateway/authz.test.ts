@@ -24,10 +24,10 @@ interface Res {
 }
 
 /** A raw request (repeated headers allowed: `headers` is a flat name/value list). */
-function call(base: string, path: string, headers: string[], method = 'GET'): Promise<Res> {
+function call(base: string, path: string, headers: string[], method = 'GET', host?: string): Promise<Res> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
-    const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', u.host, ...headers], timeout: 5000 }, (res) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', host ?? u.host, ...headers], timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -39,6 +39,25 @@ function call(base: string, path: string, headers: string[], method = 'GET'): Pr
 }
 
 const TOKEN = 'proxy-token-0123456789abcdef';
+
+/** authz on free ports reading `cfg`, the token in dir/token. */
+function authzOptions(cfg: ConfigDir, dir: string) {
+  return {
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    configDebounceMs: 5,
+    tokenFile: join(dir, 'token'),
+  };
+}
+
+/** Resolves once `a` has loaded its config. */
+async function loaded(a: RunningAuthz): Promise<void> {
+  await a.sourceStarted;
+  for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(a.loader.current, 'config loaded');
+}
 
 describe('crossgate-authz', () => {
   let cfg: ConfigDir;
@@ -60,21 +79,10 @@ describe('crossgate-authz', () => {
     ];
     cfg.credentials = checkCredentials(key, limited);
     await cfg.write();
-    const common = {
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    };
+    const common = authzOptions(cfg, dir);
     trusting = await startAuthz({ ...common, trustedProxies: ['127.0.0.1'] });
     untrusting = await startAuthz(common);
-    await Promise.all([trusting.sourceStarted, untrusting.sourceStarted]);
-    for (const a of [trusting, untrusting]) {
-      for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(a.loader.current, 'config loaded');
-    }
+    await Promise.all([loaded(trusting), loaded(untrusting)]);
   });
 
   after(async () => {
@@ -214,18 +222,8 @@ describe("crossgate-authz: a route named for another route's host", () => {
     ];
     cfg.credentials = { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) };
     await cfg.write();
-    authz = await startAuthz({
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-      platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] },
-    });
-    await authz.sourceStarted;
-    for (let i = 0; i < 200 && !authz.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(authz.loader.current, 'config loaded');
+    authz = await startAuthz({ ...authzOptions(cfg, dir), platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] } });
+    await loaded(authz);
   });
 
   after(async () => {
@@ -237,18 +235,7 @@ describe("crossgate-authz: a route named for another route's host", () => {
   const nginx = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', host, ...extra]);
   const traefik = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', routeId, 'x-forwarded-uri', uri, 'x-forwarded-method', 'GET', 'x-forwarded-host', host, ...extra]);
   /** Envoy's HTTP ext_authz: the original Host is the check's own. */
-  const envoy = (routeId: string, host: string, path: string, extra: string[] = []): Promise<Res> =>
-    new Promise((resolve, reject) => {
-      const u = new URL(authz.url);
-      const req = request({ host: u.hostname, port: u.port, path: `/v1/envoy${path}`, headers: ['host', host, ...auth, 'x-crossgate-route', routeId, ...extra], timeout: 5000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+  const envoy = (routeId: string, host: string, path: string, extra: string[] = []) => call(authz.url, `/v1/envoy${path}`, [...auth, 'x-crossgate-route', routeId, ...extra], 'GET', host);
 
   test("the victim's route on the attacker's host is 421 with its message on every endpoint; the victim's key, identity and injected header never come back", async () => {
     const key = ['x-api-key', victimKey.key];
