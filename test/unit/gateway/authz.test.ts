@@ -265,6 +265,47 @@ describe("crossgate-authz: a route named for another route's host", () => {
   });
 });
 
+// nginx decodes an encoded slash before it resolves dot segments and picks the location, and forwards
+// that normalized path (/flights/public/..%2Fadmin reaches the upstream as /flights/admin), while authz
+// judges the raw URI. A consumer whose contract allows only /flights/public/** must not climb out of it:
+// the endpoint scope reads a segment holding an encoded separator as no endpoint (model/endpoint-scope.ts).
+describe('crossgate-authz: dot segments behind an encoded slash', () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  const scoped = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-dots-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create('authzdots');
+    cfg.routes = [route('owner-prod/flights', { basePath: '/flights', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'owner-prod/key')] })];
+    cfg.credentials = { [scoped.hash]: cred('owner-prod/flights', { contract: 'owner-prod/c', client: 'consumer-prod/app', endpoints: [{ path: '/flights/public/**' }] }) };
+    await cfg.write();
+    authz = await startAuthz(authzOptions(cfg, dir));
+    await loaded(authz);
+  });
+
+  after(async () => {
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const nginx = (uri: string) => call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'owner-prod/flights', 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', 'api.example', 'x-api-key', scoped.key]);
+
+  test("a consumer's endpoint-scoped key cannot climb out of its scope with an encoded slash or a backslash: 403 endpoint-not-allowed", async () => {
+    assert.equal((await nginx('/flights/public/x')).status, 200, 'inside the scope');
+    assert.deepEqual([(await nginx('/flights/admin')).headers['x-crossgate-status']], ['403'], 'outside the scope');
+    for (const uri of ['/flights/public/..%2Fadmin', '/flights/public/..%2fadmin/x', '/flights/public%2F..%2F..%2Fflights/admin', '/flights/public/.%2E%5Cadmin', '/flights/public/..\\admin']) {
+      const r = await nginx(uri);
+      assert.deepEqual([r.status, r.headers['x-crossgate-status']], [403, '403'], uri);
+      assert.equal(JSON.parse(String(r.headers['x-crossgate-problem'])).type, 'https://crossgate.dev/problems/endpoint-not-allowed', uri);
+    }
+  });
+});
+
 describe('HostCache', () => {
   test('answers hostOf for any value, asked once or again; stays bounded; long values are not kept', () => {
     const cache = new HostCache();
