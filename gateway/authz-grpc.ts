@@ -56,6 +56,7 @@ import type { Counter, Registry } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 import { bind } from '../kube/listen.ts';
 import { ALS_PATH, checkMetadata, createAlsCall, IDLE_MS } from './authz-als.ts';
+import { HEAD_TIMEOUT_MS, IDLE_TIMEOUT_MS } from './authz-http1.ts';
 import { clientOf, HostCache, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
 import { decodeCheckRequest, encodeCheckResponse, GrpcCode, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
 import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
@@ -267,6 +268,10 @@ export interface AuthzGrpcOptions {
   /** Policy refusals are counted at decision time, as in authz.ts; Envoy's access log recorded (authz-als.ts); refused callers in its registry. */
   metrics?: Pick<GatewayMetrics, 'violation' | 'observe'> & { registry?: Registry };
   now?: () => number;
+  /** A connection without an authenticated call this long after it opened is closed (default HEAD_TIMEOUT_MS, 10 s). */
+  unauthenticatedMs?: number;
+  /** A connection without a call in flight this long is closed (default IDLE_TIMEOUT_MS, 65 s; an open access-log stream is a call). */
+  idleMs?: number;
 }
 
 /** Why a caller was refused, for the counter. */
@@ -277,6 +282,8 @@ export interface CheckHandlerOptions extends Omit<AuthzGrpcOptions, 'tls' | 'hos
   callers?: ClientSanAllowList;
   /** Counts a refused caller. */
   refused?: (reason: CallerRefusal) => void;
+  /** A call of this session passed the caller's authentication (the listener keeps such sessions past the first seconds). */
+  authenticated?: (session: Http2Session | undefined) => void;
 }
 
 export interface AuthzGrpcServer {
@@ -288,7 +295,7 @@ export interface AuthzGrpcServer {
 
 /** The handler of one HTTP/2 stream: one Check call. */
 export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const { config, auth, trustedProxies, logger, metrics, callers, refused } = opts;
+  const { config, auth, trustedProxies, logger, metrics, callers, refused, authenticated } = opts;
   const sharedHosts = opts.sharedHosts ?? [];
   const hosts = new HostCache();
   const now = opts.now ?? Date.now;
@@ -384,6 +391,7 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       refused?.('client_san');
       return end(stream, GrpcCode.PERMISSION_DENIED, 'the client certificate names none of the allowed callers (--grpc-client-san)');
     }
+    authenticated?.(stream.session);
     if (headers[':path'] === ALS_PATH && als) return als(stream);
     if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, `only envoy.service.auth.v3.Authorization/Check${als ? ' and envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs are' : ' is'} served`);
     const chunks: Buffer[] = [];
@@ -443,14 +451,25 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
   const refusedCallers = registry
     ? (registry.getSingleMetric(REFUSED) as Counter<'reason'> | undefined) ?? metricsIn(registry).counter(REFUSED, 'gRPC Check calls refused before any check: reason token (no or a wrong token) or client_san (a client certificate naming no allowed SAN).', ['reason'])
     : undefined;
-  const handler = createCheckHandler({ ...opts, callers, refused: refusedCallers ? (reason) => refusedCallers.labels(reason).inc() : undefined });
+  // Per session: when it opened, whether a call of it authenticated, its calls in flight and when the last one
+  // started or ended. Frames alone (PINGs, SETTINGS) keep nothing open: only the listener's own sweep decides.
+  const live = new Map<Http2Session, { opened: number; authenticated: boolean; open: number; last: number }>();
+  const handler = createCheckHandler({
+    ...opts,
+    callers,
+    refused: refusedCallers ? (reason) => refusedCallers.labels(reason).inc() : undefined,
+    authenticated: (session) => {
+      const l = session && live.get(session);
+      if (l) l.authenticated = true;
+    },
+  });
   const settings = { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 };
   let server: Http2Server | Http2SecureServer;
   let reload: NodeJS.Timeout | undefined;
   if (opts.tls) {
     const tls = opts.tls;
     const mtls = tls.clientCaFile !== undefined;
-    const secure = createSecureServer({ ...tlsFiles(tls), requestCert: mtls, rejectUnauthorized: mtls, allowHTTP1: false, minVersion: 'TLSv1.2', settings });
+    const secure = createSecureServer({ ...tlsFiles(tls), requestCert: mtls, rejectUnauthorized: mtls, allowHTTP1: false, minVersion: 'TLSv1.2', settings, handshakeTimeout: opts.unauthenticatedMs ?? HEAD_TIMEOUT_MS });
     server = secure;
     // A rotated certificate (cert-manager renews the Secret's files) is taken without a restart.
     let seen = mtimes(tls);
@@ -470,12 +489,43 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     server = createServer({ settings });
   }
   const sessions = new Set<ServerHttp2Session>();
+  // Wall-clock time: connections age by the clock, whatever clock decisions are made with.
+  const now = Date.now;
   server.on('session', (s: ServerHttp2Session) => {
     sessions.add(s);
-    s.on('close', () => sessions.delete(s));
+    const t = now();
+    live.set(s, { opened: t, authenticated: false, open: 0, last: t });
+    s.on('close', () => {
+      sessions.delete(s);
+      live.delete(s);
+    });
     s.on('error', () => undefined);
   });
-  server.on('stream', handler);
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const l = live.get(stream.session as Http2Session);
+    if (l) {
+      l.open++;
+      l.last = now();
+      stream.once('close', () => {
+        l.open--;
+        l.last = now();
+      });
+    }
+    handler(stream, headers);
+  });
+  // Connections cost a descriptor each and HTTP/2 has no idle limit of its own: one that has not authenticated a
+  // call within unauthenticatedMs (nothing sent, or only refused calls and PINGs), or that has had no call in
+  // flight for idleMs, is closed (the check port's rules, authz-http1.ts). Looked at once a second.
+  const unauthenticatedMs = opts.unauthenticatedMs ?? HEAD_TIMEOUT_MS;
+  const idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [s, l] of live) {
+      if (!l.authenticated && t - l.opened >= unauthenticatedMs) s.destroy();
+      else if (l.open === 0 && t - l.last >= idleMs) s.close();
+    }
+  }, Math.min(1000, unauthenticatedMs, idleMs));
+  sweep.unref();
   server.on('sessionError', () => undefined);
   server.on('tlsClientError', () => undefined);
   // An HTTP/1 request on an h2c port: Node answers with a connection error; nothing to do here.
@@ -484,6 +534,7 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     bound = await bind(server, opts, 9001);
   } catch (err) {
     if (reload) clearInterval(reload);
+    clearInterval(sweep);
     throw err;
   }
   const scheme = opts.tls ? 'https' : 'http';
@@ -493,6 +544,7 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     port: bound.port,
     async close(graceMs = 10_000) {
       if (reload) clearInterval(reload);
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: in-flight calls finish, no new ones; whatever is left after the grace period is cut.
       for (const s of sessions) s.close();

@@ -6,14 +6,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { connect } from 'node:http2';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
-import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
+import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName, startAuthzGrpcServer } from '../../../gateway/authz-grpc.ts';
+import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
 import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
-import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route } from './fixtures.ts';
+import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 import { Authorization, check, checkReq, checkReqOnHost, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
 import { structStrings } from './authz-als-support.ts';
 
@@ -388,5 +390,76 @@ describe('client SAN allow-list', () => {
       clientCaFile: 'ca',
       allowedClientSans: ['spiffe://td/ns/eg/sa/envoy', 'envoy.example'],
     });
+  });
+});
+
+// Security model row 8f: HTTP/2 has no idle limit of its own. A client that reaches the gRPC port (any pod
+// without a NetworkPolicy, or one in the proxies' namespace) must not hold connections, and so descriptors,
+// for good: silent, refused only, or idle connections are closed, as on the check port.
+describe('crossgate-authz gRPC listener: connections without an authenticated call, or idle, are closed', () => {
+  let server: Awaited<ReturnType<typeof startAuthzGrpcServer>>;
+  const closedWithin = (emitter: { once(e: 'close', f: () => void): unknown }, ms: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const t = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
+      emitter.once('close', () => {
+        clearTimeout(t);
+        resolve(Date.now() - t0);
+      });
+    });
+  const call = (session: ClientHttp2Session, token: string, end = true): ClientHttp2Stream => {
+    const s = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', authorization: `Bearer ${token}`, te: 'trailers' });
+    s.on('data', () => undefined);
+    s.on('error', () => undefined);
+    if (end) s.end(grpcFrame(Buffer.from([0x0b])));
+    return s;
+  };
+
+  before(async () => {
+    server = await startAuthzGrpcServer({
+      config: { current: undefined },
+      auth: { kind: 'token', token: { matches: (p: string | undefined) => p === TOKEN } },
+      trustedProxies: new TrustedProxies([]),
+      logger: silent(),
+      host: '127.0.0.1',
+      port: 0,
+      unauthenticatedMs: 300,
+      idleMs: 700,
+    });
+  });
+
+  after(async () => {
+    await server?.close(0);
+  });
+
+  test('a connection that sends nothing is closed after unauthenticatedMs', async () => {
+    const raw = netConnect(server.port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    raw.resume();
+    assert.ok((await closedWithin(raw, 3000)) >= 250);
+  });
+
+  test('a connection whose calls are all refused (wrong token) is closed after unauthenticatedMs, PINGs or not', async () => {
+    const session = connect(server.url);
+    session.on('error', () => undefined);
+    const pings = setInterval(() => session.ping(() => undefined), 50);
+    try {
+      const s = call(session, 'wrong-token-0123456789abc');
+      await new Promise((r) => s.on('close', r));
+      await closedWithin(session, 3000);
+    } finally {
+      clearInterval(pings);
+    }
+  });
+
+  test('an authenticated connection stays while a call is in flight, then closes after idleMs without one', async () => {
+    const session = connect(server.url);
+    session.on('error', () => undefined);
+    const open = call(session, TOKEN, false);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(session.closed || session.destroyed, false, 'open while its call is in flight, past both limits');
+    open.end(grpcFrame(Buffer.from([0x0b])));
+    await new Promise((r) => open.on('close', r));
+    assert.ok((await closedWithin(session, 3000)) >= 600);
   });
 });
