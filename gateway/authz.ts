@@ -323,11 +323,11 @@ function push(flat: Flat, headers: Record<string, string>, skip?: Record<string,
   for (const k in headers) if (!OWN.has(k) && (skip === undefined || !(k in skip))) flat.push(k, headers[k]!);
 }
 
-function answer(res: CheckResponder, status: number, flat: Flat, body: string | undefined): void {
+function answer(res: CheckResponder, status: number, flat: Flat, body: string | undefined, close = false): void {
   flat.push('cache-control', 'no-store');
   if (body !== undefined) flat.push('content-type', 'application/problem+json', 'content-length', Buffer.byteLength(body));
   else flat.push('content-length', 0);
-  res.respond(status, flat, body);
+  res.respond(status, flat, body, close);
 }
 
 /** node:http's response as a CheckResponder (the `--check-server=node` listener); a class: one small object per check. */
@@ -342,7 +342,9 @@ export class NodeResponder implements CheckResponder {
     return this.#res.headersSent;
   }
 
-  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void {
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined, close = false): void {
+    // node:http closes the connection after an answer that says so.
+    if (close) this.#res.shouldKeepAlive = false;
     this.#res.writeHead(status, flat as Flat);
     this.#res.end(this.#res.req?.method === 'HEAD' ? undefined : body);
   }
@@ -392,8 +394,8 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
   const now = opts.now ?? Date.now;
   const clients = new ClientCache(trustedProxies);
   const hosts = new HostCache();
-  const refuseCaller = (res: CheckResponder, status: number, slug: string, title: string, detail: string): void =>
-    answer(res, status, [], problemBody(status, slug, title, detail));
+  const refuseCaller = (res: CheckResponder, status: number, slug: string, title: string, detail: string, close = false): void =>
+    answer(res, status, [], problemBody(status, slug, title, detail), close);
 
   const handle = (req: CheckRequest, res: CheckResponder): void => {
     const url = req.url ?? '/';
@@ -408,7 +410,8 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
     const h = checkHeaders(req.rawHeaders, methodName, uriName, hostName);
     const auth = BEARER.exec(h.token ?? '');
     if (!token.matches(auth?.[1], t)) {
-      return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`);
+      // And the connection closed: a caller that is not the proxy keeps no connection (and descriptor) open by asking again.
+      return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`, true);
     }
     if (!mode) return refuseCaller(res, 404, 'not-found', 'Not Found', 'Checks are served under /v1/nginx, /v1/traefik and /v1/envoy/.');
     const routeId = h.route;
