@@ -103,7 +103,11 @@ export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
     const remove = [...d.remove];
     // No identity to set: a client's own x-crossgate-client must not pass for authz's word.
     if (d.add[CLIENT_HEADER] === undefined && !remove.includes(CLIENT_HEADER)) remove.push(CLIENT_HEADER);
-    return { status: { code: GrpcCode.OK }, ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders) }, dynamicMetadata };
+    return {
+      status: { code: GrpcCode.OK },
+      ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders), queryParametersToRemove: d.removeQuery },
+      dynamicMetadata,
+    };
   }
   const r = d.refusal;
   const headers = Object.entries(refusalHeaders(d));
@@ -146,6 +150,8 @@ export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: n
       headers,
       ...clientOf(req.sourceAddress, headers['x-forwarded-for'], trusted),
       now,
+      // Envoy drops the query parameters ok_response names (query_parameters_to_remove).
+      removesQuery: true,
     },
   };
 }

@@ -14,6 +14,7 @@ import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import { newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
+import { queryPair } from './query.ts';
 
 /** The header carrying the client identity upstream (the consumer's ApiKey or Application namespace/name). */
 export const CLIENT_HEADER = 'x-crossgate-client';
@@ -97,6 +98,28 @@ export function hostServedBy(routes: CompiledRoutes, route: CompiledRoute, host:
   return route.hostnames.length > 0 || shared.length === 0 || namedIn(host, shared);
 }
 
+const NO_PARAMS: readonly string[] = [];
+
+/**
+ * Which of the credential parameters `names` the raw query carries (by decoded name, as the api-key policy
+ * reads them), and the first one carried under a percent-encoded name (a proxy removing parameters by name
+ * might not match it).
+ */
+export function queryCredential(query: string, names: readonly string[]): { present: string[]; encoded: string | undefined } {
+  const present: string[] = [];
+  let encoded: string | undefined;
+  if (!query) return { present, encoded };
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    const raw = eq < 0 ? pair : pair.slice(0, eq);
+    const name = queryPair(pair).name;
+    if (name === undefined || !names.includes(name)) continue;
+    if (raw !== name) encoded ??= name;
+    if (!present.includes(name)) present.push(name);
+  }
+  return { present, encoded };
+}
+
 export interface DecisionRequest {
   method: string;
   /** The request's host as the proxy saw it: lower case, without port or trailing dot (compiled.ts hostOf). */
@@ -112,6 +135,8 @@ export interface DecisionRequest {
   /** The address is itself a trusted proxy (its forwarding headers may be walked further, as in the gateway). */
   peerTrusted: boolean;
   now: number;
+  /** The proxy drops the query parameters an allow names (Envoy's gRPC ok_response); otherwise a credential read from the query refuses the check. */
+  removesQuery?: boolean;
 }
 
 export type Decision =
@@ -124,6 +149,8 @@ export type Decision =
       remove: string[];
       /** Response headers for the client (RateLimit) whatever the upstream answers. */
       responseHeaders: Record<string, string>;
+      /** Query parameters not to forward (a credential read from the query), only when the request asked removesQuery. */
+      removeQuery: readonly string[];
     }
   | { allow: false; ctx: PolicyContext | undefined; refusal: Refusal };
 
@@ -173,7 +200,20 @@ export function decide(cfg: CompiledConfig | undefined, routeId: string, req: De
     routeId: route.id,
     credentials: cfg.credentials,
   });
-  const done = (o: Outcome): Decision => (o ? { allow: false, ctx, refusal: o } : { allow: true, ctx, ...allowHeaders(ctx) });
+  const done = (o: Outcome): Decision => {
+    if (o) return { allow: false, ctx, refusal: o };
+    // A credential policy that may read the query names its parameter (api-key queryParameter): it must not reach the upstream.
+    let removeQuery: readonly string[] = NO_PARAMS;
+    if (ctx.stripQuery) {
+      const q = queryCredential(ctx.query, ctx.stripQuery);
+      if (q.encoded !== undefined) return { allow: false, ctx, refusal: refusals.credentialInQuery(q.encoded, true) };
+      if (q.present.length) {
+        if (!req.removesQuery) return { allow: false, ctx, refusal: refusals.credentialInQuery(q.present.join(', '), false) };
+        removeQuery = q.present;
+      }
+    }
+    return { allow: true, ctx, ...allowHeaders(ctx), removeQuery };
+  };
   const fail = (err: unknown): Decision => {
     logger.error({ route: route.id, err: err instanceof Error ? err.message : String(err) }, 'policy failed');
     return { allow: false, ctx, refusal: refusals.internal() };

@@ -168,6 +168,49 @@ describe('crossgate-authz gRPC Check', () => {
   });
 });
 
+// Security model row 4 (keys): a key read from a query parameter must not reach the upstream. The
+// gateway strips it; over Envoy, authz's allow answer names it in query_parameters_to_remove.
+describe('crossgate-authz gRPC Check: an API key sent in a query parameter', () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  let client: Client;
+  const key = newKey();
+
+  before(async () => {
+    dir = await tokenDir('authz-grpc-query', TOKEN);
+    cfg = await ConfigDir.create('authzgrpcquery');
+    cfg.routes = [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })];
+    cfg.credentials = { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) };
+    await cfg.write();
+    authz = await startGrpcAuthz(cfg, dir);
+    client = new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createInsecure());
+  });
+
+  after(async () => {
+    client?.close();
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('allowed with the key in the query: Envoy is told to remove that parameter; in a header: no query parameter removed', async () => {
+    const q = await call(client, checkReq('air/q', `/q/1?x=1&apikey=${key.key}`));
+    assert.equal(q.status.code, 0);
+    assert.deepEqual(q.ok_response.query_parameters_to_remove, ['apikey']);
+    const h = await call(client, checkReq('air/q', '/q/1?x=1', { 'x-api-key': key.key }));
+    assert.equal(h.status.code, 0);
+    assert.deepEqual(h.ok_response.query_parameters_to_remove, []);
+  });
+
+  test('the key parameter under a percent-encoded name (which Envoy might not match) is refused 400 with its message', async () => {
+    const r = await call(client, checkReq('air/q', `/q/1?api%6Bey=${key.key}`));
+    assert.equal(r.status.code, 3);
+    assert.equal(r.denied_response.status.code, 400);
+    assert.equal(JSON.parse(r.denied_response.body).detail, 'The credential was sent in a query parameter whose name is percent-encoded (apikey); send it under its plain name, or in its header.');
+  });
+});
+
 // Security model row 8g: an organization admin writes its own SecurityPolicy on its own HTTPRoute
 // (api.attacker.example), extAuth to crossgate-authz with contextExtensions naming another
 // organization's route. Envoy then sends authz the attacker's traffic under the victim's route id.

@@ -306,6 +306,46 @@ describe('crossgate-authz: dot segments behind an encoded slash', () => {
   });
 });
 
+// Security model row 4 (keys): a proxy that cannot drop a query parameter (Traefik, Envoy's HTTP service,
+// nginx) would forward a key sent in one to the upstream; authz refuses the check instead.
+describe('crossgate-authz: an API key in a query parameter on the HTTP endpoints', () => {
+  let cfg: ConfigDir;
+  let dir: string;
+  let authz: RunningAuthz;
+  const key = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-query-'));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create('authzquery');
+    cfg.routes = [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })];
+    cfg.credentials = { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) };
+    await cfg.write();
+    authz = await startAuthz(authzOptions(cfg, dir));
+    await loaded(authz);
+  });
+
+  after(async () => {
+    await authz?.stop(0);
+    await cfg?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('refused 400 with its message when the key came in the query; a key in the header passes', async () => {
+    const traefik = (uri: string, extra: string[] = []) => call(authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/q', 'x-forwarded-method', 'GET', 'x-forwarded-uri', uri, 'x-forwarded-host', 'api.example', ...extra]);
+    const q = await traefik(`/q/1?apikey=${key.key}`);
+    assert.equal(q.status, 400);
+    assert.equal(JSON.parse(q.body).detail, 'The credential was sent in a query parameter (apikey), which this proxy would forward upstream; send it in its header.');
+    assert.equal(q.headers['x-crossgate-client'], undefined);
+    const n = await call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'air/q', 'x-original-method', 'GET', 'x-original-uri', `/q/1?apikey=${key.key}`, 'x-original-host', 'api.example']);
+    assert.deepEqual([n.status, n.headers['x-crossgate-status']], [403, '400']);
+    const h = await traefik('/q/1?x=1', ['x-api-key', key.key]);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers['x-crossgate-client'], 'buyer/q');
+  });
+});
+
 describe('HostCache', () => {
   test('answers hostOf for any value, asked once or again; stays bounded; long values are not kept', () => {
     const cache = new HostCache();
