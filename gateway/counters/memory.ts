@@ -4,10 +4,12 @@
 // Per-address counters (consume(..., scope)) are keyed by whatever address a
 // request comes from, so their number is capped per scope (the route: one
 // tenant's traffic never exhausts another's; maxBounded, default 10,000
-// windows per route) and per owner (the scope's namespace, "ns/name" → "ns":
-// an organization's many routes share maxBoundedPerOwner, default 100,000,
-// so the number of routes one organization makes never multiplies what the
-// shared process holds): when a scope or its owner is full, ended windows are
+// windows per route), per owner (the scope's namespace, "ns/name" → "ns":
+// an organization's many routes share maxBoundedPerOwner, default 50,000, so
+// the number of routes one organization makes never multiplies what the
+// shared process holds) and in all (maxBoundedTotal, default 500,000, some
+// 85 MB: what keeps the process under its memory limit whatever the number of
+// namespaces): when a scope, its owner or the store is full, ended windows are
 // swept (at most once a second on the request path), and if it is still full
 // a request that would need a NEW counter there is refused (fail closed, 429)
 // until windows end; addresses already counted keep their counters. Other
@@ -25,7 +27,9 @@ interface Slot {
 /** Default cap on per-address counter windows of one scope (route). */
 export const MAX_BOUNDED_COUNTERS = 10_000;
 /** Default cap on per-address counter windows of one owner (the routes of one namespace together). */
-export const MAX_BOUNDED_COUNTERS_PER_OWNER = 100_000;
+export const MAX_BOUNDED_COUNTERS_PER_OWNER = 50_000;
+/** Default cap on per-address counter windows in all. */
+export const MAX_BOUNDED_COUNTERS_TOTAL = 500_000;
 
 /** The owner of a scope: its namespace ("ns/name" → "ns"). */
 function ownerOf(scope: string): string {
@@ -51,14 +55,18 @@ export class MemoryCounterStore implements CounterStore {
   #sweptAt = 0;
   readonly maxBounded: number;
   readonly maxBoundedPerOwner: number;
+  readonly maxBoundedTotal: number;
+  /** Per-address windows held now, over every scope. */
+  #boundedTotal = 0;
   /** Requests refused because the cap was reached. */
   saturatedRefusals = 0;
 
   #onCapRefusal: (() => void) | undefined;
 
-  constructor(opts: { sweepMs?: number; maxBounded?: number; maxBoundedPerOwner?: number; onCapRefusal?: () => void } = {}) {
+  constructor(opts: { sweepMs?: number; maxBounded?: number; maxBoundedPerOwner?: number; maxBoundedTotal?: number; onCapRefusal?: () => void } = {}) {
     this.maxBounded = opts.maxBounded ?? MAX_BOUNDED_COUNTERS;
     this.maxBoundedPerOwner = opts.maxBoundedPerOwner ?? MAX_BOUNDED_COUNTERS_PER_OWNER;
+    this.maxBoundedTotal = opts.maxBoundedTotal ?? MAX_BOUNDED_COUNTERS_TOTAL;
     this.#onCapRefusal = opts.onCapRefusal;
     const every = opts.sweepMs ?? 10_000;
     if (every > 0) {
@@ -80,11 +88,12 @@ export class MemoryCounterStore implements CounterStore {
   #count(scope: string, delta: number): void {
     add(this.#bounded, scope, delta);
     add(this.#owned, ownerOf(scope), delta);
+    this.#boundedTotal += delta;
   }
 
-  /** The scope, or its owner, holds as many windows as it may. */
+  /** The scope, its owner or the store holds as many windows as it may. */
   #full(scope: string): boolean {
-    return (this.#bounded.get(scope) ?? 0) >= this.maxBounded || (this.#owned.get(ownerOf(scope)) ?? 0) >= this.maxBoundedPerOwner;
+    return this.#boundedTotal >= this.maxBoundedTotal || (this.#bounded.get(scope) ?? 0) >= this.maxBounded || (this.#owned.get(ownerOf(scope)) ?? 0) >= this.maxBoundedPerOwner;
   }
 
   /** Live per-address counter windows, of one scope or of all. */
@@ -144,5 +153,6 @@ export class MemoryCounterStore implements CounterStore {
     this.#slots.clear();
     this.#bounded.clear();
     this.#owned.clear();
+    this.#boundedTotal = 0;
   }
 }

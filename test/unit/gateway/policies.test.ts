@@ -246,6 +246,14 @@ describe('per-address counters: bounded per organization too', () => {
     // Once the windows end, the attacker's namespace counts again, within its cap.
     assert.equal(await run(perIp, ctx({ remote: '2001:db8::ff', route: 'attacker-prod/r0', now: T0 + 60_000 })), undefined);
   });
+
+  test("and in all: past maxBoundedTotal new addresses are refused everywhere (429), never the process's memory", async () => {
+    const counters = new MemoryCounterStore({ sweepMs: 0, maxBounded: 10, maxBoundedPerOwner: 25, maxBoundedTotal: 30 });
+    const perIp = compileRateLimit('ns/rl-ip', { limits: [{ requests: 5, period: 'minute' }], per: 'ip' }, { ...deps(), counters }, undefined);
+    for (let n = 0; n < 4; n++) for (let a = 0; a < 10; a++) await run(perIp, ctx({ remote: `2001:db8::${n}:${a}`, route: `ns${n}/r` }));
+    assert.equal(counters.boundedSize(), 30);
+    assert.equal((await run(perIp, ctx({ remote: '198.51.100.77', route: 'fresh/r' })))?.status, 429);
+  });
 });
 
 describe('spike-control', () => {
