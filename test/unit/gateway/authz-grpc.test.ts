@@ -14,7 +14,8 @@ import type { RunningAuthz } from '../../../gateway/gateway.ts';
 import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName, startAuthzGrpcServer } from '../../../gateway/authz-grpc.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../../api/platform.ts';
+import type { Credential, Route } from '../../../api/gateway/config.ts';
 import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 import { Authorization, check, checkReq, checkReqOnHost, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
 import { structStrings } from './authz-als-support.ts';
@@ -23,6 +24,29 @@ const TOKEN = 'proxy-token-0123456789abcdef';
 const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
 
 const hv = (list: any[]): Record<string, string> => Object.fromEntries(list.map((h) => [h.header.key, h.header.value]));
+
+/** Registers, in the calling describe(), authz with its gRPC listener over `routes` and `credentials`, and a Check client; both set once loaded. */
+function grpcSuite(name: string, routes: Route[], credentials: Record<string, Credential>, opts: { platform?: PlatformSettings } = {}): { authz: RunningAuthz; client: Client } {
+  const s = {} as { authz: RunningAuthz; client: Client };
+  let cfg: ConfigDir | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await tokenDir(name, TOKEN);
+    cfg = await ConfigDir.create(name);
+    cfg.routes = routes;
+    cfg.credentials = credentials;
+    await cfg.write();
+    s.authz = await startGrpcAuthz(cfg, dir, opts);
+    s.client = new Authorization(new URL(s.authz.grpcUrl!).host, grpc.credentials.createInsecure());
+  });
+  after(async () => {
+    s.client?.close();
+    await s.authz?.stop(0);
+    await cfg?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return s;
+}
 
 describe('crossgate-authz gRPC Check', () => {
   let cfg: ConfigDir;
@@ -171,40 +195,24 @@ describe('crossgate-authz gRPC Check', () => {
 // Security model row 4 (keys): a key read from a query parameter must not reach the upstream. The
 // gateway strips it; over Envoy, authz's allow answer names it in query_parameters_to_remove.
 describe('crossgate-authz gRPC Check: an API key sent in a query parameter', () => {
-  let cfg: ConfigDir;
-  let dir: string;
-  let authz: RunningAuthz;
-  let client: Client;
   const key = newKey();
-
-  before(async () => {
-    dir = await tokenDir('authz-grpc-query', TOKEN);
-    cfg = await ConfigDir.create('authzgrpcquery');
-    cfg.routes = [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })];
-    cfg.credentials = { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) };
-    await cfg.write();
-    authz = await startGrpcAuthz(cfg, dir);
-    client = new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createInsecure());
-  });
-
-  after(async () => {
-    client?.close();
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const s = grpcSuite(
+    'authzgrpcquery',
+    [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })],
+    { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) },
+  );
 
   test('allowed with the key in the query: Envoy is told to remove that parameter; in a header: no query parameter removed', async () => {
-    const q = await call(client, checkReq('air/q', `/q/1?x=1&apikey=${key.key}`));
+    const q = await call(s.client, checkReq('air/q', `/q/1?x=1&apikey=${key.key}`));
     assert.equal(q.status.code, 0);
     assert.deepEqual(q.ok_response.query_parameters_to_remove, ['apikey']);
-    const h = await call(client, checkReq('air/q', '/q/1?x=1', { 'x-api-key': key.key }));
+    const h = await call(s.client, checkReq('air/q', '/q/1?x=1', { 'x-api-key': key.key }));
     assert.equal(h.status.code, 0);
     assert.deepEqual(h.ok_response.query_parameters_to_remove, []);
   });
 
   test('the key parameter under a percent-encoded name (which Envoy might not match) is refused 400 with its message', async () => {
-    const r = await call(client, checkReq('air/q', `/q/1?api%6Bey=${key.key}`));
+    const r = await call(s.client, checkReq('air/q', `/q/1?api%6Bey=${key.key}`));
     assert.equal(r.status.code, 3);
     assert.equal(r.denied_response.status.code, 400);
     assert.equal(JSON.parse(r.denied_response.body).detail, 'The credential was sent in a query parameter whose name is percent-encoded (apikey); send it under its plain name, or in its header.');
@@ -215,18 +223,12 @@ describe('crossgate-authz gRPC Check: an API key sent in a query parameter', () 
 // (api.attacker.example), extAuth to crossgate-authz with contextExtensions naming another
 // organization's route. Envoy then sends authz the attacker's traffic under the victim's route id.
 describe("crossgate-authz gRPC Check: a route named for another route's host (an organization's own SecurityPolicy)", () => {
-  let cfg: ConfigDir;
-  let dir: string;
-  let authz: RunningAuthz;
-  let client: Client;
   // A consumer's key to the victim's API, used on the attacker's host (phished, or the attacker's own).
   const victimKey = newKey();
   const secretHeader = { 'x-upstream-auth': 'victim-upstream-secret-value' };
-
-  before(async () => {
-    dir = await tokenDir('authz-grpc-host', TOKEN);
-    cfg = await ConfigDir.create('authzgrpchost');
-    cfg.routes = [
+  const s = grpcSuite(
+    'authzgrpchost',
+    [
       route('victim-prod/flights', {
         hostnames: ['api.victim.example'],
         basePath: '/flights',
@@ -236,19 +238,10 @@ describe("crossgate-authz gRPC Check: a route named for another route's host (an
       // On the shared host (no hostnames): open, with the upstream's credential injected.
       route('victim-prod/status', { basePath: '/status', policies: [policy('header-injection', { request: { set: secretHeader } }, 'victim-prod/hi2', 20)] }),
       route('attacker-prod/own', { hostnames: ['api.attacker.example', '*.attacker.example'], basePath: '/own' }),
-    ];
-    cfg.credentials = { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) };
-    await cfg.write();
-    authz = await startGrpcAuthz(cfg, dir, { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example', '*.gw.example'] } });
-    client = new Authorization(new URL(authz.grpcUrl!).host, grpc.credentials.createInsecure());
-  });
-
-  after(async () => {
-    client?.close();
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+    ],
+    { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) },
+    { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example', '*.gw.example'] } },
+  );
 
   const misdirected = (res: any, what: string): void => {
     assert.equal(res.status.code, 7, `${what}: PERMISSION_DENIED`);
@@ -264,39 +257,39 @@ describe("crossgate-authz gRPC Check: a route named for another route's host (an
   };
 
   test("the victim's route id on the attacker's hostname is refused 421 before the victim's policies run: no key accepted, no upstream secret, no identity, no metadata", async () => {
-    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'hosted route, attacker host');
-    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'x.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'under the attacker wildcard');
-    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'victim.example.evil', '/flights/1', { 'x-api-key': victimKey.key })), 'an unnamed host');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'hosted route, attacker host');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'x.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'under the attacker wildcard');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'victim.example.evil', '/flights/1', { 'x-api-key': victimKey.key })), 'an unnamed host');
     // A client-sent host header beside the authority changes nothing: the authority Envoy routed on is judged.
-    misdirected(await call(client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key, host: 'api.victim.example' })), 'host header beside');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key, host: 'api.victim.example' })), 'host header beside');
   });
 
   test("the victim's shared-host route is refused on a host another route names and on a host that is not the gateway's own", async () => {
-    misdirected(await call(client, checkReqOnHost('victim-prod/status', 'api.attacker.example', '/status')), 'shared route, attacker host');
-    misdirected(await call(client, checkReqOnHost('victim-prod/status', 'evil.example', '/status')), 'shared route, a host nobody names');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/status', 'api.attacker.example', '/status')), 'shared route, attacker host');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/status', 'evil.example', '/status')), 'shared route, a host nobody names');
   });
 
   test("the victim's own traffic still passes: its hostname in any case and with a port, the shared route on the gateway's host names", async () => {
-    const ok = await call(client, checkReqOnHost('victim-prod/flights', 'API.Victim.example:443', '/flights/1', { 'x-api-key': victimKey.key }));
+    const ok = await call(s.client, checkReqOnHost('victim-prod/flights', 'API.Victim.example:443', '/flights/1', { 'x-api-key': victimKey.key }));
     assert.equal(ok.status.code, 0);
     assert.equal(hv(ok.ok_response.headers)['x-upstream-auth'], 'victim-upstream-secret-value');
     assert.deepEqual(structStrings(ok.dynamic_metadata), { 'crossgate-route': 'victim-prod/flights', 'crossgate-client': 'buyer/portal' });
     for (const host of ['gw.example', 'eu.gw.example:8443', 'gw.example.']) {
-      const shared = await call(client, checkReqOnHost('victim-prod/status', host, '/status/x'));
+      const shared = await call(s.client, checkReqOnHost('victim-prod/status', host, '/status/x'));
       assert.equal(shared.status.code, 0, host);
     }
     // The attacker's own route on its own hosts is unaffected.
-    assert.equal((await call(client, checkReqOnHost('attacker-prod/own', 'a.attacker.example', '/own/x'))).status.code, 0);
+    assert.equal((await call(s.client, checkReqOnHost('attacker-prod/own', 'a.attacker.example', '/own/x'))).status.code, 0);
   });
 
   test('a check with no host at all is refused 400 with its message', async () => {
-    const res = await call(client, checkReqOnHost('victim-prod/flights', '', '/flights/1', { 'x-api-key': victimKey.key }));
+    const res = await call(s.client, checkReqOnHost('victim-prod/flights', '', '/flights/1', { 'x-api-key': victimKey.key }));
     assert.equal(res.denied_response.status.code, 400);
     assert.equal(JSON.parse(res.denied_response.body).detail, 'The check carries no valid method, path and host.');
   });
 
   test('a path outside the named route is refused without metadata (the victim is not charged a 404)', async () => {
-    const res = await call(client, checkReqOnHost('victim-prod/flights', 'api.victim.example', '/elsewhere/1', { 'x-api-key': victimKey.key }));
+    const res = await call(s.client, checkReqOnHost('victim-prod/flights', 'api.victim.example', '/elsewhere/1', { 'x-api-key': victimKey.key }));
     assert.equal(res.denied_response.status.code, 404);
     assert.equal(res.dynamic_metadata, null);
   });

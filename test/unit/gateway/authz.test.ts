@@ -14,7 +14,8 @@ import { CLIENT_CACHE_SIZE, ClientCache, clientOf, HOST_CACHE_SIZE, HostCache, T
 import { hostOf } from '../../../gateway/compiled.ts';
 import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
-import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
+import { startAuthz, type AuthzOptions, type RunningAuthz } from '../../../gateway/gateway.ts';
+import type { Credential, Route } from '../../../api/gateway/config.ts';
 import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 
 interface Res {
@@ -57,6 +58,29 @@ async function loaded(a: RunningAuthz): Promise<void> {
   await a.sourceStarted;
   for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(a.loader.current, 'config loaded');
+}
+
+/** Registers, in the calling describe(), authz over `routes` and `credentials` (with `extra` options); `authz` is set once it has loaded them. */
+function authzSuite(name: string, routes: Route[], credentials: Record<string, Credential>, extra: Partial<AuthzOptions> = {}): { authz: RunningAuthz } {
+  const s = {} as { authz: RunningAuthz };
+  let cfg: ConfigDir | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `crossgate-${name}-`));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create(name);
+    cfg.routes = routes;
+    cfg.credentials = credentials;
+    await cfg.write();
+    s.authz = await startAuthz({ ...authzOptions(cfg, dir), ...extra });
+    await loaded(s.authz);
+  });
+  after(async () => {
+    await s.authz?.stop(0);
+    await cfg?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return s;
 }
 
 describe('crossgate-authz', () => {
@@ -199,18 +223,12 @@ describe('crossgate-authz', () => {
 // an organization writes (a Traefik Middleware, a hand-written Envoy filter) naming another organization's
 // route for its own hostname gets a 421, on every check endpoint, before that route's policies run.
 describe("crossgate-authz: a route named for another route's host", () => {
-  let cfg: ConfigDir;
-  let dir: string;
-  let authz: RunningAuthz;
   const victimKey = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
   const MISDIRECTED = "This API is not served on this host: the proxy named a route that does not answer on the request's host.";
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-host-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    cfg = await ConfigDir.create('authzhost');
-    cfg.routes = [
+  const s = authzSuite(
+    'authzhost',
+    [
       route('victim-prod/flights', {
         hostnames: ['api.victim.example'],
         basePath: '/flights',
@@ -219,23 +237,15 @@ describe("crossgate-authz: a route named for another route's host", () => {
       }),
       route('victim-prod/status', { basePath: '/status' }),
       route('attacker-prod/own', { hostnames: ['api.attacker.example'], basePath: '/own' }),
-    ];
-    cfg.credentials = { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) };
-    await cfg.write();
-    authz = await startAuthz({ ...authzOptions(cfg, dir), platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] } });
-    await loaded(authz);
-  });
+    ],
+    { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) },
+    { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] } },
+  );
 
-  after(async () => {
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const nginx = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', host, ...extra]);
-  const traefik = (routeId: string, host: string, uri: string, extra: string[] = []) => call(authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', routeId, 'x-forwarded-uri', uri, 'x-forwarded-method', 'GET', 'x-forwarded-host', host, ...extra]);
+  const nginx = (routeId: string, host: string, uri: string, extra: string[] = []) => call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', host, ...extra]);
+  const traefik = (routeId: string, host: string, uri: string, extra: string[] = []) => call(s.authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', routeId, 'x-forwarded-uri', uri, 'x-forwarded-method', 'GET', 'x-forwarded-host', host, ...extra]);
   /** Envoy's HTTP ext_authz: the original Host is the check's own. */
-  const envoy = (routeId: string, host: string, path: string, extra: string[] = []) => call(authz.url, `/v1/envoy${path}`, [...auth, 'x-crossgate-route', routeId, ...extra], 'GET', host);
+  const envoy = (routeId: string, host: string, path: string, extra: string[] = []) => call(s.authz.url, `/v1/envoy${path}`, [...auth, 'x-crossgate-route', routeId, ...extra], 'GET', host);
 
   test("the victim's route on the attacker's host is 421 with its message on every endpoint; the victim's key, identity and injected header never come back", async () => {
     const key = ['x-api-key', victimKey.key];
@@ -270,30 +280,15 @@ describe("crossgate-authz: a route named for another route's host", () => {
 // judges the raw URI. A consumer whose contract allows only /flights/public/** must not climb out of it:
 // the endpoint scope reads a segment holding an encoded separator as no endpoint (model/endpoint-scope.ts).
 describe('crossgate-authz: dot segments behind an encoded slash', () => {
-  let cfg: ConfigDir;
-  let dir: string;
-  let authz: RunningAuthz;
   const scoped = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const s = authzSuite(
+    'authzdots',
+    [route('owner-prod/flights', { basePath: '/flights', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'owner-prod/key')] })],
+    { [scoped.hash]: cred('owner-prod/flights', { contract: 'owner-prod/c', client: 'consumer-prod/app', endpoints: [{ path: '/flights/public/**' }] }) },
+  );
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-dots-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    cfg = await ConfigDir.create('authzdots');
-    cfg.routes = [route('owner-prod/flights', { basePath: '/flights', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'owner-prod/key')] })];
-    cfg.credentials = { [scoped.hash]: cred('owner-prod/flights', { contract: 'owner-prod/c', client: 'consumer-prod/app', endpoints: [{ path: '/flights/public/**' }] }) };
-    await cfg.write();
-    authz = await startAuthz(authzOptions(cfg, dir));
-    await loaded(authz);
-  });
-
-  after(async () => {
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  const nginx = (uri: string) => call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'owner-prod/flights', 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', 'api.example', 'x-api-key', scoped.key]);
+  const nginx = (uri: string) => call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'owner-prod/flights', 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', 'api.example', 'x-api-key', scoped.key]);
 
   test("a consumer's endpoint-scoped key cannot climb out of its scope with an encoded slash or a backslash: 403 endpoint-not-allowed", async () => {
     assert.equal((await nginx('/flights/public/x')).status, 200, 'inside the scope');
@@ -309,36 +304,21 @@ describe('crossgate-authz: dot segments behind an encoded slash', () => {
 // Security model row 4 (keys): a proxy that cannot drop a query parameter (Traefik, Envoy's HTTP service,
 // nginx) would forward a key sent in one to the upstream; authz refuses the check instead.
 describe('crossgate-authz: an API key in a query parameter on the HTTP endpoints', () => {
-  let cfg: ConfigDir;
-  let dir: string;
-  let authz: RunningAuthz;
   const key = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-query-'));
-    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
-    cfg = await ConfigDir.create('authzquery');
-    cfg.routes = [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })];
-    cfg.credentials = { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) };
-    await cfg.write();
-    authz = await startAuthz(authzOptions(cfg, dir));
-    await loaded(authz);
-  });
-
-  after(async () => {
-    await authz?.stop(0);
-    await cfg?.remove();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const s = authzSuite(
+    'authzquery',
+    [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })],
+    { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) },
+  );
 
   test('refused 400 with its message when the key came in the query; a key in the header passes', async () => {
-    const traefik = (uri: string, extra: string[] = []) => call(authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/q', 'x-forwarded-method', 'GET', 'x-forwarded-uri', uri, 'x-forwarded-host', 'api.example', ...extra]);
+    const traefik = (uri: string, extra: string[] = []) => call(s.authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/q', 'x-forwarded-method', 'GET', 'x-forwarded-uri', uri, 'x-forwarded-host', 'api.example', ...extra]);
     const q = await traefik(`/q/1?apikey=${key.key}`);
     assert.equal(q.status, 400);
     assert.equal(JSON.parse(q.body).detail, 'The credential was sent in a query parameter (apikey), which this proxy would forward upstream; send it in its header.');
     assert.equal(q.headers['x-crossgate-client'], undefined);
-    const n = await call(authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'air/q', 'x-original-method', 'GET', 'x-original-uri', `/q/1?apikey=${key.key}`, 'x-original-host', 'api.example']);
+    const n = await call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'air/q', 'x-original-method', 'GET', 'x-original-uri', `/q/1?apikey=${key.key}`, 'x-original-host', 'api.example']);
     assert.deepEqual([n.status, n.headers['x-crossgate-status']], [403, '400']);
     const h = await traefik('/q/1?x=1', ['x-api-key', key.key]);
     assert.equal(h.status, 200);
