@@ -16,7 +16,7 @@
 // Written (CheckResponse):
 //   status = 1 → google.rpc.Status { code = 1, message = 2 }
 //   denied_response = 2 → DeniedHttpResponse { status = 1 → HttpStatus { code = 1 }, headers = 2, body = 3 }
-//   ok_response = 3 → OkHttpResponse { headers = 2, headers_to_remove = 5, response_headers_to_add = 6 }
+//   ok_response = 3 → OkHttpResponse { headers = 2, headers_to_remove = 5, response_headers_to_add = 6, query_parameters_to_remove = 8 }
 //   HeaderValueOption { header = 1 → HeaderValue { key = 1, value = 2 }, append_action = 3 (OVERWRITE_IF_EXISTS_OR_ADD = 2) }
 //   dynamic_metadata = 4 → google.protobuf.Struct { fields = 1 (map<string, Value>) }, Value { string_value = 3 }
 //
@@ -285,7 +285,7 @@ export const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 export interface CheckResponse {
   /** google.rpc.Status: 0 allows, anything else denies. */
   status: { code: number; message?: string };
-  ok?: { headers: Array<[string, string]>; headersToRemove: string[]; responseHeadersToAdd: Array<[string, string]> };
+  ok?: { headers: Array<[string, string]>; headersToRemove: string[]; responseHeadersToAdd: Array<[string, string]>; queryParametersToRemove?: readonly string[] };
   denied?: { httpStatus: number; headers: Array<[string, string]>; body: string };
   /** dynamic_metadata: string values Envoy stores under the ext_authz filter's namespace (authz-als.ts reads them back from the access log). */
   dynamicMetadata?: Array<[string, string]>;
@@ -310,6 +310,7 @@ export function encodeCheckResponse(res: CheckResponse): Buffer {
     for (const [k, v] of res.ok.headers) o.messageField(2, headerOption(k, v));
     for (const h of res.ok.headersToRemove) o.stringField(5, h);
     for (const [k, v] of res.ok.responseHeadersToAdd) o.messageField(6, headerOption(k, v));
+    for (const q of res.ok.queryParametersToRemove ?? []) o.stringField(8, q);
     w.messageField(3, o);
   }
   if (res.dynamicMetadata?.length) {

@@ -21,7 +21,11 @@
 //
 // The route comes only from context_extensions["crossgate-route"], which Envoy
 // sets from the SecurityPolicy and a client cannot: without it the check is
-// denied. The client address is attributes.source's socket address through
+// denied. A SecurityPolicy is not always crossgate's (an organization may
+// write its own on its own HTTPRoute naming another's route), so the request
+// must lie in the named route's space: attributes.request.http.host (the
+// authority Envoy routed on) one of the route's hosts and the path under its
+// base path (decision.ts), else 421/404 and no dynamic_metadata. The client address is attributes.source's socket address through
 // the trusted-proxy rules (authz.ts clientOf, as the HTTP mode).
 //
 // Answers (grpc-status 0, a CheckResponse):
@@ -52,7 +56,8 @@ import type { Counter, Registry } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 import { bind } from '../kube/listen.ts';
 import { ALS_PATH, checkMetadata, createAlsCall, IDLE_MS } from './authz-als.ts';
-import { clientOf, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
+import { HEAD_TIMEOUT_MS, IDLE_TIMEOUT_MS } from './authz-http1.ts';
+import { clientOf, HostCache, problemBody, refusalHeaders, validRequestLine, type TokenFile } from './authz.ts';
 import { decodeCheckRequest, encodeCheckResponse, GrpcCode, ProtoError, type CheckRequest, type CheckResponse } from './authz-grpc-proto.ts';
 import { CLIENT_HEADER, decide, type Decision, type DecisionRequest } from './decision.ts';
 import type { TrustedProxies } from './client-address.ts';
@@ -87,14 +92,22 @@ export function rpcCodeOf(httpStatus: number): number {
   }
 }
 
-/** The CheckResponse for a decision on `routeId`: its dynamic_metadata names the route and the client for the access log. */
+/**
+ * The CheckResponse for a decision on `routeId`: its dynamic_metadata names the route and the client for the
+ * access log, only when the request was judged by the route (ctx set: it lay in the route's space), so traffic
+ * a route was named for by mistake or malice is never counted as that route's.
+ */
 export function checkResponseOf(d: Decision, routeId: string): CheckResponse {
-  const dynamicMetadata = checkMetadata(routeId, d.ctx?.client);
+  const dynamicMetadata = d.ctx ? checkMetadata(routeId, d.ctx.client) : undefined;
   if (d.allow) {
     const remove = [...d.remove];
     // No identity to set: a client's own x-crossgate-client must not pass for authz's word.
     if (d.add[CLIENT_HEADER] === undefined && !remove.includes(CLIENT_HEADER)) remove.push(CLIENT_HEADER);
-    return { status: { code: GrpcCode.OK }, ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders) }, dynamicMetadata };
+    return {
+      status: { code: GrpcCode.OK },
+      ok: { headers: Object.entries(d.add), headersToRemove: remove, responseHeadersToAdd: Object.entries(d.responseHeaders), queryParametersToRemove: d.removeQuery },
+      dynamicMetadata,
+    };
   }
   const r = d.refusal;
   const headers = Object.entries(refusalHeaders(d));
@@ -117,23 +130,28 @@ function denied(status: number, slug: string, title: string, detail: string): Ch
   };
 }
 
-/** What decide() is asked for a CheckRequest; a CheckResponse instead when the request cannot be checked. */
-export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: number): { routeId: string; input: DecisionRequest } | CheckResponse {
+/** What decide() is asked for a CheckRequest; a CheckResponse instead when the request cannot be checked. `hosts` remembers normalized hosts. */
+export function decisionInput(req: CheckRequest, trusted: TrustedProxies, now: number, hosts: HostCache = new HostCache()): { routeId: string; input: DecisionRequest } | CheckResponse {
   const routeId = req.contextExtensions[ROUTE_EXTENSION];
   if (!routeId) return denied(403, 'no-route', 'Forbidden', `The check names no route: the proxy sets context extension ${ROUTE_EXTENSION}.`);
-  if (!validRequestLine(req.method, req.path)) return denied(400, 'bad-check', 'Bad Request', 'The check carries no valid method and path.');
+  // The authority Envoy routed on (http.host), not a header a client may add beside it.
+  const host = req.host || req.headers[':authority'] || '';
+  if (!validRequestLine(req.method, req.path) || !host) return denied(400, 'bad-check', 'Bad Request', 'The check carries no valid method, path and host.');
   const q = req.path.indexOf('?');
   const headers: IncomingHttpHeaders = req.headers;
-  if (headers.host === undefined && req.host) headers.host = req.host;
+  if (headers.host === undefined) headers.host = host;
   return {
     routeId,
     input: {
       method: req.method,
+      host: hosts.of(host),
       path: q < 0 ? req.path : req.path.slice(0, q),
       query: q < 0 ? '' : req.path.slice(q + 1),
       headers,
       ...clientOf(req.sourceAddress, headers['x-forwarded-for'], trusted),
       now,
+      // Envoy drops the query parameters ok_response names (query_parameters_to_remove).
+      removesQuery: true,
     },
   };
 }
@@ -245,6 +263,8 @@ export interface GrpcTls {
 
 export interface AuthzGrpcOptions {
   config: ConfigHolder;
+  /** The gateway's own host names, for routes without hostnames (authz.ts AuthzHandlerOptions.sharedHosts). */
+  sharedHosts?: readonly string[];
   auth: GrpcAuth;
   trustedProxies: TrustedProxies;
   logger: Logger;
@@ -254,6 +274,10 @@ export interface AuthzGrpcOptions {
   /** Policy refusals are counted at decision time, as in authz.ts; Envoy's access log recorded (authz-als.ts); refused callers in its registry. */
   metrics?: Pick<GatewayMetrics, 'violation' | 'observe'> & { registry?: Registry };
   now?: () => number;
+  /** A connection without an authenticated call this long after it opened is closed (default HEAD_TIMEOUT_MS, 10 s). */
+  unauthenticatedMs?: number;
+  /** A connection without a call in flight this long is closed (default IDLE_TIMEOUT_MS, 65 s; an open access-log stream is a call). */
+  idleMs?: number;
 }
 
 /** Why a caller was refused, for the counter. */
@@ -264,6 +288,8 @@ export interface CheckHandlerOptions extends Omit<AuthzGrpcOptions, 'tls' | 'hos
   callers?: ClientSanAllowList;
   /** Counts a refused caller. */
   refused?: (reason: CallerRefusal) => void;
+  /** A call of this session passed the caller's authentication (the listener keeps such sessions past the first seconds). */
+  authenticated?: (session: Http2Session | undefined) => void;
 }
 
 export interface AuthzGrpcServer {
@@ -275,7 +301,9 @@ export interface AuthzGrpcServer {
 
 /** The handler of one HTTP/2 stream: one Check call. */
 export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => void {
-  const { config, auth, trustedProxies, logger, metrics, callers, refused } = opts;
+  const { config, auth, trustedProxies, logger, metrics, callers, refused, authenticated } = opts;
+  const sharedHosts = opts.sharedHosts ?? [];
+  const hosts = new HostCache();
   const now = opts.now ?? Date.now;
   // The certificate of a connection does not change: its verdict is kept per session.
   const sessionAllowed = new WeakMap<Http2Session, boolean>();
@@ -321,9 +349,9 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       if (err instanceof ProtoError) return end(stream, err.message.startsWith('more than') ? GrpcCode.RESOURCE_EXHAUSTED : GrpcCode.INVALID_ARGUMENT, `not a CheckRequest: ${err.message}`);
       throw err;
     }
-    const asked = decisionInput(req, trustedProxies, t);
+    const asked = decisionInput(req, trustedProxies, t, hosts);
     if (!('routeId' in asked)) return reply(stream, asked);
-    const d = decide(config.current, asked.routeId, asked.input, logger);
+    const d = decide(config.current, asked.routeId, asked.input, logger, sharedHosts);
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: asked.routeId, mode: 'grpc', allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
       if (!x.allow && x.refusal.policy) metrics?.violation(asked.routeId, x.refusal.policy, t);
@@ -369,6 +397,7 @@ export function createCheckHandler(opts: CheckHandlerOptions): (stream: ServerHt
       refused?.('client_san');
       return end(stream, GrpcCode.PERMISSION_DENIED, 'the client certificate names none of the allowed callers (--grpc-client-san)');
     }
+    authenticated?.(stream.session);
     if (headers[':path'] === ALS_PATH && als) return als(stream);
     if (headers[':path'] !== CHECK_PATH) return end(stream, GrpcCode.UNIMPLEMENTED, `only envoy.service.auth.v3.Authorization/Check${als ? ' and envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs are' : ' is'} served`);
     const chunks: Buffer[] = [];
@@ -428,14 +457,25 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
   const refusedCallers = registry
     ? (registry.getSingleMetric(REFUSED) as Counter<'reason'> | undefined) ?? metricsIn(registry).counter(REFUSED, 'gRPC Check calls refused before any check: reason token (no or a wrong token) or client_san (a client certificate naming no allowed SAN).', ['reason'])
     : undefined;
-  const handler = createCheckHandler({ ...opts, callers, refused: refusedCallers ? (reason) => refusedCallers.labels(reason).inc() : undefined });
+  // Per session: when it opened, whether a call of it authenticated, its calls in flight and when the last one
+  // started or ended. Frames alone (PINGs, SETTINGS) keep nothing open: only the listener's own sweep decides.
+  const live = new Map<Http2Session, { opened: number; authenticated: boolean; open: number; last: number }>();
+  const handler = createCheckHandler({
+    ...opts,
+    callers,
+    refused: refusedCallers ? (reason) => refusedCallers.labels(reason).inc() : undefined,
+    authenticated: (session) => {
+      const l = session && live.get(session);
+      if (l) l.authenticated = true;
+    },
+  });
   const settings = { maxConcurrentStreams: 1000, maxHeaderListSize: 64 * 1024 };
   let server: Http2Server | Http2SecureServer;
   let reload: NodeJS.Timeout | undefined;
   if (opts.tls) {
     const tls = opts.tls;
     const mtls = tls.clientCaFile !== undefined;
-    const secure = createSecureServer({ ...tlsFiles(tls), requestCert: mtls, rejectUnauthorized: mtls, allowHTTP1: false, minVersion: 'TLSv1.2', settings });
+    const secure = createSecureServer({ ...tlsFiles(tls), requestCert: mtls, rejectUnauthorized: mtls, allowHTTP1: false, minVersion: 'TLSv1.2', settings, handshakeTimeout: opts.unauthenticatedMs ?? HEAD_TIMEOUT_MS });
     server = secure;
     // A rotated certificate (cert-manager renews the Secret's files) is taken without a restart.
     let seen = mtimes(tls);
@@ -455,12 +495,43 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     server = createServer({ settings });
   }
   const sessions = new Set<ServerHttp2Session>();
+  // Wall-clock time: connections age by the clock, whatever clock decisions are made with.
+  const now = Date.now;
   server.on('session', (s: ServerHttp2Session) => {
     sessions.add(s);
-    s.on('close', () => sessions.delete(s));
+    const t = now();
+    live.set(s, { opened: t, authenticated: false, open: 0, last: t });
+    s.on('close', () => {
+      sessions.delete(s);
+      live.delete(s);
+    });
     s.on('error', () => undefined);
   });
-  server.on('stream', handler);
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const l = live.get(stream.session as Http2Session);
+    if (l) {
+      l.open++;
+      l.last = now();
+      stream.once('close', () => {
+        l.open--;
+        l.last = now();
+      });
+    }
+    handler(stream, headers);
+  });
+  // Connections cost a descriptor each and HTTP/2 has no idle limit of its own: one that has not authenticated a
+  // call within unauthenticatedMs (nothing sent, or only refused calls and PINGs), or that has had no call in
+  // flight for idleMs, is closed (the check port's rules, authz-http1.ts). Looked at once a second.
+  const unauthenticatedMs = opts.unauthenticatedMs ?? HEAD_TIMEOUT_MS;
+  const idleMs = opts.idleMs ?? IDLE_TIMEOUT_MS;
+  const sweep = setInterval(() => {
+    const t = now();
+    for (const [s, l] of live) {
+      if (!l.authenticated && t - l.opened >= unauthenticatedMs) s.destroy();
+      else if (l.open === 0 && t - l.last >= idleMs) s.close();
+    }
+  }, Math.min(1000, unauthenticatedMs, idleMs));
+  sweep.unref();
   server.on('sessionError', () => undefined);
   server.on('tlsClientError', () => undefined);
   // An HTTP/1 request on an h2c port: Node answers with a connection error; nothing to do here.
@@ -469,6 +540,7 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     bound = await bind(server, opts, 9001);
   } catch (err) {
     if (reload) clearInterval(reload);
+    clearInterval(sweep);
     throw err;
   }
   const scheme = opts.tls ? 'https' : 'http';
@@ -478,6 +550,7 @@ export async function startAuthzGrpcServer(opts: AuthzGrpcOptions): Promise<Auth
     port: bound.port,
     async close(graceMs = 10_000) {
       if (reload) clearInterval(reload);
+      clearInterval(sweep);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // GOAWAY: in-flight calls finish, no new ones; whatever is left after the grace period is cut.
       for (const s of sessions) s.close();

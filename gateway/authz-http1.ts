@@ -41,10 +41,10 @@ export interface CheckRequest {
   readonly socket: { readonly remoteAddress?: string };
 }
 
-/** How the check handler answers: status, a flat [name, value, …] list, a body (not sent for HEAD). */
+/** How the check handler answers: status, a flat [name, value, …] list, a body (not sent for HEAD); `close`: then close the connection. */
 export interface CheckResponder {
   readonly headersSent: boolean;
-  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void;
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined, close?: boolean): void;
   destroy(): void;
 }
 
@@ -500,8 +500,9 @@ class Connection implements CheckResponder {
     return false;
   }
 
-  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void {
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined, close = false): void {
     if (!this.#busy || this.#dead) return;
+    if (close) this.#keepAlive = false;
     let head = statusLine(status);
     for (let i = 0; i < flat.length; i += 2) {
       const n = flat[i];

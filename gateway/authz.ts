@@ -14,8 +14,12 @@
 // (a file, a mounted Secret in a cluster, re-read when it changes), compared
 // in constant time; without it: 401 and nothing else is read. The route is
 // named by the proxy in X-Crossgate-Route (exactly once): authz never picks a
-// route, so it can never apply another route's policies. The forwarding
-// headers above must each be there exactly once. The client address is the
+// route, so it can never apply another route's policies; it checks that the
+// request lies in that route's space (path under its base path, host one it
+// is served on: decision.ts), so a proxy configuration naming another
+// route for other traffic is refused. The forwarding headers (method, URI and
+// host: X-Original-Host for nginx, X-Forwarded-Host for Traefik, Envoy's own
+// Host) must each be there exactly once. The client address is the
 // socket peer's unless that peer is a trusted proxy (CROSSGATE_TRUSTED_PROXIES),
 // and then X-Forwarded-For read right to left (client-address.ts), as the
 // gateway does: a caller that is not a trusted proxy cannot name a client.
@@ -33,6 +37,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { clientAddress, canonicalAddress, type TrustedProxies } from './client-address.ts';
+import { hostOf } from './compiled.ts';
 import { decide, type Decision, type DecisionRequest } from './decision.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import type { ConfigHolder } from './server.ts';
@@ -127,21 +132,23 @@ function sameLower(name: string, lower: string): boolean {
   return true;
 }
 
-/** The headers a check itself reads (token, route, original method and URI), each undefined when absent or repeated. */
+/** The headers a check itself reads (token, route, original method, URI and host), each undefined when absent or repeated. */
 interface CheckHeaders {
   token: string | undefined;
   route: string | undefined;
   method: string | undefined;
   uri: string | undefined;
+  host: string | undefined;
 }
 
-/** The value of each of the four names sent exactly once (undefined when absent or repeated: a second copy is someone else's word), in one pass (four passes cost more than the rest of the lookup). */
-export function checkHeaders(raw: readonly string[], methodName: string, uriName: string): CheckHeaders {
+/** The value of each of the five names sent exactly once (undefined when absent or repeated: a second copy is someone else's word), in one pass (five passes cost more than the rest of the lookup). */
+export function checkHeaders(raw: readonly string[], methodName: string, uriName: string, hostName: string): CheckHeaders {
   // Per name: the value and how many times it came; only a count of exactly 1 is kept.
-  let token: string | undefined, route: string | undefined, method: string | undefined, uri: string | undefined;
-  let nt = 0, nr = 0, nm = 0, nu = 0;
+  let token: string | undefined, route: string | undefined, method: string | undefined, uri: string | undefined, host: string | undefined;
+  let nt = 0, nr = 0, nm = 0, nu = 0, nh = 0;
   const ml = methodName.length;
   const ul = uriName.length;
+  const hl = hostName.length;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
     const len = n.length;
@@ -149,8 +156,9 @@ export function checkHeaders(raw: readonly string[], methodName: string, uriName
     else if (len === ROUTE_HEADER.length && sameLower(n, ROUTE_HEADER)) (route = raw[i + 1]!), nr++;
     else if (len === ml && sameLower(n, methodName)) (method = raw[i + 1]!), nm++;
     else if (len === ul && sameLower(n, uriName)) (uri = raw[i + 1]!), nu++;
+    else if (len === hl && sameLower(n, hostName)) (host = raw[i + 1]!), nh++;
   }
-  return { token: nt === 1 ? token : undefined, route: nr === 1 ? route : undefined, method: nm === 1 ? method : undefined, uri: nu === 1 ? uri : undefined };
+  return { token: nt === 1 ? token : undefined, route: nr === 1 ? route : undefined, method: nm === 1 ? method : undefined, uri: nu === 1 ? uri : undefined, host: nh === 1 ? host : undefined };
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/;
@@ -160,21 +168,60 @@ type Mode = 'nginx' | 'traefik' | 'envoy';
 interface Forwarded {
   method: string;
   uri: string;
+  /** The original Host value, as the proxy reports it (port and case as sent). */
+  host: string;
 }
 
-/** The original request line as the authenticated proxy reports it. */
+/** The original request line and host as the authenticated proxy reports them. */
 function forwardedOf(req: CheckRequest, mode: Mode, url: string, h: CheckHeaders): Forwarded | undefined {
-  if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/' };
+  const host = h.host;
+  if (!host) return undefined;
+  if (mode === 'envoy') return { method: req.method ?? 'GET', uri: url.slice(ENVOY_PREFIX.length) || '/', host };
   const { method, uri } = h;
-  return method && uri && validRequestLine(method, uri) ? { method, uri } : undefined;
+  return method && uri && validRequestLine(method, uri) ? { method, uri, host } : undefined;
 }
 
-/** The header names the forwarded method and URI come in, per mode (Envoy's HTTP ext_authz sends them as its own request line). */
-const FORWARDED_NAMES: Record<Mode, readonly [string, string]> = {
-  nginx: ['x-original-method', 'x-original-uri'],
-  traefik: ['x-forwarded-method', 'x-forwarded-uri'],
-  envoy: ['x-original-method', 'x-original-uri'],
+/**
+ * The header names the forwarded method, URI and host come in, per mode:
+ * nginx's rendered config sets X-Original-Host to $host; Traefik sends
+ * X-Forwarded-Host; Envoy's HTTP ext_authz sends the request line and Host
+ * as its own (the method and URI names are then unused).
+ */
+const FORWARDED_NAMES: Record<Mode, readonly [string, string, string]> = {
+  nginx: ['x-original-method', 'x-original-uri', 'x-original-host'],
+  traefik: ['x-forwarded-method', 'x-forwarded-uri', 'x-forwarded-host'],
+  envoy: ['x-original-method', 'x-original-uri', 'host'],
 };
+
+/** At most this many Host values are remembered by a HostCache; then it starts over. */
+export const HOST_CACHE_SIZE = 1024;
+/** Longer Host values are not remembered (no route or gateway host name is longer than 253 characters). */
+const MAX_CACHED_HOST = 255;
+
+/**
+ * hostOf() (lower case, no port, no trailing dot) remembered per raw Host
+ * value: behind a proxy the same few hosts repeat on every check. Bounded,
+ * cleared whole when full, long values never kept, so no caller can grow it.
+ */
+export class HostCache {
+  readonly #known = new Map<string, string>();
+
+  /** Values remembered now (never more than HOST_CACHE_SIZE). */
+  get size(): number {
+    return this.#known.size;
+  }
+
+  of(raw: string): string {
+    let h = this.#known.get(raw);
+    if (h === undefined) {
+      h = hostOf(raw) ?? '';
+      if (raw.length > MAX_CACHED_HOST) return h;
+      if (this.#known.size >= HOST_CACHE_SIZE) this.#known.clear();
+      this.#known.set(raw, h);
+    }
+    return h;
+  }
+}
 
 /** The original method and URI a proxy reports are plausible: an upper-case token and an origin-form target. */
 export function validRequestLine(method: string, uri: string): boolean {
@@ -276,11 +323,11 @@ function push(flat: Flat, headers: Record<string, string>, skip?: Record<string,
   for (const k in headers) if (!OWN.has(k) && (skip === undefined || !(k in skip))) flat.push(k, headers[k]!);
 }
 
-function answer(res: CheckResponder, status: number, flat: Flat, body: string | undefined): void {
+function answer(res: CheckResponder, status: number, flat: Flat, body: string | undefined, close = false): void {
   flat.push('cache-control', 'no-store');
   if (body !== undefined) flat.push('content-type', 'application/problem+json', 'content-length', Buffer.byteLength(body));
   else flat.push('content-length', 0);
-  res.respond(status, flat, body);
+  res.respond(status, flat, body, close);
 }
 
 /** node:http's response as a CheckResponder (the `--check-server=node` listener); a class: one small object per check. */
@@ -295,7 +342,9 @@ export class NodeResponder implements CheckResponder {
     return this.#res.headersSent;
   }
 
-  respond(status: number, flat: readonly (string | number)[], body: string | undefined): void {
+  respond(status: number, flat: readonly (string | number)[], body: string | undefined, close = false): void {
+    // node:http closes the connection after an answer that says so.
+    if (close) this.#res.shouldKeepAlive = false;
     this.#res.writeHead(status, flat as Flat);
     this.#res.end(this.#res.req?.method === 'HEAD' ? undefined : body);
   }
@@ -329,6 +378,8 @@ export function sendDecision(res: CheckResponder, d: Decision, mode: Mode): void
 
 export interface AuthzHandlerOptions {
   config: ConfigHolder;
+  /** The gateway's own host names (CROSSGATE_GATEWAY_HOSTNAMES): when set, a route without hostnames is decided on those hosts only (decision.ts hostServedBy). */
+  sharedHosts?: readonly string[];
   token: Pick<TokenFile, 'matches'>;
   trustedProxies: TrustedProxies;
   logger: Logger;
@@ -339,10 +390,12 @@ export interface AuthzHandlerOptions {
 
 export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
   const { config, token, trustedProxies, logger, metrics } = opts;
+  const sharedHosts = opts.sharedHosts ?? [];
   const now = opts.now ?? Date.now;
   const clients = new ClientCache(trustedProxies);
-  const refuseCaller = (res: CheckResponder, status: number, slug: string, title: string, detail: string): void =>
-    answer(res, status, [], problemBody(status, slug, title, detail));
+  const hosts = new HostCache();
+  const refuseCaller = (res: CheckResponder, status: number, slug: string, title: string, detail: string, close = false): void =>
+    answer(res, status, [], problemBody(status, slug, title, detail), close);
 
   const handle = (req: CheckRequest, res: CheckResponder): void => {
     const url = req.url ?? '/';
@@ -353,23 +406,25 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
     const t = now();
     // Nothing but the token is judged before the caller is known to be the proxy (the one pass only finds the four values).
     const mode = modeOf(path);
-    const [methodName, uriName] = FORWARDED_NAMES[mode ?? 'nginx'];
-    const h = checkHeaders(req.rawHeaders, methodName, uriName);
+    const [methodName, uriName, hostName] = FORWARDED_NAMES[mode ?? 'nginx'];
+    const h = checkHeaders(req.rawHeaders, methodName, uriName, hostName);
     const auth = BEARER.exec(h.token ?? '');
     if (!token.matches(auth?.[1], t)) {
-      return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`);
+      // And the connection closed: a caller that is not the proxy keeps no connection (and descriptor) open by asking again.
+      return refuseCaller(res, 401, 'authz-unauthenticated', 'Unauthorized', `Checks need the proxy's token in ${AUTHZ_TOKEN_HEADER}.`, true);
     }
     if (!mode) return refuseCaller(res, 404, 'not-found', 'Not Found', 'Checks are served under /v1/nginx, /v1/traefik and /v1/envoy/.');
     const routeId = h.route;
     const fwd = forwardedOf(req, mode, url, h);
     if (!routeId || !fwd) {
-      return refuseCaller(res, 400, 'bad-check', 'Bad Request', `A check names its route in ${ROUTE_HEADER} and its original method and URI, each exactly once.`);
+      return refuseCaller(res, 400, 'bad-check', 'Bad Request', `A check names its route in ${ROUTE_HEADER} and its original method, URI and host (${hostName}), each exactly once.`);
     }
     const uq = fwd.uri.indexOf('?');
     // The client is the peer, or, behind a trusted proxy only, who X-Forwarded-For names (right to left).
     const client = clients.of(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for']);
     const input: DecisionRequest = {
       method: fwd.method,
+      host: hosts.of(fwd.host),
       path: uq < 0 ? fwd.uri : fwd.uri.slice(0, uq),
       query: uq < 0 ? '' : fwd.uri.slice(uq + 1),
       headers: req.headers,
@@ -377,7 +432,7 @@ export function createAuthzHandler(opts: AuthzHandlerOptions): CheckHandler {
       peerTrusted: client.peerTrusted,
       now: t,
     };
-    const d = decide(config.current, routeId, input, logger);
+    const d = decide(config.current, routeId, input, logger, sharedHosts);
     const send = (x: Decision): void => {
       if (logger.isLevelEnabled('debug')) logger.debug({ route: routeId, mode, allow: x.allow, status: x.allow ? 200 : x.refusal.status, client: x.ctx?.client }, 'check');
       if (!x.allow && x.refusal.policy) metrics?.violation(routeId, x.refusal.policy, t);

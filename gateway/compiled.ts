@@ -103,6 +103,9 @@ export interface CompiledRoute {
 // ---------------------------------------------------------------------------
 // Router
 
+/** At most this many hosts' names() answers are remembered per Router. */
+export const NAMED_CACHE_SIZE = 1024;
+
 interface TrieNode {
   children: Map<string, TrieNode>;
   route: CompiledRoute | undefined;
@@ -175,32 +178,69 @@ export function hostOf(hostHeader: string | undefined): string | undefined {
  */
 export class Router {
   #exact = new Map<string, TrieNode>();
-  #wildcards: Array<{ suffix: string; root: TrieNode }> = [];
+  /** By wildcard suffix (".example.com"): looked up label by label from the host, never scanned (one organization may hold thousands). */
+  #wildcards = new Map<string, TrieNode>();
+  /** names() remembered per host (bounded, cleared whole when full). */
+  #named = new Map<string, boolean>();
   #any = node();
+  /** Per route with hostnames: its exact names and wildcard suffixes (".example.com"), normalized once. */
+  #hostsOf = new Map<CompiledRoute, { exact: ReadonlySet<string>; suffixes: readonly string[] }>();
   readonly conflicts: string[] = [];
 
   constructor(routes: readonly CompiledRoute[]) {
-    const wild = new Map<string, TrieNode>();
+    const wild = this.#wildcards;
     for (const r of routes) {
       if (r.hostnames.length === 0) {
         insert(this.#any, r, this.conflicts);
         continue;
       }
+      const exact = new Set<string>();
+      const suffixes: string[] = [];
+      this.#hostsOf.set(r, { exact, suffixes });
       for (const raw of r.hostnames) {
         const h = raw.toLowerCase().replace(/\.$/, '');
         if (h.startsWith('*.')) {
           const suffix = h.slice(1); // ".example.com"
+          suffixes.push(suffix);
           let root = wild.get(suffix);
           if (!root) wild.set(suffix, (root = node()));
           insert(root, r, this.conflicts);
         } else {
+          exact.add(h);
           let root = this.#exact.get(h);
           if (!root) this.#exact.set(h, (root = node()));
           insert(root, r, this.conflicts);
         }
       }
     }
-    this.#wildcards = [...wild].map(([suffix, root]) => ({ suffix, root })).sort((a, b) => b.suffix.length - a.suffix.length);
+  }
+
+  /** Some route names `host` (lower case, no port), exactly or under a wildcard: it belongs to that route's organization. */
+  names(host: string): boolean {
+    if (this.#exact.has(host)) return true;
+    let n = this.#named.get(host);
+    if (n === undefined) {
+      n = false;
+      if (this.#wildcards.size > 0) for (let i = host.indexOf('.', 1); i > 0 && !n; i = host.indexOf('.', i + 1)) n = this.#wildcards.has(host.slice(i));
+      if (host.length <= 255) {
+        if (this.#named.size >= NAMED_CACHE_SIZE) this.#named.clear();
+        this.#named.set(host, n);
+      }
+    }
+    return n;
+  }
+
+  /**
+   * `host` (lower case, no port) is one `route` answers on, as match() decides
+   * hosts: one of its hostnames (exact, or under its wildcard); for a route
+   * without hostnames (the shared host), a host no route names.
+   */
+  hostOfRoute(route: CompiledRoute, host: string): boolean {
+    const own = this.#hostsOf.get(route);
+    if (own === undefined) return route.hostnames.length === 0 && !this.names(host);
+    if (own.exact.has(host)) return true;
+    for (const s of own.suffixes) if (host.length > s.length && host.endsWith(s)) return true;
+    return false;
   }
 
   match(host: string | undefined, path: string): CompiledRoute | undefined {
@@ -214,10 +254,15 @@ export class Router {
         const r = lookup(exact, path);
         if (r) return r;
       }
-      for (const w of this.#wildcards) {
-        if (host.length > w.suffix.length && host.endsWith(w.suffix)) {
+      // The wildcards the host lies strictly under, longest suffix first (".b.example.com" before ".example.com"):
+      // one lookup per label of the host, whatever the number of wildcards (one organization may hold thousands).
+      // From the first "." after the first character: a label precedes the suffix.
+      if (this.#wildcards.size > 0) {
+        for (let i = host.indexOf('.', 1); i > 0; i = host.indexOf('.', i + 1)) {
+          const root = this.#wildcards.get(host.slice(i));
+          if (!root) continue;
           named = true;
-          const r = lookup(w.root, path);
+          const r = lookup(root, path);
           if (r) return r;
         }
       }

@@ -8,12 +8,13 @@
 // forwards here, and no body is read.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Logger } from 'pino';
-import type { CompiledConfig, CompiledRoute } from './compiled.ts';
+import type { CompiledConfig, CompiledRoute, CompiledRoutes } from './compiled.ts';
 import { segments } from './compiled.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
 import { newContext, type Outcome, type PolicyContext, type PolicyHandler } from './policies/types.ts';
 import { refusals, type Refusal } from './problem.ts';
+import { queryPair } from './query.ts';
 
 /** The header carrying the client identity upstream (the consumer's ApiKey or Application namespace/name). */
 export const CLIENT_HEADER = 'x-crossgate-client';
@@ -65,8 +66,64 @@ export function underBasePath(path: string, route: CompiledRoute): boolean {
   return true;
 }
 
+/** `host` is one of `names` (lower case, exact or "*." wildcard, as CROSSGATE_GATEWAY_HOSTNAMES holds them). */
+function namedIn(host: string, names: readonly string[]): boolean {
+  for (const n of names) {
+    if (n.charCodeAt(0) !== 42 /* * */) {
+      if (n === host) return true;
+      continue;
+    }
+    // "*.example.com": a host strictly under ".example.com", compared in place (no suffix string per check).
+    const len = n.length - 1;
+    if (host.length <= len) continue;
+    const off = host.length - len;
+    let i = 0;
+    while (i < len && host.charCodeAt(off + i) === n.charCodeAt(1 + i)) i++;
+    if (i === len) return true;
+  }
+  return false;
+}
+
+/**
+ * The request's host is one the route was told of is served on: one of the
+ * route's hostnames; for a route without hostnames (the shared host), a host
+ * no route names and, when the platform names the gateway's own hosts
+ * (`shared`, CROSSGATE_GATEWAY_HOSTNAMES), one of those. The proxy names the
+ * route, and a proxy configuration an organization writes (its own Envoy
+ * Gateway SecurityPolicy naming another organization's route) must not get
+ * that route's policies, keys and analytics for its own host.
+ */
+export function hostServedBy(routes: CompiledRoutes, route: CompiledRoute, host: string, shared: readonly string[]): boolean {
+  if (!routes.router.hostOfRoute(route, host)) return false;
+  return route.hostnames.length > 0 || shared.length === 0 || namedIn(host, shared);
+}
+
+const NO_PARAMS: readonly string[] = [];
+
+/**
+ * Which of the credential parameters `names` the raw query carries (by decoded name, as the api-key policy
+ * reads them), and the first one carried under a percent-encoded name (a proxy removing parameters by name
+ * might not match it).
+ */
+export function queryCredential(query: string, names: readonly string[]): { present: string[]; encoded: string | undefined } {
+  const present: string[] = [];
+  let encoded: string | undefined;
+  if (!query) return { present, encoded };
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    const raw = eq < 0 ? pair : pair.slice(0, eq);
+    const name = queryPair(pair).name;
+    if (name === undefined || !names.includes(name)) continue;
+    if (raw !== name) encoded ??= name;
+    if (!present.includes(name)) present.push(name);
+  }
+  return { present, encoded };
+}
+
 export interface DecisionRequest {
   method: string;
+  /** The request's host as the proxy saw it: lower case, without port or trailing dot (compiled.ts hostOf). */
+  host: string;
   /** Raw path, without the query string. */
   path: string;
   /** Raw query string without "?", "" when absent. */
@@ -78,6 +135,8 @@ export interface DecisionRequest {
   /** The address is itself a trusted proxy (its forwarding headers may be walked further, as in the gateway). */
   peerTrusted: boolean;
   now: number;
+  /** The proxy drops the query parameters an allow names (Envoy's gRPC ok_response); otherwise a credential read from the query refuses the check. */
+  removesQuery?: boolean;
 }
 
 export type Decision =
@@ -90,6 +149,8 @@ export type Decision =
       remove: string[];
       /** Response headers for the client (RateLimit) whatever the upstream answers. */
       responseHeaders: Record<string, string>;
+      /** Query parameters not to forward (a credential read from the query), only when the request asked removesQuery. */
+      removeQuery: readonly string[];
     }
   | { allow: false; ctx: PolicyContext | undefined; refusal: Refusal };
 
@@ -115,14 +176,19 @@ export function allowHeaders(ctx: PolicyContext): { add: Record<string, string>;
 /**
  * The decision service's question: may this request pass on route `routeId`
  * of `cfg`? Runs the same checks and policies the gateway runs once it has
- * routed (no CORS: the proxy in front answers preflights).
+ * routed (no CORS: the proxy in front answers preflights), once the request
+ * is known to lie in that route's space: its path under the base path, its
+ * host one the route is served on (`sharedHosts`: the platform's gateway host
+ * names, for routes without hostnames; hostServedBy).
  */
-export function decide(cfg: CompiledConfig | undefined, routeId: string, req: DecisionRequest, logger: Logger): Decision | Promise<Decision> {
+export function decide(cfg: CompiledConfig | undefined, routeId: string, req: DecisionRequest, logger: Logger, sharedHosts: readonly string[] = []): Decision | Promise<Decision> {
   if (!cfg) return { allow: false, ctx: undefined, refusal: refusals.noConfig() };
   const route = cfg.routes.byId.get(routeId);
   if (!route) return { allow: false, ctx: undefined, refusal: refusals.notFound('No API is served under this route.') };
   if (hasDotSegments(req.path)) return { allow: false, ctx: undefined, refusal: refusals.badPath() };
   if (!underBasePath(req.path, route)) return { allow: false, ctx: undefined, refusal: refusals.notFound() };
+  // Refused before the route's policies run: no key checked, no counter burnt, no analytics metadata (ctx undefined).
+  if (!hostServedBy(cfg.routes, route, req.host, sharedHosts)) return { allow: false, ctx: undefined, refusal: refusals.misdirected() };
   const ctx = newContext({
     method: req.method,
     headers: req.headers,
@@ -134,7 +200,20 @@ export function decide(cfg: CompiledConfig | undefined, routeId: string, req: De
     routeId: route.id,
     credentials: cfg.credentials,
   });
-  const done = (o: Outcome): Decision => (o ? { allow: false, ctx, refusal: o } : { allow: true, ctx, ...allowHeaders(ctx) });
+  const done = (o: Outcome): Decision => {
+    if (o) return { allow: false, ctx, refusal: o };
+    // A credential policy that may read the query names its parameter (api-key queryParameter): it must not reach the upstream.
+    let removeQuery: readonly string[] = NO_PARAMS;
+    if (ctx.stripQuery) {
+      const q = queryCredential(ctx.query, ctx.stripQuery);
+      if (q.encoded !== undefined) return { allow: false, ctx, refusal: refusals.credentialInQuery(q.encoded, true) };
+      if (q.present.length) {
+        if (!req.removesQuery) return { allow: false, ctx, refusal: refusals.credentialInQuery(q.present.join(', '), false) };
+        removeQuery = q.present;
+      }
+    }
+    return { allow: true, ctx, ...allowHeaders(ctx), removeQuery };
+  };
   const fail = (err: unknown): Decision => {
     logger.error({ route: route.id, err: err instanceof Error ? err.message : String(err) }, 'policy failed');
     return { allow: false, ctx, refusal: refusals.internal() };

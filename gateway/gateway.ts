@@ -256,12 +256,14 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
   const token = new TokenFile(opts.tokenFile);
   const rt = await startRuntime(opts);
   const logger = opts.logger.child({ component: 'authz' });
+  // A route without hostnames is decided on the gateway's own host names only, when the platform names them.
+  const sharedHosts = opts.platform?.gatewayHostnames ?? [];
   let grpcUrl: string | undefined;
   let accessLogUrl: string | undefined;
   const served = await serve(opts, rt, 'authz', {
     // The HTTP checks and, when asked, the gRPC Check API: one data server to serve() (started together, closed together).
     start: async () => {
-      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, logger, metrics: rt.metrics, server: opts.checkServer });
+      const http = await startAuthzServer({ host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 9191, config: rt.loader, token, trustedProxies: rt.trustedProxies, sharedHosts, logger, metrics: rt.metrics, server: opts.checkServer });
       let log: { url: string; close(): Promise<void> } | undefined;
       if (opts.proxyAccessLog && opts.proxyAccessLogFile) {
         await http.close(0);
@@ -299,6 +301,7 @@ export async function startAuthz(opts: AuthzOptions): Promise<RunningAuthz> {
           auth: opts.grpc.tls?.clientCaFile ? { kind: 'mtls' } : { kind: 'token', token },
           tls: opts.grpc.tls,
           trustedProxies: rt.trustedProxies,
+          sharedHosts,
           metrics: rt.metrics,
           logger: logger.child({ listener: 'grpc' }),
         });

@@ -41,7 +41,7 @@
 //   --redis-prefix / GATEWAY_REDIS_PREFIX     key prefix (default crossgate:<gateway>:)
 //   --log-level / LOG_LEVEL                   pino level (default info)
 //   --access-log / GATEWAY_ACCESS_LOG         one line per request: true|false (default true)
-//   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values (default 1000)
+//   --metrics-max-clients / GATEWAY_METRICS_MAX_CLIENTS   distinct client label values per API owner (default 1000)
 //   --analytics-bucket-seconds / GATEWAY_ANALYTICS_BUCKET_SECONDS
 //                                             length of one bucket of the day figures (/summary/day) and
 //                                             how long without a request makes a route Inactive (default 3600)
@@ -54,7 +54,9 @@
 //   CROSSGATE_CLUSTER_CIDRS                   platform settings shared with the operator and the
 //                                             webhook (api/platform.ts); upstream and JWKS connections
 //                                             to loopback are refused unless their exact host:port is listed,
-//                                             into the cluster's networks unless named by a Service name
+//                                             into the cluster's networks unless named by a Service name;
+//                                             authz decides a route without hostnames only on
+//                                             CROSSGATE_GATEWAY_HOSTNAMES when set (decision.ts hostServedBy)
 //
 // Exactly one of --config-dir and --namespace (or in-cluster) selects the source.
 // SIGTERM/SIGINT: stop accepting, finish in-flight requests (10 s), exit 0.

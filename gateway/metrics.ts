@@ -7,8 +7,10 @@
 //
 // Label cardinality: `client` is the consumer's ApiKey (namespace/name), one
 // series per client per API per status class. Past maxClients distinct
-// clients the rest are counted as client="_other", so the number of keys
-// never grows the scrape; "-" is a request without an identified client.
+// clients per API owner (the route id's namespace) the rest of that owner's
+// are counted as client="_other", so the number of keys never grows the
+// scrape, and one organization's many clients never use up the budget of
+// another's APIs; "-" is a request without an identified client.
 import { Counter, Registry, collectDefaultMetrics, type Gauge, type Histogram } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
 import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
@@ -391,7 +393,8 @@ export class GatewayMetrics {
   readonly recent = new RecentWindow();
   readonly day: DayWindow;
   readonly maxClients: number;
-  #clients = new Set<string>();
+  /** Named client labels per API owner (the route id's namespace): each at most maxClients. */
+  #clients = new Map<string, Set<string>>();
   readonly #requests: CounterCells<'api' | 'client' | 'code_class'>;
   /** Per API: bounded as the series are (one per API; per client label, at most maxClients + 2). */
   #series = new Map<string, ApiSeries>();
@@ -435,11 +438,16 @@ export class GatewayMetrics {
     this.counterStoreErrors = metric.counter('crossgate_gateway_counter_store_errors_total', 'Shared counter store failures (the request was counted locally instead).');
   }
 
-  clientLabel(client: string | undefined): string {
+  /** The `client` label of `client` on `api`: its name while the API's owner (namespace) has budget left, else "_other". */
+  clientLabel(client: string | undefined, api: string): string {
     if (client === undefined) return ANONYMOUS;
-    if (this.#clients.has(client)) return client;
-    if (this.#clients.size >= this.maxClients) return OTHER_CLIENTS;
-    this.#clients.add(client);
+    const slash = api.indexOf('/');
+    const owner = slash < 0 ? api : api.slice(0, slash);
+    let named = this.#clients.get(owner);
+    if (!named) this.#clients.set(owner, (named = new Set()));
+    if (named.has(client)) return client;
+    if (named.size >= this.maxClients) return OTHER_CLIENTS;
+    named.add(client);
     return client;
   }
 
@@ -453,7 +461,7 @@ export class GatewayMetrics {
     if (!Number.isFinite(seconds)) throw new TypeError(`Value is not a valid number: ${seconds}`);
     let series = this.#series.get(api);
     if (!series) this.#series.set(api, (series = { duration: this.duration.cell(api), clients: new Map() }));
-    const label = this.clientLabel(client);
+    const label = this.clientLabel(client, api);
     let byClass = series.clients.get(label);
     if (!byClass) series.clients.set(label, (byClass = []));
     const k = classOf(status);

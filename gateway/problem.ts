@@ -35,6 +35,17 @@ const own = (status: number, slug: string, title: string, detail: string, header
 
 export const refusals = {
   notFound: (detail = 'No API is served at this host and path.'): Refusal => own(404, 'not-found', 'Not Found', detail),
+  misdirected: (): Refusal =>
+    own(421, 'misdirected', 'Misdirected Request', "This API is not served on this host: the proxy named a route that does not answer on the request's host."),
+  credentialInQuery: (name: string, encoded: boolean): Refusal =>
+    own(
+      400,
+      'credential-in-query',
+      'Bad Request',
+      encoded
+        ? `The credential was sent in a query parameter whose name is percent-encoded (${name}); send it under its plain name, or in its header.`
+        : `The credential was sent in a query parameter (${name}), which this proxy would forward upstream; send it in its header.`,
+    ),
   badPath: (): Refusal => own(400, 'bad-path', 'Bad Request', 'The request path contains dot segments.'),
   noConfig: (): Refusal => own(503, 'not-ready', 'Service Unavailable', 'The gateway has not loaded a configuration yet.', { 'retry-after': '1' }),
   upstreamTimeout: (ms: number): Refusal => own(504, 'upstream-timeout', 'Gateway Timeout', `The upstream did not answer within ${ms} ms.`),

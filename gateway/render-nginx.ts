@@ -65,7 +65,7 @@ const TOKEN = /^[A-Za-z0-9._~+/=-]{16,512}$/;
 /** Internal locations live under this prefix; a route there is refused. */
 export const INTERNAL_PREFIX = '/_crossgate_authz';
 /** The statuses a refusal can carry, each answered by @crossgate_denied. */
-const DENY_STATUSES = [400, 401, 403, 404, 429, 500, 502, 503, 504];
+const DENY_STATUSES = [400, 401, 403, 404, 421, 429, 500, 502, 503, 504];
 
 export interface Skipped {
   route: string;
@@ -243,6 +243,8 @@ function routeLocations(route: Route, index: number, o: RenderOptions, upstreams
     '        proxy_set_header X-Crossgate-Authz $crossgate_authz_token;',
     '        proxy_set_header X-Original-URI $request_uri;',
     '        proxy_set_header X-Original-Method $request_method;',
+    // The request's host (nginx's $host: lower case, no port), which authz checks the route is served on.
+    '        proxy_set_header X-Original-Host $host;',
     '        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     '    }',
   ].join('\n');
@@ -307,6 +309,15 @@ function locationsFor(id: string, basePath: string, body: (exact: boolean) => st
   ];
 }
 
+/** The answer where no route is served (the gateway's own 404 problem, constant). */
+const NOT_FOUND = [
+  '    location / {',
+  '        default_type application/problem+json;',
+  '        add_header Cache-Control no-store always;',
+  `        return 404 '{"type":"https://crossgate.dev/problems/not-found","title":"Not Found","status":404,"detail":"No API is served at this host and path."}';`,
+  '    }',
+].join('\n');
+
 const DENIED = [
   '    location @crossgate_denied {',
   '        default_type application/problem+json;',
@@ -339,7 +350,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
   if (!/^\/[A-Za-z0-9._/-]+$/.test(o.tokenInclude)) throw new Error('the token include path must be absolute, of letters, digits, ".", "_", "-" and "/"');
   const skipped: Skipped[] = [];
   const rendered: string[] = [];
-  // host ("" = any host) → basePath → locations; a host's own route wins over an any-host route on the same base path.
+  // host → basePath → locations; anyHost: the routes without hostnames, served on the default server only.
   const servers = new Map<string, Map<string, Location[]>>();
   const checks: string[] = [];
   const anyHost = new Map<string, Location[]>();
@@ -372,10 +383,10 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     rendered.push(route.id);
     for (const n of r.notes) skipped.push({ route: route.id, reason: `rendered; ${n}` });
   });
+  // A host some route names is its organization's (route claims): only its own routes answer there, never a
+  // route without hostnames, which is the shared host's and may be another organization's (as the gateway's router).
   const server = (name: string | undefined, locs: Map<string, Location[]>): string => {
-    const all = new Map(anyHost);
-    for (const [b, l] of locs) all.set(b, l);
-    const body = [...all.keys()].sort().map((b) => all.get(b)!.map((l) => l.body).join('\n'));
+    const body = [...locs.keys()].sort().map((b) => locs.get(b)!.map((l) => l.body).join('\n'));
     return [
       'server {',
       name === undefined ? `    listen ${listen} default_server;` : `    listen ${listen};`,
@@ -386,6 +397,8 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
       '    set $cg_client "";',
       ...(logTo ? [`    ${logTo}`] : []),
       ...body,
+      // What no route serves is a 404 problem, not nginx's own root.
+      ...(locs.has('/') ? [] : [NOT_FOUND]),
       ...checks,
       DENIED,
       '}',
@@ -405,7 +418,7 @@ export function renderNginx(routes: readonly Route[], o: RenderOptions): Rendere
     '    default $http_authorization;',
     '}',
     ...(logTo ? [LOG_FORMAT] : []),
-    server(undefined, new Map()),
+    server(undefined, anyHost),
     ...[...servers.keys()].sort().map((h) => server(h, servers.get(h)!)),
     '',
   ].join('\n');

@@ -2,9 +2,13 @@
 // fetched by URL. One createRemoteJWKSet per URL, shared by every compiled
 // policy (it caches the keys, refetches on an unknown kid after a cool-down, and
 // coalesces concurrent fetches), so config swaps do not refetch. The URLs are
-// tenant input: the cache holds at most maxEntries of them, drops one unused for
-// idleMs, and evicts the least recently used first, so URLs that came and went
-// never pile up.
+// tenant input and the cache is shared by every organization's routes: each
+// owner (the policy's namespace) has its own least-recently-used list of at
+// most maxEntries URLs, so one namespace cycling through many URLs evicts only
+// its own key sets, never another organization's (which would then be fetched
+// again on every request); a URL unused for idleMs is dropped, so URLs that
+// came and went never pile up. The whole is bounded by maxEntries per
+// namespace, and namespaces are the platform's.
 //
 // A token without exp is refused unless the policy sets requireExpiry: false:
 // such a token, once leaked, would stay valid for good.
@@ -35,7 +39,7 @@ export interface JwksCacheOptions {
   maxAgeMs?: number;
   /** How key sets are fetched: the gateway passes its connect guard's fetch (connect-guard.ts), so a jwksUrl resolving to loopback is never called. */
   fetch?: FetchImplementation;
-  /** Most key set URLs held at once; the least recently used is evicted beyond it. Default 256. */
+  /** Most key set URLs held at once per owner (a policy's namespace); that owner's least recently used is evicted beyond it. Default 16. */
   maxEntries?: number;
   /** A URL not used for this long is dropped (its keys refetched on next use). Default 1 h. */
   idleMs?: number;
@@ -43,16 +47,26 @@ export interface JwksCacheOptions {
   now?: () => number;
 }
 
-export const DEFAULT_JWKS_MAX_ENTRIES = 256;
+export const DEFAULT_JWKS_MAX_ENTRIES = 16;
 export const DEFAULT_JWKS_IDLE_MS = 3_600_000;
 
+type KeySetEntry = { keys: JWTVerifyGetKey; usedAt: number };
+
+/** The owner of a policy's key sets: its namespace ("ns/name" → "ns"). */
+export function jwksOwnerOf(policyName: string): string {
+  const slash = policyName.indexOf('/');
+  return slash < 0 ? '' : policyName.slice(0, slash);
+}
+
 export class JwksCache {
-  // Map order is recency: get() moves a URL to the end, eviction takes from the front.
-  #sets = new Map<string, { keys: JWTVerifyGetKey; usedAt: number }>();
+  // Per owner, Map order is recency: get() moves a URL to the end, eviction takes from the front.
+  #owners = new Map<string, Map<string, KeySetEntry>>();
   #opts: JwksCacheOptions;
   #max: number;
   #idleMs: number;
   #now: () => number;
+  /** When every owner's idle URLs were last dropped (owners not asked again keep theirs until then). */
+  #sweptAt = 0;
 
   constructor(opts: JwksCacheOptions = {}) {
     this.#opts = opts;
@@ -61,11 +75,15 @@ export class JwksCache {
     this.#now = opts.now ?? Date.now;
   }
 
-  get(url: string): JWTVerifyGetKey {
+  /** The key set of `url` for `owner` (a policy's namespace, jwksOwnerOf): owners never evict one another's. */
+  get(url: string, owner = ''): JWTVerifyGetKey {
     const now = this.#now();
-    this.#expire(now);
-    let entry = this.#sets.get(url);
-    if (entry) this.#sets.delete(url);
+    if (now - this.#sweptAt >= 60_000) this.#expireAll(now);
+    let sets = this.#owners.get(owner);
+    if (!sets) this.#owners.set(owner, (sets = new Map()));
+    else this.#expire(sets, now);
+    let entry = sets.get(url);
+    if (entry) sets.delete(url);
     else {
       entry = {
         keys: createRemoteJWKSet(new URL(url), {
@@ -78,22 +96,33 @@ export class JwksCache {
       };
     }
     entry.usedAt = now;
-    this.#sets.set(url, entry);
-    while (this.#sets.size > this.#max) this.#sets.delete(this.#sets.keys().next().value!);
+    sets.set(url, entry);
+    while (sets.size > this.#max) sets.delete(sets.keys().next().value!);
     return entry.keys;
   }
 
-  /** Drops entries idle for longer than idleMs; the least recently used sit first, so the scan stops at the first fresh one. */
-  #expire(now: number): void {
-    for (const [url, entry] of this.#sets) {
+  /** Drops an owner's entries idle for longer than idleMs; the least recently used sit first, so the scan stops at the first fresh one. */
+  #expire(sets: Map<string, KeySetEntry>, now: number): void {
+    for (const [url, entry] of sets) {
       if (now - entry.usedAt <= this.#idleMs) break;
-      this.#sets.delete(url);
+      sets.delete(url);
     }
   }
 
+  #expireAll(now: number): void {
+    this.#sweptAt = now;
+    for (const [owner, sets] of this.#owners) {
+      this.#expire(sets, now);
+      if (sets.size === 0) this.#owners.delete(owner);
+    }
+  }
+
+  /** Key sets held now, over every owner. */
   size(): number {
-    this.#expire(this.#now());
-    return this.#sets.size;
+    this.#expireAll(this.#now());
+    let n = 0;
+    for (const sets of this.#owners.values()) n += sets.size;
+    return n;
   }
 }
 
@@ -147,8 +176,10 @@ function unauthorized(slug: string, detail: string, wwwAuthenticate: string): Re
 
 export function compileJwtValidation(name: string, cfg: JwtValidationPolicyConfig, jwks: JwksCache): PolicyHandler {
   const header = (cfg.header ?? 'authorization').toLowerCase();
-  // Looked up per request (not held here), so the cache's recency and bound cover every URL in use.
-  const keySet: JWTVerifyGetKey = (header, token) => jwks.get(cfg.jwksUrl)(header, token);
+  // Looked up per request (not held here), so the cache's recency and bound cover every URL in use; under the
+  // policy's namespace, so another organization's URLs never evict this one's.
+  const owner = jwksOwnerOf(name);
+  const keySet: JWTVerifyGetKey = (header, token) => jwks.get(cfg.jwksUrl, owner)(header, token);
   const options: JWTVerifyOptions = {
     algorithms: cfg.algorithms ?? DEFAULT_JWT_ALGORITHMS,
     clockTolerance: cfg.clockToleranceSeconds ?? 0,

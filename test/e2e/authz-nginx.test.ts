@@ -17,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, type ManagedProcess } from './support/process.ts';
+import * as grpc from '@grpc/grpc-js';
 import { ConfigDir, cred, newKey, policy, route, startUpstream, type Upstream } from '../unit/gateway/fixtures.ts';
+import { Authorization, check, checkReqOnHost } from '../unit/gateway/grpc-support.ts';
 
 const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -42,11 +44,11 @@ interface Res {
 }
 
 /** A raw request (a flat name/value header list, so repeated headers can be sent), optionally from another loopback address. */
-function call(base: string, path: string, headers: string[] = [], opts: { localAddress?: string; method?: string } = {}): Promise<Res> {
+function call(base: string, path: string, headers: string[] = [], opts: { localAddress?: string; method?: string; host?: string } = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
     const req = request(
-      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: ['host', u.host, ...headers], localAddress: opts.localAddress, timeout: 10_000, agent: false },
+      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', headers: ['host', opts.host ?? u.host, ...headers], localAddress: opts.localAddress, timeout: 10_000, agent: false },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -167,6 +169,7 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
   let authzUrl: string;
   let adminUrl: string;
   let logUrl: string;
+  let grpcUrl: string;
   let base: string;
   const stats = newKey();
   const main = newKey();
@@ -184,6 +187,8 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       route('air/limited', { basePath: '/limited', upstream, tiers: [{ name: 'bronze', limits: [{ requests: 2, periodSeconds: 3600 }] }], policies: [policy('api-key', {}, 'air/limited-key')] }),
       route('air/blocked', { basePath: '/blocked', upstream, policies: [policy('ip-blocklist', { cidrs: ['127.0.0.2/32'] }, 'air/block')] }),
       route('air/open', { basePath: '/open', upstream }),
+      // Another organization's route on its own hostname.
+      route('other/own', { hostnames: ['api.other.example'], basePath: '/own', upstream }),
       route('air/stats', { basePath: '/stats', upstream, tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'air/stats-key')] }),
       // Nothing listens there: nginx answers 502.
       route('air/down', { basePath: '/down', upstream: { url: `http://127.0.0.1:${await freePort()}/api` } }),
@@ -201,8 +206,10 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
       cwd: ROOT,
       noAutoStop: true,
       // nginx connects from 127.0.0.1: the one trusted proxy. Test clients that play strangers use 127.0.0.2.
-      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: '127.0.0.1:0', AUTHZ_ACCESS_LOG_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', LOG_LEVEL: 'info' },
+      // The shared host is 127.0.0.1 (what the test clients name): routes without hostnames are decided there only.
+      env: { GATEWAY_LISTEN: '127.0.0.1:0', GATEWAY_ADMIN_LISTEN: '127.0.0.1:0', AUTHZ_GRPC_LISTEN: '127.0.0.1:0', AUTHZ_ACCESS_LOG_LISTEN: '127.0.0.1:0', GATEWAY_RESCAN_MS: '500', CROSSGATE_TRUSTED_PROXIES: '127.0.0.1', CROSSGATE_GATEWAY_HOSTNAMES: '127.0.0.1', LOG_LEVEL: 'info' },
     });
+    grpcUrl = (JSON.parse(await authz.waitForLine('"msg":"authz grpc listening"', { timeoutMs: 20_000 })) as { url: string }).url;
     logUrl = (JSON.parse(await authz.waitForLine('"msg":"authz access log listening"', { timeoutMs: 20_000 })) as { url: string }).url;
     const listening = JSON.parse(await authz.waitForLine('"msg":"authz listening"', { timeoutMs: 20_000 })) as { url: string; admin: string };
     authzUrl = listening.url;
@@ -283,13 +290,46 @@ describe('nginx auth_request → crossgate-authz → upstream', { skip: SKIP }, 
     assertProblem(r, 401, 'missing-api-key');
   });
 
+  test("a route without hostnames never answers under a host another organization's route names: nginx answers 404, authz alone 421", async () => {
+    // air/open is on the shared host; api.other.example belongs to other/own's organization (route claims, as the gateway's router).
+    const under = await call(base, '/open/x', [], { host: 'api.other.example' });
+    assertProblem(under, 404, 'not-found');
+    assert.equal(under.json().detail, 'No API is served at this host and path.');
+    assert.equal((await call(base, '/own/x', [], { host: 'api.other.example' })).status, 200);
+    assert.equal((await call(base, '/open/x')).status, 200);
+    // Without nginx's own routing (a proxy configuration naming air/open for that host), authz refuses it itself.
+    const direct = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/open', 'x-original-uri', '/open/x', 'x-original-method', 'GET', 'x-original-host', 'api.other.example']);
+    assert.deepEqual([direct.status, direct.headers['x-crossgate-status']], [403, '421']);
+    assert.equal(JSON.parse(String(direct.headers['x-crossgate-problem'])).detail, "This API is not served on this host: the proxy named a route that does not answer on the request's host.");
+  });
+
+  // Security model row 8g, against the real process: the Check Envoy sends when an organization's own
+  // SecurityPolicy (on its own HTTPRoute for api.other.example) names another organization's route.
+  test("an organization's own SecurityPolicy naming another's route: Envoy's Check for its own host is 421 without the route's metadata; on the shared host it passes", async () => {
+    const client = new Authorization(new URL(grpcUrl).host, grpc.credentials.createInsecure());
+    try {
+      for (const host of ['api.other.example', 'evil.example']) {
+        const attack = await check(client, checkReqOnHost('air/flights', host, '/flights/x', { 'x-api-key': main.key }), TOKEN);
+        assert.equal(attack.status.code, 7, host);
+        assert.equal(attack.denied_response.status.code, 421, host);
+        assert.equal(JSON.parse(attack.denied_response.body).detail, "This API is not served on this host: the proxy named a route that does not answer on the request's host.");
+        assert.equal(attack.dynamic_metadata, null, `${host}: nothing for Envoy's access log to count as air/flights`);
+      }
+      const own = await check(client, checkReqOnHost('air/flights', '127.0.0.1:8080', '/flights/x', { 'x-api-key': main.key }), TOKEN);
+      assert.equal(own.status.code, 0);
+      assert.equal(own.dynamic_metadata.fields['crossgate-route'].stringValue, 'air/flights');
+    } finally {
+      client.close();
+    }
+  });
+
   test('direct calls to authz: no token or a wrong one → 401; the route twice → 400; forwarding headers from a stranger are not believed', async () => {
-    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', main.key];
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-original-host', '127.0.0.1', 'x-api-key', main.key];
     assert.equal((await call(authzUrl, '/v1/nginx', check)).status, 401);
     assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', 'Bearer not-the-token-0123456789', ...check])).status, 401);
     assert.equal((await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/open', ...check])).status, 400);
     // A caller on 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored and its own address is the client.
-    const stranger = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/blocked', 'x-original-uri', '/blocked/x', 'x-original-method', 'GET', 'x-forwarded-for', '198.51.100.7'], {
+    const stranger = await call(authzUrl, '/v1/nginx', ['x-crossgate-authz', `Bearer ${TOKEN}`, 'x-crossgate-route', 'air/blocked', 'x-original-uri', '/blocked/x', 'x-original-method', 'GET', 'x-original-host', '127.0.0.1', 'x-forwarded-for', '198.51.100.7'], {
       localAddress: '127.0.0.2',
     });
     assert.deepEqual([stranger.status, stranger.headers['x-crossgate-status']], [403, '403']);
@@ -462,7 +502,7 @@ describe('nginx auth_request → crossgate-authz over a unix socket → upstream
   });
 
   test('a process that reaches the socket still needs the proxy token: 401 without it', async () => {
-    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-api-key', key.key];
+    const check = ['x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/x', 'x-original-method', 'GET', 'x-original-host', 'localhost', 'x-api-key', key.key];
     const none = await callSocket('/v1/nginx', check);
     assert.equal(none.status, 401);
     assert.equal(none.json().detail, "Checks need the proxy's token in x-crossgate-authz.");

@@ -6,19 +6,47 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { connect } from 'node:http2';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { RunningAuthz } from '../../../gateway/gateway.ts';
-import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName } from '../../../gateway/authz-grpc.ts';
+import { ClientSanAllowList, MAX_CLIENT_SANS, MAX_SAN, parseSubjectAltName, startAuthzGrpcServer } from '../../../gateway/authz-grpc.ts';
+import { TrustedProxies } from '../../../gateway/client-address.ts';
 import { grpcOptions } from '../../../gateway/main.ts';
-import { checkCredentials, checkRoutes, ConfigDir, newKey, policy, route } from './fixtures.ts';
-import { Authorization, check, checkReq, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
+import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../../../api/platform.ts';
+import type { Credential, Route } from '../../../api/gateway/config.ts';
+import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
+import { Authorization, check, checkReq, checkReqOnHost, grpcFrame, makeCerts, SERVER_CERT, startGrpcAuthz, tlsClient, tokenDir, type CertSpec, type Client } from './grpc-support.ts';
+import { structStrings } from './authz-als-support.ts';
 
 const TOKEN = 'proxy-token-0123456789abcdef';
 const call = (client: Client, req: unknown, token: string | null = TOKEN) => check(client, req, token);
 
 const hv = (list: any[]): Record<string, string> => Object.fromEntries(list.map((h) => [h.header.key, h.header.value]));
+
+/** Registers, in the calling describe(), authz with its gRPC listener over `routes` and `credentials`, and a Check client; both set once loaded. */
+function grpcSuite(name: string, routes: Route[], credentials: Record<string, Credential>, opts: { platform?: PlatformSettings } = {}): { authz: RunningAuthz; client: Client } {
+  const s = {} as { authz: RunningAuthz; client: Client };
+  let cfg: ConfigDir | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await tokenDir(name, TOKEN);
+    cfg = await ConfigDir.create(name);
+    cfg.routes = routes;
+    cfg.credentials = credentials;
+    await cfg.write();
+    s.authz = await startGrpcAuthz(cfg, dir, opts);
+    s.client = new Authorization(new URL(s.authz.grpcUrl!).host, grpc.credentials.createInsecure());
+  });
+  after(async () => {
+    s.client?.close();
+    await s.authz?.stop(0);
+    await cfg?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return s;
+}
 
 describe('crossgate-authz gRPC Check', () => {
   let cfg: ConfigDir;
@@ -164,6 +192,109 @@ describe('crossgate-authz gRPC Check', () => {
   });
 });
 
+// Security model row 4 (keys): a key read from a query parameter must not reach the upstream. The
+// gateway strips it; over Envoy, authz's allow answer names it in query_parameters_to_remove.
+describe('crossgate-authz gRPC Check: an API key sent in a query parameter', () => {
+  const key = newKey();
+  const s = grpcSuite(
+    'authzgrpcquery',
+    [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })],
+    { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) },
+  );
+
+  test('allowed with the key in the query: Envoy is told to remove that parameter; in a header: no query parameter removed', async () => {
+    const q = await call(s.client, checkReq('air/q', `/q/1?x=1&apikey=${key.key}`));
+    assert.equal(q.status.code, 0);
+    assert.deepEqual(q.ok_response.query_parameters_to_remove, ['apikey']);
+    const h = await call(s.client, checkReq('air/q', '/q/1?x=1', { 'x-api-key': key.key }));
+    assert.equal(h.status.code, 0);
+    assert.deepEqual(h.ok_response.query_parameters_to_remove, []);
+  });
+
+  test('the key parameter under a percent-encoded name (which Envoy might not match) is refused 400 with its message', async () => {
+    const r = await call(s.client, checkReq('air/q', `/q/1?api%6Bey=${key.key}`));
+    assert.equal(r.status.code, 3);
+    assert.equal(r.denied_response.status.code, 400);
+    assert.equal(JSON.parse(r.denied_response.body).detail, 'The credential was sent in a query parameter whose name is percent-encoded (apikey); send it under its plain name, or in its header.');
+  });
+});
+
+// Security model row 8g: an organization admin writes its own SecurityPolicy on its own HTTPRoute
+// (api.attacker.example), extAuth to crossgate-authz with contextExtensions naming another
+// organization's route. Envoy then sends authz the attacker's traffic under the victim's route id.
+describe("crossgate-authz gRPC Check: a route named for another route's host (an organization's own SecurityPolicy)", () => {
+  // A consumer's key to the victim's API, used on the attacker's host (phished, or the attacker's own).
+  const victimKey = newKey();
+  const secretHeader = { 'x-upstream-auth': 'victim-upstream-secret-value' };
+  const s = grpcSuite(
+    'authzgrpchost',
+    [
+      route('victim-prod/flights', {
+        hostnames: ['api.victim.example'],
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'victim-prod/key', 10), policy('header-injection', { request: { set: secretHeader } }, 'victim-prod/hi', 20)],
+      }),
+      // On the shared host (no hostnames): open, with the upstream's credential injected.
+      route('victim-prod/status', { basePath: '/status', policies: [policy('header-injection', { request: { set: secretHeader } }, 'victim-prod/hi2', 20)] }),
+      route('attacker-prod/own', { hostnames: ['api.attacker.example', '*.attacker.example'], basePath: '/own' }),
+    ],
+    { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) },
+    { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example', '*.gw.example'] } },
+  );
+
+  const misdirected = (res: any, what: string): void => {
+    assert.equal(res.status.code, 7, `${what}: PERMISSION_DENIED`);
+    assert.equal(res.http_response, 'denied_response', what);
+    assert.equal(res.denied_response.status.code, 421, what);
+    const body = JSON.parse(res.denied_response.body);
+    assert.equal(body.type, 'https://crossgate.dev/problems/misdirected', what);
+    assert.equal(body.title, 'Misdirected Request');
+    assert.equal(body.detail, "This API is not served on this host: the proxy named a route that does not answer on the request's host.");
+    // Neither the victim's injected header nor an identity, and no metadata: Envoy's access log does not count it as the victim's.
+    assert.equal(JSON.stringify(res).includes('victim-upstream-secret-value'), false, what);
+    assert.equal(res.dynamic_metadata, null, `${what}: no dynamic_metadata`);
+  };
+
+  test("the victim's route id on the attacker's hostname is refused 421 before the victim's policies run: no key accepted, no upstream secret, no identity, no metadata", async () => {
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'hosted route, attacker host');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'x.attacker.example', '/flights/1', { 'x-api-key': victimKey.key })), 'under the attacker wildcard');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'victim.example.evil', '/flights/1', { 'x-api-key': victimKey.key })), 'an unnamed host');
+    // A client-sent host header beside the authority changes nothing: the authority Envoy routed on is judged.
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/flights', 'api.attacker.example', '/flights/1', { 'x-api-key': victimKey.key, host: 'api.victim.example' })), 'host header beside');
+  });
+
+  test("the victim's shared-host route is refused on a host another route names and on a host that is not the gateway's own", async () => {
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/status', 'api.attacker.example', '/status')), 'shared route, attacker host');
+    misdirected(await call(s.client, checkReqOnHost('victim-prod/status', 'evil.example', '/status')), 'shared route, a host nobody names');
+  });
+
+  test("the victim's own traffic still passes: its hostname in any case and with a port, the shared route on the gateway's host names", async () => {
+    const ok = await call(s.client, checkReqOnHost('victim-prod/flights', 'API.Victim.example:443', '/flights/1', { 'x-api-key': victimKey.key }));
+    assert.equal(ok.status.code, 0);
+    assert.equal(hv(ok.ok_response.headers)['x-upstream-auth'], 'victim-upstream-secret-value');
+    assert.deepEqual(structStrings(ok.dynamic_metadata), { 'crossgate-route': 'victim-prod/flights', 'crossgate-client': 'buyer/portal' });
+    for (const host of ['gw.example', 'eu.gw.example:8443', 'gw.example.']) {
+      const shared = await call(s.client, checkReqOnHost('victim-prod/status', host, '/status/x'));
+      assert.equal(shared.status.code, 0, host);
+    }
+    // The attacker's own route on its own hosts is unaffected.
+    assert.equal((await call(s.client, checkReqOnHost('attacker-prod/own', 'a.attacker.example', '/own/x'))).status.code, 0);
+  });
+
+  test('a check with no host at all is refused 400 with its message', async () => {
+    const res = await call(s.client, checkReqOnHost('victim-prod/flights', '', '/flights/1', { 'x-api-key': victimKey.key }));
+    assert.equal(res.denied_response.status.code, 400);
+    assert.equal(JSON.parse(res.denied_response.body).detail, 'The check carries no valid method, path and host.');
+  });
+
+  test('a path outside the named route is refused without metadata (the victim is not charged a 404)', async () => {
+    const res = await call(s.client, checkReqOnHost('victim-prod/flights', 'api.victim.example', '/elsewhere/1', { 'x-api-key': victimKey.key }));
+    assert.equal(res.denied_response.status.code, 404);
+    assert.equal(res.dynamic_metadata, null);
+  });
+});
+
 /** authz with its gRPC listener on TLS, callers authenticated by a certificate of dir/ca.crt (and, when given, one of `allowedClientSans`). */
 async function startMtlsAuthz(dir: string, cfg: ConfigDir, allowedClientSans?: string[]): Promise<RunningAuthz> {
   return startGrpcAuthz(cfg, dir, { tls: { certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), clientCaFile: join(dir, 'ca.crt'), ...(allowedClientSans ? { allowedClientSans } : {}) } });
@@ -295,5 +426,76 @@ describe('client SAN allow-list', () => {
       clientCaFile: 'ca',
       allowedClientSans: ['spiffe://td/ns/eg/sa/envoy', 'envoy.example'],
     });
+  });
+});
+
+// Security model row 8f: HTTP/2 has no idle limit of its own. A client that reaches the gRPC port (any pod
+// without a NetworkPolicy, or one in the proxies' namespace) must not hold connections, and so descriptors,
+// for good: silent, refused only, or idle connections are closed, as on the check port.
+describe('crossgate-authz gRPC listener: connections without an authenticated call, or idle, are closed', () => {
+  let server: Awaited<ReturnType<typeof startAuthzGrpcServer>>;
+  const closedWithin = (emitter: { once(e: 'close', f: () => void): unknown }, ms: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const t = setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms);
+      emitter.once('close', () => {
+        clearTimeout(t);
+        resolve(Date.now() - t0);
+      });
+    });
+  const call = (session: ClientHttp2Session, token: string, end = true): ClientHttp2Stream => {
+    const s = session.request({ ':method': 'POST', ':path': '/envoy.service.auth.v3.Authorization/Check', 'content-type': 'application/grpc', authorization: `Bearer ${token}`, te: 'trailers' });
+    s.on('data', () => undefined);
+    s.on('error', () => undefined);
+    if (end) s.end(grpcFrame(Buffer.from([0x0b])));
+    return s;
+  };
+
+  before(async () => {
+    server = await startAuthzGrpcServer({
+      config: { current: undefined },
+      auth: { kind: 'token', token: { matches: (p: string | undefined) => p === TOKEN } },
+      trustedProxies: new TrustedProxies([]),
+      logger: silent(),
+      host: '127.0.0.1',
+      port: 0,
+      unauthenticatedMs: 300,
+      idleMs: 700,
+    });
+  });
+
+  after(async () => {
+    await server?.close(0);
+  });
+
+  test('a connection that sends nothing is closed after unauthenticatedMs', async () => {
+    const raw = netConnect(server.port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    raw.resume();
+    assert.ok((await closedWithin(raw, 3000)) >= 250);
+  });
+
+  test('a connection whose calls are all refused (wrong token) is closed after unauthenticatedMs, PINGs or not', async () => {
+    const session = connect(server.url);
+    session.on('error', () => undefined);
+    const pings = setInterval(() => session.ping(() => undefined), 50);
+    try {
+      const s = call(session, 'wrong-token-0123456789abc');
+      await new Promise((r) => s.on('close', r));
+      await closedWithin(session, 3000);
+    } finally {
+      clearInterval(pings);
+    }
+  });
+
+  test('an authenticated connection stays while a call is in flight, then closes after idleMs without one', async () => {
+    const session = connect(server.url);
+    session.on('error', () => undefined);
+    const open = call(session, TOKEN, false);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(session.closed || session.destroyed, false, 'open while its call is in flight, past both limits');
+    open.end(grpcFrame(Buffer.from([0x0b])));
+    await new Promise((r) => open.on('close', r));
+    assert.ok((await closedWithin(session, 3000)) >= 600);
   });
 });

@@ -511,9 +511,22 @@ describe('authz on either check server', () => {
     });
   }
 
+  // Security model row 8k: a caller without the proxy's token keeps no connection open by asking again.
+  test("a check without the proxy's token is answered 401 with connection: close, and the connection closed, on both servers", async () => {
+    for (const server of [fast, node]) {
+      const r = await exchange(server.port, 'GET /v1/nginx HTTP/1.1\r\nHost: a\r\nX-Crossgate-Authz: Bearer wrong-token-0123456789\r\n\r\n', 3000, false);
+      assert.equal(r.timedOut, false, `${server.url}: closed by authz`);
+      assert.match(r.text, /^HTTP\/1\.1 401 Unauthorized\r\n/);
+      assert.match(r.text, /\r\nconnection: close\r\n/i);
+      // The proxy's own checks keep their connection.
+      const ok = await exchange(server.port, 'GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n', 500, false);
+      assert.equal(ok.timedOut, true, `${server.url}: a health check keeps its connection`);
+    }
+  });
+
   test('the same answers from the fast reader and from node:http (health, 401, 404, 400, a decision, HEAD)', async () => {
     const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-    const check = [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET'];
+    const check = [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET', 'x-original-host', 'api.example'];
     const cases: [string, string[], string?][] = [
       ['/healthz', []],
       ['/readyz', []],
@@ -522,7 +535,7 @@ describe('authz on either check server', () => {
       ['/v1/nginx', [...auth, 'x-original-uri', '/flights/1']],
       ['/v1/nginx', check],
       ['/v1/nginx', check, 'HEAD'],
-      ['/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-uri', '/flights/1', 'x-forwarded-method', 'POST']],
+      ['/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-uri', '/flights/1', 'x-forwarded-method', 'POST', 'x-forwarded-host', 'api.example']],
       ['/v1/envoy/flights/1?q=1', [...auth, 'x-crossgate-route', 'air/flights']],
     ];
     for (const [path, headers, method] of cases) {

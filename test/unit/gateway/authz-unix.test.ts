@@ -149,7 +149,7 @@ describe('crossgate-authz on a unix socket', () => {
   let nodeServer: RunningAuthz;
   const key = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-  const nginx = (routeId: string, uri: string, extra: string[] = []): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', ...extra];
+  const nginx = (routeId: string, uri: string, extra: string[] = []): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', 'api.example', ...extra];
   const sock = (name: string) => join(dir, name);
 
   before(async () => {

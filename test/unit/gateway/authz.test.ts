@@ -10,10 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { CLIENT_CACHE_SIZE, ClientCache, clientOf, TokenFile } from '../../../gateway/authz.ts';
+import { CLIENT_CACHE_SIZE, ClientCache, clientOf, HOST_CACHE_SIZE, HostCache, TokenFile } from '../../../gateway/authz.ts';
+import { hostOf } from '../../../gateway/compiled.ts';
+import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
 import { TrustedProxies } from '../../../gateway/client-address.ts';
-import { startAuthz, type RunningAuthz } from '../../../gateway/gateway.ts';
-import { checkCredentials, checkRoutes, ConfigDir, newKey, route, silent } from './fixtures.ts';
+import { startAuthz, type AuthzOptions, type RunningAuthz } from '../../../gateway/gateway.ts';
+import type { Credential, Route } from '../../../api/gateway/config.ts';
+import { checkCredentials, checkRoutes, ConfigDir, cred, newKey, policy, route, silent } from './fixtures.ts';
 
 interface Res {
   status: number;
@@ -22,10 +25,10 @@ interface Res {
 }
 
 /** A raw request (repeated headers allowed: `headers` is a flat name/value list). */
-function call(base: string, path: string, headers: string[], method = 'GET'): Promise<Res> {
+function call(base: string, path: string, headers: string[], method = 'GET', host?: string): Promise<Res> {
   return new Promise((resolve, reject) => {
     const u = new URL(base);
-    const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', u.host, ...headers], timeout: 5000 }, (res) => {
+    const req = request({ host: u.hostname, port: u.port, path, method, headers: ['host', host ?? u.host, ...headers], timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -38,6 +41,48 @@ function call(base: string, path: string, headers: string[], method = 'GET'): Pr
 
 const TOKEN = 'proxy-token-0123456789abcdef';
 
+/** authz on free ports reading `cfg`, the token in dir/token. */
+function authzOptions(cfg: ConfigDir, dir: string) {
+  return {
+    admin: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0 },
+    source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
+    logger: silent(),
+    configDebounceMs: 5,
+    tokenFile: join(dir, 'token'),
+  };
+}
+
+/** Resolves once `a` has loaded its config. */
+async function loaded(a: RunningAuthz): Promise<void> {
+  await a.sourceStarted;
+  for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(a.loader.current, 'config loaded');
+}
+
+/** Registers, in the calling describe(), authz over `routes` and `credentials` (with `extra` options); `authz` is set once it has loaded them. */
+function authzSuite(name: string, routes: Route[], credentials: Record<string, Credential>, extra: Partial<AuthzOptions> = {}): { authz: RunningAuthz } {
+  const s = {} as { authz: RunningAuthz };
+  let cfg: ConfigDir | undefined;
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), `crossgate-${name}-`));
+    await writeFile(join(dir, 'token'), `${TOKEN}\n`);
+    cfg = await ConfigDir.create(name);
+    cfg.routes = routes;
+    cfg.credentials = credentials;
+    await cfg.write();
+    s.authz = await startAuthz({ ...authzOptions(cfg, dir), ...extra });
+    await loaded(s.authz);
+  });
+  after(async () => {
+    await s.authz?.stop(0);
+    await cfg?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return s;
+}
+
 describe('crossgate-authz', () => {
   let cfg: ConfigDir;
   let dir: string;
@@ -46,7 +91,7 @@ describe('crossgate-authz', () => {
   const key = newKey();
   const limited = newKey();
   const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
-  const nginx = (routeId: string, uri: string, extra: string[] = [], method = 'GET'): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', method, ...extra];
+  const nginx = (routeId: string, uri: string, extra: string[] = [], method = 'GET'): string[] => [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', method, 'x-original-host', 'api.example', ...extra];
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'crossgate-authz-'));
@@ -58,21 +103,10 @@ describe('crossgate-authz', () => {
     ];
     cfg.credentials = checkCredentials(key, limited);
     await cfg.write();
-    const common = {
-      admin: { host: '127.0.0.1', port: 0 },
-      listen: { host: '127.0.0.1', port: 0 },
-      source: { kind: 'directory' as const, dir: cfg.dir, gateway: cfg.gateway, rescanMs: 200, debounceMs: 10 },
-      logger: silent(),
-      configDebounceMs: 5,
-      tokenFile: join(dir, 'token'),
-    };
+    const common = authzOptions(cfg, dir);
     trusting = await startAuthz({ ...common, trustedProxies: ['127.0.0.1'] });
     untrusting = await startAuthz(common);
-    await Promise.all([trusting.sourceStarted, untrusting.sourceStarted]);
-    for (const a of [trusting, untrusting]) {
-      for (let i = 0; i < 200 && !a.loader.current; i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(a.loader.current, 'config loaded');
-    }
+    await Promise.all([loaded(trusting), loaded(untrusting)]);
   });
 
   after(async () => {
@@ -102,12 +136,18 @@ describe('crossgate-authz', () => {
       nginx('air/flights', '/flights/1', ['x-crossgate-route', 'air/edge']),
       nginx('air/flights', '/flights/1', ['x-original-uri', '/edge/1']),
       nginx('air/flights', '/flights/1', ['x-original-method', 'POST']),
-      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', 'flights/1', 'x-original-method', 'GET'],
+      nginx('air/flights', '/flights/1', ['x-original-host', 'evil.example']),
+      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', '/flights/1', 'x-original-method', 'GET'],
+      [...auth, 'x-crossgate-route', 'air/flights', 'x-original-uri', 'flights/1', 'x-original-method', 'GET', 'x-original-host', 'api.example'],
     ]) {
       const r = await call(trusting.url, '/v1/nginx', [...h, 'x-api-key', key.key]);
       assert.equal(r.status, 400, JSON.stringify(h));
-      assert.match(r.body, /bad-check/);
+      assert.equal(JSON.parse(r.body).detail, 'A check names its route in x-crossgate-route and its original method, URI and host (x-original-host), each exactly once.');
     }
+    // Traefik's host is its X-Forwarded-Host.
+    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/edge', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/edge/1']);
+    assert.equal(t.status, 400);
+    assert.equal(JSON.parse(t.body).detail, 'A check names its route in x-crossgate-route and its original method, URI and host (x-forwarded-host), each exactly once.');
   });
 
   test('nginx: valid key → 200 with the client, RateLimit and injected headers to add, the key and removed headers listed', async () => {
@@ -140,7 +180,7 @@ describe('crossgate-authz', () => {
   });
 
   test('Traefik and Envoy get the real status and the problem body', async () => {
-    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/limited', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/limited/y', 'x-api-key', limited.key]);
+    const t = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/limited', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/limited/y', 'x-forwarded-host', 'api.example', 'x-api-key', limited.key]);
     assert.equal(t.status, 429);
     assert.equal(t.headers['content-type'], 'application/problem+json');
     assert.equal((JSON.parse(t.body) as { status: number }).status, 429);
@@ -154,7 +194,7 @@ describe('crossgate-authz', () => {
   });
 
   test('the route is the proxy\'s: a path outside it, dot segments, an unknown or withheld route are refused', async () => {
-    const outside = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/flightsX/1', 'x-api-key', key.key]);
+    const outside = await call(trusting.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/flights', 'x-forwarded-method', 'GET', 'x-forwarded-uri', '/flightsX/1', 'x-forwarded-host', 'api.example', 'x-api-key', key.key]);
     assert.equal(outside.status, 404);
     const dots = await call(trusting.url, '/v1/nginx', nginx('air/flights', '/flights/%2e%2e/edge', ['x-api-key', key.key]));
     assert.deepEqual([dots.status, dots.headers['x-crossgate-status']], [403, '400']);
@@ -176,6 +216,136 @@ describe('crossgate-authz', () => {
     // A caller that is not a trusted proxy names no client: its peer address is used.
     const untrusted = await call(untrusting.url, '/v1/nginx', nginx('air/edge', '/edge/1', ['x-forwarded-for', '203.0.113.9']));
     assert.equal(untrusted.status, 200);
+  });
+});
+
+// Security model row 8c: the route a proxy names must serve the request's host. A proxy configuration
+// an organization writes (a Traefik Middleware, a hand-written Envoy filter) naming another organization's
+// route for its own hostname gets a 421, on every check endpoint, before that route's policies run.
+describe("crossgate-authz: a route named for another route's host", () => {
+  const victimKey = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const MISDIRECTED = "This API is not served on this host: the proxy named a route that does not answer on the request's host.";
+  const s = authzSuite(
+    'authzhost',
+    [
+      route('victim-prod/flights', {
+        hostnames: ['api.victim.example'],
+        basePath: '/flights',
+        tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }],
+        policies: [policy('api-key', {}, 'victim-prod/key', 10), policy('header-injection', { request: { set: { 'x-upstream-auth': 'victim-upstream-secret-value' } } }, 'victim-prod/hi', 20)],
+      }),
+      route('victim-prod/status', { basePath: '/status' }),
+      route('attacker-prod/own', { hostnames: ['api.attacker.example'], basePath: '/own' }),
+    ],
+    { [victimKey.hash]: cred('victim-prod/flights', { contract: 'victim-prod/c', client: 'buyer/portal' }) },
+    { platform: { ...NO_PLATFORM_SETTINGS, gatewayHostnames: ['gw.example'] } },
+  );
+
+  const nginx = (routeId: string, host: string, uri: string, extra: string[] = []) => call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', routeId, 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', host, ...extra]);
+  const traefik = (routeId: string, host: string, uri: string, extra: string[] = []) => call(s.authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', routeId, 'x-forwarded-uri', uri, 'x-forwarded-method', 'GET', 'x-forwarded-host', host, ...extra]);
+  /** Envoy's HTTP ext_authz: the original Host is the check's own. */
+  const envoy = (routeId: string, host: string, path: string, extra: string[] = []) => call(s.authz.url, `/v1/envoy${path}`, [...auth, 'x-crossgate-route', routeId, ...extra], 'GET', host);
+
+  test("the victim's route on the attacker's host is 421 with its message on every endpoint; the victim's key, identity and injected header never come back", async () => {
+    const key = ['x-api-key', victimKey.key];
+    const n = await nginx('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.deepEqual([n.status, n.headers['x-crossgate-status']], [403, '421']);
+    assert.equal(JSON.parse(String(n.headers['x-crossgate-problem'])).detail, MISDIRECTED);
+    const t = await traefik('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.equal(t.status, 421);
+    assert.deepEqual([JSON.parse(t.body).type, JSON.parse(t.body).detail], ['https://crossgate.dev/problems/misdirected', MISDIRECTED]);
+    const e = await envoy('victim-prod/flights', 'api.attacker.example', '/flights/1', key);
+    assert.equal(e.status, 421);
+    for (const r of [n, t, e]) {
+      assert.equal(r.headers['x-crossgate-client'], undefined);
+      assert.equal(r.headers['x-upstream-auth'], undefined);
+    }
+    // The shared-host route: not on a host a route names, nor on one that is not the gateway's own.
+    assert.equal((await traefik('victim-prod/status', 'api.attacker.example', '/status')).status, 421);
+    assert.equal((await traefik('victim-prod/status', 'evil.example', '/status')).status, 421);
+  });
+
+  test("the victim's own traffic passes on its hosts (case and port as sent)", async () => {
+    const n = await nginx('victim-prod/flights', 'API.victim.example:8443', '/flights/1', ['x-api-key', victimKey.key]);
+    assert.equal(n.status, 200, n.body);
+    assert.equal(n.headers['x-crossgate-client'], 'buyer/portal');
+    assert.equal((await envoy('victim-prod/flights', 'api.victim.example', '/flights/1', ['x-api-key', victimKey.key])).status, 200);
+    assert.equal((await traefik('victim-prod/status', 'gw.example', '/status/x')).status, 200);
+  });
+});
+
+// nginx decodes an encoded slash before it resolves dot segments and picks the location, and forwards
+// that normalized path (/flights/public/..%2Fadmin reaches the upstream as /flights/admin), while authz
+// judges the raw URI. A consumer whose contract allows only /flights/public/** must not climb out of it:
+// the endpoint scope reads a segment holding an encoded separator as no endpoint (model/endpoint-scope.ts).
+describe('crossgate-authz: dot segments behind an encoded slash', () => {
+  const scoped = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const s = authzSuite(
+    'authzdots',
+    [route('owner-prod/flights', { basePath: '/flights', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', {}, 'owner-prod/key')] })],
+    { [scoped.hash]: cred('owner-prod/flights', { contract: 'owner-prod/c', client: 'consumer-prod/app', endpoints: [{ path: '/flights/public/**' }] }) },
+  );
+
+  const nginx = (uri: string) => call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'owner-prod/flights', 'x-original-uri', uri, 'x-original-method', 'GET', 'x-original-host', 'api.example', 'x-api-key', scoped.key]);
+
+  test("a consumer's endpoint-scoped key cannot climb out of its scope with an encoded slash or a backslash: 403 endpoint-not-allowed", async () => {
+    assert.equal((await nginx('/flights/public/x')).status, 200, 'inside the scope');
+    assert.deepEqual([(await nginx('/flights/admin')).headers['x-crossgate-status']], ['403'], 'outside the scope');
+    for (const uri of ['/flights/public/..%2Fadmin', '/flights/public/..%2fadmin/x', '/flights/public%2F..%2F..%2Fflights/admin', '/flights/public/.%2E%5Cadmin', '/flights/public/..\\admin']) {
+      const r = await nginx(uri);
+      assert.deepEqual([r.status, r.headers['x-crossgate-status']], [403, '403'], uri);
+      assert.equal(JSON.parse(String(r.headers['x-crossgate-problem'])).type, 'https://crossgate.dev/problems/endpoint-not-allowed', uri);
+    }
+  });
+});
+
+// Security model row 4 (keys): a proxy that cannot drop a query parameter (Traefik, Envoy's HTTP service,
+// nginx) would forward a key sent in one to the upstream; authz refuses the check instead.
+describe('crossgate-authz: an API key in a query parameter on the HTTP endpoints', () => {
+  const key = newKey();
+  const auth = ['x-crossgate-authz', `Bearer ${TOKEN}`];
+  const s = authzSuite(
+    'authzquery',
+    [route('air/q', { basePath: '/q', tiers: [{ name: 'gold', limits: [{ requests: 1000, periodSeconds: 60 }] }], policies: [policy('api-key', { queryParameter: 'apikey' }, 'air/qkey')] })],
+    { [key.hash]: cred('air/q', { contract: 'air/c-q', client: 'buyer/q' }) },
+  );
+
+  test('refused 400 with its message when the key came in the query; a key in the header passes', async () => {
+    const traefik = (uri: string, extra: string[] = []) => call(s.authz.url, '/v1/traefik', [...auth, 'x-crossgate-route', 'air/q', 'x-forwarded-method', 'GET', 'x-forwarded-uri', uri, 'x-forwarded-host', 'api.example', ...extra]);
+    const q = await traefik(`/q/1?apikey=${key.key}`);
+    assert.equal(q.status, 400);
+    assert.equal(JSON.parse(q.body).detail, 'The credential was sent in a query parameter (apikey), which this proxy would forward upstream; send it in its header.');
+    assert.equal(q.headers['x-crossgate-client'], undefined);
+    const n = await call(s.authz.url, '/v1/nginx', [...auth, 'x-crossgate-route', 'air/q', 'x-original-method', 'GET', 'x-original-uri', `/q/1?apikey=${key.key}`, 'x-original-host', 'api.example']);
+    assert.deepEqual([n.status, n.headers['x-crossgate-status']], [403, '400']);
+    const h = await traefik('/q/1?x=1', ['x-api-key', key.key]);
+    assert.equal(h.status, 200);
+    assert.equal(h.headers['x-crossgate-client'], 'buyer/q');
+  });
+});
+
+describe('HostCache', () => {
+  test('answers hostOf for any value, asked once or again; stays bounded; long values are not kept', () => {
+    const cache = new HostCache();
+    fc.assert(
+      fc.property(fc.oneof(fc.domain(), fc.string(), fc.constantFrom('API.Example.com:8080', '[::1]:80', 'example.com.', '')), (raw) => {
+        assert.equal(cache.of(raw), hostOf(raw) ?? '');
+        assert.equal(cache.of(raw), hostOf(raw) ?? '');
+      }),
+      { numRuns: 2000 },
+    );
+    const bounded = new HostCache();
+    let most = 0;
+    for (let i = 0; i < HOST_CACHE_SIZE * 3 + 7; i++) {
+      bounded.of(`h${i}.example`);
+      most = Math.max(most, bounded.size);
+    }
+    assert.equal(most, HOST_CACHE_SIZE);
+    const before = bounded.size;
+    assert.equal(bounded.of(`${'a'.repeat(300)}.example`), `${'a'.repeat(300)}.example`);
+    assert.equal(bounded.size, before);
   });
 });
 

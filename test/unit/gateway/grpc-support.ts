@@ -13,6 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { startAuthz, type AuthzOptions, type RunningAuthz } from '../../../gateway/gateway.ts';
 import type { GrpcTls } from '../../../gateway/authz-grpc.ts';
+import type { PlatformSettings } from '../../../api/platform.ts';
 import { silent, type ConfigDir } from './fixtures.ts';
 
 const PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'proto');
@@ -37,7 +38,7 @@ export function grpcFrame(payload: Buffer, flag = 0): Buffer {
  * given), reading `cfg`, the proxy's token in dir/token; resolves once the
  * config is loaded.
  */
-export async function startGrpcAuthz(cfg: ConfigDir, dir: string, opts: { tls?: GrpcTls; trustedProxies?: string[] } = {}): Promise<RunningAuthz> {
+export async function startGrpcAuthz(cfg: ConfigDir, dir: string, opts: { tls?: GrpcTls; trustedProxies?: string[]; platform?: PlatformSettings } = {}): Promise<RunningAuthz> {
   const options: AuthzOptions = {
     admin: { host: '127.0.0.1', port: 0 },
     listen: { host: '127.0.0.1', port: 0 },
@@ -47,6 +48,7 @@ export async function startGrpcAuthz(cfg: ConfigDir, dir: string, opts: { tls?: 
     configDebounceMs: 5,
     tokenFile: join(dir, 'token'),
     ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}),
+    ...(opts.platform ? { platform: opts.platform } : {}),
   };
   const authz = await startAuthz(options);
   await authz.sourceStarted;
@@ -81,6 +83,14 @@ export function checkReq(routeId: string | undefined, path: string, headers: Rec
       context_extensions: routeId === undefined ? {} : { 'crossgate-route': routeId },
     },
   };
+}
+
+/** checkReq with the request's host (attributes.request.http.host and :authority) given. */
+export function checkReqOnHost(routeId: string, host: string, path: string, headers: Record<string, string> = {}): unknown {
+  const req = checkReq(routeId, path, headers) as { attributes: { request: { http: { host: string; headers: Record<string, string> } } } };
+  req.attributes.request.http.host = host;
+  req.attributes.request.http.headers[':authority'] = host;
+  return req;
 }
 
 /** A Check client over TLS to `target` (host:port; server name localhost) trusting dir/ca.crt, with dir/<name>.crt as its client certificate, or none. */

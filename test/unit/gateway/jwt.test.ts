@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { CredentialIndex } from '../../../gateway/compiled.ts';
-import { JwksCache, bearerToken, compileJwtValidation, describeJwtError } from '../../../gateway/policies/jwt-validation.ts';
+import { DEFAULT_JWKS_MAX_ENTRIES, JwksCache, bearerToken, compileJwtValidation, describeJwtError } from '../../../gateway/policies/jwt-validation.ts';
 import { newContext, type PolicyContext } from '../../../gateway/policies/types.ts';
 import { upstreamRequestHeaders } from '../../../gateway/proxy.ts';
 import type { IncomingMessage } from 'node:http';
@@ -180,6 +180,20 @@ describe('jwt-validation', () => {
     assert.notEqual(jwks.get('https://idp.test/b'), b, 'b was evicted'); // d goes
     for (let i = 0; i < 1000; i++) jwks.get(`https://idp.test/many-${i}`);
     assert.equal(jwks.size(), 3);
+  });
+
+  // Security model row 14: the cache is shared by every organization's routes on one gateway or authz.
+  test("another namespace's many key set URLs never evict a namespace's own: each namespace has its own LRU (16 URLs)", async () => {
+    const jwks = new JwksCache();
+    const token = `Bearer ${await sign(priv, 'rs-1')}`;
+    const victim = compileJwtValidation('victim-prod/jwt', { jwksUrl }, jwks);
+    assert.equal(await victim.onRequest(ctx(token)), undefined);
+    const before = fetches;
+    // The attacker's namespace cycles through 300 key set URLs (a Service of its own answers them all; here: 404s).
+    for (let i = 0; i < 300; i++) await compileJwtValidation(`attacker-prod/jwt-${i}`, { jwksUrl: `${jwksUrl}/${i}` }, jwks).onRequest(ctx(token));
+    assert.equal(await victim.onRequest(ctx(token)), undefined);
+    assert.equal(fetches - before, 0, "the victim's key set was not fetched again");
+    assert.equal(jwks.size(), 1 + DEFAULT_JWKS_MAX_ENTRIES, "the attacker's namespace holds its own 16, no more");
   });
 
   test('the JWKS cache drops a URL unused for idleMs, and refetches its keys on next use', async () => {

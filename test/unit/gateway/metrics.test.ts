@@ -21,6 +21,22 @@ describe('metrics', () => {
     assert.match(text, /crossgate_gateway_request_duration_seconds_count\{api="ns\/api"\} 6/);
   });
 
+  // Security model row 8h: one organization's many clients (its own keys on its own API) must not use up
+  // the label budget of every other organization's APIs.
+  test("the client label budget is per API owner (the route's namespace): another namespace's many clients never turn this one's into _other", async () => {
+    const m = new GatewayMetrics({ maxClients: 3, defaultMetrics: false });
+    const now = Date.now();
+    for (let i = 0; i < 50; i++) m.observe('attacker-prod/api', `attacker-prod/key-${i}`, 200, 0.01, now);
+    m.observe('victim-prod/api', 'buyer/portal', 200, 0.01, now);
+    m.observe('victim-prod/other', 'buyer/portal', 500, 0.01, now);
+    const text = await m.registry.metrics();
+    assert.match(text, /crossgate_gateway_requests_total\{api="victim-prod\/api",client="buyer\/portal",code_class="2xx"\} 1/);
+    assert.match(text, /crossgate_gateway_requests_total\{api="victim-prod\/other",client="buyer\/portal",code_class="5xx"\} 1/);
+    // The attacker's own namespace is capped as before.
+    assert.match(text, /crossgate_gateway_requests_total\{api="attacker-prod\/api",client="_other",code_class="2xx"\} 47/);
+    assert.equal(m.clientLabel('attacker-prod/key-9', 'attacker-prod/api'), '_other');
+  });
+
   test('recent window: requests and error % per API over the last 5 minutes, older buckets forgotten', () => {
     const w = new RecentWindow(300_000, 10_000);
     const t = Date.parse('2026-01-01T00:00:00Z');
@@ -125,18 +141,21 @@ describe('per-request series on cached cells', () => {
     const registry = new Registry();
     const requests = new Counter({ name: NAMES[0]!, help: 'Requests answered, by API instance, client (ApiKey) and status class.', labelNames: ['api', 'client', 'code_class'], registers: [registry] });
     const duration = new Histogram({ name: NAMES[1]!, help: 'Time from request to the end of the response, by API instance.', labelNames: ['api'], buckets: BOUNDS, registers: [registry] });
-    const clients = new Set<string>();
-    const label = (c: string | undefined) => {
+    // The label budget is per API owner (the api's namespace).
+    const clients = new Map<string, Set<string>>();
+    const label = (api: string, c: string | undefined) => {
       if (c === undefined) return '-';
-      if (clients.has(c)) return c;
-      if (clients.size >= maxClients) return '_other';
-      clients.add(c);
+      const owner = api.split('/')[0]!;
+      const named = clients.get(owner) ?? clients.set(owner, new Set()).get(owner)!;
+      if (named.has(c)) return c;
+      if (named.size >= maxClients) return '_other';
+      named.add(c);
       return c;
     };
     return {
       registry,
       observe(api: string, client: string | undefined, status: number, seconds: number) {
-        requests.inc({ api, client: label(client), code_class: ['1xx', '2xx', '3xx', '4xx', '5xx'][Math.floor(status / 100) - 1] ?? 'other' });
+        requests.inc({ api, client: label(api, client), code_class: ['1xx', '2xx', '3xx', '4xx', '5xx'][Math.floor(status / 100) - 1] ?? 'other' });
         duration.observe({ api }, seconds);
       },
     };

@@ -220,6 +220,42 @@ describe('rate-limit', () => {
   });
 });
 
+describe('per-address counters: bounded per organization too', () => {
+  // Security model row 7: one organization with many routes, each with a per-ip rate limit, and clients
+  // from many addresses (an IPv6 /64) must not grow the shared process's memory without end: the routes of
+  // one namespace share a cap as well (maxBoundedPerOwner), and other namespaces' routes keep theirs.
+  test("one namespace's many routes stop at its own cap; another namespace's route still counts new addresses", async () => {
+    const counters = new MemoryCounterStore({ sweepMs: 0, maxBounded: 10, maxBoundedPerOwner: 25 });
+    const limits = { limits: [{ requests: 5, period: 'minute' as const }], per: 'ip' as const };
+    const perIp = compileRateLimit('attacker-prod/rl-ip', limits, { ...deps(), counters }, undefined);
+    let refused = 0;
+    for (let r = 0; r < 10; r++) {
+      for (let a = 0; a < 10; a++) {
+        const o = await run(perIp, ctx({ remote: `2001:db8::${r}:${a}`, route: `attacker-prod/r${r}` }));
+        if (o?.status === 429) {
+          refused++;
+          assert.equal(o.detail, 'Too many client addresses are being counted on this API; try again when the current window ends.');
+        }
+      }
+    }
+    assert.equal(counters.boundedSize(), 25, "the attacker's namespace holds 25 counters, not 100");
+    assert.equal(refused, 75);
+    const victim = compileRateLimit('victim-prod/rl-ip', limits, { ...deps(), counters }, undefined);
+    for (let a = 0; a < 10; a++) assert.equal(await run(victim, ctx({ remote: `198.51.100.${a}`, route: 'victim-prod/api' })), undefined);
+    assert.equal(counters.boundedSize('victim-prod/api'), 10);
+    // Once the windows end, the attacker's namespace counts again, within its cap.
+    assert.equal(await run(perIp, ctx({ remote: '2001:db8::ff', route: 'attacker-prod/r0', now: T0 + 60_000 })), undefined);
+  });
+
+  test("and in all: past maxBoundedTotal new addresses are refused everywhere (429), never the process's memory", async () => {
+    const counters = new MemoryCounterStore({ sweepMs: 0, maxBounded: 10, maxBoundedPerOwner: 25, maxBoundedTotal: 30 });
+    const perIp = compileRateLimit('ns/rl-ip', { limits: [{ requests: 5, period: 'minute' }], per: 'ip' }, { ...deps(), counters }, undefined);
+    for (let n = 0; n < 4; n++) for (let a = 0; a < 10; a++) await run(perIp, ctx({ remote: `2001:db8::${n}:${a}`, route: `ns${n}/r` }));
+    assert.equal(counters.boundedSize(), 30);
+    assert.equal((await run(perIp, ctx({ remote: '198.51.100.77', route: 'fresh/r' })))?.status, 429);
+  });
+});
+
 describe('spike-control', () => {
   test('sliding window: a burst across a window edge cannot pass 2× max', () => {
     const w = new SlidingWindow(10, 1000);

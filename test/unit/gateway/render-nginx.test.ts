@@ -52,6 +52,9 @@ test('a safe route renders: server block, exact and prefix locations, auth_reque
   assert.match(out.text, /location \^~ "\/flights\/" \{[\s\S]*?proxy_pass https:\/\/crossgate_upstream_1\/api\/;/);
   assert.match(out.text, /auth_request "\/_crossgate_authz\/1";/);
   assert.match(out.text, /proxy_set_header X-Crossgate-Route "air\/flights";/);
+  // The request's host goes to the check, which authz matches against the route's hostnames (security model 8c).
+  assert.match(out.text, /location = "\/_crossgate_authz\/1" \{[\s\S]*?proxy_set_header X-Original-Host \$host;[\s\S]*?\n    \}/);
+  assert.match(out.text, /if \(\$cg_status = 421\) \{ return 421 \$cg_problem; \}/);
   assert.match(out.text, /proxy_set_header "x-api-key" "";/);
   assert.match(out.text, /upstream crossgate_upstream_0 \{\n    server 10\.1\.2\.3:80;\n    keepalive 32;\n\}/);
   assert.match(out.text, /proxy_set_header Host "10\.1\.2\.3";[\s\S]*?proxy_pass http:\/\/crossgate_upstream_0\/;/);
@@ -222,4 +225,29 @@ test('access log to a file (authz beside nginx): buffered, flushed each second, 
     // And straight into renderNginx: checked again there.
     assert.throws(() => renderNginx(routes, { ...OPTS, accessLog: { path: bad.slice(5) } }), /access-log file/, bad);
   }
+});
+
+test("a route without hostnames is served on the default server only, never under a host another organization's route names; unserved paths are a 404 problem", () => {
+  const out = render([
+    route('shared-org/status', { basePath: '/status', upstream: { url: 'http://status.shared.svc:8080' } }),
+    route('other-org/own', { hostnames: ['api.other.example', '*.other.example'], basePath: '/own', upstream: { url: 'http://own.other.svc:8080' } }),
+  ]);
+  assert.deepEqual(out.rendered, ['other-org/own', 'shared-org/status']);
+  const servers = out.text.split('\nserver {\n').slice(1);
+  const named = (n: string) => servers.find((b) => b.includes(`server_name ${n};`));
+  const dflt = servers.find((b) => b.includes('default_server;'))!;
+  assert.match(dflt, /location \^~ "\/status\/"/);
+  for (const host of ['"api.other.example"', '"*.other.example"']) {
+    const b = named(host);
+    assert.ok(b, host);
+    // The shared route is not rendered under the other organization's host: nginx never sends its requests to that upstream.
+    assert.doesNotMatch(b, /location (=|\^~) "\/status/, host);
+    assert.match(b, /location \^~ "\/own\/"/, host);
+    assert.match(b, /location \/ \{\n        default_type application\/problem\+json;\n        add_header Cache-Control no-store always;\n        return 404 '\{"type":"https:\/\/crossgate\.dev\/problems\/not-found","title":"Not Found","status":404,"detail":"No API is served at this host and path\."\}';\n    \}/, host);
+  }
+  // A server with its own "/" route needs no catch-all.
+  const root = render([route('root-org/all', { hostnames: ['api.root.example'], basePath: '/', upstream: { url: 'http://all.root.svc:8080' } })]);
+  const rootServer = root.text.split('\nserver {\n').find((b) => b.includes('server_name "api.root.example";'))!;
+  assert.equal(rootServer.match(/location \/ \{/g)?.length, 1);
+  assert.doesNotMatch(rootServer, /problems\/not-found/);
 });

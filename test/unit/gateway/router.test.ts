@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Router, hostOf, segments, type CompiledRoute } from '../../../gateway/compiled.ts';
+import fc from 'fast-check';
+import { NAMED_CACHE_SIZE, Router, hostOf, segments, type CompiledRoute } from '../../../gateway/compiled.ts';
 import { remainderAfter, upstreamPath } from '../../../gateway/proxy.ts';
 import { hasDotSegments } from '../../../gateway/server.ts';
 
@@ -85,5 +86,96 @@ describe('Router', () => {
     assert.equal(hasDotSegments('/flights/./x'), true);
     assert.equal(hasDotSegments('/flights/v1.2/file.json'), false);
     assert.equal(hasDotSegments('/flights/...'), false);
+  });
+});
+
+// The router before wildcards were looked up label by label: every wildcard suffix scanned per request,
+// longest first. Kept here as the reference the label walk must agree with.
+function referenceMatch(routes: CompiledRoute[], host: string | undefined, path: string): string | undefined {
+  const longest = (rs: CompiledRoute[]): CompiledRoute | undefined => {
+    let best: CompiledRoute | undefined;
+    for (const x of rs) {
+      const b = x.baseSegments;
+      const p = segments(path);
+      if (b.length > p.length || b.some((seg, i) => p[i] !== seg)) continue;
+      // The first route of a host and basePath wins (conflicts), as insert() keeps it.
+      if (!best || b.length > best.baseSegments.length) best = x;
+    }
+    return best;
+  };
+  if (host !== undefined) {
+    let named = false;
+    const exact = routes.filter((x) => x.hostnames.includes(host));
+    if (exact.length) {
+      named = true;
+      const m = longest(exact);
+      if (m) return m.id;
+    }
+    const suffixes = [...new Set(routes.flatMap((x) => x.hostnames.filter((h) => h.startsWith('*.')).map((h) => h.slice(1))))].sort((a, b) => b.length - a.length);
+    for (const sfx of suffixes) {
+      if (host.length > sfx.length && host.endsWith(sfx)) {
+        named = true;
+        const m = longest(routes.filter((x) => x.hostnames.includes(`*${sfx}`)));
+        if (m) return m.id;
+      }
+    }
+    if (named) return undefined;
+  }
+  return longest(routes.filter((x) => x.hostnames.length === 0))?.id;
+}
+
+describe('Router wildcards, looked up label by label', () => {
+  const label = fc.constantFrom('a', 'b', 'eu', 'x-1', 'example');
+  const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('.'));
+  const hostname = fc.oneof(name, name.map((n) => `*.${n}`));
+  const base = fc.constantFrom('/', '/flights', '/flights/v2', '/x');
+  const routesArb = fc.uniqueArray(fc.record({ base, hostnames: fc.uniqueArray(hostname, { maxLength: 3 }) }), { maxLength: 8, selector: (x) => `${x.base} ${x.hostnames.join(',')}` }).map((rs) => rs.map((x, i) => r(`ns/r${i}`, x.base, x.hostnames)));
+  const hostArb = fc.oneof(name, fc.constant('.a.example'), fc.constant('example'), fc.constant(undefined));
+  const pathArb = fc.constantFrom('/', '/flights', '/flights/v2/1', '/x/y', '/other');
+
+  test('match() agrees with the scan of every wildcard, for any routes, host and path; names() with "some route names it"', () => {
+    fc.assert(
+      fc.property(routesArb, hostArb, pathArb, (routes, host, path) => {
+        const router = new Router(routes);
+        assert.equal(router.match(host, path)?.id, referenceMatch(routes, host, path));
+        if (host !== undefined) {
+          const named = routes.some((x) => x.hostnames.some((h) => h === host || (h.startsWith('*.') && host.length > h.length - 1 && host.endsWith(h.slice(1)))));
+          assert.equal(router.names(host), named);
+          assert.equal(router.names(host), named, 'remembered');
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('hostOfRoute: a route answers on its own hostnames; one without hostnames on hosts no route names', () => {
+    const routes = [r('org/own', '/own', ['api.org.example', '*.eu.org.example']), r('shared/s', '/s')];
+    const router = new Router(routes);
+    const [own, shared] = routes as [CompiledRoute, CompiledRoute];
+    assert.equal(router.hostOfRoute(own, 'api.org.example'), true);
+    assert.equal(router.hostOfRoute(own, 'a.b.eu.org.example'), true);
+    assert.equal(router.hostOfRoute(own, 'eu.org.example'), false, 'a wildcard needs a label before its suffix');
+    assert.equal(router.hostOfRoute(own, 'gw.example'), false);
+    assert.equal(router.hostOfRoute(shared, 'gw.example'), true);
+    assert.equal(router.hostOfRoute(shared, 'api.org.example'), false);
+    assert.equal(router.hostOfRoute(shared, 'x.eu.org.example'), false);
+    // A route of another config: never served here.
+    assert.equal(router.hostOfRoute(r('org/own', '/own', ['api.org.example']), 'api.org.example'), false);
+  });
+
+  test("one organization's thousands of wildcard hostnames cost a request a lookup per label, not a scan of them all", () => {
+    const routes = [r('shared/s', '/status')];
+    for (let i = 0; i < 2000; i++) routes.push(r(`org/i${i}`, '/x', Array.from({ length: 16 }, (_, j) => `*.h${i}-${j}.org.example`)));
+    const router = new Router(routes);
+    const n = 20_000;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) router.match('gw.example', '/status/x');
+    const perRequestUs = Number(process.hrtime.bigint() - t0) / n / 1000;
+    // The scan this replaced took ~300 µs per request here (32,000 suffixes); a lookup per label is well under 1 µs.
+    assert.ok(perRequestUs < 50, `${perRequestUs} µs per request`);
+    assert.equal(router.match('a.h7-3.org.example', '/x/1')?.id, 'org/i7');
+    // names() is remembered per host, bounded.
+    for (let i = 0; i < NAMED_CACHE_SIZE * 2 + 3; i++) router.names(`h${i}.gw.example`);
+    assert.equal(router.names('a.h1999-15.org.example'), true);
   });
 });
