@@ -6,8 +6,10 @@
 // needs it (and every unneeded one at start: namespaces may have gone while
 // the operator was down); and reflects the route's Accepted/ResolvedRefs
 // (written by the Gateway API controller) in the GatewayRouteAccepted
-// condition. An HTTPRoute or SecurityPolicy under the instance's name that it
-// did not render (by owner uid and labels) is never overwritten nor deleted:
+// condition. Every instance's decision is taken again when an Organization
+// changes (route claims, environments). An HTTPRoute or SecurityPolicy under
+// the instance's name that it did not render (by owner uid and labels) is
+// never overwritten nor deleted:
 // the condition names it (NameTaken) and the route waits until it is gone.
 //
 // The Gateway API and Envoy Gateway kinds may be absent from the cluster: the
@@ -23,7 +25,7 @@ import { APPLY_PATCH } from '../../kube/status.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
-import { APIINSTANCES, POLICIES } from '../resources.ts';
+import { APIINSTANCES, ORGANIZATIONS, POLICIES } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
 import {
@@ -137,6 +139,9 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       { resource: APIINSTANCES, map: (o) => withParents().filter((i) => i.spec.basePath === (o as Instance).spec?.basePath).map(keyOf), predicate: generationOrMetadataChanged },
       // A CORS policy of the namespace decides the SecurityPolicy's spec.cors.
       { resource: POLICIES, map: (o) => withParents(o.metadata?.namespace).map(keyOf), predicate: generationOrMetadataChanged },
+      // Route claims and environments decide every route (a claim taken back, or voided by another Organization's):
+      // a stale route would keep, as the older one, a host its new owner's route also matches.
+      { resource: ORGANIZATIONS, map: () => withParents().map(keyOf), predicate: generationOrMetadataChanged },
     ],
     reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const instance = instances.get(key);

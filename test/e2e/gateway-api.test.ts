@@ -13,7 +13,9 @@
 // origin Envoy Gateway reads as a wildcard, "https://*", never rendered); route
 // claims hold on every parent against another organization's admin, while
 // instance conflicts count per listener (refused, or not rendered without the
-// webhook, on the same one; allowed on another); a ReferenceGrant nobody needs
+// webhook, on the same one; allowed on another); a hostname a platform admin
+// moves to another organization takes the former holder's route at once (not
+// at the next resync); a ReferenceGrant nobody needs
 // any more is swept when the operator starts; removal takes the objects and
 // sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
@@ -325,6 +327,33 @@ spec:
     });
     await kubectl(['delete', 'apiinstance', 'copy', '-n', staging, '--wait=true']);
     await kubectl(['delete', 'apiinstance', 'hijack', '-n', evilProd, '--wait=true']);
+  });
+
+  test('a platform admin moves a hostname to another organization: the former holder\'s HTTPRoute goes at once, not at the next resync', async () => {
+    // Gateway API gives a request two routes match to the one with the longer path prefix, then to the OLDER route:
+    // left in place, the former holder's route would keep the new owner's requests under its basePath (denied by
+    // authz, which no longer serves it) until the next resync. Nothing else about the instance changes meanwhile.
+    const moved = `shop-${org}.example`;
+    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
+    await claims(evil, [`*.${evil}.example`, moved]);
+    const shop = instanceYaml('shop', { basePath: '/shop', hostnames: [moved], namespace: evilProd });
+    await waitFor(async () => ((await applyYaml(shop, { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its claimed host" });
+    await waitForCondition(['apiinstance', 'shop', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'shop', '-n', evilProd])).spec.hostnames, [moved]);
+    // The platform takes the host back and gives it to the other organization.
+    await claims(evil, [`*.${evil}.example`]);
+    await claims(org, [`*.${org}.example`, moved]);
+    const gone = await waitForCondition(['apiinstance', 'shop', '-n', evilProd], COND, 'False', { reason: 'OutsideRouteClaims', timeoutMs: 30_000 });
+    assert.match(condition(gone, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.hostnames\\[0\\] "${moved}" is outside the route space of Organization "${evil}"`));
+    await waitFor(async () => ((await getJson(['httproute', 'shop', '-n', evilProd])) === undefined ? true : undefined), { what: "the former holder's HTTPRoute to go", timeoutMs: 30_000 });
+    assert.equal(await getJson(['securitypolicy', 'shop', '-n', evilProd]), undefined);
+    // The new owner serves the whole host on the same listener.
+    await applyYaml(instanceYaml('shop', { basePath: '/', hostnames: [moved], namespace: prod }), ADMIN);
+    await waitForCondition(['apiinstance', 'shop', '-n', prod], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'shop', '-n', prod])).spec.hostnames, [moved]);
+    await kubectl(['delete', 'apiinstance', 'shop', '-n', prod, '--wait=true']);
+    await kubectl(['delete', 'apiinstance', 'shop', '-n', evilProd, '--wait=true']);
+    await claims(org, [`*.${org}.example`]);
   });
 
   test('at start, the operator sweeps a ReferenceGrant no namespace needs any more and keeps the ones in use', async () => {
