@@ -199,6 +199,24 @@ export function kindAbsentCondition(kind: string, group: string): ConditionInput
   };
 }
 
+/** Longest apiserver message quoted in a condition (a CEL refusal may list many fields). */
+const MAX_QUOTED = 1024;
+
+/**
+ * The condition when the apiserver refuses a rendered object (a rule of the Gateway API or Envoy Gateway CRD that
+ * crossgate's schema does not have, e.g. two parentRefs to one listener; an admission policy): nothing is rendered,
+ * and what was rendered for an older spec is removed, so it never stays in force.
+ */
+export function renderRejectedCondition(kind: string, group: string, reason: string): ConditionInput {
+  const quoted = reason.length > MAX_QUOTED ? `${reason.slice(0, MAX_QUOTED)}…` : reason;
+  return {
+    type: GATEWAY_ROUTE_CONDITION,
+    status: 'False',
+    reason: 'RenderRejected',
+    message: `the apiserver refused the rendered ${kind} (${group}): ${quoted}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
+  };
+}
+
 type RouteParentStatus = {
   parentRef?: { name?: string; namespace?: string; sectionName?: string; port?: number };
   controllerName?: string;

@@ -7,7 +7,8 @@
 // the operator was down); and reflects the route's Accepted/ResolvedRefs
 // (written by the Gateway API controller) in the GatewayRouteAccepted
 // condition. Every instance's decision is taken again when an Organization
-// changes (route claims, environments). An HTTPRoute or SecurityPolicy under
+// changes (route claims, environments); a rendered object the apiserver
+// refuses takes what was rendered for the older spec with it (RenderRejected). An HTTPRoute or SecurityPolicy under
 // the instance's name that it did not render (by owner uid and labels) is
 // never overwritten nor deleted:
 // the condition names it (NameTaken) and the route waits until it is gone.
@@ -19,7 +20,7 @@ import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/cont
 import { generationOrMetadataChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { applyOwned, deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
-import { isNotFound } from '../../kube/kube.ts';
+import { describeError, isNotFound, statusCodeOf } from '../../kube/kube.ts';
 import { objectPath, type ResourceRef } from '../../kube/keys.ts';
 import { APPLY_PATCH } from '../../kube/status.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
@@ -30,14 +31,14 @@ import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
 import {
   GATEWAY_ROUTE_CONDITION, HTTPROUTES, LABEL_GATEWAY_ROUTE, LABEL_GRANT_FROM, REFERENCEGRANTS, SECURITYPOLICIES, desiredGatewayRoute, grantName, kindAbsentCondition, nameTakenCondition,
-  renderedFor, routeAcceptance, type AuthzService,
+  renderRejectedCondition, renderedFor, routeAcceptance, type AuthzService,
 } from './gatewayroute-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
 
 /** Field manager of the rendered objects and of the GatewayRouteAccepted condition. */
 export const GATEWAYROUTE_MANAGER = 'crossgate-gatewayroute';
-/** How soon a missing kind is looked for again. */
+/** How soon a missing kind (or a rendered object the apiserver refused) is looked at again. */
 const KIND_ABSENT_RETRY_MS = 60_000;
 /** How soon a name held by another object is looked at again (that object is not watched). */
 const NAME_TAKEN_RETRY_MS = 10_000;
@@ -70,6 +71,19 @@ class KindAbsent extends Error {
   }
 }
 
+/** The apiserver refused a rendered object for good (its CRD's schema or CEL, an admission policy): retrying the same object cannot help. */
+class RenderRejected extends Error {
+  readonly res: ResourceRef;
+  readonly reason: string;
+  constructor(res: ResourceRef, err: unknown) {
+    super(`${res.kind} refused`);
+    this.res = res;
+    this.reason = describeError(err);
+  }
+}
+/** 400 Bad Request, 403 Forbidden (an admission webhook or policy) and 422 Invalid: the object itself is refused. */
+const REFUSED = new Set([400, 403, 422]);
+
 export function registerGatewayRouteController(mgr: Manager, deps: Deps & GatewayRouteOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
@@ -92,6 +106,7 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
     } catch (err) {
       // The instance's namespace exists: a 404 on apply is the kind (or the authz namespace) missing.
       if (isNotFound(err)) throw new KindAbsent(res);
+      if (REFUSED.has(statusCodeOf(err) ?? 0)) throw new RenderRejected(res, err);
       throw err;
     }
   };
@@ -181,6 +196,13 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
           await remove(instance);
           await writeCondition(instance, nameTakenCondition(err.res.kind!, ctx.namespace!, ctx.name));
           return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
+        }
+        if (err instanceof RenderRejected) {
+          // What was rendered for an older spec must not stay in force (its hostnames may have gone to another organization).
+          ctx.log.info({ kind: err.res.kind, err: err.reason }, 'rendered object refused by the apiserver: no route rendered');
+          await remove(instance);
+          await writeCondition(instance, renderRejectedCondition(err.res.kind!, err.res.group!, err.reason));
+          return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
         }
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');

@@ -15,7 +15,8 @@
 // instance conflicts count per listener (refused, or not rendered without the
 // webhook, on the same one; allowed on another); a hostname a platform admin
 // moves to another organization takes the former holder's route at once (not
-// at the next resync); a ReferenceGrant nobody needs
+// at the next resync), also after an edit the HTTPRoute CRD refuses (the
+// route rendered before goes, RenderRejected); a ReferenceGrant nobody needs
 // any more is swept when the operator starts; removal takes the objects and
 // sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
@@ -353,6 +354,45 @@ spec:
     assert.deepEqual((await getJson(['httproute', 'shop', '-n', prod])).spec.hostnames, [moved]);
     await kubectl(['delete', 'apiinstance', 'shop', '-n', prod, '--wait=true']);
     await kubectl(['delete', 'apiinstance', 'shop', '-n', evilProd, '--wait=true']);
+    await claims(org, [`*.${org}.example`]);
+  });
+
+  test("an update the apiserver refuses to render (duplicate parentRefs) takes the route rendered before with it: it never keeps a host that moves to another organization", async () => {
+    // The attacker renders a route on a host it holds, then changes the instance into one crossgate accepts but the
+    // HTTPRoute CRD refuses ("sectionName must be unique"). Left in place, the old route, its old host included, would
+    // stay in force for good, even once the platform gives that host to another organization: older, it would take the
+    // new owner's requests, and authz, serving the attacker's instance, would let them through to its backend.
+    const leased = `lease-${org}.example`;
+    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
+    const lease = (hostnames: string[], parents: number) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: lease, namespace: ${evilProd}}
+spec:
+  assetRef: {name: flights-eapi}
+  basePath: /lease
+  hostnames: ${JSON.stringify(hostnames)}
+  upstream: {backendRef: {name: lease, port: 8080}}
+  parentRefs: ${JSON.stringify(Array.from({ length: parents }, () => ({ name: 'shared', namespace: gwNs, sectionName: 'http' })))}
+`;
+    await claims(evil, [`*.${evil}.example`, leased]);
+    await waitFor(async () => ((await applyYaml(lease([leased], 1), { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its leased host" });
+    await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [leased]);
+    await applyYaml(lease([`lease.${evil}.example`], 2), EVIL_ADMIN);
+    await claims(evil, [`*.${evil}.example`]);
+    await claims(org, [`*.${org}.example`, leased]);
+    const refused = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'RenderRejected', timeoutMs: 30_000 });
+    assert.match(
+      condition(refused, COND)!.message,
+      /^the apiserver refused the rendered HTTPRoute \(gateway.networking.k8s.io\): .*sectionName must be unique when parentRefs includes 2 or more references to the same parent.*; no route is rendered for this instance \(one rendered before is removed\) until its spec changes/,
+    );
+    await waitFor(async () => ((await getJson(['httproute', 'lease', '-n', evilProd])) === undefined ? true : undefined), { what: 'the route rendered before to go', timeoutMs: 30_000 });
+    assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
+    // Fixed by its admin: rendered again on the host it still holds.
+    await applyYaml(lease([`lease.${evil}.example`], 1), EVIL_ADMIN);
+    await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [`lease.${evil}.example`]);
+    await kubectl(['delete', 'apiinstance', 'lease', '-n', evilProd, '--wait=true']);
     await claims(org, [`*.${org}.example`]);
   });
 

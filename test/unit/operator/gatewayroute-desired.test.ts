@@ -1,7 +1,7 @@
 // Gateway API rendering: which Gateways an instance may attach to and which
 // hostnames its HTTPRoute carries (model/gateway-parents.ts, also the webhook's
 // refusal), the HTTPRoute, SecurityPolicy and ReferenceGrant an instance gets
-// (gatewayroute-desired.ts), the condition when the kinds are absent, and the
+// (gatewayroute-desired.ts), the condition when the kinds are absent or the apiserver refuses a rendered object, and the
 // GatewayRouteAccepted condition read from the route's status; route conflicts
 // per parent listener (refused by the webhook, not rendered by the operator),
 // the SecurityPolicy's CORS from the instance's cors Policy, and which objects
@@ -12,7 +12,7 @@ import { NO_PLATFORM_SETTINGS, parseGatewayParents, platformSettingsFromEnv, typ
 import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
 import { gatewayRouteScope, parentRefProblem } from '../../../model/gateway-parents.ts';
 import {
-  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
+  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, renderRejectedCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
 } from '../../../operator/controllers/gatewayroute-desired.ts';
 import type { Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
@@ -172,6 +172,17 @@ describe('GatewayRouteAccepted', () => {
       message:
         'the cluster does not serve HTTPRoute (gateway.networking.k8s.io): install the Gateway API and Envoy Gateway CRDs to serve this instance through spec.parentRefs; until then no route is rendered and it stays on the crossgate gateway',
     });
+  });
+
+  test('a rendered object the apiserver refuses: the instance quotes the refusal (bounded) and says the older route is gone', () => {
+    const why = 'HTTP 422 Invalid: HTTPRoute.gateway.networking.k8s.io "flights" is invalid: spec.parentRefs: Invalid value: sectionName must be unique when parentRefs includes 2 or more references to the same parent';
+    assert.deepEqual(renderRejectedCondition('HTTPRoute', 'gateway.networking.k8s.io', why), {
+      type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: 'RenderRejected',
+      message: `the apiserver refused the rendered HTTPRoute (gateway.networking.k8s.io): ${why}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
+    });
+    const long = renderRejectedCondition('SecurityPolicy', 'gateway.envoyproxy.io', `HTTP 422 Invalid: ${'x'.repeat(40_000)}`).message;
+    assert.ok(long.length < 1300, `${long.length}`);
+    assert.match(long, /x…; no route is rendered for this instance/);
   });
 });
 
