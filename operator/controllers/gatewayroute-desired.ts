@@ -189,6 +189,10 @@ export function desiredGrant(from: string, authz: AuthzService): Obj {
   };
 }
 
+/** Longest text of another writer (the apiserver, a route status) quoted in a condition, whose message the CRD bounds at 32768. */
+const MAX_QUOTED = 1024;
+const quote = (text: string) => (text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text);
+
 /** The condition when the apiserver does not serve a kind the route needs (Gateway API or Envoy Gateway CRDs absent). */
 export function kindAbsentCondition(kind: string, group: string): ConditionInput {
   return {
@@ -199,21 +203,17 @@ export function kindAbsentCondition(kind: string, group: string): ConditionInput
   };
 }
 
-/** Longest apiserver message quoted in a condition (a CEL refusal may list many fields). */
-const MAX_QUOTED = 1024;
-
 /**
  * The condition when the apiserver refuses a rendered object (a rule of the Gateway API or Envoy Gateway CRD that
  * crossgate's schema does not have, e.g. two parentRefs to one listener; an admission policy): nothing is rendered,
  * and what was rendered for an older spec is removed, so it never stays in force.
  */
 export function renderRejectedCondition(kind: string, group: string, reason: string): ConditionInput {
-  const quoted = reason.length > MAX_QUOTED ? `${reason.slice(0, MAX_QUOTED)}…` : reason;
   return {
     type: GATEWAY_ROUTE_CONDITION,
     status: 'False',
     reason: 'RenderRejected',
-    message: `the apiserver refused the rendered ${kind} (${group}): ${quoted}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
+    message: `the apiserver refused the rendered ${kind} (${group}): ${quote(reason)}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
   };
 }
 
@@ -223,7 +223,10 @@ type RouteParentStatus = {
   conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
 };
 
-/** GatewayRouteAccepted from the route's status.parents: the first parent not Accepted or with unresolved refs, else True. */
+/**
+ * GatewayRouteAccepted from the route's status.parents: the first parent not Accepted or with unresolved refs, else
+ * True. The controller's message is quoted bounded: a status message may be as long as the instance's own bound.
+ */
 export function routeAcceptance(route: { metadata?: { namespace?: string }; spec?: { parentRefs?: RouteParentStatus['parentRef'][] }; status?: { parents?: RouteParentStatus[] } }): ConditionInput {
   const ns = route.metadata?.namespace ?? '';
   const parents = route.status?.parents ?? [];
@@ -237,9 +240,9 @@ export function routeAcceptance(route: { metadata?: { namespace?: string }; spec
     const acc = of('Accepted');
     if (!st || !acc) return { type: GATEWAY_ROUTE_CONDITION, status: 'Unknown', reason: 'Pending', message: `HTTPRoute rendered; no Gateway API controller has reported on it for Gateway "${gw}" yet` };
     const who = st.controllerName ? ` (${st.controllerName})` : '';
-    if (acc.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: acc.reason || 'NotAccepted', message: `Gateway "${gw}"${who} did not accept the HTTPRoute: ${acc.message ?? ''}`.trim() };
+    if (acc.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: acc.reason || 'NotAccepted', message: `Gateway "${gw}"${who} did not accept the HTTPRoute: ${quote(acc.message ?? '')}`.trim() };
     const refs = of('ResolvedRefs');
-    if (refs && refs.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: refs.reason || 'RefsNotResolved', message: `Gateway "${gw}"${who} cannot resolve the HTTPRoute's references: ${refs.message ?? ''}`.trim() };
+    if (refs && refs.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: refs.reason || 'RefsNotResolved', message: `Gateway "${gw}"${who} cannot resolve the HTTPRoute's references: ${quote(refs.message ?? '')}`.trim() };
     accepted.push(`"${gw}"${who}`);
   }
   return { type: GATEWAY_ROUTE_CONDITION, status: 'True', reason: 'Accepted', message: `HTTPRoute accepted by Gateway ${accepted.join(', ')}` };

@@ -216,6 +216,13 @@ spec: ${spec}
     await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', status(false)]);
     const bad = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'BackendNotFound' });
     assert.equal(condition(bad, COND)!.message, `Gateway "${gwNs}/shared" (gateway.envoyproxy.io/gatewayclass-controller) cannot resolve the HTTPRoute's references: Service ${prod}/flights not found`);
+    // A message as long as the HTTPRoute CRD allows (whoever may write the route's status): quoted bounded, so the
+    // instance's own status write (whose messages have the same bound) still goes through.
+    const forged = JSON.parse(status(true));
+    forged.status.parents[0].conditions[0] = { ...forged.status.parents[0].conditions[0], status: 'False', reason: 'Forged', message: 'y'.repeat(32_768) };
+    await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', JSON.stringify(forged)]);
+    const long = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'Forged' });
+    assert.match(condition(long, COND)!.message, /^Gateway ".*" \(gateway.envoyproxy.io\/gatewayclass-controller\) did not accept the HTTPRoute: y{1024}…$/);
   });
 
   test('a hostname and basePath change follows on the route', async () => {

@@ -166,6 +166,16 @@ describe('GatewayRouteAccepted', () => {
     });
   });
 
+  test('a route status message as long as the Gateway API CRD allows (32768, or forged by whoever may write it) is quoted bounded: the instance\'s status write never fails on it', () => {
+    const huge = (type: string) => ({ ...parent('True'), conditions: [{ type: 'Accepted', status: type === 'Accepted' ? 'False' : 'True', reason: 'Bad', message: 'y'.repeat(32_768) }, { type: 'ResolvedRefs', status: type === 'ResolvedRefs' ? 'False' : 'True', reason: 'Bad', message: 'z'.repeat(32_768) }] });
+    for (const type of ['Accepted', 'ResolvedRefs']) {
+      const c = routeAcceptance(route([huge(type)]));
+      assert.equal(c.reason, 'Bad');
+      assert.ok(c.message.length <= 1200, `${type}: ${c.message.length}`);
+      assert.match(c.message, /^Gateway "gateway-system\/shared" \(gateway.envoyproxy.io\/gatewayclass-controller\) (did not accept the HTTPRoute|cannot resolve the HTTPRoute's references): [yz]+…$/);
+    }
+  });
+
   test('the kinds absent: the instance says so and stays on the crossgate gateway', () => {
     assert.deepEqual(kindAbsentCondition('HTTPRoute', 'gateway.networking.k8s.io'), {
       type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: 'GatewayAPINotInstalled',
