@@ -8,7 +8,8 @@
 // (written by the Gateway API controller) in the GatewayRouteAccepted
 // condition. Every instance's decision is taken again when an Organization
 // changes (route claims, environments); a rendered object the apiserver
-// refuses takes what was rendered for the older spec with it (RenderRejected). An HTTPRoute or SecurityPolicy under
+// refuses takes what was rendered for the older spec with it (RenderRejected);
+// a grant deleted while routes of its namespace need it is applied again. An HTTPRoute or SecurityPolicy under
 // the instance's name that it did not render (by owner uid and labels) is
 // never overwritten nor deleted:
 // the condition names it (NameTaken) and the route waits until it is gone.
@@ -90,6 +91,8 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
   const snapshot = snapshotReader(mgr, deps.settings);
   const withParents = (ns?: string) => instances.list().filter((i) => (ns === undefined || i.metadata.namespace === ns) && i.spec.parentRefs?.length);
   const keyOf = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
+  /** The instances that may need the grant of namespace `from`. */
+  const grantUsers = (from: string | undefined) => (from ? withParents(from).map(keyOf) : []);
 
   /**
    * The ReferenceGrant (authz's namespace, ours by name) is applied with force; the route and policy through
@@ -157,6 +160,8 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       // Route claims and environments decide every route (a claim taken back, or voided by another Organization's):
       // a stale route would keep, as the older one, a host its new owner's route also matches.
       { resource: ORGANIZATIONS, map: () => withParents().map(keyOf), predicate: generationOrMetadataChanged },
+      // A namespace's grant deleted (a sweep that raced a new route there, or by hand): its routes apply it again.
+      { resource: ownGrants(deps.authz.namespace), map: (o) => grantUsers(o.metadata?.labels?.[LABEL_GRANT_FROM]), predicate: (e) => e.type === 'delete' },
     ],
     reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const instance = instances.get(key);

@@ -16,8 +16,9 @@
 // webhook, on the same one; allowed on another); a hostname a platform admin
 // moves to another organization takes the former holder's route at once (not
 // at the next resync), also after an edit the HTTPRoute CRD refuses (the
-// route rendered before goes, RenderRejected); a ReferenceGrant nobody needs
-// any more is swept when the operator starts; removal takes the objects and
+// route rendered before goes, RenderRejected); a forged 32768-byte route
+// status message shows bounded; a ReferenceGrant still needed is put back when
+// deleted, and one nobody needs any more is swept when the operator starts; removal takes the objects and
 // sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
 import { after, before, describe, test } from 'node:test';
@@ -401,6 +402,18 @@ spec:
     assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [`lease.${evil}.example`]);
     await kubectl(['delete', 'apiinstance', 'lease', '-n', evilProd, '--wait=true']);
     await claims(org, [`*.${org}.example`]);
+  });
+
+  test('a ReferenceGrant a route of its namespace still needs, deleted (a sweep racing a new route, or by hand), is put back', async () => {
+    const grant = `crossgate-authz-from-${prod}`;
+    const before = await getJson(['referencegrant', grant, '-n', OPERATOR_NAMESPACE]);
+    assert.ok(before, 'the grant of a namespace with a route');
+    await kubectl(['delete', 'referencegrant', grant, '-n', OPERATOR_NAMESPACE, '--wait=true']);
+    const back = await waitFor(async () => {
+      const g = await getJson(['referencegrant', grant, '-n', OPERATOR_NAMESPACE]);
+      return g && g.metadata.uid !== before.metadata.uid ? g : undefined;
+    }, { what: 'the ReferenceGrant to be put back', timeoutMs: 30_000 });
+    assert.deepEqual(back.spec, before.spec);
   });
 
   test('at start, the operator sweeps a ReferenceGrant no namespace needs any more and keeps the ones in use', async () => {
