@@ -147,7 +147,9 @@ export function desiredCors(instance: Instance, policies: readonly Policy[]): Re
   };
 }
 
-type Rendered = { metadata?: { labels?: Record<string, string>; ownerReferences?: { uid?: string; controller?: boolean }[] } };
+type Rendered = {
+  metadata?: { labels?: Record<string, string>; ownerReferences?: { uid?: string; controller?: boolean }[]; managedFields?: { manager?: string; operation?: string; subresource?: string }[] };
+};
 
 /**
  * Whether an object found under the name of a rendered object is the one
@@ -164,6 +166,23 @@ export function renderedFor(obj: Rendered, instance: Instance): boolean {
     labels[LABEL_MANAGED_BY] === MANAGED_BY &&
     labels[LABEL_GATEWAY_ROUTE] === instance.metadata.name &&
     (obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid)
+  );
+}
+
+/**
+ * Whether an object under the name `name` is one crossgate rendered that no controller owns any more: the instance
+ * was deleted with --cascade=orphan (delete on ApiInstances is all it takes), or the owner reference was removed.
+ * It carries crossgate's labels for that name, `manager` (crossgate's field manager) applied it, and it has no
+ * controller owner reference. Left alone it would stay in force unowned, its hostnames never checked again, so it
+ * is still crossgate's: removed when no instance of that name renders it, taken back when one does.
+ */
+export function orphanedRender(obj: Rendered, name: string, manager: string): boolean {
+  const labels = obj.metadata?.labels ?? {};
+  return (
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels[LABEL_GATEWAY_ROUTE] === name &&
+    !(obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true) &&
+    (obj.metadata?.managedFields ?? []).some((f) => f.manager === manager && f.operation === 'Apply' && !f.subresource)
   );
 }
 

@@ -9,7 +9,9 @@
 // condition. Every instance's decision is taken again when an Organization
 // changes (route claims, environments); a rendered object the apiserver
 // refuses takes what was rendered for the older spec with it (RenderRejected);
-// a grant deleted while routes of its namespace need it is applied again. An HTTPRoute or SecurityPolicy under
+// a grant deleted while routes of its namespace need it is applied again; an
+// object of ours orphaned (the instance deleted with --cascade=orphan) is
+// removed, or taken back by a live instance of its name. An HTTPRoute or SecurityPolicy under
 // the instance's name that it did not render (by owner uid and labels) is
 // never overwritten nor deleted:
 // the condition names it (NameTaken) and the route waits until it is gone.
@@ -32,7 +34,7 @@ import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
 import {
   GATEWAY_ROUTE_CONDITION, HTTPROUTES, LABEL_GATEWAY_ROUTE, LABEL_GRANT_FROM, REFERENCEGRANTS, SECURITYPOLICIES, desiredGatewayRoute, grantName, kindAbsentCondition, nameTakenCondition,
-  renderRejectedCondition, renderedFor, routeAcceptance, type AuthzService,
+  orphanedRender, renderRejectedCondition, renderedFor, routeAcceptance, type AuthzService,
 } from './gatewayroute-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
@@ -122,12 +124,13 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       throw err;
     }
   };
-  /** The route, then its policy, each only when it is the one rendered for `instance` (and still the same object). */
-  const remove = async (instance: Instance) => {
-    const { namespace: ns, name } = instance.metadata as { namespace: string; name: string };
+  /** Rendered for `instance`, or rendered by crossgate under its name and orphaned since (no owner left). */
+  const ours = (obj: Record<string, any>, name: string, instance?: Instance) => (instance !== undefined && renderedFor(obj, instance)) || orphanedRender(obj, name, GATEWAYROUTE_MANAGER);
+  /** The route, then its policy, each only when it is ours for `instance` (or, without one, orphaned) and still the same object. */
+  const remove = async (ns: string, name: string, instance?: Instance) => {
     for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
       const obj = await current(res, ns, name);
-      if (obj && renderedFor(obj, instance)) await deleteIfStill(deps.http, objectPath(res, ns, name), obj.metadata.uid);
+      if (obj && ours(obj, name, instance)) await deleteIfStill(deps.http, objectPath(res, ns, name), obj.metadata.uid);
     }
   };
   /** Whether a namespace still needs its grant: an instance there renders a route. */
@@ -166,13 +169,14 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
     reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const instance = instances.get(key);
       if (!instance || instance.metadata.deletionTimestamp) {
-        // The route and policy go with their owner (garbage collection); the grant is ours to sweep.
+        // The route and policy go with their owner (garbage collection), unless it was deleted orphaning them; the grant is ours to sweep.
+        await remove(ctx.namespace!, ctx.name);
         await sweepGrant(ctx.namespace!);
         return;
       }
       const decision = desiredGatewayRoute(snapshot(), instance, deps.authz, policies.list());
       if (!decision.render) {
-        await remove(instance);
+        await remove(ctx.namespace!, ctx.name, instance);
         await sweepGrant(ctx.namespace!);
         const had = (deps.status.current(instance)?.conditions as Condition[] | undefined)?.some((c) => c.type === GATEWAY_ROUTE_CONDITION);
         const cond = decision.condition ?? (had ? { type: GATEWAY_ROUTE_CONDITION, status: 'False' as const, reason: 'NoParentRefs', message: 'spec.parentRefs is empty: served by the crossgate gateway only' } : undefined);
@@ -183,9 +187,10 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
         const obj = await current(res, ctx.namespace!, ctx.name);
         read.set(res, { uid: obj?.metadata?.uid });
-        if (!obj || renderedFor(obj, instance)) continue;
+        // An orphan of ours is taken back: applied with force and its uid, which puts the owner reference back.
+        if (!obj || ours(obj, ctx.name, instance)) continue;
         // Never ours to change: our other object goes too (a policy of ours would target their route by name).
-        await remove(instance);
+        await remove(ctx.namespace!, ctx.name, instance);
         await writeCondition(instance, nameTakenCondition(res.kind, ctx.namespace!, ctx.name));
         return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
       }
@@ -198,21 +203,21 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       } catch (err) {
         if (err instanceof NameTakenMeanwhile) {
           // Made between our read and our write: left as it is; ours of the pair goes, as when the read finds it.
-          await remove(instance);
+          await remove(ctx.namespace!, ctx.name, instance);
           await writeCondition(instance, nameTakenCondition(err.res.kind!, ctx.namespace!, ctx.name));
           return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
         }
         if (err instanceof RenderRejected) {
           // What was rendered for an older spec must not stay in force (its hostnames may have gone to another organization).
           ctx.log.info({ kind: err.res.kind, err: err.reason }, 'rendered object refused by the apiserver: no route rendered');
-          await remove(instance);
+          await remove(ctx.namespace!, ctx.name, instance);
           await writeCondition(instance, renderRejectedCondition(err.res.kind!, err.res.group!, err.reason));
           return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
         }
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');
         // Without its SecurityPolicy a route would bypass crossgate-authz: none is left behind.
-        await remove(instance).catch(() => undefined);
+        await remove(ctx.namespace!, ctx.name, instance).catch(() => undefined);
         await writeCondition(instance, kindAbsentCondition(err.res.kind!, err.res.group!));
         return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
       }

@@ -17,7 +17,8 @@
 // moves to another organization takes the former holder's route at once (not
 // at the next resync), also after an edit the HTTPRoute CRD refuses (the
 // route rendered before goes, RenderRejected); a forged 32768-byte route
-// status message shows bounded; a ReferenceGrant still needed is put back when
+// status message shows bounded; an instance deleted with --cascade=orphan
+// takes its objects all the same; a ReferenceGrant still needed is put back when
 // deleted, and one nobody needs any more is swept when the operator starts; removal takes the objects and
 // sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
@@ -402,6 +403,32 @@ spec:
     assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [`lease.${evil}.example`]);
     await kubectl(['delete', 'apiinstance', 'lease', '-n', evilProd, '--wait=true']);
     await claims(org, [`*.${org}.example`]);
+  });
+
+  test('an instance deleted with --cascade=orphan: its HTTPRoute and SecurityPolicy are removed all the same, and one orphaned under a live instance is taken back', async () => {
+    // The attacker's admin deletes the instance orphaning its objects (only delete on ApiInstances needed): left in
+    // place, the route would stay in force with no owner, its hostnames never checked again (a host moved to another
+    // organization included), and a new instance of the same name would get authz's allow for it.
+    const kept = `orphan-${org}.example`;
+    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
+    const orphan = instanceYaml('orphan', { basePath: '/orphan', hostnames: [kept], namespace: evilProd });
+    const gone = (kind: string) => async () => ((await getJson([kind, 'orphan', '-n', evilProd])) === undefined ? true : undefined);
+    await claims(evil, [`*.${evil}.example`, kept]);
+    await waitFor(async () => ((await applyYaml(orphan, { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance" });
+    await waitForCondition(['apiinstance', 'orphan', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    await kubectl(['delete', 'apiinstance', 'orphan', '-n', evilProd, '--cascade=orphan', '--wait=true'], EVIL_ADMIN);
+    await waitFor(gone('httproute'), { what: 'the orphaned HTTPRoute to be removed', timeoutMs: 30_000 });
+    await waitFor(gone('securitypolicy'), { what: 'the orphaned SecurityPolicy to be removed', timeoutMs: 30_000 });
+    // Orphaned while its instance lives (owner reference removed by hand): taken back, not reported as someone else's.
+    await applyYaml(orphan, EVIL_ADMIN);
+    const i = await waitForCondition(['apiinstance', 'orphan', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    await kubectl(['patch', 'httproute', 'orphan', '-n', evilProd, '--type=json', '-p', '[{"op":"remove","path":"/metadata/ownerReferences"}]']);
+    await waitFor(async () => ((await getJson(['httproute', 'orphan', '-n', evilProd]))?.metadata.ownerReferences?.[0]?.uid === i.metadata.uid ? true : undefined), {
+      what: 'the orphaned HTTPRoute to be owned again', timeoutMs: 30_000,
+    });
+    assert.ok(await getJson(['securitypolicy', 'orphan', '-n', evilProd]), 'its SecurityPolicy stays beside it');
+    await kubectl(['delete', 'apiinstance', 'orphan', '-n', evilProd, '--wait=true']);
+    await claims(evil, [`*.${evil}.example`]);
   });
 
   test('a ReferenceGrant a route of its namespace still needs, deleted (a sweep racing a new route, or by hand), is put back', async () => {

@@ -5,14 +5,15 @@
 // GatewayRouteAccepted condition read from the route's status; route conflicts
 // per parent listener (refused by the webhook, not rendered by the operator),
 // the SecurityPolicy's CORS from the instance's cors Policy, and which objects
-// under the route's name are crossgate's (by owner uid and labels).
+// under the route's name are crossgate's (by owner uid and labels, or orphaned
+// after crossgate applied them).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_PLATFORM_SETTINGS, parseGatewayParents, platformSettingsFromEnv, type PlatformSettings } from '../../../api/platform.ts';
 import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
 import { gatewayRouteScope, parentRefProblem } from '../../../model/gateway-parents.ts';
 import {
-  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, renderRejectedCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
+  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, orphanedRender, renderRejectedCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
 } from '../../../operator/controllers/gatewayroute-desired.ts';
 import type { Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
@@ -323,6 +324,17 @@ describe('which objects under the route\'s name are crossgate\'s', () => {
     assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-0', controller: true }] } }, inst()), false, 'rendered for a namesake deleted since');
     assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-1' }] } }, inst()), false, 'not the controller');
     assert.equal(renderedFor({ metadata: { ownerReferences: ours.metadata.ownerReferences } }, inst()), false, 'labels dropped');
+  });
+
+  test('an object crossgate applied whose owner is gone (deleted with --cascade=orphan) is still crossgate\'s; a user\'s, or one another controller owns, never', () => {
+    const applied = [{ manager: 'crossgate-gatewayroute', operation: 'Apply' }, { manager: 'generic-garbage-collector', operation: 'Update' }];
+    const orphan = { metadata: { labels: ours.metadata.labels, managedFields: applied } };
+    assert.equal(orphanedRender(orphan, 'flights', 'crossgate-gatewayroute'), true);
+    assert.equal(orphanedRender({ metadata: { ...orphan.metadata, ownerReferences: [{ uid: 'uid-0', controller: true }] } }, 'flights', 'crossgate-gatewayroute'), false, 'owned: its owner decides (garbage collection)');
+    assert.equal(orphanedRender(orphan, 'timetable', 'crossgate-gatewayroute'), false, 'rendered under another name');
+    assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } }, 'flights', 'crossgate-gatewayroute'), false, "a user's, with crossgate's labels");
+    assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'crossgate-gatewayroute', operation: 'Apply', subresource: 'status' }] } }, 'flights', 'crossgate-gatewayroute'), false, 'only a status');
+    assert.equal(orphanedRender({ metadata: { managedFields: applied } }, 'flights', 'crossgate-gatewayroute'), false, 'labels dropped');
   });
 
   test('NameTaken names the object and says what to do', () => {
