@@ -108,8 +108,11 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
   return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
 }
 
+/** Envoy Gateway v1.7.0's SecurityPolicy CRD: spec.cors.allowOrigins[] maxLength. */
+const EG_ORIGIN_MAX = 253;
+
 /**
- * An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex) and
+ * An origin Envoy Gateway v1.7.0 accepts (its CRD's length and pattern, the latter checked here without its backtracking regex) and
  * means as the gateway does: "*", or http(s)://label(.label)*[:port]. Envoy Gateway reads a "*" host
  * ("https://*") or a "*." prefix as a wildcard, while the gateway compares origins literally (no browser sends
  * one): rendered, "https://*" with allowCredentials would let any site read responses made with visitors'
@@ -117,6 +120,8 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
  */
 export function egOrigin(origin: string): boolean {
   if (origin === '*') return true;
+  // Its CRD's maxLength (crossgate's cors schema allows 512): a longer one would get the SecurityPolicy refused.
+  if (origin.length > EG_ORIGIN_MAX) return false;
   const m = /^https?:\/\/([^:/]+)(?::(\d{1,5}))?$/.exec(origin);
   if (!m) return false;
   return m[1]!.split('.').every((l) => /^[\w-]+$/.test(l));

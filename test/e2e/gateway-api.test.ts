@@ -10,7 +10,8 @@
 // webhook gone, rendered by nobody; a user's own HTTPRoute under the instance's
 // name is reported and left untouched, and the route follows once it is gone;
 // a cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
-// origin Envoy Gateway reads as a wildcard, "https://*", never rendered); route
+// origin Envoy Gateway reads as a wildcard, "https://*", or longer than its
+// CRD allows, never rendered); route
 // claims hold on every parent against another organization's admin, while
 // instance conflicts count per listener (refused, or not rendered without the
 // webhook, on the same one; allowed on another); a hostname a platform admin
@@ -18,9 +19,9 @@
 // at the next resync), also after an edit the HTTPRoute CRD refuses (the
 // route rendered before goes, RenderRejected); a forged 32768-byte route
 // status message shows bounded; an instance deleted with --cascade=orphan
-// takes its objects all the same; a ReferenceGrant still needed is put back when
-// deleted, and one nobody needs any more is swept when the operator starts; removal takes the objects and
-// sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
+// takes its objects all the same; a ReferenceGrant still needed is put back
+// when deleted, and one nobody needs any more is swept when the operator
+// starts; removal takes the objects and sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -290,6 +291,16 @@ spec:
       return c?.allowCredentials === true ? c : undefined;
     }, { what: 'spec.cors to follow the wildcard Policy' });
     assert.deepEqual(third.allowOrigins, [`https://app.${org}.example`]);
+    // An origin crossgate admits (up to 512 characters) but longer than Envoy Gateway's CRD allows (253): left out, so
+    // the SecurityPolicy, and with it the route, is still accepted.
+    const long = `https://${'a'.repeat(280)}.${org}.example`;
+    await applyYaml(corsPolicyYaml(`{allowOrigins: ["${long}", "https://web.${org}.example"]}`), ADMIN);
+    const fourth = await waitFor(async () => {
+      const c = (await getJson(['securitypolicy', 'flights', '-n', prod]))?.spec.cors;
+      return c?.allowOrigins?.[0] === `https://web.${org}.example` ? c : undefined;
+    }, { what: 'spec.cors to follow the long-origin Policy' });
+    assert.deepEqual(fourth.allowOrigins, [`https://web.${org}.example`]);
+    assert.ok(await getJson(['httproute', 'flights', '-n', prod]), 'the route stays');
     await kubectl(['delete', 'policy', 'browser', '-n', prod, '--wait=true']);
     const after = await waitFor(async () => {
       const p = await getJson(['securitypolicy', 'flights', '-n', prod]);
