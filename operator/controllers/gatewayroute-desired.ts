@@ -229,7 +229,7 @@ export function kindAbsentCondition(kind: string, group: string): ConditionInput
 
 /**
  * The condition when the apiserver refuses a rendered object (a rule of the Gateway API or Envoy Gateway CRD that
- * crossgate's schema does not have, e.g. two parentRefs to one listener; an admission policy): nothing is rendered,
+ * crossgate's schema does not have; a platform's admission policy): nothing is rendered,
  * and what was rendered for an older spec is removed, so it never stays in force.
  */
 export function renderRejectedCondition(kind: string, group: string, reason: string): ConditionInput {

@@ -16,8 +16,9 @@
 // instance conflicts count per listener (refused, or not rendered without the
 // webhook, on the same one; allowed on another); a hostname a platform admin
 // moves to another organization takes the former holder's route at once (not
-// at the next resync), also after an edit the HTTPRoute CRD refuses (the
-// route rendered before goes, RenderRejected); a forged 32768-byte route
+// at the next resync), also after an edit that cannot be rendered (one
+// Gateway named twice: refused at admission, DuplicateParent without the
+// webhook; a route an admission policy refuses: RenderRejected); a forged 32768-byte route
 // status message shows bounded; an instance deleted with --cascade=orphan
 // takes its objects all the same; a ReferenceGrant still needed is put back
 // when deleted, and one nobody needs any more is swept when the operator
@@ -377,11 +378,11 @@ spec:
     await claims(org, [`*.${org}.example`]);
   });
 
-  test("an update the apiserver refuses to render (duplicate parentRefs) takes the route rendered before with it: it never keeps a host that moves to another organization", async () => {
-    // The attacker renders a route on a host it holds, then changes the instance into one crossgate accepts but the
-    // HTTPRoute CRD refuses ("sectionName must be unique"). Left in place, the old route, its old host included, would
-    // stay in force for good, even once the platform gives that host to another organization: older, it would take the
-    // new owner's requests, and authz, serving the attacker's instance, would let them through to its backend.
+  test('an edit that cannot be rendered takes the route rendered before with it: it never keeps a host that moves to another organization', async () => {
+    // The attacker renders a route on a host it holds, then edits the instance into one whose route cannot be
+    // rendered. Left in place, the old route, its old host included, would stay in force for good, even once the
+    // platform gives that host to another organization: older, it would take the new owner's requests, and authz,
+    // serving the attacker's instance, would let them through to its backend.
     const leased = `lease-${org}.example`;
     const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
     const lease = (hostnames: string[], parents: number) => `apiVersion: crossgate.dev/v1alpha1
@@ -394,24 +395,73 @@ spec:
   upstream: {backendRef: {name: lease, port: 8080}}
   parentRefs: ${JSON.stringify(Array.from({ length: parents }, () => ({ name: 'shared', namespace: gwNs, sectionName: 'http' })))}
 `;
+    const rendered = async (hostnames: string[]) => {
+      await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+      await waitFor(async () => (JSON.stringify((await getJson(['httproute', 'lease', '-n', evilProd]))?.spec.hostnames) === JSON.stringify(hostnames) ? true : undefined), { what: `the route on ${hostnames}` });
+    };
+    const routeGone = () => waitFor(async () => ((await getJson(['httproute', 'lease', '-n', evilProd])) === undefined ? true : undefined), { what: 'the route rendered before to go', timeoutMs: 30_000 });
     await claims(evil, [`*.${evil}.example`, leased]);
     await waitFor(async () => ((await applyYaml(lease([leased], 1), { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its leased host" });
-    await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
-    assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [leased]);
-    await applyYaml(lease([`lease.${evil}.example`], 2), EVIL_ADMIN);
-    await claims(evil, [`*.${evil}.example`]);
-    await claims(org, [`*.${org}.example`, leased]);
-    const refused = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'RenderRejected', timeoutMs: 30_000 });
-    assert.match(
-      condition(refused, COND)!.message,
-      /^the apiserver refused the rendered HTTPRoute \(gateway.networking.k8s.io\): .*sectionName must be unique when parentRefs includes 2 or more references to the same parent.*; no route is rendered for this instance \(one rendered before is removed\) until its spec changes/,
+    await rendered([leased]);
+
+    // 1. One Gateway named twice (the HTTPRoute CRD refuses that): refused at admission; with the webhook skipped,
+    //    the operator renders nothing and removes the route it rendered before.
+    const r = await applyYaml(lease([`lease.${evil}.example`], 2), { ...EVIL_ADMIN, allowFail: true });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.ok(
+      r.stderr.includes(
+        `ApiInstance "lease": spec.parentRefs[1] names Gateway "${gwNs}/shared" again, as spec.parentRefs[0] does: Gateway API refuses an HTTPRoute that names one Gateway twice unless each names a different listener by sectionName. ` +
+          'Give each a sectionName of its own, or name the Gateway once.',
+      ),
+      r.stderr,
     );
-    await waitFor(async () => ((await getJson(['httproute', 'lease', '-n', evilProd])) === undefined ? true : undefined), { what: 'the route rendered before to go', timeoutMs: 30_000 });
-    assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
-    // Fixed by its admin: rendered again on the host it still holds.
-    await applyYaml(lease([`lease.${evil}.example`], 1), EVIL_ADMIN);
-    await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
-    assert.deepEqual((await getJson(['httproute', 'lease', '-n', evilProd])).spec.hostnames, [`lease.${evil}.example`]);
+    await webhook.without(async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found']);
+      await applyYaml(lease([`lease.${evil}.example`], 2), EVIL_ADMIN);
+      const d = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'DuplicateParent', timeoutMs: 30_000 });
+      assert.match(condition(d, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.parentRefs\\[1\\] names Gateway "${gwNs}/shared" again`));
+      await routeGone();
+      assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
+    });
+    await applyYaml(lease([leased], 1), EVIL_ADMIN);
+    await rendered([leased]);
+
+    // 2. An edit crossgate admits but the apiserver refuses to render (here a platform's admission policy; also a
+    //    Gateway API or Envoy Gateway CRD rule crossgate's schema lacks): RenderRejected, the older route removed.
+    const policy = `${org}-no-refused-hosts`;
+    await applyYaml(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ${policy}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: [gateway.networking.k8s.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [httproutes]}]
+  validations:
+  - expression: "!has(object.spec.hostnames) || !object.spec.hostnames.exists(h, h.startsWith('refused.'))"
+    message: no route may serve a refused. host on this cluster
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: ${policy}}
+spec:
+  policyName: ${policy}
+  validationActions: [Deny]
+  matchResources: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ${evilProd}}}}
+`);
+    try {
+      await applyYaml(lease([`refused.${evil}.example`], 1), EVIL_ADMIN);
+      await claims(evil, [`*.${evil}.example`]);
+      await claims(org, [`*.${org}.example`, leased]);
+      const refused = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'RenderRejected', timeoutMs: 30_000 });
+      assert.match(
+        condition(refused, COND)!.message,
+        /^the apiserver refused the rendered HTTPRoute \(gateway.networking.k8s.io\): HTTP (403|422) .*no route may serve a refused\. host on this cluster.*; no route is rendered for this instance \(one rendered before is removed\) until its spec changes$/,
+      );
+      await routeGone();
+      assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
+    } finally {
+      await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
+    }
     await kubectl(['delete', 'apiinstance', 'lease', '-n', evilProd, '--wait=true']);
     await claims(org, [`*.${org}.example`]);
   });

@@ -66,6 +66,35 @@ describe('which Gateways an instance may attach to', () => {
     assert.equal(apiInstanceRules(request('CREATE', inst() as unknown as KubeObject), s).allowed, true);
   });
 
+  test('one Gateway named twice needs a different sectionName on each (Gateway API refuses the HTTPRoute otherwise): refused at admission, rendered by nobody', () => {
+    const shared = { name: 'shared', namespace: 'gateway-system' };
+    for (const [refs, first] of [
+      [[shared, shared], 0],
+      [[{ ...shared, sectionName: 'http' }, { ...shared, sectionName: 'http', port: 8080 }], 0],
+      [[{ ...shared, sectionName: 'http' }, shared], 0],
+      [[shared, { ...shared, port: 8443 }], 0],
+    ] as const) {
+      const p = parentRefProblem(s, 'max-airlines-prod', refs);
+      assert.deepEqual(p, {
+        reason: 'DuplicateParent',
+        field: 'spec.parentRefs[1]',
+        message:
+          `spec.parentRefs[1] names Gateway "gateway-system/shared" again, as spec.parentRefs[${first}] does: Gateway API refuses an HTTPRoute that names one Gateway twice unless each names a different listener by sectionName. ` +
+          'Give each a sectionName of its own, or name the Gateway once',
+      }, JSON.stringify(refs));
+    }
+    assert.equal(parentRefProblem(s, 'max-airlines-prod', [{ ...shared, sectionName: 'http' }, { ...shared, sectionName: 'https' }]), undefined);
+    // The namespace defaults to the instance's: "shared" and "max-airlines-prod/shared" are one Gateway.
+    const own = { ...platform, gatewayParents: ['max-airlines-prod/shared'] };
+    assert.equal(parentRefProblem(story({ platform: own }), 'max-airlines-prod', [{ name: 'shared' }, { name: 'shared', namespace: 'max-airlines-prod' }])?.reason, 'DuplicateParent');
+    const v = apiInstanceRules(request('CREATE', inst({ parentRefs: [shared, shared] }) as unknown as KubeObject), s);
+    assert.equal(v.allowed, false);
+    assert.match((v as { message: string }).message, /^ApiInstance "flights": spec.parentRefs\[1\] names Gateway "gateway-system\/shared" again, as spec.parentRefs\[0\] does: .* or name the Gateway once\.$/);
+    const d = desiredGatewayRoute(s, inst({ parentRefs: [shared, shared] }), authz);
+    assert.equal(d.render, false);
+    assert.equal(!d.render && d.condition?.reason, 'DuplicateParent');
+  });
+
   test('route claims apply: another organization\'s hostname renders nothing', () => {
     const r = gatewayRouteScope(s, inst({ hostnames: ['api.mule-united.example'] }));
     assert.equal(r.ok, false);
