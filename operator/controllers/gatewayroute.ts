@@ -20,7 +20,7 @@
 // HTTPRoute informer is optional (never waited for), an apply answered 404 says
 // so in the condition and is retried slowly, never in a hot loop.
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
-import { generationOrMetadataChanged } from '../../kube/controller.ts';
+import { generationOrMetadataChanged, specOrDeletionChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { applyOwned, deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
 import { describeError, isNotFound, statusCodeOf } from '../../kube/kube.ts';
@@ -162,7 +162,7 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       { resource: POLICIES, map: (o) => withParents(o.metadata?.namespace).map(keyOf), predicate: generationOrMetadataChanged },
       // Route claims and environments decide every route (a claim taken back, or voided by another Organization's):
       // a stale route would keep, as the older one, a host its new owner's route also matches.
-      { resource: ORGANIZATIONS, map: () => withParents().map(keyOf), predicate: generationOrMetadataChanged },
+      { resource: ORGANIZATIONS, map: () => withParents().map(keyOf), predicate: specOrDeletionChanged },
       // A namespace's grant deleted (a sweep that raced a new route there, or by hand): its routes apply it again.
       { resource: ownGrants(deps.authz.namespace), map: (o) => grantUsers(o.metadata?.labels?.[LABEL_GRANT_FROM]), predicate: (e) => e.type === 'delete' },
     ],

@@ -449,6 +449,15 @@ spec:
   matchResources: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ${evilProd}}}}
 `);
     try {
+      // The policy is in force once the apiserver refuses a probe route with such a host (it loads policies a moment later).
+      const probe = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: probe, namespace: ${evilProd}}
+spec: {hostnames: [refused.probe.example]}
+`;
+      await waitFor(async () => ((await kubectl(['create', '--dry-run=server', '-f', '-'], { stdin: probe, allowFail: true })).stderr.includes('no route may serve a refused. host') ? true : undefined), {
+        what: 'the admission policy to be in force',
+      });
       await applyYaml(lease([`refused.${evil}.example`], 1), EVIL_ADMIN);
       await claims(evil, [`*.${evil}.example`]);
       await claims(org, [`*.${org}.example`, leased]);
