@@ -75,6 +75,9 @@ spec:
   config: ${config}
 `;
 
+/** A platform admin sets an Organization's hostname claims. */
+const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
+
 /** The object's spec and resourceVersion: what must not change when crossgate leaves it alone. */
 const untouched = (o: { spec: unknown; metadata: { resourceVersion: string; ownerReferences?: unknown; labels?: unknown } }) => [o.spec, o.metadata.resourceVersion, o.metadata.ownerReferences, o.metadata.labels];
 
@@ -356,7 +359,6 @@ spec:
     // left in place, the former holder's route would keep the new owner's requests under its basePath (denied by
     // authz, which no longer serves it) until the next resync. Nothing else about the instance changes meanwhile.
     const moved = `shop-${org}.example`;
-    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
     await claims(evil, [`*.${evil}.example`, moved]);
     const shop = instanceYaml('shop', { basePath: '/shop', hostnames: [moved], namespace: evilProd });
     await waitFor(async () => ((await applyYaml(shop, { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its claimed host" });
@@ -384,7 +386,6 @@ spec:
     // platform gives that host to another organization: older, it would take the new owner's requests, and authz,
     // serving the attacker's instance, would let them through to its backend.
     const leased = `lease-${org}.example`;
-    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
     const lease = (hostnames: string[], parents: number) => `apiVersion: crossgate.dev/v1alpha1
 kind: ApiInstance
 metadata: {name: lease, namespace: ${evilProd}}
@@ -480,7 +481,6 @@ spec: {hostnames: [refused.probe.example]}
     // place, the route would stay in force with no owner, its hostnames never checked again (a host moved to another
     // organization included), and a new instance of the same name would get authz's allow for it.
     const kept = `orphan-${org}.example`;
-    const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
     const orphan = instanceYaml('orphan', { basePath: '/orphan', hostnames: [kept], namespace: evilProd });
     const gone = (kind: string) => async () => ((await getJson([kind, 'orphan', '-n', evilProd])) === undefined ? true : undefined);
     await claims(evil, [`*.${evil}.example`, kept]);
