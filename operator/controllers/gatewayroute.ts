@@ -3,18 +3,18 @@
 // Gateway SecurityPolicy calling crossgate-authz and the ReferenceGrant that
 // gatewayroute-desired.ts decides; removes them when parentRefs goes or the
 // decision says no; sweeps a namespace's ReferenceGrant once no instance there
-// needs it (and every unneeded one at start: namespaces may have gone while
-// the operator was down); and reflects the route's Accepted/ResolvedRefs
-// (written by the Gateway API controller) in the GatewayRouteAccepted
-// condition. Every instance's decision is taken again when an Organization
-// changes (route claims, environments); a rendered object the apiserver
-// refuses takes what was rendered for the older spec with it (RenderRejected);
-// a grant deleted while routes of its namespace need it is applied again; an
-// object of ours orphaned (the instance deleted with --cascade=orphan) is
-// removed, or taken back by a live instance of its name. An HTTPRoute or SecurityPolicy under
-// the instance's name that it did not render (by owner uid and labels) is
-// never overwritten nor deleted:
-// the condition names it (NameTaken) and the route waits until it is gone.
+// needs it (and every unneeded one at start: namespaces may have gone while the
+// operator was down); and reflects the route's Accepted/ResolvedRefs (written
+// by the Gateway API controller) in the GatewayRouteAccepted condition. Every
+// instance's decision is taken again when an Organization changes (route
+// claims, environments); a rendered object the apiserver refuses takes what was
+// rendered for the older spec with it (RenderRejected); a grant deleted while
+// routes of its namespace need it is applied again; an object of ours orphaned
+// (the instance deleted with --cascade=orphan) is removed, or taken back by a
+// live instance of its name. An HTTPRoute or SecurityPolicy under the
+// instance's name that it did not render (by owner uid and labels) is never
+// overwritten nor deleted: the condition names it (NameTaken) and the route
+// waits until it is gone.
 //
 // The Gateway API and Envoy Gateway kinds may be absent from the cluster: the
 // HTTPRoute informer is optional (never waited for), an apply answered 404 says

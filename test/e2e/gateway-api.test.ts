@@ -8,21 +8,21 @@
 // controller writes shows on the instance, a Gateway the platform does not
 // share is refused at admission (an impersonated org admin) and, with the
 // webhook gone, rendered by nobody; a user's own HTTPRoute under the instance's
-// name is reported and left untouched, and the route follows once it is gone;
-// a cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
-// origin Envoy Gateway reads as a wildcard, "https://*", or longer than its
-// CRD allows, never rendered); route
-// claims hold on every parent against another organization's admin, while
-// instance conflicts count per listener (refused, or not rendered without the
-// webhook, on the same one; allowed on another); a hostname a platform admin
-// moves to another organization takes the former holder's route at once (not
-// at the next resync), also after an edit that cannot be rendered (one
-// Gateway named twice: refused at admission, DuplicateParent without the
-// webhook; a route an admission policy refuses: RenderRejected); a forged 32768-byte route
-// status message shows bounded; an instance deleted with --cascade=orphan
-// takes its objects all the same; a ReferenceGrant still needed is put back
-// when deleted, and one nobody needs any more is swept when the operator
-// starts; removal takes the objects and sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
+// name is reported and left untouched, and the route follows once it is gone; a
+// cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
+// origin Envoy Gateway reads as a wildcard, "https://*", or longer than its CRD
+// allows, never rendered); route claims hold on every parent against another
+// organization's admin, while instance conflicts count per listener (refused,
+// or not rendered without the webhook, on the same one; allowed on another); a
+// hostname a platform admin moves to another organization takes the former
+// holder's route at once (not at the next resync), also after an edit that
+// cannot be rendered (one Gateway named twice: refused at admission,
+// DuplicateParent without the webhook; a route an admission policy refuses:
+// RenderRejected); a forged 32768-byte route status message shows bounded; an
+// instance deleted with --cascade=orphan takes its objects all the same; a
+// ReferenceGrant still needed is put back when deleted, and one nobody needs
+// any more is swept when the operator starts; removal takes the objects and
+// sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
