@@ -75,6 +75,10 @@ spec:
   config: ${config}
 `;
 
+/** The route goes first, then its SecurityPolicy (a route never stands without it): wait for the policy to follow. */
+const policyGone = (name: string, namespace: string) =>
+  waitFor(async () => ((await getJson(['securitypolicy', name, '-n', namespace])) === undefined ? true : undefined), { what: `SecurityPolicy ${namespace}/${name} to go after its route` });
+
 /** A platform admin sets an Organization's hostname claims. */
 const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
 
@@ -370,7 +374,7 @@ spec:
     const gone = await waitForCondition(['apiinstance', 'shop', '-n', evilProd], COND, 'False', { reason: 'OutsideRouteClaims', timeoutMs: 30_000 });
     assert.match(condition(gone, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.hostnames\\[0\\] "${moved}" is outside the route space of Organization "${evil}"`));
     await waitFor(async () => ((await getJson(['httproute', 'shop', '-n', evilProd])) === undefined ? true : undefined), { what: "the former holder's HTTPRoute to go", timeoutMs: 30_000 });
-    assert.equal(await getJson(['securitypolicy', 'shop', '-n', evilProd]), undefined);
+    await policyGone('shop', evilProd);
     // The new owner serves the whole host on the same listener.
     await applyYaml(instanceYaml('shop', { basePath: '/', hostnames: [moved], namespace: prod }), ADMIN);
     await waitForCondition(['apiinstance', 'shop', '-n', prod], COND, 'Unknown' as 'True', { reason: 'Pending' });
@@ -422,7 +426,7 @@ spec:
       const d = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'DuplicateParent', timeoutMs: 30_000 });
       assert.match(condition(d, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.parentRefs\\[1\\] names Gateway "${gwNs}/shared" again`));
       await routeGone();
-      assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
+      await policyGone('lease', evilProd);
     });
     await applyYaml(lease([leased], 1), EVIL_ADMIN);
     await rendered([leased]);
@@ -468,7 +472,7 @@ spec: {hostnames: [refused.probe.example]}
         /^the apiserver refused the rendered HTTPRoute \(gateway.networking.k8s.io\): HTTP (403|422) .*no route may serve a refused\. host on this cluster.*; no route is rendered for this instance \(one rendered before is removed\) until its spec changes$/,
       );
       await routeGone();
-      assert.equal(await getJson(['securitypolicy', 'lease', '-n', evilProd]), undefined);
+      await policyGone('lease', evilProd);
     } finally {
       await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
     }
@@ -565,7 +569,7 @@ spec:
     await kubectl(['delete', 'apiinstance', 'rogue', 'legacy', '-n', prod, '--wait=true']);
     await kubectl(['patch', 'apiinstance', 'flights', '-n', prod, '--type=json', '-p', '[{"op":"remove","path":"/spec/parentRefs"}]']);
     await waitFor(async () => ((await getJson(['httproute', 'flights', '-n', prod])) === undefined ? true : undefined), { what: 'the HTTPRoute to go' });
-    assert.equal(await getJson(['securitypolicy', 'flights', '-n', prod]), undefined);
+    await policyGone('flights', prod);
     await waitFor(async () => ((await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE])) === undefined ? true : undefined), { what: 'the ReferenceGrant to be swept' });
     const i = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'NoParentRefs' });
     assert.equal(condition(i, 'Ready')!.reason, 'Routed');
