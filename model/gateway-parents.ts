@@ -12,7 +12,7 @@ import { conflictMessage, parentRouteConflictOf, type RouteConflict } from './ro
 export type ParentRef = NonNullable<ApiInstance['spec']['parentRefs']>[number];
 
 export interface GatewayRouteProblem {
-  /** NotAllowedParent, OutsideRouteClaims, RouteConflict or NoSharedHost. */
+  /** NotAllowedParent, DuplicateParent, OutsideRouteClaims, RouteConflict or NoSharedHost. */
   reason: string;
   field: string;
   message: string;
@@ -23,7 +23,7 @@ export function parentGateway(ref: Pick<ParentRef, 'name' | 'namespace'>, routeN
   return `${ref.namespace ?? routeNamespace}/${ref.name}`;
 }
 
-/** The first parentRef naming a Gateway the platform does not share, or undefined. */
+/** The first parentRef naming a Gateway the platform does not share, or one Gateway twice (DuplicateParent), or undefined. */
 export function parentRefProblem(snapshot: Snapshot, namespace: string, parentRefs: readonly ParentRef[] | undefined): GatewayRouteProblem | undefined {
   const allowed = snapshot.platform.gatewayParents ?? [];
   for (const [i, ref] of (parentRefs ?? []).entries()) {
@@ -36,6 +36,26 @@ export function parentRefProblem(snapshot: Snapshot, namespace: string, parentRe
       message:
         `spec.parentRefs[${i}] names Gateway "${gw}", which is not a Gateway routes may attach to: ${shared} (${ENV_GATEWAY_PARENTS}). ` +
         'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin',
+    };
+  }
+  return duplicateParent(namespace, parentRefs ?? []);
+}
+
+/**
+ * The first parentRef naming a Gateway an earlier one names too, unless both name different listeners by
+ * sectionName: the HTTPRoute CRD refuses that route ("sectionName must be specified / unique when parentRefs
+ * includes 2 or more references to the same parent"), namespaces compared after defaulting, as rendered.
+ */
+function duplicateParent(namespace: string, refs: readonly ParentRef[]): GatewayRouteProblem | undefined {
+  for (const [j, b] of refs.entries()) {
+    const i = refs.findIndex((a, k) => k < j && parentGateway(a, namespace) === parentGateway(b, namespace) && (!a.sectionName || !b.sectionName || a.sectionName === b.sectionName));
+    if (i < 0) continue;
+    return {
+      reason: 'DuplicateParent',
+      field: `spec.parentRefs[${j}]`,
+      message:
+        `spec.parentRefs[${j}] names Gateway "${parentGateway(b, namespace)}" again, as spec.parentRefs[${i}] does: ` +
+        'Gateway API refuses an HTTPRoute that names one Gateway twice unless each names a different listener by sectionName. Give each a sectionName of its own, or name the Gateway once',
     };
   }
   return undefined;

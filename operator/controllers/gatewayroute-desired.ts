@@ -108,8 +108,11 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
   return { render: true, route, policy, ...(ns === authz.namespace ? {} : { grant: desiredGrant(ns, authz) }) };
 }
 
+/** Envoy Gateway v1.7.0's SecurityPolicy CRD: spec.cors.allowOrigins[] maxLength. */
+const EG_ORIGIN_MAX = 253;
+
 /**
- * An origin Envoy Gateway v1.7.0 accepts (its CRD's pattern, checked here without its backtracking regex) and
+ * An origin Envoy Gateway v1.7.0 accepts (its CRD's length and pattern, the latter checked here without its backtracking regex) and
  * means as the gateway does: "*", or http(s)://label(.label)*[:port]. Envoy Gateway reads a "*" host
  * ("https://*") or a "*." prefix as a wildcard, while the gateway compares origins literally (no browser sends
  * one): rendered, "https://*" with allowCredentials would let any site read responses made with visitors'
@@ -117,6 +120,8 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
  */
 export function egOrigin(origin: string): boolean {
   if (origin === '*') return true;
+  // Its CRD's maxLength (crossgate's cors schema allows 512): a longer one would get the SecurityPolicy refused.
+  if (origin.length > EG_ORIGIN_MAX) return false;
   const m = /^https?:\/\/([^:/]+)(?::(\d{1,5}))?$/.exec(origin);
   if (!m) return false;
   return m[1]!.split('.').every((l) => /^[\w-]+$/.test(l));
@@ -147,7 +152,9 @@ export function desiredCors(instance: Instance, policies: readonly Policy[]): Re
   };
 }
 
-type Rendered = { metadata?: { labels?: Record<string, string>; ownerReferences?: { uid?: string; controller?: boolean }[] } };
+type Rendered = {
+  metadata?: { labels?: Record<string, string>; ownerReferences?: { uid?: string; controller?: boolean }[]; managedFields?: { manager?: string; operation?: string; subresource?: string }[] };
+};
 
 /**
  * Whether an object found under the name of a rendered object is the one
@@ -164,6 +171,23 @@ export function renderedFor(obj: Rendered, instance: Instance): boolean {
     labels[LABEL_MANAGED_BY] === MANAGED_BY &&
     labels[LABEL_GATEWAY_ROUTE] === instance.metadata.name &&
     (obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid)
+  );
+}
+
+/**
+ * Whether an object under the name `name` is one crossgate rendered that no controller owns any more: the instance
+ * was deleted with --cascade=orphan (delete on ApiInstances is all it takes), or the owner reference was removed.
+ * It carries crossgate's labels for that name, `manager` (crossgate's field manager) applied it, and it has no
+ * controller owner reference. Left alone it would stay in force unowned, its hostnames never checked again, so it
+ * is still crossgate's: removed when no instance of that name renders it, taken back when one does.
+ */
+export function orphanedRender(obj: Rendered, name: string, manager: string): boolean {
+  const labels = obj.metadata?.labels ?? {};
+  return (
+    labels[LABEL_MANAGED_BY] === MANAGED_BY &&
+    labels[LABEL_GATEWAY_ROUTE] === name &&
+    !(obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true) &&
+    (obj.metadata?.managedFields ?? []).some((f) => f.manager === manager && f.operation === 'Apply' && !f.subresource)
   );
 }
 
@@ -189,6 +213,10 @@ export function desiredGrant(from: string, authz: AuthzService): Obj {
   };
 }
 
+/** Longest text of another writer (the apiserver, a route status) quoted in a condition, whose message the CRD bounds at 32768. */
+const MAX_QUOTED = 1024;
+const quote = (text: string) => (text.length > MAX_QUOTED ? `${text.slice(0, MAX_QUOTED)}…` : text);
+
 /** The condition when the apiserver does not serve a kind the route needs (Gateway API or Envoy Gateway CRDs absent). */
 export function kindAbsentCondition(kind: string, group: string): ConditionInput {
   return {
@@ -199,13 +227,30 @@ export function kindAbsentCondition(kind: string, group: string): ConditionInput
   };
 }
 
+/**
+ * The condition when the apiserver refuses a rendered object (a rule of the Gateway API or Envoy Gateway CRD that
+ * crossgate's schema does not have; a platform's admission policy): nothing is rendered,
+ * and what was rendered for an older spec is removed, so it never stays in force.
+ */
+export function renderRejectedCondition(kind: string, group: string, reason: string): ConditionInput {
+  return {
+    type: GATEWAY_ROUTE_CONDITION,
+    status: 'False',
+    reason: 'RenderRejected',
+    message: `the apiserver refused the rendered ${kind} (${group}): ${quote(reason)}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
+  };
+}
+
 type RouteParentStatus = {
   parentRef?: { name?: string; namespace?: string; sectionName?: string; port?: number };
   controllerName?: string;
   conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
 };
 
-/** GatewayRouteAccepted from the route's status.parents: the first parent not Accepted or with unresolved refs, else True. */
+/**
+ * GatewayRouteAccepted from the route's status.parents: the first parent not Accepted or with unresolved refs, else
+ * True. The controller's message is quoted bounded: a status message may be as long as the instance's own bound.
+ */
 export function routeAcceptance(route: { metadata?: { namespace?: string }; spec?: { parentRefs?: RouteParentStatus['parentRef'][] }; status?: { parents?: RouteParentStatus[] } }): ConditionInput {
   const ns = route.metadata?.namespace ?? '';
   const parents = route.status?.parents ?? [];
@@ -219,9 +264,9 @@ export function routeAcceptance(route: { metadata?: { namespace?: string }; spec
     const acc = of('Accepted');
     if (!st || !acc) return { type: GATEWAY_ROUTE_CONDITION, status: 'Unknown', reason: 'Pending', message: `HTTPRoute rendered; no Gateway API controller has reported on it for Gateway "${gw}" yet` };
     const who = st.controllerName ? ` (${st.controllerName})` : '';
-    if (acc.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: acc.reason || 'NotAccepted', message: `Gateway "${gw}"${who} did not accept the HTTPRoute: ${acc.message ?? ''}`.trim() };
+    if (acc.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: acc.reason || 'NotAccepted', message: `Gateway "${gw}"${who} did not accept the HTTPRoute: ${quote(acc.message ?? '')}`.trim() };
     const refs = of('ResolvedRefs');
-    if (refs && refs.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: refs.reason || 'RefsNotResolved', message: `Gateway "${gw}"${who} cannot resolve the HTTPRoute's references: ${refs.message ?? ''}`.trim() };
+    if (refs && refs.status !== 'True') return { type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: refs.reason || 'RefsNotResolved', message: `Gateway "${gw}"${who} cannot resolve the HTTPRoute's references: ${quote(refs.message ?? '')}`.trim() };
     accepted.push(`"${gw}"${who}`);
   }
   return { type: GATEWAY_ROUTE_CONDITION, status: 'True', reason: 'Accepted', message: `HTTPRoute accepted by Gateway ${accepted.join(', ')}` };

@@ -3,39 +3,45 @@
 // Gateway SecurityPolicy calling crossgate-authz and the ReferenceGrant that
 // gatewayroute-desired.ts decides; removes them when parentRefs goes or the
 // decision says no; sweeps a namespace's ReferenceGrant once no instance there
-// needs it (and every unneeded one at start: namespaces may have gone while
-// the operator was down); and reflects the route's Accepted/ResolvedRefs
-// (written by the Gateway API controller) in the GatewayRouteAccepted
-// condition. An HTTPRoute or SecurityPolicy under the instance's name that it
-// did not render (by owner uid and labels) is never overwritten nor deleted:
-// the condition names it (NameTaken) and the route waits until it is gone.
+// needs it (and every unneeded one at start: namespaces may have gone while the
+// operator was down); and reflects the route's Accepted/ResolvedRefs (written
+// by the Gateway API controller) in the GatewayRouteAccepted condition. Every
+// instance's decision is taken again when an Organization changes (route
+// claims, environments); a rendered object the apiserver refuses takes what was
+// rendered for the older spec with it (RenderRejected); a grant deleted while
+// routes of its namespace need it is applied again; an object of ours orphaned
+// (the instance deleted with --cascade=orphan) is removed, or taken back by a
+// live instance of its name. An HTTPRoute or SecurityPolicy under the
+// instance's name that it did not render (by owner uid and labels) is never
+// overwritten nor deleted: the condition names it (NameTaken) and the route
+// waits until it is gone.
 //
 // The Gateway API and Envoy Gateway kinds may be absent from the cluster: the
 // HTTPRoute informer is optional (never waited for), an apply answered 404 says
 // so in the condition and is retried slowly, never in a hot loop.
 import type { Manager, ReconcileContext, ReconcileResult } from '../../kube/controller.ts';
-import { generationOrMetadataChanged } from '../../kube/controller.ts';
+import { generationOrMetadataChanged, specOrDeletionChanged } from '../../kube/controller.ts';
 import { ownConditions, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { applyOwned, deleteIfExists, deleteIfStill } from '../../kube/effects.ts';
-import { isNotFound } from '../../kube/kube.ts';
+import { describeError, isNotFound, statusCodeOf } from '../../kube/kube.ts';
 import { objectPath, type ResourceRef } from '../../kube/keys.ts';
 import { APPLY_PATCH } from '../../kube/status.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import type { PlatformSettings } from '../../api/platform.ts';
-import { APIINSTANCES, POLICIES } from '../resources.ts';
+import { APIINSTANCES, ORGANIZATIONS, POLICIES } from '../resources.ts';
 import { snapshotReader } from './snapshot.ts';
 import type { Deps } from './deps.ts';
 import {
   GATEWAY_ROUTE_CONDITION, HTTPROUTES, LABEL_GATEWAY_ROUTE, LABEL_GRANT_FROM, REFERENCEGRANTS, SECURITYPOLICIES, desiredGatewayRoute, grantName, kindAbsentCondition, nameTakenCondition,
-  renderedFor, routeAcceptance, type AuthzService,
+  orphanedRender, renderRejectedCondition, renderedFor, routeAcceptance, type AuthzService,
 } from './gatewayroute-desired.ts';
 
 type Instance = ApiInstance & { kind: string; apiVersion: string };
 
 /** Field manager of the rendered objects and of the GatewayRouteAccepted condition. */
 export const GATEWAYROUTE_MANAGER = 'crossgate-gatewayroute';
-/** How soon a missing kind is looked for again. */
+/** How soon a missing kind (or a rendered object the apiserver refused) is looked at again. */
 const KIND_ABSENT_RETRY_MS = 60_000;
 /** How soon a name held by another object is looked at again (that object is not watched). */
 const NAME_TAKEN_RETRY_MS = 10_000;
@@ -68,12 +74,27 @@ class KindAbsent extends Error {
   }
 }
 
+/** The apiserver refused a rendered object for good (its CRD's schema or CEL, an admission policy): retrying the same object cannot help. */
+class RenderRejected extends Error {
+  readonly res: ResourceRef;
+  readonly reason: string;
+  constructor(res: ResourceRef, err: unknown) {
+    super(`${res.kind} refused`);
+    this.res = res;
+    this.reason = describeError(err);
+  }
+}
+/** 400 Bad Request, 403 Forbidden (an admission webhook or policy) and 422 Invalid: the object itself is refused. */
+const REFUSED = new Set([400, 403, 422]);
+
 export function registerGatewayRouteController(mgr: Manager, deps: Deps & GatewayRouteOptions): void {
   const instances = mgr.informer<Instance>(APIINSTANCES);
   const policies = mgr.informer<Policy & { kind: string }>(POLICIES);
   const snapshot = snapshotReader(mgr, deps.settings);
   const withParents = (ns?: string) => instances.list().filter((i) => (ns === undefined || i.metadata.namespace === ns) && i.spec.parentRefs?.length);
   const keyOf = (i: Instance) => `${i.metadata.namespace}/${i.metadata.name}`;
+  /** The instances that may need the grant of namespace `from`. */
+  const grantUsers = (from: string | undefined) => (from ? withParents(from).map(keyOf) : []);
 
   /**
    * The ReferenceGrant (authz's namespace, ours by name) is applied with force; the route and policy through
@@ -90,6 +111,7 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
     } catch (err) {
       // The instance's namespace exists: a 404 on apply is the kind (or the authz namespace) missing.
       if (isNotFound(err)) throw new KindAbsent(res);
+      if (REFUSED.has(statusCodeOf(err) ?? 0)) throw new RenderRejected(res, err);
       throw err;
     }
   };
@@ -102,12 +124,13 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       throw err;
     }
   };
-  /** The route, then its policy, each only when it is the one rendered for `instance` (and still the same object). */
-  const remove = async (instance: Instance) => {
-    const { namespace: ns, name } = instance.metadata as { namespace: string; name: string };
+  /** Rendered for `instance`, or rendered by crossgate under its name and orphaned since (no owner left). */
+  const ours = (obj: Record<string, any>, name: string, instance?: Instance) => (instance !== undefined && renderedFor(obj, instance)) || orphanedRender(obj, name, GATEWAYROUTE_MANAGER);
+  /** The route, then its policy, each only when it is ours for `instance` (or, without one, orphaned) and still the same object. */
+  const remove = async (ns: string, name: string, instance?: Instance) => {
     for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
       const obj = await current(res, ns, name);
-      if (obj && renderedFor(obj, instance)) await deleteIfStill(deps.http, objectPath(res, ns, name), obj.metadata.uid);
+      if (obj && ours(obj, name, instance)) await deleteIfStill(deps.http, objectPath(res, ns, name), obj.metadata.uid);
     }
   };
   /** Whether a namespace still needs its grant: an instance there renders a route. */
@@ -137,17 +160,23 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       { resource: APIINSTANCES, map: (o) => withParents().filter((i) => i.spec.basePath === (o as Instance).spec?.basePath).map(keyOf), predicate: generationOrMetadataChanged },
       // A CORS policy of the namespace decides the SecurityPolicy's spec.cors.
       { resource: POLICIES, map: (o) => withParents(o.metadata?.namespace).map(keyOf), predicate: generationOrMetadataChanged },
+      // Route claims and environments decide every route (a claim taken back, or voided by another Organization's):
+      // a stale route would keep, as the older one, a host its new owner's route also matches.
+      { resource: ORGANIZATIONS, map: () => withParents().map(keyOf), predicate: specOrDeletionChanged },
+      // A namespace's grant deleted (a sweep that raced a new route there, or by hand): its routes apply it again.
+      { resource: ownGrants(deps.authz.namespace), map: (o) => grantUsers(o.metadata?.labels?.[LABEL_GRANT_FROM]), predicate: (e) => e.type === 'delete' },
     ],
     reconcile: async (key: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const instance = instances.get(key);
       if (!instance || instance.metadata.deletionTimestamp) {
-        // The route and policy go with their owner (garbage collection); the grant is ours to sweep.
+        // The route and policy go with their owner (garbage collection), unless it was deleted orphaning them; the grant is ours to sweep.
+        await remove(ctx.namespace!, ctx.name);
         await sweepGrant(ctx.namespace!);
         return;
       }
       const decision = desiredGatewayRoute(snapshot(), instance, deps.authz, policies.list());
       if (!decision.render) {
-        await remove(instance);
+        await remove(ctx.namespace!, ctx.name, instance);
         await sweepGrant(ctx.namespace!);
         const had = (deps.status.current(instance)?.conditions as Condition[] | undefined)?.some((c) => c.type === GATEWAY_ROUTE_CONDITION);
         const cond = decision.condition ?? (had ? { type: GATEWAY_ROUTE_CONDITION, status: 'False' as const, reason: 'NoParentRefs', message: 'spec.parentRefs is empty: served by the crossgate gateway only' } : undefined);
@@ -158,9 +187,10 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       for (const res of [HTTPROUTES, SECURITYPOLICIES]) {
         const obj = await current(res, ctx.namespace!, ctx.name);
         read.set(res, { uid: obj?.metadata?.uid });
-        if (!obj || renderedFor(obj, instance)) continue;
+        // An orphan of ours is taken back: applied with force and its uid, which puts the owner reference back.
+        if (!obj || ours(obj, ctx.name, instance)) continue;
         // Never ours to change: our other object goes too (a policy of ours would target their route by name).
-        await remove(instance);
+        await remove(ctx.namespace!, ctx.name, instance);
         await writeCondition(instance, nameTakenCondition(res.kind, ctx.namespace!, ctx.name));
         return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
       }
@@ -173,14 +203,21 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
       } catch (err) {
         if (err instanceof NameTakenMeanwhile) {
           // Made between our read and our write: left as it is; ours of the pair goes, as when the read finds it.
-          await remove(instance);
+          await remove(ctx.namespace!, ctx.name, instance);
           await writeCondition(instance, nameTakenCondition(err.res.kind!, ctx.namespace!, ctx.name));
           return { requeueAfterMs: NAME_TAKEN_RETRY_MS };
+        }
+        if (err instanceof RenderRejected) {
+          // What was rendered for an older spec must not stay in force (its hostnames may have gone to another organization).
+          ctx.log.info({ kind: err.res.kind, err: err.reason }, 'rendered object refused by the apiserver: no route rendered');
+          await remove(ctx.namespace!, ctx.name, instance);
+          await writeCondition(instance, renderRejectedCondition(err.res.kind!, err.res.group!, err.reason));
+          return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
         }
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');
         // Without its SecurityPolicy a route would bypass crossgate-authz: none is left behind.
-        await remove(instance).catch(() => undefined);
+        await remove(ctx.namespace!, ctx.name, instance).catch(() => undefined);
         await writeCondition(instance, kindAbsentCondition(err.res.kind!, err.res.group!));
         return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
       }

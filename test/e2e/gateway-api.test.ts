@@ -8,12 +8,19 @@
 // controller writes shows on the instance, a Gateway the platform does not
 // share is refused at admission (an impersonated org admin) and, with the
 // webhook gone, rendered by nobody; a user's own HTTPRoute under the instance's
-// name is reported and left untouched, and the route follows once it is gone;
-// a cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
-// origin Envoy Gateway reads as a wildcard, "https://*", never rendered); route
-// claims hold on every parent against another organization's admin, while
-// instance conflicts count per listener (refused, or not rendered without the
-// webhook, on the same one; allowed on another); a ReferenceGrant nobody needs
+// name is reported and left untouched, and the route follows once it is gone; a
+// cors Policy becomes the SecurityPolicy's spec.cors (update, removal; an
+// origin Envoy Gateway reads as a wildcard, "https://*", or longer than its CRD
+// allows, never rendered); route claims hold on every parent against another
+// organization's admin, while instance conflicts count per listener (refused,
+// or not rendered without the webhook, on the same one; allowed on another); a
+// hostname a platform admin moves to another organization takes the former
+// holder's route at once (not at the next resync), also after an edit that
+// cannot be rendered (one Gateway named twice: refused at admission,
+// DuplicateParent without the webhook; a route an admission policy refuses:
+// RenderRejected); a forged 32768-byte route status message shows bounded; an
+// instance deleted with --cascade=orphan takes its objects all the same; a
+// ReferenceGrant still needed is put back when deleted, and one nobody needs
 // any more is swept when the operator starts; removal takes the objects and
 // sweeps the ReferenceGrant. No Envoy runs here: `make kind-e2e` is where a
 // real one does.
@@ -67,6 +74,13 @@ spec:
   targetRef: {name: flights}
   config: ${config}
 `;
+
+/** The route goes first, then its SecurityPolicy (a route never stands without it): wait for the policy to follow. */
+const policyGone = (name: string, namespace: string) =>
+  waitFor(async () => ((await getJson(['securitypolicy', name, '-n', namespace])) === undefined ? true : undefined), { what: `SecurityPolicy ${namespace}/${name} to go after its route` });
+
+/** A platform admin sets an Organization's hostname claims. */
+const claims = (name: string, hostnames: string[]) => kubectl(['patch', 'organization', name, '--type=merge', '-p', JSON.stringify({ spec: { routes: { hostnames } } })]);
 
 /** The object's spec and resourceVersion: what must not change when crossgate leaves it alone. */
 const untouched = (o: { spec: unknown; metadata: { resourceVersion: string; ownerReferences?: unknown; labels?: unknown } }) => [o.spec, o.metadata.resourceVersion, o.metadata.ownerReferences, o.metadata.labels];
@@ -213,6 +227,13 @@ spec: ${spec}
     await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', status(false)]);
     const bad = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'BackendNotFound' });
     assert.equal(condition(bad, COND)!.message, `Gateway "${gwNs}/shared" (gateway.envoyproxy.io/gatewayclass-controller) cannot resolve the HTTPRoute's references: Service ${prod}/flights not found`);
+    // A message as long as the HTTPRoute CRD allows (whoever may write the route's status): quoted bounded, so the
+    // instance's own status write (whose messages have the same bound) still goes through.
+    const forged = JSON.parse(status(true));
+    forged.status.parents[0].conditions[0] = { ...forged.status.parents[0].conditions[0], status: 'False', reason: 'Forged', message: 'y'.repeat(32_768) };
+    await kubectl(['patch', 'httproute', 'flights', '-n', prod, '--subresource=status', '--type=merge', '-p', JSON.stringify(forged)]);
+    const long = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'Forged' });
+    assert.match(condition(long, COND)!.message, /^Gateway ".*" \(gateway.envoyproxy.io\/gatewayclass-controller\) did not accept the HTTPRoute: y{1024}…$/);
   });
 
   test('a hostname and basePath change follows on the route', async () => {
@@ -278,6 +299,16 @@ spec:
       return c?.allowCredentials === true ? c : undefined;
     }, { what: 'spec.cors to follow the wildcard Policy' });
     assert.deepEqual(third.allowOrigins, [`https://app.${org}.example`]);
+    // An origin crossgate admits (up to 512 characters) but longer than Envoy Gateway's CRD allows (253): left out, so
+    // the SecurityPolicy, and with it the route, is still accepted.
+    const long = `https://${'a'.repeat(280)}.${org}.example`;
+    await applyYaml(corsPolicyYaml(`{allowOrigins: ["${long}", "https://web.${org}.example"]}`), ADMIN);
+    const fourth = await waitFor(async () => {
+      const c = (await getJson(['securitypolicy', 'flights', '-n', prod]))?.spec.cors;
+      return c?.allowOrigins?.[0] === `https://web.${org}.example` ? c : undefined;
+    }, { what: 'spec.cors to follow the long-origin Policy' });
+    assert.deepEqual(fourth.allowOrigins, [`https://web.${org}.example`]);
+    assert.ok(await getJson(['httproute', 'flights', '-n', prod]), 'the route stays');
     await kubectl(['delete', 'policy', 'browser', '-n', prod, '--wait=true']);
     const after = await waitFor(async () => {
       const p = await getJson(['securitypolicy', 'flights', '-n', prod]);
@@ -325,6 +356,165 @@ spec:
     });
     await kubectl(['delete', 'apiinstance', 'copy', '-n', staging, '--wait=true']);
     await kubectl(['delete', 'apiinstance', 'hijack', '-n', evilProd, '--wait=true']);
+  });
+
+  test('a platform admin moves a hostname to another organization: the former holder\'s HTTPRoute goes at once, not at the next resync', async () => {
+    // Gateway API gives a request two routes match to the one with the longer path prefix, then to the OLDER route:
+    // left in place, the former holder's route would keep the new owner's requests under its basePath (denied by
+    // authz, which no longer serves it) until the next resync. Nothing else about the instance changes meanwhile.
+    const moved = `shop-${org}.example`;
+    await claims(evil, [`*.${evil}.example`, moved]);
+    const shop = instanceYaml('shop', { basePath: '/shop', hostnames: [moved], namespace: evilProd });
+    await waitFor(async () => ((await applyYaml(shop, { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its claimed host" });
+    await waitForCondition(['apiinstance', 'shop', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'shop', '-n', evilProd])).spec.hostnames, [moved]);
+    // The platform takes the host back and gives it to the other organization.
+    await claims(evil, [`*.${evil}.example`]);
+    await claims(org, [`*.${org}.example`, moved]);
+    const gone = await waitForCondition(['apiinstance', 'shop', '-n', evilProd], COND, 'False', { reason: 'OutsideRouteClaims', timeoutMs: 30_000 });
+    assert.match(condition(gone, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.hostnames\\[0\\] "${moved}" is outside the route space of Organization "${evil}"`));
+    await waitFor(async () => ((await getJson(['httproute', 'shop', '-n', evilProd])) === undefined ? true : undefined), { what: "the former holder's HTTPRoute to go", timeoutMs: 30_000 });
+    await policyGone('shop', evilProd);
+    // The new owner serves the whole host on the same listener.
+    await applyYaml(instanceYaml('shop', { basePath: '/', hostnames: [moved], namespace: prod }), ADMIN);
+    await waitForCondition(['apiinstance', 'shop', '-n', prod], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    assert.deepEqual((await getJson(['httproute', 'shop', '-n', prod])).spec.hostnames, [moved]);
+    await kubectl(['delete', 'apiinstance', 'shop', '-n', prod, '--wait=true']);
+    await kubectl(['delete', 'apiinstance', 'shop', '-n', evilProd, '--wait=true']);
+    await claims(org, [`*.${org}.example`]);
+  });
+
+  test('an edit that cannot be rendered takes the route rendered before with it: it never keeps a host that moves to another organization', async () => {
+    // The attacker renders a route on a host it holds, then edits the instance into one whose route cannot be
+    // rendered. Left in place, the old route, its old host included, would stay in force for good, even once the
+    // platform gives that host to another organization: older, it would take the new owner's requests, and authz,
+    // serving the attacker's instance, would let them through to its backend.
+    const leased = `lease-${org}.example`;
+    const lease = (hostnames: string[], parents: number) => `apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: lease, namespace: ${evilProd}}
+spec:
+  assetRef: {name: flights-eapi}
+  basePath: /lease
+  hostnames: ${JSON.stringify(hostnames)}
+  upstream: {backendRef: {name: lease, port: 8080}}
+  parentRefs: ${JSON.stringify(Array.from({ length: parents }, () => ({ name: 'shared', namespace: gwNs, sectionName: 'http' })))}
+`;
+    const rendered = async (hostnames: string[]) => {
+      await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+      await waitFor(async () => (JSON.stringify((await getJson(['httproute', 'lease', '-n', evilProd]))?.spec.hostnames) === JSON.stringify(hostnames) ? true : undefined), { what: `the route on ${hostnames}` });
+    };
+    const routeGone = () => waitFor(async () => ((await getJson(['httproute', 'lease', '-n', evilProd])) === undefined ? true : undefined), { what: 'the route rendered before to go', timeoutMs: 30_000 });
+    await claims(evil, [`*.${evil}.example`, leased]);
+    await waitFor(async () => ((await applyYaml(lease([leased], 1), { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance on its leased host" });
+    await rendered([leased]);
+
+    // 1. One Gateway named twice (the HTTPRoute CRD refuses that): refused at admission; with the webhook skipped,
+    //    the operator renders nothing and removes the route it rendered before.
+    const r = await applyYaml(lease([`lease.${evil}.example`], 2), { ...EVIL_ADMIN, allowFail: true });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.ok(
+      r.stderr.includes(
+        `ApiInstance "lease": spec.parentRefs[1] names Gateway "${gwNs}/shared" again, as spec.parentRefs[0] does: Gateway API refuses an HTTPRoute that names one Gateway twice unless each names a different listener by sectionName. ` +
+          'Give each a sectionName of its own, or name the Gateway once.',
+      ),
+      r.stderr,
+    );
+    await webhook.without(async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', 'crossgate-validating-webhook', '--ignore-not-found']);
+      await applyYaml(lease([`lease.${evil}.example`], 2), EVIL_ADMIN);
+      const d = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'DuplicateParent', timeoutMs: 30_000 });
+      assert.match(condition(d, COND)!.message, new RegExp(`^no HTTPRoute is rendered: spec.parentRefs\\[1\\] names Gateway "${gwNs}/shared" again`));
+      await routeGone();
+      await policyGone('lease', evilProd);
+    });
+    await applyYaml(lease([leased], 1), EVIL_ADMIN);
+    await rendered([leased]);
+
+    // 2. An edit crossgate admits but the apiserver refuses to render (here a platform's admission policy; also a
+    //    Gateway API or Envoy Gateway CRD rule crossgate's schema lacks): RenderRejected, the older route removed.
+    const policy = `${org}-no-refused-hosts`;
+    await applyYaml(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: ${policy}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: [gateway.networking.k8s.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [httproutes]}]
+  validations:
+  - expression: "!has(object.spec.hostnames) || !object.spec.hostnames.exists(h, h.startsWith('refused.'))"
+    message: no route may serve a refused. host on this cluster
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: ${policy}}
+spec:
+  policyName: ${policy}
+  validationActions: [Deny]
+  matchResources: {namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ${evilProd}}}}
+`);
+    try {
+      // The policy is in force once the apiserver refuses a probe route with such a host (it loads policies a moment later).
+      const probe = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: probe, namespace: ${evilProd}}
+spec: {hostnames: [refused.probe.example]}
+`;
+      await waitFor(async () => ((await kubectl(['create', '--dry-run=server', '-f', '-'], { stdin: probe, allowFail: true })).stderr.includes('no route may serve a refused. host') ? true : undefined), {
+        what: 'the admission policy to be in force',
+      });
+      await applyYaml(lease([`refused.${evil}.example`], 1), EVIL_ADMIN);
+      await claims(evil, [`*.${evil}.example`]);
+      await claims(org, [`*.${org}.example`, leased]);
+      const refused = await waitForCondition(['apiinstance', 'lease', '-n', evilProd], COND, 'False', { reason: 'RenderRejected', timeoutMs: 30_000 });
+      assert.match(
+        condition(refused, COND)!.message,
+        /^the apiserver refused the rendered HTTPRoute \(gateway.networking.k8s.io\): HTTP (403|422) .*no route may serve a refused\. host on this cluster.*; no route is rendered for this instance \(one rendered before is removed\) until its spec changes$/,
+      );
+      await routeGone();
+      await policyGone('lease', evilProd);
+    } finally {
+      await kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', policy, '--ignore-not-found']);
+    }
+    await kubectl(['delete', 'apiinstance', 'lease', '-n', evilProd, '--wait=true']);
+    await claims(org, [`*.${org}.example`]);
+  });
+
+  test('an instance deleted with --cascade=orphan: its HTTPRoute and SecurityPolicy are removed all the same, and one orphaned under a live instance is taken back', async () => {
+    // The attacker's admin deletes the instance orphaning its objects (only delete on ApiInstances needed): left in
+    // place, the route would stay in force with no owner, its hostnames never checked again (a host moved to another
+    // organization included), and a new instance of the same name would get authz's allow for it.
+    const kept = `orphan-${org}.example`;
+    const orphan = instanceYaml('orphan', { basePath: '/orphan', hostnames: [kept], namespace: evilProd });
+    const gone = (kind: string) => async () => ((await getJson([kind, 'orphan', '-n', evilProd])) === undefined ? true : undefined);
+    await claims(evil, [`*.${evil}.example`, kept]);
+    await waitFor(async () => ((await applyYaml(orphan, { ...EVIL_ADMIN, allowFail: true })).code === 0 ? true : undefined), { what: "the attacker's instance" });
+    await waitForCondition(['apiinstance', 'orphan', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    await kubectl(['delete', 'apiinstance', 'orphan', '-n', evilProd, '--cascade=orphan', '--wait=true'], EVIL_ADMIN);
+    await waitFor(gone('httproute'), { what: 'the orphaned HTTPRoute to be removed', timeoutMs: 30_000 });
+    await waitFor(gone('securitypolicy'), { what: 'the orphaned SecurityPolicy to be removed', timeoutMs: 30_000 });
+    // Orphaned while its instance lives (owner reference removed by hand): taken back, not reported as someone else's.
+    await applyYaml(orphan, EVIL_ADMIN);
+    const i = await waitForCondition(['apiinstance', 'orphan', '-n', evilProd], COND, 'Unknown' as 'True', { reason: 'Pending' });
+    await kubectl(['patch', 'httproute', 'orphan', '-n', evilProd, '--type=json', '-p', '[{"op":"remove","path":"/metadata/ownerReferences"}]']);
+    await waitFor(async () => ((await getJson(['httproute', 'orphan', '-n', evilProd]))?.metadata.ownerReferences?.[0]?.uid === i.metadata.uid ? true : undefined), {
+      what: 'the orphaned HTTPRoute to be owned again', timeoutMs: 30_000,
+    });
+    assert.ok(await getJson(['securitypolicy', 'orphan', '-n', evilProd]), 'its SecurityPolicy stays beside it');
+    await kubectl(['delete', 'apiinstance', 'orphan', '-n', evilProd, '--wait=true']);
+    await claims(evil, [`*.${evil}.example`]);
+  });
+
+  test('a ReferenceGrant a route of its namespace still needs, deleted (a sweep racing a new route, or by hand), is put back', async () => {
+    const grant = `crossgate-authz-from-${prod}`;
+    const before = await getJson(['referencegrant', grant, '-n', OPERATOR_NAMESPACE]);
+    assert.ok(before, 'the grant of a namespace with a route');
+    await kubectl(['delete', 'referencegrant', grant, '-n', OPERATOR_NAMESPACE, '--wait=true']);
+    const back = await waitFor(async () => {
+      const g = await getJson(['referencegrant', grant, '-n', OPERATOR_NAMESPACE]);
+      return g && g.metadata.uid !== before.metadata.uid ? g : undefined;
+    }, { what: 'the ReferenceGrant to be put back', timeoutMs: 30_000 });
+    assert.deepEqual(back.spec, before.spec);
   });
 
   test('at start, the operator sweeps a ReferenceGrant no namespace needs any more and keeps the ones in use', async () => {
@@ -379,7 +569,7 @@ spec:
     await kubectl(['delete', 'apiinstance', 'rogue', 'legacy', '-n', prod, '--wait=true']);
     await kubectl(['patch', 'apiinstance', 'flights', '-n', prod, '--type=json', '-p', '[{"op":"remove","path":"/spec/parentRefs"}]']);
     await waitFor(async () => ((await getJson(['httproute', 'flights', '-n', prod])) === undefined ? true : undefined), { what: 'the HTTPRoute to go' });
-    assert.equal(await getJson(['securitypolicy', 'flights', '-n', prod]), undefined);
+    await policyGone('flights', prod);
     await waitFor(async () => ((await getJson(['referencegrant', `crossgate-authz-from-${prod}`, '-n', OPERATOR_NAMESPACE])) === undefined ? true : undefined), { what: 'the ReferenceGrant to be swept' });
     const i = await waitForCondition(['apiinstance', 'flights', '-n', prod], COND, 'False', { reason: 'NoParentRefs' });
     assert.equal(condition(i, 'Ready')!.reason, 'Routed');

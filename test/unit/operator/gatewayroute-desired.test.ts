@@ -1,18 +1,19 @@
 // Gateway API rendering: which Gateways an instance may attach to and which
 // hostnames its HTTPRoute carries (model/gateway-parents.ts, also the webhook's
 // refusal), the HTTPRoute, SecurityPolicy and ReferenceGrant an instance gets
-// (gatewayroute-desired.ts), the condition when the kinds are absent, and the
+// (gatewayroute-desired.ts), the condition when the kinds are absent or the apiserver refuses a rendered object, and the
 // GatewayRouteAccepted condition read from the route's status; route conflicts
 // per parent listener (refused by the webhook, not rendered by the operator),
 // the SecurityPolicy's CORS from the instance's cors Policy, and which objects
-// under the route's name are crossgate's (by owner uid and labels).
+// under the route's name are crossgate's (by owner uid and labels, or orphaned
+// after crossgate applied them).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_PLATFORM_SETTINGS, parseGatewayParents, platformSettingsFromEnv, type PlatformSettings } from '../../../api/platform.ts';
 import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
 import { gatewayRouteScope, parentRefProblem } from '../../../model/gateway-parents.ts';
 import {
-  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
+  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, orphanedRender, renderRejectedCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
 } from '../../../operator/controllers/gatewayroute-desired.ts';
 import type { Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
@@ -63,6 +64,35 @@ describe('which Gateways an instance may attach to', () => {
         'Name one of those, or remove spec.parentRefs to be served by the crossgate gateway; shared Gateways are listed by a platform admin.',
     );
     assert.equal(apiInstanceRules(request('CREATE', inst() as unknown as KubeObject), s).allowed, true);
+  });
+
+  test('one Gateway named twice needs a different sectionName on each (Gateway API refuses the HTTPRoute otherwise): refused at admission, rendered by nobody', () => {
+    const shared = { name: 'shared', namespace: 'gateway-system' };
+    for (const [refs, first] of [
+      [[shared, shared], 0],
+      [[{ ...shared, sectionName: 'http' }, { ...shared, sectionName: 'http', port: 8080 }], 0],
+      [[{ ...shared, sectionName: 'http' }, shared], 0],
+      [[shared, { ...shared, port: 8443 }], 0],
+    ] as const) {
+      const p = parentRefProblem(s, 'max-airlines-prod', refs);
+      assert.deepEqual(p, {
+        reason: 'DuplicateParent',
+        field: 'spec.parentRefs[1]',
+        message:
+          `spec.parentRefs[1] names Gateway "gateway-system/shared" again, as spec.parentRefs[${first}] does: Gateway API refuses an HTTPRoute that names one Gateway twice unless each names a different listener by sectionName. ` +
+          'Give each a sectionName of its own, or name the Gateway once',
+      }, JSON.stringify(refs));
+    }
+    assert.equal(parentRefProblem(s, 'max-airlines-prod', [{ ...shared, sectionName: 'http' }, { ...shared, sectionName: 'https' }]), undefined);
+    // The namespace defaults to the instance's: "shared" and "max-airlines-prod/shared" are one Gateway.
+    const own = { ...platform, gatewayParents: ['max-airlines-prod/shared'] };
+    assert.equal(parentRefProblem(story({ platform: own }), 'max-airlines-prod', [{ name: 'shared' }, { name: 'shared', namespace: 'max-airlines-prod' }])?.reason, 'DuplicateParent');
+    const v = apiInstanceRules(request('CREATE', inst({ parentRefs: [shared, shared] }) as unknown as KubeObject), s);
+    assert.equal(v.allowed, false);
+    assert.match((v as { message: string }).message, /^ApiInstance "flights": spec.parentRefs\[1\] names Gateway "gateway-system\/shared" again, as spec.parentRefs\[0\] does: .* or name the Gateway once\.$/);
+    const d = desiredGatewayRoute(s, inst({ parentRefs: [shared, shared] }), authz);
+    assert.equal(d.render, false);
+    assert.equal(!d.render && d.condition?.reason, 'DuplicateParent');
   });
 
   test('route claims apply: another organization\'s hostname renders nothing', () => {
@@ -166,12 +196,33 @@ describe('GatewayRouteAccepted', () => {
     });
   });
 
+  test('a route status message as long as the Gateway API CRD allows (32768, or forged by whoever may write it) is quoted bounded: the instance\'s status write never fails on it', () => {
+    const huge = (type: string) => ({ ...parent('True'), conditions: [{ type: 'Accepted', status: type === 'Accepted' ? 'False' : 'True', reason: 'Bad', message: 'y'.repeat(32_768) }, { type: 'ResolvedRefs', status: type === 'ResolvedRefs' ? 'False' : 'True', reason: 'Bad', message: 'z'.repeat(32_768) }] });
+    for (const type of ['Accepted', 'ResolvedRefs']) {
+      const c = routeAcceptance(route([huge(type)]));
+      assert.equal(c.reason, 'Bad');
+      assert.ok(c.message.length <= 1200, `${type}: ${c.message.length}`);
+      assert.match(c.message, /^Gateway "gateway-system\/shared" \(gateway.envoyproxy.io\/gatewayclass-controller\) (did not accept the HTTPRoute|cannot resolve the HTTPRoute's references): [yz]+…$/);
+    }
+  });
+
   test('the kinds absent: the instance says so and stays on the crossgate gateway', () => {
     assert.deepEqual(kindAbsentCondition('HTTPRoute', 'gateway.networking.k8s.io'), {
       type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: 'GatewayAPINotInstalled',
       message:
         'the cluster does not serve HTTPRoute (gateway.networking.k8s.io): install the Gateway API and Envoy Gateway CRDs to serve this instance through spec.parentRefs; until then no route is rendered and it stays on the crossgate gateway',
     });
+  });
+
+  test('a rendered object the apiserver refuses: the instance quotes the refusal (bounded) and says the older route is gone', () => {
+    const why = 'HTTP 422 Invalid: HTTPRoute.gateway.networking.k8s.io "flights" is invalid: spec.parentRefs: Invalid value: sectionName must be unique when parentRefs includes 2 or more references to the same parent';
+    assert.deepEqual(renderRejectedCondition('HTTPRoute', 'gateway.networking.k8s.io', why), {
+      type: GATEWAY_ROUTE_CONDITION, status: 'False', reason: 'RenderRejected',
+      message: `the apiserver refused the rendered HTTPRoute (gateway.networking.k8s.io): ${why}; no route is rendered for this instance (one rendered before is removed) until its spec changes`,
+    });
+    const long = renderRejectedCondition('SecurityPolicy', 'gateway.envoyproxy.io', `HTTP 422 Invalid: ${'x'.repeat(40_000)}`).message;
+    assert.ok(long.length < 1300, `${long.length}`);
+    assert.match(long, /x…; no route is rendered for this instance/);
   });
 });
 
@@ -286,10 +337,19 @@ describe('CORS on the SecurityPolicy', () => {
   });
 
   test('the origin check is linear on hostile input (Envoy Gateway\'s pattern backtracks)', () => {
+    // As long as Envoy Gateway accepts (253); a longer origin is refused before any pattern runs.
     const t = performance.now();
-    assert.equal(egOrigin(`https://${'a'.repeat(500)}!`), false);
-    assert.equal(egOrigin(`https://${'a-'.repeat(250)}`), true);
+    assert.equal(egOrigin(`https://${'a'.repeat(244)}!`), false);
+    assert.equal(egOrigin(`https://${'a-'.repeat(122)}a`), true);
     assert.ok(performance.now() - t < 50);
+  });
+
+  test('an origin longer than Envoy Gateway\'s CRD allows (253; crossgate allows 512) is left out: the SecurityPolicy would be refused, and the route with it', () => {
+    const at = (n: number) => `https://${'a'.repeat(n - 'https://'.length - '.example'.length)}.example`;
+    assert.equal(at(253).length, 253);
+    assert.equal(egOrigin(at(253)), true);
+    assert.equal(egOrigin(at(254)), false);
+    assert.deepEqual((desiredCors(inst(), [cors({ allowOrigins: [at(300), 'https://app.b.example'] })]) as { allowOrigins: string[] }).allowOrigins, ['https://app.b.example']);
   });
 });
 
@@ -302,6 +362,17 @@ describe('which objects under the route\'s name are crossgate\'s', () => {
     assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-0', controller: true }] } }, inst()), false, 'rendered for a namesake deleted since');
     assert.equal(renderedFor({ metadata: { ...ours.metadata, ownerReferences: [{ uid: 'uid-1' }] } }, inst()), false, 'not the controller');
     assert.equal(renderedFor({ metadata: { ownerReferences: ours.metadata.ownerReferences } }, inst()), false, 'labels dropped');
+  });
+
+  test('an object crossgate applied whose owner is gone (deleted with --cascade=orphan) is still crossgate\'s; a user\'s, or one another controller owns, never', () => {
+    const applied = [{ manager: 'crossgate-gatewayroute', operation: 'Apply' }, { manager: 'generic-garbage-collector', operation: 'Update' }];
+    const orphan = { metadata: { labels: ours.metadata.labels, managedFields: applied } };
+    assert.equal(orphanedRender(orphan, 'flights', 'crossgate-gatewayroute'), true);
+    assert.equal(orphanedRender({ metadata: { ...orphan.metadata, ownerReferences: [{ uid: 'uid-0', controller: true }] } }, 'flights', 'crossgate-gatewayroute'), false, 'owned: its owner decides (garbage collection)');
+    assert.equal(orphanedRender(orphan, 'timetable', 'crossgate-gatewayroute'), false, 'rendered under another name');
+    assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } }, 'flights', 'crossgate-gatewayroute'), false, "a user's, with crossgate's labels");
+    assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'crossgate-gatewayroute', operation: 'Apply', subresource: 'status' }] } }, 'flights', 'crossgate-gatewayroute'), false, 'only a status');
+    assert.equal(orphanedRender({ metadata: { managedFields: applied } }, 'flights', 'crossgate-gatewayroute'), false, 'labels dropped');
   });
 
   test('NameTaken names the object and says what to do', () => {
