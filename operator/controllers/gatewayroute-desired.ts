@@ -5,6 +5,7 @@
 // rendered for it, and what its GatewayRouteAccepted condition says (from the
 // route's status, written by the Gateway API controller). Who may attach where
 // is model/gateway-parents.ts. No I/O.
+import { hash } from 'node:crypto';
 import type { ApiInstance, Policy } from '../../api/v1alpha1/index.ts';
 import { DEFAULT_CORS_METHODS, type CorsPolicyConfig } from '../../api/policies.ts';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../../api/labels.ts';
@@ -17,6 +18,14 @@ import { policiesFor, policyConfigErrors } from '../../model/policy-selection.ts
 export const GATEWAY_ROUTE_CONDITION = 'GatewayRouteAccepted';
 /** On every rendered object: the instance it was rendered for. */
 export const LABEL_GATEWAY_ROUTE = 'crossgate.dev/apiinstance';
+
+/**
+ * The value of LABEL_GATEWAY_ROUTE for an instance: its name, or for a name over a label value's 63 characters its
+ * first 50 and 12 hex digits of its SHA-256 (names go up to 253, and a label the apiserver refuses renders nothing).
+ */
+export function routeLabel(name: string): string {
+  return name.length <= 63 ? name : `${name.slice(0, 50)}-${hash('sha256', name, 'hex').slice(0, 12)}`;
+}
 /** On a ReferenceGrant in the authz namespace: the namespace whose SecurityPolicies it lets call crossgate-authz. */
 export const LABEL_GRANT_FROM = 'crossgate.dev/authz-grant-from';
 /** The contextExtensions key carrying the route identity ("namespace/name") to crossgate-authz. */
@@ -68,7 +77,7 @@ export function desiredGatewayRoute(snapshot: Snapshot, instance: Instance, auth
   if (!scope.ok) return notRendered(scope.reason, `no HTTPRoute is rendered: ${scope.message}`);
   const ns = instance.metadata.namespace!;
   const name = instance.metadata.name!;
-  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_GATEWAY_ROUTE]: name };
+  const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_GATEWAY_ROUTE]: routeLabel(name) };
   const owner = instance.metadata.uid
     ? [{ apiVersion: instance.apiVersion ?? 'crossgate.dev/v1alpha1', kind: instance.kind ?? 'ApiInstance', name, uid: instance.metadata.uid, controller: true, blockOwnerDeletion: true }]
     : undefined;
@@ -169,7 +178,7 @@ export function renderedFor(obj: Rendered, instance: Instance): boolean {
   return (
     !!uid &&
     labels[LABEL_MANAGED_BY] === MANAGED_BY &&
-    labels[LABEL_GATEWAY_ROUTE] === instance.metadata.name &&
+    labels[LABEL_GATEWAY_ROUTE] === routeLabel(instance.metadata.name ?? '') &&
     (obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true && r.uid === uid)
   );
 }
@@ -185,7 +194,7 @@ export function orphanedRender(obj: Rendered, name: string, manager: string): bo
   const labels = obj.metadata?.labels ?? {};
   return (
     labels[LABEL_MANAGED_BY] === MANAGED_BY &&
-    labels[LABEL_GATEWAY_ROUTE] === name &&
+    labels[LABEL_GATEWAY_ROUTE] === routeLabel(name) &&
     !(obj.metadata?.ownerReferences ?? []).some((r) => r.controller === true) &&
     (obj.metadata?.managedFields ?? []).some((f) => f.manager === manager && f.operation === 'Apply' && !f.subresource)
   );

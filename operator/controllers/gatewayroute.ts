@@ -154,8 +154,8 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
     for: { ...APIINSTANCES, predicate: generationOrMetadataChanged },
     workers: deps.workers,
     watches: [
-      // The route's status (Accepted, ResolvedRefs) changes: reflect it; a rendered route changed or deleted by hand: put it back.
-      { resource: OWN_HTTPROUTES, map: (o) => `${o.metadata?.namespace}/${o.metadata?.labels?.[LABEL_GATEWAY_ROUTE]}` },
+      // The route's status (Accepted, ResolvedRefs) changes: reflect it; a rendered route changed or deleted by hand: put it back (a route is named as its instance).
+      { resource: OWN_HTTPROUTES, map: (o) => `${o.metadata?.namespace}/${o.metadata?.name}` },
       // Route conflicts per listener: an instance with the same basePath appears, changes or goes.
       { resource: APIINSTANCES, map: (o) => withParents().filter((i) => i.spec.basePath === (o as Instance).spec?.basePath).map(keyOf), predicate: generationOrMetadataChanged },
       // A CORS policy of the namespace decides the SecurityPolicy's spec.cors.

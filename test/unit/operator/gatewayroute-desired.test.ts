@@ -13,7 +13,7 @@ import { NO_PLATFORM_SETTINGS, parseGatewayParents, platformSettingsFromEnv, typ
 import type { ApiInstance } from '../../../api/v1alpha1/index.ts';
 import { gatewayRouteScope, parentRefProblem } from '../../../model/gateway-parents.ts';
 import {
-  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, orphanedRender, renderRejectedCondition, renderedFor, routeAcceptance, GATEWAY_ROUTE_CONDITION,
+  desiredCors, desiredGatewayRoute, egOrigin, kindAbsentCondition, nameTakenCondition, orphanedRender, renderRejectedCondition, renderedFor, routeLabel, routeAcceptance, GATEWAY_ROUTE_CONDITION,
 } from '../../../operator/controllers/gatewayroute-desired.ts';
 import type { Policy } from '../../../api/v1alpha1/index.ts';
 import { apiInstanceRules } from '../../../webhook/rules/apiinstance.ts';
@@ -373,6 +373,25 @@ describe('which objects under the route\'s name are crossgate\'s', () => {
     assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'kubectl', operation: 'Apply' }] } }, 'flights', 'crossgate-gatewayroute'), false, "a user's, with crossgate's labels");
     assert.equal(orphanedRender({ metadata: { labels: ours.metadata.labels, managedFields: [{ manager: 'crossgate-gatewayroute', operation: 'Apply', subresource: 'status' }] } }, 'flights', 'crossgate-gatewayroute'), false, 'only a status');
     assert.equal(orphanedRender({ metadata: { managedFields: applied } }, 'flights', 'crossgate-gatewayroute'), false, 'labels dropped');
+  });
+
+  test('a name over 63 characters (names go to 253) still renders: its label is a valid label value, and the rendered objects are recognised as its own', () => {
+    const name = `${'flights-'.repeat(12)}v1`;
+    const i = inst();
+    i.metadata.name = name;
+    const d = desiredGatewayRoute(s, i, authz);
+    assert.ok(d.render);
+    const labels = (d.route.metadata as { labels: Record<string, string> }).labels;
+    const label = labels['crossgate.dev/apiinstance']!;
+    assert.equal(label, routeLabel(name));
+    assert.match(label, /^[a-z0-9]([-a-z0-9_.]{0,61}[a-z0-9])?$/, 'a label value the apiserver accepts');
+    assert.equal(label.length, 63);
+    assert.notEqual(routeLabel(`${name}x`), label, 'another long name, another label');
+    assert.equal(routeLabel('flights'), 'flights', 'a short name is its own label');
+    assert.equal(d.route.metadata.name, name);
+    assert.equal(renderedFor(d.route, i), true);
+    const orphan = { metadata: { labels, managedFields: [{ manager: 'crossgate-gatewayroute', operation: 'Apply' }] } };
+    assert.equal(orphanedRender(orphan, name, 'crossgate-gatewayroute'), true);
   });
 
   test('NameTaken names the object and says what to do', () => {
