@@ -32,7 +32,7 @@ export function promotedInstanceSpec(promotion: PromotionLike, source: SourceLik
 
 export interface CopyRefusal {
   /** What the ApiInstance rule or reconciler would say: OutsideRouteClaims, NotAllowedParent, RouteConflict or UpstreamNotAllowed. */
-  reason: 'OutsideRouteClaims' | 'NotAllowedParent' | 'RouteConflict' | 'UpstreamNotAllowed';
+  reason: 'OutsideRouteClaims' | 'NotAllowedParent' | 'DuplicateParent' | 'RouteConflict' | 'UpstreamNotAllowed';
   /** The promotion's field to blame at admission: an override, or spec.source.name when the value is the source's. */
   field: string;
   /** Says what the promotion would create, where the value comes from, and the ApiInstance rule's own words. */
@@ -73,7 +73,7 @@ export function instanceCopyRefusal(snapshot: Snapshot, promotion: PromotionLike
   const outside = outsideRouteClaims(snapshot, copy);
   if (outside) return refuse('OutsideRouteClaims', outside.field, outside.message);
   const parent = parentRefProblem(snapshot, namespace, Array.isArray(spec.parentRefs) ? spec.parentRefs : undefined);
-  if (parent) return refuse('NotAllowedParent', parent.field, parent.message);
+  if (parent) return refuse(parent.reason === 'DuplicateParent' ? 'DuplicateParent' : 'NotAllowedParent', parent.field, parent.message);
   if (typeof spec.basePath === 'string') {
     const onParent = parentConflict(snapshot, copy);
     if (onParent) return refuse('RouteConflict', 'spec.basePath', `no HTTPRoute can be rendered: ${conflictMessage(onParent)}`);

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { instanceCopyRefusal, promotedInstanceSpec } from '../../../model/promotion-copy.ts';
 import { apiInstance, story } from '../webhook/fixtures.ts';
+import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
 
 const inst = (ns: string, name: string, spec: Record<string, unknown>, created: string) => {
   const i = apiInstance(ns, name);
@@ -40,6 +41,20 @@ describe('instanceCopyRefusal', () => {
     assert.equal(verdict({ gateway: 'internal' }), undefined, 'another crossgate gateway: no conflict with the source');
     assert.equal(verdict({ basePath: '/flights/b/v1', upstream: { url: 'http://169.254.169.254/' } }), 'UpstreamNotAllowed spec.overrides.upstream.url');
     assert.equal(verdict({ basePath: '/flights/b/v1', upstream: { url: 'http://svc.mule-united-prod.svc:80' } }), 'UpstreamNotAllowed spec.overrides.upstream.url');
+  });
+
+  test('parentRefs: a Gateway the platform does not share, or one Gateway named twice, each with its own reason', () => {
+    const platform = { ...NO_PLATFORM_SETTINGS, gatewayParents: ['gateway-system/shared'] };
+    const backend = { upstream: { backendRef: { name: 'baggage', port: 8080 } }, basePath: '/flights/baggage/v1' };
+    const judge = (parentRefs: unknown[]) => {
+      const src = inst('max-airlines-sandbox', 'baggage', { ...backend, parentRefs }, '2025-03-01T00:00:00Z');
+      const r = instanceCopyRefusal(story({ platform, apiInstances: [src] as never }), promotion({ basePath: '/flights/baggage/v2' }), src);
+      return r && `${r.reason} ${r.field}`;
+    };
+    const shared = { name: 'shared', namespace: 'gateway-system' };
+    assert.equal(judge([shared]), undefined);
+    assert.equal(judge([{ name: 'internal', namespace: 'kube-system' }]), 'NotAllowedParent spec.source.name');
+    assert.equal(judge([shared, shared]), 'DuplicateParent spec.source.name');
   });
 
   test('a new copy loses to an older route; an existing copy keeps its age, so a re-promotion keeps the route it holds', () => {
