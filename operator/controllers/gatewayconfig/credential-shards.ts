@@ -3,6 +3,7 @@
 // gateway/compiled.ts.
 import { CREDENTIAL_SHARDS, MAX_CREDENTIAL_SHARDS, type Credential } from '../../../api/gateway/config.ts';
 import { canonicalJson, sha256Hex, shardOf } from '../../../api/gateway/checksum.ts';
+import { isCredentialHash } from '../../../api/credential-format.ts';
 
 interface Shard {
   entries: Record<string, Credential>;
@@ -83,6 +84,8 @@ export class CredentialShards {
     if (before && before.fragments.length === fragments.length && before.fragments.every((f, i) => f === fragments[i])) return false;
     if (before) this.#remove(owner, before.entries);
     entries.forEach(([hash, cred], i) => {
+      // A hash that is not one (hashesOf filters them) has no shard and would make the gateway refuse the part.
+      if (!isCredentialHash(hash)) return;
       const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
       // A hash another owner (key or app) holds stays its: the first holder keeps it, a copy never takes its routes over.
       const holder = shard.owners.get(hash);
@@ -106,6 +109,7 @@ export class CredentialShards {
 
   #remove(owner: string, entries: Array<[string, Credential]>): void {
     for (const [hash] of entries) {
+      if (!isCredentialHash(hash)) continue;
       const shard = this.#shards[shardOf(hash, this.#shards.length)]!;
       if (shard.owners.get(hash) !== owner) continue; // another owner holds that hash now
       delete shard.entries[hash];
