@@ -11,9 +11,15 @@
 //    key hash. prey's key keeps working, and its revocation still reaches the
 //    gateway within 5 s; mallory's keys are issued again, with an Event saying
 //    why.
+// 2. mallory fills prey's credential shard: Applications with 16 entries of
+//    16 long endpoints each (~100 KB a hash), whose hash annotations (current
+//    and previous, well-formed) she points at prey's shard. The shard would be
+//    over the part budget, never written again, and prey's revocation would
+//    never arrive: evil gives up its own credentials instead (Event
+//    CredentialTooLarge), prey's revocation reaches the gateway within 5 s.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   applyYaml, getJson, kubectl, organizationYaml, rawKeyOf, startGatewayProcess, startOperator, startUpstream, uniqueName, waitFor, waitForCondition,
   type RunningGateway, type RunningOperator, type Upstream,
@@ -65,6 +71,24 @@ describe('credential Secrets and Contracts (the attacker is an organization admi
   const approved = (ns: string, name: string) =>
     waitFor(async () => (await getJson(['apikey', name, '-n', ns]))?.status?.state === 'Approved' || undefined, { what: `ApiKey ${ns}/${name} approved` });
   const served = (path: string, key: string, what: string) => waitFor(async () => (await get(path, key)).status === 200 || undefined, { what, timeoutMs: 15_000 });
+  /** A key of prey's, served, and the first byte of its hash (which decides its credential shard). */
+  async function preyKey(name: string): Promise<{ key: string; shardByte: string }> {
+    await applyYaml(keyYaml(P.prod, name));
+    await approved(P.prod, name);
+    const key = await rawKeyOf(`${name}-apikey`, P.prod);
+    await served(`/${prey}/rail/x`, key, `prey's key ${name} to be served`);
+    return { key, shardByte: createHash('sha256').update(key).digest('hex').slice(0, 2) };
+  }
+  /** prey's key still works a config write or two after the attack, and its revocation reaches the gateway within 5 s. */
+  async function revokedInTime(name: string, key: string): Promise<void> {
+    await new Promise((r) => setTimeout(r, 3_000));
+    await served(`/${prey}/rail/x`, key, `prey's key ${name} to be served`);
+    const t0 = Date.now();
+    await kubectl(['patch', 'apikey', name, '-n', P.prod, '--type=merge', '-p', '{"spec":{"revoked":true}}']);
+    await waitFor(async () => (await get(`/${prey}/rail/x`, key)).status === 401 || undefined, { what: `prey's revoked key ${name} refused`, intervalMs: 50, timeoutMs: 10_000 });
+    const ms = Date.now() - t0;
+    assert.ok(ms < 5000, `revocation took ${ms} ms`);
+  }
 
   before(async () => {
     up = await startUpstream();
@@ -88,12 +112,7 @@ describe('credential Secrets and Contracts (the attacker is an organization admi
   });
 
   test("1. hand-written hash annotations on the attacker's own key Secrets neither freeze nor break another organization's keys", async () => {
-    await applyYaml(keyYaml(P.prod, 'pk'));
-    await approved(P.prod, 'pk');
-    const preyKey = await rawKeyOf('pk-apikey', P.prod);
-    await served(`/${prey}/rail/x`, preyKey, "prey's key to be served");
-    // The first byte of prey's hash decides its credential shard.
-    const preyShardByte = createHash('sha256').update(preyKey).digest('hex').slice(0, 2);
+    const { key: preyKeyRaw, shardByte: preyShardByte } = await preyKey('pk');
 
     for (const name of ['nohex', 'sameshard']) {
       const r = await applyYaml(keyYaml(E.prod, name), { ...MALLORY, allowFail: true, serverSide: true });
@@ -106,14 +125,7 @@ describe('credential Secrets and Contracts (the attacker is an organization admi
       assert.equal(r.code, 0, `mallory may write her own Secrets: ${r.stderr}`);
     }
 
-    // prey's key still works, and its revocation reaches the gateway within 5 s (a config write or two after the forgeries).
-    await new Promise((r) => setTimeout(r, 2_000));
-    await served(`/${prey}/rail/x`, preyKey, "prey's key to be served");
-    const t0 = Date.now();
-    await kubectl(['patch', 'apikey', 'pk', '-n', P.prod, '--type=merge', '-p', '{"spec":{"revoked":true}}']);
-    await waitFor(async () => (await get(`/${prey}/rail/x`, preyKey)).status === 401 || undefined, { what: "prey's revoked key refused", intervalMs: 50, timeoutMs: 10_000 });
-    const ms = Date.now() - t0;
-    assert.ok(ms < 5000, `revocation took ${ms} ms`);
+    await revokedInTime('pk', preyKeyRaw);
 
     // The operator issues each key again: a well-formed hash, and an Event naming what happened.
     for (const name of Object.keys(forged)) {
@@ -130,5 +142,56 @@ describe('credential Secrets and Contracts (the attacker is an organization admi
       assert.equal(key.status.state, 'Approved');
       await served(`/${evil}/rail/x`, await rawKeyOf(`${name}-apikey`, E.prod), `mallory's reissued key ${name} to be served`);
     }
+  });
+
+  test("2. credentials filling another organization's credential shard cost the attacker's own, never the shard", async () => {
+    const { key: preyKeyRaw, shardByte: preyShardByte } = await preyKey('pk2');
+
+    // 16 APIs of evil's own, an automatic tier each, and 6 Applications asking for all of them with 16 long endpoints each.
+    const APIS = 16;
+    const objects: unknown[] = [];
+    for (let i = 0; i < APIS; i++) {
+      objects.push({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: `a${i}`, namespace: E.prod }, spec: { assetRef: { name: 'api', namespace: E.home }, basePath: `/${evil}/a${i}`, upstream: { url: up.url } } });
+      objects.push({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'SlaTier', metadata: { name: `t${i}`, namespace: E.prod }, spec: { apiInstanceRef: { name: `a${i}` }, limits: [{ requests: 10, period: 'minute' }], approval: 'automatic' } });
+    }
+    const endpoints = Array.from({ length: 16 }, (_, e) => ({ methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path: `/${evil}/${e}/${'p'.repeat(230)}` }));
+    const APPS = ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'];
+    for (const name of APPS) {
+      objects.push({
+        apiVersion: 'crossgate.dev/v1alpha1', kind: 'Application', metadata: { name, namespace: E.prod },
+        spec: { access: Array.from({ length: APIS }, (_, i) => ({ apiInstanceRef: { name: `a${i}` }, tier: `t${i}`, endpoints })) },
+      });
+    }
+    const r = await applyYaml(objects.map((o) => JSON.stringify(o)).join('\n---\n'), { ...MALLORY, allowFail: true, serverSide: true });
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of APPS) {
+      await waitFor(async () => (await getJson(['application', name, '-n', E.prod]))?.status?.approved === APIS || undefined, { what: `Application ${name} approved on every entry`, timeoutMs: 60_000 });
+    }
+    // Each app's current and previous hash, well-formed, in prey's shard (a previous hash valid for a year).
+    const inShard = () => `${preyShardByte}${randomBytes(31).toString('hex')}`;
+    for (const name of APPS) {
+      const a = await kubectl(
+        ['annotate', 'secret', `${name}-client`, '-n', E.prod, '--overwrite', `crossgate.dev/key-sha256=${inShard()}`, `crossgate.dev/previous-key-sha256=${inShard()}`, 'crossgate.dev/previous-key-valid-until=2099-01-01T00:00:00Z'],
+        { ...MALLORY, allowFail: true },
+      );
+      assert.equal(a.code, 0, a.stderr);
+    }
+
+    await revokedInTime('pk2', preyKeyRaw);
+
+    // evil gives up credentials of its own, and is told so on them.
+    const told = await waitFor(async () => {
+      for (const name of APPS) {
+        const app = await getJson(['application', name, '-n', E.prod]);
+        const ev = await getJson(['events', '-n', E.prod, '--field-selector', `involvedObject.kind=Application,involvedObject.uid=${app.metadata.uid},reason=CredentialTooLarge`]);
+        if (ev?.items?.length) return ev.items[0];
+      }
+      return undefined;
+    }, { what: 'a CredentialTooLarge Event on one of mallory\'s Applications', timeoutMs: 30_000 });
+    assert.equal(told.type, 'Warning');
+    assert.match(
+      told.message,
+      new RegExp(`^the gateway config leaves out this credential \\(id ${preyShardByte}[0-9a-f]{10}\\): credential shard \\d+ is over the \\d+-byte budget of one config part, and Organization "${evil}", which takes the most of it \\(\\d+ bytes\\), gives up its largest credentials first\\. Make its access entries smaller \\(fewer endpoints, smaller ApiGroups\\) or fewer$`),
+    );
   });
 });
