@@ -12,7 +12,7 @@ import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
 import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileSecret } from './secret.ts';
-import { closeContractsOf, ensureContract } from './contract.ts';
+import { closeContractsOf, closeOtherContracts, ensureContract } from './contract.ts';
 import { writeKeyStatus, writeNoOrganizationStatus } from './status.ts';
 import type { Done, Key, KeyEnv } from './env.ts';
 
@@ -65,6 +65,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     let contract = access.owner ? contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`) : undefined;
     // A key whose Secret is not its own asks for nothing: a Contract would stand for a key it cannot issue.
     if (access.ok && tierFound && !key.spec.revoked && !secret.conflict) contract = await ensureContract(env, key, access, tier!, contract, ctx, did);
+    // A Contract left in the namespace of an ApiInstance the key no longer names stands for nothing: closed.
+    await closeOtherContracts(env, key, `${access.instanceNamespace}/${contractNameOf(key)}`, ctx, did);
     return writeKeyStatus(env, key, { access, contract, tierFound, secret, did, now: t }, ctx);
   }
 }
