@@ -10,6 +10,7 @@ import { indexBy } from '../../../kube/index-by.ts';
 import { APIINSTANCES, APIKEYS, KEY_SECRETS, SLATIERS } from '../../resources.ts';
 import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
 import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
+import { keysOfTrust } from '../access-pairs.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileSecret } from './secret.ts';
 import { closeContractsOf, closeOtherContracts, ensureContract } from './contract.ts';
@@ -43,7 +44,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: (t) => { const ref = (t as SlaTier).spec.apiInstanceRef; return ref ? keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: ref.name } }) : []; }, predicate: specOrDeletionChanged },
       // A share reaches the keys of its instance.
-      ...consumerWatches('ApiKey', allKeys, keysOfShare),
+      ...consumerWatches('ApiKey', allKeys, keysOfShare, keysOfTrust(keys, snapshot)),
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const key = keys.get(k);

@@ -61,7 +61,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     list: (): Owner[] => [...keys.list(), ...apps.list()],
   };
   const ownerId = (o: Owner) => (isApp(o) ? appId(o) : keyId(o));
-  watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup);
+  watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup, snapshot);
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
   };
