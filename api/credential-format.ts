@@ -64,6 +64,16 @@ export function hashApiKey(key: string): string {
   return hash('sha256', key, 'hex');
 }
 
+const HASH = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether `text` is a credential hash as hashApiKey writes it (64 lower-case hex digits). Hashes are read back from
+ * Secret annotations an organization's admins can edit, and the gateway's credential shards are keyed by them.
+ */
+export function isCredentialHash(text: string): boolean {
+  return HASH.test(text);
+}
+
 /** A short non-secret identifier of a key, from its hash, for status and logs. */
 export function keyIdOf(hashHex: string): string {
   return hashHex.slice(0, 12);

@@ -56,6 +56,22 @@ export function contractServes(contract: Contract, consumer: { metadata: { uid?:
   return uid !== undefined && uid === consumer.metadata.uid;
 }
 
+/**
+ * Whether `contract` grants what the consumer asks for now: its kind and name of target, in `namespace` (where the
+ * target and its Contract live). An ApiKey's apiInstanceRef may be changed after its Contract was opened, and the
+ * Contract's name follows the key, not the instance: a Contract of the former instance never stands for the new one.
+ */
+export function contractTargets(contract: Contract, consumer: Pick<Consumer, 'instanceName' | 'targetKind'>, namespace: string): boolean {
+  const group = consumer.targetKind === 'ApiGroup';
+  const named = group ? contract.spec?.apiGroupRef?.name : contract.spec?.apiInstanceRef?.name;
+  const other = group ? contract.spec?.apiInstanceRef : contract.spec?.apiGroupRef;
+  return contract.metadata?.namespace === namespace && named === consumer.instanceName && other === undefined;
+}
+
+/** What a Contract grants, for messages: `ApiInstance "x" in namespace "ns"`. */
+const contractTarget = (contract: Contract) =>
+  `${contract.spec?.apiGroupRef ? `ApiGroup "${contract.spec.apiGroupRef.name}"` : `ApiInstance "${contract.spec?.apiInstanceRef?.name}"`} in namespace "${contract.metadata?.namespace}"`;
+
 /** Whether `tier` (looked up by the key's spec.tier in the instance's namespace) is a tier of the key's ApiInstance. */
 export function keyTierFound(key: ApiKey, tier: Pick<SlaTier, 'spec'> | undefined): boolean {
   return tierFoundFor(key.spec.apiInstanceRef.name, tier);
@@ -97,6 +113,10 @@ export function accessVerdict(consumer: Consumer, access: Access, contract: Cont
   const where = `Contract "${contract.metadata.name}" in namespace "${contract.metadata.namespace}"`;
   if (!contractServes(contract, { metadata: { uid: consumer.uid } })) {
     return no('Pending', 'ContractPending', `${where} was opened for an earlier ${consumer.kind} of this name; it is being replaced`);
+  }
+  if (!contractTargets(contract, consumer, access.instanceNamespace)) {
+    const asks = `${consumer.targetKind ?? 'ApiInstance'} "${consumer.instanceName}" in namespace "${access.instanceNamespace}"`;
+    return no('Pending', 'ContractPending', `${where} grants ${contractTarget(contract)}, not ${asks} that ${w.it} names now; it is being replaced by a new request`);
   }
   switch (contract.spec.decision) {
     case 'Approved':

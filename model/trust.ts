@@ -3,7 +3,7 @@
 // Contract reconcilers (which report and suspend) and the gateway-config writer
 // (which leaves a key out): both OrgTrusts exist and neither is being deleted.
 import type { Organization, OrgTrust } from '../api/v1alpha1/index.ts';
-import { organizationByDomain, orgName, trustOf } from './ownership.ts';
+import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, trustOf } from './ownership.ts';
 import type { Snapshot } from './snapshot.ts';
 
 /** One OrgTrust that mutual trust lacks: who must declare it, where, and whether it is absent or being deleted. */
@@ -76,4 +76,33 @@ const TRUST_GONE: ReadonlySet<string> = new Set(['NotTrusted', 'NotTrustedBack',
  */
 export function trustGone(access: { ok: boolean; reason: string }): boolean {
   return !access.ok && TRUST_GONE.has(access.reason);
+}
+
+/** The index value of a consumer in `consumerNamespace` reaching a target (ApiInstance or ApiGroup) in `targetNamespace`. */
+export const accessPair = (consumerNamespace: string | undefined, targetNamespace: string | undefined): string => `${consumerNamespace}>${targetNamespace}`;
+
+/**
+ * The access pairs (accessPair) whose access an OrgTrust can change. Mutual trust is decided between the organization
+ * whose home namespace holds the OrgTrust and the organization of the domain it names (mutualTrust, trustOf), and it
+ * reaches only consumers of one of them calling a target of the other: every namespace of the one against every
+ * namespace of the other, both ways. So an organization writing its OrgTrusts, as often as it likes, never has the
+ * operator look again at the keys, applications and Contracts of organizations that trust is not about (it made every
+ * one of them be reconciled, and the gateway config recompute every key, at each write). Empty when either side is
+ * no Organization (an Organization appearing is an event of its own).
+ */
+export function trustPairs(snapshot: Snapshot, trust: { metadata?: { namespace?: string; name?: string }; spec?: { peerDomain?: string } }): string[] {
+  const home = ownerOfNamespace(snapshot, trust.metadata?.namespace ?? '');
+  if (!home || home.role !== 'home') return [];
+  const namespacesOf = (o: Organization) => [o.spec?.homeNamespace ?? '', ...environmentNamespaces(o)];
+  const own = namespacesOf(home.organization);
+  const domains = new Set([trust.spec?.peerDomain, trust.metadata?.name].filter((d): d is string => Boolean(d)));
+  const out: string[] = [];
+  for (const domain of domains) {
+    const peer = organizationByDomain(snapshot, domain);
+    if (!peer) continue;
+    for (const other of namespacesOf(peer)) {
+      for (const mine of own) out.push(accessPair(mine, other), accessPair(other, mine));
+    }
+  }
+  return out;
 }

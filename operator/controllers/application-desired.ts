@@ -6,6 +6,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { AccessEntry, Application, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_CLIENT_ID } from '../../api/labels.ts';
+import { isWellFormedClientId } from '../../api/credential-format.ts';
 import type { Credential, Grant } from '../../api/gateway/config.ts';
 import { accessToInstance, type Access } from '../../model/access.ts';
 import { accessToGroup, groupTierName, memberId, type GroupAccess } from '../../model/api-group.ts';
@@ -70,7 +71,18 @@ export function appSecretConflictMessage(app: Application, secret: V1Secret): st
 
 /** What to do with the application Secret now (the ApiKey's rules). */
 export function appSecretAction(app: Application, secret: V1Secret | undefined, now: Date): SecretAction {
-  return credentialSecretAction({ uid: app.metadata.uid, revoked: app.spec.revoked, rotation: app.spec.rotation }, secret, now, (s) => appSecretConflictMessage(app, s));
+  const action = credentialSecretAction({ uid: app.metadata.uid, revoked: app.spec.revoked, rotation: app.spec.rotation }, secret, now, (s) => appSecretConflictMessage(app, s), 'client secret');
+  // A client ID is read back from an annotation the organization's admins can edit, and goes into the shared credential shards.
+  const keeps = action.action === 'none' || action.action === 'drop-previous' || action.action === 'rotate';
+  if (secret && keeps && !isWellFormedClientId(secret.metadata?.annotations?.[ANNOTATION_CLIENT_ID] ?? '')) {
+    return {
+      action: 'create',
+      malformed:
+        `Secret "${appSecretNameOf(app)}" held no valid client ID (annotation ${ANNOTATION_CLIENT_ID} is not one crossgate issues; it was changed by hand): ` +
+        'a new client ID and client secret were issued into it and the ones it held no longer work',
+    };
+  }
+  return action;
 }
 
 export interface AppHashes extends KeyHashes {
@@ -81,7 +93,7 @@ export interface AppHashes extends KeyHashes {
 export function ownAppHashesOf(app: Application, secret: V1Secret | undefined): AppHashes {
   const own = secret && secretBelongsTo(app.metadata.uid, secret) ? secret : undefined;
   const clientId = own?.metadata?.annotations?.[ANNOTATION_CLIENT_ID];
-  return { ...hashesOf(own), ...(clientId ? { clientId } : {}) };
+  return { ...hashesOf(own), ...(clientId && isWellFormedClientId(clientId) ? { clientId } : {}) };
 }
 
 /**

@@ -49,12 +49,19 @@ export function consumerEnv<C extends Stored>(mgr: Manager, deps: Deps & { now?:
 
 /**
  * The watches every consumer reconciler has: its Contracts (by spec.consumer), and what decides cross-organization
- * access (trust and Organizations: every consumer, cheap as decisions are in memory; a share: `ofShare`).
+ * access (Organizations, which platform admins write: every consumer, cheap as decisions are in memory; an OrgTrust,
+ * which an organization writes as often as it likes: only the consumers between its two organizations, `ofTrust`
+ * (access-pairs.ts); a share: `ofShare`).
  */
-export function consumerWatches(kind: ConsumerKind, all: () => string[], ofShare: (share: { metadata?: { namespace?: string } }) => string[]): NonNullable<ControllerSpec['watches']> {
+export function consumerWatches(
+  kind: ConsumerKind,
+  all: () => string[],
+  ofShare: (share: { metadata?: { namespace?: string } }) => string[],
+  ofTrust: (trust: unknown) => string[],
+): NonNullable<ControllerSpec['watches']> {
   return [
     { resource: CONTRACTS, map: (c) => { const s = (c as Contract).spec.consumer; return s.kind === kind ? [`${s.namespace}/${s.name}`] : []; } },
-    { resource: ORGTRUSTS, map: () => all(), predicate: specOrDeletionChanged },
+    { resource: ORGTRUSTS, map: ofTrust, predicate: specOrDeletionChanged },
     { resource: ASSETSHARES, map: ofShare, predicate: specOrDeletionChanged },
     { resource: ORGANIZATIONS, map: () => all(), predicate: specOrDeletionChanged },
   ];

@@ -14,6 +14,7 @@ import {
 import type { Access } from '../../model/access.ts';
 import type { Credential } from '../../api/gateway/config.ts';
 import { rfc3339 } from '../../api/time.ts';
+import { isCredentialHash } from '../../api/credential-format.ts';
 import { scopeWidens } from '../../model/endpoint-scope.ts';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -107,15 +108,42 @@ export interface KeyHashes {
   previousValidUntil?: string;
 }
 
+/** `text` as RFC 3339 when it is a time, else undefined. */
+function timeOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const t = new Date(text);
+  return Number.isNaN(t.getTime()) ? undefined : rfc3339(t);
+}
+
+/**
+ * The hashes a credential Secret's annotations hold. Those annotations are editable by the organization's admins
+ * (they read their keys from the Secret): only a well-formed hash (isCredentialHash) and real times are taken, so
+ * nothing else ever reaches the credential shards every organization shares.
+ */
 export function hashesOf(secret: V1Secret | undefined): KeyHashes {
   const a = secret?.metadata?.annotations ?? {};
+  const current = a[ANNOTATION_KEY_SHA256];
+  const previous = a[ANNOTATION_PREVIOUS_KEY_SHA256];
+  const previousValidUntil = timeOf(a[ANNOTATION_PREVIOUS_KEY_VALID_UNTIL]);
+  const generation = Number(a[ANNOTATION_KEY_GENERATION] ?? 0);
+  const issuedAt = timeOf(a[ANNOTATION_KEY_ISSUED_AT]);
   return {
-    ...(a[ANNOTATION_KEY_SHA256] ? { current: a[ANNOTATION_KEY_SHA256] } : {}),
-    generation: Number(a[ANNOTATION_KEY_GENERATION] ?? 0) || 0,
-    ...(a[ANNOTATION_KEY_ISSUED_AT] ? { issuedAt: a[ANNOTATION_KEY_ISSUED_AT] } : {}),
-    ...(a[ANNOTATION_PREVIOUS_KEY_SHA256] ? { previous: a[ANNOTATION_PREVIOUS_KEY_SHA256] } : {}),
-    ...(a[ANNOTATION_PREVIOUS_KEY_VALID_UNTIL] ? { previousValidUntil: a[ANNOTATION_PREVIOUS_KEY_VALID_UNTIL] } : {}),
+    ...(current && isCredentialHash(current) ? { current } : {}),
+    generation: Number.isSafeInteger(generation) && generation > 0 ? generation : 0,
+    ...(issuedAt ? { issuedAt } : {}),
+    ...(previous && isCredentialHash(previous) && previousValidUntil ? { previous, previousValidUntil } : {}),
   };
+}
+
+/** Why a Secret of the owner's holds a hash annotation that is not one (changed by hand), or undefined. */
+export function malformedHash(secret: V1Secret, noun: string): string | undefined {
+  const name = secret.metadata?.name;
+  const h = secret.metadata?.annotations?.[ANNOTATION_KEY_SHA256];
+  if (h === undefined || isCredentialHash(h)) return undefined;
+  return (
+    `Secret "${name}" held no valid ${noun} hash (annotation ${ANNOTATION_KEY_SHA256} is not 64 lower-case hex digits; it was changed by hand): ` +
+    `a new ${noun} was issued into it and the one it held no longer works`
+  );
 }
 
 /** Whether the object of `uid` (an ApiKey or an Application) is the Secret's controlling owner. */
@@ -140,7 +168,7 @@ export function credentialSecretConflict(holder: { kind: string; namespace: stri
 
 export type SecretAction =
   | { action: 'none' }
-  | { action: 'create' }
+  | { action: 'create'; malformed?: string }
   | { action: 'rotate'; previous: string; previousValidUntil: string }
   | { action: 'drop-previous' }
   | { action: 'delete' }
@@ -154,13 +182,18 @@ export interface SecretHolder {
 }
 
 /** What to do with the credential Secret of an ApiKey or an Application now: the same issue, rotation, grace and revocation rules for both. */
-export function credentialSecretAction(holder: SecretHolder, secret: V1Secret | undefined, now: Date, conflict: (secret: V1Secret) => string): SecretAction {
+export function credentialSecretAction(
+  holder: SecretHolder, secret: V1Secret | undefined, now: Date, conflict: (secret: V1Secret) => string, noun = 'key',
+): SecretAction {
   if (holder.revoked) return secret && secretBelongsTo(holder.uid, secret) ? { action: 'delete' } : { action: 'none' };
   if (!secret) return { action: 'create' };
   if (!secretBelongsTo(holder.uid, secret)) return { action: 'conflict', message: conflict(secret) };
   const h = hashesOf(secret);
   const wanted = holder.rotation?.generation ?? 0;
-  if (!h.current) return { action: 'create' };
+  if (!h.current) {
+    const malformed = malformedHash(secret, noun);
+    return malformed ? { action: 'create', malformed } : { action: 'create' };
+  }
   if (wanted > h.generation) {
     const grace = parseDuration(holder.rotation?.gracePeriod ?? '24h');
     return { action: 'rotate', previous: h.current, previousValidUntil: rfc3339(new Date(now.getTime() + grace)) };

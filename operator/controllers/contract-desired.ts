@@ -5,7 +5,7 @@
 // Pure: the reconciler (contract.ts) passes in what the caches hold.
 import type { ApiKey, Application, Contract, SlaTier } from '../../api/v1alpha1/index.ts';
 import type { Access } from '../../model/access.ts';
-import { accessVerdict, contractServes, entryConsumer, keyTierFound, keyVerdict, type KeyVerdict } from '../../model/key-verdict.ts';
+import { accessVerdict, contractServes, contractTargets, entryConsumer, keyConsumer, keyTierFound, keyVerdict, type KeyVerdict } from '../../model/key-verdict.ts';
 import { appCredentialsOf, grantOf, memberRoutes, type AppHashes, type EntryFacts } from './application-desired.ts';
 import { trustGone } from '../../model/trust.ts';
 import { credentialsOf } from './apikey-desired.ts';
@@ -37,6 +37,11 @@ export function desiredContractState(
     return { state: decision, reason: 'ApiKeyNotFound', message: `ApiKey "${keyName}" ${what} in namespace "${keyNamespace}"; this Contract is being closed`, activeKeys: 0 };
   }
   const access = accessOf(apiKey);
+  if (!contractTargets(contract, keyConsumer(apiKey), access.instanceNamespace)) {
+    // The key was pointed at another ApiInstance: closed by the ApiKey reconciler, which opens a Contract for that one.
+    const now = `ApiInstance "${apiKey.spec.apiInstanceRef.name}" in namespace "${access.instanceNamespace}"`;
+    return { state: decision, reason: 'TargetChanged', message: `ApiKey "${keyName}" in namespace "${keyNamespace}" names ${now} now; this Contract is being closed`, activeKeys: 0 };
+  }
   // The gateway-config writer's verdict: a key whose tier is gone is counted as the gateway treats it, left out.
   const verdict = keyVerdict(apiKey, access, contract, keyTierFound(apiKey, tierOf(apiKey, access)), now);
   return stateFrom(contract, access, verdict, () => credentialsOf(apiKey, contract, hashesOf(apiKey), now).length, 'key');

@@ -16,6 +16,7 @@ import { hashesOf } from './consumer-desired.ts';
 import { desiredAppContractState, desiredContractState, type DesiredContractState } from './contract-desired.ts';
 import { appSecretNameOf, entryOfContract, factsOfEntry, ownAppHashesOf } from './application-desired.ts';
 import { contractsByConsumer } from './contract-index.ts';
+import { contractsOfTrust } from './access-pairs.ts';
 import type { Deps } from './deps.ts';
 
 type C = Contract & { kind: string; apiVersion: string };
@@ -52,7 +53,7 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
   // A tier reaches the Contracts that name it (same namespace): whether it exists decides whether their keys count.
   const ofTier = (t: { metadata?: { namespace?: string; name?: string } }) =>
     contracts.list().filter((c) => c.metadata.namespace === t.metadata?.namespace && c.spec.tier === t.metadata?.name).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
-  // Trust, shares and Organizations fan out to every Contract; a resync or a status-only update of one of them changes no access.
+  // Organizations fan out to every Contract; a resync or a status-only update of one of them changes no access.
   const accessMayChange = specOrDeletionChanged;
 
   mgr.addController({
@@ -67,7 +68,8 @@ export function registerContractController(mgr: Manager, deps: Deps & { now?: ()
       // The same for Applications: their spec (entries, revocation, expiry) and their Secret's hashes.
       { resource: APPLICATIONS, map: (a) => ofApp(a.metadata?.namespace, a.metadata?.name), predicate: specOrDeletionChanged },
       { resource: APP_SECRETS, map: (s) => ofApp(s.metadata?.namespace, s.metadata?.labels?.[LABEL_APPLICATION]) },
-      { resource: ORGTRUSTS, map: () => all(), predicate: accessMayChange },
+      // An OrgTrust reaches the Contracts between its two organizations only (an organization writes OrgTrusts as often as it likes).
+      { resource: ORGTRUSTS, map: contractsOfTrust(contracts, snapshot), predicate: accessMayChange },
       { resource: ASSETSHARES, map: ofShare, predicate: accessMayChange },
       { resource: ORGANIZATIONS, map: () => all(), predicate: accessMayChange },
       { resource: SLATIERS, map: ofTier, predicate: specOrDeletionChanged },

@@ -114,6 +114,7 @@ export async function applySecretAction(spec: CredentialSecretSpec, action: Secr
     case 'create': {
       const result = await writeNewCredential(spec, undefined, ctx);
       if ('conflict' in result) return { conflict: result.conflict, unwatchedConflict: true };
+      if (action.malformed) did.push({ reason: 'CredentialReissued', message: action.malformed });
       did.push(spec.words.issued(result));
       return { written: result };
     }

@@ -10,9 +10,10 @@ import { indexBy } from '../../../kube/index-by.ts';
 import { APIINSTANCES, APIKEYS, KEY_SECRETS, SLATIERS } from '../../resources.ts';
 import { contractNameOf, secretNameOf } from '../apikey-desired.ts';
 import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
+import { keysOfTrust } from '../access-pairs.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileSecret } from './secret.ts';
-import { closeContractsOf, ensureContract } from './contract.ts';
+import { closeContractsOf, closeOtherContracts, ensureContract } from './contract.ts';
 import { writeKeyStatus, writeNoOrganizationStatus } from './status.ts';
 import type { Done, Key, KeyEnv } from './env.ts';
 
@@ -43,7 +44,7 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
       { resource: APIINSTANCES, map: keysOfInstance, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: (t) => { const ref = (t as SlaTier).spec.apiInstanceRef; return ref ? keysOfInstance({ metadata: { namespace: t.metadata?.namespace, name: ref.name } }) : []; }, predicate: specOrDeletionChanged },
       // A share reaches the keys of its instance.
-      ...consumerWatches('ApiKey', allKeys, keysOfShare),
+      ...consumerWatches('ApiKey', allKeys, keysOfShare, keysOfTrust(keys, snapshot)),
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const key = keys.get(k);
@@ -65,6 +66,8 @@ export function registerApiKeyController(mgr: Manager, deps: Deps & { now?: () =
     let contract = access.owner ? contracts.get(`${access.instanceNamespace}/${contractNameOf(key)}`) : undefined;
     // A key whose Secret is not its own asks for nothing: a Contract would stand for a key it cannot issue.
     if (access.ok && tierFound && !key.spec.revoked && !secret.conflict) contract = await ensureContract(env, key, access, tier!, contract, ctx, did);
+    // A Contract left in the namespace of an ApiInstance the key no longer names stands for nothing: closed.
+    await closeOtherContracts(env, key, `${access.instanceNamespace}/${contractNameOf(key)}`, ctx, did);
     return writeKeyStatus(env, key, { access, contract, tierFound, secret, did, now: t }, ctx);
   }
 }

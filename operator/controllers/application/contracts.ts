@@ -5,10 +5,10 @@
 // entry is removed, when the app is revoked, and when the app is gone.
 import type { ReconcileContext } from '../../../kube/controller.ts';
 import type { SlaTier } from '../../../api/v1alpha1/index.ts';
-import { contractServes } from '../../../model/key-verdict.ts';
+import { contractServes, contractTargets, entryConsumer } from '../../../model/key-verdict.ts';
 import { APPLICATIONS } from '../../resources.ts';
 import { closeContractsOfGone, deleteContract, followConsumer, openContract } from '../consumer-contract.ts';
-import { desiredAppContract, type EntryFacts } from '../application-desired.ts';
+import { desiredAppContract, entryOfContract, type EntryFacts } from '../application-desired.ts';
 import type { App, AppContract, AppEnv, Done } from './env.ts';
 
 /**
@@ -24,7 +24,8 @@ export async function reconcileContracts(
   for (const id of env.contractsOf(app.metadata.namespace, app.metadata.name)) {
     const c = env.contracts.get(id);
     if (!c || c.metadata.deletionTimestamp) continue;
-    if (wanted.has(id) && contractServes(c, app)) continue;
+    // Wanted, for this app, and still granting what an entry asks for (entryOfContract: same kind, namespace and name).
+    if (wanted.has(id) && contractServes(c, app) && entryOfContract(app, c)) continue;
     await deleteContract(env, c, ctx, wanted.has(id) ? 'closed contract of an earlier application of this name' : 'closed contract of a removed access entry');
     if (!wanted.has(id)) did.push({ reason: 'ContractClosed', message: `Contract ${c.metadata.name} in namespace ${c.metadata.namespace} closed` });
   }
@@ -32,7 +33,8 @@ export async function reconcileContracts(
   const out: EntryFacts[] = [];
   for (const f of facts) {
     const tier = tierOf(f);
-    let contract = f.contract && contractServes(f.contract, app) ? (f.contract as AppContract) : undefined;
+    const fits = f.contract && contractServes(f.contract, app) && contractTargets(f.contract, entryConsumer(app, f.entry), f.access.instanceNamespace);
+    let contract = fits ? (f.contract as AppContract) : undefined;
     if (f.duplicateOf !== undefined) { out.push({ ...f, contract: undefined }); continue; }
     if (f.access.ok && f.tierFound && tier) contract = await ensureContract(env, app, f, tier, contract, f.contract !== undefined, ctx, did);
     out.push({ ...f, contract });

@@ -11,6 +11,7 @@ import { appGroups, appInstances, appSecretNameOf, entryFacts } from '../applica
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import { indexByAll } from '../../../kube/index-by.ts';
 import { consumerEnv, consumerWatches } from '../consumer-contract.ts';
+import { appsOfTrust } from '../access-pairs.ts';
 import type { Deps } from '../deps.ts';
 import { reconcileAppSecret } from './secret.ts';
 import { closeContractsOf, reconcileContracts } from './contracts.ts';
@@ -56,7 +57,7 @@ export function registerApplicationController(mgr: Manager, deps: Deps & { now?:
       { resource: APIINSTANCES, map: appsOfInstanceOrItsGroups, predicate: specOrDeletionChanged },
       { resource: APIGROUPS, map: appsOfGroup, predicate: specOrDeletionChanged },
       { resource: SLATIERS, map: appsOfTier, predicate: specOrDeletionChanged },
-      ...consumerWatches('Application', all, appsOfShare),
+      ...consumerWatches('Application', all, appsOfShare, appsOfTrust(apps, snapshot)),
     ],
     reconcile: async (k: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const app = apps.get(k);

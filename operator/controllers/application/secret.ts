@@ -6,7 +6,7 @@
 import type { V1Secret } from '@kubernetes/client-node';
 import type { ReconcileContext } from '../../../kube/controller.ts';
 import { ANNOTATION_CLIENT_ID, LABEL_APPLICATION, SECRET_CLIENT_ID_FIELD, SECRET_CLIENT_SECRET_FIELD } from '../../../api/labels.ts';
-import { generateClientId, generateClientSecret } from '../../../api/credential-format.ts';
+import { generateClientId, generateClientSecret, isWellFormedClientId } from '../../../api/credential-format.ts';
 import { appSecretAction, appSecretConflictMessage, appSecretNameOf } from '../application-desired.ts';
 import { applySecretAction, ownerSecret, type Done, type SecretOutcome } from '../credential-secret.ts';
 import type { App, AppEnv } from './env.ts';
@@ -17,8 +17,9 @@ export async function reconcileAppSecret(env: AppEnv, app: App, t: Date, ctx: Re
   const spec = {
     ...ownerSecret(env, 'Application', app, LABEL_APPLICATION, name),
     issue: (rotated: V1Secret | undefined) => {
-      // The client ID stays across rotations: only the secret changes.
-      const clientId = rotated?.metadata?.annotations?.[ANNOTATION_CLIENT_ID] ?? generateClientId();
+      // The client ID stays across rotations (only the secret changes), unless it is not one crossgate issues.
+      const kept = rotated?.metadata?.annotations?.[ANNOTATION_CLIENT_ID];
+      const clientId = kept && isWellFormedClientId(kept) ? kept : generateClientId();
       const raw = generateClientSecret();
       return { raw, data: { [SECRET_CLIENT_ID_FIELD]: clientId, [SECRET_CLIENT_SECRET_FIELD]: raw }, annotations: { [ANNOTATION_CLIENT_ID]: clientId }, log: { clientId } };
     },

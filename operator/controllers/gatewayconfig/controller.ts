@@ -14,7 +14,8 @@ import { appGroups, appInstances } from '../application-desired.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import type { Deps } from '../deps.ts';
 import { snapshotReader } from '../snapshot.ts';
-import { credentialShardsFor } from './credential-shards.ts';
+import { credentialShardsFor, namespaceOfOwner, type LeftOut } from './credential-shards.ts';
+import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import { APP_OWNER_PREFIX, appCredentialEntries, appId, credentialEntries, keyId, recomputeKeys } from './credentials.ts';
 import { render } from './render.ts';
 import { servedRoutes } from './served-routes.ts';
@@ -60,12 +61,27 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     list: (): Owner[] => [...keys.list(), ...apps.list()],
   };
   const ownerId = (o: Owner) => (isApp(o) ? appId(o) : keyId(o));
-  watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup);
+  watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup, snapshot);
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
   };
   const staleGauge = mgr.metrics?.gatewayConfigPartStaleSince;
   const stale = new StaleParts((gw, part, since) => (since === undefined ? staleGauge?.remove({ gateway: gw, part }) : staleGauge?.set({ gateway: gw, part }, since / 1000)));
+
+  // Owners whose credentials a shard over budget left out, per gateway: told once (Event, log), not at every render.
+  const leftReported = new Map<string, Set<string>>();
+  const reportLeftOut = (gateway: string, left: LeftOut[], ctx: ReconcileContext) => {
+    const before = leftReported.get(gateway) ?? new Set<string>();
+    const now = new Set(left.map((l) => l.owner));
+    for (const l of left) {
+      if (before.has(l.owner)) continue;
+      ctx.log.warn({ gateway, owner: l.owner, shard: l.shard, organization: l.group, reason: 'CredentialTooLarge' }, 'credential left out by the renderer: its shard is over budget');
+      const o = owners.get(l.owner);
+      if (o) deps.events.record(o, 'Warning', 'CredentialTooLarge', l.message);
+      before.add(l.owner);
+    }
+    leftReported.set(gateway, now);
+  };
 
   mgr.addController({
     name: 'gatewayconfig',
@@ -96,7 +112,15 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
         ctx.log.info({ gateway, credentials: index.size, from: index.shardCount, to: shards }, 'credential shard count changed; every shard is rewritten');
         index.reshard(shards);
       }
-      const out = render(gateway, routes.rendered, index, previous);
+      // Over a credential shard's budget, the organization taking the most of it gives up its credentials first.
+      const snap = snapshot();
+      const groupOf = (owner: string) => {
+        const ns = namespaceOfOwner(owner);
+        const found = ownerOfNamespace(snap, ns);
+        return found ? orgName(found.organization) : ns;
+      };
+      const out = render(gateway, routes.rendered, index, previous, groupOf);
+      reportLeftOut(gateway, out.leftOut, ctx);
       // One part that cannot be written must not stop the others nor the manifest (writeRendered).
       const { manifest, listed, failed, manifestWritten } = await writer.writeConfig(gateway, out, previous);
       if (manifestWritten) {

@@ -6,7 +6,7 @@ import {
   GATEWAY_CONFIG_API_VERSION, ROUTE_SHARDS, routesName, shardName,
   type Credential, type CredentialsPart, type Manifest, type RoutesPart,
 } from '../../../api/gateway/config.ts';
-import { CredentialShards } from './credential-shards.ts';
+import { CredentialShards, type LeftOut } from './credential-shards.ts';
 import type { RouteInput } from '../../../model/route-entry.ts';
 import { renderRoutes, type RenderedRoutes } from './routes.ts';
 
@@ -31,6 +31,8 @@ export interface Rendered {
   changed: RenderedPart[];
   /** Every part, changed or not. */
   parts: RenderedPart[];
+  /** Credentials left out of a shard over budget (CredentialShards.shard), each with why. */
+  leftOut: LeftOut[];
 }
 
 /** The previous config as found: manifest generation and each part's stamp (RenderedPart) and generation. */
@@ -44,6 +46,8 @@ export function render(
   routes: RouteInput[] | RenderedRoutes,
   credentials: Iterable<[string, Credential]> | CredentialShards,
   previous: PreviousConfig | undefined,
+  /** The organization of a credential owner id, which gives up its credentials first when their shard is over budget; default its namespace. */
+  groupOf?: (owner: string) => string,
 ): Rendered {
   const rendered = Array.isArray(routes) ? renderRoutes(routes) : routes;
   const index = credentials instanceof CredentialShards ? credentials : CredentialShards.from(credentials);
@@ -59,8 +63,10 @@ export function render(
     });
   });
   const shards = index.shardCount;
+  const leftOut: LeftOut[] = [];
   for (let shard = 0; shard < shards; shard++) {
-    const { entries, checksum } = index.shard(shard);
+    const { entries, checksum, left } = index.shard(shard, groupOf);
+    leftOut.push(...left);
     candidates.push({
       name: shardName(gateway, shard),
       kind: 'Credentials',
@@ -87,5 +93,6 @@ export function render(
     },
     changed: parts.filter((p) => isChanged(p)),
     parts,
+    leftOut,
   };
 }

@@ -11,10 +11,15 @@ import { LABEL_APIKEY, LABEL_APPLICATION } from '../../../api/labels.ts';
 import { APIGROUPS, APIINSTANCES, APIKEYS, APP_SECRETS, APPLICATIONS, ASSETSHARES, CONTRACTS, KEY_SECRETS, NAMESPACES, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS } from '../../resources.ts';
 import { APP_OWNER_PREFIX, appId, keyId } from './credentials.ts';
 import type { GatewayStates } from './state.ts';
+import { appsOfTrust, keysOfTrust } from '../access-pairs.ts';
+import type { Snapshot } from '../../../model/snapshot.ts';
+import { snapshotReader } from '../snapshot.ts';
 
 /** Registers the handlers that mark `states`; `onInstances` runs on every change of an ApiInstance. */
 /** `ownersOfGroup`: the credential owner ids (apps, "Application ns/name") that list the ApiGroup "ns/name". */
-export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: () => void, ownersOfGroup: (group: string) => Iterable<string> = () => []): void {
+export function watchChanges(
+  mgr: Manager, states: GatewayStates, onInstances: () => void, ownersOfGroup: (group: string) => Iterable<string> = () => [], snapshot: () => Snapshot = snapshotReader(mgr),
+): void {
   // Only changes that can move a key's entries: spec (generation), deletion, labels; not the status
   // writes of the other controllers (a tier's contract count moves at every approval) nor resyncs
   // (a full pass every FULL_PASS_MS is the safety net instead).
@@ -65,14 +70,22 @@ export function watchChanges(mgr: Manager, states: GatewayStates, onInstances: (
   const onGroup = (g: ApiGroup) => { onRoutes(); markGroup(g.metadata.namespace, g.metadata.name!); };
   mgr.informer<ApiGroup & { kind: string }>(APIGROUPS).addHandler({ onAdd: onGroup, onUpdate: (a, b) => { if (!changed(a, b)) return; onGroup(a); onGroup(b); }, onDelete: onGroup });
   mgr.informer<AssetShare & { kind: string }>(ASSETSHARES).addHandler({ onAdd: onShare, onUpdate: (a, b) => { if (!changed(a, b)) return; onShare(a); onShare(b); }, onDelete: onShare });
-  // Trust, Organizations and namespaces can move any key; route verdicts also read Organizations (route
-  // claims, allowed upstream hosts) and namespace ownership.
-  for (const resource of [ORGANIZATIONS, ORGTRUSTS, NAMESPACES]) {
-    const routes = resource !== ORGTRUSTS;
+  // Organizations and namespaces (platform admins') can move any key; route verdicts also read them (route
+  // claims, allowed upstream hosts, namespace ownership).
+  for (const resource of [ORGANIZATIONS, NAMESPACES]) {
     const on = () => {
       states.markAll();
-      if (routes) onRoutes();
+      onRoutes();
     };
     mgr.informer(resource).addHandler({ onAdd: on, onUpdate: (a, b) => { if (changed(a, b)) on(); }, onDelete: on });
   }
+  // An OrgTrust (an organization's, written as often as it likes) moves only the keys and apps between its two
+  // organizations (access-pairs.ts): marking every key made each write a full recompute, which held back revocations.
+  const keysOf = keysOfTrust(mgr.informer<ApiKey & { kind: string }>(APIKEYS), snapshot);
+  const appsOf = appsOfTrust(mgr.informer<Application & { kind: string }>(APPLICATIONS), snapshot);
+  const onTrust = (t: unknown) => {
+    for (const k of keysOf(t)) states.markKey(k);
+    for (const a of appsOf(t)) states.markKey(`${APP_OWNER_PREFIX}${a}`);
+  };
+  mgr.informer(ORGTRUSTS).addHandler({ onAdd: onTrust, onUpdate: (a, b) => { if (!changed(a, b)) return; onTrust(a); onTrust(b); }, onDelete: onTrust });
 }

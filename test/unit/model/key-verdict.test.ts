@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { AccessEntry, ApiKey, Application, Contract, SlaTier } from '../../../api/v1alpha1/index.ts';
 import type { Access } from '../../../model/access.ts';
-import { accessVerdict, contractServes, entryConsumer, keyConsumer, keyTierFound, keyVerdict, tierFoundFor } from '../../../model/key-verdict.ts';
+import { accessVerdict, contractServes, contractTargets, entryConsumer, keyConsumer, keyTierFound, keyVerdict, tierFoundFor } from '../../../model/key-verdict.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 const key = (spec: Record<string, unknown> = {}, uid = 'u1') =>
@@ -15,7 +15,7 @@ const key = (spec: Record<string, unknown> = {}, uid = 'u1') =>
 const allowed = { ok: true, reason: 'Accessible', message: '', instanceNamespace: 'max-prod', crossOrganization: true } as Access;
 const denied = (reason: string, message: string) => ({ ...allowed, ok: false, reason, message }) as Access;
 const contract = (decision: string, uid: string | null = 'u1') =>
-  ({ metadata: { name: 'mule-prod.gate', namespace: 'max-prod', labels: uid ? { 'crossgate.dev/consumer-uid': uid } : {} }, spec: { decision, tier: 'gold' } }) as unknown as Contract;
+  ({ metadata: { name: 'mule-prod.gate', namespace: 'max-prod', labels: uid ? { 'crossgate.dev/consumer-uid': uid } : {} }, spec: { apiInstanceRef: { name: 'flights' }, decision, tier: 'gold' } }) as unknown as Contract;
 
 test('each state, with the reason and the message its owner reads', () => {
   const cases: Array<[ReturnType<typeof keyVerdict>, string, string, string]> = [
@@ -83,4 +83,27 @@ test('an Application access entry goes through the same verdict, told of "the ap
   // The key's verdict is the same function over the key.
   assert.deepEqual(keyVerdict(key(), allowed, contract('Pending'), true, now), accessVerdict(keyConsumer(key()), allowed, contract('Pending'), true, now));
   assert.equal(tierFoundFor('flights', { spec: { apiInstanceRef: { name: 'flights' } } } as unknown as SlaTier), true);
+});
+
+test('a Contract of another target than the one asked for now serves nothing, and says it is being replaced', () => {
+  // The key was pointed at "hotels" after its Contract (named after the key) was approved for "flights".
+  const moved = key({ apiInstanceRef: { name: 'hotels', namespace: 'max-prod' } });
+  assert.equal(contractTargets(contract('Approved'), keyConsumer(moved), 'max-prod'), false);
+  assert.equal(contractTargets(contract('Approved'), keyConsumer(key()), 'max-prod'), true);
+  assert.equal(contractTargets(contract('Approved'), keyConsumer(key()), 'max-stage'), false, 'a Contract in another namespace is another target');
+  assert.deepEqual(keyVerdict(moved, allowed, contract('Approved'), true, now), {
+    state: 'Pending',
+    reason: 'ContractPending',
+    message:
+      'Contract "mule-prod.gate" in namespace "max-prod" grants ApiInstance "flights" in namespace "max-prod", not ApiInstance "hotels" in namespace "max-prod" that the key names now; ' +
+      'it is being replaced by a new request',
+    usable: false,
+  });
+  // A group entry is never served by an instance Contract of the same name, nor the reverse.
+  const app = { metadata: { name: 'booking', namespace: 'mule-prod', uid: 'u1' }, spec: { access: [] } } as unknown as Application;
+  const groupEntry = { apiGroupRef: { name: 'flights', namespace: 'max-prod' }, tier: 'gold' } as AccessEntry;
+  assert.equal(contractTargets(contract('Approved'), entryConsumer(app, groupEntry), 'max-prod'), false);
+  const groupContract = { ...contract('Approved'), spec: { apiGroupRef: { name: 'flights' }, decision: 'Approved', tier: 'gold' } } as unknown as Contract;
+  assert.equal(contractTargets(groupContract, entryConsumer(app, groupEntry), 'max-prod'), true);
+  assert.equal(accessVerdict(entryConsumer(app, groupEntry), allowed, groupContract, true, now).usable, true);
 });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { snapshotFrom } from '../../../model/snapshot.ts';
-import { mutualTrust, trustGone } from '../../../model/trust.ts';
+import { accessPair, mutualTrust, trustGone, trustPairs } from '../../../model/trust.ts';
 import type { Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
 
 const org = (name: string, t: string): Organization =>
@@ -80,4 +80,18 @@ test('trust is gone when access failed for trust or the share, not when somethin
   for (const reason of ['NotTrusted', 'NotTrustedBack', 'NotShared']) assert.equal(trustGone({ ok: false, reason }), true, reason);
   for (const reason of ['InstanceNotFound', 'NoOrganization', 'PeerNotFound']) assert.equal(trustGone({ ok: false, reason }), false, reason);
   assert.equal(trustGone({ ok: true, reason: 'Accessible' }), false);
+});
+
+test('an OrgTrust can change access only between its two organizations, both ways; one outside a home namespace or toward no Organization, none', () => {
+  const evil = org('evil', '2026-01-03T00:00:00Z');
+  const snap = snapshotFrom({ organizations: [max, mule, evil] });
+  const pairs = new Set(trustPairs(snap, trust('max-airlines', 'mule-united')));
+  for (const [a, b] of [['max-airlines', 'mule-united'], ['max-airlines-prod', 'mule-united-prod'], ['max-airlines', 'mule-united-prod'], ['max-airlines-prod', 'mule-united']]) {
+    assert.ok(pairs.has(accessPair(a, b)) && pairs.has(accessPair(b, a)), `${a} <-> ${b}`);
+  }
+  assert.equal(pairs.size, 8);
+  assert.ok(![...pairs].some((p) => p.includes('evil')), "another organization's consumers are not touched");
+  assert.deepEqual(trustPairs(snap, trust('evil', 'nobody')), [], 'a peer that is no Organization');
+  assert.deepEqual(trustPairs(snap, trust('evil-prod', 'max-airlines')), [], 'an OrgTrust outside a home namespace counts for nothing (trustOf reads the home namespace)');
+  assert.deepEqual(trustPairs(snap, trust('nowhere', 'max-airlines')), []);
 });

@@ -47,6 +47,27 @@ describe('ApiKey and Contract controllers (in-memory API): status applies, one f
     await mgr.stop(100);
   });
 
+  test("a key pointed at another ApiInstance asks anew: its Contract is replaced, never moved to the new instance's tier with the former decision", async () => {
+    api.upsert('apiinstances', { apiVersion: V, kind: 'ApiInstance', metadata: { name: 'hotels', namespace: NS, generation: 1 }, spec: { assetRef: { name: 'flights-eapi' }, basePath: '/hotels', upstream: { url: 'http://hotels:8080' } } });
+    api.upsert('slatiers', { apiVersion: V, kind: 'SlaTier', metadata: { name: 'silver', namespace: NS, generation: 1 }, spec: { apiInstanceRef: { name: 'hotels' }, limits: [{ requests: 10, period: 'minute' }], approval: 'manual' } });
+    api.upsert('apikeys', { apiVersion: V, kind: 'ApiKey', metadata: { name: 'k2', namespace: NS, generation: 1 }, spec: { apiInstanceRef: { name: 'flights' }, tier: 'gold' } });
+    await eventually(() => status('apikeys', `${NS}/k2`)?.state === 'Approved', 'key approved on flights');
+    const contractKey = `${NS}/${NS}.key.k2`;
+    const before = api.get('contracts', contractKey)!;
+    assert.equal((before.spec as any).apiInstanceRef.name, 'flights');
+
+    const k2 = api.get('apikeys', `${NS}/k2`)!;
+    api.upsert('apikeys', { ...k2, metadata: { ...k2.metadata, generation: 2 }, spec: { ...(k2.spec as object), apiInstanceRef: { name: 'hotels' }, tier: 'silver' } });
+    await eventually(() => (api.get('contracts', contractKey)?.spec as any)?.apiInstanceRef?.name === 'hotels', 'a Contract for hotels');
+    const after = api.get('contracts', contractKey)!;
+    // (apiInstanceRef is immutable on a real apiserver, CEL: only a new Contract can name hotels.)
+    assert.deepEqual({ tier: (after.spec as any).tier, decision: (after.spec as any).decision }, { tier: 'silver', decision: 'Pending' });
+    await eventually(() => status('apikeys', `${NS}/k2`)?.state === 'Pending', 'the key waits for the owner');
+    const ready = status('apikeys', `${NS}/k2`)!.conditions.find((c: { type: string }) => c.type === 'Ready');
+    assert.equal(ready.reason, 'AwaitingApproval');
+    assert.equal(ready.message, `waiting for the API owner to approve Contract "${NS}.key.k2" in namespace "${NS}" (tier "silver" needs manual approval)`);
+  });
+
   test('a key issued then revoked: applied as crossgate-apikey and crossgate-contract; what a revoked key no longer has is removed', async () => {
     api.upsert('apikeys', { apiVersion: V, kind: 'ApiKey', metadata: { name: 'k1', namespace: NS, generation: 1 }, spec: { apiInstanceRef: { name: 'flights' }, tier: 'gold' } });
     await eventually(() => status('apikeys', `${NS}/k1`)?.state === 'Approved' && status('apikeys', `${NS}/k1`)?.keyId !== undefined, 'key approved and issued');

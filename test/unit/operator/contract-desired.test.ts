@@ -99,3 +99,14 @@ test('an Application entry\'s Contract: approved with its client-secret hashes, 
   assert.equal(c.spec.consumer.kind, 'Application');
   assert.equal(c.metadata.labels?.['crossgate.dev/consumer-uid'], 'u1');
 });
+
+test('the key now names another ApiInstance: this Contract is being closed, it honours no key, and says what the key names', () => {
+  const k = key('u1');
+  const moved = key('u1', { apiInstanceRef: { name: 'hotels', namespace: 'max-prod' } });
+  assert.deepEqual(state(contractFor(k), moved), {
+    state: 'Approved',
+    reason: 'TargetChanged',
+    message: 'ApiKey "gate" in namespace "mule-prod" names ApiInstance "hotels" in namespace "max-prod" now; this Contract is being closed',
+    activeKeys: 0,
+  });
+});

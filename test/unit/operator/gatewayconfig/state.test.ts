@@ -74,8 +74,8 @@ test('a recompute that fails leaves every key dirty, a failing snapshot included
   const keys = { get: (id: string) => all.find((k) => `c/${k.metadata.name}` === id), list: () => all };
   const s = states();
   const { state, work } = s.take('default', routes('prod/flights'), 0);
-  setEntries(state, 'c/gone', [['ff', cred()]]);
-  await recomputeKeys(state, work, keys, () => (k) => [[`b${k.metadata.name!.slice(1)}`, cred()]]);
+  setEntries(state, 'c/gone', [['ff'.repeat(32), cred()]]);
+  await recomputeKeys(state, work, keys, () => (k) => [[`b${k.metadata.name!.slice(1)}`.padEnd(64, '0'), cred()]]);
   assert.deepEqual([...state.credentials.owners()].sort(), ['c/k1', 'c/k2']);
   assert.equal(state.credentials.size, 2);
 
