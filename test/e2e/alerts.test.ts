@@ -84,8 +84,12 @@ spec:
     await waitFor(async () => (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.state === 'Inactive', { what: 'alert resolved', timeoutMs: 40_000 });
     await waitFor(() => received.length >= 2, { what: 'the resolved notification' });
     assert.ok(received[1]![0]!.endsAt, 'a resolved alert carries endsAt');
-    // Issue 14: the status says delivered or not, never the receiver's status code.
-    const { time, ...notification } = (await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification;
+    // Issue 14: the status says delivered or not, never the receiver's status code. The record follows the state:
+    // the notification runs in its namespace's lane for the whole timeout (security-model row 36).
+    const { time, ...notification } = await waitFor(async () => {
+      const last = (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.lastNotification;
+      return last?.state === 'Inactive' ? last : undefined;
+    }, { what: 'the resolved notification recorded' });
     assert.ok(time);
     assert.deepEqual(notification, { state: 'Inactive', delivered: true, message: 'delivered' });
   });
