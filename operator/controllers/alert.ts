@@ -26,6 +26,8 @@ import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';
 import { addIntervalController } from './interval.ts';
 import { NotificationLanes } from './alert-lanes.ts';
+import { alertLimitProblem, countedAlerts } from '../../model/alert-limit.ts';
+import { indexBy } from '../../kube/index-by.ts';
 
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
@@ -91,6 +93,16 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
   const lanes = new NotificationLanes();
   /** Records of notifications done in a lane, by Alert key, until a reconcile writes them. */
   const done = new Map<string, LastNotification>();
+  // The Alerts evaluated per namespace (model/alert-limit.ts), recomputed when one comes, goes or is being deleted.
+  const byNamespace = indexBy(alerts, (a) => a.metadata?.namespace ?? '');
+  const counted = new Map<string, Set<string>>();
+  const forget = (a: A) => counted.delete(a.metadata?.namespace ?? '');
+  alerts.addHandler({ onAdd: forget, onDelete: forget, onUpdate: (old, a) => void (Boolean(old.metadata?.deletionTimestamp) !== Boolean(a.metadata?.deletionTimestamp) && forget(a)) });
+  const countedIn = (ns: string) => {
+    let c = counted.get(ns);
+    if (!c) counted.set(ns, (c = countedAlerts(byNamespace(ns).flatMap((k) => alerts.get(k) ?? []))));
+    return c;
+  };
 
   const controller = addIntervalController<A>(mgr, 'alert', ALERTS, async (alert, key, ctx) => {
     const t = rfc3339(now());
@@ -107,6 +119,15 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
         ALERT_MANAGER,
       );
 
+    const tooMany = alertLimitProblem(alert, countedIn(alert.metadata.namespace ?? ''));
+    if (tooMany) {
+      const ready = previous.find((c) => c.type === 'Ready');
+      // Written once: looked at again every interval (an older one may go), rewritten only when it changed.
+      if (ready?.reason !== 'TooManyAlerts' || ready.message !== tooMany || deps.status.current(alert)?.observedGeneration !== generation) {
+        await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'TooManyAlerts', message: tooMany });
+      }
+      return { requeueAfterMs: deps.intervalMs };
+    }
     if (deps.stats.urls.length === 0) {
       await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' });
       return;

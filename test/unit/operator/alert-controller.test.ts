@@ -9,6 +9,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NO_PLATFORM_SETTINGS } from '../../../api/platform.ts';
+import { MAX_NAMESPACE_ALERTS } from '../../../api/v1alpha1/index.ts';
 import { Manager } from '../../../kube/controller.ts';
 import type { KubeHttp } from '../../../kube/kube.ts';
 import { APPLY_PATCH, StatusWriter } from '../../../kube/status.ts';
@@ -145,5 +146,55 @@ describe('Alert controller (in-memory API): one organization\'s notifications do
       'the attacker\'s notifications delivered',
       (ATTACKER_ALERTS + 4) * TIMEOUT_MS,
     );
+  });
+});
+
+// Row 38: an organization's thousands of Alerts (webhook skipped) are not all evaluated: the oldest
+// MAX_NAMESPACE_ALERTS of a namespace are, the rest say why (TooManyAlerts) and take no turn on the shared worker.
+describe('Alert controller (in-memory API): at most MAX_NAMESPACE_ALERTS evaluated per namespace', () => {
+  const api = new MemoryApi();
+  let mgr: Manager;
+  const ATTACKER = 'mallory-prod';
+  let reads = 0;
+  const stats = {
+    urls: ['http://gateway-admin'],
+    read: async () => {
+      reads++;
+      return new Map();
+    },
+  } as unknown as GatewayStats;
+  const alert = (name: string, created: string) => ({
+    apiVersion: 'crossgate.dev/v1alpha1',
+    kind: 'Alert',
+    metadata: { name, namespace: ATTACKER, generation: 1, creationTimestamp: created },
+    spec: { apiInstanceRef: { name: 'noise' }, condition: { type: 'request-count', threshold: 5, periodSeconds: 60 } },
+  });
+  const status = (name: string) => api.get('alerts', `${ATTACKER}/${name}`)?.status as Record<string, any> | undefined;
+
+  before(async () => {
+    for (let i = 0; i < MAX_NAMESPACE_ALERTS; i++) api.upsert('alerts', alert(`a-${i}`, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()));
+    api.upsert('alerts', alert('late', '2026-01-02T00:00:00Z'));
+    mgr = new Manager({ client: api, informerDefaults: { resyncMs: 0, relistMs: 0 } });
+    const events = new EventRecorder({ client: { createNamespacedEvent: async (p) => p.body, patchNamespacedEvent: async (p) => p.body as CoreV1Event } });
+    registerAlertController(mgr, { http: api as unknown as KubeHttp, status: new StatusWriter({ client: statusClientOn(api, new StatusOwnership()) }), events, stats, intervalMs: 200 });
+    await mgr.start();
+  });
+  after(async () => {
+    await mgr.stop(100);
+  });
+
+  test('the newest is not evaluated (Ready=False TooManyAlerts, state Unknown) until an older one goes', async () => {
+    await eventually(() => Array.from({ length: MAX_NAMESPACE_ALERTS }, (_, i) => status(`a-${i}`)?.state).every((s) => s === 'Inactive'), 'the oldest evaluated');
+    await eventually(() => status('late')?.conditions !== undefined, 'the newest has a condition');
+    const late = status('late')!;
+    assert.equal(late.state, 'Unknown');
+    assert.equal(late.lastEvaluation, undefined, 'not evaluated');
+    const ready = late.conditions.find((c: { type: string }) => c.type === 'Ready');
+    assert.equal(ready.status, 'False');
+    assert.equal(ready.reason, 'TooManyAlerts');
+    assert.match(ready.message, new RegExp(`^namespace "${ATTACKER}" holds more than ${MAX_NAMESPACE_ALERTS} Alerts and only the ${MAX_NAMESPACE_ALERTS} oldest are evaluated: this one is not`));
+    assert.ok(reads > 0);
+    api.remove('alerts', `${ATTACKER}/a-0`);
+    await eventually(() => status('late')?.state === 'Inactive', 'evaluated once an older one is gone', 3000);
   });
 });
