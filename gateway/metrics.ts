@@ -13,7 +13,7 @@
 // another's APIs; "-" is a request without an identified client.
 import { Counter, Registry, collectDefaultMetrics, type Gauge, type Histogram } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
-import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
+import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, RECENT_BUCKET_SECONDS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
 
 export { ANONYMOUS, OTHER_CLIENTS };
 
@@ -87,7 +87,7 @@ export class RecentWindow {
   readonly buckets: number;
   #apis = new Map<string, Bucket[]>();
 
-  constructor(windowMs = 300_000, bucketMs = 10_000) {
+  constructor(windowMs = 300_000, bucketMs = RECENT_BUCKET_SECONDS * 1000) {
     this.bucketMs = bucketMs;
     this.buckets = Math.ceil(windowMs / bucketMs);
   }
