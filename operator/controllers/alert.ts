@@ -32,6 +32,9 @@ import { indexBy } from '../../kube/index-by.ts';
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
 
+/** The Ready message while the gateway cannot be read: the same for every Alert, naming no replica address. */
+export const GATEWAY_UNREACHABLE = "the gateway replicas' traffic summaries could not be read (CROSSGATE_GATEWAY_ADMIN_URLS); the operator's log names the replica and the error";
+
 /** The field manager of an Alert's status (server-side apply). */
 export const ALERT_MANAGER = 'crossgate-alert';
 
@@ -136,7 +139,9 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
     try {
       stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
     } catch (err) {
-      await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) });
+      // The replica's address and error are the platform's (the log), not the tenant's: said once, when it starts.
+      if (previous.find((c) => c.type === 'Ready')?.reason !== 'GatewayUnreachable') ctx.log.warn({ alert: key, err: describeError(err) }, 'gateway summary unavailable');
+      await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: GATEWAY_UNREACHABLE });
       return { requeueAfterMs: deps.intervalMs };
     }
     const value = alertValue(alert.spec.condition, stats);

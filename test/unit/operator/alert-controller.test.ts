@@ -14,7 +14,7 @@ import { Manager } from '../../../kube/controller.ts';
 import type { KubeHttp } from '../../../kube/kube.ts';
 import { APPLY_PATCH, StatusWriter } from '../../../kube/status.ts';
 import { EventRecorder } from '../../../kube/events.ts';
-import { ALERT_MANAGER, registerAlertController } from '../../../operator/controllers/alert.ts';
+import { ALERT_MANAGER, GATEWAY_UNREACHABLE, registerAlertController } from '../../../operator/controllers/alert.ts';
 import type { ApiFigures, GatewayStats } from '../../../operator/controllers/gateway-stats.ts';
 import { StatusOwnership } from './fake-status.ts';
 import { MemoryApi, statusClientOn } from './memory-api.ts';
@@ -31,7 +31,7 @@ describe('Alert controller (in-memory API): status applies as crossgate-alert', 
   const stats = {
     urls: ['http://gateway-admin'],
     read: async () => {
-      if (down) throw new Error('connect ECONNREFUSED');
+      if (down) throw new Error('http://10.244.3.7:9090/summary?windowSeconds=60 answered 503');
       return new Map([[`${NS}/flights`, figures(10)]]);
     },
   } as unknown as GatewayStats;
@@ -68,6 +68,9 @@ describe('Alert controller (in-memory API): status applies as crossgate-alert', 
     await eventually(() => status()?.state === 'Unknown', 'unknown while the gateway is unreachable');
     const unknown = status()!;
     assert.equal(unknown.conditions.find((c: { type: string }) => c.type === 'Ready').reason, 'GatewayUnreachable');
+    // Tenants read the status: the gateway replica's address and answer stay in the operator's log.
+    assert.equal(unknown.conditions.find((c: { type: string }) => c.type === 'Ready').message, GATEWAY_UNREACHABLE);
+    assert.doesNotMatch(JSON.stringify(unknown), /10\.244\.3\.7|9090|503/);
     assert.ok(unknown.lastEvaluation);
     for (const field of ['value', 'since', 'lastNotification']) assert.equal(field in unknown, false, `${field} removed`);
     assert.ok(ownership.writes.length >= 2);
