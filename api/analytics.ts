@@ -10,6 +10,17 @@ export const LATENCY_BOUNDS_MS: readonly number[] = Array.from({ length: 64 }, (
 export type Histogram = Record<string, number>;
 
 /** The client entry that stands for every client past the cap. */
+/** The gateway's recent-window bucket (gateway/metrics.ts RecentWindow): a window is answered in whole buckets. */
+export const RECENT_BUCKET_SECONDS = 10;
+
+/**
+ * The window that gets the same answer as `windowSeconds` (RecentWindow sums floor(w / bucket) + 1 buckets): the
+ * operator asks for this one, so 291 distinct Alert periods make 30 distinct reads of every replica, not 291.
+ */
+export function recentWindowKey(windowSeconds: number): number {
+  return windowSeconds < RECENT_BUCKET_SECONDS ? windowSeconds : Math.floor(windowSeconds / RECENT_BUCKET_SECONDS) * RECENT_BUCKET_SECONDS;
+}
+
 export const OTHER_CLIENTS = '_other';
 /** The client of a request without an identified ApiKey or Application. */
 export const ANONYMOUS = '-';

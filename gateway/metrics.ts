@@ -13,7 +13,7 @@
 // another's APIs; "-" is a request without an identified client.
 import { Counter, Registry, collectDefaultMetrics, type Gauge, type Histogram } from 'prom-client';
 import { metricsIn } from '../kube/metrics.ts';
-import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
+import { ANONYMOUS, MAX_CLIENT_NAME, OTHER_CLIENTS, RECENT_BUCKET_SECONDS, capClients, latencyBucket, type ApiDay, type ClientDay, type DaySummary, type Histogram as LatencyCounts } from '../api/analytics.ts';
 
 export { ANONYMOUS, OTHER_CLIENTS };
 
@@ -87,7 +87,7 @@ export class RecentWindow {
   readonly buckets: number;
   #apis = new Map<string, Bucket[]>();
 
-  constructor(windowMs = 300_000, bucketMs = 10_000) {
+  constructor(windowMs = 300_000, bucketMs = RECENT_BUCKET_SECONDS * 1000) {
     this.bucketMs = bucketMs;
     this.buckets = Math.ceil(windowMs / bucketMs);
   }
@@ -152,8 +152,33 @@ export interface DayWindowOptions {
   bucketSeconds?: number;
   /** Buckets in the ring; default 24 (a day of hours). */
   buckets?: number;
-  /** Clients tracked by name per API and bucket; the rest count as "_other". Default 20. */
+  /** Clients tracked by name per API and bucket (the busiest: a newcomer takes the place of the one with fewest requests); the rest count as "_other". Default 20. */
   maxClients?: number;
+}
+
+/**
+ * Folds the named client with the fewest requests into "_other", so that a full bucket names its busiest clients, not
+ * its first: 20 keys sending one request each at the start of every hour (a consumer of the API, its own keys) would
+ * otherwise turn every other consumer into "_other" in the owner's figures (security-model row 40). O(names), only
+ * when a new client arrives at a full bucket.
+ */
+function foldSmallest(clients: Map<string, ClientDay>): void {
+  let smallest: string | undefined;
+  let fewest = Infinity;
+  for (const [name, c] of clients) {
+    if (name !== ANONYMOUS && name !== OTHER_CLIENTS && c.requests < fewest) {
+      smallest = name;
+      fewest = c.requests;
+    }
+  }
+  if (smallest === undefined) return;
+  const gone = clients.get(smallest)!;
+  clients.delete(smallest);
+  let other = clients.get(OTHER_CLIENTS);
+  if (!other) clients.set(OTHER_CLIENTS, (other = { requests: 0, errors: 0, latency: {} }));
+  other.requests += gone.requests;
+  other.errors += gone.errors;
+  for (const k in gone.latency) other.latency[k] = (other.latency[k] ?? 0) + gone.latency[k]!;
 }
 
 /**
@@ -192,8 +217,9 @@ export class DayWindow {
     if (!c) {
       let name = client ?? ANONYMOUS;
       if (name !== ANONYMOUS) {
-        if (name.length > MAX_CLIENT_NAME || name === OTHER_CLIENTS || b.named >= this.maxClients) name = OTHER_CLIENTS;
-        else b.named++;
+        if (name.length > MAX_CLIENT_NAME || name === OTHER_CLIENTS) name = OTHER_CLIENTS;
+        else if (b.named < this.maxClients) b.named++;
+        else foldSmallest(b.clients); // its place goes to the newcomer: the bucket's first comers do not keep the names
       }
       c = b.clients.get(name);
       if (!c) b.clients.set(name, (c = { requests: 0, errors: 0, latency: {} }));

@@ -2,6 +2,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { AGE_COLUMN, Conditions, KindSchema, LocalRef, ObservedGeneration, StringEnum, type KindDefinition } from './common.ts';
 import { POLICY_TYPES } from './policy.ts';
 
+/** The most Alerts of one namespace that are evaluated (the oldest): each is evaluated and its status written every interval on the one Alert worker all organizations share. */
+export const MAX_NAMESPACE_ALERTS = 100;
+
 export const ALERT_TYPES = ['request-count', 'response-codes', 'response-time', 'policy-violations'] as const;
 export type AlertType = (typeof ALERT_TYPES)[number];
 

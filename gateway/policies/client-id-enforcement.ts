@@ -121,10 +121,9 @@ export function compileClientIdEnforcement(name: string, cfg: ClientIdEnforcemen
       const check = checkClientCredential(cred, found.id, ctx.routeId, ctx.now);
       if (check !== 'ok' || !cred) {
         ctx.keyId = keyId;
-        if (check === 'no-contract') {
-          ctx.client = cred?.client;
-          return noContract;
-        }
+        // Not attributed to its client (ctx.client): an application of another organization is no client of this
+        // API, and named it would take the API's client names in the owner's figures (security-model row 8h).
+        if (check === 'no-contract') return noContract;
         if (log.isLevelEnabled('debug')) log.debug({ route: ctx.routeId, keyId, reason: check }, 'client credentials refused');
         return invalid;
       }

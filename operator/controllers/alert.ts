@@ -8,7 +8,9 @@
 // or link-local is refused, as for upstreams); redirects are not followed. The
 // status says only delivered or not: the receiver's status code, error and
 // timing go to the operator's log, never to the status or an Event (a tenant
-// must not be able to scan addresses from the operator's pod).
+// must not be able to scan addresses from the operator's pod). A notification
+// runs in its namespace's lane (alert-lanes.ts), not on the worker: its record
+// is written by the reconcile that follows it.
 import type { Manager } from '../../kube/controller.ts';
 import { ownConditions, rfc3339, type Condition, type ConditionInput } from '../../kube/conditions.ts';
 import { describeError } from '../../kube/kube.ts';
@@ -23,15 +25,22 @@ import { ConnectGuard } from '../../kube/connect-guard.ts';
 import { outboundUrlProblem } from '../../model/upstream.ts';
 import { snapshotReader } from './snapshot.ts';
 import { addIntervalController } from './interval.ts';
+import { NotificationLanes } from './alert-lanes.ts';
+import { alertLimitProblem, countedAlerts } from '../../model/alert-limit.ts';
+import { indexBy } from '../../kube/index-by.ts';
 
 export const ALERTS = crossgate('Alert');
 type A = Alert & { kind: string; apiVersion: string };
+
+/** The Ready message while the gateway cannot be read: the same for every Alert, naming no replica address. */
+export const GATEWAY_UNREACHABLE = "the gateway replicas' traffic summaries could not be read (CROSSGATE_GATEWAY_ADMIN_URLS); the operator's log names the replica and the error";
 
 /** The field manager of an Alert's status (server-side apply). */
 export const ALERT_MANAGER = 'crossgate-alert';
 
 /** The Alert status fields besides observedGeneration and conditions; one left out of a write is removed. */
 type AlertFields = Pick<NonNullable<Alert['status']>, 'state' | 'value' | 'since' | 'lastEvaluation' | 'lastNotification'>;
+type LastNotification = NonNullable<AlertFields['lastNotification']>;
 
 export interface AlertOptions {
   /** The gateway replicas' recent-window summaries. */
@@ -83,8 +92,22 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
   const snapshot = snapshotReader(mgr, deps.settings);
   // Every notification connects only to an address the guard checked after resolving the name.
   const dispatcher = new Agent({ connect: new ConnectGuard({ settings: deps.settings ?? NO_PLATFORM_SETTINGS }).connector({ timeoutMs: 5000 }) });
+  const alerts = mgr.informer<A>(ALERTS);
+  const lanes = new NotificationLanes();
+  /** Records of notifications done in a lane, by Alert key, until a reconcile writes them. */
+  const done = new Map<string, LastNotification>();
+  // The Alerts evaluated per namespace (model/alert-limit.ts), recomputed when one comes, goes or is being deleted.
+  const byNamespace = indexBy(alerts, (a) => a.metadata?.namespace ?? '');
+  const counted = new Map<string, Set<string>>();
+  const forget = (a: A) => counted.delete(a.metadata?.namespace ?? '');
+  alerts.addHandler({ onAdd: forget, onDelete: forget, onUpdate: (old, a) => void (Boolean(old.metadata?.deletionTimestamp) !== Boolean(a.metadata?.deletionTimestamp) && forget(a)) });
+  const countedIn = (ns: string) => {
+    let c = counted.get(ns);
+    if (!c) counted.set(ns, (c = countedAlerts(byNamespace(ns).flatMap((k) => alerts.get(k) ?? []))));
+    return c;
+  };
 
-  addIntervalController<A>(mgr, 'alert', ALERTS, async (alert, key, ctx) => {
+  const controller = addIntervalController<A>(mgr, 'alert', ALERTS, async (alert, key, ctx) => {
     const t = rfc3339(now());
     const generation = alert.metadata.generation ?? 0;
     const previous: Condition[] = deps.status.current(alert)?.conditions ?? [];
@@ -99,6 +122,15 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
         ALERT_MANAGER,
       );
 
+    const tooMany = alertLimitProblem(alert, countedIn(alert.metadata.namespace ?? ''));
+    if (tooMany) {
+      const ready = previous.find((c) => c.type === 'Ready');
+      // Written once: looked at again every interval (an older one may go), rewritten only when it changed.
+      if (ready?.reason !== 'TooManyAlerts' || ready.message !== tooMany || deps.status.current(alert)?.observedGeneration !== generation) {
+        await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'TooManyAlerts', message: tooMany });
+      }
+      return { requeueAfterMs: deps.intervalMs };
+    }
     if (deps.stats.urls.length === 0) {
       await write({ state: 'Unknown' }, { type: 'Ready', status: 'False', reason: 'NoGateway', message: 'the operator has no gateway admin URL to read traffic from (CROSSGATE_GATEWAY_ADMIN_URLS)' });
       return;
@@ -107,7 +139,9 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
     try {
       stats = (await deps.stats.read(period)).get(api) ?? EMPTY_STATS;
     } catch (err) {
-      await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: describeError(err) });
+      // The replica's address and error are the platform's (the log), not the tenant's: said once, when it starts.
+      if (previous.find((c) => c.type === 'Ready')?.reason !== 'GatewayUnreachable') ctx.log.warn({ alert: key, err: describeError(err) }, 'gateway summary unavailable');
+      await write({ state: 'Unknown', lastEvaluation: t }, { type: 'Ready', status: 'False', reason: 'GatewayUnreachable', message: GATEWAY_UNREACHABLE });
       return { requeueAfterMs: deps.intervalMs };
     }
     const value = alertValue(alert.spec.condition, stats);
@@ -117,7 +151,8 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
     const changed = (was?.state ?? 'Inactive') !== state && !(was?.state === 'Unknown' && state === 'Inactive');
     const since = changed || !was?.since ? t : was.since;
     // A record written before issue 14 (result: the receiver's answer) has no `delivered`: it is dropped, not carried on.
-    let lastNotification = typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined;
+    const finished = done.get(key);
+    let lastNotification = finished ?? (typeof was?.lastNotification?.delivered === 'boolean' ? was.lastNotification : undefined);
     if (changed) {
       const message = `${firing ? 'firing' : 'resolved'}: ${describeCondition(alert)} (value ${value})`;
       deps.events.record(alert, firing ? 'Warning' : 'Normal', firing ? 'AlertFiring' : 'AlertResolved', message);
@@ -125,15 +160,20 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
       const url = alert.spec.notify?.url;
       if (url) {
         const refused = outboundUrlProblem({ snapshot: snapshot(), namespace: alert.metadata.namespace ?? '', url, field: 'spec.notify.url' });
-        let accepted = false;
-        if (refused) ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
-        else {
-          const delivery = await deliverNotification(url, alertmanagerPayload(alert, firing, value, since, t), deps.notifyTimeoutMs ?? 5000, dispatcher);
-          accepted = delivery.accepted;
-          // The receiver's answer is for platform admins (the log), never for the status.
-          if (!accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
+        if (refused) {
+          ctx.log.warn({ alert: key, reason: refused }, 'alert notification refused');
+          lastNotification = { time: t, state, ...notificationRecord(refused, false) };
+        } else {
+          const payload = alertmanagerPayload(alert, firing, value, since, t);
+          lanes.submit(alert.metadata.namespace ?? '', key, async () => {
+            const delivery = await deliverNotification(url, payload, deps.notifyTimeoutMs ?? 5000, dispatcher);
+            // The receiver's answer is for platform admins (the log), never for the status.
+            if (!delivery.accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
+            if (!alerts.get(key)) return; // deleted meanwhile: nothing to write
+            done.set(key, { time: t, state, ...notificationRecord(undefined, delivery.accepted) });
+            controller.enqueue(key);
+          });
         }
-        lastNotification = { time: t, state, ...notificationRecord(refused, accepted) };
       }
     }
     await write(
@@ -142,6 +182,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
         ? { type: 'Ready', status: 'True', reason: 'Firing', message: `${describeCondition(alert)}: value ${value}` }
         : { type: 'Ready', status: 'True', reason: 'Evaluated', message: `${describeCondition(alert)}: value ${value}, not firing` },
     );
+    if (finished && done.get(key) === finished) done.delete(key);
     return { requeueAfterMs: deps.intervalMs };
   });
 }

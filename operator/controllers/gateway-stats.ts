@@ -6,7 +6,7 @@
 // maxAgeMs, so a hundred ApiInstances do not mean a hundred requests per replica.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { mergeDays, type DaySummary, type MergedDay } from '../../api/analytics.ts';
+import { mergeDays, recentWindowKey, type DaySummary, type MergedDay } from '../../api/analytics.ts';
 import { mergeStats, type WindowStats } from './alert-desired.ts';
 
 export interface ApiFigures extends WindowStats {
@@ -68,7 +68,8 @@ export class GatewayStats {
 
   /** Figures per API (namespace/name) over the last windowSeconds (all of the gateway's window when undefined). */
   read(windowSeconds?: number): Promise<Map<string, ApiFigures>> {
-    const q = windowSeconds ? `?windowSeconds=${windowSeconds}` : '';
+    // Periods the gateway answers alike share one read (a tenant picks its Alerts' periods).
+    const q = windowSeconds ? `?windowSeconds=${recentWindowKey(windowSeconds)}` : '';
     return this.#cached(`recent${q}`, async () => merge(await this.#readAll<{ apis?: Record<string, RawApi> }>(`/summary${q}`).then((rs) => rs.map((r) => r.apis ?? {}))));
   }
 

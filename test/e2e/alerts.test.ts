@@ -5,12 +5,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_NAMESPACE_ALERTS } from '../../api/v1alpha1/index.ts';
 import {
-  applyStory, applyYaml, deleteStory, freePort, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor,
+  applyStory, applyYaml, condition, deleteStory, freePort, getJson, kubectl, rawKeyOf, startGatewayProcess, startOperator, startUpstream, startWebhook, waitFor, waitForCondition,
   type RunningGateway, type RunningOperator, type RunningWebhookProcess, type Upstream,
 } from './support/index.ts';
 
 const OWNER = 'max-airlines-prod';
+/** An admin of the owner's organization (impersonated): every field of its own namespaces is hers. */
+const MALLORY = { as: 'mallory', groups: ['max-airlines:admins'] };
 type Posted = Array<{ labels: Record<string, string>; annotations: Record<string, string>; startsAt: string; endsAt?: string }>;
 
 describe('Alerts', () => {
@@ -84,8 +87,12 @@ spec:
     await waitFor(async () => (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.state === 'Inactive', { what: 'alert resolved', timeoutMs: 40_000 });
     await waitFor(() => received.length >= 2, { what: 'the resolved notification' });
     assert.ok(received[1]![0]!.endsAt, 'a resolved alert carries endsAt');
-    // Issue 14: the status says delivered or not, never the receiver's status code.
-    const { time, ...notification } = (await getJson(['alert', 'unauthorized-calls', '-n', OWNER])).status.lastNotification;
+    // Issue 14: the status says delivered or not, never the receiver's status code. The record follows the state:
+    // the notification runs in its namespace's lane for the whole timeout (security-model row 36).
+    const { time, ...notification } = await waitFor(async () => {
+      const last = (await getJson(['alert', 'unauthorized-calls', '-n', OWNER]))?.status?.lastNotification;
+      return last?.state === 'Inactive' ? last : undefined;
+    }, { what: 'the resolved notification recorded' });
     assert.ok(time);
     assert.deepEqual(notification, { state: 'Inactive', delivered: true, message: 'delivered' });
   });
@@ -154,6 +161,43 @@ spec:
     } finally {
       await kubectl(['delete', 'alert', 'sneaky', '-n', OWNER, '--ignore-not-found'], { allowFail: true });
       await new Promise<void>((r) => sneaky.close(() => r()));
+    }
+  });
+  // Security-model row 38: the Alert worker is shared by every organization; one namespace's Alerts beyond
+  // MAX_NAMESPACE_ALERTS are refused, and with the webhook out of the way stored but not evaluated.
+  test('an organization admin\'s Alert beyond the namespace\'s limit is refused, and not evaluated without the webhook', async () => {
+    const doc = (name: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: Alert
+metadata: {name: ${name}, namespace: ${OWNER}}
+spec:
+  apiInstanceRef: {name: flights}
+  condition: {type: request-count, threshold: 1000000, periodSeconds: 60}
+`;
+    const existing = ((await getJson(['alerts', '-n', OWNER]))?.items ?? []).length;
+    const flood = Array.from({ length: MAX_NAMESPACE_ALERTS - existing }, (_, i) => `flood-${i}`);
+    try {
+      const r = await applyYaml(flood.map(doc).join('---\n'), MALLORY);
+      assert.equal(r.code, 0, r.stderr);
+      const refused = await applyYaml(doc('one-more'), { ...MALLORY, allowFail: true });
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        new RegExp(`Alert "one-more": namespace "${OWNER}" already holds ${MAX_NAMESPACE_ALERTS} Alerts, the most one namespace may hold \\(${MAX_NAMESPACE_ALERTS}\\): each is evaluated every interval by the operator all organizations share`),
+      );
+      await webhook.stop();
+      try {
+        const w = await applyYaml(doc('one-more'), { ...MALLORY, allowFail: true });
+        assert.equal(w.code, 0, w.stderr);
+        const a = await waitForCondition(['alert', 'one-more', '-n', OWNER], 'Ready', 'False', { reason: 'TooManyAlerts' });
+        assert.match(condition(a, 'Ready')!.message, new RegExp(`^namespace "${OWNER}" holds more than ${MAX_NAMESPACE_ALERTS} Alerts and only the ${MAX_NAMESPACE_ALERTS} oldest are evaluated: this one is not`));
+        assert.equal(a.status.state, 'Unknown');
+        assert.equal(a.status.lastEvaluation, undefined);
+        assert.match((await kubectl(['get', 'alert', 'one-more', '-n', OWNER])).stdout, /one-more\s+flights\s+request-count\s+1000000\s+Unknown/);
+      } finally {
+        webhook = await startWebhook({ loopbackUpstreams: [upstream.hostPort, new URL(receiverUrl).host] });
+      }
+    } finally {
+      await kubectl(['delete', 'alert', '-n', OWNER, 'one-more', ...flood, '--ignore-not-found', '--wait=false'], { allowFail: true });
     }
   });
 });

@@ -15,6 +15,7 @@ import { checkClientCredential, compileClientIdEnforcement, extractClientCredent
 import { compileRoute } from '../../../gateway/policies/index.ts';
 import { JwksCache } from '../../../gateway/policies/jwt-validation.ts';
 import { compileTier, tierCounterKey } from '../../../gateway/policies/sla-tier.ts';
+import { GatewayMetrics } from '../../../gateway/metrics.ts';
 import { newContext, type Outcome, type PolicyContext, type PolicyDeps, type PolicyHandler } from '../../../gateway/policies/types.ts';
 import { basic, clientCred, cred, newClient, newKey, policy, route, silent } from './fixtures.ts';
 
@@ -296,5 +297,38 @@ describe('either credential: a route with api-key and client-id-enforcement', ()
     assert.deepEqual(only.policies.map((p) => p.name), ['ns/cid']);
     const o = await only.policies[0]!.onRequest(ctx(creds, { route: 'ns/only' }));
     assert.equal(o?.slug, 'missing-client-credentials');
+  });
+});
+
+// security-model row 8h: another organization's Applications, valid but without a contract for the victim's API,
+// must not be counted as the victim's clients (its day figures name 20 per hour, its metric labels 1000 per owner).
+describe('client-id-enforcement: a refused application is no client of the API it was refused on', () => {
+  const VICTIM_ROUTE = 'max-prod/flights';
+  const consumer = newClient();
+  const attackers = Array.from({ length: 25 }, () => newClient());
+  const creds = index({
+    [consumer.hash]: compileCredential(clientCred(consumer.id, [{ routes: [VICTIM_ROUTE], contract: 'max-prod/c-portal', tier: 'gold' }], { client: 'partner-prod/portal' })),
+    ...Object.fromEntries(attackers.map((a, i) => [a.hash, compileCredential(clientCred(a.id, [{ routes: ['mallory-prod/own'], contract: `mallory-prod/c-${i}`, tier: 'gold' }], { client: `mallory-prod/app-${i}` }))])),
+  });
+
+  test('25 of the attacker\'s applications refused (403 no-contract) leave the victim\'s day figures and labels to its consumers', async () => {
+    const p = compileClientIdEnforcement('max-prod/cid', {}, tiers, deps());
+    const metrics = new GatewayMetrics({ maxClients: 10, day: { maxClients: 20 } });
+    for (const a of attackers) {
+      const c = ctx(creds, { route: VICTIM_ROUTE, headers: { 'x-client-id': a.id, 'x-client-secret': a.secret } });
+      const o = await run(p, c);
+      assert.equal(o?.slug, 'no-contract');
+      assert.equal(c.client, undefined, 'the refused application is not attributed');
+      // What gateway/server.ts records for every answered request.
+      metrics.observe(VICTIM_ROUTE, c.client, o!.status, 0.001, T0);
+    }
+    const ok = ctx(creds, { route: VICTIM_ROUTE, headers: { 'x-client-id': consumer.id, 'x-client-secret': consumer.secret } });
+    assert.equal(await run(p, ok), undefined);
+    metrics.observe(VICTIM_ROUTE, ok.client, 200, 0.001, T0);
+    const day = metrics.day.summary(T0, [VICTIM_ROUTE]).apis[VICTIM_ROUTE]!;
+    assert.equal(day.clients['partner-prod/portal']?.requests, 1, 'the victim\'s consumer keeps its name');
+    assert.equal(day.clients['-']?.requests, 25, 'the refusals count, anonymously');
+    assert.deepEqual(Object.keys(day.clients).filter((k) => k.startsWith('mallory-prod/')), []);
+    assert.equal(metrics.clientLabel('partner-prod/portal', VICTIM_ROUTE), 'partner-prod/portal');
   });
 });

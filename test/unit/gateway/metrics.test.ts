@@ -113,12 +113,28 @@ describe('day window (24 buckets of an hour by default)', () => {
     assert.deepEqual(w.summary(t + 72 * 3_600_000, []).apis, {});
   });
 
-  test('clients past the cap per API and bucket count as "_other"; so does an oversized name', () => {
+  test('clients past the cap per API and bucket count as "_other" (a newcomer takes the place of the one with fewest requests); so does an oversized name', () => {
     const w = new DayWindow({ bucketSeconds: 60, buckets: 3, maxClients: 2 });
-    for (const c of ['k/1', 'k/2', 'k/3', 'k/4', 'k/1', 'x'.repeat(400)]) w.record('ns/a', c, 200, 0.001, t);
+    for (const c of ['k/1', 'k/2', 'k/2', 'k/3', 'k/4', 'k/2', 'x'.repeat(400)]) w.record('ns/a', c, 200, 0.001, t);
     const clients = w.summary(t, []).apis['ns/a']!.clients;
-    assert.deepEqual(Object.keys(clients).sort(), ['_other', 'k/1', 'k/2']);
-    assert.equal(clients['_other']!.requests, 3);
+    assert.deepEqual(Object.keys(clients).sort(), ['_other', 'k/2', 'k/4']);
+    assert.equal(clients['k/2']!.requests, 3);
+    assert.equal(clients['_other']!.requests, 3, 'k/1, k/3 (each folded when a newcomer came) and the oversized name');
+    assert.deepEqual(Object.values(clients).reduce((n, c) => n + c.requests, 0), 7, 'every request counted once');
+  });
+
+  // security-model row 40: a consumer's 20 keys, one request each at the start of every hour, took every client name of
+  // the API's bucket: the owner's real consumers all showed as "_other".
+  test("an API's busiest clients keep their names when another consumer's 25 keys come first", () => {
+    const w = new DayWindow({ bucketSeconds: 3600, buckets: 24, maxClients: 20 });
+    for (let i = 0; i < 25; i++) w.record('max-prod/flights', `mallory-prod/key-${i}`, 200, 0.001, t);
+    for (let r = 0; r < 50; r++) for (const c of ['partner-prod/portal', 'acme-prod/app']) w.record('max-prod/flights', c, 200, 0.001, t + 1000 + r);
+    for (let i = 0; i < 25; i++) w.record('max-prod/flights', `mallory-prod/key-${i}`, 200, 0.001, t + 2000);
+    const day = w.summary(t + 3000, []).apis['max-prod/flights']!;
+    assert.equal(day.clients['partner-prod/portal']?.requests, 50);
+    assert.equal(day.clients['acme-prod/app']?.requests, 50);
+    assert.equal(Object.keys(day.clients).length, 21, 'still 20 names and "_other"');
+    assert.equal(Object.values(day.clients).reduce((n, c) => n + c.requests, 0), 150);
   });
 
   test('GatewayMetrics.observe (the gateway and crossgate-authz\'s access log) records into the day window too', () => {
