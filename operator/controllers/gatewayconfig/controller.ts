@@ -18,7 +18,7 @@ import { credentialShardsFor, namespaceOfOwner, type LeftOut } from './credentia
 import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import { APP_OWNER_PREFIX, appCredentialEntries, appId, credentialEntries, keyId, recomputeKeys } from './credentials.ts';
 import { render } from './render.ts';
-import { servedRoutes } from './served-routes.ts';
+import { RouteDecisions, servedRoutes } from './served-routes.ts';
 import { GatewayStates, requeueAfterMs, settleDeadlines } from './state.ts';
 import { watchChanges } from './watch.ts';
 import { ConfigMapWriter, StaleParts, gatewayConfigMaps } from './write.ts';
@@ -65,6 +65,13 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
   };
+  // Per gateway, its route decisions from the last render: a write decides again only the instance it touched.
+  const decisions = new Map<string, RouteDecisions>();
+  const decisionsOf = (gateway: string) => {
+    let d = decisions.get(gateway);
+    if (!d) decisions.set(gateway, (d = new RouteDecisions()));
+    return d;
+  };
   const staleGauge = mgr.metrics?.gatewayConfigPartStaleSince;
   const stale = new StaleParts((gw, part, since) => (since === undefined ? staleGauge?.remove({ gateway: gw, part }) : staleGauge?.set({ gateway: gw, part }, since / 1000)));
 
@@ -92,7 +99,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     })),
     reconcile: async (gateway: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const t = now();
-      const routes = states.routes(gateway, () => servedRoutes(gateway, { instances: instances.list(), policies: policies.list(), tiers: tiers.list(), snapshot: snapshot() }, ctx.log));
+      const routes = states.routes(gateway, () => servedRoutes(gateway, { instances: instances.list(), policies: policies.list(), tiers: tiers.list(), snapshot: snapshot() }, ctx.log, decisionsOf(gateway)));
       const routeIds = routes.ids;
 
       const { state, work } = states.take(gateway, routeIds, t.getTime());
