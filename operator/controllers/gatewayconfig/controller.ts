@@ -13,9 +13,10 @@ import {
 import { appGroups, appInstances } from '../application-desired.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import type { Deps } from '../deps.ts';
-import { snapshotReader } from '../snapshot.ts';
+import { onChange, snapshotReader } from '../snapshot.ts';
 import { credentialShardsFor, namespaceOfOwner, type LeftOut } from './credential-shards.ts';
 import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
+import { gatewaysInUse } from '../../../model/gateway-names.ts';
 import { APP_OWNER_PREFIX, appCredentialEntries, appId, credentialEntries, keyId, recomputeKeys } from './credentials.ts';
 import { render } from './render.ts';
 import { RouteDecisions, servedRoutes } from './served-routes.ts';
@@ -41,7 +42,9 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const now = deps.now ?? (() => new Date());
   // Mapped on every watched event: computed once per change of the instances, not per event.
   let gatewayList: string[] | undefined;
-  const gateways = () => (gatewayList ??= [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])]);
+  // Only gateways within their organizations' budgets (model/gateway-names.ts): each gets a config and a reconcile per event.
+  const gateways = () => (gatewayList ??= gatewaysInUse(snapshot(), instances.list()));
+  onChange(mgr.informer(ORGANIZATIONS), () => { gatewayList = undefined; });
 
   const keysByInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
   const appsByInstance = indexByAll(apps, appInstances);

@@ -14,6 +14,7 @@ import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
+import { gatewayOverBudget } from '../../../model/gateway-names.ts';
 import { routeTiersFor } from '../slatier-desired.ts';
 import type { RouteInput } from '../../../model/route-entry.ts';
 import { renderRoutes, routableInstances, type RenderedRoutes } from './routes.ts';
@@ -37,8 +38,8 @@ const sameObjects = (a: readonly unknown[], b: readonly unknown[]) => a.length =
 /**
  * A gateway's route decisions from its last render, kept by the writer. A
  * decision reads only its instance, the Policies and SlaTiers applied to it,
- * its ApiGroups (and their tiers), the Organizations and the platform
- * settings; informers replace an object on every change, so while each of
+ * its ApiGroups (and their tiers), the Organizations, the platform settings
+ * and its organization's gateway budget (model/gateway-names.ts); informers replace an object on every change, so while each of
  * those is the same object the decision is too. The last rendered shards let
  * an unchanged shard keep its checksum.
  */
@@ -100,7 +101,8 @@ export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logg
     const own = ownTiers.get(id) ?? [];
     const groups: ApiGroup[] = groupsOfInstance(from.snapshot, instance);
     const ofGroups = groups.flatMap((g) => groupTiers.get(`${g.metadata.namespace}/${g.metadata.name}`) ?? []);
-    const input = decisions.decide(id, [instance, ...applied, ...own, ...groups, ...ofGroups], () => {
+    // The gateway budget reads the organization's other instances: its answer is an input too.
+    const input = decisions.decide(id, [instance, gatewayOverBudget(from.snapshot, instance), ...applied, ...own, ...groups, ...ofGroups], () => {
       // Its own tiers and its groups' ("<group>/<tier>"): a group tier is on every member's route, counted per contract across them.
       const instanceTiers = routeTiersFor(from.snapshot, instance, [...own, ...ofGroups]);
       const problem = routeVerdict({ snapshot: from.snapshot, instance, policies: applied, tiers: instanceTiers });
