@@ -62,7 +62,8 @@ export function gatewayOverBudget(snapshot: Snapshot, instance: Instance): strin
   const g = gatewayOf(instance);
   if (g === DEFAULT_GATEWAY) return undefined;
   const found = allowedIn(snapshot, instance.metadata?.namespace ?? '');
-  if (!found || found.allowed.includes(g)) return undefined;
+  // Under the budget, any name fits (also when the snapshot does not hold the instance yet).
+  if (!found || found.allowed.includes(g) || found.allowed.length < MAX_GATEWAYS_PER_ORGANIZATION) return undefined;
   return message(found.org, g, found.allowed);
 }
 
