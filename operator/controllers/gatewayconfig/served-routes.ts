@@ -14,6 +14,7 @@ import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
 import type { Snapshot } from '../../../model/snapshot.ts';
 import { policiesFor } from '../../../model/policy-selection.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
+import { gatewayOf } from '../../../model/route-conflicts.ts';
 import { gatewayOverBudget } from '../../../model/gateway-names.ts';
 import { routeTiersFor } from '../slatier-desired.ts';
 import type { RouteInput } from '../../../model/route-entry.ts';
@@ -92,8 +93,10 @@ export function servedRoutes(gateway: string, from: RouteSources, log: Pick<Logg
   }
   decisions.begin(from.snapshot);
   const seen = new Map<string, Decided>();
-  // Only instances inside their route space contest routes (an unserved squatter holds nothing).
-  const inputs = routableInstances(from.instances.filter(withinRouteSpace(from.snapshot)), gateway).flatMap((instance): RouteInput[] => {
+  // Only instances inside their route space contest routes (an unserved squatter holds nothing); only those of this
+  // gateway (conflicts are per gateway): a render costs its own gateway's instances, not every gateway's.
+  const inSpace = withinRouteSpace(from.snapshot);
+  const inputs = routableInstances(from.instances.filter((i) => gatewayOf(i) === gateway && inSpace(i)), gateway).flatMap((instance): RouteInput[] => {
     const ns = instance.metadata.namespace ?? '';
     const id = `${ns}/${instance.metadata.name}`;
     const candidates = [...(targeted.get(id) ?? []), ...(bySelector.get(ns) ?? [])];

@@ -71,3 +71,16 @@ test("a reused decision still follows the victim's own writes, its tiers, the Or
   const v = render(narrowed, [key], [tier('victim', 'gold', 'v')]).get('victim-prod/v')!;
   assert.equal(v.withheld?.reason, 'UpstreamNotAllowed', 'an Organization change is seen at once');
 });
+
+test("a gateway's render reads only its own instances: another gateway's churn costs what that gateway serves", () => {
+  const orgs = [organization('victim'), organization('evil')];
+  const onDefault = Array.from({ length: 200 }, (_, i) => instance('victim', `v${i}`));
+  const edge = { ...instance('evil', 'e'), spec: { ...instance('evil', 'e').spec, gateway: 'edge' } } as ApiInstance;
+  const base = snapshotFrom({ organizations: orgs });
+  // Counts the reads of the Organizations: each instance's route space check reads them.
+  let reads = 0;
+  const snapshot = new Proxy(base, { get: (t, p, r) => (p === 'organizations' ? () => (reads++, t.organizations()) : Reflect.get(t, p, r)) });
+  const out = servedRoutes('edge', { instances: [...onDefault, edge], policies: [], tiers: [], snapshot }, silent, new RouteDecisions());
+  assert.deepEqual([...out.ids], ['evil-prod/e']);
+  assert.ok(reads < 50, `${reads} reads of the Organizations for one instance of the gateway`);
+});
