@@ -19,11 +19,18 @@ import { queryPair } from './query.ts';
 /** The header carrying the client identity upstream (the consumer's ApiKey or Application namespace/name). */
 export const CLIENT_HEADER = 'x-crossgate-client';
 
-/** True when a raw path has a "." or ".." segment (also percent-encoded): refused, so no route can be escaped upstream. */
+/**
+ * True when a raw path has a "." or ".." segment (also percent-encoded, or with ";" parameters: Tomcat and
+ * Jetty read "..;x" as ".."): refused, so no route can be escaped upstream.
+ */
 export function hasDotSegments(path: string): boolean {
   if (!path.includes('.') && !path.includes('%2')) return false;
   for (const seg of path.split('/')) {
-    const s = seg.toLowerCase().replace(/%2e/g, '.');
+    let s = seg.toLowerCase().replace(/%2e/g, '.');
+    let params = s.indexOf(';');
+    const encoded = s.indexOf('%3b');
+    if (encoded >= 0 && (params < 0 || encoded < params)) params = encoded;
+    if (params >= 0) s = s.slice(0, params);
     if (s === '.' || s === '..') return true;
   }
   return false;

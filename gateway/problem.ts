@@ -46,7 +46,7 @@ export const refusals = {
         ? `The credential was sent in a query parameter whose name is percent-encoded (${name}); send it under its plain name, or in its header.`
         : `The credential was sent in a query parameter (${name}), which this proxy would forward upstream; send it in its header.`,
     ),
-  badPath: (): Refusal => own(400, 'bad-path', 'Bad Request', 'The request path contains dot segments.'),
+  badPath: (): Refusal => own(400, 'bad-path', 'Bad Request', 'The request path contains dot segments ("." or "..", also percent-encoded or followed by ";" parameters).'),
   noConfig: (): Refusal => own(503, 'not-ready', 'Service Unavailable', 'The gateway has not loaded a configuration yet.', { 'retry-after': '1' }),
   upstreamTimeout: (ms: number): Refusal => own(504, 'upstream-timeout', 'Gateway Timeout', `The upstream did not answer within ${ms} ms.`),
   upstreamUnavailable: (): Refusal => own(502, 'upstream-unavailable', 'Bad Gateway', 'The upstream could not be reached.'),

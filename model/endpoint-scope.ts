@@ -11,8 +11,9 @@
 // skipped), then each segment is percent-decoded, so "/%66lights/1" is the
 // "/flights/1" the upstream reads. Fail closed on what an upstream could read
 // as more than one segment or as a step up: a segment that does not decode, or
-// decodes to "." or "..", or holds "/" or "\" (raw or encoded), makes the
-// request match no endpoint at all.
+// decodes to "." or "..", or holds "/" or "\" (raw or encoded), or is empty,
+// "." or ".." before a ";" (path parameters, which Tomcat and Jetty drop),
+// makes the request match no endpoint at all.
 
 import type { Endpoint } from '../api/v1alpha1/index.ts';
 
@@ -70,6 +71,12 @@ export function requestSegments(path: string): string[] | undefined {
       }
     }
     if (seg === '.' || seg === '..' || seg.includes('/') || seg.includes('\\')) return undefined;
+    // Path parameters: Tomcat and Jetty drop ";..." from a segment, so "..;x" climbs and ";x" vanishes upstream.
+    const semi = seg.indexOf(';');
+    if (semi >= 0) {
+      const bare = seg.slice(0, semi);
+      if (bare === '' || bare === '.' || bare === '..') return undefined;
+    }
     out.push(seg);
   }
   return out;

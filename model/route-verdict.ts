@@ -17,6 +17,7 @@ import { policyConfigErrors } from './policy-selection.ts';
 import { upstreamAllowed } from './upstream.ts';
 import { outsideRouteClaims } from './route-claims.ts';
 import { routeWithinBudget } from './route-size.ts';
+import { gatewayOverBudget } from './gateway-names.ts';
 
 export interface RouteProblem {
   action: 'omit' | 'withhold';
@@ -42,12 +43,18 @@ export type RouteCheck = (input: RouteVerdictInput) => RouteProblem | undefined;
  * The checks, in the order their problems are reported. Each is a pure function
  * over the snapshot; the first 'omit' problem wins over any 'withhold' problem.
  */
-export const ROUTE_CHECKS: RouteCheck[] = [insideRouteClaims, policiesValid, upstreamAllowed, (input) => routeWithinBudget(input)];
+export const ROUTE_CHECKS: RouteCheck[] = [insideRouteClaims, gatewayWithinBudget, policiesValid, upstreamAllowed, (input) => routeWithinBudget(input)];
 
 /** Contain what slipped past admission: a route outside its organization's route space is never emitted (model/route-claims.ts). */
 export function insideRouteClaims({ snapshot, instance }: RouteVerdictInput): RouteProblem | undefined {
   const outside = outsideRouteClaims(snapshot, instance);
   return outside && { action: 'omit', reason: 'OutsideRouteClaims', message: `the gateway does not serve this route: ${outside.message}` };
+}
+
+/** An instance naming a gateway over its organization's budget (model/gateway-names.ts) is not served, and its gateway gets no config. */
+export function gatewayWithinBudget({ snapshot, instance }: RouteVerdictInput): RouteProblem | undefined {
+  const over = gatewayOverBudget(snapshot, instance);
+  return over ? { action: 'omit', reason: 'TooManyGateways', message: `the gateway does not serve this route: ${over}` } : undefined;
 }
 
 /** Fail closed: a route whose policies include an invalid config is held closed, never served without (say) its api-key policy. */

@@ -340,6 +340,14 @@ describe('gateway, standalone process over a config directory', () => {
     assertProblem(await get(`${base}/flights/FL1/seats`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
     assertProblem(await get(`${base}/flights`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
     assertProblem(await get(`${base}/flights/FL1%2F..%2Fadmin`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+    // The consumer (another organization) with ";" path parameters, which Tomcat and Jetty drop: "/flights/..;" is the
+    // upstream's "/", "/flights/;x" its "/flights/" (the list the scope leaves out). Both were admitted as "/flights/*".
+    const climb = await get(`${base}/flights/..;`, { headers: { 'x-api-key': scopedKey.key } });
+    assertProblem(climb, 400, 'bad-path');
+    assert.equal(climb.json().detail, 'The request path contains dot segments ("." or "..", also percent-encoded or followed by ";" parameters).');
+    assertProblem(await get(`${base}/flights/%2E%2E%3Bjsessionid=1`, { headers: { 'x-api-key': scopedKey.key } }), 400, 'bad-path');
+    assertProblem(await get(`${base}/flights/;x`, { headers: { 'x-api-key': scopedKey.key } }), 403, 'endpoint-not-allowed');
+    assert.equal((await get(`${base}/flights/FL1;v=2`, { headers: { 'x-api-key': scopedKey.key } })).status, 200, 'a parameter on a real segment is still that one segment');
   });
 
   test('a contract opening two routes: its tier is counted across both → 429 on the fourth request', async () => {

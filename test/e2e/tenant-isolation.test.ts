@@ -92,8 +92,8 @@ metadata: {name: api, namespace: ${ns}}
 spec: {type: http, title: API, version: 1.0.0}
 `;
 
-function instanceYaml(ns: string, name: string, spec: { basePath: string; hostnames?: string[]; upstream: string }): string {
-  const hostnames = spec.hostnames ? `\n  hostnames: ${JSON.stringify(spec.hostnames)}` : '';
+function instanceYaml(ns: string, name: string, spec: { basePath: string; hostnames?: string[]; upstream: string; gateway?: string }): string {
+  const hostnames = (spec.hostnames ? `\n  hostnames: ${JSON.stringify(spec.hostnames)}` : '') + (spec.gateway ? `\n  gateway: ${spec.gateway}` : '');
   return `apiVersion: crossgate.dev/v1alpha1
 kind: ApiInstance
 metadata: {name: ${name}, namespace: ${ns}}
@@ -424,6 +424,27 @@ describe('tenant isolation on the shared gateway (the attacker is an organizatio
     assert.match(condition(t, 'Ready')!.message, /api-key/);
     const table = await kubectl(['get', 'apiinstance', 'keyless', '-n', R.prod]);
     assert.match(table.stdout, /NoApiKeyPolicy|False/);
+  });
+
+  test('9. gateway names: a fifth gateway besides "default" gets no config (each would get 81 ConfigMaps and a reconcile per event)', async () => {
+    const gateways = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6'];
+    const yamlOf = (i: number) => instanceYaml(R.prod, `fan-${i + 1}`, { basePath: `/rogue/fan-${i + 1}`, upstream: rogueUp.url, gateway: gateways[i] });
+    for (let i = 0; i < 4; i++) await written(yamlOf(i));
+    await refused(yamlOf(4), /spec\.gateway/, /"g5" would be a 5th gateway of Organization "[^"]+" besides "default" \(its ApiInstances already name "g1", "g2", "g3", "g4"; at most 4/);
+    await webhook!.without(async () => {
+      await written(yamlOf(4));
+      await written(yamlOf(5));
+      for (const i of [4, 5]) {
+        const inst = await waitForCondition(['apiinstance', `fan-${i + 1}`, '-n', R.prod], 'Ready', 'False', { reason: 'TooManyGateways' });
+        assert.match(condition(inst, 'Ready')!.message, new RegExp(`the gateway does not serve this route: spec\\.gateway "${gateways[i]}" would be a 5th gateway`));
+      }
+    });
+    const configMaps = async (gateway: string) =>
+      JSON.parse((await kubectl(['get', 'configmaps', '-A', '-l', `crossgate.dev/gateway=${gateway}`, '-o', 'json'])).stdout).items.length as number;
+    await waitFor(async () => (await configMaps('g4')) > 0, { what: "the config of rogue's fourth gateway" });
+    assert.equal(await configMaps('g5'), 0, 'no config for a fifth gateway');
+    assert.equal(await configMaps('g6'), 0, 'nor a sixth');
+    await victimServed();
   });
 
   test('while every hostile object exists, the victim is served and its revocation reaches the gateway in under 5 s', async () => {

@@ -1,7 +1,8 @@
 // Rule: an ApiInstance implements an Asset of its own organization, and Assets
 // live in the organization's home namespace (the namespace crossing itself is
 // refused by speaks-for-organization); its route lies inside the route space
-// the platform admins assigned to its organization (model/route-claims.ts), and
+// the platform admins assigned to its organization (model/route-claims.ts), it
+// names no more gateways than its organization may (model/gateway-names.ts), and
 // its upstream URL is one the organization may reach (model/upstream.ts): the
 // same functions the operator's route verdict runs; its spec.parentRefs name
 // only Gateways the platform shares, and its HTTPRoute does not take a route an
@@ -17,6 +18,7 @@ import { outboundUrlProblem } from '../../model/upstream.ts';
 import { outsideRouteClaims } from '../../model/route-claims.ts';
 import { parentConflict, parentRefProblem } from '../../model/gateway-parents.ts';
 import { conflictMessage } from '../../model/route-conflicts.ts';
+import { newGatewayRefusal } from '../../model/gateway-names.ts';
 
 export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapshot): Verdict {
   const owner = ownerOfNamespace(snapshot, objectNamespace(request));
@@ -33,6 +35,8 @@ export function apiInstanceRules(request: AdmissionRequestLike, snapshot: Snapsh
   }
   const outside = outsideRouteClaims(snapshot, { metadata: { namespace: objectNamespace(request) }, spec });
   if (outside) return deny(`${describe('ApiInstance', objectName(request))}: ${outside.message}.`, outside.field);
+  const gateways = newGatewayRefusal(snapshot, objectNamespace(request), objectName(request), typeof spec.gateway === 'string' ? spec.gateway : undefined);
+  if (gateways) return deny(`${describe('ApiInstance', objectName(request))}: ${gateways}.`, 'spec.gateway');
   const parent = parentRefProblem(snapshot, objectNamespace(request), Array.isArray(spec.parentRefs) ? spec.parentRefs : undefined);
   if (parent) return deny(`${describe('ApiInstance', objectName(request))}: ${parent.message}.`, parent.field);
   const conflict = newParentConflict(request, snapshot, spec);

@@ -13,12 +13,13 @@ import {
 import { appGroups, appInstances } from '../application-desired.ts';
 import { groupsOfInstance } from '../../../model/api-group.ts';
 import type { Deps } from '../deps.ts';
-import { snapshotReader } from '../snapshot.ts';
+import { onChange, snapshotReader } from '../snapshot.ts';
 import { credentialShardsFor, namespaceOfOwner, type LeftOut } from './credential-shards.ts';
 import { orgName, ownerOfNamespace } from '../../../model/ownership.ts';
+import { gatewaysInUse } from '../../../model/gateway-names.ts';
 import { APP_OWNER_PREFIX, appCredentialEntries, appId, credentialEntries, keyId, recomputeKeys } from './credentials.ts';
 import { render } from './render.ts';
-import { servedRoutes } from './served-routes.ts';
+import { RouteDecisions, servedRoutes } from './served-routes.ts';
 import { GatewayStates, requeueAfterMs, settleDeadlines } from './state.ts';
 import { watchChanges } from './watch.ts';
 import { ConfigMapWriter, StaleParts, gatewayConfigMaps } from './write.ts';
@@ -41,7 +42,9 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   const now = deps.now ?? (() => new Date());
   // Mapped on every watched event: computed once per change of the instances, not per event.
   let gatewayList: string[] | undefined;
-  const gateways = () => (gatewayList ??= [...new Set(['default', ...instances.list().map((i) => i.spec.gateway ?? 'default')])]);
+  // Only gateways within their organizations' budgets (model/gateway-names.ts): each gets a config and a reconcile per event.
+  const gateways = () => (gatewayList ??= gatewaysInUse(snapshot(), instances.list()));
+  onChange(mgr.informer(ORGANIZATIONS), () => { gatewayList = undefined; });
 
   const keysByInstance = indexBy(keys, (k) => `${k.spec.apiInstanceRef.namespace ?? k.metadata.namespace}/${k.spec.apiInstanceRef.name}`);
   const appsByInstance = indexByAll(apps, appInstances);
@@ -64,6 +67,13 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
   watchChanges(mgr, states, () => { gatewayList = undefined; }, ownersOfGroup, snapshot);
   const sources = {
     contract: (id: string) => contracts.get(id), tier: (id: string) => tiers.get(id), secret: (id: string) => secrets.get(id), appSecret: (id: string) => appSecrets.get(id),
+  };
+  // Per gateway, its route decisions from the last render: a write decides again only the instance it touched.
+  const decisions = new Map<string, RouteDecisions>();
+  const decisionsOf = (gateway: string) => {
+    let d = decisions.get(gateway);
+    if (!d) decisions.set(gateway, (d = new RouteDecisions()));
+    return d;
   };
   const staleGauge = mgr.metrics?.gatewayConfigPartStaleSince;
   const stale = new StaleParts((gw, part, since) => (since === undefined ? staleGauge?.remove({ gateway: gw, part }) : staleGauge?.set({ gateway: gw, part }, since / 1000)));
@@ -92,7 +102,7 @@ export function registerGatewayConfigController(mgr: Manager, deps: Deps & { gat
     })),
     reconcile: async (gateway: string, ctx: ReconcileContext): Promise<ReconcileResult | void> => {
       const t = now();
-      const routes = states.routes(gateway, () => servedRoutes(gateway, { instances: instances.list(), policies: policies.list(), tiers: tiers.list(), snapshot: snapshot() }, ctx.log));
+      const routes = states.routes(gateway, () => servedRoutes(gateway, { instances: instances.list(), policies: policies.list(), tiers: tiers.list(), snapshot: snapshot() }, ctx.log, decisionsOf(gateway)));
       const routeIds = routes.ids;
 
       const { state, work } = states.take(gateway, routeIds, t.getTime());

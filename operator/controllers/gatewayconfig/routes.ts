@@ -102,6 +102,22 @@ export interface RenderOptions {
   part?: number;
   /** The organization a route belongs to, which gives up its routes first when their shard is over budget; default its namespace. */
   ownerOf?: (input: RouteInput) => string;
+  /** The last render's shards: a shard whose routes are the very same objects keeps its checksum (not hashed again). */
+  previous?: RenderedRoutes;
+}
+
+/** Each input's route and bytes, for as long as the input object lives (RouteDecisions hands back the same one while nothing changed). */
+const PLACED = new WeakMap<RouteInput, { route: Route; bytes: number; overBudget: boolean }>();
+
+function placedOf(input: RouteInput, budget: number): { route: Route; bytes: number; overBudget: boolean } {
+  const known = PLACED.get(input);
+  if (known && budget === MAX_ROUTE_BYTES) return known;
+  let route = routeOf(input);
+  const overBudget = routeSizeProblem(route, budget);
+  if (overBudget) route = routeOf({ ...input, withheld: overBudget });
+  const placed = { route, bytes: jsonBytes(route), overBudget: overBudget !== undefined };
+  if (budget === MAX_ROUTE_BYTES) PLACED.set(input, placed);
+  return placed;
 }
 
 /**
@@ -118,19 +134,17 @@ export function renderRoutes(inputs: RouteInput[], opts: RenderOptions = {}): Re
   const trimmed = new Set<string>();
   const omitted: string[] = [];
   for (const input of inputs) {
-    let route = routeOf(input);
-    const overBudget = routeSizeProblem(route, routeBudget);
-    if (overBudget) {
-      route = routeOf({ ...input, withheld: overBudget });
-      trimmed.add(route.id);
-    }
-    buckets[routeShardOf(route.id, ROUTE_SHARDS)]!.push({ input, route, bytes: jsonBytes(route), owner: ownerOf(input) });
+    const { route, bytes, overBudget } = placedOf(input, routeBudget);
+    if (overBudget) trimmed.add(route.id);
+    buckets[routeShardOf(route.id, ROUTE_SHARDS)]!.push({ input, route, bytes, owner: ownerOf(input) });
   }
-  const shards = buckets.map((bucket) => {
+  const shards = buckets.map((bucket, shard) => {
     const fitted = fitShard(bucket, partBudget);
     for (const id of [...fitted.held, ...fitted.omitted]) trimmed.add(id);
     omitted.push(...fitted.omitted);
     const routes = fitted.kept.map((r) => r.route).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const before = opts.previous?.shards[shard];
+    if (before && before.routes.length === routes.length && before.routes.every((r, i) => r === routes[i])) return before;
     return { routes, checksum: checksumOf(routes) };
   });
   return { shards, trimmed: [...trimmed], omitted };

@@ -180,6 +180,8 @@ describe('endpoint scope of a grant (both credential policies)', () => {
     ['GET', '/flights/1/seats', false],
     ['GET', '/flights', false],
     ['GET', '/flights/a%2F..%2Fadmin', false],
+    ['GET', '/flights/..;', false],
+    ['GET', '/flights/;x', false],
   ];
 
   for (const [type, make, headersOf] of [

@@ -87,6 +87,11 @@ describe('Router', () => {
     assert.equal(hasDotSegments('/flights/v1.2/file.json'), false);
     assert.equal(hasDotSegments('/flights/...'), false);
   });
+
+  test('a dot segment with ";" parameters (Tomcat and Jetty drop them: "..;x" climbs) is one too', () => {
+    for (const p of ['/flights/..;/admin', '/flights/..;jsessionid=1/x', '/flights/.;x', '/flights/%2e%2e;x', '/flights/..%3B/admin', '/flights/%2E%2E%3bx']) assert.equal(hasDotSegments(p), true, p);
+    for (const p of ['/flights/a;v=1', '/flights/...;x', '/flights/;x', '/flights/..a;x']) assert.equal(hasDotSegments(p), false, p);
+  });
 });
 
 // The router before wildcards were looked up label by label: every wildcard suffix scanned per request,

@@ -48,6 +48,15 @@ describe('endpoint scope: examples', () => {
     }
   });
 
+  test('fail closed: a segment empty, "." or ".." before ";" parameters (Tomcat and Jetty drop them, so "..;" climbs, ";x" vanishes)', () => {
+    for (const p of ['/flights/..;', '/flights/public/..;/admin', '/flights/%2e%2e;x=1', '/flights/..%3Bx', '/flights/.;x', '/flights/;x', '/flights/%3Bx']) {
+      assert.equal(m('/flights/*')('GET', p), false, p);
+      assert.equal(m('/flights/**')('GET', p), false, p);
+      assert.equal(m('/**')('GET', p), false, p);
+    }
+    assert.equal(m('/flights/*')('GET', '/flights/FL1;v=2'), true, 'a parameter on a real segment keeps it one segment');
+  });
+
   test('malformed patterns allow nothing: "**" not last, partial wildcards, relative, an empty scope', () => {
     assert.equal(m('/**/x')('GET', '/a/x'), false);
     assert.equal(m('/fl*')('GET', '/flights'), false);
