@@ -65,14 +65,26 @@ export function organizationByDomain(snapshot: Snapshot, domain: string): Organi
 }
 
 /**
+ * `org`'s home namespace if it is its own (ownerOfNamespace: the oldest Organization listing it), else undefined:
+ * an Organization whose spec names another's namespace (a race at creation, the webhook skipped) must not read
+ * that organization's OrgTrusts and AssetShares as its own, nor have them written for it by that organization's admins.
+ */
+export function ownHome(snapshot: Snapshot, org: Organization): string | undefined {
+  const home = org.spec?.homeNamespace;
+  if (!home) return undefined;
+  const owner = ownerOfNamespace(snapshot, home);
+  return owner?.role === 'home' && orgName(owner.organization) === orgName(org) ? home : undefined;
+}
+
+/**
  * The OrgTrust in which `org` declares trust in `peerDomain`: it lives in the
- * organization's home namespace and is named after the peer (the CRD enforces
+ * organization's own home namespace (ownHome) and is named after the peer (the CRD enforces
  * name == spec.peerDomain; either matches here).
  */
 export function trustOf(snapshot: Snapshot, org: Organization, peerDomain: string): OrgTrust | undefined {
-  return snapshot
-    .orgTrusts(org.spec?.homeNamespace ?? '')
-    .find((t) => t.metadata?.name === peerDomain || t.spec?.peerDomain === peerDomain);
+  const home = ownHome(snapshot, org);
+  if (home === undefined) return undefined;
+  return snapshot.orgTrusts(home).find((t) => t.metadata?.name === peerDomain || t.spec?.peerDomain === peerDomain);
 }
 
 export function quoteList(values: readonly string[]): string {
