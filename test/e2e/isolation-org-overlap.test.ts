@@ -1,0 +1,91 @@
+// Tenant isolation when two Organizations' specs overlap, played by the
+// attacker. A race at creation (or the webhook skipped) left "victim" with the
+// home namespace of the older "rogue" as its own. rogue's admin (mallory,
+// impersonated) writes there, as in its own home, an OrgTrust of victim's
+// "trust" in rogue and an AssetShare of victim's ApiInstance with rogue, then
+// asks for a key to that instance: an organization's trust and shares count
+// only from a home namespace it owns (model/ownership.ts ownHome), so the key
+// is refused at admission and, with the webhook skipped, never made usable.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  applyYaml, canI, condition, kubectl, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
+  type RunningOperator,
+} from './support/index.ts';
+
+const rogue = uniqueName('rogue');
+const victim = uniqueName('victim');
+const R = { home: `${rogue}-home`, prod: `${rogue}-prod` };
+const V = { prod: `${victim}-prod` };
+const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
+const TRUSTS_NOBODY = `Organization "${victim}" trusts nobody: its home namespace "${R.home}" belongs to Organization "${rogue}", so no OrgTrust there is its own`;
+
+const trustYaml = (peer: string) => `apiVersion: crossgate.dev/v1alpha1
+kind: OrgTrust
+metadata: {name: ${peer}, namespace: ${R.home}}
+spec: {peerDomain: ${peer}}
+`;
+const stealYaml = `apiVersion: crossgate.dev/v1alpha1
+kind: AssetShare
+metadata: {name: steal, namespace: ${R.home}}
+spec:
+  targetRef: {kind: ApiInstance, name: pay, namespace: ${V.prod}}
+  peers: [{domain: ${rogue}}]
+`;
+const keyYaml = `apiVersion: crossgate.dev/v1alpha1
+kind: ApiKey
+metadata: {name: stolen, namespace: ${R.prod}}
+spec: {apiInstanceRef: {name: pay, namespace: ${V.prod}}, tier: gold}
+`;
+
+describe('overlapping Organizations (the attacker is the older organization\'s admin)', () => {
+  let webhook: SkippableWebhook | undefined;
+  let op: RunningOperator | undefined;
+  const asMallory = (yaml: string) => applyYaml(yaml, { ...MALLORY, allowFail: true, serverSide: true });
+
+  before(async () => {
+    webhook = new SkippableWebhook();
+    await webhook.start();
+    op = await startOperator();
+    await applyYaml(organizationYaml({ name: rogue, homeNamespace: R.home, environments: [{ namespace: R.prod }], memberGroup: true }));
+    await waitForCondition(['organization', rogue], 'Ready', 'True');
+    await webhook.without(async () => {
+      // The platform's mistake (or race): victim's home is rogue's.
+      await applyYaml(organizationYaml({ name: victim, homeNamespace: R.home, environments: [{ namespace: V.prod }], memberGroup: true }));
+      await applyYaml(`apiVersion: crossgate.dev/v1alpha1
+kind: ApiInstance
+metadata: {name: pay, namespace: ${V.prod}}
+spec: {assetRef: {name: api, namespace: ${R.home}}, basePath: /${victim}/pay, upstream: {url: "http://pay.${V.prod}.svc:8080"}}
+`);
+    });
+    await waitForCondition(['organization', victim], 'Ready', 'False', { reason: 'NamespaceConflict' });
+    await waitFor(() => canI('create', 'apikeys.crossgate.dev', R.prod, MALLORY), { what: "mallory's admin grant in rogue's environment" });
+  });
+
+  after(async () => {
+    for (const o of [victim, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', R.home, R.prod, V.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook?.stop();
+  });
+
+  test("rogue's OrgTrusts and AssetShare in its own home never speak for victim: the key is refused, and with the webhook skipped it is not usable", async () => {
+    await webhook!.without(async () => {
+      for (const yaml of [trustYaml(victim), trustYaml(rogue), stealYaml]) {
+        const r = await asMallory(yaml);
+        assert.equal(r.code, 0, `mallory's write should reach the apiserver: ${r.stderr}`);
+      }
+    });
+    const refused = await asMallory(keyYaml);
+    assert.notEqual(refused.code, 0, "the webhook must refuse a key to victim's instance");
+    assert.match(refused.stderr, new RegExp(`cannot call ApiInstance "pay" of organization "${victim}": ${TRUSTS_NOBODY.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
+    await webhook!.without(async () => {
+      const r = await asMallory(keyYaml);
+      assert.equal(r.code, 0, `mallory's write should reach the apiserver: ${r.stderr}`);
+      const key = await waitForCondition(['apikey', 'stolen', '-n', R.prod], 'Ready', 'False');
+      assert.match(condition(key, 'Ready')!.message, new RegExp(TRUSTS_NOBODY.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+      assert.equal(await kubectl(['get', 'contract', '-n', V.prod, '-o', 'name']).then((x) => x.stdout.trim()), '', 'no Contract is opened in victim\'s namespace');
+    });
+  });
+});
