@@ -35,8 +35,19 @@ export function claimOf(org: Organization, namespace: string): { role: 'home' | 
   return env ? { role: 'environment', environment: env.name } : undefined;
 }
 
-/** The Organization whose spec lists the namespace (the oldest, if several do); never decided by a label. */
+/**
+ * Why no Organization may have `namespace` (the system's, crossgate's own): the webhook refuses the claim with this
+ * message, the operator neither labels nor binds it (Ready=False, ReservedNamespace), and ownerOfNamespace gives it
+ * no owner, so a spec that names it anyway (the webhook skipped) hands no organization a shared namespace.
+ */
+export function reservedNamespaceProblem(reserved: ReadonlySet<string>, namespace: string): string | undefined {
+  // Without a subject ('"x" is reserved …'): the webhook puts the field before it, the operator "namespace".
+  return reserved.has(namespace) ? `"${namespace}" is reserved for the system or for crossgate itself and cannot belong to an Organization` : undefined;
+}
+
+/** The Organization whose spec lists the namespace (the oldest, if several do); never decided by a label, never a reserved namespace. */
 export function ownerOfNamespace(snapshot: Snapshot, namespace: string): NamespaceOwner | undefined {
+  if (snapshot.reservedNamespaces.has(namespace)) return undefined;
   const first = snapshot
     .organizations()
     .filter((o) => claimOf(o, namespace))

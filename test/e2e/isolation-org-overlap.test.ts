@@ -6,15 +6,18 @@
 // asks for a key to that instance: an organization's trust and shares count
 // only from a home namespace it owns (model/ownership.ts ownHome), so the key
 // is refused at admission and, with the webhook skipped, never made usable.
+// Likewise an Organization naming crossgate's own namespace (the webhook
+// skipped) gets no binding there: its admin cannot write in it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  applyYaml, canI, condition, kubectl, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor, waitForCondition,
-  type RunningOperator,
+  applyYaml, canI, condition, getJson, kubectl, OPERATOR_NAMESPACE, organizationYaml, SkippableWebhook, startOperator, uniqueName, waitFor,
+  waitForCondition, type RunningOperator,
 } from './support/index.ts';
 
 const rogue = uniqueName('rogue');
 const victim = uniqueName('victim');
+const squatter = uniqueName('squatter');
 const R = { home: `${rogue}-home`, prod: `${rogue}-prod` };
 const V = { prod: `${victim}-prod` };
 const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
@@ -63,8 +66,8 @@ spec: {assetRef: {name: api, namespace: ${R.home}}, basePath: /${victim}/pay, up
   });
 
   after(async () => {
-    for (const o of [victim, rogue]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', 'namespace', R.home, R.prod, V.prod, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    for (const o of [victim, rogue, squatter]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', R.home, R.prod, V.prod, `${squatter}-home`, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await op?.proc.stop();
     await webhook?.stop();
   });
@@ -87,5 +90,22 @@ spec: {assetRef: {name: api, namespace: ${R.home}}, basePath: /${victim}/pay, up
       assert.match(condition(key, 'Ready')!.message, new RegExp(TRUSTS_NOBODY.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
       assert.equal(await kubectl(['get', 'contract', '-n', V.prod, '-o', 'name']).then((x) => x.stdout.trim()), '', 'no Contract is opened in victim\'s namespace');
     });
+  });
+
+  test("an Organization naming crossgate's own namespace (the webhook skipped) is not Ready there and its admin gets no write in it", async () => {
+    const eve = { as: 'eve', groups: [`${squatter}:admins`] };
+    await webhook!.without(async () => {
+      await applyYaml(organizationYaml({ name: squatter, homeNamespace: `${squatter}-home`, environments: [{ namespace: OPERATOR_NAMESPACE }] }));
+    });
+    const org = await waitForCondition(['organization', squatter], 'Ready', 'False', { reason: 'ReservedNamespace' });
+    assert.equal(
+      condition(org, 'Ready')!.message,
+      `namespace "${OPERATOR_NAMESPACE}" is reserved for the system or for crossgate itself and cannot belong to an Organization`,
+    );
+    await waitFor(() => canI('create', 'assets.crossgate.dev', `${squatter}-home`, eve), { what: "eve's grant in the squatter's own home" });
+    assert.equal(await canI('create', 'apiinstances.crossgate.dev', OPERATOR_NAMESPACE, eve), false, "no write in crossgate's namespace");
+    assert.equal(await getJson(['rolebinding', 'crossgate-admins', '-n', OPERATOR_NAMESPACE]), undefined, 'no admin binding there');
+    const ns = await getJson(['namespace', OPERATOR_NAMESPACE]);
+    assert.notEqual(ns.metadata.labels?.['crossgate.dev/organization'], squatter, 'not labeled as the squatter\'s');
   });
 });
