@@ -68,6 +68,9 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
     const envStatus: Array<{ name: string; namespace: string; type: string; ready: boolean }> = [];
     const wantedNamespaces = namespacesOf(org);
     const errors: string[] = [];
+    // Bindings it made in a namespace an older Organization (or the platform) holds, before it saw that holder (two
+    // Organizations created at once): removed, else its groups keep reading or writing the holder's objects there.
+    for (const nsName of contested) await steps.releaseBindings(nsName, name);
     if (!domainConflict) {
       for (const ns of wantedNamespaces) {
         if (contested.has(ns.namespace)) continue;

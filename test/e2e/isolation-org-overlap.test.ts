@@ -7,7 +7,9 @@
 // only from a home namespace it owns (model/ownership.ts ownHome), so the key
 // is refused at admission and, with the webhook skipped, never made usable.
 // Likewise an Organization naming crossgate's own namespace (the webhook
-// skipped) gets no binding there: its admin cannot write in it.
+// skipped) gets no binding there: its admin cannot write in it. And a binding
+// a newer Organization made in the older one's namespace before it saw it
+// (both created at once) is removed, not kept for its members.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -18,6 +20,8 @@ import {
 const rogue = uniqueName('rogue');
 const victim = uniqueName('victim');
 const squatter = uniqueName('squatter');
+const holder = uniqueName('holder');
+const late = uniqueName('late');
 const R = { home: `${rogue}-home`, prod: `${rogue}-prod` };
 const V = { prod: `${victim}-prod` };
 const MALLORY = { as: 'mallory', groups: [`${rogue}:admins`] };
@@ -66,8 +70,8 @@ spec: {assetRef: {name: api, namespace: ${R.home}}, basePath: /${victim}/pay, up
   });
 
   after(async () => {
-    for (const o of [victim, rogue, squatter]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
-    await kubectl(['delete', 'namespace', R.home, R.prod, V.prod, `${squatter}-home`, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    for (const o of [victim, rogue, squatter, late, holder]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    await kubectl(['delete', 'namespace', R.home, R.prod, V.prod, `${squatter}-home`, `${holder}-home`, `${holder}-prod`, `${late}-home`, '--ignore-not-found', '--wait=false'], { allowFail: true });
     await op?.proc.stop();
     await webhook?.stop();
   });
@@ -107,5 +111,31 @@ spec: {assetRef: {name: api, namespace: ${R.home}}, basePath: /${victim}/pay, up
     assert.equal(await getJson(['rolebinding', 'crossgate-admins', '-n', OPERATOR_NAMESPACE]), undefined, 'no admin binding there');
     const ns = await getJson(['namespace', OPERATOR_NAMESPACE]);
     assert.notEqual(ns.metadata.labels?.['crossgate.dev/organization'], squatter, 'not labeled as the squatter\'s');
+  });
+
+  test("a newer Organization's member binding left in the older one's namespace (made before it saw the older one) is removed", async () => {
+    const member = { as: 'lurker', groups: [`${late}:members`] };
+    // holder lists no member groups, so nothing of its own overwrites a crossgate-members binding in its home.
+    await applyYaml(organizationYaml({ name: holder, homeNamespace: `${holder}-home`, environments: [{ namespace: `${holder}-prod` }] }));
+    await waitForCondition(['organization', holder], 'Ready', 'True');
+    await webhook!.without(async () => {
+      await applyYaml(organizationYaml({ name: late, homeNamespace: `${late}-home`, environments: [{ namespace: `${holder}-home` }], memberGroup: true }));
+    });
+    await waitForCondition(['organization', late], 'Ready', 'False', { reason: 'NamespaceConflict' });
+    // What the race leaves: late's reconciler bound its members in holder's home before holder was in its cache.
+    await applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: crossgate-members
+  namespace: ${holder}-home
+  labels: {crossgate.dev/organization: ${late}, app.kubernetes.io/managed-by: crossgate-operator}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: crossgate-view}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: "${late}:members"}]
+`);
+    await waitFor(async () => (await getJson(['rolebinding', 'crossgate-members', '-n', `${holder}-home`])) === undefined || undefined, {
+      what: "late's binding in holder's home removed",
+      timeoutMs: 15_000,
+    });
+    assert.equal(await canI('list', 'assets.crossgate.dev', `${holder}-home`, member), false, "late's members read nothing in holder's home");
   });
 });
