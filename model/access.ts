@@ -4,7 +4,7 @@
 // trust each other and the owner shares that ApiInstance with the consumer.
 import type { ApiKey, ApiInstance, Organization } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
-import { organizationByDomain, ownerOfNamespace } from './ownership.ts';
+import { organizationByDomain, ownerOfNamespace, ownHome } from './ownership.ts';
 import { mutualTrust } from './trust.ts';
 
 export interface Access {
@@ -75,8 +75,8 @@ export function crossOrganizationRefusal(
   if (!trust.ok) return { reason: trust.reason, message: trust.message };
   const me = consumer.spec.domain;
   const home = owner.spec.homeNamespace;
-  const shared = snapshot
-    .assetShares(home)
+  // Only shares in a home namespace the owner owns (ownHome): another organization's share there is not the owner's.
+  const shared = (ownHome(snapshot, owner) === undefined ? [] : snapshot.assetShares(home))
     .some(
       (s) =>
         !s.metadata.deletionTimestamp &&

@@ -35,8 +35,19 @@ export function claimOf(org: Organization, namespace: string): { role: 'home' | 
   return env ? { role: 'environment', environment: env.name } : undefined;
 }
 
-/** The Organization whose spec lists the namespace (the oldest, if several do); never decided by a label. */
+/**
+ * Why no Organization may have `namespace` (the system's, crossgate's own): the webhook refuses the claim with this
+ * message, the operator neither labels nor binds it (Ready=False, ReservedNamespace), and ownerOfNamespace gives it
+ * no owner, so a spec that names it anyway (the webhook skipped) hands no organization a shared namespace.
+ */
+export function reservedNamespaceProblem(reserved: ReadonlySet<string>, namespace: string): string | undefined {
+  // Without a subject ('"x" is reserved …'): the webhook puts the field before it, the operator "namespace".
+  return reserved.has(namespace) ? `"${namespace}" is reserved for the system or for crossgate itself and cannot belong to an Organization` : undefined;
+}
+
+/** The Organization whose spec lists the namespace (the oldest, if several do); never decided by a label, never a reserved namespace. */
 export function ownerOfNamespace(snapshot: Snapshot, namespace: string): NamespaceOwner | undefined {
+  if (snapshot.reservedNamespaces.has(namespace)) return undefined;
   const first = snapshot
     .organizations()
     .filter((o) => claimOf(o, namespace))
@@ -65,14 +76,26 @@ export function organizationByDomain(snapshot: Snapshot, domain: string): Organi
 }
 
 /**
+ * `org`'s home namespace if it is its own (ownerOfNamespace: the oldest Organization listing it), else undefined:
+ * an Organization whose spec names another's namespace (a race at creation, the webhook skipped) must not read
+ * that organization's OrgTrusts and AssetShares as its own, nor have them written for it by that organization's admins.
+ */
+export function ownHome(snapshot: Snapshot, org: Organization): string | undefined {
+  const home = org.spec?.homeNamespace;
+  if (!home) return undefined;
+  const owner = ownerOfNamespace(snapshot, home);
+  return owner?.role === 'home' && orgName(owner.organization) === orgName(org) ? home : undefined;
+}
+
+/**
  * The OrgTrust in which `org` declares trust in `peerDomain`: it lives in the
- * organization's home namespace and is named after the peer (the CRD enforces
+ * organization's own home namespace (ownHome) and is named after the peer (the CRD enforces
  * name == spec.peerDomain; either matches here).
  */
 export function trustOf(snapshot: Snapshot, org: Organization, peerDomain: string): OrgTrust | undefined {
-  return snapshot
-    .orgTrusts(org.spec?.homeNamespace ?? '')
-    .find((t) => t.metadata?.name === peerDomain || t.spec?.peerDomain === peerDomain);
+  const home = ownHome(snapshot, org);
+  if (home === undefined) return undefined;
+  return snapshot.orgTrusts(home).find((t) => t.metadata?.name === peerDomain || t.spec?.peerDomain === peerDomain);
 }
 
 export function quoteList(values: readonly string[]): string {

@@ -3,7 +3,7 @@
 // Contract reconcilers (which report and suspend) and the gateway-config writer
 // (which leaves a key out): both OrgTrusts exist and neither is being deleted.
 import type { Organization, OrgTrust } from '../api/v1alpha1/index.ts';
-import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, trustOf } from './ownership.ts';
+import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, ownHome, trustOf } from './ownership.ts';
 import type { Snapshot } from './snapshot.ts';
 
 /** One OrgTrust that mutual trust lacks: who must declare it, where, and whether it is absent or being deleted. */
@@ -16,7 +16,9 @@ export interface TrustGap {
   namespace: string;
   /** The domain it must trust (the OrgTrust's name). */
   peerDomain: string;
-  state: 'does not exist' | 'is being deleted';
+  state: 'does not exist' | 'is being deleted' | 'cannot count';
+  /** With 'cannot count': the Organization that owns the home namespace the truster's spec names (ownHome). */
+  homeOwner?: string;
 }
 
 export interface MutualTrust {
@@ -31,10 +33,22 @@ export interface MutualTrust {
 }
 
 function gapOf(snapshot: Snapshot, truster: Organization, peerDomain: string, side: TrustGap['side']): TrustGap | undefined {
+  const namespace = truster.spec?.homeNamespace ?? '';
+  if (ownHome(snapshot, truster) === undefined) {
+    // Its home is another organization's: what that organization's admins write there is not this one's trust.
+    const holder = ownerOfNamespace(snapshot, namespace);
+    return { side, organization: orgName(truster), namespace, peerDomain, state: 'cannot count', ...(holder ? { homeOwner: orgName(holder.organization) } : {}) };
+  }
   const trust: OrgTrust | undefined = trustOf(snapshot, truster, peerDomain);
   if (trust && !trust.metadata?.deletionTimestamp) return undefined;
   const state = trust ? 'is being deleted' : 'does not exist';
-  return { side, organization: orgName(truster), namespace: truster.spec?.homeNamespace ?? '', peerDomain, state };
+  return { side, organization: orgName(truster), namespace, peerDomain, state };
+}
+
+/** Why a truster whose home namespace is not its own trusts nobody, for messages. */
+export function homeNotOwn(gap: TrustGap): string {
+  const held = gap.homeOwner ? `belongs to Organization "${gap.homeOwner}"` : 'is not its own';
+  return `Organization "${gap.organization}" trusts nobody: its home namespace "${gap.namespace}" ${held}, so no OrgTrust there is its own (a platform admin must give it a home namespace of its own)`;
 }
 
 /**
@@ -49,12 +63,14 @@ export function mutualTrust(snapshot: Snapshot, org: Organization, peer: Organiz
   const back = peerOrg ? gapOf(snapshot, peerOrg, me, 'peer') : undefined;
   const gaps = [own, back].filter((g): g is TrustGap => g !== undefined);
   const withPeer = peerOrg ? { peer: peerOrg } : {};
+  if (own?.state === 'cannot count') return { ok: false, ...withPeer, reason: 'NotTrusted', message: homeNotOwn(own), gaps };
   if (own) {
     return { ok: false, reason: 'NotTrusted', message: `"${me}" does not trust "${peerDomain}": create OrgTrust "${peerDomain}" in namespace "${own.namespace}"`, gaps };
   }
   if (!peerOrg) {
     return { ok: false, reason: 'PeerNotFound', message: `no Organization has domain "${peerDomain}"; trust becomes mutual once it exists and trusts "${me}" back`, gaps };
   }
+  if (back?.state === 'cannot count') return { ok: false, ...withPeer, reason: 'NotTrustedBack', message: homeNotOwn(back), gaps };
   if (back) {
     return {
       ok: false,

@@ -2,7 +2,7 @@
 // which labels and RoleBindings they need, and what status to report. No I/O.
 import type { V1RoleBinding } from '@kubernetes/client-node';
 import type { Organization } from '../../api/v1alpha1/index.ts';
-import { olderFirst } from '../../model/ownership.ts';
+import { olderFirst, reservedNamespaceProblem } from '../../model/ownership.ts';
 import { API_VERSION } from '../../api/v1alpha1/index.ts';
 import {
   CLUSTERROLE_EDIT, CLUSTERROLE_VIEW, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_ENVIRONMENT_TYPE, LABEL_MANAGED_BY, LABEL_ORGANIZATION,
@@ -35,7 +35,7 @@ export function namespacesOf(org: Organization): OrgNamespace[] {
 }
 
 export interface Conflict {
-  reason: 'DomainConflict' | 'NamespaceConflict';
+  reason: 'DomainConflict' | 'NamespaceConflict' | 'ReservedNamespace';
   message: string;
   namespaces: string[];
 }
@@ -46,7 +46,7 @@ export interface Conflict {
  * Only specs count, as in model/ownership.ts: a namespace label left by an
  * organization that no longer lists the namespace holds nothing.
  */
-export function findConflicts(org: Organization, all: Organization[]): Conflict[] {
+export function findConflicts(org: Organization, all: Organization[], reserved: ReadonlySet<string> = new Set()): Conflict[] {
   const me = org.metadata.name!;
   const older = all.filter((o) => o.metadata.name !== me && olderFirst(o, org) < 0);
   const conflicts: Conflict[] = [];
@@ -59,6 +59,12 @@ export function findConflicts(org: Organization, all: Organization[]): Conflict[
     });
   }
   for (const ns of namespacesOf(org)) {
+    // The webhook's rule again (it may have been skipped): never labeled nor bound, whoever else lists it.
+    const reservedProblem = reservedNamespaceProblem(reserved, ns.namespace);
+    if (reservedProblem) {
+      conflicts.push({ reason: 'ReservedNamespace', message: `namespace ${reservedProblem}`, namespaces: [ns.namespace] });
+      continue;
+    }
     const holder = older.find((o) => namespacesOf(o).some((n) => n.namespace === ns.namespace));
     const owner = holder?.metadata.name;
     if (owner) {

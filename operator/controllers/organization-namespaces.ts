@@ -18,7 +18,7 @@ const OWN_LABELS = [LABEL_ORGANIZATION, LABEL_DOMAIN, LABEL_ENVIRONMENT, LABEL_E
 
 /** The namespace writes of the Organization reconciler, over the namespace and managed-RoleBinding caches. */
 export function namespaceSteps(deps: Deps, namespaces: Informer<V1Namespace>, bindings: Informer<V1RoleBinding>) {
-  return { applyNamespace, releaseStaleNamespaces, releaseNamespace };
+  return { applyNamespace, releaseStaleNamespaces, releaseNamespace, releaseBindings };
 
   /** One namespace the organization lists: labeled (created if absent), its groups bound. */
   async function applyNamespace(org: Organization, ns: OrgNamespace, ctx: ReconcileContext): Promise<void> {
@@ -96,6 +96,11 @@ export function namespaceSteps(deps: Deps, namespaces: Informer<V1Namespace>, bi
     await deps.http
       .request('PATCH', objectPath(NAMESPACES, undefined, nsName), { contentType: MERGE_PATCH, body: { metadata: { labels: { ...labels, [LABEL_MANAGED_BY]: null } } } })
       .catch(ignoreNotFound);
+    await releaseBindings(nsName, orgName);
+  }
+
+  /** The organization's member and admin RoleBindings in a namespace that is not (or no longer) its own; its labels are the owner's to write. */
+  async function releaseBindings(nsName: string, orgName: string): Promise<void> {
     for (const rb of bindings.list()) {
       if (rb.metadata?.namespace === nsName && rb.metadata?.labels?.[LABEL_ORGANIZATION] === orgName) {
         await deleteIfExists(deps.http, objectPath(MANAGED_ROLEBINDINGS, nsName, rb.metadata!.name!));

@@ -17,12 +17,15 @@ import type { PlatformSettings } from '../../api/platform.ts';
 import { NO_PLATFORM_SETTINGS } from '../../api/platform.ts';
 import { claimsSummary, effectiveClaimsAmong, voidClaimsMessage } from '../../model/route-claims.ts';
 import { findConflicts, namespacesOf } from './organization-desired.ts';
+import { SYSTEM_NAMESPACES } from '../../model/snapshot.ts';
 import { namespaceSteps } from './organization-namespaces.ts';
 
 /** The field manager of an Organization's status (server-side apply). */
 export const ORGANIZATION_MANAGER = 'crossgate-organization';
 
-export function registerOrganizationController(mgr: Manager, deps: Deps & { settings?: PlatformSettings }): void {
+export function registerOrganizationController(mgr: Manager, deps: Deps & { settings?: PlatformSettings; platformNamespace?: string }): void {
+  // As the webhook's (webhook/main.ts): the system namespaces and crossgate's own.
+  const reserved: ReadonlySet<string> = new Set([...SYSTEM_NAMESPACES, deps.platformNamespace ?? 'crossgate-system']);
   const orgs = mgr.informer<Organization & { kind: string; apiVersion: string }>(ORGANIZATIONS);
   const namespaces = mgr.informer<V1Namespace>(NAMESPACES);
   const steps = namespaceSteps(deps, namespaces, mgr.informer<V1RoleBinding>(MANAGED_ROLEBINDINGS));
@@ -58,13 +61,16 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
 
   async function reconcileOrg(org: Organization & { kind: string; apiVersion: string }, ctx: ReconcileContext): Promise<void> {
     const name = org.metadata!.name!;
-    const conflicts = findConflicts(org, orgs.list());
+    const conflicts = findConflicts(org, orgs.list(), reserved);
     const contested = new Set(conflicts.flatMap((c) => c.namespaces));
     const domainConflict = conflicts.find((c) => c.reason === 'DomainConflict');
 
     const envStatus: Array<{ name: string; namespace: string; type: string; ready: boolean }> = [];
     const wantedNamespaces = namespacesOf(org);
     const errors: string[] = [];
+    // Bindings it made in a namespace an older Organization (or the platform) holds, before it saw that holder (two
+    // Organizations created at once): removed, else its groups keep reading or writing the holder's objects there.
+    for (const nsName of contested) await steps.releaseBindings(nsName, name);
     if (!domainConflict) {
       for (const ns of wantedNamespaces) {
         if (contested.has(ns.namespace)) continue;
@@ -76,7 +82,8 @@ export function registerOrganizationController(mgr: Manager, deps: Deps & { sett
       }
     }
     // Also under a domain conflict: a namespace dropped from the spec is no longer this organization's, whatever else is wrong.
-    await steps.releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace)), ctx);
+    // A reserved namespace it labeled and bound before is released too.
+    await steps.releaseStaleNamespaces(org, new Set(wantedNamespaces.map((n) => n.namespace).filter((n) => !reserved.has(n))), ctx);
     for (const ns of wantedNamespaces) {
       if (ns.role !== 'environment') continue;
       const found = namespaces.get(ns.namespace);

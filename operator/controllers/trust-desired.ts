@@ -6,7 +6,7 @@ import type { AssetShare, Organization, OrgTrust } from '../../api/v1alpha1/inde
 import { API_VERSION, kindDefinition } from '../../api/v1alpha1/index.ts';
 import { ANNOTATION_SHARE, LABEL_MANAGED_BY, LABEL_PEER, LABEL_SHARE_UID, MANAGED_BY } from '../../api/labels.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
-import { organizationByDomain, ownerOfNamespace } from '../../model/ownership.ts';
+import { organizationByDomain, ownerOfNamespace, ownHome } from '../../model/ownership.ts';
 import { mutualTrust } from '../../model/trust.ts';
 import { nonViewPeers, shareRbacName, shareTargetProblem } from '../../model/share-grant.ts';
 
@@ -33,7 +33,8 @@ export interface SharedWithMe {
 export function sharedWith(snapshot: Snapshot, me: Organization, peer: Organization): SharedWithMe[] {
   if (!mutualTrust(snapshot, me, peer.spec.domain).ok) return [];
   const out: SharedWithMe[] = [];
-  for (const share of snapshot.assetShares(peer.spec.homeNamespace)) {
+  const home = ownHome(snapshot, peer);
+  for (const share of home === undefined ? [] : snapshot.assetShares(home)) {
     if (share.metadata.deletionTimestamp) continue;
     const entry = share.spec.peers.find((p) => p.domain === me.spec.domain);
     if (!entry || (entry.access ?? 'view') !== 'view') continue;

@@ -10,7 +10,7 @@
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { AssetShare, Organization } from '../../api/v1alpha1/index.ts';
 import { organizationByDomain, orgName, ownerOfNamespace } from '../../model/ownership.ts';
-import { mutualTrust } from '../../model/trust.ts';
+import { homeNotOwn, mutualTrust } from '../../model/trust.ts';
 import { shareTargetProblem, viewOnlyProblem } from '../../model/share-grant.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { speakerOf } from './namespace-ownership.ts';
@@ -27,6 +27,7 @@ function targetKey(spec: Partial<Spec>, namespace: string): string {
 /** Why trust between `org` and `peer` is not mutual (model/trust.ts), naming each missing OrgTrust and who must create it; [] when mutual. */
 export function missingTrust(snapshot: Snapshot, org: Organization, peer: Organization): string[] {
   return mutualTrust(snapshot, org, peer).gaps.map((g) => {
+    if (g.state === 'cannot count') return homeNotOwn(g);
     const consequence = g.side === 'own' ? 'before sharing with it' : `before ${orgName(org)} can share with it`;
     return `OrgTrust "${g.peerDomain}" in namespace "${g.namespace}" (organization ${g.organization}) ${g.state}: ${g.organization} must declare trust in ${g.peerDomain} ${consequence}`;
   });

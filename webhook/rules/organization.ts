@@ -13,7 +13,7 @@
 // names the other claimant. Nesting within one Organization is allowed.
 import { ALLOW, deny, specOf, type AdmissionRequestLike, type Verdict } from '../admission.ts';
 import type { Organization } from '../../api/v1alpha1/index.ts';
-import { claimOf, orgName } from '../../model/ownership.ts';
+import { claimOf, orgName, reservedNamespaceProblem } from '../../model/ownership.ts';
 import type { Snapshot } from '../../model/snapshot.ts';
 import { claimsOf, effectiveClaimsAmong, overlapMessage } from '../../model/route-claims.ts';
 import { DNS_LABEL_HINT, isDnsLabel, show } from './common.ts';
@@ -50,9 +50,8 @@ export function organizationRules(request: AdmissionRequestLike, snapshot: Snaps
   const before = new Set(old ? claims(old).map((c) => c.namespace) : []);
   for (const { namespace, field } of claims(spec)) {
     if (before.has(namespace)) continue;
-    if (snapshot.reservedNamespaces.has(namespace)) {
-      return deny(`${field} "${namespace}" is reserved for the system or for crossgate itself and cannot belong to an Organization. Choose another namespace.`, field);
-    }
+    const reserved = reservedNamespaceProblem(snapshot.reservedNamespaces, namespace);
+    if (reserved) return deny(`${field} ${reserved}. Choose another namespace.`, field);
     const holder = others.find((o) => claimOf(o, namespace));
     if (holder) {
       const claim = claimOf(holder, namespace)!;

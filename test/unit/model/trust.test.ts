@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { snapshotFrom } from '../../../model/snapshot.ts';
 import { accessPair, mutualTrust, trustGone, trustPairs } from '../../../model/trust.ts';
-import type { Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
+import { accessToInstance } from '../../../model/access.ts';
+import type { ApiInstance, AssetShare, Organization, OrgTrust } from '../../../api/v1alpha1/index.ts';
 
 const org = (name: string, t: string): Organization =>
   ({
@@ -94,4 +95,31 @@ test('an OrgTrust can change access only between its two organizations, both way
   assert.deepEqual(trustPairs(snap, trust('evil', 'nobody')), [], 'a peer that is no Organization');
   assert.deepEqual(trustPairs(snap, trust('evil-prod', 'max-airlines')), [], 'an OrgTrust outside a home namespace counts for nothing (trustOf reads the home namespace)');
   assert.deepEqual(trustPairs(snap, trust('nowhere', 'max-airlines')), []);
+});
+
+test("attacker: an older organization's admin cannot write trust and shares for a newer Organization whose home namespace is its own", () => {
+  // A race at creation (or the webhook skipped) gave "victim" the attacker's home namespace as its own home.
+  const attacker = org('attacker', '2026-01-01T00:00:00Z');
+  const victim = { ...org('victim', '2026-01-03T00:00:00Z'), spec: { ...org('victim', '').spec, homeNamespace: 'attacker' } } as Organization;
+  const pay = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace: 'victim-prod' }, spec: {} } as unknown as ApiInstance;
+  // Written by the attacker's admin in its own home (the webhook skipped): "victim trusts attacker" and "victim shares pay with attacker".
+  const share = {
+    apiVersion: 'crossgate.dev/v1alpha1',
+    kind: 'AssetShare',
+    metadata: { name: 'steal', namespace: 'attacker' },
+    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace: 'victim-prod' }, peers: [{ domain: 'attacker' }] },
+  } as unknown as AssetShare;
+  const s = snapshotFrom({ organizations: [attacker, victim], orgTrusts: [trust('attacker', 'victim'), trust('attacker', 'attacker')], apiInstances: [pay], assetShares: [share] });
+  const access = accessToInstance(s, 'attacker-prod', { name: 'pay', namespace: 'victim-prod' });
+  assert.equal(access.ok, false, "the attacker's key must not reach the victim's instance");
+  assert.equal(access.reason, 'NotTrustedBack');
+  assert.equal(
+    access.message,
+    'Organization "victim" trusts nobody: its home namespace "attacker" belongs to Organization "attacker", so no OrgTrust there is its own (a platform admin must give it a home namespace of its own)',
+  );
+  const fromVictim = mutualTrust(s, victim, 'attacker');
+  assert.equal(fromVictim.reason, 'NotTrusted');
+  assert.deepEqual(fromVictim.gaps[0], { side: 'own', organization: 'victim', namespace: 'attacker', peerDomain: 'attacker', state: 'cannot count', homeOwner: 'attacker' });
+  // The attacker's own trust in its own home still counts.
+  assert.equal(mutualTrust(s, attacker, 'victim').gaps.filter((g) => g.side === 'own').length, 0);
 });
