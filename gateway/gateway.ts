@@ -135,7 +135,7 @@ async function startRuntime(opts: GatewayOptions, onLoaded?: (cfg: CompiledConfi
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const log = opts.logger;
   let pools: Upstreams | undefined;
-  const rt = await startRuntime(opts, (cfg) => pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin))));
+  const rt = await startRuntime(opts, (cfg) => pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.pool))));
   const upstreams = (pools = new Upstreams({ connections: opts.upstreamConnections, guard: rt.guard }));
   const access = opts.accessLog === false ? undefined : (opts.accessLogger ?? createAccessLogger());
   const served = await serve(opts, rt, 'gateway', {

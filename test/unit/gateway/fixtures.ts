@@ -167,7 +167,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
  */
 export async function startDirGateway(
   cfg: ConfigDir,
-  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[]; clusterCidrs?: string[] } = {},
+  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[]; clusterCidrs?: string[]; upstreamConnections?: number } = {},
 ): Promise<RunningGateway> {
   const gw = await startGateway({
     platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(','), [ENV_CLUSTER_CIDRS]: (over.clusterCidrs ?? []).join(',') }),
@@ -180,6 +180,7 @@ export async function startDirGateway(
     redisUrl: over.redisUrl,
     configDebounceMs: 5,
     trustedProxies: over.trustedProxies,
+    upstreamConnections: over.upstreamConnections,
   });
   await gw.sourceStarted;
   return gw;
