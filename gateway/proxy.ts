@@ -221,7 +221,7 @@ function failureRefusal(kind: UpstreamFailure, timeoutMs: number): Refusal {
   return refusals.upstreamUnavailable();
 }
 
-function hasRequestBody(req: IncomingMessage): boolean {
+export function hasRequestBody(req: IncomingMessage): boolean {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) return true;
   const cl = req.headers['content-length'];
@@ -247,6 +247,8 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     bodyTimeout: up.timeoutMs,
     signal: ac.signal,
   };
+  // The client held its body back for a 100 (server.ts checkContinue): only a request that passed every policy gets one.
+  if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
   upstreams.pool(up.pool, up.origin).request(opts).then(
     (r) => {
       if (res.destroyed) return discard(r.body);

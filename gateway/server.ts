@@ -22,7 +22,7 @@ import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal 
 import { headerValue, newContext, type Outcome, type PolicyContext } from './policies/types.ts';
 import { checkRoute, hasDotSegments } from './decision.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
-import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
+import { forward, gatewayResponseHeaders, hasRequestBody, isHeaderError, type Upstreams } from './proxy.ts';
 import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
 import { serveHttp, type HttpServer } from './http-server.ts';
 
@@ -95,6 +95,8 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
     const refuse = (r: Refusal): void => {
       if (route && r.policy) metrics.violation(route.id, r.policy);
       if (res.headersSent) return;
+      // A refused request's body is never read: close after the answer rather than drain what a client may trickle for ever.
+      if (hasRequestBody(req)) res.shouldKeepAlive = false;
       try {
         sendProblem(res, r, gatewayResponseHeaders(ctx));
       } catch (err) {
@@ -187,7 +189,26 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
 
 export type GatewayServer = HttpServer;
 
-export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number }): Promise<GatewayServer> {
-  // No request timeout: a long upstream answer streams as long as it must.
-  return serveHttp(createGatewayHandler(opts), { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, opts, 8080);
+/** How long a client may take to send what it sends (docs/gateway.md, "Hostile clients"). */
+export interface ClientTimeouts {
+  /** To send a request's head; default 66 s. */
+  headersTimeoutMs?: number;
+  /** To send a whole request, head and body (the answer is not counted: it streams as long as it must); default 300 s. */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_MS = 66_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+
+export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number; clients?: ClientTimeouts }): Promise<GatewayServer> {
+  const headersTimeout = opts.clients?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = opts.clients?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  if (requestTimeout < headersTimeout) throw new Error(`the request timeout (${requestTimeout} ms) must not be shorter than the headers timeout (${headersTimeout} ms)`);
+  const handler = createGatewayHandler(opts);
+  // Node checks both timeouts on an interval (30 s by default): a quarter of the shorter one keeps the overshoot small.
+  const connectionsCheckingInterval = Math.max(100, Math.min(5000, Math.floor(headersTimeout / 4)));
+  const served = await serveHttp(handler, { keepAliveTimeout: 65_000, headersTimeout, requestTimeout, connectionsCheckingInterval }, opts, 8080);
+  // No automatic 100 Continue: a body is invited only once the route's policies passed (proxy.ts forward).
+  served.server.on('checkContinue', handler);
+  return served;
 }
