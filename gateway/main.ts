@@ -52,6 +52,8 @@
 //   --headers-timeout-seconds / GATEWAY_HEADERS_TIMEOUT_SECONDS  time a client has to send a request head (default 66)
 //   --request-timeout-seconds / GATEWAY_REQUEST_TIMEOUT_SECONDS  time a client has to send a whole request, body
 //                                             included; the answer is not counted (default 300)
+//   --max-connections-per-client / GATEWAY_MAX_CONNECTIONS_PER_CLIENT  connections open at once from one client
+//                                             address (an IPv6 /64; trusted proxies not counted), then 503 (default 256, 0: no limit)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
 //   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES,
 //   CROSSGATE_CLUSTER_CIDRS                   platform settings shared with the operator and the
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
       'upstream-connections': { type: 'string' },
       'headers-timeout-seconds': { type: 'string' },
       'request-timeout-seconds': { type: 'string' },
+      'max-connections-per-client': { type: 'string' },
       'rescan-ms': { type: 'string' },
       mode: { type: 'string' },
       'token-file': { type: 'string' },
@@ -262,6 +265,7 @@ async function main(): Promise<void> {
         clientTimeouts: {
           headersTimeoutMs: seconds(positive(values['headers-timeout-seconds'] ?? env.GATEWAY_HEADERS_TIMEOUT_SECONDS, 'headers-timeout-seconds')),
           requestTimeoutMs: seconds(positive(values['request-timeout-seconds'] ?? env.GATEWAY_REQUEST_TIMEOUT_SECONDS, 'request-timeout-seconds')),
+          maxConnectionsPerClient: int(values['max-connections-per-client'] ?? env.GATEWAY_MAX_CONNECTIONS_PER_CLIENT, 'max-connections-per-client'),
         },
       });
     }

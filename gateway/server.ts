@@ -23,7 +23,8 @@ import { headerValue, newContext, type Outcome, type PolicyContext } from './pol
 import { checkRoute, hasDotSegments } from './decision.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
 import { forward, gatewayResponseHeaders, hasRequestBody, isHeaderError, type Upstreams } from './proxy.ts';
-import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
+import { connectionClientKey, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
+import type { Socket } from 'node:net';
 import { serveHttp, type HttpServer } from './http-server.ts';
 
 export interface ConfigHolder {
@@ -195,6 +196,59 @@ export interface ClientTimeouts {
   headersTimeoutMs?: number;
   /** To send a whole request, head and body (the answer is not counted: it streams as long as it must); default 300 s. */
   requestTimeoutMs?: number;
+  /** Connections open at once from one client address (an IPv6 /64), trusted proxies not counted; default 256, 0: no limit. */
+  maxConnectionsPerClient?: number;
+}
+
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256;
+
+const TOO_MANY_CONNECTIONS = (max: number): string => {
+  const body = `too many connections from this address: at most ${max} at a time\n`;
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`;
+};
+
+/**
+ * Open connections per client address (an IPv6 /64): one client cannot take every descriptor of the shared gateway;
+ * over `max`, a new connection is answered 503 and closed. Trusted proxies (CROSSGATE_TRUSTED_PROXIES) carry many
+ * clients' connections and are not counted. One map entry per address with a connection open.
+ */
+export class ConnectionsPerClient {
+  readonly max: number;
+  readonly #open = new Map<string, number>();
+  readonly #refusal: string;
+  readonly #trusted: TrustedProxies;
+  readonly #onRefused: () => void;
+
+  constructor(max: number, trusted: TrustedProxies, onRefused: () => void = () => undefined) {
+    this.max = max;
+    this.#trusted = trusted;
+    this.#onRefused = onRefused;
+    this.#refusal = TOO_MANY_CONNECTIONS(max);
+  }
+
+  /** The server's 'connection' listener. */
+  readonly admit = (socket: Socket): void => {
+    const remote = socket.remoteAddress ?? '';
+    if (this.#trusted.peerTrusted(remote)) return;
+    const key = connectionClientKey(remote) ?? remote;
+    const n = this.#open.get(key) ?? 0;
+    if (n >= this.max) {
+      this.#onRefused();
+      socket.end(this.#refusal);
+      return;
+    }
+    this.#open.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (this.#open.get(key) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(key);
+      else this.#open.set(key, left);
+    });
+  };
+
+  /** Connections open from the client of `remoteAddress` (tests). */
+  openFrom(remoteAddress: string): number {
+    return this.#open.get(connectionClientKey(remoteAddress) ?? remoteAddress) ?? 0;
+  }
 }
 
 export const DEFAULT_HEADERS_TIMEOUT_MS = 66_000;
@@ -210,5 +264,7 @@ export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: 
   const served = await serveHttp(handler, { keepAliveTimeout: 65_000, headersTimeout, requestTimeout, connectionsCheckingInterval }, opts, 8080);
   // No automatic 100 Continue: a body is invited only once the route's policies passed (proxy.ts forward).
   served.server.on('checkContinue', handler);
+  const max = opts.clients?.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+  if (max > 0) served.server.on('connection', new ConnectionsPerClient(max, opts.trustedProxies ?? NO_TRUSTED_PROXIES, () => opts.metrics.clientConnectionsRefused.inc()).admit);
   return served;
 }

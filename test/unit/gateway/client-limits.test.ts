@@ -1,16 +1,20 @@
 // Any client of the shared gateway, without a key: it must not hold a connection (a descriptor, a parser) for
 // ever by trickling a body the gateway refused, nor be invited by an automatic 100 Continue to upload one; with a
-// key, a body trickled slower than the request timeout is cut (server.ts ClientTimeouts, docs/gateway.md).
+// key, a body trickled slower than the request timeout is cut (server.ts ClientTimeouts, docs/gateway.md); nor take
+// every descriptor of the process with idle connections (ConnectionsPerClient).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { ConnectionsPerClient } from '../../../gateway/server.ts';
+import { connectionClientKey, TrustedProxies } from '../../../gateway/client-address.ts';
 import { ConfigDir, cred, gold, newKey, policy, route, startDirGateway, startUpstream, waitForGeneration, type Upstream } from './fixtures.ts';
 import type { RunningGateway } from '../../../gateway/gateway.ts';
 
 /** A raw connection to the gateway that records what it reads and when it closed. */
-function raw(url: string): { socket: Socket; text: () => string; closed: Promise<number> } {
+function raw(url: string, localAddress?: string): { socket: Socket; text: () => string; closed: Promise<number> } {
   const u = new URL(url);
-  const socket = connect(Number(u.port), u.hostname);
+  const socket = connect({ port: Number(u.port), host: u.hostname, localAddress });
   let got = '';
   const t0 = Date.now();
   socket.on('data', (d: Buffer) => void (got += d.toString('latin1')));
@@ -105,5 +109,79 @@ describe('hostile clients: bodies the gateway did not ask for, and slow requests
     const ms = await closedWithin(c, 3000);
     assert.notEqual(ms, -1);
     assert.match(c.text(), /^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('hostile clients: connections per client address', () => {
+  let cfg: ConfigDir;
+  let gw: RunningGateway;
+  let up: Upstream;
+  const open: Socket[] = [];
+
+  before(async () => {
+    up = await startUpstream();
+    cfg = await ConfigDir.create();
+    gw = await startDirGateway(cfg, { loopbackUpstreams: [up.hostPort], clientTimeouts: { maxConnectionsPerClient: 3 } });
+    cfg.routes = [route('org/open', { basePath: '/open', upstream: { url: up.url } })];
+    await cfg.write();
+    await waitForGeneration(gw, 1);
+  });
+
+  after(async () => {
+    for (const s of open) s.destroy();
+    await gw?.stop(500);
+    await up?.close();
+    await cfg?.remove();
+  });
+
+  test('one address holding its maximum of idle connections gets 503 with the reason; another address is served', async () => {
+    const held = [raw(gw.url, '127.0.0.1'), raw(gw.url, '127.0.0.1'), raw(gw.url, '127.0.0.1')];
+    for (const c of held) open.push(c.socket);
+    await Promise.all(held.map((c) => new Promise((r) => c.socket.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 50));
+    const refused = raw(gw.url, '127.0.0.1');
+    open.push(refused.socket);
+    assert.notEqual(await closedWithin(refused, 2000), -1, 'a fourth connection from the same address is kept open');
+    assert.match(refused.text(), /^HTTP\/1\.1 503 /);
+    assert.match(refused.text(), /too many connections from this address: at most 3 at a time/);
+    assert.match(await (await fetch(`${gw.adminUrl}/metrics`)).text(), /^crossgate_gateway_client_connections_refused_total 1$/m);
+
+    // Another client is not affected.
+    const other = raw(gw.url, '127.0.0.2');
+    open.push(other.socket);
+    other.socket.write('GET /open/x HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
+    await other.closed;
+    assert.match(other.text(), /^HTTP\/1\.1 200 /);
+
+    // One of the first address's connections is still served, and a closed one frees its place.
+    held[0]!.socket.write('GET /open/x HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
+    await held[0]!.closed;
+    assert.match(held[0]!.text(), /^HTTP\/1\.1 200 /);
+    await new Promise((r) => setTimeout(r, 50));
+    const again = raw(gw.url, '127.0.0.1');
+    open.push(again.socket);
+    again.socket.write('GET /open/x HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n');
+    await again.closed;
+    assert.match(again.text(), /^HTTP\/1\.1 200 /);
+  });
+
+  test('counted per IPv4 address and per IPv6 /64; trusted proxies are not counted', () => {
+    assert.equal(connectionClientKey('::ffff:10.0.0.1'), '10.0.0.1');
+    assert.equal(connectionClientKey('2001:db8:1:2::1'), connectionClientKey('2001:db8:1:2:ffff:1:2:3'));
+    assert.notEqual(connectionClientKey('2001:db8:1:2::1'), connectionClientKey('2001:db8:1:3::1'));
+    assert.equal(connectionClientKey('not an address'), undefined);
+
+    const sock = (remoteAddress: string) => Object.assign(new EventEmitter(), { remoteAddress, ended: '', end(s: string) { this.ended = s; } });
+    let refusals = 0;
+    const limit = new ConnectionsPerClient(2, new TrustedProxies(['10.9.9.9']), () => refusals++);
+    const a = [sock('2001:db8:1:2::1'), sock('2001:db8:1:2::2'), sock('2001:db8:1:2::3')];
+    for (const s of a) limit.admit(s as unknown as Socket);
+    assert.equal(a[2]!.ended.startsWith('HTTP/1.1 503'), true, 'a third address of the same /64 is refused');
+    assert.equal(refusals, 1);
+    a[0]!.emit('close');
+    assert.equal(limit.openFrom('2001:db8:1:2::9'), 1);
+    const proxy = Array.from({ length: 5 }, () => sock('10.9.9.9'));
+    for (const s of proxy) limit.admit(s as unknown as Socket);
+    assert.equal(proxy.every((s) => s.ended === ''), true, 'a trusted proxy carries many clients');
   });
 });
