@@ -93,6 +93,11 @@ export function upstreamPoolKey(routeId: string, origin: string): string {
   return `${routeId.slice(0, routeId.indexOf('/') + 1)} ${origin}`;
 }
 
+/** The namespace part of a pool key ("ns/"): the scope of its connections' name lookups (connect-guard.ts). */
+export function poolScope(key: string): string {
+  return key.slice(0, Math.max(0, key.indexOf(' ')));
+}
+
 export interface CompiledRoute {
   id: string;
   hostnames: readonly string[];

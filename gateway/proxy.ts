@@ -15,7 +15,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { HOP_BY_HOP_HEADERS } from '../api/headers.ts';
-import type { CompiledRoute } from './compiled.ts';
+import { poolScope, type CompiledRoute } from './compiled.ts';
 import { UPSTREAM_REFUSED, type ConnectGuard } from '../kube/connect-guard.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
@@ -58,7 +58,8 @@ export class Upstreams {
       p = new Pool(origin, {
         connections: this.#opts.connections ?? 256,
         keepAliveTimeout: this.#opts.keepAliveTimeoutMs ?? 30_000,
-        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
+        // The pool's namespace is the scope of its lookups: one organization's slow names queue behind each other only.
+        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs, scope: poolScope(key) }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
         pipelining: 1,
       });
       this.#pools.set(key, p);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { ConfigDir, route, startDirGateway, startUpstream, waitForGeneration, type Upstream } from './fixtures.ts';
 import type { RunningGateway } from '../../../gateway/gateway.ts';
-import { upstreamPoolKey } from '../../../gateway/compiled.ts';
+import { poolScope, upstreamPoolKey } from '../../../gateway/compiled.ts';
 
 describe('upstream pools: one organization cannot hold another organization\'s upstream connections', () => {
   let cfg: ConfigDir;
@@ -43,6 +43,8 @@ describe('upstream pools: one organization cannot hold another organization\'s u
     assert.equal(upstreamPoolKey('a/x', 'http://h:80'), upstreamPoolKey('a/y', 'http://h:80'));
     assert.notEqual(upstreamPoolKey('a/x', 'http://h:80'), upstreamPoolKey('b/x', 'http://h:80'));
     assert.notEqual(upstreamPoolKey('a/x', 'http://h:80'), upstreamPoolKey('a/x', 'http://h:81'));
+    // The scope of the pool's name lookups (connect-guard.ts) is its namespace.
+    assert.equal(poolScope(upstreamPoolKey('a/x', 'http://h:80')), 'a/');
   });
 
   test('the attacker fills every connection of its pool with hung requests; the victim is answered at once', async () => {
