@@ -66,6 +66,8 @@ export class ConnectGuard {
   #perScope: number;
   /** Scopes with a lookup running or waiting (an entry goes when its last lookup ends). */
   #scopes = new Map<string, ScopeLookups>();
+  /** Callbacks waiting for one scope's lookup of one name (scope NUL name). */
+  #pending = new Map<string, Array<Parameters<Lookup>[1]>>();
 
   constructor(opts: ConnectGuardOptions) {
     this.#settings = opts.settings;
@@ -74,9 +76,24 @@ export class ConnectGuard {
     this.#perScope = Math.max(1, opts.lookupsPerScope ?? 1);
   }
 
-  /** The lookup, run when `scope` has fewer than lookupsPerScope running (at once without a scope). */
+  /**
+   * The lookup, run when `scope` has fewer than lookupsPerScope running (at once without a scope). Connects of a scope
+   * to one name while its lookup is running or waiting share it: a burst of connects to one origin is one lookup.
+   */
   #scopedLookup(scope: string | undefined, name: string, callback: Parameters<Lookup>[1]): void {
     if (scope === undefined) return this.#lookup(name, callback);
+    const key = `${scope}\u0000${name}`;
+    const sharing = this.#pending.get(key);
+    if (sharing) return void sharing.push(callback);
+    const callbacks = [callback];
+    this.#pending.set(key, callbacks);
+    this.#queueLookup(scope, name, (err, addresses) => {
+      this.#pending.delete(key);
+      for (const cb of callbacks) cb(err, addresses);
+    });
+  }
+
+  #queueLookup(scope: string, name: string, callback: Parameters<Lookup>[1]): void {
     let s = this.#scopes.get(scope);
     if (!s) this.#scopes.set(scope, (s = { running: 0, waiting: [] }));
     const st = s;

@@ -129,6 +129,15 @@ describe('ConnectGuard: one scope cannot take every lookup thread', () => {
     assert.equal((await Promise.all(attacker)).length, 8);
   });
 
+  test('a burst of connects of one scope to one name is one lookup', async () => {
+    const pool = threadPool(4);
+    const g = new ConnectGuard({ settings: settings(), lookup: pool.lookup });
+    const burst = Array.from({ length: 50 }, () => g.resolve('slow.shared.example', 443, 'team/'));
+    assert.equal(pool.held(), 1);
+    pool.release();
+    assert.equal((await Promise.all(burst)).length, 50);
+  });
+
   test('without a scope (the JWKS fetch, the alert notifier) lookups are not queued', async () => {
     const pool = threadPool(4);
     const g = new ConnectGuard({ settings: settings(), lookup: pool.lookup });
