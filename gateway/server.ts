@@ -192,7 +192,7 @@ export type GatewayServer = HttpServer;
 
 /** How long a client may take to send what it sends (docs/gateway.md, "Hostile clients"). */
 export interface ClientTimeouts {
-  /** To send a request's head; default 66 s. */
+  /** To send a request's head; default 66 s (or the request timeout when that is shorter). */
   headersTimeoutMs?: number;
   /** To send a whole request, head and body (the answer is not counted: it streams as long as it must); default 300 s. */
   requestTimeoutMs?: number;
@@ -255,8 +255,9 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 66_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 
 export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number; clients?: ClientTimeouts }): Promise<GatewayServer> {
-  const headersTimeout = opts.clients?.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const requestTimeout = opts.clients?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // A request timeout set shorter than the default head timeout brings the head timeout down with it.
+  const headersTimeout = opts.clients?.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
   if (requestTimeout < headersTimeout) throw new Error(`the request timeout (${requestTimeout} ms) must not be shorter than the headers timeout (${headersTimeout} ms)`);
   const handler = createGatewayHandler(opts);
   // Node checks both timeouts on an interval (30 s by default): a quarter of the shorter one keeps the overshoot small.
