@@ -53,7 +53,7 @@
 //   --request-timeout-seconds / GATEWAY_REQUEST_TIMEOUT_SECONDS  time a client has to send a whole request, body
 //                                             included; the answer is not counted (default 300)
 //   --max-connections-per-client / GATEWAY_MAX_CONNECTIONS_PER_CLIENT  connections open at once from one client
-//                                             address (an IPv6 /64; trusted proxies not counted), then 503 (default 256, 0: no limit)
+//                                             address (an IPv6 /64; trusted proxies not counted), then 503 (default 1024, 0: no limit)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
 //   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES,
 //   CROSSGATE_CLUSTER_CIDRS                   platform settings shared with the operator and the

@@ -196,11 +196,12 @@ export interface ClientTimeouts {
   headersTimeoutMs?: number;
   /** To send a whole request, head and body (the answer is not counted: it streams as long as it must); default 300 s. */
   requestTimeoutMs?: number;
-  /** Connections open at once from one client address (an IPv6 /64), trusted proxies not counted; default 256, 0: no limit. */
+  /** Connections open at once from one client address (an IPv6 /64), trusted proxies not counted; default 1024, 0: no limit. */
   maxConnectionsPerClient?: number;
 }
 
-export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256;
+// Above what a proxy not listed as trusted keeps open (ingress-nginx: 320 keep-alive connections per worker), far below a descriptor limit.
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 1024;
 
 const TOO_MANY_CONNECTIONS = (max: number): string => {
   const body = `too many connections from this address: at most ${max} at a time\n`;
