@@ -117,6 +117,18 @@ export function canonicalAddress(addr: Addr): string {
   return addr.toString();
 }
 
+/**
+ * What connections are counted by per client (server.ts ConnectionsPerClient): an IPv4 address, or the /64 of an IPv6
+ * one (a single host usually holds a whole /64); undefined when the peer is not an address.
+ */
+export function connectionClientKey(remoteAddress: string): string | undefined {
+  const a = parseAddress(remoteAddress);
+  if (a === undefined) return undefined;
+  if (a.kind() === 'ipv4') return a.toString();
+  const p = (a as IPv6).parts;
+  return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
+}
+
 /** The gateway's trusted proxies (CIDRs from the platform settings). */
 export class TrustedProxies {
   readonly #set: CidrSet;

@@ -76,11 +76,26 @@ export class CredentialIndex {
 }
 
 export interface CompiledUpstream {
-  /** scheme://host:port, the key of the connection pool. */
+  /** scheme://host:port. */
   origin: string;
+  /** The connection pool's key (upstreamPoolKey): one pool per namespace and origin, never shared between organizations. */
+  pool: string;
   /** Path of the upstream URL without a trailing slash ("" for the root). */
   basePath: string;
   timeoutMs: number;
+}
+
+/**
+ * Routes of one namespace share a pool per origin; another namespace's routes to the same origin get their own, so a
+ * route whose upstream path hangs can fill (and queue behind) only its own namespace's connections.
+ */
+export function upstreamPoolKey(routeId: string, origin: string): string {
+  return `${routeId.slice(0, routeId.indexOf('/') + 1)} ${origin}`;
+}
+
+/** The namespace part of a pool key ("ns/"): the scope of its connections' name lookups (connect-guard.ts). */
+export function poolScope(key: string): string {
+  return key.slice(0, Math.max(0, key.indexOf(' ')));
 }
 
 export interface CompiledRoute {

@@ -20,7 +20,7 @@ import { Upstreams } from './proxy.ts';
 import { ConnectGuard } from '../kube/connect-guard.ts';
 import { NO_PLATFORM_SETTINGS, type PlatformSettings } from '../api/platform.ts';
 import { TrustedProxies } from './client-address.ts';
-import { startGatewayServer } from './server.ts';
+import { startGatewayServer, type ClientTimeouts } from './server.ts';
 import { createAccessLogger, type AccessLogger } from './logger.ts';
 import type { CompiledConfig } from './compiled.ts';
 import { startAuthzServer, TokenFile, type CheckServerKind } from './authz.ts';
@@ -48,6 +48,8 @@ export interface GatewayOptions {
   /** The 24-hour figures behind admin /summary/day: bucket length, bucket count, clients per API (metrics.ts DayWindow). */
   analytics?: DayWindowOptions;
   upstreamConnections?: number;
+  /** How long a client may take to send a request's head and a whole request (server.ts ClientTimeouts). */
+  clientTimeouts?: ClientTimeouts;
   /** Debounce between a config change and assembly; default 50 ms. */
   configDebounceMs?: number;
   /** Platform settings (api/platform.ts; main.ts reads them from the environment); none when absent: no loopback upstream at all. */
@@ -135,7 +137,7 @@ async function startRuntime(opts: GatewayOptions, onLoaded?: (cfg: CompiledConfi
 export async function startGateway(opts: GatewayOptions): Promise<RunningGateway> {
   const log = opts.logger;
   let pools: Upstreams | undefined;
-  const rt = await startRuntime(opts, (cfg) => pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.origin))));
+  const rt = await startRuntime(opts, (cfg) => pools?.retain(new Set(cfg.routes.routes.filter((r) => !r.withheld).map((r) => r.upstream.pool))));
   const upstreams = (pools = new Upstreams({ connections: opts.upstreamConnections, guard: rt.guard }));
   const access = opts.accessLog === false ? undefined : (opts.accessLogger ?? createAccessLogger());
   const served = await serve(opts, rt, 'gateway', {
@@ -149,6 +151,7 @@ export async function startGateway(opts: GatewayOptions): Promise<RunningGateway
         logger: log.child({ component: 'proxy' }),
         accessLog: access?.logger,
         trustedProxies: rt.trustedProxies,
+        clients: opts.clientTimeouts,
       }),
     // The gateway never connects to its own listeners (a route aimed at them would loop).
     started: (data, adminPort) => rt.guard.setListeners([data, { host: opts.admin?.host ?? '127.0.0.1', port: adminPort }]),
@@ -216,7 +219,7 @@ async function serve<D extends { url: string; host: string; port: number; close(
   };
 }
 
-export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'accessLogger' | 'upstreamConnections'> {
+export interface AuthzOptions extends Omit<GatewayOptions, 'accessLog' | 'accessLogger' | 'upstreamConnections' | 'clientTimeouts'> {
   /** The file holding the proxy's token (a mounted Secret in a cluster). */
   tokenFile: string;
   /** The check port's server: 'fast' (authz-http1.ts, default) or 'node' (node:http, kept for a release). */

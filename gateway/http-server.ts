@@ -16,7 +16,7 @@ export interface HttpServer {
 /** Listens on `where` (defaultPort when it names none) with `handler` and the given timeouts. */
 export async function serveHttp(
   handler: RequestListener,
-  timeouts: Pick<ServerOptions, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout'>,
+  timeouts: Pick<ServerOptions, 'keepAliveTimeout' | 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'>,
   where: { host?: string; port?: number },
   defaultPort: number,
 ): Promise<HttpServer> {
@@ -24,7 +24,9 @@ export async function serveHttp(
   server.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n'));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    // A head or request slower than its timeout is a 408 and a head too large a 431, as node's own handler says; the rest 400.
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
   return {
     ...(await bind(server, where, defaultPort)),

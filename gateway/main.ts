@@ -49,6 +49,11 @@
 //   --analytics-max-clients / GATEWAY_ANALYTICS_MAX_CLIENTS
 //                                             clients tracked by name per API and bucket, the rest "_other" (default 20)
 //   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
+//   --headers-timeout-seconds / GATEWAY_HEADERS_TIMEOUT_SECONDS  time a client has to send a request head (default 66)
+//   --request-timeout-seconds / GATEWAY_REQUEST_TIMEOUT_SECONDS  time a client has to send a whole request, body
+//                                             included; the answer is not counted (default 300)
+//   --max-connections-per-client / GATEWAY_MAX_CONNECTIONS_PER_CLIENT  connections open at once from one client
+//                                             address (an IPv6 /64; trusted proxies not counted), then 503 (default 1024, 0: no limit)
 //   --rescan-ms / GATEWAY_RESCAN_MS           directory mode: periodic rescan (default 2000)
 //   CROSSGATE_LOOPBACK_UPSTREAMS, CROSSGATE_GATEWAY_HOSTNAMES, CROSSGATE_TRUSTED_PROXIES,
 //   CROSSGATE_CLUSTER_CIDRS                   platform settings shared with the operator and the
@@ -108,6 +113,10 @@ function int(v: string | undefined, name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: expected a non-negative integer, got ${JSON.stringify(v)}`);
   return n;
+}
+
+function seconds(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : n * 1000;
 }
 
 /** As int, but 0 is refused too (a bucket of no length, a ring of no bucket). */
@@ -193,6 +202,9 @@ async function main(): Promise<void> {
       'analytics-buckets': { type: 'string' },
       'analytics-max-clients': { type: 'string' },
       'upstream-connections': { type: 'string' },
+      'headers-timeout-seconds': { type: 'string' },
+      'request-timeout-seconds': { type: 'string' },
+      'max-connections-per-client': { type: 'string' },
       'rescan-ms': { type: 'string' },
       mode: { type: 'string' },
       'token-file': { type: 'string' },
@@ -250,6 +262,11 @@ async function main(): Promise<void> {
         listen: parseListen(values.listen ?? env.GATEWAY_LISTEN ?? '127.0.0.1:8080', '127.0.0.1'),
         accessLog: bool(values['access-log'] ?? env.GATEWAY_ACCESS_LOG, true),
         upstreamConnections: int(values['upstream-connections'] ?? env.GATEWAY_UPSTREAM_CONNECTIONS, 'upstream-connections'),
+        clientTimeouts: {
+          headersTimeoutMs: seconds(positive(values['headers-timeout-seconds'] ?? env.GATEWAY_HEADERS_TIMEOUT_SECONDS, 'headers-timeout-seconds')),
+          requestTimeoutMs: seconds(positive(values['request-timeout-seconds'] ?? env.GATEWAY_REQUEST_TIMEOUT_SECONDS, 'request-timeout-seconds')),
+          maxConnectionsPerClient: int(values['max-connections-per-client'] ?? env.GATEWAY_MAX_CONNECTIONS_PER_CLIENT, 'max-connections-per-client'),
+        },
       });
     }
     let stopping = false;

@@ -415,6 +415,7 @@ export class GatewayMetrics {
   readonly configPartsKeptBack: Gauge<'kind'>;
   readonly counterStoreErrors: Counter;
   readonly counterCapRefusals: Counter;
+  readonly clientConnectionsRefused: Counter;
   readonly accessLogLines: Counter<'result'>;
   readonly recent = new RecentWindow();
   readonly day: DayWindow;
@@ -452,6 +453,7 @@ export class GatewayMetrics {
       'Parts the manifest in force lists that were not loaded (invalid or missing): their previous content, or none, stays in force. By kind (Routes, Credentials).',
       ['kind'],
     );
+    this.clientConnectionsRefused = metric.counter('crossgate_gateway_client_connections_refused_total', 'Connections closed at once (503) because their client address (an IPv6 /64) already held the most connections allowed (--max-connections-per-client).');
     this.counterCapRefusals = metric.counter('crossgate_gateway_counter_cap_refusals_total', 'Requests refused (429) because the memory store already holds its maximum of per-address counters.');
     this.#lines = new CounterCells(
       registry,

@@ -1,5 +1,6 @@
-// Forwarding to upstreams with undici: one keep-alive Pool per upstream
-// origin, bodies streamed both ways (never buffered), hop-by-hop headers
+// Forwarding to upstreams with undici: one keep-alive Pool per namespace and
+// upstream origin (an organization's hung upstream never holds the sockets of
+// another's routes to the same origin), bodies streamed both ways (never buffered), hop-by-hop headers
 // stripped, X-Forwarded-For/-Proto/-Host added, the route's timeout as
 // undici's headers and body timeouts.
 //
@@ -14,7 +15,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { HOP_BY_HOP_HEADERS } from '../api/headers.ts';
-import type { CompiledRoute } from './compiled.ts';
+import { poolScope, type CompiledRoute } from './compiled.ts';
 import { UPSTREAM_REFUSED, type ConnectGuard } from '../kube/connect-guard.ts';
 import { applyOps } from './policies/header-injection.ts';
 import { rateLimitHeaders } from './policies/limits.ts';
@@ -32,7 +33,7 @@ const NOT_FORWARDED = new Set(['host', 'expect', 'x-forwarded-for', 'x-forwarded
 export { CLIENT_HEADER };
 
 export interface UpstreamsOptions {
-  /** Connections per upstream origin; default 256. */
+  /** Connections per pool (one namespace's routes to one origin); default 256. */
   connections?: number;
   /** Idle keep-alive sockets are closed after this long; default 30 s. */
   keepAliveTimeoutMs?: number;
@@ -50,29 +51,27 @@ export class Upstreams {
     this.#opts = opts;
   }
 
-  pool(origin: string): Pool {
-    let p = this.#pools.get(origin);
+  /** The pool of `key` (CompiledUpstream.pool), connecting to `origin`. */
+  pool(key: string, origin: string): Pool {
+    let p = this.#pools.get(key);
     if (!p) {
       p = new Pool(origin, {
         connections: this.#opts.connections ?? 256,
         keepAliveTimeout: this.#opts.keepAliveTimeoutMs ?? 30_000,
-        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
+        // The pool's namespace is the scope of its lookups: one organization's slow names queue behind each other only.
+        connect: this.#opts.guard ? this.#opts.guard.connector({ timeoutMs: this.#opts.connectTimeoutMs, scope: poolScope(key) }) : { timeout: this.#opts.connectTimeoutMs ?? 10_000 },
         pipelining: 1,
       });
-      this.#pools.set(origin, p);
+      this.#pools.set(key, p);
     }
     return p;
   }
 
-  origins(): string[] {
-    return [...this.#pools.keys()];
-  }
-
-  /** Closes (after their in-flight requests) the pools of origins no config uses any more. */
-  retain(origins: ReadonlySet<string>): void {
-    for (const [origin, p] of this.#pools) {
-      if (origins.has(origin)) continue;
-      this.#pools.delete(origin);
+  /** Closes (after their in-flight requests) the pools no config uses any more. */
+  retain(keys: ReadonlySet<string>): void {
+    for (const [key, p] of this.#pools) {
+      if (keys.has(key)) continue;
+      this.#pools.delete(key);
       void p.close().catch(() => undefined);
     }
   }
@@ -223,7 +222,7 @@ function failureRefusal(kind: UpstreamFailure, timeoutMs: number): Refusal {
   return refusals.upstreamUnavailable();
 }
 
-function hasRequestBody(req: IncomingMessage): boolean {
+export function hasRequestBody(req: IncomingMessage): boolean {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) return true;
   const cl = req.headers['content-length'];
@@ -249,7 +248,9 @@ export function forward(req: IncomingMessage, res: ServerResponse, route: Compil
     bodyTimeout: up.timeoutMs,
     signal: ac.signal,
   };
-  upstreams.pool(up.origin).request(opts).then(
+  // The client held its body back for a 100 (server.ts checkContinue): only a request that passed every policy gets one.
+  if (req.headers.expect !== undefined && req.headers.expect.toLowerCase() === '100-continue') res.writeContinue();
+  upstreams.pool(up.pool, up.origin).request(opts).then(
     (r) => {
       if (res.destroyed) return discard(r.body);
       try {

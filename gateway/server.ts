@@ -22,8 +22,9 @@ import { actualRequestHeaders, evaluatePreflight, isPreflight, preflightRefusal 
 import { headerValue, newContext, type Outcome, type PolicyContext } from './policies/types.ts';
 import { checkRoute, hasDotSegments } from './decision.ts';
 import { refusals, sendProblem, type Refusal } from './problem.ts';
-import { forward, gatewayResponseHeaders, isHeaderError, type Upstreams } from './proxy.ts';
-import { NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
+import { forward, gatewayResponseHeaders, hasRequestBody, isHeaderError, type Upstreams } from './proxy.ts';
+import { connectionClientKey, NO_TRUSTED_PROXIES, type TrustedProxies } from './client-address.ts';
+import type { Socket } from 'node:net';
 import { serveHttp, type HttpServer } from './http-server.ts';
 
 export interface ConfigHolder {
@@ -95,6 +96,8 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
     const refuse = (r: Refusal): void => {
       if (route && r.policy) metrics.violation(route.id, r.policy);
       if (res.headersSent) return;
+      // A refused request's body is never read: close after the answer rather than drain what a client may trickle for ever.
+      if (hasRequestBody(req)) res.shouldKeepAlive = false;
       try {
         sendProblem(res, r, gatewayResponseHeaders(ctx));
       } catch (err) {
@@ -187,7 +190,83 @@ export function createGatewayHandler(opts: GatewayHandlerOptions): (req: Incomin
 
 export type GatewayServer = HttpServer;
 
-export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number }): Promise<GatewayServer> {
-  // No request timeout: a long upstream answer streams as long as it must.
-  return serveHttp(createGatewayHandler(opts), { keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 0 }, opts, 8080);
+/** How long a client may take to send what it sends (docs/gateway.md, "Hostile clients"). */
+export interface ClientTimeouts {
+  /** To send a request's head; default 66 s (or the request timeout when that is shorter). */
+  headersTimeoutMs?: number;
+  /** To send a whole request, head and body (the answer is not counted: it streams as long as it must); default 300 s. */
+  requestTimeoutMs?: number;
+  /** Connections open at once from one client address (an IPv6 /64), trusted proxies not counted; default 1024, 0: no limit. */
+  maxConnectionsPerClient?: number;
+}
+
+// Above what a proxy not listed as trusted keeps open (ingress-nginx: 320 keep-alive connections per worker), far below a descriptor limit.
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 1024;
+
+const TOO_MANY_CONNECTIONS = (max: number): string => {
+  const body = `too many connections from this address: at most ${max} at a time\n`;
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${body}`;
+};
+
+/**
+ * Open connections per client address (an IPv6 /64): one client cannot take every descriptor of the shared gateway;
+ * over `max`, a new connection is answered 503 and closed. Trusted proxies (CROSSGATE_TRUSTED_PROXIES) carry many
+ * clients' connections and are not counted. One map entry per address with a connection open.
+ */
+export class ConnectionsPerClient {
+  readonly max: number;
+  readonly #open = new Map<string, number>();
+  readonly #refusal: string;
+  readonly #trusted: TrustedProxies;
+  readonly #onRefused: () => void;
+
+  constructor(max: number, trusted: TrustedProxies, onRefused: () => void = () => undefined) {
+    this.max = max;
+    this.#trusted = trusted;
+    this.#onRefused = onRefused;
+    this.#refusal = TOO_MANY_CONNECTIONS(max);
+  }
+
+  /** The server's 'connection' listener. */
+  readonly admit = (socket: Socket): void => {
+    const remote = socket.remoteAddress ?? '';
+    if (this.#trusted.peerTrusted(remote)) return;
+    const key = connectionClientKey(remote) ?? remote;
+    const n = this.#open.get(key) ?? 0;
+    if (n >= this.max) {
+      this.#onRefused();
+      socket.end(this.#refusal);
+      return;
+    }
+    this.#open.set(key, n + 1);
+    socket.once('close', () => {
+      const left = (this.#open.get(key) ?? 1) - 1;
+      if (left <= 0) this.#open.delete(key);
+      else this.#open.set(key, left);
+    });
+  };
+
+  /** Connections open from the client of `remoteAddress` (tests). */
+  openFrom(remoteAddress: string): number {
+    return this.#open.get(connectionClientKey(remoteAddress) ?? remoteAddress) ?? 0;
+  }
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_MS = 66_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
+
+export async function startGatewayServer(opts: GatewayHandlerOptions & { host?: string; port?: number; clients?: ClientTimeouts }): Promise<GatewayServer> {
+  const requestTimeout = opts.clients?.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // A request timeout set shorter than the default head timeout brings the head timeout down with it.
+  const headersTimeout = opts.clients?.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  if (requestTimeout < headersTimeout) throw new Error(`the request timeout (${requestTimeout} ms) must not be shorter than the headers timeout (${headersTimeout} ms)`);
+  const handler = createGatewayHandler(opts);
+  // Node checks both timeouts on an interval (30 s by default): a quarter of the shorter one keeps the overshoot small.
+  const connectionsCheckingInterval = Math.max(100, Math.min(5000, Math.floor(headersTimeout / 4)));
+  const served = await serveHttp(handler, { keepAliveTimeout: 65_000, headersTimeout, requestTimeout, connectionsCheckingInterval }, opts, 8080);
+  // No automatic 100 Continue: a body is invited only once the route's policies passed (proxy.ts forward).
+  served.server.on('checkContinue', handler);
+  const max = opts.clients?.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+  if (max > 0) served.server.on('connection', new ConnectionsPerClient(max, opts.trustedProxies ?? NO_TRUSTED_PROXIES, () => opts.metrics.clientConnectionsRefused.inc()).admit);
+  return served;
 }

@@ -8,7 +8,10 @@
 // Service name (backendRef, <svc>.<ns>.svc: the URL rules keep those to the
 // organization's own namespaces), refuses the gateway's own listeners always,
 // and connects to the address it checked (no second lookup an attacker's DNS
-// could answer differently).
+// could answer differently). A name is resolved by getaddrinfo on libuv's few
+// shared threads (4 by default): a scope (the gateway's pools pass the route's
+// namespace) has at most one lookup running, so names an organization makes
+// slow to resolve cannot take every thread from other organizations' connects.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -40,6 +43,13 @@ export interface ConnectGuardOptions {
   lookup?: Lookup;
   /** The host's own interface addresses; default os.networkInterfaces(). */
   interfaceAddresses?: () => string[];
+  /** Lookups running at once per scope (connector's `scope`); default 1. Others of the scope wait their turn. */
+  lookupsPerScope?: number;
+}
+
+interface ScopeLookups {
+  running: number;
+  waiting: Array<() => void>;
 }
 
 function localAddresses(): string[] {
@@ -53,11 +63,52 @@ export class ConnectGuard {
   #lookup: Lookup;
   #interfaces: () => string[];
   #listeners: Array<{ host: string; port: number }> = [];
+  #perScope: number;
+  /** Scopes with a lookup running or waiting (an entry goes when its last lookup ends). */
+  #scopes = new Map<string, ScopeLookups>();
+  /** Callbacks waiting for one scope's lookup of one name (scope NUL name). */
+  #pending = new Map<string, Array<Parameters<Lookup>[1]>>();
 
   constructor(opts: ConnectGuardOptions) {
     this.#settings = opts.settings;
     this.#lookup = opts.lookup ?? defaultLookup;
     this.#interfaces = opts.interfaceAddresses ?? localAddresses;
+    this.#perScope = Math.max(1, opts.lookupsPerScope ?? 1);
+  }
+
+  /**
+   * The lookup, run when `scope` has fewer than lookupsPerScope running (at once without a scope). Connects of a scope
+   * to one name while its lookup is running or waiting share it: a burst of connects to one origin is one lookup.
+   */
+  #scopedLookup(scope: string | undefined, name: string, callback: Parameters<Lookup>[1]): void {
+    if (scope === undefined) return this.#lookup(name, callback);
+    const key = `${scope}\u0000${name}`;
+    const sharing = this.#pending.get(key);
+    if (sharing) return void sharing.push(callback);
+    const callbacks = [callback];
+    this.#pending.set(key, callbacks);
+    this.#queueLookup(scope, name, (err, addresses) => {
+      this.#pending.delete(key);
+      for (const cb of callbacks) cb(err, addresses);
+    });
+  }
+
+  #queueLookup(scope: string, name: string, callback: Parameters<Lookup>[1]): void {
+    let s = this.#scopes.get(scope);
+    if (!s) this.#scopes.set(scope, (s = { running: 0, waiting: [] }));
+    const st = s;
+    const run = () => {
+      st.running++;
+      this.#lookup(name, (err, addresses) => {
+        st.running--;
+        const next = st.waiting.shift();
+        if (next) next();
+        else if (st.running === 0) this.#scopes.delete(scope);
+        callback(err, addresses);
+      });
+    };
+    if (st.running < this.#perScope) run();
+    else st.waiting.push(run);
   }
 
   /** The gateway's own listeners (data, admin), known once they are bound. */
@@ -90,8 +141,11 @@ export class ConnectGuard {
     return undefined;
   }
 
-  /** Resolves `hostname` and returns the address to connect to, or throws UpstreamRefusedError. Every address must pass (no mixed answers). */
-  resolve(hostname: string, port: number): Promise<{ address: string; family: number }> {
+  /**
+   * Resolves `hostname` and returns the address to connect to, or throws UpstreamRefusedError. Every address must pass
+   * (no mixed answers). `scope`: whose lookup this is (at most lookupsPerScope of a scope run at once).
+   */
+  resolve(hostname: string, port: number, scope?: string): Promise<{ address: string; family: number }> {
     const name = unbracket(hostname).toLowerCase();
     const family = isIP(name);
     if (family !== 0) {
@@ -99,7 +153,7 @@ export class ConnectGuard {
       return p ? Promise.reject(new UpstreamRefusedError(p)) : Promise.resolve({ address: name, family });
     }
     return new Promise((resolve, reject) => {
-      this.#lookup(name, (err, addresses) => {
+      this.#scopedLookup(scope, name, (err, addresses) => {
         if (err) return reject(err);
         if (!addresses.length) return reject(Object.assign(new Error(`${name}: no address`), { code: 'ENOTFOUND' }));
         for (const a of addresses) {
@@ -111,12 +165,12 @@ export class ConnectGuard {
     });
   }
 
-  /** An undici connector that connects only to addresses this guard allows. */
-  connector(opts: { timeoutMs?: number } = {}): buildConnector.connector {
+  /** An undici connector that connects only to addresses this guard allows; its lookups count in `scope`. */
+  connector(opts: { timeoutMs?: number; scope?: string } = {}): buildConnector.connector {
     const base = buildConnector({ timeout: opts.timeoutMs ?? 10_000 });
     return (options, callback) => {
       const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
-      this.resolve(options.hostname, port).then(
+      this.resolve(options.hostname, port, opts.scope).then(
         ({ address }) => {
           const name = unbracket(options.hostname);
           // Connect to the checked address; TLS still verifies (and SNI names) the host name.

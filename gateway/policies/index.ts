@@ -5,7 +5,7 @@ import type { ApiKeyPolicyConfig, ClientIdEnforcementPolicyConfig, CorsPolicyCon
 import { validatePolicyConfig } from '../../api/policies.ts';
 import { formatErrors } from '../../api/validation.ts';
 import type { PolicyEntry, Route, RoutesPart } from '../../api/gateway/config.ts';
-import { Router, segments, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
+import { Router, segments, upstreamPoolKey, type CompiledRoute, type CompiledRoutes, type CompiledUpstream } from '../compiled.ts';
 import { compileApiKey } from './api-key.ts';
 import { compileClientIdEnforcement } from './client-id-enforcement.ts';
 import { eitherCredential, type CredentialHandler } from './credential.ts';
@@ -39,7 +39,7 @@ export function compileUpstream(route: Route): CompiledUpstream {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RouteCompileError(`route ${route.id}: upstream url must be http or https`);
   if (u.username || u.password) throw new RouteCompileError(`route ${route.id}: upstream url must not carry credentials`);
-  return { origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), timeoutMs: route.upstream.timeoutMs };
+  return { origin: u.origin, pool: upstreamPoolKey(route.id, u.origin), basePath: u.pathname.replace(/\/+$/, ''), timeoutMs: route.upstream.timeoutMs };
 }
 
 /** A route held closed: it keeps its place in the router and answers 503 (see server.ts). */
@@ -49,7 +49,7 @@ export function withheldRoute(route: Route, withheld: { reason: string; message:
     hostnames: route.hostnames,
     basePath: route.basePath,
     baseSegments: segments(route.basePath),
-    upstream: { origin: '', basePath: '', timeoutMs: route.upstream.timeoutMs },
+    upstream: { origin: '', pool: '', basePath: '', timeoutMs: route.upstream.timeoutMs },
     policies: [],
     cors: undefined,
     tiers: new Map(),

@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import { generateApiKey, generateClientId, generateClientSecret, hashApiKey } from '../../../api/credential-format.ts';
 import type { Credential, Grant, PolicyEntry, Route, Tier } from '../../../api/gateway/config.ts';
 import { renderParts, writeParts, type ConfigInput, type RenderedPart } from '../../../gateway/config-source/write.ts';
-import { startGateway, type RunningGateway } from '../../../gateway/gateway.ts';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../../gateway/gateway.ts';
 import type { AccessLogger } from '../../../gateway/logger.ts';
 
 export const GATEWAY = 'test-gw';
@@ -167,7 +167,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
  */
 export async function startDirGateway(
   cfg: ConfigDir,
-  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[]; clusterCidrs?: string[] } = {},
+  over: { logger?: Logger; redisUrl?: string; accessLog?: boolean; accessLogger?: AccessLogger; loopbackUpstreams?: string[]; trustedProxies?: string[]; clusterCidrs?: string[]; upstreamConnections?: number; clientTimeouts?: GatewayOptions['clientTimeouts'] } = {},
 ): Promise<RunningGateway> {
   const gw = await startGateway({
     platform: platformSettingsFromEnv({ [ENV_LOOPBACK_UPSTREAMS]: (over.loopbackUpstreams ?? []).join(','), [ENV_CLUSTER_CIDRS]: (over.clusterCidrs ?? []).join(',') }),
@@ -180,6 +180,8 @@ export async function startDirGateway(
     redisUrl: over.redisUrl,
     configDebounceMs: 5,
     trustedProxies: over.trustedProxies,
+    upstreamConnections: over.upstreamConnections,
+    clientTimeouts: over.clientTimeouts,
   });
   await gw.sourceStarted;
   return gw;

@@ -11,7 +11,7 @@ function r(id: string, basePath: string, hostnames: string[] = []): CompiledRout
     hostnames,
     basePath,
     baseSegments: segments(basePath),
-    upstream: { origin: 'http://127.0.0.1:1', basePath: '', timeoutMs: 1000 },
+    upstream: { origin: 'http://127.0.0.1:1', pool: 'http://127.0.0.1:1', basePath: '', timeoutMs: 1000 },
     policies: [],
     cors: undefined,
     tiers: new Map(),

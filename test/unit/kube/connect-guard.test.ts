@@ -80,6 +80,74 @@ describe('ConnectGuard', () => {
   });
 });
 
+// The attacker is an organization admin whose upstream names resolve slowly (its own DNS zone, or an ExternalName
+// Service it points at one): getaddrinfo runs on libuv's four shared threads, modelled here. Its connects must not
+// take every thread: another organization's lookup runs at once (the gateway passes the route's namespace as scope).
+describe('ConnectGuard: one scope cannot take every lookup thread', () => {
+  /** getaddrinfo on a pool of `threads`: a lookup holds a thread until it answers; slow names answer on release(). */
+  function threadPool(threads: number) {
+    let busy = 0;
+    const queue: Array<() => void> = [];
+    const held: Array<() => void> = [];
+    let maxSlow = 0;
+    let slowRunning = 0;
+    const lookup: Lookup = (name, cb) => {
+      const start = () => {
+        busy++;
+        const done = () => {
+          busy--;
+          queue.shift()?.();
+          cb(null, [{ address: '203.0.113.5', family: 4 }]);
+        };
+        if (name.startsWith('slow')) {
+          slowRunning++;
+          maxSlow = Math.max(maxSlow, slowRunning);
+          held.push(() => {
+            slowRunning--;
+            done();
+          });
+        } else setImmediate(done);
+      };
+      if (busy < threads) start();
+      else queue.push(start);
+    };
+    return { lookup, release: () => held.splice(0).forEach((f) => f()), held: () => held.length, maxSlow: () => maxSlow };
+  }
+
+  test("eight connects to a slow name in one namespace hold one thread; another namespace's lookup is answered at once", async () => {
+    const pool = threadPool(4);
+    const g = new ConnectGuard({ settings: settings(), lookup: pool.lookup });
+    const attacker = Array.from({ length: 8 }, (_, i) => g.resolve(`slow${i}.attacker.example`, 443, 'attacker/'));
+    const victim = await Promise.race([g.resolve('api.victim.example', 443, 'victim/'), new Promise((r) => setTimeout(() => r('blocked'), 500))]);
+    assert.deepEqual(victim, { address: '203.0.113.5', family: 4 }, "the victim's lookup waited for a thread the attacker's lookups hold");
+    assert.equal(pool.maxSlow(), 1, 'one lookup of the scope at a time');
+    // The attacker's own connects still go, one after another.
+    while (pool.held() > 0 || (await Promise.race([Promise.all(attacker).then(() => true), new Promise((r) => setImmediate(() => r(false)))])) === false) {
+      pool.release();
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal((await Promise.all(attacker)).length, 8);
+  });
+
+  test('a burst of connects of one scope to one name is one lookup', async () => {
+    const pool = threadPool(4);
+    const g = new ConnectGuard({ settings: settings(), lookup: pool.lookup });
+    const burst = Array.from({ length: 50 }, () => g.resolve('slow.shared.example', 443, 'team/'));
+    assert.equal(pool.held(), 1);
+    pool.release();
+    assert.equal((await Promise.all(burst)).length, 50);
+  });
+
+  test('without a scope (the JWKS fetch, the alert notifier) lookups are not queued', async () => {
+    const pool = threadPool(4);
+    const g = new ConnectGuard({ settings: settings(), lookup: pool.lookup });
+    const all = [g.resolve('slow1.example', 443), g.resolve('slow2.example', 443)];
+    assert.equal(pool.held(), 2);
+    pool.release();
+    assert.equal((await Promise.all(all)).length, 2);
+  });
+});
+
 describe('the gateway at connect time', () => {
   const lines: string[] = [];
   const sink = new Writable({
