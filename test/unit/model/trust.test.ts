@@ -78,7 +78,7 @@ test('property: trust is mutual exactly when both OrgTrusts exist and neither is
 });
 
 test('trust is gone when access failed for trust or the share, not when something is still missing', () => {
-  for (const reason of ['NotTrusted', 'NotTrustedBack', 'NotShared']) assert.equal(trustGone({ ok: false, reason }), true, reason);
+  for (const reason of ['NotTrusted', 'NotTrustedBack', 'NotShared', 'PeerReplaced']) assert.equal(trustGone({ ok: false, reason }), true, reason);
   for (const reason of ['InstanceNotFound', 'NoOrganization', 'PeerNotFound']) assert.equal(trustGone({ ok: false, reason }), false, reason);
   assert.equal(trustGone({ ok: true, reason: 'Accessible' }), false);
 });
@@ -122,4 +122,46 @@ test("attacker: an older organization's admin cannot write trust and shares for 
   assert.deepEqual(fromVictim.gaps[0], { side: 'own', organization: 'victim', namespace: 'attacker', peerDomain: 'attacker', state: 'cannot count', homeOwner: 'attacker' });
   // The attacker's own trust in its own home still counts.
   assert.equal(mutualTrust(s, attacker, 'victim').gaps.filter((g) => g.side === 'own').length, 0);
+});
+
+test('attacker: a new holder of a retired domain does not inherit trust made mutual with the old one (PeerReplaced), both ways', () => {
+  // max-airlines made trust mutual with mule-united (uid-mule-united, recorded); mule-united was deleted and its domain given to a new tenant.
+  const recorded = (ns: string, peer: string, peerUid: string): OrgTrust => ({ ...trust(ns, peer), status: { peerUid } }) as OrgTrust;
+  const newMule = { ...mule, metadata: { ...mule.metadata, name: 'mule-2', uid: 'uid-mule-2' } } as Organization;
+  const s = snapshotFrom({ organizations: [max, newMule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')] });
+  const v = mutualTrust(s, max, 'mule-united');
+  assert.equal(v.ok, false, 'declaring trust back is not enough');
+  assert.equal(v.reason, 'PeerReplaced');
+  assert.deepEqual(v.gaps, []);
+  assert.equal(
+    v.message,
+    'OrgTrust "mule-united" of "max-airlines" was made mutual with an earlier Organization of domain "mule-united" (uid uid-mule-united); ' +
+      'Organization "mule-2" (uid uid-mule-2) holds it now and does not inherit that trust: to trust it, delete and re-create OrgTrust "mule-united" in namespace "max-airlines"',
+  );
+  // The new holder asking gets the same verdict: trust is symmetric.
+  const back = mutualTrust(s, newMule, max);
+  assert.equal(back.reason, 'PeerReplaced');
+  assert.equal(back.message, v.message);
+  assert.equal(trustGone(back), true, 'its keys and Contracts are refused or suspended');
+  // Its key toward a shared instance is refused for that reason.
+  const pay = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace: 'max-airlines-prod' }, spec: {} } as unknown as ApiInstance;
+  const share = {
+    apiVersion: 'crossgate.dev/v1alpha1',
+    kind: 'AssetShare',
+    metadata: { name: 'pay', namespace: 'max-airlines' },
+    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace: 'max-airlines-prod' }, peers: [{ domain: 'mule-united' }] },
+  } as unknown as AssetShare;
+  const withShare = snapshotFrom({ organizations: [max, newMule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')], apiInstances: [pay], assetShares: [share] });
+  assert.equal(accessToInstance(withShare, 'mule-united-prod', { name: 'pay', namespace: 'max-airlines-prod' }).reason, 'PeerReplaced');
+  // The old holder itself, and an OrgTrust re-created (nothing recorded yet), are mutual.
+  const same = snapshotFrom({ organizations: [max, mule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), recorded('mule-united', 'max-airlines', 'uid-max-airlines')] });
+  assert.equal(mutualTrust(same, max, 'mule-united').ok, true);
+  const recreated = snapshotFrom({ organizations: [max, newMule], orgTrusts: [trust('max-airlines', 'mule-united'), trust('mule-united', 'max-airlines')] });
+  assert.equal(mutualTrust(recreated, max, 'mule-united').ok, true);
+  // The replaced side may be either: the peer's OrgTrust recorded another holder of max-airlines' domain.
+  const newMax = { ...max, metadata: { ...max.metadata, name: 'max-2', uid: 'uid-max-2' } } as Organization;
+  const other = snapshotFrom({ organizations: [newMax, mule], orgTrusts: [trust('max-airlines', 'mule-united'), recorded('mule-united', 'max-airlines', 'uid-max-airlines')] });
+  const fromNewMax = mutualTrust(other, newMax, 'mule-united');
+  assert.equal(fromNewMax.reason, 'PeerReplaced');
+  assert.match(fromNewMax.message, /^OrgTrust "max-airlines" of "mule-united" was made mutual with an earlier Organization .* delete and re-create OrgTrust "max-airlines" in namespace "mule-united"$/);
 });
