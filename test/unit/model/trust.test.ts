@@ -20,6 +20,17 @@ const org = (name: string, t: string): Organization =>
 const trust = (ns: string, peer: string, deleting = false): OrgTrust =>
   ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'OrgTrust', metadata: { name: peer, namespace: ns, ...(deleting ? { deletionTimestamp: new Date() } : {}) }, spec: { peerDomain: peer } }) as OrgTrust;
 
+/** ApiInstance "pay" in `namespace`, and an AssetShare `name` of it in `home` with `peer`. */
+const payIn = (namespace: string): ApiInstance =>
+  ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace }, spec: {} }) as unknown as ApiInstance;
+const shareOfPay = (name: string, home: string, namespace: string, peer: string): AssetShare =>
+  ({
+    apiVersion: 'crossgate.dev/v1alpha1',
+    kind: 'AssetShare',
+    metadata: { name, namespace: home },
+    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace }, peers: [{ domain: peer }] },
+  }) as unknown as AssetShare;
+
 const max = org('max-airlines', '2026-01-01T00:00:00Z');
 const mule = org('mule-united', '2026-01-02T00:00:00Z');
 
@@ -101,14 +112,9 @@ test("attacker: an older organization's admin cannot write trust and shares for 
   // A race at creation (or the webhook skipped) gave "victim" the attacker's home namespace as its own home.
   const attacker = org('attacker', '2026-01-01T00:00:00Z');
   const victim = { ...org('victim', '2026-01-03T00:00:00Z'), spec: { ...org('victim', '').spec, homeNamespace: 'attacker' } } as Organization;
-  const pay = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace: 'victim-prod' }, spec: {} } as unknown as ApiInstance;
+  const pay = payIn('victim-prod');
   // Written by the attacker's admin in its own home (the webhook skipped): "victim trusts attacker" and "victim shares pay with attacker".
-  const share = {
-    apiVersion: 'crossgate.dev/v1alpha1',
-    kind: 'AssetShare',
-    metadata: { name: 'steal', namespace: 'attacker' },
-    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace: 'victim-prod' }, peers: [{ domain: 'attacker' }] },
-  } as unknown as AssetShare;
+  const share = shareOfPay('steal', 'attacker', 'victim-prod', 'attacker');
   const s = snapshotFrom({ organizations: [attacker, victim], orgTrusts: [trust('attacker', 'victim'), trust('attacker', 'attacker')], apiInstances: [pay], assetShares: [share] });
   const access = accessToInstance(s, 'attacker-prod', { name: 'pay', namespace: 'victim-prod' });
   assert.equal(access.ok, false, "the attacker's key must not reach the victim's instance");
@@ -144,14 +150,12 @@ test('attacker: a new holder of a retired domain does not inherit trust made mut
   assert.equal(back.message, v.message);
   assert.equal(trustGone(back), true, 'its keys and Contracts are refused or suspended');
   // Its key toward a shared instance is refused for that reason.
-  const pay = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace: 'max-airlines-prod' }, spec: {} } as unknown as ApiInstance;
-  const share = {
-    apiVersion: 'crossgate.dev/v1alpha1',
-    kind: 'AssetShare',
-    metadata: { name: 'pay', namespace: 'max-airlines' },
-    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace: 'max-airlines-prod' }, peers: [{ domain: 'mule-united' }] },
-  } as unknown as AssetShare;
-  const withShare = snapshotFrom({ organizations: [max, newMule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')], apiInstances: [pay], assetShares: [share] });
+  const withShare = snapshotFrom({
+    organizations: [max, newMule],
+    orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')],
+    apiInstances: [payIn('max-airlines-prod')],
+    assetShares: [shareOfPay('pay', 'max-airlines', 'max-airlines-prod', 'mule-united')],
+  });
   assert.equal(accessToInstance(withShare, 'mule-united-prod', { name: 'pay', namespace: 'max-airlines-prod' }).reason, 'PeerReplaced');
   // The old holder itself, and an OrgTrust re-created (nothing recorded yet), are mutual.
   const same = snapshotFrom({ organizations: [max, mule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), recorded('mule-united', 'max-airlines', 'uid-max-airlines')] });
