@@ -1,7 +1,8 @@
 // Mutual trust between two organizations, decided once for the webhook (which
 // refuses a share or key that needs it), the OrgTrust, AssetShare, ApiKey and
 // Contract reconcilers (which report and suspend) and the gateway-config writer
-// (which leaves a key out): both OrgTrusts exist and neither is being deleted.
+// (which leaves a key out): both OrgTrusts exist, neither is being deleted, and neither
+// recorded (status.peerUid) a different Organization than the one now holding its peer's domain.
 import type { Organization, OrgTrust } from '../api/v1alpha1/index.ts';
 import { environmentNamespaces, organizationByDomain, orgName, ownerOfNamespace, ownHome, trustOf } from './ownership.ts';
 import type { Snapshot } from './snapshot.ts';
@@ -23,8 +24,8 @@ export interface TrustGap {
 
 export interface MutualTrust {
   ok: boolean;
-  /** CamelCase, for conditions: Mutual, NotTrusted, NotTrustedBack, PeerNotFound. */
-  reason: 'Mutual' | 'NotTrusted' | 'NotTrustedBack' | 'PeerNotFound';
+  /** CamelCase, for conditions: Mutual, NotTrusted, NotTrustedBack, PeerNotFound, PeerReplaced. */
+  reason: 'Mutual' | 'NotTrusted' | 'NotTrustedBack' | 'PeerNotFound' | 'PeerReplaced';
   message: string;
   /** The peer Organization, when one has the domain. */
   peer?: Organization;
@@ -49,6 +50,27 @@ function gapOf(snapshot: Snapshot, truster: Organization, peerDomain: string, si
 export function homeNotOwn(gap: TrustGap): string {
   const held = gap.homeOwner ? `belongs to Organization "${gap.homeOwner}"` : 'is not its own';
   return `Organization "${gap.organization}" trusts nobody: its home namespace "${gap.namespace}" ${held}, so no OrgTrust there is its own (a platform admin must give it a home namespace of its own)`;
+}
+
+/**
+ * The OrgTrust of `truster` in `holder`'s domain when it recorded (status.peerUid, written by the OrgTrust reconciler
+ * when trust first became mutual) another Organization than `holder`: the domain was given to a new tenant since, and
+ * trust written for the old holder must not pass to it.
+ */
+function replacedPeer(snapshot: Snapshot, truster: Organization, holder: Organization): OrgTrust | undefined {
+  const trust = trustOf(snapshot, truster, holder.spec?.domain ?? '');
+  const recorded = trust?.status?.peerUid;
+  return recorded && recorded !== holder.metadata?.uid ? trust : undefined;
+}
+
+/** Why trust recorded for an earlier holder of a domain does not count, and the one way to trust the new holder. */
+function peerReplacedMessage(truster: Organization, trust: OrgTrust, holder: Organization): string {
+  const domain = holder.spec?.domain ?? '';
+  return (
+    `OrgTrust "${domain}" of "${truster.spec?.domain ?? ''}" was made mutual with an earlier Organization of domain "${domain}" (uid ${trust.status?.peerUid}); ` +
+    `Organization "${orgName(holder)}" (uid ${holder.metadata?.uid ?? ''}) holds it now and does not inherit that trust: ` +
+    `to trust it, delete and re-create OrgTrust "${domain}" in namespace "${trust.metadata?.namespace ?? ''}"`
+  );
 }
 
 /**
@@ -80,11 +102,16 @@ export function mutualTrust(snapshot: Snapshot, org: Organization, peer: Organiz
       gaps,
     };
   }
+  // Both OrgTrusts exist: each must still be about the Organization it was made mutual with.
+  const ownReplaced = replacedPeer(snapshot, org, peerOrg);
+  if (ownReplaced) return { ok: false, ...withPeer, reason: 'PeerReplaced', message: peerReplacedMessage(org, ownReplaced, peerOrg), gaps };
+  const backReplaced = replacedPeer(snapshot, peerOrg, org);
+  if (backReplaced) return { ok: false, ...withPeer, reason: 'PeerReplaced', message: peerReplacedMessage(peerOrg, backReplaced, org), gaps };
   return { ok: true, ...withPeer, reason: 'Mutual', message: `"${me}" and "${peerDomain}" trust each other`, gaps };
 }
 
 /** Access reasons that mean cross-organization trust or the owner's share is gone: admission refuses, the operator suspends. */
-const TRUST_GONE: ReadonlySet<string> = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared']);
+const TRUST_GONE: ReadonlySet<string> = new Set(['NotTrusted', 'NotTrustedBack', 'NotShared', 'PeerReplaced']);
 
 /**
  * Whether an access verdict (model/access.ts) failed because trust or the share was withdrawn, as opposed to

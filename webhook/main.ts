@@ -45,6 +45,11 @@ function routeOnly<T extends KubernetesObject>(obj: T): T {
   const spec = (obj as T & { spec?: Partial<ApiInstance['spec']> }).spec ?? {};
   return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs, upstream: spec.upstream } } as T;
 }
+/** An OrgTrust's spec and the peer uid the operator recorded (model/trust.ts: trust does not pass to a new holder of the domain). */
+function specAndRecordedPeer<T extends KubernetesObject>(obj: T): T {
+  const { status, ...rest } = obj as T & { status?: { peerUid?: unknown } };
+  return stripManagedFields((status?.peerUid ? { ...rest, status: { peerUid: status.peerUid } } : rest) as T);
+}
 function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
   return stripManagedFields(rest as T);
@@ -79,7 +84,7 @@ export async function startWebhook(cfg: WebhookConfig, deps: { http: KubeHttp; l
       watchSilenceMs: cfg.watchSilenceMs,
       transform: metadataOnly,
     }),
-    orgTrusts: crossgate<OrgTrust & KubernetesObject>('OrgTrust', withoutStatus),
+    orgTrusts: crossgate<OrgTrust & KubernetesObject>('OrgTrust', specAndRecordedPeer),
     assets: crossgate<Asset & KubernetesObject>('Asset', metadataOnly),
     apiInstances: crossgate<ApiInstance & KubernetesObject>('ApiInstance', routeOnly),
     assetShares: crossgate<AssetShare & KubernetesObject>('AssetShare', withoutStatus),

@@ -25,6 +25,13 @@ export const OrgTrustStatus = Type.Object(
     observedGeneration: Type.Optional(ObservedGeneration),
     conditions: Type.Optional(Conditions),
     peerOrganization: Type.Optional(Type.String({ description: 'Name of the peer\'s Organization object, if it exists.' })),
+    peerUid: Type.Optional(
+      Type.String({
+        description:
+          'uid of the peer Organization recorded when trust first became mutual. While another Organization holds the peer domain, trust is not mutual (reason PeerReplaced): delete and re-create the OrgTrust to trust the new holder.',
+        maxLength: 128,
+      }),
+    ),
     mutual: Type.Optional(Type.Boolean({ description: 'Whether the peer trusts this organization back (mirrors the Mutual condition).' })),
     sharedWithMe: Type.Optional(
       Type.Array(SharedWithMeEntry, { description: 'What the peer currently shares with this organization.', maxItems: 1024 }),

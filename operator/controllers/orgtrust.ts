@@ -61,12 +61,15 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
       let verdict: { ok: boolean; reason: string; message: string };
       let entries: ReturnType<typeof sharedWith> = [];
       let peerName: string | undefined;
+      // The peer recorded when trust first became mutual stays until the OrgTrust is re-created (model/trust.ts: PeerReplaced).
+      let peerUid: string | undefined = deps.status.current(trust)?.peerUid ?? trust.status?.peerUid;
       if (!owner) {
         verdict = { ok: false, reason: 'NoOrganization', message: `namespace "${trust.metadata.namespace}" is no Organization's homeNamespace` };
       } else {
         const m = mutualTrust(snap, owner, trust.spec.peerDomain);
         verdict = m;
         peerName = m.peer?.metadata.name;
+        if (m.ok && !peerUid) peerUid = m.peer?.metadata.uid;
         if (m.ok && m.peer) entries = sharedWith(snap, owner, m.peer);
       }
       const status = verdict.ok ? ('True' as const) : ('False' as const);
@@ -84,6 +87,7 @@ export function registerOrgTrustController(mgr: Manager, deps: Deps): void {
         {
           observedGeneration: generation,
           conditions: ownConditions(previous, [mutual], generation),
+          peerUid,
           mutual: verdict.ok,
           peerOrganization: peerName, // removed while no peer Organization has the domain
           sharedWithMe: entries,

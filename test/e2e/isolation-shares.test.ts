@@ -210,3 +210,99 @@ subjects: []
     assert.equal(await canI('get', 'apiinstances.crossgate.dev/one', R.prod, memberOf(victim)), false);
   });
 });
+
+// A domain given to a new tenant (docs/security-model.md §2): "owner" trusts and shares with domain `retired`;
+// that Organization is deleted and a new one ("heir", another tenant) gets its domain and declares trust back.
+describe('a retired domain given to a new tenant inherits no trust (the attacker is the new holder\'s admin)', () => {
+  const owner = uniqueName('owner');
+  const retired = uniqueName('retired');
+  const heir = uniqueName('heir');
+  const O = ns(owner);
+  const HEIR_ADMIN = { as: 'heidi', groups: [`${heir}:admins`] };
+  // The heir's own groups and namespaces, with the retired organization's domain.
+  const heirYaml = () => orgYaml(heir, [`${heir}-prod`]).replace(`domain: ${heir}`, `domain: ${retired}`);
+  const ownerTrust = () => getJson(['orgtrust', retired, '-n', O.home]);
+  let webhook: SkippableWebhook | undefined;
+  let op: RunningOperator | undefined;
+
+  before(async () => {
+    webhook = new SkippableWebhook();
+    await webhook.start();
+    op = await startOperator();
+    await applyYaml(orgYaml(owner, [O.prod]));
+    await applyYaml(orgYaml(retired, [`${retired}-prod`]));
+    for (const o of [owner, retired]) await waitForCondition(['organization', o], 'Ready', 'True');
+  });
+
+  after(async () => {
+    for (const o of [owner, retired, heir]) await kubectl(['delete', 'organization', o, '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true });
+    const all = [owner, retired, heir].flatMap((o) => [`${o}-home`, `${o}-prod`]);
+    await kubectl(['delete', 'namespace', ...all, '--ignore-not-found', '--wait=false'], { allowFail: true });
+    await op?.proc.stop();
+    await webhook?.stop();
+  });
+
+  test('the share stays suspended (PeerReplaced), no grant and no key for the heir, until the owner re-creates its OrgTrust', async () => {
+    // Mutual trust and an active share with the retired organization; the owner's OrgTrust records who it trusted.
+    for (const [a, b] of [[owner, retired], [retired, owner]] as const) await applyYaml(trustYaml(a, b));
+    await applyYaml(assetYaml(O.home));
+    await applyYaml(instanceYaml(O.prod, 'pay'));
+    await applyYaml(shareYaml('pay', { namespace: O.prod, name: 'pay' }, [retired]).replace(`namespace: ${R.home}`, `namespace: ${O.home}`));
+    await waitForCondition(['assetshare', 'pay', '-n', O.home], 'Ready', 'True');
+    const retiredUid = (await getJson(['organization', retired]))!.metadata.uid as string;
+    await waitFor(async () => (await ownerTrust())?.status?.peerUid === retiredUid || undefined, { what: 'the peer uid recorded' });
+
+    // The retired organization goes; a platform admin gives its domain to the heir, whose admin trusts the owner back.
+    await kubectl(['delete', 'organization', retired, '--wait=true', '--timeout=60s']);
+    await applyYaml(heirYaml());
+    await waitForCondition(['organization', heir], 'Ready', 'True');
+    await waitFor(() => canI('create', 'orgtrusts.crossgate.dev', `${heir}-home`, HEIR_ADMIN), { what: "the heir admin's grant" });
+    const back = await applyYaml(trustYaml(heir, owner), { ...HEIR_ADMIN, allowFail: true, serverSide: true });
+    assert.equal(back.code, 0, `the heir's trust back is its own to write: ${back.stderr}`);
+
+    const heirUid = (await getJson(['organization', heir]))!.metadata.uid as string;
+    const message =
+      `OrgTrust "${retired}" of "${owner}" was made mutual with an earlier Organization of domain "${retired}" (uid ${retiredUid}); ` +
+      `Organization "${heir}" (uid ${heirUid}) holds it now and does not inherit that trust: to trust it, delete and re-create OrgTrust "${retired}" in namespace "${O.home}"`;
+    const trust = await waitForCondition(['orgtrust', retired, '-n', O.home], 'Mutual', 'False', { reason: 'PeerReplaced' });
+    assert.equal(condition(trust, 'Mutual')!.message, message);
+    assert.equal(trust.status.peerUid, retiredUid, 'the recorded peer stays');
+    const heirs = await waitForCondition(['orgtrust', owner, '-n', `${heir}-home`], 'Mutual', 'False', { reason: 'PeerReplaced' });
+    assert.equal(condition(heirs, 'Mutual')!.message, message, "the heir's side reads the same story");
+    const share = await waitFor(async () => {
+      const s = await getJson(['assetshare', 'pay', '-n', O.home]);
+      return s?.status?.peers?.[0]?.reason === 'PeerReplaced' ? s : undefined;
+    }, { what: 'the share suspended for PeerReplaced' });
+    assert.equal(share.status.peers[0].state, 'Suspended');
+    assert.equal(await getJson(['rolebinding', shareRbacName(share, retired), '-n', O.prod]), undefined, 'no RoleBinding for the heir');
+    assert.equal(await canI('get', 'apiinstances.crossgate.dev/pay', O.prod, memberOf(heir)), false, "the heir's members cannot read the instance");
+    // No key for the heir: refused at admission with the reason, and suspended by the operator when the webhook is skipped.
+    const keyYaml = `apiVersion: crossgate.dev/v1alpha1
+kind: ApiKey
+metadata: {name: inherited, namespace: ${heir}-prod}
+spec: {apiInstanceRef: {name: pay, namespace: ${O.prod}}, tier: gold}
+`;
+    const key = await applyYaml(keyYaml, { ...HEIR_ADMIN, allowFail: true });
+    assert.notEqual(key.code, 0, 'the key must be refused');
+    assert.match(key.stderr, /admission webhook "[^"]+" denied the request/);
+    assert.ok(key.stderr.includes(`cannot call ApiInstance "pay" of organization "${owner}": ${message}`), key.stderr);
+    await webhook!.without(async () => {
+      const r = await applyYaml(keyYaml, { ...HEIR_ADMIN, allowFail: true, serverSide: true });
+      assert.equal(r.code, 0, `with the webhook skipped the write lands: ${r.stderr}`);
+    });
+    const suspended = await waitFor(async () => {
+      const k = await getJson(['apikey', 'inherited', '-n', `${heir}-prod`]);
+      return k?.status?.state === 'Suspended' ? k : undefined;
+    }, { what: "the heir's key suspended by the operator" });
+    assert.ok((suspended.status.conditions as { reason?: string; message?: string }[]).some((c) => c.reason === 'PeerReplaced' && c.message === message), JSON.stringify(suspended.status.conditions));
+    await kubectl(['delete', 'apikey', 'inherited', '-n', `${heir}-prod`, '--wait=true'], HEIR_ADMIN);
+
+    // The owner chooses to trust the new holder: it deletes and re-creates its OrgTrust.
+    await kubectl(['delete', 'orgtrust', retired, '-n', O.home, '--wait=true']);
+    await applyYaml(trustYaml(owner, retired));
+    await waitForCondition(['orgtrust', retired, '-n', O.home], 'Mutual', 'True');
+    await waitFor(async () => (await ownerTrust())?.status?.peerUid === heirUid || undefined, { what: 'the new holder recorded' });
+    await waitForCondition(['assetshare', 'pay', '-n', O.home], 'Ready', 'True');
+    await waitFor(() => canI('get', 'apiinstances.crossgate.dev/pay', O.prod, memberOf(heir)), { what: 'the heir granted once trusted anew' });
+  });
+});

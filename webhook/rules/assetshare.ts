@@ -26,7 +26,10 @@ function targetKey(spec: Partial<Spec>, namespace: string): string {
 
 /** Why trust between `org` and `peer` is not mutual (model/trust.ts), naming each missing OrgTrust and who must create it; [] when mutual. */
 export function missingTrust(snapshot: Snapshot, org: Organization, peer: Organization): string[] {
-  return mutualTrust(snapshot, org, peer).gaps.map((g) => {
+  const trust = mutualTrust(snapshot, org, peer);
+  // Both OrgTrusts exist but one was made mutual with an earlier holder of the domain (PeerReplaced): its message says what to do.
+  if (!trust.ok && trust.gaps.length === 0) return [trust.message];
+  return trust.gaps.map((g) => {
     if (g.state === 'cannot count') return homeNotOwn(g);
     const consequence = g.side === 'own' ? 'before sharing with it' : `before ${orgName(org)} can share with it`;
     return `OrgTrust "${g.peerDomain}" in namespace "${g.namespace}" (organization ${g.organization}) ${g.state}: ${g.organization} must declare trust in ${g.peerDomain} ${consequence}`;

@@ -20,6 +20,17 @@ const org = (name: string, t: string): Organization =>
 const trust = (ns: string, peer: string, deleting = false): OrgTrust =>
   ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'OrgTrust', metadata: { name: peer, namespace: ns, ...(deleting ? { deletionTimestamp: new Date() } : {}) }, spec: { peerDomain: peer } }) as OrgTrust;
 
+/** ApiInstance "pay" in `namespace`, and an AssetShare `name` of it in `home` with `peer`. */
+const payIn = (namespace: string): ApiInstance =>
+  ({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace }, spec: {} }) as unknown as ApiInstance;
+const shareOfPay = (name: string, home: string, namespace: string, peer: string): AssetShare =>
+  ({
+    apiVersion: 'crossgate.dev/v1alpha1',
+    kind: 'AssetShare',
+    metadata: { name, namespace: home },
+    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace }, peers: [{ domain: peer }] },
+  }) as unknown as AssetShare;
+
 const max = org('max-airlines', '2026-01-01T00:00:00Z');
 const mule = org('mule-united', '2026-01-02T00:00:00Z');
 
@@ -78,7 +89,7 @@ test('property: trust is mutual exactly when both OrgTrusts exist and neither is
 });
 
 test('trust is gone when access failed for trust or the share, not when something is still missing', () => {
-  for (const reason of ['NotTrusted', 'NotTrustedBack', 'NotShared']) assert.equal(trustGone({ ok: false, reason }), true, reason);
+  for (const reason of ['NotTrusted', 'NotTrustedBack', 'NotShared', 'PeerReplaced']) assert.equal(trustGone({ ok: false, reason }), true, reason);
   for (const reason of ['InstanceNotFound', 'NoOrganization', 'PeerNotFound']) assert.equal(trustGone({ ok: false, reason }), false, reason);
   assert.equal(trustGone({ ok: true, reason: 'Accessible' }), false);
 });
@@ -101,14 +112,9 @@ test("attacker: an older organization's admin cannot write trust and shares for 
   // A race at creation (or the webhook skipped) gave "victim" the attacker's home namespace as its own home.
   const attacker = org('attacker', '2026-01-01T00:00:00Z');
   const victim = { ...org('victim', '2026-01-03T00:00:00Z'), spec: { ...org('victim', '').spec, homeNamespace: 'attacker' } } as Organization;
-  const pay = { apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'pay', namespace: 'victim-prod' }, spec: {} } as unknown as ApiInstance;
+  const pay = payIn('victim-prod');
   // Written by the attacker's admin in its own home (the webhook skipped): "victim trusts attacker" and "victim shares pay with attacker".
-  const share = {
-    apiVersion: 'crossgate.dev/v1alpha1',
-    kind: 'AssetShare',
-    metadata: { name: 'steal', namespace: 'attacker' },
-    spec: { targetRef: { kind: 'ApiInstance', name: 'pay', namespace: 'victim-prod' }, peers: [{ domain: 'attacker' }] },
-  } as unknown as AssetShare;
+  const share = shareOfPay('steal', 'attacker', 'victim-prod', 'attacker');
   const s = snapshotFrom({ organizations: [attacker, victim], orgTrusts: [trust('attacker', 'victim'), trust('attacker', 'attacker')], apiInstances: [pay], assetShares: [share] });
   const access = accessToInstance(s, 'attacker-prod', { name: 'pay', namespace: 'victim-prod' });
   assert.equal(access.ok, false, "the attacker's key must not reach the victim's instance");
@@ -122,4 +128,44 @@ test("attacker: an older organization's admin cannot write trust and shares for 
   assert.deepEqual(fromVictim.gaps[0], { side: 'own', organization: 'victim', namespace: 'attacker', peerDomain: 'attacker', state: 'cannot count', homeOwner: 'attacker' });
   // The attacker's own trust in its own home still counts.
   assert.equal(mutualTrust(s, attacker, 'victim').gaps.filter((g) => g.side === 'own').length, 0);
+});
+
+test('attacker: a new holder of a retired domain does not inherit trust made mutual with the old one (PeerReplaced), both ways', () => {
+  // max-airlines made trust mutual with mule-united (uid-mule-united, recorded); mule-united was deleted and its domain given to a new tenant.
+  const recorded = (ns: string, peer: string, peerUid: string): OrgTrust => ({ ...trust(ns, peer), status: { peerUid } }) as OrgTrust;
+  const newMule = { ...mule, metadata: { ...mule.metadata, name: 'mule-2', uid: 'uid-mule-2' } } as Organization;
+  const s = snapshotFrom({ organizations: [max, newMule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')] });
+  const v = mutualTrust(s, max, 'mule-united');
+  assert.equal(v.ok, false, 'declaring trust back is not enough');
+  assert.equal(v.reason, 'PeerReplaced');
+  assert.deepEqual(v.gaps, []);
+  assert.equal(
+    v.message,
+    'OrgTrust "mule-united" of "max-airlines" was made mutual with an earlier Organization of domain "mule-united" (uid uid-mule-united); ' +
+      'Organization "mule-2" (uid uid-mule-2) holds it now and does not inherit that trust: to trust it, delete and re-create OrgTrust "mule-united" in namespace "max-airlines"',
+  );
+  // The new holder asking gets the same verdict: trust is symmetric.
+  const back = mutualTrust(s, newMule, max);
+  assert.equal(back.reason, 'PeerReplaced');
+  assert.equal(back.message, v.message);
+  assert.equal(trustGone(back), true, 'its keys and Contracts are refused or suspended');
+  // Its key toward a shared instance is refused for that reason.
+  const withShare = snapshotFrom({
+    organizations: [max, newMule],
+    orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), trust('mule-united', 'max-airlines')],
+    apiInstances: [payIn('max-airlines-prod')],
+    assetShares: [shareOfPay('pay', 'max-airlines', 'max-airlines-prod', 'mule-united')],
+  });
+  assert.equal(accessToInstance(withShare, 'mule-united-prod', { name: 'pay', namespace: 'max-airlines-prod' }).reason, 'PeerReplaced');
+  // The old holder itself, and an OrgTrust re-created (nothing recorded yet), are mutual.
+  const same = snapshotFrom({ organizations: [max, mule], orgTrusts: [recorded('max-airlines', 'mule-united', 'uid-mule-united'), recorded('mule-united', 'max-airlines', 'uid-max-airlines')] });
+  assert.equal(mutualTrust(same, max, 'mule-united').ok, true);
+  const recreated = snapshotFrom({ organizations: [max, newMule], orgTrusts: [trust('max-airlines', 'mule-united'), trust('mule-united', 'max-airlines')] });
+  assert.equal(mutualTrust(recreated, max, 'mule-united').ok, true);
+  // The replaced side may be either: the peer's OrgTrust recorded another holder of max-airlines' domain.
+  const newMax = { ...max, metadata: { ...max.metadata, name: 'max-2', uid: 'uid-max-2' } } as Organization;
+  const other = snapshotFrom({ organizations: [newMax, mule], orgTrusts: [trust('max-airlines', 'mule-united'), recorded('mule-united', 'max-airlines', 'uid-max-airlines')] });
+  const fromNewMax = mutualTrust(other, newMax, 'mule-united');
+  assert.equal(fromNewMax.reason, 'PeerReplaced');
+  assert.match(fromNewMax.message, /^OrgTrust "max-airlines" of "mule-united" was made mutual with an earlier Organization .* delete and re-create OrgTrust "max-airlines" in namespace "mule-united"$/);
 });

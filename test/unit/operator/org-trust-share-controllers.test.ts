@@ -86,6 +86,9 @@ describe('Organization, OrgTrust and AssetShare controllers (in-memory API): sta
     await eventually(() => status('orgtrusts', 'mule-home/max')?.sharedWithMeCount === 1, 'mule sees what max shares');
     await eventually(() => condition('assetshares', 'max-home/flights')?.reason === 'Shared', 'share active');
     assert.equal(status('orgtrusts', 'max-home/mule')!.peerOrganization, 'mule');
+    const muleUid = (api.get('organizations', 'mule')!.metadata as { uid?: string }).uid;
+    assert.ok(muleUid);
+    assert.equal(status('orgtrusts', 'max-home/mule')!.peerUid, muleUid, 'the peer trusted is recorded when trust becomes mutual');
     const peer = (status('assetshares', 'max-home/flights')!.peers as Array<Record<string, unknown>>)[0]!;
     assert.equal(peer.state, 'Active');
     assert.match(String(peer.roleBinding), /^crossgate-share-flights-[0-9a-f]{16}$/);
@@ -96,7 +99,7 @@ describe('Organization, OrgTrust and AssetShare controllers (in-memory API): sta
     appliedBy('orgtrusts', ORGTRUST_MANAGER);
     appliedBy('assetshares', ASSETSHARE_MANAGER);
     assert.deepEqual(ownership.owners('orgtrusts/max-home/mule'), {
-      'crossgate-orgtrust': ['conditions/Mutual', 'mutual', 'observedGeneration', 'peerOrganization', 'sharedWithMe', 'sharedWithMeCount'],
+      'crossgate-orgtrust': ['conditions/Mutual', 'mutual', 'observedGeneration', 'peerOrganization', 'peerUid', 'sharedWithMe', 'sharedWithMeCount'],
     });
     assert.deepEqual(ownership.owners('assetshares/max-home/flights'), { 'crossgate-assetshare': ['activePeers', 'conditions/Ready', 'observedGeneration', 'peers'] });
 
@@ -116,6 +119,7 @@ describe('Organization, OrgTrust and AssetShare controllers (in-memory API): sta
     await eventually(() => api.get('organizations', 'mule') === undefined, 'mule deleted once its finalizer is done');
     assert.equal(status('orgtrusts', 'max-home/mule')!.peerOrganization, undefined);
     assert.equal(status('orgtrusts', 'max-home/mule')!.mutual, false);
+    assert.equal(status('orgtrusts', 'max-home/mule')!.peerUid, muleUid, 'the recorded peer outlives it: a new holder of the domain is PeerReplaced');
   });
 });
 

@@ -273,6 +273,21 @@ describe('AssetShare', () => {
     );
   });
 
+  test('a peer domain now held by another Organization than the one trust was made mutual with is refused (PeerReplaced), saying what to do', () => {
+    const heir = { ...muleUnited, metadata: { ...muleUnited.metadata, name: 'heir', uid: 'uid-heir' } } as Organization;
+    const recorded = { ...orgTrust('max-airlines-home', 'mule-united'), status: { peerUid: 'uid-old-mule' } };
+    const s = story({ organizations: [maxAirlines, heir], orgTrusts: [recorded, orgTrust('mule-united-home', 'max-airlines')] });
+    assert.deepEqual(
+      assetShareRules(request('CREATE', share([{ domain: 'mule-united' }])), s),
+      denied(
+        'AssetShare "flights" cannot share with "mule-united" until trust is mutual: OrgTrust "mule-united" of "max-airlines" was made mutual with an earlier ' +
+          'Organization of domain "mule-united" (uid uid-old-mule); Organization "heir" (uid uid-heir) holds it now and does not inherit that trust: ' +
+          'to trust it, delete and re-create OrgTrust "mule-united" in namespace "max-airlines-home".',
+        'spec.peers[0].domain',
+      ),
+    );
+  });
+
   test('an OrgTrust outside the home namespace does not count', () => {
     const s = story({ orgTrusts: [orgTrust('max-airlines-home', 'mule-united'), orgTrust('mule-united-prod', 'max-airlines')] });
     assert.equal(assetShareRules(request('CREATE', share([{ domain: 'mule-united' }])), s).allowed, false);
