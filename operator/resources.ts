@@ -1,7 +1,8 @@
 // Coordinates of every collection the operator reads, in one place.
 import type { InformerSpec } from '../kube/controller.ts';
-import { stripManagedFields } from '../kube/informer.ts';
+import type { KubernetesObject } from '../kube/keys.ts';
 import { GROUP, VERSION, KINDS } from '../api/v1alpha1/index.ts';
+import * as labels from '../api/labels.ts';
 import { LABEL_APIKEY, LABEL_APPLICATION, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.ts';
 
 export function crossgate(kind: string): InformerSpec {
@@ -38,14 +39,56 @@ export const CONTRACTS = crossgate('Contract');
 export const SLATIERS = crossgate('SlaTier');
 export const POLICIES = crossgate('Policy');
 
-/** A Secret's metadata only: the operator never holds raw keys or client secrets in memory. */
-const secretMetadataOnly: NonNullable<InformerSpec['transform']> = {
-  name: 'secret-metadata-only',
-  fn: (obj) => {
-    const { data: _d, stringData: _s, ...rest } = obj as typeof obj & { data?: unknown; stringData?: unknown };
-    return stripManagedFields(rest);
-  },
-};
+/** The label and annotation keys crossgate defines (api/labels.ts): the only ones a cached Secret keeps. */
+const CROSSGATE_METADATA_KEYS: ReadonlySet<string> = new Set(
+  Object.entries(labels).filter(([name]) => name.startsWith('LABEL_') || name.startsWith('ANNOTATION_')).map(([, key]) => key as string),
+);
+/** Longer than any well-formed crossgate annotation value (a hash, a client ID, a time). */
+export const MAX_CACHED_ANNOTATION_LENGTH = 256;
+
+function crossgateEntries(m: Record<string, string> | undefined, maxLength: number): Record<string, string> | undefined {
+  if (!m) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const key of CROSSGATE_METADATA_KEYS) {
+    const v = m[key];
+    if (typeof v !== 'string') continue;
+    // Cut, and marked so that it can never read as well-formed (the reconcilers refuse it as they did the whole value).
+    (out ??= {})[key] = v.length > maxLength ? `${v.slice(0, maxLength)}…` : v;
+  }
+  return out;
+}
+
+/**
+ * A Secret as the operator caches it: name, namespace, uid, versions, times,
+ * crossgate's own labels and annotations (values cut at 256 characters) and
+ * the controller ownerReference, never the data (raw keys, client secrets).
+ * Tenants write these Secrets (security-model.md row 33): anything else of
+ * their metadata (256 KiB of annotations, thousands of labels or owner
+ * references) would otherwise sit in the shared operator's memory for each.
+ */
+export function cachedSecretMetadata<T extends KubernetesObject>(obj: T): T {
+  const m = obj.metadata ?? {};
+  const owner = m.ownerReferences?.find((r) => r.controller === true);
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    ...('type' in obj && typeof obj.type === 'string' && obj.type.length <= MAX_CACHED_ANNOTATION_LENGTH ? { type: obj.type } : {}),
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      generation: m.generation,
+      creationTimestamp: m.creationTimestamp,
+      deletionTimestamp: m.deletionTimestamp,
+      labels: crossgateEntries(m.labels, MAX_CACHED_ANNOTATION_LENGTH),
+      annotations: crossgateEntries(m.annotations, MAX_CACHED_ANNOTATION_LENGTH),
+      ownerReferences: owner ? [owner] : undefined,
+    },
+  } as unknown as T;
+}
+
+const secretMetadataOnly: NonNullable<InformerSpec['transform']> = { name: 'secret-metadata-only', fn: cachedSecretMetadata };
 
 /** Key Secrets only (by label), and without their data: the operator never holds raw keys in memory. */
 export const KEY_SECRETS: InformerSpec = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', labelSelector: LABEL_APIKEY, transform: secretMetadataOnly };
