@@ -11,6 +11,9 @@
 // - Per-key exponential back-off for failures (addRateLimited), reset with
 //   forget() after a success.
 // - addAfter() delays; repeated delays for one key keep the earliest deadline.
+// - Fairness between namespaces: waiting keys are served round-robin by
+//   namespace (FairQueue), FIFO within one; a namespace with thousands of
+//   waiting keys delays another namespace's key by one key, not thousands.
 //
 // Shutdown: shutDown() stops handing out keys at once (waiting get() calls
 // resolve to undefined) and drops queued and delayed keys: they are
@@ -167,13 +170,65 @@ class Fifo {
   }
 }
 
+/**
+ * The namespace a key belongs to: before its first "/" ("" for a cluster-scoped
+ * or other bare key). Keys of one namespace share one lane of the queue.
+ */
+export function laneOf(item: string): string {
+  const slash = item.indexOf('/');
+  return slash < 0 ? '' : item.slice(0, slash);
+}
+
+/**
+ * Fair queueing: one FIFO per namespace (lane), served round-robin, one key
+ * per lane per turn. With one FIFO, a namespace whose admin writes thousands
+ * of objects (or rewrites them in a storm) put thousands of keys ahead of
+ * every other organization's; now another namespace's key waits for at most
+ * one key of each busy lane. Order within a lane is FIFO; push and shift stay O(1).
+ */
+class FairQueue {
+  #lanes = new Map<string, Fifo>();
+  /** Lanes with waiting keys, in turn order; each appears once. */
+  #turns = new Fifo();
+  #length = 0;
+  get length(): number {
+    return this.#length;
+  }
+  push(s: string): void {
+    const name = laneOf(s);
+    let lane = this.#lanes.get(name);
+    if (!lane) {
+      lane = new Fifo();
+      this.#lanes.set(name, lane);
+      this.#turns.push(name);
+    }
+    lane.push(s);
+    this.#length++;
+  }
+  shift(): string | undefined {
+    const name = this.#turns.shift();
+    if (name === undefined) return undefined;
+    const lane = this.#lanes.get(name)!;
+    const s = lane.shift()!;
+    this.#length--;
+    if (lane.length > 0) this.#turns.push(name);
+    else this.#lanes.delete(name);
+    return s;
+  }
+  clear(): void {
+    this.#lanes.clear();
+    this.#turns.clear();
+    this.#length = 0;
+  }
+}
+
 export class WorkQueue {
   readonly name: string;
   readonly rateLimiter: RateLimiter;
   #metrics: WorkQueueMetrics | undefined;
   #now: () => number;
 
-  #queue = new Fifo();
+  #queue = new FairQueue();
   #dirty = new Set<string>();
   #processing = new Set<string>();
   #waiters: Array<(item: string | undefined) => void> = [];

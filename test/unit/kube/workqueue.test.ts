@@ -23,6 +23,29 @@ function countingMetrics() {
 }
 
 describe('WorkQueue', () => {
+  test("attacker: 5000 waiting keys of one namespace delay another namespace's key by one, not 5000", async () => {
+    const q = new WorkQueue({ name: 't' });
+    for (let i = 0; i < 5000; i++) q.add(`mallory-prod/p${i}`);
+    q.add('max-prod/flights');
+    q.add('cluster-scoped');
+    // Before: a single FIFO handed out all 5000 of mallory's keys first.
+    const firstFour = [await q.get(), await q.get(), await q.get(), await q.get()];
+    assert.deepEqual(firstFour, ['mallory-prod/p0', 'max-prod/flights', 'cluster-scoped', 'mallory-prod/p1']);
+    for (const k of firstFour) q.done(k!);
+    // A storm: mallory re-adds each key as soon as it is done; the victim's next key still waits for one of hers.
+    for (let i = 0; i < 100; i++) q.add(`mallory-prod/p${i}`);
+    q.add('max-prod/flights');
+    const next = [await q.get(), await q.get()];
+    assert.deepEqual(next, ['mallory-prod/p2', 'max-prod/flights']);
+    // p0 and p1 were done, so re-added at the end of mallory's lane; p2…p99 were still waiting.
+    assert.equal(q.len(), 4999);
+    // Within a namespace the order stays FIFO.
+    const rest: string[] = [];
+    while (q.len() > 0) rest.push((await q.get())!);
+    assert.deepEqual(rest, [...Array.from({ length: 4997 }, (_, i) => `mallory-prod/p${i + 3}`), 'mallory-prod/p0', 'mallory-prod/p1']);
+    q.shutDown();
+  });
+
   test('de-duplicates keys waiting in the queue', async () => {
     const { m, hooks } = countingMetrics();
     const q = new WorkQueue({ name: 't', metrics: hooks });
