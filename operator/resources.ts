@@ -8,8 +8,30 @@ import { LABEL_APIKEY, LABEL_APPLICATION, LABEL_MANAGED_BY, MANAGED_BY } from '.
 export function crossgate(kind: string): InformerSpec {
   const def = KINDS.find((k) => k.kind === kind);
   if (!def) throw new Error(`unknown kind ${kind}`);
-  return { group: GROUP, version: VERSION, plural: def.plural, kind, namespaced: def.scope === 'Namespaced' };
+  return { group: GROUP, version: VERSION, plural: def.plural, kind, namespaced: def.scope === 'Namespaced', transform: crossgateAnnotationsOnly };
 }
+
+/** Longer than any crossgate annotation on a crossgate object (`crossgate.dev/promoted-from`: a namespace and a name). */
+export const MAX_CACHED_OBJECT_ANNOTATION_LENGTH = 1024;
+
+/**
+ * A crossgate object as the operator caches it: without managedFields, and
+ * with crossgate's own annotations only (values cut at 1024 characters, never
+ * well-formed then). The reconcilers read no other annotation, and an
+ * organization admin could otherwise park 256 KiB of them on each of its
+ * objects in the one operator every organization shares (security-model.md
+ * row 50); kubectl's last-applied-configuration doubled every applied object.
+ */
+export function cachedCrossgateObject<T extends KubernetesObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (!meta || !('managedFields' in meta || 'annotations' in meta)) return obj;
+  const { managedFields: _m, annotations, ...rest } = meta;
+  const kept = crossgateEntries(annotations, MAX_CACHED_OBJECT_ANNOTATION_LENGTH);
+  obj.metadata = kept ? { ...rest, annotations: kept } : rest;
+  return obj;
+}
+
+const crossgateAnnotationsOnly: NonNullable<InformerSpec['transform']> = { name: 'crossgate-annotations-only', fn: cachedCrossgateObject };
 
 /** Only the objects of an RBAC kind that the operator made: it never needs to hold every binding or role of the cluster in memory. */
 function managedRbac(plural: string, kind: string): InformerSpec {

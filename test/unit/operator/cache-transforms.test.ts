@@ -1,10 +1,15 @@
-// What the operator holds of a key or application Secret: tenants write these
-// Secrets (security-model.md row 33), so nothing of their metadata but
-// crossgate's own, bounded, may reach the shared operator's cache.
+// What the operator holds of a key or application Secret and of a crossgate
+// object: tenants write them (security-model.md rows 33, 49, 50), so nothing
+// of their metadata but crossgate's own, bounded, may reach the shared
+// operator's cache.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cachedSecretMetadata, KEY_SECRETS, APP_SECRETS, MAX_CACHED_ANNOTATION_LENGTH } from '../../../operator/resources.ts';
-import { ANNOTATION_CLIENT_ID, ANNOTATION_KEY_SHA256, LABEL_APIKEY, LABEL_MANAGED_BY } from '../../../api/labels.ts';
+import {
+  cachedCrossgateObject, cachedSecretMetadata, KEY_SECRETS, APP_SECRETS, MAX_CACHED_ANNOTATION_LENGTH, MAX_CACHED_OBJECT_ANNOTATION_LENGTH,
+  APIGROUPS, APIINSTANCES, APIKEYS, APPLICATIONS, ASSETS, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
+} from '../../../operator/resources.ts';
+import { stripManagedFields } from '../../../kube/informer.ts';
+import { ANNOTATION_CLIENT_ID, ANNOTATION_KEY_SHA256, ANNOTATION_PROMOTED_FROM, LABEL_APIKEY, LABEL_MANAGED_BY } from '../../../api/labels.ts';
 import { isCredentialHash } from '../../../api/credential-format.ts';
 
 const HASH = 'a'.repeat(64);
@@ -55,5 +60,35 @@ describe('cached key and application Secrets', () => {
   test('both Secret informers use it', () => {
     assert.equal(KEY_SECRETS.transform?.fn, cachedSecretMetadata);
     assert.equal(APP_SECRETS.transform?.fn, cachedSecretMetadata);
+  });
+});
+
+describe('cached crossgate objects', () => {
+  // What the Manager applies to a spec without a transform (kube/informer.ts): the cache before this bound.
+  const cacheOf = (spec: typeof POLICIES) => (o: object) => (spec.transform?.fn ?? stripManagedFields)(o as never) as { metadata: { annotations?: Record<string, string> } };
+
+  test("attacker: an organization admin's Policy with 200 KB of annotations costs the operator's cache its spec only", () => {
+    const policy = {
+      apiVersion: 'crossgate.dev/v1alpha1',
+      kind: 'Policy',
+      metadata: {
+        name: 'p', namespace: 'mallory-prod', uid: 'u', labels: { team: 'a' }, managedFields: [{ manager: 'kubectl' }],
+        annotations: { junk: 'j'.repeat(200_000), 'kubectl.kubernetes.io/last-applied-configuration': '{}', [ANNOTATION_PROMOTED_FROM]: 'mallory-dev/p' },
+      },
+      spec: { type: 'rate-limiting', targetRef: { name: 'i' } },
+    };
+    const cached = cacheOf(POLICIES)(structuredClone(policy));
+    // Before: 200,323 bytes for this Policy (only managedFields were dropped).
+    assert.ok(JSON.stringify(cached).length < 512, `cached ${JSON.stringify(cached).length} bytes`);
+    assert.deepEqual(cached.metadata, { name: 'p', namespace: 'mallory-prod', uid: 'u', labels: { team: 'a' }, annotations: { [ANNOTATION_PROMOTED_FROM]: 'mallory-dev/p' } });
+    for (const spec of [ORGANIZATIONS, APIINSTANCES, APIKEYS, APPLICATIONS, CONTRACTS, SLATIERS, ASSETS, ASSETSHARES, ORGTRUSTS, APIGROUPS]) {
+      assert.equal(cacheOf(spec)(structuredClone(policy)).metadata.annotations?.junk, undefined, spec.plural);
+    }
+  });
+
+  test("crossgate's own annotation, over-long, is cut and marked", () => {
+    const cached = cachedCrossgateObject({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', annotations: { [ANNOTATION_PROMOTED_FROM]: 'x'.repeat(100_000) } } });
+    assert.equal(cached.metadata!.annotations![ANNOTATION_PROMOTED_FROM], `${'x'.repeat(MAX_CACHED_OBJECT_ANNOTATION_LENGTH)}…`);
+    assert.deepEqual(cachedCrossgateObject({ apiVersion: 'crossgate.dev/v1alpha1', kind: 'ApiInstance', metadata: { name: 'i', annotations: { other: 'y' } } }).metadata, { name: 'i' });
   });
 });
