@@ -33,9 +33,12 @@ export function cachedCrossgateObject<T extends KubernetesObject>(obj: T): T {
 
 const crossgateAnnotationsOnly: NonNullable<InformerSpec['transform']> = { name: 'crossgate-annotations-only', fn: cachedCrossgateObject };
 
-/** Only the objects of an RBAC kind that the operator made: it never needs to hold every binding or role of the cluster in memory. */
+/**
+ * Only the objects of an RBAC kind that the operator made: it never needs to hold every binding or role of the cluster in memory.
+ * Whoever may label a RoleBinding in its namespace matches the selector too: only crossgate's annotations are kept, as for crossgate objects.
+ */
 function managedRbac(plural: string, kind: string): InformerSpec {
-  return { group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` };
+  return { group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}`, transform: crossgateAnnotationsOnly };
 }
 
 export const ORGANIZATIONS = crossgate('Organization');

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   cachedCrossgateObject, cachedSecretMetadata, KEY_SECRETS, APP_SECRETS, MAX_CACHED_ANNOTATION_LENGTH, MAX_CACHED_OBJECT_ANNOTATION_LENGTH,
-  APIGROUPS, APIINSTANCES, APIKEYS, APPLICATIONS, ASSETS, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS,
+  APIGROUPS, APIINSTANCES, APIKEYS, APPLICATIONS, ASSETS, ASSETSHARES, CONTRACTS, ORGANIZATIONS, ORGTRUSTS, POLICIES, SLATIERS, MANAGED_ROLES, MANAGED_ROLEBINDINGS,
 } from '../../../operator/resources.ts';
 import { stripManagedFields } from '../../../kube/informer.ts';
 import { ANNOTATION_CLIENT_ID, ANNOTATION_KEY_SHA256, ANNOTATION_PROMOTED_FROM, LABEL_APIKEY, LABEL_MANAGED_BY } from '../../../api/labels.ts';
@@ -81,7 +81,7 @@ describe('cached crossgate objects', () => {
     // Before: 200,323 bytes for this Policy (only managedFields were dropped).
     assert.ok(JSON.stringify(cached).length < 512, `cached ${JSON.stringify(cached).length} bytes`);
     assert.deepEqual(cached.metadata, { name: 'p', namespace: 'mallory-prod', uid: 'u', labels: { team: 'a' }, annotations: { [ANNOTATION_PROMOTED_FROM]: 'mallory-dev/p' } });
-    for (const spec of [ORGANIZATIONS, APIINSTANCES, APIKEYS, APPLICATIONS, CONTRACTS, SLATIERS, ASSETS, ASSETSHARES, ORGTRUSTS, APIGROUPS]) {
+    for (const spec of [ORGANIZATIONS, APIINSTANCES, APIKEYS, APPLICATIONS, CONTRACTS, SLATIERS, ASSETS, ASSETSHARES, ORGTRUSTS, APIGROUPS, MANAGED_ROLES, MANAGED_ROLEBINDINGS]) {
       assert.equal(cacheOf(spec)(structuredClone(policy)).metadata.annotations?.junk, undefined, spec.plural);
     }
   });
