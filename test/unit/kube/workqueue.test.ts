@@ -4,6 +4,7 @@ import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
   MaxOfRateLimiter,
+  NamespaceFairBucketRateLimiter,
   WorkQueue,
   defaultControllerRateLimiter,
   type WorkQueueMetrics,
@@ -245,5 +246,28 @@ describe('rate limiters', () => {
     const d = defaultControllerRateLimiter();
     assert.equal(d.when('x'), 5);
     assert.equal(d.when('x'), 10);
+  });
+
+  test("attacker: 10,000 failures in one namespace leave another namespace's first retry at its own back-off", () => {
+    const d = defaultControllerRateLimiter();
+    for (let i = 0; i < 10_000; i++) d.when(`mallory-prod/p${i}`);
+    // Before: one overall bucket (10 qps, burst 100), 9,900 tokens in debt: the victim's retry waited ~990 s.
+    assert.equal(d.when('max-prod/flights'), 5);
+    // The attacker's own keys wait behind its own namespace's bucket.
+    assert.ok(d.when('mallory-prod/next') > 900_000);
+  });
+
+  test('NamespaceFairBucketRateLimiter: each namespace its burst and rate, within the overall bucket; full buckets are dropped', () => {
+    let now = 0;
+    const rl = new NamespaceFairBucketRateLimiter({ qps: 10, burst: 2, overallQps: 10, overallBurst: 3, now: () => now });
+    assert.equal(rl.when('a/1'), 0);
+    assert.equal(rl.when('a/2'), 0);
+    assert.equal(rl.when('a/3'), 100, "a's own bucket: 1 token in debt at 10 qps");
+    assert.equal(rl.when('b/1'), 0, 'the overall bucket was charged only twice by a');
+    assert.equal(rl.when('b/2'), 100, 'now the overall bucket (every namespace at once) is in debt');
+    assert.equal(rl.laneCount(), 2);
+    now = 10_000;
+    for (let i = 0; i < 1024; i++) rl.when(`n${i}/x`);
+    assert.ok(rl.laneCount() <= 1024, `${rl.laneCount()} buckets`);
   });
 });
