@@ -20,7 +20,7 @@ export const MAX_CACHED_OBJECT_ANNOTATION_LENGTH = 1024;
  * well-formed then). The reconcilers read no other annotation, and an
  * organization admin could otherwise park 256 KiB of them on each of its
  * objects in the one operator every organization shares (security-model.md
- * row 50); kubectl's last-applied-configuration doubled every applied object.
+ * row 51); kubectl's last-applied-configuration doubled every applied object.
  */
 export function cachedCrossgateObject<T extends KubernetesObject>(obj: T): T {
   const meta = obj.metadata;

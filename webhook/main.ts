@@ -45,7 +45,7 @@ function routeOnly<T extends KubernetesObject>(obj: T): T {
   const spec = (obj as T & { spec?: Partial<ApiInstance['spec']> }).spec ?? {};
   return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs, upstream: spec.upstream } } as T;
 }
-/** Spec and metadata without annotations: no rule reads them, and a tenant could put 256 KiB on each object (security-model.md row 50). */
+/** Spec and metadata without annotations: no rule reads them, and a tenant could put 256 KiB on each object (security-model.md row 51). */
 export function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
   return stripAnnotationsAndManagedFields(rest as T);

@@ -1,5 +1,5 @@
 // What the operator holds of a key or application Secret and of a crossgate
-// object: tenants write them (security-model.md rows 33, 49, 50), so nothing
+// object: tenants write them (security-model.md rows 33, 50, 51), so nothing
 // of their metadata but crossgate's own, bounded, may reach the shared
 // operator's cache.
 import { describe, test } from 'node:test';
