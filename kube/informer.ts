@@ -127,6 +127,20 @@ export function stripManagedFields<T extends KubernetesObject>(obj: T): T {
   return obj;
 }
 
+/**
+ * stripManagedFields, and metadata.annotations too: for caches whose readers
+ * never look at annotations (the webhook's), where an object's writer could
+ * otherwise park 256 KiB of them in the shared process for every object.
+ */
+export function stripAnnotationsAndManagedFields<T extends KubernetesObject>(obj: T): T {
+  const meta = obj.metadata;
+  if (meta && ('managedFields' in meta || 'annotations' in meta)) {
+    const { managedFields: _dropped, annotations: _annotations, ...rest } = meta;
+    obj.metadata = rest;
+  }
+  return obj;
+}
+
 export class Informer<T extends KubernetesObject = KubernetesObject> {
   readonly resource: ResourceRef;
   readonly namespace: string | undefined;

@@ -11,6 +11,9 @@
 // - Per-key exponential back-off for failures (addRateLimited), reset with
 //   forget() after a success.
 // - addAfter() delays; repeated delays for one key keep the earliest deadline.
+// - Fairness between namespaces: waiting keys are served round-robin by
+//   namespace (FairQueue), FIFO within one; a namespace with thousands of
+//   waiting keys delays another namespace's key by one key, not thousands.
 //
 // Shutdown: shutDown() stops handing out keys at once (waiting get() calls
 // resolve to undefined) and drops queued and delayed keys: they are
@@ -92,6 +95,64 @@ export class BucketRateLimiter implements RateLimiter {
   numRequeues(_item: string): number {
     return 0;
   }
+
+  /** True when the bucket has refilled to its burst: forgetting it changes nothing. */
+  full(): boolean {
+    return this.#tokens + ((this.#now() - this.#last) / 1000) * this.qps >= this.burst;
+  }
+}
+
+/**
+ * A token bucket per namespace (a key's lane, laneOf) in front of an overall
+ * one. The overall bucket alone (client-go's) went into debt with every
+ * failure of every key: a namespace whose objects fail on every pass, written
+ * in a storm, put the bucket thousands of tokens in debt and every other
+ * namespace's retry minutes to hours behind. Here a failure is charged to the
+ * overall bucket only while its namespace's bucket has tokens, so one
+ * namespace takes at most its own rate (qps) of the overall one; the overall
+ * bucket still bounds the retries of every namespace at once (the API server
+ * down). Buckets of quiet namespaces are dropped once full again.
+ */
+export class NamespaceFairBucketRateLimiter implements RateLimiter {
+  readonly qps: number;
+  readonly burst: number;
+  readonly overall: BucketRateLimiter;
+  #lanes = new Map<string, BucketRateLimiter>();
+  #now: () => number;
+
+  constructor(opts: { qps?: number; burst?: number; overallQps?: number; overallBurst?: number; now?: () => number } = {}) {
+    this.qps = opts.qps ?? 10;
+    this.burst = opts.burst ?? 100;
+    this.#now = opts.now ?? Date.now;
+    this.overall = new BucketRateLimiter(opts.overallQps ?? 100, opts.overallBurst ?? 1000, this.#now);
+  }
+
+  when(item: string): number {
+    const name = laneOf(item);
+    let lane = this.#lanes.get(name);
+    if (!lane) {
+      if (this.#lanes.size >= 1024) this.#dropFull();
+      lane = new BucketRateLimiter(this.qps, this.burst, this.#now);
+      this.#lanes.set(name, lane);
+    }
+    const own = lane.when(item);
+    return own > 0 ? own : this.overall.when(item);
+  }
+
+  forget(_item: string): void {}
+
+  numRequeues(_item: string): number {
+    return 0;
+  }
+
+  /** Namespaces holding a bucket (tests). */
+  laneCount(): number {
+    return this.#lanes.size;
+  }
+
+  #dropFull(): void {
+    for (const [name, lane] of this.#lanes) if (lane.full()) this.#lanes.delete(name);
+  }
 }
 
 /** The longest delay of several limiters (client-go's MaxOfRateLimiter). */
@@ -115,9 +176,9 @@ export class MaxOfRateLimiter implements RateLimiter {
   }
 }
 
-/** controller-runtime's default: per-key 5 ms → 1000 s, and 10 qps / burst 100 overall. */
+/** controller-runtime's per-key 5 ms → 1000 s; its 10 qps / burst 100 per namespace, within 100 qps / burst 1000 overall. */
 export function defaultControllerRateLimiter(): RateLimiter {
-  return new MaxOfRateLimiter(new ItemExponentialFailureRateLimiter(5, 1_000_000), new BucketRateLimiter(10, 100));
+  return new MaxOfRateLimiter(new ItemExponentialFailureRateLimiter(5, 1_000_000), new NamespaceFairBucketRateLimiter());
 }
 
 /** Hooks for queue metrics (see metrics.ts for the Prometheus implementation). */
@@ -167,13 +228,65 @@ class Fifo {
   }
 }
 
+/**
+ * The namespace a key belongs to: before its first "/" ("" for a cluster-scoped
+ * or other bare key). Keys of one namespace share one lane of the queue.
+ */
+export function laneOf(item: string): string {
+  const slash = item.indexOf('/');
+  return slash < 0 ? '' : item.slice(0, slash);
+}
+
+/**
+ * Fair queueing: one FIFO per namespace (lane), served round-robin, one key
+ * per lane per turn. With one FIFO, a namespace whose admin writes thousands
+ * of objects (or rewrites them in a storm) put thousands of keys ahead of
+ * every other organization's; now another namespace's key waits for at most
+ * one key of each busy lane. Order within a lane is FIFO; push and shift stay O(1).
+ */
+class FairQueue {
+  #lanes = new Map<string, Fifo>();
+  /** Lanes with waiting keys, in turn order; each appears once. */
+  #turns = new Fifo();
+  #length = 0;
+  get length(): number {
+    return this.#length;
+  }
+  push(s: string): void {
+    const name = laneOf(s);
+    let lane = this.#lanes.get(name);
+    if (!lane) {
+      lane = new Fifo();
+      this.#lanes.set(name, lane);
+      this.#turns.push(name);
+    }
+    lane.push(s);
+    this.#length++;
+  }
+  shift(): string | undefined {
+    const name = this.#turns.shift();
+    if (name === undefined) return undefined;
+    const lane = this.#lanes.get(name)!;
+    const s = lane.shift()!;
+    this.#length--;
+    if (lane.length > 0) this.#turns.push(name);
+    else this.#lanes.delete(name);
+    return s;
+  }
+  clear(): void {
+    this.#lanes.clear();
+    this.#turns.clear();
+    this.#length = 0;
+  }
+}
+
 export class WorkQueue {
   readonly name: string;
   readonly rateLimiter: RateLimiter;
   #metrics: WorkQueueMetrics | undefined;
   #now: () => number;
 
-  #queue = new Fifo();
+  #queue = new FairQueue();
   #dirty = new Set<string>();
   #processing = new Set<string>();
   #waiters: Array<(item: string | undefined) => void> = [];

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import {
   GROUP, VERSION, kindDefinition, type Alert, type ApiInstance, type Asset, type AssetShare, type GovernanceRuleset, type Organization, type OrgTrust, type Policy, type SlaTier,
 } from '../api/v1alpha1/index.ts';
-import { Informer, stripManagedFields } from '../kube/informer.ts';
+import { Informer, stripAnnotationsAndManagedFields } from '../kube/informer.ts';
 import { describeError, KubeHttp } from '../kube/kube.ts';
 import { loadConnection } from '../kube/kube-connection.ts';
 import type { KubernetesObject } from '../kube/keys.ts';
@@ -33,9 +33,9 @@ function metadataOnly<T extends KubernetesObject>(obj: T): T {
   } as T;
 }
 /** An Organization's spec and the route claims the operator granted it (model/route-claims.ts: a granted claim keeps its place). */
-function specAndGrantedClaims<T extends KubernetesObject>(obj: T): T {
+export function specAndGrantedClaims<T extends KubernetesObject>(obj: T): T {
   const { status, ...rest } = obj as T & { status?: { routeClaims?: unknown } };
-  return stripManagedFields((status?.routeClaims ? { ...rest, status: { routeClaims: status.routeClaims } } : rest) as T);
+  return stripAnnotationsAndManagedFields((status?.routeClaims ? { ...rest, status: { routeClaims: status.routeClaims } } : rest) as T);
 }
 /**
  * An ApiInstance's metadata, its route (basePath, hostnames, gateway, parentRefs): route conflicts per Gateway API
@@ -48,11 +48,12 @@ function routeOnly<T extends KubernetesObject>(obj: T): T {
 /** An OrgTrust's spec and the peer uid the operator recorded (model/trust.ts: trust does not pass to a new holder of the domain). */
 function specAndRecordedPeer<T extends KubernetesObject>(obj: T): T {
   const { status, ...rest } = obj as T & { status?: { peerUid?: unknown } };
-  return stripManagedFields((status?.peerUid ? { ...rest, status: { peerUid: status.peerUid } } : rest) as T);
+  return stripAnnotationsAndManagedFields((status?.peerUid ? { ...rest, status: { peerUid: status.peerUid } } : rest) as T);
 }
-function withoutStatus<T extends KubernetesObject>(obj: T): T {
+/** Spec and metadata without annotations: no rule reads them, and a tenant could put 256 KiB on each object (security-model.md row 51). */
+export function withoutStatus<T extends KubernetesObject>(obj: T): T {
   const { status: _status, ...rest } = obj as T & { status?: unknown };
-  return stripManagedFields(rest as T);
+  return stripAnnotationsAndManagedFields(rest as T);
 }
 
 export interface RunningWebhook {

@@ -81,8 +81,11 @@ export function registerApiPromotionController(mgr: Manager, deps: Deps & { work
       await deps.http.request('POST', objectPath(res, ns), { body: copy.object, query });
       return 'Created';
     }
-    const after = await deps.http.request<Any>('PUT', objectPath(res, ns, copy.object.metadata.name), { body: updateBody(existing, copy), query });
-    return after.metadata?.resourceVersion === existing.metadata.resourceVersion ? 'Unchanged' : 'Updated';
+    // The cache keeps crossgate's annotations only: the body is built from the live copy, so others' annotations stay.
+    const live = await deps.http.request<Any>('GET', objectPath(res, ns, copy.object.metadata.name));
+    if (live.metadata?.resourceVersion !== existing.metadata.resourceVersion) throw new Error(`${copy.kind} ${ns}/${copy.object.metadata.name} changed meanwhile; will look again`);
+    const after = await deps.http.request<Any>('PUT', objectPath(res, ns, copy.object.metadata.name), { body: updateBody(live, copy), query });
+    return after.metadata?.resourceVersion === live.metadata?.resourceVersion ? 'Unchanged' : 'Updated';
   };
 
   mgr.addController({

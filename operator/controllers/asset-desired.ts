@@ -56,19 +56,43 @@ export interface CachedConfigMap {
   metadata?: V1ConfigMap['metadata'];
   data?: Record<string, string>;
   binaryData?: Record<string, string>;
-  /** Set by configMapKeysOnly: the keys of data and binaryData, values dropped. */
+  /** Set by configMapKeysOnly: the keys of data and binaryData, values dropped; undefined when too many to cache. */
   keys?: string[];
 }
 
-/** Informer transform: keep name, namespace, uid, resourceVersion and the key names. */
+/** The most key names one cached ConfigMap keeps, and their most characters in total; a ConfigMap over either keeps none. */
+export const MAX_CACHED_CONFIGMAP_KEYS = 32;
+export const MAX_CACHED_CONFIGMAP_KEY_CHARS = 1024;
+
+/**
+ * Informer transform: keep name, namespace, uid, resourceVersion and the key
+ * names, unless there are more than the bounds above: any tenant can write a
+ * ConfigMap of ~100,000 short key names (1 MiB), which cost the cache ~1.1 MB
+ * of heap each. Over the bounds the names are left out (`keys` undefined:
+ * unknown), so the reconciler reads that ConfigMap with a GET when an Asset
+ * references it: only its writer pays.
+ */
 export function configMapKeysOnly<T extends CachedConfigMap>(cm: T): T {
   const m = cm.metadata ?? {};
   return {
     apiVersion: cm.apiVersion,
     kind: cm.kind,
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, deletionTimestamp: m.deletionTimestamp },
-    keys: [...Object.keys(cm.data ?? {}), ...Object.keys(cm.binaryData ?? {})].sort(),
+    keys: boundedKeyNames(cm),
   } as T;
+}
+
+/** The sorted key names of data and binaryData, or undefined when they exceed the cache's bounds (counted without copying them all). */
+function boundedKeyNames(cm: CachedConfigMap): string[] | undefined {
+  const keys: string[] = [];
+  let chars = 0;
+  for (const part of [cm.data, cm.binaryData]) {
+    for (const k in part ?? {}) {
+      chars += k.length;
+      if (keys.push(k) > MAX_CACHED_CONFIGMAP_KEYS || chars > MAX_CACHED_CONFIGMAP_KEY_CHARS) return undefined;
+    }
+  }
+  return keys.sort();
 }
 
 /** The key names of a ConfigMap, trimmed (cache) or whole (GET). */
@@ -78,7 +102,8 @@ export function configMapKeys(cm: CachedConfigMap): string[] {
 
 /**
  * The key names when the object tells them; undefined for a metadata-only
- * object (a PartialObjectMetadata watch), where only a GET can tell.
+ * object (a PartialObjectMetadata watch) or one cached with too many keys,
+ * where only a GET can tell.
  */
 export function knownConfigMapKeys(cm: CachedConfigMap): string[] | undefined {
   return cm.keys !== undefined || cm.data !== undefined || cm.binaryData !== undefined ? configMapKeys(cm) : undefined;

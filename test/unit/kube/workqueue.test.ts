@@ -4,6 +4,7 @@ import {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
   MaxOfRateLimiter,
+  NamespaceFairBucketRateLimiter,
   WorkQueue,
   defaultControllerRateLimiter,
   type WorkQueueMetrics,
@@ -23,6 +24,29 @@ function countingMetrics() {
 }
 
 describe('WorkQueue', () => {
+  test("attacker: 5000 waiting keys of one namespace delay another namespace's key by one, not 5000", async () => {
+    const q = new WorkQueue({ name: 't' });
+    for (let i = 0; i < 5000; i++) q.add(`mallory-prod/p${i}`);
+    q.add('max-prod/flights');
+    q.add('cluster-scoped');
+    // Before: a single FIFO handed out all 5000 of mallory's keys first.
+    const firstFour = [await q.get(), await q.get(), await q.get(), await q.get()];
+    assert.deepEqual(firstFour, ['mallory-prod/p0', 'max-prod/flights', 'cluster-scoped', 'mallory-prod/p1']);
+    for (const k of firstFour) q.done(k!);
+    // A storm: mallory re-adds each key as soon as it is done; the victim's next key still waits for one of hers.
+    for (let i = 0; i < 100; i++) q.add(`mallory-prod/p${i}`);
+    q.add('max-prod/flights');
+    const next = [await q.get(), await q.get()];
+    assert.deepEqual(next, ['mallory-prod/p2', 'max-prod/flights']);
+    // p0 and p1 were done, so re-added at the end of mallory's lane; p2…p99 were still waiting.
+    assert.equal(q.len(), 4999);
+    // Within a namespace the order stays FIFO.
+    const rest: string[] = [];
+    while (q.len() > 0) rest.push((await q.get())!);
+    assert.deepEqual(rest, [...Array.from({ length: 4997 }, (_, i) => `mallory-prod/p${i + 3}`), 'mallory-prod/p0', 'mallory-prod/p1']);
+    q.shutDown();
+  });
+
   test('de-duplicates keys waiting in the queue', async () => {
     const { m, hooks } = countingMetrics();
     const q = new WorkQueue({ name: 't', metrics: hooks });
@@ -222,5 +246,28 @@ describe('rate limiters', () => {
     const d = defaultControllerRateLimiter();
     assert.equal(d.when('x'), 5);
     assert.equal(d.when('x'), 10);
+  });
+
+  test("attacker: 10,000 failures in one namespace leave another namespace's first retry at its own back-off", () => {
+    const d = defaultControllerRateLimiter();
+    for (let i = 0; i < 10_000; i++) d.when(`mallory-prod/p${i}`);
+    // Before: one overall bucket (10 qps, burst 100), 9,900 tokens in debt: the victim's retry waited ~990 s.
+    assert.equal(d.when('max-prod/flights'), 5);
+    // The attacker's own keys wait behind its own namespace's bucket.
+    assert.ok(d.when('mallory-prod/next') > 900_000);
+  });
+
+  test('NamespaceFairBucketRateLimiter: each namespace its burst and rate, within the overall bucket; full buckets are dropped', () => {
+    let now = 0;
+    const rl = new NamespaceFairBucketRateLimiter({ qps: 10, burst: 2, overallQps: 10, overallBurst: 3, now: () => now });
+    assert.equal(rl.when('a/1'), 0);
+    assert.equal(rl.when('a/2'), 0);
+    assert.equal(rl.when('a/3'), 100, "a's own bucket: 1 token in debt at 10 qps");
+    assert.equal(rl.when('b/1'), 0, 'the overall bucket was charged only twice by a');
+    assert.equal(rl.when('b/2'), 100, 'now the overall bucket (every namespace at once) is in debt');
+    assert.equal(rl.laneCount(), 2);
+    now = 10_000;
+    for (let i = 0; i < 1024; i++) rl.when(`n${i}/x`);
+    assert.ok(rl.laneCount() <= 1024, `${rl.laneCount()} buckets`);
   });
 });

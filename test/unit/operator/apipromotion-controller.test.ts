@@ -88,6 +88,16 @@ describe('ApiPromotion reconciler (in-memory API)', () => {
     assert.deepEqual(api.writes.slice(count), []);
   });
 
+  test("an update of a copy keeps the annotations others put on it (the cache holds crossgate's only)", async () => {
+    const copy = api.get('policies', `${PROD}/bags-key`)!;
+    api.upsert('policies', { ...copy, metadata: { ...copy.metadata, annotations: { ...(copy.metadata?.annotations ?? {}), 'example.com/owner': 'team-bags' } } });
+    const source = api.get('policies', `${SBX}/bags-key`)!;
+    api.upsert('policies', { ...source, spec: { ...(source.spec as object), config: { header: 'x-bags-key' } } });
+    api.upsert('apipromotions', promotion('bags', 'bags', 1));
+    await eventually(() => (api.get('policies', `${PROD}/bags-key`)?.spec as { config?: { header?: string } })?.config?.header === 'x-bags-key', 'copy updated');
+    assert.equal(api.get('policies', `${PROD}/bags-key`)!.metadata?.annotations?.['example.com/owner'], 'team-bags');
+  });
+
   test('a name taken between the cache read and the POST: a 409, then NameTaken; the other object is not overwritten', async () => {
     api.upsert('apiinstances', obj('ApiInstance', SBX, 'lounges', { assetRef: { name: 'l' }, basePath: '/lounges/v1', upstream: { url: `http://l.${SBX}.svc:8080` } }));
     api.upsert('slatiers', obj('SlaTier', SBX, 'lounges-gold', { apiInstanceRef: { name: 'lounges' }, limits: [{ requests: 1, period: 'minute' }], approval: 'automatic' }));

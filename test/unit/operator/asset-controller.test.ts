@@ -118,6 +118,19 @@ describe('Asset controller (in-memory API)', () => {
     await eventually(() => ready('max-home/from-cm')?.reason === 'SourceNotFound', 'SourceNotFound after delete');
   });
 
+  test('attacker: a ConfigMap with too many key names to cache is read with a GET, and a missing key is still named', async () => {
+    const data: Record<string, string> = {};
+    for (let i = 0; i < 5000; i++) data[`k${i}`] = '';
+    api.upsert('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'specs', namespace: 'max-home' }, data });
+    await eventually(() => ready('max-home/from-cm')?.message.includes('has no key') === true, 'key missing');
+    assert.equal(ready('max-home/from-cm')!.message, 'ConfigMap "specs" has no key "flights.yaml" (its keys: "k0", "k1", "k10", "k100", "k1000", "k1001", "k1002", "k1003", "k1004", "k1005", ...)');
+    const cached = mgr.informer(ASSET_SOURCE_CONFIGMAPS).get('max-home/specs') as { keys?: string[] };
+    assert.equal(cached.keys, undefined, 'the 5000 names are not held in the cache');
+
+    api.upsert('configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'specs', namespace: 'max-home' }, data: { ...data, 'flights.yaml': OAS('Big CM', ['/a']) } });
+    await eventually(() => ready('max-home/from-cm')?.reason === 'Valid', 'Valid from the GET');
+  });
+
   test('an http asset is Ready without a specification', async () => {
     api.upsert('assets', { apiVersion: 'crossgate.dev/v1alpha1', kind: 'Asset', metadata: { name: 'plain', namespace: 'max-home', generation: 1 }, spec: { type: 'http', title: 'Plain', version: '1.0.0' } });
     await eventually(() => ready('max-home/plain')?.reason === 'NoSpecification', 'NoSpecification');

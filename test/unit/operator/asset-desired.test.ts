@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Asset } from '../../../api/v1alpha1/index.ts';
 import {
-  assetsReferencing, configMapKeys, configMapKeysOnly, knownConfigMapKeys, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck,
+  assetsReferencing, configMapKeys, configMapKeysOnly, MAX_CACHED_CONFIGMAP_KEYS, knownConfigMapKeys, configMapText, desiredAssetStatus, noSpecification, outcomeOfCheck,
   readyCondition, sourceFingerprint, specSourceOf, transitionEvent, type Outcome,
 } from '../../../operator/controllers/asset-desired.ts';
 import type { Condition } from '../../../kube/conditions.ts';
@@ -62,6 +62,24 @@ describe('ConfigMaps', () => {
     assert.deepEqual(knownConfigMapKeys(t), ['bin.yaml', 'flights.yaml', 'notes.txt']);
     assert.equal(knownConfigMapKeys({ metadata: { name: 'specs' } }), undefined, 'metadata only: unknown, read it');
     assert.deepEqual(knownConfigMapKeys({ metadata: { name: 'specs' }, data: {} }), []);
+  });
+
+  test('attacker: a ConfigMap of 100,000 key names (~1 MiB, any tenant) costs the cache its metadata only, not the names', () => {
+    // Before: every key name was cached, ~1.1 MB of heap per such ConfigMap in the one operator every organization shares.
+    const data: Record<string, string> = {};
+    for (let i = 0; i < 100_000; i++) data[`k${i.toString(36)}`] = '';
+    const huge = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flood', namespace: 'mallory-home', uid: 'u', resourceVersion: '7' }, data };
+    const t = configMapKeysOnly(structuredClone(huge));
+    assert.ok(JSON.stringify(t).length < 512, `cached ${JSON.stringify(t).length} bytes`);
+    assert.equal(knownConfigMapKeys(t), undefined, 'keys unknown: the reconciler reads the ConfigMap with a GET');
+    // The bound is on the count and on the total length of the names: a few long names are left out too.
+    const long = { ...huge, data: { [`${'a'.repeat(250)}1`]: '', [`${'a'.repeat(250)}2`]: '', [`${'a'.repeat(250)}3`]: '', [`${'a'.repeat(250)}4`]: '', [`${'a'.repeat(250)}5`]: '' } };
+    assert.equal(knownConfigMapKeys(configMapKeysOnly(structuredClone(long))), undefined);
+    // At the bound the names are still cached.
+    const many: Record<string, string> = {};
+    for (let i = 0; i < MAX_CACHED_CONFIGMAP_KEYS; i++) many[`spec-${i}.yaml`] = '';
+    assert.equal(knownConfigMapKeys(configMapKeysOnly({ ...huge, data: many }))?.length, MAX_CACHED_CONFIGMAP_KEYS);
+    assert.equal(knownConfigMapKeys(configMapKeysOnly({ ...huge, data: { ...many, extra: '' } })), undefined);
   });
 
   test('text from data or binaryData; a missing key names the keys there are', () => {
