@@ -478,11 +478,14 @@ describe('crossgate-authz gRPC listener: connections without an authenticated ca
   test('a connection whose calls are all refused (wrong token) is closed after unauthenticatedMs, PINGs or not', async () => {
     const session = connect(server.url);
     session.on('error', () => undefined);
-    const pings = setInterval(() => session.ping(() => undefined), 50);
+    // Watched from the start: under load the server may close the session before the refused stream reports its close.
+    const closed = closedWithin(session, 3000);
+    // ping() throws on a destroyed session: the interval may fire once between the close and clearInterval.
+    const pings = setInterval(() => session.destroyed || session.ping(() => undefined), 50);
     try {
       const s = call(session, 'wrong-token-0123456789abc');
       await new Promise((r) => s.on('close', r));
-      await closedWithin(session, 3000);
+      await closed;
     } finally {
       clearInterval(pings);
     }
