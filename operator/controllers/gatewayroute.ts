@@ -41,8 +41,10 @@ type Instance = ApiInstance & { kind: string; apiVersion: string };
 
 /** Field manager of the rendered objects and of the GatewayRouteAccepted condition. */
 export const GATEWAYROUTE_MANAGER = 'crossgate-gatewayroute';
-/** How soon a missing kind (or a rendered object the apiserver refused) is looked at again. */
-const KIND_ABSENT_RETRY_MS = 60_000;
+/** How soon a missing kind is looked at again: soon, as a CRD just installed is served a few seconds after it is Established. */
+const KIND_ABSENT_RETRY_MS = 10_000;
+/** How soon a rendered object the apiserver refused is tried again (the instance's edits are watched; this is for the apiserver's rules changing). */
+const RENDER_REJECTED_RETRY_MS = 60_000;
 /** How soon a name held by another object is looked at again (that object is not watched). */
 const NAME_TAKEN_RETRY_MS = 10_000;
 
@@ -212,7 +214,7 @@ export function registerGatewayRouteController(mgr: Manager, deps: Deps & Gatewa
           ctx.log.info({ kind: err.res.kind, err: err.reason }, 'rendered object refused by the apiserver: no route rendered');
           await remove(ctx.namespace!, ctx.name, instance);
           await writeCondition(instance, renderRejectedCondition(err.res.kind!, err.res.group!, err.reason));
-          return { requeueAfterMs: KIND_ABSENT_RETRY_MS };
+          return { requeueAfterMs: RENDER_REJECTED_RETRY_MS };
         }
         if (!(err instanceof KindAbsent)) throw err;
         ctx.log.info({ kind: err.res.kind }, 'Gateway API kind not served: no route rendered');
