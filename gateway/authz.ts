@@ -19,7 +19,9 @@
 // is served on: decision.ts), so a proxy configuration naming another
 // route for other traffic is refused. The forwarding headers (method, URI and
 // host: X-Original-Host for nginx, X-Forwarded-Host for Traefik, Envoy's own
-// Host) must each be there exactly once. The client address is the
+// Host) must each be there exactly once. Traefik's ForwardAuth must run with
+// trustForwardHeader: false, or a client's own X-Forwarded-Host reaches the
+// host check (docs/gateway-integration.md). The client address is the
 // socket peer's unless that peer is a trusted proxy (CROSSGATE_TRUSTED_PROXIES),
 // and then X-Forwarded-For read right to left (client-address.ts), as the
 // gateway does: a caller that is not a trusted proxy cannot name a client.

@@ -48,7 +48,7 @@
 //   --analytics-buckets / GATEWAY_ANALYTICS_BUCKETS   buckets in the day ring (default 24)
 //   --analytics-max-clients / GATEWAY_ANALYTICS_MAX_CLIENTS
 //                                             clients tracked by name per API and bucket, the rest "_other" (default 20)
-//   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per upstream origin (default 256)
+//   --upstream-connections / GATEWAY_UPSTREAM_CONNECTIONS per namespace and upstream origin (default 256)
 //   --headers-timeout-seconds / GATEWAY_HEADERS_TIMEOUT_SECONDS  time a client has to send a request head (default 66)
 //   --request-timeout-seconds / GATEWAY_REQUEST_TIMEOUT_SECONDS  time a client has to send a whole request, body
 //                                             included; the answer is not counted (default 300)
