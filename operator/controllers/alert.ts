@@ -91,7 +91,15 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
   const now = deps.now ?? (() => new Date());
   const snapshot = snapshotReader(mgr, deps.settings);
   // Every notification connects only to an address the guard checked after resolving the name.
-  const dispatcher = new Agent({ connect: new ConnectGuard({ settings: deps.settings ?? NO_PLATFORM_SETTINGS }).connector({ timeoutMs: 5000 }) });
+  // One client per namespace, its name lookups scoped to it: one organization's slow-resolving receivers cannot hold
+  // the shared lookup threads that other organizations' notifications need (as the gateway's pools do).
+  const guard = new ConnectGuard({ settings: deps.settings ?? NO_PLATFORM_SETTINGS });
+  const dispatchers = new Map<string, Agent>();
+  const dispatcherOf = (namespace: string): Agent => {
+    let d = dispatchers.get(namespace);
+    if (!d) dispatchers.set(namespace, (d = new Agent({ connect: guard.connector({ timeoutMs: 5000, scope: namespace }) })));
+    return d;
+  };
   const alerts = mgr.informer<A>(ALERTS);
   const lanes = new NotificationLanes();
   /** Records of notifications done in a lane, by Alert key, until a reconcile writes them. */
@@ -166,7 +174,7 @@ export function registerAlertController(mgr: Manager, deps: Deps & AlertOptions)
         } else {
           const payload = alertmanagerPayload(alert, firing, value, since, t);
           lanes.submit(alert.metadata.namespace ?? '', key, async () => {
-            const delivery = await deliverNotification(url, payload, deps.notifyTimeoutMs ?? 5000, dispatcher);
+            const delivery = await deliverNotification(url, payload, deps.notifyTimeoutMs ?? 5000, dispatcherOf(alert.metadata.namespace ?? ''));
             // The receiver's answer is for platform admins (the log), never for the status.
             if (!delivery.accepted) ctx.log.warn({ alert: key, answer: delivery.detail }, 'alert notification not delivered');
             if (!alerts.get(key)) return; // deleted meanwhile: nothing to write
