@@ -12,20 +12,18 @@
 import type { ApiInstance } from '../api/v1alpha1/index.ts';
 import type { Snapshot } from './snapshot.ts';
 import { orgName, ownerOfNamespace } from './ownership.ts';
-import { DEFAULT_GATEWAY, gatewayOf, instanceId } from './route-conflicts.ts';
+import { DEFAULT_GATEWAY, gatewayOf, olderInstanceFirst } from './route-conflicts.ts';
 
 /** Gateways besides "default" one organization's ApiInstances may name. */
 export const MAX_GATEWAYS_PER_ORGANIZATION = 4;
 
 type Instance = Pick<ApiInstance, 'metadata' | 'spec'>;
 
-const time = (t: Date | string | undefined) => (t === undefined ? Number.POSITIVE_INFINITY : new Date(t).getTime());
-const olderFirst = (a: Instance, b: Instance) => time(a.metadata?.creationTimestamp) - time(b.metadata?.creationTimestamp) || (instanceId(a) < instanceId(b) ? -1 : instanceId(a) > instanceId(b) ? 1 : 0);
 
 /** The gateways besides "default" that `instances` (one organization's) may name, in the order they were first named. */
 export function gatewaysAllowed(instances: readonly Instance[]): string[] {
   const allowed: string[] = [];
-  for (const i of [...instances].filter((x) => !x.metadata?.deletionTimestamp).sort(olderFirst)) {
+  for (const i of [...instances].filter((x) => !x.metadata?.deletionTimestamp).sort(olderInstanceFirst)) {
     const g = gatewayOf(i);
     if (g === DEFAULT_GATEWAY || allowed.includes(g)) continue;
     if (allowed.length < MAX_GATEWAYS_PER_ORGANIZATION) allowed.push(g);
