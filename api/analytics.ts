@@ -9,7 +9,6 @@ export const LATENCY_BOUNDS_MS: readonly number[] = Array.from({ length: 64 }, (
 /** A sparse latency histogram: bucket index (into LATENCY_BOUNDS_MS; its length = overflow) → count. */
 export type Histogram = Record<string, number>;
 
-/** The client entry that stands for every client past the cap. */
 /** The gateway's recent-window bucket (gateway/metrics.ts RecentWindow): a window is answered in whole buckets. */
 export const RECENT_BUCKET_SECONDS = 10;
 
@@ -21,6 +20,7 @@ export function recentWindowKey(windowSeconds: number): number {
   return windowSeconds < RECENT_BUCKET_SECONDS ? windowSeconds : Math.floor(windowSeconds / RECENT_BUCKET_SECONDS) * RECENT_BUCKET_SECONDS;
 }
 
+/** The client entry that stands for every client past the cap. */
 export const OTHER_CLIENTS = '_other';
 /** The client of a request without an identified ApiKey or Application. */
 export const ANONYMOUS = '-';
