@@ -46,7 +46,7 @@ function routeOnly<T extends KubernetesObject>(obj: T): T {
   return { ...metadataOnly(obj), spec: { basePath: spec.basePath, hostnames: spec.hostnames, gateway: spec.gateway, parentRefs: spec.parentRefs, upstream: spec.upstream } } as T;
 }
 /** An OrgTrust's spec and the peer uid the operator recorded (model/trust.ts: trust does not pass to a new holder of the domain). */
-function specAndRecordedPeer<T extends KubernetesObject>(obj: T): T {
+export function specAndRecordedPeer<T extends KubernetesObject>(obj: T): T {
   const { status, ...rest } = obj as T & { status?: { peerUid?: unknown } };
   return stripAnnotationsAndManagedFields((status?.peerUid ? { ...rest, status: { peerUid: status.peerUid } } : rest) as T);
 }
